@@ -1,0 +1,69 @@
+//! Budget and ports: with `host:` given, the limits of every container fit the host; and no two
+//! things are published on the same host port.
+
+use super::Ctx;
+use crate::code::Code;
+use crate::diagnostic::{Diagnostic, Sink};
+use crate::ir;
+use crate::manifest::values::format_size;
+use std::collections::HashMap;
+
+pub fn check(ctx: &Ctx, sink: &mut Sink) {
+    let stack = ir::lower(ctx.manifest, "");
+    if let Some(host) = &ctx.manifest.host {
+        let mem: u64 = stack.components.iter().map(|c| c.memory.bytes()).sum();
+        if mem > host.memory.bytes() {
+            let mut by: Vec<_> = stack.components.iter().map(|c| (c.memory.bytes(), c.name.as_str(), c.memory.as_str().to_string())).collect();
+            by.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
+            let top: Vec<String> = by.iter().take(3).map(|(_, n, s)| format!("{n} {s}")).collect();
+            sink.push(
+                Diagnostic::error(Code::MemoryBudget, format!("the stack's memory limits add up to {}, more than the host's {}", format_size(mem), host.memory))
+                    .at(ctx.value(["host", "memory"]))
+                    .label(format!("biggest: {}", top.join(", ")))
+                    .help("lower the `memory:` of the biggest consumers under `observability`, or give the host more memory"),
+            );
+        }
+        let cpus: f64 = stack.components.iter().map(|c| c.cpus).sum();
+        if cpus > host.cpus + 1e-9 {
+            let mut by: Vec<_> = stack.components.iter().map(|c| (c.cpus, c.name.as_str())).collect();
+            by.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+            let top: Vec<String> = by.iter().take(3).map(|(c, n)| format!("{n} {c}")).collect();
+            sink.push(
+                Diagnostic::error(Code::CpuBudget, format!("the stack's CPU limits add up to {}, more than the host's {}", round2(cpus), host.cpus))
+                    .at(ctx.value(["host", "cpus"]))
+                    .label(format!("biggest: {}", top.join(", ")))
+                    .help("lower the `cpus:` of the biggest consumers under `observability`, or give the host more CPUs"),
+            );
+        }
+        let disk: u64 = stack.components.iter().filter_map(|c| c.disk.as_ref()).map(|d| d.bytes()).sum();
+        if disk > host.disk.bytes() {
+            let top: Vec<String> = stack.components.iter().filter_map(|c| c.disk.as_ref().map(|d| format!("{} {d}", c.name))).collect();
+            sink.push(
+                Diagnostic::error(Code::DiskBudget, format!("the stack's volumes add up to {}, more than the host's {}", format_size(disk), host.disk))
+                    .at(ctx.value(["host", "disk"]))
+                    .label(format!("biggest: {}", top.join(", ")))
+                    .help("lower `disk:` of prometheus or loki (and their retention), or give the host more disk"),
+            );
+        }
+    }
+    let mut seen: HashMap<u16, &ir::Published> = HashMap::new();
+    for p in &stack.published {
+        match seen.get(&p.port) {
+            Some(first) if first.bind == p.bind || first.bind == "0.0.0.0" || p.bind == "0.0.0.0" => sink.push(
+                Diagnostic::error(Code::PortConflict, format!("{} and {} are both published on host port {}", first.owner, p.owner, p.port))
+                    .at(ctx.source.value_span(&p.pointer))
+                    .label("port already taken")
+                    .related(ctx.source.value_span(&first.pointer), format!("{} binds it", first.owner))
+                    .help("change one of the ports"),
+            ),
+            Some(_) => {}
+            None => {
+                seen.insert(p.port, p);
+            }
+        }
+    }
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}

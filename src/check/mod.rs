@@ -1,0 +1,67 @@
+//! Check: the rules that belong to the manifest as a whole. Each family is a file with one
+//! entry function `check(&Ctx, &mut Sink)`; all run, in order, and push every problem they
+//! find. None reads files or the environment.
+//!
+//! To add a check: put it in the family file it belongs to (or a new file here, registered in
+//! `FAMILIES`), add its code to `code.rs`, and a failing fixture under
+//! `tests/fixtures/err/<CODE>/`.
+
+mod budget;
+mod images;
+mod kinds;
+mod names;
+mod promql;
+mod references;
+mod secrets;
+mod values;
+
+use crate::diagnostic::Sink;
+use crate::manifest::Manifest;
+use crate::source::{SourceFile, Span, pointer};
+
+/// What a check sees: the decoded manifest and the source for spans.
+pub struct Ctx<'a> {
+    pub manifest: &'a Manifest,
+    pub source: &'a SourceFile,
+}
+
+impl Ctx<'_> {
+    /// The span of the value at a pointer built from tokens.
+    pub fn value<I, T>(&self, tokens: I) -> Span
+    where
+        I: IntoIterator<Item = T>,
+        T: std::fmt::Display,
+    {
+        self.source.value_span(&pointer(tokens))
+    }
+
+    /// The span of the key naming the node at a pointer built from tokens.
+    pub fn key<I, T>(&self, tokens: I) -> Span
+    where
+        I: IntoIterator<Item = T>,
+        T: std::fmt::Display,
+    {
+        self.source.key_span(&pointer(tokens))
+    }
+}
+
+type Family = fn(&Ctx, &mut Sink);
+
+const FAMILIES: &[Family] = &[
+    names::check,
+    references::check,
+    kinds::check,
+    secrets::check,
+    values::check,
+    promql::check,
+    images::check,
+    budget::check,
+];
+
+/// Run every check family.
+pub fn run(manifest: &Manifest, source: &SourceFile, sink: &mut Sink) {
+    let ctx = Ctx { manifest, source };
+    for family in FAMILIES {
+        family(&ctx, sink);
+    }
+}

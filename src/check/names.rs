@@ -1,0 +1,88 @@
+//! Names: unique within their kind, and not one of the names sightline's own services take.
+//! (The name pattern itself is checked when the value is parsed.)
+
+use super::Ctx;
+use crate::code::Code;
+use crate::diagnostic::{Diagnostic, Sink};
+use crate::ir::defaults::RESERVED_NAMES;
+use crate::source::Span;
+use std::collections::HashMap;
+
+fn duplicate(what: &str, name: &str, at: Span, first: Span) -> Diagnostic {
+    Diagnostic::error(Code::DuplicateName, format!("two {what} are named `{name}`"))
+        .at(at)
+        .label("second definition")
+        .related(first, "first defined here")
+        .help(format!("{what} are referred to by name; rename one of them"))
+}
+
+fn reserved(name: &str, at: Span) -> Diagnostic {
+    Diagnostic::error(Code::ReservedName, format!("`{name}` is the name of a service sightline generates"))
+        .at(at)
+        .label("reserved name")
+        .help(format!("rename the service, e.g. `app-{name}`"))
+}
+
+pub fn check(ctx: &Ctx, sink: &mut Sink) {
+    let m = ctx.manifest;
+    for name in m.services.keys() {
+        let is_exporter = name
+            .as_str()
+            .strip_suffix("-exporter")
+            .and_then(|base| m.services.get(base))
+            .is_some_and(|s| crate::ir::catalog::exporter(s.kind).is_some());
+        if RESERVED_NAMES.contains(&name.as_str()) || is_exporter {
+            sink.push(reserved(name.as_str(), ctx.key(["services", name.as_str()])));
+        }
+    }
+    if let Some(a) = &m.alerting {
+        unique(ctx, sink, "rules", a.rules.iter().map(|r| r.alert.as_str()), &["alerting", "rules"], "alert", "user rules");
+    }
+    if let Some(b) = &m.backups {
+        unique(ctx, sink, "backup jobs", b.jobs.iter().map(|j| j.name.as_str()), &["backups", "jobs"], "name", "backup jobs");
+    }
+    if let Some(l) = &m.logs {
+        unique(ctx, sink, "log sources", l.sources.iter().map(|s| s.name.as_str()), &["logs", "sources"], "name", "log sources");
+    }
+    // Services and receivers are mapping keys: YAML and TOML parsers refuse duplicate keys, so
+    // the remaining collision is a receiver named like a service, which is fine, and a log source
+    // named like a service, which is not (both become the `service` label in Loki).
+    if let Some(l) = &m.logs {
+        for (i, s) in l.sources.iter().enumerate() {
+            if m.services.contains_key(s.name.as_str()) {
+                sink.push(
+                    Diagnostic::error(Code::DuplicateName, format!("a log source and a service are both named `{}`", s.name))
+                        .at(ctx.value(["logs", "sources", &i.to_string(), "name"]))
+                        .related(ctx.key(["services", s.name.as_str()]), "the service")
+                        .help("log sources and services share the `service` label in Loki; rename the source"),
+                );
+            }
+        }
+    }
+}
+
+fn unique<'a>(
+    ctx: &Ctx,
+    sink: &mut Sink,
+    _what: &str,
+    names: impl Iterator<Item = &'a str>,
+    list: &[&str],
+    field: &str,
+    plural: &str,
+) {
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for (i, n) in names.enumerate() {
+        let here = |i: usize| {
+            let mut p: Vec<String> = list.iter().map(|s| s.to_string()).collect();
+            p.push(i.to_string());
+            p.push(field.to_string());
+            ctx.value(p)
+        };
+        match seen.get(n) {
+            Some(&first) => sink.push(duplicate(plural, n, here(i), here(first))),
+            None => {
+                seen.insert(n, i);
+            }
+        }
+    }
+}

@@ -1,0 +1,102 @@
+//! References: every name used to point at something (a receiver, a service, a built-in alert)
+//! names a thing that exists, of the right kind.
+
+use super::Ctx;
+use crate::code::Code;
+use crate::diagnostic::{Diagnostic, Sink};
+use crate::ir::catalog::builtin_alerts;
+use crate::manifest::decode::did_you_mean;
+use crate::manifest::model::Kind;
+use crate::source::Span;
+
+fn unknown_receiver(name: &str, at: Span, known: &[String]) -> Diagnostic {
+    let d = Diagnostic::error(Code::UnknownReceiver, format!("no receiver is named `{name}`"))
+        .at(at)
+        .label("unknown receiver");
+    match did_you_mean(name, known) {
+        Some(s) => d.help(format!("did you mean `{s}`?")),
+        None if known.is_empty() => d.help("define it under `alerting.receivers`"),
+        None => d.help(format!("defined receivers: {}", known.join(", "))),
+    }
+}
+
+fn unknown_service(name: &str, at: Span, known: &[String]) -> Diagnostic {
+    let d = Diagnostic::error(Code::UnknownService, format!("no service is named `{name}`"))
+        .at(at)
+        .label("unknown service");
+    match did_you_mean(name, known) {
+        Some(s) => d.help(format!("did you mean `{s}`?")),
+        None => d.help(format!("defined services: {}", known.join(", "))),
+    }
+}
+
+pub fn check(ctx: &Ctx, sink: &mut Sink) {
+    let m = ctx.manifest;
+    let services: Vec<String> = m.services.keys().map(|k| k.to_string()).collect();
+    if let Some(a) = &m.alerting {
+        let receivers: Vec<String> = a.receivers.keys().map(|k| k.to_string()).collect();
+        for (i, r) in a.routes.iter().enumerate() {
+            let many = matches!(r.to, crate::manifest::model::OneOrMany::Many(_));
+            for (j, to) in r.to.as_slice().iter().enumerate() {
+                if !a.receivers.contains_key(to.as_str()) {
+                    let at = if many {
+                        ctx.value(["alerting", "routes", &i.to_string(), "to", &j.to_string()])
+                    } else {
+                        ctx.value(["alerting", "routes", &i.to_string(), "to"])
+                    };
+                    sink.push(unknown_receiver(to.as_str(), at, &receivers));
+                }
+            }
+        }
+        if let Some(d) = &a.default
+            && !a.receivers.contains_key(d.as_str())
+        {
+            sink.push(unknown_receiver(d.as_str(), ctx.value(["alerting", "default"]), &receivers));
+        }
+        if !a.routes.is_empty() && a.default.is_none() {
+            sink.push(
+                Diagnostic::error(Code::MissingDefault, "routes are given but no default receiver")
+                    .at(ctx.key(["alerting", "routes"]))
+                    .label("alerts no route matches would go nowhere")
+                    .help("add `default: <receiver>` under `alerting`"),
+            );
+        }
+        for (i, r) in a.rules.iter().enumerate() {
+            if let Some(s) = &r.service
+                && !m.services.contains_key(s.as_str())
+            {
+                sink.push(unknown_service(s.as_str(), ctx.value(["alerting", "rules", &i.to_string(), "service"]), &services));
+            }
+        }
+    }
+    if let Some(b) = &m.backups {
+        for (i, j) in b.jobs.iter().enumerate() {
+            let at = ctx.value(["backups", "jobs", &i.to_string(), "service"]);
+            match m.services.get(j.service.as_str()) {
+                None => sink.push(unknown_service(j.service.as_str(), at, &services)),
+                Some(s) if s.kind != Kind::Postgres => sink.push(
+                    Diagnostic::error(Code::BackupNotPostgres, format!("`{}` is a {} service; backups dump PostgreSQL", j.service, s.kind.as_str()))
+                        .at(at)
+                        .label("not a postgres service")
+                        .related(ctx.value(["services", j.service.as_str(), "kind"]), "its kind")
+                        .help("point the job at a service of `kind: postgres`"),
+                ),
+                Some(_) => {}
+            }
+        }
+    }
+    for (name, s) in &m.services {
+        let known: Vec<String> = builtin_alerts(s.kind).iter().map(|a| a.to_string()).collect();
+        for alert in s.alerts.keys() {
+            if !known.iter().any(|k| k == alert) {
+                let d = Diagnostic::error(Code::UnknownAlert, format!("a {} service has no built-in alert `{alert}`", s.kind.as_str()))
+                    .at(ctx.key(["services", name.as_str(), "alerts", alert.as_str()]))
+                    .label("unknown alert");
+                sink.push(match did_you_mean(alert, &known) {
+                    Some(k) => d.help(format!("did you mean `{k}`?")),
+                    None => d.help(format!("built-in alerts of `{}`: {}", s.kind.as_str(), known.join(", "))),
+                });
+            }
+        }
+    }
+}

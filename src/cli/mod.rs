@@ -1,0 +1,182 @@
+//! The command line: argument parsing (clap), finding the manifest, printing, exit codes.
+//!
+//! Exit codes mean one thing each: 0 fine, 1 the manifest or the committed output is wrong,
+//! 2 sightline could not do its job (unreadable file, I/O error, bad arguments).
+
+mod build;
+mod init;
+mod output;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// The outcome of a command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// Exit 0.
+    Ok,
+    /// Exit 1: the manifest or the committed output is wrong.
+    Failure,
+    /// Exit 2: sightline could not run.
+    Error,
+}
+
+impl From<Status> for ExitCode {
+    fn from(s: Status) -> ExitCode {
+        ExitCode::from(match s {
+            Status::Ok => 0,
+            Status::Failure => 1,
+            Status::Error => 2,
+        })
+    }
+}
+
+#[derive(Parser, Debug)]
+#[command(name = "sightline", version, about = "Compile one stack manifest into a consistent observability stack.", propagate_version = true)]
+pub struct Cli {
+    /// How diagnostics are printed.
+    #[arg(long, global = true, value_enum, default_value_t = FormatArg::Human)]
+    format: FormatArg,
+    /// Colour in human output (NO_COLOR is honoured by `auto`).
+    #[arg(long, global = true, value_enum, default_value_t = ColorArg::Auto)]
+    color: ColorArg,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum FormatArg {
+    Human,
+    Json,
+    Github,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum ColorArg {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+struct ManifestArg {
+    /// The manifest (default: stack.yaml or stack.toml in the current directory).
+    #[arg(short = 'f', long = "file", value_name = "MANIFEST")]
+    file: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Write a commented starter stack.yaml (never overwrites).
+    Init {
+        /// Where to write it.
+        #[arg(short = 'f', long = "file", default_value = "stack.yaml")]
+        file: PathBuf,
+    },
+    /// Check the manifest and print every problem.
+    Check {
+        #[command(flatten)]
+        manifest: ManifestArg,
+    },
+    /// Generate the stack's files.
+    Build {
+        #[command(flatten)]
+        manifest: ManifestArg,
+        /// The output directory.
+        #[arg(long, default_value = "generated")]
+        out: PathBuf,
+        /// Write nothing; fail (exit 1) with a diff when the output directory is not what the
+        /// manifest generates.
+        #[arg(long)]
+        check: bool,
+        /// Overwrite generated files that were edited by hand.
+        #[arg(long, conflicts_with = "check")]
+        force: bool,
+    },
+    /// Show how the output directory differs from what the manifest generates.
+    Diff {
+        #[command(flatten)]
+        manifest: ManifestArg,
+        #[arg(long, default_value = "generated")]
+        out: PathBuf,
+    },
+    /// Print the JSON Schema of the manifest.
+    Schema,
+    /// Explain a diagnostic code, e.g. `sightline explain SL201`; without a code, list them.
+    Explain { code: Option<String> },
+    /// Print shell completions.
+    Completions { shell: clap_complete::Shell },
+}
+
+/// Run the command line; the arguments include the program name.
+pub fn run<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { Status::Error.into() } else { Status::Ok.into() };
+        }
+    };
+    let out = output::Output::new(
+        match cli.format {
+            FormatArg::Human => crate::diagnostic::Format::Human,
+            FormatArg::Json => crate::diagnostic::Format::Json,
+            FormatArg::Github => crate::diagnostic::Format::Github,
+        },
+        match cli.color {
+            ColorArg::Always => Some(true),
+            ColorArg::Never => Some(false),
+            ColorArg::Auto => None,
+        },
+    );
+    let status = match cli.command {
+        Command::Init { file } => init::run(&file, &out),
+        Command::Check { manifest } => build::check(manifest.file, &out),
+        Command::Build { manifest, out: dir, check: true, .. } => build::drift(manifest.file, &dir, true, &out),
+        Command::Build { manifest, out: dir, force, .. } => build::build(manifest.file, &dir, force, &out),
+        Command::Diff { manifest, out: dir } => build::drift(manifest.file, &dir, false, &out),
+        Command::Schema => {
+            out.stdout(&crate::manifest::schema::schema_text());
+            Status::Ok
+        }
+        Command::Explain { code } => explain(code.as_deref(), &out),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "sightline", &mut buf);
+            out.stdout(&String::from_utf8_lossy(&buf));
+            Status::Ok
+        }
+    };
+    status.into()
+}
+
+fn explain(code: Option<&str>, out: &output::Output) -> Status {
+    use crate::code::Code;
+    match code {
+        None => {
+            let mut s = String::new();
+            for c in Code::ALL {
+                s.push_str(&format!("{}  {}\n", c.as_str(), c.summary()));
+            }
+            out.stdout(&s);
+            Status::Ok
+        }
+        Some(c) => match c.parse::<Code>() {
+            Ok(c) => {
+                out.stdout(&format!("{}: {}\n\n{}\n", c.as_str(), c.summary(), c.explanation()));
+                Status::Ok
+            }
+            Err(()) => {
+                out.error(&format!("unknown code `{c}`; `sightline explain` lists them"));
+                Status::Error
+            }
+        },
+    }
+}

@@ -1,0 +1,59 @@
+//! Printing: where each kind of output goes, and whether it is coloured.
+//!
+//! Human diagnostics go to stderr; JSON and GitHub diagnostics go to stdout, for piping.
+//! Colour is used on a terminal unless NO_COLOR is set (or `--color` says otherwise).
+
+use crate::diagnostic::{Diagnostic, Format, render};
+use crate::source::SourceFile;
+use std::io::{IsTerminal, Write};
+
+pub struct Output {
+    pub format: Format,
+    color: Option<bool>,
+}
+
+impl Output {
+    pub fn new(format: Format, color: Option<bool>) -> Self {
+        Output { format, color }
+    }
+
+    fn color_on_stderr(&self) -> bool {
+        self.color.unwrap_or_else(|| {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
+        })
+    }
+
+    pub fn diagnostics(&self, source: &SourceFile, diags: &[Diagnostic]) {
+        if diags.is_empty() {
+            return;
+        }
+        match self.format {
+            Format::Human => self.stderr(&render(source, diags, Format::Human, self.color_on_stderr())),
+            f => self.stdout(&render(source, diags, f, false)),
+        }
+    }
+
+    pub fn stdout(&self, s: &str) {
+        let mut o = std::io::stdout().lock();
+        let _ = o.write_all(s.as_bytes());
+        let _ = o.flush();
+    }
+
+    pub fn stderr(&self, s: &str) {
+        let mut e = std::io::stderr().lock();
+        let _ = e.write_all(s.as_bytes());
+        let _ = e.flush();
+    }
+
+    /// A one-line message that the tool could not do its job.
+    pub fn error(&self, msg: &str) {
+        self.stderr(&format!("error: {msg}\n"));
+    }
+
+    /// A one-line status message (human format only; machine formats stay clean).
+    pub fn note(&self, msg: &str) {
+        if self.format == Format::Human {
+            self.stderr(&format!("{msg}\n"));
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! Every diagnostic code sightline can emit, with its one-line summary and the long explanation
+//! that `sightline explain CODE` prints.
+//!
+//! Codes are stable: once released, a code keeps its meaning. A test snapshots the list, so a
+//! renumbering or a changed meaning shows up in review. New codes go at the end of their family.
+//! Families: SL0xx reading and structure, SL1xx names, SL2xx references, SL3xx secrets,
+//! SL4xx values, SL5xx rules and PromQL, SL6xx images, SL7xx budget and ports.
+
+macro_rules! codes {
+    ($( $variant:ident = $code:literal, $summary:literal, $explanation:literal; )*) => {
+        /// A stable diagnostic code.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Code { $( $variant, )* }
+
+        impl Code {
+            /// Every code, in numeric order.
+            pub const ALL: &'static [Code] = &[ $( Code::$variant, )* ];
+
+            /// The code as printed, e.g. `SL201`.
+            pub fn as_str(self) -> &'static str {
+                match self { $( Code::$variant => $code, )* }
+            }
+
+            /// One line saying what the code is about.
+            pub fn summary(self) -> &'static str {
+                match self { $( Code::$variant => $summary, )* }
+            }
+
+            /// The long explanation shown by `sightline explain`.
+            pub fn explanation(self) -> &'static str {
+                match self { $( Code::$variant => $explanation, )* }
+            }
+        }
+    };
+}
+
+codes! {
+    Syntax = "SL001", "the manifest is not valid YAML or TOML",
+        "The file could not be parsed as YAML (stack.yaml) or TOML (stack.toml). The diagnostic\npoints at the place the parser stopped. Fix the syntax there; the other checks run once\nthe file parses.";
+    Limits = "SL002", "the input exceeds a safety limit",
+        "sightline bounds what it reads: the manifest may be at most 4 MiB, nested at most 64\nlevels deep, and YAML aliases may expand only a bounded number of times. These limits stop a\nhostile or broken file (an alias bomb, a multi-megabyte blob) from exhausting memory in a\npre-commit hook or a CI job. A real stack manifest is a few hundred lines.";
+    UnknownField = "SL003", "a field that the manifest language does not have",
+        "The manifest language is closed: every key is either defined in docs/manifest.md or an\nerror, so a typo never silently turns into a default. The help line suggests the closest\nknown field. Editors that read schema/stack.schema.json complete the fields as you type.";
+    WrongType = "SL004", "a value of the wrong type",
+        "The value has a different shape from what this field takes: a string where a number is\nexpected, a list where a mapping is expected, and so on. The help line names the shape.";
+    MissingField = "SL005", "a required field is missing",
+        "This mapping must have the named field. `version`, `stack`, `environment` and\n`services` are required at the top level; every service needs `kind` and `port`.";
+    InvalidChoice = "SL006", "a value outside the allowed set",
+        "This field takes one of a fixed set of words (for example `kind: http | postgres |\nredis | nginx | generic`). The help line lists them.";
+    UnsupportedVersion = "SL007", "an unknown manifest format version",
+        "`version` selects the manifest language. This sightline understands version 1. A newer\nmanifest needs a newer sightline; an older one has to be migrated (docs/manifest.md).";
+    EmptyManifest = "SL008", "the manifest is empty",
+        "The file has no content (or only comments). Run `sightline init` for a commented\nstarter manifest.";
+    InvalidDuration = "SL010", "not a duration",
+        "Durations are written the Prometheus way: an integer followed by a unit, `ms s m h d w\ny`, units in decreasing order and each at most once, e.g. `15s`, `1h30m`, `30d`.";
+    InvalidSize = "SL011", "not a size",
+        "Sizes are an integer followed by an IEC unit: `B`, `KiB`, `MiB`, `GiB` or `TiB`, e.g.\n`256MiB`, `10GiB`. SI units (`MB`, `GB`) are refused because Docker and Prometheus read them\ndifferently.";
+    InvalidPercent = "SL012", "not a percent",
+        "Percents are a number followed by `%`, e.g. `99.9%` or `80%`.";
+    InvalidCron = "SL013", "not a 5-field cron schedule",
+        "Schedules are standard 5-field cron expressions (`minute hour day-of-month month\nday-of-week`), evaluated in UTC by the backup runner's crond. Day and month names (`sun`,\n`jan`) are allowed. `@daily`-style macros, a seconds or year field and Quartz extensions (`L`,\n`W`, `#`, `?`) are refused because crond does not understand them.";
+    InvalidName = "SL014", "not a valid name",
+        "Names (the stack, the environment, services, receivers, jobs, log sources) match\n`[a-z][a-z0-9_-]{0,62}`: they become label values, compose service names, file names and\nshell arguments, and this pattern is safe in all of them.";
+    InvalidImage = "SL015", "not a valid image reference",
+        "Images are written `repository[:tag][@sha256:digest]`, e.g. `postgres:16.4` or\n`ghcr.io/acme/api:2.3.1`.";
+    InvalidValue = "SL016", "a value that does not fit the field",
+        "The value has the right type but not an allowed form, for example a port of 0, a path\nthat must be absolute, or a label name with characters Prometheus does not allow. The\nmessage says what the field takes.";
+    DuplicateName = "SL101", "two things share a name",
+        "Services, receivers, backup jobs, log sources and user rules are referred to by name, so\neach name must be unique within its kind. Rename one of them.";
+    ReservedName = "SL102", "a name that sightline uses itself",
+        "Some names are taken by the services sightline generates (prometheus, alertmanager, loki,\npromtail, alloy, grafana, node-exporter, the exporters, backup). A service with one of these\nnames would collide with them in compose and in Prometheus job names. Pick another name.";
+    UnknownReceiver = "SL201", "a route names a receiver that does not exist",
+        "Every receiver named by a route's `to`, or by `alerting.default`, must be defined under\n`alerting.receivers`. An alert routed to a receiver that does not exist would be dropped by\nAlertmanager's config loader, taking every notification with it.";
+    UnknownService = "SL202", "a reference to a service that does not exist",
+        "`alerting.rules[].service` and `backups.jobs[].service` must name a service defined\nunder `services`.";
+    BackupNotPostgres = "SL203", "a backup job for a service that is not PostgreSQL",
+        "Backups are PostgreSQL dumps (pg_dump). A backup job's `service` must be a service of\n`kind: postgres`.";
+    UnknownAlert = "SL204", "an override of an alert that the service does not have",
+        "The keys under a service's `alerts:` name built-in alerts of that service's kind (see\nthe table in docs/manifest.md). An override of an alert the kind does not have would be\nignored, so it is an error; the help line suggests the closest alert name.";
+    NotForKind = "SL205", "a field that does not apply to this kind of service",
+        "Some service fields only mean something for one kind: `database`, `user` and `password`\nfor postgres, `framework`, `metric_names`, `health` and `slo` for http. A field given to a\nkind that ignores it is reported so that it is not mistaken for configuration that works.";
+    MissingDefault = "SL206", "routes without a default receiver",
+        "When `alerting.routes` is given, `alerting.default` is required: it receives every alert\nthat no route matches. Without it such alerts would go nowhere.";
+    ReceiverKind = "SL207", "a receiver must have exactly one kind",
+        "Each receiver is one of `email`, `slack`, `pagerduty`, `opsgenie` or `webhook`. Write\ntwo receivers and list both in the route's `to` to notify two places.";
+    MissingServiceField = "SL208", "a field this kind of service requires is missing",
+        "A postgres service needs `database`, `user` and `password` so that the exporter and the\nbackups can connect.";
+    SecretLiteral = "SL301", "a literal value where a secret reference is required",
+        "Secrets are never written into the manifest: it is committed, reviewed and copied\ninto CI logs. Write a reference instead, `{ env: NAME }` to read an environment variable or\n`{ file: /abs/path }` to read a mounted file. sightline never prints the literal it found.";
+    SecretLooking = "SL302", "a string that looks like a secret",
+        "This string has the shape of a credential (a Slack webhook URL, a PagerDuty or Opsgenie\nkey, a password in a URL). Where the field takes a secret reference, use one; elsewhere move\nthe credential out of the URL. The value is not printed.";
+    Retention = "SL401", "a retention that Loki or Prometheus cannot honour",
+        "Loki applies retention in whole days through its compactor, with a 24h index period, so\n`logs.retention` must be a whole number of days and at least 24h.";
+    ScrapeTimeout = "SL402", "a scrape timeout longer than the scrape interval",
+        "Prometheus refuses a `scrape_timeout` greater than the `scrape_interval`.";
+    EvaluationInterval = "SL403", "rules evaluated faster than series are scraped",
+        "An `evaluation_interval` below the `scrape_interval` evaluates the same samples twice\nand makes `for:` clauses flap. Use at least the scrape interval.";
+    Objective = "SL404", "an objective outside (0, 100) %",
+        "An SLO objective of 100% leaves no error budget and 0% no objective: burn rates cannot\nbe computed. Use a value strictly between them, e.g. `99.9%`.";
+    DuplicateSchedule = "SL405", "two backup jobs of the same database run at the same time",
+        "Two jobs dumping the same database on the same schedule run concurrently, double the\nload and produce the same dump twice. Give them different schedules.";
+    RangeValue = "SL406", "a number out of its range",
+        "The value is outside the range this field accepts (for example `keep: 0` would rotate\naway every dump, and a port must be between 1 and 65535).";
+    PromqlSyntax = "SL501", "a PromQL expression that does not parse",
+        "`alerting.rules[].expr` is PromQL. Prometheus refuses to load a rule file with an\nexpression it cannot parse, which would stop every alert of the stack.";
+    ForTooShort = "SL502", "`for:` shorter than the evaluation interval",
+        "An alert's `for:` is measured in evaluations; a duration shorter than the evaluation\ninterval behaves as if it were one interval and gives a false sense of debouncing.";
+    UnpinnedImage = "SL601", "an image without a pinned version",
+        "An image without a tag, or tagged `latest`, changes under you: two hosts built from the\nsame manifest run different code. Pin a version, e.g. `postgres:16.4`.";
+    MemoryBudget = "SL701", "the stack needs more memory than the host has",
+        "With `host:` given, the memory limits of every container in the stack (the generated\nobservability services with their defaults, and the application's own services that have a\nlimit) must fit the host's memory.";
+    CpuBudget = "SL702", "the stack needs more CPU than the host has",
+        "With `host:` given, the CPU limits of every container in the stack must fit the host's\nCPUs.";
+    DiskBudget = "SL703", "the stack needs more disk than the host has",
+        "With `host:` given, the disk sizes (Prometheus, Loki) must fit the host's disk.";
+    PortConflict = "SL704", "two things published on the same host port",
+        "Only one container can be bound to a host port. Change one of the ports.";
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Code {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, ()> {
+        Code::ALL.iter().copied().find(|c| c.as_str().eq_ignore_ascii_case(s.trim())).ok_or(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_ordered() {
+        let strs: Vec<_> = Code::ALL.iter().map(|c| c.as_str()).collect();
+        let mut sorted = strs.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(strs, sorted);
+    }
+}

@@ -1,0 +1,332 @@
+//! Diagnostics: what a check found, where, and what to do about it; the sink that collects
+//! them; and the three renderings (human via miette, JSON lines, GitHub annotations).
+//!
+//! A diagnostic carries a byte span into the manifest and never a copy of a secret: checks
+//! that look at secret fields describe the field, not its value.
+
+use crate::code::Code;
+use crate::source::{SourceFile, Span};
+use serde::Serialize;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// A secondary place that explains the primary one (e.g. the first definition of a duplicate).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Related {
+    pub span: Span,
+    pub label: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub code: Code,
+    pub severity: Severity,
+    pub message: String,
+    /// The offending value; `None` for problems of the file as a whole.
+    pub span: Option<Span>,
+    /// A short label drawn under the span.
+    pub label: Option<String>,
+    pub help: Option<String>,
+    pub related: Vec<Related>,
+}
+
+impl Diagnostic {
+    pub fn error(code: Code, message: impl Into<String>) -> Self {
+        Diagnostic {
+            code,
+            severity: Severity::Error,
+            message: message.into(),
+            span: None,
+            label: None,
+            help: None,
+            related: Vec::new(),
+        }
+    }
+
+    pub fn warning(code: Code, message: impl Into<String>) -> Self {
+        Diagnostic { severity: Severity::Warning, ..Diagnostic::error(code, message) }
+    }
+
+    pub fn at(mut self, span: Span) -> Self {
+        self.span = Some(span);
+        self
+    }
+
+    pub fn label(mut self, label: impl Into<String>) -> Self {
+        self.label = Some(label.into());
+        self
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn related(mut self, span: Span, label: impl Into<String>) -> Self {
+        self.related.push(Related { span, label: label.into() });
+        self
+    }
+}
+
+/// Where checks put what they find. Checks never stop at the first problem.
+#[derive(Debug, Default)]
+pub struct Sink {
+    items: Vec<Diagnostic>,
+}
+
+impl Sink {
+    pub fn new() -> Self {
+        Sink::default()
+    }
+
+    pub fn push(&mut self, d: Diagnostic) {
+        self.items.push(d);
+    }
+
+    pub fn extend(&mut self, ds: impl IntoIterator<Item = Diagnostic>) {
+        self.items.extend(ds);
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.items.iter().any(|d| d.severity == Severity::Error)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Whether some diagnostic already points into `span` (used to avoid reporting one mistake
+    /// twice, e.g. by the structural schema and by the value parser).
+    pub fn covers(&self, span: Span) -> bool {
+        self.items.iter().any(|d| d.span.is_some_and(|s| s.start <= span.start && span.end <= s.end))
+    }
+
+    /// The diagnostics in source order (then by code), duplicates removed.
+    pub fn into_sorted(mut self) -> Vec<Diagnostic> {
+        self.items.sort_by(|a, b| {
+            let ka = a.span.map_or((0, 0), |s| (s.start, s.end));
+            let kb = b.span.map_or((0, 0), |s| (s.start, s.end));
+            ka.cmp(&kb).then(a.code.cmp(&b.code)).then(a.message.cmp(&b.message))
+        });
+        self.items.dedup();
+        self.items
+    }
+}
+
+/// How diagnostics are printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Format {
+    #[default]
+    Human,
+    Json,
+    Github,
+}
+
+/// Render diagnostics for a file. `color` applies to the human format only.
+pub fn render(source: &SourceFile, diags: &[Diagnostic], format: Format, color: bool) -> String {
+    match format {
+        Format::Human => render_human(source, diags, color),
+        Format::Json => render_json(source, diags),
+        Format::Github => render_github(source, diags),
+    }
+}
+
+fn render_human(source: &SourceFile, diags: &[Diagnostic], color: bool) -> String {
+    use miette::{GraphicalReportHandler, GraphicalTheme};
+    let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
+    let handler = GraphicalReportHandler::new_themed(theme).with_width(100).with_links(false);
+    let mut out = String::new();
+    for d in diags {
+        let report = MietteDiagnostic { source, diag: d };
+        if handler.render_report(&mut out, &report).is_err() {
+            out.push_str(&format!("{}[{}]: {}\n", severity_word(d.severity), d.code, d.message));
+        }
+        out.push('\n');
+    }
+    let errors = diags.iter().filter(|d| d.severity == Severity::Error).count();
+    let warnings = diags.len() - errors;
+    if !diags.is_empty() {
+        out.push_str(&format!(
+            "{}: {} error{}, {} warning{}\n",
+            source.name,
+            errors,
+            if errors == 1 { "" } else { "s" },
+            warnings,
+            if warnings == 1 { "" } else { "s" }
+        ));
+    }
+    out
+}
+
+fn severity_word(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    }
+}
+
+#[derive(Serialize)]
+struct JsonDiagnostic<'a> {
+    file: &'a str,
+    line: usize,
+    column: usize,
+    end_line: usize,
+    end_column: usize,
+    code: &'a str,
+    severity: Severity,
+    message: &'a str,
+    help: Option<&'a str>,
+}
+
+fn position(source: &SourceFile, d: &Diagnostic) -> ((usize, usize), (usize, usize)) {
+    match d.span {
+        Some(s) => (source.line_col(s.start), source.line_col(s.end)),
+        None => ((1, 1), (1, 1)),
+    }
+}
+
+fn render_json(source: &SourceFile, diags: &[Diagnostic]) -> String {
+    let mut out = String::new();
+    for d in diags {
+        let ((line, column), (end_line, end_column)) = position(source, d);
+        let j = JsonDiagnostic {
+            file: &source.name,
+            line,
+            column,
+            end_line,
+            end_column,
+            code: d.code.as_str(),
+            severity: d.severity,
+            message: &d.message,
+            help: d.help.as_deref(),
+        };
+        out.push_str(&serde_json::to_string(&j).unwrap_or_default());
+        out.push('\n');
+    }
+    out
+}
+
+/// GitHub workflow commands: `::error file=…,line=…,col=…,title=…::message`.
+fn render_github(source: &SourceFile, diags: &[Diagnostic]) -> String {
+    let mut out = String::new();
+    for d in diags {
+        let ((line, col), (end_line, end_col)) = position(source, d);
+        let mut msg = d.message.clone();
+        if let Some(h) = &d.help {
+            msg.push_str("\nhelp: ");
+            msg.push_str(h);
+        }
+        out.push_str(&format!(
+            "::{} file={},line={},col={},endLine={},endColumn={},title={}::{}\n",
+            severity_word(d.severity),
+            escape_property(&source.name),
+            line,
+            col,
+            end_line,
+            end_col,
+            escape_property(&format!("{} {}", d.code, d.code.summary())),
+            escape_data(&msg)
+        ));
+    }
+    out
+}
+
+fn escape_data(s: &str) -> String {
+    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+}
+
+fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// Adapts a [`Diagnostic`] to miette for the graphical rendering.
+struct MietteDiagnostic<'a> {
+    source: &'a SourceFile,
+    diag: &'a Diagnostic,
+}
+
+impl std::fmt::Debug for MietteDiagnostic<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.diag.message)
+    }
+}
+
+impl std::fmt::Display for MietteDiagnostic<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.diag.message)
+    }
+}
+
+impl std::error::Error for MietteDiagnostic<'_> {}
+
+impl miette::Diagnostic for MietteDiagnostic<'_> {
+    fn code<'b>(&'b self) -> Option<Box<dyn std::fmt::Display + 'b>> {
+        Some(Box::new(self.diag.code.as_str()))
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.diag.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+        })
+    }
+
+    fn help<'b>(&'b self) -> Option<Box<dyn std::fmt::Display + 'b>> {
+        self.diag.help.as_ref().map(|h| Box::new(h) as Box<dyn std::fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        self.diag.span.map(|_| &self.source.text as &dyn miette::SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
+        let span = self.diag.span?;
+        let text_len = self.source.text.len();
+        let clamp = |s: Span| {
+            let start = s.start.min(text_len);
+            (start, s.end.min(text_len) - start)
+        };
+        let mut labels = vec![miette::LabeledSpan::new_primary_with_span(
+            self.diag.label.clone(),
+            clamp(span),
+        )];
+        for r in &self.diag.related {
+            labels.push(miette::LabeledSpan::new_with_span(Some(r.label.clone()), clamp(r.span)));
+        }
+        Some(Box::new(labels.into_iter()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn github_escapes_newlines_and_commas() {
+        let src = SourceFile::new("a,b.yaml", "x: 1\n");
+        let d = Diagnostic::error(Code::WrongType, "bad\nthing").at(Span::new(3, 4));
+        let out = render(&src, &[d], Format::Github, false);
+        assert_eq!(
+            out,
+            "::error file=a%2Cb.yaml,line=1,col=4,endLine=1,endColumn=5,title=SL004 a value of the wrong type::bad%0Athing\n"
+        );
+    }
+
+    #[test]
+    fn json_has_position_and_code() {
+        let src = SourceFile::new("s.yaml", "a: 1\nb: 2\n");
+        let d = Diagnostic::warning(Code::UnpinnedImage, "m").at(Span::new(8, 9)).help("h");
+        let out = render(&src, &[d], Format::Json, false);
+        let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        assert_eq!(v["line"], 2);
+        assert_eq!(v["column"], 4);
+        assert_eq!(v["code"], "SL601");
+        assert_eq!(v["severity"], "warning");
+        assert_eq!(v["help"], "h");
+    }
+}

@@ -1,0 +1,28 @@
+//! Unified diffs of drift, as `git diff` shows them: `a/` is what is on disk, `b/` what the
+//! manifest generates.
+
+use super::drift::Change;
+use similar::TextDiff;
+
+/// Render every change as a unified diff (3 lines of context).
+pub fn render(changes: &[Change], out_dir: &str) -> String {
+    let mut s = String::new();
+    let prefix = if out_dir.is_empty() || out_dir == "." { String::new() } else { format!("{}/", out_dir.trim_end_matches('/')) };
+    for c in changes {
+        let path = format!("{prefix}{}", c.path());
+        let (old, new, old_name, new_name) = match c {
+            Change::Missing { planned, .. } => (String::new(), planned.clone(), "/dev/null".to_string(), format!("b/{path}")),
+            Change::Changed { planned, on_disk, .. } => {
+                (String::from_utf8_lossy(on_disk).into_owned(), planned.clone(), format!("a/{path}"), format!("b/{path}"))
+            }
+            Change::Stale { on_disk, .. } => (String::from_utf8_lossy(on_disk).into_owned(), String::new(), format!("a/{path}"), "/dev/null".to_string()),
+        };
+        s.push_str(&format!("diff --sightline a/{path} b/{path}\n"));
+        let diff = TextDiff::from_lines(&old, &new);
+        s.push_str(&diff.unified_diff().context_radius(3).header(&old_name, &new_name).to_string());
+        if !s.ends_with('\n') {
+            s.push('\n');
+        }
+    }
+    s
+}

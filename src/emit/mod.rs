@@ -1,0 +1,37 @@
+//! Emit: the plan of files, and the three ways to use it against an output directory: write it
+//! (`build`), compare it (`build --check`), show the difference (`diff`).
+//!
+//! With `cli`, the only module that touches the filesystem.
+
+pub mod diff;
+pub mod drift;
+pub mod header;
+pub mod lock;
+pub mod plan;
+pub mod write;
+
+pub use plan::Plan;
+
+/// An I/O failure: the tool could not do its job (exit 2).
+#[derive(Debug)]
+pub struct IoError {
+    pub path: std::path::PathBuf,
+    pub error: std::io::Error,
+}
+
+impl std::fmt::Display for IoError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.error)
+    }
+}
+
+impl std::error::Error for IoError {}
+
+/// Read a file in the output directory: `None` when it does not exist.
+pub(crate) fn read_existing(path: &std::path::Path) -> Result<Option<Vec<u8>>, IoError> {
+    match std::fs::read(path) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(IoError { path: path.to_path_buf(), error: e }),
+    }
+}

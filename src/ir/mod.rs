@@ -1,0 +1,499 @@
+//! Lower: the checked `Manifest` becomes the resolved `Stack` that every target reads.
+//!
+//! Defaults are applied here and nowhere else. Lowering cannot fail: it runs only on a manifest
+//! that passed the checks, and every lookup it does (a receiver by name, a service by name) was
+//! proved by them.
+
+pub mod catalog;
+pub mod defaults;
+
+use crate::manifest::model::{
+    self as m, Collector, DashboardKind, Framework, Kind, LogFormat, Manifest,
+};
+use crate::manifest::values::{Cron, Duration, ImageRef, Name, Percent, SecretRef, Size};
+use defaults::ComponentDefault;
+use indexmap::IndexMap;
+
+/// The resolved stack.
+#[derive(Clone, Debug)]
+pub struct Stack {
+    /// The manifest file name as given (for generated-file headers); never an absolute path.
+    pub manifest_name: String,
+    pub name: Name,
+    pub env: Name,
+    pub host: Option<m::Host>,
+    pub network: Option<String>,
+    pub services: Vec<Service>,
+    pub scrape_interval: Duration,
+    pub scrape_timeout: Duration,
+    pub evaluation_interval: Duration,
+    pub prometheus_retention: Duration,
+    /// Every container sightline runs, with image and limits, in start order.
+    pub components: Vec<Component>,
+    pub grafana: Grafana,
+    pub alerting: Alerting,
+    pub logs: Logs,
+    pub dashboards: Dashboards,
+    pub backups: Option<Backups>,
+    /// Every secret the stack reads, with the setting that reads it, in manifest order.
+    pub secrets: Vec<SecretUse>,
+    /// Host ports bound by the stack.
+    pub published: Vec<Published>,
+}
+
+/// A container sightline runs (not the application's own).
+#[derive(Clone, Debug)]
+pub struct Component {
+    /// The compose service name.
+    pub name: String,
+    /// The application service it exports or probes, if any.
+    pub for_service: Option<Name>,
+    pub image: ImageRef,
+    pub memory: Size,
+    pub cpus: f64,
+    pub disk: Option<Size>,
+    /// The manifest setting that sizes it, for budget messages.
+    pub setting: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Service {
+    pub name: Name,
+    pub kind: Kind,
+    pub framework: Framework,
+    pub image: Option<ImageRef>,
+    pub host: String,
+    pub port: u16,
+    /// The scrape path, `None` when the service is not scraped directly.
+    pub metrics_path: Option<String>,
+    pub metric_names: MetricNames,
+    pub health: Option<m::Health>,
+    pub tls_domain: Option<String>,
+    pub log_format: LogFormat,
+    pub log_labels: Vec<String>,
+    pub log_path: Option<String>,
+    pub slo: Option<Slo>,
+    pub alerts: IndexMap<String, m::AlertOverride>,
+    pub postgres: Option<Postgres>,
+}
+
+#[derive(Clone, Debug)]
+pub struct MetricNames {
+    pub requests: String,
+    pub duration: String,
+    pub status_label: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Slo {
+    pub availability: Option<Percent>,
+    /// (quantile label such as `p95`, the quantile as a number, the threshold)
+    pub latency: Option<(String, f64, Duration)>,
+    pub window: Duration,
+}
+
+#[derive(Clone, Debug)]
+pub struct Postgres {
+    pub database: String,
+    pub user: String,
+    pub password: SecretRef,
+}
+
+#[derive(Clone, Debug)]
+pub struct Grafana {
+    pub port: u16,
+    pub bind: String,
+    pub root_url: Option<String>,
+    pub admin_password: SecretRef,
+}
+
+#[derive(Clone, Debug)]
+pub struct Alerting {
+    pub runbook_url: Option<String>,
+    pub group_by: Vec<String>,
+    pub receivers: IndexMap<Name, m::Receiver>,
+    pub routes: Vec<m::Route>,
+    pub default: Option<Name>,
+    pub inhibit: Inhibit,
+    pub rules: Vec<m::UserRule>,
+}
+
+#[derive(Clone, Debug)]
+pub enum Inhibit {
+    Auto,
+    Off,
+    Rules(Vec<m::InhibitRule>),
+}
+
+#[derive(Clone, Debug)]
+pub struct Logs {
+    pub collector: Collector,
+    pub retention: Duration,
+    pub redact: Vec<String>,
+    pub sources: Vec<m::LogSource>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Dashboards {
+    pub refresh: Duration,
+    pub time: Duration,
+    pub include: Vec<DashboardKind>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Backups {
+    pub destination: String,
+    pub jobs: Vec<BackupJob>,
+    pub verify: bool,
+    pub restore_test: Option<Cron>,
+}
+
+#[derive(Clone, Debug)]
+pub struct BackupJob {
+    pub name: Name,
+    pub service: Name,
+    pub schedule: Cron,
+    pub keep: u32,
+    pub compress: m::Compress,
+    pub age_recipient: Option<String>,
+}
+
+/// A secret and the manifest setting that reads it (e.g. `services.db.password`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SecretUse {
+    pub reference: SecretRef,
+    pub setting: String,
+}
+
+/// A host port the stack binds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Published {
+    pub bind: String,
+    pub port: u16,
+    /// What binds it (a component or service name).
+    pub owner: String,
+    /// The manifest pointer of the setting, for diagnostics.
+    pub pointer: String,
+}
+
+fn dur(s: &str) -> Duration {
+    Duration::parse(s).expect("defaults are valid durations")
+}
+
+fn size(s: &str) -> Size {
+    Size::parse(s).expect("defaults are valid sizes")
+}
+
+/// Lower a checked manifest. `manifest_name` is the file name shown in generated headers.
+pub fn lower(manifest: &Manifest, manifest_name: &str) -> Stack {
+    let obs = manifest.observability.clone().unwrap_or_default();
+    let scrape_interval = obs.scrape_interval.clone().unwrap_or_else(|| dur(defaults::SCRAPE_INTERVAL));
+    let scrape_timeout = obs.scrape_timeout.clone().unwrap_or_else(|| {
+        let d = dur(defaults::SCRAPE_TIMEOUT);
+        if d.millis() > scrape_interval.millis() { scrape_interval.clone() } else { d }
+    });
+    let evaluation_interval = obs.evaluation_interval.clone().unwrap_or_else(|| scrape_interval.clone());
+    let prometheus_retention = obs
+        .prometheus
+        .as_ref()
+        .and_then(|p| p.retention.clone())
+        .unwrap_or_else(|| dur(defaults::PROMETHEUS_RETENTION));
+    let services: Vec<Service> = manifest.services.iter().map(|(n, s)| lower_service(n, s)).collect();
+    let logs = manifest.logs.clone().unwrap_or_default();
+    let collector = logs.collector.unwrap_or_default();
+    let grafana_settings = obs.grafana.clone().unwrap_or_default();
+    let grafana = Grafana {
+        port: grafana_settings.port.map_or(defaults::GRAFANA_PORT, |p| p as u16),
+        bind: grafana_settings.bind.clone().unwrap_or_else(|| defaults::GRAFANA_BIND.into()),
+        root_url: grafana_settings.root_url.clone(),
+        admin_password: grafana_settings
+            .admin_password
+            .clone()
+            .unwrap_or_else(|| SecretRef::Env(defaults::GRAFANA_ADMIN_PASSWORD_ENV.into())),
+    };
+    let alerting = manifest.alerting.clone().unwrap_or_default();
+    let backups = manifest.backups.as_ref().filter(|b| !b.jobs.is_empty()).map(|b| Backups {
+        destination: b.destination.clone().unwrap_or_else(|| defaults::BACKUP_DESTINATION.into()),
+        jobs: b
+            .jobs
+            .iter()
+            .map(|j| BackupJob {
+                name: j.name.clone(),
+                service: j.service.clone(),
+                schedule: j.schedule.clone(),
+                keep: j.keep,
+                compress: j.compress.unwrap_or_default(),
+                age_recipient: j.encrypt.as_ref().map(|e| e.age_recipient.clone()),
+            })
+            .collect(),
+        verify: b.verify.unwrap_or(true),
+        restore_test: b.restore_test.clone(),
+    });
+    let dashboards = manifest.dashboards.clone().unwrap_or_default();
+    let mut stack = Stack {
+        manifest_name: manifest_name.to_string(),
+        name: manifest.stack.clone(),
+        env: manifest.environment.clone(),
+        host: manifest.host.clone(),
+        network: manifest.network.clone(),
+        components: components(manifest, &services, collector, backups.is_some()),
+        services,
+        scrape_interval,
+        scrape_timeout,
+        evaluation_interval,
+        prometheus_retention,
+        grafana,
+        alerting: Alerting {
+            runbook_url: alerting.runbook_url.clone(),
+            group_by: alerting
+                .group_by
+                .clone()
+                .map(|g| g.into_iter().map(|l| l.0).collect())
+                .unwrap_or_else(|| defaults::GROUP_BY.iter().map(|s| s.to_string()).collect()),
+            receivers: alerting.receivers.clone(),
+            routes: alerting.routes.clone(),
+            default: alerting.default.clone(),
+            inhibit: match &alerting.inhibit {
+                None | Some(m::Inhibit::Mode(m::InhibitMode::Auto)) => Inhibit::Auto,
+                Some(m::Inhibit::Mode(m::InhibitMode::Off)) | Some(m::Inhibit::Off(_)) => Inhibit::Off,
+                Some(m::Inhibit::Rules(r)) => Inhibit::Rules(r.clone()),
+            },
+            rules: alerting.rules.clone(),
+        },
+        logs: Logs {
+            collector,
+            retention: logs.retention.clone().unwrap_or_else(|| dur(defaults::LOG_RETENTION)),
+            redact: logs
+                .redact
+                .clone()
+                .map(|r| r.into_iter().map(|k| k.0).collect())
+                .unwrap_or_else(|| defaults::REDACT.iter().map(|s| s.to_string()).collect()),
+            sources: logs.sources.clone(),
+        },
+        dashboards: Dashboards {
+            refresh: dashboards.refresh.clone().unwrap_or_else(|| dur(defaults::DASHBOARD_REFRESH)),
+            time: dashboards.time.clone().unwrap_or_else(|| dur(defaults::DASHBOARD_TIME)),
+            include: dashboards.include.clone().unwrap_or_else(|| {
+                vec![
+                    DashboardKind::Overview,
+                    DashboardKind::Security,
+                    DashboardKind::Performance,
+                    DashboardKind::System,
+                    DashboardKind::Services,
+                    DashboardKind::Logs,
+                    DashboardKind::Slo,
+                    DashboardKind::Backups,
+                ]
+            }),
+        },
+        backups,
+        secrets: Vec::new(),
+        published: Vec::new(),
+    };
+    stack.secrets = secrets(&stack);
+    stack.published = published(manifest, &stack);
+    stack
+}
+
+fn lower_service(name: &Name, s: &m::Service) -> Service {
+    let framework = s.framework.unwrap_or(Framework::Generic);
+    let defaults = framework_metric_names(framework);
+    let given = s.metric_names.clone();
+    let metric_names = MetricNames {
+        requests: given.as_ref().and_then(|g| g.requests.clone()).unwrap_or_else(|| defaults.0.into()),
+        duration: given.as_ref().and_then(|g| g.duration.clone()).unwrap_or_else(|| defaults.1.into()),
+        status_label: given.as_ref().and_then(|g| g.status_label.clone()).unwrap_or_else(|| defaults.2.into()),
+    };
+    let scraped_directly = matches!(s.kind, Kind::Http | Kind::Generic);
+    let metrics_path = match (&s.metrics, scraped_directly) {
+        (_, false) => None,
+        (Some(m::MetricsPath::Enabled(false)), _) => None,
+        (Some(m::MetricsPath::Path(p)), _) => Some(p.clone()),
+        (Some(m::MetricsPath::Enabled(true)) | None, _) => Some("/metrics".into()),
+    };
+    let default_format = match s.kind {
+        Kind::Http => {
+            if matches!(framework, Framework::Generic) { LogFormat::Plain } else { LogFormat::Json }
+        }
+        Kind::Postgres => LogFormat::Postgres,
+        Kind::Nginx => LogFormat::Nginx,
+        Kind::Redis | Kind::Generic => LogFormat::Plain,
+    };
+    let logs = s.logs.clone();
+    Service {
+        name: name.clone(),
+        kind: s.kind,
+        framework,
+        image: s.image.clone(),
+        host: s.host.clone().unwrap_or_else(|| name.as_str().to_string()),
+        port: s.port as u16,
+        metrics_path,
+        metric_names,
+        health: s.health.clone(),
+        tls_domain: s.tls.as_ref().map(|t| t.domain.clone()),
+        log_format: logs.as_ref().and_then(|l| l.format).unwrap_or(default_format),
+        log_labels: logs.as_ref().map(|l| l.labels.iter().map(|x| x.0.clone()).collect()).unwrap_or_default(),
+        log_path: logs.as_ref().and_then(|l| l.path.clone()),
+        slo: s.slo.as_ref().filter(|o| o.availability.is_some() || o.latency.is_some()).map(|o| Slo {
+            availability: o.availability.clone(),
+            latency: o.latency.as_ref().and_then(|l| {
+                [("p99", 0.99, &l.p99), ("p95", 0.95, &l.p95), ("p90", 0.90, &l.p90), ("p50", 0.50, &l.p50)]
+                    .into_iter()
+                    .find_map(|(n, q, d)| d.clone().map(|d| (n.to_string(), q, d)))
+            }),
+            window: o.window.clone().unwrap_or_else(|| dur(defaults::SLO_WINDOW)),
+        }),
+        alerts: s.alerts.clone(),
+        postgres: match (&s.database, &s.user, &s.password) {
+            (Some(d), Some(u), Some(p)) if s.kind == Kind::Postgres => {
+                Some(Postgres { database: d.clone(), user: u.clone(), password: p.clone() })
+            }
+            _ => None,
+        },
+    }
+}
+
+/// (requests counter, duration histogram, status label) per framework: what the usual
+/// instrumentation library of each exposes.
+pub fn framework_metric_names(f: Framework) -> (&'static str, &'static str, &'static str) {
+    match f {
+        // prometheus-fastapi-instrumentator
+        Framework::Fastapi => ("http_requests_total", "http_request_duration_seconds", "status"),
+        // express-prom-bundle
+        Framework::Express => ("http_request_duration_seconds_count", "http_request_duration_seconds", "status_code"),
+        // fastify-metrics
+        Framework::Fastify => ("http_request_duration_seconds_count", "http_request_duration_seconds", "status_code"),
+        Framework::Generic => ("http_requests_total", "http_request_duration_seconds", "code"),
+    }
+}
+
+fn component(d: &ComponentDefault, setting: &str, version: Option<&m::Version>, memory: Option<&Size>, cpus: Option<f64>, disk: Option<&Size>) -> Component {
+    Component {
+        name: d.name.to_string(),
+        for_service: None,
+        image: ImageRef::pinned(d.repository, version.map_or(d.version, |v| v.0.as_str())),
+        memory: memory.cloned().unwrap_or_else(|| size(d.memory)),
+        cpus: cpus.unwrap_or(d.cpus),
+        disk: disk.cloned().or_else(|| d.disk.map(size)),
+        setting: setting.to_string(),
+    }
+}
+
+fn components(manifest: &Manifest, services: &[Service], collector: Collector, backups: bool) -> Vec<Component> {
+    let obs = manifest.observability.clone().unwrap_or_default();
+    let mut out = Vec::new();
+    let p = obs.prometheus.unwrap_or_default();
+    out.push(component(&defaults::PROMETHEUS, "observability.prometheus", p.version.as_ref(), p.memory.as_ref(), p.cpus, p.disk.as_ref()));
+    let a = obs.alertmanager.unwrap_or_default();
+    out.push(component(&defaults::ALERTMANAGER, "observability.alertmanager", a.version.as_ref(), a.memory.as_ref(), a.cpus, None));
+    let l = obs.loki.unwrap_or_default();
+    out.push(component(&defaults::LOKI, "observability.loki", l.version.as_ref(), l.memory.as_ref(), l.cpus, l.disk.as_ref()));
+    match collector {
+        Collector::Promtail => {
+            let c = obs.promtail.unwrap_or_default();
+            out.push(component(&defaults::PROMTAIL, "observability.promtail", c.version.as_ref(), c.memory.as_ref(), c.cpus, None));
+        }
+        Collector::Alloy => {
+            let c = obs.alloy.unwrap_or_default();
+            out.push(component(&defaults::ALLOY, "observability.alloy", c.version.as_ref(), c.memory.as_ref(), c.cpus, None));
+        }
+    }
+    let g = obs.grafana.unwrap_or_default();
+    out.push(component(&defaults::GRAFANA, "observability.grafana", g.version.as_ref(), g.memory.as_ref(), g.cpus, None));
+    if obs.node_exporter.unwrap_or(true) {
+        out.push(component(&defaults::NODE_EXPORTER, "observability.node_exporter", None, None, None, None));
+    }
+    // One exporter per service that needs one, named after it.
+    for s in services {
+        if let Some(d) = catalog::exporter(s.kind) {
+            let mut c = component(d, &format!("services.{}", s.name), None, None, None, None);
+            c.name = exporter_name(&s.name);
+            c.for_service = Some(s.name.clone());
+            out.push(c);
+        }
+    }
+    let probes = services.iter().any(|s| {
+        (s.kind == Kind::Nginx && s.tls_domain.is_some()) || (s.kind == Kind::Http && (s.health.is_some() || s.tls_domain.is_some()))
+    });
+    if probes {
+        out.push(component(&defaults::BLACKBOX_EXPORTER, "services (probes)", None, None, None, None));
+    }
+    if backups {
+        let b = manifest.backups.clone().unwrap_or_default();
+        out.push(component(&defaults::BACKUP, "backups", None, b.memory.as_ref(), b.cpus, None));
+    }
+    out
+}
+
+/// The compose service name of a service's exporter, e.g. `db-exporter`.
+pub fn exporter_name(service: &Name) -> String {
+    format!("{service}-exporter")
+}
+
+impl Stack {
+    /// The exporter component of a service, if its kind has one.
+    pub fn exporter_of(&self, service: &Name) -> Option<&Component> {
+        self.components.iter().find(|c| c.for_service.as_ref() == Some(service))
+    }
+
+    /// A component by compose service name.
+    pub fn component(&self, name: &str) -> Option<&Component> {
+        self.components.iter().find(|c| c.name == name)
+    }
+}
+
+fn secrets(stack: &Stack) -> Vec<SecretUse> {
+    let mut out = Vec::new();
+    let mut add = |r: &SecretRef, setting: String| {
+        out.push(SecretUse { reference: r.clone(), setting });
+    };
+    for s in &stack.services {
+        if let Some(p) = &s.postgres {
+            add(&p.password, format!("services.{}.password", s.name));
+        }
+    }
+    add(&stack.grafana.admin_password, "observability.grafana.admin_password".into());
+    for (name, r) in &stack.alerting.receivers {
+        if let Some(e) = &r.email
+            && let Some(p) = &e.password
+        {
+            add(p, format!("alerting.receivers.{name}.email.password"));
+        }
+        if let Some(s) = &r.slack {
+            add(&s.webhook_url, format!("alerting.receivers.{name}.slack.webhook_url"));
+        }
+        if let Some(p) = &r.pagerduty {
+            add(&p.routing_key, format!("alerting.receivers.{name}.pagerduty.routing_key"));
+        }
+        if let Some(o) = &r.opsgenie {
+            add(&o.api_key, format!("alerting.receivers.{name}.opsgenie.api_key"));
+        }
+    }
+    out
+}
+
+fn published(manifest: &Manifest, stack: &Stack) -> Vec<Published> {
+    let mut out = vec![Published {
+        bind: stack.grafana.bind.clone(),
+        port: stack.grafana.port,
+        owner: "grafana".into(),
+        pointer: if manifest.observability.as_ref().and_then(|o| o.grafana.as_ref()).and_then(|g| g.port).is_some() {
+            "/observability/grafana/port".into()
+        } else {
+            "/observability".into()
+        },
+    }];
+    // Of the application's own containers, only the reverse proxy is the front door and is
+    // published; databases, caches and APIs stay on the internal network.
+    for s in &stack.services {
+        if s.image.is_some() && s.kind == Kind::Nginx {
+            out.push(Published {
+                bind: "0.0.0.0".into(),
+                port: s.port,
+                owner: s.name.to_string(),
+                pointer: format!("/services/{}/port", s.name),
+            });
+        }
+    }
+    out
+}

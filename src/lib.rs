@@ -1,0 +1,83 @@
+//! sightline compiles one stack manifest into the configuration of a whole observability stack.
+//!
+//! The pipeline, one module per arrow:
+//!
+//! ```text
+//! stack.yaml ──manifest──▶ Manifest ──check──▶ diagnostics
+//!                             │
+//!                             └──ir──▶ Stack ──targets──▶ Vec<Artifact> ──emit──▶ disk | diff | drift
+//! ```
+//!
+//! - [`manifest`] reads YAML or TOML into the typed [`manifest::Manifest`], reporting every
+//!   structural problem with its span;
+//! - [`check`] runs the rules that concern the manifest as a whole (references, secrets,
+//!   budgets, …), collecting every problem;
+//! - [`ir`] lowers a checked manifest into the resolved [`ir::Stack`], applying defaults once;
+//! - [`targets`] turn the stack into files, one module per output;
+//! - [`emit`] plans the exact bytes, then writes them, or compares them with what is on disk.
+//!
+//! [`cli`] is the command line around it. Only `cli` and `emit` touch the filesystem.
+
+pub mod check;
+pub mod cli;
+pub mod code;
+pub mod diagnostic;
+pub mod emit;
+pub mod ir;
+pub mod manifest;
+pub mod source;
+pub mod targets;
+
+use diagnostic::{Diagnostic, Sink};
+use manifest::{Manifest, Syntax};
+use source::SourceFile;
+
+/// The result of reading and checking a manifest.
+pub struct Checked {
+    pub source: SourceFile,
+    /// The decoded manifest, when it decoded (it may still have check errors).
+    pub manifest: Option<Manifest>,
+    /// Every problem found, sorted by position.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Checked {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(|d| d.severity == diagnostic::Severity::Error)
+    }
+}
+
+/// Parse and check a manifest given as bytes; `name` is the path shown in diagnostics.
+pub fn check(name: &str, bytes: &[u8]) -> Checked {
+    let mut sink = Sink::new();
+    let mut source = manifest::read_source(name, bytes, &mut sink);
+    let mut decoded = None;
+    if sink.is_empty()
+        && let Some(d) = manifest::parse(&mut source, Syntax::of_path(name), &mut sink)
+    {
+        let mut found = Sink::new();
+        check::run(&d.manifest, &source, &mut found);
+        // On a pruned manifest, a finding about a pruned value is an echo of its first error.
+        let overlaps = |s: source::Span| d.pruned.iter().any(|p| p.start < s.end.max(s.start + 1) && s.start < p.end.max(p.start + 1));
+        sink.extend(found.into_sorted().into_iter().filter(|f| !f.span.is_some_and(overlaps)));
+        decoded = Some(d.manifest);
+    }
+    Checked { source, manifest: decoded, diagnostics: sink.into_sorted() }
+}
+
+/// The plan of every generated file, or `None` when the manifest has errors.
+pub fn plan(checked: &Checked) -> Option<emit::Plan> {
+    if checked.has_errors() {
+        return None;
+    }
+    let manifest = checked.manifest.as_ref()?;
+    let name = display_name(&checked.source.name);
+    let stack = ir::lower(manifest, &name);
+    Some(emit::Plan::new(targets::lower_all(&stack), &name))
+}
+
+/// The manifest's file name without directories, so that generated files do not depend on
+/// where the manifest was on the machine that built them.
+pub fn display_name(path: &str) -> String {
+    path.rsplit(['/', '\\']).next().unwrap_or(path).to_string()
+}

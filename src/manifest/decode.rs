@@ -1,0 +1,466 @@
+//! From the untyped tree to the typed `Manifest`, reporting every structural problem at once.
+//!
+//! Three passes over the same tree, all driven by the schema derived from the model:
+//! 1. the value walk runs each value type's parser (durations, sizes, cron, …) and finds
+//!    literals where a secret reference belongs, so each gets its own code and span;
+//! 2. the jsonschema validator reports unknown fields, wrong types, missing fields and bad
+//!    choices, with messages written here (never the validator's, which quote values);
+//! 3. serde decodes the tree, which cannot fail once 1 and 2 found nothing.
+
+use super::model::Manifest;
+use super::schema::{alternatives, known_properties, resolve, schema};
+use super::values::{SecretRef, check_value, Name};
+use crate::code::Code;
+use crate::diagnostic::{Diagnostic, Sink};
+use crate::source::{SourceFile, tokens};
+use jsonschema::error::{TypeKind, ValidationErrorKind};
+use serde_json::Value;
+use std::sync::OnceLock;
+
+/// What decoding produced.
+pub struct Decoded {
+    pub manifest: Manifest,
+    /// Spans of values left out because they were wrong. Empty when the manifest was clean;
+    /// otherwise the manifest is the rest of the document, still worth checking, and checks'
+    /// findings that overlap these spans are consequences of the removal, not new problems.
+    pub pruned: Vec<crate::source::Span>,
+}
+
+/// Decode a tree into a manifest, pushing every problem to the sink. When the document has
+/// structural errors, the wrong values are pruned away and the rest decoded, so that the
+/// manifest-wide checks still run and the user sees every independent problem in one run.
+pub fn decode(source: &SourceFile, value: &Value, sink: &mut Sink) -> Option<Decoded> {
+    if !check_version(source, value, sink) {
+        return None;
+    }
+    let root = schema();
+    let mut bad = Vec::new();
+    walk_values(source, root, root, value, "", sink, &mut bad);
+    validate_structure(source, value, sink, &mut bad);
+    if bad.is_empty() {
+        return match serde_json::from_value::<Manifest>(value.clone()) {
+            Ok(manifest) => Some(Decoded { manifest, pruned: Vec::new() }),
+            Err(e) => {
+                // Unreachable when the schema and the model agree; reported, never a panic.
+                sink.push(Diagnostic::error(Code::WrongType, format!("the manifest could not be decoded: {e}")));
+                None
+            }
+        };
+    }
+    let mut tree = value.clone();
+    let mut pruned = Vec::new();
+    for _ in 0..16 {
+        for p in bad.drain(..) {
+            if let Some(removed) = prune(&mut tree, &p) {
+                pruned.push(source.value_span(&removed));
+                pruned.push(source.key_span(&removed));
+            }
+        }
+        let mut scratch = Sink::new();
+        walk_values(source, root, root, &tree, "", &mut scratch, &mut bad);
+        validate_structure(source, &tree, &mut scratch, &mut bad);
+        if bad.is_empty() {
+            let manifest = serde_json::from_value::<Manifest>(tree).ok()?;
+            return Some(Decoded { manifest, pruned });
+        }
+        if bad.iter().any(|p| p.is_empty()) {
+            return None;
+        }
+    }
+    None
+}
+
+/// Remove the value at `pointer`: its key when its parent is a mapping; the whole list when its
+/// parent is a list (removing one item would shift the indices that spans are found by).
+/// Returns the pointer actually removed.
+fn prune(tree: &mut Value, pointer: &str) -> Option<String> {
+    if pointer.is_empty() {
+        return None;
+    }
+    let ts = tokens(pointer);
+    let (last, parent_tokens) = ts.split_last()?;
+    let parent_ptr = crate::source::pointer(parent_tokens);
+    match tree.pointer_mut(&parent_ptr)? {
+        // The required top-level names only label things; a stand-in keeps the rest checkable.
+        Value::Object(m) if parent_tokens.is_empty() && (last == "stack" || last == "environment") => {
+            m.insert(last.clone(), Value::String("invalid".into()));
+            Some(pointer.to_string())
+        }
+        Value::Object(m) => {
+            m.shift_remove(last)?;
+            Some(pointer.to_string())
+        }
+        Value::Array(_) => prune(tree, &parent_ptr),
+        _ => None,
+    }
+}
+
+/// `version` first: a manifest of another version is not checked against this language.
+fn check_version(source: &SourceFile, value: &Value, sink: &mut Sink) -> bool {
+    match value.get("version") {
+        Some(Value::Number(n)) if n.as_u64() == Some(1) => true,
+        Some(Value::Number(_)) => {
+            sink.push(
+                Diagnostic::error(Code::UnsupportedVersion, "unsupported manifest version")
+                    .at(source.value_span("/version"))
+                    .label("this sightline reads version 1")
+                    .help("supported versions: 1"),
+            );
+            false
+        }
+        _ => true,
+    }
+}
+
+// --- pass 1: value types and secrets --------------------------------------------------------
+
+fn walk_values(source: &SourceFile, root: &Value, node: &Value, value: &Value, ptr: &str, sink: &mut Sink, bad: &mut Vec<String>) {
+    let node = resolve(root, node);
+    match node.get("x-sightline-type").and_then(Value::as_str) {
+        Some("secret") => {
+            let before = sink.has_errors();
+            check_secret(source, value, ptr, sink);
+            if sink.has_errors() && !before {
+                bad.push(ptr.to_string());
+            }
+            return;
+        }
+        Some(kind) => {
+            if let Value::String(s) = value {
+                if let Err(e) = check_value(kind, s) {
+                    bad.push(ptr.to_string());
+                    sink.push(
+                        Diagnostic::error(e.code, format!("{} for `{}`", e.message, field_name(ptr)))
+                            .at(source.value_span(ptr))
+                            .help(e.help),
+                    );
+                }
+            }
+            return;
+        }
+        None => {}
+    }
+    if node.get("anyOf").is_some() || node.get("oneOf").is_some() {
+        let candidates: Vec<&Value> =
+            alternatives(root, node).into_iter().filter(|b| type_matches(b, value)).collect();
+        let mut first: Option<(Sink, Vec<String>)> = None;
+        for b in candidates {
+            let mut trial = Sink::new();
+            let mut trial_bad = Vec::new();
+            walk_values(source, root, b, value, ptr, &mut trial, &mut trial_bad);
+            if trial.is_empty() {
+                return;
+            }
+            first.get_or_insert((trial, trial_bad));
+        }
+        if let Some((t, b)) = first {
+            sink.extend(t.into_sorted());
+            bad.extend(b);
+        }
+        return;
+    }
+    match value {
+        Value::Object(map) => {
+            let names_are_names = node
+                .get("propertyNames")
+                .and_then(|p| p.get("x-sightline-type"))
+                .is_some_and(|t| t == "name");
+            for (k, v) in map {
+                let child = format!("{ptr}/{}", crate::source::escape_token(k));
+                if names_are_names && let Err(e) = Name::parse(k) {
+                    bad.push(child.clone());
+                    sink.push(
+                        Diagnostic::error(e.code, format!("`{}` is not a valid name", k.escape_debug()))
+                            .at(source.key_span(&child))
+                            .help(e.help),
+                    );
+                }
+                if let Some(sub) = super::schema::child(root, node, k) {
+                    walk_values(source, root, sub, v, &child, sink, bad);
+                }
+            }
+        }
+        Value::Array(items) => {
+            if let Some(sub) = node.get("items").filter(|i| i.is_object()) {
+                for (i, v) in items.iter().enumerate() {
+                    walk_values(source, root, sub, v, &format!("{ptr}/{i}"), sink, bad);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn check_secret(source: &SourceFile, value: &Value, ptr: &str, sink: &mut Sink) {
+    match value {
+        // Whatever the literal is, it is not shown: it may be the secret itself.
+        Value::String(_) | Value::Number(_) => sink.push(
+            Diagnostic::error(
+                Code::SecretLiteral,
+                format!("`{}` takes a secret reference, not a literal value", field_name(ptr)),
+            )
+            .at(source.value_span(ptr))
+            .label("literal secret (value not shown)")
+            .help("write `{ env: VARIABLE }` or `{ file: /run/secrets/NAME }`, and remove the secret from the file's history"),
+        ),
+        Value::Object(_) => {
+            if let Ok(r) = serde_json::from_value::<SecretRef>(value.clone())
+                && let Err(e) = r.validate()
+            {
+                sink.push(Diagnostic::error(e.code, e.message).at(source.value_span(ptr)).help(e.help));
+            }
+        }
+        _ => {}
+    }
+}
+
+fn type_matches(schema: &Value, value: &Value) -> bool {
+    let one = |t: &str| match t {
+        "string" => value.is_string(),
+        "integer" => value.is_i64() || value.is_u64(),
+        "number" => value.is_number(),
+        "boolean" => value.is_boolean(),
+        "object" => value.is_object(),
+        "array" => value.is_array(),
+        "null" => value.is_null(),
+        _ => false,
+    };
+    match schema.get("type") {
+        Some(Value::String(t)) => one(t),
+        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).any(one),
+        _ => match (schema.get("const"), schema.get("enum")) {
+            (Some(c), _) => std::mem::discriminant(c) == std::mem::discriminant(value),
+            (_, Some(Value::Array(e))) => e.iter().any(|c| std::mem::discriminant(c) == std::mem::discriminant(value)),
+            _ => true,
+        },
+    }
+}
+
+// --- pass 2: structure -----------------------------------------------------------------------
+
+fn validator() -> &'static jsonschema::Validator {
+    static V: OnceLock<jsonschema::Validator> = OnceLock::new();
+    V.get_or_init(|| jsonschema::validator_for(schema()).expect("the derived schema compiles"))
+}
+
+fn validate_structure(source: &SourceFile, value: &Value, sink: &mut Sink, bad: &mut Vec<String>) {
+    let mut found = Vec::new();
+    for err in validator().iter_errors(value) {
+        collect(source, &err, value, &mut found, bad);
+    }
+    for d in found {
+        // A value already reported by pass 1 (or a container holding it) is not reported twice.
+        if d.span.is_some_and(|s| sink.covers(s)) {
+            continue;
+        }
+        sink.push(d);
+    }
+}
+
+/// Turn one validator error into diagnostics. For `anyOf`/`oneOf`, the errors of the branch
+/// the value was evidently meant for (one whose type it has) are reported instead of a vague
+/// "matches none of the forms".
+fn collect(source: &SourceFile, err: &jsonschema::ValidationError<'_>, doc: &Value, out: &mut Vec<Diagnostic>, bad: &mut Vec<String>) {
+    let ptr = err.instance_path().to_string();
+    match err.kind() {
+        ValidationErrorKind::AdditionalProperties { unexpected } => {
+            out.extend(unexpected.iter().map(|key| unknown_field(source, &ptr, key)));
+            bad.extend(unexpected.iter().map(|key| format!("{ptr}/{}", crate::source::escape_token(key))));
+        }
+        ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } => {
+            let shape_mismatch = |e: &jsonschema::ValidationError<'_>| {
+                e.instance_path().as_str() == ptr
+                    && matches!(e.kind(), ValidationErrorKind::Type { .. } | ValidationErrorKind::Enum { .. } | ValidationErrorKind::Constant { .. })
+            };
+            let meant: Vec<&Vec<jsonschema::ValidationError<'static>>> =
+                context.iter().filter(|branch| !branch.iter().any(shape_mismatch)).collect();
+            match meant.as_slice() {
+                [branch] => {
+                    for e in branch.iter() {
+                        collect(source, e, doc, out, bad);
+                    }
+                }
+                _ => {
+                    bad.push(ptr.clone());
+                    out.extend(structural_diagnostic(source, &ptr, err.kind(), doc));
+                }
+            }
+        }
+        kind => {
+            bad.push(ptr.clone());
+            out.extend(structural_diagnostic(source, &ptr, kind, doc));
+        }
+    }
+}
+
+/// One diagnostic per unknown key, pointing at the key, with the closest known field.
+fn unknown_field(source: &SourceFile, ptr: &str, key: &str) -> Diagnostic {
+    let known = known_properties(ptr);
+    let child = format!("{ptr}/{}", crate::source::escape_token(key));
+    let d = Diagnostic::error(Code::UnknownField, format!("unknown field `{}`", key.escape_debug()))
+        .at(source.key_span(&child))
+        .label("not a field of this mapping");
+    match did_you_mean(key, &known) {
+        Some(s) => d.help(format!("did you mean `{s}`?")),
+        None => d.help(format!("known fields here: {}", known.join(", "))),
+    }
+}
+
+fn structural_diagnostic(source: &SourceFile, ptr: &str, kind: &ValidationErrorKind, doc: &Value) -> Option<Diagnostic> {
+    let field = field_name(ptr);
+    let instance = doc.pointer(ptr);
+    Some(match kind {
+        ValidationErrorKind::Required { property } => {
+            let name = property.as_str().unwrap_or("?");
+            let at = if ptr.is_empty() { source.value_span("") } else { source.key_span(ptr) };
+            let at = if ptr.is_empty() { crate::source::Span::new(at.start, at.start) } else { at };
+            Diagnostic::error(Code::MissingField, format!("missing field `{name}`"))
+                .at(at)
+                .label(format!("`{name}` is required here"))
+                .help(format!("add `{name}:` (see docs/manifest.md)"))
+        }
+        ValidationErrorKind::Type { kind } => {
+            let expected = match kind {
+                TypeKind::Single(t) => type_word(&format!("{t:?}").to_lowercase()),
+                TypeKind::Multiple(ts) => {
+                    let words: Vec<String> = (*ts).into_iter().map(|t| type_word(&format!("{t:?}").to_lowercase())).collect();
+                    words.join(" or ")
+                }
+            };
+            Diagnostic::error(Code::WrongType, format!("`{field}` must be {expected}, not {}", instance.map_or("this", found_word)))
+                .at(source.value_span(ptr))
+                .label(format!("expected {expected}"))
+                .help(format!("see `{field}` in docs/manifest.md"))
+        }
+        ValidationErrorKind::Enum { options } => {
+            let words: Vec<String> = options
+                .as_array()
+                .map(|a| a.iter().map(|o| o.as_str().map_or(o.to_string(), |s| format!("`{s}`"))).collect())
+                .unwrap_or_default();
+            let mut d = Diagnostic::error(Code::InvalidChoice, format!("`{field}` must be one of {}", words.join(", ")))
+                .at(source.value_span(ptr))
+                .label("not an allowed value");
+            if let Some(Value::String(s)) = instance {
+                let plain: Vec<String> = options.as_array().into_iter().flatten().filter_map(|o| o.as_str().map(String::from)).collect();
+                if let Some(m) = did_you_mean(s, &plain) {
+                    d = d.help(format!("did you mean `{m}`?"));
+                }
+            }
+            if d.help.is_none() {
+                d = d.help(format!("choose one of {}", words.join(", ")));
+            }
+            d
+        }
+        ValidationErrorKind::Constant { expected_value } => Diagnostic::error(Code::InvalidChoice, format!("`{field}` must be {expected_value}"))
+            .at(source.value_span(ptr)),
+        ValidationErrorKind::Pattern { pattern } => Diagnostic::error(Code::InvalidValue, format!("`{field}` has an invalid form"))
+            .at(source.value_span(ptr))
+            .label("does not match the expected form")
+            .help(format!("the value must match `{pattern}`")),
+        ValidationErrorKind::Minimum { limit } | ValidationErrorKind::ExclusiveMinimum { limit } => {
+            Diagnostic::error(Code::RangeValue, format!("`{field}` is too small"))
+                .at(source.value_span(ptr))
+                .help(format!("the smallest allowed value is {limit}"))
+        }
+        ValidationErrorKind::Maximum { limit } | ValidationErrorKind::ExclusiveMaximum { limit } => {
+            Diagnostic::error(Code::RangeValue, format!("`{field}` is too large"))
+                .at(source.value_span(ptr))
+                .help(format!("the largest allowed value is {limit}"))
+        }
+        ValidationErrorKind::MinProperties { .. } | ValidationErrorKind::MinItems { .. } => {
+            Diagnostic::error(Code::InvalidValue, format!("`{field}` must not be empty"))
+                .at(source.value_span(ptr))
+                .help("add at least one entry")
+        }
+        ValidationErrorKind::AnyOf { .. } | ValidationErrorKind::OneOfNotValid { .. } => {
+            let forms = describe_forms(ptr);
+            Diagnostic::error(Code::WrongType, format!("`{field}` is not a valid value"))
+                .at(source.value_span(ptr))
+                .label("not an accepted form")
+                .help(format!("`{field}` takes {forms}"))
+        }
+        ValidationErrorKind::MaxLength { limit } => Diagnostic::error(Code::InvalidValue, format!("`{field}` is too long"))
+            .at(source.value_span(ptr))
+            .help(format!("at most {limit} characters")),
+        ValidationErrorKind::MinLength { limit } => Diagnostic::error(Code::InvalidValue, format!("`{field}` is too short"))
+            .at(source.value_span(ptr))
+            .help(format!("at least {limit} characters")),
+        ValidationErrorKind::PropertyNames { .. } => return None,
+        _ => Diagnostic::error(Code::InvalidValue, format!("`{field}` is not valid here")).at(source.value_span(ptr)),
+    })
+}
+
+/// What a value's shape is, in words, without quoting it (it may be a secret).
+fn found_word(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "empty",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a mapping",
+    }
+}
+
+fn type_word(t: &str) -> String {
+    match t {
+        "object" => "a mapping".into(),
+        "array" => "a list".into(),
+        "string" => "a string".into(),
+        "integer" => "a whole number".into(),
+        "number" => "a number".into(),
+        "boolean" => "`true` or `false`".into(),
+        "null" => "empty".into(),
+        other => other.to_string(),
+    }
+}
+
+/// Describe the accepted forms of an `anyOf` field, from the schema.
+fn describe_forms(ptr: &str) -> String {
+    let root = schema();
+    let mut nodes = vec![root];
+    for t in tokens(ptr) {
+        nodes = nodes
+            .into_iter()
+            .flat_map(|n| alternatives(root, n))
+            .filter_map(|n| super::schema::child(root, n, &t))
+            .collect();
+    }
+    let mut forms: Vec<String> = Vec::new();
+    for n in nodes.into_iter().flat_map(|n| alternatives(root, n)) {
+        let f = if let Some(d) = n.get("description").and_then(Value::as_str) {
+            d.to_string()
+        } else if let Some(Value::Array(e)) = n.get("enum") {
+            e.iter().map(|v| v.as_str().map_or(v.to_string(), |s| format!("`{s}`"))).collect::<Vec<_>>().join(" or ")
+        } else if let Some(c) = n.get("const") {
+            format!("`{c}`")
+        } else if let Some(t) = n.get("type").and_then(Value::as_str) {
+            type_word(t)
+        } else {
+            continue;
+        };
+        if !forms.contains(&f) {
+            forms.push(f);
+        }
+    }
+    if forms.is_empty() { "a different value".into() } else { forms.join("; or ") }
+}
+
+/// The closest candidate by edit distance, when it is close enough to be a typo.
+pub fn did_you_mean(word: &str, candidates: &[String]) -> Option<String> {
+    candidates
+        .iter()
+        .map(|c| (strsim::damerau_levenshtein(word, c), c))
+        .filter(|(d, c)| *d <= 2.max(c.len() / 3))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c.clone())
+}
+
+fn field_name(ptr: &str) -> String {
+    let ts = tokens(ptr);
+    match ts.last() {
+        None => "the manifest".into(),
+        Some(last) if last.parse::<usize>().is_ok() && ts.len() >= 2 => format!("{}[{}]", ts[ts.len() - 2], last),
+        Some(last) => last.clone(),
+    }
+}

@@ -1,0 +1,102 @@
+//! Parse: bytes → source text → untyped tree (YAML or TOML) → typed `Manifest`.
+//!
+//! Nothing here panics on input: every way a file can be wrong ends as a diagnostic.
+
+pub mod decode;
+pub mod model;
+pub mod schema;
+mod toml;
+pub mod tree;
+pub mod values;
+mod yaml;
+
+use crate::code::Code;
+use crate::diagnostic::{Diagnostic, Sink};
+use crate::source::SourceFile;
+pub use model::Manifest;
+
+/// The surface syntax of a manifest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Syntax {
+    Yaml,
+    Toml,
+}
+
+impl Syntax {
+    /// `.toml` files are TOML; everything else is read as YAML.
+    pub fn of_path(path: &str) -> Syntax {
+        if path.to_ascii_lowercase().ends_with(".toml") { Syntax::Toml } else { Syntax::Yaml }
+    }
+}
+
+/// Turn raw bytes into a source file, refusing what cannot be a manifest.
+pub fn read_source(name: &str, bytes: &[u8], sink: &mut Sink) -> SourceFile {
+    if bytes.len() > tree::MAX_BYTES {
+        sink.push(
+            Diagnostic::error(Code::Limits, format!("the manifest is {} bytes; the limit is {} bytes", bytes.len(), tree::MAX_BYTES))
+                .help("a stack manifest is a few hundred lines; is this the right file?"),
+        );
+        return SourceFile::new(name, "");
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(text) if text.contains('\0') => {
+            sink.push(Diagnostic::error(Code::Syntax, "the manifest contains NUL bytes; it looks like a binary file").help("manifests are UTF-8 text"));
+            SourceFile::new(name, "")
+        }
+        Ok(text) => SourceFile::new(name, text.strip_prefix('\u{feff}').unwrap_or(text)),
+        Err(e) => {
+            sink.push(
+                Diagnostic::error(Code::Syntax, format!("the manifest is not UTF-8 text (invalid byte at offset {})", e.valid_up_to()))
+                    .help("save the file as UTF-8"),
+            );
+            SourceFile::new(name, "")
+        }
+    }
+}
+
+/// Parse and decode a manifest. The source's pointer index is filled in on the way.
+pub fn parse(source: &mut SourceFile, syntax: Syntax, sink: &mut Sink) -> Option<decode::Decoded> {
+    if is_blank(&source.text, syntax) {
+        sink.push(Diagnostic::error(Code::EmptyManifest, "the manifest is empty").help("run `sightline init` for a commented starter manifest"));
+        return None;
+    }
+    let parsed = match syntax {
+        Syntax::Yaml => yaml::parse(&source.text),
+        Syntax::Toml => toml::parse(&source.text),
+    };
+    let node = match parsed {
+        Ok(n) => n,
+        Err((message, span)) => {
+            let limits = message.contains("budget") || message.contains("nesting") || message.contains("depth") || message.contains("alias");
+            let code = if limits { Code::Limits } else { Code::Syntax };
+            let mut d = Diagnostic::error(code, message);
+            if let Some(s) = span {
+                d = d.at(s);
+            }
+            let what = match syntax {
+                Syntax::Yaml => "YAML",
+                Syntax::Toml => "TOML",
+            };
+            sink.push(d.help(format!("fix the {what} syntax here; the other checks run once the file parses")));
+            return None;
+        }
+    };
+    let tree = tree::into_tree(node);
+    source.set_index(tree.index);
+    if !tree.value.is_object() {
+        sink.push(
+            Diagnostic::error(Code::WrongType, "the manifest must be a mapping of top-level keys")
+                .at(source.value_span(""))
+                .help("start with `version: 1`, `stack:`, `environment:` and `services:`"),
+        );
+        return None;
+    }
+    decode::decode(source, &tree.value, sink)
+}
+
+fn is_blank(text: &str, _syntax: Syntax) -> bool {
+    text.lines().all(|l| {
+        let l = l.trim();
+        l.is_empty() || l.starts_with('#') || l == "---" || l == "..."
+    })
+}

@@ -1,0 +1,739 @@
+//! The typed manifest, format version 1: serde decodes it, schemars derives
+//! `schema/stack.schema.json` from it. Field docs become the schema's descriptions, which
+//! editors show on hover.
+//!
+//! The model keeps what the user wrote: optional fields stay `Option` and defaults are applied
+//! once, in `ir`. Every struct refuses unknown fields.
+
+use super::values::{Cron, Duration, ImageRef, Name, Percent, SecretRef, Size};
+use indexmap::IndexMap;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// A sightline stack manifest.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "sightline stack manifest")]
+pub struct Manifest {
+    /// The manifest format version. This sightline reads version 1.
+    pub version: u32,
+    /// The stack's name: prefix of the compose project, dashboard UIDs and the `stack` label.
+    pub stack: Name,
+    /// The environment: the `env` label on every series and alert.
+    pub environment: Name,
+    /// The host the stack runs on; with it, the resource budget is checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<Host>,
+    /// An existing external docker network the application runs on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$"))]
+    pub network: Option<String>,
+    /// The application's services, by name.
+    #[schemars(extend("propertyNames" = { "pattern": super::values::NAME_PATTERN, "x-sightline-type": "name" }), length(min = 1))]
+    pub services: IndexMap<Name, Service>,
+    /// Versions, sizes and retention of the observability stack itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observability: Option<Observability>,
+    /// Receivers, routes and extra alert rules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alerting: Option<Alerting>,
+    /// Log collection, retention and redaction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logs: Option<Logs>,
+    /// Dashboard settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dashboards: Option<Dashboards>,
+    /// PostgreSQL backups.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backups: Option<Backups>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Host {
+    /// CPUs available to containers.
+    #[schemars(range(min = 0.01))]
+    pub cpus: f64,
+    /// Memory available to containers.
+    pub memory: Size,
+    /// Disk available to volumes.
+    pub disk: Size,
+}
+
+/// The kind of a service: selects exporters, log parsing, built-in alerts and dashboards.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Http,
+    Postgres,
+    Redis,
+    Nginx,
+    Generic,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Http => "http",
+            Kind::Postgres => "postgres",
+            Kind::Redis => "redis",
+            Kind::Nginx => "nginx",
+            Kind::Generic => "generic",
+        }
+    }
+}
+
+/// The web framework of an `http` service: sets metric and log defaults.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Framework {
+    Fastapi,
+    Express,
+    Fastify,
+    Generic,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Service {
+    pub kind: Kind,
+    /// http only: the framework, for metric and log defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub framework: Option<Framework>,
+    /// The image; with it, the service is part of the generated compose file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<ImageRef>,
+    /// The host name the service is reached at (default: the service name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$"))]
+    pub host: Option<String>,
+    /// The port the service listens on.
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: u32,
+    /// The metrics path, or false for no scrape (http and generic).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<MetricsPath>,
+    /// http only: metric names, overriding the framework defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric_names: Option<MetricNames>,
+    /// http only: health endpoints, used for the compose healthcheck and the blackbox probe.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<Health>,
+    /// nginx and http: probe this domain's certificate expiry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<Tls>,
+    /// How the service logs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logs: Option<ServiceLogs>,
+    /// http only: service level objectives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slo: Option<Slo>,
+    /// Per built-in alert: override or switch off.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub alerts: IndexMap<String, AlertOverride>,
+    /// postgres only: the database name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[A-Za-z_][A-Za-z0-9_$-]{0,62}$"))]
+    pub database: Option<String>,
+    /// postgres only: the user the exporter and backups connect as.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[A-Za-z_][A-Za-z0-9_$-]{0,62}$"))]
+    pub user: Option<String>,
+    /// postgres only: that user's password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<SecretRef>,
+}
+
+/// A metrics path (`/metrics`), or `false` for no scrape.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum MetricsPath {
+    Path(#[schemars(regex(pattern = r"^/[A-Za-z0-9/_.~-]*$"))] String),
+    Enabled(bool),
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MetricNames {
+    /// Counter of requests, e.g. `http_requests_total`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[a-zA-Z_:][a-zA-Z0-9_:]*$"))]
+    pub requests: Option<String>,
+    /// Histogram of request durations; its unit is read from the name (`_seconds`, `_milliseconds`, `_ms`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[a-zA-Z_:][a-zA-Z0-9_:]*$"))]
+    pub duration: Option<String>,
+    /// The label that carries the HTTP status code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[a-zA-Z_][a-zA-Z0-9_]*$"))]
+    pub status_label: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Health {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^/"))]
+    pub live: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^/"))]
+    pub ready: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Tls {
+    /// The domain whose certificate is probed.
+    #[schemars(regex(pattern = r"^[A-Za-z0-9*]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$"))]
+    pub domain: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Json,
+    Logfmt,
+    Nginx,
+    Postgres,
+    Syslog,
+    Plain,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceLogs {
+    /// How lines are parsed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<LogFormat>,
+    /// Fields promoted to Loki labels (keep these low-cardinality).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<LabelName>,
+    /// Read logs from this host path instead of the container's output.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^/"))]
+    pub path: Option<String>,
+}
+
+/// A Prometheus/Loki label name.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(transparent)]
+pub struct LabelName(#[schemars(regex(pattern = r"^[a-zA-Z_][a-zA-Z0-9_]*$"))] pub String);
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Slo {
+    /// Ratio of non-5xx requests over the window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub availability: Option<Percent>,
+    /// Latency objective: a quantile at or under a duration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency: Option<LatencyObjective>,
+    /// The SLO period (default 30d).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<Duration>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LatencyObjective {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p50: Option<Duration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p90: Option<Duration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p95: Option<Duration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p99: Option<Duration>,
+}
+
+/// Override of a built-in alert: settings, or `off`.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum AlertOverride {
+    Off(Off),
+    Settings(AlertSettings),
+}
+
+/// The word `off` (or `false`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Off {
+    Word(OffWord),
+    False(#[schemars(extend("const" = false))] FalseOnly),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum OffWord {
+    Off,
+}
+
+/// `false`, and only `false`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(transparent)]
+pub struct FalseOnly(bool);
+
+impl<'de> Deserialize<'de> for FalseOnly {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match bool::deserialize(d)? {
+            false => Ok(FalseOnly(false)),
+            true => Err(serde::de::Error::custom("expected `false`")),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AlertSettings {
+    /// The alert's threshold: a percent, a duration or a number, as the alert takes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<Threshold>,
+    /// How long the condition must hold before the alert fires.
+    #[serde(default, rename = "for", skip_serializing_if = "Option::is_none")]
+    pub for_: Option<Duration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<Severity>,
+    /// Switch the alert off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub off: Option<bool>,
+}
+
+/// A threshold: a percent (`5%`), a duration (`1s`) or a plain number.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Threshold {
+    Number(f64),
+    Percent(Percent),
+    Duration(Duration),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Critical,
+    Warning,
+    Info,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Critical => "critical",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+}
+
+// --- observability ---------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Observability {
+    /// How often targets are scraped (default 15s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scrape_interval: Option<Duration>,
+    /// How long a scrape may take (default: Prometheus's 10s, capped at the interval).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scrape_timeout: Option<Duration>,
+    /// How often rules are evaluated (default: the scrape interval).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evaluation_interval: Option<Duration>,
+    /// Run node-exporter for host metrics and alerts (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_exporter: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prometheus: Option<PrometheusSettings>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alertmanager: Option<ComponentSettings>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loki: Option<StorageComponentSettings>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promtail: Option<ComponentSettings>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alloy: Option<ComponentSettings>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grafana: Option<GrafanaSettings>,
+}
+
+/// A version tag of an upstream image, e.g. `v2.53.2` or `3.2.1`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(transparent)]
+pub struct Version(#[schemars(regex(pattern = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"))] pub String);
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ComponentSettings {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<Version>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<Size>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.01))]
+    pub cpus: Option<f64>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StorageComponentSettings {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<Version>,
+    /// Disk reserved for the component's volume.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disk: Option<Size>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<Size>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.01))]
+    pub cpus: Option<f64>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PrometheusSettings {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<Version>,
+    /// How long samples are kept (default 30d).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<Duration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disk: Option<Size>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<Size>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.01))]
+    pub cpus: Option<f64>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GrafanaSettings {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<Version>,
+    /// The host port Grafana is published on (default 3001).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: Option<u32>,
+    /// The address the port is bound to on the host (default 127.0.0.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[0-9a-fA-F.:]+$"))]
+    pub bind: Option<String>,
+    /// The public URL Grafana is served at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^https?://"))]
+    pub root_url: Option<String>,
+    /// The admin password (default `{ env: GRAFANA_ADMIN_PASSWORD }`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_password: Option<SecretRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<Size>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.01))]
+    pub cpus: Option<f64>,
+}
+
+// --- alerting --------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Alerting {
+    /// Runbook URL template; `{alert}` and `{service}` are substituted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^https?://"))]
+    pub runbook_url: Option<String>,
+    /// Labels alerts are grouped by (default [alertname, service]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_by: Option<Vec<LabelName>>,
+    /// Where notifications go, by name.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    #[schemars(extend("propertyNames" = { "pattern": super::values::NAME_PATTERN, "x-sightline-type": "name" }))]
+    pub receivers: IndexMap<Name, Receiver>,
+    /// First match wins, top to bottom.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<Route>,
+    /// Receives what no route matches; required when routes exist.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<Name>,
+    /// `auto`, `off`, or a list of inhibition rules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inhibit: Option<Inhibit>,
+    /// The user's own alert rules.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<UserRule>,
+}
+
+/// A receiver: exactly one of the kinds.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Receiver {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<EmailReceiver>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slack: Option<SlackReceiver>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pagerduty: Option<PagerdutyReceiver>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opsgenie: Option<OpsgenieReceiver>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<WebhookReceiver>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmailReceiver {
+    #[schemars(regex(pattern = r"^[^\s@]+@[^\s@]+$"))]
+    pub to: String,
+    #[schemars(regex(pattern = r"^[^\s@]+@[^\s@]+$"))]
+    pub from: String,
+    /// SMTP server as host:port.
+    #[schemars(regex(pattern = r"^[A-Za-z0-9.-]+:[0-9]+$"))]
+    pub smarthost: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<SecretRef>,
+    /// Require STARTTLS (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_tls: Option<bool>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SlackReceiver {
+    pub webhook_url: SecretRef,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PagerdutyReceiver {
+    pub routing_key: SecretRef,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpsgenieReceiver {
+    pub api_key: SecretRef,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^https://"))]
+    pub api_url: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookReceiver {
+    #[schemars(regex(pattern = r"^https?://"))]
+    pub url: String,
+}
+
+/// One name or a list of names.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum OneOrMany<T> {
+    One(T),
+    Many(Vec<T>),
+}
+
+impl<T> OneOrMany<T> {
+    pub fn as_slice(&self) -> &[T] {
+        match self {
+            OneOrMany::One(t) => std::slice::from_ref(t),
+            OneOrMany::Many(v) => v,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Route {
+    /// Exact label values; a list means any of them.
+    #[serde(default, rename = "match")]
+    pub matchers: IndexMap<LabelKey, OneOrMany<String>>,
+    /// The receiver(s) notified.
+    pub to: OneOrMany<Name>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_wait: Option<Duration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_interval: Option<Duration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeat_interval: Option<Duration>,
+    /// Go on matching the routes below after this one (default false).
+    #[serde(default, rename = "continue", skip_serializing_if = "Option::is_none")]
+    pub continue_: Option<bool>,
+}
+
+/// A label name used as a mapping key.
+pub type LabelKey = String;
+
+/// `auto`, `off`, or explicit inhibition rules.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Inhibit {
+    Mode(InhibitMode),
+    Off(FalseOnly),
+    Rules(Vec<InhibitRule>),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum InhibitMode {
+    Auto,
+    Off,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InhibitRule {
+    pub source: IndexMap<LabelKey, OneOrMany<String>>,
+    pub target: IndexMap<LabelKey, OneOrMany<String>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub equal: Vec<LabelName>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserRule {
+    /// The alert name.
+    #[schemars(regex(pattern = r"^[A-Za-z_][A-Za-z0-9_]*$"))]
+    pub alert: String,
+    /// A PromQL expression.
+    pub expr: String,
+    #[serde(default, rename = "for", skip_serializing_if = "Option::is_none")]
+    pub for_: Option<Duration>,
+    pub severity: Severity,
+    /// security | performance | operational | slo, or a name of your own.
+    pub category: Name,
+    /// The service the alert concerns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<Name>,
+    pub summary: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+// --- logs, dashboards, backups ---------------------------------------------------------------
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Collector {
+    #[default]
+    Promtail,
+    Alloy,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Logs {
+    /// promtail (default) or alloy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collector: Option<Collector>,
+    /// Loki retention: a whole number of days, at least 24h (default 30d).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<Duration>,
+    /// Keys whose values are masked before shipping.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redact: Option<Vec<RedactKey>>,
+    /// Host files beyond the services' own logs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<LogSource>,
+}
+
+/// A key whose value is masked in logs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(transparent)]
+pub struct RedactKey(#[schemars(regex(pattern = r"^[A-Za-z0-9_.-]+$"))] pub String);
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LogSource {
+    pub name: Name,
+    #[schemars(regex(pattern = r"^/"))]
+    pub path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<LogFormat>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DashboardKind {
+    Overview,
+    Security,
+    Performance,
+    System,
+    Services,
+    Logs,
+    Slo,
+    Backups,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Dashboards {
+    /// Auto-refresh interval (default 30s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh: Option<Duration>,
+    /// Default time range (default 6h).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<Duration>,
+    /// Which dashboards to generate (default: all that apply).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub include: Option<Vec<DashboardKind>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Compress {
+    #[default]
+    Gzip,
+    Zstd,
+    None,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Backups {
+    /// Path inside the backup container, on a named volume (default /backups).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^/[A-Za-z0-9/_.-]*$"))]
+    pub destination: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub jobs: Vec<BackupJob>,
+    /// Verify every dump right after it is written (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify: Option<bool>,
+    /// Restore the newest dump into a scratch database on this schedule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore_test: Option<Cron>,
+    /// Backup runner resources.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<Size>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.01))]
+    pub cpus: Option<f64>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BackupJob {
+    pub name: Name,
+    /// A postgres service.
+    pub service: Name,
+    /// 5-field cron, UTC.
+    pub schedule: Cron,
+    /// The newest N dumps of this job are kept.
+    #[schemars(range(min = 1, max = 10000))]
+    pub keep: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compress: Option<Compress>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encrypt: Option<Encrypt>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Encrypt {
+    /// An age public key (not a secret).
+    #[schemars(regex(pattern = r"^age1[02-9ac-hj-np-z]{58}$"))]
+    pub age_recipient: String,
+}

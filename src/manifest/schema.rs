@@ -1,0 +1,98 @@
+//! The JSON Schema of the manifest, derived from the model. It is committed at
+//! `schema/stack.schema.json` (editors validate and complete with it), printed by
+//! `sightline schema`, and used by `decode` to find every structural mistake in one pass.
+
+use super::model::Manifest;
+use serde_json::Value;
+use std::sync::OnceLock;
+
+/// Where the committed schema is published, for the `$id` and the examples' modelines.
+pub const SCHEMA_PATH: &str = "schema/stack.schema.json";
+
+/// The schema as a JSON value (built once).
+pub fn schema() -> &'static Value {
+    static SCHEMA: OnceLock<Value> = OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        let generator = schemars::generate::SchemaSettings::draft2020_12().into_generator();
+        let schema = generator.into_root_schema_for::<Manifest>();
+        serde_json::to_value(schema).expect("a derived schema is valid JSON")
+    })
+}
+
+/// The schema as the committed file: pretty JSON with one trailing newline.
+pub fn schema_text() -> String {
+    let mut s = serde_json::to_string_pretty(schema()).expect("schema serializes");
+    s.push('\n');
+    s
+}
+
+/// Follow a local `$ref` (`#/$defs/Name`) to the schema it names.
+pub fn resolve<'a>(root: &'a Value, mut node: &'a Value) -> &'a Value {
+    for _ in 0..32 {
+        match node.get("$ref").and_then(Value::as_str) {
+            Some(r) => match r.strip_prefix('#').and_then(|p| root.pointer(p)) {
+                Some(n) => node = n,
+                None => return node,
+            },
+            None => return node,
+        }
+    }
+    node
+}
+
+/// The alternatives of a schema node (`anyOf`/`oneOf`), resolved, or the node itself.
+pub fn alternatives<'a>(root: &'a Value, node: &'a Value) -> Vec<&'a Value> {
+    let node = resolve(root, node);
+    // A value type (a secret reference, say) is one alternative even when built from several.
+    if node.get("x-sightline-type").is_some() {
+        return vec![node];
+    }
+    for key in ["anyOf", "oneOf"] {
+        if let Some(Value::Array(branches)) = node.get(key) {
+            return branches.iter().flat_map(|b| alternatives(root, b)).collect();
+        }
+    }
+    vec![node]
+}
+
+/// The schema of a child `token` of an object or array node.
+pub fn child<'a>(root: &'a Value, node: &'a Value, token: &str) -> Option<&'a Value> {
+    let node = resolve(root, node);
+    if let Some(p) = node.get("properties").and_then(|p| p.get(token)) {
+        return Some(p);
+    }
+    if let Some(a @ Value::Object(_)) = node.get("additionalProperties") {
+        return Some(a);
+    }
+    // Maps keyed by names: the values' schema sits under the key pattern.
+    if let Some(Value::Object(pp)) = node.get("patternProperties") {
+        return pp.values().next();
+    }
+    if let Some(i @ Value::Object(_)) = node.get("items") {
+        if token.parse::<usize>().is_ok() {
+            return Some(i);
+        }
+    }
+    None
+}
+
+/// The property names an object schema at `pointer` knows (for "did you mean").
+pub fn known_properties(pointer: &str) -> Vec<String> {
+    let root = schema();
+    let mut nodes = vec![root];
+    for t in crate::source::tokens(pointer) {
+        nodes = nodes
+            .into_iter()
+            .flat_map(|n| alternatives(root, n))
+            .filter_map(|n| child(root, n, &t))
+            .collect();
+    }
+    let mut out: Vec<String> = nodes
+        .into_iter()
+        .flat_map(|n| alternatives(root, n))
+        .filter_map(|n| n.get("properties").and_then(Value::as_object))
+        .flat_map(|p| p.keys().cloned())
+        .collect();
+    out.dedup();
+    out
+}

@@ -1,0 +1,27 @@
+//! `.env.example`: every environment variable the stack reads, each with a comment naming the
+//! settings that read it, and no values. Compose reads `.env` beside `compose.yaml`.
+
+use super::Artifact;
+use crate::ir::Stack;
+use crate::manifest::values::SecretRef;
+use indexmap::IndexMap;
+
+pub fn lower(stack: &Stack) -> Vec<Artifact> {
+    let mut vars: IndexMap<&str, Vec<&str>> = IndexMap::new();
+    for s in &stack.secrets {
+        if let SecretRef::Env(name) = &s.reference {
+            vars.entry(name.as_str()).or_default().push(s.setting.as_str());
+        }
+    }
+    let mut out = String::new();
+    out.push_str("# Copy to .env beside compose.yaml and fill in. Never commit .env.\n");
+    out.push_str(&format!("# The compose project name (docker-compose 1.29 has no top-level `name:`).\nCOMPOSE_PROJECT_NAME={}\n", stack.name));
+    for (name, settings) in vars {
+        out.push('\n');
+        for s in settings {
+            out.push_str(&format!("# read by {s}\n"));
+        }
+        out.push_str(&format!("{name}=\n"));
+    }
+    vec![Artifact::new(".env.example", out)]
+}

@@ -1,0 +1,39 @@
+//! Targets: one file per generated output. Each is `fn lower(&Stack) -> Vec<Artifact>`, pure:
+//! no I/O, no clock, no environment. `emit` adds headers and the lock, and writes.
+//!
+//! To add an output: write `targets/<name>.rs` with a `lower` function and register it in
+//! `TARGETS`. The snapshot tests of `examples/` then show every file it produces.
+
+pub mod env_example;
+pub mod paths;
+
+use crate::ir::Stack;
+
+/// One generated file: a path relative to the output directory (`/`-separated) and its text.
+/// The text has no generated-file header; `emit::plan` adds it (JSON targets, whose format has
+/// no comments, embed `emit::header::text` in a field themselves).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Artifact {
+    pub path: String,
+    pub contents: String,
+}
+
+impl Artifact {
+    pub fn new(path: impl Into<String>, contents: impl Into<String>) -> Self {
+        Artifact { path: path.into(), contents: contents.into() }
+    }
+}
+
+/// A target: its name (for `--explain`-style listings and ARCHITECTURE.md) and its lowering.
+pub struct Target {
+    pub name: &'static str,
+    pub lower: fn(&Stack) -> Vec<Artifact>,
+}
+
+/// Every target, in the order their files are listed.
+pub const TARGETS: &[Target] = &[Target { name: "env-example", lower: env_example::lower }];
+
+/// Run every target.
+pub fn lower_all(stack: &Stack) -> Vec<Artifact> {
+    TARGETS.iter().flat_map(|t| (t.lower)(stack)).collect()
+}

@@ -1,0 +1,67 @@
+//! Where the generated files live, and how the containers see them. Every target that points at
+//! another target's file (Prometheus at its rules, compose at every config) reads the paths
+//! here, so the files agree by construction.
+
+use crate::manifest::values::SecretRef;
+
+// Files in the output directory.
+pub const PROMETHEUS_CONFIG: &str = "prometheus/prometheus.yml";
+pub const PROMETHEUS_RULES_DIR: &str = "prometheus/rules";
+pub const PROMETHEUS_TESTS_DIR: &str = "prometheus/tests";
+pub const ALERTMANAGER_CONFIG: &str = "alertmanager/alertmanager.yml";
+pub const ALERTMANAGER_TEMPLATES_DIR: &str = "alertmanager/templates";
+pub const LOKI_CONFIG: &str = "loki/loki-config.yml";
+pub const LOKI_RULES_DIR: &str = "loki/rules";
+pub const PROMTAIL_CONFIG: &str = "promtail/promtail-config.yml";
+pub const ALLOY_CONFIG: &str = "alloy/config.alloy";
+pub const GRAFANA_DATASOURCES: &str = "grafana/provisioning/datasources/datasources.yml";
+pub const GRAFANA_DASHBOARD_PROVIDERS: &str = "grafana/provisioning/dashboards/dashboards.yml";
+pub const GRAFANA_DASHBOARDS_DIR: &str = "grafana/dashboards";
+pub const BACKUP_DIR: &str = "backup";
+pub const COMPOSE: &str = "compose.yaml";
+
+// Where compose mounts them inside the containers (read-only).
+pub const PROMETHEUS_CONFIG_MOUNT: &str = "/etc/prometheus/prometheus.yml";
+pub const PROMETHEUS_RULES_MOUNT: &str = "/etc/prometheus/rules";
+pub const ALERTMANAGER_CONFIG_MOUNT: &str = "/etc/alertmanager/alertmanager.yml";
+pub const ALERTMANAGER_TEMPLATES_MOUNT: &str = "/etc/alertmanager/templates";
+pub const LOKI_CONFIG_MOUNT: &str = "/etc/loki/loki-config.yml";
+pub const LOKI_RULES_MOUNT: &str = "/etc/loki/rules";
+pub const LOKI_DATA: &str = "/loki";
+pub const PROMTAIL_CONFIG_MOUNT: &str = "/etc/promtail/promtail-config.yml";
+pub const PROMTAIL_POSITIONS: &str = "/var/lib/promtail/positions.yaml";
+pub const ALLOY_CONFIG_MOUNT: &str = "/etc/alloy/config.alloy";
+pub const GRAFANA_PROVISIONING_MOUNT: &str = "/etc/grafana/provisioning";
+pub const GRAFANA_DASHBOARDS_MOUNT: &str = "/var/lib/grafana/dashboards";
+/// node-exporter's textfile collector directory (backup results are written here).
+pub const TEXTFILE_DIR: &str = "/var/lib/node_exporter/textfile";
+
+/// Internal addresses on the monitoring network: (compose service, port).
+pub const PROMETHEUS_ADDR: (&str, u16) = ("prometheus", 9090);
+pub const ALERTMANAGER_ADDR: (&str, u16) = ("alertmanager", 9093);
+pub const LOKI_ADDR: (&str, u16) = ("loki", 3100);
+pub const GRAFANA_ADDR: (&str, u16) = ("grafana", 3000);
+pub const NODE_EXPORTER_ADDR: (&str, u16) = ("node-exporter", 9100);
+pub const BLACKBOX_ADDR: (&str, u16) = ("blackbox-exporter", 9115);
+pub const PROMTAIL_PORT: u16 = 9080;
+pub const ALLOY_PORT: u16 = 12345;
+pub const POSTGRES_EXPORTER_PORT: u16 = 9187;
+pub const REDIS_EXPORTER_PORT: u16 = 9121;
+pub const NGINX_EXPORTER_PORT: u16 = 9113;
+
+/// Where a container reads a secret as a file.
+///
+/// `{ file: /abs/path }` is mounted at that same path (a compose secret). `{ env: NAME }` is
+/// written by the container's entrypoint from the environment variable into
+/// `/run/sightline-secrets/NAME` (a tmpfs) before the program starts: Alertmanager and other
+/// programs that cannot expand environment variables read it through their `*_file` options,
+/// and docker-compose 1.29 has no environment-sourced secrets.
+pub fn secret_file(r: &SecretRef) -> String {
+    match r {
+        SecretRef::File(p) => p.clone(),
+        SecretRef::Env(name) => format!("{ENV_SECRETS_DIR}/{name}"),
+    }
+}
+
+/// The tmpfs directory env-sourced secrets are written to inside a container.
+pub const ENV_SECRETS_DIR: &str = "/run/sightline-secrets";
