@@ -291,10 +291,7 @@ impl miette::Diagnostic for MietteDiagnostic<'_> {
             let start = s.start.min(text_len);
             (start, s.end.min(text_len) - start)
         };
-        let mut labels = vec![miette::LabeledSpan::new_primary_with_span(
-            self.diag.label.clone(),
-            clamp(span),
-        )];
+        let mut labels = vec![miette::LabeledSpan::new_primary_with_span(self.diag.label.clone(), clamp(span))];
         for r in &self.diag.related {
             labels.push(miette::LabeledSpan::new_with_span(Some(r.label.clone()), clamp(r.span)));
         }

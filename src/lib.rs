@@ -58,7 +58,9 @@ pub fn check(name: &str, bytes: &[u8]) -> Checked {
         let mut found = Sink::new();
         check::run(&d.manifest, &source, &mut found);
         // On a pruned manifest, a finding about a pruned value is an echo of its first error.
-        let overlaps = |s: source::Span| d.pruned.iter().any(|p| p.start < s.end.max(s.start + 1) && s.start < p.end.max(p.start + 1));
+        let overlaps = |s: source::Span| {
+            d.pruned.iter().any(|p| p.start < s.end.max(s.start + 1) && s.start < p.end.max(p.start + 1))
+        };
         sink.extend(found.into_sorted().into_iter().filter(|f| !f.span.is_some_and(overlaps)));
         decoded = Some(d.manifest);
     }

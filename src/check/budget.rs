@@ -13,14 +13,27 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
     if let Some(host) = &ctx.manifest.host {
         let mem: u64 = stack.components.iter().map(|c| c.memory.bytes()).sum();
         if mem > host.memory.bytes() {
-            let mut by: Vec<_> = stack.components.iter().map(|c| (c.memory.bytes(), c.name.as_str(), c.memory.as_str().to_string())).collect();
+            let mut by: Vec<_> = stack
+                .components
+                .iter()
+                .map(|c| (c.memory.bytes(), c.name.as_str(), c.memory.as_str().to_string()))
+                .collect();
             by.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
             let top: Vec<String> = by.iter().take(3).map(|(_, n, s)| format!("{n} {s}")).collect();
             sink.push(
-                Diagnostic::error(Code::MemoryBudget, format!("the stack's memory limits add up to {}, more than the host's {}", format_size(mem), host.memory))
-                    .at(ctx.value(["host", "memory"]))
-                    .label(format!("biggest: {}", top.join(", ")))
-                    .help("lower the `memory:` of the biggest consumers under `observability`, or give the host more memory"),
+                Diagnostic::error(
+                    Code::MemoryBudget,
+                    format!(
+                        "the stack's memory limits add up to {}, more than the host's {}",
+                        format_size(mem),
+                        host.memory
+                    ),
+                )
+                .at(ctx.value(["host", "memory"]))
+                .label(format!("biggest: {}", top.join(", ")))
+                .help(
+                    "lower the `memory:` of the biggest consumers under `observability`, or give the host more memory",
+                ),
             );
         }
         let cpus: f64 = stack.components.iter().map(|c| c.cpus).sum();
@@ -29,20 +42,27 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
             by.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
             let top: Vec<String> = by.iter().take(3).map(|(c, n)| format!("{n} {c}")).collect();
             sink.push(
-                Diagnostic::error(Code::CpuBudget, format!("the stack's CPU limits add up to {}, more than the host's {}", round2(cpus), host.cpus))
-                    .at(ctx.value(["host", "cpus"]))
-                    .label(format!("biggest: {}", top.join(", ")))
-                    .help("lower the `cpus:` of the biggest consumers under `observability`, or give the host more CPUs"),
+                Diagnostic::error(
+                    Code::CpuBudget,
+                    format!("the stack's CPU limits add up to {}, more than the host's {}", round2(cpus), host.cpus),
+                )
+                .at(ctx.value(["host", "cpus"]))
+                .label(format!("biggest: {}", top.join(", ")))
+                .help("lower the `cpus:` of the biggest consumers under `observability`, or give the host more CPUs"),
             );
         }
         let disk: u64 = stack.components.iter().filter_map(|c| c.disk.as_ref()).map(|d| d.bytes()).sum();
         if disk > host.disk.bytes() {
-            let top: Vec<String> = stack.components.iter().filter_map(|c| c.disk.as_ref().map(|d| format!("{} {d}", c.name))).collect();
+            let top: Vec<String> =
+                stack.components.iter().filter_map(|c| c.disk.as_ref().map(|d| format!("{} {d}", c.name))).collect();
             sink.push(
-                Diagnostic::error(Code::DiskBudget, format!("the stack's volumes add up to {}, more than the host's {}", format_size(disk), host.disk))
-                    .at(ctx.value(["host", "disk"]))
-                    .label(format!("biggest: {}", top.join(", ")))
-                    .help("lower `disk:` of prometheus or loki (and their retention), or give the host more disk"),
+                Diagnostic::error(
+                    Code::DiskBudget,
+                    format!("the stack's volumes add up to {}, more than the host's {}", format_size(disk), host.disk),
+                )
+                .at(ctx.value(["host", "disk"]))
+                .label(format!("biggest: {}", top.join(", ")))
+                .help("lower `disk:` of prometheus or loki (and their retention), or give the host more disk"),
             );
         }
     }
@@ -50,11 +70,14 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
     for p in &stack.published {
         match seen.get(&p.port) {
             Some(first) if first.bind == p.bind || first.bind == "0.0.0.0" || p.bind == "0.0.0.0" => sink.push(
-                Diagnostic::error(Code::PortConflict, format!("{} and {} are both published on host port {}", first.owner, p.owner, p.port))
-                    .at(ctx.source.value_span(&p.pointer))
-                    .label("port already taken")
-                    .related(ctx.source.value_span(&first.pointer), format!("{} binds it", first.owner))
-                    .help("change one of the ports"),
+                Diagnostic::error(
+                    Code::PortConflict,
+                    format!("{} and {} are both published on host port {}", first.owner, p.owner, p.port),
+                )
+                .at(ctx.source.value_span(&p.pointer))
+                .label("port already taken")
+                .related(ctx.source.value_span(&first.pointer), format!("{} binds it", first.owner))
+                .help("change one of the ports"),
             ),
             Some(_) => {}
             None => {

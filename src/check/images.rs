@@ -14,7 +14,10 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
                 Diagnostic::warning(Code::UnpinnedImage, format!("the image of `{name}` {what}"))
                     .at(ctx.value(["services", name.as_str(), "image"]))
                     .label("not pinned")
-                    .help(format!("pin a version, e.g. `{}:1.2.3`, so every host runs the same code", image.repository())),
+                    .help(format!(
+                        "pin a version, e.g. `{}:1.2.3`, so every host runs the same code",
+                        image.repository()
+                    )),
             );
         }
     }

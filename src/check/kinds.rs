@@ -35,27 +35,41 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
             }
         }
         if s.kind == Kind::Postgres {
-            let missing: Vec<&str> = [("database", s.database.is_some()), ("user", s.user.is_some()), ("password", s.password.is_some())]
-                .into_iter()
-                .filter(|(_, set)| !set)
-                .map(|(f, _)| f)
-                .collect();
+            let missing: Vec<&str> =
+                [("database", s.database.is_some()), ("user", s.user.is_some()), ("password", s.password.is_some())]
+                    .into_iter()
+                    .filter(|(_, set)| !set)
+                    .map(|(f, _)| f)
+                    .collect();
             if !missing.is_empty() {
                 sink.push(
-                    Diagnostic::error(Code::MissingServiceField, format!("postgres service `{name}` needs {}", missing.join(", ")))
-                        .at(ctx.value(["services", name.as_str()]))
-                        .label("missing connection settings")
-                        .help("the exporter and the backups connect with `database`, `user` and `password: { env: … }`"),
+                    Diagnostic::error(
+                        Code::MissingServiceField,
+                        format!("postgres service `{name}` needs {}", missing.join(", ")),
+                    )
+                    .at(ctx.value(["services", name.as_str()]))
+                    .label("missing connection settings")
+                    .help("the exporter and the backups connect with `database`, `user` and `password: { env: … }`"),
                 );
             }
         }
     }
     if let Some(a) = &ctx.manifest.alerting {
         for (name, r) in &a.receivers {
-            let kinds = [r.email.is_some(), r.slack.is_some(), r.pagerduty.is_some(), r.opsgenie.is_some(), r.webhook.is_some()];
+            let kinds = [
+                r.email.is_some(),
+                r.slack.is_some(),
+                r.pagerduty.is_some(),
+                r.opsgenie.is_some(),
+                r.webhook.is_some(),
+            ];
             let n = kinds.iter().filter(|k| **k).count();
             if n != 1 {
-                let msg = if n == 0 { format!("receiver `{name}` has no kind") } else { format!("receiver `{name}` has {n} kinds") };
+                let msg = if n == 0 {
+                    format!("receiver `{name}` has no kind")
+                } else {
+                    format!("receiver `{name}` has {n} kinds")
+                };
                 sink.push(
                     Diagnostic::error(Code::ReceiverKind, msg)
                         .at(ctx.key(["alerting", "receivers", name.as_str()]))

@@ -36,13 +36,37 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
         }
     }
     if let Some(a) = &m.alerting {
-        unique(ctx, sink, "rules", a.rules.iter().map(|r| r.alert.as_str()), &["alerting", "rules"], "alert", "user rules");
+        unique(
+            ctx,
+            sink,
+            "rules",
+            a.rules.iter().map(|r| r.alert.as_str()),
+            &["alerting", "rules"],
+            "alert",
+            "user rules",
+        );
     }
     if let Some(b) = &m.backups {
-        unique(ctx, sink, "backup jobs", b.jobs.iter().map(|j| j.name.as_str()), &["backups", "jobs"], "name", "backup jobs");
+        unique(
+            ctx,
+            sink,
+            "backup jobs",
+            b.jobs.iter().map(|j| j.name.as_str()),
+            &["backups", "jobs"],
+            "name",
+            "backup jobs",
+        );
     }
     if let Some(l) = &m.logs {
-        unique(ctx, sink, "log sources", l.sources.iter().map(|s| s.name.as_str()), &["logs", "sources"], "name", "log sources");
+        unique(
+            ctx,
+            sink,
+            "log sources",
+            l.sources.iter().map(|s| s.name.as_str()),
+            &["logs", "sources"],
+            "name",
+            "log sources",
+        );
     }
     // Services and receivers are mapping keys: YAML and TOML parsers refuse duplicate keys, so
     // the remaining collision is a receiver named like a service, which is fine, and a log source
@@ -51,10 +75,13 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
         for (i, s) in l.sources.iter().enumerate() {
             if m.services.contains_key(s.name.as_str()) {
                 sink.push(
-                    Diagnostic::error(Code::DuplicateName, format!("a log source and a service are both named `{}`", s.name))
-                        .at(ctx.value(["logs", "sources", &i.to_string(), "name"]))
-                        .related(ctx.key(["services", s.name.as_str()]), "the service")
-                        .help("log sources and services share the `service` label in Loki; rename the source"),
+                    Diagnostic::error(
+                        Code::DuplicateName,
+                        format!("a log source and a service are both named `{}`", s.name),
+                    )
+                    .at(ctx.value(["logs", "sources", &i.to_string(), "name"]))
+                    .related(ctx.key(["services", s.name.as_str()]), "the service")
+                    .help("log sources and services share the `service` label in Loki; rename the source"),
                 );
             }
         }

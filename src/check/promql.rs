@@ -18,7 +18,10 @@ fn for_too_short(f: &Duration, eval: &Duration, at: Span) -> Diagnostic {
 pub fn check(ctx: &Ctx, sink: &mut Sink) {
     let m = ctx.manifest;
     let obs = m.observability.clone().unwrap_or_default();
-    let scrape = obs.scrape_interval.clone().unwrap_or_else(|| Duration::parse(crate::ir::defaults::SCRAPE_INTERVAL).expect("default"));
+    let scrape = obs
+        .scrape_interval
+        .clone()
+        .unwrap_or_else(|| Duration::parse(crate::ir::defaults::SCRAPE_INTERVAL).expect("default"));
     let eval = obs.evaluation_interval.clone().unwrap_or(scrape);
     if let Some(a) = &m.alerting {
         for (i, r) in a.rules.iter().enumerate() {
@@ -26,10 +29,13 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
             if let Err(e) = promql_parser::parser::parse(&r.expr) {
                 let first = e.lines().next().unwrap_or("invalid expression").trim().to_string();
                 sink.push(
-                    Diagnostic::error(Code::PromqlSyntax, format!("rule `{}` has an expression that does not parse", r.alert))
-                        .at(ctx.value(["alerting", "rules", &i, "expr"]))
-                        .label(first)
-                        .help("check the PromQL syntax, e.g. with the query editor of Prometheus or Grafana"),
+                    Diagnostic::error(
+                        Code::PromqlSyntax,
+                        format!("rule `{}` has an expression that does not parse", r.alert),
+                    )
+                    .at(ctx.value(["alerting", "rules", &i, "expr"]))
+                    .label(first)
+                    .help("check the PromQL syntax, e.g. with the query editor of Prometheus or Grafana"),
                 );
             }
             if let Some(f) = &r.for_
@@ -47,7 +53,11 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
                 && f.millis() > 0
                 && f.millis() < eval.millis()
             {
-                sink.push(for_too_short(f, &eval, ctx.value(["services", name.as_str(), "alerts", alert.as_str(), "for"])));
+                sink.push(for_too_short(
+                    f,
+                    &eval,
+                    ctx.value(["services", name.as_str(), "alerts", alert.as_str(), "for"]),
+                ));
             }
         }
     }

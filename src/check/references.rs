@@ -65,7 +65,11 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
             if let Some(s) = &r.service
                 && !m.services.contains_key(s.as_str())
             {
-                sink.push(unknown_service(s.as_str(), ctx.value(["alerting", "rules", &i.to_string(), "service"]), &services));
+                sink.push(unknown_service(
+                    s.as_str(),
+                    ctx.value(["alerting", "rules", &i.to_string(), "service"]),
+                    &services,
+                ));
             }
         }
     }
@@ -75,11 +79,14 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
             match m.services.get(j.service.as_str()) {
                 None => sink.push(unknown_service(j.service.as_str(), at, &services)),
                 Some(s) if s.kind != Kind::Postgres => sink.push(
-                    Diagnostic::error(Code::BackupNotPostgres, format!("`{}` is a {} service; backups dump PostgreSQL", j.service, s.kind.as_str()))
-                        .at(at)
-                        .label("not a postgres service")
-                        .related(ctx.value(["services", j.service.as_str(), "kind"]), "its kind")
-                        .help("point the job at a service of `kind: postgres`"),
+                    Diagnostic::error(
+                        Code::BackupNotPostgres,
+                        format!("`{}` is a {} service; backups dump PostgreSQL", j.service, s.kind.as_str()),
+                    )
+                    .at(at)
+                    .label("not a postgres service")
+                    .related(ctx.value(["services", j.service.as_str(), "kind"]), "its kind")
+                    .help("point the job at a service of `kind: postgres`"),
                 ),
                 Some(_) => {}
             }
@@ -89,9 +96,12 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
         let known: Vec<String> = builtin_alerts(s.kind).iter().map(|a| a.to_string()).collect();
         for alert in s.alerts.keys() {
             if !known.iter().any(|k| k == alert) {
-                let d = Diagnostic::error(Code::UnknownAlert, format!("a {} service has no built-in alert `{alert}`", s.kind.as_str()))
-                    .at(ctx.key(["services", name.as_str(), "alerts", alert.as_str()]))
-                    .label("unknown alert");
+                let d = Diagnostic::error(
+                    Code::UnknownAlert,
+                    format!("a {} service has no built-in alert `{alert}`", s.kind.as_str()),
+                )
+                .at(ctx.key(["services", name.as_str(), "alerts", alert.as_str()]))
+                .label("unknown alert");
                 sink.push(match did_you_mean(alert, &known) {
                     Some(k) => d.help(format!("did you mean `{k}`?")),
                     None => d.help(format!("built-in alerts of `{}`: {}", s.kind.as_str(), known.join(", "))),

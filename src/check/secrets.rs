@@ -67,7 +67,17 @@ pub fn classify(s: &str) -> Option<&'static str> {
         if let Some((_, query)) = rest.split_once('?') {
             for pair in query.split('&') {
                 if let Some((k, v)) = pair.split_once('=') {
-                    let sensitive = ["password", "passwd", "pwd", "token", "api_key", "apikey", "secret", "access_token", "routing_key"];
+                    let sensitive = [
+                        "password",
+                        "passwd",
+                        "pwd",
+                        "token",
+                        "api_key",
+                        "apikey",
+                        "secret",
+                        "access_token",
+                        "routing_key",
+                    ];
                     if !v.is_empty() && sensitive.contains(&k) {
                         return Some("a credential in a URL query");
                     }
@@ -79,7 +89,11 @@ pub fn classify(s: &str) -> Option<&'static str> {
     if t.len() == 36 && is_uuid(t) {
         return Some("an Opsgenie API key");
     }
-    if t.len() == 32 && t.chars().all(|c| c.is_ascii_alphanumeric()) && t.chars().any(|c| c.is_ascii_digit()) && t.chars().any(|c| c.is_ascii_alphabetic()) {
+    if t.len() == 32
+        && t.chars().all(|c| c.is_ascii_alphanumeric())
+        && t.chars().any(|c| c.is_ascii_digit())
+        && t.chars().any(|c| c.is_ascii_alphabetic())
+    {
         return Some("a PagerDuty integration key");
     }
     if t.starts_with("ghp_") || t.starts_with("github_pat_") || (t.starts_with("AKIA") && t.len() == 20) {
@@ -109,7 +123,14 @@ mod tests {
 
     #[test]
     fn leaves_ordinary_strings() {
-        for s in ["http://api:8000/internal/alerts", "#ops-alerts", "team@faceless.example", "sum(render_queue_depth) > 100", "https://runbooks.example/{alert}", "postgres://db:5432/app"] {
+        for s in [
+            "http://api:8000/internal/alerts",
+            "#ops-alerts",
+            "team@faceless.example",
+            "sum(render_queue_depth) > 100",
+            "https://runbooks.example/{alert}",
+            "postgres://db:5432/app",
+        ] {
             assert!(classify(s).is_none(), "{s}");
         }
     }

@@ -25,25 +25,32 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
         }
     }
     let obs = m.observability.clone().unwrap_or_default();
-    let scrape = obs.scrape_interval.clone().unwrap_or_else(|| Duration::parse(defaults::SCRAPE_INTERVAL).expect("default"));
+    let scrape =
+        obs.scrape_interval.clone().unwrap_or_else(|| Duration::parse(defaults::SCRAPE_INTERVAL).expect("default"));
     if let Some(t) = &obs.scrape_timeout
         && t.millis() > scrape.millis()
     {
         sink.push(
-            Diagnostic::error(Code::ScrapeTimeout, format!("the scrape timeout ({t}) is longer than the scrape interval ({scrape})"))
-                .at(ctx.value(["observability", "scrape_timeout"]))
-                .label("Prometheus refuses this")
-                .help(format!("use at most `{scrape}`, or raise `scrape_interval`")),
+            Diagnostic::error(
+                Code::ScrapeTimeout,
+                format!("the scrape timeout ({t}) is longer than the scrape interval ({scrape})"),
+            )
+            .at(ctx.value(["observability", "scrape_timeout"]))
+            .label("Prometheus refuses this")
+            .help(format!("use at most `{scrape}`, or raise `scrape_interval`")),
         );
     }
     if let Some(e) = &obs.evaluation_interval
         && e.millis() < scrape.millis()
     {
         sink.push(
-            Diagnostic::error(Code::EvaluationInterval, format!("rules are evaluated every {e} but series are scraped every {scrape}"))
-                .at(ctx.value(["observability", "evaluation_interval"]))
-                .label("below the scrape interval")
-                .help(format!("use at least `{scrape}`")),
+            Diagnostic::error(
+                Code::EvaluationInterval,
+                format!("rules are evaluated every {e} but series are scraped every {scrape}"),
+            )
+            .at(ctx.value(["observability", "evaluation_interval"]))
+            .label("below the scrape interval")
+            .help(format!("use at least `{scrape}`")),
         );
     }
     for (name, s) in &m.services {
@@ -51,10 +58,13 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
             && !(a.value() > 0.0 && a.value() < 100.0)
         {
             sink.push(
-                Diagnostic::error(Code::Objective, format!("an availability objective of {a} leaves no error budget to measure"))
-                    .at(ctx.value(["services", name.as_str(), "slo", "availability"]))
-                    .label("must be strictly between 0% and 100%")
-                    .help("use e.g. `99.9%`"),
+                Diagnostic::error(
+                    Code::Objective,
+                    format!("an availability objective of {a} leaves no error budget to measure"),
+                )
+                .at(ctx.value(["services", name.as_str(), "slo", "availability"]))
+                .label("must be strictly between 0% and 100%")
+                .help("use e.g. `99.9%`"),
             );
         }
     }
@@ -69,11 +79,17 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
             let key = (format!("{}/{database}", j.service), j.schedule.normalized().to_ascii_lowercase());
             match seen.get(&key) {
                 Some(&first) => sink.push(
-                    Diagnostic::error(Code::DuplicateSchedule, format!("jobs `{}` and `{}` dump the same database at the same time", b.jobs[first].name, j.name))
-                        .at(ctx.value(["backups", "jobs", &i.to_string(), "schedule"]))
-                        .label("same schedule")
-                        .related(ctx.value(["backups", "jobs", &first.to_string(), "schedule"]), "first job")
-                        .help("give the jobs different schedules, or merge them"),
+                    Diagnostic::error(
+                        Code::DuplicateSchedule,
+                        format!(
+                            "jobs `{}` and `{}` dump the same database at the same time",
+                            b.jobs[first].name, j.name
+                        ),
+                    )
+                    .at(ctx.value(["backups", "jobs", &i.to_string(), "schedule"]))
+                    .label("same schedule")
+                    .related(ctx.value(["backups", "jobs", &first.to_string(), "schedule"]), "first job")
+                    .help("give the jobs different schedules, or merge them"),
                 ),
                 None => {
                     seen.insert(key, i);

@@ -10,7 +10,8 @@ fn find_manifest(given: Option<PathBuf>, out: &Output) -> Option<PathBuf> {
     if let Some(p) = given {
         return Some(p);
     }
-    let found: Vec<&str> = ["stack.yaml", "stack.yml", "stack.toml"].into_iter().filter(|p| Path::new(p).is_file()).collect();
+    let found: Vec<&str> =
+        ["stack.yaml", "stack.yml", "stack.toml"].into_iter().filter(|p| Path::new(p).is_file()).collect();
     match found.as_slice() {
         [one] => Some(PathBuf::from(one)),
         [] => {

@@ -34,7 +34,12 @@ impl From<Status> for ExitCode {
 }
 
 #[derive(Parser, Debug)]
-#[command(name = "sightline", version, about = "Compile one stack manifest into a consistent observability stack.", propagate_version = true)]
+#[command(
+    name = "sightline",
+    version,
+    about = "Compile one stack manifest into a consistent observability stack.",
+    propagate_version = true
+)]
 pub struct Cli {
     /// How diagnostics are printed.
     #[arg(long, global = true, value_enum, default_value_t = FormatArg::Human)]

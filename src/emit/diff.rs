@@ -7,15 +7,29 @@ use similar::TextDiff;
 /// Render every change as a unified diff (3 lines of context).
 pub fn render(changes: &[Change], out_dir: &str) -> String {
     let mut s = String::new();
-    let prefix = if out_dir.is_empty() || out_dir == "." { String::new() } else { format!("{}/", out_dir.trim_end_matches('/')) };
+    let prefix = if out_dir.is_empty() || out_dir == "." {
+        String::new()
+    } else {
+        format!("{}/", out_dir.trim_end_matches('/'))
+    };
     for c in changes {
         let path = format!("{prefix}{}", c.path());
         let (old, new, old_name, new_name) = match c {
-            Change::Missing { planned, .. } => (String::new(), planned.clone(), "/dev/null".to_string(), format!("b/{path}")),
-            Change::Changed { planned, on_disk, .. } => {
-                (String::from_utf8_lossy(on_disk).into_owned(), planned.clone(), format!("a/{path}"), format!("b/{path}"))
+            Change::Missing { planned, .. } => {
+                (String::new(), planned.clone(), "/dev/null".to_string(), format!("b/{path}"))
             }
-            Change::Stale { on_disk, .. } => (String::from_utf8_lossy(on_disk).into_owned(), String::new(), format!("a/{path}"), "/dev/null".to_string()),
+            Change::Changed { planned, on_disk, .. } => (
+                String::from_utf8_lossy(on_disk).into_owned(),
+                planned.clone(),
+                format!("a/{path}"),
+                format!("b/{path}"),
+            ),
+            Change::Stale { on_disk, .. } => (
+                String::from_utf8_lossy(on_disk).into_owned(),
+                String::new(),
+                format!("a/{path}"),
+                "/dev/null".to_string(),
+            ),
         };
         s.push_str(&format!("diff --sightline a/{path} b/{path}\n"));
         let diff = TextDiff::from_lines(&old, &new);

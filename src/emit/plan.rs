@@ -45,7 +45,9 @@ pub fn normalize(s: &str) -> String {
 
 /// A relative path with no `..`, no empty or absolute components.
 pub fn is_safe_relative(p: &str) -> bool {
-    !p.is_empty() && !p.starts_with('/') && p.split('/').all(|c| !c.is_empty() && c != "." && c != ".." && !c.contains('\\'))
+    !p.is_empty()
+        && !p.starts_with('/')
+        && p.split('/').all(|c| !c.is_empty() && c != "." && c != ".." && !c.contains('\\'))
 }
 
 #[cfg(test)]
@@ -68,7 +70,8 @@ mod tests {
 
     #[test]
     fn lock_lists_every_file() {
-        let plan = Plan::new(vec![Artifact::new("b.yml", "x: 1"), Artifact::new("a.sh", "#!/bin/sh\necho\n")], "stack.yaml");
+        let plan =
+            Plan::new(vec![Artifact::new("b.yml", "x: 1"), Artifact::new("a.sh", "#!/bin/sh\necho\n")], "stack.yaml");
         let lock = &plan.files[LOCK_FILE];
         assert!(lock.contains("\"a.sh\" = \"sha256:"));
         assert!(lock.contains("\"b.yml\" = \"sha256:"));

@@ -26,7 +26,8 @@ pub fn builtin_alerts(kind: Kind) -> &'static [&'static str] {
 }
 
 /// Host alerts (with node-exporter) and backup alerts (with backups).
-pub const HOST_ALERTS: [&str; 5] = ["HostDown", "HostDiskSpaceLow", "HostDiskWillFillIn24h", "HostMemoryHigh", "HostCpuHigh"];
+pub const HOST_ALERTS: [&str; 5] =
+    ["HostDown", "HostDiskSpaceLow", "HostDiskWillFillIn24h", "HostMemoryHigh", "HostCpuHigh"];
 pub const BACKUP_ALERTS: [&str; 3] = ["BackupFailed", "BackupStale", "RestoreTestFailed"];
 
 /// The alert categories the built-in library uses.

@@ -30,22 +30,70 @@ pub struct ComponentDefault {
     pub disk: Option<&'static str>,
 }
 
-pub const PROMETHEUS: ComponentDefault =
-    ComponentDefault { name: "prometheus", repository: "prom/prometheus", version: "v2.53.2", memory: "512MiB", cpus: 0.5, disk: Some("10GiB") };
-pub const ALERTMANAGER: ComponentDefault =
-    ComponentDefault { name: "alertmanager", repository: "prom/alertmanager", version: "v0.27.0", memory: "256MiB", cpus: 0.25, disk: None };
-pub const LOKI: ComponentDefault =
-    ComponentDefault { name: "loki", repository: "grafana/loki", version: "3.2.1", memory: "256MiB", cpus: 0.5, disk: Some("5GiB") };
-pub const PROMTAIL: ComponentDefault =
-    ComponentDefault { name: "promtail", repository: "grafana/promtail", version: "3.2.1", memory: "128MiB", cpus: 0.25, disk: None };
-pub const ALLOY: ComponentDefault =
-    ComponentDefault { name: "alloy", repository: "grafana/alloy", version: "v1.4.3", memory: "256MiB", cpus: 0.25, disk: None };
-pub const GRAFANA: ComponentDefault =
-    ComponentDefault { name: "grafana", repository: "grafana/grafana", version: "11.3.0", memory: "512MiB", cpus: 0.5, disk: None };
-pub const NODE_EXPORTER: ComponentDefault =
-    ComponentDefault { name: "node-exporter", repository: "prom/node-exporter", version: "v1.8.2", memory: "64MiB", cpus: 0.1, disk: None };
-pub const BLACKBOX_EXPORTER: ComponentDefault =
-    ComponentDefault { name: "blackbox-exporter", repository: "prom/blackbox-exporter", version: "v0.25.0", memory: "64MiB", cpus: 0.1, disk: None };
+pub const PROMETHEUS: ComponentDefault = ComponentDefault {
+    name: "prometheus",
+    repository: "prom/prometheus",
+    version: "v2.53.2",
+    memory: "512MiB",
+    cpus: 0.5,
+    disk: Some("10GiB"),
+};
+pub const ALERTMANAGER: ComponentDefault = ComponentDefault {
+    name: "alertmanager",
+    repository: "prom/alertmanager",
+    version: "v0.27.0",
+    memory: "256MiB",
+    cpus: 0.25,
+    disk: None,
+};
+pub const LOKI: ComponentDefault = ComponentDefault {
+    name: "loki",
+    repository: "grafana/loki",
+    version: "3.2.1",
+    memory: "256MiB",
+    cpus: 0.5,
+    disk: Some("5GiB"),
+};
+pub const PROMTAIL: ComponentDefault = ComponentDefault {
+    name: "promtail",
+    repository: "grafana/promtail",
+    version: "3.2.1",
+    memory: "128MiB",
+    cpus: 0.25,
+    disk: None,
+};
+pub const ALLOY: ComponentDefault = ComponentDefault {
+    name: "alloy",
+    repository: "grafana/alloy",
+    version: "v1.4.3",
+    memory: "256MiB",
+    cpus: 0.25,
+    disk: None,
+};
+pub const GRAFANA: ComponentDefault = ComponentDefault {
+    name: "grafana",
+    repository: "grafana/grafana",
+    version: "11.3.0",
+    memory: "512MiB",
+    cpus: 0.5,
+    disk: None,
+};
+pub const NODE_EXPORTER: ComponentDefault = ComponentDefault {
+    name: "node-exporter",
+    repository: "prom/node-exporter",
+    version: "v1.8.2",
+    memory: "64MiB",
+    cpus: 0.1,
+    disk: None,
+};
+pub const BLACKBOX_EXPORTER: ComponentDefault = ComponentDefault {
+    name: "blackbox-exporter",
+    repository: "prom/blackbox-exporter",
+    version: "v0.25.0",
+    memory: "64MiB",
+    cpus: 0.1,
+    disk: None,
+};
 pub const POSTGRES_EXPORTER: ComponentDefault = ComponentDefault {
     name: "postgres-exporter",
     repository: "quay.io/prometheuscommunity/postgres-exporter",
@@ -54,12 +102,30 @@ pub const POSTGRES_EXPORTER: ComponentDefault = ComponentDefault {
     cpus: 0.1,
     disk: None,
 };
-pub const REDIS_EXPORTER: ComponentDefault =
-    ComponentDefault { name: "redis-exporter", repository: "oliver006/redis_exporter", version: "v1.66.0", memory: "64MiB", cpus: 0.1, disk: None };
-pub const NGINX_EXPORTER: ComponentDefault =
-    ComponentDefault { name: "nginx-exporter", repository: "nginx/nginx-prometheus-exporter", version: "1.3.0", memory: "64MiB", cpus: 0.1, disk: None };
-pub const BACKUP: ComponentDefault =
-    ComponentDefault { name: "backup", repository: "postgres", version: "16.4-alpine", memory: "256MiB", cpus: 0.25, disk: None };
+pub const REDIS_EXPORTER: ComponentDefault = ComponentDefault {
+    name: "redis-exporter",
+    repository: "oliver006/redis_exporter",
+    version: "v1.66.0",
+    memory: "64MiB",
+    cpus: 0.1,
+    disk: None,
+};
+pub const NGINX_EXPORTER: ComponentDefault = ComponentDefault {
+    name: "nginx-exporter",
+    repository: "nginx/nginx-prometheus-exporter",
+    version: "1.3.0",
+    memory: "64MiB",
+    cpus: 0.1,
+    disk: None,
+};
+pub const BACKUP: ComponentDefault = ComponentDefault {
+    name: "backup",
+    repository: "postgres",
+    version: "16.4-alpine",
+    memory: "256MiB",
+    cpus: 0.25,
+    disk: None,
+};
 
 /// Names taken by the services sightline generates. (Exporters are named after their service,
 /// `<service>-exporter`; `check::names` refuses a service of that name too.)

@@ -7,9 +7,7 @@
 pub mod catalog;
 pub mod defaults;
 
-use crate::manifest::model::{
-    self as m, Collector, DashboardKind, Framework, Kind, LogFormat, Manifest,
-};
+use crate::manifest::model::{self as m, Collector, DashboardKind, Framework, Kind, LogFormat, Manifest};
 use crate::manifest::values::{Cron, Duration, ImageRef, Name, Percent, SecretRef, Size};
 use defaults::ComponentDefault;
 use indexmap::IndexMap;
@@ -313,7 +311,11 @@ fn lower_service(name: &Name, s: &m::Service) -> Service {
     };
     let default_format = match s.kind {
         Kind::Http => {
-            if matches!(framework, Framework::Generic) { LogFormat::Plain } else { LogFormat::Json }
+            if matches!(framework, Framework::Generic) {
+                LogFormat::Plain
+            } else {
+                LogFormat::Json
+            }
         }
         Kind::Postgres => LogFormat::Postgres,
         Kind::Nginx => LogFormat::Nginx,
@@ -367,7 +369,14 @@ pub fn framework_metric_names(f: Framework) -> (&'static str, &'static str, &'st
     }
 }
 
-fn component(d: &ComponentDefault, setting: &str, version: Option<&m::Version>, memory: Option<&Size>, cpus: Option<f64>, disk: Option<&Size>) -> Component {
+fn component(
+    d: &ComponentDefault,
+    setting: &str,
+    version: Option<&m::Version>,
+    memory: Option<&Size>,
+    cpus: Option<f64>,
+    disk: Option<&Size>,
+) -> Component {
     Component {
         name: d.name.to_string(),
         for_service: None,
@@ -383,23 +392,65 @@ fn components(manifest: &Manifest, services: &[Service], collector: Collector, b
     let obs = manifest.observability.clone().unwrap_or_default();
     let mut out = Vec::new();
     let p = obs.prometheus.unwrap_or_default();
-    out.push(component(&defaults::PROMETHEUS, "observability.prometheus", p.version.as_ref(), p.memory.as_ref(), p.cpus, p.disk.as_ref()));
+    out.push(component(
+        &defaults::PROMETHEUS,
+        "observability.prometheus",
+        p.version.as_ref(),
+        p.memory.as_ref(),
+        p.cpus,
+        p.disk.as_ref(),
+    ));
     let a = obs.alertmanager.unwrap_or_default();
-    out.push(component(&defaults::ALERTMANAGER, "observability.alertmanager", a.version.as_ref(), a.memory.as_ref(), a.cpus, None));
+    out.push(component(
+        &defaults::ALERTMANAGER,
+        "observability.alertmanager",
+        a.version.as_ref(),
+        a.memory.as_ref(),
+        a.cpus,
+        None,
+    ));
     let l = obs.loki.unwrap_or_default();
-    out.push(component(&defaults::LOKI, "observability.loki", l.version.as_ref(), l.memory.as_ref(), l.cpus, l.disk.as_ref()));
+    out.push(component(
+        &defaults::LOKI,
+        "observability.loki",
+        l.version.as_ref(),
+        l.memory.as_ref(),
+        l.cpus,
+        l.disk.as_ref(),
+    ));
     match collector {
         Collector::Promtail => {
             let c = obs.promtail.unwrap_or_default();
-            out.push(component(&defaults::PROMTAIL, "observability.promtail", c.version.as_ref(), c.memory.as_ref(), c.cpus, None));
+            out.push(component(
+                &defaults::PROMTAIL,
+                "observability.promtail",
+                c.version.as_ref(),
+                c.memory.as_ref(),
+                c.cpus,
+                None,
+            ));
         }
         Collector::Alloy => {
             let c = obs.alloy.unwrap_or_default();
-            out.push(component(&defaults::ALLOY, "observability.alloy", c.version.as_ref(), c.memory.as_ref(), c.cpus, None));
+            out.push(component(
+                &defaults::ALLOY,
+                "observability.alloy",
+                c.version.as_ref(),
+                c.memory.as_ref(),
+                c.cpus,
+                None,
+            ));
         }
     }
     let g = obs.grafana.unwrap_or_default();
-    out.push(component(&defaults::GRAFANA, "observability.grafana", g.version.as_ref(), g.memory.as_ref(), g.cpus, None));
+    out.push(component(
+        &defaults::GRAFANA,
+        "observability.grafana",
+        g.version.as_ref(),
+        g.memory.as_ref(),
+        g.cpus,
+        None,
+    ));
     if obs.node_exporter.unwrap_or(true) {
         out.push(component(&defaults::NODE_EXPORTER, "observability.node_exporter", None, None, None, None));
     }
@@ -413,7 +464,8 @@ fn components(manifest: &Manifest, services: &[Service], collector: Collector, b
         }
     }
     let probes = services.iter().any(|s| {
-        (s.kind == Kind::Nginx && s.tls_domain.is_some()) || (s.kind == Kind::Http && (s.health.is_some() || s.tls_domain.is_some()))
+        (s.kind == Kind::Nginx && s.tls_domain.is_some())
+            || (s.kind == Kind::Http && (s.health.is_some() || s.tls_domain.is_some()))
     });
     if probes {
         out.push(component(&defaults::BLACKBOX_EXPORTER, "services (probes)", None, None, None, None));

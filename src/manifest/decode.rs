@@ -9,7 +9,7 @@
 
 use super::model::Manifest;
 use super::schema::{alternatives, known_properties, resolve, schema};
-use super::values::{SecretRef, check_value, Name};
+use super::values::{Name, SecretRef, check_value};
 use crate::code::Code;
 use crate::diagnostic::{Diagnostic, Sink};
 use crate::source::{SourceFile, tokens};
@@ -114,7 +114,15 @@ fn check_version(source: &SourceFile, value: &Value, sink: &mut Sink) -> bool {
 
 // --- pass 1: value types and secrets --------------------------------------------------------
 
-fn walk_values(source: &SourceFile, root: &Value, node: &Value, value: &Value, ptr: &str, sink: &mut Sink, bad: &mut Vec<String>) {
+fn walk_values(
+    source: &SourceFile,
+    root: &Value,
+    node: &Value,
+    value: &Value,
+    ptr: &str,
+    sink: &mut Sink,
+    bad: &mut Vec<String>,
+) {
     let node = resolve(root, node);
     match node.get("x-sightline-type").and_then(Value::as_str) {
         Some("secret") => {
@@ -141,8 +149,7 @@ fn walk_values(source: &SourceFile, root: &Value, node: &Value, value: &Value, p
         None => {}
     }
     if node.get("anyOf").is_some() || node.get("oneOf").is_some() {
-        let candidates: Vec<&Value> =
-            alternatives(root, node).into_iter().filter(|b| type_matches(b, value)).collect();
+        let candidates: Vec<&Value> = alternatives(root, node).into_iter().filter(|b| type_matches(b, value)).collect();
         let mut first: Option<(Sink, Vec<String>)> = None;
         for b in candidates {
             let mut trial = Sink::new();
@@ -161,10 +168,8 @@ fn walk_values(source: &SourceFile, root: &Value, node: &Value, value: &Value, p
     }
     match value {
         Value::Object(map) => {
-            let names_are_names = node
-                .get("propertyNames")
-                .and_then(|p| p.get("x-sightline-type"))
-                .is_some_and(|t| t == "name");
+            let names_are_names =
+                node.get("propertyNames").and_then(|p| p.get("x-sightline-type")).is_some_and(|t| t == "name");
             for (k, v) in map {
                 let child = format!("{ptr}/{}", crate::source::escape_token(k));
                 if names_are_names && let Err(e) = Name::parse(k) {
@@ -260,7 +265,13 @@ fn validate_structure(source: &SourceFile, value: &Value, sink: &mut Sink, bad: 
 /// Turn one validator error into diagnostics. For `anyOf`/`oneOf`, the errors of the branch
 /// the value was evidently meant for (one whose type it has) are reported instead of a vague
 /// "matches none of the forms".
-fn collect(source: &SourceFile, err: &jsonschema::ValidationError<'_>, doc: &Value, out: &mut Vec<Diagnostic>, bad: &mut Vec<String>) {
+fn collect(
+    source: &SourceFile,
+    err: &jsonschema::ValidationError<'_>,
+    doc: &Value,
+    out: &mut Vec<Diagnostic>,
+    bad: &mut Vec<String>,
+) {
     let ptr = err.instance_path().to_string();
     match err.kind() {
         ValidationErrorKind::AdditionalProperties { unexpected } => {
@@ -270,7 +281,12 @@ fn collect(source: &SourceFile, err: &jsonschema::ValidationError<'_>, doc: &Val
         ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } => {
             let shape_mismatch = |e: &jsonschema::ValidationError<'_>| {
                 e.instance_path().as_str() == ptr
-                    && matches!(e.kind(), ValidationErrorKind::Type { .. } | ValidationErrorKind::Enum { .. } | ValidationErrorKind::Constant { .. })
+                    && matches!(
+                        e.kind(),
+                        ValidationErrorKind::Type { .. }
+                            | ValidationErrorKind::Enum { .. }
+                            | ValidationErrorKind::Constant { .. }
+                    )
             };
             let meant: Vec<&Vec<jsonschema::ValidationError<'static>>> =
                 context.iter().filter(|branch| !branch.iter().any(shape_mismatch)).collect();
@@ -306,7 +322,12 @@ fn unknown_field(source: &SourceFile, ptr: &str, key: &str) -> Diagnostic {
     }
 }
 
-fn structural_diagnostic(source: &SourceFile, ptr: &str, kind: &ValidationErrorKind, doc: &Value) -> Option<Diagnostic> {
+fn structural_diagnostic(
+    source: &SourceFile,
+    ptr: &str,
+    kind: &ValidationErrorKind,
+    doc: &Value,
+) -> Option<Diagnostic> {
     let field = field_name(ptr);
     let instance = doc.pointer(ptr);
     Some(match kind {
@@ -323,25 +344,31 @@ fn structural_diagnostic(source: &SourceFile, ptr: &str, kind: &ValidationErrorK
             let expected = match kind {
                 TypeKind::Single(t) => type_word(&format!("{t:?}").to_lowercase()),
                 TypeKind::Multiple(ts) => {
-                    let words: Vec<String> = (*ts).into_iter().map(|t| type_word(&format!("{t:?}").to_lowercase())).collect();
+                    let words: Vec<String> =
+                        (*ts).into_iter().map(|t| type_word(&format!("{t:?}").to_lowercase())).collect();
                     words.join(" or ")
                 }
             };
-            Diagnostic::error(Code::WrongType, format!("`{field}` must be {expected}, not {}", instance.map_or("this", found_word)))
-                .at(source.value_span(ptr))
-                .label(format!("expected {expected}"))
-                .help(format!("see `{field}` in docs/manifest.md"))
+            Diagnostic::error(
+                Code::WrongType,
+                format!("`{field}` must be {expected}, not {}", instance.map_or("this", found_word)),
+            )
+            .at(source.value_span(ptr))
+            .label(format!("expected {expected}"))
+            .help(format!("see `{field}` in docs/manifest.md"))
         }
         ValidationErrorKind::Enum { options } => {
             let words: Vec<String> = options
                 .as_array()
                 .map(|a| a.iter().map(|o| o.as_str().map_or(o.to_string(), |s| format!("`{s}`"))).collect())
                 .unwrap_or_default();
-            let mut d = Diagnostic::error(Code::InvalidChoice, format!("`{field}` must be one of {}", words.join(", ")))
-                .at(source.value_span(ptr))
-                .label("not an allowed value");
+            let mut d =
+                Diagnostic::error(Code::InvalidChoice, format!("`{field}` must be one of {}", words.join(", ")))
+                    .at(source.value_span(ptr))
+                    .label("not an allowed value");
             if let Some(Value::String(s)) = instance {
-                let plain: Vec<String> = options.as_array().into_iter().flatten().filter_map(|o| o.as_str().map(String::from)).collect();
+                let plain: Vec<String> =
+                    options.as_array().into_iter().flatten().filter_map(|o| o.as_str().map(String::from)).collect();
                 if let Some(m) = did_you_mean(s, &plain) {
                     d = d.help(format!("did you mean `{m}`?"));
                 }
@@ -351,12 +378,16 @@ fn structural_diagnostic(source: &SourceFile, ptr: &str, kind: &ValidationErrorK
             }
             d
         }
-        ValidationErrorKind::Constant { expected_value } => Diagnostic::error(Code::InvalidChoice, format!("`{field}` must be {expected_value}"))
-            .at(source.value_span(ptr)),
-        ValidationErrorKind::Pattern { pattern } => Diagnostic::error(Code::InvalidValue, format!("`{field}` has an invalid form"))
-            .at(source.value_span(ptr))
-            .label("does not match the expected form")
-            .help(format!("the value must match `{pattern}`")),
+        ValidationErrorKind::Constant { expected_value } => {
+            Diagnostic::error(Code::InvalidChoice, format!("`{field}` must be {expected_value}"))
+                .at(source.value_span(ptr))
+        }
+        ValidationErrorKind::Pattern { pattern } => {
+            Diagnostic::error(Code::InvalidValue, format!("`{field}` has an invalid form"))
+                .at(source.value_span(ptr))
+                .label("does not match the expected form")
+                .help(format!("the value must match `{pattern}`"))
+        }
         ValidationErrorKind::Minimum { limit } | ValidationErrorKind::ExclusiveMinimum { limit } => {
             Diagnostic::error(Code::RangeValue, format!("`{field}` is too small"))
                 .at(source.value_span(ptr))
@@ -379,12 +410,16 @@ fn structural_diagnostic(source: &SourceFile, ptr: &str, kind: &ValidationErrorK
                 .label("not an accepted form")
                 .help(format!("`{field}` takes {forms}"))
         }
-        ValidationErrorKind::MaxLength { limit } => Diagnostic::error(Code::InvalidValue, format!("`{field}` is too long"))
-            .at(source.value_span(ptr))
-            .help(format!("at most {limit} characters")),
-        ValidationErrorKind::MinLength { limit } => Diagnostic::error(Code::InvalidValue, format!("`{field}` is too short"))
-            .at(source.value_span(ptr))
-            .help(format!("at least {limit} characters")),
+        ValidationErrorKind::MaxLength { limit } => {
+            Diagnostic::error(Code::InvalidValue, format!("`{field}` is too long"))
+                .at(source.value_span(ptr))
+                .help(format!("at most {limit} characters"))
+        }
+        ValidationErrorKind::MinLength { limit } => {
+            Diagnostic::error(Code::InvalidValue, format!("`{field}` is too short"))
+                .at(source.value_span(ptr))
+                .help(format!("at least {limit} characters"))
+        }
         ValidationErrorKind::PropertyNames { .. } => return None,
         _ => Diagnostic::error(Code::InvalidValue, format!("`{field}` is not valid here")).at(source.value_span(ptr)),
     })

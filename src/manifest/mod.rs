@@ -33,21 +33,30 @@ impl Syntax {
 pub fn read_source(name: &str, bytes: &[u8], sink: &mut Sink) -> SourceFile {
     if bytes.len() > tree::MAX_BYTES {
         sink.push(
-            Diagnostic::error(Code::Limits, format!("the manifest is {} bytes; the limit is {} bytes", bytes.len(), tree::MAX_BYTES))
-                .help("a stack manifest is a few hundred lines; is this the right file?"),
+            Diagnostic::error(
+                Code::Limits,
+                format!("the manifest is {} bytes; the limit is {} bytes", bytes.len(), tree::MAX_BYTES),
+            )
+            .help("a stack manifest is a few hundred lines; is this the right file?"),
         );
         return SourceFile::new(name, "");
     }
     match std::str::from_utf8(bytes) {
         Ok(text) if text.contains('\0') => {
-            sink.push(Diagnostic::error(Code::Syntax, "the manifest contains NUL bytes; it looks like a binary file").help("manifests are UTF-8 text"));
+            sink.push(
+                Diagnostic::error(Code::Syntax, "the manifest contains NUL bytes; it looks like a binary file")
+                    .help("manifests are UTF-8 text"),
+            );
             SourceFile::new(name, "")
         }
         Ok(text) => SourceFile::new(name, text.strip_prefix('\u{feff}').unwrap_or(text)),
         Err(e) => {
             sink.push(
-                Diagnostic::error(Code::Syntax, format!("the manifest is not UTF-8 text (invalid byte at offset {})", e.valid_up_to()))
-                    .help("save the file as UTF-8"),
+                Diagnostic::error(
+                    Code::Syntax,
+                    format!("the manifest is not UTF-8 text (invalid byte at offset {})", e.valid_up_to()),
+                )
+                .help("save the file as UTF-8"),
             );
             SourceFile::new(name, "")
         }
@@ -57,7 +66,10 @@ pub fn read_source(name: &str, bytes: &[u8], sink: &mut Sink) -> SourceFile {
 /// Parse and decode a manifest. The source's pointer index is filled in on the way.
 pub fn parse(source: &mut SourceFile, syntax: Syntax, sink: &mut Sink) -> Option<decode::Decoded> {
     if is_blank(&source.text, syntax) {
-        sink.push(Diagnostic::error(Code::EmptyManifest, "the manifest is empty").help("run `sightline init` for a commented starter manifest"));
+        sink.push(
+            Diagnostic::error(Code::EmptyManifest, "the manifest is empty")
+                .help("run `sightline init` for a commented starter manifest"),
+        );
         return None;
     }
     let parsed = match syntax {
@@ -67,7 +79,10 @@ pub fn parse(source: &mut SourceFile, syntax: Syntax, sink: &mut Sink) -> Option
     let node = match parsed {
         Ok(n) => n,
         Err((message, span)) => {
-            let limits = message.contains("budget") || message.contains("nesting") || message.contains("depth") || message.contains("alias");
+            let limits = message.contains("budget")
+                || message.contains("nesting")
+                || message.contains("depth")
+                || message.contains("alias");
             let code = if limits { Code::Limits } else { Code::Syntax };
             let mut d = Diagnostic::error(code, message);
             if let Some(s) = span {

@@ -81,11 +81,7 @@ pub fn known_properties(pointer: &str) -> Vec<String> {
     let root = schema();
     let mut nodes = vec![root];
     for t in crate::source::tokens(pointer) {
-        nodes = nodes
-            .into_iter()
-            .flat_map(|n| alternatives(root, n))
-            .filter_map(|n| child(root, n, &t))
-            .collect();
+        nodes = nodes.into_iter().flat_map(|n| alternatives(root, n)).filter_map(|n| child(root, n, &t)).collect();
     }
     let mut out: Vec<String> = nodes
         .into_iter()

@@ -57,11 +57,7 @@ fn flatten(node: Node, ptr: String, key: Option<Span>, index: &mut BTreeMap<Stri
         Node::Float(f, _) => serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number),
         Node::Str(s, _) => Value::String(s),
         Node::Seq(items, _) => Value::Array(
-            items
-                .into_iter()
-                .enumerate()
-                .map(|(i, n)| flatten(n, format!("{ptr}/{i}"), None, index))
-                .collect(),
+            items.into_iter().enumerate().map(|(i, n)| flatten(n, format!("{ptr}/{i}"), None, index)).collect(),
         ),
         Node::Map(entries, _) => {
             let mut map = serde_json::Map::new();

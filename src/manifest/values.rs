@@ -234,8 +234,7 @@ pub struct Size {
     bytes: u64,
 }
 
-const SIZE_UNITS: [(&str, u64); 5] =
-    [("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10), ("B", 1)];
+const SIZE_UNITS: [(&str, u64); 5] = [("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10), ("B", 1)];
 
 impl Size {
     pub fn parse(s: &str) -> Result<Self, ValueError> {
@@ -291,7 +290,8 @@ pub struct Percent {
 
 impl Percent {
     pub fn parse(s: &str) -> Result<Self, ValueError> {
-        let err = || ValueError::new(Code::InvalidPercent, "not a percent", "write a number followed by `%`, e.g. `99.9%`");
+        let err =
+            || ValueError::new(Code::InvalidPercent, "not a percent", "write a number followed by `%`, e.g. `99.9%`");
         let num = s.strip_suffix('%').ok_or_else(err)?;
         let valid = !num.is_empty()
             && num.chars().all(|c| c.is_ascii_digit() || c == '.')
@@ -338,8 +338,8 @@ impl PartialEq for Cron {
 }
 
 const CRON_NAMES: [&str; 19] = [
-    "sun", "mon", "tue", "wed", "thu", "fri", "sat", "jan", "feb", "mar", "apr", "may", "jun",
-    "jul", "aug", "sep", "oct", "nov", "dec",
+    "sun", "mon", "tue", "wed", "thu", "fri", "sat", "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep",
+    "oct", "nov", "dec",
 ];
 
 impl Cron {
@@ -454,12 +454,7 @@ impl ImageRef {
                 return Err(err());
             }
         }
-        Ok(ImageRef {
-            text: s.to_string(),
-            repository: repository.to_string(),
-            tag: tag.map(str::to_string),
-            digest,
-        })
+        Ok(ImageRef { text: s.to_string(), repository: repository.to_string(), tag: tag.map(str::to_string), digest })
     }
 
     /// Build the reference of an image sightline itself runs.
@@ -549,14 +544,22 @@ impl SecretRef {
                 if ok {
                     Ok(())
                 } else {
-                    Err(ValueError::new(Code::InvalidValue, "not an environment variable name", "use letters, digits and `_`, e.g. `{ env: SMTP_PASSWORD }`"))
+                    Err(ValueError::new(
+                        Code::InvalidValue,
+                        "not an environment variable name",
+                        "use letters, digits and `_`, e.g. `{ env: SMTP_PASSWORD }`",
+                    ))
                 }
             }
             SecretRef::File(p) => {
                 if p.starts_with('/') && !p.contains('\0') && !p.split('/').any(|c| c == "..") {
                     Ok(())
                 } else {
-                    Err(ValueError::new(Code::InvalidValue, "a secret file must be an absolute path", "e.g. `{ file: /run/secrets/slack_webhook }`"))
+                    Err(ValueError::new(
+                        Code::InvalidValue,
+                        "a secret file must be an absolute path",
+                        "e.g. `{ file: /run/secrets/slack_webhook }`",
+                    ))
                 }
             }
         }
@@ -602,7 +605,16 @@ mod tests {
         for ok in ["0 2 * * *", "0 3 * * sun", "*/15 * * * mon-fri", "0 0 1 jan *"] {
             assert!(Cron::parse(ok).is_ok(), "{ok:?}");
         }
-        for bad in ["@daily", "0 0 2 * * *", "0 2 * *", "0 0 L * *", "0 0 ? * mon", "0 0 * * 1#2", "61 * * * *", "0 0 * * funday"] {
+        for bad in [
+            "@daily",
+            "0 0 2 * * *",
+            "0 2 * *",
+            "0 0 L * *",
+            "0 0 ? * mon",
+            "0 0 * * 1#2",
+            "61 * * * *",
+            "0 0 * * funday",
+        ] {
             assert!(Cron::parse(bad).is_err(), "{bad:?}");
         }
     }

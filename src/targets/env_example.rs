@@ -15,7 +15,10 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     }
     let mut out = String::new();
     out.push_str("# Copy to .env beside compose.yaml and fill in. Never commit .env.\n");
-    out.push_str(&format!("# The compose project name (docker-compose 1.29 has no top-level `name:`).\nCOMPOSE_PROJECT_NAME={}\n", stack.name));
+    out.push_str(&format!(
+        "# The compose project name (docker-compose 1.29 has no top-level `name:`).\nCOMPOSE_PROJECT_NAME={}\n",
+        stack.name
+    ));
     for (name, settings) in vars {
         out.push('\n');
         for s in settings {

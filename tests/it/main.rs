@@ -1,0 +1,5 @@
+//! The integration test binary: one binary, one module per concern.
+
+mod support;
+
+mod examples;

@@ -1,0 +1,92 @@
+//! Shared test helpers: paths, the upstream tools, building examples.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `../shared` beside the repository (the spec, the upstream schemas).
+pub fn shared() -> PathBuf {
+    let p = root().join("..").join("shared");
+    assert!(p.is_dir(), "../shared must be beside the repository (it holds the spec and the upstream schemas)");
+    p
+}
+
+/// Every manifest under `examples/`, sorted.
+pub fn examples() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(root().join("examples"))
+        .expect("examples/ exists")
+        .map(|e| e.expect("readable").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml" || e == "toml"))
+        .collect();
+    v.sort();
+    v
+}
+
+/// Compile a manifest to its plan (path → contents); panics with the rendered diagnostics when
+/// it does not compile.
+pub fn plan_of(path: &Path) -> std::collections::BTreeMap<String, String> {
+    let bytes = std::fs::read(path).expect("manifest readable");
+    let checked = sightline::check(&path.to_string_lossy(), &bytes);
+    match sightline::plan(&checked) {
+        Some(p) => p.files,
+        None => panic!(
+            "{} does not compile:\n{}",
+            path.display(),
+            sightline::diagnostic::render(
+                &checked.source,
+                &checked.diagnostics,
+                sightline::diagnostic::Format::Human,
+                false
+            )
+        ),
+    }
+}
+
+/// Write a manifest's generated tree into a fresh temporary directory.
+pub fn build_into_tempdir(path: &Path) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (rel, contents) in plan_of(path) {
+        let full = dir.path().join(rel);
+        std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+        std::fs::write(&full, contents).unwrap();
+    }
+    dir
+}
+
+/// An upstream tool the tests need. Missing tools fail the test: `scripts/test` installs them,
+/// and CI must never pass by skipping a validator.
+pub fn require_tool(name: &str) -> PathBuf {
+    let found = std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .chain([PathBuf::from("/usr/lib/postgresql/15/bin"), PathBuf::from("/usr/sbin")])
+        .map(|d| d.join(name))
+        .find(|p| p.is_file());
+    match found {
+        Some(p) => p,
+        None => panic!("`{name}` is required by this test and is not installed; run `scripts/test`, which installs it"),
+    }
+}
+
+/// Run a command, returning (success, stdout + stderr).
+pub fn run(cmd: &mut Command) -> (bool, String) {
+    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), text)
+}
+
+/// insta settings that put snapshots in the top-level `snapshots/` directory.
+pub fn snapshot_settings(subdir: &str) -> insta::Settings {
+    let mut s = insta::Settings::clone_current();
+    s.set_snapshot_path(root().join("snapshots").join(subdir));
+    s.set_prepend_module_to_snapshot(false);
+    s.set_omit_expression(true);
+    s
+}
