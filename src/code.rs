@@ -117,6 +117,13 @@ codes! {
         "Only one container can be bound to a host port. Change one of the ports.";
 }
 
+impl Code {
+    /// Codes whose span covers a (possible) secret; renderers never show that text.
+    pub fn is_secret(self) -> bool {
+        matches!(self, Code::SecretLiteral | Code::SecretLooking)
+    }
+}
+
 impl std::fmt::Display for Code {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())

@@ -130,10 +130,29 @@ pub enum Format {
 /// Render diagnostics for a file. `color` applies to the human format only.
 pub fn render(source: &SourceFile, diags: &[Diagnostic], format: Format, color: bool) -> String {
     match format {
-        Format::Human => render_human(source, diags, color),
+        Format::Human => render_human(&mask_secrets(source, diags), diags, color),
         Format::Json => render_json(source, diags),
         Format::Github => render_github(source, diags),
     }
+}
+
+/// The source with every value that a secrets diagnostic points at overwritten by `*`, so that
+/// no snippet (of that diagnostic or of another on the same line) shows it. Byte offsets are
+/// kept: each byte becomes one `*`.
+fn mask_secrets(source: &SourceFile, diags: &[Diagnostic]) -> SourceFile {
+    let mut bytes = source.text.clone().into_bytes();
+    for d in diags.iter().filter(|d| d.code.is_secret()) {
+        if let Some(s) = d.span {
+            for b in bytes.iter_mut().take(s.end.min(source.text.len())).skip(s.start) {
+                if *b != b'"' && *b != b'\'' {
+                    *b = b'*';
+                }
+            }
+        }
+    }
+    let mut masked = source.clone();
+    masked.text = String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+    masked
 }
 
 fn render_human(source: &SourceFile, diags: &[Diagnostic], color: bool) -> String {
@@ -142,6 +161,21 @@ fn render_human(source: &SourceFile, diags: &[Diagnostic], color: bool) -> Strin
     let handler = GraphicalReportHandler::new_themed(theme).with_width(100).with_links(false);
     let mut out = String::new();
     for d in diags {
+        // A snippet of a huge line (a minified or hostile file) helps nobody: show the position.
+        let huge_line = d.span.is_some_and(|s| line_len_at(&source.text, s.start) > 400);
+        let located;
+        let d = if huge_line {
+            let (line, col) = source.line_col(d.span.map_or(0, |s| s.start));
+            located = Diagnostic {
+                span: None,
+                related: Vec::new(),
+                message: format!("{} (at {}:{line}:{col})", d.message, source.name),
+                ..d.clone()
+            };
+            &located
+        } else {
+            d
+        };
         let report = MietteDiagnostic { source, diag: d };
         if handler.render_report(&mut out, &report).is_err() {
             out.push_str(&format!("{}[{}]: {}\n", severity_word(d.severity), d.code, d.message));
@@ -161,6 +195,13 @@ fn render_human(source: &SourceFile, diags: &[Diagnostic], color: bool) -> Strin
         ));
     }
     out
+}
+
+fn line_len_at(text: &str, offset: usize) -> usize {
+    let offset = offset.min(text.len());
+    let start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let end = text[offset..].find('\n').map_or(text.len(), |i| offset + i);
+    end - start
 }
 
 fn severity_word(s: Severity) -> &'static str {

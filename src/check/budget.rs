@@ -69,16 +69,19 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
     let mut seen: HashMap<u16, &ir::Published> = HashMap::new();
     for p in &stack.published {
         match seen.get(&p.port) {
-            Some(first) if first.bind == p.bind || first.bind == "0.0.0.0" || p.bind == "0.0.0.0" => sink.push(
-                Diagnostic::error(
+            Some(first) if first.bind == p.bind || first.bind == "0.0.0.0" || p.bind == "0.0.0.0" => {
+                let mut d = Diagnostic::error(
                     Code::PortConflict,
                     format!("{} and {} are both published on host port {}", first.owner, p.owner, p.port),
                 )
                 .at(ctx.source.value_span(&p.pointer))
-                .label("port already taken")
-                .related(ctx.source.value_span(&first.pointer), format!("{} binds it", first.owner))
-                .help("change one of the ports"),
-            ),
+                .label(format!("{} binds it too", first.owner))
+                .help("change one of the ports");
+                if !first.pointer.is_empty() && ctx.source.node(&first.pointer).is_some() {
+                    d = d.related(ctx.source.value_span(&first.pointer), format!("{} binds it", first.owner));
+                }
+                sink.push(d)
+            }
             Some(_) => {}
             None => {
                 seen.insert(p.port, p);

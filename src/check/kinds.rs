@@ -72,7 +72,8 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
                 };
                 sink.push(
                     Diagnostic::error(Code::ReceiverKind, msg)
-                        .at(ctx.key(["alerting", "receivers", name.as_str()]))
+                        .at(ctx.value(["alerting", "receivers", name.as_str()]))
+                        .label("one kind per receiver")
                         .help("give each receiver exactly one of email, slack, pagerduty, opsgenie, webhook; to notify two places, list two receivers in the route's `to`"),
                 );
             }

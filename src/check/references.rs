@@ -98,7 +98,7 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
             if !known.iter().any(|k| k == alert) {
                 let d = Diagnostic::error(
                     Code::UnknownAlert,
-                    format!("a {} service has no built-in alert `{alert}`", s.kind.as_str()),
+                    format!("`{}` services have no built-in alert `{alert}`", s.kind.as_str()),
                 )
                 .at(ctx.key(["services", name.as_str(), "alerts", alert.as_str()]))
                 .label("unknown alert");

@@ -532,7 +532,8 @@ fn published(manifest: &Manifest, stack: &Stack) -> Vec<Published> {
         pointer: if manifest.observability.as_ref().and_then(|o| o.grafana.as_ref()).and_then(|g| g.port).is_some() {
             "/observability/grafana/port".into()
         } else {
-            "/observability".into()
+            // The default port: nothing in the manifest to point at.
+            String::new()
         },
     }];
     // Of the application's own containers, only the reverse proxy is the front door and is

@@ -134,8 +134,15 @@ fn walk_values(
             return;
         }
         Some(kind) => {
-            if let Value::String(s) = value {
-                if let Err(e) = check_value(kind, s) {
+            // A bare number where a duration, size or percent belongs (`15`, `99.9`) is
+            // reported as that value type, whose help shows the unit to add.
+            let text = match value {
+                Value::String(s) => Some(s.clone()),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            };
+            if let Some(s) = text {
+                if let Err(e) = check_value(kind, &s) {
                     bad.push(ptr.to_string());
                     sink.push(
                         Diagnostic::error(e.code, format!("{} for `{}`", e.message, field_name(ptr)))
@@ -149,7 +156,11 @@ fn walk_values(
         None => {}
     }
     if node.get("anyOf").is_some() || node.get("oneOf").is_some() {
-        let candidates: Vec<&Value> = alternatives(root, node).into_iter().filter(|b| type_matches(b, value)).collect();
+        let all = alternatives(root, node);
+        let mut candidates: Vec<&Value> = all.iter().copied().filter(|b| type_matches(b, value)).collect();
+        if candidates.is_empty() && value.is_number() {
+            candidates = all.into_iter().filter(|b| b.get("x-sightline-type").is_some_and(|t| t != "secret")).collect();
+        }
         let mut first: Option<(Sink, Vec<String>)> = None;
         for b in candidates {
             let mut trial = Sink::new();
@@ -463,8 +474,12 @@ fn describe_forms(ptr: &str) -> String {
     }
     let mut forms: Vec<String> = Vec::new();
     for n in nodes.into_iter().flat_map(|n| alternatives(root, n)) {
+        if n.get("type").is_some_and(|t| t == "null") {
+            continue;
+        }
         let f = if let Some(d) = n.get("description").and_then(Value::as_str) {
-            d.to_string()
+            let mut c = d.chars();
+            c.next().map(|f| f.to_lowercase().chain(c).collect()).unwrap_or_default()
         } else if let Some(Value::Array(e)) = n.get("enum") {
             e.iter().map(|v| v.as_str().map_or(v.to_string(), |s| format!("`{s}`"))).collect::<Vec<_>>().join(" or ")
         } else if let Some(c) = n.get("const") {

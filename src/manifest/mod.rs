@@ -15,6 +15,9 @@ use crate::diagnostic::{Diagnostic, Sink};
 use crate::source::SourceFile;
 pub use model::Manifest;
 
+/// The stack of the parser thread.
+const PARSE_STACK: usize = 64 << 20;
+
 /// The surface syntax of a manifest.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Syntax {
@@ -72,17 +75,25 @@ pub fn parse(source: &mut SourceFile, syntax: Syntax, sink: &mut Sink) -> Option
         );
         return None;
     }
-    let parsed = match syntax {
-        Syntax::Yaml => yaml::parse(&source.text),
-        Syntax::Toml => toml::parse(&source.text),
-    };
+    // Parsing recurses once per nesting level (bounded by `tree::MAX_DEPTH`); a thread with a
+    // known stack keeps that safe whatever stack the caller runs on (test threads have 2 MiB).
+    let text = source.text.as_str();
+    let parsed = std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("sightline-parse".into())
+            .stack_size(PARSE_STACK)
+            .spawn_scoped(scope, move || match syntax {
+                Syntax::Yaml => yaml::parse(text),
+                Syntax::Toml => toml::parse(text),
+            })
+            .map_err(|e| (format!("cannot start the parser: {e}"), None))
+            .and_then(|h| h.join().unwrap_or_else(|_| Err(("the parser failed".to_string(), None))))
+    });
     let node = match parsed {
         Ok(n) => n,
         Err((message, span)) => {
-            let limits = message.contains("budget")
-                || message.contains("nesting")
-                || message.contains("depth")
-                || message.contains("alias");
+            let limits =
+                ["budget", "nesting", "depth", "alias", "recursion", "limit"].iter().any(|w| message.contains(w));
             let code = if limits { Code::Limits } else { Code::Syntax };
             let mut d = Diagnostic::error(code, message);
             if let Some(s) = span {
@@ -92,7 +103,13 @@ pub fn parse(source: &mut SourceFile, syntax: Syntax, sink: &mut Sink) -> Option
                 Syntax::Yaml => "YAML",
                 Syntax::Toml => "TOML",
             };
-            sink.push(d.help(format!("fix the {what} syntax here; the other checks run once the file parses")));
+            let help = if limits {
+                "sightline bounds the size, nesting and alias expansion of a manifest; see `sightline explain SL002`"
+                    .to_string()
+            } else {
+                format!("fix the {what} syntax here; the other checks run once the file parses")
+            };
+            sink.push(d.help(help));
             return None;
         }
     };

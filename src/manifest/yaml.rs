@@ -17,7 +17,7 @@ pub fn parse(text: &str) -> Result<Node, (String, Option<Span>)> {
     budget.max_aliases = 1_000;
     budget.max_total_scalar_bytes = super::tree::MAX_BYTES;
     options.budget = Some(budget);
-    options.alias_limits.max_total_replayed_events = 100_000;
+    options.alias_limits.max_total_replayed_events = 20_000;
     options.alias_limits.max_alias_expansions_per_anchor = 1_000;
     options.with_snippet = false;
     match serde_saphyr::from_str_with_options::<YNode>(text, options) {
@@ -26,7 +26,16 @@ pub fn parse(text: &str) -> Result<Node, (String, Option<Span>)> {
             let span = e.location().map(|l| location_span(&l, text));
             let msg = e.to_string();
             // The message may end with " at line X column Y"; the span already says where.
-            let msg = msg.lines().next().unwrap_or("invalid YAML").to_string();
+            let msg = msg.lines().next().unwrap_or("invalid YAML");
+            let msg = match msg.find(" at line ") {
+                Some(i) => &msg[..i],
+                None => msg,
+            };
+            let msg = if msg.contains("Depth {") {
+                format!("nesting deeper than {MAX_DEPTH} levels")
+            } else {
+                msg.to_string()
+            };
             Err((msg, span))
         }
     }
