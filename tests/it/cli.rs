@@ -1,0 +1,335 @@
+//! The command line as a user meets it: exit codes, what goes to stdout and stderr, and the
+//! guarantees of build (atomic, never touching the user's files, refusing hand edits) and of the
+//! drift gate. Each test works in its own temporary directory.
+
+use crate::support::{root, snapshot_settings};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    /// The record snapshotted for a CLI case.
+    fn record(&self) -> String {
+        format!("exit: {}\n--- stdout\n{}--- stderr\n{}", self.code, self.stdout, self.stderr)
+    }
+}
+
+fn sightline(dir: &Path, args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_sightline"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("CLICOLOR_FORCE")
+        .output()
+        .expect("sightline runs");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A temporary project with the given example copied in as `stack.yaml` (or `.toml`).
+fn project(example: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let src = root().join("examples").join(example);
+    let name = if example.ends_with(".toml") { "stack.toml" } else { "stack.yaml" };
+    std::fs::copy(&src, dir.path().join(name)).unwrap();
+    let out = dir.path().join("generated");
+    (dir, out)
+}
+
+fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut v: Vec<(String, Vec<u8>)> = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().is_file())
+        .map(|e| (e.path().strip_prefix(dir).unwrap().to_string_lossy().into_owned(), std::fs::read(e.path()).unwrap()))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn build_then_check_is_clean_and_builds_are_byte_identical() {
+    let (dir, out) = project("faceless-staging.yaml");
+    let first = sightline(dir.path(), &["build"]);
+    assert_eq!(first.code, 0, "{}", first.record());
+    let tree1 = tree(&out);
+    assert!(tree1.iter().any(|(p, _)| p == "sightline.lock"));
+    let check = sightline(dir.path(), &["build", "--check"]);
+    assert_eq!(check.code, 0, "{}", check.record());
+    assert!(check.stdout.is_empty(), "no diff expected: {}", check.stdout);
+    // Build again from a different directory name: same bytes.
+    let other = tempfile::tempdir().unwrap();
+    std::fs::copy(dir.path().join("stack.yaml"), other.path().join("stack.yaml")).unwrap();
+    assert_eq!(sightline(other.path(), &["build", "--out", "elsewhere"]).code, 0);
+    assert_eq!(tree1, tree(&other.path().join("elsewhere")));
+}
+
+#[test]
+fn drift_gate_fails_on_a_hand_edit_and_on_a_manifest_change() {
+    let (dir, out) = project("faceless-staging.yaml");
+    assert_eq!(sightline(dir.path(), &["build"]).code, 0);
+    let env = out.join(".env.example");
+    let original = std::fs::read_to_string(&env).unwrap();
+    std::fs::write(&env, original.replace("SMTP_PASSWORD=", "SMTP_PASSWORD=oops")).unwrap();
+    let gate = sightline(dir.path(), &["build", "--check"]);
+    assert_eq!(gate.code, 1);
+    assert!(gate.stdout.contains("-SMTP_PASSWORD=oops") && gate.stdout.contains("+SMTP_PASSWORD="), "{}", gate.stdout);
+    assert!(
+        gate.stderr.contains("changed: .env.example") && gate.stderr.contains("sightline build"),
+        "{}",
+        gate.stderr
+    );
+    // A hand-edited generated file is not overwritten without --force, and nothing is written.
+    let lock_before = std::fs::read(out.join("sightline.lock")).unwrap();
+    let refused = sightline(dir.path(), &["build"]);
+    assert_eq!(refused.code, 1, "{}", refused.record());
+    assert!(refused.stderr.contains(".env.example was edited by hand"), "{}", refused.stderr);
+    assert_eq!(std::fs::read(out.join("sightline.lock")).unwrap(), lock_before);
+    assert!(std::fs::read_to_string(&env).unwrap().contains("oops"));
+    assert_eq!(sightline(dir.path(), &["build", "--force"]).code, 0);
+    assert_eq!(std::fs::read_to_string(&env).unwrap(), original);
+    // A manifest change is drift too.
+    let manifest = dir.path().join("stack.yaml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(&manifest, text.replace("SMTP_PASSWORD", "MAIL_PASSWORD")).unwrap();
+    let gate = sightline(dir.path(), &["build", "--check"]);
+    assert_eq!(gate.code, 1, "{}", gate.record());
+    assert!(gate.stdout.contains("+MAIL_PASSWORD="));
+    // `diff` shows the same diff and is not a gate.
+    let diff = sightline(dir.path(), &["diff"]);
+    assert_eq!(diff.code, 0);
+    assert_eq!(diff.stdout, gate.stdout);
+}
+
+#[test]
+fn build_never_touches_files_it_did_not_generate() {
+    let (dir, out) = project("minimal.yaml");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("NOTES.md"), "mine").unwrap();
+    std::fs::write(out.join(".env.example"), "mine too").unwrap();
+    let refused = sightline(dir.path(), &["build", "--force"]);
+    assert_eq!(refused.code, 1, "{}", refused.record());
+    assert!(refused.stderr.contains(".env.example exists and was not generated by sightline"), "{}", refused.stderr);
+    assert!(!out.join("sightline.lock").exists(), "nothing may be written when a file is in the way");
+    std::fs::remove_file(out.join(".env.example")).unwrap();
+    assert_eq!(sightline(dir.path(), &["build"]).code, 0);
+    assert_eq!(std::fs::read_to_string(out.join("NOTES.md")).unwrap(), "mine");
+}
+
+#[test]
+fn files_no_longer_generated_are_removed_unless_edited() {
+    let (dir, out) = project("minimal.yaml");
+    assert_eq!(sightline(dir.path(), &["build"]).code, 0);
+    // Pretend a previous build generated `old/rules.yml`.
+    let old = "# Generated by sightline\nx: 1\n";
+    std::fs::create_dir_all(out.join("old")).unwrap();
+    std::fs::write(out.join("old/rules.yml"), old).unwrap();
+    let lock_path = out.join("sightline.lock");
+    let lock = std::fs::read_to_string(&lock_path).unwrap();
+    let hash = sightline::emit::lock::hash(old.as_bytes());
+    std::fs::write(&lock_path, lock.replace("[files]\n", &format!("[files]\n\"old/rules.yml\" = \"{hash}\"\n")))
+        .unwrap();
+    let gate = sightline(dir.path(), &["build", "--check"]);
+    assert_eq!(gate.code, 1);
+    assert!(gate.stderr.contains("stale:   old/rules.yml"), "{}", gate.stderr);
+    // Edited by hand since: kept, and the build refuses.
+    std::fs::write(out.join("old/rules.yml"), "x: 2\n").unwrap();
+    assert_eq!(sightline(dir.path(), &["build"]).code, 1);
+    assert!(out.join("old/rules.yml").exists());
+    std::fs::write(out.join("old/rules.yml"), old).unwrap();
+    let ok = sightline(dir.path(), &["build"]);
+    assert_eq!(ok.code, 0, "{}", ok.record());
+    assert!(!out.join("old").exists(), "the stale file and its emptied directory are removed");
+    assert_eq!(sightline(dir.path(), &["build", "--check"]).code, 0);
+}
+
+#[test]
+fn a_manifest_with_errors_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(root().join("tests/fixtures/many-errors.yaml"), dir.path().join("stack.yaml")).unwrap();
+    let r = sightline(dir.path(), &["build"]);
+    assert_eq!(r.code, 1);
+    assert!(!dir.path().join("generated").exists());
+    assert!(r.stderr.contains("nothing was written"));
+}
+
+#[test]
+fn exit_code_2_when_sightline_cannot_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let none = sightline(dir.path(), &["check"]);
+    assert_eq!(none.code, 2, "{}", none.record());
+    assert!(none.stderr.contains("no stack.yaml or stack.toml"));
+    assert_eq!(sightline(dir.path(), &["check", "-f", "missing.yaml"]).code, 2);
+    assert_eq!(sightline(dir.path(), &["frobnicate"]).code, 2);
+    std::fs::write(dir.path().join("stack.yaml"), "version: 1\n").unwrap();
+    std::fs::write(dir.path().join("stack.toml"), "version = 1\n").unwrap();
+    let both = sightline(dir.path(), &["check"]);
+    assert_eq!(both.code, 2);
+    assert!(both.stderr.contains("pass -f"));
+}
+
+#[test]
+fn init_writes_a_starter_that_checks_clean_and_never_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(sightline(dir.path(), &["init"]).code, 0);
+    let check = sightline(dir.path(), &["check"]);
+    assert_eq!(check.code, 0, "{}", check.record());
+    assert!(check.stderr.is_empty() || check.stderr.contains("no problems"), "{}", check.stderr);
+    std::fs::write(dir.path().join("stack.yaml"), "mine").unwrap();
+    assert_eq!(sightline(dir.path(), &["init"]).code, 1);
+    assert_eq!(std::fs::read_to_string(dir.path().join("stack.yaml")).unwrap(), "mine");
+}
+
+#[test]
+fn the_committed_schema_is_current() {
+    let printed = sightline(&root(), &["schema"]);
+    assert_eq!(printed.code, 0);
+    let committed = std::fs::read_to_string(root().join("schema/stack.schema.json")).unwrap();
+    assert!(
+        printed.stdout == committed,
+        "schema/stack.schema.json is stale: run `cargo run -- schema > schema/stack.schema.json` and commit it"
+    );
+}
+
+#[test]
+fn every_example_points_editors_at_the_schema() {
+    for path in crate::support::examples() {
+        let first = std::fs::read_to_string(&path).unwrap().lines().next().unwrap_or("").to_string();
+        assert!(
+            first == "# yaml-language-server: $schema=../schema/stack.schema.json"
+                || first == "#:schema ../schema/stack.schema.json",
+            "{}: first line must be the schema modeline, is {first:?}",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn the_spec_examples_are_in_examples_unchanged() {
+    for entry in std::fs::read_dir(crate::support::shared().join("spec/examples")).unwrap() {
+        let spec = entry.unwrap().path();
+        let ours = std::fs::read_to_string(root().join("examples").join(spec.file_name().unwrap())).unwrap();
+        let body: String = ours.split_inclusive('\n').skip(1).collect();
+        assert_eq!(body, std::fs::read_to_string(&spec).unwrap(), "{} differs from the spec's copy", spec.display());
+    }
+}
+
+#[test]
+fn machine_formats() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(root().join("tests/fixtures/err/SL201/unknown-receiver.yaml"), dir.path().join("stack.yaml"))
+        .unwrap();
+    let json = sightline(dir.path(), &["--format", "json", "check"]);
+    assert_eq!(json.code, 1);
+    assert!(json.stderr.is_empty(), "machine formats keep stderr clean: {}", json.stderr);
+    let v: serde_json::Value = serde_json::from_str(json.stdout.lines().next().unwrap()).unwrap();
+    for key in ["file", "line", "column", "code", "severity", "message", "help"] {
+        assert!(v.get(key).is_some(), "missing {key} in {v}");
+    }
+    assert_eq!(v["code"], "SL201");
+    assert_eq!(v["line"], 10);
+    let gh = sightline(dir.path(), &["--format", "github", "check"]);
+    assert!(gh.stdout.starts_with("::error file=stack.yaml,line=10,col="), "{}", gh.stdout);
+}
+
+#[test]
+fn colour_follows_the_flag_and_no_color() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(root().join("tests/fixtures/err/SL201/unknown-receiver.yaml"), dir.path().join("stack.yaml"))
+        .unwrap();
+    let plain = sightline(dir.path(), &["check"]);
+    assert!(!plain.stderr.contains('\u{1b}'), "NO_COLOR and no terminal: no escapes");
+    let forced = sightline(dir.path(), &["--color", "always", "check"]);
+    assert!(forced.stderr.contains('\u{1b}'));
+}
+
+#[test]
+fn explain_and_completions() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = sightline(dir.path(), &["explain", "sl201"]);
+    assert_eq!(e.code, 0);
+    assert!(e.stdout.starts_with("SL201: a route names a receiver that does not exist"));
+    assert_eq!(sightline(dir.path(), &["explain", "SL999"]).code, 2);
+    let list = sightline(dir.path(), &["explain"]);
+    assert_eq!(list.stdout.lines().count(), sightline::code::Code::ALL.len());
+    for shell in ["bash", "zsh", "fish"] {
+        let c = sightline(dir.path(), &["completions", shell]);
+        assert_eq!(c.code, 0);
+        assert!(c.stdout.contains("sightline"));
+    }
+}
+
+/// Hostile input of every shape ends in a coded diagnostic and exit 1, never a panic.
+#[test]
+fn hostile_input_is_refused_with_a_diagnostic() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut bomb = vec!["a0: &a0 [x,x,x,x,x,x,x,x,x,x]".to_string()];
+    for i in 1..12 {
+        bomb.push(format!("a{i}: &a{i} [{}]", vec![format!("*a{}", i - 1); 10].join(",")));
+    }
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("not-yaml.yaml", b"a: [1, 2\nb: }{".to_vec(), "SL001"),
+        ("bomb.yaml", bomb.join("\n").into_bytes(), "SL002"),
+        ("deep.yaml", format!("a: {}{}\n", "[".repeat(10_000), "]".repeat(10_000)).into_bytes(), "SL002"),
+        (
+            "deep-map.yaml",
+            (0..10_000).map(|i| format!("{}k:\n", " ".repeat(i % 2000))).collect::<String>().into_bytes(),
+            "",
+        ),
+        ("deep.toml", format!("a = {}{}\n", "[".repeat(10_000), "]".repeat(10_000)).into_bytes(), "SL002"),
+        ("dotted.toml", format!("{} = 1\n", vec!["a"; 10_000].join(".")).into_bytes(), ""),
+        (
+            "huge.yaml",
+            {
+                let mut v = b"x: ".to_vec();
+                v.resize(50 << 20, b'a');
+                v
+            },
+            "SL002",
+        ),
+        ("binary.yaml", (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect(), "SL001"),
+        ("empty.yaml", Vec::new(), "SL008"),
+        ("scalar.yaml", b"just a string\n".to_vec(), "SL004"),
+    ];
+    for (name, bytes, code) in cases {
+        std::fs::write(d.join(name), bytes).unwrap();
+        let r = sightline(d, &["--format", "json", "check", "-f", name]);
+        assert_eq!(r.code, 1, "{name}: {}", r.record());
+        assert!(!r.stderr.contains("panicked"), "{name}: {}", r.stderr);
+        let first: serde_json::Value = serde_json::from_str(r.stdout.lines().next().unwrap_or("null")).unwrap();
+        let got = first["code"].as_str().unwrap_or("");
+        assert!(got.starts_with("SL0"), "{name}: expected a reading diagnostic, got {}", r.stdout);
+        if !code.is_empty() {
+            assert_eq!(got, code, "{name}");
+        }
+    }
+}
+
+#[test]
+fn cli_records() {
+    let (dir, _) = project("minimal.yaml");
+    std::fs::copy(root().join("tests/fixtures/err/SL204/unknown-alert.yaml"), dir.path().join("broken.yaml")).unwrap();
+    let cases: Vec<(&str, Vec<&str>)> = vec![
+        ("check-clean", vec!["check"]),
+        ("check-broken", vec!["check", "-f", "broken.yaml"]),
+        ("build", vec!["build"]),
+        ("build-check-clean", vec!["build", "--check"]),
+        ("build-broken", vec!["build", "-f", "broken.yaml"]),
+        ("explain-SL204", vec!["explain", "SL204"]),
+    ];
+    let settings = snapshot_settings("cli");
+    settings.bind(|| {
+        for (name, args) in cases {
+            insta::assert_snapshot!(name, sightline(dir.path(), &args).record());
+        }
+    });
+}
