@@ -203,13 +203,17 @@ impl Duration {
     }
 }
 
-/// Format milliseconds the way Prometheus prints durations.
+/// Format milliseconds the way Prometheus prints durations (`model.Duration.String`).
 pub fn format_duration(mut millis: u64) -> String {
     if millis == 0 {
         return "0s".into();
     }
     let mut out = String::new();
     for (unit, factor) in DURATION_UNITS {
+        // As Prometheus prints them: weeks only when the rest is a whole number of weeks.
+        if unit == "w" && millis % factor != 0 {
+            continue;
+        }
         if millis >= factor {
             out.push_str(&format!("{}{}", millis / factor, unit));
             millis %= factor;
@@ -577,6 +581,8 @@ mod tests {
         assert_eq!(Duration::parse("500ms").unwrap().millis(), 500);
         assert_eq!(Duration::parse("1m500ms").unwrap().millis(), 60_500);
         assert_eq!(Duration::parse("30d").unwrap().canonical(), "30d");
+        assert_eq!(Duration::parse("14d").unwrap().canonical(), "2w");
+        assert_eq!(Duration::parse("400d").unwrap().canonical(), "1y35d");
         assert_eq!(Duration::from_millis(5_400_000).as_str(), "1h30m");
         for bad in ["", "15", "s", "1m1h", "1h1h", "1.5h", "-1s", "15 s", "99999999999999s"] {
             assert!(Duration::parse(bad).is_err(), "{bad:?}");
