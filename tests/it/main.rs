@@ -3,5 +3,6 @@
 mod support;
 
 mod cli;
+mod docs;
 mod examples;
 mod fixtures;
