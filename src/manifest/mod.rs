@@ -92,6 +92,10 @@ pub fn parse(source: &mut SourceFile, syntax: Syntax, sink: &mut Sink) -> Option
     let node = match parsed {
         Ok(n) => n,
         Err((message, span)) => {
+            if let Some(d) = duplicate_key(&message, span, &source.text) {
+                sink.push(d);
+                return None;
+            }
             let limits =
                 ["budget", "nesting", "depth", "alias", "recursion", "limit"].iter().any(|w| message.contains(w));
             let code = if limits { Code::Limits } else { Code::Syntax };
@@ -124,6 +128,25 @@ pub fn parse(source: &mut SourceFile, syntax: Syntax, sink: &mut Sink) -> Option
         return None;
     }
     decode::decode(source, &tree.value, sink)
+}
+
+/// Both parsers refuse a key that appears twice in one mapping. Services and receivers are
+/// named by their keys, so that is a duplicate name (SL101), not a syntax error.
+fn duplicate_key(message: &str, span: Option<crate::source::Span>, text: &str) -> Option<Diagnostic> {
+    if !message.starts_with("duplicate mapping key") && message != "duplicate key" {
+        return None;
+    }
+    let span = span?;
+    let key = text.get(span.start..span.end).unwrap_or("").trim_matches(['"', '\'']);
+    Some(
+        Diagnostic::error(
+            Code::DuplicateName,
+            format!("`{}` is defined twice in the same mapping", key.escape_debug()),
+        )
+        .at(span)
+        .label("second definition")
+        .help("services, receivers and other named entries must have unique names; rename or merge one of them"),
+    )
 }
 
 fn is_blank(text: &str, _syntax: Syntax) -> bool {
