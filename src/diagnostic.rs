@@ -160,6 +160,7 @@ fn render_human(source: &SourceFile, diags: &[Diagnostic], color: bool) -> Strin
     let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
     let handler = GraphicalReportHandler::new_themed(theme).with_width(100).with_links(false);
     let mut out = String::new();
+    let named = miette::NamedSource::new(&source.name, source.text.clone());
     for d in diags {
         // A snippet of a huge line (a minified or hostile file) helps nobody: show the position.
         let huge_line = d.span.is_some_and(|s| line_len_at(&source.text, s.start) > 400);
@@ -176,7 +177,7 @@ fn render_human(source: &SourceFile, diags: &[Diagnostic], color: bool) -> Strin
         } else {
             d
         };
-        let report = MietteDiagnostic { source, diag: d };
+        let report = MietteDiagnostic { source, named: &named, diag: d };
         if handler.render_report(&mut out, &report).is_err() {
             out.push_str(&format!("{}[{}]: {}\n", severity_word(d.severity), d.code, d.message));
         }
@@ -288,6 +289,8 @@ fn escape_property(s: &str) -> String {
 /// Adapts a [`Diagnostic`] to miette for the graphical rendering.
 struct MietteDiagnostic<'a> {
     source: &'a SourceFile,
+    /// The same text with the file name, so snippets are headed `[file:line:col]`.
+    named: &'a miette::NamedSource<String>,
     diag: &'a Diagnostic,
 }
 
@@ -322,7 +325,7 @@ impl miette::Diagnostic for MietteDiagnostic<'_> {
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        self.diag.span.map(|_| &self.source.text as &dyn miette::SourceCode)
+        self.diag.span.map(|_| self.named as &dyn miette::SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
