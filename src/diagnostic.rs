@@ -67,10 +67,29 @@ impl Diagnostic {
         self
     }
 
+    /// A help line naming the closest of `candidates` when `word` looks like a typo of one of
+    /// them, else `otherwise`.
+    pub fn help_suggesting(self, word: &str, candidates: &[String], otherwise: impl Into<String>) -> Self {
+        match did_you_mean(word, candidates) {
+            Some(s) => self.help(format!("did you mean `{s}`?")),
+            None => self.help(otherwise),
+        }
+    }
+
     pub fn related(mut self, span: Span, label: impl Into<String>) -> Self {
         self.related.push(Related { span, label: label.into() });
         self
     }
+}
+
+/// The closest candidate by edit distance, when it is close enough to be a typo.
+pub fn did_you_mean(word: &str, candidates: &[String]) -> Option<String> {
+    candidates
+        .iter()
+        .map(|c| (strsim::damerau_levenshtein(word, c), c))
+        .filter(|(d, c)| *d <= 2.max(c.len() / 3))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c.clone())
 }
 
 /// Where checks put what they find. Checks never stop at the first problem.

@@ -5,29 +5,26 @@ use super::Ctx;
 use crate::code::Code;
 use crate::diagnostic::{Diagnostic, Sink};
 use crate::ir::catalog::builtin_alerts;
-use crate::manifest::decode::did_you_mean;
 use crate::manifest::model::Kind;
 use crate::source::Span;
 
 fn unknown_receiver(name: &str, at: Span, known: &[String]) -> Diagnostic {
-    let d = Diagnostic::error(Code::UnknownReceiver, format!("no receiver is named `{name}`"))
+    let otherwise = if known.is_empty() {
+        "define it under `alerting.receivers`".to_string()
+    } else {
+        format!("defined receivers: {}", known.join(", "))
+    };
+    Diagnostic::error(Code::UnknownReceiver, format!("no receiver is named `{name}`"))
         .at(at)
-        .label("unknown receiver");
-    match did_you_mean(name, known) {
-        Some(s) => d.help(format!("did you mean `{s}`?")),
-        None if known.is_empty() => d.help("define it under `alerting.receivers`"),
-        None => d.help(format!("defined receivers: {}", known.join(", "))),
-    }
+        .label("unknown receiver")
+        .help_suggesting(name, known, otherwise)
 }
 
 fn unknown_service(name: &str, at: Span, known: &[String]) -> Diagnostic {
-    let d = Diagnostic::error(Code::UnknownService, format!("no service is named `{name}`"))
+    Diagnostic::error(Code::UnknownService, format!("no service is named `{name}`"))
         .at(at)
-        .label("unknown service");
-    match did_you_mean(name, known) {
-        Some(s) => d.help(format!("did you mean `{s}`?")),
-        None => d.help(format!("defined services: {}", known.join(", "))),
-    }
+        .label("unknown service")
+        .help_suggesting(name, known, format!("defined services: {}", known.join(", ")))
 }
 
 pub fn check(ctx: &Ctx, sink: &mut Sink) {
@@ -101,11 +98,13 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
                     format!("`{}` services have no built-in alert `{alert}`", s.kind.as_str()),
                 )
                 .at(ctx.key(["services", name.as_str(), "alerts", alert.as_str()]))
-                .label("unknown alert");
-                sink.push(match did_you_mean(alert, &known) {
-                    Some(k) => d.help(format!("did you mean `{k}`?")),
-                    None => d.help(format!("built-in alerts of `{}`: {}", s.kind.as_str(), known.join(", "))),
-                });
+                .label("unknown alert")
+                .help_suggesting(
+                    alert,
+                    &known,
+                    format!("built-in alerts of `{}`: {}", s.kind.as_str(), known.join(", ")),
+                );
+                sink.push(d);
             }
         }
     }

@@ -11,7 +11,7 @@ use super::model::Manifest;
 use super::schema::{alternatives, known_properties, resolve, schema};
 use super::values::{Name, SecretRef, check_value};
 use crate::code::Code;
-use crate::diagnostic::{Diagnostic, Sink};
+use crate::diagnostic::{Diagnostic, Sink, did_you_mean};
 use crate::source::{SourceFile, tokens};
 use jsonschema::error::{TypeKind, ValidationErrorKind};
 use serde_json::Value;
@@ -327,10 +327,7 @@ fn unknown_field(source: &SourceFile, ptr: &str, key: &str) -> Diagnostic {
     let d = Diagnostic::error(Code::UnknownField, format!("unknown field `{}`", key.escape_debug()))
         .at(source.key_span(&child))
         .label("not a field of this mapping");
-    match did_you_mean(key, &known) {
-        Some(s) => d.help(format!("did you mean `{s}`?")),
-        None => d.help(format!("known fields here: {}", known.join(", "))),
-    }
+    d.help_suggesting(key, &known, format!("known fields here: {}", known.join(", ")))
 }
 
 fn structural_diagnostic(
@@ -494,16 +491,6 @@ fn describe_forms(ptr: &str) -> String {
         }
     }
     if forms.is_empty() { "a different value".into() } else { forms.join("; or ") }
-}
-
-/// The closest candidate by edit distance, when it is close enough to be a typo.
-pub fn did_you_mean(word: &str, candidates: &[String]) -> Option<String> {
-    candidates
-        .iter()
-        .map(|c| (strsim::damerau_levenshtein(word, c), c))
-        .filter(|(d, c)| *d <= 2.max(c.len() / 3))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c.clone())
 }
 
 fn field_name(ptr: &str) -> String {
