@@ -60,8 +60,13 @@ pub fn decode(source: &SourceFile, value: &Value, sink: &mut Sink) -> Option<Dec
         walk_values(source, root, root, &tree, "", &mut scratch, &mut bad);
         validate_structure(source, &tree, &mut scratch, &mut bad);
         if bad.is_empty() {
-            let manifest = serde_json::from_value::<Manifest>(tree).ok()?;
-            return Some(Decoded { manifest, pruned });
+            return match serde_json::from_value::<Manifest>(tree) {
+                Ok(manifest) => Some(Decoded { manifest, pruned }),
+                Err(e) => {
+                    sink.push(Diagnostic::error(Code::WrongType, format!("the manifest could not be decoded: {e}")));
+                    None
+                }
+            };
         }
         if bad.iter().any(|p| p.is_empty()) {
             return None;

@@ -259,7 +259,7 @@ pub enum AlertOverride {
 #[serde(untagged)]
 pub enum Off {
     Word(OffWord),
-    False(#[schemars(extend("const" = false))] FalseOnly),
+    False(FalseOnly),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -268,9 +268,10 @@ pub enum OffWord {
     Off,
 }
 
-/// `false`, and only `false`.
+/// `false`
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(transparent)]
+#[schemars(extend("const" = false))]
 pub struct FalseOnly(bool);
 
 impl<'de> Deserialize<'de> for FalseOnly {

@@ -6,3 +6,4 @@ mod cli;
 mod docs;
 mod examples;
 mod fixtures;
+mod mutations;
