@@ -105,6 +105,12 @@ codes! {
         "`alerting.rules[].expr` is PromQL. Prometheus refuses to load a rule file with an\nexpression it cannot parse, which would stop every alert of the stack.";
     ForTooShort = "SL502", "`for:` shorter than the evaluation interval",
         "An alert's `for:` is measured in evaluations; a duration shorter than the evaluation\ninterval behaves as if it were one interval and gives a false sense of debouncing.";
+    ThresholdKind = "SL503", "an alert threshold of the wrong kind",
+        "Each built-in alert compares against one kind of value: a percent (`HighErrorRate: {\nthreshold: 5% }`), a duration (`HighLatency: { threshold: 1s }`), a number of events per\nsecond, a count, or a number of days written as a duration (`TlsCertificateExpiring: {\nthreshold: 30d }`). The help line says which one this alert takes (docs/alerts.md lists them).";
+    SloWindowRetention = "SL504", "an SLO window longer than Prometheus keeps data",
+        "Burn rates and the error budget are computed over the SLO window (default 30d), from\nsamples Prometheus must still have. Keep `observability.prometheus.retention` at least as\nlong as every `slo.window`, or shorten the window.";
+    DurationUnit = "SL505", "a duration histogram whose unit is unknown",
+        "Latency alerts and latency objectives compare a histogram against a duration, so the\nhistogram's unit must be known. It is read from the metric name: `_seconds`, or\n`_milliseconds` / `_ms`. Name the histogram in `metric_names.duration` accordingly.";
     UnpinnedImage = "SL601", "an image without a pinned version",
         "An image without a tag, or tagged `latest`, changes under you: two hosts built from the\nsame manifest run different code. Pin a version, e.g. `postgres:16.4`.";
     MemoryBudget = "SL701", "the stack needs more memory than the host has",

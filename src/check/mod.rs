@@ -6,6 +6,7 @@
 //! `FAMILIES`), add its code to `code.rs`, and a failing fixture under
 //! `tests/fixtures/err/<CODE>/`.
 
+mod alerts;
 mod budget;
 mod images;
 mod kinds;
@@ -54,6 +55,7 @@ const FAMILIES: &[Family] = &[
     secrets::check,
     values::check,
     promql::check,
+    alerts::check,
     images::check,
     budget::check,
 ];

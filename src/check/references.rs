@@ -90,7 +90,7 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
         }
     }
     for (name, s) in &m.services {
-        let known: Vec<String> = builtin_alerts(s.kind).iter().map(|a| a.to_string()).collect();
+        let known: Vec<String> = builtin_alerts(s.kind).into_iter().map(String::from).collect();
         for alert in s.alerts.keys() {
             if !known.iter().any(|k| k == alert) {
                 let d = Diagnostic::error(

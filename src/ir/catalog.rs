@@ -1,28 +1,269 @@
-//! What each kind of service brings: its exporter and the names of its built-in alerts.
+//! What each kind of service brings: its exporter and its built-in alerts.
 //!
-//! The alert names are stable (they appear in `alerts:` overrides and runbook URLs). The rule
-//! library in `targets/rules` defines an alert for every name listed here; checks use this list
-//! to validate overrides.
+//! The alerts are facts here (name, category, default severity, `for`, threshold and where the
+//! threshold comes from); `targets/rules` turns them into PromQL. Checks read this table to
+//! validate `alerts:` overrides, and `docs/alerts.md` is generated from it.
 
 use super::defaults::{self, ComponentDefault};
-use crate::manifest::model::Kind;
+use crate::manifest::model::{Kind, Severity, Threshold};
+
+/// What a threshold measures, and so which manifest value type overrides it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+    /// A fraction, written as a percent (`5%`).
+    Ratio,
+    /// A duration (`1s`), compared in the metric's own unit.
+    Seconds,
+    /// Events per second, a plain number.
+    PerSecond,
+    /// A count of events within the alert's window, a plain number.
+    Count,
+    /// Days, written as a duration (`14d`).
+    Days,
+}
+
+impl Unit {
+    /// How to write an override, for help lines.
+    pub fn example(self) -> &'static str {
+        match self {
+            Unit::Ratio => "a percent, e.g. `5%`",
+            Unit::Seconds => "a duration, e.g. `1s`",
+            Unit::PerSecond => "a number of events per second, e.g. `2`",
+            Unit::Count => "a number, e.g. `3`",
+            Unit::Days => "a duration in days, e.g. `14d`",
+        }
+    }
+}
+
+/// A built-in alert.
+#[derive(Clone, Copy, Debug)]
+pub struct Builtin {
+    pub name: &'static str,
+    pub category: &'static str,
+    pub severity: Severity,
+    /// How long the condition must hold.
+    pub for_: &'static str,
+    /// The default threshold, in `unit` (ratios as fractions, seconds, per second, days).
+    pub threshold: f64,
+    pub unit: Unit,
+    /// Where the threshold comes from.
+    pub source: &'static str,
+}
+
+const APA: &str = "awesome-prometheus-alerts (samber/awesome-prometheus-alerts)";
+
+const fn b(
+    name: &'static str,
+    category: &'static str,
+    severity: Severity,
+    for_: &'static str,
+    threshold: f64,
+    unit: Unit,
+    source: &'static str,
+) -> Builtin {
+    Builtin { name, category, severity, for_, threshold, unit, source }
+}
+
+use Severity::{Critical, Warning};
+
+const HTTP: &[Builtin] = &[
+    b(
+        "TargetDown",
+        "operational",
+        Critical,
+        "2m",
+        0.0,
+        Unit::Count,
+        "up == 0; the `for` of APA PrometheusTargetMissing, raised to 2m to ride out one restart",
+    ),
+    b(
+        "HighErrorRate",
+        "operational",
+        Critical,
+        "5m",
+        0.05,
+        Unit::Ratio,
+        "5% of responses 5xx: APA \"HTTP 5xx error rate\" family and the Google SRE workbook's example availability alert",
+    ),
+    b(
+        "HighLatency",
+        "performance",
+        Warning,
+        "10m",
+        0.5,
+        Unit::Seconds,
+        "p95 above 500ms: the spec's example latency objective",
+    ),
+    b(
+        "AuthFailures",
+        "security",
+        Warning,
+        "10m",
+        1.0,
+        Unit::PerSecond,
+        "more than 1 response/s of 401 or 403 sustained 10m: a credential-stuffing or broken-client signal",
+    ),
+    b("RateLimited", "security", Warning, "10m", 1.0, Unit::PerSecond, "more than 1 response/s of 429 sustained 10m"),
+    TLS_EXPIRING,
+];
+
+/// With `tls: { domain }` (nginx, http): the probed certificate expires soon.
+const TLS_EXPIRING: Builtin = b(
+    "TlsCertificateExpiring",
+    "security",
+    Warning,
+    "0m",
+    14.0,
+    Unit::Days,
+    "certificate expires within 14 days: APA BlackboxSslCertificateWillExpireSoon (20d there; 14d still leaves two weekly renewal attempts)",
+);
+
+const POSTGRES: &[Builtin] = &[
+    b("PostgresDown", "operational", Critical, "1m", 0.0, Unit::Count, "pg_up == 0: APA PostgresqlDown"),
+    b(
+        "PostgresTooManyConnections",
+        "performance",
+        Warning,
+        "2m",
+        0.8,
+        Unit::Ratio,
+        "connections above 80% of max_connections: postgres_exporter mixin PostgreSQLHighConnections, APA PostgresqlTooManyConnections",
+    ),
+    b(
+        "PostgresLowCacheHitRatio",
+        "performance",
+        Warning,
+        "10m",
+        0.98,
+        Unit::Ratio,
+        "buffer cache hit ratio below 98%: postgres_exporter mixin PostgreSQLCacheHitRatio",
+    ),
+    b(
+        "PostgresDeadlocks",
+        "operational",
+        Warning,
+        "0m",
+        5.0,
+        Unit::Count,
+        "more than 5 deadlocks per minute: APA PostgresqlTooManyDeadlocks",
+    ),
+    b(
+        "PostgresLongTransactions",
+        "performance",
+        Warning,
+        "2m",
+        300.0,
+        Unit::Seconds,
+        "a transaction open longer than 5m holds back vacuum (PostgreSQL docs, Routine Vacuuming); max tx duration from postgres_exporter pg_stat_activity",
+    ),
+];
+
+const REDIS: &[Builtin] = &[
+    b("RedisDown", "operational", Critical, "1m", 0.0, Unit::Count, "redis_up == 0: APA RedisDown"),
+    b(
+        "RedisMemoryHigh",
+        "performance",
+        Warning,
+        "5m",
+        0.9,
+        Unit::Ratio,
+        "memory above 90% of maxmemory: APA RedisOutOfConfiguredMaxmemory",
+    ),
+    b(
+        "RedisEvictions",
+        "performance",
+        Warning,
+        "5m",
+        0.0,
+        Unit::Count,
+        "any key evicted in 5m: APA RedisEvictedKeys (evictions mean the cache is too small)",
+    ),
+    b(
+        "RedisRejectedConnections",
+        "operational",
+        Critical,
+        "0m",
+        0.0,
+        Unit::Count,
+        "any connection rejected in 1m: APA RedisRejectedConnections",
+    ),
+];
+
+const NGINX: &[Builtin] = &[
+    b(
+        "NginxDown",
+        "operational",
+        Critical,
+        "1m",
+        0.0,
+        Unit::Count,
+        "nginx_up == 0 from nginx-prometheus-exporter (stub_status unreachable)",
+    ),
+    TLS_EXPIRING,
+];
+
+const GENERIC: &[Builtin] = &[HTTP[0]];
+
+/// Host alerts, with node-exporter.
+pub const HOST: &[Builtin] = &[
+    b("HostDown", "operational", Critical, "2m", 0.0, Unit::Count, "node-exporter unreachable"),
+    b(
+        "HostDiskSpaceLow",
+        "operational",
+        Warning,
+        "2m",
+        0.10,
+        Unit::Ratio,
+        "less than 10% free: APA HostOutOfDiskSpace",
+    ),
+    b(
+        "HostDiskWillFillIn24h",
+        "operational",
+        Warning,
+        "2m",
+        0.10,
+        Unit::Ratio,
+        "below 10% free and the 6h trend reaches 0 within 24h: APA HostDiskWillFillIn24Hours",
+    ),
+    b(
+        "HostMemoryHigh",
+        "performance",
+        Warning,
+        "2m",
+        0.90,
+        Unit::Ratio,
+        "more than 90% used: APA HostOutOfMemory (less than 10% available)",
+    ),
+    b(
+        "HostCpuHigh",
+        "performance",
+        Warning,
+        "10m",
+        0.80,
+        Unit::Ratio,
+        "more than 80% busy for 10m: APA HostHighCpuLoad",
+    ),
+];
 
 /// The built-in alerts of a service kind.
-pub fn builtin_alerts(kind: Kind) -> &'static [&'static str] {
+pub fn builtins(kind: Kind) -> &'static [Builtin] {
     match kind {
-        Kind::Http => &["TargetDown", "HighErrorRate", "HighLatency", "AuthFailures", "RateLimited"],
-        Kind::Postgres => &[
-            "PostgresDown",
-            "PostgresTooManyConnections",
-            "PostgresLowCacheHitRatio",
-            "PostgresDeadlocks",
-            "PostgresLongTransactions",
-            "PostgresConnectionFailures",
-        ],
-        Kind::Redis => &["RedisDown", "RedisMemoryHigh", "RedisEvictions", "RedisRejectedConnections"],
-        Kind::Nginx => &["NginxDown", "NginxHighErrorRate", "TlsCertificateExpiring"],
-        Kind::Generic => &["TargetDown"],
+        Kind::Http => HTTP,
+        Kind::Postgres => POSTGRES,
+        Kind::Redis => REDIS,
+        Kind::Nginx => NGINX,
+        Kind::Generic => GENERIC,
     }
+}
+
+/// The names of the built-in alerts of a service kind.
+pub fn builtin_alerts(kind: Kind) -> Vec<&'static str> {
+    builtins(kind).iter().map(|b| b.name).collect()
+}
+
+/// The built-in alert of a kind by name.
+pub fn builtin(kind: Kind, name: &str) -> Option<&'static Builtin> {
+    builtins(kind).iter().find(|b| b.name == name)
 }
 
 /// Host alerts (with node-exporter) and backup alerts (with backups).
@@ -33,6 +274,9 @@ pub const BACKUP_ALERTS: [&str; 3] = ["BackupFailed", "BackupStale", "RestoreTes
 /// The alert categories the built-in library uses.
 pub const CATEGORIES: [&str; 4] = ["security", "performance", "operational", "slo"];
 
+/// The source cited for thresholds from awesome-prometheus-alerts.
+pub const APA_NAME: &str = APA;
+
 /// The exporter a kind of service is scraped through, if any.
 pub fn exporter(kind: Kind) -> Option<&'static ComponentDefault> {
     match kind {
@@ -40,5 +284,26 @@ pub fn exporter(kind: Kind) -> Option<&'static ComponentDefault> {
         Kind::Redis => Some(&defaults::REDIS_EXPORTER),
         Kind::Nginx => Some(&defaults::NGINX_EXPORTER),
         Kind::Http | Kind::Generic => None,
+    }
+}
+
+/// The port an exporter of a kind listens on.
+pub fn exporter_port(kind: Kind) -> Option<u16> {
+    match kind {
+        Kind::Postgres => Some(9187),
+        Kind::Redis => Some(9121),
+        Kind::Nginx => Some(9113),
+        Kind::Http | Kind::Generic => None,
+    }
+}
+
+/// An override's value in the alert's unit; `None` for the wrong kind (refused by the checks).
+pub fn threshold_value(unit: Unit, t: &Threshold) -> Option<f64> {
+    match (unit, t) {
+        (Unit::Ratio, Threshold::Percent(p)) => Some(p.ratio()),
+        (Unit::Seconds, Threshold::Duration(d)) => Some(d.seconds()),
+        (Unit::Days, Threshold::Duration(d)) => Some(d.millis() as f64 / 86_400_000.0),
+        (Unit::PerSecond | Unit::Count, Threshold::Number(n)) => Some(*n),
+        _ => None,
     }
 }

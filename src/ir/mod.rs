@@ -82,6 +82,25 @@ pub struct MetricNames {
     pub status_label: String,
 }
 
+impl MetricNames {
+    /// How many of the duration histogram's units make a second, read from its name:
+    /// `_seconds` → 1, `_milliseconds` or `_ms` → 1000; `None` when the name says neither.
+    pub fn duration_scale(&self) -> Option<f64> {
+        duration_scale(&self.duration)
+    }
+}
+
+/// The unit scale of a duration metric name (see [`MetricNames::duration_scale`]).
+pub fn duration_scale(name: &str) -> Option<f64> {
+    if name.ends_with("_seconds") {
+        Some(1.0)
+    } else if name.ends_with("_milliseconds") || name.ends_with("_ms") {
+        Some(1000.0)
+    } else {
+        None
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Slo {
     pub availability: Option<Percent>,

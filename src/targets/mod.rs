@@ -6,6 +6,8 @@
 
 pub mod env_example;
 pub mod paths;
+pub mod prometheus;
+pub mod rules;
 
 use crate::ir::Stack;
 
@@ -31,7 +33,11 @@ pub struct Target {
 }
 
 /// Every target, in the order their files are listed.
-pub const TARGETS: &[Target] = &[Target { name: "env-example", lower: env_example::lower }];
+pub const TARGETS: &[Target] = &[
+    Target { name: "env-example", lower: env_example::lower },
+    Target { name: "prometheus", lower: prometheus::lower },
+    Target { name: "rules", lower: rules::lower },
+];
 
 /// Run every target.
 pub fn lower_all(stack: &Stack) -> Vec<Artifact> {

@@ -45,9 +45,7 @@ pub const NODE_EXPORTER_ADDR: (&str, u16) = ("node-exporter", 9100);
 pub const BLACKBOX_ADDR: (&str, u16) = ("blackbox-exporter", 9115);
 pub const PROMTAIL_PORT: u16 = 9080;
 pub const ALLOY_PORT: u16 = 12345;
-pub const POSTGRES_EXPORTER_PORT: u16 = 9187;
-pub const REDIS_EXPORTER_PORT: u16 = 9121;
-pub const NGINX_EXPORTER_PORT: u16 = 9113;
+// Exporter ports are per kind: `ir::catalog::exporter_port`.
 
 /// Where a container reads a secret as a file.
 ///

@@ -7,3 +7,4 @@ mod docs;
 mod examples;
 mod fixtures;
 mod mutations;
+mod prometheus;

@@ -1,0 +1,176 @@
+//! `prometheus/prometheus.yml`: global intervals and external labels, a scrape job for
+//! Prometheus, Alertmanager, node-exporter and every service (directly, or through its
+//! exporter), blackbox probes for health endpoints and certificates, the generated rule files
+//! and the generated Alertmanager.
+//!
+//! Only fields Prometheus 2.42 accepts are used (the oldest promtool the tests run), so the file
+//! also loads in the pinned, newer Prometheus.
+
+use super::Artifact;
+use super::paths::{ALERTMANAGER_ADDR, BLACKBOX_ADDR, NODE_EXPORTER_ADDR, PROMETHEUS_ADDR, PROMETHEUS_CONFIG};
+use crate::ir::{Stack, defaults};
+use crate::manifest::model::Kind;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Serialize)]
+struct Config {
+    global: Global,
+    rule_files: Vec<String>,
+    alerting: Alerting,
+    scrape_configs: Vec<ScrapeConfig>,
+}
+
+#[derive(Serialize)]
+struct Global {
+    scrape_interval: String,
+    scrape_timeout: String,
+    evaluation_interval: String,
+    external_labels: BTreeMap<String, String>,
+}
+
+#[derive(Serialize)]
+struct Alerting {
+    alertmanagers: Vec<AlertmanagerConfig>,
+}
+
+#[derive(Serialize)]
+struct AlertmanagerConfig {
+    api_version: &'static str,
+    static_configs: Vec<StaticConfig>,
+}
+
+#[derive(Serialize)]
+struct ScrapeConfig {
+    job_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metrics_path: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    params: BTreeMap<String, Vec<String>>,
+    static_configs: Vec<StaticConfig>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    relabel_configs: Vec<Relabel>,
+}
+
+#[derive(Serialize)]
+struct StaticConfig {
+    targets: Vec<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    labels: BTreeMap<String, String>,
+}
+
+#[derive(Serialize)]
+struct Relabel {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    source_labels: Vec<String>,
+    target_label: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    replacement: Option<String>,
+}
+
+fn addr((host, port): (&str, u16)) -> String {
+    format!("{host}:{port}")
+}
+
+fn job(name: &str, target: String, labels: BTreeMap<String, String>, metrics_path: Option<String>) -> ScrapeConfig {
+    ScrapeConfig {
+        job_name: name.to_string(),
+        metrics_path,
+        params: BTreeMap::new(),
+        static_configs: vec![StaticConfig { targets: vec![target], labels }],
+        relabel_configs: Vec::new(),
+    }
+}
+
+fn service_label(name: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([("service".to_string(), name.to_string())])
+}
+
+/// A blackbox-exporter probe of `targets` with `module`: the usual relabelling sends the
+/// target as the `target` parameter and scrapes the exporter.
+fn probe(name: String, module: &str, targets: Vec<String>, service: &str) -> ScrapeConfig {
+    ScrapeConfig {
+        job_name: name,
+        metrics_path: Some("/probe".into()),
+        params: BTreeMap::from([("module".to_string(), vec![module.to_string()])]),
+        static_configs: vec![StaticConfig { targets, labels: service_label(service) }],
+        relabel_configs: vec![
+            Relabel {
+                source_labels: vec!["__address__".into()],
+                target_label: "__param_target".into(),
+                replacement: None,
+            },
+            Relabel {
+                source_labels: vec!["__param_target".into()],
+                target_label: "instance".into(),
+                replacement: None,
+            },
+            Relabel {
+                source_labels: Vec::new(),
+                target_label: "__address__".into(),
+                replacement: Some(addr(BLACKBOX_ADDR)),
+            },
+        ],
+    }
+}
+
+pub fn lower(stack: &Stack) -> Vec<Artifact> {
+    let mut jobs = vec![
+        job("prometheus", addr(PROMETHEUS_ADDR), BTreeMap::new(), None),
+        job("alertmanager", addr(ALERTMANAGER_ADDR), BTreeMap::new(), None),
+    ];
+    if stack.component(defaults::NODE_EXPORTER.name).is_some() {
+        jobs.push(job("node", addr(NODE_EXPORTER_ADDR), BTreeMap::new(), None));
+    }
+    for s in &stack.services {
+        let name = s.name.as_str();
+        match (s.kind, stack.exporter_of(&s.name)) {
+            (Kind::Http | Kind::Generic, _) => {
+                if let Some(path) = &s.metrics_path {
+                    let path = (path != "/metrics").then(|| path.clone());
+                    jobs.push(job(name, format!("{}:{}", s.host, s.port), service_label(name), path));
+                }
+            }
+            (_, Some(exporter)) => {
+                let port = crate::ir::catalog::exporter_port(s.kind).unwrap_or(9100);
+                jobs.push(job(name, format!("{}:{port}", exporter.name), service_label(name), None));
+            }
+            _ => {}
+        }
+        if s.kind == Kind::Http
+            && let Some(h) = &s.health
+            && let Some(path) = h.ready.as_ref().or(h.live.as_ref())
+        {
+            jobs.push(probe(
+                format!("{name}-health"),
+                "http_2xx",
+                vec![format!("http://{}:{}{path}", s.host, s.port)],
+                name,
+            ));
+        }
+        if let Some(domain) = &s.tls_domain {
+            jobs.push(probe(format!("{name}-tls"), "http_2xx", vec![format!("https://{domain}")], name));
+        }
+    }
+    let config = Config {
+        global: Global {
+            scrape_interval: stack.scrape_interval.canonical(),
+            scrape_timeout: stack.scrape_timeout.canonical(),
+            evaluation_interval: stack.evaluation_interval.canonical(),
+            external_labels: BTreeMap::from([
+                ("env".to_string(), stack.env.to_string()),
+                ("stack".to_string(), stack.name.to_string()),
+            ]),
+        },
+        // Relative to this file: the generated tree's `prometheus/rules/`, mounted beside it.
+        rule_files: vec!["rules/*.yml".into()],
+        alerting: Alerting {
+            alertmanagers: vec![AlertmanagerConfig {
+                api_version: "v2",
+                static_configs: vec![StaticConfig { targets: vec![addr(ALERTMANAGER_ADDR)], labels: BTreeMap::new() }],
+            }],
+        },
+        scrape_configs: jobs,
+    };
+    vec![Artifact::new(PROMETHEUS_CONFIG, serde_saphyr::to_string(&config).expect("prometheus.yml serializes"))]
+}

@@ -1,0 +1,439 @@
+//! The built-in alerts as PromQL: for each alert of `ir::catalog`, the expression for one
+//! service (or the host) with the threshold resolved (manifest override or default), and the
+//! synthetic series that make it fire and keep it silent, for the generated promtool tests.
+//!
+//! Every service alert aggregates `by (service)`, so the alert's labels are exactly the label
+//! set of `model::alert_labels` and routes can rely on them.
+
+use super::model::InputSeries;
+use crate::ir::catalog::{Builtin, Unit, threshold_value};
+use crate::ir::{Service, Stack};
+use crate::manifest::model::{AlertOverride, Kind};
+
+/// One alert made concrete for one service or the host.
+pub struct Concrete {
+    pub def: &'static Builtin,
+    pub service: Option<String>,
+    pub expr: String,
+    pub for_: String,
+    pub severity: String,
+    /// The threshold in the alert's unit, as it appears to a reader (`5%`, `500ms`, `14 days`).
+    pub threshold_text: String,
+    pub summary: String,
+    pub description: String,
+    /// Labels the expression keeps besides the alert's own (for the tests' expectations).
+    pub kept: Vec<(String, String)>,
+    pub firing: Vec<InputSeries>,
+    pub silent: Vec<InputSeries>,
+}
+
+fn series(s: &str, values: &str) -> InputSeries {
+    InputSeries { series: s.to_string(), values: values.to_string() }
+}
+
+/// Resolve overrides: `None` when the alert is switched off.
+fn resolve(def: &'static Builtin, service: &Service) -> Option<(f64, String, String)> {
+    let mut threshold = def.threshold;
+    let mut for_ = def.for_.to_string();
+    let mut severity = def.severity.as_str().to_string();
+    match service.alerts.get(def.name) {
+        Some(AlertOverride::Off(_)) => return None,
+        Some(AlertOverride::Settings(s)) => {
+            if s.off == Some(true) {
+                return None;
+            }
+            if let Some(t) = &s.threshold {
+                threshold = threshold_value(def.unit, t)?;
+            }
+            if let Some(f) = &s.for_ {
+                for_ = f.canonical();
+            }
+            if let Some(sev) = s.severity {
+                severity = sev.as_str().to_string();
+            }
+        }
+        None => {}
+    }
+    Some((threshold, for_, severity))
+}
+
+/// A number as PromQL and people read it: no trailing zeros.
+pub fn num(x: f64) -> String {
+    let s = format!("{:.6}", x);
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s.is_empty() || s == "-0" { "0".into() } else { s.to_string() }
+}
+
+fn threshold_text(unit: Unit, t: f64) -> String {
+    match unit {
+        Unit::Ratio => format!("{}%", num(t * 100.0)),
+        Unit::Seconds => crate::manifest::values::format_duration((t * 1000.0).round() as u64),
+        Unit::PerSecond => format!("{}/s", num(t)),
+        Unit::Count => num(t),
+        Unit::Days => format!("{} days", num(t)),
+    }
+}
+
+/// Every built-in alert of one service, overrides applied.
+pub fn service_alerts(stack: &Stack, s: &Service) -> Vec<Concrete> {
+    let _ = stack;
+    let mut out = Vec::new();
+    for def in crate::ir::catalog::builtins(s.kind) {
+        if def.name == "TlsCertificateExpiring" && s.tls_domain.is_none() {
+            continue;
+        }
+        if def.name == "TargetDown" && s.metrics_path.is_none() {
+            continue;
+        }
+        if def.name == "HighLatency" && s.metric_names.duration_scale().is_none() {
+            continue;
+        }
+        let Some((t, for_, severity)) = resolve(def, s) else { continue };
+        out.push(concrete(def, s, t, for_, severity));
+    }
+    out
+}
+
+fn concrete(def: &'static Builtin, s: &Service, t: f64, for_: String, severity: String) -> Concrete {
+    let name = s.name.as_str();
+    let sel = format!("service=\"{name}\"");
+    let m = &s.metric_names;
+    let (r, st) = (m.requests.as_str(), m.status_label.as_str());
+    let tt = threshold_text(def.unit, t);
+    let svc = |metric: &str, extra: &str| {
+        format!("{metric}{{job=\"{name}\",instance=\"{name}:{}\",service=\"{name}\"{extra}}}", s.port)
+    };
+    let exp = |metric: &str, extra: &str| {
+        let exporter = crate::ir::exporter_name(&s.name);
+        format!("{metric}{{job=\"{name}\",instance=\"{exporter}\",service=\"{name}\"{extra}}}")
+    };
+    let (expr, summary, description, firing, silent): (String, String, String, Vec<InputSeries>, Vec<InputSeries>) =
+        match def.name {
+            "TargetDown" => (
+                format!("min by (service) (up{{job=\"{name}\"}}) == 0"),
+                format!("{name} is down"),
+                format!("Prometheus cannot scrape {name}: the service or its metrics endpoint is not answering."),
+                vec![series(&svc("up", ""), "0x60")],
+                vec![series(&svc("up", ""), "1x60")],
+            ),
+            "HighErrorRate" => (
+                format!(
+                    "sum by (service) (rate({r}{{{sel},{st}=~\"5..\"}}[5m])) / sum by (service) (rate({r}{{{sel}}}[5m])) > {}",
+                    num(t)
+                ),
+                format!("{name}: more than {tt} of responses are errors"),
+                format!("More than {tt} of {name}'s responses were 5xx over 5 minutes."),
+                ratio_series(&svc(r, &format!(",{st}=\"500\"")), &svc(r, &format!(",{st}=\"200\"")), above(t)),
+                ratio_series(&svc(r, &format!(",{st}=\"500\"")), &svc(r, &format!(",{st}=\"200\"")), t / 2.0),
+            ),
+            "HighLatency" => {
+                let scale = m.duration_scale().unwrap_or(1.0);
+                let d = m.duration.as_str();
+                let limit = t * scale;
+                (
+                    format!(
+                        "histogram_quantile(0.95, sum by (service, le) (rate({d}_bucket{{{sel}}}[5m]))) > {}",
+                        num(limit)
+                    ),
+                    format!("{name}: p95 latency above {tt}"),
+                    format!("The 95th percentile of {name}'s request duration has been above {tt} for {for_}."),
+                    latency_series(&svc(&format!("{d}_bucket"), ""), limit, true),
+                    latency_series(&svc(&format!("{d}_bucket"), ""), limit, false),
+                )
+            }
+            "AuthFailures" | "RateLimited" => {
+                let (codes, what) = if def.name == "AuthFailures" { ("401|403", "401/403") } else { ("429", "429") };
+                let code = codes.split('|').next().unwrap_or(codes);
+                (
+                    format!("sum by (service) (rate({r}{{{sel},{st}=~\"{codes}\"}}[5m])) > {}", num(t)),
+                    format!("{name}: more than {tt} {what} responses"),
+                    format!("{name} has answered more than {tt} requests with {what} for {for_}."),
+                    vec![series(
+                        &svc(r, &format!(",{st}=\"{code}\"")),
+                        &format!("0+{}x60", num((t * 60.0 * 2.0).max(120.0))),
+                    )],
+                    vec![series(&svc(r, &format!(",{st}=\"{code}\"")), &format!("0+{}x60", num(t * 60.0 / 4.0)))],
+                )
+            }
+            "PostgresDown" | "RedisDown" | "NginxDown" => {
+                let metric = match s.kind {
+                    Kind::Postgres => "pg_up",
+                    Kind::Redis => "redis_up",
+                    _ => "nginx_up",
+                };
+                (
+                    format!("min by (service) ({metric}{{{sel}}}) == 0"),
+                    format!("{name} is down"),
+                    format!("The exporter of {name} cannot reach it ({metric} is 0)."),
+                    vec![series(&exp(metric, ""), "0x60")],
+                    vec![series(&exp(metric, ""), "1x60")],
+                )
+            }
+            "PostgresTooManyConnections" => (
+                format!(
+                    "sum by (service) (pg_stat_activity_count{{{sel}}}) > on (service) {} * sum by (service) (pg_settings_max_connections{{{sel}}})",
+                    num(t)
+                ),
+                format!("{name}: connections above {tt} of max_connections"),
+                format!("{name} uses more than {tt} of its max_connections; new connections will soon be refused."),
+                vec![
+                    series(
+                        &exp("pg_stat_activity_count", ",datname=\"app\",state=\"active\""),
+                        &format!("{}x60", num(1000.0 * above(t))),
+                    ),
+                    series(&exp("pg_settings_max_connections", ""), "1000x60"),
+                ],
+                vec![
+                    series(
+                        &exp("pg_stat_activity_count", ",datname=\"app\",state=\"active\""),
+                        &format!("{}x60", num(1000.0 * t / 2.0)),
+                    ),
+                    series(&exp("pg_settings_max_connections", ""), "1000x60"),
+                ],
+            ),
+            "PostgresLowCacheHitRatio" => (
+                format!(
+                    "sum by (service) (rate(pg_stat_database_blks_hit{{{sel}}}[5m])) / (sum by (service) (rate(pg_stat_database_blks_hit{{{sel}}}[5m])) + sum by (service) (rate(pg_stat_database_blks_read{{{sel}}}[5m]))) < {}",
+                    num(t)
+                ),
+                format!("{name}: cache hit ratio below {tt}"),
+                format!("Fewer than {tt} of {name}'s block reads are served from shared buffers; queries go to disk."),
+                // The hit counter's share of all block reads: half the threshold, then above it.
+                ratio_series(
+                    &exp("pg_stat_database_blks_hit", ",datname=\"app\""),
+                    &exp("pg_stat_database_blks_read", ",datname=\"app\""),
+                    t / 2.0,
+                ),
+                ratio_series(
+                    &exp("pg_stat_database_blks_hit", ",datname=\"app\""),
+                    &exp("pg_stat_database_blks_read", ",datname=\"app\""),
+                    above(t),
+                ),
+            ),
+            "PostgresDeadlocks" => (
+                format!("sum by (service) (rate(pg_stat_database_deadlocks{{{sel}}}[5m])) * 60 > {}", num(t)),
+                format!("{name}: more than {tt} deadlocks per minute"),
+                format!("{name} is resolving more than {tt} deadlocks per minute."),
+                vec![series(
+                    &exp("pg_stat_database_deadlocks", ",datname=\"app\""),
+                    &format!("0+{}x60", num(t * 2.0 + 2.0)),
+                )],
+                vec![series(&exp("pg_stat_database_deadlocks", ",datname=\"app\""), "0+0x60")],
+            ),
+            "PostgresLongTransactions" => (
+                format!("max by (service) (pg_stat_activity_max_tx_duration{{{sel}}}) > {}", num(t)),
+                format!("{name}: a transaction has been open longer than {tt}"),
+                format!("A transaction on {name} has been open for more than {tt}; it holds locks and blocks vacuum."),
+                vec![series(
+                    &exp("pg_stat_activity_max_tx_duration", ",datname=\"app\",state=\"active\""),
+                    &format!("{}x60", num(t * 2.0)),
+                )],
+                vec![series(
+                    &exp("pg_stat_activity_max_tx_duration", ",datname=\"app\",state=\"active\""),
+                    &format!("{}x60", num(t / 4.0)),
+                )],
+            ),
+            "RedisMemoryHigh" => (
+                format!(
+                    "sum by (service) (redis_memory_used_bytes{{{sel}}}) / sum by (service) (redis_memory_max_bytes{{{sel}}}) > {} and on (service) sum by (service) (redis_memory_max_bytes{{{sel}}}) > 0",
+                    num(t)
+                ),
+                format!("{name}: memory above {tt} of maxmemory"),
+                format!("{name} uses more than {tt} of its maxmemory; it will start evicting or refusing writes."),
+                vec![
+                    series(&exp("redis_memory_used_bytes", ""), &format!("{}x60", num(1000.0 * (t + (1.0 - t) / 2.0)))),
+                    series(&exp("redis_memory_max_bytes", ""), "1000x60"),
+                ],
+                vec![
+                    series(&exp("redis_memory_used_bytes", ""), &format!("{}x60", num(1000.0 * t / 2.0))),
+                    series(&exp("redis_memory_max_bytes", ""), "1000x60"),
+                ],
+            ),
+            "RedisEvictions" | "RedisRejectedConnections" => {
+                let (metric, what) = if def.name == "RedisEvictions" {
+                    ("redis_evicted_keys_total", "evicted keys")
+                } else {
+                    ("redis_rejected_connections_total", "rejected connections")
+                };
+                (
+                    format!("sum by (service) (increase({metric}{{{sel}}}[5m])) > {}", num(t)),
+                    format!("{name}: {what}"),
+                    format!("{name} has {what} in the last 5 minutes (more than {tt})."),
+                    vec![series(&exp(metric, ""), &format!("0+{}x60", num(t + 10.0)))],
+                    vec![series(&exp(metric, ""), "0+0x60")],
+                )
+            }
+            "TlsCertificateExpiring" => {
+                let probe = format!(
+                    "probe_ssl_earliest_cert_expiry{{job=\"{name}-tls\",instance=\"https://{}\",service=\"{name}\"}}",
+                    s.tls_domain.as_deref().unwrap_or(name)
+                );
+                // The expiry is a timestamp; the tests evaluate at `for` + 10m, where `time()` is that.
+                let eval = crate::manifest::values::Duration::parse(&for_).map_or(0, |d| d.millis() / 1000) + 600;
+                let at = |days: f64| num(eval as f64 + days * 86_400.0);
+                (
+                    format!("min by (service) (probe_ssl_earliest_cert_expiry{{{sel}}} - time()) / 86400 < {}", num(t)),
+                    format!("{name}: TLS certificate expires within {tt}"),
+                    format!(
+                        "The certificate of {} expires in less than {tt}; renew it.",
+                        s.tls_domain.as_deref().unwrap_or(name)
+                    ),
+                    vec![series(&probe, &format!("{}x60", at(t / 2.0)))],
+                    vec![series(&probe, &format!("{}x60", at(t * 2.0 + 1.0)))],
+                )
+            }
+            other => unreachable!("no expression for built-in alert {other}"),
+        };
+    Concrete {
+        def,
+        service: Some(name.to_string()),
+        expr,
+        for_,
+        severity,
+        threshold_text: tt,
+        summary,
+        description: format!("{description} Threshold: {} ({}).", threshold_text(def.unit, t), def.source),
+        kept: Vec::new(),
+        firing,
+        silent,
+    }
+}
+
+/// Halfway between a ratio threshold and 1: safely above it.
+fn above(t: f64) -> f64 {
+    t + (1.0 - t) / 2.0
+}
+
+/// Two counters, the first with `share` of their sum (100 events a minute in all).
+fn ratio_series(first: &str, second: &str, share: f64) -> Vec<InputSeries> {
+    vec![
+        series(first, &format!("0+{}x60", num(100.0 * share))),
+        series(second, &format!("0+{}x60", num(100.0 * (1.0 - share)))),
+    ]
+}
+
+/// Histogram buckets whose p95 lies well above (`slow`) or well below the limit.
+fn latency_series(bucket: &str, limit: f64, slow: bool) -> Vec<InputSeries> {
+    let low = limit / 2.0;
+    let high = limit * 2.0;
+    let with_le = |le: &str| bucket.replacen('}', &format!(",le=\"{le}\"}}"), 1);
+    let (in_low, in_high) = if slow { (0.0, 100.0) } else { (100.0, 100.0) };
+    vec![
+        series(&with_le(&num(low)), &format!("0+{}x60", num(in_low))),
+        series(&with_le(&num(high)), &format!("0+{}x60", num(in_high))),
+        series(&with_le("+Inf"), "0+100x60"),
+    ]
+}
+
+/// The host alerts, with node-exporter.
+pub fn host_alerts(stack: &Stack) -> Vec<Concrete> {
+    let _ = stack;
+    let fs = "fstype!~\"tmpfs|overlay|squashfs|ramfs|nsfs\"";
+    let inst = format!(
+        "instance=\"{}:{}\"",
+        crate::targets::paths::NODE_EXPORTER_ADDR.0,
+        crate::targets::paths::NODE_EXPORTER_ADDR.1
+    );
+    let fs_labels = format!("job=\"node\",{inst},device=\"/dev/vda1\",fstype=\"ext4\",mountpoint=\"/\"");
+    let fs_kept: Vec<(String, String)> = vec![
+        ("device".into(), "/dev/vda1".into()),
+        ("fstype".into(), "ext4".into()),
+        (
+            "instance".into(),
+            format!("{}:{}", crate::targets::paths::NODE_EXPORTER_ADDR.0, crate::targets::paths::NODE_EXPORTER_ADDR.1),
+        ),
+        ("job".into(), "node".into()),
+        ("mountpoint".into(), "/".into()),
+    ];
+    let inst_only: Vec<(String, String)> = fs_kept.iter().filter(|(k, _)| k == "instance").cloned().collect();
+    let mut out = Vec::new();
+    for def in crate::ir::catalog::HOST {
+        let t = def.threshold;
+        let tt = threshold_text(def.unit, t);
+        let (expr, summary, description, kept, firing, silent) = match def.name {
+            "HostDown" => (
+                "min by (instance) (up{job=\"node\"}) == 0".to_string(),
+                "The host is down".to_string(),
+                "Prometheus cannot scrape node-exporter: the host or the exporter is down.".to_string(),
+                inst_only.clone(),
+                vec![series(&format!("up{{job=\"node\",{inst}}}"), "0x60")],
+                vec![series(&format!("up{{job=\"node\",{inst}}}"), "1x60")],
+            ),
+            "HostDiskSpaceLow" => (
+                format!(
+                    "node_filesystem_avail_bytes{{{fs}}} / node_filesystem_size_bytes{{{fs}}} < {} and on (instance, device, mountpoint) node_filesystem_readonly{{{fs}}} == 0",
+                    num(t)
+                ),
+                format!("Less than {tt} disk space left"),
+                format!("A filesystem of the host has less than {tt} free."),
+                fs_kept.clone(),
+                disk_series(&fs_labels, "50x60", "1000x60"),
+                disk_series(&fs_labels, "500x60", "1000x60"),
+            ),
+            "HostDiskWillFillIn24h" => (
+                format!(
+                    "node_filesystem_avail_bytes{{{fs}}} / node_filesystem_size_bytes{{{fs}}} < {} and on (instance, device, mountpoint) predict_linear(node_filesystem_avail_bytes{{{fs}}}[6h], 86400) < 0 and on (instance, device, mountpoint) node_filesystem_readonly{{{fs}}} == 0",
+                    num(t)
+                ),
+                "Disk predicted to fill within 24h".to_string(),
+                format!(
+                    "A filesystem has less than {tt} free and, at the rate of the last 6 hours, fills within 24 hours."
+                ),
+                fs_kept.clone(),
+                disk_series(&fs_labels, "95-1x60", "1000x60"),
+                disk_series(&fs_labels, "95x60", "1000x60"),
+            ),
+            "HostMemoryHigh" => (
+                format!("1 - (node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes) > {}", num(t)),
+                format!("Memory use above {tt}"),
+                format!("More than {tt} of the host's memory is in use."),
+                vec![("instance".into(), inst_only[0].1.clone()), ("job".into(), "node".into())],
+                vec![
+                    series(&format!("node_memory_MemAvailable_bytes{{job=\"node\",{inst}}}"), "50x60"),
+                    series(&format!("node_memory_MemTotal_bytes{{job=\"node\",{inst}}}"), "1000x60"),
+                ],
+                vec![
+                    series(&format!("node_memory_MemAvailable_bytes{{job=\"node\",{inst}}}"), "500x60"),
+                    series(&format!("node_memory_MemTotal_bytes{{job=\"node\",{inst}}}"), "1000x60"),
+                ],
+            ),
+            "HostCpuHigh" => (
+                format!("1 - avg by (instance) (rate(node_cpu_seconds_total{{mode=\"idle\"}}[5m])) > {}", num(t)),
+                format!("CPU use above {tt}"),
+                format!("The host's CPUs have been more than {tt} busy for {}.", def.for_),
+                inst_only.clone(),
+                vec![series(
+                    &format!("node_cpu_seconds_total{{job=\"node\",{inst},cpu=\"0\",mode=\"idle\"}}"),
+                    "0+3x60",
+                )],
+                vec![series(
+                    &format!("node_cpu_seconds_total{{job=\"node\",{inst},cpu=\"0\",mode=\"idle\"}}"),
+                    "0+60x60",
+                )],
+            ),
+            other => unreachable!("no expression for host alert {other}"),
+        };
+        out.push(Concrete {
+            def,
+            service: None,
+            expr,
+            for_: def.for_.to_string(),
+            severity: def.severity.as_str().to_string(),
+            threshold_text: tt.clone(),
+            summary,
+            description: format!("{description} Threshold: {tt} ({}).", def.source),
+            kept,
+            firing,
+            silent,
+        });
+    }
+    out
+}
+
+fn disk_series(labels: &str, avail: &str, size: &str) -> Vec<InputSeries> {
+    vec![
+        series(&format!("node_filesystem_avail_bytes{{{labels}}}"), avail),
+        series(&format!("node_filesystem_size_bytes{{{labels}}}"), size),
+        series(&format!("node_filesystem_readonly{{{labels}}}"), "0x60"),
+    ]
+}

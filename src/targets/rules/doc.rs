@@ -1,0 +1,42 @@
+//! `docs/alerts.md`: the reference of every built-in alert, generated from the catalogue and
+//! the expressions the rule library really produces (for a FastAPI service named `api`, a
+//! postgres service `db`, a redis service `cache` and an nginx service `proxy` with TLS). A test
+//! keeps the committed file equal to this.
+
+use super::{builtin, slo};
+use crate::ir::Stack;
+
+/// The markdown of `docs/alerts.md` for the reference stack.
+pub fn render(stack: &Stack) -> String {
+    let mut s = String::from(
+        "# Built-in alerts\n\nGenerated from `src/ir/catalog.rs` and `src/targets/rules/` by `UPDATE_DOCS=1 cargo test --test it alerts_doc`; a test fails when this file drifts. Expressions are shown for a FastAPI service `api`, a postgres service `db`, a redis service `cache` and an nginx service `proxy` with TLS; other services get the same with their own names and metric names. Every alert carries the labels `severity`, `category`, `service` (except host alerts), `stack` and `env`, and the annotations `summary`, `description` and, with `alerting.runbook_url`, `runbook_url`. Thresholds, `for` and severity can be overridden per service under `alerts:`; `off` switches an alert off.\n\n",
+    );
+    s.push_str("| alert | category | severity | for | threshold | expression | threshold source |\n|---|---|---|---|---|---|---|\n");
+    let mut rows: Vec<builtin::Concrete> = builtin::host_alerts(stack);
+    for svc in &stack.services {
+        rows.extend(builtin::service_alerts(stack, svc));
+    }
+    for c in rows {
+        s.push_str(&format!(
+            "| {} | {} | {} | {} | {} | `{}` | {} |\n",
+            c.def.name,
+            c.def.category,
+            c.severity,
+            c.for_,
+            c.threshold_text,
+            c.expr.replace('|', "\\|"),
+            c.def.source
+        ));
+    }
+    s.push_str("\n## SLO burn-rate alerts\n\nFor `slo.availability` and `slo.latency`, recording rules `sightline_slo:<kind>_errors:ratio_rate<window>` hold the ratio of bad events over each window, and four alerts per objective follow the multiwindow, multi-burn-rate table of the Google SRE workbook (\"Alerting on SLOs\"). An alert fires when both its long and its short window burn faster than `factor × (1 − objective)`, where `factor = budget share × SLO period / long window`; it is computed from the manifest's `slo.window` (default 30d), which gives 14.4, 6, 3 and 1 for 30 days. Fast burns page (`critical`), slow burns open a ticket (`warning`); `category: slo`.\n\n| alert | long window | short window | budget share | factor (30d) | severity | for |\n|---|---|---|---|---|---|---|\n");
+    let period = crate::manifest::values::Duration::parse("30d").expect("valid");
+    for (long, short, share, severity, for_) in slo::WINDOWS {
+        s.push_str(&format!(
+            "| `<Kind>BudgetBurn{long}` | {long} | {short} | {}% | {} | {severity} | {for_} |\n",
+            builtin::num(share * 100.0),
+            builtin::num(slo::factor(share, &period, long))
+        ));
+    }
+    s.push_str("\nA latency objective (`p95: 500ms`) counts a request as bad when it is slower than the threshold, read from the duration histogram's bucket with that bound (`le`), so the threshold must be a bucket boundary of the service's histogram. The histogram's unit is read from its name (`_seconds`, or `_milliseconds` / `_ms`) and thresholds are converted.\n");
+    s
+}

@@ -1,0 +1,194 @@
+//! `prometheus/rules/*.yml` (alerting and recording rules, one file per group) and
+//! `prometheus/tests/*.yml` (a promtool unit test for every generated alert: one case that
+//! makes it fire with the expected labels and annotations, one that keeps it silent).
+//!
+//! Files: `host.yml` (node-exporter alerts), `service-<name>.yml` (each service's built-in
+//! alerts), `slo-<name>.yml` (recording rules and burn-rate alerts of a service's objectives),
+//! `user.yml` (the manifest's own rules, which have no generated tests: their series are the
+//! user's to know).
+
+pub mod builtin;
+pub mod doc;
+pub mod model;
+pub mod slo;
+
+use super::Artifact;
+use super::paths::{PROMETHEUS_RULES_DIR, PROMETHEUS_TESTS_DIR};
+use crate::ir::Stack;
+use builtin::Concrete;
+use model::*;
+use std::collections::BTreeMap;
+
+/// The test-case evaluation time: the alert's `for` plus 10 minutes of rate windows.
+fn eval_time(for_: &str) -> String {
+    let f = crate::manifest::values::Duration::parse(for_).map_or(0, |d| d.millis());
+    crate::manifest::values::format_duration(f + 600_000)
+}
+
+fn yaml<T: serde::Serialize>(v: &T) -> String {
+    serde_saphyr::to_string(v).expect("rule files serialize")
+}
+
+fn alert_rule(stack: &Stack, c: &Concrete) -> AlertRule {
+    AlertRule {
+        alert: c.def.name.to_string(),
+        expr: c.expr.clone(),
+        for_: (c.for_ != "0m" && c.for_ != "0s").then(|| c.for_.clone()),
+        labels: alert_labels(stack, &c.severity, c.def.category, c.service.as_deref()),
+        annotations: alert_annotations(stack, c.def.name, c.service.as_deref(), &c.summary, &c.description),
+    }
+}
+
+/// An alert with what its tests need: the labels its expression keeps, and the input series
+/// that make it fire and keep it silent.
+struct Tested {
+    rule: AlertRule,
+    kept: Vec<(String, String)>,
+    firing: Vec<InputSeries>,
+    silent: Vec<InputSeries>,
+}
+
+impl Tested {
+    fn of(stack: &Stack, c: &Concrete) -> Self {
+        Tested { rule: alert_rule(stack, c), kept: c.kept.clone(), firing: c.firing.clone(), silent: c.silent.clone() }
+    }
+}
+
+fn tests_for(group: &str, rules: &[Tested]) -> TestFile {
+    let mut tests = Vec::new();
+    for Tested { rule, kept, firing, silent } in rules {
+        let eval = eval_time(rule.for_.as_deref().unwrap_or("0m"));
+        let mut labels = rule.labels.clone();
+        labels.extend(kept.iter().cloned());
+        tests.push(TestGroup {
+            name: format!("{} fires", rule.alert),
+            interval: "1m".into(),
+            input_series: firing.clone(),
+            alert_rule_test: vec![AlertTest {
+                eval_time: eval.clone(),
+                alertname: rule.alert.clone(),
+                exp_alerts: vec![ExpAlert { exp_labels: labels, exp_annotations: rule.annotations.clone() }],
+            }],
+        });
+        tests.push(TestGroup {
+            name: format!("{} stays silent", rule.alert),
+            interval: "1m".into(),
+            input_series: silent.clone(),
+            alert_rule_test: vec![AlertTest { eval_time: eval, alertname: rule.alert.clone(), exp_alerts: Vec::new() }],
+        });
+    }
+    TestFile { rule_files: vec![format!("../rules/{group}.yml")], evaluation_interval: "1m".into(), tests }
+}
+
+/// Emit one rules file and its test file.
+fn emit(out: &mut Vec<Artifact>, file: &str, group: Group, tests: Option<TestFile>) {
+    out.push(Artifact::new(format!("{PROMETHEUS_RULES_DIR}/{file}.yml"), yaml(&RuleFile { groups: vec![group] })));
+    if let Some(t) = tests {
+        out.push(Artifact::new(format!("{PROMETHEUS_TESTS_DIR}/{file}.yml"), yaml(&t)));
+    }
+}
+
+pub fn lower(stack: &Stack) -> Vec<Artifact> {
+    let mut out = Vec::new();
+    if stack.component(crate::ir::defaults::NODE_EXPORTER.name).is_some() {
+        let concrete = builtin::host_alerts(stack);
+        let rules: Vec<Tested> = concrete.iter().map(|c| Tested::of(stack, c)).collect();
+        let group = Group { name: "host".into(), rules: rules.iter().map(|r| Rule::Alert(r.rule.clone())).collect() };
+        emit(&mut out, "host", group, Some(tests_for("host", &rules)));
+    }
+    for s in &stack.services {
+        let concrete = builtin::service_alerts(stack, s);
+        if !concrete.is_empty() {
+            let file = format!("service-{}", s.name);
+            let rules: Vec<Tested> = concrete.iter().map(|c| Tested::of(stack, c)).collect();
+            let group =
+                Group { name: file.clone(), rules: rules.iter().map(|r| Rule::Alert(r.rule.clone())).collect() };
+            emit(&mut out, &file, group, Some(tests_for(&file, &rules)));
+        }
+        let objectives = slo::objectives(s);
+        if !objectives.is_empty() {
+            let file = format!("slo-{}", s.name);
+            let mut group = Group { name: file.clone(), rules: Vec::new() };
+            let mut tested = Vec::new();
+            for o in &objectives {
+                for (record, expr) in slo::recording_rules(o) {
+                    group.rules.push(Rule::Record(RecordRule { record, expr, labels: BTreeMap::new() }));
+                }
+            }
+            for o in &objectives {
+                for slo::BurnAlert { name, expr, severity, for_, factor, long, short } in slo::burn_alerts(s, o) {
+                    let summary =
+                        format!("{}: {} error budget burning {}x too fast", s.name, o.kind, builtin::num(factor));
+                    let description = format!(
+                        "{}'s {} objective ({}) is burning its error budget at more than {}x the sustainable rate over {long} and {short}; at this rate {} of the budget is gone within {long}.",
+                        s.name,
+                        o.kind,
+                        o.target_text,
+                        builtin::num(factor),
+                        slo::WINDOWS
+                            .iter()
+                            .find(|w| w.0 == long)
+                            .map_or(String::new(), |w| format!("{}%", builtin::num(w.2 * 100.0)))
+                    );
+                    let rule = AlertRule {
+                        alert: name.clone(),
+                        expr,
+                        for_: Some(for_.to_string()),
+                        labels: alert_labels(stack, severity, "slo", Some(s.name.as_str())),
+                        annotations: alert_annotations(stack, &name, Some(s.name.as_str()), &summary, &description),
+                    };
+                    // Just above and just below the burn-rate limit.
+                    let limit = factor * (1.0 - o.target);
+                    tested.push(Tested {
+                        rule: rule.clone(),
+                        kept: Vec::new(),
+                        firing: (o.series)(limit * 1.1),
+                        silent: (o.series)(limit * 0.9),
+                    });
+                    group.rules.push(Rule::Alert(rule));
+                }
+            }
+            let mut tests = tests_for(&file, &tested);
+            // Burn-rate windows are long: evaluate after the longest `for` of the table.
+            for t in &mut tests.tests {
+                for a in &mut t.alert_rule_test {
+                    a.eval_time = "4h".into();
+                }
+            }
+            emit(&mut out, &file, group, Some(tests));
+        }
+    }
+    if !stack.alerting.rules.is_empty() {
+        let rules = stack
+            .alerting
+            .rules
+            .iter()
+            .map(|r| {
+                let mut annotations = alert_annotations(
+                    stack,
+                    &r.alert,
+                    r.service.as_ref().map(|s| s.as_str()),
+                    &r.summary,
+                    r.description.as_deref().unwrap_or(""),
+                );
+                if r.description.is_none() {
+                    annotations.remove("description");
+                }
+                Rule::Alert(AlertRule {
+                    alert: r.alert.clone(),
+                    expr: r.expr.clone(),
+                    for_: r.for_.as_ref().map(|f| f.canonical()),
+                    labels: alert_labels(
+                        stack,
+                        r.severity.as_str(),
+                        r.category.as_str(),
+                        r.service.as_ref().map(|s| s.as_str()),
+                    ),
+                    annotations,
+                })
+            })
+            .collect();
+        emit(&mut out, "user", Group { name: "user".into(), rules }, None);
+    }
+    out
+}

@@ -1,0 +1,153 @@
+//! prometheus.yml, the rule files and their generated unit tests, checked by promtool (2.42,
+//! Debian bookworm) and by the SchemaStore schemas, for every example and every manifest under
+//! `tests/fixtures/ok/`.
+
+use crate::support::{build_into_tempdir, examples, require_tool, root, run, shared};
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::Command;
+
+pub fn manifests() -> Vec<PathBuf> {
+    let mut v = examples();
+    let mut ok: Vec<PathBuf> =
+        std::fs::read_dir(root().join("tests/fixtures/ok")).unwrap().map(|e| e.unwrap().path()).collect();
+    ok.sort();
+    v.extend(ok);
+    v
+}
+
+fn yaml_to_json(text: &str) -> Value {
+    serde_saphyr::from_str::<Value>(text).expect("generated YAML parses")
+}
+
+#[test]
+fn promtool_accepts_the_config_and_rules_and_every_alert_test_passes() {
+    let promtool = require_tool("promtool");
+    for m in manifests() {
+        let dir = build_into_tempdir(&m);
+        let prom = dir.path().join("prometheus");
+        let (ok, out) = run(Command::new(&promtool).args(["check", "config", "prometheus.yml"]).current_dir(&prom));
+        assert!(ok, "{}: promtool check config:\n{out}", m.display());
+        let rules: Vec<String> = std::fs::read_dir(prom.join("rules"))
+            .unwrap()
+            .map(|e| format!("rules/{}", e.unwrap().file_name().to_string_lossy()))
+            .collect();
+        let (ok, out) = run(Command::new(&promtool).arg("check").arg("rules").args(&rules).current_dir(&prom));
+        assert!(ok, "{}: promtool check rules:\n{out}", m.display());
+        let tests: Vec<String> = std::fs::read_dir(prom.join("tests"))
+            .unwrap()
+            .map(|e| format!("tests/{}", e.unwrap().file_name().to_string_lossy()))
+            .collect();
+        assert!(!tests.is_empty());
+        let (ok, out) = run(Command::new(&promtool).arg("test").arg("rules").args(&tests).current_dir(&prom));
+        assert!(ok, "{}: promtool test rules:\n{out}", m.display());
+    }
+}
+
+#[test]
+fn every_generated_alert_has_a_firing_and_a_silent_test() {
+    for m in manifests() {
+        let dir = build_into_tempdir(&m);
+        let prom = dir.path().join("prometheus");
+        for entry in std::fs::read_dir(prom.join("rules")).unwrap() {
+            let path = entry.unwrap().path();
+            let file = path.file_name().unwrap().to_string_lossy().into_owned();
+            let rules = yaml_to_json(&std::fs::read_to_string(&path).unwrap());
+            let alerts: Vec<String> = rules["groups"][0]["rules"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|r| r["alert"].as_str().map(String::from))
+                .collect();
+            if file == "user.yml" {
+                continue; // the user's own expressions: no series to synthesise
+            }
+            let tests = yaml_to_json(&std::fs::read_to_string(prom.join("tests").join(&file)).unwrap());
+            for alert in alerts {
+                let cases: Vec<&Value> = tests["tests"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .flat_map(|t| t["alert_rule_test"].as_array().unwrap())
+                    .filter(|c| c["alertname"] == alert.as_str())
+                    .collect();
+                assert!(
+                    cases.iter().any(|c| !c["exp_alerts"].as_array().unwrap().is_empty()),
+                    "{}: {alert} has no firing test",
+                    m.display()
+                );
+                assert!(
+                    cases.iter().any(|c| c["exp_alerts"].as_array().unwrap().is_empty()),
+                    "{}: {alert} has no silent test",
+                    m.display()
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn every_alert_carries_the_labels_and_annotations_routes_rely_on() {
+    for m in manifests() {
+        let dir = build_into_tempdir(&m);
+        for entry in std::fs::read_dir(dir.path().join("prometheus/rules")).unwrap() {
+            let rules = yaml_to_json(&std::fs::read_to_string(entry.unwrap().path()).unwrap());
+            for r in rules["groups"][0]["rules"].as_array().unwrap().iter().filter(|r| r.get("alert").is_some()) {
+                for l in ["severity", "category", "stack", "env"] {
+                    assert!(r["labels"][l].is_string(), "{}: {} lacks label {l}", m.display(), r["alert"]);
+                }
+                assert!(r["annotations"]["summary"].is_string(), "{}: {} lacks a summary", m.display(), r["alert"]);
+            }
+        }
+    }
+}
+
+fn validator(path: &str) -> jsonschema::Validator {
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string(shared().join("schemas/schemastore").join(path)).unwrap())
+            .unwrap();
+    jsonschema::validator_for(&schema).expect("schema compiles")
+}
+
+#[test]
+fn generated_files_match_the_schemastore_schemas() {
+    let config = validator("prometheus.json");
+    let rules = validator("prometheus.rules.json");
+    let tests = validator("prometheus.rules.test.json");
+    for m in manifests() {
+        let dir = build_into_tempdir(&m);
+        let prom = dir.path().join("prometheus");
+        let check = |v: &jsonschema::Validator, path: PathBuf| {
+            let doc = yaml_to_json(&std::fs::read_to_string(&path).unwrap());
+            let errors: Vec<String> = v.iter_errors(&doc).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+            assert!(errors.is_empty(), "{}: {}:\n{}", m.display(), path.display(), errors.join("\n"));
+        };
+        check(&config, prom.join("prometheus.yml"));
+        for e in std::fs::read_dir(prom.join("rules")).unwrap() {
+            check(&rules, e.unwrap().path());
+        }
+        for e in std::fs::read_dir(prom.join("tests")).unwrap() {
+            check(&tests, e.unwrap().path());
+        }
+    }
+}
+
+/// `docs/alerts.md` is the rule library's own description; regenerate it with
+/// `UPDATE_DOCS=1 cargo test --test it alerts_doc`.
+#[test]
+fn alerts_doc_is_current() {
+    let path = root().join("tests/fixtures/alerts-reference.yaml");
+    let checked = sightline::check("alerts-reference.yaml", &std::fs::read(&path).unwrap());
+    let manifest = checked.manifest.expect("reference manifest decodes");
+    let stack = sightline::ir::lower(&manifest, "alerts-reference.yaml");
+    let doc = sightline::targets::rules::doc::render(&stack);
+    let file = root().join("docs/alerts.md");
+    if std::env::var_os("UPDATE_DOCS").is_some() {
+        std::fs::write(&file, &doc).unwrap();
+    }
+    let committed = std::fs::read_to_string(&file).unwrap_or_default();
+    assert!(
+        committed == doc,
+        "docs/alerts.md is stale: run `UPDATE_DOCS=1 cargo test --test it alerts_doc` and commit it"
+    );
+}
