@@ -85,6 +85,12 @@ codes! {
         "Each receiver is one of `email`, `slack`, `pagerduty`, `opsgenie` or `webhook`. Write\ntwo receivers and list both in the route's `to` to notify two places.";
     MissingServiceField = "SL208", "a field this kind of service requires is missing",
         "A postgres service needs `database`, `user` and `password` so that the exporter and the\nbackups can connect.";
+    UnreachableRoute = "SL209", "a route that can never match",
+        "Routes are tried top to bottom and the first match wins. An earlier route without\n`continue: true` whose `match` is as broad as this one's (or broader) catches every alert this\nroute would, so this one never notifies anybody. Move it up, narrow the earlier route, or set\n`continue: true` on the earlier one.";
+    UnusedReceiver = "SL210", "a receiver that no route uses",
+        "A receiver is only notified when a route (or `default`) names it. One that nobody names is\nprobably a leftover or a typo in a route's `to`.";
+    UnknownMatchValue = "SL211", "a route matches a label value no alert carries",
+        "The built-in alerts and your rules carry known values of `severity` (critical, warning,\ninfo), `category` (security, performance, operational, slo, and your rules' own), `service`\nand `alertname`. A route matching another value never matches anything; the help line suggests\nthe closest known value.";
     SecretLiteral = "SL301", "a literal value where a secret reference is required",
         "Secrets are never written into the manifest: it is committed, reviewed and copied\ninto CI logs. Write a reference instead, `{ env: NAME }` to read an environment variable or\n`{ file: /abs/path }` to read a mounted file. sightline never prints the literal it found.";
     SecretLooking = "SL302", "a string that looks like a secret",

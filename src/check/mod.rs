@@ -13,6 +13,7 @@ mod kinds;
 mod names;
 mod promql;
 mod references;
+mod routes;
 mod secrets;
 mod values;
 
@@ -51,6 +52,7 @@ type Family = fn(&Ctx, &mut Sink);
 const FAMILIES: &[Family] = &[
     names::check,
     references::check,
+    routes::check,
     kinds::check,
     secrets::check,
     values::check,

@@ -26,7 +26,7 @@ fn find_manifest(given: Option<PathBuf>, out: &Output) -> Option<PathBuf> {
 }
 
 /// Read and check the manifest, printing diagnostics. `None` when sightline could not run.
-fn load(given: Option<PathBuf>, out: &Output) -> Option<crate::Checked> {
+pub(super) fn load(given: Option<PathBuf>, out: &Output) -> Option<crate::Checked> {
     let path = find_manifest(given, out)?;
     let bytes = match read_bounded(&path) {
         Ok(b) => b,

@@ -6,6 +6,7 @@
 mod build;
 mod init;
 mod output;
+mod route;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::ffi::OsString;
@@ -107,6 +108,14 @@ enum Command {
         #[arg(long, default_value = "generated")]
         out: PathBuf,
     },
+    /// Print the receivers an alert with these labels reaches, one per line.
+    Route {
+        #[command(flatten)]
+        manifest: ManifestArg,
+        /// The alert's labels, e.g. `severity=critical category=security`.
+        #[arg(value_name = "LABEL=VALUE")]
+        labels: Vec<String>,
+    },
     /// Print the JSON Schema of the manifest.
     Schema,
     /// Explain a diagnostic code, e.g. `sightline explain SL201`; without a code, list them.
@@ -146,6 +155,7 @@ where
         Command::Build { manifest, out: dir, check: true, .. } => build::drift(manifest.file, &dir, true, &out),
         Command::Build { manifest, out: dir, force, .. } => build::build(manifest.file, &dir, force, &out),
         Command::Diff { manifest, out: dir } => build::drift(manifest.file, &dir, false, &out),
+        Command::Route { manifest, labels } => route::run(manifest.file, &labels, &out),
         Command::Schema => {
             out.stdout(&crate::manifest::schema::schema_text());
             Status::Ok

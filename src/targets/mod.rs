@@ -4,6 +4,7 @@
 //! To add an output: write `targets/<name>.rs` with a `lower` function and register it in
 //! `TARGETS`. The snapshot tests of `examples/` then show every file it produces.
 
+pub mod alertmanager;
 pub mod env_example;
 pub mod paths;
 pub mod prometheus;
@@ -37,6 +38,7 @@ pub const TARGETS: &[Target] = &[
     Target { name: "env-example", lower: env_example::lower },
     Target { name: "prometheus", lower: prometheus::lower },
     Target { name: "rules", lower: rules::lower },
+    Target { name: "alertmanager", lower: alertmanager::lower },
 ];
 
 /// Run every target.

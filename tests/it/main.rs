@@ -2,9 +2,10 @@
 
 mod support;
 
+mod alertmanager;
 mod cli;
 mod docs;
 mod examples;
 mod fixtures;
 mod mutations;
-mod prometheus;
+pub mod prometheus;

@@ -1,0 +1,115 @@
+//! Routes: each route can match something, and every receiver is used. Warnings, with spans:
+//! a route shadowed by an earlier one, a receiver nobody routes to, a match on a label value no
+//! alert ever carries.
+
+use super::Ctx;
+use crate::code::Code;
+use crate::diagnostic::{Diagnostic, Sink};
+use crate::ir::catalog;
+use crate::manifest::model::Route;
+use std::collections::BTreeSet;
+
+/// Does every alert `later` matches also match `earlier`?
+fn shadows(earlier: &Route, later: &Route) -> bool {
+    earlier.matchers.iter().all(|(name, values)| {
+        later.matchers.get(name).is_some_and(|l| l.as_slice().iter().all(|v| values.as_slice().contains(v)))
+    })
+}
+
+/// The values a label can have on the alerts of this stack, for the labels sightline sets.
+fn known_values(ctx: &Ctx, label: &str) -> Option<BTreeSet<String>> {
+    let m = ctx.manifest;
+    let rules = m.alerting.as_ref().map(|a| a.rules.as_slice()).unwrap_or(&[]);
+    let mut set = BTreeSet::new();
+    match label {
+        "severity" => set.extend(["critical", "warning", "info"].map(String::from)),
+        "category" => {
+            set.extend(catalog::CATEGORIES.map(String::from));
+            set.extend(rules.iter().map(|r| r.category.to_string()));
+        }
+        "service" => set.extend(m.services.keys().map(|k| k.to_string())),
+        "alertname" => {
+            for s in m.services.values() {
+                set.extend(catalog::builtin_alerts(s.kind).into_iter().map(String::from));
+            }
+            set.extend(catalog::HOST_ALERTS.map(String::from));
+            set.extend(catalog::BACKUP_ALERTS.map(String::from));
+            set.extend(rules.iter().map(|r| r.alert.clone()));
+            for kind in ["Availability", "Latency"] {
+                for (long, ..) in crate::targets::rules::slo::WINDOWS {
+                    set.insert(format!("{kind}BudgetBurn{long}"));
+                }
+            }
+        }
+        "stack" => {
+            set.insert(m.stack.to_string());
+        }
+        "env" => {
+            set.insert(m.environment.to_string());
+        }
+        _ => return None,
+    }
+    Some(set)
+}
+
+pub fn check(ctx: &Ctx, sink: &mut Sink) {
+    let Some(a) = &ctx.manifest.alerting else { return };
+    for (j, later) in a.routes.iter().enumerate() {
+        if let Some(i) = (0..j).find(|&i| !a.routes[i].continue_.unwrap_or(false) && shadows(&a.routes[i], later)) {
+            sink.push(
+                Diagnostic::warning(Code::UnreachableRoute, format!("route {} can never match", j + 1))
+                    .at(ctx.value(["alerting", "routes", &j.to_string(), "match"]))
+                    .label("every alert this matches is caught earlier")
+                    .related(
+                        ctx.value(["alerting", "routes", &i.to_string(), "match"]),
+                        "this route matches first and stops",
+                    )
+                    .help("move this route above the broader one, or give the broader one `continue: true`"),
+            );
+        }
+        for (label, values) in &later.matchers {
+            let Some(known) = known_values(ctx, label) else { continue };
+            let known: Vec<String> = known.into_iter().collect();
+            for (k, v) in values.as_slice().iter().enumerate() {
+                if !known.contains(v) {
+                    let mut at =
+                        vec!["alerting".to_string(), "routes".into(), j.to_string(), "match".into(), label.clone()];
+                    if values.as_slice().len() > 1
+                        || ctx.source.node(&crate::source::pointer(at.iter().chain([&k.to_string()]))).is_some()
+                    {
+                        at.push(k.to_string());
+                    }
+                    sink.push(
+                        Diagnostic::warning(
+                            Code::UnknownMatchValue,
+                            format!("no alert of this stack has {label}=\"{v}\""),
+                        )
+                        .at(ctx.value(at))
+                        .label("matches nothing")
+                        .help_suggesting(
+                            v,
+                            &known,
+                            format!("known values of `{label}`: {}", known.join(", ")),
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    let used: BTreeSet<&str> = a
+        .routes
+        .iter()
+        .flat_map(|r| r.to.as_slice().iter().map(|n| n.as_str()))
+        .chain(a.default.as_ref().map(|d| d.as_str()))
+        .collect();
+    for name in a.receivers.keys() {
+        if !used.contains(name.as_str()) {
+            sink.push(
+                Diagnostic::warning(Code::UnusedReceiver, format!("no route sends anything to `{name}`"))
+                    .at(ctx.key(["alerting", "receivers", name.as_str()]))
+                    .label("unused receiver")
+                    .help("name it in a route's `to` (or as `default`), or remove it"),
+            );
+        }
+    }
+}

@@ -1,0 +1,88 @@
+//! alertmanager.yml and its templates, checked by amtool 0.25 (Debian bookworm) and the
+//! SchemaStore schema; and `sightline route` agreeing with `amtool config routes test` on a
+//! matrix of label sets, for every example and every manifest under `tests/fixtures/ok/`.
+
+use crate::prometheus::manifests;
+use crate::support::{build_into_tempdir, require_tool, run, shared};
+use serde_json::Value;
+use std::process::Command;
+
+#[test]
+fn amtool_accepts_the_config_and_templates() {
+    let amtool = require_tool("amtool");
+    for m in manifests() {
+        let dir = build_into_tempdir(&m);
+        let am = dir.path().join("alertmanager");
+        let (ok, out) = run(Command::new(&amtool).args(["check-config", "alertmanager.yml"]).current_dir(&am));
+        assert!(ok, "{}: amtool check-config:\n{out}", m.display());
+        assert!(out.contains("1 templates"), "{}: the templates were not loaded:\n{out}", m.display());
+    }
+}
+
+#[test]
+fn the_config_matches_the_schemastore_schema() {
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(shared().join("schemas/schemastore/prometheus-alertmanager.json")).unwrap(),
+    )
+    .unwrap();
+    let v = jsonschema::validator_for(&schema).unwrap();
+    for m in manifests() {
+        let dir = build_into_tempdir(&m);
+        let doc: Value =
+            serde_saphyr::from_str(&std::fs::read_to_string(dir.path().join("alertmanager/alertmanager.yml")).unwrap())
+                .unwrap();
+        let errors: Vec<String> = v.iter_errors(&doc).map(|e| format!("{e} at {}", e.instance_path())).collect();
+        assert!(errors.is_empty(), "{}:\n{}", m.display(), errors.join("\n"));
+    }
+}
+
+#[test]
+fn sightline_route_agrees_with_amtool() {
+    let amtool = require_tool("amtool");
+    let mut compared = 0;
+    for m in manifests() {
+        let dir = build_into_tempdir(&m);
+        let config = dir.path().join("alertmanager/alertmanager.yml");
+        let text = std::fs::read_to_string(&m).unwrap();
+        let checked = sightline::check(&m.to_string_lossy(), text.as_bytes());
+        let services: Vec<String> = checked.manifest.unwrap().services.keys().map(|k| k.to_string()).collect();
+        for severity in ["critical", "warning", "info"] {
+            for category in ["security", "performance", "operational", "slo", "backup"] {
+                for service in [Some(services[0].as_str()), None] {
+                    let mut labels = vec![
+                        format!("severity={severity}"),
+                        format!("category={category}"),
+                        "alertname=Test".to_string(),
+                    ];
+                    if let Some(s) = service {
+                        labels.push(format!("service={s}"));
+                    }
+                    let (ok, theirs) = run(Command::new(&amtool)
+                        .arg("config")
+                        .arg("routes")
+                        .arg("test")
+                        .arg(format!("--config.file={}", config.display()))
+                        .args(&labels));
+                    assert!(ok, "amtool failed: {theirs}");
+                    // amtool prints the receivers comma-separated (plus a warning about flags).
+                    let printed: String =
+                        theirs.lines().filter(|l| !l.starts_with("Warning:")).collect::<Vec<_>>().join(",");
+                    let theirs: Vec<&str> = printed.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+                    let out = Command::new(env!("CARGO_BIN_EXE_sightline"))
+                        .arg("route")
+                        .arg("-f")
+                        .arg(&m)
+                        .args(&labels)
+                        .output()
+                        .unwrap();
+                    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+                    let ours = String::from_utf8(out.stdout).unwrap();
+                    let ours: Vec<&str> = ours.lines().collect();
+                    assert_eq!(ours, theirs, "{} {labels:?}", m.display());
+                    compared += 1;
+                }
+            }
+        }
+    }
+    assert!(compared >= 100);
+}
