@@ -48,6 +48,8 @@ pub struct Builtin {
     pub unit: Unit,
     /// Where the threshold comes from.
     pub source: &'static str,
+    /// Evaluated by Loki's ruler on the service's logs rather than by Prometheus.
+    pub logs: bool,
 }
 
 const APA: &str = "awesome-prometheus-alerts (samber/awesome-prometheus-alerts)";
@@ -61,7 +63,20 @@ const fn b(
     unit: Unit,
     source: &'static str,
 ) -> Builtin {
-    Builtin { name, category, severity, for_, threshold, unit, source }
+    Builtin { name, category, severity, for_, threshold, unit, source, logs: false }
+}
+
+/// A log-based alert (LogQL, evaluated by Loki's ruler).
+const fn log(
+    name: &'static str,
+    category: &'static str,
+    severity: Severity,
+    for_: &'static str,
+    threshold: f64,
+    unit: Unit,
+    source: &'static str,
+) -> Builtin {
+    Builtin { name, category, severity, for_, threshold, unit, source, logs: true }
 }
 
 use Severity::{Critical, Warning};
@@ -105,6 +120,7 @@ const HTTP: &[Builtin] = &[
     ),
     b("RateLimited", "security", Warning, "10m", 1.0, Unit::PerSecond, "more than 1 response/s of 429 sustained 10m"),
     TLS_EXPIRING,
+    ERROR_LOG_SPIKE,
 ];
 
 /// With `tls: { domain }` (nginx, http): the probed certificate expires soon.
@@ -118,75 +134,36 @@ const TLS_EXPIRING: Builtin = b(
     "certificate expires within 14 days: APA BlackboxSslCertificateWillExpireSoon (20d there; 14d still leaves two weekly renewal attempts)",
 );
 
+/// Every service's logs: a spike of error lines.
+const ERROR_LOG_SPIKE: Builtin = log(
+    "ErrorLogSpike",
+    "operational",
+    Warning,
+    "5m",
+    0.1,
+    Unit::PerSecond,
+    "more than 0.1 error, critical or fatal lines per second (6 a minute) for 5m: a quiet service logs errors rarely",
+);
+
+#[rustfmt::skip]
 const POSTGRES: &[Builtin] = &[
     b("PostgresDown", "operational", Critical, "1m", 0.0, Unit::Count, "pg_up == 0: APA PostgresqlDown"),
-    b(
-        "PostgresTooManyConnections",
-        "performance",
-        Warning,
-        "2m",
-        0.8,
-        Unit::Ratio,
-        "connections above 80% of max_connections: postgres_exporter mixin PostgreSQLHighConnections, APA PostgresqlTooManyConnections",
-    ),
-    b(
-        "PostgresLowCacheHitRatio",
-        "performance",
-        Warning,
-        "10m",
-        0.98,
-        Unit::Ratio,
-        "buffer cache hit ratio below 98%: postgres_exporter mixin PostgreSQLCacheHitRatio",
-    ),
-    b(
-        "PostgresDeadlocks",
-        "operational",
-        Warning,
-        "0m",
-        5.0,
-        Unit::Count,
-        "more than 5 deadlocks per minute: APA PostgresqlTooManyDeadlocks",
-    ),
-    b(
-        "PostgresLongTransactions",
-        "performance",
-        Warning,
-        "2m",
-        300.0,
-        Unit::Seconds,
-        "a transaction open longer than 5m holds back vacuum (PostgreSQL docs, Routine Vacuuming); max tx duration from postgres_exporter pg_stat_activity",
-    ),
+    b("PostgresTooManyConnections", "performance", Warning, "2m", 0.8, Unit::Ratio, "connections above 80% of max_connections: postgres_exporter mixin PostgreSQLHighConnections, APA PostgresqlTooManyConnections"),
+    b("PostgresLowCacheHitRatio", "performance", Warning, "10m", 0.98, Unit::Ratio, "buffer cache hit ratio below 98%: postgres_exporter mixin PostgreSQLCacheHitRatio"),
+    b("PostgresDeadlocks", "operational", Warning, "0m", 5.0, Unit::Count, "more than 5 deadlocks per minute: APA PostgresqlTooManyDeadlocks"),
+    b("PostgresLongTransactions", "performance", Warning, "2m", 300.0, Unit::Seconds, "a transaction open longer than 5m holds back vacuum (PostgreSQL docs, Routine Vacuuming); max tx duration from postgres_exporter pg_stat_activity"),
+    log("PostgresConnectionFailures", "security", Warning, "0m", 5.0, Unit::Count, "more than 5 refused connections (failed password, no pg_hba.conf entry, unknown role or database, too many clients) in 5m: a brute-force or misconfigured-client signal"),
+    log("PostgresFatalErrors", "operational", Critical, "0m", 0.0, Unit::Count, "any PANIC, or FATAL other than a refused connection, in 5m: PostgreSQL logs these only when a backend dies"),
+    ERROR_LOG_SPIKE,
 ];
 
+#[rustfmt::skip]
 const REDIS: &[Builtin] = &[
     b("RedisDown", "operational", Critical, "1m", 0.0, Unit::Count, "redis_up == 0: APA RedisDown"),
-    b(
-        "RedisMemoryHigh",
-        "performance",
-        Warning,
-        "5m",
-        0.9,
-        Unit::Ratio,
-        "memory above 90% of maxmemory: APA RedisOutOfConfiguredMaxmemory",
-    ),
-    b(
-        "RedisEvictions",
-        "performance",
-        Warning,
-        "5m",
-        0.0,
-        Unit::Count,
-        "any key evicted in 5m: APA RedisEvictedKeys (evictions mean the cache is too small)",
-    ),
-    b(
-        "RedisRejectedConnections",
-        "operational",
-        Critical,
-        "0m",
-        0.0,
-        Unit::Count,
-        "any connection rejected in 1m: APA RedisRejectedConnections",
-    ),
+    b("RedisMemoryHigh", "performance", Warning, "5m", 0.9, Unit::Ratio, "memory above 90% of maxmemory: APA RedisOutOfConfiguredMaxmemory"),
+    b("RedisEvictions", "performance", Warning, "5m", 0.0, Unit::Count, "any key evicted in 5m: APA RedisEvictedKeys (evictions mean the cache is too small)"),
+    b("RedisRejectedConnections", "operational", Critical, "0m", 0.0, Unit::Count, "any connection rejected in 1m: APA RedisRejectedConnections"),
+    ERROR_LOG_SPIKE,
 ];
 
 const NGINX: &[Builtin] = &[
@@ -199,10 +176,20 @@ const NGINX: &[Builtin] = &[
         Unit::Count,
         "nginx_up == 0 from nginx-prometheus-exporter (stub_status unreachable)",
     ),
+    log(
+        "NginxHighErrorRate",
+        "operational",
+        Critical,
+        "5m",
+        0.05,
+        Unit::Ratio,
+        "5% of access-log responses 5xx, as HighErrorRate for applications",
+    ),
     TLS_EXPIRING,
+    ERROR_LOG_SPIKE,
 ];
 
-const GENERIC: &[Builtin] = &[HTTP[0]];
+const GENERIC: &[Builtin] = &[HTTP[0], ERROR_LOG_SPIKE];
 
 /// Host alerts, with node-exporter.
 pub const HOST: &[Builtin] = &[

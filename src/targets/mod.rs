@@ -6,6 +6,7 @@
 
 pub mod alertmanager;
 pub mod env_example;
+pub mod loki;
 pub mod paths;
 pub mod prometheus;
 pub mod rules;
@@ -39,6 +40,7 @@ pub const TARGETS: &[Target] = &[
     Target { name: "prometheus", lower: prometheus::lower },
     Target { name: "rules", lower: rules::lower },
     Target { name: "alertmanager", lower: alertmanager::lower },
+    Target { name: "loki", lower: loki::lower },
 ];
 
 /// Run every target.

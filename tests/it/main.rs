@@ -7,5 +7,6 @@ mod cli;
 mod docs;
 mod examples;
 mod fixtures;
+mod loki;
 mod mutations;
 pub mod prometheus;

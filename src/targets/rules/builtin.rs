@@ -32,7 +32,7 @@ fn series(s: &str, values: &str) -> InputSeries {
 }
 
 /// Resolve overrides: `None` when the alert is switched off.
-fn resolve(def: &'static Builtin, service: &Service) -> Option<(f64, String, String)> {
+pub fn resolve(def: &'static Builtin, service: &Service) -> Option<(f64, String, String)> {
     let mut threshold = def.threshold;
     let mut for_ = def.for_.to_string();
     let mut severity = def.severity.as_str().to_string();
@@ -64,7 +64,7 @@ pub fn num(x: f64) -> String {
     if s.is_empty() || s == "-0" { "0".into() } else { s.to_string() }
 }
 
-fn threshold_text(unit: Unit, t: f64) -> String {
+pub fn threshold_text(unit: Unit, t: f64) -> String {
     match unit {
         Unit::Ratio => format!("{}%", num(t * 100.0)),
         Unit::Seconds => crate::manifest::values::format_duration((t * 1000.0).round() as u64),
@@ -78,7 +78,7 @@ fn threshold_text(unit: Unit, t: f64) -> String {
 pub fn service_alerts(stack: &Stack, s: &Service) -> Vec<Concrete> {
     let _ = stack;
     let mut out = Vec::new();
-    for def in crate::ir::catalog::builtins(s.kind) {
+    for def in crate::ir::catalog::builtins(s.kind).iter().filter(|d| !d.logs) {
         if def.name == "TlsCertificateExpiring" && s.tls_domain.is_none() {
             continue;
         }

@@ -28,6 +28,22 @@ pub fn render(stack: &Stack) -> String {
             c.def.source
         ));
     }
+    s.push_str("\n## Log-based alerts\n\nEvaluated by Loki's ruler on the services' logs (`loki/rules/fake/logs-<service>.yml`) and sent to the same Alertmanager with the same labels. `ErrorLogSpike` reads the level the way the service's log format writes it (`| json`, `| logfmt`, or a line filter).\n\n| alert | category | severity | for | threshold | expression | threshold source |\n|---|---|---|---|---|---|---|\n");
+    for svc in &stack.services {
+        for r in crate::targets::loki::rules::service_rules(stack, svc) {
+            let def = crate::ir::catalog::builtin(svc.kind, &r.alert).expect("log alerts are in the catalogue");
+            s.push_str(&format!(
+                "| {} | {} | {} | {} | {} | `{}` | {} |\n",
+                r.alert,
+                def.category,
+                r.labels["severity"],
+                r.for_.as_deref().unwrap_or("0m"),
+                builtin::threshold_text(def.unit, def.threshold),
+                r.expr.replace('|', "\\|"),
+                def.source
+            ));
+        }
+    }
     s.push_str("\n## SLO burn-rate alerts\n\nFor `slo.availability` and `slo.latency`, recording rules `sightline_slo:<kind>_errors:ratio_rate<window>` hold the ratio of bad events over each window, and four alerts per objective follow the multiwindow, multi-burn-rate table of the Google SRE workbook (\"Alerting on SLOs\"). An alert fires when both its long and its short window burn faster than `factor × (1 − objective)`, where `factor = budget share × SLO period / long window`; it is computed from the manifest's `slo.window` (default 30d), which gives 14.4, 6, 3 and 1 for 30 days. Fast burns page (`critical`), slow burns open a ticket (`warning`); `category: slo`.\n\n| alert | long window | short window | budget share | factor (30d) | severity | for |\n|---|---|---|---|---|---|---|\n");
     let period = crate::manifest::values::Duration::parse("30d").expect("valid");
     for (long, short, share, severity, for_) in slo::WINDOWS {

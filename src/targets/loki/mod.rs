@@ -1,0 +1,80 @@
+//! `loki/loki-config.yml`: single-binary Loki 3.x on the compose volume, with retention that
+//! really deletes, and the ruler evaluating `loki/rules/` against the generated Alertmanager.
+//!
+//! Choices, each from Loki's configuration reference:
+//! - TSDB index, schema v13, 24h index period: what retention through the compactor requires;
+//! - `compactor.retention_enabled` with `delete_request_store` set (Loki refuses retention
+//!   without one) and its working directory on the volume;
+//! - `limits_config.retention_period` from `logs.retention` (whole days, checked);
+//! - `auth_enabled: false`: one tenant (`fake`), reached only on the internal network;
+//! - the ruler reads rule files from local storage, `<directory>/<tenant>/*.yml`.
+
+pub mod rules;
+
+use super::Artifact;
+use super::paths::{ALERTMANAGER_ADDR, LOKI_ADDR, LOKI_CONFIG, LOKI_DATA, LOKI_RULES_MOUNT};
+use crate::ir::Stack;
+use serde_json::json;
+
+/// The tenant of a Loki without authentication.
+pub const TENANT: &str = "fake";
+
+pub fn lower(stack: &Stack) -> Vec<Artifact> {
+    let retention = stack.logs.retention.canonical();
+    let config = json!({
+        "auth_enabled": false,
+        "server": {
+            "http_listen_port": LOKI_ADDR.1,
+            "grpc_listen_port": 9096,
+            "log_level": "info",
+        },
+        "common": {
+            "instance_addr": "127.0.0.1",
+            "path_prefix": LOKI_DATA,
+            "storage": { "filesystem": {
+                "chunks_directory": format!("{LOKI_DATA}/chunks"),
+                "rules_directory": format!("{LOKI_DATA}/rules"),
+            } },
+            "replication_factor": 1,
+            "ring": { "kvstore": { "store": "inmemory" } },
+        },
+        "schema_config": { "configs": [ {
+            "from": "2024-01-01",
+            "store": "tsdb",
+            "object_store": "filesystem",
+            "schema": "v13",
+            "index": { "prefix": "index_", "period": "24h" },
+        } ] },
+        "storage_config": {
+            "tsdb_shipper": {
+                "active_index_directory": format!("{LOKI_DATA}/tsdb-index"),
+                "cache_location": format!("{LOKI_DATA}/tsdb-cache"),
+            },
+            "filesystem": { "directory": format!("{LOKI_DATA}/chunks") },
+        },
+        "compactor": {
+            "working_directory": format!("{LOKI_DATA}/compactor"),
+            "compaction_interval": "10m",
+            "retention_enabled": true,
+            "retention_delete_delay": "2h",
+            "delete_request_store": "filesystem",
+        },
+        "limits_config": {
+            "retention_period": retention,
+            "allow_structured_metadata": true,
+            "reject_old_samples": true,
+            "reject_old_samples_max_age": "168h",
+        },
+        "ruler": {
+            "storage": { "type": "local", "local": { "directory": LOKI_RULES_MOUNT } },
+            "rule_path": format!("{LOKI_DATA}/rules-temp"),
+            "alertmanager_url": format!("http://{}:{}", ALERTMANAGER_ADDR.0, ALERTMANAGER_ADDR.1),
+            "enable_api": true,
+            "ring": { "kvstore": { "store": "inmemory" } },
+        },
+        "analytics": { "reporting_enabled": false },
+    });
+    let mut out = vec![Artifact::new(LOKI_CONFIG, serde_saphyr::to_string(&config).expect("loki config serializes"))];
+    out.extend(rules::lower(stack));
+    out
+}
