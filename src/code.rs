@@ -107,6 +107,8 @@ codes! {
         "Two jobs dumping the same database on the same schedule run concurrently, double the\nload and produce the same dump twice. Give them different schedules.";
     RangeValue = "SL406", "a number out of its range",
         "The value is outside the range this field accepts (for example `keep: 0` would rotate\naway every dump, and a port must be between 1 and 65535).";
+    HighCardinalityLabel = "SL407", "a log label with too many values",
+        "Every distinct label value creates a new Loki stream. Request ids, trace ids, user ids,\nsession ids, IP addresses and paths have a value per request or per user, which multiplies the\nindex and slows every query. Keep such fields in the line, or attach them as structured\nmetadata (Loki 3), and query them with `| json` or `| logfmt` filters.";
     PromqlSyntax = "SL501", "a PromQL expression that does not parse",
         "`alerting.rules[].expr` is PromQL. Prometheus refuses to load a rule file with an\nexpression it cannot parse, which would stop every alert of the stack.";
     ForTooShort = "SL502", "`for:` shorter than the evaluation interval",

@@ -10,6 +10,7 @@ mod alerts;
 mod budget;
 mod images;
 mod kinds;
+mod logs;
 mod names;
 mod promql;
 mod references;
@@ -55,6 +56,7 @@ const FAMILIES: &[Family] = &[
     routes::check,
     kinds::check,
     secrets::check,
+    logs::check,
     values::check,
     promql::check,
     alerts::check,

@@ -5,10 +5,12 @@
 //! `TARGETS`. The snapshot tests of `examples/` then show every file it produces.
 
 pub mod alertmanager;
+pub mod alloy;
 pub mod env_example;
 pub mod loki;
 pub mod paths;
 pub mod prometheus;
+pub mod promtail;
 pub mod rules;
 
 use crate::ir::Stack;
@@ -41,6 +43,8 @@ pub const TARGETS: &[Target] = &[
     Target { name: "rules", lower: rules::lower },
     Target { name: "alertmanager", lower: alertmanager::lower },
     Target { name: "loki", lower: loki::lower },
+    Target { name: "promtail", lower: promtail::lower },
+    Target { name: "alloy", lower: alloy::lower },
 ];
 
 /// Run every target.

@@ -3,6 +3,7 @@
 mod support;
 
 mod alertmanager;
+mod alloy;
 mod cli;
 mod docs;
 mod examples;
@@ -10,3 +11,4 @@ mod fixtures;
 mod loki;
 mod mutations;
 pub mod prometheus;
+mod promtail;

@@ -1,0 +1,156 @@
+//! `alloy/config.alloy`, generated instead of Promtail's config when `logs.collector: alloy`:
+//! the same Docker discovery and relabelling, the same file jobs, the same pipelines and
+//! redaction (from `promtail::pipeline`), written as Alloy components.
+//!
+//! Why a user switches: Promtail reached end of life on 2026-03-02 and gets no more fixes;
+//! Alloy is its successor from Grafana Labs. Promtail stays the default because its config is
+//! what most existing setups and guides use.
+
+use super::Artifact;
+use super::paths::{ALLOY_CONFIG, LOKI_ADDR};
+use super::promtail::pipeline::{self, Stage};
+use super::promtail::{COMPOSE_SERVICE_LABEL, DOCKER_SOCKET};
+use crate::ir::Stack;
+use crate::manifest::model::{Collector, LogFormat};
+use std::fmt::Write as _;
+
+/// A string literal in Alloy's syntax (Go-style escapes).
+pub fn lit(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A component name: Alloy labels are identifiers.
+fn ident(s: &str) -> String {
+    s.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect()
+}
+
+fn map(keys: &[String], value: impl Fn(&str) -> String) -> String {
+    let entries: Vec<String> = keys.iter().map(|k| format!("{} = {}", lit(k), value(k))).collect();
+    format!("{{ {} }}", entries.join(", "))
+}
+
+fn stage(out: &mut String, indent: &str, s: &Stage) {
+    match s {
+        Stage::Json(f) => {
+            let _ = writeln!(out, "{indent}stage.json {{\n{indent}  expressions = {}\n{indent}}}", map(f, lit));
+        }
+        Stage::Logfmt(f) => {
+            let _ = writeln!(out, "{indent}stage.logfmt {{\n{indent}  mapping = {}\n{indent}}}", map(f, |_| lit("")));
+        }
+        Stage::Regex(e) => {
+            let _ = writeln!(out, "{indent}stage.regex {{\n{indent}  expression = {}\n{indent}}}", lit(e));
+        }
+        Stage::Multiline(f) => {
+            let _ = writeln!(
+                out,
+                "{indent}stage.multiline {{\n{indent}  firstline     = {}\n{indent}  max_wait_time = \"3s\"\n{indent}}}",
+                lit(f)
+            );
+        }
+        Stage::Labels(l) => {
+            let _ = writeln!(out, "{indent}stage.labels {{\n{indent}  values = {}\n{indent}}}", map(l, |_| lit("")));
+        }
+    }
+}
+
+fn redaction(out: &mut String, stack: &Stack) {
+    for e in pipeline::redactions(&stack.logs.redact) {
+        let _ = writeln!(
+            out,
+            "  stage.replace {{\n    expression = {}\n    replace    = {}\n  }}",
+            lit(&e),
+            lit(pipeline::MASK)
+        );
+    }
+}
+
+pub fn lower(stack: &Stack) -> Vec<Artifact> {
+    if stack.logs.collector != Collector::Alloy {
+        return Vec::new();
+    }
+    let mut out = String::new();
+    let _ = writeln!(out, "logging {{\n  level = \"info\"\n}}\n");
+    let _ = writeln!(
+        out,
+        "loki.write \"default\" {{\n  endpoint {{\n    url = {}\n  }}\n  external_labels = {{ \"stack\" = {}, \"env\" = {} }}\n}}\n",
+        lit(&format!("http://{}:{}/loki/api/v1/push", LOKI_ADDR.0, LOKI_ADDR.1)),
+        lit(stack.name.as_str()),
+        lit(stack.env.as_str())
+    );
+    let docker: Vec<&crate::ir::Service> = stack.services.iter().filter(|s| s.log_path.is_none()).collect();
+    if !docker.is_empty() {
+        let names: Vec<String> = docker.iter().map(|s| s.name.to_string()).collect();
+        let _ = writeln!(
+            out,
+            "discovery.docker \"containers\" {{\n  host             = {}\n  refresh_interval = \"15s\"\n}}\n",
+            lit(DOCKER_SOCKET)
+        );
+        let _ = writeln!(
+            out,
+            "discovery.relabel \"containers\" {{\n  targets = []\n\n  rule {{\n    source_labels = [{svc}]\n    regex         = {}\n    action        = \"keep\"\n  }}\n\n  rule {{\n    source_labels = [{svc}]\n    target_label  = \"service\"\n  }}\n\n  rule {{\n    source_labels = [\"__meta_docker_container_name\"]\n    regex         = \"/?(.*)\"\n    target_label  = \"container\"\n  }}\n}}\n",
+            lit(&names.join("|")),
+            svc = lit(COMPOSE_SERVICE_LABEL)
+        );
+        let _ = writeln!(
+            out,
+            "loki.source.docker \"containers\" {{\n  host          = {}\n  targets       = discovery.docker.containers.targets\n  relabel_rules = discovery.relabel.containers.rules\n  forward_to    = [loki.process.containers.receiver]\n}}\n",
+            lit(DOCKER_SOCKET)
+        );
+        out.push_str("loki.process \"containers\" {\n");
+        redaction(&mut out, stack);
+        for s in &docker {
+            let stages = pipeline::stages(s.log_format, &s.log_labels);
+            if stages.is_empty() {
+                continue;
+            }
+            let _ =
+                writeln!(out, "\n  stage.match {{\n    selector = {}\n", lit(&format!("{{service=\"{}\"}}", s.name)));
+            for st in &stages {
+                stage(&mut out, "    ", st);
+            }
+            out.push_str("  }\n");
+        }
+        out.push_str("\n  forward_to = [loki.write.default.receiver]\n}\n\n");
+    }
+    let files =
+        stack
+            .services
+            .iter()
+            .filter_map(|s| {
+                s.log_path.as_ref().map(|p| (s.name.to_string(), p.clone(), s.log_format, s.log_labels.clone()))
+            })
+            .chain(stack.logs.sources.iter().map(|src| {
+                (src.name.to_string(), src.path.clone(), src.format.unwrap_or(LogFormat::Plain), Vec::new())
+            }));
+    for (name, path, format, labels) in files {
+        let id = ident(&format!("file_{name}"));
+        let _ = writeln!(
+            out,
+            "local.file_match \"{id}\" {{\n  path_targets = [{{ \"__path__\" = {}, \"service\" = {} }}]\n}}\n",
+            lit(&path),
+            lit(&name)
+        );
+        let _ = writeln!(
+            out,
+            "loki.source.file \"{id}\" {{\n  targets    = local.file_match.{id}.targets\n  forward_to = [loki.process.{id}.receiver]\n}}\n"
+        );
+        let _ = writeln!(out, "loki.process \"{id}\" {{");
+        redaction(&mut out, stack);
+        for st in pipeline::stages(format, &labels) {
+            stage(&mut out, "  ", &st);
+        }
+        out.push_str("\n  forward_to = [loki.write.default.receiver]\n}\n\n");
+    }
+    vec![Artifact::new(ALLOY_CONFIG, out)]
+}

@@ -1,0 +1,82 @@
+//! Log pipelines, shared by Promtail and Alloy: per log format, the stages that parse a line
+//! and the labels they promote; and the redaction expressions that mask secrets before a line
+//! leaves the host. Expressions are Go RE2 syntax (Promtail and Alloy are Go programs).
+
+use crate::manifest::model::LogFormat;
+
+/// One parsing step of a pipeline.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Stage {
+    /// Parse JSON, extracting these fields.
+    Json(Vec<String>),
+    /// Parse logfmt, extracting these fields.
+    Logfmt(Vec<String>),
+    /// Extract named groups with a regular expression (lines that do not match pass unchanged).
+    Regex(String),
+    /// Join continuation lines to the line matching `firstline`.
+    Multiline(String),
+    /// Promote extracted fields to labels.
+    Labels(Vec<String>),
+}
+
+/// nginx's `combined` access-log format.
+pub const NGINX_ACCESS: &str = r#"^(?P<remote_addr>\S+) \S+ (?P<remote_user>\S+) \[(?P<time_local>[^\]]+)\] "(?P<method>[A-Z]+) (?P<path>\S+) (?P<protocol>[^"]+)" (?P<status>\d{3}) (?P<body_bytes_sent>\d+|-)"#;
+/// nginx's error log: `2024/05/01 12:00:00 [error] 7#7: *1 message`.
+pub const NGINX_ERROR: &str = r"^(?P<time>\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}) \[(?P<level>[a-z]+)\]";
+/// PostgreSQL with the docker image's `log_line_prefix` (`%m [%p] `).
+pub const POSTGRES_FIRSTLINE: &str = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}";
+pub const POSTGRES_LINE: &str = r"^(?P<time>\d{4}-\d{2}-\d{2} [\d:.]+ \S+) \[(?P<pid>\d+)\] (?P<level>[A-Z]+\d?):";
+/// RFC 3164 syslog as written to /var/log/syslog.
+pub const SYSLOG_LINE: &str = r"^(?P<time>\w{3} +\d+ [\d:]+) (?P<host>\S+) (?P<program>[^:\[\s]+)(\[(?P<pid>\d+)\])?: ";
+
+/// The stages of a format. `labels` are the manifest's `logs.labels`; `level` is always
+/// promoted where the format has one (a handful of values: safe as a label).
+pub fn stages(format: LogFormat, labels: &[String]) -> Vec<Stage> {
+    let mut promote: Vec<String> = vec!["level".to_string()];
+    promote.extend(labels.iter().filter(|l| l.as_str() != "level").cloned());
+    match format {
+        LogFormat::Json => vec![Stage::Json(promote.clone()), Stage::Labels(promote)],
+        LogFormat::Logfmt => vec![Stage::Logfmt(promote.clone()), Stage::Labels(promote)],
+        LogFormat::Nginx => vec![
+            Stage::Regex(NGINX_ACCESS.to_string()),
+            Stage::Regex(NGINX_ERROR.to_string()),
+            Stage::Labels(vec!["method".into(), "level".into()]),
+        ],
+        LogFormat::Postgres => vec![
+            Stage::Multiline(POSTGRES_FIRSTLINE.to_string()),
+            Stage::Regex(POSTGRES_LINE.to_string()),
+            Stage::Labels(vec!["level".into()]),
+        ],
+        LogFormat::Syslog => vec![Stage::Regex(SYSLOG_LINE.to_string())],
+        LogFormat::Plain => Vec::new(),
+    }
+}
+
+/// A key as a case-insensitive RE2 literal.
+fn key_re(key: &str) -> String {
+    let mut out = String::new();
+    for c in key.chars() {
+        if ".+*?()|[]{}^$\\".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// For every redacted key, expressions whose first capture group is the secret value, in the
+/// three forms a line carries it: JSON (`"key": "value"`), logfmt (`key=value` or
+/// `key="value"`) and header-like (`Key: value` to the end of the line).
+pub fn redactions(keys: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    for k in keys {
+        let k = key_re(k);
+        out.push(format!(r#"(?i)"{k}"\s*:\s*"((?:[^"\\]|\\.)*)""#));
+        out.push(format!(r#"(?i)(?:^|[\s,;&?])\b{k}=("[^"]*"|[^\s,;&]+)"#));
+        out.push(format!(r"(?i)(?:^|[\s,;{{])\b{k}:[ \t]*([^\r\n]+)"));
+    }
+    out
+}
+
+/// What masked values are replaced with.
+pub const MASK: &str = "****";

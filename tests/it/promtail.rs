@@ -1,0 +1,251 @@
+//! promtail-config.yml, for every example and every manifest under `tests/fixtures/ok/`:
+//! - there is no upstream schema for Promtail, so the file is read into a strict model of the
+//!   fields sightline uses, written from Promtail's configuration reference (unknown fields are
+//!   refused, so a misspelt key fails);
+//! - every service is collected, with a pipeline for its format;
+//! - the generated redaction expressions, run with RE2-compatible semantics (the `regex`
+//!   crate), mask every redacted key in JSON, logfmt and header form and keep the rest.
+
+use crate::prometheus::manifests;
+use crate::support::build_into_tempdir;
+use serde::Deserialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Config {
+    server: Server,
+    positions: Positions,
+    clients: Vec<Client>,
+    scrape_configs: Vec<ScrapeConfig>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Server {
+    http_listen_port: u16,
+    grpc_listen_port: u16,
+    log_level: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Positions {
+    filename: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Client {
+    url: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScrapeConfig {
+    job_name: String,
+    #[serde(default)]
+    docker_sd_configs: Vec<DockerSd>,
+    #[serde(default)]
+    static_configs: Vec<StaticConfig>,
+    #[serde(default)]
+    relabel_configs: Vec<Relabel>,
+    #[serde(default)]
+    pipeline_stages: Vec<StageDef>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DockerSd {
+    host: String,
+    refresh_interval: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StaticConfig {
+    targets: Vec<String>,
+    labels: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Relabel {
+    #[serde(default)]
+    source_labels: Vec<String>,
+    regex: Option<String>,
+    action: Option<String>,
+    target_label: Option<String>,
+    replacement: Option<String>,
+}
+
+/// A pipeline stage: exactly one of the stage kinds Promtail documents (of those used).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "lowercase")]
+enum StageDef {
+    Replace { expression: String, replace: String },
+    Json { expressions: BTreeMap<String, String> },
+    Logfmt { mapping: BTreeMap<String, String> },
+    Regex { expression: String },
+    Multiline { firstline: String, max_wait_time: String },
+    Labels(BTreeMap<String, Option<String>>),
+    Match { selector: String, stages: Vec<StageDef> },
+}
+
+fn config(m: &std::path::Path) -> Option<(Config, sightline::ir::Stack)> {
+    let checked = sightline::check(&m.to_string_lossy(), &std::fs::read(m).unwrap());
+    let stack = sightline::ir::lower(checked.manifest.as_ref().unwrap(), "m");
+    let dir = build_into_tempdir(m);
+    let text = std::fs::read_to_string(dir.path().join("promtail/promtail-config.yml")).ok()?;
+    let c: Config = serde_saphyr::from_str(&text)
+        .unwrap_or_else(|e| panic!("{}: not a Promtail config this model knows: {e}", m.display()));
+    Some((c, stack))
+}
+
+#[test]
+fn the_config_fits_the_strict_model_and_collects_every_service() {
+    let mut seen = 0;
+    for m in manifests() {
+        let Some((c, stack)) = config(&m) else { continue };
+        seen += 1;
+        assert_eq!(c.clients[0].url, "http://loki:3100/loki/api/v1/push");
+        assert!(c.positions.filename.starts_with("/var/lib/promtail/"), "positions on the volume");
+        assert!(c.server.http_listen_port > 0 && c.server.grpc_listen_port == 0 && c.server.log_level == "info");
+        for s in &stack.services {
+            let collected = match &s.log_path {
+                Some(p) => c.scrape_configs.iter().any(|j| {
+                    j.static_configs.iter().any(|sc| {
+                        sc.labels.get("__path__") == Some(p) && sc.labels.get("service") == Some(&s.name.to_string())
+                    })
+                }),
+                None => c.scrape_configs.iter().any(|j| {
+                    !j.docker_sd_configs.is_empty()
+                        && j.relabel_configs.iter().any(|r| {
+                            r.action.as_deref() == Some("keep")
+                                && r.regex.as_deref().is_some_and(|re| re.split('|').any(|n| n == s.name.as_str()))
+                        })
+                }),
+            };
+            assert!(collected, "{}: service {} is not collected", m.display(), s.name);
+            let expected = sightline::targets::promtail::pipeline::stages(s.log_format, &s.log_labels);
+            if !expected.is_empty() && s.log_path.is_none() {
+                let has_match = c.scrape_configs.iter().flat_map(|j| &j.pipeline_stages).any(|st| matches!(st, StageDef::Match { selector, stages } if *selector == format!("{{service=\"{}\"}}", s.name) && stages.len() == expected.len()));
+                assert!(has_match, "{}: no pipeline for {} ({:?})", m.display(), s.name, s.log_format);
+            }
+        }
+        for j in &c.scrape_configs {
+            for l in ["stack", "env"] {
+                let set =
+                    j.relabel_configs.iter().any(|r| r.target_label.as_deref() == Some(l) && r.replacement.is_some())
+                        || j.static_configs.iter().all(|sc| sc.labels.contains_key(l));
+                assert!(set, "{}: job {} lacks the {l} label", m.display(), j.job_name);
+            }
+            for d in &j.docker_sd_configs {
+                assert_eq!(d.host, "unix:///var/run/docker.sock");
+                assert!(!d.refresh_interval.is_empty());
+            }
+            for sc in &j.static_configs {
+                assert_eq!(sc.targets, vec!["localhost"]);
+            }
+        }
+    }
+    assert!(seen >= 3);
+}
+
+/// Apply a Promtail `replace` stage: every match's first capture group becomes the mask.
+fn apply(expression: &str, mask: &str, line: &str) -> String {
+    let re = regex::Regex::new(expression).unwrap_or_else(|e| panic!("not RE2-compatible: {expression}: {e}"));
+    let mut out = String::new();
+    let mut last = 0;
+    for caps in re.captures_iter(line) {
+        if let Some(g) = caps.get(1) {
+            out.push_str(&line[last..g.start()]);
+            out.push_str(mask);
+            last = g.end();
+        }
+    }
+    out.push_str(&line[last..]);
+    out
+}
+
+fn replace_stages(stages: &[StageDef]) -> Vec<(String, String)> {
+    stages
+        .iter()
+        .filter_map(|s| match s {
+            StageDef::Replace { expression, replace } => Some((expression.clone(), replace.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn redaction_masks_every_key_in_every_form_and_keeps_the_rest() {
+    for m in manifests() {
+        let Some((c, stack)) = config(&m) else { continue };
+        for job in &c.scrape_configs {
+            let replaces = replace_stages(&job.pipeline_stages);
+            assert!(!replaces.is_empty(), "{}: job {} has no redaction", m.display(), job.job_name);
+            let run = |line: &str| replaces.iter().fold(line.to_string(), |l, (e, r)| apply(e, r, &l));
+            for key in &stack.logs.redact {
+                let upper = key.to_uppercase();
+                let cases = [
+                    (
+                        format!(r#"{{"user":"bob","{key}":"s3cr3t-value","status":200}}"#),
+                        vec![r#""user":"bob""#, r#""status":200"#],
+                    ),
+                    (format!(r#"{{"{upper}": "s3cr3t-value", "path": "/login"}}"#), vec![r#""path": "/login""#]),
+                    (
+                        format!("level=info user=bob {key}=s3cr3t-value path=/login"),
+                        vec!["level=info user=bob", "path=/login"],
+                    ),
+                    (
+                        format!(r#"msg="login" {key}="s3cr3t-value with spaces" ok=true"#),
+                        vec![r#"msg="login""#, "ok=true"],
+                    ),
+                    (format!("{key}: s3cr3t-value"), vec![]),
+                    (format!("GET /x HTTP/1.1 {upper}: Bearer s3cr3t-value"), vec!["GET /x HTTP/1.1"]),
+                ];
+                for (line, kept) in cases {
+                    let out = run(&line);
+                    assert!(!out.contains("s3cr3t"), "{}: `{key}` leaks in {line:?} -> {out:?}", m.display());
+                    assert!(out.contains("****"), "{out}");
+                    for k in kept {
+                        assert!(
+                            out.contains(k),
+                            "{}: redaction of `{key}` removed {k:?} from {line:?} -> {out:?}",
+                            m.display()
+                        );
+                    }
+                }
+            }
+            // Lines without a redacted key pass unchanged.
+            let plain = r#"{"user":"bob","path":"/login","passwordless":true} level=info tokenizer=on"#;
+            assert_eq!(run(plain), plain, "{}", m.display());
+        }
+    }
+}
+
+#[test]
+fn format_expressions_parse_sample_lines() {
+    use sightline::targets::promtail::pipeline as p;
+    let caps = |re: &str, line: &str| {
+        regex::Regex::new(re).unwrap().captures(line).map(|c| c.iter().flatten().count()).unwrap_or(0)
+    };
+    assert!(
+        caps(
+            p::NGINX_ACCESS,
+            r#"203.0.113.9 - - [01/May/2024:12:00:00 +0000] "GET /api/v1/items?x=1 HTTP/1.1" 502 157 "-" "curl/8.0""#
+        ) > 5
+    );
+    assert!(caps(p::NGINX_ERROR, "2024/05/01 12:00:00 [error] 7#7: *1 connect() failed") > 1);
+    let pg = "2024-05-01 12:00:00.123 UTC [42] FATAL:  password authentication failed for user \"app\"";
+    let c = regex::Regex::new(p::POSTGRES_LINE).unwrap().captures(pg).unwrap();
+    assert_eq!(&c["level"], "FATAL");
+    assert!(regex::Regex::new(p::POSTGRES_FIRSTLINE).unwrap().is_match(pg));
+    assert!(!regex::Regex::new(p::POSTGRES_FIRSTLINE).unwrap().is_match("\tSELECT 1"));
+    let sys =
+        regex::Regex::new(p::SYSLOG_LINE).unwrap().captures("May  1 12:00:00 host sshd[123]: Accepted key").unwrap();
+    assert_eq!(&sys["program"], "sshd");
+    let _: Value = Value::Null;
+}
