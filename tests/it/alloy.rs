@@ -49,6 +49,9 @@ fn strings_and_balance(text: &str) -> Vec<String> {
 #[test]
 fn alloy_config_is_well_formed_and_complete() {
     let mut seen = 0;
+    let block = Regex::new(r#"(?m)^([a-z_.]+) "([A-Za-z0-9_]+)" \{"#).unwrap();
+    let reference =
+        Regex::new(r"\b((?:loki|discovery|local)\.[a-z_.]+?\.[A-Za-z0-9_]+)\.(receiver|targets|rules)\b").unwrap();
     for m in manifests() {
         let checked = sightline::check(&m.to_string_lossy(), &std::fs::read(&m).unwrap());
         let stack = sightline::ir::lower(checked.manifest.as_ref().unwrap(), "m");
@@ -63,15 +66,8 @@ fn alloy_config_is_well_formed_and_complete() {
         assert!(!promtail.exists(), "{}: Alloy replaces Promtail", m.display());
         let text = std::fs::read_to_string(&alloy).unwrap();
         let strings = strings_and_balance(&text);
-        let defined: Vec<String> = Regex::new(r#"(?m)^([a-z_.]+) "([A-Za-z0-9_]+)" \{"#)
-            .unwrap()
-            .captures_iter(&text)
-            .map(|c| format!("{}.{}", &c[1], &c[2]))
-            .collect();
-        for r in Regex::new(r"\b((?:loki|discovery|local)\.[a-z_.]+?\.[A-Za-z0-9_]+)\.(receiver|targets|rules)\b")
-            .unwrap()
-            .captures_iter(&text)
-        {
+        let defined: Vec<String> = block.captures_iter(&text).map(|c| format!("{}.{}", &c[1], &c[2])).collect();
+        for r in reference.captures_iter(&text) {
             assert!(defined.contains(&r[1].to_string()), "{}: {} is used but not defined", m.display(), &r[1]);
         }
         for s in &stack.services {

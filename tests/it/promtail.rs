@@ -6,6 +6,10 @@
 //! - the generated redaction expressions, run with RE2-compatible semantics (the `regex`
 //!   crate), mask every redacted key in JSON, logfmt and header form and keep the rest.
 
+// The model's fields are read by serde to refuse unknown keys and wrong types; not every one
+// is asserted on afterwards.
+#![allow(dead_code)]
+
 use crate::prometheus::manifests;
 use crate::support::build_into_tempdir;
 use serde::Deserialize;
