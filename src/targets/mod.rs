@@ -6,6 +6,7 @@
 
 pub mod alertmanager;
 pub mod alloy;
+pub mod compose;
 pub mod env_example;
 pub mod loki;
 pub mod paths;
@@ -45,6 +46,7 @@ pub const TARGETS: &[Target] = &[
     Target { name: "loki", lower: loki::lower },
     Target { name: "promtail", lower: promtail::lower },
     Target { name: "alloy", lower: alloy::lower },
+    Target { name: "compose", lower: compose::lower },
 ];
 
 /// Run every target.

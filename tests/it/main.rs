@@ -5,6 +5,7 @@ mod support;
 mod alertmanager;
 mod alloy;
 mod cli;
+mod compose;
 mod docs;
 mod examples;
 mod fixtures;

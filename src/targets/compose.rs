@@ -1,0 +1,452 @@
+//! `compose.yaml`: the observability stack as compose services next to the application.
+//!
+//! - Images are the components' pinned images; limits are `deploy.resources.limits`.
+//! - Every service has a healthcheck with a command its image has (busybox `wget` in the
+//!   prom/* and grafana/* Alpine-based images, bash's `/dev/tcp` in the Debian-based Promtail
+//!   and Alloy images, `pg_isready` / `redis-cli` in the databases' own images), and
+//!   `depends_on` waits for health in start order.
+//! - State lives in named volumes; generated configs are mounted read-only.
+//! - Networks: `monitoring` (internal: no way out), `egress` for the three that must reach the
+//!   outside (Grafana, published on the host; Alertmanager, which calls Slack and PagerDuty;
+//!   blackbox-exporter, which probes public certificates), and the manifest's `network` as an
+//!   external network for whatever scrapes or reads the application.
+//! - Hardening where the image allows: read-only root filesystem, `no-new-privileges`, a
+//!   non-root user, `restart: unless-stopped`.
+//! - Secrets: `{ env }` as `${VAR:?…}` so compose fails loudly when one is missing; `{ file }`
+//!   under `/run/secrets/` as compose secrets, elsewhere as read-only bind mounts. Alertmanager
+//!   cannot read environment variables, so its entrypoint writes them to a tmpfs first
+//!   (`paths::secret_file`).
+//! - No top-level `name:` (docker-compose 1.29 refuses it): `.env.example` sets
+//!   `COMPOSE_PROJECT_NAME`.
+
+use super::Artifact;
+use super::paths::*;
+use crate::ir::{Component, Stack, defaults};
+use crate::manifest::model::{Collector, Kind};
+use crate::manifest::values::SecretRef;
+use serde_json::{Map, Value, json};
+
+const MONITORING: &str = "monitoring";
+const EGRESS: &str = "egress";
+
+/// Compose's memory syntax: the largest exact unit.
+fn memory(bytes: u64) -> String {
+    for (unit, f) in [("g", 1u64 << 30), ("m", 1 << 20), ("k", 1 << 10)] {
+        if bytes % f == 0 {
+            return format!("{}{unit}", bytes / f);
+        }
+    }
+    format!("{bytes}b")
+}
+
+/// A variable reference that fails compose when the variable is unset.
+fn required_env(name: &str) -> String {
+    format!("${{{name}:?set {name} in .env}}")
+}
+
+fn healthcheck(test: Vec<&str>) -> Value {
+    json!({ "test": test, "interval": "30s", "timeout": "5s", "retries": 5, "start_period": "30s" })
+}
+
+fn http_wget(port: u16, path: &str) -> Value {
+    healthcheck(vec!["CMD", "wget", "-q", "--spider", &format!("http://127.0.0.1:{port}{path}")])
+}
+
+/// For images with bash and no HTTP client: an HTTP GET over `/dev/tcp`.
+fn http_bash(port: u16, path: &str) -> Value {
+    let script = format!(
+        "exec 3<>/dev/tcp/127.0.0.1/{port} && printf 'GET {path} HTTP/1.0\\r\\n\\r\\n' >&3 && head -n 1 <&3 | grep -q ' 200 '"
+    );
+    healthcheck(vec!["CMD", "bash", "-c", &script])
+}
+
+/// The common part of every sightline service.
+fn base(c: &Component, user: Option<&str>, read_only: bool, networks: &[&str]) -> Map<String, Value> {
+    let mut s = Map::new();
+    s.insert("image".into(), json!(c.image.as_str()));
+    s.insert("restart".into(), json!("unless-stopped"));
+    if let Some(u) = user {
+        s.insert("user".into(), json!(u));
+    }
+    if read_only {
+        // A read-only root still needs a scratch directory.
+        s.insert("read_only".into(), json!(true));
+        s.insert("tmpfs".into(), json!(["/tmp"]));
+    }
+    s.insert("security_opt".into(), json!(["no-new-privileges:true"]));
+    s.insert("networks".into(), json!(networks));
+    s.insert(
+        "deploy".into(),
+        json!({ "resources": { "limits": { "memory": memory(c.memory.bytes()), "cpus": format!("{}", c.cpus) } } }),
+    );
+    s
+}
+
+fn depends(s: &mut Map<String, Value>, on: &[(&str, &str)]) {
+    let mut m = Map::new();
+    for (name, condition) in on {
+        m.insert(name.to_string(), json!({ "condition": condition }));
+    }
+    if !m.is_empty() {
+        s.insert("depends_on".into(), Value::Object(m));
+    }
+}
+
+/// How a container reads a secret: environment entries, mounts, and compose secrets to declare.
+struct SecretWiring {
+    env: Map<String, Value>,
+    volumes: Vec<String>,
+    secrets: Vec<(String, String)>,
+}
+
+impl SecretWiring {
+    fn new() -> Self {
+        SecretWiring { env: Map::new(), volumes: Vec::new(), secrets: Vec::new() }
+    }
+
+    /// Make `r` available as a file at `paths::secret_file(r)`; env references come back to the
+    /// caller to be written by the entrypoint.
+    fn file(&mut self, r: &SecretRef) -> Option<String> {
+        match r {
+            SecretRef::Env(name) => {
+                self.env.insert(name.clone(), json!(required_env(name)));
+                Some(name.clone())
+            }
+            SecretRef::File(p) => {
+                self.mount(p);
+                None
+            }
+        }
+    }
+
+    fn mount(&mut self, p: &str) {
+        match p.strip_prefix("/run/secrets/").filter(|n| !n.contains('/')) {
+            Some(name) => self.secrets.push((name.to_string(), p.to_string())),
+            None => self.volumes.push(format!("{p}:{p}:ro")),
+        }
+    }
+
+    /// An environment variable holding the secret, or `<var>__FILE`/`<var>_FILE` with its path.
+    fn env_or_file(&mut self, r: &SecretRef, var: &str, file_var: &str) {
+        match r {
+            SecretRef::Env(name) => {
+                self.env.insert(var.to_string(), json!(required_env(name)));
+            }
+            SecretRef::File(p) => {
+                self.mount(p);
+                self.env.insert(file_var.to_string(), json!(p));
+            }
+        }
+    }
+
+    fn apply(self, s: &mut Map<String, Value>, all: &mut Vec<(String, String)>) {
+        if !self.env.is_empty() {
+            s.insert("environment".into(), Value::Object(self.env));
+        }
+        if !self.secrets.is_empty() {
+            s.insert("secrets".into(), json!(self.secrets.iter().map(|(n, _)| n).collect::<Vec<_>>()));
+            all.extend(self.secrets);
+        }
+        if !self.volumes.is_empty() {
+            let v = s.entry("volumes").or_insert_with(|| json!([]));
+            if let Value::Array(a) = v {
+                a.extend(self.volumes.into_iter().map(Value::String));
+            }
+        }
+    }
+}
+
+pub fn lower(stack: &Stack) -> Vec<Artifact> {
+    let app_net: Option<&str> = stack.network.as_deref();
+    let with_app = |nets: &[&'static str]| -> Vec<&str> {
+        let mut v: Vec<&str> = nets.to_vec();
+        if let Some(n) = app_net {
+            v.push(n);
+        }
+        v
+    };
+    let mut services = Map::new();
+    let mut volumes = Map::new();
+    let mut secrets_all: Vec<(String, String)> = Vec::new();
+    let get = |name: &str| stack.component(name).expect("every stack has this component");
+
+    // Loki.
+    let mut loki = base(get(defaults::LOKI.name), Some("10001:10001"), true, &[MONITORING]);
+    loki.insert("command".into(), json!([format!("-config.file={LOKI_CONFIG_MOUNT}")]));
+    loki.insert(
+        "volumes".into(),
+        json!([
+            format!("./{LOKI_CONFIG}:{LOKI_CONFIG_MOUNT}:ro"),
+            format!("./{LOKI_RULES_DIR}:{LOKI_RULES_MOUNT}:ro"),
+            format!("loki-data:{LOKI_DATA}")
+        ]),
+    );
+    loki.insert("healthcheck".into(), http_wget(LOKI_ADDR.1, "/ready"));
+    volumes.insert("loki-data".into(), json!({}));
+    services.insert("loki".into(), Value::Object(loki));
+
+    // Alertmanager, whose entrypoint writes env-sourced secrets to a tmpfs it then reads.
+    let mut am = base(get(defaults::ALERTMANAGER.name), Some("65534:65534"), true, &[MONITORING, EGRESS]);
+    let mut wiring = SecretWiring::new();
+    let mut from_env = Vec::new();
+    for use_ in stack.secrets.iter().filter(|s| s.setting.starts_with("alerting.")) {
+        if let Some(name) = wiring.file(&use_.reference)
+            && !from_env.contains(&name)
+        {
+            from_env.push(name);
+        }
+    }
+    let am_cmd = format!(
+        "exec /bin/alertmanager --config.file={ALERTMANAGER_CONFIG_MOUNT} --storage.path=/alertmanager --web.listen-address=:{}",
+        ALERTMANAGER_ADDR.1
+    );
+    if from_env.is_empty() {
+        am.insert("entrypoint".into(), json!(["/bin/sh", "-c", am_cmd]));
+    } else {
+        let writes: Vec<String> =
+            from_env.iter().map(|n| format!("printf '%s' \"$${n}\" > {ENV_SECRETS_DIR}/{n}")).collect();
+        am.insert(
+            "entrypoint".into(),
+            json!(["/bin/sh", "-c", format!("umask 077 && {} && {am_cmd}", writes.join(" && "))]),
+        );
+        am.insert("tmpfs".into(), json!(["/tmp", format!("{ENV_SECRETS_DIR}:uid=65534,gid=65534,mode=0700,size=64k")]));
+    }
+    am.insert(
+        "volumes".into(),
+        json!([
+            format!("./{ALERTMANAGER_CONFIG}:{ALERTMANAGER_CONFIG_MOUNT}:ro"),
+            format!("./{ALERTMANAGER_TEMPLATES_DIR}:{ALERTMANAGER_TEMPLATES_MOUNT}:ro"),
+            "alertmanager-data:/alertmanager".to_string()
+        ]),
+    );
+    wiring.apply(&mut am, &mut secrets_all);
+    am.insert("healthcheck".into(), http_wget(ALERTMANAGER_ADDR.1, "/-/ready"));
+    volumes.insert("alertmanager-data".into(), json!({}));
+    services.insert("alertmanager".into(), Value::Object(am));
+
+    // Exporters and probes.
+    let mut scrape_deps: Vec<(String, &str)> = vec![("alertmanager".into(), "service_healthy")];
+    if let Some(c) = stack.component(defaults::NODE_EXPORTER.name) {
+        let mut n = base(c, Some("65534:65534"), true, &[MONITORING]);
+        n.insert(
+            "command".into(),
+            json!([
+                "--path.procfs=/host/proc",
+                "--path.sysfs=/host/sys",
+                "--path.rootfs=/rootfs",
+                "--collector.filesystem.mount-points-exclude=^/(dev|proc|sys|var/lib/docker/.+)($$|/)"
+            ]),
+        );
+        n.insert("volumes".into(), json!(["/proc:/host/proc:ro", "/sys:/host/sys:ro", "/:/rootfs:ro"]));
+        n.insert("healthcheck".into(), http_wget(NODE_EXPORTER_ADDR.1, "/metrics"));
+        services.insert(c.name.clone(), Value::Object(n));
+        scrape_deps.push((c.name.clone(), "service_healthy"));
+    }
+    for s in &stack.services {
+        let Some(c) = stack.exporter_of(&s.name) else { continue };
+        let port = crate::ir::catalog::exporter_port(s.kind).unwrap_or(9100);
+        let mut e = base(c, Some("65534:65534"), true, &with_app(&[MONITORING]));
+        let mut wiring = SecretWiring::new();
+        match s.kind {
+            Kind::Postgres => {
+                let mut env = Map::new();
+                if let Some(pg) = &s.postgres {
+                    env.insert(
+                        "DATA_SOURCE_URI".into(),
+                        json!(format!("{}:{}/{}?sslmode=disable", s.host, s.port, pg.database)),
+                    );
+                    env.insert("DATA_SOURCE_USER".into(), json!(pg.user));
+                    wiring.env_or_file(&pg.password, "DATA_SOURCE_PASS", "DATA_SOURCE_PASS_FILE");
+                }
+                for (k, v) in env {
+                    wiring.env.insert(k, v);
+                }
+            }
+            Kind::Redis => {
+                wiring.env.insert("REDIS_ADDR".into(), json!(format!("redis://{}:{}", s.host, s.port)));
+            }
+            _ => {
+                let scheme = if s.tls_domain.is_some() { "https" } else { "http" };
+                e.insert(
+                    "command".into(),
+                    json!([
+                        format!("--nginx.scrape-uri={scheme}://{}:{}/stub_status", s.host, s.port),
+                        "--nginx.ssl-verify=false".to_string()
+                    ]),
+                );
+            }
+        }
+        wiring.apply(&mut e, &mut secrets_all);
+        e.insert("healthcheck".into(), http_wget(port, "/metrics"));
+        services.insert(c.name.clone(), Value::Object(e));
+        scrape_deps.push((c.name.clone(), "service_healthy"));
+    }
+    if let Some(c) = stack.component(defaults::BLACKBOX_EXPORTER.name) {
+        let mut b = base(c, Some("65534:65534"), true, &with_app(&[MONITORING, EGRESS]));
+        b.insert("healthcheck".into(), http_wget(BLACKBOX_ADDR.1, "/-/healthy"));
+        services.insert(c.name.clone(), Value::Object(b));
+        scrape_deps.push((c.name.clone(), "service_healthy"));
+    }
+
+    // Prometheus.
+    let p = get(defaults::PROMETHEUS.name);
+    let mut prom = base(p, Some("65534:65534"), true, &with_app(&[MONITORING]));
+    let mut cmd = vec![
+        format!("--config.file={PROMETHEUS_CONFIG_MOUNT}"),
+        "--storage.tsdb.path=/prometheus".to_string(),
+        format!("--storage.tsdb.retention.time={}", stack.prometheus_retention.canonical()),
+    ];
+    if let Some(d) = &p.disk {
+        // Keep a tenth of the volume free for compaction.
+        cmd.push(format!("--storage.tsdb.retention.size={}MB", d.bytes() / (1 << 20) * 9 / 10));
+    }
+    prom.insert("command".into(), json!(cmd));
+    prom.insert(
+        "volumes".into(),
+        json!([
+            format!("./{PROMETHEUS_CONFIG}:{PROMETHEUS_CONFIG_MOUNT}:ro"),
+            format!("./{PROMETHEUS_RULES_DIR}:{PROMETHEUS_RULES_MOUNT}:ro"),
+            "prometheus-data:/prometheus".to_string()
+        ]),
+    );
+    prom.insert("healthcheck".into(), http_wget(PROMETHEUS_ADDR.1, "/-/ready"));
+    let deps: Vec<(&str, &str)> = scrape_deps.iter().map(|(n, c)| (n.as_str(), *c)).collect();
+    depends(&mut prom, &deps);
+    volumes.insert("prometheus-data".into(), json!({}));
+    services.insert("prometheus".into(), Value::Object(prom));
+
+    // The log collector.
+    let host_files: Vec<String> = stack
+        .services
+        .iter()
+        .filter_map(|s| s.log_path.clone())
+        .chain(stack.logs.sources.iter().map(|s| s.path.clone()))
+        .map(|p| format!("{p}:{p}:ro"))
+        .collect();
+    match stack.logs.collector {
+        Collector::Promtail => {
+            // Reading the Docker socket needs root; the socket and log files are mounted read-only.
+            let mut pt = base(get(defaults::PROMTAIL.name), None, true, &[MONITORING]);
+            pt.insert("command".into(), json!([format!("-config.file={PROMTAIL_CONFIG_MOUNT}")]));
+            let mut v = vec![
+                format!("./{PROMTAIL_CONFIG}:{PROMTAIL_CONFIG_MOUNT}:ro"),
+                "/var/run/docker.sock:/var/run/docker.sock:ro".to_string(),
+                "promtail-positions:/var/lib/promtail".to_string(),
+            ];
+            v.extend(host_files);
+            pt.insert("volumes".into(), json!(v));
+            pt.insert("healthcheck".into(), http_bash(PROMTAIL_PORT, "/ready"));
+            depends(&mut pt, &[("loki", "service_healthy")]);
+            volumes.insert("promtail-positions".into(), json!({}));
+            services.insert("promtail".into(), Value::Object(pt));
+        }
+        Collector::Alloy => {
+            let mut al = base(get(defaults::ALLOY.name), None, true, &[MONITORING]);
+            al.insert(
+                "command".into(),
+                json!([
+                    "run",
+                    format!("--server.http.listen-addr=0.0.0.0:{ALLOY_PORT}"),
+                    "--storage.path=/var/lib/alloy/data",
+                    ALLOY_CONFIG_MOUNT
+                ]),
+            );
+            let mut v = vec![
+                format!("./{ALLOY_CONFIG}:{ALLOY_CONFIG_MOUNT}:ro"),
+                "/var/run/docker.sock:/var/run/docker.sock:ro".to_string(),
+                "alloy-data:/var/lib/alloy/data".to_string(),
+            ];
+            v.extend(host_files);
+            al.insert("volumes".into(), json!(v));
+            al.insert("healthcheck".into(), http_bash(ALLOY_PORT, "/-/ready"));
+            depends(&mut al, &[("loki", "service_healthy")]);
+            volumes.insert("alloy-data".into(), json!({}));
+            services.insert("alloy".into(), Value::Object(al));
+        }
+    }
+
+    // Grafana, the one service published on the host.
+    let mut g = base(get(defaults::GRAFANA.name), Some("472:0"), true, &[MONITORING, EGRESS]);
+    let mut wiring = SecretWiring::new();
+    wiring.env_or_file(&stack.grafana.admin_password, "GF_SECURITY_ADMIN_PASSWORD", "GF_SECURITY_ADMIN_PASSWORD__FILE");
+    wiring.env.insert("GF_SECURITY_ADMIN_USER".into(), json!("admin"));
+    wiring.env.insert("GF_USERS_ALLOW_SIGN_UP".into(), json!("false"));
+    wiring.env.insert("GF_ANALYTICS_REPORTING_ENABLED".into(), json!("false"));
+    if let Some(u) = &stack.grafana.root_url {
+        wiring.env.insert("GF_SERVER_ROOT_URL".into(), json!(u));
+        if u.trim_end_matches('/').matches('/').count() > 2 {
+            wiring.env.insert("GF_SERVER_SERVE_FROM_SUB_PATH".into(), json!("true"));
+        }
+    }
+    g.insert("volumes".into(), json!(["grafana-data:/var/lib/grafana"]));
+    wiring.apply(&mut g, &mut secrets_all);
+    g.insert("ports".into(), json!([format!("{}:{}:{}", stack.grafana.bind, stack.grafana.port, GRAFANA_ADDR.1)]));
+    g.insert("healthcheck".into(), http_wget(GRAFANA_ADDR.1, "/api/health"));
+    depends(
+        &mut g,
+        &[("prometheus", "service_healthy"), ("loki", "service_healthy"), ("alertmanager", "service_healthy")],
+    );
+    volumes.insert("grafana-data".into(), json!({}));
+    services.insert("grafana".into(), Value::Object(g));
+
+    // The application's own services that have an image.
+    for s in stack.services.iter().filter(|s| s.image.is_some()) {
+        let mut a = Map::new();
+        a.insert("image".into(), json!(s.image.as_ref().map(|i| i.as_str())));
+        a.insert("restart".into(), json!("unless-stopped"));
+        a.insert("security_opt".into(), json!(["no-new-privileges:true"]));
+        a.insert("networks".into(), json!(with_app(&[MONITORING])));
+        let mut wiring = SecretWiring::new();
+        let health = match s.kind {
+            Kind::Postgres => {
+                if let Some(pg) = &s.postgres {
+                    wiring.env.insert("POSTGRES_DB".into(), json!(pg.database));
+                    wiring.env.insert("POSTGRES_USER".into(), json!(pg.user));
+                    wiring.env_or_file(&pg.password, "POSTGRES_PASSWORD", "POSTGRES_PASSWORD_FILE");
+                    let volume = format!("{}-data", s.name);
+                    a.insert("volumes".into(), json!([format!("{volume}:/var/lib/postgresql/data")]));
+                    volumes.insert(volume, json!({}));
+                    Some(healthcheck(vec!["CMD", "pg_isready", "-U", &pg.user, "-d", &pg.database]))
+                } else {
+                    Some(healthcheck(vec!["CMD", "pg_isready"]))
+                }
+            }
+            Kind::Redis => Some(healthcheck(vec!["CMD", "redis-cli", "ping"])),
+            Kind::Nginx => Some(healthcheck(vec!["CMD-SHELL", "kill -0 \"$$(cat /var/run/nginx.pid)\""])),
+            Kind::Http | Kind::Generic => s
+                .health
+                .as_ref()
+                .and_then(|h| h.live.as_ref().or(h.ready.as_ref()))
+                .map(|path| healthcheck(vec!["CMD-SHELL", &format!("wget -q --spider http://127.0.0.1:{}{path} || curl -fsS -o /dev/null http://127.0.0.1:{}{path}", s.port, s.port)])),
+        };
+        wiring.apply(&mut a, &mut secrets_all);
+        if let Some(h) = health {
+            a.insert("healthcheck".into(), h);
+        }
+        if let Some(p) = stack.published.iter().find(|p| p.owner == s.name.as_str()) {
+            a.insert("ports".into(), json!([format!("{}:{}:{}", p.bind, p.port, s.port)]));
+        }
+        services.insert(s.name.to_string(), Value::Object(a));
+    }
+
+    let mut networks = Map::new();
+    networks.insert(MONITORING.into(), json!({ "internal": true }));
+    networks.insert(EGRESS.into(), json!({}));
+    if let Some(n) = app_net {
+        networks.insert(n.to_string(), json!({ "external": true }));
+    }
+    let mut doc = Map::new();
+    doc.insert("services".into(), Value::Object(services));
+    doc.insert("networks".into(), Value::Object(networks));
+    doc.insert("volumes".into(), Value::Object(volumes));
+    secrets_all.sort();
+    secrets_all.dedup();
+    if !secrets_all.is_empty() {
+        let mut m = Map::new();
+        for (name, path) in secrets_all {
+            m.insert(name, json!({ "file": path }));
+        }
+        doc.insert("secrets".into(), Value::Object(m));
+    }
+    vec![Artifact::new(COMPOSE, serde_saphyr::to_string(&Value::Object(doc)).expect("compose serializes"))]
+}

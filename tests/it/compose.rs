@@ -1,0 +1,140 @@
+//! compose.yaml, for every example and every manifest under `tests/fixtures/ok/`: accepted by
+//! docker-compose 1.29 (Debian bookworm) and compose v2 `config` with the variables of
+//! `.env.example` set, refused by both when one is missing, valid against the compose-spec
+//! schema, and safe by default.
+
+use crate::prometheus::manifests;
+use crate::support::{build_into_tempdir, require_tool, run, shared};
+use serde_json::Value;
+use std::path::Path;
+use std::process::Command;
+
+fn env_vars(dir: &Path) -> Vec<(String, String)> {
+    std::fs::read_to_string(dir.join(".env.example"))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with('#') && l.contains('='))
+        .map(|l| {
+            let (k, v) = l.split_once('=').unwrap();
+            (k.to_string(), if v.is_empty() { "placeholder".to_string() } else { v.to_string() })
+        })
+        .collect()
+}
+
+fn compose_config(tool: &Path, dir: &Path, env: &[(String, String)]) -> (bool, String) {
+    let mut cmd = Command::new(tool);
+    cmd.args(["config", "-q"]).current_dir(dir).env_clear().env("PATH", std::env::var_os("PATH").unwrap());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    run(&mut cmd)
+}
+
+#[test]
+fn both_compose_versions_accept_the_file_and_refuse_a_missing_secret() {
+    let v1 = require_tool("docker-compose");
+    let v2 = require_tool("docker-compose-v2");
+    for m in manifests() {
+        let dir = build_into_tempdir(&m);
+        let env = env_vars(dir.path());
+        for tool in [&v1, &v2] {
+            let (ok, out) = compose_config(tool, dir.path(), &env);
+            assert!(ok, "{}: {} config:\n{out}", m.display(), tool.display());
+        }
+        // Every `{ env }` secret is required: compose fails loudly without it.
+        if let Some((missing, _)) = env.iter().find(|(k, _)| k != "COMPOSE_PROJECT_NAME") {
+            let without: Vec<(String, String)> = env.iter().filter(|(k, _)| k != missing).cloned().collect();
+            for tool in [&v1, &v2] {
+                let (ok, out) = compose_config(tool, dir.path(), &without);
+                assert!(
+                    !ok && out.contains(missing),
+                    "{}: {} accepted the file without {missing}:\n{out}",
+                    m.display(),
+                    tool.display()
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_file_matches_the_compose_spec_schema_and_is_safe_by_default() {
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(shared().join("schemas/compose-spec/compose-spec.json")).unwrap(),
+    )
+    .unwrap();
+    let v = jsonschema::validator_for(&schema).unwrap();
+    for m in manifests() {
+        let checked = sightline::check(&m.to_string_lossy(), &std::fs::read(&m).unwrap());
+        let stack = sightline::ir::lower(checked.manifest.as_ref().unwrap(), "m");
+        let dir = build_into_tempdir(&m);
+        let doc: Value =
+            serde_saphyr::from_str(&std::fs::read_to_string(dir.path().join("compose.yaml")).unwrap()).unwrap();
+        let errors: Vec<String> = v.iter_errors(&doc).map(|e| format!("{e} at {}", e.instance_path())).collect();
+        assert!(errors.is_empty(), "{}:\n{}", m.display(), errors.join("\n"));
+        assert!(doc.get("name").is_none(), "docker-compose 1.29 refuses a top-level name");
+        let services = doc["services"].as_object().unwrap();
+        for c in &stack.components {
+            if c.name == "backup" {
+                continue;
+            }
+            let s = &services.get(&c.name).unwrap_or_else(|| panic!("{}: no service {}", m.display(), c.name));
+            assert_eq!(s["image"], c.image.as_str());
+            assert!(
+                s["deploy"]["resources"]["limits"]["memory"].is_string()
+                    && s["deploy"]["resources"]["limits"]["cpus"].is_string()
+            );
+            assert_eq!(s["restart"], "unless-stopped");
+            assert_eq!(s["read_only"], true, "{}: {} should have a read-only root", m.display(), c.name);
+            assert!(s["security_opt"].as_array().unwrap().iter().any(|o| o == "no-new-privileges:true"));
+            for vol in s["volumes"].as_array().into_iter().flatten() {
+                let vol = vol.as_str().unwrap();
+                if vol.starts_with("./") {
+                    assert!(vol.ends_with(":ro"), "{}: generated config mounted writable: {vol}", m.display());
+                    let host = vol.trim_start_matches("./").split(':').next().unwrap();
+                    assert!(
+                        dir.path().join(host).exists(),
+                        "{}: {} mounts {host}, which is not generated",
+                        m.display(),
+                        c.name
+                    );
+                }
+            }
+        }
+        for (name, s) in services {
+            assert!(
+                s["healthcheck"].is_object()
+                    || stack.services.iter().any(|a| a.name.as_str() == name
+                        && a.health.is_none()
+                        && matches!(
+                            a.kind,
+                            sightline::manifest::model::Kind::Http | sightline::manifest::model::Kind::Generic
+                        )),
+                "{}: {name} has no healthcheck",
+                m.display()
+            );
+            assert!(!s["image"].as_str().unwrap().ends_with(":latest"));
+            if let Some(ports) = s.get("ports") {
+                let published = stack.published.iter().any(|p| p.owner == *name);
+                assert!(
+                    published,
+                    "{}: {name} publishes {ports} but the manifest publishes only {:?}",
+                    m.display(),
+                    stack.published
+                );
+            }
+        }
+        let grafana_port = services["grafana"]["ports"][0].as_str().unwrap();
+        assert!(grafana_port.starts_with(&format!("{}:{}:", stack.grafana.bind, stack.grafana.port)), "{grafana_port}");
+        let collector = match stack.logs.collector {
+            sightline::manifest::model::Collector::Promtail => ("promtail", "alloy"),
+            sightline::manifest::model::Collector::Alloy => ("alloy", "promtail"),
+        };
+        assert!(
+            services.contains_key(collector.0) && !services.contains_key(collector.1),
+            "{}: runs the wrong collector",
+            m.display()
+        );
+        assert_eq!(doc["networks"]["monitoring"]["internal"], true);
+    }
+}
