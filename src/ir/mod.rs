@@ -170,6 +170,8 @@ pub struct BackupJob {
     pub name: Name,
     pub service: Name,
     pub schedule: Cron,
+    /// The longest time between two runs of the schedule (a day for `0 2 * * *`).
+    pub interval: Duration,
     pub keep: u32,
     pub compress: m::Compress,
     pub age_recipient: Option<String>,
@@ -238,6 +240,7 @@ pub fn lower(manifest: &Manifest, manifest_name: &str) -> Stack {
                 name: j.name.clone(),
                 service: j.service.clone(),
                 schedule: j.schedule.clone(),
+                interval: longest_gap(&j.schedule),
                 keep: j.keep,
                 compress: j.compress.unwrap_or_default(),
                 age_recipient: j.encrypt.as_ref().map(|e| e.age_recipient.clone()),
@@ -494,6 +497,25 @@ fn components(manifest: &Manifest, services: &[Service], collector: Collector, b
         out.push(component(&defaults::BACKUP, "backups", None, b.memory.as_ref(), b.cpus, None));
     }
     out
+}
+
+/// The longest gap between consecutive runs of a schedule over a year, from a fixed date so the
+/// result (and the output) never depends on when sightline runs.
+pub fn longest_gap(cron: &Cron) -> Duration {
+    use chrono::TimeZone;
+    let start = chrono::Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).single().expect("a valid date");
+    let mut previous: Option<chrono::DateTime<chrono::Utc>> = None;
+    let mut longest = 0i64;
+    for t in cron.schedule().iter_after(start).take(1200) {
+        if let Some(p) = previous {
+            longest = longest.max((t - p).num_seconds());
+        }
+        previous = Some(t);
+        if (t - start).num_days() > 400 {
+            break;
+        }
+    }
+    Duration::from_millis(longest.max(60) as u64 * 1000)
 }
 
 /// The compose service name of a service's exporter, e.g. `db-exporter`.

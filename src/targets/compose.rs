@@ -237,7 +237,16 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
                 "--collector.filesystem.mount-points-exclude=^/(dev|proc|sys|var/lib/docker/.+)($$|/)"
             ]),
         );
-        n.insert("volumes".into(), json!(["/proc:/host/proc:ro", "/sys:/host/sys:ro", "/:/rootfs:ro"]));
+        let mut v =
+            vec!["/proc:/host/proc:ro".to_string(), "/sys:/host/sys:ro".to_string(), "/:/rootfs:ro".to_string()];
+        if stack.backups.is_some() {
+            // Backup results, written by the runner for the textfile collector.
+            if let Some(Value::Array(cmd)) = n.get_mut("command") {
+                cmd.push(json!(format!("--collector.textfile.directory={TEXTFILE_DIR}")));
+            }
+            v.push(format!("backup-textfile:{TEXTFILE_DIR}:ro"));
+        }
+        n.insert("volumes".into(), json!(v));
         n.insert("healthcheck".into(), http_wget(NODE_EXPORTER_ADDR.1, "/metrics"));
         services.insert(c.name.clone(), Value::Object(n));
         scrape_deps.push((c.name.clone(), "service_healthy"));
@@ -389,13 +398,58 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     volumes.insert("grafana-data".into(), json!({}));
     services.insert("grafana".into(), Value::Object(g));
 
+    // The backup runner: cron with the scripts of `backup/`, built on the databases' image.
+    if let (Some(b), Some(c)) = (&stack.backups, stack.component(defaults::BACKUP.name)) {
+        let mut r = base(c, None, false, &with_app(&[MONITORING]));
+        r.remove("image");
+        let image = stack
+            .services
+            .iter()
+            .filter(|s| s.kind == Kind::Postgres)
+            .filter_map(|s| s.image.as_ref())
+            .max_by_key(|i| i.tag().and_then(|t| t.split('.').next()).and_then(|m| m.parse::<u32>().ok()).unwrap_or(0))
+            .map_or(c.image.as_str().to_string(), |i| i.as_str().to_string());
+        r.insert("build".into(), json!({ "context": format!("./{BACKUP_DIR}"), "args": { "POSTGRES_IMAGE": image } }));
+        let mut wiring = SecretWiring::new();
+        for s in stack.services.iter().filter(|s| b.jobs.iter().any(|j| j.service == s.name)) {
+            if let Some(pg) = &s.postgres {
+                wiring.file(&pg.password);
+            }
+        }
+        r.insert(
+            "volumes".into(),
+            json!([
+                format!("./{BACKUP_DIR}:{}:ro", super::backup::SCRIPTS_MOUNT),
+                format!("backups:{}", b.destination),
+                format!("backup-textfile:{TEXTFILE_DIR}")
+            ]),
+        );
+        wiring.apply(&mut r, &mut secrets_all);
+        r.insert(
+            "healthcheck".into(),
+            healthcheck(vec!["CMD-SHELL", "test -s /var/run/crond.pid && kill -0 \"$$(cat /var/run/crond.pid)\""]),
+        );
+        let db_deps: Vec<(&str, &str)> = stack
+            .services
+            .iter()
+            .filter(|s| s.image.is_some() && b.jobs.iter().any(|j| j.service == s.name))
+            .map(|s| (s.name.as_str(), "service_healthy"))
+            .collect();
+        depends(&mut r, &db_deps);
+        volumes.insert("backups".into(), json!({}));
+        volumes.insert("backup-textfile".into(), json!({}));
+        services.insert(c.name.clone(), Value::Object(r));
+    }
+
     // The application's own services that have an image.
     for s in stack.services.iter().filter(|s| s.image.is_some()) {
         let mut a = Map::new();
         a.insert("image".into(), json!(s.image.as_ref().map(|i| i.as_str())));
         a.insert("restart".into(), json!("unless-stopped"));
         a.insert("security_opt".into(), json!(["no-new-privileges:true"]));
-        a.insert("networks".into(), json!(with_app(&[MONITORING])));
+        // The application keeps its way out: its own network, or else `egress`.
+        let nets = if app_net.is_some() { with_app(&[MONITORING]) } else { vec![MONITORING, EGRESS] };
+        a.insert("networks".into(), json!(nets));
         let mut wiring = SecretWiring::new();
         let health = match s.kind {
             Kind::Postgres => {

@@ -6,6 +6,7 @@
 
 pub mod alertmanager;
 pub mod alloy;
+pub mod backup;
 pub mod compose;
 pub mod env_example;
 pub mod loki;
@@ -46,6 +47,7 @@ pub const TARGETS: &[Target] = &[
     Target { name: "loki", lower: loki::lower },
     Target { name: "promtail", lower: promtail::lower },
     Target { name: "alloy", lower: alloy::lower },
+    Target { name: "backup", lower: backup::lower },
     Target { name: "compose", lower: compose::lower },
 ];
 

@@ -4,6 +4,7 @@ mod support;
 
 mod alertmanager;
 mod alloy;
+mod backups;
 mod cli;
 mod compose;
 mod docs;

@@ -48,13 +48,16 @@ pub fn plan_of(path: &Path) -> std::collections::BTreeMap<String, String> {
     }
 }
 
-/// Write a manifest's generated tree into a fresh temporary directory.
+/// Write a manifest's generated tree into a fresh temporary directory, through the same
+/// writer `sightline build` uses (file modes included).
 pub fn build_into_tempdir(path: &Path) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
-    for (rel, contents) in plan_of(path) {
-        let full = dir.path().join(rel);
-        std::fs::create_dir_all(full.parent().unwrap()).unwrap();
-        std::fs::write(&full, contents).unwrap();
+    let bytes = std::fs::read(path).expect("manifest readable");
+    let checked = sightline::check(&path.to_string_lossy(), &bytes);
+    let plan = sightline::plan(&checked).unwrap_or_else(|| panic!("{} does not compile", path.display()));
+    match sightline::emit::write::write(&plan, dir.path(), false).expect("the tree is written") {
+        sightline::emit::write::Outcome::Written(_) => {}
+        sightline::emit::write::Outcome::Refused(c) => panic!("refused: {c:?}"),
     }
     dir
 }

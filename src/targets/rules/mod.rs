@@ -7,6 +7,7 @@
 //! `user.yml` (the manifest's own rules, which have no generated tests: their series are the
 //! user's to know).
 
+pub mod backups;
 pub mod builtin;
 pub mod doc;
 pub mod model;
@@ -157,6 +158,16 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
             }
             emit(&mut out, &file, group, Some(tests));
         }
+    }
+    let backup = backups::alerts(stack);
+    if !backup.is_empty() {
+        let rules: Vec<Tested> = backup
+            .into_iter()
+            .map(|b| Tested { rule: b.rule, kept: b.kept, firing: b.firing, silent: b.silent })
+            .collect();
+        let group =
+            Group { name: "backups".into(), rules: rules.iter().map(|r| Rule::Alert(r.rule.clone())).collect() };
+        emit(&mut out, "backups", group, Some(tests_for("backups", &rules)));
     }
     if !stack.alerting.rules.is_empty() {
         let rules = stack

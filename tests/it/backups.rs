@@ -1,0 +1,336 @@
+//! Backups, proved on a real PostgreSQL server (Debian's package, unix socket only, in a
+//! temporary directory): fill a database, back it up, see a corrupt dump refused and the failure
+//! recorded, drop the database and restore every row, rotate to `keep`, run the restore test,
+//! and do an encrypted round trip with age. Also: every generated script passes shellcheck,
+//! every job is in the crontab and has a staleness alert, and hostile names cannot inject.
+
+use crate::prometheus::manifests;
+use crate::support::{build_into_tempdir, require_tool, root, run};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
+
+/// A PostgreSQL server on a unix socket in a temporary directory, stopped on drop.
+struct Server {
+    dir: tempfile::TempDir,
+    port: u16,
+}
+
+impl Server {
+    fn start() -> Server {
+        require_tool("initdb");
+        let dir = tempfile::Builder::new().prefix("sightline-pg-").tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+        let data = dir.path().join("data");
+        let port = 20000 + (std::process::id() % 20000) as u16;
+        let as_postgres = |args: &[&str]| {
+            let mut c = if is_root() {
+                let mut c = Command::new("runuser");
+                c.args(["-u", "postgres", "--"]);
+                c
+            } else {
+                Command::new(args[0])
+            };
+            if is_root() {
+                c.arg(args[0]);
+            }
+            c.args(&args[1..]);
+            c
+        };
+        let initdb = format!("{PG_BIN}/initdb");
+        let (ok, out) = run(&mut as_postgres(&[
+            &initdb,
+            "--auth=trust",
+            "--username=postgres",
+            "--encoding=UTF8",
+            "-D",
+            data.to_str().unwrap(),
+        ]));
+        assert!(ok, "initdb: {out}");
+        let pg_ctl = format!("{PG_BIN}/pg_ctl");
+        let opts = format!(
+            "-c listen_addresses='' -c unix_socket_directories={} -p {port} -c fsync=off",
+            dir.path().display()
+        );
+        let (ok, out) = run(&mut as_postgres(&[
+            &pg_ctl,
+            "-D",
+            data.to_str().unwrap(),
+            "-o",
+            &opts,
+            "-w",
+            "-t",
+            "60",
+            "-l",
+            dir.path().join("log").to_str().unwrap(),
+            "start",
+        ]));
+        assert!(ok, "pg_ctl start: {out}");
+        Server { dir, port }
+    }
+
+    /// A command with the libpq environment pointing at this server.
+    fn cmd(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut c = Command::new(program);
+        c.env("PGHOST", self.dir.path()).env("PGPORT", self.port.to_string()).env("PGUSER", "postgres");
+        c.env("PATH", format!("{PG_BIN}:{}", std::env::var("PATH").unwrap()));
+        c
+    }
+
+    fn psql(&self, db: &str, sql: &str) -> String {
+        let (ok, out) =
+            run(self.cmd("psql").args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", db, "-c", sql]));
+        assert!(ok, "psql {sql}: {out}");
+        out.trim().to_string()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let data = self.dir.path().join("data");
+        let mut c = if is_root() {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--", &format!("{PG_BIN}/pg_ctl")]);
+            c
+        } else {
+            Command::new(format!("{PG_BIN}/pg_ctl"))
+        };
+        let _ = c.args(["-D", data.to_str().unwrap(), "-m", "immediate", "stop"]).output();
+    }
+}
+
+fn is_root() -> bool {
+    std::env::var("USER").map(|u| u == "root").unwrap_or(false) || uid_is_zero()
+}
+
+fn uid_is_zero() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("Uid:")).map(|l| l.split_whitespace().nth(1) == Some("0")))
+        .unwrap_or(false)
+}
+
+fn dumps(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.ends_with(".sha256") && !n.starts_with('.'))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn backups_verify_rotate_restore_and_encrypt_on_a_real_database() {
+    require_tool("shellcheck");
+    require_tool("age");
+    let tree = build_into_tempdir(&root().join("examples/faceless-staging.yaml"));
+    let scripts = tree.path().join("backup");
+    let server = Server::start();
+    let work = tempfile::tempdir().unwrap();
+    let dest = work.path().join("backups");
+    let textfile = work.path().join("textfile");
+    // A database name with characters the manifest allows and a shell would not like.
+    let db = "app$data-1";
+    server.psql("postgres", &format!("CREATE DATABASE \"{db}\""));
+    server.psql(db, "CREATE TABLE items (id int PRIMARY KEY, name text); INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 5000) g;");
+    server.psql(db, "CREATE SCHEMA shop; CREATE TABLE shop.orders (id int, total numeric); INSERT INTO shop.orders SELECT g, g * 1.5 FROM generate_series(1, 321) g;");
+
+    let backup = |extra: &[&str]| {
+        let mut c = server.cmd(scripts.join("backup-postgres.sh"));
+        c.env("PGDATABASE", db)
+            .args(["--job", "daily", "--service", "db", "--keep", "2", "--dest"])
+            .arg(&dest)
+            .arg("--textfile-dir")
+            .arg(&textfile)
+            .args(extra);
+        run(&mut c)
+    };
+    let (ok, out) = backup(&[]);
+    assert!(ok, "backup: {out}");
+    let job_dir = dest.join("daily");
+    let first = dumps(&job_dir);
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert!(job_dir.join(format!("{}.sha256", first[0])).exists());
+    let metrics = std::fs::read_to_string(textfile.join("sightline_backup_daily.prom")).unwrap();
+    assert!(metrics.contains("sightline_backup_last_result{backup_job=\"daily\",service=\"db\"} 1"), "{metrics}");
+    assert!(metrics.contains("sightline_backup_last_success_timestamp_seconds{"));
+
+    // A corrupt copy is refused by verification.
+    let dump = job_dir.join(&first[0]);
+    let (ok, out) = run(server.cmd(scripts.join("verify-backup.sh")).arg(&dump));
+    assert!(ok, "a good dump verifies: {out}");
+    let mut bytes = std::fs::read(&dump).unwrap();
+    let corrupt = work.path().join("corrupt.dump.gz");
+    let mid = bytes.len() / 2;
+    for b in &mut bytes[mid..mid + 64] {
+        *b ^= 0x5a;
+    }
+    std::fs::write(&corrupt, &bytes).unwrap();
+    let (ok, out) = run(server.cmd(scripts.join("verify-backup.sh")).arg(&corrupt));
+    assert!(!ok, "a corrupt dump must not verify: {out}");
+    let truncated = work.path().join("truncated.dump.gz");
+    std::fs::write(&truncated, &std::fs::read(&dump).unwrap()[..mid]).unwrap();
+    assert!(!run(server.cmd(scripts.join("verify-backup.sh")).arg(&truncated)).0, "a truncated dump must not verify");
+
+    // A run whose dump is broken fails, keeps nothing, and records the failure.
+    let fake = work.path().join("fakebin");
+    std::fs::create_dir_all(&fake).unwrap();
+    std::fs::write(fake.join("pg_dump"), format!("#!/bin/sh\n{PG_BIN}/pg_dump \"$@\" | head -c 2000\n")).unwrap();
+    std::fs::set_permissions(fake.join("pg_dump"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let mut c = server.cmd(scripts.join("backup-postgres.sh"));
+    c.env("PATH", format!("{}:{PG_BIN}:{}", fake.display(), std::env::var("PATH").unwrap()));
+    c.env("PGDATABASE", db)
+        .args(["--job", "daily", "--service", "db", "--keep", "2", "--dest"])
+        .arg(&dest)
+        .arg("--textfile-dir")
+        .arg(&textfile);
+    let (ok, out) = run(&mut c);
+    assert!(!ok, "a broken dump must fail the job: {out}");
+    assert_eq!(dumps(&job_dir), first, "nothing may be kept from a failed run");
+    assert!(
+        !std::fs::read_dir(&job_dir).unwrap().any(|e| e.unwrap().file_name().to_string_lossy().starts_with(".partial")),
+        "no partial file left"
+    );
+    let metrics = std::fs::read_to_string(textfile.join("sightline_backup_daily.prom")).unwrap();
+    assert!(metrics.contains("sightline_backup_last_result{backup_job=\"daily\",service=\"db\"} 0"), "{metrics}");
+    assert!(
+        metrics.contains("sightline_backup_last_success_timestamp_seconds{"),
+        "the last success time survives a failure: {metrics}"
+    );
+
+    // Drop the database and restore it: every row is back.
+    server.psql("postgres", &format!("DROP DATABASE \"{db}\""));
+    let (ok, out) = run(server.cmd(scripts.join("restore-postgres.sh")).args(["--into", db]).arg(&dump));
+    assert!(ok, "restore: {out}");
+    assert_eq!(server.psql(db, "SELECT count(*), sum(id) FROM items"), "5000|12502500");
+    assert_eq!(server.psql(db, "SELECT count(*), sum(total) FROM shop.orders"), "321|77521.5");
+
+    // Rotation: five runs with keep 2 leave the two newest.
+    for _ in 0..5 {
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        let (ok, out) = backup(&[]);
+        assert!(ok, "{out}");
+    }
+    let kept = dumps(&job_dir);
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    assert!(!kept.contains(&first[0]));
+    let shas = std::fs::read_dir(&job_dir)
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".sha256"))
+        .count();
+    assert_eq!(shas, 2);
+
+    // The restore test restores the newest dump into a scratch database and compares.
+    let mut c = server.cmd(scripts.join("restore-postgres.sh"));
+    c.env("PGDATABASE", db)
+        .args(["--test", "--job", "daily", "--service", "db", "--dest"])
+        .arg(&dest)
+        .arg("--textfile-dir")
+        .arg(&textfile);
+    let (ok, out) = run(&mut c);
+    assert!(ok, "restore test: {out}");
+    assert!(
+        std::fs::read_to_string(textfile.join("sightline_restore_test_daily.prom"))
+            .unwrap()
+            .contains("sightline_restore_test_last_result{backup_job=\"daily\",service=\"db\"} 1")
+    );
+    assert_eq!(
+        server.psql("postgres", "SELECT count(*) FROM pg_database WHERE datname LIKE 'sightline_restore_test_%'"),
+        "0",
+        "the scratch database is dropped"
+    );
+
+    // Encrypted round trip.
+    let key = work.path().join("key.txt");
+    let (ok, out) = run(Command::new("age-keygen").arg("-o").arg(&key));
+    assert!(ok, "{out}");
+    let recipient = std::fs::read_to_string(&key)
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("# public key: ").map(String::from))
+        .unwrap();
+    let mut c = server.cmd(scripts.join("backup-postgres.sh"));
+    c.env("PGDATABASE", db)
+        .args(["--job", "weekly", "--service", "db", "--keep", "3", "--age-recipient", &recipient, "--dest"])
+        .arg(&dest)
+        .arg("--textfile-dir")
+        .arg(&textfile);
+    let (ok, out) = run(&mut c);
+    assert!(ok, "encrypted backup: {out}");
+    let enc = dumps(&dest.join("weekly"));
+    assert_eq!(enc.len(), 1);
+    assert!(enc[0].ends_with(".dump.gz.age"), "{enc:?}");
+    let enc = dest.join("weekly").join(&enc[0]);
+    assert!(!std::fs::read(&enc).unwrap().windows(5).any(|w| w == b"items"), "the dump is encrypted");
+    assert!(run(server.cmd(scripts.join("verify-backup.sh")).arg("--identity").arg(&key).arg(&enc)).0);
+    let (ok, out) = run(server
+        .cmd(scripts.join("restore-postgres.sh"))
+        .args(["--into", "decrypted", "--identity"])
+        .arg(&key)
+        .arg(&enc));
+    assert!(ok, "encrypted restore: {out}");
+    assert_eq!(server.psql("decrypted", "SELECT count(*) FROM items"), "5000");
+}
+
+#[test]
+fn every_script_passes_shellcheck_and_has_help() {
+    let shellcheck = require_tool("shellcheck");
+    for m in manifests() {
+        let dir = build_into_tempdir(&m);
+        let b = dir.path().join("backup");
+        if !b.exists() {
+            continue;
+        }
+        let scripts: Vec<PathBuf> = std::fs::read_dir(&b)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "sh"))
+            .collect();
+        assert_eq!(scripts.len(), 4, "{}", m.display());
+        let (ok, out) = run(Command::new(&shellcheck).args(&scripts));
+        assert!(ok, "{}: shellcheck:\n{out}", m.display());
+        for s in scripts.iter().filter(|s| !s.ends_with("entrypoint.sh")) {
+            let (ok, out) = run(Command::new("bash").arg(s).arg("--help"));
+            assert!(ok && out.contains("Usage:"), "{}: {} --help: {out}", m.display(), s.display());
+        }
+    }
+}
+
+#[test]
+fn every_job_is_scheduled_and_watched() {
+    for m in manifests() {
+        let checked = sightline::check(&m.to_string_lossy(), &std::fs::read(&m).unwrap());
+        let stack = sightline::ir::lower(checked.manifest.as_ref().unwrap(), "m");
+        let Some(b) = &stack.backups else { continue };
+        let dir = build_into_tempdir(&m);
+        let crontab = std::fs::read_to_string(dir.path().join("backup/crontab")).unwrap();
+        let rules = std::fs::read_to_string(dir.path().join("prometheus/rules/backups.yml")).unwrap();
+        for j in &b.jobs {
+            let line = crontab
+                .lines()
+                .find(|l| l.contains(&format!("--job '{}'", j.name)) && l.contains("backup-postgres.sh"))
+                .unwrap_or_else(|| panic!("{}: {} not in the crontab", m.display(), j.name));
+            assert!(line.starts_with(&format!("{} ", j.schedule.normalized())), "{line}");
+            assert!(rules.contains(&format!("backup_job=\"{}\"", j.name)) && rules.contains("BackupStale"));
+        }
+        if b.restore_test.is_some() {
+            assert!(crontab.contains("restore-postgres.sh --test"));
+        }
+    }
+}
+
+#[test]
+fn hostile_names_are_refused_before_they_reach_a_shell() {
+    let base = "version: 1\nstack: shop\nenvironment: prod\nservices:\n  db: { kind: postgres, port: 5432, database: DB, user: app, password: { env: PGPASSWORD } }\nbackups:\n  jobs: [ { name: JOB, service: db, schedule: \"0 2 * * *\", keep: 3 } ]\n";
+    for (field, value) in
+        [("DB", "\"x'; rm -rf /; '\""), ("DB", "\"$(reboot)\""), ("JOB", "\"daily; rm -rf /\""), ("JOB", "\"`id`\"")]
+    {
+        let other = if field == "DB" { ("JOB", "daily") } else { ("DB", "app") };
+        let text = base.replace(field, value).replace(other.0, other.1);
+        let checked = sightline::check("hostile.yaml", text.as_bytes());
+        assert!(checked.has_errors(), "{value} for {field} was accepted");
+        assert!(sightline::plan(&checked).is_none());
+    }
+}
