@@ -6,6 +6,7 @@
 
 pub mod catalog;
 pub mod defaults;
+pub mod metrics;
 
 use crate::manifest::model::{self as m, Collector, DashboardKind, Framework, Kind, LogFormat, Manifest};
 use crate::manifest::values::{Cron, Duration, ImageRef, Name, Percent, SecretRef, Size};

@@ -2,8 +2,9 @@
 //!
 //! - Images are the components' pinned images; limits are `deploy.resources.limits`.
 //! - Every service has a healthcheck with a command its image has (busybox `wget` in the
-//!   prom/* and grafana/* Alpine-based images, bash's `/dev/tcp` in the Debian-based Promtail
-//!   and Alloy images, `pg_isready` / `redis-cli` in the databases' own images), and
+//!   prom/*, Loki, Grafana, postgres-exporter and the Alpine redis-exporter images, bash's
+//!   `/dev/tcp` in the Debian-based Promtail and Alloy images, `pg_isready` / `redis-cli` in the
+//!   databases' own images, the binary itself in the FROM-scratch nginx exporter), and
 //!   `depends_on` waits for health in start order.
 //! - State lives in named volumes; generated configs are mounted read-only.
 //! - Networks: `monitoring` (internal: no way out), `egress` for the three that must reach the
@@ -286,9 +287,17 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
             }
         }
         wiring.apply(&mut e, &mut secrets_all);
-        e.insert("healthcheck".into(), http_wget(port, "/metrics"));
+        if s.kind == Kind::Nginx {
+            // The nginx exporter's image is built FROM scratch: no shell, no HTTP client. The
+            // only command it has is the exporter itself, so the check is that it runs, and
+            // Prometheus waits for it to start rather than to be healthy.
+            e.insert("healthcheck".into(), healthcheck(vec!["CMD", "/usr/bin/nginx-prometheus-exporter", "--version"]));
+            scrape_deps.push((c.name.clone(), "service_started"));
+        } else {
+            e.insert("healthcheck".into(), http_wget(port, "/metrics"));
+            scrape_deps.push((c.name.clone(), "service_healthy"));
+        }
         services.insert(c.name.clone(), Value::Object(e));
-        scrape_deps.push((c.name.clone(), "service_healthy"));
     }
     if let Some(c) = stack.component(defaults::BLACKBOX_EXPORTER.name) {
         let mut b = base(c, Some("65534:65534"), true, &with_app(&[MONITORING, EGRESS]));
@@ -387,7 +396,14 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
             wiring.env.insert("GF_SERVER_SERVE_FROM_SUB_PATH".into(), json!("true"));
         }
     }
-    g.insert("volumes".into(), json!(["grafana-data:/var/lib/grafana"]));
+    let mut gv = vec![
+        "grafana-data:/var/lib/grafana".to_string(),
+        format!("./grafana/provisioning:{GRAFANA_PROVISIONING_MOUNT}:ro"),
+    ];
+    if !super::grafana::dashboards::lower(stack).is_empty() {
+        gv.push(format!("./{GRAFANA_DASHBOARDS_DIR}:{GRAFANA_DASHBOARDS_MOUNT}:ro"));
+    }
+    g.insert("volumes".into(), json!(gv));
     wiring.apply(&mut g, &mut secrets_all);
     g.insert("ports".into(), json!([format!("{}:{}:{}", stack.grafana.bind, stack.grafana.port, GRAFANA_ADDR.1)]));
     g.insert("healthcheck".into(), http_wget(GRAFANA_ADDR.1, "/api/health"));

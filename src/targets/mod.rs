@@ -9,6 +9,7 @@ pub mod alloy;
 pub mod backup;
 pub mod compose;
 pub mod env_example;
+pub mod grafana;
 pub mod loki;
 pub mod paths;
 pub mod prometheus;
@@ -48,6 +49,7 @@ pub const TARGETS: &[Target] = &[
     Target { name: "promtail", lower: promtail::lower },
     Target { name: "alloy", lower: alloy::lower },
     Target { name: "backup", lower: backup::lower },
+    Target { name: "grafana", lower: grafana::lower },
     Target { name: "compose", lower: compose::lower },
 ];
 

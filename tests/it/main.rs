@@ -10,6 +10,7 @@ mod compose;
 mod docs;
 mod examples;
 mod fixtures;
+mod grafana;
 mod loki;
 mod mutations;
 pub mod prometheus;

@@ -1,0 +1,110 @@
+//! The metric catalogue: what each kind of scrape target exposes, by metric name. A dashboard
+//! panel or an alert that queries a metric no target of the stack exposes is a bug that would
+//! show as an empty panel or a silent alert; the tests hold every generated query to this list.
+//!
+//! Sources: node_exporter's default collectors (cpu, meminfo, filesystem, loadavg, netdev,
+//! diskstats); postgres_exporter's pg_up, stat_database, stat_activity, settings and database
+//! collectors; redis_exporter's INFO metrics; nginx-prometheus-exporter's stub_status metrics;
+//! blackbox_exporter's probe metrics; the framework libraries named in `ir::framework_metric_names`;
+//! the backup scripts' textfile metrics; Prometheus's own `up`, `scrape_*` and `ALERTS`.
+
+use super::{Service, Stack};
+use crate::manifest::model::Kind;
+
+pub const SCRAPE: &[&str] = &["up", "scrape_duration_seconds", "scrape_samples_scraped", "ALERTS", "ALERTS_FOR_STATE"];
+pub const NODE: &[&str] = &[
+    "node_cpu_seconds_total",
+    "node_memory_MemAvailable_bytes",
+    "node_memory_MemTotal_bytes",
+    "node_filesystem_avail_bytes",
+    "node_filesystem_size_bytes",
+    "node_filesystem_readonly",
+    "node_load1",
+    "node_load5",
+    "node_load15",
+    "node_network_receive_bytes_total",
+    "node_network_transmit_bytes_total",
+    "node_disk_read_bytes_total",
+    "node_disk_written_bytes_total",
+];
+pub const POSTGRES: &[&str] = &[
+    "pg_up",
+    "pg_stat_activity_count",
+    "pg_stat_activity_max_tx_duration",
+    "pg_settings_max_connections",
+    "pg_stat_database_blks_hit",
+    "pg_stat_database_blks_read",
+    "pg_stat_database_xact_commit",
+    "pg_stat_database_xact_rollback",
+    "pg_stat_database_deadlocks",
+    "pg_stat_database_numbackends",
+    "pg_database_size_bytes",
+];
+pub const REDIS: &[&str] = &[
+    "redis_up",
+    "redis_commands_processed_total",
+    "redis_keyspace_hits_total",
+    "redis_keyspace_misses_total",
+    "redis_memory_used_bytes",
+    "redis_memory_max_bytes",
+    "redis_evicted_keys_total",
+    "redis_connected_clients",
+    "redis_rejected_connections_total",
+];
+pub const NGINX: &[&str] = &[
+    "nginx_up",
+    "nginx_http_requests_total",
+    "nginx_connections_active",
+    "nginx_connections_accepted",
+    "nginx_connections_handled",
+];
+pub const BLACKBOX: &[&str] =
+    &["probe_success", "probe_duration_seconds", "probe_http_status_code", "probe_ssl_earliest_cert_expiry"];
+pub const BACKUP: &[&str] = &[
+    "sightline_backup_last_result",
+    "sightline_backup_last_run_timestamp_seconds",
+    "sightline_backup_last_duration_seconds",
+    "sightline_backup_last_size_bytes",
+    "sightline_backup_last_success_timestamp_seconds",
+    "sightline_restore_test_last_result",
+    "sightline_restore_test_last_success_timestamp_seconds",
+];
+
+/// The metrics an http service's framework instrumentation exposes.
+pub fn framework(s: &Service) -> Vec<String> {
+    let d = &s.metric_names.duration;
+    vec![s.metric_names.requests.clone(), format!("{d}_bucket"), format!("{d}_count"), format!("{d}_sum")]
+}
+
+/// Every metric name some target of this stack exposes (recording rules included).
+pub fn exposed(stack: &Stack) -> Vec<String> {
+    let mut out: Vec<String> = SCRAPE.iter().map(|s| s.to_string()).collect();
+    if stack.component(super::defaults::NODE_EXPORTER.name).is_some() {
+        out.extend(NODE.iter().map(|s| s.to_string()));
+        if stack.backups.is_some() {
+            out.extend(BACKUP.iter().map(|s| s.to_string()));
+        }
+    }
+    if stack.component(super::defaults::BLACKBOX_EXPORTER.name).is_some() {
+        out.extend(BLACKBOX.iter().map(|s| s.to_string()));
+    }
+    for s in &stack.services {
+        match s.kind {
+            Kind::Http => out.extend(framework(s)),
+            Kind::Postgres => out.extend(POSTGRES.iter().map(|m| m.to_string())),
+            Kind::Redis => out.extend(REDIS.iter().map(|m| m.to_string())),
+            Kind::Nginx => out.extend(NGINX.iter().map(|m| m.to_string())),
+            Kind::Generic => {}
+        }
+        if s.slo.is_some() {
+            for kind in ["availability", "latency"] {
+                for w in ["5m", "30m", "1h", "2h", "6h", "1d", "3d"] {
+                    out.push(format!("sightline_slo:{kind}_errors:ratio_rate{w}"));
+                }
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}

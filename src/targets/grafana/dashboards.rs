@@ -1,0 +1,485 @@
+//! The dashboard set: overview, security, performance, system, one per service, logs, slo and
+//! backups, as `dashboards.include` selects and the stack has data for. Queries use only the
+//! metrics `ir::metrics` says some target of this stack exposes (a test holds them to it).
+
+use super::model::*;
+use super::{loki_uid, prometheus_uid, uid};
+use crate::emit::header;
+use crate::ir::{Service, Stack, defaults};
+use crate::manifest::model::{DashboardKind, Kind};
+use crate::targets::Artifact;
+use crate::targets::paths::GRAFANA_DASHBOARDS_DIR;
+
+const RATE: &str = "$__rate_interval";
+
+fn sel(s: &Service) -> String {
+    format!("service=\"{}\"", s.name)
+}
+
+fn http(stack: &Stack) -> impl Iterator<Item = &Service> {
+    stack.services.iter().filter(|s| s.kind == Kind::Http)
+}
+
+fn of(stack: &Stack, kind: Kind) -> impl Iterator<Item = &Service> {
+    stack.services.iter().filter(move |s| s.kind == kind)
+}
+
+fn request_rate(s: &Service) -> Query {
+    q(format!("sum by (service) (rate({}{{{}}}[{RATE}]))", s.metric_names.requests, sel(s)), "{{service}}")
+}
+
+fn error_ratio(s: &Service) -> Query {
+    let (r, st) = (&s.metric_names.requests, &s.metric_names.status_label);
+    q(
+        format!(
+            "sum by (service) (rate({r}{{{},{st}=~\"5..\"}}[{RATE}])) / sum by (service) (rate({r}{{{}}}[{RATE}]))",
+            sel(s),
+            sel(s)
+        ),
+        "{{service}}",
+    )
+}
+
+fn quantile(s: &Service, qq: f64) -> Option<Query> {
+    let scale = s.metric_names.duration_scale()?;
+    let d = &s.metric_names.duration;
+    let value = format!("histogram_quantile({qq}, sum by (service, le) (rate({d}_bucket{{{}}}[{RATE}])))", sel(s));
+    // Shown in seconds whatever the histogram's unit.
+    let expr = if scale == 1.0 { value } else { format!("{value} / {scale}") };
+    Some(q(expr, format!("{{{{service}}}} p{}", (qq * 100.0).round())))
+}
+
+fn status_rate(s: &Service, codes: &str) -> Query {
+    let (r, st) = (&s.metric_names.requests, &s.metric_names.status_label);
+    q(format!("sum by (service) (rate({r}{{{},{st}=~\"{codes}\"}}[{RATE}]))", sel(s)), "{{service}}")
+}
+
+fn service_link(stack: &Stack, s: &Service) -> Link {
+    Link::to(format!("{} dashboard", s.name), format!("/d/{}", uid(stack, &format!("service-{}", s.name))))
+}
+
+fn overview(stack: &Stack) -> Vec<Spec> {
+    let mut v = Vec::new();
+    let jobs: Vec<&str> = stack.services.iter().map(|s| s.name.as_str()).collect();
+    let mut up = spec(
+        Viz::Stat,
+        "Services up",
+        "short",
+        "1 when Prometheus can scrape the service (or its exporter), 0 when not.",
+        vec![q(format!("min by (service) (up{{job=~\"{}\"}})", jobs.join("|")), "{{service}}")],
+    );
+    up.links = stack.services.iter().map(|s| service_link(stack, s)).collect();
+    v.push(up);
+    v.push(spec(
+        Viz::Stat,
+        "Firing alerts",
+        "short",
+        "Alerts firing now, by severity.",
+        vec![q("sum by (severity) (ALERTS{alertstate=\"firing\"})", "{{severity}}")],
+    ));
+    if http(stack).next().is_some() {
+        v.push(spec(
+            Viz::TimeSeries,
+            "Request rate",
+            "reqps",
+            "Requests per second, by service.",
+            http(stack).map(request_rate).collect(),
+        ));
+        v.push(spec(
+            Viz::TimeSeries,
+            "Error ratio",
+            "percentunit",
+            "Share of 5xx responses, by service.",
+            http(stack).map(error_ratio).collect(),
+        ));
+        let p95: Vec<Query> = http(stack).filter_map(|s| quantile(s, 0.95)).collect();
+        if !p95.is_empty() {
+            v.push(spec(Viz::TimeSeries, "p95 latency", "s", "95th percentile of request duration, by service.", p95));
+        }
+    }
+    let mut conns = Vec::new();
+    if of(stack, Kind::Postgres).next().is_some() {
+        conns.push(q("sum by (service) (pg_stat_activity_count)", "{{service}}"));
+    }
+    if of(stack, Kind::Redis).next().is_some() {
+        conns.push(q("sum by (service) (redis_connected_clients)", "{{service}}"));
+    }
+    if of(stack, Kind::Nginx).next().is_some() {
+        conns.push(q("sum by (service) (nginx_connections_active)", "{{service}}"));
+    }
+    if !conns.is_empty() {
+        v.push(spec(
+            Viz::TimeSeries,
+            "Active connections",
+            "short",
+            "Connections to databases, caches and proxies.",
+            conns,
+        ));
+    }
+    v.push(spec(
+        Viz::Logs,
+        "Recent errors",
+        "short",
+        "Log lines at error level or worse, from every service.",
+        vec![q(format!("{{stack=\"{}\"}} |~ `(?i)(error|fatal|panic|critical)`", stack.name), "")],
+    ));
+    v
+}
+
+fn security(stack: &Stack) -> Vec<Spec> {
+    let mut v = vec![spec(
+        Viz::Stat,
+        "Security alerts firing",
+        "short",
+        "Alerts of category security firing now.",
+        vec![q("sum(ALERTS{alertstate=\"firing\",category=\"security\"}) or vector(0)", "firing")],
+    )];
+    if http(stack).next().is_some() {
+        v.push(spec(
+            Viz::TimeSeries,
+            "Auth failures (401/403)",
+            "reqps",
+            "Responses refused for authentication or authorisation.",
+            http(stack).map(|s| status_rate(s, "401|403")).collect(),
+        ));
+        v.push(spec(
+            Viz::TimeSeries,
+            "Rate-limited requests (429)",
+            "reqps",
+            "Responses refused by rate limiting.",
+            http(stack).map(|s| status_rate(s, "429")).collect(),
+        ));
+    }
+    if stack.services.iter().any(|s| s.tls_domain.is_some()) {
+        v.push(spec(
+            Viz::Stat,
+            "TLS certificate days left",
+            "d",
+            "Days until the probed certificate expires.",
+            vec![q("min by (service) (probe_ssl_earliest_cert_expiry - time()) / 86400", "{{service}}")],
+        ));
+    }
+    let pg: Vec<Query> = of(stack, Kind::Postgres)
+        .map(|s| q(format!("sum by (service) (count_over_time({{service=\"{}\"}} |~ `FATAL:\\s+(password authentication failed|no pg_hba\\.conf entry)` [$__interval]))", s.name), "{{service}}"))
+        .collect();
+    if !pg.is_empty() {
+        v.push(loki_series("Database connection failures", "Refused connections in the PostgreSQL logs.", pg));
+    }
+    v
+}
+
+fn performance(stack: &Stack) -> Vec<Spec> {
+    let mut v = Vec::new();
+    for s in http(stack) {
+        let qs: Vec<Query> = [0.5, 0.95, 0.99].into_iter().filter_map(|x| quantile(s, x)).collect();
+        if !qs.is_empty() {
+            v.push(spec(Viz::TimeSeries, &format!("{} latency", s.name), "s", "Request duration percentiles.", qs));
+        }
+    }
+    if of(stack, Kind::Postgres).next().is_some() {
+        v.push(spec(
+            Viz::TimeSeries,
+            "Database transactions",
+            "ops",
+            "Commits and rollbacks per second.",
+            vec![
+                q(format!("sum by (service) (rate(pg_stat_database_xact_commit[{RATE}]))"), "{{service}} commit"),
+                q(format!("sum by (service) (rate(pg_stat_database_xact_rollback[{RATE}]))"), "{{service}} rollback"),
+            ],
+        ));
+        v.push(spec(Viz::TimeSeries, "Database cache hit ratio", "percentunit", "Block reads served from shared buffers.", vec![q(format!("sum by (service) (rate(pg_stat_database_blks_hit[{RATE}])) / (sum by (service) (rate(pg_stat_database_blks_hit[{RATE}])) + sum by (service) (rate(pg_stat_database_blks_read[{RATE}])))"), "{{service}}")]));
+    }
+    if of(stack, Kind::Redis).next().is_some() {
+        v.push(spec(Viz::TimeSeries, "Cache hit ratio", "percentunit", "Redis keyspace hits over lookups.", vec![q(format!("sum by (service) (rate(redis_keyspace_hits_total[{RATE}])) / (sum by (service) (rate(redis_keyspace_hits_total[{RATE}])) + sum by (service) (rate(redis_keyspace_misses_total[{RATE}])))"), "{{service}}")]));
+    }
+    if stack.component(defaults::NODE_EXPORTER.name).is_some() {
+        v.push(spec(
+            Viz::TimeSeries,
+            "Host CPU",
+            "percentunit",
+            "Share of CPU time not idle.",
+            vec![q(format!("1 - avg(rate(node_cpu_seconds_total{{mode=\"idle\"}}[{RATE}]))"), "busy")],
+        ));
+        v.push(spec(
+            Viz::TimeSeries,
+            "Host memory",
+            "percentunit",
+            "Share of memory in use.",
+            vec![q("1 - node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes", "used")],
+        ));
+    }
+    v
+}
+
+fn system(_stack: &Stack) -> Vec<Spec> {
+    let fs = "fstype!~\"tmpfs|overlay|squashfs|ramfs|nsfs\"";
+    vec![
+        spec(
+            Viz::TimeSeries,
+            "CPU busy",
+            "percentunit",
+            "Share of CPU time not idle.",
+            vec![q(
+                format!("1 - avg by (instance) (rate(node_cpu_seconds_total{{mode=\"idle\"}}[{RATE}]))"),
+                "{{instance}}",
+            )],
+        ),
+        spec(
+            Viz::TimeSeries,
+            "Memory used",
+            "percentunit",
+            "Share of memory in use.",
+            vec![q("1 - node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes", "{{instance}}")],
+        ),
+        spec(
+            Viz::TimeSeries,
+            "Disk free",
+            "percentunit",
+            "Free share of each filesystem.",
+            vec![q(
+                format!("node_filesystem_avail_bytes{{{fs}}} / node_filesystem_size_bytes{{{fs}}}"),
+                "{{mountpoint}}",
+            )],
+        ),
+        spec(
+            Viz::TimeSeries,
+            "Disk free in 24h (predicted)",
+            "bytes",
+            "Free bytes in 24 hours at the rate of the last 6.",
+            vec![q(format!("predict_linear(node_filesystem_avail_bytes{{{fs}}}[6h], 86400)"), "{{mountpoint}}")],
+        ),
+        spec(
+            Viz::TimeSeries,
+            "Network",
+            "Bps",
+            "Bytes received and sent.",
+            vec![
+                q(
+                    format!("sum by (instance) (rate(node_network_receive_bytes_total{{device!=\"lo\"}}[{RATE}]))"),
+                    "received",
+                ),
+                q(
+                    format!("sum by (instance) (rate(node_network_transmit_bytes_total{{device!=\"lo\"}}[{RATE}]))"),
+                    "sent",
+                ),
+            ],
+        ),
+        spec(
+            Viz::TimeSeries,
+            "Load",
+            "short",
+            "Load averages.",
+            vec![q("node_load1", "1m"), q("node_load5", "5m"), q("node_load15", "15m")],
+        ),
+    ]
+}
+
+fn service(stack: &Stack, s: &Service) -> Vec<Spec> {
+    let n = s.name.as_str();
+    let sl = sel(s);
+    match s.kind {
+        Kind::Http => {
+            let mut v = vec![
+                spec(Viz::TimeSeries, "Requests", "reqps", "Requests per second.", vec![request_rate(s)]),
+                spec(Viz::TimeSeries, "Errors", "percentunit", "Share of 5xx responses.", vec![error_ratio(s)]),
+            ];
+            let qs: Vec<Query> = [0.5, 0.95, 0.99].into_iter().filter_map(|x| quantile(s, x)).collect();
+            if !qs.is_empty() {
+                v.push(spec(Viz::TimeSeries, "Duration", "s", "Request duration percentiles.", qs));
+            }
+            v.push(spec(Viz::TimeSeries, "Responses by status", "reqps", "Responses per second by status code.", vec![q(format!("sum by ({st}) (rate({r}{{{sl}}}[{RATE}]))", st = s.metric_names.status_label, r = s.metric_names.requests), format!("{{{{{}}}}}", s.metric_names.status_label))]));
+            v
+        }
+        Kind::Postgres => vec![
+            spec(Viz::Stat, "Up", "short", "pg_up from the exporter.", vec![q(format!("min(pg_up{{{sl}}})"), n)]),
+            spec(Viz::TimeSeries, "Connections", "short", "Connections by state, and the limit.", vec![q(format!("sum by (state) (pg_stat_activity_count{{{sl}}})"), "{{state}}"), q(format!("max(pg_settings_max_connections{{{sl}}})"), "max_connections")]),
+            spec(Viz::TimeSeries, "Cache hit ratio", "percentunit", "Block reads served from shared buffers.", vec![q(format!("sum(rate(pg_stat_database_blks_hit{{{sl}}}[{RATE}])) / (sum(rate(pg_stat_database_blks_hit{{{sl}}}[{RATE}])) + sum(rate(pg_stat_database_blks_read{{{sl}}}[{RATE}])))"), "hit ratio")]),
+            spec(Viz::TimeSeries, "Transactions", "ops", "Commits and rollbacks per second.", vec![q(format!("sum(rate(pg_stat_database_xact_commit{{{sl}}}[{RATE}]))"), "commit"), q(format!("sum(rate(pg_stat_database_xact_rollback{{{sl}}}[{RATE}]))"), "rollback")]),
+            spec(Viz::TimeSeries, "Database size", "bytes", "Size of each database.", vec![q(format!("sum by (datname) (pg_database_size_bytes{{{sl}}})"), "{{datname}}")]),
+            spec(Viz::TimeSeries, "Longest transaction", "s", "The oldest open transaction: slow queries and blocked vacuum show here.", vec![q(format!("max(pg_stat_activity_max_tx_duration{{{sl}}})"), "max")]),
+        ],
+        Kind::Redis => vec![
+            spec(Viz::Stat, "Up", "short", "redis_up from the exporter.", vec![q(format!("min(redis_up{{{sl}}})"), n)]),
+            spec(Viz::TimeSeries, "Operations", "ops", "Commands processed per second.", vec![q(format!("sum(rate(redis_commands_processed_total{{{sl}}}[{RATE}]))"), "ops")]),
+            spec(Viz::TimeSeries, "Hit rate", "percentunit", "Keyspace hits over lookups.", vec![q(format!("sum(rate(redis_keyspace_hits_total{{{sl}}}[{RATE}])) / (sum(rate(redis_keyspace_hits_total{{{sl}}}[{RATE}])) + sum(rate(redis_keyspace_misses_total{{{sl}}}[{RATE}])))"), "hit rate")]),
+            spec(Viz::TimeSeries, "Memory", "bytes", "Used memory and the configured maximum.", vec![q(format!("sum(redis_memory_used_bytes{{{sl}}})"), "used"), q(format!("sum(redis_memory_max_bytes{{{sl}}})"), "max")]),
+            spec(Viz::TimeSeries, "Evictions and clients", "short", "Keys evicted per second, and connected clients.", vec![q(format!("sum(rate(redis_evicted_keys_total{{{sl}}}[{RATE}]))"), "evictions/s"), q(format!("sum(redis_connected_clients{{{sl}}})"), "clients")]),
+        ],
+        Kind::Nginx => {
+            let mut v = vec![
+                spec(Viz::Stat, "Up", "short", "nginx_up from the exporter.", vec![q(format!("min(nginx_up{{{sl}}})"), n)]),
+                spec(Viz::TimeSeries, "Requests", "reqps", "Requests per second (stub_status).", vec![q(format!("sum(rate(nginx_http_requests_total{{{sl}}}[{RATE}]))"), "requests")]),
+                spec(Viz::TimeSeries, "Connections", "short", "Active connections.", vec![q(format!("sum(nginx_connections_active{{{sl}}})"), "active")]),
+                loki_series("Responses by status", "Access-log responses by status code.", vec![q(format!("sum by (status) (count_over_time({{service=\"{n}\"}} | pattern `{}` | status != \"\" [$__interval]))", crate::targets::loki::rules::NGINX_ACCESS_PATTERN), "{{status}}")]),
+            ];
+            if s.tls_domain.is_some() {
+                v.push(spec(Viz::Stat, "Certificate days left", "d", "Days until the certificate expires.", vec![q(format!("min(probe_ssl_earliest_cert_expiry{{{sl}}} - time()) / 86400"), "days")]));
+            }
+            v
+        }
+        Kind::Generic => vec![
+            spec(Viz::Stat, "Up", "short", "1 when Prometheus can scrape the service.", vec![q(format!("min(up{{job=\"{n}\"}})"), n)]),
+            spec(Viz::TimeSeries, "Scrape duration", "s", "How long a scrape of the service takes.", vec![q(format!("max(scrape_duration_seconds{{job=\"{n}\"}})"), n)]),
+        ],
+    }
+    .into_iter()
+    .chain(std::iter::once(spec(Viz::Logs, "Logs", "short", "The service's logs.", vec![q(format!("{{service=\"{n}\"}}"), "")])))
+    .collect::<Vec<_>>()
+    .into_iter()
+    .map(|mut p| {
+        if p.links.is_empty() && stack.dashboards.include.contains(&DashboardKind::Overview) {
+            p.links.push(Link::to("Overview", format!("/d/{}", uid(stack, "overview"))));
+        }
+        p
+    })
+    .collect()
+}
+
+fn logs(stack: &Stack) -> Vec<Spec> {
+    vec![
+        loki_series(
+            "Log volume by service and level",
+            "Lines per interval.",
+            vec![q(
+                format!("sum by (service, level) (count_over_time({{stack=\"{}\"}} [$__interval]))", stack.name),
+                "{{service}} {{level}}",
+            )],
+        ),
+        spec(
+            Viz::Logs,
+            "All logs",
+            "short",
+            "Every service's logs, newest first.",
+            vec![q(format!("{{stack=\"{}\"}}", stack.name), "")],
+        ),
+    ]
+}
+
+fn slo(stack: &Stack) -> Vec<Spec> {
+    let mut v = Vec::new();
+    for s in stack.services.iter().filter(|s| s.slo.is_some()) {
+        for o in crate::targets::rules::slo::objectives(s) {
+            let budget = crate::targets::rules::builtin::num(1.0 - o.target);
+            let rec = &o.record;
+            let sl = sel(s);
+            v.push(spec(
+                Viz::Stat,
+                &format!("{} {} budget left (3d)", s.name, o.kind),
+                "percentunit",
+                "Share of the error budget not spent over the last 3 days.",
+                vec![q(format!("1 - {rec}3d{{{sl}}} / {budget}"), "budget left")],
+            ));
+            v.push(spec(
+                Viz::TimeSeries,
+                &format!("{} {} burn rate", s.name, o.kind),
+                "short",
+                "How many times faster than sustainable the budget burns, per window.",
+                ["5m", "1h", "6h", "1d", "3d"].iter().map(|w| q(format!("{rec}{w}{{{sl}}} / {budget}"), *w)).collect(),
+            ));
+        }
+    }
+    v
+}
+
+fn backups(_stack: &Stack) -> Vec<Spec> {
+    vec![
+        spec(
+            Viz::Stat,
+            "Age of the last good backup",
+            "s",
+            "Time since each job's last verified dump.",
+            vec![q("time() - max by (backup_job) (sightline_backup_last_success_timestamp_seconds)", "{{backup_job}}")],
+        ),
+        spec(
+            Viz::Stat,
+            "Last run result",
+            "short",
+            "1 when each job's last run succeeded.",
+            vec![q("min by (backup_job) (sightline_backup_last_result)", "{{backup_job}}")],
+        ),
+        spec(
+            Viz::TimeSeries,
+            "Duration",
+            "s",
+            "How long each job's last run took.",
+            vec![q("max by (backup_job) (sightline_backup_last_duration_seconds)", "{{backup_job}}")],
+        ),
+        spec(
+            Viz::TimeSeries,
+            "Dump size",
+            "bytes",
+            "Size of each job's last good dump.",
+            vec![q("max by (backup_job) (sightline_backup_last_size_bytes)", "{{backup_job}}")],
+        ),
+        spec(
+            Viz::TimeSeries,
+            "Failures",
+            "short",
+            "Runs that failed (last result 0).",
+            vec![q("count by (backup_job) (sightline_backup_last_result == 0) or vector(0)", "{{backup_job}}")],
+        ),
+    ]
+}
+
+fn dashboard(stack: &Stack, name: &str, title: &str, specs: Vec<Spec>) -> Artifact {
+    let d = Dashboard {
+        uid: uid(stack, name),
+        title: format!("{} / {title}", stack.name),
+        description: header::text(&stack.manifest_name),
+        tags: vec!["sightline".into(), stack.name.to_string(), stack.env.to_string()],
+        timezone: "browser",
+        editable: false,
+        graph_tooltip: 1,
+        refresh: stack.dashboards.refresh.canonical(),
+        time: Time { from: format!("now-{}", stack.dashboards.time.canonical()), to: "now".into() },
+        schema_version: 39,
+        templating: List::default(),
+        annotations: List::default(),
+        links: vec![Link::dashboards(
+            format!("{} dashboards", stack.name),
+            vec!["sightline".into(), stack.name.to_string()],
+        )],
+        panels: layout(specs, &prometheus_uid(stack), &loki_uid(stack)),
+    };
+    let mut text = serde_json::to_string_pretty(&d).expect("dashboards serialize");
+    text.push('\n');
+    Artifact::new(format!("{GRAFANA_DASHBOARDS_DIR}/{name}.json"), text)
+}
+
+pub fn lower(stack: &Stack) -> Vec<Artifact> {
+    let inc = |k: DashboardKind| stack.dashboards.include.contains(&k);
+    let mut out = Vec::new();
+    if inc(DashboardKind::Overview) {
+        out.push(dashboard(stack, "overview", "Overview", overview(stack)));
+    }
+    if inc(DashboardKind::Security) {
+        out.push(dashboard(stack, "security", "Security", security(stack)));
+    }
+    if inc(DashboardKind::Performance) {
+        out.push(dashboard(stack, "performance", "Performance", performance(stack)));
+    }
+    if inc(DashboardKind::System) && stack.component(defaults::NODE_EXPORTER.name).is_some() {
+        out.push(dashboard(stack, "system", "System", system(stack)));
+    }
+    if inc(DashboardKind::Services) {
+        for s in &stack.services {
+            out.push(dashboard(
+                stack,
+                &format!("service-{}", s.name),
+                &format!("Service {}", s.name),
+                service(stack, s),
+            ));
+        }
+    }
+    if inc(DashboardKind::Logs) {
+        out.push(dashboard(stack, "logs", "Logs", logs(stack)));
+    }
+    if inc(DashboardKind::Slo) && stack.services.iter().any(|s| s.slo.is_some()) {
+        out.push(dashboard(stack, "slo", "SLOs", slo(stack)));
+    }
+    if inc(DashboardKind::Backups) && stack.backups.is_some() && stack.component(defaults::NODE_EXPORTER.name).is_some()
+    {
+        out.push(dashboard(stack, "backups", "Backups", backups(stack)));
+    }
+    out
+}

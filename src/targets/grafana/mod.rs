@@ -1,0 +1,91 @@
+//! Grafana: provisioning (`grafana/provisioning/datasources/datasources.yml`,
+//! `grafana/provisioning/dashboards/dashboards.yml`) and the dashboard set
+//! (`grafana/dashboards/*.json`, in `dashboards`).
+//!
+//! Datasources have fixed UIDs derived from the stack, so dashboards refer to them by UID and
+//! survive a Grafana reinstall. The dashboard provider is a file provider with
+//! `allowUiUpdates: false`: the dashboards are generated, and a change made in the UI would be
+//! overwritten by the next build; change the manifest instead.
+
+pub mod dashboards;
+pub mod model;
+
+use super::Artifact;
+use super::paths::{
+    ALERTMANAGER_ADDR, GRAFANA_DASHBOARD_PROVIDERS, GRAFANA_DASHBOARDS_MOUNT, GRAFANA_DATASOURCES, LOKI_ADDR,
+    PROMETHEUS_ADDR,
+};
+use crate::ir::Stack;
+use serde_json::json;
+
+/// A Grafana UID (at most 40 characters) for a name within the stack: `<stack>-<name>`, or a
+/// shortened form with a hash of the whole when that is too long.
+pub fn uid(stack: &Stack, name: &str) -> String {
+    let full = format!("{}-{name}", stack.name);
+    if full.len() <= 40 {
+        return full;
+    }
+    let digest = crate::emit::lock::hash(full.as_bytes());
+    let hash = &digest["sha256:".len().."sha256:".len() + 8];
+    format!("{}-{hash}", &full[..31])
+}
+
+pub fn prometheus_uid(stack: &Stack) -> String {
+    uid(stack, "prometheus")
+}
+
+pub fn loki_uid(stack: &Stack) -> String {
+    uid(stack, "loki")
+}
+
+pub fn alertmanager_uid(stack: &Stack) -> String {
+    uid(stack, "alertmanager")
+}
+
+fn provisioning(stack: &Stack) -> Vec<Artifact> {
+    let datasources = json!({
+        "apiVersion": 1,
+        "deleteDatasources": [],
+        "datasources": [
+            {
+                "name": "Prometheus", "type": "prometheus", "uid": prometheus_uid(stack), "access": "proxy",
+                "url": format!("http://{}:{}", PROMETHEUS_ADDR.0, PROMETHEUS_ADDR.1), "isDefault": true, "editable": false,
+                "jsonData": { "httpMethod": "POST", "timeInterval": stack.scrape_interval.canonical() },
+            },
+            {
+                "name": "Loki", "type": "loki", "uid": loki_uid(stack), "access": "proxy",
+                "url": format!("http://{}:{}", LOKI_ADDR.0, LOKI_ADDR.1), "isDefault": false, "editable": false,
+                "jsonData": { "maxLines": 1000 },
+            },
+            {
+                "name": "Alertmanager", "type": "alertmanager", "uid": alertmanager_uid(stack), "access": "proxy",
+                "url": format!("http://{}:{}", ALERTMANAGER_ADDR.0, ALERTMANAGER_ADDR.1), "isDefault": false, "editable": false,
+                "jsonData": { "implementation": "prometheus", "handleGrafanaManagedAlerts": false },
+            },
+        ],
+    });
+    let providers = json!({
+        "apiVersion": 1,
+        "providers": [ {
+            "name": format!("sightline-{}", stack.name),
+            "orgId": 1,
+            "folder": stack.name.as_str(),
+            "folderUid": uid(stack, "folder"),
+            "type": "file",
+            "disableDeletion": true,
+            "allowUiUpdates": false,
+            "updateIntervalSeconds": 60,
+            "options": { "path": GRAFANA_DASHBOARDS_MOUNT, "foldersFromFilesStructure": false },
+        } ],
+    });
+    vec![
+        Artifact::new(GRAFANA_DATASOURCES, serde_saphyr::to_string(&datasources).expect("datasources serialize")),
+        Artifact::new(GRAFANA_DASHBOARD_PROVIDERS, serde_saphyr::to_string(&providers).expect("providers serialize")),
+    ]
+}
+
+pub fn lower(stack: &Stack) -> Vec<Artifact> {
+    let mut out = provisioning(stack);
+    out.extend(dashboards::lower(stack));
+    out
+}

@@ -1,0 +1,239 @@
+//! A typed subset of Grafana's dashboard JSON (the classic v1 model that file provisioning
+//! loads), with builders that lay panels out on the 24-column grid. Panel options are the
+//! plugins' own (timeseries, stat, logs), with the fields their schemas require.
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Dashboard {
+    pub uid: String,
+    pub title: String,
+    pub description: String,
+    pub tags: Vec<String>,
+    pub timezone: &'static str,
+    pub editable: bool,
+    pub graph_tooltip: u8,
+    pub refresh: String,
+    pub time: Time,
+    pub schema_version: u32,
+    pub templating: List,
+    pub annotations: List,
+    pub links: Vec<Link>,
+    pub panels: Vec<Panel>,
+}
+
+#[derive(Serialize)]
+pub struct Time {
+    pub from: String,
+    pub to: String,
+}
+
+#[derive(Serialize, Default)]
+pub struct List {
+    pub list: Vec<Value>,
+}
+
+/// A dashboard or panel link (Grafana's `DashboardLink`).
+#[derive(Serialize, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct Link {
+    pub title: String,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub icon: &'static str,
+    pub tooltip: String,
+    pub url: String,
+    pub tags: Vec<String>,
+    pub as_dropdown: bool,
+    pub target_blank: bool,
+    pub include_vars: bool,
+    pub keep_time: bool,
+}
+
+impl Link {
+    /// A link to one dashboard, keeping the time range.
+    pub fn to(title: impl Into<String>, url: String) -> Link {
+        let title = title.into();
+        Link {
+            tooltip: format!("Open {title}"),
+            title,
+            kind: "link",
+            icon: "dashboard",
+            url,
+            tags: Vec::new(),
+            as_dropdown: false,
+            target_blank: false,
+            include_vars: false,
+            keep_time: true,
+        }
+    }
+
+    /// A drop-down of the dashboards with these tags.
+    pub fn dashboards(title: impl Into<String>, tags: Vec<String>) -> Link {
+        Link {
+            title: title.into(),
+            kind: "dashboards",
+            icon: "external link",
+            tooltip: String::new(),
+            url: String::new(),
+            tags,
+            as_dropdown: true,
+            target_blank: false,
+            include_vars: false,
+            keep_time: true,
+        }
+    }
+}
+
+#[derive(Serialize, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct Panel {
+    pub id: u32,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub title: String,
+    pub description: String,
+    pub datasource: Value,
+    pub grid_pos: GridPos,
+    pub targets: Vec<Value>,
+    pub field_config: Value,
+    pub options: Value,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<Link>,
+}
+
+#[derive(Serialize, Clone, Copy)]
+pub struct GridPos {
+    pub h: u32,
+    pub w: u32,
+    pub x: u32,
+    pub y: u32,
+}
+
+/// A query: PromQL for Prometheus, LogQL for Loki.
+#[derive(Clone)]
+pub struct Query {
+    pub expr: String,
+    pub legend: String,
+}
+
+pub fn q(expr: impl Into<String>, legend: impl Into<String>) -> Query {
+    Query { expr: expr.into(), legend: legend.into() }
+}
+
+/// What a panel shows.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Viz {
+    TimeSeries,
+    Stat,
+    Logs,
+}
+
+/// Which datasource a panel queries.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Prometheus,
+    Loki,
+}
+
+/// A panel before layout.
+#[derive(Clone)]
+pub struct Spec {
+    pub viz: Viz,
+    pub source: Source,
+    pub title: String,
+    pub description: String,
+    pub unit: &'static str,
+    pub queries: Vec<Query>,
+    pub links: Vec<Link>,
+}
+
+pub fn spec(viz: Viz, title: &str, unit: &'static str, description: &str, queries: Vec<Query>) -> Spec {
+    let source = if viz == Viz::Logs { Source::Loki } else { Source::Prometheus };
+    Spec { viz, source, title: title.into(), description: description.into(), unit, queries, links: Vec::new() }
+}
+
+/// A time series of a LogQL metric query.
+pub fn loki_series(title: &str, description: &str, queries: Vec<Query>) -> Spec {
+    Spec {
+        viz: Viz::TimeSeries,
+        source: Source::Loki,
+        title: title.into(),
+        description: description.into(),
+        unit: "short",
+        queries,
+        links: Vec::new(),
+    }
+}
+
+/// Lay specs out: stats four to a row, graphs two to a row, logs full width; ids in order.
+pub fn layout(specs: Vec<Spec>, prometheus_uid: &str, loki_uid: &str) -> Vec<Panel> {
+    let (mut x, mut y, mut row_h) = (0u32, 0u32, 0u32);
+    let mut out = Vec::new();
+    for (i, s) in specs.into_iter().enumerate() {
+        let (w, h) = match s.viz {
+            Viz::Stat => (6, 4),
+            Viz::TimeSeries => (12, 8),
+            Viz::Logs => (24, 10),
+        };
+        if x + w > 24 {
+            x = 0;
+            y += row_h;
+            row_h = 0;
+        }
+        let (ds_type, ds_uid) =
+            if s.source == Source::Loki { ("loki", loki_uid) } else { ("prometheus", prometheus_uid) };
+        let datasource = json!({ "type": ds_type, "uid": ds_uid });
+        let targets = s
+            .queries
+            .iter()
+            .enumerate()
+            .map(|(n, qq)| {
+                let ref_id = ((b'A' + n as u8) as char).to_string();
+                if s.source == Source::Loki {
+                    json!({ "refId": ref_id, "datasource": datasource, "expr": qq.expr, "legendFormat": qq.legend, "queryType": "range" })
+                } else {
+                    json!({ "refId": ref_id, "datasource": datasource, "expr": qq.expr, "legendFormat": qq.legend, "range": true, "instant": false })
+                }
+            })
+            .collect();
+        let (kind, options, custom) = match s.viz {
+            Viz::TimeSeries => (
+                "timeseries",
+                json!({ "legend": { "displayMode": "list", "placement": "bottom", "showLegend": true, "calcs": [] }, "tooltip": { "mode": "multi", "sort": "desc" } }),
+                json!({ "drawStyle": "line", "lineWidth": 1, "fillOpacity": 10, "showPoints": "never", "spanNulls": false }),
+            ),
+            Viz::Stat => (
+                "stat",
+                json!({
+                    "graphMode": "area", "colorMode": "value", "justifyMode": "auto", "textMode": "auto",
+                    "wideLayout": true, "showPercentChange": false, "percentChangeColorMode": "standard",
+                    "orientation": "auto", "reduceOptions": { "calcs": ["lastNotNull"], "values": false, "fields": "" }
+                }),
+                json!({}),
+            ),
+            Viz::Logs => (
+                "logs",
+                json!({ "showTime": true, "wrapLogMessage": true, "sortOrder": "Descending", "enableLogDetails": true, "dedupStrategy": "none", "prettifyLogMessage": false, "showLabels": false, "showCommonLabels": false }),
+                json!({}),
+            ),
+        };
+        out.push(Panel {
+            id: i as u32 + 1,
+            kind,
+            title: s.title,
+            description: s.description,
+            datasource,
+            grid_pos: GridPos { h, w, x, y },
+            targets,
+            field_config: json!({ "defaults": { "unit": s.unit, "custom": custom }, "overrides": [] }),
+            options,
+            links: s.links,
+        });
+        x += w;
+        row_h = row_h.max(h);
+    }
+    out
+}

@@ -1,0 +1,209 @@
+//! Grafana provisioning and dashboards, for every example and every manifest under
+//! `tests/fixtures/ok/`: dashboards valid against Grafana's own dashboard schema (from
+//! grafana-foundation-sdk) and their panel options against the panel plugins' schemas; UIDs
+//! unique and short; every datasource a panel uses provisioned; every PromQL query accepted by
+//! promtool; and every metric a panel or a generated alert queries exposed by a target of the
+//! stack (`ir::metrics`), so no panel is empty for want of a metric nobody scrapes.
+
+use crate::prometheus::manifests;
+use crate::support::{build_into_tempdir, require_tool, run, shared};
+use promql_parser::parser::{self, Expr};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::process::Command;
+
+fn schema(file: &str, definition: &str) -> jsonschema::Validator {
+    let mut s: Value = serde_json::from_str(
+        &std::fs::read_to_string(shared().join("schemas/grafana-foundation-sdk").join(file)).unwrap(),
+    )
+    .unwrap();
+    s["$ref"] = Value::String(format!("#/definitions/{definition}"));
+    jsonschema::validator_for(&s).unwrap()
+}
+
+fn dashboards(dir: &std::path::Path) -> Vec<(String, Value)> {
+    let d = dir.join("grafana/dashboards");
+    let mut v: Vec<(String, Value)> = std::fs::read_dir(&d)
+        .map(|r| {
+            r.map(|e| e.unwrap().path())
+                .map(|p| {
+                    (
+                        p.file_name().unwrap().to_string_lossy().into_owned(),
+                        serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v
+}
+
+/// Grafana's interval variables, replaced for checking.
+fn concrete(expr: &str) -> String {
+    expr.replace("$__rate_interval", "5m").replace("$__interval", "1m")
+}
+
+/// The metric names a PromQL expression selects.
+fn metric_names(e: &Expr, out: &mut BTreeSet<String>) {
+    match e {
+        Expr::Aggregate(a) => {
+            metric_names(&a.expr, out);
+            if let Some(p) = &a.param {
+                metric_names(p, out);
+            }
+        }
+        Expr::Unary(u) => metric_names(&u.expr, out),
+        Expr::Binary(b) => {
+            metric_names(&b.lhs, out);
+            metric_names(&b.rhs, out);
+        }
+        Expr::Paren(p) => metric_names(&p.expr, out),
+        Expr::Subquery(s) => metric_names(&s.expr, out),
+        Expr::VectorSelector(v) => {
+            out.extend(v.name.clone());
+        }
+        Expr::MatrixSelector(m) => {
+            out.extend(m.vs.name.clone());
+        }
+        Expr::Call(c) => c.args.args.iter().for_each(|a| metric_names(a, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn dashboards_validate_against_grafanas_schemas() {
+    let dashboard = schema("dashboard.jsonschema.json", "Dashboard");
+    let timeseries = schema("timeseries.jsonschema.json", "Options");
+    let stat = schema("stat.jsonschema.json", "Options");
+    let prometheus_query: Value = serde_json::from_str(
+        &std::fs::read_to_string(shared().join("schemas/grafana-foundation-sdk/prometheus.jsonschema.json")).unwrap(),
+    )
+    .unwrap();
+    let prometheus_query = jsonschema::validator_for(&prometheus_query).unwrap();
+    let mut count = 0;
+    for m in manifests() {
+        let dir = build_into_tempdir(&m);
+        for (name, d) in dashboards(dir.path()) {
+            count += 1;
+            let errors: Vec<String> =
+                dashboard.iter_errors(&d).map(|e| format!("{e} at {}", e.instance_path())).collect();
+            assert!(errors.is_empty(), "{} {name}:\n{}", m.display(), errors.join("\n"));
+            for p in d["panels"].as_array().unwrap() {
+                let v = match p["type"].as_str().unwrap() {
+                    "timeseries" => Some(&timeseries),
+                    "stat" => Some(&stat),
+                    _ => None,
+                };
+                if let Some(v) = v {
+                    let errors: Vec<String> =
+                        v.iter_errors(&p["options"]).map(|e| format!("{e} at {}", e.instance_path())).collect();
+                    assert!(errors.is_empty(), "{} {name} panel {}:\n{}", m.display(), p["title"], errors.join("\n"));
+                }
+                for t in p["targets"].as_array().unwrap().iter().filter(|t| t["datasource"]["type"] == "prometheus") {
+                    let errors: Vec<String> =
+                        prometheus_query.iter_errors(t).map(|e| format!("{e} at {}", e.instance_path())).collect();
+                    assert!(errors.is_empty(), "{} {name} target:\n{}", m.display(), errors.join("\n"));
+                }
+            }
+        }
+    }
+    assert!(count >= 20, "only {count} dashboards");
+}
+
+#[test]
+fn uids_are_unique_short_and_datasources_provisioned() {
+    for m in manifests() {
+        let dir = build_into_tempdir(&m);
+        let ds: Value = serde_saphyr::from_str(
+            &std::fs::read_to_string(dir.path().join("grafana/provisioning/datasources/datasources.yml")).unwrap(),
+        )
+        .unwrap();
+        let provisioned: BTreeSet<String> =
+            ds["datasources"].as_array().unwrap().iter().map(|d| d["uid"].as_str().unwrap().to_string()).collect();
+        assert_eq!(ds["datasources"].as_array().unwrap().iter().filter(|d| d["isDefault"] == true).count(), 1);
+        let providers: Value = serde_saphyr::from_str(
+            &std::fs::read_to_string(dir.path().join("grafana/provisioning/dashboards/dashboards.yml")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(providers["providers"][0]["allowUiUpdates"], false);
+        let mut uids = BTreeSet::new();
+        for (name, d) in dashboards(dir.path()) {
+            let uid = d["uid"].as_str().unwrap().to_string();
+            assert!(uid.len() <= 40, "{name}: {uid}");
+            assert!(uids.insert(uid), "{}: duplicate uid in {name}", m.display());
+            assert!(d.get("id").is_none() && d.get("version").is_none(), "no id/version noise");
+            assert!(d["description"].as_str().unwrap().contains("Generated by sightline"));
+            for p in d["panels"].as_array().unwrap() {
+                for ds in std::iter::once(&p["datasource"])
+                    .chain(p["targets"].as_array().unwrap().iter().map(|t| &t["datasource"]))
+                {
+                    assert!(
+                        provisioned.contains(ds["uid"].as_str().unwrap()),
+                        "{} {name}: datasource {ds} is not provisioned",
+                        m.display()
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn every_panel_query_is_valid_promql_on_exposed_metrics() {
+    let promtool = require_tool("promtool");
+    for m in manifests() {
+        let checked = sightline::check(&m.to_string_lossy(), &std::fs::read(&m).unwrap());
+        let stack = sightline::ir::lower(checked.manifest.as_ref().unwrap(), "m");
+        let exposed: BTreeSet<String> = sightline::ir::metrics::exposed(&stack).into_iter().collect();
+        let dir = build_into_tempdir(&m);
+        let mut exprs: Vec<(String, String)> = Vec::new();
+        for (name, d) in dashboards(dir.path()) {
+            for p in d["panels"].as_array().unwrap() {
+                for t in p["targets"].as_array().unwrap().iter().filter(|t| t["datasource"]["type"] == "prometheus") {
+                    exprs.push((format!("{name}: {}", p["title"]), concrete(t["expr"].as_str().unwrap())));
+                }
+            }
+        }
+        // The generated alerts are held to the same catalogue.
+        for e in std::fs::read_dir(dir.path().join("prometheus/rules")).unwrap() {
+            let path = e.unwrap().path();
+            if path.ends_with("user.yml") {
+                continue;
+            }
+            let rules: Value = serde_saphyr::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            for r in rules["groups"][0]["rules"].as_array().unwrap() {
+                exprs.push((
+                    format!("{}: {}", path.display(), r.get("alert").or(r.get("record")).unwrap()),
+                    r["expr"].as_str().unwrap().to_string(),
+                ));
+            }
+        }
+        for (what, expr) in &exprs {
+            let ast = parser::parse(expr).unwrap_or_else(|e| panic!("{} {what}: {expr}: {e}", m.display()));
+            let mut names = BTreeSet::new();
+            metric_names(&ast, &mut names);
+            for n in names {
+                assert!(exposed.contains(&n), "{} {what}: `{n}` is exposed by no target of this stack", m.display());
+            }
+        }
+        // promtool reads each panel query as a recording rule.
+        let rules = serde_json::json!({ "groups": [ { "name": "panels", "rules": exprs.iter().enumerate().filter(|(_, (w, _))| !w.contains("prometheus/rules")).map(|(i, (_, e))| serde_json::json!({ "record": format!("panel:query:{i}"), "expr": e })).collect::<Vec<_>>() } ] });
+        let file = dir.path().join("panels.yml");
+        std::fs::write(&file, serde_saphyr::to_string(&rules).unwrap()).unwrap();
+        let (ok, out) = run(Command::new(&promtool).args(["check", "rules"]).arg(&file));
+        assert!(ok, "{}: promtool rejects a panel query:\n{out}", m.display());
+    }
+}
+
+#[test]
+fn a_query_on_an_unscraped_metric_is_caught() {
+    let ast = parser::parse("sum(rate(nginx_http_requests_total[5m]))").unwrap();
+    let mut names = BTreeSet::new();
+    metric_names(&ast, &mut names);
+    let checked =
+        sightline::check("minimal.yaml", &std::fs::read(crate::support::root().join("examples/minimal.yaml")).unwrap());
+    let stack = sightline::ir::lower(checked.manifest.as_ref().unwrap(), "m");
+    let exposed = sightline::ir::metrics::exposed(&stack);
+    assert!(names.iter().any(|n| !exposed.contains(n)), "the minimal stack has no nginx: the check must flag this");
+}
