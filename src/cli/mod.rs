@@ -42,7 +42,7 @@ impl From<Status> for ExitCode {
     propagate_version = true
 )]
 pub struct Cli {
-    /// How diagnostics are printed.
+    /// How diagnostics are printed (human, json, github); for `graph`, mermaid or dot.
     #[arg(long, global = true, value_enum, default_value_t = FormatArg::Human)]
     format: FormatArg,
     /// Colour in human output (NO_COLOR is honoured by `auto`).
@@ -57,6 +57,8 @@ enum FormatArg {
     Human,
     Json,
     Github,
+    Mermaid,
+    Dot,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -116,6 +118,11 @@ enum Command {
         #[arg(value_name = "LABEL=VALUE")]
         labels: Vec<String>,
     },
+    /// Draw the stack: services, exporters, Prometheus, Alertmanager, receivers, logs.
+    Graph {
+        #[command(flatten)]
+        manifest: ManifestArg,
+    },
     /// Print the JSON Schema of the manifest.
     Schema,
     /// Explain a diagnostic code, e.g. `sightline explain SL201`; without a code, list them.
@@ -139,7 +146,7 @@ where
     };
     let out = output::Output::new(
         match cli.format {
-            FormatArg::Human => crate::diagnostic::Format::Human,
+            FormatArg::Human | FormatArg::Mermaid | FormatArg::Dot => crate::diagnostic::Format::Human,
             FormatArg::Json => crate::diagnostic::Format::Json,
             FormatArg::Github => crate::diagnostic::Format::Github,
         },
@@ -156,6 +163,29 @@ where
         Command::Build { manifest, out: dir, force, .. } => build::build(manifest.file, &dir, force, &out),
         Command::Diff { manifest, out: dir } => build::drift(manifest.file, &dir, false, &out),
         Command::Route { manifest, labels } => route::run(manifest.file, &labels, &out),
+        Command::Graph { manifest } => {
+            let dot = match cli.format {
+                FormatArg::Dot => true,
+                FormatArg::Mermaid | FormatArg::Human => false,
+                FormatArg::Json | FormatArg::Github => {
+                    out.error("graph prints --format mermaid (the default) or --format dot");
+                    return Status::Error.into();
+                }
+            };
+            let Some(checked) = build::load(manifest.file, &out) else { return Status::Error.into() };
+            match checked.manifest.as_ref().filter(|_| !checked.has_errors()) {
+                None => Status::Failure,
+                Some(m) => {
+                    let stack = crate::ir::lower(m, &crate::display_name(&checked.source.name));
+                    out.stdout(&if dot {
+                        crate::targets::graph::dot(&stack)
+                    } else {
+                        crate::targets::graph::mermaid(&stack)
+                    });
+                    Status::Ok
+                }
+            }
+        }
         Command::Schema => {
             out.stdout(&crate::manifest::schema::schema_text());
             Status::Ok

@@ -10,6 +10,7 @@ pub mod backup;
 pub mod compose;
 pub mod env_example;
 pub mod grafana;
+pub mod graph;
 pub mod loki;
 pub mod paths;
 pub mod prometheus;
@@ -53,7 +54,11 @@ pub const TARGETS: &[Target] = &[
     Target { name: "compose", lower: compose::lower },
 ];
 
-/// Run every target.
+/// Run every target, then `STACK.md`, the one output that lists the others.
 pub fn lower_all(stack: &Stack) -> Vec<Artifact> {
-    TARGETS.iter().flat_map(|t| (t.lower)(stack)).collect()
+    let mut out: Vec<Artifact> = TARGETS.iter().flat_map(|t| (t.lower)(stack)).collect();
+    let mut paths: Vec<String> = out.iter().map(|a| a.path.clone()).collect();
+    paths.sort();
+    out.push(graph::stack_md(stack, &paths));
+    out
 }

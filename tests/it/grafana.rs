@@ -207,3 +207,51 @@ fn a_query_on_an_unscraped_metric_is_caught() {
     let exposed = sightline::ir::metrics::exposed(&stack);
     assert!(names.iter().any(|n| !exposed.contains(n)), "the minimal stack has no nginx: the check must flag this");
 }
+
+#[test]
+fn stack_md_draws_the_stack_and_lists_every_file() {
+    for m in manifests() {
+        let dir = build_into_tempdir(&m);
+        let md = std::fs::read_to_string(dir.path().join("STACK.md")).unwrap();
+        assert!(md.contains("```mermaid\nflowchart LR\n"), "{}", m.display());
+        let lock = std::fs::read_to_string(dir.path().join("sightline.lock")).unwrap();
+        for line in lock.lines().filter(|l| l.starts_with('"')) {
+            let path = line.split('"').nth(1).unwrap();
+            if path != "STACK.md" {
+                assert!(md.contains(&format!("| `{path}` |")), "{}: STACK.md does not list {path}", m.display());
+            }
+        }
+        let checked = sightline::check(&m.to_string_lossy(), &std::fs::read(&m).unwrap());
+        let stack = sightline::ir::lower(checked.manifest.as_ref().unwrap(), "m");
+        for s in &stack.services {
+            assert!(md.contains(&format!("[\"service {}\"]", s.name)), "{}: {} not drawn", m.display(), s.name);
+        }
+        for r in stack.alerting.receivers.keys() {
+            if stack.alerting.routes.iter().any(|x| x.to.as_slice().contains(r))
+                || stack.alerting.default.as_ref() == Some(r)
+            {
+                assert!(md.contains(&format!("[\"receiver {r}\"]")), "{}: receiver {r} not drawn", m.display());
+            }
+        }
+    }
+}
+
+#[test]
+fn graph_prints_mermaid_and_dot() {
+    let m = crate::support::root().join("examples/faceless-staging.yaml");
+    let out = Command::new(env!("CARGO_BIN_EXE_sightline")).args(["graph", "-f"]).arg(&m).output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.starts_with("flowchart LR\n")
+            && text.contains("-->|\"category=security severity=critical\"| receiver_pager"),
+        "{text}"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_sightline"))
+        .args(["--format", "dot", "graph", "-f"])
+        .arg(&m)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("digraph \"faceless\" {") && text.trim_end().ends_with('}'), "{text}");
+}

@@ -336,23 +336,30 @@ fn service(stack: &Stack, s: &Service) -> Vec<Spec> {
 }
 
 fn logs(stack: &Stack) -> Vec<Spec> {
+    let sel = format!("{{stack=\"{}\", service=~\"$service\"}}", stack.name);
     vec![
         loki_series(
             "Log volume by service and level",
             "Lines per interval.",
-            vec![q(
-                format!("sum by (service, level) (count_over_time({{stack=\"{}\"}} [$__interval]))", stack.name),
-                "{{service}} {{level}}",
-            )],
+            vec![q(format!("sum by (service, level) (count_over_time({sel} [$__interval]))"), "{{service}} {{level}}")],
         ),
-        spec(
-            Viz::Logs,
-            "All logs",
-            "short",
-            "Every service's logs, newest first.",
-            vec![q(format!("{{stack=\"{}\"}}", stack.name), "")],
-        ),
+        spec(Viz::Logs, "Logs", "short", "The chosen services' logs, newest first.", vec![q(sel, "")]),
     ]
+}
+
+/// The `service` variable of the logs dashboard: every service and log source.
+fn service_variable(stack: &Stack) -> serde_json::Value {
+    let names: Vec<String> = stack
+        .services
+        .iter()
+        .map(|s| s.name.to_string())
+        .chain(stack.logs.sources.iter().map(|s| s.name.to_string()))
+        .collect();
+    serde_json::json!({
+        "type": "custom", "name": "service", "label": "Service", "query": names.join(","),
+        "multi": true, "includeAll": true, "allValue": ".+",
+        "current": { "text": "All", "value": "$__all" }, "options": [],
+    })
 }
 
 fn slo(stack: &Stack) -> Vec<Spec> {
@@ -422,6 +429,7 @@ fn backups(_stack: &Stack) -> Vec<Spec> {
 }
 
 fn dashboard(stack: &Stack, name: &str, title: &str, specs: Vec<Spec>) -> Artifact {
+    let variables = if name == "logs" { vec![service_variable(stack)] } else { Vec::new() };
     let d = Dashboard {
         uid: uid(stack, name),
         title: format!("{} / {title}", stack.name),
@@ -433,7 +441,7 @@ fn dashboard(stack: &Stack, name: &str, title: &str, specs: Vec<Spec>) -> Artifa
         refresh: stack.dashboards.refresh.canonical(),
         time: Time { from: format!("now-{}", stack.dashboards.time.canonical()), to: "now".into() },
         schema_version: 39,
-        templating: List::default(),
+        templating: List { list: variables },
         annotations: List::default(),
         links: vec![Link::dashboards(
             format!("{} dashboards", stack.name),

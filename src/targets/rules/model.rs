@@ -71,7 +71,30 @@ pub fn alert_annotations(
     if let Some(url) = &stack.alerting.runbook_url {
         a.insert("runbook_url".to_string(), url.replace("{alert}", alert).replace("{service}", service.unwrap_or("")));
     }
+    if let Some(d) = dashboard_url(stack, service) {
+        a.insert("dashboard".to_string(), d);
+    }
     a
+}
+
+/// The dashboard an alert links to: its service's, or the system dashboard for host alerts.
+fn dashboard_url(stack: &Stack, service: Option<&str>) -> Option<String> {
+    use crate::manifest::model::DashboardKind;
+    let name = match service {
+        Some(s) if stack.dashboards.include.contains(&DashboardKind::Services) => format!("service-{s}"),
+        None if stack.dashboards.include.contains(&DashboardKind::System)
+            && stack.component(crate::ir::defaults::NODE_EXPORTER.name).is_some() =>
+        {
+            "system".to_string()
+        }
+        _ => return None,
+    };
+    let base = stack
+        .grafana
+        .root_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}:{}", stack.grafana.bind, stack.grafana.port));
+    Some(format!("{}/d/{}", base.trim_end_matches('/'), crate::targets::grafana::uid(stack, &name)))
 }
 
 // --- promtool test files ---------------------------------------------------------------------

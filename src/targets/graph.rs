@@ -1,0 +1,117 @@
+//! A picture of the stack: services → exporters → Prometheus → Alertmanager → receivers (routes
+//! on the edges), and log sources → Promtail or Alloy → Loki → Grafana. Printed by
+//! `sightline graph` (Mermaid or Graphviz DOT) and written, in Mermaid, into `STACK.md` with the
+//! list of generated files, so a reviewer sees the whole stack on GitHub.
+
+use super::Artifact;
+use crate::ir::Stack;
+use crate::manifest::model::Collector;
+
+/// An edge of the picture: from, to, label.
+type Edge = (String, String, String);
+
+fn id(s: &str) -> String {
+    s.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect()
+}
+
+fn edges(stack: &Stack) -> Vec<Edge> {
+    let mut e: Vec<Edge> = Vec::new();
+    let push = |e: &mut Vec<Edge>, a: &str, b: &str, l: &str| e.push((a.to_string(), b.to_string(), l.to_string()));
+    for s in &stack.services {
+        let n = format!("service {}", s.name);
+        match stack.exporter_of(&s.name) {
+            Some(x) => {
+                push(&mut e, &n, &x.name, "");
+                push(&mut e, &x.name, "prometheus", "scrape");
+            }
+            None if s.metrics_path.is_some() => push(&mut e, &n, "prometheus", "scrape"),
+            None => {}
+        }
+        if s.health.is_some() || s.tls_domain.is_some() {
+            push(&mut e, &n, "blackbox-exporter", "probe");
+        }
+    }
+    if stack.component("blackbox-exporter").is_some() {
+        push(&mut e, "blackbox-exporter", "prometheus", "scrape");
+    }
+    if stack.component("node-exporter").is_some() {
+        push(&mut e, "node-exporter", "prometheus", "scrape");
+    }
+    push(&mut e, "prometheus", "alertmanager", "alerts");
+    push(&mut e, "loki", "alertmanager", "log alerts");
+    for r in &stack.alerting.routes {
+        let m: Vec<String> = r.matchers.iter().map(|(k, v)| format!("{k}={}", v.as_slice().join("|"))).collect();
+        for to in r.to.as_slice() {
+            push(&mut e, "alertmanager", &format!("receiver {to}"), &m.join(" "));
+        }
+    }
+    if let Some(d) = &stack.alerting.default {
+        push(&mut e, "alertmanager", &format!("receiver {d}"), "default");
+    }
+    let collector = match stack.logs.collector {
+        Collector::Promtail => "promtail",
+        Collector::Alloy => "alloy",
+    };
+    for s in &stack.services {
+        push(&mut e, &format!("service {}", s.name), collector, "logs");
+    }
+    for src in &stack.logs.sources {
+        push(&mut e, &format!("file {}", src.path), collector, "logs");
+    }
+    push(&mut e, collector, "loki", "push");
+    push(&mut e, "prometheus", "grafana", "query");
+    push(&mut e, "loki", "grafana", "query");
+    e.dedup();
+    e
+}
+
+pub fn mermaid(stack: &Stack) -> String {
+    let mut out = String::from("flowchart LR\n");
+    for (a, b, l) in edges(stack) {
+        let label = if l.is_empty() { String::new() } else { format!("|\"{}\"|", l.replace('"', "'")) };
+        out.push_str(&format!("  {}[\"{a}\"] -->{label} {}[\"{b}\"]\n", id(&a), id(&b)));
+    }
+    out
+}
+
+pub fn dot(stack: &Stack) -> String {
+    let mut out = format!("digraph \"{}\" {{\n  rankdir=LR;\n  node [shape=box];\n", stack.name);
+    for (a, b, l) in edges(stack) {
+        out.push_str(&format!("  \"{a}\" -> \"{b}\" [label=\"{}\"];\n", l.replace('"', "'")));
+    }
+    out.push_str("}\n");
+    out
+}
+
+/// `STACK.md`, given the paths of every other generated file.
+pub fn stack_md(stack: &Stack, paths: &[String]) -> Artifact {
+    let mut out = format!(
+        "# Stack `{}` ({})\n\n```mermaid\n{}```\n\n## Generated files\n\n| file | what it is |\n|---|---|\n",
+        stack.name,
+        stack.env,
+        mermaid(stack)
+    );
+    for p in paths {
+        out.push_str(&format!("| `{p}` | {} |\n", describe(p)));
+    }
+    Artifact::new("STACK.md", out)
+}
+
+fn describe(p: &str) -> &'static str {
+    match p {
+        _ if p.starts_with("prometheus/rules/") => "Prometheus rules",
+        _ if p.starts_with("prometheus/tests/") => "promtool unit tests of the rules",
+        "prometheus/prometheus.yml" => "Prometheus configuration",
+        _ if p.starts_with("alertmanager/") => "Alertmanager configuration and templates",
+        _ if p.starts_with("loki/rules/") => "Loki log-based alert rules",
+        _ if p.starts_with("loki/") => "Loki configuration",
+        _ if p.starts_with("promtail/") => "Promtail configuration",
+        _ if p.starts_with("alloy/") => "Alloy configuration",
+        _ if p.starts_with("grafana/provisioning/") => "Grafana provisioning",
+        _ if p.starts_with("grafana/dashboards/") => "Grafana dashboard",
+        _ if p.starts_with("backup/") => "backup runner",
+        "compose.yaml" => "the compose file",
+        ".env.example" => "environment variables to set",
+        _ => "generated",
+    }
+}
