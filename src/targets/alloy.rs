@@ -11,7 +11,7 @@ use super::paths::{ALLOY_CONFIG, LOKI_ADDR};
 use super::promtail::pipeline::{self, Stage};
 use super::promtail::{COMPOSE_SERVICE_LABEL, DOCKER_SOCKET};
 use crate::ir::Stack;
-use crate::manifest::model::{Collector, LogFormat};
+use crate::manifest::model::Collector;
 use std::fmt::Write as _;
 
 /// A string literal in Alloy's syntax (Go-style escapes).
@@ -88,7 +88,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         lit(stack.name.as_str()),
         lit(stack.env.as_str())
     );
-    let docker: Vec<&crate::ir::Service> = stack.services.iter().filter(|s| s.log_path.is_none()).collect();
+    let docker = pipeline::container_services(stack);
     if !docker.is_empty() {
         let names: Vec<String> = docker.iter().map(|s| s.name.to_string()).collect();
         let _ = writeln!(
@@ -123,16 +123,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         }
         out.push_str("\n  forward_to = [loki.write.default.receiver]\n}\n\n");
     }
-    let files =
-        stack
-            .services
-            .iter()
-            .filter_map(|s| {
-                s.log_path.as_ref().map(|p| (s.name.to_string(), p.clone(), s.log_format, s.log_labels.clone()))
-            })
-            .chain(stack.logs.sources.iter().map(|src| {
-                (src.name.to_string(), src.path.clone(), src.format.unwrap_or(LogFormat::Plain), Vec::new())
-            }));
+    let files = pipeline::file_jobs(stack);
     for (name, path, format, labels) in files {
         let id = ident(&format!("file_{name}"));
         let _ = writeln!(

@@ -3,7 +3,7 @@
 //! matrix of label sets, for every example and every manifest under `tests/fixtures/ok/`.
 
 use crate::prometheus::manifests;
-use crate::support::{build_into_tempdir, require_tool, run, shared};
+use crate::support::{build_into_tempdir, require_tool, run, schema_errors, schema_validator};
 use serde_json::Value;
 use std::process::Command;
 
@@ -21,17 +21,13 @@ fn amtool_accepts_the_config_and_templates() {
 
 #[test]
 fn the_config_matches_the_schemastore_schema() {
-    let schema: Value = serde_json::from_str(
-        &std::fs::read_to_string(shared().join("schemas/schemastore/prometheus-alertmanager.json")).unwrap(),
-    )
-    .unwrap();
-    let v = jsonschema::validator_for(&schema).unwrap();
+    let v = schema_validator("schemastore/prometheus-alertmanager.json");
     for m in manifests() {
         let dir = build_into_tempdir(&m);
         let doc: Value =
             serde_saphyr::from_str(&std::fs::read_to_string(dir.path().join("alertmanager/alertmanager.yml")).unwrap())
                 .unwrap();
-        let errors: Vec<String> = v.iter_errors(&doc).map(|e| format!("{e} at {}", e.instance_path())).collect();
+        let errors = schema_errors(&v, &doc);
         assert!(errors.is_empty(), "{}:\n{}", m.display(), errors.join("\n"));
     }
 }

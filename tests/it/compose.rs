@@ -4,7 +4,7 @@
 //! schema, and safe by default.
 
 use crate::prometheus::manifests;
-use crate::support::{build_into_tempdir, require_tool, run, shared};
+use crate::support::{build_into_tempdir, require_tool, run, schema_errors, schema_validator};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
@@ -59,18 +59,14 @@ fn both_compose_versions_accept_the_file_and_refuse_a_missing_secret() {
 
 #[test]
 fn the_file_matches_the_compose_spec_schema_and_is_safe_by_default() {
-    let schema: Value = serde_json::from_str(
-        &std::fs::read_to_string(shared().join("schemas/compose-spec/compose-spec.json")).unwrap(),
-    )
-    .unwrap();
-    let v = jsonschema::validator_for(&schema).unwrap();
+    let v = schema_validator("compose-spec/compose-spec.json");
     for m in manifests() {
         let checked = sightline::check(&m.to_string_lossy(), &std::fs::read(&m).unwrap());
         let stack = sightline::ir::lower(checked.manifest.as_ref().unwrap(), "m");
         let dir = build_into_tempdir(&m);
         let doc: Value =
             serde_saphyr::from_str(&std::fs::read_to_string(dir.path().join("compose.yaml")).unwrap()).unwrap();
-        let errors: Vec<String> = v.iter_errors(&doc).map(|e| format!("{e} at {}", e.instance_path())).collect();
+        let errors = schema_errors(&v, &doc);
         assert!(errors.is_empty(), "{}:\n{}", m.display(), errors.join("\n"));
         assert!(doc.get("name").is_none(), "docker-compose 1.29 refuses a top-level name");
         let services = doc["services"].as_object().unwrap();

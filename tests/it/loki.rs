@@ -3,7 +3,7 @@
 //! retention rules; the rule files are Loki rule groups with well-formed LogQL.
 
 use crate::prometheus::manifests;
-use crate::support::{build_into_tempdir, shared};
+use crate::support::{build_into_tempdir, schema_errors, schema_validator};
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -39,16 +39,13 @@ fn yaml(text: &str) -> Value {
 
 #[test]
 fn loki_config_validates_and_retention_really_deletes() {
-    let schema: Value =
-        serde_json::from_str(&std::fs::read_to_string(shared().join("schemas/schemastore/loki.json")).unwrap())
-            .unwrap();
-    let v = jsonschema::validator_for(&schema).unwrap();
+    let v = schema_validator("schemastore/loki.json");
     for m in manifests() {
         let checked = sightline::check(&m.to_string_lossy(), &std::fs::read(&m).unwrap());
         let stack = sightline::ir::lower(checked.manifest.as_ref().unwrap(), "m");
         let dir = build_into_tempdir(&m);
         let doc = yaml(&std::fs::read_to_string(dir.path().join("loki/loki-config.yml")).unwrap());
-        let errors: Vec<String> = v.iter_errors(&doc).map(|e| format!("{e} at {}", e.instance_path())).collect();
+        let errors = schema_errors(&v, &doc);
         assert!(errors.is_empty(), "{}: {}", m.display(), errors.join("\n"));
         let c = &doc["compactor"];
         assert_eq!(c["retention_enabled"], true, "{}", m.display());

@@ -93,3 +93,16 @@ pub fn snapshot_settings(subdir: &str) -> insta::Settings {
     s.set_omit_expression(true);
     s
 }
+
+/// A validator for a schema under `../shared/schemas/`.
+pub fn schema_validator(path: &str) -> jsonschema::Validator {
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(shared().join("schemas").join(path)).expect("schema readable"))
+            .expect("schema is JSON");
+    jsonschema::validator_for(&schema).expect("schema compiles")
+}
+
+/// The errors of a document against a validator, one line each, with their location.
+pub fn schema_errors(v: &jsonschema::Validator, doc: &serde_json::Value) -> Vec<String> {
+    v.iter_errors(doc).map(|e| format!("{e} at {}", e.instance_path())).collect()
+}

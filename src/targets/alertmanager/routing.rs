@@ -25,7 +25,8 @@ impl Matcher {
         match self.values.as_slice() {
             [one] => format!("{}=\"{}\"", self.name, quote(one)),
             many => {
-                let alternatives: Vec<String> = many.iter().map(|v| regex_escape(v)).collect();
+                let alternatives: Vec<String> =
+                    many.iter().map(|v| crate::targets::promtail::pipeline::regex_escape(v)).collect();
                 format!("{}=~\"{}\"", self.name, quote(&alternatives.join("|")))
             }
         }
@@ -35,18 +36,6 @@ impl Matcher {
 /// Escape a value for a double-quoted matcher value.
 fn quote(s: &str) -> String {
     s.replace('\\', "\\\\").replace('"', "\\\"")
-}
-
-/// Escape regex metacharacters (Alertmanager uses Go's RE2, anchored).
-fn regex_escape(s: &str) -> String {
-    let mut out = String::new();
-    for c in s.chars() {
-        if "\\.+*?()|[]{}^$".contains(c) {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 pub fn matchers(m: &indexmap::IndexMap<String, OneOrMany<String>>) -> Vec<Matcher> {

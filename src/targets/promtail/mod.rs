@@ -60,7 +60,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     if stack.logs.collector != crate::manifest::model::Collector::Promtail {
         return Vec::new();
     }
-    let docker: Vec<&crate::ir::Service> = stack.services.iter().filter(|s| s.log_path.is_none()).collect();
+    let docker = pipeline::container_services(stack);
     let mut jobs = Vec::new();
     if !docker.is_empty() {
         let names: Vec<&str> = docker.iter().map(|s| s.name.as_str()).collect();
@@ -89,16 +89,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
             "pipeline_stages": stages,
         }));
     }
-    let files =
-        stack
-            .services
-            .iter()
-            .filter_map(|s| {
-                s.log_path.as_ref().map(|p| (s.name.to_string(), p.clone(), s.log_format, s.log_labels.clone()))
-            })
-            .chain(stack.logs.sources.iter().map(|src| {
-                (src.name.to_string(), src.path.clone(), src.format.unwrap_or(LogFormat::Plain), Vec::new())
-            }));
+    let files = pipeline::file_jobs(stack);
     for (name, path, format, labels) in files {
         let mut l = static_labels(stack);
         l.insert("service".into(), json!(name));

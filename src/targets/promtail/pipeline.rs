@@ -2,7 +2,30 @@
 //! and the labels they promote; and the redaction expressions that mask secrets before a line
 //! leaves the host. Expressions are Go RE2 syntax (Promtail and Alloy are Go programs).
 
+use crate::ir::{Service, Stack};
 use crate::manifest::model::LogFormat;
+
+/// Services whose logs come from their container's output (through Docker discovery).
+pub fn container_services(stack: &Stack) -> Vec<&Service> {
+    stack.services.iter().filter(|s| s.log_path.is_none()).collect()
+}
+
+/// Host files read directly: services with `logs.path`, then `logs.sources`, as
+/// (name, path, format, labels to promote).
+pub fn file_jobs(stack: &Stack) -> Vec<(String, String, LogFormat, Vec<String>)> {
+    stack
+        .services
+        .iter()
+        .filter_map(|s| {
+            s.log_path.as_ref().map(|p| (s.name.to_string(), p.clone(), s.log_format, s.log_labels.clone()))
+        })
+        .chain(
+            stack.logs.sources.iter().map(|src| {
+                (src.name.to_string(), src.path.clone(), src.format.unwrap_or(LogFormat::Plain), Vec::new())
+            }),
+        )
+        .collect()
+}
 
 /// One parsing step of a pipeline.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -52,10 +75,10 @@ pub fn stages(format: LogFormat, labels: &[String]) -> Vec<Stage> {
     }
 }
 
-/// A key as a case-insensitive RE2 literal.
-fn key_re(key: &str) -> String {
+/// A literal as an RE2 expression: metacharacters escaped.
+pub fn regex_escape(s: &str) -> String {
     let mut out = String::new();
-    for c in key.chars() {
+    for c in s.chars() {
         if ".+*?()|[]{}^$\\".contains(c) {
             out.push('\\');
         }
@@ -70,7 +93,7 @@ fn key_re(key: &str) -> String {
 pub fn redactions(keys: &[String]) -> Vec<String> {
     let mut out = Vec::new();
     for k in keys {
-        let k = key_re(k);
+        let k = regex_escape(k);
         out.push(format!(r#"(?i)"{k}"\s*:\s*"((?:[^"\\]|\\.)*)""#));
         out.push(format!(r#"(?i)(?:^|[\s,;&?])\b{k}=("[^"]*"|[^\s,;&]+)"#));
         out.push(format!(r"(?i)(?:^|[\s,;{{])\b{k}:[ \t]*([^\r\n]+)"));
