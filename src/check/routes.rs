@@ -36,7 +36,7 @@ fn known_values(ctx: &Ctx, label: &str) -> Option<BTreeSet<String>> {
             set.extend(catalog::BACKUP_ALERTS.map(String::from));
             set.extend(rules.iter().map(|r| r.alert.clone()));
             for kind in ["Availability", "Latency"] {
-                for (long, ..) in crate::targets::rules::slo::WINDOWS {
+                for (long, ..) in catalog::SLO_WINDOWS {
                     set.insert(format!("{kind}BudgetBurn{long}"));
                 }
             }

@@ -294,3 +294,12 @@ pub fn threshold_value(unit: Unit, t: &Threshold) -> Option<f64> {
         _ => None,
     }
 }
+
+/// The SLO burn-rate windows of the Google SRE workbook ("Alerting on SLOs"):
+/// (long window, short window, budget share, severity, `for`) — the workbook's table.
+pub const SLO_WINDOWS: [(&str, &str, f64, &str, &str); 4] = [
+    ("1h", "5m", 0.02, "critical", "2m"),
+    ("6h", "30m", 0.05, "critical", "15m"),
+    ("1d", "2h", 0.10, "warning", "1h"),
+    ("3d", "6h", 0.10, "warning", "3h"),
+];

@@ -11,13 +11,7 @@ use super::model::InputSeries;
 use crate::ir::Service;
 use crate::manifest::values::Duration;
 
-/// (long window, short window, budget share, severity, `for`) — the workbook's table.
-pub const WINDOWS: [(&str, &str, f64, &str, &str); 4] = [
-    ("1h", "5m", 0.02, "critical", "2m"),
-    ("6h", "30m", 0.05, "critical", "15m"),
-    ("1d", "2h", 0.10, "warning", "1h"),
-    ("3d", "6h", 0.10, "warning", "3h"),
-];
+pub use crate::ir::catalog::SLO_WINDOWS as WINDOWS;
 
 /// The burn-rate factor of a window for an SLO period.
 pub fn factor(budget_share: f64, period: &Duration, long_window: &str) -> f64 {
