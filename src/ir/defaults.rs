@@ -86,6 +86,14 @@ pub const NODE_EXPORTER: ComponentDefault = ComponentDefault {
     cpus: 0.1,
     disk: None,
 };
+pub const CADVISOR: ComponentDefault = ComponentDefault {
+    name: "cadvisor",
+    repository: "gcr.io/cadvisor/cadvisor",
+    version: "v0.49.1",
+    memory: "128MiB",
+    cpus: 0.2,
+    disk: None,
+};
 pub const BLACKBOX_EXPORTER: ComponentDefault = ComponentDefault {
     name: "blackbox-exporter",
     repository: "prom/blackbox-exporter",
@@ -129,7 +137,8 @@ pub const BACKUP: ComponentDefault = ComponentDefault {
 
 /// Names taken by the services sightline generates. (Exporters are named after their service,
 /// `<service>-exporter`; `check::names` refuses a service of that name too.)
-pub const RESERVED_NAMES: [&str; 10] = [
+pub const RESERVED_NAMES: [&str; 11] = [
+    CADVISOR.name,
     PROMETHEUS.name,
     ALERTMANAGER.name,
     LOKI.name,

@@ -5,7 +5,7 @@
 //! Sources: node_exporter's default collectors (cpu, meminfo, filesystem, loadavg, netdev,
 //! diskstats); postgres_exporter's pg_up, stat_database, stat_activity, settings and database
 //! collectors; redis_exporter's INFO metrics; nginx-prometheus-exporter's stub_status metrics;
-//! blackbox_exporter's probe metrics; the framework libraries named in `ir::framework_metric_names`;
+//! blackbox_exporter's probe metrics; cAdvisor's container CPU and memory; the framework libraries named in `ir::framework_metric_names`;
 //! the backup scripts' textfile metrics; Prometheus's own `up`, `scrape_*` and `ALERTS`.
 
 use super::{Service, Stack};
@@ -58,6 +58,7 @@ pub const NGINX: &[&str] = &[
     "nginx_connections_accepted",
     "nginx_connections_handled",
 ];
+pub const CADVISOR: &[&str] = &["container_cpu_usage_seconds_total", "container_memory_working_set_bytes"];
 pub const BLACKBOX: &[&str] =
     &["probe_success", "probe_duration_seconds", "probe_http_status_code", "probe_ssl_earliest_cert_expiry"];
 pub const BACKUP: &[&str] = &[
@@ -84,6 +85,9 @@ pub fn exposed(stack: &Stack) -> Vec<String> {
         if stack.backups.is_some() {
             out.extend(BACKUP.iter().map(|s| s.to_string()));
         }
+    }
+    if stack.component(super::defaults::CADVISOR.name).is_some() {
+        out.extend(CADVISOR.iter().map(|s| s.to_string()));
     }
     if stack.component(super::defaults::BLACKBOX_EXPORTER.name).is_some() {
         out.extend(BLACKBOX.iter().map(|s| s.to_string()));

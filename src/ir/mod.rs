@@ -81,6 +81,8 @@ pub struct MetricNames {
     pub requests: String,
     pub duration: String,
     pub status_label: String,
+    /// The route (handler) label, when the framework's instrumentation has one.
+    pub route_label: Option<String>,
 }
 
 impl MetricNames {
@@ -324,6 +326,10 @@ fn lower_service(name: &Name, s: &m::Service) -> Service {
         requests: given.as_ref().and_then(|g| g.requests.clone()).unwrap_or_else(|| defaults.0.into()),
         duration: given.as_ref().and_then(|g| g.duration.clone()).unwrap_or_else(|| defaults.1.into()),
         status_label: given.as_ref().and_then(|g| g.status_label.clone()).unwrap_or_else(|| defaults.2.into()),
+        route_label: given
+            .as_ref()
+            .and_then(|g| g.route_label.clone())
+            .or_else(|| framework_route_label(framework).map(String::from)),
     };
     let scraped_directly = matches!(s.kind, Kind::Http | Kind::Generic);
     let metrics_path = match (&s.metrics, scraped_directly) {
@@ -389,6 +395,17 @@ pub fn framework_metric_names(f: Framework) -> (&'static str, &'static str, &'st
         // fastify-metrics
         Framework::Fastify => ("http_request_duration_seconds_count", "http_request_duration_seconds", "status_code"),
         Framework::Generic => ("http_requests_total", "http_request_duration_seconds", "code"),
+    }
+}
+
+/// The route label of each framework's usual instrumentation; a generic service has none
+/// unless `metric_names.route_label` names it.
+pub fn framework_route_label(f: Framework) -> Option<&'static str> {
+    match f {
+        Framework::Fastapi => Some("handler"),
+        Framework::Express => Some("path"),
+        Framework::Fastify => Some("route"),
+        Framework::Generic => None,
     }
 }
 
@@ -476,6 +493,9 @@ fn components(manifest: &Manifest, services: &[Service], collector: Collector, b
     ));
     if obs.node_exporter.unwrap_or(true) {
         out.push(component(&defaults::NODE_EXPORTER, "observability.node_exporter", None, None, None, None));
+    }
+    if obs.cadvisor.unwrap_or(true) {
+        out.push(component(&defaults::CADVISOR, "observability.cadvisor", None, None, None, None));
     }
     // One exporter per service that needs one, named after it.
     for s in services {

@@ -167,6 +167,10 @@ pub struct MetricNames {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^[a-zA-Z_][a-zA-Z0-9_]*$"))]
     pub status_label: Option<String>,
+    /// The label that carries the route (handler) of a request, for the top-routes panel.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[a-zA-Z_][a-zA-Z0-9_]*$"))]
+    pub route_label: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
@@ -343,6 +347,9 @@ pub struct Observability {
     /// Run node-exporter for host metrics and alerts (default true).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node_exporter: Option<bool>,
+    /// Run cAdvisor for per-container CPU and memory (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cadvisor: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prometheus: Option<PrometheusSettings>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -299,6 +299,21 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         }
         services.insert(c.name.clone(), Value::Object(e));
     }
+    if let Some(c) = stack.component(defaults::CADVISOR.name) {
+        // Reading every container's cgroups and the Docker socket needs root.
+        let mut ca = base(c, None, true, &[MONITORING]);
+        ca.insert(
+            "command".into(),
+            json!(["--docker_only=true", "--store_container_labels=true", "--housekeeping_interval=15s"]),
+        );
+        ca.insert(
+            "volumes".into(),
+            json!(["/:/rootfs:ro", "/var/run:/var/run:ro", "/sys:/sys:ro", "/var/lib/docker/:/var/lib/docker:ro"]),
+        );
+        ca.insert("healthcheck".into(), http_wget(CADVISOR_ADDR.1, "/healthz"));
+        services.insert(c.name.clone(), Value::Object(ca));
+        scrape_deps.push((c.name.clone(), "service_healthy"));
+    }
     if let Some(c) = stack.component(defaults::BLACKBOX_EXPORTER.name) {
         let mut b = base(c, Some("65534:65534"), true, &with_app(&[MONITORING, EGRESS]));
         b.insert("healthcheck".into(), http_wget(BLACKBOX_ADDR.1, "/-/healthy"));

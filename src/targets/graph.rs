@@ -34,6 +34,9 @@ fn edges(stack: &Stack) -> Vec<Edge> {
     if stack.component("blackbox-exporter").is_some() {
         push(&mut e, "blackbox-exporter", "prometheus", "scrape");
     }
+    if stack.component("cadvisor").is_some() {
+        push(&mut e, "cadvisor", "prometheus", "scrape");
+    }
     if stack.component("node-exporter").is_some() {
         push(&mut e, "node-exporter", "prometheus", "scrape");
     }

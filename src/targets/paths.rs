@@ -43,6 +43,7 @@ pub const LOKI_ADDR: (&str, u16) = ("loki", 3100);
 pub const GRAFANA_ADDR: (&str, u16) = ("grafana", 3000);
 pub const NODE_EXPORTER_ADDR: (&str, u16) = ("node-exporter", 9100);
 pub const BLACKBOX_ADDR: (&str, u16) = ("blackbox-exporter", 9115);
+pub const CADVISOR_ADDR: (&str, u16) = ("cadvisor", 8080);
 pub const PROMTAIL_PORT: u16 = 9080;
 pub const ALLOY_PORT: u16 = 12345;
 // Exporter ports are per kind: `ir::catalog::exporter_port`.

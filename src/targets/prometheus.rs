@@ -7,7 +7,9 @@
 //! also loads in the pinned, newer Prometheus.
 
 use super::Artifact;
-use super::paths::{ALERTMANAGER_ADDR, BLACKBOX_ADDR, NODE_EXPORTER_ADDR, PROMETHEUS_ADDR, PROMETHEUS_CONFIG};
+use super::paths::{
+    ALERTMANAGER_ADDR, BLACKBOX_ADDR, CADVISOR_ADDR, NODE_EXPORTER_ADDR, PROMETHEUS_ADDR, PROMETHEUS_CONFIG,
+};
 use crate::ir::{Stack, defaults};
 use crate::manifest::model::Kind;
 use serde::Serialize;
@@ -121,6 +123,9 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     ];
     if stack.component(defaults::NODE_EXPORTER.name).is_some() {
         jobs.push(job("node", addr(NODE_EXPORTER_ADDR), BTreeMap::new(), None));
+    }
+    if stack.component(defaults::CADVISOR.name).is_some() {
+        jobs.push(job("cadvisor", addr(CADVISOR_ADDR), BTreeMap::new(), None));
     }
     for s in &stack.services {
         let name = s.name.as_str();

@@ -24,7 +24,7 @@ fn docs_state_the_defaults() {
         expected.push(format!("| `{}` | `version: {}`", c.name, c.version));
         expected.push(format!("`memory: {}`, `cpus: {}`", c.memory, c.cpus));
     }
-    for c in [d::NODE_EXPORTER, d::BLACKBOX_EXPORTER] {
+    for c in [d::NODE_EXPORTER, d::CADVISOR, d::BLACKBOX_EXPORTER] {
         expected.push(format!("{} ({}, {}", c.name, c.memory, c.cpus));
     }
     for e in expected {

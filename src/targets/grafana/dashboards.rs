@@ -192,6 +192,11 @@ fn performance(stack: &Stack) -> Vec<Spec> {
     if of(stack, Kind::Redis).next().is_some() {
         v.push(spec(Viz::TimeSeries, "Cache hit ratio", "percentunit", "Redis keyspace hits over lookups.", vec![q(format!("sum by (service) (rate(redis_keyspace_hits_total[{RATE}])) / (sum by (service) (rate(redis_keyspace_hits_total[{RATE}])) + sum by (service) (rate(redis_keyspace_misses_total[{RATE}])))"), "{{service}}")]));
     }
+    if stack.component(defaults::CADVISOR.name).is_some() {
+        let project = format!("container_label_com_docker_compose_project=\"{}\"", stack.name);
+        v.push(spec(Viz::TimeSeries, "CPU by container", "short", "CPU used by each container of the stack (cAdvisor), in cores.", vec![q(format!("sum by (container_label_com_docker_compose_service) (rate(container_cpu_usage_seconds_total{{{project}}}[{RATE}]))"), "{{container_label_com_docker_compose_service}}")]));
+        v.push(spec(Viz::TimeSeries, "Memory by container", "bytes", "Working-set memory of each container of the stack (cAdvisor).", vec![q(format!("sum by (container_label_com_docker_compose_service) (container_memory_working_set_bytes{{{project}}})"), "{{container_label_com_docker_compose_service}}")]));
+    }
     if stack.component(defaults::NODE_EXPORTER.name).is_some() {
         v.push(spec(
             Viz::TimeSeries,
@@ -286,6 +291,9 @@ fn service(stack: &Stack, s: &Service) -> Vec<Spec> {
             let qs: Vec<Query> = [0.5, 0.95, 0.99].into_iter().filter_map(|x| quantile(s, x)).collect();
             if !qs.is_empty() {
                 v.push(spec(Viz::TimeSeries, "Duration", "s", "Request duration percentiles.", qs));
+            }
+            if let Some(route) = &s.metric_names.route_label {
+                v.push(spec(Viz::TimeSeries, "Top routes", "reqps", "The ten busiest routes, requests per second.", vec![q(format!("topk(10, sum by ({route}) (rate({r}{{{sl}}}[{RATE}])))", r = s.metric_names.requests), format!("{{{{{route}}}}}"))]));
             }
             v.push(spec(Viz::TimeSeries, "Responses by status", "reqps", "Responses per second by status code.", vec![q(format!("sum by ({st}) (rate({r}{{{sl}}}[{RATE}]))", st = s.metric_names.status_label, r = s.metric_names.requests), format!("{{{{{}}}}}", s.metric_names.status_label))]));
             v
