@@ -14,7 +14,7 @@ fn not_for_kind(field: &str, kind: Kind, for_kinds: &str, at: crate::source::Spa
 }
 
 /// (field, is set, kinds it applies to, in words)
-fn kind_fields(s: &Service) -> [(&'static str, bool, &'static [Kind], &'static str); 8] {
+fn kind_fields(s: &Service) -> [(&'static str, bool, &'static [Kind], &'static str); 9] {
     [
         ("framework", s.framework.is_some(), &[Kind::Http], "http"),
         ("metric_names", s.metric_names.is_some(), &[Kind::Http], "http"),
@@ -24,6 +24,7 @@ fn kind_fields(s: &Service) -> [(&'static str, bool, &'static [Kind], &'static s
         ("database", s.database.is_some(), &[Kind::Postgres], "postgres"),
         ("user", s.user.is_some(), &[Kind::Postgres], "postgres"),
         ("password", s.password.is_some(), &[Kind::Postgres], "postgres"),
+        ("query_stats", s.query_stats.is_some(), &[Kind::Postgres], "postgres"),
     ]
 }
 

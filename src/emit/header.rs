@@ -16,6 +16,7 @@ pub fn comment(path: &str, manifest: &str) -> Option<String> {
         "json" => None,
         "tmpl" => Some(format!("{{{{/* {t} */}}}}\n")),
         "alloy" => Some(format!("// {t}\n")),
+        "sql" => Some(format!("-- {t}\n")),
         "md" => Some(format!("<!-- {t} -->\n")),
         _ => Some(format!("# {t}\n")),
     }

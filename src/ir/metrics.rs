@@ -39,6 +39,15 @@ pub const POSTGRES: &[&str] = &[
     "pg_stat_database_deadlocks",
     "pg_stat_database_numbackends",
     "pg_database_size_bytes",
+    "pg_scrape_collector_success",
+];
+/// postgres_exporter's stat_statements collector (`--collector.stat_statements`).
+pub const POSTGRES_QUERY_STATS: &[&str] = &[
+    "pg_stat_statements_calls_total",
+    "pg_stat_statements_seconds_total",
+    "pg_stat_statements_rows_total",
+    "pg_stat_statements_block_read_seconds_total",
+    "pg_stat_statements_block_write_seconds_total",
 ];
 pub const REDIS: &[&str] = &[
     "redis_up",
@@ -95,7 +104,12 @@ pub fn exposed(stack: &Stack) -> Vec<String> {
     for s in &stack.services {
         match s.kind {
             Kind::Http => out.extend(framework(s)),
-            Kind::Postgres => out.extend(POSTGRES.iter().map(|m| m.to_string())),
+            Kind::Postgres => {
+                out.extend(POSTGRES.iter().map(|m| m.to_string()));
+                if s.query_stats() {
+                    out.extend(POSTGRES_QUERY_STATS.iter().map(|m| m.to_string()));
+                }
+            }
             Kind::Redis => out.extend(REDIS.iter().map(|m| m.to_string())),
             Kind::Nginx => out.extend(NGINX.iter().map(|m| m.to_string())),
             Kind::Generic => {}

@@ -76,6 +76,13 @@ pub struct Service {
     pub postgres: Option<Postgres>,
 }
 
+impl Service {
+    /// A postgres service whose exporter reads pg_stat_statements.
+    pub fn query_stats(&self) -> bool {
+        self.postgres.as_ref().is_some_and(|p| p.query_stats)
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct MetricNames {
     pub requests: String,
@@ -117,6 +124,8 @@ pub struct Postgres {
     pub database: String,
     pub user: String,
     pub password: SecretRef,
+    /// Read pg_stat_statements (`query_stats`, default true).
+    pub query_stats: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -376,9 +385,12 @@ fn lower_service(name: &Name, s: &m::Service) -> Service {
         }),
         alerts: s.alerts.clone(),
         postgres: match (&s.database, &s.user, &s.password) {
-            (Some(d), Some(u), Some(p)) if s.kind == Kind::Postgres => {
-                Some(Postgres { database: d.clone(), user: u.clone(), password: p.clone() })
-            }
+            (Some(d), Some(u), Some(p)) if s.kind == Kind::Postgres => Some(Postgres {
+                database: d.clone(),
+                user: u.clone(),
+                password: p.clone(),
+                query_stats: s.query_stats.unwrap_or(true),
+            }),
             _ => None,
         },
     }

@@ -487,6 +487,14 @@ impl ImageRef {
         self.digest.as_deref()
     }
 
+    /// Docker Hub's official image `name` (`postgres`, `library/postgres`,
+    /// `docker.io/library/postgres`), whatever the tag.
+    pub fn is_official(&self, name: &str) -> bool {
+        let r = self.repository.strip_prefix("docker.io/").or_else(|| self.repository.strip_prefix("index.docker.io/"));
+        let r = r.unwrap_or(&self.repository);
+        r.strip_prefix("library/").unwrap_or(r) == name
+    }
+
     /// Pinned: a digest, or a tag other than `latest`.
     pub fn is_pinned(&self) -> bool {
         self.digest.is_some() || self.tag.as_deref().is_some_and(|t| t != "latest")
@@ -644,6 +652,12 @@ mod tests {
         assert!(ImageRef::parse("localhost:5000/app").unwrap().tag().is_none());
         for bad in ["", "Redis:7", "redis:", "redis@sha256:abc", "a//b"] {
             assert!(ImageRef::parse(bad).is_err(), "{bad:?}");
+        }
+        for official in ["postgres:16.4", "library/postgres", "docker.io/library/postgres:17-alpine"] {
+            assert!(ImageRef::parse(official).unwrap().is_official("postgres"), "{official}");
+        }
+        for other in ["timescale/timescaledb:2.17.2-pg16", "ghcr.io/x/postgres:16", "postgres-custom:1"] {
+            assert!(!ImageRef::parse(other).unwrap().is_official("postgres"), "{other}");
         }
     }
 }

@@ -22,6 +22,7 @@
 
 use super::Artifact;
 use super::paths::*;
+use super::postgres;
 use crate::ir::{Component, Stack, defaults};
 use crate::manifest::model::{Collector, Kind};
 use crate::manifest::values::SecretRef;
@@ -271,6 +272,9 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
                 for (k, v) in env {
                     wiring.env.insert(k, v);
                 }
+                if s.query_stats() {
+                    e.insert("command".into(), json!([postgres::EXPORTER_FLAG]));
+                }
             }
             Kind::Redis => {
                 wiring.env.insert("REDIS_ADDR".into(), json!(format!("redis://{}:{}", s.host, s.port)));
@@ -489,7 +493,16 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
                     wiring.env.insert("POSTGRES_USER".into(), json!(pg.user));
                     wiring.env_or_file(&pg.password, "POSTGRES_PASSWORD", "POSTGRES_PASSWORD_FILE");
                     let volume = format!("{}-data", s.name);
-                    a.insert("volumes".into(), json!([format!("{volume}:/var/lib/postgresql/data")]));
+                    let mut mounts = vec![format!("{volume}:/var/lib/postgresql/data")];
+                    if postgres::sets_up_server(s) {
+                        let mut command = vec!["postgres"];
+                        command.extend(postgres::SERVER_ARGS);
+                        a.insert("command".into(), json!(command));
+                        mounts.push(format!(
+                            "./{POSTGRES_INITDB_STATEMENTS}:/docker-entrypoint-initdb.d/sightline-pg_stat_statements.sql:ro"
+                        ));
+                    }
+                    a.insert("volumes".into(), json!(mounts));
                     volumes.insert(volume, json!({}));
                     Some(healthcheck(vec!["CMD", "pg_isready", "-U", &pg.user, "-d", &pg.database]))
                 } else {

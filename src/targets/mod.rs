@@ -13,6 +13,7 @@ pub mod grafana;
 pub mod graph;
 pub mod loki;
 pub mod paths;
+pub mod postgres;
 pub mod prometheus;
 pub mod promtail;
 pub mod rules;
@@ -49,6 +50,7 @@ pub const TARGETS: &[Target] = &[
     Target { name: "loki", lower: loki::lower },
     Target { name: "promtail", lower: promtail::lower },
     Target { name: "alloy", lower: alloy::lower },
+    Target { name: "postgres", lower: postgres::lower },
     Target { name: "backup", lower: backup::lower },
     Target { name: "grafana", lower: grafana::lower },
     Target { name: "compose", lower: compose::lower },

@@ -4,112 +4,11 @@
 //! and do an encrypted round trip with age. Also: every generated script passes shellcheck,
 //! every job is in the crontab and has a staleness alert, and hostile names cannot inject.
 
+use crate::pg_server::{PG_BIN, Server, compose_setup};
 use crate::prometheus::manifests;
 use crate::support::{build_into_tempdir, require_tool, root, run};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
-
-/// A PostgreSQL server on a unix socket in a temporary directory, stopped on drop.
-struct Server {
-    dir: tempfile::TempDir,
-    port: u16,
-}
-
-impl Server {
-    fn start() -> Server {
-        require_tool("initdb");
-        let dir = tempfile::Builder::new().prefix("sightline-pg-").tempdir().unwrap();
-        std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
-        let data = dir.path().join("data");
-        let port = 20000 + (std::process::id() % 20000) as u16;
-        let as_postgres = |args: &[&str]| {
-            let mut c = if is_root() {
-                let mut c = Command::new("runuser");
-                c.args(["-u", "postgres", "--"]);
-                c
-            } else {
-                Command::new(args[0])
-            };
-            if is_root() {
-                c.arg(args[0]);
-            }
-            c.args(&args[1..]);
-            c
-        };
-        let initdb = format!("{PG_BIN}/initdb");
-        let (ok, out) = run(&mut as_postgres(&[
-            &initdb,
-            "--auth=trust",
-            "--username=postgres",
-            "--encoding=UTF8",
-            "-D",
-            data.to_str().unwrap(),
-        ]));
-        assert!(ok, "initdb: {out}");
-        let pg_ctl = format!("{PG_BIN}/pg_ctl");
-        let opts = format!(
-            "-c listen_addresses='' -c unix_socket_directories={} -p {port} -c fsync=off",
-            dir.path().display()
-        );
-        let (ok, out) = run(&mut as_postgres(&[
-            &pg_ctl,
-            "-D",
-            data.to_str().unwrap(),
-            "-o",
-            &opts,
-            "-w",
-            "-t",
-            "60",
-            "-l",
-            dir.path().join("log").to_str().unwrap(),
-            "start",
-        ]));
-        assert!(ok, "pg_ctl start: {out}");
-        Server { dir, port }
-    }
-
-    /// A command with the libpq environment pointing at this server.
-    fn cmd(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
-        let mut c = Command::new(program);
-        c.env("PGHOST", self.dir.path()).env("PGPORT", self.port.to_string()).env("PGUSER", "postgres");
-        c.env("PATH", format!("{PG_BIN}:{}", std::env::var("PATH").unwrap()));
-        c
-    }
-
-    fn psql(&self, db: &str, sql: &str) -> String {
-        let (ok, out) =
-            run(self.cmd("psql").args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", db, "-c", sql]));
-        assert!(ok, "psql {sql}: {out}");
-        out.trim().to_string()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let data = self.dir.path().join("data");
-        let mut c = if is_root() {
-            let mut c = Command::new("runuser");
-            c.args(["-u", "postgres", "--", &format!("{PG_BIN}/pg_ctl")]);
-            c
-        } else {
-            Command::new(format!("{PG_BIN}/pg_ctl"))
-        };
-        let _ = c.args(["-D", data.to_str().unwrap(), "-m", "immediate", "stop"]).output();
-    }
-}
-
-fn is_root() -> bool {
-    std::env::var("USER").map(|u| u == "root").unwrap_or(false) || uid_is_zero()
-}
-
-fn uid_is_zero() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("Uid:")).map(|l| l.split_whitespace().nth(1) == Some("0")))
-        .unwrap_or(false)
-}
 
 fn dumps(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
@@ -127,13 +26,14 @@ fn backups_verify_rotate_restore_and_encrypt_on_a_real_database() {
     require_tool("age");
     let tree = build_into_tempdir(&root().join("examples/faceless-staging.yaml"));
     let scripts = tree.path().join("backup");
-    let server = Server::start();
+    let setup = compose_setup(tree.path(), "db");
+    let server = Server::start(&setup.options);
     let work = tempfile::tempdir().unwrap();
     let dest = work.path().join("backups");
     let textfile = work.path().join("textfile");
     // A database name with characters the manifest allows and a shell would not like.
     let db = "app$data-1";
-    server.psql("postgres", &format!("CREATE DATABASE \"{db}\""));
+    server.create_database(db, &setup);
     server.psql(db, "CREATE TABLE items (id int PRIMARY KEY, name text); INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 5000) g;");
     server.psql(db, "CREATE SCHEMA shop; CREATE TABLE shop.orders (id int, total numeric); INSERT INTO shop.orders SELECT g, g * 1.5 FROM generate_series(1, 321) g;");
 

@@ -3,7 +3,8 @@
 //! grafana-foundation-sdk) and their panel options against the panel plugins' schemas; UIDs
 //! unique and short; every datasource a panel uses provisioned; every PromQL query accepted by
 //! promtool; and every metric a panel or a generated alert queries exposed by a target of the
-//! stack (`ir::metrics`), so no panel is empty for want of a metric nobody scrapes.
+//! stack (`ir::metrics`), so no panel is empty for want of a metric nobody scrapes. The
+//! slow-query panels are also evaluated by promtool on exporter-shaped series.
 
 use crate::prometheus::manifests;
 use crate::support::{build_into_tempdir, require_tool, run, shared};
@@ -41,7 +42,7 @@ fn dashboards(dir: &std::path::Path) -> Vec<(String, Value)> {
 
 /// Grafana's interval variables, replaced for checking.
 fn concrete(expr: &str) -> String {
-    expr.replace("$__rate_interval", "5m").replace("$__interval", "1m")
+    expr.replace("$__rate_interval", "5m").replace("$__interval", "1m").replace("$__range", "6h")
 }
 
 /// The metric names a PromQL expression selects.
@@ -76,6 +77,10 @@ fn dashboards_validate_against_grafanas_schemas() {
     let dashboard = schema("dashboard.jsonschema.json", "Dashboard");
     let timeseries = schema("timeseries.jsonschema.json", "Options");
     let stat = schema("stat.jsonschema.json", "Options");
+    let table = schema("table.jsonschema.json", "Options");
+    // The plugins' own field options: `fieldConfig.defaults.custom`.
+    let timeseries_custom = schema("timeseries.jsonschema.json", "FieldConfig");
+    let table_custom = schema("table.jsonschema.json", "FieldConfig");
     let prometheus_query: Value = serde_json::from_str(
         &std::fs::read_to_string(shared().join("schemas/grafana-foundation-sdk/prometheus.jsonschema.json")).unwrap(),
     )
@@ -93,12 +98,30 @@ fn dashboards_validate_against_grafanas_schemas() {
                 let v = match p["type"].as_str().unwrap() {
                     "timeseries" => Some(&timeseries),
                     "stat" => Some(&stat),
+                    "table" => Some(&table),
                     _ => None,
                 };
                 if let Some(v) = v {
                     let errors: Vec<String> =
                         v.iter_errors(&p["options"]).map(|e| format!("{e} at {}", e.instance_path())).collect();
                     assert!(errors.is_empty(), "{} {name} panel {}:\n{}", m.display(), p["title"], errors.join("\n"));
+                }
+                let custom = match p["type"].as_str().unwrap() {
+                    "timeseries" => Some(&timeseries_custom),
+                    "table" => Some(&table_custom),
+                    _ => None,
+                };
+                if let Some(v) = custom {
+                    let c = &p["fieldConfig"]["defaults"]["custom"];
+                    let errors: Vec<String> =
+                        v.iter_errors(c).map(|e| format!("{e} at {}", e.instance_path())).collect();
+                    assert!(
+                        errors.is_empty(),
+                        "{} {name} panel {} custom:\n{}",
+                        m.display(),
+                        p["title"],
+                        errors.join("\n")
+                    );
                 }
                 for t in p["targets"].as_array().unwrap().iter().filter(|t| t["datasource"]["type"] == "prometheus") {
                     let errors: Vec<String> =
@@ -254,4 +277,67 @@ fn graph_prints_mermaid_and_dot() {
         .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.starts_with("digraph \"faceless\" {") && text.trim_end().ends_with('}'), "{text}");
+}
+
+/// The postgres query panels compute what their titles say, evaluated by promtool on series
+/// shaped like postgres_exporter's stat_statements collector: the table ranks statements by
+/// mean time per call, leaves out idle ones, and its second column is the time spent in the
+/// same statements; the time series is the mean over all statements.
+#[test]
+fn slow_query_panels_rank_by_mean_time_per_call() {
+    let promtool = require_tool("promtool");
+    let dir = build_into_tempdir(&crate::support::root().join("examples/faceless-staging.yaml"));
+    let (_, d) = dashboards(dir.path()).into_iter().find(|(n, _)| n == "service-db.json").unwrap();
+    let panel = |title: &str| {
+        d["panels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["title"] == title)
+            .unwrap_or_else(|| panic!("{title}"))
+            .clone()
+    };
+    let table = panel("Slowest queries");
+    let mean = panel("Mean query time");
+    let expr = |p: &Value, i: usize| concrete(p["targets"][i]["expr"].as_str().unwrap()).replace("[6h]", "[1h]");
+    let rules = serde_json::json!({ "groups": [{ "name": "panels", "rules": [
+        { "record": "panel:slowest", "expr": expr(&table, 0) },
+        { "record": "panel:total", "expr": expr(&table, 1) },
+        { "record": "panel:mean", "expr": expr(&mean, 0).replace("[5m]", "[1h]") },
+    ]}]});
+    // Per minute: q1 10 calls taking 1 s in all (0.1 s each), q2 1 call of 2 s, q3 idle.
+    let series = |metric: &str, q: &str, per_minute: u32| {
+        serde_json::json!({
+            "series": format!("{metric}{{service=\"db\",datname=\"faceless\",queryid=\"{q}\",user=\"faceless\"}}"),
+            "values": format!("0+{per_minute}x60"),
+        })
+    };
+    let input = vec![
+        series("pg_stat_statements_calls_total", "1", 10),
+        series("pg_stat_statements_seconds_total", "1", 1),
+        series("pg_stat_statements_calls_total", "2", 1),
+        series("pg_stat_statements_seconds_total", "2", 2),
+        series("pg_stat_statements_calls_total", "3", 0),
+        series("pg_stat_statements_seconds_total", "3", 0),
+    ];
+    let row = |name: &str, q: &str, v: f64| serde_json::json!({ "labels": format!("{name}{{datname=\"faceless\",queryid=\"{q}\"}}"), "value": v });
+    let tests = serde_json::json!({
+        "rule_files": ["panels.yml"],
+        "evaluation_interval": "1m",
+        "tests": [{
+            "interval": "1m",
+            "input_series": input,
+            "promql_expr_test": [
+                { "expr": "panel:slowest", "eval_time": "60m", "exp_samples": [row("panel:slowest", "1", 0.1), row("panel:slowest", "2", 2.0)] },
+                { "expr": "panel:total", "eval_time": "60m", "exp_samples": [row("panel:total", "1", 60.0), row("panel:total", "2", 120.0)] },
+                // 180 s over 660 calls.
+                { "expr": "abs(panel:mean - 180 / 660) < bool 1e-9", "eval_time": "60m", "exp_samples": [{ "labels": "{service=\"db\"}", "value": 1 }] },
+            ],
+        }],
+    });
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(work.path().join("panels.yml"), serde_json::to_string(&rules).unwrap()).unwrap();
+    std::fs::write(work.path().join("tests.yml"), serde_json::to_string(&tests).unwrap()).unwrap();
+    let (ok, out) = run(Command::new(&promtool).args(["test", "rules", "tests.yml"]).current_dir(work.path()));
+    assert!(ok, "promtool test rules:\n{out}\n{}", serde_json::to_string_pretty(&rules).unwrap());
 }

@@ -13,5 +13,7 @@ mod fixtures;
 mod grafana;
 mod loki;
 mod mutations;
+mod pg_server;
+mod postgres;
 pub mod prometheus;
 mod promtail;

@@ -54,6 +54,58 @@ fn status_rate(s: &Service, codes: &str) -> Query {
     q(format!("sum by (service) (rate({r}{{{},{st}=~\"{codes}\"}}[{RATE}]))", sel(s)), "{{service}}")
 }
 
+/// Mean execution time per call of a postgres service's statements (pg_stat_statements).
+fn mean_query_time(s: &Service, by: &str, window: &str) -> String {
+    format!(
+        "sum by ({by}) (rate(pg_stat_statements_seconds_total{{{sl}}}[{window}])) / sum by ({by}) (rate(pg_stat_statements_calls_total{{{sl}}}[{window}]))",
+        sl = sel(s)
+    )
+}
+
+/// Whether a postgres service's exporter can read pg_stat_statements.
+fn query_stats_status(s: &Service) -> Spec {
+    spec(
+        Viz::Stat,
+        "Query statistics",
+        "short",
+        "Whether the exporter can read pg_stat_statements. If not: the server must load the module at start \
+         (shared_preload_libraries = 'pg_stat_statements') and the database needs \
+         `CREATE EXTENSION pg_stat_statements;`, once.",
+        vec![q(
+            format!("min(pg_scrape_collector_success{{{},collector=\"stat_statements\"}})", sel(s)),
+            "stat_statements",
+        )],
+    )
+    .mapped(vec![("1", "collecting", "green"), ("0", "not readable", "red")])
+}
+
+/// A postgres service's query time and slowest statements, from pg_stat_statements.
+fn query_stats(s: &Service) -> Vec<Spec> {
+    let slowest = format!("topk(10, ({}) > 0)", mean_query_time(s, "datname, queryid", "$__range"));
+    let total = format!(
+        "sum by (datname, queryid) (increase(pg_stat_statements_seconds_total{{{}}}[$__range])) and on (datname, queryid) {slowest}",
+        sel(s)
+    );
+    vec![
+        spec(
+            Viz::TimeSeries,
+            "Mean query time",
+            "s",
+            "Execution time per statement, averaged over all statements (pg_stat_statements).",
+            vec![q(mean_query_time(s, "service", RATE), "mean")],
+        ),
+        spec(
+            Viz::Table,
+            "Slowest queries",
+            "s",
+            "The ten statements with the longest mean execution time over the dashboard's time range, and the time \
+             spent in each. The exporter reports the statements that take the most total time. Read a statement's \
+             text with `SELECT query FROM pg_stat_statements WHERE queryid = <queryid>;`.",
+            vec![q(slowest, "mean per call"), q(total, "total in range")],
+        ),
+    ]
+}
+
 fn service_link(stack: &Stack, s: &Service) -> Link {
     Link::to(format!("{} dashboard", s.name), format!("/d/{}", uid(stack, &format!("service-{}", s.name))))
 }
@@ -187,6 +239,19 @@ fn performance(stack: &Stack) -> Vec<Spec> {
                 q(format!("sum by (service) (rate(pg_stat_database_xact_rollback[{RATE}]))"), "{{service}} rollback"),
             ],
         ));
+        let timed: Vec<Query> = of(stack, Kind::Postgres)
+            .filter(|s| s.query_stats())
+            .map(|s| q(mean_query_time(s, "service", RATE), "{{service}}"))
+            .collect();
+        if !timed.is_empty() {
+            v.push(spec(
+                Viz::TimeSeries,
+                "Database query time",
+                "s",
+                "Mean execution time per statement (pg_stat_statements).",
+                timed,
+            ));
+        }
         v.push(spec(Viz::TimeSeries, "Database cache hit ratio", "percentunit", "Block reads served from shared buffers.", vec![q(format!("sum by (service) (rate(pg_stat_database_blks_hit[{RATE}])) / (sum by (service) (rate(pg_stat_database_blks_hit[{RATE}])) + sum by (service) (rate(pg_stat_database_blks_read[{RATE}])))"), "{{service}}")]));
     }
     if of(stack, Kind::Redis).next().is_some() {
@@ -298,14 +363,21 @@ fn service(stack: &Stack, s: &Service) -> Vec<Spec> {
             v.push(spec(Viz::TimeSeries, "Responses by status", "reqps", "Responses per second by status code.", vec![q(format!("sum by ({st}) (rate({r}{{{sl}}}[{RATE}]))", st = s.metric_names.status_label, r = s.metric_names.requests), format!("{{{{{}}}}}", s.metric_names.status_label))]));
             v
         }
-        Kind::Postgres => vec![
-            spec(Viz::Stat, "Up", "short", "pg_up from the exporter.", vec![q(format!("min(pg_up{{{sl}}})"), n)]),
-            spec(Viz::TimeSeries, "Connections", "short", "Connections by state, and the limit.", vec![q(format!("sum by (state) (pg_stat_activity_count{{{sl}}})"), "{{state}}"), q(format!("max(pg_settings_max_connections{{{sl}}})"), "max_connections")]),
-            spec(Viz::TimeSeries, "Cache hit ratio", "percentunit", "Block reads served from shared buffers.", vec![q(format!("sum(rate(pg_stat_database_blks_hit{{{sl}}}[{RATE}])) / (sum(rate(pg_stat_database_blks_hit{{{sl}}}[{RATE}])) + sum(rate(pg_stat_database_blks_read{{{sl}}}[{RATE}])))"), "hit ratio")]),
-            spec(Viz::TimeSeries, "Transactions", "ops", "Commits and rollbacks per second.", vec![q(format!("sum(rate(pg_stat_database_xact_commit{{{sl}}}[{RATE}]))"), "commit"), q(format!("sum(rate(pg_stat_database_xact_rollback{{{sl}}}[{RATE}]))"), "rollback")]),
-            spec(Viz::TimeSeries, "Database size", "bytes", "Size of each database.", vec![q(format!("sum by (datname) (pg_database_size_bytes{{{sl}}})"), "{{datname}}")]),
-            spec(Viz::TimeSeries, "Longest transaction", "s", "The oldest open transaction: slow queries and blocked vacuum show here.", vec![q(format!("max(pg_stat_activity_max_tx_duration{{{sl}}})"), "max")]),
-        ],
+        Kind::Postgres => {
+            let mut v = vec![
+                spec(Viz::Stat, "Up", "short", "pg_up from the exporter.", vec![q(format!("min(pg_up{{{sl}}})"), n)]),
+                spec(Viz::TimeSeries, "Connections", "short", "Connections by state, and the limit.", vec![q(format!("sum by (state) (pg_stat_activity_count{{{sl}}})"), "{{state}}"), q(format!("max(pg_settings_max_connections{{{sl}}})"), "max_connections")]),
+                spec(Viz::TimeSeries, "Cache hit ratio", "percentunit", "Block reads served from shared buffers.", vec![q(format!("sum(rate(pg_stat_database_blks_hit{{{sl}}}[{RATE}])) / (sum(rate(pg_stat_database_blks_hit{{{sl}}}[{RATE}])) + sum(rate(pg_stat_database_blks_read{{{sl}}}[{RATE}])))"), "hit ratio")]),
+                spec(Viz::TimeSeries, "Transactions", "ops", "Commits and rollbacks per second.", vec![q(format!("sum(rate(pg_stat_database_xact_commit{{{sl}}}[{RATE}]))"), "commit"), q(format!("sum(rate(pg_stat_database_xact_rollback{{{sl}}}[{RATE}]))"), "rollback")]),
+                spec(Viz::TimeSeries, "Database size", "bytes", "Size of each database.", vec![q(format!("sum by (datname) (pg_database_size_bytes{{{sl}}})"), "{{datname}}")]),
+                spec(Viz::TimeSeries, "Longest transaction", "s", "The oldest open transaction: long statements and blocked vacuum show here.", vec![q(format!("max(pg_stat_activity_max_tx_duration{{{sl}}})"), "max")]),
+            ];
+            if s.query_stats() {
+                v.insert(1, query_stats_status(s));
+                v.extend(query_stats(s));
+            }
+            v
+        }
         Kind::Redis => vec![
             spec(Viz::Stat, "Up", "short", "redis_up from the exporter.", vec![q(format!("min(redis_up{{{sl}}})"), n)]),
             spec(Viz::TimeSeries, "Operations", "ops", "Commands processed per second.", vec![q(format!("sum(rate(redis_commands_processed_total{{{sl}}}[{RATE}]))"), "ops")]),

@@ -1,6 +1,6 @@
 //! A typed subset of Grafana's dashboard JSON (the classic v1 model that file provisioning
 //! loads), with builders that lay panels out on the 24-column grid. Panel options are the
-//! plugins' own (timeseries, stat, logs), with the fields their schemas require.
+//! plugins' own (timeseries, stat, table, logs), with the fields their schemas require.
 
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -101,6 +101,8 @@ pub struct Panel {
     pub field_config: Value,
     pub options: Value,
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub transformations: Vec<Value>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub links: Vec<Link>,
 }
 
@@ -112,7 +114,8 @@ pub struct GridPos {
     pub y: u32,
 }
 
-/// A query: PromQL for Prometheus, LogQL for Loki.
+/// A query: PromQL for Prometheus, LogQL for Loki. In a table, `legend` is the column title
+/// of the query's value.
 #[derive(Clone)]
 pub struct Query {
     pub expr: String,
@@ -128,6 +131,8 @@ pub fn q(expr: impl Into<String>, legend: impl Into<String>) -> Query {
 pub enum Viz {
     TimeSeries,
     Stat,
+    /// Instant queries as rows, one value column per query, sorted by the first.
+    Table,
     Logs,
 }
 
@@ -148,11 +153,30 @@ pub struct Spec {
     pub unit: &'static str,
     pub queries: Vec<Query>,
     pub links: Vec<Link>,
+    /// Value → (text, colour): what a stat shows for a value that stands for a state.
+    pub mappings: Vec<(&'static str, &'static str, &'static str)>,
 }
 
 pub fn spec(viz: Viz, title: &str, unit: &'static str, description: &str, queries: Vec<Query>) -> Spec {
     let source = if viz == Viz::Logs { Source::Loki } else { Source::Prometheus };
-    Spec { viz, source, title: title.into(), description: description.into(), unit, queries, links: Vec::new() }
+    Spec {
+        viz,
+        source,
+        title: title.into(),
+        description: description.into(),
+        unit,
+        queries,
+        links: Vec::new(),
+        mappings: Vec::new(),
+    }
+}
+
+impl Spec {
+    /// Show these values as text in these colours.
+    pub fn mapped(mut self, mappings: Vec<(&'static str, &'static str, &'static str)>) -> Spec {
+        self.mappings = mappings;
+        self
+    }
 }
 
 /// A time series of a LogQL metric query.
@@ -165,7 +189,28 @@ pub fn loki_series(title: &str, description: &str, queries: Vec<Query>) -> Spec 
         unit: "short",
         queries,
         links: Vec::new(),
+        mappings: Vec::new(),
     }
+}
+
+/// The transformations that make a table of instant queries: rows joined on their labels
+/// (`merge`), then `Time` hidden and each value column titled by its query's legend.
+fn table_transformations(queries: &[Query]) -> Vec<Value> {
+    let mut rename = serde_json::Map::new();
+    for (n, qq) in queries.iter().enumerate() {
+        let column = if queries.len() == 1 { "Value".to_string() } else { format!("Value #{}", ref_id(n)) };
+        rename.insert(column, json!(qq.legend));
+    }
+    let mut out = Vec::new();
+    if queries.len() > 1 {
+        out.push(json!({ "id": "merge", "options": {} }));
+    }
+    out.push(json!({ "id": "organize", "options": { "excludeByName": { "Time": true }, "renameByName": rename } }));
+    out
+}
+
+fn ref_id(n: usize) -> String {
+    ((b'A' + n as u8) as char).to_string()
 }
 
 /// Lay specs out: stats four to a row, graphs two to a row, logs full width; ids in order.
@@ -176,6 +221,7 @@ pub fn layout(specs: Vec<Spec>, prometheus_uid: &str, loki_uid: &str) -> Vec<Pan
         let (w, h) = match s.viz {
             Viz::Stat => (6, 4),
             Viz::TimeSeries => (12, 8),
+            Viz::Table => (24, 8),
             Viz::Logs => (24, 10),
         };
         if x + w > 24 {
@@ -191,9 +237,11 @@ pub fn layout(specs: Vec<Spec>, prometheus_uid: &str, loki_uid: &str) -> Vec<Pan
             .iter()
             .enumerate()
             .map(|(n, qq)| {
-                let ref_id = ((b'A' + n as u8) as char).to_string();
+                let ref_id = ref_id(n);
                 if s.source == Source::Loki {
                     json!({ "refId": ref_id, "datasource": datasource, "expr": qq.expr, "legendFormat": qq.legend, "queryType": "range" })
+                } else if s.viz == Viz::Table {
+                    json!({ "refId": ref_id, "datasource": datasource, "expr": qq.expr, "format": "table", "range": false, "instant": true })
                 } else {
                     json!({ "refId": ref_id, "datasource": datasource, "expr": qq.expr, "legendFormat": qq.legend, "range": true, "instant": false })
                 }
@@ -214,12 +262,34 @@ pub fn layout(specs: Vec<Spec>, prometheus_uid: &str, loki_uid: &str) -> Vec<Pan
                 }),
                 json!({}),
             ),
+            Viz::Table => (
+                "table",
+                json!({
+                    "showHeader": true, "frameIndex": 0, "cellHeight": "sm",
+                    "footer": { "show": false, "countRows": false, "reducer": ["sum"] },
+                    "sortBy": s.queries.first().map(|qq| json!([{ "displayName": qq.legend, "desc": true }])).unwrap_or(json!([]))
+                }),
+                json!({ "align": "auto", "inspect": false }),
+            ),
             Viz::Logs => (
                 "logs",
                 json!({ "showTime": true, "wrapLogMessage": true, "sortOrder": "Descending", "enableLogDetails": true, "dedupStrategy": "none", "prettifyLogMessage": false, "showLabels": false, "showCommonLabels": false }),
                 json!({}),
             ),
         };
+        let mut defaults = json!({ "unit": s.unit, "custom": custom });
+        if !s.mappings.is_empty() {
+            let options: serde_json::Map<String, Value> = s
+                .mappings
+                .iter()
+                .enumerate()
+                .map(|(i, (value, text, color))| {
+                    (value.to_string(), json!({ "text": text, "color": color, "index": i }))
+                })
+                .collect();
+            defaults["mappings"] = json!([{ "type": "value", "options": options }]);
+        }
+        let transformations = if s.viz == Viz::Table { table_transformations(&s.queries) } else { Vec::new() };
         out.push(Panel {
             id: i as u32 + 1,
             kind,
@@ -228,8 +298,9 @@ pub fn layout(specs: Vec<Spec>, prometheus_uid: &str, loki_uid: &str) -> Vec<Pan
             datasource,
             grid_pos: GridPos { h, w, x, y },
             targets,
-            field_config: json!({ "defaults": { "unit": s.unit, "custom": custom }, "overrides": [] }),
+            field_config: json!({ "defaults": defaults, "overrides": [] }),
             options,
+            transformations,
             links: s.links,
         });
         x += w;
