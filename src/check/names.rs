@@ -26,12 +26,14 @@ fn reserved(name: &str, at: Span) -> Diagnostic {
 pub fn check(ctx: &Ctx, sink: &mut Sink) {
     let m = ctx.manifest;
     for name in m.services.keys() {
-        let is_exporter = name
-            .as_str()
-            .strip_suffix("-exporter")
-            .and_then(|base| m.services.get(base))
-            .is_some_and(|s| crate::ir::catalog::exporter(s.kind).is_some());
-        if RESERVED_NAMES.contains(&name.as_str()) || is_exporter {
+        // The names sightline derives from another service: its exporter, and a postgres
+        // service's query-stats job.
+        let derived = |suffix: &str, takes: &dyn Fn(&crate::manifest::model::Service) -> bool| {
+            name.as_str().strip_suffix(suffix).and_then(|base| m.services.get(base)).is_some_and(takes)
+        };
+        let is_exporter = derived(crate::ir::EXPORTER_SUFFIX, &|s| crate::ir::catalog::exporter(s.kind).is_some());
+        let is_job = derived(crate::ir::QUERY_STATS_JOB_SUFFIX, &|s| s.kind == crate::manifest::model::Kind::Postgres);
+        if RESERVED_NAMES.contains(&name.as_str()) || is_exporter || is_job {
             sink.push(reserved(name.as_str(), ctx.key(["services", name.as_str()])));
         }
     }

@@ -147,7 +147,7 @@ const ERROR_LOG_SPIKE: Builtin = log(
 
 #[rustfmt::skip]
 const POSTGRES: &[Builtin] = &[
-    b("PostgresDown", "operational", Critical, "1m", 0.0, Unit::Count, "pg_up == 0: APA PostgresqlDown"),
+    b("PostgresDown", "operational", Critical, "1m", 0.0, Unit::Count, "pg_up == 0: APA PostgresqlDown; or up == 0 when the exporter cannot be scraped"),
     b("PostgresTooManyConnections", "performance", Warning, "2m", 0.8, Unit::Ratio, "connections above 80% of max_connections: postgres_exporter mixin PostgreSQLHighConnections, APA PostgresqlTooManyConnections"),
     b("PostgresLowCacheHitRatio", "performance", Warning, "10m", 0.98, Unit::Ratio, "buffer cache hit ratio below 98%: postgres_exporter mixin PostgreSQLCacheHitRatio"),
     b("PostgresDeadlocks", "operational", Warning, "0m", 5.0, Unit::Count, "more than 5 deadlocks per minute: APA PostgresqlTooManyDeadlocks"),
@@ -159,7 +159,7 @@ const POSTGRES: &[Builtin] = &[
 
 #[rustfmt::skip]
 const REDIS: &[Builtin] = &[
-    b("RedisDown", "operational", Critical, "1m", 0.0, Unit::Count, "redis_up == 0: APA RedisDown"),
+    b("RedisDown", "operational", Critical, "1m", 0.0, Unit::Count, "redis_up == 0: APA RedisDown; or up == 0 when the exporter cannot be scraped"),
     b("RedisMemoryHigh", "performance", Warning, "5m", 0.9, Unit::Ratio, "memory above 90% of maxmemory: APA RedisOutOfConfiguredMaxmemory"),
     b("RedisEvictions", "performance", Warning, "5m", 0.0, Unit::Count, "any key evicted in 5m: APA RedisEvictedKeys (evictions mean the cache is too small)"),
     b("RedisRejectedConnections", "operational", Critical, "0m", 0.0, Unit::Count, "any connection rejected in 1m: APA RedisRejectedConnections"),
@@ -174,7 +174,7 @@ const NGINX: &[Builtin] = &[
         "1m",
         0.0,
         Unit::Count,
-        "nginx_up == 0 from nginx-prometheus-exporter (stub_status unreachable)",
+        "nginx_up == 0 from nginx-prometheus-exporter (stub_status unreachable); or up == 0 when the exporter cannot be scraped",
     ),
     log(
         "NginxHighErrorRate",

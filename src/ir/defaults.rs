@@ -105,7 +105,7 @@ pub const BLACKBOX_EXPORTER: ComponentDefault = ComponentDefault {
 pub const POSTGRES_EXPORTER: ComponentDefault = ComponentDefault {
     name: "postgres-exporter",
     repository: "quay.io/prometheuscommunity/postgres-exporter",
-    version: "v0.18.1",
+    version: "v0.20.1",
     memory: "64MiB",
     cpus: 0.1,
     disk: None,

@@ -551,9 +551,18 @@ pub fn longest_gap(cron: &Cron) -> Duration {
     Duration::from_millis(longest.max(60) as u64 * 1000)
 }
 
+/// What sightline appends to a service's name for the compose services it derives from it.
+pub const EXPORTER_SUFFIX: &str = "-exporter";
+pub const QUERY_STATS_JOB_SUFFIX: &str = "-query-stats";
+
 /// The compose service name of a service's exporter, e.g. `db-exporter`.
 pub fn exporter_name(service: &Name) -> String {
-    format!("{service}-exporter")
+    format!("{service}{EXPORTER_SUFFIX}")
+}
+
+/// The compose service name of a postgres service's query-stats job, e.g. `db-query-stats`.
+pub fn query_stats_job_name(service: &Name) -> String {
+    format!("{service}{QUERY_STATS_JOB_SUFFIX}")
 }
 
 impl Stack {

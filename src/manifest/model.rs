@@ -143,8 +143,8 @@ pub struct Service {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password: Option<SecretRef>,
     /// postgres only: per-query statistics from pg_stat_statements (default true): the exporter's
-    /// stat_statements collector, the slow-query panels, and, for a service with an image, the
-    /// server preloading the module and a new database creating the extension.
+    /// stat_statements collector, the query-time panels, and, for a service on the official
+    /// postgres image, the server preloading the module and a job creating the extension.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub query_stats: Option<bool>,
 }

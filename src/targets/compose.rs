@@ -23,7 +23,7 @@
 use super::Artifact;
 use super::paths::*;
 use super::postgres;
-use crate::ir::{Component, Stack, defaults};
+use crate::ir::{Component, Postgres, Service, Stack, defaults};
 use crate::manifest::model::{Collector, Kind};
 use crate::manifest::values::SecretRef;
 use serde_json::{Map, Value, json};
@@ -156,6 +156,33 @@ impl SecretWiring {
             }
         }
     }
+}
+
+/// The one-shot job that creates pg_stat_statements in a postgres service's database, with the
+/// service's own image (it has psql) and credentials, once the server is healthy.
+fn query_stats_job(s: &Service, pg: &Postgres, secrets_all: &mut Vec<(String, String)>) -> Map<String, Value> {
+    let mut j = Map::new();
+    j.insert("image".into(), json!(s.image.as_ref().map(|i| i.as_str())));
+    j.insert("entrypoint".into(), json!(["sh", postgres::SCRIPT_MOUNT]));
+    // Done when the script succeeds; retried while the server finishes its first start.
+    j.insert("restart".into(), json!(format!("on-failure:{}", postgres::JOB_RETRIES)));
+    j.insert("read_only".into(), json!(true));
+    j.insert("security_opt".into(), json!(["no-new-privileges:true"]));
+    j.insert("networks".into(), json!([MONITORING]));
+    j.insert(
+        "deploy".into(),
+        json!({ "resources": { "limits": { "memory": memory(postgres::JOB_MEMORY), "cpus": postgres::JOB_CPUS } } }),
+    );
+    j.insert("volumes".into(), json!([format!("./{POSTGRES_QUERY_STATS_SCRIPT}:{}:ro", postgres::SCRIPT_MOUNT)]));
+    let mut wiring = SecretWiring::new();
+    wiring.env.insert("PGHOST".into(), json!(s.host));
+    wiring.env.insert("PGPORT".into(), json!(s.port.to_string()));
+    wiring.env.insert("PGUSER".into(), json!(pg.user));
+    wiring.env.insert("PGDATABASE".into(), json!(pg.database));
+    wiring.env_or_file(&pg.password, "PGPASSWORD", "PGPASSWORD_FILE");
+    wiring.apply(&mut j, secrets_all);
+    depends(&mut j, &[(s.name.as_str(), "service_healthy")]);
+    j
 }
 
 pub fn lower(stack: &Stack) -> Vec<Artifact> {
@@ -298,7 +325,10 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
             e.insert("healthcheck".into(), healthcheck(vec!["CMD", "/usr/bin/nginx-prometheus-exporter", "--version"]));
             scrape_deps.push((c.name.clone(), "service_started"));
         } else {
-            e.insert("healthcheck".into(), http_wget(port, "/metrics"));
+            // postgres_exporter queries the database on every `/metrics`; its landing page at
+            // `/` answers without touching it, so the check adds no collections.
+            let path = if s.kind == Kind::Postgres { "/" } else { "/metrics" };
+            e.insert("healthcheck".into(), http_wget(port, path));
             scrape_deps.push((c.name.clone(), "service_healthy"));
         }
         services.insert(c.name.clone(), Value::Object(e));
@@ -493,16 +523,14 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
                     wiring.env.insert("POSTGRES_USER".into(), json!(pg.user));
                     wiring.env_or_file(&pg.password, "POSTGRES_PASSWORD", "POSTGRES_PASSWORD_FILE");
                     let volume = format!("{}-data", s.name);
-                    let mut mounts = vec![format!("{volume}:/var/lib/postgresql/data")];
+                    a.insert("volumes".into(), json!([format!("{volume}:/var/lib/postgresql/data")]));
                     if postgres::sets_up_server(s) {
                         let mut command = vec!["postgres"];
                         command.extend(postgres::SERVER_ARGS);
                         a.insert("command".into(), json!(command));
-                        mounts.push(format!(
-                            "./{POSTGRES_INITDB_STATEMENTS}:/docker-entrypoint-initdb.d/sightline-pg_stat_statements.sql:ro"
-                        ));
+                        let job = query_stats_job(s, pg, &mut secrets_all);
+                        services.insert(crate::ir::query_stats_job_name(&s.name), Value::Object(job));
                     }
-                    a.insert("volumes".into(), json!(mounts));
                     volumes.insert(volume, json!({}));
                     Some(healthcheck(vec!["CMD", "pg_isready", "-U", &pg.user, "-d", &pg.database]))
                 } else {

@@ -113,6 +113,7 @@ fn describe(p: &str) -> &'static str {
         _ if p.starts_with("grafana/provisioning/") => "Grafana provisioning",
         _ if p.starts_with("grafana/dashboards/") => "Grafana dashboard",
         _ if p.starts_with("backup/") => "backup runner",
+        _ if p.starts_with("postgres/") => "PostgreSQL set-up: the query-statistics job's script",
         "compose.yaml" => "the compose file",
         ".env.example" => "environment variables to set",
         _ => "generated",

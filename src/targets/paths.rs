@@ -18,7 +18,7 @@ pub const GRAFANA_DATASOURCES: &str = "grafana/provisioning/datasources/datasour
 pub const GRAFANA_DASHBOARD_PROVIDERS: &str = "grafana/provisioning/dashboards/dashboards.yml";
 pub const GRAFANA_DASHBOARDS_DIR: &str = "grafana/dashboards";
 pub const BACKUP_DIR: &str = "backup";
-pub const POSTGRES_INITDB_STATEMENTS: &str = "postgres/initdb/pg_stat_statements.sql";
+pub const POSTGRES_QUERY_STATS_SCRIPT: &str = "postgres/enable-query-stats.sh";
 pub const COMPOSE: &str = "compose.yaml";
 
 // Where compose mounts them inside the containers (read-only).

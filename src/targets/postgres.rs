@@ -5,17 +5,19 @@
 //! replace their `shared_preload_libraries`.
 //!
 //! - the server preloads `pg_stat_statements` ([`SERVER_ARGS`], the compose `command`); the
-//!   module only collects when it is loaded at start;
-//! - `postgres/initdb/pg_stat_statements.sql` creates the extension. The official image runs
-//!   `/docker-entrypoint-initdb.d` once, in `POSTGRES_DB`, when it creates a new data
-//!   directory; on an existing one, the same statement is run once by hand (docs/outputs.md).
+//!   module only collects when it is loaded at start. The option overrides a
+//!   `shared_preload_libraries` set in postgresql.conf or by ALTER SYSTEM (docs/manifest.md);
+//! - `postgres/enable-query-stats.sh` creates the extension in the manifest's database. The
+//!   compose job (`ir::query_stats_job_name`) runs it on every `up` once the server is healthy, so a data
+//!   directory that already exists gets the extension too (the image's
+//!   `/docker-entrypoint-initdb.d` would only run on a new one).
 //!
 //! postgres_exporter's stat_statements collector (`--collector.stat_statements`, see
 //! `compose`) reads the view from the manifest's database; `pg_scrape_collector_success`
 //! says whether it can, and the service's dashboard shows it.
 
 use super::Artifact;
-use super::paths::POSTGRES_INITDB_STATEMENTS;
+use super::paths::POSTGRES_QUERY_STATS_SCRIPT;
 use crate::ir::{Service, Stack};
 
 /// The server options that load pg_stat_statements, after `postgres` in the compose command.
@@ -24,8 +26,18 @@ pub const SERVER_ARGS: [&str; 2] = ["-c", "shared_preload_libraries=pg_stat_stat
 /// The exporter flag that turns its stat_statements collector on.
 pub const EXPORTER_FLAG: &str = "--collector.stat_statements";
 
-/// The statement that makes the view exist in a database.
-pub const CREATE_EXTENSION: &str = "CREATE EXTENSION IF NOT EXISTS pg_stat_statements;";
+/// Where the job sees the script.
+pub const SCRIPT_MOUNT: &str = "/opt/sightline/enable-query-stats.sh";
+
+/// How often Docker restarts the job when it fails (the server may still be finishing its
+/// first start): with Docker's doubling back-off from 100 ms, about 100 s in all.
+pub const JOB_RETRIES: u32 = 10;
+
+/// The job's limits: psql and one statement.
+pub const JOB_MEMORY: u64 = 64 << 20;
+pub const JOB_CPUS: &str = "0.1";
+
+const SCRIPT: &str = include_str!("../../templates/postgres/enable-query-stats.sh");
 
 /// Whether sightline runs this service's server and sets it up for query statistics.
 pub fn sets_up_server(s: &Service) -> bool {
@@ -36,10 +48,5 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     if !stack.services.iter().any(sets_up_server) {
         return Vec::new();
     }
-    let sql = format!(
-        "-- Run by the postgres image once, in POSTGRES_DB, when it creates a new data directory.\n\
-         -- On an existing data directory, run it once by hand in that database.\n\
-         {CREATE_EXTENSION}\n"
-    );
-    vec![Artifact::new(POSTGRES_INITDB_STATEMENTS, sql)]
+    vec![Artifact::new(POSTGRES_QUERY_STATS_SCRIPT, SCRIPT.to_string())]
 }

@@ -10,12 +10,20 @@ fn every_example_compiles_and_matches_its_snapshots() {
         let name = path.file_stem().unwrap().to_string_lossy().into_owned();
         let files = plan_of(&path);
         let settings = snapshot_settings(&format!("examples/{name}"));
+        let names: Vec<String> = files.keys().map(|rel| rel.replace('/', "__").replace(".env", "env")).collect();
         settings.bind(|| {
-            for (rel, contents) in &files {
-                let snap = rel.replace('/', "__").replace(".env", "env");
-                insta::assert_snapshot!(snap, contents);
+            for (snap, (_, contents)) in names.iter().zip(&files) {
+                insta::assert_snapshot!(snap.as_str(), contents);
             }
         });
+        // A file the example no longer generates leaves no snapshot behind.
+        let dir = crate::support::root().join("snapshots/examples").join(&name);
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let file = entry.unwrap().file_name().to_string_lossy().into_owned();
+            if let Some(snap) = file.strip_suffix(".snap") {
+                assert!(names.iter().any(|n| n == snap), "{}: stale snapshot {file}", dir.display());
+            }
+        }
     }
 }
 

@@ -280,11 +280,11 @@ fn graph_prints_mermaid_and_dot() {
 }
 
 /// The postgres query panels compute what their titles say, evaluated by promtool on series
-/// shaped like postgres_exporter's stat_statements collector: the table ranks statements by
-/// mean time per call, leaves out idle ones, and its second column is the time spent in the
-/// same statements; the time series is the mean over all statements.
+/// shaped like postgres_exporter's stat_statements collector: the table ranks statements by the
+/// time spent in them, leaves out idle ones, and its second column is the mean time of one call
+/// of the same statements; the time series is the mean per call over all statements.
 #[test]
-fn slow_query_panels_rank_by_mean_time_per_call() {
+fn query_panels_rank_by_time_spent() {
     let promtool = require_tool("promtool");
     let dir = build_into_tempdir(&crate::support::root().join("examples/faceless-staging.yaml"));
     let (_, d) = dashboards(dir.path()).into_iter().find(|(n, _)| n == "service-db.json").unwrap();
@@ -297,28 +297,32 @@ fn slow_query_panels_rank_by_mean_time_per_call() {
             .unwrap_or_else(|| panic!("{title}"))
             .clone()
     };
-    let table = panel("Slowest queries");
+    let table = panel("Top queries by time");
     let mean = panel("Mean query time");
     let expr = |p: &Value, i: usize| concrete(p["targets"][i]["expr"].as_str().unwrap()).replace("[6h]", "[1h]");
     let rules = serde_json::json!({ "groups": [{ "name": "panels", "rules": [
-        { "record": "panel:slowest", "expr": expr(&table, 0) },
-        { "record": "panel:total", "expr": expr(&table, 1) },
+        { "record": "panel:top", "expr": expr(&table, 0) },
+        { "record": "panel:per_call", "expr": expr(&table, 1) },
         { "record": "panel:mean", "expr": expr(&mean, 0).replace("[5m]", "[1h]") },
     ]}]});
-    // Per minute: q1 10 calls taking 1 s in all (0.1 s each), q2 1 call of 2 s, q3 idle.
-    let series = |metric: &str, q: &str, per_minute: u32| {
+    // Per minute: q1 10 calls taking 1 s in all (0.1 s each), q2 1 call of 2 s, q3 idle, and q4
+    // one 30 s call in the hour (the slowest call, but the least time in all).
+    let series = |metric: &str, q: &str, values: String| {
         serde_json::json!({
             "series": format!("{metric}{{service=\"db\",datname=\"faceless\",queryid=\"{q}\",user=\"faceless\"}}"),
-            "values": format!("0+{per_minute}x60"),
+            "values": values,
         })
     };
+    let steady = |per_minute: u32| format!("0+{per_minute}x60");
     let input = vec![
-        series("pg_stat_statements_calls_total", "1", 10),
-        series("pg_stat_statements_seconds_total", "1", 1),
-        series("pg_stat_statements_calls_total", "2", 1),
-        series("pg_stat_statements_seconds_total", "2", 2),
-        series("pg_stat_statements_calls_total", "3", 0),
-        series("pg_stat_statements_seconds_total", "3", 0),
+        series("pg_stat_statements_calls_total", "1", steady(10)),
+        series("pg_stat_statements_seconds_total", "1", steady(1)),
+        series("pg_stat_statements_calls_total", "2", steady(1)),
+        series("pg_stat_statements_seconds_total", "2", steady(2)),
+        series("pg_stat_statements_calls_total", "3", steady(0)),
+        series("pg_stat_statements_seconds_total", "3", steady(0)),
+        series("pg_stat_statements_calls_total", "4", "0x30 1x30".to_string()),
+        series("pg_stat_statements_seconds_total", "4", "0x30 30x30".to_string()),
     ];
     let row = |name: &str, q: &str, v: f64| serde_json::json!({ "labels": format!("{name}{{datname=\"faceless\",queryid=\"{q}\"}}"), "value": v });
     let tests = serde_json::json!({
@@ -328,10 +332,10 @@ fn slow_query_panels_rank_by_mean_time_per_call() {
             "interval": "1m",
             "input_series": input,
             "promql_expr_test": [
-                { "expr": "panel:slowest", "eval_time": "60m", "exp_samples": [row("panel:slowest", "1", 0.1), row("panel:slowest", "2", 2.0)] },
-                { "expr": "panel:total", "eval_time": "60m", "exp_samples": [row("panel:total", "1", 60.0), row("panel:total", "2", 120.0)] },
-                // 180 s over 660 calls.
-                { "expr": "abs(panel:mean - 180 / 660) < bool 1e-9", "eval_time": "60m", "exp_samples": [{ "labels": "{service=\"db\"}", "value": 1 }] },
+                { "expr": "panel:top", "eval_time": "60m", "exp_samples": [row("panel:top", "1", 60.0), row("panel:top", "2", 120.0), row("panel:top", "4", 30.0)] },
+                { "expr": "panel:per_call", "eval_time": "60m", "exp_samples": [row("panel:per_call", "1", 0.1), row("panel:per_call", "2", 2.0), row("panel:per_call", "4", 30.0)] },
+                // 210 s over 661 calls.
+                { "expr": "abs(panel:mean - 210 / 661) < bool 1e-9", "eval_time": "60m", "exp_samples": [{ "labels": "{service=\"db\"}", "value": 1 }] },
             ],
         }],
     });

@@ -114,11 +114,18 @@ fn uid_is_zero() -> bool {
 }
 
 /// What the generated compose file gives the PostgreSQL server of a service: the server options
-/// after `postgres` in its `command`, and the SQL files it mounts into the official image's
-/// `/docker-entrypoint-initdb.d`.
+/// after `postgres` in its `command`, and the one-shot job that compose runs against it once it
+/// is healthy (`<service>-query-stats`), if there is one.
 pub struct ComposeSetup {
     pub options: Vec<String>,
-    pub initdb: Vec<std::path::PathBuf>,
+    pub job: Option<Job>,
+}
+
+/// A one-shot job of the compose file: the generated script its entrypoint runs (on the host)
+/// and its environment.
+pub struct Job {
+    pub script: std::path::PathBuf,
+    pub env: Vec<(String, String)>,
 }
 
 pub fn compose_setup(tree: &std::path::Path, service: &str) -> ComposeSetup {
@@ -132,29 +139,52 @@ pub fn compose_setup(tree: &std::path::Path, service: &str) -> ComposeSetup {
         }
         None => Vec::new(),
     };
-    let initdb = s["volumes"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|v| {
-            let parts: Vec<&str> = v.as_str().unwrap().split(':').collect();
-            (parts[1].starts_with("/docker-entrypoint-initdb.d/")).then(|| tree.join(parts[0]))
-        })
-        .collect();
-    ComposeSetup { options, initdb }
+    let job = compose["services"].get(format!("{service}-query-stats")).map(|j| {
+        assert_eq!(j["image"], s["image"], "the job runs the server's image");
+        assert_eq!(j["depends_on"][service]["condition"], "service_healthy");
+        let entrypoint: Vec<&str> = j["entrypoint"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+        assert_eq!(entrypoint.len(), 2, "sh and the script: {entrypoint:?}");
+        let script = j["volumes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find_map(|v| {
+                let parts: Vec<&str> = v.as_str().unwrap().split(':').collect();
+                (parts[1] == entrypoint[1]).then(|| tree.join(parts[0]))
+            })
+            .expect("the job's script is mounted from the generated tree");
+        let env = j["environment"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+            .collect();
+        Job { script, env }
+    });
+    ComposeSetup { options, job }
 }
 
 impl Server {
-    /// Create `db` and run the init files in it, as the official image does for `POSTGRES_DB`
-    /// on a new data directory.
+    /// Run a compose job's script against this server, in `db`, with the job's environment; the
+    /// connection (host, port, superuser) and the password are this server's.
+    pub fn run_job(&self, db: &str, job: &Job) -> (bool, String) {
+        let mut c = self.cmd("sh");
+        c.arg(&job.script);
+        for (k, v) in &job.env {
+            if !matches!(k.as_str(), "PGHOST" | "PGPORT" | "PGUSER" | "PGPASSWORD" | "PGPASSWORD_FILE") {
+                c.env(k, v);
+            }
+        }
+        c.env("PGDATABASE", db);
+        run(&mut c)
+    }
+
+    /// Create `db` and bring it to what compose makes of it on `up`: the server's jobs run.
     pub fn create_database(&self, db: &str, setup: &ComposeSetup) {
         self.psql("postgres", &format!("CREATE DATABASE \"{db}\""));
-        for f in &setup.initdb {
-            let (ok, out) = run(self
-                .cmd("psql")
-                .args(["-v", "ON_ERROR_STOP=1", "--no-password", "--no-psqlrc", "--dbname", db, "-f"])
-                .arg(f));
-            assert!(ok, "{}: {out}", f.display());
+        if let Some(job) = &setup.job {
+            let (ok, out) = self.run_job(db, job);
+            assert!(ok, "{}: {out}", job.script.display());
         }
     }
 }

@@ -1,27 +1,36 @@
 //! Query statistics on a real PostgreSQL server: started with the options the generated compose
-//! file gives the `db` service and initialised with the SQL it mounts, the database has a
-//! pg_stat_statements view with the columns postgres_exporter's stat_statements collector reads
-//! (collector/pg_stat_statements.go, the PostgreSQL 13–16 query), and the statements run show
-//! up in it. Without those options the same read fails, so the test proves the setup is what
-//! makes the slow-query panels work. `query_stats: false` turns all of it off.
+//! file gives the `db` service, with a database that already holds data (an existing volume),
+//! then brought up by the `db-query-stats` job's script, the database has a pg_stat_statements
+//! view with the columns postgres_exporter's stat_statements collector reads
+//! (collector/pg_stat_statements.go of v0.20.1, the PostgreSQL 13–16 query), and the statements
+//! run show up in it. Without the server options the same read fails, so the test proves the
+//! setup is what makes the slow-query panels work. `query_stats: false` turns all of it off.
 
 use crate::pg_server::{ComposeSetup, Server, compose_setup};
-use crate::support::{build_into_tempdir, root};
+use crate::support::{build_into_tempdir, root, run};
 use std::path::Path;
+use std::process::Command;
 
 /// The columns the exporter's collector selects (PostgreSQL 13 to 16), per statement.
 const EXPORTER_READ: &str = "SELECT pg_get_userbyid(s.userid), d.datname, s.queryid, s.calls, \
      s.total_exec_time / 1000.0, s.rows, s.blk_read_time / 1000.0, s.blk_write_time / 1000.0 \
-     FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid";
+     FROM pg_stat_statements(false) s JOIN pg_database d ON d.oid = s.dbid";
 
 #[test]
 fn the_generated_server_setup_records_query_statistics() {
     let tree = build_into_tempdir(&root().join("examples/faceless-staging.yaml"));
     let setup = compose_setup(tree.path(), "db");
-    assert!(!setup.options.is_empty() && setup.initdb.len() == 1, "the db service is set up for query stats");
+    let job = setup.job.as_ref().expect("the db service has a query-stats job");
+    assert!(!setup.options.is_empty(), "the db server is started with pg_stat_statements");
     let server = Server::start(&setup.options);
-    server.create_database("faceless", &setup);
+    // A data directory from before sightline: the database and its data exist already.
+    server.psql("postgres", "CREATE DATABASE faceless");
     server.psql("faceless", "CREATE TABLE t (id int); INSERT INTO t SELECT generate_series(1, 1000);");
+    for round in 0..2 {
+        let (ok, out) = server.run_job("faceless", job);
+        assert!(ok, "round {round}: {out}");
+        assert!(!out.contains("NOTICE"), "a second run is quiet: {out}");
+    }
     for _ in 0..3 {
         server.psql("faceless", "SELECT pg_sleep(0.05), count(*) FROM t");
     }
@@ -36,19 +45,45 @@ fn the_generated_server_setup_records_query_statistics() {
     let secs: f64 = fields[2].parse().unwrap();
     assert!(secs >= 0.15, "three 50 ms sleeps take at least 0.15 s: {rows}");
 
-    // Without the server options, the same setup cannot be read.
+    // Without the server options the job still creates the extension, but the view cannot be
+    // read.
     let bare = Server::start(&[]);
     bare.create_database("faceless", &setup);
-    let (ok, out) = crate::support::run(bare.cmd("psql").args([
-        "-X",
-        "-v",
-        "ON_ERROR_STOP=1",
-        "-d",
-        "faceless",
-        "-c",
-        EXPORTER_READ,
-    ]));
+    let (ok, out) = run(bare.cmd("psql").args(["-X", "-v", "ON_ERROR_STOP=1", "-d", "faceless", "-c", EXPORTER_READ]));
     assert!(!ok && out.contains("shared_preload_libraries"), "{out}");
+}
+
+/// The job's password reaches psql from the environment or from the secret file, and a secret
+/// file that cannot be read stops the job before it connects.
+#[test]
+fn the_query_stats_job_passes_its_password_to_psql() {
+    let tree = build_into_tempdir(&root().join("examples/faceless-staging.yaml"));
+    let job = compose_setup(tree.path(), "db").job.unwrap();
+    assert!(job.env.iter().any(|(k, v)| k == "PGPASSWORD" && v.starts_with("${POSTGRES_PASSWORD:?")), "{:?}", job.env);
+    let work = tempfile::tempdir().unwrap();
+    // A psql that shows what it was given.
+    let bin = work.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    std::fs::write(bin.join("psql"), "#!/bin/sh\necho \"password=$PGPASSWORD args=$*\"\n").unwrap();
+    std::fs::set_permissions(bin.join("psql"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let secret = work.path().join("pg_password");
+    std::fs::write(&secret, "from-file\n").unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let job_run = |env: &[(&str, &Path)]| {
+        let mut c = Command::new("sh");
+        c.arg(&job.script).env_clear().env("PATH", &path).env("PGDATABASE", "faceless");
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        run(&mut c)
+    };
+    let (ok, out) = job_run(&[("PGPASSWORD_FILE", &secret)]);
+    assert!(ok && out.contains("password=from-file args="), "{out}");
+    assert!(out.contains("CREATE EXTENSION IF NOT EXISTS pg_stat_statements"), "{out}");
+    let (ok, out) = job_run(&[("PGPASSWORD", Path::new("from-env"))]);
+    assert!(ok && out.contains("password=from-env "), "{out}");
+    let (ok, out) = job_run(&[("PGPASSWORD_FILE", &work.path().join("missing"))]);
+    assert!(!ok && !out.contains("password="), "{out}");
 }
 
 #[test]
@@ -60,8 +95,8 @@ fn query_stats_off_sets_up_nothing() {
     assert!(text.contains("query_stats: false"));
     std::fs::write(&manifest, text).unwrap();
     let tree = build_into_tempdir(&manifest);
-    let ComposeSetup { options, initdb } = compose_setup(tree.path(), "db");
-    assert!(options.is_empty() && initdb.is_empty());
+    let ComposeSetup { options, job } = compose_setup(tree.path(), "db");
+    assert!(options.is_empty() && job.is_none());
     assert!(!Path::new(&tree.path().join("postgres")).exists());
     let compose = std::fs::read_to_string(tree.path().join("compose.yaml")).unwrap();
     assert!(!compose.contains("stat_statements"));

@@ -44,6 +44,46 @@ fn promtool_accepts_the_config_and_rules_and_every_alert_test_passes() {
     }
 }
 
+/// A database, cache or proxy whose exporter cannot be scraped (the container is gone, or its
+/// `/metrics` fails) leaves no `pg_up`, `redis_up` or `nginx_up` to be 0: the down alert fires
+/// on the exporter's `up` instead. The generated tests cover the other path (the exporter
+/// reports the server down).
+#[test]
+fn down_alerts_fire_when_the_exporter_cannot_be_scraped() {
+    let promtool = require_tool("promtool");
+    let dir = build_into_tempdir(&root().join("examples/faceless-staging.yaml"));
+    let prom = dir.path().join("prometheus");
+    for (service, alert) in [("db", "PostgresDown"), ("cache", "RedisDown"), ("proxy", "NginxDown")] {
+        // The alert as the generated firing test expects it, labels and annotations.
+        let generated =
+            yaml_to_json(&std::fs::read_to_string(prom.join(format!("tests/service-{service}.yml"))).unwrap());
+        let fires = generated["tests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == format!("{alert} fires"))
+            .unwrap_or_else(|| panic!("{alert} has a firing test"));
+        let expected = fires["alert_rule_test"][0]["exp_alerts"].clone();
+        assert_eq!(expected.as_array().map(Vec::len), Some(1));
+        let case = |up: u32| {
+            serde_json::json!({
+                "interval": "1m",
+                "input_series": [{ "series": format!("up{{job=\"{service}\",instance=\"{service}-exporter:9\",service=\"{service}\"}}"), "values": format!("{up}x60") }],
+                "alert_rule_test": [{ "eval_time": "11m", "alertname": alert, "exp_alerts": if up == 0 { expected.clone() } else { serde_json::json!([]) } }],
+            })
+        };
+        let tests = serde_json::json!({
+            "rule_files": [format!("rules/service-{service}.yml")],
+            "evaluation_interval": "1m",
+            "tests": [case(0), case(1)],
+        });
+        let file = format!("scrape-failure-{service}.yml");
+        std::fs::write(prom.join(&file), serde_json::to_string(&tests).unwrap()).unwrap();
+        let (ok, out) = run(Command::new(&promtool).args(["test", "rules", &file]).current_dir(&prom));
+        assert!(ok, "{alert}: promtool test rules:\n{out}");
+    }
+}
+
 #[test]
 fn every_generated_alert_has_a_firing_and_a_silent_test() {
     for m in manifests() {

@@ -54,7 +54,9 @@ fn status_rate(s: &Service, codes: &str) -> Query {
     q(format!("sum by (service) (rate({r}{{{},{st}=~\"{codes}\"}}[{RATE}]))", sel(s)), "{{service}}")
 }
 
-/// Mean execution time per call of a postgres service's statements (pg_stat_statements).
+/// Mean execution time per call of a postgres service's statements (pg_stat_statements): the
+/// time of the statements the exporter reports over their calls, so a statement weighs by how
+/// often it runs.
 fn mean_query_time(s: &Service, by: &str, window: &str) -> String {
     format!(
         "sum by ({by}) (rate(pg_stat_statements_seconds_total{{{sl}}}[{window}])) / sum by ({by}) (rate(pg_stat_statements_calls_total{{{sl}}}[{window}]))",
@@ -64,13 +66,21 @@ fn mean_query_time(s: &Service, by: &str, window: &str) -> String {
 
 /// Whether a postgres service's exporter can read pg_stat_statements.
 fn query_stats_status(s: &Service) -> Spec {
+    let setup = if crate::targets::postgres::sets_up_server(s) {
+        format!(
+            "sightline starts the server with the module and its `{}` job creates the extension: see that job's logs.",
+            crate::ir::query_stats_job_name(&s.name)
+        )
+    } else {
+        "The server must load the module at start (shared_preload_libraries = 'pg_stat_statements') and a \
+         superuser must run `CREATE EXTENSION pg_stat_statements;` once in the database."
+            .to_string()
+    };
     spec(
         Viz::Stat,
         "Query statistics",
         "short",
-        "Whether the exporter can read pg_stat_statements. If not: the server must load the module at start \
-         (shared_preload_libraries = 'pg_stat_statements') and the database needs \
-         `CREATE EXTENSION pg_stat_statements;`, once.",
+        &format!("Whether the exporter can read pg_stat_statements. {setup}"),
         vec![q(
             format!("min(pg_scrape_collector_success{{{},collector=\"stat_statements\"}})", sel(s)),
             "stat_statements",
@@ -79,29 +89,31 @@ fn query_stats_status(s: &Service) -> Spec {
     .mapped(vec![("1", "collecting", "green"), ("0", "not readable", "red")])
 }
 
-/// A postgres service's query time and slowest statements, from pg_stat_statements.
+/// A postgres service's query time and the statements that take the most of it, from
+/// pg_stat_statements.
 fn query_stats(s: &Service) -> Vec<Spec> {
-    let slowest = format!("topk(10, ({}) > 0)", mean_query_time(s, "datname, queryid", "$__range"));
-    let total = format!(
-        "sum by (datname, queryid) (increase(pg_stat_statements_seconds_total{{{}}}[$__range])) and on (datname, queryid) {slowest}",
+    let top = format!(
+        "topk(10, sum by (datname, queryid) (increase(pg_stat_statements_seconds_total{{{}}}[$__range])) > 0)",
         sel(s)
     );
+    let mean = format!("{} and on (datname, queryid) {top}", mean_query_time(s, "datname, queryid", "$__range"));
     vec![
         spec(
             Viz::TimeSeries,
             "Mean query time",
             "s",
-            "Execution time per statement, averaged over all statements (pg_stat_statements).",
+            "Execution time per call, over the calls of all the statements the exporter reports (pg_stat_statements).",
             vec![q(mean_query_time(s, "service", RATE), "mean")],
         ),
         spec(
             Viz::Table,
-            "Slowest queries",
+            "Top queries by time",
             "s",
-            "The ten statements with the longest mean execution time over the dashboard's time range, and the time \
-             spent in each. The exporter reports the statements that take the most total time. Read a statement's \
-             text with `SELECT query FROM pg_stat_statements WHERE queryid = <queryid>;`.",
-            vec![q(slowest, "mean per call"), q(total, "total in range")],
+            "The ten statements that took the most execution time over the dashboard's time range, and the mean time \
+             of one call. A frequent query costs more than a rare slow one (a nightly dump), so it ranks higher. \
+             The exporter reports the statements that take the most total time. Read a statement's text with \
+             `SELECT query FROM pg_stat_statements WHERE queryid = <queryid>;`.",
+            vec![q(top, "time in range"), q(mean, "mean per call")],
         ),
     ]
 }
@@ -248,7 +260,7 @@ fn performance(stack: &Stack) -> Vec<Spec> {
                 Viz::TimeSeries,
                 "Database query time",
                 "s",
-                "Mean execution time per statement (pg_stat_statements).",
+                "Mean execution time per call (pg_stat_statements).",
                 timed,
             ));
         }

@@ -161,12 +161,16 @@ fn concrete(def: &'static Builtin, s: &Service, t: f64, for_: String, severity: 
                     Kind::Redis => "redis_up",
                     _ => "nginx_up",
                 };
+                // When the exporter itself cannot be scraped, its `{metric}` goes stale; `up`
+                // says so.
                 (
-                    format!("min by (service) ({metric}{{{sel}}}) == 0"),
+                    format!("min by (service) ({metric}{{{sel}}}) == 0 or min by (service) (up{{{sel}}}) == 0"),
                     format!("{name} is down"),
-                    format!("The exporter of {name} cannot reach it ({metric} is 0)."),
-                    vec![series(&exp(metric, ""), "0x60")],
-                    vec![series(&exp(metric, ""), "1x60")],
+                    format!(
+                        "The exporter of {name} cannot reach it ({metric} is 0), or Prometheus cannot scrape the exporter (up is 0)."
+                    ),
+                    vec![series(&exp(metric, ""), "0x60"), series(&exp("up", ""), "1x60")],
+                    vec![series(&exp(metric, ""), "1x60"), series(&exp("up", ""), "1x60")],
                 )
             }
             "PostgresTooManyConnections" => (
