@@ -495,6 +495,13 @@ impl ImageRef {
         r.strip_prefix("library/").unwrap_or(r) == name
     }
 
+    /// The major version a tag starts with (`16` of `16.4-alpine`, `18` of `18-bookworm`).
+    pub fn major_version(&self) -> Option<u32> {
+        let tag = self.tag.as_deref()?;
+        let digits = tag.find(|c: char| !c.is_ascii_digit()).map_or(tag, |end| &tag[..end]);
+        digits.parse().ok()
+    }
+
     /// Pinned: a digest, or a tag other than `latest`.
     pub fn is_pinned(&self) -> bool {
         self.digest.is_some() || self.tag.as_deref().is_some_and(|t| t != "latest")
@@ -659,5 +666,14 @@ mod tests {
         for other in ["timescale/timescaledb:2.17.2-pg16", "ghcr.io/x/postgres:16", "postgres-custom:1"] {
             assert!(!ImageRef::parse(other).unwrap().is_official("postgres"), "{other}");
         }
+        for (image, major) in [
+            ("postgres:16.4", Some(16)),
+            ("postgres:18-alpine", Some(18)),
+            ("postgres:17", Some(17)),
+            ("postgres", None),
+        ] {
+            assert_eq!(ImageRef::parse(image).unwrap().major_version(), major, "{image}");
+        }
+        assert_eq!(ImageRef::parse("postgres:alpine").unwrap().major_version(), None);
     }
 }

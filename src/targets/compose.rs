@@ -472,7 +472,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
             .iter()
             .filter(|s| s.kind == Kind::Postgres)
             .filter_map(|s| s.image.as_ref())
-            .max_by_key(|i| i.tag().and_then(|t| t.split('.').next()).and_then(|m| m.parse::<u32>().ok()).unwrap_or(0))
+            .max_by_key(|i| i.major_version().unwrap_or(0))
             .map_or(c.image.as_str().to_string(), |i| i.as_str().to_string());
         r.insert("build".into(), json!({ "context": format!("./{BACKUP_DIR}"), "args": { "POSTGRES_IMAGE": image } }));
         let mut wiring = SecretWiring::new();
@@ -523,7 +523,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
                     wiring.env.insert("POSTGRES_USER".into(), json!(pg.user));
                     wiring.env_or_file(&pg.password, "POSTGRES_PASSWORD", "POSTGRES_PASSWORD_FILE");
                     let volume = format!("{}-data", s.name);
-                    a.insert("volumes".into(), json!([format!("{volume}:/var/lib/postgresql/data")]));
+                    a.insert("volumes".into(), json!([format!("{volume}:{}", postgres::data_mount(s))]));
                     if postgres::sets_up_server(s) {
                         let mut command = vec!["postgres"];
                         command.extend(postgres::SERVER_ARGS);

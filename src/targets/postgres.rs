@@ -1,6 +1,7 @@
 //! The application's PostgreSQL servers, where sightline runs them (a `postgres` service whose
-//! `image` is the official `postgres` image, whose conventions compose already relies on), set
-//! up for per-query statistics (`query_stats`, default true). Derived images that preload
+//! `image` is the official `postgres` image, whose conventions compose already relies on): where
+//! their data volume goes ([`data_mount`]), and their set-up for per-query statistics
+//! (`query_stats`, default true). Derived images that preload
 //! libraries of their own (TimescaleDB, Citus) are left alone: the command-line option would
 //! replace their `shared_preload_libraries`.
 //!
@@ -38,6 +39,14 @@ pub const JOB_MEMORY: u64 = 64 << 20;
 pub const JOB_CPUS: &str = "0.1";
 
 const SCRIPT: &str = include_str!("../../templates/postgres/enable-query-stats.sh");
+
+/// Where a postgres service's data volume is mounted. The official image keeps its data in
+/// `/var/lib/postgresql/data` up to 17; from 18 on, in a per-version directory under
+/// `/var/lib/postgresql`, and it refuses to start with a volume at the old path.
+pub fn data_mount(s: &Service) -> &'static str {
+    let official_18 = s.image.as_ref().is_some_and(|i| i.is_official("postgres") && i.major_version() >= Some(18));
+    if official_18 { "/var/lib/postgresql" } else { "/var/lib/postgresql/data" }
+}
 
 /// Whether sightline runs this service's server and sets it up for query statistics.
 pub fn sets_up_server(s: &Service) -> bool {

@@ -103,3 +103,25 @@ fn query_stats_off_sets_up_nothing() {
     let db = std::fs::read_to_string(tree.path().join("grafana/dashboards/service-db.json")).unwrap();
     assert!(!db.contains("pg_stat_statements") && !db.contains("stat_statements"), "no query panels");
 }
+
+/// The official image keeps its data under `/var/lib/postgresql/data` up to 17 and in a
+/// per-version directory under `/var/lib/postgresql` from 18 on (it refuses to start with a
+/// volume at the old path); the backup runner is built on the newest server image.
+#[test]
+fn the_data_volume_goes_where_the_image_keeps_its_data() {
+    for (image, mount) in
+        [("postgres:16.4", "/var/lib/postgresql/data"), ("postgres:18.1-alpine", "/var/lib/postgresql")]
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let manifest = dir.path().join("stack.yaml");
+        let text = std::fs::read_to_string(root().join("examples/faceless-staging.yaml")).unwrap();
+        let text = text.replacen("image: postgres:16.4\n", &format!("image: {image}\n"), 1);
+        assert!(text.contains(image));
+        std::fs::write(&manifest, text).unwrap();
+        let tree = build_into_tempdir(&manifest);
+        let compose: serde_json::Value =
+            serde_saphyr::from_str(&std::fs::read_to_string(tree.path().join("compose.yaml")).unwrap()).unwrap();
+        assert_eq!(compose["services"]["db"]["volumes"], serde_json::json!([format!("db-data:{mount}")]), "{image}");
+        assert_eq!(compose["services"]["backup"]["build"]["args"]["POSTGRES_IMAGE"], image);
+    }
+}
