@@ -1,16 +1,16 @@
 //! The application's PostgreSQL servers, where sightline runs them (a `postgres` service whose
 //! `image` is the official `postgres` image, whose conventions compose already relies on): where
 //! their data volume goes ([`data_mount`]), and their set-up for per-query statistics
-//! (`query_stats`, default true). Derived images that preload
-//! libraries of their own (TimescaleDB, Citus) are left alone: the command-line option would
-//! replace their `shared_preload_libraries`.
+//! (`query_stats`, default true). Derived images that preload libraries of their own
+//! (TimescaleDB, Citus) are left alone: the command-line option would replace their
+//! `shared_preload_libraries`.
 //!
 //! - the server preloads `pg_stat_statements` ([`SERVER_ARGS`], the compose `command`); the
 //!   module only collects when it is loaded at start. The option overrides a
 //!   `shared_preload_libraries` set in postgresql.conf or by ALTER SYSTEM (docs/manifest.md);
 //! - `postgres/enable-query-stats.sh` creates the extension in the manifest's database. The
-//!   compose job (`ir::query_stats_job_name`) runs it on every `up` once the server is healthy, so a data
-//!   directory that already exists gets the extension too (the image's
+//!   compose job (`ir::query_stats_job_name`) runs it on every `up` once the server is
+//!   healthy, so a data directory that already exists gets the extension too (the image's
 //!   `/docker-entrypoint-initdb.d` would only run on a new one).
 //!
 //! postgres_exporter's stat_statements collector (`--collector.stat_statements`, see
