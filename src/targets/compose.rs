@@ -164,8 +164,8 @@ fn query_stats_job(s: &Service, pg: &Postgres, secrets_all: &mut Vec<(String, St
     let mut j = Map::new();
     j.insert("image".into(), json!(s.image.as_ref().map(|i| i.as_str())));
     j.insert("entrypoint".into(), json!(["sh", postgres::SCRIPT_MOUNT]));
-    // Done when the script succeeds; retried while the server finishes its first start.
-    j.insert("restart".into(), json!(format!("on-failure:{}", postgres::JOB_RETRIES)));
+    // Done when it exits (always 0: the script retries and reports by itself).
+    j.insert("restart".into(), json!("no"));
     j.insert("read_only".into(), json!(true));
     j.insert("security_opt".into(), json!(["no-new-privileges:true"]));
     j.insert("networks".into(), json!([MONITORING]));
@@ -301,6 +301,12 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
                 }
                 if s.query_stats() {
                     e.insert("command".into(), json!([postgres::EXPORTER_FLAG]));
+                }
+                if postgres::sets_up_server(s) {
+                    // The collector finds the view in place. The job always completes, so
+                    // this never holds monitoring back, and `up --wait` counts the job done.
+                    let job = crate::ir::query_stats_job_name(&s.name);
+                    depends(&mut e, &[(job.as_str(), "service_completed_successfully")]);
                 }
             }
             Kind::Redis => {

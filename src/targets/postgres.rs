@@ -11,7 +11,9 @@
 //! - `postgres/enable-query-stats.sh` creates the extension in the manifest's database. The
 //!   compose job (`ir::query_stats_job_name`) runs it on every `up` once the server is
 //!   healthy, so a data directory that already exists gets the extension too (the image's
-//!   `/docker-entrypoint-initdb.d` would only run on a new one).
+//!   `/docker-entrypoint-initdb.d` would only run on a new one). The exporter waits for the
+//!   job to complete; the job always does (exit 0), retrying a server that does not answer
+//!   yet and reporting any other failure in its log, so it never holds monitoring back.
 //!
 //! postgres_exporter's stat_statements collector (`--collector.stat_statements`, see
 //! `compose`) reads the view from the manifest's database; `pg_scrape_collector_success`
@@ -29,10 +31,6 @@ pub const EXPORTER_FLAG: &str = "--collector.stat_statements";
 
 /// Where the job sees the script.
 pub const SCRIPT_MOUNT: &str = "/opt/sightline/enable-query-stats.sh";
-
-/// How often Docker restarts the job when it fails (the server may still be finishing its
-/// first start): with Docker's doubling back-off from 100 ms, about 100 s in all.
-pub const JOB_RETRIES: u32 = 10;
 
 /// The job's limits: psql and one statement.
 pub const JOB_MEMORY: u64 = 64 << 20;

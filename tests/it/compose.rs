@@ -98,8 +98,18 @@ fn the_file_matches_the_compose_spec_schema_and_is_safe_by_default() {
             }
         }
         for (name, s) in services {
-            // A one-shot job (restarted only on failure) is done when it exits: nothing to check.
-            let one_shot = s["restart"].as_str().is_some_and(|r| r.starts_with("on-failure"));
+            // A one-shot job (never restarted) is done when it exits: nothing to check. A service
+            // that is running waits for it to complete, so `up --wait` counts it done.
+            let one_shot = s["restart"] == "no";
+            if one_shot {
+                assert!(
+                    services
+                        .values()
+                        .any(|o| o["depends_on"][name.as_str()]["condition"] == "service_completed_successfully"),
+                    "{}: nothing waits for the one-shot {name}",
+                    m.display()
+                );
+            }
             assert!(
                 s["healthcheck"].is_object()
                     || one_shot

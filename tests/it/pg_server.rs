@@ -142,6 +142,11 @@ pub fn compose_setup(tree: &std::path::Path, service: &str) -> ComposeSetup {
     let job = compose["services"].get(format!("{service}-query-stats")).map(|j| {
         assert_eq!(j["image"], s["image"], "the job runs the server's image");
         assert_eq!(j["depends_on"][service]["condition"], "service_healthy");
+        assert_eq!(
+            compose["services"][format!("{service}-exporter")]["depends_on"][format!("{service}-query-stats")]["condition"],
+            "service_completed_successfully",
+            "the exporter waits for the job"
+        );
         let entrypoint: Vec<&str> = j["entrypoint"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
         assert_eq!(entrypoint.len(), 2, "sh and the script: {entrypoint:?}");
         let script = j["volumes"]

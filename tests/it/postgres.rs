@@ -22,6 +22,8 @@ fn the_generated_server_setup_records_query_statistics() {
     let setup = compose_setup(tree.path(), "db");
     let job = setup.job.as_ref().expect("the db service has a query-stats job");
     assert!(!setup.options.is_empty(), "the db server is started with pg_stat_statements");
+    let (ok, out) = run(Command::new(crate::support::require_tool("shellcheck")).arg(&job.script));
+    assert!(ok, "shellcheck:\n{out}");
     let server = Server::start(&setup.options);
     // A data directory from before sightline: the database and its data exist already.
     server.psql("postgres", "CREATE DATABASE faceless");
@@ -82,8 +84,37 @@ fn the_query_stats_job_passes_its_password_to_psql() {
     assert!(out.contains("CREATE EXTENSION IF NOT EXISTS pg_stat_statements"), "{out}");
     let (ok, out) = job_run(&[("PGPASSWORD", Path::new("from-env"))]);
     assert!(ok && out.contains("password=from-env "), "{out}");
+    // A secret that cannot be read: no connection, a message, and the job still completes (the
+    // exporter waits for it).
     let (ok, out) = job_run(&[("PGPASSWORD_FILE", &work.path().join("missing"))]);
-    assert!(!ok && !out.contains("password="), "{out}");
+    assert!(ok && !out.contains("password=") && out.contains("cannot read the password file"), "{out}");
+}
+
+/// The job never holds the exporter back: a user who may not create the extension, or a server
+/// that never answers, ends the job with exit 0 and says why; the server's refusal is not
+/// retried, a server that does not answer is.
+#[test]
+fn the_query_stats_job_completes_when_it_cannot_create_the_extension() {
+    let tree = build_into_tempdir(&root().join("examples/faceless-staging.yaml"));
+    let setup = compose_setup(tree.path(), "db");
+    let job = setup.job.as_ref().unwrap();
+    let server = Server::start(&setup.options);
+    server.psql("postgres", "CREATE DATABASE faceless");
+    server.psql("postgres", "CREATE ROLE app LOGIN");
+    let (ok, out) = run(server.cmd("sh").arg(&job.script).env("PGUSER", "app").env("PGDATABASE", "faceless"));
+    assert!(ok && out.contains("refused CREATE EXTENSION"), "{out}");
+    assert!(out.matches("permission denied").count() == 1, "one attempt: {out}");
+    assert_eq!(server.psql("faceless", "SELECT count(*) FROM pg_extension WHERE extname = 'pg_stat_statements'"), "0");
+
+    let start = std::time::Instant::now();
+    let (ok, out) = run(server
+        .cmd("sh")
+        .arg(&job.script)
+        .env("PGHOST", "/nonexistent")
+        .env("PGDATABASE", "faceless")
+        .env("QUERY_STATS_ATTEMPTS", "2"));
+    assert!(ok && out.contains("did not answer after 2 attempts"), "{out}");
+    assert!(start.elapsed() >= std::time::Duration::from_secs(2), "it waited between attempts");
 }
 
 #[test]
