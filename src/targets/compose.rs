@@ -159,8 +159,14 @@ impl SecretWiring {
 }
 
 /// The one-shot job that creates pg_stat_statements in a postgres service's database, with the
-/// service's own image (it has psql) and credentials, once the server is healthy.
-fn query_stats_job(s: &Service, pg: &Postgres, secrets_all: &mut Vec<(String, String)>) -> Map<String, Value> {
+/// service's own image (it has psql) and credentials, once the server is healthy. It reaches the
+/// server the way the exporter does: at the service's `host`, on the exporter's `networks`.
+fn query_stats_job(
+    s: &Service,
+    pg: &Postgres,
+    networks: &[&str],
+    secrets_all: &mut Vec<(String, String)>,
+) -> Map<String, Value> {
     let mut j = Map::new();
     j.insert("image".into(), json!(s.image.as_ref().map(|i| i.as_str())));
     j.insert("entrypoint".into(), json!(["sh", postgres::SCRIPT_MOUNT]));
@@ -168,7 +174,7 @@ fn query_stats_job(s: &Service, pg: &Postgres, secrets_all: &mut Vec<(String, St
     j.insert("restart".into(), json!("no"));
     j.insert("read_only".into(), json!(true));
     j.insert("security_opt".into(), json!(["no-new-privileges:true"]));
-    j.insert("networks".into(), json!([MONITORING]));
+    j.insert("networks".into(), json!(networks));
     j.insert(
         "deploy".into(),
         json!({ "resources": { "limits": { "memory": memory(postgres::JOB_MEMORY), "cpus": postgres::JOB_CPUS } } }),
@@ -534,7 +540,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
                         let mut command = vec!["postgres"];
                         command.extend(postgres::SERVER_ARGS);
                         a.insert("command".into(), json!(command));
-                        let job = query_stats_job(s, pg, &mut secrets_all);
+                        let job = query_stats_job(s, pg, &with_app(&[MONITORING]), &mut secrets_all);
                         services.insert(crate::ir::query_stats_job_name(&s.name), Value::Object(job));
                     }
                     volumes.insert(volume, json!({}));

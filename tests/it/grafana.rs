@@ -4,7 +4,7 @@
 //! unique and short; every datasource a panel uses provisioned; every PromQL query accepted by
 //! promtool; and every metric a panel or a generated alert queries exposed by a target of the
 //! stack (`ir::metrics`), so no panel is empty for want of a metric nobody scrapes. The
-//! slow-query panels are also evaluated by promtool on exporter-shaped series.
+//! query-time panels are also evaluated by promtool on exporter-shaped series.
 
 use crate::prometheus::manifests;
 use crate::support::{build_into_tempdir, require_tool, run, shared};

@@ -147,6 +147,9 @@ pub fn compose_setup(tree: &std::path::Path, service: &str) -> ComposeSetup {
             "service_completed_successfully",
             "the exporter waits for the job"
         );
+        let exporter = &compose["services"][format!("{service}-exporter")];
+        assert_eq!(j["networks"], exporter["networks"], "the job reaches the server the way the exporter does");
+        assert_eq!(j["environment"]["PGHOST"], exporter["environment"]["DATA_SOURCE_URI"].as_str().unwrap().split(':').next().unwrap());
         let entrypoint: Vec<&str> = j["entrypoint"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
         assert_eq!(entrypoint.len(), 2, "sh and the script: {entrypoint:?}");
         let script = j["volumes"]

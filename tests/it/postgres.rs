@@ -4,7 +4,7 @@
 //! view with the columns postgres_exporter's stat_statements collector reads
 //! (collector/pg_stat_statements.go of v0.20.1, the PostgreSQL 13–16 query), and the statements
 //! run show up in it. Without the server options the same read fails, so the test proves the
-//! setup is what makes the slow-query panels work. `query_stats: false` turns all of it off.
+//! setup is what makes the query-time panels work. `query_stats: false` turns all of it off.
 
 use crate::pg_server::{ComposeSetup, Server, compose_setup};
 use crate::support::{build_into_tempdir, root, run};

@@ -47,7 +47,7 @@ fn promtool_accepts_the_config_and_rules_and_every_alert_test_passes() {
 /// A database, cache or proxy whose exporter cannot be scraped (the container is gone, or its
 /// `/metrics` fails) leaves no `pg_up`, `redis_up` or `nginx_up` to be 0: the down alert fires
 /// on the exporter's `up` instead. The generated tests cover the other path (the exporter
-/// reports the server down).
+/// reports the server down). A failing TLS probe of the same service is not its exporter.
 #[test]
 fn down_alerts_fire_when_the_exporter_cannot_be_scraped() {
     let promtool = require_tool("promtool");
@@ -68,7 +68,11 @@ fn down_alerts_fire_when_the_exporter_cannot_be_scraped() {
         let case = |up: u32| {
             serde_json::json!({
                 "interval": "1m",
-                "input_series": [{ "series": format!("up{{job=\"{service}\",instance=\"{service}-exporter:9\",service=\"{service}\"}}"), "values": format!("{up}x60") }],
+                "input_series": [
+                    { "series": format!("up{{job=\"{service}\",instance=\"{service}-exporter:9\",service=\"{service}\"}}"), "values": format!("{up}x60") },
+                    // Another job about the same service (a TLS probe) that fails: not the exporter.
+                    { "series": format!("up{{job=\"{service}-tls\",instance=\"https://example.org\",service=\"{service}\"}}"), "values": "0x60" },
+                ],
                 "alert_rule_test": [{ "eval_time": "11m", "alertname": alert, "exp_alerts": if up == 0 { expected.clone() } else { serde_json::json!([]) } }],
             })
         };

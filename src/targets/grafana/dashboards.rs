@@ -110,7 +110,7 @@ fn query_stats(s: &Service) -> Vec<Spec> {
             "Top queries by time",
             "s",
             "The ten statements that took the most execution time over the dashboard's time range, and the mean time \
-             of one call. A frequent query costs more than a rare slow one (a nightly dump), so it ranks higher. \
+             of one call. It ranks by total time, so a frequent fast query can outrank a rare slow one (a nightly dump). \
              The exporter reports the statements that take the most total time. Read a statement's text with \
              `SELECT query FROM pg_stat_statements WHERE queryid = <queryid>;`.",
             vec![q(top, "time in range"), q(mean, "mean per call")],

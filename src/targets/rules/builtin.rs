@@ -164,7 +164,10 @@ fn concrete(def: &'static Builtin, s: &Service, t: f64, for_: String, severity: 
                 // When the exporter itself cannot be scraped, its `{metric}` goes stale; `up`
                 // says so.
                 (
-                    format!("min by (service) ({metric}{{{sel}}}) == 0 or min by (service) (up{{{sel}}}) == 0"),
+                    // `up` of the exporter's job only: a TLS probe of the same service has its own.
+                    format!(
+                        "min by (service) ({metric}{{{sel}}}) == 0 or min by (service) (up{{job=\"{name}\"}}) == 0"
+                    ),
                     format!("{name} is down"),
                     format!(
                         "The exporter of {name} cannot reach it ({metric} is 0), or Prometheus cannot scrape the exporter (up is 0)."
