@@ -77,11 +77,13 @@ fn base(c: &Component, user: Option<&str>, read_only: bool, networks: &[&str]) -
     }
     s.insert("security_opt".into(), json!(["no-new-privileges:true"]));
     s.insert("networks".into(), json!(networks));
-    s.insert(
-        "deploy".into(),
-        json!({ "resources": { "limits": { "memory": memory(c.memory.bytes()), "cpus": format!("{}", c.cpus) } } }),
-    );
+    s.insert("deploy".into(), limits(c.memory.bytes(), &format!("{}", c.cpus)));
     s
+}
+
+/// A container's memory and CPU limits.
+fn limits(memory_bytes: u64, cpus: &str) -> Value {
+    json!({ "resources": { "limits": { "memory": memory(memory_bytes), "cpus": cpus } } })
 }
 
 fn depends(s: &mut Map<String, Value>, on: &[(&str, &str)]) {
@@ -175,10 +177,7 @@ fn query_stats_job(
     j.insert("read_only".into(), json!(true));
     j.insert("security_opt".into(), json!(["no-new-privileges:true"]));
     j.insert("networks".into(), json!(networks));
-    j.insert(
-        "deploy".into(),
-        json!({ "resources": { "limits": { "memory": memory(postgres::JOB_MEMORY), "cpus": postgres::JOB_CPUS } } }),
-    );
+    j.insert("deploy".into(), limits(postgres::JOB_MEMORY, postgres::JOB_CPUS));
     j.insert("volumes".into(), json!([format!("./{POSTGRES_QUERY_STATS_SCRIPT}:{}:ro", postgres::SCRIPT_MOUNT)]));
     let mut wiring = SecretWiring::new();
     wiring.env.insert("PGHOST".into(), json!(s.host));
@@ -330,19 +329,20 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
             }
         }
         wiring.apply(&mut e, &mut secrets_all);
-        if s.kind == Kind::Nginx {
+        let (check, ready) = match s.kind {
             // The nginx exporter's image is built FROM scratch: no shell, no HTTP client. The
             // only command it has is the exporter itself, so the check is that it runs, and
             // Prometheus waits for it to start rather than to be healthy.
-            e.insert("healthcheck".into(), healthcheck(vec!["CMD", "/usr/bin/nginx-prometheus-exporter", "--version"]));
-            scrape_deps.push((c.name.clone(), "service_started"));
-        } else {
+            Kind::Nginx => {
+                (healthcheck(vec!["CMD", "/usr/bin/nginx-prometheus-exporter", "--version"]), "service_started")
+            }
             // postgres_exporter queries the database on every `/metrics`; its landing page at
             // `/` answers without touching it, so the check adds no collections.
-            let path = if s.kind == Kind::Postgres { "/" } else { "/metrics" };
-            e.insert("healthcheck".into(), http_wget(port, path));
-            scrape_deps.push((c.name.clone(), "service_healthy"));
-        }
+            Kind::Postgres => (http_wget(port, "/"), "service_healthy"),
+            _ => (http_wget(port, "/metrics"), "service_healthy"),
+        };
+        e.insert("healthcheck".into(), check);
+        scrape_deps.push((c.name.clone(), ready));
         services.insert(c.name.clone(), Value::Object(e));
     }
     if let Some(c) = stack.component(defaults::CADVISOR.name) {

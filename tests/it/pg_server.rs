@@ -23,16 +23,7 @@ impl Server {
         let data = dir.path().join("data");
         let port = 20000 + (std::process::id() % 20000) as u16;
         let as_postgres = |args: &[&str]| {
-            let mut c = if is_root() {
-                let mut c = Command::new("runuser");
-                c.args(["-u", "postgres", "--"]);
-                c
-            } else {
-                Command::new(args[0])
-            };
-            if is_root() {
-                c.arg(args[0]);
-            }
+            let mut c = as_postgres(args[0]);
             c.args(&args[1..]);
             c
         };
@@ -91,14 +82,20 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         let data = self.dir.path().join("data");
-        let mut c = if is_root() {
-            let mut c = Command::new("runuser");
-            c.args(["-u", "postgres", "--", &format!("{PG_BIN}/pg_ctl")]);
-            c
-        } else {
-            Command::new(format!("{PG_BIN}/pg_ctl"))
-        };
-        let _ = c.args(["-D", data.to_str().unwrap(), "-m", "immediate", "stop"]).output();
+        let _ = as_postgres(&format!("{PG_BIN}/pg_ctl"))
+            .args(["-D", data.to_str().unwrap(), "-m", "immediate", "stop"])
+            .output();
+    }
+}
+
+/// `program` run as the `postgres` user: PostgreSQL refuses to run its server as root.
+fn as_postgres(program: &str) -> Command {
+    if is_root() {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--", program]);
+        c
+    } else {
+        Command::new(program)
     }
 }
 

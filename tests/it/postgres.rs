@@ -117,15 +117,19 @@ fn the_query_stats_job_completes_when_it_cannot_create_the_extension() {
     assert!(start.elapsed() >= std::time::Duration::from_secs(2), "it waited between attempts");
 }
 
-#[test]
-fn query_stats_off_sets_up_nothing() {
+/// The faceless example with `from` replaced by `to` once, built.
+fn build_variant(from: &str, to: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let manifest = dir.path().join("stack.yaml");
     let text = std::fs::read_to_string(root().join("examples/faceless-staging.yaml")).unwrap();
-    let text = text.replacen("    kind: postgres\n", "    kind: postgres\n    query_stats: false\n", 1);
-    assert!(text.contains("query_stats: false"));
-    std::fs::write(&manifest, text).unwrap();
-    let tree = build_into_tempdir(&manifest);
+    assert!(text.contains(from), "{from:?}");
+    std::fs::write(&manifest, text.replacen(from, to, 1)).unwrap();
+    build_into_tempdir(&manifest)
+}
+
+#[test]
+fn query_stats_off_sets_up_nothing() {
+    let tree = build_variant("    kind: postgres\n", "    kind: postgres\n    query_stats: false\n");
     let ComposeSetup { options, job } = compose_setup(tree.path(), "db");
     assert!(options.is_empty() && job.is_none());
     assert!(!Path::new(&tree.path().join("postgres")).exists());
@@ -143,13 +147,7 @@ fn the_data_volume_goes_where_the_image_keeps_its_data() {
     for (image, mount) in
         [("postgres:16.4", "/var/lib/postgresql/data"), ("postgres:18.1-alpine", "/var/lib/postgresql")]
     {
-        let dir = tempfile::tempdir().unwrap();
-        let manifest = dir.path().join("stack.yaml");
-        let text = std::fs::read_to_string(root().join("examples/faceless-staging.yaml")).unwrap();
-        let text = text.replacen("image: postgres:16.4\n", &format!("image: {image}\n"), 1);
-        assert!(text.contains(image));
-        std::fs::write(&manifest, text).unwrap();
-        let tree = build_into_tempdir(&manifest);
+        let tree = build_variant("image: postgres:16.4\n", &format!("image: {image}\n"));
         let compose: serde_json::Value =
             serde_saphyr::from_str(&std::fs::read_to_string(tree.path().join("compose.yaml")).unwrap()).unwrap();
         assert_eq!(compose["services"]["db"]["volumes"], serde_json::json!([format!("db-data:{mount}")]), "{image}");
