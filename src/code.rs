@@ -121,6 +121,10 @@ codes! {
         "Latency alerts and latency objectives compare a histogram against a duration, so the\nhistogram's unit must be known. It is read from the metric name: `_seconds`, or\n`_milliseconds` / `_ms`. Name the histogram in `metric_names.duration` accordingly.";
     UnpinnedImage = "SL601", "an image without a pinned version",
         "An image without a tag, or tagged `latest`, changes under you: two hosts built from the\nsame manifest run different code. Pin a version, e.g. `postgres:16.4`.";
+    UnsupportedRelease = "SL602", "a component release its upstream no longer supports",
+        "The release pinned with `version:` (or the component chosen, for Promtail) gets no more\nfixes from its upstream, security fixes included. Leave `version:` out to run the release\nthis sightline defaults to, which its upstream supports and its tests run against, or pin a\nsupported one. `docs/versions.md` lists the supported lines and where each was read.";
+    ReleaseTooOld = "SL603", "a component release older than the generated files need",
+        "The generated files use a flag, field or command that the pinned release does not have,\nso the component would refuse its configuration or never report healthy. The message names\nwhat is used and the first release that has it. Pin that release or a newer one, or leave\n`version:` out.";
     MemoryBudget = "SL701", "the stack needs more memory than the host has",
         "With `host:` given, the memory limits of every container in the stack (the generated\nobservability services with their defaults, and the application's own services that have a\nlimit) must fit the host's memory.";
     CpuBudget = "SL702", "the stack needs more CPU than the host has",

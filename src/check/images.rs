@@ -1,8 +1,11 @@
-//! Images: pin versions. An image without a tag, or tagged `latest`, is a warning.
+//! Images: pin versions. An image without a tag, or tagged `latest`, is a warning; so is a
+//! component release its upstream no longer supports; one older than the generated files need
+//! is an error.
 
 use super::Ctx;
 use crate::code::Code;
 use crate::diagnostic::{Diagnostic, Sink};
+use crate::manifest::model::Version;
 
 pub fn check(ctx: &Ctx, sink: &mut Sink) {
     for (name, s) in &ctx.manifest.services {
@@ -21,26 +24,71 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
             );
         }
     }
-    if let Some(obs) = &ctx.manifest.observability {
-        let versions = [
-            ("prometheus", obs.prometheus.as_ref().and_then(|c| c.version.as_ref())),
-            ("alertmanager", obs.alertmanager.as_ref().and_then(|c| c.version.as_ref())),
-            ("loki", obs.loki.as_ref().and_then(|c| c.version.as_ref())),
-            ("promtail", obs.promtail.as_ref().and_then(|c| c.version.as_ref())),
-            ("alloy", obs.alloy.as_ref().and_then(|c| c.version.as_ref())),
-            ("grafana", obs.grafana.as_ref().and_then(|c| c.version.as_ref())),
-        ];
-        for (component, v) in versions {
-            if let Some(v) = v
-                && v.0 == "latest"
-            {
-                sink.push(
-                    Diagnostic::warning(Code::UnpinnedImage, format!("{component} is set to `latest`"))
-                        .at(ctx.value(["observability", component, "version"]))
-                        .label("not pinned")
-                        .help("pin a version; leave `version` out to get the version this sightline was tested with"),
-                );
-            }
+    releases(ctx, sink);
+}
+
+/// The components' pinned releases: `latest` is unpinned (SL601), a release upstream no longer
+/// supports is a warning (SL602), one older than the generated files need is an error (SL603).
+/// Promtail, end of life, is a warning whatever its release.
+fn releases(ctx: &Ctx, sink: &mut Sink) {
+    use crate::ir::defaults::{self, ComponentDefault, UPSTREAM_CHECKED};
+    use crate::manifest::model::Collector;
+    let m = ctx.manifest;
+    if let Some(Collector::Promtail) = m.logs.as_ref().and_then(|l| l.collector) {
+        sink.push(
+            Diagnostic::warning(Code::UnsupportedRelease, "Promtail is end of life since 2026-03-02")
+                .at(ctx.value(["logs", "collector"]))
+                .label("no more fixes, security fixes included")
+                .help("use `collector: alloy` (the default), Promtail's successor; the log pipelines are the same"),
+        );
+    }
+    let Some(obs) = &m.observability else { return };
+    let versions: [(&ComponentDefault, Option<&Version>); 6] = [
+        (&defaults::PROMETHEUS, obs.prometheus.as_ref().and_then(|c| c.version.as_ref())),
+        (&defaults::ALERTMANAGER, obs.alertmanager.as_ref().and_then(|c| c.version.as_ref())),
+        (&defaults::LOKI, obs.loki.as_ref().and_then(|c| c.version.as_ref())),
+        (&defaults::PROMTAIL, obs.promtail.as_ref().and_then(|c| c.version.as_ref())),
+        (&defaults::ALLOY, obs.alloy.as_ref().and_then(|c| c.version.as_ref())),
+        (&defaults::GRAFANA, obs.grafana.as_ref().and_then(|c| c.version.as_ref())),
+    ];
+    for (d, v) in versions {
+        let Some(v) = v else { continue };
+        let at = ctx.value(["observability", d.name, "version"]);
+        if v.0 == "latest" {
+            sink.push(
+                Diagnostic::warning(Code::UnpinnedImage, format!("{} is set to `latest`", d.name))
+                    .at(at)
+                    .label("not pinned")
+                    .help("pin a version; leave `version` out to get the version this sightline was tested with"),
+            );
+        } else if let Some((needed, what)) = d.lacks(&v.0) {
+            sink.push(
+                Diagnostic::error(Code::ReleaseTooOld, format!("{} {} is older than the generated files need", d.name, v.0))
+                    .at(at)
+                    .label(format!("needs {needed} or newer"))
+                    .help(format!(
+                        "the generated files use {what}, which {} has from {needed} on; pin {needed} or newer, or leave `version` out for {}",
+                        d.name, d.version
+                    )),
+            );
+        } else if d.supports(&v.0) == Some(false) && !d.supported.is_empty() {
+            let (last, earlier) = d.supported.split_last().expect("not empty");
+            let lines = match earlier {
+                [] => format!("{last} or newer"),
+                _ => format!("{} and {last} or newer", earlier.join(", ")),
+            };
+            sink.push(
+                Diagnostic::warning(
+                    Code::UnsupportedRelease,
+                    format!("{} {} is no longer supported upstream", d.name, v.0),
+                )
+                .at(at)
+                .label("no more fixes, security fixes included")
+                .help(format!(
+                    "upstream fixes {lines} (as of {UPSTREAM_CHECKED}); leave `version` out for {}",
+                    d.version
+                )),
+            );
         }
     }
 }

@@ -17,7 +17,13 @@ pub const BACKUP_DESTINATION: &str = "/backups";
 pub const GROUP_BY: [&str; 2] = ["alertname", "service"];
 pub const REDACT: [&str; 4] = ["password", "token", "api_key", "authorization"];
 
-/// An image sightline runs, with its default version and resources.
+/// The day the versions, support windows and image contents below were last read from their
+/// upstreams (`docs/versions.md` gives each choice's reason and source).
+pub const UPSTREAM_CHECKED: &str = "2026-12-02";
+
+/// An image sightline runs, with its default version and resources, and what sightline knows
+/// of its upstream: which release lines are still supported, the oldest release the generated
+/// files work with, and what the image contains for a healthcheck.
 #[derive(Clone, Copy, Debug)]
 pub struct ComponentDefault {
     /// The compose service name (reserved: no user service may take it).
@@ -28,79 +34,163 @@ pub struct ComponentDefault {
     pub cpus: f64,
     /// Disk reserved for its volume, where it keeps data that grows.
     pub disk: Option<&'static str>,
+    /// The release lines (`major.minor`) upstream still fixes; the last one listed stands for
+    /// itself and every newer line. Empty: the project is end of life.
+    pub supported: &'static [&'static str],
+    /// The oldest release the generated files work with, and what they use that older
+    /// releases lack.
+    pub requires: Option<(&'static str, &'static str)>,
+    /// What the image, at `version`, offers a healthcheck (`docs/outputs.md` has the table,
+    /// with the Dockerfile each row was read from).
+    pub probe: Probe,
+}
+
+/// What a healthcheck can run inside an image.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Probe {
+    /// A shell and busybox `wget`: an HTTP GET of a readiness endpoint.
+    Wget,
+    /// bash and no HTTP client: a GET over bash's `/dev/tcp`.
+    Bash,
+    /// A shell, for a check that needs no HTTP (the backup runner's cron daemon).
+    Shell,
+    /// No shell: the program's own health command, run by exec.
+    Own(&'static [&'static str]),
+    /// Nothing but the program (a FROM-scratch image): no healthcheck; whatever depends on it
+    /// waits for it to start, not to be healthy.
+    Nothing,
+}
+
+/// A release number read from an image tag: `v3.13.5`, `3.7.8`, `v1.89.0-alpine` (the
+/// variant after `-` is ignored). Tags that are not numbers (`main`, `latest`) have none.
+pub fn release(tag: &str) -> Option<(u64, u64, u64)> {
+    let t = tag.strip_prefix('v').unwrap_or(tag);
+    let t = t.split(['-', '+']).next()?;
+    let mut parts = t.split('.');
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next().map_or(Some(0), |p| p.parse().ok())?;
+    let patch = parts.next().map_or(Some(0), |p| p.parse().ok())?;
+    parts.next().is_none().then_some((major, minor, patch))
+}
+
+impl ComponentDefault {
+    /// Whether upstream still supports the release `tag` names (`None` when the tag is not a
+    /// release number).
+    pub fn supports(&self, tag: &str) -> Option<bool> {
+        let (major, minor, _) = release(tag)?;
+        let lines: Vec<(u64, u64, u64)> = self.supported.iter().filter_map(|l| release(l)).collect();
+        Some(match lines.last() {
+            None => false,
+            Some(&(lm, ln, _)) => (major, minor) >= (lm, ln) || lines.iter().any(|&(a, b, _)| (a, b) == (major, minor)),
+        })
+    }
+
+    /// What the generated files need that release `tag` lacks, if it is older than
+    /// `requires`: (the oldest release that works, what it adds).
+    pub fn lacks(&self, tag: &str) -> Option<(&'static str, &'static str)> {
+        let (needed, what) = self.requires?;
+        (release(tag)? < release(needed)?).then_some((needed, what))
+    }
 }
 
 pub const PROMETHEUS: ComponentDefault = ComponentDefault {
     name: "prometheus",
     repository: "prom/prometheus",
-    version: "v2.53.2",
+    version: "v3.13.5",
     memory: "512MiB",
     cpus: 0.5,
     disk: Some("10GiB"),
+    supported: &["3.13", "3.16"],
+    requires: Some(("3.0.0", "`fallback_scrape_protocol` in prometheus.yml")),
+    probe: Probe::Wget,
 };
 pub const ALERTMANAGER: ComponentDefault = ComponentDefault {
     name: "alertmanager",
     repository: "prom/alertmanager",
-    version: "v0.27.0",
+    version: "v0.35.0",
     memory: "256MiB",
     cpus: 0.25,
     disk: None,
+    supported: &["0.35"],
+    requires: Some(("0.22.0", "`matchers` in routes and inhibit rules")),
+    probe: Probe::Wget,
 };
 pub const LOKI: ComponentDefault = ComponentDefault {
     name: "loki",
     repository: "grafana/loki",
-    version: "3.2.1",
+    version: "3.7.8",
     memory: "256MiB",
     cpus: 0.5,
     disk: Some("5GiB"),
+    supported: &["3.6"],
+    requires: Some(("3.6.5", "`loki -health` in the healthcheck (the image has no shell from 3.6.0)")),
+    probe: Probe::Own(&["/usr/bin/loki", "-health"]),
 };
 pub const PROMTAIL: ComponentDefault = ComponentDefault {
     name: "promtail",
     repository: "grafana/promtail",
-    version: "3.2.1",
+    version: "3.6.11",
     memory: "128MiB",
     cpus: 0.25,
     disk: None,
+    supported: &[],
+    requires: None,
+    probe: Probe::Bash,
 };
 pub const ALLOY: ComponentDefault = ComponentDefault {
     name: "alloy",
     repository: "grafana/alloy",
-    version: "v1.4.3",
+    version: "v1.19.2",
     memory: "256MiB",
     cpus: 0.25,
     disk: None,
+    supported: &["1.19"],
+    requires: None,
+    probe: Probe::Bash,
 };
 pub const GRAFANA: ComponentDefault = ComponentDefault {
     name: "grafana",
     repository: "grafana/grafana",
-    version: "11.3.0",
+    version: "13.2.3",
     memory: "512MiB",
     cpus: 0.5,
     disk: None,
+    supported: &["12.4", "13.0"],
+    requires: None,
+    probe: Probe::Wget,
 };
 pub const NODE_EXPORTER: ComponentDefault = ComponentDefault {
     name: "node-exporter",
     repository: "prom/node-exporter",
-    version: "v1.8.2",
+    version: "v1.12.1",
     memory: "64MiB",
     cpus: 0.1,
     disk: None,
+    supported: &["1.12"],
+    requires: None,
+    probe: Probe::Wget,
 };
 pub const CADVISOR: ComponentDefault = ComponentDefault {
     name: "cadvisor",
-    repository: "gcr.io/cadvisor/cadvisor",
-    version: "v0.49.1",
+    repository: "ghcr.io/google/cadvisor",
+    version: "0.61.0",
     memory: "128MiB",
     cpus: 0.2,
     disk: None,
+    supported: &["0.61"],
+    requires: None,
+    probe: Probe::Wget,
 };
 pub const BLACKBOX_EXPORTER: ComponentDefault = ComponentDefault {
     name: "blackbox-exporter",
     repository: "prom/blackbox-exporter",
-    version: "v0.25.0",
+    version: "v0.28.0",
     memory: "64MiB",
     cpus: 0.1,
     disk: None,
+    supported: &["0.28"],
+    requires: None,
+    probe: Probe::Wget,
 };
 pub const POSTGRES_EXPORTER: ComponentDefault = ComponentDefault {
     name: "postgres-exporter",
@@ -109,22 +199,32 @@ pub const POSTGRES_EXPORTER: ComponentDefault = ComponentDefault {
     memory: "64MiB",
     cpus: 0.1,
     disk: None,
+    supported: &["0.20"],
+    requires: None,
+    probe: Probe::Wget,
 };
 pub const REDIS_EXPORTER: ComponentDefault = ComponentDefault {
     name: "redis-exporter",
     repository: "oliver006/redis_exporter",
-    version: "v1.66.0",
+    // The plain tag is FROM scratch; the `-alpine` variant has busybox `wget`.
+    version: "v1.89.0-alpine",
     memory: "64MiB",
     cpus: 0.1,
     disk: None,
+    supported: &["1.89"],
+    requires: None,
+    probe: Probe::Wget,
 };
 pub const NGINX_EXPORTER: ComponentDefault = ComponentDefault {
     name: "nginx-exporter",
     repository: "nginx/nginx-prometheus-exporter",
-    version: "1.3.0",
+    version: "1.5.3",
     memory: "64MiB",
     cpus: 0.1,
     disk: None,
+    supported: &["1.5"],
+    requires: None,
+    probe: Probe::Nothing,
 };
 pub const BACKUP: ComponentDefault = ComponentDefault {
     name: "backup",
@@ -133,6 +233,9 @@ pub const BACKUP: ComponentDefault = ComponentDefault {
     memory: "256MiB",
     cpus: 0.25,
     disk: None,
+    supported: &[],
+    requires: None,
+    probe: Probe::Shell,
 };
 
 /// Names taken by the services sightline generates. (Exporters are named after their service,

@@ -53,6 +53,8 @@ pub struct Component {
     pub disk: Option<Size>,
     /// The manifest setting that sizes it, for budget messages.
     pub setting: String,
+    /// What its image offers a healthcheck.
+    pub probe: defaults::Probe,
 }
 
 #[derive(Clone, Debug)]
@@ -437,6 +439,7 @@ fn component(
         cpus: cpus.unwrap_or(d.cpus),
         disk: disk.cloned().or_else(|| d.disk.map(size)),
         setting: setting.to_string(),
+        probe: d.probe,
     }
 }
 

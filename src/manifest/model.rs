@@ -630,15 +630,17 @@ pub struct UserRule {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Collector {
-    #[default]
+    /// Grafana Promtail: end of life since 2026-03-02.
     Promtail,
+    /// Grafana Alloy, Promtail's successor.
+    #[default]
     Alloy,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Logs {
-    /// promtail (default) or alloy.
+    /// alloy (default) or promtail (end of life since 2026-03-02).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub collector: Option<Collector>,
     /// Loki retention: a whole number of days, at least 24h (default 30d).

@@ -1,11 +1,13 @@
 //! `compose.yaml`: the observability stack as compose services next to the application.
 //!
 //! - Images are the components' pinned images; limits are `deploy.resources.limits`.
-//! - Every service has a healthcheck with a command its image has (busybox `wget` in the
-//!   prom/*, Loki, Grafana, postgres-exporter and the Alpine redis-exporter images, bash's
-//!   `/dev/tcp` in the Debian-based Promtail and Alloy images, `pg_isready` / `redis-cli` in the
-//!   databases' own images, the binary itself in the FROM-scratch nginx exporter), and
-//!   `depends_on` waits for health in start order.
+//! - Every healthcheck runs a program its image contains, as `Component::probe` records it from
+//!   the image's Dockerfile (`docs/outputs.md` has the table, and a test holds every compose
+//!   file to it): busybox `wget`, bash's `/dev/tcp` where bash is the only tool, the program's
+//!   own health command where there is no shell (Loki), none for a FROM-scratch image (the
+//!   nginx exporter), whose dependents then wait for it to start, not to be healthy.
+//!   `pg_isready` / `redis-cli` in the databases' own images. `depends_on` waits for health in
+//!   start order.
 //! - State lives in named volumes; generated configs are mounted read-only.
 //! - Networks: `monitoring` (internal: no way out), `egress` for the three that must reach the
 //!   outside (Grafana, published on the host; Alertmanager, which calls Slack and PagerDuty;
@@ -23,7 +25,8 @@
 use super::Artifact;
 use super::paths::*;
 use super::postgres;
-use crate::ir::{Component, Postgres, Service, Stack, defaults};
+use crate::ir::defaults::{self, Probe};
+use crate::ir::{Component, Postgres, Service, Stack};
 use crate::manifest::model::{Collector, Kind};
 use crate::manifest::values::SecretRef;
 use serde_json::{Map, Value, json};
@@ -50,16 +53,38 @@ fn healthcheck(test: Vec<&str>) -> Value {
     json!({ "test": test, "interval": "30s", "timeout": "5s", "retries": 5, "start_period": "30s" })
 }
 
-fn http_wget(port: u16, path: &str) -> Value {
-    healthcheck(vec!["CMD", "wget", "-q", "--spider", &format!("http://127.0.0.1:{port}{path}")])
+/// A healthcheck of a sightline component: an HTTP GET of `path` on `port`, with a program its
+/// image contains (`Component::probe`, read from the image's Dockerfile; `docs/outputs.md`).
+/// `None` for an image with nothing to run it: whatever depends on it then waits for it to
+/// start (`started_or_healthy`).
+fn probe(c: &Component, port: u16, path: &str) -> Option<Value> {
+    let url = format!("http://127.0.0.1:{port}{path}");
+    match c.probe {
+        Probe::Wget => Some(healthcheck(vec!["CMD", "wget", "-q", "--spider", &url])),
+        Probe::Bash => {
+            let script = format!(
+                "exec 3<>/dev/tcp/127.0.0.1/{port} && printf 'GET {path} HTTP/1.0\\r\\n\\r\\n' >&3 && head -n 1 <&3 | grep -q ' 200 '"
+            );
+            Some(healthcheck(vec!["CMD", "bash", "-c", &script]))
+        }
+        Probe::Own(command) => {
+            let mut test = vec!["CMD"];
+            test.extend_from_slice(command);
+            Some(healthcheck(test))
+        }
+        Probe::Shell | Probe::Nothing => None,
+    }
 }
 
-/// For images with bash and no HTTP client: an HTTP GET over `/dev/tcp`.
-fn http_bash(port: u16, path: &str) -> Value {
-    let script = format!(
-        "exec 3<>/dev/tcp/127.0.0.1/{port} && printf 'GET {path} HTTP/1.0\\r\\n\\r\\n' >&3 && head -n 1 <&3 | grep -q ' 200 '"
-    );
-    healthcheck(vec!["CMD", "bash", "-c", &script])
+/// Insert a component's healthcheck, and say what a service that depends on it waits for.
+fn insert_probe(s: &mut Map<String, Value>, c: &Component, port: u16, path: &str) -> &'static str {
+    match probe(c, port, path) {
+        Some(check) => {
+            s.insert("healthcheck".into(), check);
+            "service_healthy"
+        }
+        None => "service_started",
+    }
 }
 
 /// The common part of every sightline service.
@@ -215,7 +240,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
             format!("loki-data:{LOKI_DATA}")
         ]),
     );
-    loki.insert("healthcheck".into(), http_wget(LOKI_ADDR.1, "/ready"));
+    let loki_ready = insert_probe(&mut loki, get(defaults::LOKI.name), LOKI_ADDR.1, "/ready");
     volumes.insert("loki-data".into(), json!({}));
     services.insert("loki".into(), Value::Object(loki));
 
@@ -254,12 +279,12 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         ]),
     );
     wiring.apply(&mut am, &mut secrets_all);
-    am.insert("healthcheck".into(), http_wget(ALERTMANAGER_ADDR.1, "/-/ready"));
+    let am_ready = insert_probe(&mut am, get(defaults::ALERTMANAGER.name), ALERTMANAGER_ADDR.1, "/-/ready");
     volumes.insert("alertmanager-data".into(), json!({}));
     services.insert("alertmanager".into(), Value::Object(am));
 
     // Exporters and probes.
-    let mut scrape_deps: Vec<(String, &str)> = vec![("alertmanager".into(), "service_healthy")];
+    let mut scrape_deps: Vec<(String, &str)> = vec![("alertmanager".into(), am_ready)];
     if let Some(c) = stack.component(defaults::NODE_EXPORTER.name) {
         let mut n = base(c, Some("65534:65534"), true, &[MONITORING]);
         n.insert(
@@ -281,9 +306,9 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
             v.push(format!("backup-textfile:{TEXTFILE_DIR}:ro"));
         }
         n.insert("volumes".into(), json!(v));
-        n.insert("healthcheck".into(), http_wget(NODE_EXPORTER_ADDR.1, "/metrics"));
+        let ready = insert_probe(&mut n, c, NODE_EXPORTER_ADDR.1, "/metrics");
         services.insert(c.name.clone(), Value::Object(n));
-        scrape_deps.push((c.name.clone(), "service_healthy"));
+        scrape_deps.push((c.name.clone(), ready));
     }
     for s in &stack.services {
         let Some(c) = stack.exporter_of(&s.name) else { continue };
@@ -329,19 +354,16 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
             }
         }
         wiring.apply(&mut e, &mut secrets_all);
-        let (check, ready) = match s.kind {
-            // The nginx exporter's image is built FROM scratch: no shell, no HTTP client. The
-            // only command it has is the exporter itself, so the check is that it runs, and
-            // Prometheus waits for it to start rather than to be healthy.
-            Kind::Nginx => {
-                (healthcheck(vec!["CMD", "/usr/bin/nginx-prometheus-exporter", "--version"]), "service_started")
-            }
-            // postgres_exporter queries the database on every `/metrics`; its landing page at
-            // `/` answers without touching it, so the check adds no collections.
-            Kind::Postgres => (http_wget(port, "/"), "service_healthy"),
-            _ => (http_wget(port, "/metrics"), "service_healthy"),
+        // Each exporter's cheapest endpoint: postgres_exporter queries the database on every
+        // `/metrics`, its landing page at `/` does not; redis_exporter answers `/health` without
+        // touching Redis. The nginx exporter's image is FROM scratch: no check at all, and
+        // Prometheus waits for it to start.
+        let path = match s.kind {
+            Kind::Postgres => "/",
+            Kind::Redis => "/health",
+            _ => "/metrics",
         };
-        e.insert("healthcheck".into(), check);
+        let ready = insert_probe(&mut e, c, port, path);
         scrape_deps.push((c.name.clone(), ready));
         services.insert(c.name.clone(), Value::Object(e));
     }
@@ -356,15 +378,15 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
             "volumes".into(),
             json!(["/:/rootfs:ro", "/var/run:/var/run:ro", "/sys:/sys:ro", "/var/lib/docker/:/var/lib/docker:ro"]),
         );
-        ca.insert("healthcheck".into(), http_wget(CADVISOR_ADDR.1, "/healthz"));
+        let ready = insert_probe(&mut ca, c, CADVISOR_ADDR.1, "/healthz");
         services.insert(c.name.clone(), Value::Object(ca));
-        scrape_deps.push((c.name.clone(), "service_healthy"));
+        scrape_deps.push((c.name.clone(), ready));
     }
     if let Some(c) = stack.component(defaults::BLACKBOX_EXPORTER.name) {
         let mut b = base(c, Some("65534:65534"), true, &with_app(&[MONITORING, EGRESS]));
-        b.insert("healthcheck".into(), http_wget(BLACKBOX_ADDR.1, "/-/healthy"));
+        let ready = insert_probe(&mut b, c, BLACKBOX_ADDR.1, "/-/healthy");
         services.insert(c.name.clone(), Value::Object(b));
-        scrape_deps.push((c.name.clone(), "service_healthy"));
+        scrape_deps.push((c.name.clone(), ready));
     }
 
     // Prometheus.
@@ -388,7 +410,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
             "prometheus-data:/prometheus".to_string()
         ]),
     );
-    prom.insert("healthcheck".into(), http_wget(PROMETHEUS_ADDR.1, "/-/ready"));
+    let prom_ready = insert_probe(&mut prom, p, PROMETHEUS_ADDR.1, "/-/ready");
     let deps: Vec<(&str, &str)> = scrape_deps.iter().map(|(n, c)| (n.as_str(), *c)).collect();
     depends(&mut prom, &deps);
     volumes.insert("prometheus-data".into(), json!({}));
@@ -414,8 +436,8 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
             ];
             v.extend(host_files);
             pt.insert("volumes".into(), json!(v));
-            pt.insert("healthcheck".into(), http_bash(PROMTAIL_PORT, "/ready"));
-            depends(&mut pt, &[("loki", "service_healthy")]);
+            insert_probe(&mut pt, get(defaults::PROMTAIL.name), PROMTAIL_PORT, "/ready");
+            depends(&mut pt, &[("loki", loki_ready)]);
             volumes.insert("promtail-positions".into(), json!({}));
             services.insert("promtail".into(), Value::Object(pt));
         }
@@ -437,8 +459,8 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
             ];
             v.extend(host_files);
             al.insert("volumes".into(), json!(v));
-            al.insert("healthcheck".into(), http_bash(ALLOY_PORT, "/-/ready"));
-            depends(&mut al, &[("loki", "service_healthy")]);
+            insert_probe(&mut al, get(defaults::ALLOY.name), ALLOY_PORT, "/-/ready");
+            depends(&mut al, &[("loki", loki_ready)]);
             volumes.insert("alloy-data".into(), json!({}));
             services.insert("alloy".into(), Value::Object(al));
         }
@@ -467,11 +489,8 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     g.insert("volumes".into(), json!(gv));
     wiring.apply(&mut g, &mut secrets_all);
     g.insert("ports".into(), json!([format!("{}:{}:{}", stack.grafana.bind, stack.grafana.port, GRAFANA_ADDR.1)]));
-    g.insert("healthcheck".into(), http_wget(GRAFANA_ADDR.1, "/api/health"));
-    depends(
-        &mut g,
-        &[("prometheus", "service_healthy"), ("loki", "service_healthy"), ("alertmanager", "service_healthy")],
-    );
+    insert_probe(&mut g, get(defaults::GRAFANA.name), GRAFANA_ADDR.1, "/api/health");
+    depends(&mut g, &[("prometheus", prom_ready), ("loki", loki_ready), ("alertmanager", am_ready)]);
     volumes.insert("grafana-data".into(), json!({}));
     services.insert("grafana".into(), Value::Object(g));
 

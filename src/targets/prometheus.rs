@@ -3,8 +3,10 @@
 //! exporter), blackbox probes for health endpoints and certificates, the generated rule files
 //! and the generated Alertmanager.
 //!
-//! Only fields Prometheus 2.42 accepts are used (the oldest promtool the tests run), so the file
-//! also loads in the pinned, newer Prometheus.
+//! Written for Prometheus 3 (the tests run promtool of the pinned release): Prometheus 3 fails
+//! a scrape whose `Content-Type` is missing or unknown, which an application's hand-rolled or
+//! framework handler may send, so jobs that scrape an application say how to read such a
+//! response (`fallback_scrape_protocol`, added in 3.0; the exporters' handlers set the header).
 
 use super::Artifact;
 use super::paths::{
@@ -49,6 +51,8 @@ struct ScrapeConfig {
     metrics_path: Option<String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     params: BTreeMap<String, Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fallback_scrape_protocol: Option<&'static str>,
     static_configs: Vec<StaticConfig>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     relabel_configs: Vec<Relabel>,
@@ -79,6 +83,7 @@ fn job(name: &str, target: String, labels: BTreeMap<String, String>, metrics_pat
         job_name: name.to_string(),
         metrics_path,
         params: BTreeMap::new(),
+        fallback_scrape_protocol: None,
         static_configs: vec![StaticConfig { targets: vec![target], labels }],
         relabel_configs: Vec::new(),
     }
@@ -95,6 +100,7 @@ fn probe(name: String, module: &str, targets: Vec<String>, service: &str) -> Scr
         job_name: name,
         metrics_path: Some("/probe".into()),
         params: BTreeMap::from([("module".to_string(), vec![module.to_string()])]),
+        fallback_scrape_protocol: None,
         static_configs: vec![StaticConfig { targets, labels: service_label(service) }],
         relabel_configs: vec![
             Relabel {
@@ -133,7 +139,10 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
             (Kind::Http | Kind::Generic, _) => {
                 if let Some(path) = &s.metrics_path {
                     let path = (path != "/metrics").then(|| path.clone());
-                    jobs.push(job(name, format!("{}:{}", s.host, s.port), service_label(name), path));
+                    let mut j = job(name, format!("{}:{}", s.host, s.port), service_label(name), path);
+                    // The text format every instrumentation library writes.
+                    j.fallback_scrape_protocol = Some("PrometheusText0.0.4");
+                    jobs.push(j);
                 }
             }
             (_, Some(exporter)) => {

@@ -1,4 +1,4 @@
-//! alertmanager.yml and its templates, checked by amtool 0.25 (Debian bookworm) and the
+//! alertmanager.yml and its templates, checked by amtool of the release the stack runs and the
 //! SchemaStore schema; and `sightline route` agreeing with `amtool config routes test` on a
 //! matrix of label sets, for every example and every manifest under `tests/fixtures/ok/`.
 

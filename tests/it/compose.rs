@@ -60,6 +60,7 @@ fn both_compose_versions_accept_the_file_and_refuse_a_missing_secret() {
 #[test]
 fn the_file_matches_the_compose_spec_schema_and_is_safe_by_default() {
     let v = schema_validator("compose-spec/compose-spec.json");
+    let images = image_table();
     for m in manifests() {
         let checked = sightline::check(&m.to_string_lossy(), &std::fs::read(&m).unwrap());
         let stack = sightline::ir::lower(checked.manifest.as_ref().unwrap(), "m");
@@ -110,9 +111,12 @@ fn the_file_matches_the_compose_spec_schema_and_is_safe_by_default() {
                     m.display()
                 );
             }
+            let imageless =
+                images.get(s["image"].as_str().unwrap_or_default()).is_some_and(|r| r.healthcheck == "none");
             assert!(
                 s["healthcheck"].is_object()
                     || one_shot
+                    || imageless
                     || stack.services.iter().any(|a| a.name.as_str() == name
                         && a.health.is_none()
                         && matches!(
@@ -148,5 +152,94 @@ fn the_file_matches_the_compose_spec_schema_and_is_safe_by_default() {
             m.display()
         );
         assert_eq!(doc["networks"]["monitoring"]["internal"], true);
+    }
+}
+
+/// A row of the table of what each pinned image contains, in docs/outputs.md.
+struct ImageRow {
+    sh: bool,
+    wget: bool,
+    bash: bool,
+    /// The program's own health command, e.g. `loki -health`, or `no`.
+    own: String,
+    /// What the healthcheck runs, or `none`.
+    healthcheck: String,
+}
+
+/// docs/outputs.md's table, by image reference.
+fn image_table() -> std::collections::BTreeMap<String, ImageRow> {
+    let doc = std::fs::read_to_string(crate::support::root().join("docs/outputs.md")).unwrap();
+    let mut rows = std::collections::BTreeMap::new();
+    for line in doc.lines().map(str::trim).filter(|l| l.starts_with("| `")) {
+        let cells: Vec<&str> = line.trim_matches('|').split(" | ").map(str::trim).collect();
+        assert_eq!(cells.len(), 8, "docs/outputs.md image table row: {line}");
+        let yes = |c: &str| match c {
+            "yes" => true,
+            "no" => false,
+            other => panic!("docs/outputs.md: `{other}` is neither yes nor no in {line}"),
+        };
+        rows.insert(
+            cells[0].trim_matches('`').to_string(),
+            ImageRow {
+                sh: yes(cells[2]),
+                wget: yes(cells[3]),
+                bash: yes(cells[4]),
+                own: cells[5].to_string(),
+                healthcheck: cells[6].to_string(),
+            },
+        );
+    }
+    assert!(rows.len() >= 10, "docs/outputs.md lists what each pinned image contains");
+    rows
+}
+
+#[test]
+fn every_healthcheck_runs_a_program_its_image_contains() {
+    let images = image_table();
+    for m in manifests() {
+        let dir = build_into_tempdir(&m);
+        let doc: Value =
+            serde_saphyr::from_str(&std::fs::read_to_string(dir.path().join("compose.yaml")).unwrap()).unwrap();
+        let checked = sightline::check(&m.to_string_lossy(), &std::fs::read(&m).unwrap());
+        let stack = sightline::ir::lower(checked.manifest.as_ref().unwrap(), "m");
+        let services = doc["services"].as_object().unwrap();
+        for c in stack.components.iter().filter(|c| c.name != "backup") {
+            let s = &services[&c.name];
+            let image = s["image"].as_str().unwrap();
+            let row = images.get(image).unwrap_or_else(|| {
+                panic!("{}: {image} ({}) is not in docs/outputs.md's image table", m.display(), c.name)
+            });
+            let test: Vec<&str> =
+                s["healthcheck"]["test"].as_array().into_iter().flatten().map(|v| v.as_str().unwrap()).collect();
+            let what = format!("{}: {} ({image}) runs {test:?}", m.display(), c.name);
+            match test.as_slice() {
+                [] => assert_eq!(row.healthcheck, "none", "{what}: the table gives it a healthcheck"),
+                ["CMD", "wget", ..] => assert!(row.wget && row.healthcheck.starts_with("`wget"), "{what}: no wget"),
+                ["CMD", "bash", ..] => assert!(row.bash && row.healthcheck.starts_with("bash"), "{what}: no bash"),
+                ["CMD-SHELL", ..] => assert!(row.sh, "{what}: no shell"),
+                ["CMD", program, args @ ..] => {
+                    let run = format!("`{program} {}`", args.join(" "));
+                    assert_eq!(row.healthcheck, run, "{what}");
+                    let name = program.rsplit('/').next().unwrap();
+                    assert!(
+                        row.own.starts_with(&format!("`{name} {}`", args.join(" "))),
+                        "{what}: not its own command"
+                    );
+                }
+                _ => panic!("{what}"),
+            }
+        }
+        // Nothing waits for the health of a service that has no healthcheck.
+        for (name, s) in services {
+            for (dep, cond) in s["depends_on"].as_object().into_iter().flatten() {
+                if cond["condition"] == "service_healthy" {
+                    assert!(
+                        services[dep]["healthcheck"].is_object(),
+                        "{}: {name} waits for {dep} to be healthy, which has no healthcheck",
+                        m.display()
+                    );
+                }
+            }
+        }
     }
 }

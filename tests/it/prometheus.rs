@@ -1,5 +1,5 @@
-//! prometheus.yml, the rule files and their generated unit tests, checked by promtool (2.42,
-//! Debian bookworm) and by the SchemaStore schemas, for every example and every manifest under
+//! prometheus.yml, the rule files and their generated unit tests, checked by promtool of the
+//! release the stack runs (scripts/tools) and by the SchemaStore schemas, for every example and every manifest under
 //! `tests/fixtures/ok/`.
 
 use crate::support::{build_into_tempdir, examples, require_tool, root, run, shared};

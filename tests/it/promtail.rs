@@ -154,7 +154,7 @@ fn the_config_fits_the_strict_model_and_collects_every_service() {
             }
         }
     }
-    assert!(seen >= 3);
+    assert!(seen >= 1, "no manifest uses the Promtail collector");
 }
 
 /// Apply a Promtail `replace` stage: every match's first capture group becomes the mask.

@@ -62,9 +62,69 @@ pub fn build_into_tempdir(path: &Path) -> tempfile::TempDir {
     dir
 }
 
+/// Where `scripts/tools` puts the upstream programs it builds at the stack's versions.
+pub fn upstream_bin() -> PathBuf {
+    if let Some(dir) = std::env::var_os("SIGHTLINE_TOOLS_BIN") {
+        return PathBuf::from(dir);
+    }
+    let cache = std::env::var_os("SIGHTLINE_TOOLS_CACHE").map(PathBuf::from).unwrap_or_else(|| {
+        std::env::var_os("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+            .expect("HOME is set")
+            .join("sightline/tools")
+    });
+    cache.join("bin")
+}
+
+/// The upstream tools modules: (directory under `tools/`, the binaries its `tool` lines build).
+pub fn tools_modules() -> Vec<(String, Vec<String>)> {
+    let mut v: Vec<(String, Vec<String>)> = std::fs::read_dir(root().join("tools"))
+        .expect("tools/ exists")
+        .map(|e| e.expect("readable").path())
+        .filter(|p| p.join("go.mod").is_file())
+        .map(|p| {
+            let gomod = std::fs::read_to_string(p.join("go.mod")).expect("go.mod readable");
+            let mut bins = Vec::new();
+            let mut in_block = false;
+            for line in gomod.lines().map(str::trim) {
+                let pkg = match line {
+                    "tool (" => {
+                        in_block = true;
+                        None
+                    }
+                    ")" => {
+                        in_block = false;
+                        None
+                    }
+                    l if in_block => Some(l),
+                    l => l.strip_prefix("tool "),
+                };
+                if let Some(pkg) = pkg {
+                    bins.push(pkg.rsplit('/').next().expect("a package path").to_string());
+                }
+            }
+            (p.file_name().unwrap().to_string_lossy().into_owned(), bins)
+        })
+        .collect();
+    v.sort();
+    v
+}
+
 /// An upstream tool the tests need. Missing tools fail the test: `scripts/test` installs them,
-/// and CI must never pass by skipping a validator.
+/// and CI must never pass by skipping a validator. The programs of the stack itself (promtool,
+/// amtool, the exporters) are taken only from `scripts/tools`' build at the stack's versions,
+/// never from the system, whose release may differ.
 pub fn require_tool(name: &str) -> PathBuf {
+    let pinned = upstream_bin().join(name);
+    if tools_modules().iter().any(|(_, bins)| bins.iter().any(|b| b == name)) {
+        assert!(
+            pinned.is_file(),
+            "`{name}` at the stack's version is required by this test and is not built in {}; run `scripts/test` (or `scripts/tools`), which builds it",
+            upstream_bin().display()
+        );
+        return pinned;
+    }
     let found = std::env::var_os("PATH")
         .into_iter()
         .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())

@@ -3,9 +3,10 @@
 //! `routing`, the inhibitions of `inhibit: auto` or the manifest's own, and readable Slack and
 //! email notifications.
 //!
-//! Only options Alertmanager 0.25 (Debian bookworm's amtool) accepts are used; every secret
-//! option the manifest has (`api_url_file`, `routing_key_file`, `api_key_file`,
-//! `auth_password_file`) exists there, so no secret has to be written literally.
+//! Written for the pinned Alertmanager (amtool of that release checks it in the tests): matchers
+//! in the `matchers` form, valid in its UTF-8 strict parsing; every secret option the manifest
+//! has (`api_url_file`, `routing_key_file`, `api_key_file`, `auth_password_file`) is a file
+//! option, so no secret has to be written literally.
 
 pub mod routing;
 

@@ -1,0 +1,97 @@
+//! The upstream programs the tests run are the releases the generated stack runs: one source of
+//! truth. `tools/<name>/go.mod` pins each program's Go module; the defaults table
+//! (`sightline::ir::defaults`) pins each image. They must name the same release, except where
+//! the Go module proxy does not serve the stack's release; each such exception is listed here
+//! and in docs/versions.md, with the release built instead.
+
+use crate::support::{require_tool, root, run, tools_modules, upstream_bin};
+use sightline::ir::defaults::{self, ComponentDefault};
+use std::process::Command;
+
+/// (tools directory, Go module, the image default it stands for).
+const PINS: &[(&str, &str, &ComponentDefault)] = &[
+    ("prometheus", "github.com/prometheus/prometheus", &defaults::PROMETHEUS),
+    ("alertmanager", "github.com/prometheus/alertmanager", &defaults::ALERTMANAGER),
+    ("node_exporter", "github.com/prometheus/node_exporter", &defaults::NODE_EXPORTER),
+    ("blackbox_exporter", "github.com/prometheus/blackbox_exporter", &defaults::BLACKBOX_EXPORTER),
+    ("postgres_exporter", "github.com/prometheus-community/postgres_exporter", &defaults::POSTGRES_EXPORTER),
+    ("redis_exporter", "github.com/oliver006/redis_exporter", &defaults::REDIS_EXPORTER),
+    ("nginx_exporter", "github.com/nginx/nginx-prometheus-exporter", &defaults::NGINX_EXPORTER),
+];
+
+/// Where the proxy does not serve the stack's release: (tools directory, release built).
+const NEAREST: &[(&str, &str)] =
+    &[("postgres_exporter", "0.19.1"), ("redis_exporter", "1.88.0"), ("nginx_exporter", "1.5.1")];
+
+/// `v3.13.5`, `3.13.5`, `v1.89.0-alpine` → `3.13.5`, `1.89.0`. Prometheus's Go module numbers
+/// release 3.13.5 as v0.313.5.
+fn release(tag: &str, module: &str) -> String {
+    let (a, b, c) = defaults::release(tag).unwrap_or_else(|| panic!("{tag} is a release"));
+    if module == "github.com/prometheus/prometheus" && a == 0 {
+        return format!("{}.{}.{c}", b / 100, b % 100);
+    }
+    format!("{a}.{b}.{c}")
+}
+
+/// The version of `module` that `tools/<dir>/go.mod` requires.
+fn required(dir: &str, module: &str) -> String {
+    let gomod = std::fs::read_to_string(root().join("tools").join(dir).join("go.mod")).unwrap();
+    gomod
+        .lines()
+        .map(|l| l.trim().trim_start_matches("require ").split_whitespace().collect::<Vec<_>>())
+        .find_map(|f| (f.len() >= 2 && f[0] == module).then(|| f[1].to_string()))
+        .unwrap_or_else(|| panic!("tools/{dir}/go.mod requires no {module}"))
+}
+
+#[test]
+fn the_tools_modules_pin_the_releases_the_stack_runs() {
+    let dirs: Vec<String> = tools_modules().into_iter().map(|(d, _)| d).collect();
+    let pinned: Vec<&str> = PINS.iter().map(|(d, ..)| *d).collect();
+    let mut pinned = pinned;
+    pinned.sort();
+    assert_eq!(dirs, pinned, "every tools module is pinned against a default");
+    let versions = std::fs::read_to_string(root().join("docs/versions.md")).unwrap();
+    for (dir, module, d) in PINS {
+        let built = release(&required(dir, module), module);
+        let runs = release(d.version, module);
+        match NEAREST.iter().find(|(n, _)| n == dir) {
+            None => assert_eq!(
+                built, runs,
+                "tools/{dir} builds {module} {built}, the stack runs {} {}",
+                d.repository, d.version
+            ),
+            Some((_, nearest)) => {
+                assert_eq!(&built, nearest, "tools/{dir}: the documented nearest release");
+                assert_ne!(
+                    built, runs,
+                    "tools/{dir} now builds the stack's release: drop it from NEAREST and docs/versions.md"
+                );
+                assert!(
+                    versions.contains(&format!("tools/{dir}")) && versions.contains(nearest),
+                    "docs/versions.md says why tools/{dir} builds {nearest} instead of {runs}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_built_programs_are_the_pinned_releases() {
+    for (dir, bins) in tools_modules() {
+        let (_, module, _) = PINS.iter().find(|(d, ..)| *d == dir).unwrap();
+        let want = required(&dir, module);
+        for bin in bins {
+            let path = require_tool(&bin);
+            assert!(path.starts_with(upstream_bin()), "{bin} comes from scripts/tools");
+            // The module versions a Go binary was built from are embedded in it.
+            let (ok, info) = run(Command::new("go").arg("version").arg("-m").arg(&path));
+            assert!(ok, "go version -m {}: {info}", path.display());
+            let line = info.lines().map(str::trim).find(|l| {
+                let mut f = l.split_whitespace();
+                matches!(f.next(), Some("mod" | "dep")) && f.next() == Some(module)
+            });
+            let got = line.and_then(|l| l.split_whitespace().nth(2));
+            assert_eq!(got, Some(want.as_str()), "{bin} was built from {module} {got:?}, tools/{dir} pins {want}");
+        }
+    }
+}
