@@ -96,15 +96,18 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
             "discovery.docker \"containers\" {{\n  host             = {}\n  refresh_interval = \"15s\"\n}}\n",
             lit(DOCKER_SOCKET)
         );
+        // The keep rule filters the discovered targets before `loki.source.docker` sees them:
+        // as its `relabel_rules`, a dropped container would still be tailed, its lines shipped
+        // with no labels but the external ones (loki.source.docker's tailer.go, v1.18.1).
         let _ = writeln!(
             out,
-            "discovery.relabel \"containers\" {{\n  targets = []\n\n  rule {{\n    source_labels = [{svc}]\n    regex         = {}\n    action        = \"keep\"\n  }}\n\n  rule {{\n    source_labels = [{svc}]\n    target_label  = \"service\"\n  }}\n\n  rule {{\n    source_labels = [\"__meta_docker_container_name\"]\n    regex         = \"/?(.*)\"\n    target_label  = \"container\"\n  }}\n}}\n",
+            "discovery.relabel \"containers\" {{\n  targets = discovery.docker.containers.targets\n\n  rule {{\n    source_labels = [{svc}]\n    regex         = {}\n    action        = \"keep\"\n  }}\n\n  rule {{\n    source_labels = [{svc}]\n    target_label  = \"service\"\n  }}\n\n  rule {{\n    source_labels = [\"__meta_docker_container_name\"]\n    regex         = \"/?(.*)\"\n    target_label  = \"container\"\n  }}\n}}\n",
             lit(&names.join("|")),
             svc = lit(COMPOSE_SERVICE_LABEL)
         );
         let _ = writeln!(
             out,
-            "loki.source.docker \"containers\" {{\n  host          = {}\n  targets       = discovery.docker.containers.targets\n  relabel_rules = discovery.relabel.containers.rules\n  forward_to    = [loki.process.containers.receiver]\n}}\n",
+            "loki.source.docker \"containers\" {{\n  host       = {}\n  targets    = discovery.relabel.containers.output\n  forward_to = [loki.process.containers.receiver]\n}}\n",
             lit(DOCKER_SOCKET)
         );
         out.push_str("loki.process \"containers\" {\n");

@@ -256,7 +256,8 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         }
     }
     let am_cmd = format!(
-        "exec /bin/alertmanager --config.file={ALERTMANAGER_CONFIG_MOUNT} --storage.path=/alertmanager --web.listen-address=:{}",
+        // One instance: no cluster, so nothing listens for gossip (the default is 0.0.0.0:9094).
+        "exec /bin/alertmanager --config.file={ALERTMANAGER_CONFIG_MOUNT} --storage.path=/alertmanager --web.listen-address=:{} --cluster.listen-address=",
         ALERTMANAGER_ADDR.1
     );
     if from_env.is_empty() {
@@ -449,6 +450,8 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
                     "run",
                     format!("--server.http.listen-addr=0.0.0.0:{ALLOY_PORT}"),
                     "--storage.path=/var/lib/alloy/data",
+                    // As Grafana's and Loki's: no usage reports leave the host.
+                    "--disable-reporting",
                     ALLOY_CONFIG_MOUNT
                 ]),
             );

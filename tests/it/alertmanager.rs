@@ -13,10 +13,29 @@ fn amtool_accepts_the_config_and_templates() {
     for m in manifests() {
         let dir = build_into_tempdir(&m);
         let am = dir.path().join("alertmanager");
-        let (ok, out) = run(Command::new(&amtool).args(["check-config", "alertmanager.yml"]).current_dir(&am));
-        assert!(ok, "{}: amtool check-config:\n{out}", m.display());
+        // In UTF-8 strict mode, which refuses the matchers that the default mode only accepts
+        // by falling back to the classic parser (with a warning in the log).
+        let (ok, out) = run(Command::new(&amtool)
+            .args(["--enable-feature=utf8-strict-mode", "check-config", "alertmanager.yml"])
+            .current_dir(&am));
+        assert!(ok, "{}: amtool check-config (UTF-8 strict mode):\n{out}", m.display());
         assert!(out.contains("1 templates"), "{}: the templates were not loaded:\n{out}", m.display());
     }
+}
+
+#[test]
+fn strict_mode_refuses_what_the_default_mode_lets_through() {
+    // The check above can fail: a classic-only matcher passes the default mode, not strict.
+    let amtool = require_tool("amtool");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("am.yml");
+    std::fs::write(
+        &file,
+        "route:\n  receiver: a\n  routes:\n    - receiver: a\n      matchers: ['service=api-1 (x)']\nreceivers:\n  - name: a\n",
+    )
+    .unwrap();
+    assert!(run(Command::new(&amtool).arg("check-config").arg(&file)).0);
+    assert!(!run(Command::new(&amtool).args(["--enable-feature=utf8-strict-mode", "check-config"]).arg(&file)).0);
 }
 
 #[test]

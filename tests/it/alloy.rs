@@ -1,7 +1,8 @@
-//! alloy/config.alloy, for every manifest with `logs.collector: alloy`: produced instead of
+//! alloy/config.alloy, for every manifest with the Alloy collector: read by Alloy's own parser
+//! (tools/alloy_syntax; Alloy itself is too large to build for the tests); produced instead of
 //! Promtail's config; blocks and strings well formed; every component a block refers to is
-//! defined; every service collected; and the redaction expressions mask secrets as Promtail's
-//! do. (No Alloy binary can be installed here to parse the file itself.)
+//! defined; containers filtered before they are tailed; every service collected; and the
+//! redaction expressions mask secrets as Promtail's do.
 
 use crate::prometheus::manifests;
 use crate::support::build_into_tempdir;
@@ -46,12 +47,37 @@ fn strings_and_balance(text: &str) -> Vec<String> {
     strings
 }
 
+/// Alloy's own parser (`tools/alloy_syntax`, the syntax module at the version Alloy's go.mod
+/// requires) reads every generated config, and refuses a broken one.
+#[test]
+fn alloys_parser_reads_every_config() {
+    let parser = crate::support::require_tool("alloy-syntax");
+    let mut seen = 0;
+    for m in manifests() {
+        let dir = build_into_tempdir(&m);
+        let alloy = dir.path().join("alloy/config.alloy");
+        if !alloy.exists() {
+            continue;
+        }
+        seen += 1;
+        let (ok, out) = crate::support::run(std::process::Command::new(&parser).arg(&alloy));
+        assert!(ok, "{}: Alloy's parser refuses config.alloy:\n{out}", m.display());
+    }
+    assert!(seen >= 1, "no manifest uses the Alloy collector");
+    let bad = tempfile::tempdir().unwrap();
+    std::fs::write(bad.path().join("bad.alloy"), "loki.write \"default\" {\n  endpoint {\n    url = \n  }\n}\n")
+        .unwrap();
+    let (ok, out) = crate::support::run(std::process::Command::new(&parser).arg(bad.path().join("bad.alloy")));
+    assert!(!ok && out.contains("bad.alloy:4"), "{out}");
+}
+
 #[test]
 fn alloy_config_is_well_formed_and_complete() {
     let mut seen = 0;
     let block = Regex::new(r#"(?m)^([a-z_.]+) "([A-Za-z0-9_]+)" \{"#).unwrap();
     let reference =
-        Regex::new(r"\b((?:loki|discovery|local)\.[a-z_.]+?\.[A-Za-z0-9_]+)\.(receiver|targets|rules)\b").unwrap();
+        Regex::new(r"\b((?:loki|discovery|local)\.[a-z_.]+?\.[A-Za-z0-9_]+)\.(receiver|targets|rules|output)\b")
+            .unwrap();
     for m in manifests() {
         let checked = sightline::check(&m.to_string_lossy(), &std::fs::read(&m).unwrap());
         let stack = sightline::ir::lower(checked.manifest.as_ref().unwrap(), "m");
@@ -67,6 +93,18 @@ fn alloy_config_is_well_formed_and_complete() {
         let text = std::fs::read_to_string(&alloy).unwrap();
         let strings = strings_and_balance(&text);
         let defined: Vec<String> = block.captures_iter(&text).map(|c| format!("{}.{}", &c[1], &c[2])).collect();
+        // Containers are filtered before they are tailed: loki.source.docker tails every target
+        // it is given and applies `relabel_rules` only to the labels of what it reads.
+        if text.contains("loki.source.docker") {
+            let source = &text[text.find("loki.source.docker").unwrap()..];
+            let source = &source[..source.find("\n}").unwrap()];
+            assert!(
+                source.contains("targets    = discovery.relabel.containers.output")
+                    && !source.contains("relabel_rules"),
+                "{}: loki.source.docker must read the relabelled (kept) targets:\n{source}",
+                m.display()
+            );
+        }
         for r in reference.captures_iter(&text) {
             assert!(defined.contains(&r[1].to_string()), "{}: {} is used but not defined", m.display(), &r[1]);
         }

@@ -19,6 +19,12 @@ const PINS: &[(&str, &str, &ComponentDefault)] = &[
     ("nginx_exporter", "github.com/nginx/nginx-prometheus-exporter", &defaults::NGINX_EXPORTER),
 ];
 
+/// Programs of ours built on an upstream grammar: (tools directory, Go module, the release line
+/// of the component whose `go.mod` requires that module version). Alloy 1.19 requires
+/// `github.com/grafana/alloy/syntax` v0.1.2 (its go.mod at v1.19.0-rc.3).
+const GRAMMARS: &[(&str, &str, &ComponentDefault, &str)] =
+    &[("alloy_syntax", "github.com/grafana/alloy/syntax", &defaults::ALLOY, "1.19")];
+
 /// Where the proxy does not serve the stack's release: (tools directory, release built).
 const NEAREST: &[(&str, &str)] =
     &[("postgres_exporter", "0.19.1"), ("redis_exporter", "1.88.0"), ("nginx_exporter", "1.5.1")];
@@ -46,11 +52,20 @@ fn required(dir: &str, module: &str) -> String {
 #[test]
 fn the_tools_modules_pin_the_releases_the_stack_runs() {
     let dirs: Vec<String> = tools_modules().into_iter().map(|(d, _)| d).collect();
-    let pinned: Vec<&str> = PINS.iter().map(|(d, ..)| *d).collect();
+    let pinned: Vec<&str> = PINS.iter().map(|(d, ..)| *d).chain(GRAMMARS.iter().map(|(d, ..)| *d)).collect();
     let mut pinned = pinned;
     pinned.sort();
     assert_eq!(dirs, pinned, "every tools module is pinned against a default");
     let versions = std::fs::read_to_string(root().join("docs/versions.md")).unwrap();
+    for (dir, module, d, line) in GRAMMARS {
+        assert!(
+            release(d.version, module).starts_with(&format!("{line}.")),
+            "the stack now runs {} {}: check which {module} its go.mod requires and pin it in tools/{dir}",
+            d.name,
+            d.version
+        );
+        assert!(versions.contains(&format!("tools/{dir}")), "docs/versions.md lists tools/{dir}");
+    }
     for (dir, module, d) in PINS {
         let built = release(&required(dir, module), module);
         let runs = release(d.version, module);
@@ -78,7 +93,13 @@ fn the_tools_modules_pin_the_releases_the_stack_runs() {
 #[test]
 fn the_built_programs_are_the_pinned_releases() {
     for (dir, bins) in tools_modules() {
-        let (_, module, _) = PINS.iter().find(|(d, ..)| *d == dir).unwrap();
+        let module = PINS
+            .iter()
+            .map(|(d, m, _)| (*d, *m))
+            .chain(GRAMMARS.iter().map(|(d, m, ..)| (*d, *m)))
+            .find(|(d, _)| *d == dir)
+            .map(|(_, m)| m)
+            .unwrap();
         let want = required(&dir, module);
         for bin in bins {
             let path = require_tool(&bin);
