@@ -116,3 +116,34 @@ fn the_built_programs_are_the_pinned_releases() {
         }
     }
 }
+
+/// Every default is a release its upstream supports and that the generated files work with
+/// (Promtail, end of life, is run only on request and warned about).
+#[test]
+fn every_default_is_supported_and_new_enough() {
+    for d in [
+        defaults::PROMETHEUS,
+        defaults::ALERTMANAGER,
+        defaults::LOKI,
+        defaults::ALLOY,
+        defaults::GRAFANA,
+        defaults::NODE_EXPORTER,
+        defaults::CADVISOR,
+        defaults::BLACKBOX_EXPORTER,
+        defaults::POSTGRES_EXPORTER,
+        defaults::REDIS_EXPORTER,
+        defaults::NGINX_EXPORTER,
+    ] {
+        assert_eq!(d.supports(d.version), Some(true), "{} {} is not a supported release", d.name, d.version);
+        assert_eq!(d.lacks(d.version), None, "{} {} is older than the generated files need", d.name, d.version);
+    }
+    assert_eq!(defaults::PROMTAIL.supports(defaults::PROMTAIL.version), Some(false), "Promtail is end of life");
+    // The version rules themselves.
+    let p = defaults::PROMETHEUS;
+    assert_eq!(p.supports("v3.13.0"), Some(true));
+    assert_eq!(p.supports("v3.14.1"), Some(false), "between the LTS line and the newest");
+    assert_eq!(p.supports("v3.17.0"), Some(true), "newer than the newest line listed");
+    assert_eq!(p.supports("main"), None);
+    assert_eq!(p.lacks("v2.53.2").map(|(v, _)| v), Some("3.0.0"));
+    assert_eq!(defaults::release("v1.89.0-alpine"), Some((1, 89, 0)));
+}
