@@ -138,8 +138,10 @@ fn overview(stack: &Stack) -> Vec<Spec> {
         Viz::Stat,
         "Firing alerts",
         "short",
-        "Alerts firing now, by severity.",
-        vec![q("sum by (severity) (ALERTS{alertstate=\"firing\"})", "{{severity}}")],
+        "Alerts firing now, by severity (0 when none fires).",
+        // `or on() vector(0)`: a 0 when nothing fires (no series at all otherwise, and the stat
+        // shows "No data"), and nothing added once something does.
+        vec![q("sum by (severity) (ALERTS{alertstate=\"firing\"}) or on() vector(0)", "{{severity}}")],
     ));
     if http(stack).next().is_some() {
         v.push(spec(

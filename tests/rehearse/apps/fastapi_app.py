@@ -1,0 +1,56 @@
+"""An `http` service of framework `fastapi`, for the rehearsal: FastAPI instrumented with
+prometheus-fastapi-instrumentator exactly as its README shows, with the library's defaults.
+
+Routes, for traffic and faults:
+  GET /                      200
+  GET /status/{code}         answers with that status (401, 429, 500, ...)
+  GET /slow/{ms}             answers 200 after that many milliseconds
+  GET $LIVE_PATH, $READY_PATH  200, or 503 once POST /control/ready/0 has been called
+  GET $METRICS_PATH          the instrumentator's metrics
+"""
+
+import asyncio
+import os
+
+from fastapi import FastAPI, Response
+from prometheus_fastapi_instrumentator import Instrumentator
+
+app = FastAPI()
+state = {"ready": True}
+
+
+@app.get("/")
+async def root():
+    return {"ok": True}
+
+
+@app.get("/status/{code}")
+async def status(code: int):
+    return Response(status_code=code)
+
+
+@app.get("/slow/{ms}")
+async def slow(ms: int):
+    await asyncio.sleep(ms / 1000)
+    return {"slept_ms": ms}
+
+
+@app.post("/control/ready/{ok}")
+async def control_ready(ok: int):
+    state["ready"] = bool(ok)
+    return {"ready": state["ready"]}
+
+
+def health(path: str, gate: bool):
+    async def handler():
+        return Response(status_code=200 if (state["ready"] or not gate) else 503)
+
+    app.add_api_route(path, handler, methods=["GET"])
+
+
+if os.environ.get("LIVE_PATH"):
+    health(os.environ["LIVE_PATH"], gate=False)
+if os.environ.get("READY_PATH"):
+    health(os.environ["READY_PATH"], gate=True)
+
+Instrumentator().instrument(app).expose(app, endpoint=os.environ.get("METRICS_PATH", "/metrics"))
