@@ -349,7 +349,8 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
                     "command".into(),
                     json!([
                         format!("--nginx.scrape-uri={scheme}://{}:{}/stub_status", s.host, s.port),
-                        "--nginx.ssl-verify=false".to_string()
+                        // A kingpin boolean: `--nginx.ssl-verify=false` is refused at start.
+                        "--no-nginx.ssl-verify".to_string()
                     ]),
                 );
             }

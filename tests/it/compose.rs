@@ -243,3 +243,87 @@ fn every_healthcheck_runs_a_program_its_image_contains() {
         }
     }
 }
+
+/// Every exporter starts with the command line the compose file gives it: the exporters'
+/// flag parsers (kingpin) refuse an unknown flag or a malformed value at start, and the
+/// container would exit. Each is run, at the release scripts/tools builds, with the generated
+/// flags on a free loopback port, and must still be running a moment later.
+#[test]
+fn every_exporter_accepts_its_command_line() {
+    let binaries = [
+        ("prom/node-exporter:", "node_exporter"),
+        ("quay.io/prometheuscommunity/postgres-exporter:", "postgres_exporter"),
+        ("oliver006/redis_exporter:", "redis_exporter"),
+        ("nginx/nginx-prometheus-exporter:", "nginx-prometheus-exporter"),
+        ("prom/blackbox-exporter:", "blackbox_exporter"),
+    ];
+    let mut tried = 0;
+    for m in manifests() {
+        let dir = build_into_tempdir(&m);
+        let doc: Value =
+            serde_saphyr::from_str(&std::fs::read_to_string(dir.path().join("compose.yaml")).unwrap()).unwrap();
+        for (name, s) in doc["services"].as_object().unwrap() {
+            let image = s["image"].as_str().unwrap_or_default();
+            let Some((_, bin)) = binaries.iter().find(|(prefix, _)| image.starts_with(prefix)) else { continue };
+            let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+            // The container's paths are where its volumes come from here.
+            let mounts: Vec<(String, String)> = s["volumes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|v| {
+                    let mut parts = v.as_str().unwrap().split(':');
+                    let (src, dst) = (parts.next().unwrap(), parts.next().unwrap());
+                    let here = match src {
+                        s if s.starts_with('/') => s.to_string(),
+                        s => dir.path().join(s.trim_start_matches("./")).display().to_string(),
+                    };
+                    (dst.to_string(), here)
+                })
+                .collect();
+            let mut args: Vec<String> = s["command"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|a| {
+                    let mut a = a.as_str().unwrap().replace("$$", "$");
+                    for (dst, here) in &mounts {
+                        if let Some((flag, path)) = a.split_once('=')
+                            && let Some(rest) = path.strip_prefix(dst.as_str())
+                        {
+                            a = format!("{flag}={here}{rest}");
+                        }
+                    }
+                    a
+                })
+                .collect();
+            if *bin == "blackbox_exporter" {
+                // The image ships its config; the bare binary needs one.
+                let cfg = dir.path().join("blackbox.yml");
+                std::fs::write(&cfg, "modules:\n  http_2xx:\n    prober: http\n").unwrap();
+                args.push(format!("--config.file={}", cfg.display()));
+            }
+            args.push(format!("--web.listen-address=127.0.0.1:{port}"));
+            let mut child = Command::new(require_tool(bin))
+                .args(&args)
+                .env_clear()
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(1500));
+            let exited = child.try_wait().unwrap();
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            assert!(
+                exited.is_none(),
+                "{}: {name} ({bin} {}) exits at start:\n{}",
+                m.display(),
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            tried += 1;
+        }
+    }
+    assert!(tried >= 5, "the examples run every kind of exporter ({tried} tried)");
+}
