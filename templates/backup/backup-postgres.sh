@@ -61,34 +61,34 @@ tmp_final="$dir/.partial-$stamp-$$.final"
 
 write_metrics() { # result size
   [[ -n $textfile_dir ]] || return 0
-  local result="$1" size="$2" now duration prom tmp
+  local result="$1" size="$2" now duration prom tmp labels="{backup_job=\"$job\",service=\"$service\"}"
   now=$(date +%s)
   duration=$((now - started))
   prom="$textfile_dir/sightline_backup_$job.prom"
   tmp="$prom.$$.tmp"
   mkdir -p "$textfile_dir"
+  # gauge NAME HELP VALUE: one metric with its HELP and TYPE lines, which node-exporter needs
+  # for every metric of a file or it drops the whole file.
+  gauge() { printf '# HELP %s %s\n# TYPE %s gauge\n%s%s %s\n' "$1" "$2" "$1" "$1" "$labels" "$3"; }
+  local size_help="Size of the last good dump." success_help="When the job last produced a good dump."
   {
-    echo "# HELP sightline_backup_last_result 1 if the last run of the backup job succeeded, 0 if it failed."
-    echo "# TYPE sightline_backup_last_result gauge"
-    echo "sightline_backup_last_result{backup_job=\"$job\",service=\"$service\"} $result"
-    echo "# HELP sightline_backup_last_run_timestamp_seconds When the backup job last ran."
-    echo "# TYPE sightline_backup_last_run_timestamp_seconds gauge"
-    echo "sightline_backup_last_run_timestamp_seconds{backup_job=\"$job\",service=\"$service\"} $now"
-    echo "# HELP sightline_backup_last_duration_seconds How long the last run took."
-    echo "# TYPE sightline_backup_last_duration_seconds gauge"
-    echo "sightline_backup_last_duration_seconds{backup_job=\"$job\",service=\"$service\"} $duration"
+    gauge sightline_backup_last_result "1 if the last run of the backup job succeeded, 0 if it failed." "$result"
+    gauge sightline_backup_last_run_timestamp_seconds "When the backup job last ran." "$now"
+    gauge sightline_backup_last_duration_seconds "How long the last run took." "$duration"
     if [[ $result == 1 ]]; then
-      echo "# HELP sightline_backup_last_size_bytes Size of the last good dump."
-      echo "# TYPE sightline_backup_last_size_bytes gauge"
-      echo "sightline_backup_last_size_bytes{backup_job=\"$job\",service=\"$service\"} $size"
-      echo "# HELP sightline_backup_last_success_timestamp_seconds When the job last produced a good dump."
-      echo "# TYPE sightline_backup_last_success_timestamp_seconds gauge"
-      echo "sightline_backup_last_success_timestamp_seconds{backup_job=\"$job\",service=\"$service\"} $now"
+      gauge sightline_backup_last_size_bytes "$size_help" "$size"
+      gauge sightline_backup_last_success_timestamp_seconds "$success_help" "$now"
     elif [[ -f $prom ]]; then
-      # Keep the last success time and size across failures: staleness is measured from it.
-      grep -E '^sightline_backup_last_(success_timestamp_seconds|size_bytes)\{' "$prom" || true
+      # Keep the last success time and size across failures: staleness is measured from them.
+      local kept
+      kept=$(sed -n 's/^sightline_backup_last_size_bytes{.*} //p' "$prom")
+      if [[ -n $kept ]]; then gauge sightline_backup_last_size_bytes "$size_help" "$kept"; fi
+      kept=$(sed -n 's/^sightline_backup_last_success_timestamp_seconds{.*} //p' "$prom")
+      if [[ -n $kept ]]; then gauge sightline_backup_last_success_timestamp_seconds "$success_help" "$kept"; fi
     fi
   } >"$tmp"
+  # node-exporter reads the file as another user: readable whatever the runner's umask.
+  chmod 0644 "$tmp"
   mv -f "$tmp" "$prom"
 }
 

@@ -83,20 +83,24 @@ scratch="sightline_restore_test_$$"
 
 write_metrics() { # result
   [[ -n $textfile_dir ]] || return 0
-  local prom="$textfile_dir/sightline_restore_test_$job.prom" now
+  local prom="$textfile_dir/sightline_restore_test_$job.prom" now kept labels="{backup_job=\"$job\",service=\"$service\"}"
+  local success_help="When the restore test of the job last succeeded."
   now=$(date +%s)
   mkdir -p "$textfile_dir"
+  # gauge NAME HELP VALUE: one metric with its HELP and TYPE lines (node-exporter drops a file
+  # with a metric that lacks them).
+  gauge() { printf '# HELP %s %s\n# TYPE %s gauge\n%s%s %s\n' "$1" "$2" "$1" "$1" "$labels" "$3"; }
   {
-    echo "# HELP sightline_restore_test_last_result 1 if the last restore test of the job succeeded, 0 if not."
-    echo "# TYPE sightline_restore_test_last_result gauge"
-    echo "sightline_restore_test_last_result{backup_job=\"$job\",service=\"$service\"} $1"
+    gauge sightline_restore_test_last_result "1 if the last restore test of the job succeeded, 0 if not." "$1"
     if [[ $1 == 1 ]]; then
-      echo "# TYPE sightline_restore_test_last_success_timestamp_seconds gauge"
-      echo "sightline_restore_test_last_success_timestamp_seconds{backup_job=\"$job\",service=\"$service\"} $now"
+      gauge sightline_restore_test_last_success_timestamp_seconds "$success_help" "$now"
     elif [[ -f $prom ]]; then
-      grep -E '^sightline_restore_test_last_success_timestamp_seconds\{' "$prom" || true
+      kept=$(sed -n 's/^sightline_restore_test_last_success_timestamp_seconds{.*} //p' "$prom")
+      if [[ -n $kept ]]; then gauge sightline_restore_test_last_success_timestamp_seconds "$success_help" "$kept"; fi
     fi
   } >"$prom.$$.tmp"
+  # node-exporter reads the file as another user: readable whatever the runner's umask.
+  chmod 0644 "$prom.$$.tmp"
   mv -f "$prom.$$.tmp" "$prom"
 }
 

@@ -20,6 +20,41 @@ fn dumps(dir: &Path) -> Vec<String> {
     v
 }
 
+/// A metrics file the runner wrote, as node-exporter's textfile collector needs it: readable by
+/// another user (node-exporter runs as nobody) whatever the runner's umask, and valid
+/// exposition text in which every metric has its HELP and TYPE (the collector drops a file
+/// that lacks them), as promtool of the stack's release reads it.
+fn textfile_metrics(path: &Path) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path).unwrap().permissions().mode();
+    assert_eq!(mode & 0o044, 0o044, "{} is not readable by node-exporter: mode {mode:o}", path.display());
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut check = Command::new(require_tool("promtool"))
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut check.stdin.take().unwrap(), text.as_bytes()).unwrap();
+    let out = check.wait_with_output().unwrap();
+    assert!(
+        out.status.success() && out.stdout.is_empty() && out.stderr.is_empty(),
+        "{}: promtool check metrics: {}{}\n{text}",
+        path.display(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let name = line.split('{').next().unwrap();
+        assert!(
+            text.contains(&format!("# HELP {name} ")) && text.contains(&format!("# TYPE {name} ")),
+            "{name} lacks HELP or TYPE:\n{text}"
+        );
+    }
+    text
+}
+
 #[test]
 fn backups_verify_rotate_restore_and_encrypt_on_a_real_database() {
     require_tool("shellcheck");
@@ -37,8 +72,13 @@ fn backups_verify_rotate_restore_and_encrypt_on_a_real_database() {
     server.psql(db, "CREATE TABLE items (id int PRIMARY KEY, name text); INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 5000) g;");
     server.psql(db, "CREATE SCHEMA shop; CREATE TABLE shop.orders (id int, total numeric); INSERT INTO shop.orders SELECT g, g * 1.5 FROM generate_series(1, 321) g;");
 
+    // The runner's entrypoint starts cron under `umask 077`, and cron's jobs inherit it.
+    let umask = work.path().join("umask077");
+    std::fs::write(&umask, "#!/bin/sh\numask 077\nexec \"$@\"\n").unwrap();
+    std::fs::set_permissions(&umask, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let backup = |extra: &[&str]| {
-        let mut c = server.cmd(scripts.join("backup-postgres.sh"));
+        let mut c = server.cmd(&umask);
+        c.arg(scripts.join("backup-postgres.sh"));
         c.env("PGDATABASE", db)
             .args(["--job", "daily", "--service", "db", "--keep", "2", "--dest"])
             .arg(&dest)
@@ -53,7 +93,7 @@ fn backups_verify_rotate_restore_and_encrypt_on_a_real_database() {
     let first = dumps(&job_dir);
     assert_eq!(first.len(), 1, "{first:?}");
     assert!(job_dir.join(format!("{}.sha256", first[0])).exists());
-    let metrics = std::fs::read_to_string(textfile.join("sightline_backup_daily.prom")).unwrap();
+    let metrics = textfile_metrics(&textfile.join("sightline_backup_daily.prom"));
     assert!(metrics.contains("sightline_backup_last_result{backup_job=\"daily\",service=\"db\"} 1"), "{metrics}");
     assert!(metrics.contains("sightline_backup_last_success_timestamp_seconds{"));
 
@@ -79,7 +119,8 @@ fn backups_verify_rotate_restore_and_encrypt_on_a_real_database() {
     std::fs::create_dir_all(&fake).unwrap();
     std::fs::write(fake.join("pg_dump"), format!("#!/bin/sh\n{PG_BIN}/pg_dump \"$@\" | head -c 2000\n")).unwrap();
     std::fs::set_permissions(fake.join("pg_dump"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let mut c = server.cmd(scripts.join("backup-postgres.sh"));
+    let mut c = server.cmd(&umask);
+    c.arg(scripts.join("backup-postgres.sh"));
     c.env("PATH", format!("{}:{PG_BIN}:{}", fake.display(), std::env::var("PATH").unwrap()));
     c.env("PGDATABASE", db)
         .args(["--job", "daily", "--service", "db", "--keep", "2", "--dest"])
@@ -93,7 +134,7 @@ fn backups_verify_rotate_restore_and_encrypt_on_a_real_database() {
         !std::fs::read_dir(&job_dir).unwrap().any(|e| e.unwrap().file_name().to_string_lossy().starts_with(".partial")),
         "no partial file left"
     );
-    let metrics = std::fs::read_to_string(textfile.join("sightline_backup_daily.prom")).unwrap();
+    let metrics = textfile_metrics(&textfile.join("sightline_backup_daily.prom"));
     assert!(metrics.contains("sightline_backup_last_result{backup_job=\"daily\",service=\"db\"} 0"), "{metrics}");
     assert!(
         metrics.contains("sightline_backup_last_success_timestamp_seconds{"),
@@ -123,7 +164,8 @@ fn backups_verify_rotate_restore_and_encrypt_on_a_real_database() {
     assert_eq!(shas, 2);
 
     // The restore test restores the newest dump into a scratch database and compares.
-    let mut c = server.cmd(scripts.join("restore-postgres.sh"));
+    let mut c = server.cmd(&umask);
+    c.arg(scripts.join("restore-postgres.sh"));
     c.env("PGDATABASE", db)
         .args(["--test", "--job", "daily", "--service", "db", "--dest"])
         .arg(&dest)
@@ -132,8 +174,7 @@ fn backups_verify_rotate_restore_and_encrypt_on_a_real_database() {
     let (ok, out) = run(&mut c);
     assert!(ok, "restore test: {out}");
     assert!(
-        std::fs::read_to_string(textfile.join("sightline_restore_test_daily.prom"))
-            .unwrap()
+        textfile_metrics(&textfile.join("sightline_restore_test_daily.prom"))
             .contains("sightline_restore_test_last_result{backup_job=\"daily\",service=\"db\"} 1")
     );
     assert_eq!(

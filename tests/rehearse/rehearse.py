@@ -268,7 +268,7 @@ class Stack:
 
     def host_path(self, service: str, arg: str) -> str:
         for dst, host in self.volume_map(service):
-            arg = re.sub(rf"(?<![\w/]){re.escape(dst)}(?=$|[/:\s])", host, arg)
+            arg = re.sub(rf"(?<![\w/.-]){re.escape(dst)}(?=$|[/:\s'\"])", host, arg)
         return arg
 
     def image(self, service: str) -> str:
@@ -277,8 +277,16 @@ class Stack:
 
 def write_hosts(stack: Stack) -> None:
     hosts = stack.work / "hosts"
+    # A service's public TLS domain is served by that service (the certificate probe reads it).
+    domains = {
+        (svc.get("tls") or {}).get("domain"): stack.addr[name]
+        for name, svc in stack.manifest.get("services", {}).items()
+        if (svc.get("tls") or {}).get("domain")
+    }
     hosts.write_text(
-        "127.0.0.1 localhost\n" + "".join(f"{a} {n}\n" for n, a in sorted(stack.addr.items()))
+        "127.0.0.1 localhost\n"
+        + "".join(f"{a} {n}\n" for n, a in sorted(stack.addr.items()))
+        + "".join(f"{a} {d}\n" for d, a in sorted(domains.items()))
     )
     subprocess.run(["mount", "--bind", str(hosts), "/etc/hosts"], check=True)
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
@@ -440,6 +448,54 @@ def start_http(stack: Stack, procs: Processes, name: str, svc: dict, report: Rep
     return False
 
 
+def run_one_shots(stack: Stack, report: Report) -> None:
+    """Jobs compose runs once (`restart: "no"`), e.g. the query-stats job: their entrypoint,
+    natively, with their environment and mounts."""
+    for name, c in stack.services.items():
+        if c.get("restart") != "no" or not c.get("entrypoint"):
+            continue
+        argv = [stack.host_path(name, str(a)) for a in c["entrypoint"]]
+        env = {"PATH": f"{PG_BIN}:/usr/bin:/bin", **stack.environment(name)}
+        r = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
+        report.check(r.returncode == 0, f"one-shot job {name} completes", (r.stdout + r.stderr)[-300:])
+
+
+def cron_jobs(stack: Stack) -> list[tuple[str, str]]:
+    """The backup runner's crontab lines, as (schedule, command) with the container's paths
+    mapped here. Its entrypoint writes the pgpass file and starts cron under `umask 077`."""
+    runner = "backup"
+    if runner not in stack.services:
+        return []
+    pgpass = stack.work / "pgpass"
+    entry = (stack.gen / "backup/entrypoint.sh").read_text()
+    lines = "\n".join(l for l in entry.splitlines() if l.startswith("entry "))
+    subprocess.run(
+        ["bash", "-c", f"umask 077; entry() {{ printf '%s:%s:*:%s:%s\\n' \"$1\" \"$2\" \"$3\" \"$(printf '%s' \"$4\" | sed 's/[\\\\:]/\\\\&/g')\" >>{pgpass}; }}\n{lines}"],
+        env={"PATH": "/usr/bin:/bin", **stack.environment(runner)},
+        check=True,
+    )
+    jobs = []
+    for line in (stack.gen / "backup/crontab").read_text().splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        fields = line.split(None, 5)
+        command = stack.host_path(runner, fields[5]).replace("/run/sightline/pgpass", str(pgpass))
+        command = command.replace(">> /proc/1/fd/1", f">> {stack.work}/backup.log")
+        # Nothing may be written outside the working directory: every container path is mapped.
+        for dst, _ in stack.volume_map(runner):
+            if dst != "/" and re.search(rf"(?<![\w/.-]){re.escape(dst)}(?=$|[/:\s'\"])", command):
+                sys.exit(f"rehearse: {dst} is left unmapped in the backup job: {command}")
+        jobs.append((" ".join(fields[:5]), command))
+    return jobs
+
+
+def run_cron_job(command: str) -> int:
+    """One crontab command as cron runs it: /bin/sh, cron's environment, the umask the
+    runner's entrypoint set (cron's children inherit it)."""
+    env = {"PATH": f"{PG_BIN}:/usr/bin:/bin", "SHELL": "/bin/sh", "HOME": "/root", "LOGNAME": "root"}
+    return subprocess.run(["/bin/sh", "-c", f"umask 077; {command}"], env=env, timeout=300).returncode
+
+
 def start_application(stack: Stack, procs: Processes, report: Report) -> list[str]:
     started = []
     for name, svc in stack.manifest.get("services", {}).items():
@@ -575,7 +631,12 @@ def main() -> int:
             if name in stack.services:
                 report.note(f"not run here: {name} ({why})")
         apps = start_application(stack, procs, report)
+        run_one_shots(stack, report)
         start_observability(stack, procs, report)
+        jobs = cron_jobs(stack)
+        for schedule, command in jobs:
+            code = run_cron_job(command)
+            report.check(code == 0, f"backup runner: `{schedule}` job succeeds", f"exit {code}; see backup.log")
         for name in list(procs.running):
             port = port_of(stack, name)
             if port:
@@ -585,8 +646,8 @@ def main() -> int:
         am = f"http://{stack.addr['alertmanager']}:9093"
         traffic(stack, apps)
         interval = 15
-        report.note("waiting for two scrapes and rule evaluations")
-        time.sleep(2 * interval + 5)
+        report.note("waiting for three scrapes and rule evaluations")
+        time.sleep(3 * interval + 5)
         traffic(stack, apps)
 
         # Rule groups load and evaluate without errors.
