@@ -402,12 +402,15 @@ def start_nginx(stack: Stack, procs: Processes, name: str, svc: dict) -> None:
     d = stack.work / f"nginx-{name}"
     d.mkdir()
     tls = ""
-    if (svc.get("tls") or {}).get("domain") or port == 443:
-        subprocess.run(
-            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", f"/CN={name}", "-keyout", str(d / "key.pem"), "-out", str(d / "cert.pem")],
-            check=True, capture_output=True,
-        )
-        tls = f" ssl;\n    ssl_certificate {d}/cert.pem;\n    ssl_certificate_key {d}/key.pem"
+    domain = (svc.get("tls") or {}).get("domain")
+    if domain or port == 443:
+        key, csr, cert = d / "key.pem", d / "req.pem", d / "cert.pem"
+        ext = d / "ext.cnf"
+        ext.write_text(f"subjectAltName=DNS:{name}" + (f",DNS:{domain}" if domain else "") + "\n")
+        ca = stack.ca()
+        subprocess.run(["openssl", "req", "-new", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={domain or name}", "-keyout", str(key), "-out", str(csr)], check=True, capture_output=True)
+        subprocess.run(["openssl", "x509", "-req", "-in", str(csr), "-CA", str(ca / "ca.pem"), "-CAkey", str(ca / "ca.key"), "-CAcreateserial", "-days", "30", "-extfile", str(ext), "-out", str(cert)], check=True, capture_output=True)
+        tls = f" ssl;\n    ssl_certificate {cert};\n    ssl_certificate_key {key}"
     (d / "nginx.conf").write_text(
         f"""daemon off;
 pid {d}/nginx.pid;
@@ -514,6 +517,24 @@ def start_application(stack: Stack, procs: Processes, report: Report) -> list[st
             continue
         started.append(name)
     return started
+
+
+def ca(self: Stack) -> Path:
+    """A certificate authority for the services that serve TLS, trusted inside the namespace
+    (the system bundle is replaced there by one that adds it), as a public CA is outside."""
+    d = self.work / "ca"
+    if not d.exists():
+        d.mkdir()
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30", "-subj", "/CN=sightline rehearsal CA", "-keyout", str(d / "ca.key"), "-out", str(d / "ca.pem")], check=True, capture_output=True)
+        bundle = Path("/etc/ssl/certs/ca-certificates.crt")
+        mine = d / "bundle.crt"
+        mine.write_text((bundle.read_text() if bundle.exists() else "") + (d / "ca.pem").read_text())
+        if bundle.exists():
+            subprocess.run(["mount", "--bind", str(mine), str(bundle)], check=True)
+    return d
+
+
+Stack.ca = ca
 
 
 def secret_for(self: Stack, svc: dict) -> str:
