@@ -268,6 +268,32 @@ fn dashboards_type_check_against_grafanas_own_types() {
     assert!(!ok && out.contains("bogus"), "{out}");
 }
 
+/// Every `job="…"` a panel or an alert selects is a job prometheus.yml scrapes: a service
+/// Prometheus does not scrape (`metrics: false`) has no `up` or scrape series to show.
+#[test]
+fn every_job_a_query_names_is_scraped() {
+    let job = regex::Regex::new(r#"\bjob="([^"]+)""#).unwrap();
+    for m in manifests() {
+        let dir = build_into_tempdir(&m);
+        let prom: Value =
+            serde_saphyr::from_str(&std::fs::read_to_string(dir.path().join("prometheus/prometheus.yml")).unwrap())
+                .unwrap();
+        let jobs: BTreeSet<&str> =
+            prom["scrape_configs"].as_array().unwrap().iter().map(|j| j["job_name"].as_str().unwrap()).collect();
+        let mut texts: Vec<(String, String)> =
+            dashboards(dir.path()).into_iter().map(|(name, d)| (name, d.to_string())).collect();
+        for e in std::fs::read_dir(dir.path().join("prometheus/rules")).unwrap() {
+            let path = e.unwrap().path();
+            texts.push((path.display().to_string(), std::fs::read_to_string(&path).unwrap()));
+        }
+        for (name, text) in texts {
+            for c in job.captures_iter(&text.replace("\\\"", "\"")) {
+                assert!(jobs.contains(&c[1]), "{}: {name} selects job {}, which nothing scrapes", m.display(), &c[1]);
+            }
+        }
+    }
+}
+
 #[test]
 fn a_query_on_an_unscraped_metric_is_caught() {
     let ast = parser::parse("sum(rate(nginx_http_requests_total[5m]))").unwrap();

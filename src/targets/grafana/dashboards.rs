@@ -361,7 +361,10 @@ fn system(_stack: &Stack) -> Vec<Spec> {
 fn service(stack: &Stack, s: &Service) -> Vec<Spec> {
     let n = s.name.as_str();
     let sl = sel(s);
+    // A service Prometheus does not scrape (`metrics: false`) has only its logs to show.
+    let scraped = s.metrics_path.is_some() || !matches!(s.kind, Kind::Http | Kind::Generic);
     match s.kind {
+        _ if !scraped => Vec::new(),
         Kind::Http => {
             let mut v = vec![
                 spec(Viz::TimeSeries, "Requests", "reqps", "Requests per second.", vec![request_rate(s)]),
