@@ -54,7 +54,8 @@ pub enum Probe {
     Bash,
     /// A shell, for a check that needs no HTTP (the backup runner's cron daemon).
     Shell,
-    /// No shell: the program's own health command, run by exec.
+    /// No shell: the program's own health command, run by exec; `{url}` stands for the
+    /// readiness URL the healthcheck asks for.
     Own(&'static [&'static str]),
     /// Nothing but the program (a FROM-scratch image): no healthcheck; whatever depends on it
     /// waits for it to start, not to be healthy.
@@ -86,10 +87,22 @@ impl ComponentDefault {
     }
 
     /// What the generated files need that release `tag` lacks, if it is older than
-    /// `requires`: (the oldest release that works, what it adds).
+    /// `requires`: (the oldest release that works, what it adds). A tag without a patch number
+    /// (`3.6`) names the newest patch of its line, and is refused only when that is too old;
+    /// a pre-release (`3.6.5-rc.1`) comes before its release.
     pub fn lacks(&self, tag: &str) -> Option<(&'static str, &'static str)> {
         let (needed, what) = self.requires?;
-        (release(tag)? < release(needed)?).then_some((needed, what))
+        let (major, minor, patch) = release(tag)?;
+        let t = tag.strip_prefix('v').unwrap_or(tag);
+        let numbers = t.split(['-', '+']).next().unwrap_or_default();
+        let newest_patch = if numbers.matches('.').count() < 2 { u64::MAX } else { patch };
+        let pre = t.split_once('-').is_some_and(|(_, s)| {
+            let s = s.to_ascii_lowercase();
+            ["rc", "alpha", "beta", "pre"].iter().any(|p| s.starts_with(p))
+        });
+        let needed_at = release(needed)?;
+        let newest = (major, minor, newest_patch);
+        (newest < needed_at || (pre && newest == needed_at)).then_some((needed, what))
     }
 }
 
@@ -124,7 +137,7 @@ pub const LOKI: ComponentDefault = ComponentDefault {
     disk: Some("5GiB"),
     supported: &["3.6"],
     requires: Some(("3.6.5", "`loki -health` in the healthcheck (the image has no shell from 3.6.0)")),
-    probe: Probe::Own(&["/usr/bin/loki", "-health"]),
+    probe: Probe::Own(&["/usr/bin/loki", "-health", "-health.url={url}"]),
 };
 pub const PROMTAIL: ComponentDefault = ComponentDefault {
     name: "promtail",

@@ -79,6 +79,12 @@ pub struct Service {
 }
 
 impl Service {
+    /// Whether Prometheus scrapes the service, itself or through its exporter: an `http` or
+    /// `generic` service with `metrics: false` has no series of its own.
+    pub fn scraped(&self) -> bool {
+        self.metrics_path.is_some() || !matches!(self.kind, Kind::Http | Kind::Generic)
+    }
+
     /// A postgres service whose exporter reads pg_stat_statements.
     pub fn query_stats(&self) -> bool {
         self.postgres.as_ref().is_some_and(|p| p.query_stats)

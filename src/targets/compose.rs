@@ -68,8 +68,9 @@ fn probe(c: &Component, port: u16, path: &str) -> Option<Value> {
             Some(healthcheck(vec!["CMD", "bash", "-c", &script]))
         }
         Probe::Own(command) => {
+            let args: Vec<String> = command.iter().map(|a| a.replace("{url}", &url)).collect();
             let mut test = vec!["CMD"];
-            test.extend_from_slice(command);
+            test.extend(args.iter().map(String::as_str));
             Some(healthcheck(test))
         }
         Probe::Shell | Probe::Nothing => None,

@@ -145,5 +145,10 @@ fn every_default_is_supported_and_new_enough() {
     assert_eq!(p.supports("v3.17.0"), Some(true), "newer than the newest line listed");
     assert_eq!(p.supports("main"), None);
     assert_eq!(p.lacks("v2.53.2").map(|(v, _)| v), Some("3.0.0"));
+    let loki = defaults::LOKI;
+    assert_eq!(loki.lacks("3.6"), None, "3.6 names the newest 3.6 patch, which has -health");
+    assert_eq!(loki.lacks("3.5").map(|(v, _)| v), Some("3.6.5"));
+    assert_eq!(loki.lacks("3.6.5-rc.1").map(|(v, _)| v), Some("3.6.5"), "a pre-release comes before its release");
+    assert_eq!(loki.lacks("3.6.5-amd64"), None, "a variant is the release");
     assert_eq!(defaults::release("v1.89.0-alpine"), Some((1, 89, 0)));
 }

@@ -401,7 +401,9 @@ def start_postgres(stack: Stack, procs: Processes, name: str, svc: dict) -> None
 
 def start_redis(stack: Stack, procs: Processes, name: str, svc: dict) -> None:
     port = int(svc.get("port", 6379))
-    procs.start(name, ["redis-server", "--bind", stack.addr[name], "--port", str(port), "--save", "", "--appendonly", "no", "--protected-mode", "no"])
+    d = stack.work / f"redis-{name}"
+    d.mkdir()
+    procs.start(name, ["redis-server", "--bind", stack.addr[name], "--port", str(port), "--save", "", "--appendonly", "no", "--protected-mode", "no", "--dir", str(d)], cwd=d)
 
 
 def start_nginx(stack: Stack, procs: Processes, name: str, svc: dict) -> None:
@@ -434,7 +436,7 @@ http {{
 }}
 """
     )
-    procs.start(name, ["nginx", "-c", str(d / "nginx.conf"), "-p", str(d)])
+    procs.start(name, ["nginx", "-e", str(d / "error.log"), "-c", str(d / "nginx.conf"), "-p", str(d)])
 
 
 def start_http(stack: Stack, procs: Processes, name: str, svc: dict, report: Report) -> bool:
@@ -447,12 +449,17 @@ def start_http(stack: Stack, procs: Processes, name: str, svc: dict, report: Rep
         "READY_PATH": health.get("ready", ""),
         "METRICS_PATH": metrics if isinstance(metrics, str) else "/metrics",
         "PYTHONPATH": str(ROOT / "tests/rehearse/apps"),
+        "PYTHONDONTWRITEBYTECODE": "1",
     }
     if framework == "fastapi":
         procs.start(name, [sys.executable, "-m", "uvicorn", "fastapi_app:app", "--host", stack.addr[name], "--port", str(port), "--log-level", "warning"], env=env)
         return True
     if framework == "generic":
         procs.start(name, [os.environ["REHEARSE_GENERIC_APP"], f"{stack.addr[name]}:{port}"], env=env)
+        return True
+    if framework in ("express", "fastify"):
+        app = ROOT / "tests/rehearse/node" / f"{framework}_app.js"
+        procs.start(name, ["node", str(app), f"{stack.addr[name]}:{port}"], env=env, cwd=app.parent)
         return True
     report.check(False, f"{name}: an app on the {framework} framework's instrumentation runs", "not rehearsed yet")
     return False
@@ -465,7 +472,8 @@ def run_one_shots(stack: Stack, report: Report) -> None:
         if c.get("restart") != "no" or not c.get("entrypoint"):
             continue
         argv = [stack.host_path(name, str(a)) for a in c["entrypoint"]]
-        env = {"PATH": f"{PG_BIN}:/usr/bin:/bin", **stack.environment(name)}
+        env = {k: stack.host_path(name, v) if k.endswith("_FILE") else v for k, v in stack.environment(name).items()}
+        env = {"PATH": f"{PG_BIN}:/usr/bin:/bin", **env}
         r = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
         report.check(r.returncode == 0, f"one-shot job {name} completes", (r.stdout + r.stderr)[-300:])
 
@@ -478,7 +486,7 @@ def cron_jobs(stack: Stack) -> list[tuple[str, str]]:
         return []
     pgpass = stack.work / "pgpass"
     entry = (stack.gen / "backup/entrypoint.sh").read_text()
-    lines = "\n".join(l for l in entry.splitlines() if l.startswith("entry "))
+    lines = stack.host_path(runner, "\n".join(l for l in entry.splitlines() if l.startswith("entry ")))
     subprocess.run(
         ["bash", "-c", f"umask 077; entry() {{ printf '%s:%s:*:%s:%s\\n' \"$1\" \"$2\" \"$3\" \"$(printf '%s' \"$4\" | sed 's/[\\\\:]/\\\\&/g')\" >>{pgpass}; }}\n{lines}"],
         env={"PATH": "/usr/bin:/bin", **stack.environment(runner)},
@@ -645,6 +653,12 @@ def down_alerts(stack: Stack) -> dict[str, set[str]]:
     return out
 
 
+def seconds(duration: str) -> int:
+    """A Prometheus duration (`15s`, `1m30s`) in seconds."""
+    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
+    return int(sum(float(n) * units[u] for n, u in re.findall(r"(\d+)(ms|s|m|h|d|w|y)", duration)))
+
+
 def routed(stack: Stack, labels: dict) -> set[str]:
     r = subprocess.run(
         [SIGHTLINE, "route", "-f", str(stack.manifest_path), *[f"{k}={v}" for k, v in labels.items()]],
@@ -685,8 +699,9 @@ def main() -> int:
         prom = f"http://{stack.addr['prometheus']}:9090"
         am = f"http://{stack.addr['alertmanager']}:9093"
         traffic(stack, apps)
-        interval = 15
-        report.note("waiting for three scrapes and rule evaluations")
+        glob = yaml.safe_load((stack.gen / "prometheus/prometheus.yml").read_text())["global"]
+        interval = max(seconds(glob["scrape_interval"]), seconds(glob["evaluation_interval"]))
+        report.note(f"waiting for three scrapes and rule evaluations ({3 * interval + 5} s)")
         time.sleep(3 * interval + 5)
         traffic(stack, apps)
 
@@ -763,6 +778,19 @@ def main() -> int:
             want = routed(stack, labels)
             got = {r["name"] for r in a.get("receivers", [])}
             report.check(got == want, f"{labels['alertname']} for {name} is routed to {sorted(want)}", f"Alertmanager routes it to {sorted(got)}")
+            fired[name] = {"labels": labels, "want": want}
+        # And the notifications arrive where the routes send them (after each route's
+        # group_wait), at every receiver named and none other.
+        deadline = time.time() + 120
+        pending = {n for n, a in fired.items() if a is not None and "want" in a}
+        while pending and time.time() < deadline:
+            pending = {n for n in pending if capture.received(fired[n]["labels"]["alertname"], {"service": n}) != fired[n]["want"]}
+            time.sleep(3)
+        for n, a in sorted(fired.items()):
+            if a is None or "want" not in a:
+                continue
+            got = capture.received(a["labels"]["alertname"], {"service": n})
+            report.check(got == a["want"], f"{a['labels']['alertname']} for {n} is delivered to {sorted(a['want'])}", f"delivered to {sorted(got)}")
     finally:
         procs.stop_all()
         if args.keep:

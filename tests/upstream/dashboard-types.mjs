@@ -14,12 +14,16 @@ import ts from "typescript";
 const JSONIFY = `type Json<T> = T extends string ? \`\${T}\` : T extends number | boolean | null | undefined ? T
   : T extends Array<infer U> ? Array<Json<U>> : T extends object ? { [K in keyof T]: Json<T[K]> } : T;`;
 
+const PREFIX = `import type { Dashboard } from "@grafana/schema";\n${JSONIFY}\nexport const d: Json<Dashboard> = `;
+// The JSON's first line is this line of the TypeScript file (counted from 0).
+const FIRST = PREFIX.split("\n").length - 1;
+
 const files = process.argv.slice(2);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dashboard-types-"));
 const sources = files.map((file, i) => {
   const out = path.join(dir, `d${i}.ts`);
   const json = fs.readFileSync(file, "utf8");
-  fs.writeFileSync(out, `import type { Dashboard } from "@grafana/schema";\n${JSONIFY}\nexport const d: Json<Dashboard> = ${json};\n`);
+  fs.writeFileSync(out, `${PREFIX}${json};\n`);
   return { file, out };
 });
 const program = ts.createProgram(
@@ -39,7 +43,8 @@ const program = ts.createProgram(
 let problems = 0;
 for (const d of ts.getPreEmitDiagnostics(program)) {
   const src = sources.find((s) => d.file && path.resolve(d.file.fileName) === path.resolve(s.out));
-  const where = src && d.start !== undefined ? `${src.file}:${d.file.getLineAndCharacterOfPosition(d.start).line}` : "(setup)";
+  const line = src && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start).line - FIRST + 1 : 0;
+  const where = src ? `${src.file}:${Math.max(line, 1)}` : "(setup)";
   console.log(`${where}: ${ts.flattenDiagnosticMessageText(d.messageText, "\n  ")}`);
   problems++;
 }

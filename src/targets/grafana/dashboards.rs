@@ -124,7 +124,7 @@ fn service_link(stack: &Stack, s: &Service) -> Link {
 
 fn overview(stack: &Stack) -> Vec<Spec> {
     let mut v = Vec::new();
-    let jobs: Vec<&str> = stack.services.iter().map(|s| s.name.as_str()).collect();
+    let jobs: Vec<&str> = stack.services.iter().filter(|s| s.scraped()).map(|s| s.name.as_str()).collect();
     let mut up = spec(
         Viz::Stat,
         "Services up",
@@ -361,10 +361,9 @@ fn system(_stack: &Stack) -> Vec<Spec> {
 fn service(stack: &Stack, s: &Service) -> Vec<Spec> {
     let n = s.name.as_str();
     let sl = sel(s);
-    // A service Prometheus does not scrape (`metrics: false`) has only its logs to show.
-    let scraped = s.metrics_path.is_some() || !matches!(s.kind, Kind::Http | Kind::Generic);
     match s.kind {
-        _ if !scraped => Vec::new(),
+        // A service Prometheus does not scrape (`metrics: false`) has only its logs to show.
+        _ if !s.scraped() => Vec::new(),
         Kind::Http => {
             let mut v = vec![
                 spec(Viz::TimeSeries, "Requests", "reqps", "Requests per second.", vec![request_rate(s)]),

@@ -84,10 +84,7 @@ pub fn service_alerts(stack: &Stack, s: &Service) -> Vec<Concrete> {
         }
         // A service Prometheus does not scrape (`metrics: false`) has none of its own series:
         // only the probe of its certificate can alert.
-        if s.metrics_path.is_none()
-            && matches!(s.kind, Kind::Http | Kind::Generic)
-            && def.name != "TlsCertificateExpiring"
-        {
+        if !s.scraped() && def.name != "TlsCertificateExpiring" {
             continue;
         }
         if def.name == "HighLatency" && s.metric_names.duration_scale().is_none() {

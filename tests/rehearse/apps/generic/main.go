@@ -38,10 +38,12 @@ func main() {
 		time.Sleep(time.Duration(ms) * time.Millisecond)
 	})
 	mux.HandleFunc("POST /control/ready/{ok}", func(w http.ResponseWriter, r *http.Request) { ready.Store(r.PathValue("ok") != "0") })
-	if p := os.Getenv("LIVE_PATH"); p != "" {
+	// One handler a path: the readiness one when both endpoints are the same path, none for
+	// "/" (which answers 200 already).
+	if p := os.Getenv("LIVE_PATH"); p != "" && p != "/" && p != os.Getenv("READY_PATH") {
 		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {})
 	}
-	if p := os.Getenv("READY_PATH"); p != "" {
+	if p := os.Getenv("READY_PATH"); p != "" && p != "/" {
 		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
 			if !ready.Load() {
 				w.WriteHeader(http.StatusServiceUnavailable)
