@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Restore a dump written by backup-postgres.sh into a database, or (with --test) prove that the
-# newest dump of a job restores: restore it into a scratch database, compare the number of
-# tables and every table's row count with the source, drop the scratch database, and record
+# newest dump of a job restores: restore it into a scratch database, check that it holds every
+# table of the dump with the rows the dump holds for it, drop the scratch database, and record
 # the result for node-exporter's textfile collector. Connection settings come from libpq's
-# environment (PGHOST, PGPORT, PGUSER, PGPASSWORD or PGPASSFILE, PGDATABASE).
+# environment (PGHOST, PGPORT, PGUSER, PGPASSWORD or PGPASSFILE).
 set -euo pipefail
 
 usage() {
@@ -12,8 +12,8 @@ Usage: restore-postgres.sh --into DATABASE [options] DUMP
        restore-postgres.sh --test --job NAME [options]
 
   --into DATABASE    restore DUMP into this database (created when missing)
-  --test             restore the newest dump of --job into a scratch database, compare it
-                     with PGDATABASE, then drop the scratch database
+  --test             restore the newest dump of --job into a scratch database, check it
+                     holds what the dump holds, then drop the scratch database
   --job NAME         the backup job (with --test)
   --service NAME     the service label of the metrics (default: the job name)
   --dest DIR         where the job's dumps are (default: $BACKUP_DIR or /backups)
@@ -46,13 +46,9 @@ done
 quote_ident() { local s="${1//\"/\"\"}"; printf '"%s"' "$s"; }
 psql_q() { psql --no-password --quiet --no-align --tuples-only --set ON_ERROR_STOP=1 "$@"; }
 
-restore_into() { # dump database
-  local dump="$1" db="$2"
-  local exists
-  exists=$(psql_q --dbname=postgres --set db="$db" <<<"SELECT 1 FROM pg_database WHERE datname = :'db';")
-  if [[ -z $exists ]]; then
-    psql_q --dbname=postgres --command "CREATE DATABASE $(quote_ident "$db")"
-  fi
+# The dump in pg_dump's custom format, decrypted and decompressed, on stdout.
+plain_dump() { # dump
+  local dump="$1"
   {
     if [[ $dump == *.age ]]; then
       [[ -n $identity ]] || { echo "restore-postgres.sh: $dump is encrypted: pass --identity" >&2; return 1; }
@@ -64,7 +60,17 @@ restore_into() { # dump database
     *.gz) gzip -dc ;;
     *.zst) zstd -dcq ;;
     *) cat ;;
-  esac | pg_restore --no-password --no-owner --no-privileges --exit-on-error --dbname="$db"
+  esac
+}
+
+restore_into() { # dump database
+  local dump="$1" db="$2"
+  local exists
+  exists=$(psql_q --dbname=postgres --set db="$db" <<<"SELECT 1 FROM pg_database WHERE datname = :'db';")
+  if [[ -z $exists ]]; then
+    psql_q --dbname=postgres --command "CREATE DATABASE $(quote_ident "$db")"
+  fi
+  plain_dump "$dump" | pg_restore --no-password --no-owner --no-privileges --exit-on-error --dbname="$db"
 }
 
 if ((!test_mode)); then
@@ -77,7 +83,6 @@ fi
 [[ $job =~ ^[a-z][a-z0-9_-]{0,62}$ ]] || { echo "restore-postgres.sh: --job must match [a-z][a-z0-9_-]*" >&2; exit 2; }
 [[ -z $service ]] && service="$job"
 [[ $service =~ ^[a-z][a-z0-9_-]{0,62}$ ]] || { echo "restore-postgres.sh: --service must match [a-z][a-z0-9_-]*" >&2; exit 2; }
-source_db="${PGDATABASE:?set PGDATABASE to the database the dumps come from}"
 newest=$(find "$dest/$job" -maxdepth 1 -type f -name "$job-*.dump*" ! -name '*.sha256' -printf '%f\n' 2>/dev/null | sort -r | head -n 1)
 scratch="sightline_restore_test_$$"
 
@@ -116,25 +121,31 @@ trap 'fail "unexpected error on line $LINENO"' ERR
 [[ -n $newest ]] || fail "no dump of job $job in $dest/$job"
 restore_into "$dest/$job/$newest" "$scratch" || fail "$newest does not restore"
 
-# The same tables, with the same number of rows in each.
-counts() { # database
-  psql_q --dbname="$1" <<'SQL'
+# The restore holds what the dump holds: the same tables, each with as many rows as the dump's
+# COPY section for it. (Not the live database: it has moved on since the dump was taken.)
+in_dump() { # dump → "table rows" lines
+  plain_dump "$1" | pg_restore --data-only --file=- | awk '
+    /^COPY / { t = substr($0, 6); sub(/ \(.*$/, "", t); n = 0; copying = 1; next }
+    copying && $0 == "\\." { print t, n; copying = 0; next }
+    copying { n++ }' | LC_ALL=C sort
+}
+in_restore() { # database → "table rows" lines
+  local t
+  psql_q --dbname="$1" <<'SQL' | while IFS= read -r t; do printf '%s %s\n' "$t" "$(psql_q --dbname="$1" --command "SELECT count(*) FROM $t")"; done | LC_ALL=C sort
 SELECT format('%I.%I', n.nspname, c.relname)
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
-ORDER BY 1;
+WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%';
 SQL
 }
-mapfile -t tables < <(counts "$source_db")
-mapfile -t restored < <(counts "$scratch")
-[[ "${tables[*]}" == "${restored[*]}" ]] || fail "the restored database has other tables than $source_db (${#restored[@]} vs ${#tables[@]})"
-for t in "${tables[@]}"; do
-  a=$(psql_q --dbname="$source_db" --command "SELECT count(*) FROM $t")
-  b=$(psql_q --dbname="$scratch" --command "SELECT count(*) FROM $t")
-  [[ $a == "$b" ]] || fail "table $t has $b rows restored, $a in $source_db"
-done
+expected=$(in_dump "$dest/$job/$newest") || fail "$newest cannot be read"
+actual=$(in_restore "$scratch")
+if [[ $expected != "$actual" ]]; then
+  diff_line=$(diff <(printf '%s\n' "$expected") <(printf '%s\n' "$actual") | grep -m1 '^[<>]' || true)
+  fail "the restore differs from what $newest holds (< dump, > restored: $diff_line)"
+fi
+tables=$(printf '%s' "$expected" | grep -c '' || true)
 
 trap - ERR
 cleanup
 write_metrics 1
-echo "restore-postgres.sh: $newest restores: ${#tables[@]} tables, row counts equal"
+echo "restore-postgres.sh: $newest restores: $tables tables, each with the rows the dump holds"
