@@ -62,16 +62,39 @@ pub enum Probe {
     Nothing,
 }
 
-/// A release number read from an image tag: `v3.13.5`, `3.7.8`, `v1.89.0-alpine` (the
-/// variant after `-` is ignored). Tags that are not numbers (`main`, `latest`) have none.
+/// A release number read from an image tag: `v3.13.5`, `3.7.8`, `v1.89.0-alpine` (a variant
+/// after `-` is ignored, a pre-release such as `-rc.1` is kept as such), `3.6` (a line: no
+/// patch given). Tags that are not numbers (`main`, `latest`) have none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Release {
+    pub number: (u64, u64, u64),
+    /// The tag names a patch release, not just its line.
+    pub patch_given: bool,
+    /// A pre-release (`-rc`, `-alpha`, `-beta`, `-pre`), which comes before its release.
+    pub pre: bool,
+}
+
+impl Release {
+    pub fn parse(tag: &str) -> Option<Release> {
+        let t = tag.strip_prefix('v').unwrap_or(tag);
+        let (numbers, suffix) = t.split_once(['-', '+']).unwrap_or((t, ""));
+        let mut parts = numbers.split('.');
+        let major = parts.next()?.parse().ok()?;
+        let minor = parts.next().map_or(Some(0), |p| p.parse().ok())?;
+        let patch_part = parts.next();
+        let patch = patch_part.map_or(Some(0), |p| p.parse().ok())?;
+        let suffix = suffix.to_ascii_lowercase();
+        parts.next().is_none().then_some(Release {
+            number: (major, minor, patch),
+            patch_given: patch_part.is_some(),
+            pre: ["rc", "alpha", "beta", "pre"].iter().any(|p| suffix.starts_with(p)),
+        })
+    }
+}
+
+/// The release number of a tag (see `Release`).
 pub fn release(tag: &str) -> Option<(u64, u64, u64)> {
-    let t = tag.strip_prefix('v').unwrap_or(tag);
-    let t = t.split(['-', '+']).next()?;
-    let mut parts = t.split('.');
-    let major = parts.next()?.parse().ok()?;
-    let minor = parts.next().map_or(Some(0), |p| p.parse().ok())?;
-    let patch = parts.next().map_or(Some(0), |p| p.parse().ok())?;
-    parts.next().is_none().then_some((major, minor, patch))
+    Release::parse(tag).map(|r| r.number)
 }
 
 impl ComponentDefault {
@@ -92,17 +115,11 @@ impl ComponentDefault {
     /// a pre-release (`3.6.5-rc.1`) comes before its release.
     pub fn lacks(&self, tag: &str) -> Option<(&'static str, &'static str)> {
         let (needed, what) = self.requires?;
-        let (major, minor, patch) = release(tag)?;
-        let t = tag.strip_prefix('v').unwrap_or(tag);
-        let numbers = t.split(['-', '+']).next().unwrap_or_default();
-        let newest_patch = if numbers.matches('.').count() < 2 { u64::MAX } else { patch };
-        let pre = t.split_once('-').is_some_and(|(_, s)| {
-            let s = s.to_ascii_lowercase();
-            ["rc", "alpha", "beta", "pre"].iter().any(|p| s.starts_with(p))
-        });
+        let r = Release::parse(tag)?;
+        let (major, minor, patch) = r.number;
+        let newest = (major, minor, if r.patch_given { patch } else { u64::MAX });
         let needed_at = release(needed)?;
-        let newest = (major, minor, newest_patch);
-        (newest < needed_at || (pre && newest == needed_at)).then_some((needed, what))
+        (newest < needed_at || (r.pre && newest == needed_at)).then_some((needed, what))
     }
 }
 

@@ -9,6 +9,11 @@ use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
 
+/// The generated compose file of a tree.
+fn compose_of(dir: &Path) -> Value {
+    serde_saphyr::from_str(&std::fs::read_to_string(dir.join("compose.yaml")).unwrap()).unwrap()
+}
+
 fn env_vars(dir: &Path) -> Vec<(String, String)> {
     std::fs::read_to_string(dir.join(".env.example"))
         .unwrap()
@@ -65,8 +70,7 @@ fn the_file_matches_the_compose_spec_schema_and_is_safe_by_default() {
         let checked = sightline::check(&m.to_string_lossy(), &std::fs::read(&m).unwrap());
         let stack = sightline::ir::lower(checked.manifest.as_ref().unwrap(), "m");
         let dir = build_into_tempdir(&m);
-        let doc: Value =
-            serde_saphyr::from_str(&std::fs::read_to_string(dir.path().join("compose.yaml")).unwrap()).unwrap();
+        let doc = compose_of(dir.path());
         let errors = schema_errors(&v, &doc);
         assert!(errors.is_empty(), "{}:\n{}", m.display(), errors.join("\n"));
         assert!(doc.get("name").is_none(), "docker-compose 1.29 refuses a top-level name");
@@ -198,8 +202,7 @@ fn every_healthcheck_runs_a_program_its_image_contains() {
     let images = image_table();
     for m in manifests() {
         let dir = build_into_tempdir(&m);
-        let doc: Value =
-            serde_saphyr::from_str(&std::fs::read_to_string(dir.path().join("compose.yaml")).unwrap()).unwrap();
+        let doc = compose_of(dir.path());
         let checked = sightline::check(&m.to_string_lossy(), &std::fs::read(&m).unwrap());
         let stack = sightline::ir::lower(checked.manifest.as_ref().unwrap(), "m");
         let services = doc["services"].as_object().unwrap();
@@ -257,8 +260,7 @@ fn every_exporter_accepts_its_command_line() {
     let mut tried = std::collections::BTreeSet::new();
     for m in manifests() {
         let dir = build_into_tempdir(&m);
-        let doc: Value =
-            serde_saphyr::from_str(&std::fs::read_to_string(dir.path().join("compose.yaml")).unwrap()).unwrap();
+        let doc = compose_of(dir.path());
         for (name, s) in doc["services"].as_object().unwrap() {
             let image = s["image"].as_str().unwrap_or_default();
             let Some((_, bin)) = binaries.iter().find(|(prefix, _)| image.starts_with(prefix)) else { continue };

@@ -274,6 +274,29 @@ class Stack:
     def image(self, service: str) -> str:
         return str(self.services[service].get("image", ""))
 
+    def secret_for(self, svc: dict) -> str:
+        """The password a service's secret reference resolves to here."""
+        ref = svc.get("password") or {}
+        if "env" in ref:
+            return self.env_value(ref["env"])
+        if "file" in ref:
+            return self.secret_file(Path(ref["file"]).name).read_text()
+        return "rehearsal"
+
+    def ca(self) -> Path:
+        """A certificate authority for the services that serve TLS, trusted inside the namespace
+        (the system bundle is replaced there by one that adds it), as a public CA is outside."""
+        d = self.work / "ca"
+        if not d.exists():
+            d.mkdir()
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30", "-subj", "/CN=sightline rehearsal CA", "-keyout", str(d / "ca.key"), "-out", str(d / "ca.pem")], check=True, capture_output=True)
+            bundle = Path("/etc/ssl/certs/ca-certificates.crt")
+            mine = d / "bundle.crt"
+            mine.write_text((bundle.read_text() if bundle.exists() else "") + (d / "ca.pem").read_text())
+            if bundle.exists():
+                subprocess.run(["mount", "--bind", str(mine), str(bundle)], check=True)
+        return d
+
 
 def write_hosts(stack: Stack) -> None:
     hosts = stack.work / "hosts"
@@ -532,37 +555,6 @@ def start_application(stack: Stack, procs: Processes, report: Report) -> list[st
             continue
         started.append(name)
     return started
-
-
-def ca(self: Stack) -> Path:
-    """A certificate authority for the services that serve TLS, trusted inside the namespace
-    (the system bundle is replaced there by one that adds it), as a public CA is outside."""
-    d = self.work / "ca"
-    if not d.exists():
-        d.mkdir()
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30", "-subj", "/CN=sightline rehearsal CA", "-keyout", str(d / "ca.key"), "-out", str(d / "ca.pem")], check=True, capture_output=True)
-        bundle = Path("/etc/ssl/certs/ca-certificates.crt")
-        mine = d / "bundle.crt"
-        mine.write_text((bundle.read_text() if bundle.exists() else "") + (d / "ca.pem").read_text())
-        if bundle.exists():
-            subprocess.run(["mount", "--bind", str(mine), str(bundle)], check=True)
-    return d
-
-
-Stack.ca = ca
-
-
-def secret_for(self: Stack, svc: dict) -> str:
-    """The password a service's secret reference resolves to here."""
-    ref = svc.get("password") or {}
-    if "env" in ref:
-        return self.env_value(ref["env"])
-    if "file" in ref:
-        return self.secret_file(Path(ref["file"]).name).read_text()
-    return "rehearsal"
-
-
-Stack.secret_for = secret_for
 
 
 # --- checks ------------------------------------------------------------------------------------
