@@ -91,6 +91,10 @@ codes! {
         "A receiver is only notified when a route (or `default`) names it. One that nobody names is\nprobably a leftover or a typo in a route's `to`.";
     UnknownMatchValue = "SL211", "a route matches a label value no alert carries",
         "The built-in alerts and your rules carry known values of `severity` (critical, warning,\ninfo), `category` (security, performance, operational, slo, and your rules' own), `service`\nand `alertname`. A route matching another value never matches anything; the help line suggests\nthe closest known value.";
+    BackupsUnwatched = "SL212", "backups whose results nothing reads",
+        "The backup scripts write their results (success, size, the restore test) for\nnode-exporter's textfile collector, and the backup alerts read them from Prometheus. With\n`observability.node_exporter: false` nothing reads them: a failed or stale backup never\nalerts. Keep node-exporter on whenever `backups:` is set.";
+    UnreachableService = "SL213", "a service the monitoring containers may not reach",
+        "A service without `image:` runs outside the generated compose project. Prometheus, the\nexporters and the probes reach it at `host:` (default: the service name), a name that resolves\nonly on a Docker network the service shares with them. Set `network:` to that network (the\nmonitoring containers join it as an external network), or `host:` to an address they can\nreach (a DNS name, or the Docker host's address for a process on the host). Until then the\nservice's alerts see it as down.";
     SecretLiteral = "SL301", "a literal value where a secret reference is required",
         "Secrets are never written into the manifest: it is committed, reviewed and copied\ninto CI logs. Write a reference instead, `{ env: NAME }` to read an environment variable or\n`{ file: /abs/path }` to read a mounted file. sightline never prints the literal it found.";
     SecretLooking = "SL302", "a string that looks like a secret",
@@ -119,6 +123,12 @@ codes! {
         "Burn rates and the error budget are computed over the SLO window (default 30d), from\nsamples Prometheus must still have. Keep `observability.prometheus.retention` at least as\nlong as every `slo.window`, or shorten the window.";
     DurationUnit = "SL505", "a duration histogram whose unit is unknown",
         "Latency alerts and latency objectives compare a histogram against a duration, so the\nhistogram's unit must be known. It is read from the metric name: `_seconds`, or\n`_milliseconds` / `_ms`. Name the histogram in `metric_names.duration` accordingly.";
+    LatencyAboveBuckets = "SL506", "a latency threshold at or above the histogram's largest bucket",
+        "`histogram_quantile` cannot answer above the largest finite bucket of a histogram: every\nrequest slower than it lands in `+Inf`, and the quantile is capped at that bound. A latency\nalert whose threshold is at or above it can never fire. Lower the threshold below the top\nbucket, or give the application a histogram with a higher bucket (and list its bounds in\n`metric_names.buckets`). The framework's default buckets are in docs/alerts.md.";
+    ObjectiveBetweenBuckets = "SL507", "a latency objective that is not a bucket boundary",
+        "A latency objective counts a request as good when it lands in the bucket whose upper bound\n(`le`) is the threshold; a threshold between two buckets matches no bucket, and the objective\ncould never be measured. Use one of the histogram's bounds (the help line lists them), or\nadd that bound to the application's histogram and to `metric_names.buckets`.";
+    GroupedStatusCodes = "SL508", "an alert on single status codes the instrumentation groups",
+        "Some instrumentation writes the status class, not the code (prometheus-fastapi-instrumentator\nwrites `4xx` unless `should_group_status_codes=False`). An alert on 401/403 or 429 can then\nnever fire. Switch the alert off, or make the application report exact codes and say so with\n`metric_names.status_codes: exact`.";
     UnpinnedImage = "SL601", "an image without a pinned version",
         "An image without a tag, or tagged `latest`, changes under you: two hosts built from the\nsame manifest run different code. Pin a version, e.g. `postgres:16.4`.";
     UnsupportedRelease = "SL602", "a component release its upstream no longer supports",

@@ -1,12 +1,15 @@
 //! Alerts and objectives: overrides give thresholds of the kind the alert compares; latency
-//! needs a histogram whose unit is known; an SLO window fits in Prometheus's retention.
+//! needs a histogram whose unit is known, a threshold under its top bucket and an objective on
+//! a bucket boundary; alerts on single status codes need exact codes; an SLO window fits in
+//! Prometheus's retention.
 
 use super::Ctx;
 use crate::code::Code;
 use crate::diagnostic::{Diagnostic, Sink};
 use crate::ir::catalog::{self, threshold_value};
-use crate::ir::{defaults, duration_scale, framework_metric_names};
-use crate::manifest::model::{AlertOverride, Framework, Kind};
+use crate::ir::frameworks::MetricNames;
+use crate::ir::defaults;
+use crate::manifest::model::{AlertOverride, Framework, Kind, StatusCodes};
 use crate::manifest::values::Duration;
 
 pub fn check(ctx: &Ctx, sink: &mut Sink) {
@@ -37,19 +40,22 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
         if s.kind != Kind::Http {
             continue;
         }
-        let duration = s
-            .metric_names
-            .as_ref()
-            .and_then(|n| n.duration.clone())
-            .unwrap_or_else(|| framework_metric_names(s.framework.unwrap_or(Framework::Generic)).1.to_string());
-        let latency_slo = s.slo.as_ref().and_then(|o| o.latency.as_ref()).is_some();
-        if duration_scale(&duration).is_none() {
-            let at = if s.metric_names.as_ref().and_then(|n| n.duration.as_ref()).is_some() {
+        let names = MetricNames::resolve(s.framework.unwrap_or(Framework::Generic), s.metric_names.as_ref());
+        let duration = &names.duration;
+        let given = |field: &str| s.metric_names.as_ref().is_some_and(|n| match field {
+            "duration" => n.duration.is_some(),
+            "buckets" => n.buckets.is_some(),
+            _ => n.status_codes.is_some(),
+        });
+        let latency_slo = s.slo.as_ref().and_then(|o| o.latency.as_ref());
+        let scale = names.duration_scale();
+        if scale.is_none() {
+            let at = if given("duration") {
                 ctx.value(["services", name.as_str(), "metric_names", "duration"])
             } else {
                 ctx.key(["services", name.as_str()])
             };
-            let d = if latency_slo {
+            let d = if latency_slo.is_some() {
                 Diagnostic::error(
                     Code::DurationUnit,
                     format!("the latency objective of `{name}` needs a duration histogram with a known unit"),
@@ -63,6 +69,101 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
             sink.push(
                 d.at(at).label("unit unknown").help("name the histogram `…_seconds`, `…_milliseconds` or `…_ms`"),
             );
+        }
+        if let Some(b) = s.metric_names.as_ref().and_then(|n| n.buckets.as_ref())
+            && (b.is_empty() || b.iter().any(|x| !x.is_finite() || *x <= 0.0) || b.windows(2).any(|w| w[0] >= w[1]))
+        {
+            sink.push(
+                Diagnostic::error(Code::InvalidValue, "buckets are finite positive bounds in ascending order")
+                    .at(ctx.value(["services", name.as_str(), "metric_names", "buckets"]))
+                    .label("not ascending positive bounds")
+                    .help("list the histogram's upper bounds as the application declares them, without `+Inf`"),
+            );
+            continue;
+        }
+        let where_buckets = || {
+            if given("buckets") {
+                "`metric_names.buckets`".to_string()
+            } else {
+                let f = crate::ir::frameworks::facts(s.framework.unwrap_or(Framework::Generic));
+                format!("{}'s default buckets", f.library)
+            }
+        };
+        let bounds = |scale: f64| {
+            names.buckets.iter().flatten().map(|b| crate::ir::frameworks::bound_text(b / scale)).collect::<Vec<_>>().join(", ")
+        };
+        // A HighLatency threshold at or above the top bucket: histogram_quantile is capped there.
+        if let (Some(scale), Some(top)) = (scale, names.top_bucket())
+            && !s.alerts.get("HighLatency").is_some_and(AlertOverride::is_off)
+        {
+            let def = catalog::builtin(Kind::Http, "HighLatency").expect("http has HighLatency");
+            let set = match s.alerts.get("HighLatency") {
+                Some(AlertOverride::Settings(set)) => set.threshold.as_ref(),
+                _ => None,
+            };
+            let t = set.and_then(|t| threshold_value(def.unit, t)).unwrap_or(def.threshold);
+            if t * scale >= top {
+                let at = if set.is_some() {
+                    ctx.value(["services", name.as_str(), "alerts", "HighLatency", "threshold"])
+                } else {
+                    ctx.key(["services", name.as_str()])
+                };
+                sink.push(
+                    Diagnostic::error(
+                        Code::LatencyAboveBuckets,
+                        format!(
+                            "`HighLatency` of `{name}` can never fire: its threshold is at or above `{duration}`'s largest bucket ({})",
+                            crate::ir::frameworks::bound_text(top / scale)
+                        ),
+                    )
+                    .at(at)
+                    .label("p95 is capped at the top bucket")
+                    .help(format!("use a threshold below it (buckets, from {}: {})", where_buckets(), bounds(scale))),
+                );
+            }
+        }
+        // A latency objective between buckets matches no `le`.
+        if let (Some(scale), Some(l)) = (scale, latency_slo) {
+            let set = [("p99", &l.p99), ("p95", &l.p95), ("p90", &l.p90), ("p50", &l.p50)]
+                .into_iter()
+                .find_map(|(q, d)| d.as_ref().map(|d| (q, d)));
+            if let Some((q, d)) = set
+                && names.is_bucket(d.seconds() * scale) == Some(false)
+            {
+                sink.push(
+                    Diagnostic::error(
+                        Code::ObjectiveBetweenBuckets,
+                        format!("the latency objective `{q}: {d}` of `{name}` is not a bucket boundary of `{duration}`"),
+                    )
+                    .at(ctx.value(["services", name.as_str(), "slo", "latency", q]))
+                    .label("no bucket has this bound")
+                    .help(format!("use one of the bounds (from {}): {}", where_buckets(), bounds(scale))),
+                );
+            }
+        }
+        // 401/403 and 429 alerts on grouped status codes.
+        if names.status_codes == StatusCodes::Grouped {
+            for alert in ["AuthFailures", "RateLimited"] {
+                if s.alerts.get(alert).is_some_and(|o| !o.is_off()) {
+                    let why = if given("status_codes") {
+                        "`metric_names.status_codes: grouped`".to_string()
+                    } else {
+                        format!(
+                            "{} reports status classes (`4xx`) by default",
+                            crate::ir::frameworks::facts(s.framework.unwrap_or(Framework::Generic)).library
+                        )
+                    };
+                    sink.push(
+                        Diagnostic::error(
+                            Code::GroupedStatusCodes,
+                            format!("`{alert}` of `{name}` can never fire: {why}"),
+                        )
+                        .at(ctx.key(["services", name.as_str(), "alerts", alert]))
+                        .label("no single status code to match")
+                        .help(format!("write `{alert}: off`, or report exact codes and set `metric_names.status_codes: exact`")),
+                    );
+                }
+            }
         }
         if let Some(w) = s.slo.as_ref().and_then(|o| o.window.as_ref())
             && w.millis() > retention.millis()

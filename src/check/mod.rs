@@ -13,6 +13,7 @@ mod kinds;
 mod logs;
 mod names;
 mod promql;
+mod reach;
 mod references;
 mod routes;
 mod secrets;
@@ -60,6 +61,7 @@ const FAMILIES: &[Family] = &[
     values::check,
     promql::check,
     alerts::check,
+    reach::check,
     images::check,
     budget::check,
 ];

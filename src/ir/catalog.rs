@@ -119,9 +119,33 @@ const HTTP: &[Builtin] = &[
         "more than 1 response/s of 401 or 403 sustained 10m: a credential-stuffing or broken-client signal",
     ),
     b("RateLimited", "security", Warning, "10m", 1.0, Unit::PerSecond, "more than 1 response/s of 429 sustained 10m"),
+    HEALTH_CHECK_FAILED,
     TLS_EXPIRING,
     ERROR_LOG_SPIKE,
 ];
+
+/// With `health:` (http): the blackbox probe of the health endpoint fails.
+const HEALTH_CHECK_FAILED: Builtin = b(
+    "HealthCheckFailed",
+    "operational",
+    Critical,
+    "2m",
+    0.0,
+    Unit::Count,
+    "probe_success == 0 for the probe of `health.ready` (else `live`): the service runs but says it cannot serve; the `for` of TargetDown",
+);
+
+/// Services scraped through an exporter: the exporter cannot be scraped. The service may be
+/// fine, but none of its metric alerts can fire until the exporter is back; it inhibits nothing.
+const EXPORTER_DOWN: Builtin = b(
+    "ExporterDown",
+    "operational",
+    Warning,
+    "2m",
+    0.0,
+    Unit::Count,
+    "up == 0 for the service's exporter: APA PrometheusTargetMissing, for the exporter alone (the service's own state is the kind's Down alert)",
+);
 
 /// With `tls: { domain }` (nginx, http): the probed certificate expires soon.
 const TLS_EXPIRING: Builtin = b(
@@ -147,7 +171,8 @@ const ERROR_LOG_SPIKE: Builtin = log(
 
 #[rustfmt::skip]
 const POSTGRES: &[Builtin] = &[
-    b("PostgresDown", "operational", Critical, "1m", 0.0, Unit::Count, "pg_up == 0: APA PostgresqlDown; or up == 0 when the exporter cannot be scraped"),
+    b("PostgresDown", "operational", Critical, "1m", 0.0, Unit::Count, "pg_up == 0: APA PostgresqlDown (the exporter answers, the database does not)"),
+    EXPORTER_DOWN,
     b("PostgresTooManyConnections", "performance", Warning, "2m", 0.8, Unit::Ratio, "connections above 80% of max_connections: postgres_exporter mixin PostgreSQLHighConnections, APA PostgresqlTooManyConnections"),
     b("PostgresLowCacheHitRatio", "performance", Warning, "10m", 0.98, Unit::Ratio, "buffer cache hit ratio below 98%: postgres_exporter mixin PostgreSQLCacheHitRatio"),
     b("PostgresDeadlocks", "operational", Warning, "0m", 5.0, Unit::Count, "more than 5 deadlocks per minute: APA PostgresqlTooManyDeadlocks"),
@@ -159,7 +184,8 @@ const POSTGRES: &[Builtin] = &[
 
 #[rustfmt::skip]
 const REDIS: &[Builtin] = &[
-    b("RedisDown", "operational", Critical, "1m", 0.0, Unit::Count, "redis_up == 0: APA RedisDown; or up == 0 when the exporter cannot be scraped"),
+    b("RedisDown", "operational", Critical, "1m", 0.0, Unit::Count, "redis_up == 0: APA RedisDown (the exporter answers, Redis does not)"),
+    EXPORTER_DOWN,
     b("RedisMemoryHigh", "performance", Warning, "5m", 0.9, Unit::Ratio, "memory above 90% of maxmemory: APA RedisOutOfConfiguredMaxmemory"),
     b("RedisEvictions", "performance", Warning, "5m", 0.0, Unit::Count, "any key evicted in 5m: APA RedisEvictedKeys (evictions mean the cache is too small)"),
     b("RedisRejectedConnections", "operational", Critical, "0m", 0.0, Unit::Count, "any connection rejected in 1m: APA RedisRejectedConnections"),
@@ -174,8 +200,9 @@ const NGINX: &[Builtin] = &[
         "1m",
         0.0,
         Unit::Count,
-        "nginx_up == 0 from nginx-prometheus-exporter (stub_status unreachable); or up == 0 when the exporter cannot be scraped",
+        "nginx_up == 0 from nginx-prometheus-exporter (the exporter answers, stub_status does not)",
     ),
+    EXPORTER_DOWN,
     log(
         "NginxHighErrorRate",
         "operational",
@@ -270,6 +297,16 @@ pub fn exporter(kind: Kind) -> Option<&'static ComponentDefault> {
         Kind::Postgres => Some(&defaults::POSTGRES_EXPORTER),
         Kind::Redis => Some(&defaults::REDIS_EXPORTER),
         Kind::Nginx => Some(&defaults::NGINX_EXPORTER),
+        Kind::Http | Kind::Generic => None,
+    }
+}
+
+/// The series an exporter sets to 1 while it reaches its service (`pg_up`), by kind.
+pub fn service_up_metric(kind: Kind) -> Option<&'static str> {
+    match kind {
+        Kind::Postgres => Some("pg_up"),
+        Kind::Redis => Some("redis_up"),
+        Kind::Nginx => Some("nginx_up"),
         Kind::Http | Kind::Generic => None,
     }
 }

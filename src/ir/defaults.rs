@@ -259,7 +259,8 @@ pub const NGINX_EXPORTER: ComponentDefault = ComponentDefault {
 pub const BACKUP: ComponentDefault = ComponentDefault {
     name: "backup",
     repository: "postgres",
-    version: "16.4-alpine",
+    // Debian-based: the runner's Dockerfile installs cron, zstd and age with apt-get.
+    version: "16.4",
     memory: "256MiB",
     cpus: 0.25,
     disk: None,

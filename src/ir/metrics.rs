@@ -5,7 +5,7 @@
 //! Sources: node_exporter's default collectors (cpu, meminfo, filesystem, loadavg, netdev,
 //! diskstats); postgres_exporter's pg_up, stat_database, stat_activity, settings and database
 //! collectors; redis_exporter's INFO metrics; nginx-prometheus-exporter's stub_status metrics;
-//! blackbox_exporter's probe metrics; cAdvisor's container CPU and memory; the framework libraries named in `ir::framework_metric_names`;
+//! blackbox_exporter's probe metrics; cAdvisor's container CPU and memory; the framework libraries of `ir::frameworks`;
 //! the backup scripts' textfile metrics; Prometheus's own `up`, `scrape_*` and `ALERTS`.
 
 use super::{Service, Stack};
@@ -26,6 +26,7 @@ pub const NODE: &[&str] = &[
     "node_network_transmit_bytes_total",
     "node_disk_read_bytes_total",
     "node_disk_written_bytes_total",
+    "node_textfile_scrape_error",
 ];
 pub const POSTGRES: &[&str] = &[
     "pg_up",

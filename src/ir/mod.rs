@@ -6,6 +6,7 @@
 
 pub mod catalog;
 pub mod defaults;
+pub mod frameworks;
 pub mod metrics;
 
 use crate::manifest::model::{self as m, Collector, DashboardKind, Framework, Kind, LogFormat, Manifest};
@@ -91,33 +92,7 @@ impl Service {
     }
 }
 
-#[derive(Clone, Debug)]
-pub struct MetricNames {
-    pub requests: String,
-    pub duration: String,
-    pub status_label: String,
-    /// The route (handler) label, when the framework's instrumentation has one.
-    pub route_label: Option<String>,
-}
-
-impl MetricNames {
-    /// How many of the duration histogram's units make a second, read from its name:
-    /// `_seconds` → 1, `_milliseconds` or `_ms` → 1000; `None` when the name says neither.
-    pub fn duration_scale(&self) -> Option<f64> {
-        duration_scale(&self.duration)
-    }
-}
-
-/// The unit scale of a duration metric name (see [`MetricNames::duration_scale`]).
-pub fn duration_scale(name: &str) -> Option<f64> {
-    if name.ends_with("_seconds") {
-        Some(1.0)
-    } else if name.ends_with("_milliseconds") || name.ends_with("_ms") {
-        Some(1000.0)
-    } else {
-        None
-    }
-}
+pub use frameworks::{MetricNames, duration_scale};
 
 #[derive(Clone, Debug)]
 pub struct Slo {
@@ -337,17 +312,7 @@ pub fn lower(manifest: &Manifest, manifest_name: &str) -> Stack {
 
 fn lower_service(name: &Name, s: &m::Service) -> Service {
     let framework = s.framework.unwrap_or(Framework::Generic);
-    let defaults = framework_metric_names(framework);
-    let given = s.metric_names.clone();
-    let metric_names = MetricNames {
-        requests: given.as_ref().and_then(|g| g.requests.clone()).unwrap_or_else(|| defaults.0.into()),
-        duration: given.as_ref().and_then(|g| g.duration.clone()).unwrap_or_else(|| defaults.1.into()),
-        status_label: given.as_ref().and_then(|g| g.status_label.clone()).unwrap_or_else(|| defaults.2.into()),
-        route_label: given
-            .as_ref()
-            .and_then(|g| g.route_label.clone())
-            .or_else(|| framework_route_label(framework).map(String::from)),
-    };
+    let metric_names = MetricNames::resolve(framework, s.metric_names.as_ref());
     let scraped_directly = matches!(s.kind, Kind::Http | Kind::Generic);
     let metrics_path = match (&s.metrics, scraped_directly) {
         (_, false) => None,
@@ -401,31 +366,6 @@ fn lower_service(name: &Name, s: &m::Service) -> Service {
             }),
             _ => None,
         },
-    }
-}
-
-/// (requests counter, duration histogram, status label) per framework: what the usual
-/// instrumentation library of each exposes.
-pub fn framework_metric_names(f: Framework) -> (&'static str, &'static str, &'static str) {
-    match f {
-        // prometheus-fastapi-instrumentator
-        Framework::Fastapi => ("http_requests_total", "http_request_duration_seconds", "status"),
-        // express-prom-bundle
-        Framework::Express => ("http_request_duration_seconds_count", "http_request_duration_seconds", "status_code"),
-        // fastify-metrics
-        Framework::Fastify => ("http_request_duration_seconds_count", "http_request_duration_seconds", "status_code"),
-        Framework::Generic => ("http_requests_total", "http_request_duration_seconds", "code"),
-    }
-}
-
-/// The route label of each framework's usual instrumentation; a generic service has none
-/// unless `metric_names.route_label` names it.
-pub fn framework_route_label(f: Framework) -> Option<&'static str> {
-    match f {
-        Framework::Fastapi => Some("handler"),
-        Framework::Express => Some("path"),
-        Framework::Fastify => Some("route"),
-        Framework::Generic => None,
     }
 }
 

@@ -176,6 +176,24 @@ pub struct MetricNames {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^[a-zA-Z_][a-zA-Z0-9_]*$"))]
     pub route_label: Option<String>,
+    /// How the status label writes a code: `exact` (`401`) or `grouped` (`4xx`); default the
+    /// framework's. Alerts on single codes (401, 403, 429) need `exact`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_codes: Option<StatusCodes>,
+    /// The duration histogram's finite bucket bounds, in its unit, ascending; default the
+    /// framework's when `duration` is the framework's histogram.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buckets: Option<Vec<f64>>,
+}
+
+/// How an instrumentation library writes the status code into its label.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum StatusCodes {
+    /// The code itself: `200`, `401`, `503`.
+    Exact,
+    /// The class only: `2xx`, `4xx`, `5xx`.
+    Grouped,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
@@ -261,6 +279,16 @@ pub struct LatencyObjective {
 pub enum AlertOverride {
     Off(Off),
     Settings(AlertSettings),
+}
+
+impl AlertOverride {
+    /// Whether this override switches the alert off (`off`, `false` or `{ off: true }`).
+    pub fn is_off(&self) -> bool {
+        match self {
+            AlertOverride::Off(_) => true,
+            AlertOverride::Settings(s) => s.off == Some(true),
+        }
+    }
 }
 
 /// The word `off` (or `false`).

@@ -9,8 +9,8 @@
 use super::Artifact;
 use super::paths::{BACKUP_DIR, TEXTFILE_DIR};
 use crate::ir::{BackupJob, Stack};
-use crate::manifest::model::Compress;
-use crate::manifest::values::SecretRef;
+use crate::manifest::model::{Compress, Kind};
+use crate::manifest::values::{ImageRef, SecretRef};
 
 pub const SCRIPTS_MOUNT: &str = "/opt/sightline";
 pub const PGPASS: &str = "/run/sightline/pgpass";
@@ -89,6 +89,29 @@ fn crontab(stack: &Stack, b: &crate::ir::Backups) -> String {
         }
     }
     out
+}
+
+/// The image the runner is built on: the official Debian-based `postgres` image of the newest
+/// database's release, whose client dumps every database of the stack (pg_dump reads servers of
+/// its own major version and older) and whose `apt-get` installs cron. An Alpine or third-party
+/// database image gives its version, never its base: the Dockerfile needs Debian's packages.
+pub fn runner_base(stack: &Stack, default: &ImageRef) -> String {
+    let newest = stack
+        .services
+        .iter()
+        .filter(|s| s.kind == Kind::Postgres)
+        .filter_map(|s| s.image.as_ref())
+        .max_by_key(|i| i.major_version().unwrap_or(0));
+    let Some(i) = newest else { return default.as_str().to_string() };
+    let official = matches!(i.repository(), "postgres" | "library/postgres" | "docker.io/library/postgres");
+    match (official, i.tag(), i.major_version()) {
+        // `16.4-alpine3.20` → `16.4`; `16.4-bookworm` stays.
+        (true, Some(tag), _) if !tag.starts_with("alpine") => {
+            format!("postgres:{}", tag.split("-alpine").next().unwrap_or(tag))
+        }
+        (_, _, Some(major)) => format!("postgres:{major}"),
+        _ => default.as_str().to_string(),
+    }
 }
 
 /// The runner's entrypoint: a pgpass file from the databases' secrets, the crontab, cron.

@@ -204,7 +204,7 @@ fn query_stats_job(
     j.insert("security_opt".into(), json!(["no-new-privileges:true"]));
     j.insert("networks".into(), json!(networks));
     j.insert("deploy".into(), limits(postgres::JOB_MEMORY, postgres::JOB_CPUS));
-    j.insert("volumes".into(), json!([format!("./{POSTGRES_QUERY_STATS_SCRIPT}:{}:ro", postgres::SCRIPT_MOUNT)]));
+    j.insert("volumes".into(), json!([config_dir(POSTGRES_QUERY_STATS_SCRIPT, postgres::SCRIPT_MOUNT)]));
     let mut wiring = SecretWiring::new();
     wiring.env.insert("PGHOST".into(), json!(s.host));
     wiring.env.insert("PGPORT".into(), json!(s.port.to_string()));
@@ -216,12 +216,28 @@ fn query_stats_job(
     j
 }
 
+/// The read-only mount of a config file's whole directory. `build` replaces files by rename, and
+/// a single-file bind mount would keep the old inode: a reload would read the stale file. With
+/// the directory mounted, a reload (SIGHUP) or restart reads what the last build wrote.
+fn config_dir(file: &str, mount: &str) -> String {
+    fn parent(p: &str) -> &str {
+        p.rsplit_once('/').map_or(p, |(d, _)| d)
+    }
+    format!("./{}:{}:ro", parent(file), parent(mount))
+}
+
 pub fn lower(stack: &Stack) -> Vec<Artifact> {
     let app_net: Option<&str> = stack.network.as_deref();
+    // Services without an image run outside this compose project. Without `network:` the
+    // containers that reach them (Prometheus, exporters, probes, the backup runner) need a way
+    // off the internal network; `check` warns when their `host:` is left to the default.
+    let outside = app_net.is_none() && stack.services.iter().any(|s| s.image.is_none());
     let with_app = |nets: &[&'static str]| -> Vec<&str> {
         let mut v: Vec<&str> = nets.to_vec();
         if let Some(n) = app_net {
             v.push(n);
+        } else if outside && !v.contains(&EGRESS) {
+            v.push(EGRESS);
         }
         v
     };
@@ -236,8 +252,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     loki.insert(
         "volumes".into(),
         json!([
-            format!("./{LOKI_CONFIG}:{LOKI_CONFIG_MOUNT}:ro"),
-            format!("./{LOKI_RULES_DIR}:{LOKI_RULES_MOUNT}:ro"),
+            config_dir(LOKI_CONFIG, LOKI_CONFIG_MOUNT),
             format!("loki-data:{LOKI_DATA}")
         ]),
     );
@@ -275,8 +290,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     am.insert(
         "volumes".into(),
         json!([
-            format!("./{ALERTMANAGER_CONFIG}:{ALERTMANAGER_CONFIG_MOUNT}:ro"),
-            format!("./{ALERTMANAGER_TEMPLATES_DIR}:{ALERTMANAGER_TEMPLATES_MOUNT}:ro"),
+            config_dir(ALERTMANAGER_CONFIG, ALERTMANAGER_CONFIG_MOUNT),
             "alertmanager-data:/alertmanager".to_string()
         ]),
     );
@@ -408,8 +422,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     prom.insert(
         "volumes".into(),
         json!([
-            format!("./{PROMETHEUS_CONFIG}:{PROMETHEUS_CONFIG_MOUNT}:ro"),
-            format!("./{PROMETHEUS_RULES_DIR}:{PROMETHEUS_RULES_MOUNT}:ro"),
+            config_dir(PROMETHEUS_CONFIG, PROMETHEUS_CONFIG_MOUNT),
             "prometheus-data:/prometheus".to_string()
         ]),
     );
@@ -433,7 +446,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
             let mut pt = base(get(defaults::PROMTAIL.name), None, true, &[MONITORING]);
             pt.insert("command".into(), json!([format!("-config.file={PROMTAIL_CONFIG_MOUNT}")]));
             let mut v = vec![
-                format!("./{PROMTAIL_CONFIG}:{PROMTAIL_CONFIG_MOUNT}:ro"),
+                config_dir(PROMTAIL_CONFIG, PROMTAIL_CONFIG_MOUNT),
                 "/var/run/docker.sock:/var/run/docker.sock:ro".to_string(),
                 "promtail-positions:/var/lib/promtail".to_string(),
             ];
@@ -458,7 +471,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
                 ]),
             );
             let mut v = vec![
-                format!("./{ALLOY_CONFIG}:{ALLOY_CONFIG_MOUNT}:ro"),
+                config_dir(ALLOY_CONFIG, ALLOY_CONFIG_MOUNT),
                 "/var/run/docker.sock:/var/run/docker.sock:ro".to_string(),
                 "alloy-data:/var/lib/alloy/data".to_string(),
             ];
@@ -503,13 +516,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     if let (Some(b), Some(c)) = (&stack.backups, stack.component(defaults::BACKUP.name)) {
         let mut r = base(c, None, false, &with_app(&[MONITORING]));
         r.remove("image");
-        let image = stack
-            .services
-            .iter()
-            .filter(|s| s.kind == Kind::Postgres)
-            .filter_map(|s| s.image.as_ref())
-            .max_by_key(|i| i.major_version().unwrap_or(0))
-            .map_or(c.image.as_str().to_string(), |i| i.as_str().to_string());
+        let image = super::backup::runner_base(stack, &c.image);
         r.insert("build".into(), json!({ "context": format!("./{BACKUP_DIR}"), "args": { "POSTGRES_IMAGE": image } }));
         let mut wiring = SecretWiring::new();
         for s in stack.services.iter().filter(|s| b.jobs.iter().any(|j| j.service == s.name)) {

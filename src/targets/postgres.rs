@@ -30,7 +30,7 @@ pub const SERVER_ARGS: [&str; 2] = ["-c", "shared_preload_libraries=pg_stat_stat
 pub const EXPORTER_FLAG: &str = "--collector.stat_statements";
 
 /// Where the job sees the script.
-pub const SCRIPT_MOUNT: &str = "/opt/sightline/enable-query-stats.sh";
+pub const SCRIPT_MOUNT: &str = "/opt/sightline/postgres/enable-query-stats.sh";
 
 /// The job's limits: psql and one statement.
 pub const JOB_MEMORY: u64 = 64 << 20;

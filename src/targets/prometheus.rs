@@ -10,7 +10,7 @@
 
 use super::Artifact;
 use super::paths::{
-    ALERTMANAGER_ADDR, BLACKBOX_ADDR, CADVISOR_ADDR, NODE_EXPORTER_ADDR, PROMETHEUS_ADDR, PROMETHEUS_CONFIG,
+    ALERTMANAGER_ADDR, BLACKBOX_ADDR, NODE_EXPORTER_ADDR, PROMETHEUS_CONFIG,
 };
 use crate::ir::{Stack, defaults};
 use crate::manifest::model::Kind;
@@ -123,15 +123,13 @@ fn probe(name: String, module: &str, targets: Vec<String>, service: &str) -> Scr
 }
 
 pub fn lower(stack: &Stack) -> Vec<Artifact> {
-    let mut jobs = vec![
-        job("prometheus", addr(PROMETHEUS_ADDR), BTreeMap::new(), None),
-        job("alertmanager", addr(ALERTMANAGER_ADDR), BTreeMap::new(), None),
-    ];
+    // The stack's own programs (the monitoring rules watch the same list), and the host.
+    let mut jobs: Vec<ScrapeConfig> = crate::targets::rules::monitoring::jobs(stack)
+        .into_iter()
+        .map(|(name, target)| job(name, addr(target), BTreeMap::new(), None))
+        .collect();
     if stack.component(defaults::NODE_EXPORTER.name).is_some() {
         jobs.push(job("node", addr(NODE_EXPORTER_ADDR), BTreeMap::new(), None));
-    }
-    if stack.component(defaults::CADVISOR.name).is_some() {
-        jobs.push(job("cadvisor", addr(CADVISOR_ADDR), BTreeMap::new(), None));
     }
     for s in &stack.services {
         let name = s.name.as_str();
@@ -151,10 +149,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
             }
             _ => {}
         }
-        if s.kind == Kind::Http
-            && let Some(h) = &s.health
-            && let Some(path) = h.ready.as_ref().or(h.live.as_ref())
-        {
+        if let Some(path) = crate::targets::rules::builtin::health_path(s) {
             jobs.push(probe(
                 format!("{name}-health"),
                 "http_2xx",

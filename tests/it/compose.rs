@@ -333,3 +333,34 @@ fn every_exporter_accepts_its_command_line() {
     }
     assert_eq!(tried.len(), binaries.len(), "the examples run every kind of exporter (tried {tried:?})");
 }
+
+/// A rebuild reaches the running programs: `build` replaces files by rename, so a single-file
+/// bind mount keeps the old inode and a reload (SIGHUP) rereads the stale file. Every generated
+/// file is mounted through its directory (issue 12, item 13).
+#[test]
+fn generated_configs_are_mounted_as_directories() {
+    for m in manifests() {
+        let dir = build_into_tempdir(&m);
+        let doc = compose_of(dir.path());
+        for (name, service) in doc["services"].as_object().unwrap() {
+            for volume in service["volumes"].as_array().into_iter().flatten() {
+                let Some(source) = volume.as_str().and_then(|v| v.split(':').next()) else { continue };
+                if let Some(relative) = source.strip_prefix("./") {
+                    let path = dir.path().join(relative);
+                    assert!(path.is_dir(), "{}: {name} mounts the file {source}; mount its directory", m.display());
+                }
+            }
+        }
+    }
+}
+
+/// Services that run outside the compose project (no `image:`) and no `network:`: whatever
+/// reaches them is not confined to the internal network (issue 12, item 9).
+#[test]
+fn what_reaches_an_outside_service_can_leave_the_internal_network() {
+    let dir = build_into_tempdir(&crate::support::root().join("examples/minimal.yaml"));
+    let doc = compose_of(dir.path());
+    assert_eq!(doc["networks"]["monitoring"]["internal"], true);
+    let nets = doc["services"]["prometheus"]["networks"].as_array().unwrap();
+    assert!(nets.iter().any(|n| n == "egress"), "prometheus networks: {nets:?}");
+}

@@ -154,8 +154,11 @@ pub fn compose_setup(tree: &std::path::Path, service: &str) -> ComposeSetup {
             .unwrap()
             .iter()
             .find_map(|v| {
+                // The script itself, or the directory it is in.
                 let parts: Vec<&str> = v.as_str().unwrap().split(':').collect();
-                (parts[1] == entrypoint[1]).then(|| tree.join(parts[0]))
+                let rest = entrypoint[1].strip_prefix(parts[1])?;
+                (rest.is_empty() || rest.starts_with('/'))
+                    .then(|| tree.join(format!("{}{rest}", parts[0])))
             })
             .expect("the job's script is mounted from the generated tree");
         let env = j["environment"]

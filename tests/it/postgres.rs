@@ -141,16 +141,20 @@ fn query_stats_off_sets_up_nothing() {
 
 /// The official image keeps its data under `/var/lib/postgresql/data` up to 17 and in a
 /// per-version directory under `/var/lib/postgresql` from 18 on (it refuses to start with a
-/// volume at the old path); the backup runner is built on the newest server image.
+/// volume at the old path); the backup runner is built on the Debian-based official image of
+/// the newest server's release (its Dockerfile runs apt-get: an Alpine base cannot build it).
 #[test]
 fn the_data_volume_goes_where_the_image_keeps_its_data() {
-    for (image, mount) in
-        [("postgres:16.4", "/var/lib/postgresql/data"), ("postgres:18.1-alpine", "/var/lib/postgresql")]
-    {
+    for (image, mount, runner) in [
+        ("postgres:16.4", "/var/lib/postgresql/data", "postgres:16.4"),
+        ("postgres:18.1-alpine", "/var/lib/postgresql", "postgres:18.1"),
+        ("postgres:17-alpine3.22", "/var/lib/postgresql/data", "postgres:17"),
+        ("bitnami/postgresql:17.2.0", "/var/lib/postgresql/data", "postgres:17"),
+    ] {
         let tree = build_variant("image: postgres:16.4\n", &format!("image: {image}\n"));
         let compose: serde_json::Value =
             serde_saphyr::from_str(&std::fs::read_to_string(tree.path().join("compose.yaml")).unwrap()).unwrap();
         assert_eq!(compose["services"]["db"]["volumes"], serde_json::json!([format!("db-data:{mount}")]), "{image}");
-        assert_eq!(compose["services"]["backup"]["build"]["args"]["POSTGRES_IMAGE"], image);
+        assert_eq!(compose["services"]["backup"]["build"]["args"]["POSTGRES_IMAGE"], runner, "{image}");
     }
 }

@@ -44,27 +44,28 @@ fn promtool_accepts_the_config_and_rules_and_every_alert_test_passes() {
     }
 }
 
-/// A database, cache or proxy whose exporter cannot be scraped (the container is gone, or its
-/// `/metrics` fails) leaves no `pg_up`, `redis_up` or `nginx_up` to be 0: the down alert fires
-/// on the exporter's `up` instead. The generated tests cover the other path (the exporter
-/// reports the server down). A failing TLS probe of the same service is not its exporter.
+/// An exporter that cannot be scraped is `ExporterDown`, not the service's Down alert: the
+/// service may be fine (issue 12: killing db-exporter while the database answered paged "db
+/// down"), and ExporterDown inhibits nothing. A failing TLS probe of the same service is not its
+/// exporter.
 #[test]
-fn down_alerts_fire_when_the_exporter_cannot_be_scraped() {
+fn an_exporter_outage_is_exporter_down_not_the_service_down() {
     let promtool = require_tool("promtool");
     let dir = build_into_tempdir(&root().join("examples/faceless-staging.yaml"));
     let prom = dir.path().join("prometheus");
-    for (service, alert) in [("db", "PostgresDown"), ("cache", "RedisDown"), ("proxy", "NginxDown")] {
-        // The alert as the generated firing test expects it, labels and annotations.
+    for (service, down) in [("db", "PostgresDown"), ("cache", "RedisDown"), ("proxy", "NginxDown")] {
+        // ExporterDown as the generated firing test expects it, labels and annotations.
         let generated =
             yaml_to_json(&std::fs::read_to_string(prom.join(format!("tests/service-{service}.yml"))).unwrap());
         let fires = generated["tests"]
             .as_array()
             .unwrap()
             .iter()
-            .find(|t| t["name"] == format!("{alert} fires"))
-            .unwrap_or_else(|| panic!("{alert} has a firing test"));
+            .find(|t| t["name"] == "ExporterDown fires")
+            .unwrap_or_else(|| panic!("{service}: ExporterDown has a firing test"));
         let expected = fires["alert_rule_test"][0]["exp_alerts"].clone();
         assert_eq!(expected.as_array().map(Vec::len), Some(1));
+        // The exporter's `up` only; its `pg_up` went stale with it.
         let case = |up: u32| {
             serde_json::json!({
                 "interval": "1m",
@@ -73,7 +74,10 @@ fn down_alerts_fire_when_the_exporter_cannot_be_scraped() {
                     // Another job about the same service (a TLS probe) that fails: not the exporter.
                     { "series": format!("up{{job=\"{service}-tls\",instance=\"https://example.org\",service=\"{service}\"}}"), "values": "0x60" },
                 ],
-                "alert_rule_test": [{ "eval_time": "11m", "alertname": alert, "exp_alerts": if up == 0 { expected.clone() } else { serde_json::json!([]) } }],
+                "alert_rule_test": [
+                    { "eval_time": "11m", "alertname": "ExporterDown", "exp_alerts": if up == 0 { expected.clone() } else { serde_json::json!([]) } },
+                    { "eval_time": "11m", "alertname": down, "exp_alerts": [] },
+                ],
             })
         };
         let tests = serde_json::json!({
@@ -84,7 +88,11 @@ fn down_alerts_fire_when_the_exporter_cannot_be_scraped() {
         let file = format!("scrape-failure-{service}.yml");
         std::fs::write(prom.join(&file), serde_json::to_string(&tests).unwrap()).unwrap();
         let (ok, out) = run(Command::new(&promtool).args(["test", "rules", &file]).current_dir(&prom));
-        assert!(ok, "{alert}: promtool test rules:\n{out}");
+        assert!(ok, "{service}: promtool test rules:\n{out}");
+    }
+    let am = yaml_to_json(&std::fs::read_to_string(dir.path().join("alertmanager/alertmanager.yml")).unwrap());
+    for rule in am["inhibit_rules"].as_array().unwrap() {
+        assert!(!rule["source_matchers"].to_string().contains("ExporterDown"), "ExporterDown inhibits: {rule}");
     }
 }
 

@@ -106,32 +106,46 @@ fn inhibitions(stack: &Stack) -> Vec<InhibitRule> {
             })
             .collect(),
         Inhibit::Auto => {
-            let down = ["TargetDown", "PostgresDown", "RedisDown", "NginxDown"];
-            let host: Vec<&str> = catalog::HOST_ALERTS.iter().copied().filter(|a| *a != "HostDown").collect();
-            vec![
-                // A service that is down makes its other alerts noise.
-                InhibitRule {
+            let mut out = Vec::new();
+            // A service that is down makes its other alerts noise. Only the Down alerts this
+            // stack has; ExporterDown is not one (the service may be fine).
+            let mut down: Vec<&str> = Vec::new();
+            for s in stack.services.iter().filter(|s| s.scraped()) {
+                let name = match catalog::service_up_metric(s.kind) {
+                    Some(_) => catalog::builtins(s.kind)[0].name,
+                    None => "TargetDown",
+                };
+                if !crate::targets::rules::builtin::is_off(s, name) && !down.contains(&name) {
+                    down.push(name);
+                }
+            }
+            down.sort_unstable();
+            if !down.is_empty() {
+                out.push(InhibitRule {
                     source_matchers: vec![m("alertname", &down)],
                     target_matchers: vec![
                         Matcher { name: "alertname".into(), values: down.iter().map(|s| s.to_string()).collect() }
-                            .render()
-                            .replacen("=~", "!~", 1),
+                            .render_negated(),
                     ],
                     equal: vec!["service".into(), "stack".into(), "env".into()],
-                },
-                // A host that is down makes its resource alerts noise.
-                InhibitRule {
+                });
+            }
+            // A host that is down makes its resource alerts noise.
+            if stack.component(crate::ir::defaults::NODE_EXPORTER.name).is_some() {
+                let host: Vec<&str> = catalog::HOST_ALERTS.iter().copied().filter(|a| *a != "HostDown").collect();
+                out.push(InhibitRule {
                     source_matchers: vec![m("alertname", &["HostDown"])],
                     target_matchers: vec![m("alertname", &host)],
                     equal: vec!["instance".into(), "stack".into(), "env".into()],
-                },
-                // A critical alert makes the warning of the same alert and service noise.
-                InhibitRule {
-                    source_matchers: vec![m("severity", &["critical"])],
-                    target_matchers: vec![m("severity", &["warning"])],
-                    equal: vec!["alertname".into(), "service".into(), "stack".into(), "env".into()],
-                },
-            ]
+                });
+            }
+            // A critical alert makes the warning of the same alert and service noise.
+            out.push(InhibitRule {
+                source_matchers: vec![m("severity", &["critical"])],
+                target_matchers: vec![m("severity", &["warning"])],
+                equal: vec!["alertname".into(), "service".into(), "stack".into(), "env".into()],
+            });
+            out
         }
     }
 }

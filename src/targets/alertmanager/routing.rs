@@ -22,12 +22,22 @@ impl Matcher {
 
     /// The matcher in Alertmanager's syntax.
     pub fn render(&self) -> String {
+        self.render_as(false)
+    }
+
+    /// The matcher that matches what this one does not (`!=`, `!~`).
+    pub fn render_negated(&self) -> String {
+        self.render_as(true)
+    }
+
+    fn render_as(&self, negated: bool) -> String {
+        let (eq, re) = if negated { ("!=", "!~") } else { ("=", "=~") };
         match self.values.as_slice() {
-            [one] => format!("{}=\"{}\"", self.name, quote(one)),
+            [one] => format!("{}{eq}\"{}\"", self.name, quote(one)),
             many => {
                 let alternatives: Vec<String> =
                     many.iter().map(|v| crate::targets::promtail::pipeline::regex_escape(v)).collect();
-                format!("{}=~\"{}\"", self.name, quote(&alternatives.join("|")))
+                format!("{}{re}\"{}\"", self.name, quote(&alternatives.join("|")))
             }
         }
     }

@@ -6,7 +6,7 @@ use super::model::*;
 use super::{loki_uid, prometheus_uid, uid};
 use crate::emit::header;
 use crate::ir::{Service, Stack, defaults};
-use crate::manifest::model::{DashboardKind, Kind};
+use crate::manifest::model::{DashboardKind, Kind, StatusCodes};
 use crate::targets::Artifact;
 use crate::targets::paths::GRAFANA_DASHBOARDS_DIR;
 
@@ -28,16 +28,18 @@ fn request_rate(s: &Service) -> Query {
     q(format!("sum by (service) (rate({}{{{}}}[{RATE}]))", s.metric_names.requests, sel(s)), "{{service}}")
 }
 
-fn error_ratio(s: &Service) -> Query {
-    let (r, st) = (&s.metric_names.requests, &s.metric_names.status_label);
-    q(
-        format!(
-            "sum by (service) (rate({r}{{{},{st}=~\"5..\"}}[{RATE}])) / sum by (service) (rate({r}{{{}}}[{RATE}]))",
-            sel(s),
-            sel(s)
-        ),
-        "{{service}}",
+/// The rate of a service's responses whose status matches `codes`, and 0 (not "No data") while
+/// the service answers but no such response has been counted yet.
+fn status_rate_expr(s: &Service, codes: &str) -> String {
+    let (r, st, sl) = (&s.metric_names.requests, &s.metric_names.status_label, sel(s));
+    format!(
+        "sum by (service) (rate({r}{{{sl},{st}=~\"{codes}\"}}[{RATE}])) or sum by (service) (rate({r}{{{sl}}}[{RATE}])) * 0"
     )
+}
+
+fn error_ratio(s: &Service) -> Query {
+    let (r, sl) = (&s.metric_names.requests, sel(s));
+    q(format!("({}) / sum by (service) (rate({r}{{{sl}}}[{RATE}]))", status_rate_expr(s, "5..")), "{{service}}")
 }
 
 fn quantile(s: &Service, qq: f64) -> Option<Query> {
@@ -50,8 +52,7 @@ fn quantile(s: &Service, qq: f64) -> Option<Query> {
 }
 
 fn status_rate(s: &Service, codes: &str) -> Query {
-    let (r, st) = (&s.metric_names.requests, &s.metric_names.status_label);
-    q(format!("sum by (service) (rate({r}{{{},{st}=~\"{codes}\"}}[{RATE}]))", sel(s)), "{{service}}")
+    q(status_rate_expr(s, codes), "{{service}}")
 }
 
 /// Mean execution time per call of a postgres service's statements (pg_stat_statements): the
@@ -124,13 +125,25 @@ fn service_link(stack: &Stack, s: &Service) -> Link {
 
 fn overview(stack: &Stack) -> Vec<Spec> {
     let mut v = Vec::new();
-    let jobs: Vec<&str> = stack.services.iter().filter(|s| s.scraped()).map(|s| s.name.as_str()).collect();
+    let scraped: Vec<&Service> = stack.services.iter().filter(|s| s.scraped()).collect();
+    // A service behind an exporter is up when its exporter reaches it (`pg_up`); its `up` (the
+    // exporter's) counts only when that series is missing because the exporter is down.
+    let mut parts: Vec<String> = Vec::new();
+    for kind in [Kind::Postgres, Kind::Redis, Kind::Nginx] {
+        let names: Vec<&str> = scraped.iter().filter(|s| s.kind == kind).map(|s| s.name.as_str()).collect();
+        if let (Some(metric), false) = (crate::ir::catalog::service_up_metric(kind), names.is_empty()) {
+            parts.push(format!("min by (service) ({metric}{{service=~\"{}\"}})", names.join("|")));
+        }
+    }
+    let jobs: Vec<&str> = scraped.iter().map(|s| s.name.as_str()).collect();
+    parts.push(format!("min by (service) (up{{job=~\"{}\"}})", jobs.join("|")));
     let mut up = spec(
         Viz::Stat,
         "Services up",
         "short",
-        "1 when Prometheus can scrape the service (or its exporter), 0 when not.",
-        vec![q(format!("min by (service) (up{{job=~\"{}\"}})", jobs.join("|")), "{{service}}")],
+        "1 when the service answers (for a database, cache or proxy: when its exporter reaches it), 0 when it \
+         does not or cannot be scraped.",
+        vec![q(parts.join(" or "), "{{service}}")],
     );
     up.links = stack.services.iter().map(|s| service_link(stack, s)).collect();
     v.push(up);
@@ -200,20 +213,23 @@ fn security(stack: &Stack) -> Vec<Spec> {
         "Alerts of category security firing now.",
         vec![q("sum(ALERTS{alertstate=\"firing\",category=\"security\"}) or vector(0)", "firing")],
     )];
-    if http(stack).next().is_some() {
+    // Only services whose instrumentation writes exact codes can tell a 401 from a 404.
+    let exact: Vec<&Service> =
+        http(stack).filter(|s| s.scraped() && s.metric_names.status_codes == StatusCodes::Exact).collect();
+    if !exact.is_empty() {
         v.push(spec(
             Viz::TimeSeries,
             "Auth failures (401/403)",
             "reqps",
             "Responses refused for authentication or authorisation.",
-            http(stack).map(|s| status_rate(s, "401|403")).collect(),
+            exact.iter().map(|s| status_rate(s, "401|403")).collect(),
         ));
         v.push(spec(
             Viz::TimeSeries,
             "Rate-limited requests (429)",
             "reqps",
             "Responses refused by rate limiting.",
-            http(stack).map(|s| status_rate(s, "429")).collect(),
+            exact.iter().map(|s| status_rate(s, "429")).collect(),
         ));
     }
     if stack.services.iter().any(|s| s.tls_domain.is_some()) {

@@ -1,20 +1,17 @@
 //! Backup alerts, from the metrics the backup scripts write for node-exporter's textfile
 //! collector: `BackupFailed` (the last run failed), `BackupStale` (no good dump for longer than
 //! the job's schedule allows: its longest gap between runs, plus a tenth of it, at least an
-//! hour) and `RestoreTestFailed`. The label `backup_job` names the job (`job` is Prometheus's
-//! own, the scrape job).
+//! hour), `RestoreTestFailed`, and the two that say the backups are not watched at all:
+//! `BackupMetricsMissing` (no run has written its metrics for that long: cron not running, the
+//! textfile directory not shared) and `BackupMetricsUnreadable` (node-exporter cannot parse or
+//! read a metrics file). The label `backup_job` names the job (`job` is Prometheus's own).
+//!
+//! Results are read with `last_over_time` over the stale window: a node-exporter restart or
+//! outage (HostDown says so) does not resolve a failure that nothing has fixed.
 
-use super::model::{AlertRule, InputSeries, alert_annotations, alert_labels};
+use super::model::{AlertRule, InputSeries, Tested, alert_annotations, alert_labels};
 use crate::ir::Stack;
 use crate::manifest::values::{Duration, format_duration};
-
-/// An alert with the series of its tests.
-pub struct BackupAlert {
-    pub rule: AlertRule,
-    pub kept: Vec<(String, String)>,
-    pub firing: Vec<InputSeries>,
-    pub silent: Vec<InputSeries>,
-}
 
 /// How long after the last good dump a job is stale.
 pub fn stale_after(interval: &Duration) -> Duration {
@@ -22,7 +19,22 @@ pub fn stale_after(interval: &Duration) -> Duration {
     Duration::from_millis(interval.millis() + slack)
 }
 
-pub fn alerts(stack: &Stack) -> Vec<BackupAlert> {
+/// `sightline_backup_last_run_timestamp_seconds` of every job but `missing`, long enough for a
+/// test evaluated at `stale` plus 10 minutes.
+fn run_series(jobs: &[crate::ir::BackupJob], node: &str, missing: Option<&str>, stale: &Duration) -> Vec<InputSeries> {
+    jobs.iter()
+        .filter(|j| Some(j.name.as_str()) != missing)
+        .map(|j| InputSeries {
+            series: format!(
+                "sightline_backup_last_run_timestamp_seconds{{{node},backup_job=\"{}\",service=\"{}\"}}",
+                j.name, j.service
+            ),
+            values: format!("0x{}", stale.millis().max(stale_after(&j.interval).millis()) / 60_000 + 20),
+        })
+        .collect()
+}
+
+pub fn alerts(stack: &Stack) -> Vec<Tested> {
     let Some(b) = &stack.backups else { return Vec::new() };
     let mut out = Vec::new();
     let node = "job=\"node\",instance=\"node-exporter:9100\"";
@@ -31,6 +43,8 @@ pub fn alerts(stack: &Stack) -> Vec<BackupAlert> {
         let sel = format!("backup_job=\"{job}\"");
         let labels = format!("{{{node},backup_job=\"{job}\",service=\"{service}\"}}");
         let kept = vec![("backup_job".to_string(), job.to_string())];
+        let stale = stale_after(&j.interval);
+        let window = stale.canonical();
         let mk = |name: &str, expr: String, severity: &str, summary: String, description: String| AlertRule {
             alert: name.to_string(),
             expr,
@@ -42,10 +56,10 @@ pub fn alerts(stack: &Stack) -> Vec<BackupAlert> {
             },
             annotations: alert_annotations(stack, name, Some(service), &summary, &description),
         };
-        out.push(BackupAlert {
+        out.push(Tested {
             rule: mk(
                 "BackupFailed",
-                format!("max by (backup_job, service) (sightline_backup_last_result{{{sel}}}) == 0"),
+                format!("max by (backup_job, service) (last_over_time(sightline_backup_last_result{{{sel}}}[{window}])) == 0"),
                 "critical",
                 format!("Backup job {job} of {service} failed"),
                 format!("The last run of backup job {job} ({}) did not produce a verified dump of {service}; see the backup container's log.", j.schedule.normalized()),
@@ -54,11 +68,10 @@ pub fn alerts(stack: &Stack) -> Vec<BackupAlert> {
             firing: vec![InputSeries { series: format!("sightline_backup_last_result{labels}"), values: "0x60".into() }],
             silent: vec![InputSeries { series: format!("sightline_backup_last_result{labels}"), values: "1x60".into() }],
         });
-        let stale = stale_after(&j.interval);
         let limit = stale.millis() / 1000;
         // The tests evaluate at 10m, where `time()` is 600.
         let at = |age: u64| format!("{}x60", 600i64 - age as i64);
-        out.push(BackupAlert {
+        out.push(Tested {
             rule: mk(
                 "BackupStale",
                 format!("time() - max by (backup_job, service) (sightline_backup_last_success_timestamp_seconds{{{sel}}}) > {limit}"),
@@ -69,6 +82,24 @@ pub fn alerts(stack: &Stack) -> Vec<BackupAlert> {
             kept: kept.clone(),
             firing: vec![InputSeries { series: format!("sightline_backup_last_success_timestamp_seconds{labels}"), values: at(limit + 3600) }],
             silent: vec![InputSeries { series: format!("sightline_backup_last_success_timestamp_seconds{labels}"), values: at(limit / 2) }],
+        });
+        // `absent` keeps only the selector's labels; the rule adds `service`.
+        out.push(Tested {
+            rule: AlertRule {
+                for_: Some(window.clone()),
+                ..mk(
+                    "BackupMetricsMissing",
+                    format!("absent(sightline_backup_last_run_timestamp_seconds{{{sel}}})"),
+                    "critical",
+                    format!("Backup job {job} of {service} has written no metrics for {window}"),
+                    format!("No run of backup job {job} has left its metrics for node-exporter in {window}: the backup runner or its cron is not running, or node-exporter does not read the textfile directory. BackupFailed and BackupStale cannot fire until it does."),
+                )
+            },
+            kept: kept.clone(),
+            // Every job's run series, present until the test's evaluation (the window plus 10
+            // minutes), but this job's when it must fire.
+            firing: run_series(&b.jobs, node, Some(job), &stale),
+            silent: run_series(&b.jobs, node, None, &stale),
         });
     }
     if b.restore_test.is_some() {
@@ -82,10 +113,10 @@ pub fn alerts(stack: &Stack) -> Vec<BackupAlert> {
             let labels = format!("{{{node},backup_job=\"{job}\",service=\"{service}\"}}");
             let mut l = alert_labels(stack, "warning", "operational", Some(service));
             l.insert("backup_job".into(), job.to_string());
-            out.push(BackupAlert {
+            out.push(Tested {
                 rule: AlertRule {
                     alert: "RestoreTestFailed".into(),
-                    expr: format!("max by (backup_job, service) (sightline_restore_test_last_result{{backup_job=\"{job}\"}}) == 0"),
+                    expr: format!("max by (backup_job, service) (last_over_time(sightline_restore_test_last_result{{backup_job=\"{job}\"}}[{}])) == 0", stale_after(&j.interval).canonical()),
                     for_: None,
                     labels: l,
                     annotations: alert_annotations(
@@ -102,5 +133,23 @@ pub fn alerts(stack: &Stack) -> Vec<BackupAlert> {
             });
         }
     }
+    out.push(Tested {
+        rule: AlertRule {
+            alert: "BackupMetricsUnreadable".into(),
+            expr: "max by (instance) (node_textfile_scrape_error{job=\"node\"}) == 1".into(),
+            for_: Some("5m".into()),
+            labels: alert_labels(stack, "critical", "operational", None),
+            annotations: alert_annotations(
+                stack,
+                "BackupMetricsUnreadable",
+                None,
+                "node-exporter cannot read the backup metrics",
+                "node-exporter's textfile collector failed to read or parse a file of the backup metrics directory; the series of that file are dropped, so backup alerts cannot fire. Look for `textfile` in node-exporter's log.",
+            ),
+        },
+        kept: vec![("instance".into(), "node-exporter:9100".into())],
+        firing: vec![InputSeries { series: format!("node_textfile_scrape_error{{{node}}}"), values: "1x60".into() }],
+        silent: vec![InputSeries { series: format!("node_textfile_scrape_error{{{node}}}"), values: "0x60".into() }],
+    });
     out
 }

@@ -8,7 +8,7 @@
 use super::model::InputSeries;
 use crate::ir::catalog::{Builtin, Unit, threshold_value};
 use crate::ir::{Service, Stack};
-use crate::manifest::model::{AlertOverride, Kind};
+use crate::manifest::model::{AlertOverride, StatusCodes};
 
 /// One alert made concrete for one service or the host.
 pub struct Concrete {
@@ -36,12 +36,12 @@ pub fn resolve(def: &'static Builtin, service: &Service) -> Option<(f64, String,
     let mut threshold = def.threshold;
     let mut for_ = def.for_.to_string();
     let mut severity = def.severity.as_str().to_string();
+    if is_off(service, def.name) {
+        return None;
+    }
     match service.alerts.get(def.name) {
-        Some(AlertOverride::Off(_)) => return None,
+        Some(AlertOverride::Off(_)) | None => {}
         Some(AlertOverride::Settings(s)) => {
-            if s.off == Some(true) {
-                return None;
-            }
             if let Some(t) = &s.threshold {
                 threshold = threshold_value(def.unit, t)?;
             }
@@ -52,9 +52,13 @@ pub fn resolve(def: &'static Builtin, service: &Service) -> Option<(f64, String,
                 severity = sev.as_str().to_string();
             }
         }
-        None => {}
     }
     Some((threshold, for_, severity))
+}
+
+/// Whether the manifest switches a built-in alert of a service off.
+pub fn is_off(s: &Service, alert: &str) -> bool {
+    s.alerts.get(alert).is_some_and(AlertOverride::is_off)
 }
 
 /// A number as PromQL and people read it: no trailing zeros.
@@ -82,12 +86,20 @@ pub fn service_alerts(stack: &Stack, s: &Service) -> Vec<Concrete> {
         if def.name == "TlsCertificateExpiring" && s.tls_domain.is_none() {
             continue;
         }
+        if def.name == "HealthCheckFailed" && health_path(s).is_none() {
+            continue;
+        }
         // A service Prometheus does not scrape (`metrics: false`) has none of its own series:
-        // only the probe of its certificate can alert.
-        if !s.scraped() && def.name != "TlsCertificateExpiring" {
+        // only the probes of its certificate and health can alert.
+        if !s.scraped() && !matches!(def.name, "TlsCertificateExpiring" | "HealthCheckFailed") {
             continue;
         }
         if def.name == "HighLatency" && s.metric_names.duration_scale().is_none() {
+            continue;
+        }
+        // Grouped status codes (`4xx`) cannot tell a 401 from a 404 (refused by the checks when
+        // asked for explicitly).
+        if matches!(def.name, "AuthFailures" | "RateLimited") && s.metric_names.status_codes == StatusCodes::Grouped {
             continue;
         }
         let Some((t, for_, severity)) = resolve(def, s) else { continue };
@@ -101,6 +113,7 @@ fn concrete(def: &'static Builtin, s: &Service, t: f64, for_: String, severity: 
     let sel = format!("service=\"{name}\"");
     let m = &s.metric_names;
     let (r, st) = (m.requests.as_str(), m.status_label.as_str());
+    let (e5, ok) = (m.status_value(500), m.status_value(200));
     let tt = threshold_text(def.unit, t);
     let svc = |metric: &str, extra: &str| {
         format!("{metric}{{job=\"{name}\",instance=\"{name}:{}\",service=\"{name}\"{extra}}}", s.port)
@@ -125,8 +138,8 @@ fn concrete(def: &'static Builtin, s: &Service, t: f64, for_: String, severity: 
                 ),
                 format!("{name}: more than {tt} of responses are errors"),
                 format!("More than {tt} of {name}'s responses were 5xx over 5 minutes."),
-                ratio_series(&svc(r, &format!(",{st}=\"500\"")), &svc(r, &format!(",{st}=\"200\"")), above(t)),
-                ratio_series(&svc(r, &format!(",{st}=\"500\"")), &svc(r, &format!(",{st}=\"200\"")), t / 2.0),
+                ratio_series(&svc(r, &format!(",{st}=\"{e5}\"")), &svc(r, &format!(",{st}=\"{ok}\"")), above(t)),
+                ratio_series(&svc(r, &format!(",{st}=\"{e5}\"")), &svc(r, &format!(",{st}=\"{ok}\"")), t / 2.0),
             ),
             "HighLatency" => {
                 let scale = m.duration_scale().unwrap_or(1.0);
@@ -158,24 +171,39 @@ fn concrete(def: &'static Builtin, s: &Service, t: f64, for_: String, severity: 
                 )
             }
             "PostgresDown" | "RedisDown" | "NginxDown" => {
-                let metric = match s.kind {
-                    Kind::Postgres => "pg_up",
-                    Kind::Redis => "redis_up",
-                    _ => "nginx_up",
-                };
-                // When the exporter itself cannot be scraped, its `{metric}` goes stale; `up`
-                // says so.
+                let metric = crate::ir::catalog::service_up_metric(s.kind).unwrap_or("up");
+                // Only the service's own state: when the exporter cannot be scraped, `{metric}`
+                // goes stale and ExporterDown says so, without muting the service's alerts.
                 (
-                    // `up` of the exporter's job only: a TLS probe of the same service has its own.
-                    format!(
-                        "min by (service) ({metric}{{{sel}}}) == 0 or min by (service) (up{{job=\"{name}\"}}) == 0"
-                    ),
+                    format!("min by (service) ({metric}{{{sel}}}) == 0"),
                     format!("{name} is down"),
-                    format!(
-                        "The exporter of {name} cannot reach it ({metric} is 0), or Prometheus cannot scrape the exporter (up is 0)."
-                    ),
-                    vec![series(&exp(metric, ""), "0x60"), series(&exp("up", ""), "1x60")],
-                    vec![series(&exp(metric, ""), "1x60"), series(&exp("up", ""), "1x60")],
+                    format!("The exporter of {name} answers but cannot reach {name} ({metric} is 0)."),
+                    vec![series(&exp(metric, ""), "0x60")],
+                    vec![series(&exp(metric, ""), "1x60")],
+                )
+            }
+            "ExporterDown" => (
+                // `up` of the exporter's job only: a TLS probe of the same service has its own.
+                format!("min by (service) (up{{job=\"{name}\"}}) == 0"),
+                format!("The exporter of {name} is down"),
+                format!(
+                    "Prometheus cannot scrape the exporter of {name}; {name} may be fine, but its metric alerts cannot fire until the exporter is back."
+                ),
+                vec![series(&exp("up", ""), "0x60")],
+                vec![series(&exp("up", ""), "1x60")],
+            ),
+            "HealthCheckFailed" => {
+                let path = health_path(s).unwrap_or("/");
+                let probe = format!(
+                    "probe_success{{job=\"{name}-health\",instance=\"http://{}:{}{path}\",service=\"{name}\"}}",
+                    s.host, s.port
+                );
+                (
+                    format!("min by (service) (probe_success{{job=\"{name}-health\"}}) == 0"),
+                    format!("{name} fails its health check"),
+                    format!("The probe of {name}'s {path} has failed for {for_}: it does not answer 2xx."),
+                    vec![series(&probe, "0x60")],
+                    vec![series(&probe, "1x60")],
                 )
             }
             "PostgresTooManyConnections" => (
@@ -306,6 +334,14 @@ fn concrete(def: &'static Builtin, s: &Service, t: f64, for_: String, severity: 
         firing,
         silent,
     }
+}
+
+/// The path the blackbox probe of a service's health checks: `ready`, else `live`.
+pub fn health_path(s: &Service) -> Option<&str> {
+    if s.kind != crate::manifest::model::Kind::Http {
+        return None;
+    }
+    s.health.as_ref().and_then(|h| h.ready.as_deref().or(h.live.as_deref()))
 }
 
 /// Halfway between a ratio threshold and 1: safely above it.

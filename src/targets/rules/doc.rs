@@ -28,6 +28,19 @@ pub fn render(stack: &Stack) -> String {
             c.def.source
         ));
     }
+    s.push_str("\n## The stack's own alerts\n\n`MonitoringTargetDown` (`prometheus/rules/monitoring.yml`) for each of the stack's own programs Prometheus scrapes; node-exporter has `HostDown`. With `backups:`, `prometheus/rules/backups.yml` holds one set per job; results are read with `last_over_time` over the job's stale window, so a node-exporter outage does not resolve a failure. Shown for a job `nightly` (daily at 02:00) of `db`.\n\n| alert | severity | for | expression | what it means |\n|---|---|---|---|---|\n");
+    let own = super::monitoring::alerts(stack).into_iter().chain(super::backups::alerts(stack));
+    for t in own {
+        s.push_str(&format!(
+            "| {} | {} | {} | `{}` | {} |\n",
+            t.rule.alert,
+            t.rule.labels["severity"],
+            t.rule.for_.as_deref().unwrap_or("0m"),
+            t.rule.expr.replace('|', "\\|"),
+            t.rule.annotations["summary"]
+        ));
+    }
+    s.push_str(&frameworks());
     s.push_str("\n## Log-based alerts\n\nEvaluated by Loki's ruler on the services' logs (`loki/rules/fake/logs-<service>.yml`) and sent to the same Alertmanager with the same labels. `ErrorLogSpike` reads the level the way the service's log format writes it (`| json`, `| logfmt`, or a line filter).\n\n| alert | category | severity | for | threshold | expression | threshold source |\n|---|---|---|---|---|---|---|\n");
     for svc in &stack.services {
         for r in crate::targets::loki::rules::service_rules(stack, svc) {
@@ -54,5 +67,38 @@ pub fn render(stack: &Stack) -> String {
         ));
     }
     s.push_str("\nA latency objective (`p95: 500ms`) counts a request as bad when it is slower than the threshold, read from the duration histogram's bucket with that bound (`le`), so the threshold must be a bucket boundary of the service's histogram. The histogram's unit is read from its name (`_seconds`, or `_milliseconds` / `_ms`) and thresholds are converted.\n");
+    s
+}
+
+/// What each framework's instrumentation emits at its defaults, and what follows for alerts.
+fn frameworks() -> String {
+    use crate::ir::frameworks::{Requests, facts};
+    use crate::manifest::model::{Framework, StatusCodes};
+    let mut s = String::from(
+        "\n## Framework defaults\n\nAn `http` service's alerts, objectives and panels read the metrics its framework's usual instrumentation library writes at its defaults (`src/ir/frameworks.rs`; the rehearsal checks them against the running library). `metric_names` overrides any of them. With grouped status codes (`4xx`), `AuthFailures` and `RateLimited` cannot be measured and are left out (asking for them is SL508). A `HighLatency` threshold at or above the top bucket is SL506; a latency objective between buckets is SL507.\n\n| framework | library | requests | duration histogram | buckets | status label | route label |\n|---|---|---|---|---|---|---|\n",
+    );
+    for f in [Framework::Fastapi, Framework::Express, Framework::Fastify, Framework::Generic] {
+        let x = facts(f);
+        let requests = match x.requests {
+            Requests::Counter(c) => format!("`{c}`"),
+            Requests::DurationCount => format!("`{}_count`", x.duration),
+        };
+        let buckets: Vec<String> = x.buckets.iter().map(|b| builtin::num(*b)).collect();
+        s.push_str(&format!(
+            "| {} | {} | {requests} | `{}` | {} | `{}` ({}) | {} |\n",
+            serde_json::to_value(f).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
+            x.library,
+            x.duration,
+            buckets.join(", "),
+            x.status_label,
+            if x.status_codes == StatusCodes::Exact { "exact" } else { "grouped" },
+            x.route_label.map_or("none".to_string(), |r| format!("`{r}`")),
+        ));
+    }
+    s.push_str("\nSources:\n\n");
+    for f in [Framework::Fastapi, Framework::Express, Framework::Fastify, Framework::Generic] {
+        let x = facts(f);
+        s.push_str(&format!("- {}: {}\n", x.library, x.source));
+    }
     s
 }

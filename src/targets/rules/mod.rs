@@ -2,7 +2,7 @@
 //! `prometheus/tests/*.yml` (a promtool unit test for every generated alert: one case that
 //! makes it fire with the expected labels and annotations, one that keeps it silent).
 //!
-//! Files: `host.yml` (node-exporter alerts), `service-<name>.yml` (each service's built-in
+//! Files: `host.yml` (node-exporter alerts), `monitoring.yml` (the stack's own programs), `service-<name>.yml` (each service's built-in
 //! alerts), `slo-<name>.yml` (recording rules and burn-rate alerts of a service's objectives),
 //! `user.yml` (the manifest's own rules, which have no generated tests: their series are the
 //! user's to know).
@@ -11,6 +11,7 @@ pub mod backups;
 pub mod builtin;
 pub mod doc;
 pub mod model;
+pub mod monitoring;
 pub mod slo;
 
 use super::Artifact;
@@ -38,15 +39,6 @@ fn alert_rule(stack: &Stack, c: &Concrete) -> AlertRule {
         labels: alert_labels(stack, &c.severity, c.def.category, c.service.as_deref()),
         annotations: alert_annotations(stack, c.def.name, c.service.as_deref(), &c.summary, &c.description),
     }
-}
-
-/// An alert with what its tests need: the labels its expression keeps, and the input series
-/// that make it fire and keep it silent.
-struct Tested {
-    rule: AlertRule,
-    kept: Vec<(String, String)>,
-    firing: Vec<InputSeries>,
-    silent: Vec<InputSeries>,
 }
 
 impl Tested {
@@ -159,12 +151,12 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
             emit(&mut out, &file, group, Some(tests));
         }
     }
-    let backup = backups::alerts(stack);
-    if !backup.is_empty() {
-        let rules: Vec<Tested> = backup
-            .into_iter()
-            .map(|b| Tested { rule: b.rule, kept: b.kept, firing: b.firing, silent: b.silent })
-            .collect();
+    let monitoring = monitoring::alerts(stack);
+    let group =
+        Group { name: "monitoring".into(), rules: monitoring.iter().map(|r| Rule::Alert(r.rule.clone())).collect() };
+    emit(&mut out, "monitoring", group, Some(tests_for("monitoring", &monitoring)));
+    let rules = backups::alerts(stack);
+    if !rules.is_empty() {
         let group =
             Group { name: "backups".into(), rules: rules.iter().map(|r| Rule::Alert(r.rule.clone())).collect() };
         emit(&mut out, "backups", group, Some(tests_for("backups", &rules)));

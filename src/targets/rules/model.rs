@@ -132,3 +132,12 @@ pub struct ExpAlert {
     pub exp_labels: BTreeMap<String, String>,
     pub exp_annotations: BTreeMap<String, String>,
 }
+
+/// An alert with what its tests need: the labels its expression keeps, and the input series
+/// that make it fire and keep it silent.
+pub struct Tested {
+    pub rule: AlertRule,
+    pub kept: Vec<(String, String)>,
+    pub firing: Vec<InputSeries>,
+    pub silent: Vec<InputSeries>,
+}

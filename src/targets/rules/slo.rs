@@ -52,6 +52,7 @@ pub fn objectives(s: &Service) -> Vec<Objective> {
     let mut out = Vec::new();
     if let Some(a) = &slo.availability {
         let (r, st) = (m.requests.clone(), m.status_label.clone());
+        let (e5, ok) = (m.status_value(500), m.status_value(200));
         let l = labels.clone();
         out.push(Objective {
             kind: "availability",
@@ -63,8 +64,8 @@ pub fn objectives(s: &Service) -> Vec<Objective> {
             record: "sightline_slo:availability_errors:ratio_rate".to_string(),
             series: Box::new(move |bad| {
                 vec![
-                    InputSeries { series: format!("{r}{{{l},{st}=\"500\"}}"), values: format!("0+{}x300", num(1000.0 * bad)) },
-                    InputSeries { series: format!("{r}{{{l},{st}=\"200\"}}"), values: format!("0+{}x300", num(1000.0 * (1.0 - bad))) },
+                    InputSeries { series: format!("{r}{{{l},{st}=\"{e5}\"}}"), values: format!("0+{}x300", num(1000.0 * bad)) },
+                    InputSeries { series: format!("{r}{{{l},{st}=\"{ok}\"}}"), values: format!("0+{}x300", num(1000.0 * (1.0 - bad))) },
                 ]
             }),
         });

@@ -1,0 +1,181 @@
+//! What each framework's usual instrumentation library emits at its defaults: the requests
+//! counter, the duration histogram with its buckets, the status and route labels, and whether
+//! status codes come exact (`401`) or grouped (`4xx`). Alerts, objectives and panels are built
+//! from these facts, and the checks refuse what they cannot measure (a latency threshold above
+//! the top bucket, an objective between buckets, a 401 alert on grouped codes).
+//!
+//! Each fact is read from the library's source at the version named, and the rehearsal
+//! (`scripts/rehearse`, `tests/rehearse/apps`) checks them against the running library: the
+//! metric names, the labels, the status values and the buckets it actually exposes.
+
+use crate::manifest::model::{self as m, Framework, StatusCodes};
+
+/// The requests counter: a counter of its own, or the duration histogram's `_count`.
+#[derive(Clone, Copy, Debug)]
+pub enum Requests {
+    Counter(&'static str),
+    DurationCount,
+}
+
+/// One framework's instrumentation at its defaults.
+#[derive(Clone, Copy, Debug)]
+pub struct Facts {
+    /// The library and the version these facts were read from.
+    pub library: &'static str,
+    /// Where in the library's source.
+    pub source: &'static str,
+    pub requests: Requests,
+    pub duration: &'static str,
+    /// The histogram's finite bucket bounds, in its unit.
+    pub buckets: &'static [f64],
+    pub status_label: &'static str,
+    pub status_codes: StatusCodes,
+    pub route_label: Option<&'static str>,
+}
+
+/// client_golang's `prometheus.DefBuckets`, also prom-client's default.
+const DEF_BUCKETS: &[f64] = &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+
+const FASTAPI: Facts = Facts {
+    library: "prometheus-fastapi-instrumentator 8.1.0",
+    source: "metrics.py `default()`: http_requests_total{handler,status,method}; \
+             http_request_duration_highr_seconds (latency_highr_buckets, no labels: \"made for more accurate percentile \
+             calculations\"); http_request_duration_seconds has only (0.1, 0.5, 1) and no status; \
+             instrumentation.py `should_group_status_codes=True`",
+    requests: Requests::Counter("http_requests_total"),
+    duration: "http_request_duration_highr_seconds",
+    buckets: &[
+        0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0, 7.5, 10.0, 30.0,
+        60.0,
+    ],
+    status_label: "status",
+    status_codes: StatusCodes::Grouped,
+    route_label: Some("handler"),
+};
+
+const EXPRESS: Facts = Facts {
+    library: "express-prom-bundle 8.0.0",
+    source: "src/index.js: http_request_duration_seconds histogram, buckets [0.003, 0.03, 0.1, 0.3, 1.5, 10], \
+             labels ['status_code'] (includeMethod and includePath default false)",
+    requests: Requests::DurationCount,
+    duration: "http_request_duration_seconds",
+    buckets: &[0.003, 0.03, 0.1, 0.3, 1.5, 10.0],
+    status_label: "status_code",
+    status_codes: StatusCodes::Exact,
+    route_label: None,
+};
+
+const FASTIFY: Facts = Facts {
+    library: "fastify-metrics 13.2.1 (prom-client 15.1.3)",
+    source: "dist/fastify-metrics.js `registerRouteMetrics`: http_request_duration_seconds{method,route,status_code}, \
+             prom-client's default buckets (lib/histogram.js); `groupStatusCodes` default false",
+    requests: Requests::DurationCount,
+    duration: "http_request_duration_seconds",
+    buckets: DEF_BUCKETS,
+    status_label: "status_code",
+    status_codes: StatusCodes::Exact,
+    route_label: Some("route"),
+};
+
+const GENERIC: Facts = Facts {
+    library: "client_golang promhttp (InstrumentHandlerCounter, InstrumentHandlerDuration)",
+    source: "prometheus/promhttp/instrument_server.go: labels code and method, the code exact; \
+             prometheus.DefBuckets",
+    requests: Requests::Counter("http_requests_total"),
+    duration: "http_request_duration_seconds",
+    buckets: DEF_BUCKETS,
+    status_label: "code",
+    status_codes: StatusCodes::Exact,
+    route_label: None,
+};
+
+/// The facts of a framework.
+pub fn facts(f: Framework) -> &'static Facts {
+    match f {
+        Framework::Fastapi => &FASTAPI,
+        Framework::Express => &EXPRESS,
+        Framework::Fastify => &FASTIFY,
+        Framework::Generic => &GENERIC,
+    }
+}
+
+/// The metric names of a service: the framework's defaults under the manifest's overrides.
+#[derive(Clone, Debug)]
+pub struct MetricNames {
+    pub requests: String,
+    pub duration: String,
+    pub status_label: String,
+    pub status_codes: StatusCodes,
+    /// The route (handler) label, when the instrumentation has one.
+    pub route_label: Option<String>,
+    /// The duration histogram's finite buckets, in its unit; `None` when a renamed histogram's
+    /// buckets are not given (`metric_names.buckets`).
+    pub buckets: Option<Vec<f64>>,
+}
+
+impl MetricNames {
+    /// Resolve a service's names: what the manifest gives, else the framework's default. A
+    /// requests counter that is the histogram's `_count` follows a renamed histogram; the
+    /// framework's buckets hold only for its own histogram.
+    pub fn resolve(framework: Framework, given: Option<&m::MetricNames>) -> MetricNames {
+        let f = facts(framework);
+        let g = |pick: fn(&m::MetricNames) -> Option<&String>| given.and_then(pick).cloned();
+        let duration = g(|n| n.duration.as_ref()).unwrap_or_else(|| f.duration.into());
+        let requests = g(|n| n.requests.as_ref()).unwrap_or_else(|| match f.requests {
+            Requests::Counter(c) => c.into(),
+            Requests::DurationCount => format!("{duration}_count"),
+        });
+        let buckets = given.and_then(|n| n.buckets.clone()).or_else(|| {
+            given.and_then(|n| n.duration.as_ref()).is_none_or(|d| d == f.duration).then(|| f.buckets.to_vec())
+        });
+        MetricNames {
+            requests,
+            status_label: g(|n| n.status_label.as_ref()).unwrap_or_else(|| f.status_label.into()),
+            status_codes: given.and_then(|n| n.status_codes).unwrap_or(f.status_codes),
+            route_label: g(|n| n.route_label.as_ref()).or_else(|| f.route_label.map(String::from)),
+            duration,
+            buckets,
+        }
+    }
+
+    /// How many of the duration histogram's units make a second, read from its name:
+    /// `_seconds` → 1, `_milliseconds` or `_ms` → 1000; `None` when the name says neither.
+    pub fn duration_scale(&self) -> Option<f64> {
+        duration_scale(&self.duration)
+    }
+
+    /// The largest finite bucket, in the histogram's unit.
+    pub fn top_bucket(&self) -> Option<f64> {
+        self.buckets.as_ref().and_then(|b| b.iter().copied().reduce(f64::max))
+    }
+
+    /// Whether a bound (in the histogram's unit) is one of its buckets.
+    pub fn is_bucket(&self, bound: f64) -> Option<bool> {
+        self.buckets.as_ref().map(|b| b.iter().any(|x| (x - bound).abs() <= 1e-9 * bound.abs().max(1.0)))
+    }
+
+    /// The value a status label carries for a code, as the instrumentation writes it:
+    /// `500` exact, `5xx` grouped.
+    pub fn status_value(&self, code: u16) -> String {
+        match self.status_codes {
+            StatusCodes::Exact => code.to_string(),
+            StatusCodes::Grouped => format!("{}xx", code / 100),
+        }
+    }
+}
+
+/// The unit scale of a duration metric name (see [`MetricNames::duration_scale`]).
+pub fn duration_scale(name: &str) -> Option<f64> {
+    if name.ends_with("_seconds") {
+        Some(1.0)
+    } else if name.ends_with("_milliseconds") || name.ends_with("_ms") {
+        Some(1000.0)
+    } else {
+        None
+    }
+}
+
+/// A bucket bound in seconds, written as a manifest duration (`500ms`, `2s`).
+pub fn bound_text(seconds: f64) -> String {
+    crate::manifest::values::format_duration((seconds * 1000.0).round() as u64)
+}
