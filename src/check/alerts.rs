@@ -7,8 +7,8 @@ use super::Ctx;
 use crate::code::Code;
 use crate::diagnostic::{Diagnostic, Sink};
 use crate::ir::catalog::{self, threshold_value};
-use crate::ir::frameworks::MetricNames;
 use crate::ir::defaults;
+use crate::ir::frameworks::MetricNames;
 use crate::manifest::model::{AlertOverride, Framework, Kind, StatusCodes};
 use crate::manifest::values::Duration;
 
@@ -42,11 +42,13 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
         }
         let names = MetricNames::resolve(s.framework.unwrap_or(Framework::Generic), s.metric_names.as_ref());
         let duration = &names.duration;
-        let given = |field: &str| s.metric_names.as_ref().is_some_and(|n| match field {
-            "duration" => n.duration.is_some(),
-            "buckets" => n.buckets.is_some(),
-            _ => n.status_codes.is_some(),
-        });
+        let given = |field: &str| {
+            s.metric_names.as_ref().is_some_and(|n| match field {
+                "duration" => n.duration.is_some(),
+                "buckets" => n.buckets.is_some(),
+                _ => n.status_codes.is_some(),
+            })
+        };
         let latency_slo = s.slo.as_ref().and_then(|o| o.latency.as_ref());
         let scale = names.duration_scale();
         if scale.is_none() {
@@ -90,7 +92,13 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
             }
         };
         let bounds = |scale: f64| {
-            names.buckets.iter().flatten().map(|b| crate::ir::frameworks::bound_text(b / scale)).collect::<Vec<_>>().join(", ")
+            names
+                .buckets
+                .iter()
+                .flatten()
+                .map(|b| crate::ir::frameworks::bound_text(b / scale))
+                .collect::<Vec<_>>()
+                .join(", ")
         };
         // A HighLatency threshold at or above the top bucket: histogram_quantile is capped there.
         if let (Some(scale), Some(top)) = (scale, names.top_bucket())
@@ -133,11 +141,17 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
                 sink.push(
                     Diagnostic::error(
                         Code::ObjectiveBetweenBuckets,
-                        format!("the latency objective `{q}: {d}` of `{name}` is not a bucket boundary of `{duration}`"),
+                        format!(
+                            "the latency objective `{q}: {d}` of `{name}` is not a bucket boundary of `{duration}`"
+                        ),
                     )
                     .at(ctx.value(["services", name.as_str(), "slo", "latency", q]))
                     .label("no bucket has this bound")
-                    .help(format!("use one of the bounds (from {}): {}", where_buckets(), bounds(scale))),
+                    .help(format!(
+                        "use one of the bounds (from {}): {}",
+                        where_buckets(),
+                        bounds(scale)
+                    )),
                 );
             }
         }
@@ -160,7 +174,9 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
                         )
                         .at(ctx.key(["services", name.as_str(), "alerts", alert]))
                         .label("no single status code to match")
-                        .help(format!("write `{alert}: off`, or report exact codes and set `metric_names.status_codes: exact`")),
+                        .help(format!(
+                            "write `{alert}: off`, or report exact codes and set `metric_names.status_codes: exact`"
+                        )),
                     );
                 }
             }

@@ -251,10 +251,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     loki.insert("command".into(), json!([format!("-config.file={LOKI_CONFIG_MOUNT}")]));
     loki.insert(
         "volumes".into(),
-        json!([
-            config_dir(LOKI_CONFIG, LOKI_CONFIG_MOUNT),
-            format!("loki-data:{LOKI_DATA}")
-        ]),
+        json!([config_dir(LOKI_CONFIG, LOKI_CONFIG_MOUNT), format!("loki-data:{LOKI_DATA}")]),
     );
     let loki_ready = insert_probe(&mut loki, get(defaults::LOKI.name), LOKI_ADDR.1, "/ready");
     volumes.insert("loki-data".into(), json!({}));
@@ -421,10 +418,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     prom.insert("command".into(), json!(cmd));
     prom.insert(
         "volumes".into(),
-        json!([
-            config_dir(PROMETHEUS_CONFIG, PROMETHEUS_CONFIG_MOUNT),
-            "prometheus-data:/prometheus".to_string()
-        ]),
+        json!([config_dir(PROMETHEUS_CONFIG, PROMETHEUS_CONFIG_MOUNT), "prometheus-data:/prometheus".to_string()]),
     );
     let prom_ready = insert_probe(&mut prom, p, PROMETHEUS_ADDR.1, "/-/ready");
     let deps: Vec<(&str, &str)> = scrape_deps.iter().map(|(n, c)| (n.as_str(), *c)).collect();

@@ -9,9 +9,7 @@
 //! response (`fallback_scrape_protocol`, added in 3.0; the exporters' handlers set the header).
 
 use super::Artifact;
-use super::paths::{
-    ALERTMANAGER_ADDR, BLACKBOX_ADDR, NODE_EXPORTER_ADDR, PROMETHEUS_CONFIG,
-};
+use super::paths::{ALERTMANAGER_ADDR, BLACKBOX_ADDR, NODE_EXPORTER_ADDR, PROMETHEUS_CONFIG};
 use crate::ir::{Stack, defaults};
 use crate::manifest::model::Kind;
 use serde::Serialize;

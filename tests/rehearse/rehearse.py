@@ -40,6 +40,7 @@ import tempfile
 import threading
 import time
 import tomllib
+from concurrent.futures import ThreadPoolExecutor
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -107,12 +108,12 @@ class Capture:
         self.server = http.server.ThreadingHTTPServer((address, CAPTURE[1]), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
-    def received(self, alertname: str, labels: dict) -> set[str]:
-        """Receivers that were notified of a firing alert with these labels."""
+    def received(self, alertname: str, labels: dict, status: str = "firing") -> set[str]:
+        """Receivers that were notified of an alert with these labels (firing, or resolved)."""
         out = set()
         for receiver, post in self.posts:
             for a in post.get("alerts", []):
-                if a.get("status") == "firing" and a["labels"].get("alertname") == alertname and all(
+                if a.get("status") == status and a["labels"].get("alertname") == alertname and all(
                     a["labels"].get(k) == v for k, v in labels.items()
                 ):
                     out.add(receiver)
@@ -128,6 +129,8 @@ class Processes:
         self.running: dict[str, subprocess.Popen] = {}
 
     def start(self, name: str, argv: list[str], env: dict | None = None, user: str | None = None, cwd=None) -> None:
+        self.how = getattr(self, "how", {})
+        self.how[name] = (argv, env, user, cwd)
         if user:
             uid, _, gid = user.partition(":")
             argv = ["setpriv", f"--reuid={uid}", f"--regid={gid or uid}", "--clear-groups", *argv]
@@ -150,6 +153,10 @@ class Processes:
             except subprocess.TimeoutExpired:
                 os.killpg(p.pid, signal.SIGKILL)
                 p.wait()
+
+    def restart(self, name: str) -> None:
+        """Start a stopped program again, as it was started."""
+        self.start(name, *self.how[name])
 
     def stop_all(self) -> None:
         for name in list(self.running):
@@ -220,6 +227,10 @@ class Stack:
         self.secrets: dict[str, str] = {}
         self.volumes = work / "volumes"
         self.volumes.mkdir()
+        # `--for`: the longest any alert or notification waits.
+        self.timing: str | None = None
+        # Generated directories replaced by a rehearsal copy (`--for`): directory → copy.
+        self.copies: dict[str, Path] = {}
         os.chmod(work, 0o755)
 
     def env_value(self, name: str) -> str:
@@ -243,7 +254,7 @@ class Stack:
             parts = v.split(":")
             src, dst = parts[0], parts[1]
             if src.startswith("./"):
-                host = str(self.gen / src[2:])
+                host = str(self.copies.get(src[2:], self.gen / src[2:]))
             elif src.startswith("/"):
                 host = src
             else:
@@ -283,13 +294,24 @@ class Stack:
             return self.secret_file(Path(ref["file"]).name).read_text()
         return "rehearsal"
 
+    def certificate(self, name: str, domain: str | None) -> tuple[Path, Path]:
+        """A certificate for `name` (and its public `domain`) signed by the rehearsal's CA."""
+        d = self.work / f"tls-{name}"
+        d.mkdir(exist_ok=True)
+        key, csr, cert, ext = d / "key.pem", d / "req.pem", d / "cert.pem", d / "ext.cnf"
+        ext.write_text(f"subjectAltName=DNS:{name}" + (f",DNS:{domain}" if domain else "") + "\n")
+        ca = self.ca()
+        subprocess.run(["openssl", "req", "-new", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={domain or name}", "-keyout", str(key), "-out", str(csr)], check=True, capture_output=True)
+        subprocess.run(["openssl", "x509", "-req", "-in", str(csr), "-CA", str(ca / "ca.pem"), "-CAkey", str(ca / "ca.key"), "-CAcreateserial", "-days", "90", "-extfile", str(ext), "-out", str(cert)], check=True, capture_output=True)
+        return cert, key
+
     def ca(self) -> Path:
         """A certificate authority for the services that serve TLS, trusted inside the namespace
         (the system bundle is replaced there by one that adds it), as a public CA is outside."""
         d = self.work / "ca"
         if not d.exists():
             d.mkdir()
-            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30", "-subj", "/CN=sightline rehearsal CA", "-keyout", str(d / "ca.key"), "-out", str(d / "ca.pem")], check=True, capture_output=True)
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "365", "-subj", "/CN=sightline rehearsal CA", "-keyout", str(d / "ca.key"), "-out", str(d / "ca.pem")], check=True, capture_output=True)
             bundle = Path("/etc/ssl/certs/ca-certificates.crt")
             mine = d / "bundle.crt"
             mine.write_text((bundle.read_text() if bundle.exists() else "") + (d / "ca.pem").read_text())
@@ -323,10 +345,24 @@ def write_hosts(stack: Stack) -> None:
 # --- starting each kind of service ------------------------------------------------------------
 
 
-def alertmanager_config(stack: Stack) -> Path:
-    """alertmanager.yml with every receiver posting to the capture server, paths mapped."""
+def alertmanager_config(stack: Stack, cap: str | None) -> Path:
+    """alertmanager.yml with every receiver posting to the capture server, paths mapped; with
+    `--for`, no route waits longer than it before a notification (`group_wait`,
+    `group_interval`), so an alert joining a group that has notified arrives in time."""
     text = stack.host_path("alertmanager", (stack.gen / "alertmanager/alertmanager.yml").read_text())
     doc = yaml.safe_load(text)
+
+    def timers(route: dict) -> None:
+        for key in ("group_wait", "group_interval"):
+            if key in route and seconds(route[key]) > seconds(cap):
+                route[key] = cap
+        if route is doc["route"]:
+            route.setdefault("group_interval", cap)
+        for child in route.get("routes", []):
+            timers(child)
+
+    if cap:
+        timers(doc["route"])
     for r in doc.get("receivers", []):
         name = r["name"]
         for key in [k for k in r if k.endswith("_configs")]:
@@ -357,7 +393,7 @@ def start_observability(stack: Stack, procs: Processes, report: Report) -> None:
             entry = c["entrypoint"][-1]
             argv = shlex.split(entry.split("exec ", 1)[1])[1:]
             argv = [a for a in argv if not a.startswith("--config.file=")]
-            argv.append(f"--config.file={alertmanager_config(stack)}")
+            argv.append(f"--config.file={alertmanager_config(stack, stack.timing)}")
             start_program(stack, procs, name, "alertmanager", argv, 9093, "--web.listen-address")
         elif image.startswith("prom/node-exporter:"):
             host = {"--path.procfs=/host/proc": "--path.procfs=/proc", "--path.sysfs=/host/sys": "--path.sysfs=/sys", "--path.rootfs=/rootfs": "--path.rootfs=/"}
@@ -436,12 +472,7 @@ def start_nginx(stack: Stack, procs: Processes, name: str, svc: dict) -> None:
     tls = ""
     domain = (svc.get("tls") or {}).get("domain")
     if domain or port == 443:
-        key, csr, cert = d / "key.pem", d / "req.pem", d / "cert.pem"
-        ext = d / "ext.cnf"
-        ext.write_text(f"subjectAltName=DNS:{name}" + (f",DNS:{domain}" if domain else "") + "\n")
-        ca = stack.ca()
-        subprocess.run(["openssl", "req", "-new", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={domain or name}", "-keyout", str(key), "-out", str(csr)], check=True, capture_output=True)
-        subprocess.run(["openssl", "x509", "-req", "-in", str(csr), "-CA", str(ca / "ca.pem"), "-CAkey", str(ca / "ca.key"), "-CAcreateserial", "-days", "30", "-extfile", str(ext), "-out", str(cert)], check=True, capture_output=True)
+        cert, key = stack.certificate(name, domain)
         tls = f" ssl;\n    ssl_certificate {cert};\n    ssl_certificate_key {key}"
     (d / "nginx.conf").write_text(
         f"""daemon off;
@@ -462,6 +493,48 @@ http {{
     procs.start(name, ["nginx", "-e", str(d / "error.log"), "-c", str(d / "nginx.conf"), "-p", str(d)])
 
 
+def framework_facts() -> dict[str, dict]:
+    """What sightline holds about each framework's instrumentation at its defaults, read from the
+    table it generates into docs/alerts.md (a test keeps that table equal to the code)."""
+    text = (ROOT / "docs/alerts.md").read_text()
+    table = text.split("## Framework defaults", 1)[1].split("\n\n")[2]
+    out = {}
+    for row in table.splitlines()[2:]:
+        framework, _library, requests, duration, buckets, status, route = [c.strip().strip("`") for c in row.strip("|").split("|")]
+        label, grouping = re.match(r"(\w+)` \((\w+)\)", status).groups()
+        out[framework] = {
+            "requests": requests,
+            "duration": duration,
+            "buckets": [float(b) for b in buckets.split(", ")],
+            "status_label": label,
+            "grouped": grouping == "grouped",
+            "route_label": None if route == "none" else route,
+        }
+    return out
+
+
+def metric_names(svc: dict) -> dict:
+    """A service's metric names as sightline resolves them: the framework's facts under the
+    manifest's `metric_names` (a requests counter that is the histogram's `_count` follows a
+    renamed histogram; the framework's buckets hold for its own histogram only)."""
+    f = framework_facts()[svc.get("framework", "generic")]
+    given = svc.get("metric_names") or {}
+    duration = given.get("duration", f["duration"])
+    follows = f["requests"] == f["duration"] + "_count"
+    scale = 1000.0 if duration.endswith(("_ms", "_milliseconds")) else 1.0
+    buckets = given.get("buckets") or (f["buckets"] if duration == f["duration"] else None)
+    return {
+        "requests": given.get("requests") or (duration + "_count" if follows else f["requests"]),
+        "duration": duration,
+        "status_label": given.get("status_label", f["status_label"]),
+        "grouped": given.get("status_codes", "grouped" if f["grouped"] else "exact") == "grouped",
+        "route_label": given.get("route_label", f["route_label"]),
+        # Unknown bounds (a renamed histogram without `buckets`): client_golang's defaults.
+        "buckets": buckets or [b * scale for b in (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)],
+        "scale": scale,
+    }
+
+
 def start_http(stack: Stack, procs: Processes, name: str, svc: dict, report: Report) -> bool:
     framework = svc.get("framework", "generic") if svc.get("kind") == "http" else "generic"
     port = int(svc["port"])
@@ -474,6 +547,12 @@ def start_http(stack: Stack, procs: Processes, name: str, svc: dict, report: Rep
         "PYTHONPATH": str(ROOT / "tests/rehearse/apps"),
         "PYTHONDONTWRITEBYTECODE": "1",
     }
+    # An application that names its own metrics exposes them too.
+    if svc.get("kind") == "http" and svc.get("metric_names"):
+        env["SIGHTLINE_METRICS"] = json.dumps(metric_names(svc))
+    domain = (svc.get("tls") or {}).get("domain")
+    if domain:
+        start_tls_front(stack, procs, name, domain)
     if framework == "fastapi":
         procs.start(name, [sys.executable, "-m", "uvicorn", "fastapi_app:app", "--host", stack.addr[name], "--port", str(port), "--log-level", "warning"], env=env)
         return True
@@ -486,6 +565,42 @@ def start_http(stack: Stack, procs: Processes, name: str, svc: dict, report: Rep
         return True
     report.check(False, f"{name}: an app on the {framework} framework's instrumentation runs", "not rehearsed yet")
     return False
+
+
+def start_tls_front(stack: Stack, procs: Processes, name: str, domain: str) -> None:
+    """The https front of an `http` service with `tls.domain` (a proxy or load balancer in
+    production): port 443 at the service's address, with a certificate for the domain, so the
+    certificate probe reads a real chain."""
+    cert, key = stack.certificate(name, domain)
+    code = (
+        "import http.server, ssl, sys\n"
+        "class H(http.server.BaseHTTPRequestHandler):\n"
+        "    def do_GET(self):\n"
+        "        self.send_response(200); self.end_headers(); self.wfile.write(b'ok')\n"
+        "    def log_message(self, *a): pass\n"
+        "s = http.server.ThreadingHTTPServer((sys.argv[1], 443), H)\n"
+        "c = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); c.load_cert_chain(sys.argv[2], sys.argv[3])\n"
+        "s.socket = c.wrap_socket(s.socket, server_side=True); s.serve_forever()\n"
+    )
+    procs.start(f"{name}-tls-front", [sys.executable, "-c", code, stack.addr[name], str(cert), str(key)])
+
+
+def shorten_for(stack: Stack, cap: str) -> int:
+    """`--for`: Prometheus loads copies of the rule files in which every `for:` longer than `cap`
+    is `cap` (the generated tree is left as built). Returns how many were shortened."""
+    copy = stack.work / "prometheus-rehearsal"
+    shutil.copytree(stack.gen / "prometheus", copy)
+    stack.copies["prometheus"] = copy
+    n = 0
+    for f in sorted((copy / "rules").glob("*.yml")):
+        doc = yaml.safe_load(f.read_text())
+        for g in doc["groups"]:
+            for r in g["rules"]:
+                if "for" in r and seconds(r["for"]) > seconds(cap):
+                    r["for"] = cap
+                    n += 1
+        f.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return n
 
 
 def run_one_shots(stack: Stack, report: Report) -> None:
@@ -567,6 +682,10 @@ def port_of(stack: Stack, name: str) -> int | None:
     known = {"prometheus": 9090, "alertmanager": 9093, "node-exporter": 9100, "blackbox-exporter": 9115}
     if name in known:
         return known[name]
+    if name.endswith("-tls-front"):
+        return 443
+    if name not in stack.services:
+        return None
     image = stack.image(name)
     for key, port in (("postgres-exporter", 9187), ("redis_exporter", 9121), ("nginx-prometheus-exporter", 9113)):
         if key in image:
@@ -620,29 +739,152 @@ def generated_queries(stack: Stack) -> list[tuple[str, str]]:
 
 
 def traffic(stack: Stack, apps: list[str]) -> None:
+    """Healthy traffic with one response of each status the rules look for: enough 200s that no
+    threshold or error budget is crossed (1 error in 2,000 stays under a 99.9% objective)."""
     for name in apps:
         svc = stack.manifest["services"][name]
         if svc.get("kind") not in ("http", "generic"):
             continue
         base = f"http://{stack.addr[name]}:{svc['port']}"
-        for _ in range(20):
-            http_get(f"{base}/")
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda _: http_get(f"{base}/"), range(2000)))
         for code in (401, 403, 429, 500):
-            for _ in range(3):
-                http_get(f"{base}/status/{code}")
+            http_get(f"{base}/status/{code}")
         http_get(f"{base}/slow/300")
 
 
-def down_alerts(stack: Stack) -> dict[str, set[str]]:
-    """service → the names of the generated alerts that say it is down."""
-    out: dict[str, set[str]] = {}
-    for f in sorted((stack.gen / "prometheus/rules").glob("service-*.yml")):
+def check_facts(stack: Stack, apps: list[str], report: Report) -> None:
+    """What sightline holds about each framework, against the running library: the requests
+    counter and histogram names, the status label and how it writes a code, the route label and
+    the buckets (for the services that keep the framework's defaults)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    for name in apps:
+        svc = stack.manifest["services"][name]
+        if svc.get("kind") != "http" or svc.get("metric_names") or svc.get("metrics") is False:
+            continue
+        framework = svc.get("framework", "generic")
+        want = metric_names(svc)
+        path = svc.get("metrics", "/metrics")
+        _, body = http_get(f"http://{stack.addr[name]}:{svc['port']}{path}")
+        samples = [x for fam in text_string_to_metric_families(body.decode()) for x in fam.samples]
+        req = [x for x in samples if x.name == want["requests"]]
+        codes = {x.labels.get(want["status_label"]) for x in req}
+        error = "5xx" if want["grouped"] else "500"
+        report.check(
+            bool(req) and error in codes,
+            f"{framework} ({name}): `{want['requests']}` carries `{want['status_label']}` written as {error!r}",
+            f"the library writes {sorted(c for c in codes if c)} under {sorted({k for x in req for k in x.labels})}",
+        )
+        if want["route_label"]:
+            report.check(
+                any(want["route_label"] in x.labels for x in req),
+                f"{framework} ({name}): `{want['requests']}` has the route label `{want['route_label']}`",
+                f"labels: {sorted({k for x in req for k in x.labels})}",
+            )
+        les = sorted({float(x.labels["le"]) for x in samples if x.name == want["duration"] + "_bucket" and x.labels.get("le") != "+Inf"})
+        report.check(les == sorted(want["buckets"]), f"{framework} ({name}): `{want['duration']}` has the catalogued buckets", f"the library's: {les}")
+
+
+def alert_rules(stack: Stack) -> list[dict]:
+    """Every generated alerting rule."""
+    out = []
+    for f in sorted((stack.gen / "prometheus/rules").glob("*.yml")):
         for g in yaml.safe_load(f.read_text())["groups"]:
-            for r in g["rules"]:
-                svc = (r.get("labels") or {}).get("service")
-                if svc and r.get("alert", "").endswith("Down"):
-                    out.setdefault(svc, set()).add(r["alert"])
+            out += [r for r in g["rules"] if "alert" in r]
     return out
+
+
+def has_rule(stack: Stack, alert: str, **labels: str) -> dict | None:
+    for r in alert_rules(stack):
+        if r["alert"] == alert and all((r.get("labels") or {}).get(k) == v for k, v in labels.items()):
+            return r
+    return None
+
+
+def down_alerts(stack: Stack) -> dict[str, set[str]]:
+    """service → the names of the generated alerts that say it is down (not its exporter)."""
+    out: dict[str, set[str]] = {}
+    for r in alert_rules(stack):
+        svc = (r.get("labels") or {}).get("service")
+        if svc and r["alert"].endswith("Down") and r["alert"] != "ExporterDown":
+            out.setdefault(svc, set()).add(r["alert"])
+    return out
+
+
+def matches(alert: dict, name: str, labels: dict) -> bool:
+    return alert["labels"].get("alertname") == name and all(alert["labels"].get(k) == v for k, v in labels.items())
+
+
+class Faults:
+    """Inject a fault, wait for the alerts it must raise, and check each: active (not
+    inhibited), routed to exactly the receivers `sightline route` names for its labels, and
+    delivered there; and that the alerts it must not raise stay quiet."""
+
+    def __init__(self, stack: Stack, report: Report, capture: Capture, am: str, wait: int) -> None:
+        self.stack, self.report, self.capture, self.am, self.wait = stack, report, capture, am, wait
+
+    def alerts(self) -> list[dict]:
+        return api(self.am, "/api/v2/alerts")
+
+    def expect(self, what: str, want: list[tuple[str, dict]], quiet: list[tuple[str, dict]] = ()) -> None:
+        deadline = time.time() + self.wait
+        found: dict[int, dict] = {}
+        while time.time() < deadline and len(found) < len(want):
+            for a in self.alerts():
+                for i, (name, labels) in enumerate(want):
+                    if i not in found and matches(a, name, labels):
+                        found[i] = a
+            time.sleep(3)
+        for i, (name, labels) in enumerate(want):
+            shown = ",".join(f"{k}={v}" for k, v in labels.items())
+            a = found.get(i)
+            if not self.report.check(a is not None, f"{what}: {name}{{{shown}}} fires"):
+                continue
+            inhibited = a.get("status", {}).get("inhibitedBy") or []
+            self.report.check(not inhibited, f"{what}: {name}{{{shown}}} is not inhibited", f"inhibited by {inhibited}")
+            want_r = routed(self.stack, a["labels"])
+            got_r = {r["name"] for r in a.get("receivers", [])}
+            self.report.check(got_r == want_r, f"{what}: {name}{{{shown}}} is routed to {sorted(want_r)}", f"Alertmanager routes it to {sorted(got_r)}")
+            end = time.time() + 90
+            while self.capture.received(name, labels) != want_r and time.time() < end:
+                time.sleep(3)
+            got_d = self.capture.received(name, labels)
+            self.report.check(got_d == want_r, f"{what}: {name}{{{shown}}} is delivered to {sorted(want_r)}", f"delivered to {sorted(got_d)}")
+        for name, labels in quiet:
+            shown = ",".join(f"{k}={v}" for k, v in labels.items())
+            loud = [a for a in self.alerts() if matches(a, name, labels)]
+            self.report.check(not loud, f"{what}: {name}{{{shown}}} stays quiet")
+
+
+class Load:
+    """Bad traffic in the background: 401, 403, 429 and 500 responses and slow requests."""
+
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        self.threads: list[threading.Thread] = []
+
+    def run(self, url: str, workers: int, pause: float = 0.0) -> None:
+        def loop() -> None:
+            while not self.stop.is_set():
+                http_get(url, timeout=60)
+                time.sleep(pause)
+
+        for _ in range(workers):
+            t = threading.Thread(target=loop, daemon=True)
+            t.start()
+            self.threads.append(t)
+
+    def end(self) -> None:
+        self.stop.set()
+        for t in self.threads:
+            t.join(70)
+
+
+def latency_threshold(rule: dict) -> float:
+    """The seconds a HighLatency rule compares the 95th percentile with."""
+    limit = float(re.search(r">\s*([0-9.e+-]+)\s*$", rule["expr"]).group(1))
+    return limit / 1000 if re.search(r"_(ms|milliseconds)_bucket", rule["expr"]) else limit
 
 
 def seconds(duration: str) -> int:
@@ -659,10 +901,151 @@ def routed(stack: Stack, labels: dict) -> set[str]:
     return {line.strip() for line in r.stdout.splitlines() if line.strip()}
 
 
+def write_rows(stack: Stack, sql: str) -> None:
+    """Run SQL in the database of every postgres service."""
+    for name, svc in stack.manifest.get("services", {}).items():
+        if svc.get("kind") != "postgres":
+            continue
+        env = {**os.environ, "PGPASSWORD": stack.secret_for(svc), "PGHOST": stack.addr[name], "PGPORT": str(svc.get("port", 5432)), "PGUSER": svc.get("user", "postgres")}
+        subprocess.run([str(PG_BIN / "psql"), "-v", "ON_ERROR_STOP=1", "-d", svc.get("database", "postgres"), "-c", sql], env=env, capture_output=True, check=True)
+
+
+def baseline(stack: Stack, report: Report, am: str, prom: str) -> None:
+    """Before any fault: nothing fires but what cannot run here, and the host's real state."""
+    for a in api(am, "/api/v2/alerts"):
+        l = a["labels"]
+        name = l["alertname"]
+        if l.get("job") in NOT_HERE or l.get("service") in NOT_HERE or (name == "MonitoringTargetDown" and l.get("job") in NOT_HERE):
+            report.note(f"before any fault: {name}{{job={l.get('job')}}} fires for what is not run here")
+        elif name.startswith("Host"):
+            report.note(f"before any fault: {name} fires on this machine's real state")
+        else:
+            report.check(False, f"before any fault: {name} stays quiet", json.dumps(l))
+
+
+def inject(stack: Stack, procs: Processes, report: Report, faults: Faults, apps: list[str], jobs: list[tuple[str, str]]) -> None:
+    services = stack.manifest.get("services", {})
+    http_apps = [n for n in apps if services[n].get("kind") == "http" and services[n].get("metrics") is not False]
+
+    # 1. Bad traffic, a failing readiness probe, a failed backup.
+    want: list[tuple[str, dict]] = []
+    load = Load()
+    for n in http_apps:
+        base = f"http://{stack.addr[n]}:{services[n]['port']}"
+        for alert, path in (("HighErrorRate", "/status/500"), ("AuthFailures", "/status/401"), ("RateLimited", "/status/429")):
+            if has_rule(stack, alert, service=n):
+                # About 8 responses a second: over 1/s, and few enough that the slow
+                # requests below are more than 5% of all.
+                load.run(base + path, 2, pause=0.25)
+                want.append((alert, {"service": n}))
+        rule = has_rule(stack, "HighLatency", service=n)
+        if rule:
+            slow = min(2 * latency_threshold(rule), 20)
+            load.run(f"{base}/slow/{int(slow * 1000)}", 24)
+            want.append(("HighLatency", {"service": n}))
+        ready = (services[n].get("health") or {}).get("ready")
+        if ready and has_rule(stack, "HealthCheckFailed", service=n):
+            http_get_post(f"{base}/control/ready/0")
+            code, _ = http_get(base + ready)
+            report.check(code == 503, f"{n}: {ready} answers 503 once the app is told it is not ready", f"it answers {code}")
+            want.append(("HealthCheckFailed", {"service": n}))
+    backup_jobs = [c for _, c in jobs if "backup-postgres.sh" in c]
+    failed_job = None
+    if backup_jobs:
+        failed_job = re.search(r"--job[= ](\S+)", backup_jobs[0]) or re.search(r"\bJOB=(\S+)", backup_jobs[0])
+        failed_job = failed_job.group(1).strip("'\"") if failed_job else None
+        wrong = stack.work / "pgpass-wrong"
+        wrong.write_text(re.sub(r":[^:\n]*$", ":wrong-password", (stack.work / "pgpass").read_text(), flags=re.M))
+        os.chmod(wrong, 0o600)
+        code = run_cron_job(backup_jobs[0].replace(str(stack.work / "pgpass"), str(wrong)))
+        report.check(code != 0, "backup runner: a job with a wrong password fails", f"exit {code}")
+        if failed_job:
+            want.append(("BackupFailed", {"backup_job": failed_job}))
+    faults.expect("bad traffic, readiness 503, a failed backup", want)
+    load.end()
+    for n in http_apps:
+        if (services[n].get("health") or {}).get("ready"):
+            http_get_post(f"http://{stack.addr[n]}:{services[n]['port']}/control/ready/1")
+    if failed_job:
+        prom = f"http://{stack.addr['prometheus']}:9090"
+        for _, c in jobs:
+            j = re.search(r"--job[= ](\S+)", c) or re.search(r"\bJOB=(\S+)", c)
+            if j and "backup-postgres.sh" in c:
+                name = j.group(1).strip("'\"")
+                series = api(prom, "/api/v1/query", query=f'count(sightline_backup_last_success_timestamp_seconds{{backup_job="{name}"}})')["data"]["result"]
+                report.check(bool(series), f"after job {failed_job} failed: job {name}'s last good dump is still known")
+
+    # 2. Exporters, node-exporter and blackbox-exporter down: ExporterDown, not the service's
+    #    Down; HostDown; MonitoringTargetDown; a failed backup stays failed (no false "resolved").
+    want, quiet, stopped = [], [], []
+    for n in apps:
+        exporter = f"{n}-exporter"
+        if exporter in procs.running:
+            procs.stop(exporter)
+            stopped.append(exporter)
+            want.append(("ExporterDown", {"service": n}))
+            quiet += [(d, {"service": n}) for d in sorted(down_alerts(stack).get(n, ()))]
+    if "node-exporter" in procs.running:
+        procs.stop("node-exporter")
+        stopped.append("node-exporter")
+        want.append(("HostDown", {}))
+    if "blackbox-exporter" in procs.running:
+        procs.stop("blackbox-exporter")
+        stopped.append("blackbox-exporter")
+        want.append(("MonitoringTargetDown", {"job": "blackbox"}))
+    if want:
+        faults.expect("exporters, node-exporter and blackbox-exporter down", want, quiet)
+    if failed_job and "node-exporter" in stopped:
+        still = [a for a in faults.alerts() if matches(a, "BackupFailed", {"backup_job": failed_job})]
+        report.check(bool(still), f"node-exporter down: BackupFailed{{backup_job={failed_job}}} keeps firing")
+        report.check(
+            not faults.capture.received("BackupFailed", {"backup_job": failed_job}, status="resolved"),
+            f"node-exporter down: no resolved notice for BackupFailed{{backup_job={failed_job}}}",
+        )
+    for p in stopped:
+        procs.restart(p)
+
+    # 3. Each service stopped: its Down alert fires, routed and delivered; the service's other
+    #    alerts are inhibited by it, and nothing else is.
+    down = down_alerts(stack)
+    for name in [a for a in apps if a not in down]:
+        report.note(f"{name} has no down alert (not scraped)")
+    targets = [a for a in apps if a in down]
+    for name in targets:
+        procs.stop(name)
+        report.note(f"stopped {name}")
+    want = [(sorted(down[n])[0], {"service": n}) for n in targets]
+    faults.expect("services stopped", want)
+    time.sleep(20)
+    names = {d for n in targets for d in down[n]}
+    for a in faults.alerts():
+        l = a["labels"]
+        inhibited = a.get("status", {}).get("inhibitedBy") or []
+        if l.get("service") in targets and l["alertname"] not in names:
+            report.check(bool(inhibited), f"{l['service']} down: {l['alertname']} is inhibited by its Down alert")
+        elif inhibited and l.get("severity") != "warning" and not l["alertname"].startswith("Host"):
+            report.check(False, f"{l['alertname']} is inhibited only as designed", json.dumps(l))
+
+
+def http_get_post(url: str) -> int:
+    try:
+        request = urllib.request.Request(url, data=b"{}", method="POST", headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=5) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+    except OSError:
+        return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("manifest", type=Path)
     parser.add_argument("--keep", action="store_true", help="keep the working directory")
+    parser.add_argument(
+        "--for", dest="for_", metavar="DURATION",
+        help="for the rehearsal only: Prometheus loads copies of the rules with every `for:` longer than DURATION shortened to it",
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="sightline-rehearse-"))
     report = Report()
@@ -671,6 +1054,10 @@ def main() -> int:
         stack = Stack(args.manifest.resolve(), work)
         print(f"rehearsing {args.manifest} in {work}", flush=True)
         write_hosts(stack)
+        if args.for_:
+            stack.timing = args.for_
+            n = shorten_for(stack, args.for_)
+            report.note(f"--for {args.for_}: {n} alerts wait {args.for_} instead of their `for:`, and Alertmanager's group_wait and group_interval are at most {args.for_} (in copies of the rule files and of alertmanager.yml)")
         capture = Capture(stack.addr[CAPTURE[0]])
         report.note(f"Alertmanager's receivers all post to http://{CAPTURE[0]}:{CAPTURE[1]}/<receiver> (a rewritten copy of alertmanager.yml)")
         for name, why in NOT_HERE.items():
@@ -680,13 +1067,18 @@ def main() -> int:
         run_one_shots(stack, report)
         start_observability(stack, procs, report)
         jobs = cron_jobs(stack)
-        for schedule, command in jobs:
+        # The databases hold data, and are written to between the dumps and the restore test,
+        # as a live database is.
+        write_rows(stack, "CREATE TABLE IF NOT EXISTS rehearsal_writes (id serial PRIMARY KEY, at timestamptz DEFAULT now()); INSERT INTO rehearsal_writes DEFAULT VALUES;")
+        for schedule, command in sorted(jobs, key=lambda j: "restore-postgres.sh" in j[1]):
+            if "restore-postgres.sh" in command:
+                write_rows(stack, "INSERT INTO rehearsal_writes DEFAULT VALUES;")
             code = run_cron_job(command)
             report.check(code == 0, f"backup runner: `{schedule}` job succeeds", f"exit {code}; see backup.log")
         for name in list(procs.running):
             port = port_of(stack, name)
             if port:
-                up = wait_port(stack.addr[name], port, 60)
+                up = wait_port(stack.addr[name.removesuffix("-tls-front")], port, 60)
                 report.check(up, f"{name} listens on {name}:{port}", procs.tail(name))
         prom = f"http://{stack.addr['prometheus']}:9090"
         am = f"http://{stack.addr['alertmanager']}:9093"
@@ -744,45 +1136,12 @@ def main() -> int:
             else:
                 report.check(True, f"{what} selects series")
 
-        # Faults: each application service stopped, its down alert fires and reaches exactly the
-        # receivers `sightline route` names for its labels. (A service that is not scraped,
-        # `metrics: false`, has no down alert.)
-        down = down_alerts(stack)
-        for name in [a for a in apps if a not in down]:
-            report.note(f"{name} has no down alert (not scraped)")
-        apps = [a for a in apps if a in down]
-        for name in apps:
-            procs.stop(name)
-            report.note(f"stopped {name}")
-        deadline = time.time() + 240
-        fired: dict[str, dict] = {}
-        while time.time() < deadline and len(fired) < len(apps):
-            for a in api(am, "/api/v2/alerts"):
-                svc = a["labels"].get("service")
-                if svc in apps and a["labels"]["alertname"] in down[svc] and svc not in fired:
-                    fired[svc] = a
-            time.sleep(5)
-        for name in apps:
-            a = fired.get(name)
-            if not report.check(a is not None, f"{name} stopped: its down alert fires"):
-                continue
-            labels = {k: v for k, v in a["labels"].items()}
-            want = routed(stack, labels)
-            got = {r["name"] for r in a.get("receivers", [])}
-            report.check(got == want, f"{labels['alertname']} for {name} is routed to {sorted(want)}", f"Alertmanager routes it to {sorted(got)}")
-            fired[name] = {"labels": labels, "want": want}
-        # And the notifications arrive where the routes send them (after each route's
-        # group_wait), at every receiver named and none other.
-        deadline = time.time() + 120
-        pending = {n for n, a in fired.items() if a is not None and "want" in a}
-        while pending and time.time() < deadline:
-            pending = {n for n in pending if capture.received(fired[n]["labels"]["alertname"], {"service": n}) != fired[n]["want"]}
-            time.sleep(3)
-        for n, a in sorted(fired.items()):
-            if a is None or "want" not in a:
-                continue
-            got = capture.received(a["labels"]["alertname"], {"service": n})
-            report.check(got == a["want"], f"{a['labels']['alertname']} for {n} is delivered to {sorted(a['want'])}", f"delivered to {sorted(got)}")
+        check_facts(stack, apps, report)
+        rules_for = max([seconds(r.get("for", "0s")) for r in alert_rules(stack)] + [0])
+        cap = min(rules_for, seconds(args.for_)) if args.for_ else rules_for
+        faults = Faults(stack, report, capture, am, cap + 4 * interval + 120)
+        baseline(stack, report, am, prom)
+        inject(stack, procs, report, faults, apps, jobs)
     finally:
         procs.stop_all()
         if args.keep:

@@ -53,4 +53,29 @@ if os.environ.get("LIVE_PATH"):
 if os.environ.get("READY_PATH"):
     health(os.environ["READY_PATH"], gate=True)
 
+# With `metric_names` ($SIGHTLINE_METRICS, set by the rehearsal): also the metrics those name,
+# as an application with its own instrumentation would expose them.
+if os.environ.get("SIGHTLINE_METRICS"):
+    import json
+    import time
+
+    from prometheus_client import Counter, Histogram
+
+    m = json.loads(os.environ["SIGHTLINE_METRICS"])
+    labels = [m["status_label"], "method"]
+    histogram = Histogram(m["duration"], "Request duration.", labels, buckets=m["buckets"])
+    counter = None if m["requests"] == m["duration"] + "_count" else Counter(m["requests"].removesuffix("_total"), "Requests.", labels)
+
+    @app.middleware("http")
+    async def observe(request, call_next):
+        start = time.perf_counter()
+        response = await call_next(request)
+        code = f"{str(response.status_code)[0]}xx" if m["grouped"] else str(response.status_code)
+        values = {m["status_label"]: code, "method": request.method}
+        histogram.labels(**values).observe((time.perf_counter() - start) * m["scale"])
+        if counter:
+            counter.labels(**values).inc()
+        return response
+
+
 Instrumentator().instrument(app).expose(app, endpoint=os.environ.get("METRICS_PATH", "/metrics"))

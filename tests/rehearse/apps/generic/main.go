@@ -7,6 +7,7 @@
 package main
 
 import (
+	"encoding/json"
 	"net/http"
 	"os"
 	"strconv"
@@ -50,7 +51,8 @@ func main() {
 			}
 		})
 	}
-	app := promhttp.InstrumentHandlerDuration(duration, promhttp.InstrumentHandlerCounter(requests, mux))
+	var app http.Handler = promhttp.InstrumentHandlerDuration(duration, promhttp.InstrumentHandlerCounter(requests, mux))
+	app = custom(app)
 	top := http.NewServeMux()
 	metrics := os.Getenv("METRICS_PATH")
 	if metrics == "" {
@@ -61,4 +63,56 @@ func main() {
 	if err := http.ListenAndServe(os.Args[1], top); err != nil {
 		panic(err)
 	}
+}
+
+// custom adds the metrics a manifest's `metric_names` names ($SIGHTLINE_METRICS, set by the
+// rehearsal), as an application with its own instrumentation would expose them.
+func custom(next http.Handler) http.Handler {
+	raw := os.Getenv("SIGHTLINE_METRICS")
+	if raw == "" {
+		return next
+	}
+	var m struct {
+		Requests    string    `json:"requests"`
+		Duration    string    `json:"duration"`
+		StatusLabel string    `json:"status_label"`
+		Buckets     []float64 `json:"buckets"`
+		Grouped     bool      `json:"grouped"`
+		Scale       float64   `json:"scale"`
+	}
+	if err := json.Unmarshal([]byte(raw), &m); err != nil {
+		panic(err)
+	}
+	labels := []string{m.StatusLabel, "method"}
+	hist := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: m.Duration, Help: "Request duration.", Buckets: m.Buckets}, labels)
+	prometheus.MustRegister(hist)
+	var count *prometheus.CounterVec
+	if m.Requests != m.Duration+"_count" {
+		count = prometheus.NewCounterVec(prometheus.CounterOpts{Name: m.Requests, Help: "Requests."}, labels)
+		prometheus.MustRegister(count)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &status{ResponseWriter: w, code: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		code := strconv.Itoa(rec.code)
+		if m.Grouped {
+			code = code[:1] + "xx"
+		}
+		l := prometheus.Labels{m.StatusLabel: code, "method": r.Method}
+		hist.With(l).Observe(time.Since(start).Seconds() * m.Scale)
+		if count != nil {
+			count.With(l).Inc()
+		}
+	})
+}
+
+type status struct {
+	http.ResponseWriter
+	code int
+}
+
+func (s *status) WriteHeader(code int) {
+	s.code = code
+	s.ResponseWriter.WriteHeader(code)
 }
