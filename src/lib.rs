@@ -45,6 +45,15 @@ impl Checked {
     pub fn has_errors(&self) -> bool {
         self.diagnostics.iter().any(|d| d.severity == diagnostic::Severity::Error)
     }
+
+    /// Count every warning as an error (`--deny-warnings`, or the manifest's `deny_warnings`).
+    pub fn deny_warnings(&mut self) {
+        for d in &mut self.diagnostics {
+            if d.severity == diagnostic::Severity::Warning {
+                d.severity = diagnostic::Severity::Error;
+            }
+        }
+    }
 }
 
 /// Parse and check a manifest given as bytes; `name` is the path shown in diagnostics.
@@ -57,6 +66,9 @@ pub fn check(name: &str, bytes: &[u8]) -> Checked {
     {
         let mut found = Sink::new();
         check::run(&d.manifest, &source, &mut found);
+        if !found.has_errors() && !sink.has_errors() {
+            check::run_on_stack(&d.manifest, &source, &mut found);
+        }
         // On a pruned manifest, a finding about a pruned value is an echo of its first error.
         let overlaps = |s: source::Span| {
             d.pruned.iter().any(|p| p.start < s.end.max(s.start + 1) && s.start < p.end.max(p.start + 1))
@@ -64,7 +76,11 @@ pub fn check(name: &str, bytes: &[u8]) -> Checked {
         sink.extend(found.into_sorted().into_iter().filter(|f| !f.span.is_some_and(overlaps)));
         decoded = Some(d.manifest);
     }
-    Checked { source, manifest: decoded, diagnostics: sink.into_sorted() }
+    let mut checked = Checked { source, manifest: decoded, diagnostics: sink.into_sorted() };
+    if checked.manifest.as_ref().is_some_and(|m| m.deny_warnings == Some(true)) {
+        checked.deny_warnings();
+    }
+    checked
 }
 
 /// The plan of every generated file, or `None` when the manifest has errors.

@@ -66,6 +66,14 @@ const FAMILIES: &[Family] = &[
     budget::check,
 ];
 
+/// Checks that need the lowered stack (what the generated alerts carry, where they go). Run only
+/// on a manifest without errors: lowering needs one.
+pub fn run_on_stack(manifest: &Manifest, source: &SourceFile, sink: &mut Sink) {
+    let ctx = Ctx { manifest, source };
+    let stack = crate::ir::lower(manifest, &crate::display_name(&source.name));
+    reach::routes(&ctx, &stack, sink);
+}
+
 /// Run every check family.
 pub fn run(manifest: &Manifest, source: &SourceFile, sink: &mut Sink) {
     let ctx = Ctx { manifest, source };

@@ -1,5 +1,7 @@
-//! The user's own rules: the expression is PromQL that Prometheus will load, and `for:` is not
-//! shorter than the evaluation interval (which also applies to `for:` in alert overrides).
+//! The user's own rules: the expression is PromQL that Prometheus will load, a metric with a
+//! known exporter's prefix is one that exporter exposes (a typo is an alert that never fires),
+//! and `for:` is not shorter than the evaluation interval (which also applies to `for:` in
+//! alert overrides).
 
 use super::Ctx;
 use crate::code::Code;
@@ -26,7 +28,30 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
     if let Some(a) = &m.alerting {
         for (i, r) in a.rules.iter().enumerate() {
             let i = i.to_string();
-            if let Err(e) = promql_parser::parser::parse(&r.expr) {
+            let parsed = promql_parser::parser::parse(&r.expr);
+            if let Ok(expr) = &parsed {
+                for metric in selected_metrics(expr) {
+                    // Only a near miss of a metric the exporter has: its catalogue here is the
+                    // metrics sightline uses, not all it exposes, so a far name may be real.
+                    let Some((exporter, known)) = crate::ir::metrics::by_prefix(&metric) else { continue };
+                    if known.contains(&metric.as_str()) {
+                        continue;
+                    }
+                    let near = known.iter().find(|k| strsim::damerau_levenshtein(&metric, k) <= 2);
+                    if let Some(near) = near {
+                        sink.push(
+                            Diagnostic::warning(
+                                Code::UnknownExporterMetric,
+                                format!("{exporter} exposes no metric `{metric}`; rule `{}` would never fire", r.alert),
+                            )
+                            .at(ctx.value(["alerting", "rules", &i, "expr"]))
+                            .label("no such series")
+                            .help(format!("did you mean `{near}`?")),
+                        );
+                    }
+                }
+            }
+            if let Err(e) = parsed {
                 let first = e.lines().next().unwrap_or("invalid expression").trim().to_string();
                 sink.push(
                     Diagnostic::error(
@@ -61,4 +86,29 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
             }
         }
     }
+}
+
+/// The metric names an expression selects.
+fn selected_metrics(expr: &promql_parser::parser::Expr) -> Vec<String> {
+    use promql_parser::parser::Expr;
+    struct Names(Vec<String>);
+    impl promql_parser::util::ExprVisitor for Names {
+        type Error = ();
+        fn pre_visit(&mut self, e: &Expr) -> Result<bool, ()> {
+            let vs = match e {
+                Expr::VectorSelector(vs) => Some(vs),
+                Expr::MatrixSelector(ms) => Some(&ms.vs),
+                _ => None,
+            };
+            if let Some(name) = vs.and_then(|v| v.name.clone())
+                && !self.0.contains(&name)
+            {
+                self.0.push(name);
+            }
+            Ok(true)
+        }
+    }
+    let mut names = Names(Vec::new());
+    let _ = promql_parser::util::walk_expr(&mut names, expr);
+    names.0
 }

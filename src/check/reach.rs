@@ -1,11 +1,15 @@
-//! Reach: what must see what for an alert to fire. Backup results reach Prometheus only
-//! through node-exporter's textfile collector; a service outside the compose project (no
-//! `image:`) is reachable only at an address the monitoring containers can resolve.
+//! Reach: what must see what for an alert to fire and reach its person. Backup results reach
+//! Prometheus only through node-exporter's textfile collector; a service outside the compose
+//! project (no `image:`) is reachable only at an address the monitoring containers can resolve;
+//! and (on the lowered stack, `routes`) a critical alert should not fall through to the default
+//! receiver when the manifest routes criticals elsewhere.
 
 use super::Ctx;
 use crate::code::Code;
 use crate::diagnostic::{Diagnostic, Sink};
+use crate::ir::Stack;
 use crate::manifest::model::Kind;
+use crate::targets::alertmanager::routing;
 
 pub fn check(ctx: &Ctx, sink: &mut Sink) {
     let m = ctx.manifest;
@@ -41,4 +45,53 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
             )),
         );
     }
+}
+
+/// Critical alerts that reach only the default receiver while routes send criticals elsewhere:
+/// read from the generated rules' labels and walked on the routing tree `sightline route` uses.
+pub fn routes(ctx: &Ctx, stack: &Stack, sink: &mut Sink) {
+    let Some(a) = &ctx.manifest.alerting else { return };
+    let Some(default) = &a.default else { return };
+    let critical: Vec<usize> = (0..a.routes.len())
+        .filter(|&i| a.routes[i].matchers.get("severity").is_some_and(|v| v.as_slice().iter().any(|x| x == "critical")))
+        .collect();
+    let Some(&first) = critical.first() else { return };
+    let tree = routing::tree(stack);
+    let mut lost: Vec<String> = Vec::new();
+    for labels in crate::targets::alert_labels(stack) {
+        if labels.get("severity").map(String::as_str) != Some("critical") {
+            continue;
+        }
+        if routing::receivers(&tree, &labels) == [default.to_string()] {
+            let name = labels.get("alertname").cloned().unwrap_or_default();
+            let shown = match labels.get("category") {
+                Some(c) => format!("{name} (category {c})"),
+                None => name,
+            };
+            if !lost.contains(&shown) {
+                lost.push(shown);
+            }
+        }
+    }
+    if lost.is_empty() {
+        return;
+    }
+    let to = a.routes[first].to.as_slice().iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(", ");
+    sink.push(
+        Diagnostic::warning(
+            Code::CriticalToDefault,
+            format!(
+                "{} critical alert(s) reach only the default receiver `{default}`: {}",
+                lost.len(),
+                lost.join(", ")
+            ),
+        )
+        .at(ctx.value(["alerting", "default"]))
+        .label("criticals no route matches end here")
+        .related(
+            ctx.value(["alerting", "routes", &first.to_string(), "match"]),
+            format!("this route sends criticals to {to}"),
+        )
+        .help("widen that route's `match` (or add a route) so these alerts reach who is paged for criticals"),
+    );
 }

@@ -50,6 +50,11 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
         {
             sink.push(unknown_receiver(d.as_str(), ctx.value(["alerting", "default"]), &receivers));
         }
+        if let Some(h) = &a.heartbeat
+            && !a.receivers.contains_key(h.as_str())
+        {
+            sink.push(unknown_receiver(h.as_str(), ctx.value(["alerting", "heartbeat"]), &receivers));
+        }
         if !a.routes.is_empty() && a.default.is_none() {
             sink.push(
                 Diagnostic::error(Code::MissingDefault, "routes are given but no default receiver")

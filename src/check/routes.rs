@@ -1,4 +1,5 @@
-//! Routes: each route can match something, and every receiver is used. Warnings, with spans:
+//! Routes: each route can match something, and every receiver is used. An error for a match on
+//! a label no alert carries (a typo routes everything past the route); warnings, with spans, for
 //! a route shadowed by an earlier one, a receiver nobody routes to, a match on a label value no
 //! alert ever carries.
 
@@ -34,6 +35,7 @@ fn known_values(ctx: &Ctx, label: &str) -> Option<BTreeSet<String>> {
             }
             set.extend(catalog::HOST_ALERTS.map(String::from));
             set.extend(catalog::BACKUP_ALERTS.map(String::from));
+            set.extend(catalog::MONITORING_ALERTS.map(String::from));
             set.extend(rules.iter().map(|r| r.alert.clone()));
             for kind in ["Availability", "Latency"] {
                 for (long, ..) in catalog::SLO_WINDOWS {
@@ -43,6 +45,16 @@ fn known_values(ctx: &Ctx, label: &str) -> Option<BTreeSet<String>> {
         }
         "stack" => {
             set.insert(m.stack.to_string());
+        }
+        "slo" => {
+            for s in m.services.values().filter_map(|s| s.slo.as_ref()) {
+                if s.availability.is_some() {
+                    set.insert("availability".to_string());
+                }
+                if s.latency.is_some() {
+                    set.insert("latency".to_string());
+                }
+            }
         }
         "env" => {
             set.insert(m.environment.to_string());
@@ -54,6 +66,17 @@ fn known_values(ctx: &Ctx, label: &str) -> Option<BTreeSet<String>> {
 
 pub fn check(ctx: &Ctx, sink: &mut Sink) {
     let Some(a) = &ctx.manifest.alerting else { return };
+    if a.heartbeat.is_none() && !a.receivers.is_empty() {
+        sink.push(
+            Diagnostic::warning(Code::NoHeartbeat, "no dead man's switch: nothing notices when alerting itself stops")
+                .at(ctx.key(["alerting"]))
+                .label("no `heartbeat:` receiver")
+                .help(
+                    "add a receiver for a heartbeat service (healthchecks.io, Dead Man's Snitch, a webhook) and name it in \
+                     `alerting.heartbeat`; the always-firing Watchdog alert reaches it every 5 minutes",
+                ),
+        );
+    }
     for (j, later) in a.routes.iter().enumerate() {
         if let Some(i) = (0..j).find(|&i| !a.routes[i].continue_.unwrap_or(false) && shadows(&a.routes[i], later)) {
             sink.push(
@@ -68,6 +91,16 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
             );
         }
         for (label, values) in &later.matchers {
+            if !catalog::ALERT_LABELS.contains(&label.as_str()) {
+                let names: Vec<String> = catalog::ALERT_LABELS.iter().map(|l| l.to_string()).collect();
+                sink.push(
+                    Diagnostic::error(Code::UnknownMatchLabel, format!("no alert of this stack has a label `{label}`"))
+                        .at(ctx.key(["alerting", "routes", &j.to_string(), "match", label.as_str()]))
+                        .label("this route can never match")
+                        .help_suggesting(label, &names, format!("the labels alerts carry: {}", names.join(", "))),
+                );
+                continue;
+            }
             let Some(known) = known_values(ctx, label) else { continue };
             let known: Vec<String> = known.into_iter().collect();
             for (k, v) in values.as_slice().iter().enumerate() {
@@ -101,6 +134,7 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
         .iter()
         .flat_map(|r| r.to.as_slice().iter().map(|n| n.as_str()))
         .chain(a.default.as_ref().map(|d| d.as_str()))
+        .chain(a.heartbeat.as_ref().map(|d| d.as_str()))
         .collect();
     for name in a.receivers.keys() {
         if !used.contains(name.as_str()) {

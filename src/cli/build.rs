@@ -35,7 +35,10 @@ pub(super) fn load(given: Option<PathBuf>, out: &Output) -> Option<crate::Checke
             return None;
         }
     };
-    let checked = crate::check(&path.to_string_lossy(), &bytes);
+    let mut checked = crate::check(&path.to_string_lossy(), &bytes);
+    if out.deny_warnings {
+        checked.deny_warnings();
+    }
     out.diagnostics(&checked.source, &checked.diagnostics);
     Some(checked)
 }

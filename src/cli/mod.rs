@@ -48,6 +48,9 @@ pub struct Cli {
     /// Colour in human output (NO_COLOR is honoured by `auto`).
     #[arg(long, global = true, value_enum, default_value_t = ColorArg::Auto)]
     color: ColorArg,
+    /// Treat every warning as an error (exit 1), as the manifest's `deny_warnings: true` does.
+    #[arg(long, global = true)]
+    deny_warnings: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -110,13 +113,18 @@ enum Command {
         #[arg(long, default_value = "generated")]
         out: PathBuf,
     },
-    /// Print the receivers an alert with these labels reaches, one per line.
+    /// Print the receivers an alert reaches, one per line: an alert's name (its labels are
+    /// taken from the generated rules), labels, or both; `--all` for every alert.
     Route {
         #[command(flatten)]
         manifest: ManifestArg,
-        /// The alert's labels, e.g. `severity=critical category=security`.
-        #[arg(value_name = "LABEL=VALUE")]
+        /// An alert's name and/or its labels, e.g. `HighErrorRate service=api` or
+        /// `severity=critical category=security`.
+        #[arg(value_name = "[ALERT] LABEL=VALUE")]
         labels: Vec<String>,
+        /// Every generated and user alert with the receivers it reaches.
+        #[arg(long)]
+        all: bool,
     },
     /// Draw the stack: services, exporters, Prometheus, Alertmanager, receivers, logs.
     Graph {
@@ -144,7 +152,7 @@ where
             return if e.use_stderr() { Status::Error.into() } else { Status::Ok.into() };
         }
     };
-    let out = output::Output::new(
+    let mut out = output::Output::new(
         match cli.format {
             FormatArg::Human | FormatArg::Mermaid | FormatArg::Dot => crate::diagnostic::Format::Human,
             FormatArg::Json => crate::diagnostic::Format::Json,
@@ -156,13 +164,14 @@ where
             ColorArg::Auto => None,
         },
     );
+    out.deny_warnings = cli.deny_warnings;
     let status = match cli.command {
         Command::Init { file } => init::run(&file, &out),
         Command::Check { manifest } => build::check(manifest.file, &out),
         Command::Build { manifest, out: dir, check: true, .. } => build::drift(manifest.file, &dir, true, &out),
         Command::Build { manifest, out: dir, force, .. } => build::build(manifest.file, &dir, force, &out),
         Command::Diff { manifest, out: dir } => build::drift(manifest.file, &dir, false, &out),
-        Command::Route { manifest, labels } => route::run(manifest.file, &labels, &out),
+        Command::Route { manifest, labels, all } => route::run(manifest.file, &labels, all, &out),
         Command::Graph { manifest } => {
             let dot = match cli.format {
                 FormatArg::Dot => true,

@@ -10,11 +10,13 @@ use std::io::{IsTerminal, Write};
 pub struct Output {
     pub format: Format,
     color: Option<bool>,
+    /// `--deny-warnings`: every warning counts as an error.
+    pub deny_warnings: bool,
 }
 
 impl Output {
     pub fn new(format: Format, color: Option<bool>) -> Self {
-        Output { format, color }
+        Output { format, color, deny_warnings: false }
     }
 
     fn color_on_stderr(&self) -> bool {

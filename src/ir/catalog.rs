@@ -283,7 +283,33 @@ pub fn builtin(kind: Kind, name: &str) -> Option<&'static Builtin> {
 /// Host alerts (with node-exporter) and backup alerts (with backups).
 pub const HOST_ALERTS: [&str; 5] =
     ["HostDown", "HostDiskSpaceLow", "HostDiskWillFillIn24h", "HostMemoryHigh", "HostCpuHigh"];
-pub const BACKUP_ALERTS: [&str; 3] = ["BackupFailed", "BackupStale", "RestoreTestFailed"];
+pub const BACKUP_ALERTS: [&str; 5] =
+    ["BackupFailed", "BackupStale", "RestoreTestFailed", "BackupMetricsMissing", "BackupMetricsUnreadable"];
+
+/// The stack watching itself (`prometheus/rules/monitoring.yml`).
+pub const MONITORING_ALERTS: [&str; 1] = ["MonitoringTargetDown"];
+
+/// The labels sightline's alerts carry, for route and inhibition matchers: those of every
+/// alert, `slo` on burn alerts, `backup_job` on backup alerts, and what host, monitoring and
+/// backup expressions keep (`job`, `instance`, a failing notifier's `integration`, and a
+/// filesystem's `device`, `fstype`,
+/// `mountpoint`).
+pub const ALERT_LABELS: [&str; 14] = [
+    "alertname",
+    "severity",
+    "category",
+    "service",
+    "stack",
+    "env",
+    "slo",
+    "backup_job",
+    "job",
+    "instance",
+    "integration",
+    "device",
+    "fstype",
+    "mountpoint",
+];
 
 /// The alert categories the built-in library uses.
 pub const CATEGORIES: [&str; 4] = ["security", "performance", "operational", "slo"];

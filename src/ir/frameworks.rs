@@ -179,3 +179,30 @@ pub fn duration_scale(name: &str) -> Option<f64> {
 pub fn bound_text(seconds: f64) -> String {
     crate::manifest::values::format_duration((seconds * 1000.0).round() as u64)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(yaml: &str) -> m::MetricNames {
+        serde_json::from_str(yaml).unwrap()
+    }
+
+    #[test]
+    fn a_count_counter_follows_a_renamed_histogram() {
+        let n = MetricNames::resolve(Framework::Fastify, Some(&names(r#"{"duration": "http_request_duration_ms"}"#)));
+        assert_eq!(n.requests, "http_request_duration_ms_count");
+        // The framework's buckets are for its own histogram.
+        assert_eq!(n.buckets, None);
+        let n = MetricNames::resolve(Framework::Fastapi, Some(&names(r#"{"duration": "latency_seconds"}"#)));
+        assert_eq!(n.requests, "http_requests_total", "fastapi's counter is a counter of its own");
+    }
+
+    #[test]
+    fn grouped_codes_are_written_as_classes() {
+        let n = MetricNames::resolve(Framework::Fastapi, None);
+        assert_eq!((n.status_value(503), n.status_value(200)), ("5xx".to_string(), "2xx".to_string()));
+        let n = MetricNames::resolve(Framework::Fastapi, Some(&names(r#"{"status_codes": "exact"}"#)));
+        assert_eq!(n.status_value(503), "503");
+    }
+}

@@ -12,6 +12,16 @@ use super::{Service, Stack};
 use crate::manifest::model::Kind;
 
 pub const SCRAPE: &[&str] = &["up", "scrape_duration_seconds", "scrape_samples_scraped", "ALERTS", "ALERTS_FOR_STATE"];
+/// The stack's own programs (`targets/rules/monitoring.rs` names the source of each).
+pub const SELF: &[&str] = &[
+    "prometheus_rule_evaluation_failures_total",
+    "prometheus_config_last_reload_successful",
+    "prometheus_tsdb_compactions_failed_total",
+    "prometheus_tsdb_wal_corruptions_total",
+    "alertmanager_notifications_failed_total",
+    "alertmanager_config_last_reload_successful",
+    "loki_prometheus_rule_evaluation_failures_total",
+];
 pub const NODE: &[&str] = &[
     "node_cpu_seconds_total",
     "node_memory_MemAvailable_bytes",
@@ -89,7 +99,7 @@ pub fn framework(s: &Service) -> Vec<String> {
 
 /// Every metric name some target of this stack exposes (recording rules included).
 pub fn exposed(stack: &Stack) -> Vec<String> {
-    let mut out: Vec<String> = SCRAPE.iter().map(|s| s.to_string()).collect();
+    let mut out: Vec<String> = SCRAPE.iter().chain(SELF).map(|s| s.to_string()).collect();
     if stack.component(super::defaults::NODE_EXPORTER.name).is_some() {
         out.extend(NODE.iter().map(|s| s.to_string()));
         if stack.backups.is_some() {
@@ -126,4 +136,17 @@ pub fn exposed(stack: &Stack) -> Vec<String> {
     out.sort();
     out.dedup();
     out
+}
+
+/// The exporter a metric name's prefix belongs to, with every metric sightline knows it to
+/// expose; `None` for a name no exporter of the catalogue claims (the application's own).
+pub fn by_prefix(metric: &str) -> Option<(&'static str, Vec<&'static str>)> {
+    let families: [(&str, &str, Vec<&'static str>); 5] = [
+        ("pg_", "postgres_exporter", [POSTGRES, POSTGRES_QUERY_STATS].concat()),
+        ("redis_", "redis_exporter", REDIS.to_vec()),
+        ("nginx_", "nginx-prometheus-exporter", NGINX.to_vec()),
+        ("node_", "node_exporter", NODE.to_vec()),
+        ("probe_", "blackbox_exporter", BLACKBOX.to_vec()),
+    ];
+    families.into_iter().find(|(p, ..)| metric.starts_with(p)).map(|(_, e, known)| (e, known))
 }

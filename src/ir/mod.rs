@@ -127,6 +127,8 @@ pub struct Alerting {
     pub routes: Vec<m::Route>,
     pub default: Option<Name>,
     pub inhibit: Inhibit,
+    /// The receiver of the always-firing `Watchdog` alert.
+    pub heartbeat: Option<Name>,
     pub rules: Vec<m::UserRule>,
 }
 
@@ -273,6 +275,7 @@ pub fn lower(manifest: &Manifest, manifest_name: &str) -> Stack {
                 Some(m::Inhibit::Mode(m::InhibitMode::Off)) | Some(m::Inhibit::Off(_)) => Inhibit::Off,
                 Some(m::Inhibit::Rules(r)) => Inhibit::Rules(r.clone()),
             },
+            heartbeat: alerting.heartbeat.clone(),
             rules: alerting.rules.clone(),
         },
         logs: Logs {

@@ -46,6 +46,9 @@ pub struct Manifest {
     /// PostgreSQL backups.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backups: Option<Backups>,
+    /// Count every warning as an error, as `--deny-warnings` does (for a CI gate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deny_warnings: Option<bool>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
@@ -498,6 +501,10 @@ pub struct Alerting {
     /// `auto`, `off`, or a list of inhibition rules.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inhibit: Option<Inhibit>,
+    /// The receiver of the dead man's switch: the always-firing `Watchdog` alert goes there
+    /// every 5 minutes, for an external heartbeat service that pages when it stops.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heartbeat: Option<Name>,
     /// The user's own alert rules.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rules: Vec<UserRule>,

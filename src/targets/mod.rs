@@ -64,3 +64,38 @@ pub fn lower_all(stack: &Stack) -> Vec<Artifact> {
     out.push(graph::stack_md(stack, &paths));
     out
 }
+
+/// The labels of every alerting rule the stack generates (Prometheus's and Loki's, the user's
+/// included), `alertname` among them, in file order: read back from the generated rule files
+/// themselves, so routing checks and `sightline route` see exactly what Alertmanager will.
+pub fn alert_labels(stack: &Stack) -> Vec<std::collections::BTreeMap<String, String>> {
+    use std::collections::BTreeMap;
+    #[derive(serde::Deserialize)]
+    struct File {
+        groups: Vec<Group>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Group {
+        rules: Vec<Rule>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Rule {
+        alert: Option<String>,
+        #[serde(default)]
+        labels: BTreeMap<String, String>,
+    }
+    let mut out = Vec::new();
+    for a in lower_all(stack) {
+        let rules = a.path.starts_with(&format!("{}/", paths::PROMETHEUS_RULES_DIR))
+            || a.path.starts_with(&format!("{}/", paths::LOKI_RULES_DIR));
+        let Some(file) = rules.then(|| serde_saphyr::from_str::<File>(&a.contents).ok()).flatten() else { continue };
+        for r in file.groups.into_iter().flat_map(|g| g.rules) {
+            if let Some(name) = r.alert {
+                let mut labels = r.labels;
+                labels.insert("alertname".into(), name);
+                out.push(labels);
+            }
+        }
+    }
+    out
+}

@@ -101,3 +101,43 @@ fn sightline_route_agrees_with_amtool() {
     }
     assert!(compared >= 100);
 }
+
+/// An independent linter agrees: amlint (PyPI), which simulates Alertmanager's routing against
+/// the generated rules' labels, finds no warning and no error (`--strict`) in any example or
+/// fixture. It flags what amtool accepts: dead inhibit entries, routes no alert reaches,
+/// criticals that fall through to the default receiver.
+#[test]
+fn amlint_finds_nothing_to_warn_about() {
+    let amlint = require_tool("amlint");
+    for m in manifests() {
+        let dir = build_into_tempdir(&m);
+        let (ok, out) = run(Command::new(&amlint)
+            .args([
+                "check",
+                "alertmanager/alertmanager.yml",
+                "--rules",
+                "prometheus/rules/*.yml",
+                "--rules",
+                "loki/rules/*/*.yml",
+                "--strict",
+            ])
+            .current_dir(dir.path()));
+        assert!(ok, "{}: amlint:\n{out}", m.display());
+    }
+}
+
+/// "Fast burns page": in the bundled example, the critical SLO burn alerts reach the receivers
+/// that page for operational criticals, as `sightline route` with the alert's own labels says.
+#[test]
+fn the_examples_fast_slo_burns_page() {
+    let example = crate::support::root().join("examples/faceless-staging.yaml");
+    for alert in ["AvailabilityBudgetBurn1h", "AvailabilityBudgetBurn6h", "LatencyBudgetBurn1h", "LatencyBudgetBurn6h"]
+    {
+        let out = Command::new(env!("CARGO_BIN_EXE_sightline"))
+            .args(["route", "-f", &example.to_string_lossy(), alert, "service=api"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "pager\ngenie\n", "{alert}");
+    }
+}

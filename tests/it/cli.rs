@@ -334,3 +334,18 @@ fn cli_records() {
         }
     });
 }
+
+/// `--deny-warnings` and the manifest's `deny_warnings: true` make a warning fail the run.
+#[test]
+fn warnings_can_be_denied() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = "version: 1\nstack: shop\nenvironment: prod\nservices:\n  web: { kind: http, port: 8080 }\n";
+    std::fs::write(dir.path().join("stack.yaml"), manifest).unwrap();
+    assert_eq!(sightline(dir.path(), &["check"]).code, 0, "a warning alone passes");
+    let denied = sightline(dir.path(), &["--deny-warnings", "check"]);
+    assert_eq!(denied.code, 1, "{}", denied.stderr);
+    assert_eq!(sightline(dir.path(), &["--deny-warnings", "build"]).code, 1, "nothing is built");
+    assert!(!dir.path().join("generated").exists());
+    std::fs::write(dir.path().join("stack.yaml"), format!("{manifest}deny_warnings: true\n")).unwrap();
+    assert_eq!(sightline(dir.path(), &["check"]).code, 1);
+}

@@ -585,13 +585,16 @@ def start_tls_front(stack: Stack, procs: Processes, name: str, domain: str) -> N
     procs.start(f"{name}-tls-front", [sys.executable, "-c", code, stack.addr[name], str(cert), str(key)])
 
 
-def shorten_for(stack: Stack, cap: str) -> int:
-    """`--for`: Prometheus loads copies of the rule files in which every `for:` longer than `cap`
-    is `cap` (the generated tree is left as built). Returns how many were shortened."""
+def shorten_for(stack: Stack, cap: str | None) -> int:
+    """Prometheus loads a copy of the generated `prometheus/` (the generated tree is left as
+    built, and a fault can break the copy); with `--for`, every `for:` longer than `cap` is `cap`
+    in it. Returns how many were shortened."""
     copy = stack.work / "prometheus-rehearsal"
     shutil.copytree(stack.gen / "prometheus", copy)
     stack.copies["prometheus"] = copy
     n = 0
+    if not cap:
+        return n
     for f in sorted((copy / "rules").glob("*.yml")):
         doc = yaml.safe_load(f.read_text())
         for g in doc["groups"]:
@@ -919,6 +922,8 @@ def baseline(stack: Stack, report: Report, am: str, prom: str) -> None:
             report.note(f"before any fault: {name}{{job={l.get('job')}}} fires for what is not run here")
         elif name.startswith("Host"):
             report.note(f"before any fault: {name} fires on this machine's real state")
+        elif name == "Watchdog":
+            report.note("before any fault: Watchdog fires, as it always does")
         else:
             report.check(False, f"before any fault: {name} stays quiet", json.dumps(l))
 
@@ -993,8 +998,22 @@ def inject(stack: Stack, procs: Processes, report: Report, faults: Faults, apps:
         procs.stop("blackbox-exporter")
         stopped.append("blackbox-exporter")
         want.append(("MonitoringTargetDown", {"job": "blackbox"}))
-    if want:
-        faults.expect("exporters, node-exporter and blackbox-exporter down", want, quiet)
+    # A configuration reload refused: a broken rule file for Prometheus, a broken config for
+    # Alertmanager (each keeps running its previous configuration), then put back.
+    rule_file = sorted((stack.copies["prometheus"] / "rules").glob("*.yml"))[0]
+    rules_text = rule_file.read_text()
+    rule_file.write_text(rules_text + "\nthis is: [not a rule file\n")
+    am_file = stack.work / "alertmanager.yml"
+    am_text = am_file.read_text()
+    am_file.write_text(am_text + "\nroute: [broken\n")
+    for p in ("prometheus", "alertmanager"):
+        os.kill(procs.running[p].pid, signal.SIGHUP)
+    want += [("PrometheusConfigReloadFailed", {"job": "prometheus"}), ("AlertmanagerConfigReloadFailed", {"job": "alertmanager"})]
+    faults.expect("exporters, node-exporter and blackbox-exporter down; configuration reloads refused", want, quiet)
+    rule_file.write_text(rules_text)
+    am_file.write_text(am_text)
+    for p in ("prometheus", "alertmanager"):
+        os.kill(procs.running[p].pid, signal.SIGHUP)
     if failed_job and "node-exporter" in stopped:
         still = [a for a in faults.alerts() if matches(a, "BackupFailed", {"backup_job": failed_job})]
         report.check(bool(still), f"node-exporter down: BackupFailed{{backup_job={failed_job}}} keeps firing")
@@ -1054,9 +1073,9 @@ def main() -> int:
         stack = Stack(args.manifest.resolve(), work)
         print(f"rehearsing {args.manifest} in {work}", flush=True)
         write_hosts(stack)
+        n = shorten_for(stack, args.for_)
         if args.for_:
             stack.timing = args.for_
-            n = shorten_for(stack, args.for_)
             report.note(f"--for {args.for_}: {n} alerts wait {args.for_} instead of their `for:`, and Alertmanager's group_wait and group_interval are at most {args.for_} (in copies of the rule files and of alertmanager.yml)")
         capture = Capture(stack.addr[CAPTURE[0]])
         report.note(f"Alertmanager's receivers all post to http://{CAPTURE[0]}:{CAPTURE[1]}/<receiver> (a rewritten copy of alertmanager.yml)")
@@ -1123,6 +1142,8 @@ def main() -> int:
                     events.append(sel + " (the user's own metric)")
                 elif metric and metric.startswith("container_") and "cadvisor" in stack.services:
                     absent.append(sel + " (cAdvisor, not run here)")
+                elif metric and metric.startswith("loki_") and "loki" in stack.services:
+                    absent.append(sel + " (Loki, not run here)")
                 else:
                     absent.append(sel)
             if absent and all("not run here" in a for a in absent):
@@ -1141,6 +1162,8 @@ def main() -> int:
         cap = min(rules_for, seconds(args.for_)) if args.for_ else rules_for
         faults = Faults(stack, report, capture, am, cap + 4 * interval + 120)
         baseline(stack, report, am, prom)
+        if (stack.manifest.get("alerting") or {}).get("heartbeat"):
+            faults.expect("the dead man's switch", [("Watchdog", {})])
         inject(stack, procs, report, faults, apps, jobs)
     finally:
         procs.stop_all()

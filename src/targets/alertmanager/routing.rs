@@ -64,6 +64,9 @@ pub struct Route {
     pub routes: Vec<Route>,
 }
 
+/// The always-firing alert of the dead man's switch.
+pub const WATCHDOG: &str = "Watchdog";
+
 /// The receiver of alerts no route matches when the manifest names none: it notifies nobody.
 pub const BLACKHOLE: &str = "blackhole";
 
@@ -71,6 +74,19 @@ pub const BLACKHOLE: &str = "blackhole";
 pub fn tree(stack: &Stack) -> Route {
     let a = &stack.alerting;
     let mut children = Vec::new();
+    // The dead man's switch first: the heartbeat service hears it every 5 minutes, and no
+    // other receiver ever does.
+    if let Some(h) = &a.heartbeat {
+        children.push(Route {
+            receiver: h.to_string(),
+            matchers: vec![Matcher { name: "alertname".into(), values: vec![WATCHDOG.into()] }],
+            continue_: false,
+            group_wait: Some("0s".into()),
+            group_interval: Some("1m".into()),
+            repeat_interval: Some("5m".into()),
+            routes: Vec::new(),
+        });
+    }
     for r in &a.routes {
         let to = r.to.as_slice();
         for (i, receiver) in to.iter().enumerate() {

@@ -1,15 +1,26 @@
-//! The stack watching itself: `MonitoringTargetDown` (one rule per program, with its `job`
-//! label) when Prometheus cannot scrape one of the stack's own programs (Prometheus, Alertmanager, cAdvisor, the blackbox exporter). Without it
-//! a dead blackbox exporter silently resolves every probe alert, and a dead cAdvisor empties
-//! the container panels. node-exporter has `HostDown`.
+//! The stack watching itself (`prometheus/rules/monitoring.yml`):
+//! - `MonitoringTargetDown`, one rule per program with its `job` label, when Prometheus cannot
+//!   scrape one of the stack's own programs (Prometheus, Alertmanager, Loki, cAdvisor, the
+//!   blackbox exporter); node-exporter has `HostDown`;
+//! - the pipeline failing while it runs: rule evaluations failing (Prometheus's and Loki's
+//!   ruler), notifications failing, a configuration reload refused, TSDB compactions failing
+//!   or its write-ahead log corrupted;
+//! - `Watchdog`, always firing, for the heartbeat receiver (`alerting.heartbeat`): the dead
+//!   man's switch that says the whole path from rule evaluation to a receiver works.
+//!
+//! Metric names are read from the sources of the pinned releases (Prometheus `rules/group.go`,
+//! `cmd/prometheus/main.go`, `tsdb/db.go`, `tsdb/head.go`; Alertmanager `notify/metrics.go`,
+//! `config/coordinator.go`; Loki `pkg/ruler/base/manager.go`, which prefixes the rule
+//! manager's metrics with `loki_`), and the rehearsal finds them on the running programs.
 
 use super::model::{AlertRule, InputSeries, Tested, alert_annotations, alert_labels};
 use crate::ir::{Stack, defaults};
-use crate::targets::paths::{ALERTMANAGER_ADDR, BLACKBOX_ADDR, CADVISOR_ADDR, PROMETHEUS_ADDR};
+use crate::targets::alertmanager::routing::WATCHDOG;
+use crate::targets::paths::{ALERTMANAGER_ADDR, BLACKBOX_ADDR, CADVISOR_ADDR, LOKI_ADDR, PROMETHEUS_ADDR};
 
 /// The scrape jobs of the stack's own programs, with their target.
 pub fn jobs(stack: &Stack) -> Vec<(&'static str, (&'static str, u16))> {
-    let mut out = vec![("prometheus", PROMETHEUS_ADDR), ("alertmanager", ALERTMANAGER_ADDR)];
+    let mut out = vec![("prometheus", PROMETHEUS_ADDR), ("alertmanager", ALERTMANAGER_ADDR), ("loki", LOKI_ADDR)];
     if stack.component(defaults::CADVISOR.name).is_some() {
         out.push(("cadvisor", CADVISOR_ADDR));
     }
@@ -19,13 +30,127 @@ pub fn jobs(stack: &Stack) -> Vec<(&'static str, (&'static str, u16))> {
     out
 }
 
-/// One alert per program: its name in the summary, no template to expand.
+fn series(s: String, values: &str) -> InputSeries {
+    InputSeries { series: s, values: values.into() }
+}
+
+/// One of the pipeline's own alerts on a program's metric.
+struct Meta {
+    alert: &'static str,
+    job: &'static str,
+    severity: &'static str,
+    for_: Option<&'static str>,
+    expr: String,
+    summary: &'static str,
+    description: &'static str,
+    /// The series that makes it fire and the one that keeps it quiet.
+    firing: (String, &'static str),
+    silent: (String, &'static str),
+    /// Labels the expression keeps besides `job`.
+    kept: Vec<(&'static str, &'static str)>,
+}
+
+fn meta(stack: &Stack) -> Vec<Meta> {
+    let at = |job: &str| {
+        let (_, (host, port)) = jobs(stack).into_iter().find(|(j, _)| *j == job).expect("a job of the stack");
+        format!("job=\"{job}\",instance=\"{host}:{port}\"")
+    };
+    let (p, am, loki) = (at("prometheus"), at("alertmanager"), at("loki"));
+    vec![
+        Meta {
+            alert: "PrometheusRuleFailures",
+            job: "prometheus",
+            severity: "critical",
+            for_: None,
+            expr: "sum by (job) (increase(prometheus_rule_evaluation_failures_total{job=\"prometheus\"}[5m])) > 0"
+                .into(),
+            summary: "Prometheus fails to evaluate rules",
+            description: "Rule evaluations failed in the last 5 minutes: the alerts of the failing group cannot fire. The rule group and the error are on Prometheus's /rules page.",
+            firing: (format!("prometheus_rule_evaluation_failures_total{{{p},rule_group=\"g\"}}"), "0+1x60"),
+            silent: (format!("prometheus_rule_evaluation_failures_total{{{p},rule_group=\"g\"}}"), "0+0x60"),
+            kept: vec![],
+        },
+        Meta {
+            alert: "LokiRuleFailures",
+            job: "loki",
+            severity: "critical",
+            for_: None,
+            expr: "sum by (job) (increase(loki_prometheus_rule_evaluation_failures_total{job=\"loki\"}[5m])) > 0".into(),
+            summary: "Loki's ruler fails to evaluate log alerts",
+            description: "Loki's ruler failed to evaluate log rules in the last 5 minutes: the log-based alerts of the failing group cannot fire. See Loki's log for the rule group.",
+            firing: (format!("loki_prometheus_rule_evaluation_failures_total{{{loki},rule_group=\"g\",user=\"fake\"}}"), "0+1x60"),
+            silent: (format!("loki_prometheus_rule_evaluation_failures_total{{{loki},rule_group=\"g\",user=\"fake\"}}"), "0+0x60"),
+            kept: vec![],
+        },
+        Meta {
+            alert: "AlertmanagerNotificationsFailing",
+            job: "alertmanager",
+            severity: "critical",
+            for_: Some("5m"),
+            expr: "sum by (job, integration) (rate(alertmanager_notifications_failed_total{job=\"alertmanager\"}[5m])) > 0".into(),
+            summary: "Alertmanager cannot deliver notifications",
+            description: "Notifications through one integration (the `integration` label: email, slack, pagerduty, ...) have been failing for 5 minutes: its receivers hear nothing. Alertmanager's log names the error.",
+            firing: (format!("alertmanager_notifications_failed_total{{{am},integration=\"slack\"}}"), "0+5x60"),
+            silent: (format!("alertmanager_notifications_failed_total{{{am},integration=\"slack\"}}"), "0+0x60"),
+            kept: vec![("integration", "slack")],
+        },
+        Meta {
+            alert: "PrometheusConfigReloadFailed",
+            job: "prometheus",
+            severity: "warning",
+            for_: None,
+            expr: "max by (job) (prometheus_config_last_reload_successful{job=\"prometheus\"}) == 0".into(),
+            summary: "Prometheus refused its new configuration",
+            description: "The last reload of prometheus.yml or its rules failed; Prometheus runs the previous configuration. `promtool check config` names the problem.",
+            firing: (format!("prometheus_config_last_reload_successful{{{p}}}"), "0x60"),
+            silent: (format!("prometheus_config_last_reload_successful{{{p}}}"), "1x60"),
+            kept: vec![],
+        },
+        Meta {
+            alert: "AlertmanagerConfigReloadFailed",
+            job: "alertmanager",
+            severity: "warning",
+            for_: None,
+            expr: "max by (job) (alertmanager_config_last_reload_successful{job=\"alertmanager\"}) == 0".into(),
+            summary: "Alertmanager refused its new configuration",
+            description: "The last reload of alertmanager.yml failed; Alertmanager routes with the previous configuration. `amtool check-config` names the problem.",
+            firing: (format!("alertmanager_config_last_reload_successful{{{am}}}"), "0x60"),
+            silent: (format!("alertmanager_config_last_reload_successful{{{am}}}"), "1x60"),
+            kept: vec![],
+        },
+        Meta {
+            alert: "PrometheusTsdbCompactionsFailed",
+            job: "prometheus",
+            severity: "critical",
+            for_: None,
+            expr: "sum by (job) (increase(prometheus_tsdb_compactions_failed_total{job=\"prometheus\"}[3h])) > 0".into(),
+            summary: "Prometheus fails to compact its storage",
+            description: "A TSDB compaction failed in the last 3 hours: the disk fills and queries slow down. Prometheus's log names the block.",
+            firing: (format!("prometheus_tsdb_compactions_failed_total{{{p}}}"), "0+1x60"),
+            silent: (format!("prometheus_tsdb_compactions_failed_total{{{p}}}"), "0+0x60"),
+            kept: vec![],
+        },
+        Meta {
+            alert: "PrometheusTsdbWalCorrupted",
+            job: "prometheus",
+            severity: "critical",
+            for_: None,
+            expr: "sum by (job) (increase(prometheus_tsdb_wal_corruptions_total{job=\"prometheus\"}[3h])) > 0".into(),
+            summary: "Prometheus found its write-ahead log corrupted",
+            description: "The TSDB write-ahead log was corrupted in the last 3 hours (a full disk or an unclean shutdown): recent samples may be lost.",
+            firing: (format!("prometheus_tsdb_wal_corruptions_total{{{p}}}"), "0+1x60"),
+            silent: (format!("prometheus_tsdb_wal_corruptions_total{{{p}}}"), "0+0x60"),
+            kept: vec![],
+        },
+    ]
+}
+
+/// Every alert of the group, with its tests.
 pub fn alerts(stack: &Stack) -> Vec<Tested> {
-    jobs(stack)
+    let mut out: Vec<Tested> = jobs(stack)
         .into_iter()
         .map(|(job, (host, port))| {
-            let series =
-                |v: &str| InputSeries { series: format!("up{{job=\"{job}\",instance=\"{host}:{port}\"}}"), values: v.into() };
+            let up = |v: &str| series(format!("up{{job=\"{job}\",instance=\"{host}:{port}\"}}"), v);
             let mut labels = alert_labels(stack, "warning", "operational", None);
             labels.insert("job".into(), job.into());
             Tested {
@@ -45,15 +170,54 @@ pub fn alerts(stack: &Stack) -> Vec<Tested> {
                                 "blackbox" => "every probe fails and the probe alerts (health, certificate) cannot be trusted",
                                 "cadvisor" => "the container panels are empty",
                                 "alertmanager" => "no notification goes out",
+                                "loki" => "logs are not stored and log alerts cannot fire",
                                 _ => "rules may not be evaluated",
                             }
                         ),
                     ),
                 },
                 kept: Vec::new(),
-                firing: vec![series("0x60")],
-                silent: vec![series("1x60")],
+                firing: vec![up("0x60")],
+                silent: vec![up("1x60")],
             }
         })
-        .collect()
+        .collect();
+    for m in meta(stack) {
+        let mut labels = alert_labels(stack, m.severity, "operational", None);
+        labels.insert("job".into(), m.job.into());
+        out.push(Tested {
+            rule: AlertRule {
+                alert: m.alert.into(),
+                expr: m.expr,
+                for_: m.for_.map(String::from),
+                labels,
+                annotations: alert_annotations(stack, m.alert, None, m.summary, m.description),
+            },
+            kept: m.kept.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            firing: vec![series(m.firing.0, m.firing.1)],
+            silent: vec![series(m.silent.0, m.silent.1)],
+        });
+    }
+    if stack.alerting.heartbeat.is_some() {
+        out.push(Tested {
+            rule: AlertRule {
+                alert: WATCHDOG.into(),
+                expr: "vector(1)".into(),
+                for_: None,
+                labels: alert_labels(stack, "info", "operational", None),
+                annotations: alert_annotations(
+                    stack,
+                    WATCHDOG,
+                    None,
+                    "The alerting pipeline works",
+                    "Always firing, and sent to the heartbeat receiver every 5 minutes: the heartbeat service pages when it stops hearing it, because then rules are not evaluated or notifications do not go out.",
+                ),
+            },
+            kept: Vec::new(),
+            firing: Vec::new(),
+            // Nothing keeps it quiet: its silent case is left out of the tests.
+            silent: Vec::new(),
+        });
+    }
+    out
 }
