@@ -147,11 +147,24 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
                     )
                     .at(ctx.value(["services", name.as_str(), "slo", "latency", q]))
                     .label("no bucket has this bound")
-                    .help(format!(
-                        "use one of the bounds (from {}): {}",
-                        where_buckets(),
-                        bounds(scale)
-                    )),
+                    .help({
+                        // The bounds either side of the threshold, then all of them.
+                        let t = d.seconds() * scale;
+                        let all: Vec<f64> = names.buckets.clone().unwrap_or_default();
+                        let below = all.iter().copied().filter(|b| *b < t).reduce(f64::max);
+                        let above = all.iter().copied().filter(|b| *b > t).reduce(f64::min);
+                        let near: Vec<String> = [below, above]
+                            .into_iter()
+                            .flatten()
+                            .map(|b| format!("`{}`", crate::ir::frameworks::bound_text(b / scale)))
+                            .collect();
+                        format!(
+                            "the nearest bounds are {}; all of them (from {}): {}",
+                            near.join(" and "),
+                            where_buckets(),
+                            bounds(scale)
+                        )
+                    }),
                 );
             }
         }

@@ -30,7 +30,7 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
             let i = i.to_string();
             let parsed = promql_parser::parser::parse(&r.expr);
             if let Ok(expr) = &parsed {
-                for metric in selected_metrics(expr) {
+                for metric in crate::ir::metrics::selected(expr) {
                     // Only a near miss of a metric the exporter has: its catalogue here is the
                     // metrics sightline uses, not all it exposes, so a far name may be real.
                     let Some((exporter, known)) = crate::ir::metrics::by_prefix(&metric) else { continue };
@@ -86,29 +86,4 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
             }
         }
     }
-}
-
-/// The metric names an expression selects.
-fn selected_metrics(expr: &promql_parser::parser::Expr) -> Vec<String> {
-    use promql_parser::parser::Expr;
-    struct Names(Vec<String>);
-    impl promql_parser::util::ExprVisitor for Names {
-        type Error = ();
-        fn pre_visit(&mut self, e: &Expr) -> Result<bool, ()> {
-            let vs = match e {
-                Expr::VectorSelector(vs) => Some(vs),
-                Expr::MatrixSelector(ms) => Some(&ms.vs),
-                _ => None,
-            };
-            if let Some(name) = vs.and_then(|v| v.name.clone())
-                && !self.0.contains(&name)
-            {
-                self.0.push(name);
-            }
-            Ok(true)
-        }
-    }
-    let mut names = Names(Vec::new());
-    let _ = promql_parser::util::walk_expr(&mut names, expr);
-    names.0
 }

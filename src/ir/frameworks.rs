@@ -31,6 +31,9 @@ pub struct Facts {
     pub status_label: &'static str,
     pub status_codes: StatusCodes,
     pub route_label: Option<&'static str>,
+    /// Every label of the requests counter, and of the duration histogram (`le` aside).
+    pub request_labels: &'static [&'static str],
+    pub duration_labels: &'static [&'static str],
 }
 
 /// client_golang's `prometheus.DefBuckets`, also prom-client's default.
@@ -51,6 +54,8 @@ const FASTAPI: Facts = Facts {
     status_label: "status",
     status_codes: StatusCodes::Grouped,
     route_label: Some("handler"),
+    request_labels: &["handler", "method", "status"],
+    duration_labels: &[],
 };
 
 const EXPRESS: Facts = Facts {
@@ -63,6 +68,8 @@ const EXPRESS: Facts = Facts {
     status_label: "status_code",
     status_codes: StatusCodes::Exact,
     route_label: None,
+    request_labels: &["status_code"],
+    duration_labels: &["status_code"],
 };
 
 const FASTIFY: Facts = Facts {
@@ -75,6 +82,8 @@ const FASTIFY: Facts = Facts {
     status_label: "status_code",
     status_codes: StatusCodes::Exact,
     route_label: Some("route"),
+    request_labels: &["method", "route", "status_code"],
+    duration_labels: &["method", "route", "status_code"],
 };
 
 const GENERIC: Facts = Facts {
@@ -87,6 +96,8 @@ const GENERIC: Facts = Facts {
     status_label: "code",
     status_codes: StatusCodes::Exact,
     route_label: None,
+    request_labels: &["code", "method"],
+    duration_labels: &["code", "method"],
 };
 
 /// The facts of a framework.
@@ -111,6 +122,11 @@ pub struct MetricNames {
     /// The duration histogram's finite buckets, in its unit; `None` when a renamed histogram's
     /// buckets are not given (`metric_names.buckets`).
     pub buckets: Option<Vec<f64>>,
+    /// The labels of the requests counter and of the histogram (`le` aside): the framework's,
+    /// or, for metrics the manifest names (the application's own instrumentation), the status
+    /// label, `method` and the route label.
+    pub request_labels: Vec<String>,
+    pub duration_labels: Vec<String>,
 }
 
 impl MetricNames {
@@ -128,11 +144,31 @@ impl MetricNames {
         let buckets = given.and_then(|n| n.buckets.clone()).or_else(|| {
             given.and_then(|n| n.duration.as_ref()).is_none_or(|d| d == f.duration).then(|| f.buckets.to_vec())
         });
+        let status_label = g(|n| n.status_label.as_ref()).unwrap_or_else(|| f.status_label.into());
+        let route_label = g(|n| n.route_label.as_ref()).or_else(|| f.route_label.map(String::from));
+        let own = |defaults: &[&str], is_default: bool| -> Vec<String> {
+            if is_default {
+                defaults.iter().map(|s| s.to_string()).collect()
+            } else {
+                [Some(status_label.clone()), Some("method".to_string()), route_label.clone()]
+                    .into_iter()
+                    .flatten()
+                    .collect()
+            }
+        };
+        let request_labels = own(
+            f.request_labels,
+            given.is_none_or(|n| n.requests.is_none() && n.status_label.is_none() && n.duration.is_none()),
+        );
+        let duration_labels =
+            own(f.duration_labels, given.is_none_or(|n| n.duration.is_none() && n.status_label.is_none()));
         MetricNames {
             requests,
-            status_label: g(|n| n.status_label.as_ref()).unwrap_or_else(|| f.status_label.into()),
+            request_labels,
+            duration_labels,
+            status_label,
             status_codes: given.and_then(|n| n.status_codes).unwrap_or(f.status_codes),
-            route_label: g(|n| n.route_label.as_ref()).or_else(|| f.route_label.map(String::from)),
+            route_label,
             duration,
             buckets,
         }
@@ -177,7 +213,9 @@ pub fn duration_scale(name: &str) -> Option<f64> {
 
 /// A bucket bound in seconds, written as a manifest duration (`500ms`, `2s`).
 pub fn bound_text(seconds: f64) -> String {
-    crate::manifest::values::format_duration((seconds * 1000.0).round() as u64)
+    let ms = (seconds * 1000.0).round() as u64;
+    // `2500ms`, not `2s500ms`: both parse, one reads.
+    if ms % 1000 != 0 { format!("{ms}ms") } else { crate::manifest::values::format_duration(ms) }
 }
 
 #[cfg(test)]

@@ -150,3 +150,100 @@ pub fn by_prefix(metric: &str) -> Option<(&'static str, Vec<&'static str>)> {
     ];
     families.into_iter().find(|(p, ..)| metric.starts_with(p)).map(|(_, e, known)| (e, known))
 }
+
+/// The labels of the exporters' metrics that sightline's rules and panels select or group by,
+/// besides `job` and `instance` (every target) and `service` (the scrape config adds it), read
+/// from the exporters' sources at the pinned releases: node_exporter v1.12.1
+/// `collector/{cpu_linux,filesystem_common,netdev_common,diskstats_linux}.go`; postgres_exporter
+/// v0.19.1 `exporter/postgres_exporter.go` (`pg_stat_activity`), `collector/{pg_database,
+/// pg_stat_database,pg_stat_statements,collector}.go`; cAdvisor's container labels (compose's
+/// project label among them); the backup scripts' own textfile metrics.
+const EXPORTER_LABELS: &[(&str, &[&str])] = &[
+    ("node_cpu_seconds_total", &["cpu", "mode"]),
+    ("node_filesystem_", &["device", "mountpoint", "fstype", "device_error"]),
+    ("node_network_", &["device"]),
+    ("node_disk_", &["device"]),
+    (
+        "pg_stat_activity_",
+        &["datname", "state", "usename", "application_name", "backend_type", "wait_event_type", "wait_event"],
+    ),
+    ("pg_stat_database_", &["datid", "datname"]),
+    ("pg_database_size_bytes", &["datname"]),
+    ("pg_stat_statements_", &["user", "datname", "queryid"]),
+    ("pg_scrape_collector_success", &["collector"]),
+    (
+        "container_",
+        &[
+            "id",
+            "name",
+            "image",
+            "container_label_com_docker_compose_project",
+            "container_label_com_docker_compose_service",
+        ],
+    ),
+    ("sightline_backup_", &["backup_job", "service"]),
+    ("sightline_restore_test_", &["backup_job", "service"]),
+    ("prometheus_rule_evaluation_failures_total", &["rule_group"]),
+    ("loki_prometheus_rule_evaluation_failures_total", &["rule_group", "user"]),
+    ("alertmanager_notifications_failed_total", &["integration", "receiver_name", "reason"]),
+];
+
+/// The labels a metric of this stack carries besides `job`, `instance` and `service`; `None`
+/// for a metric the catalogue does not know. An application's metrics carry what its
+/// framework's instrumentation writes (`ir::frameworks`), and `le` on a histogram's buckets;
+/// `ALERTS` carries every label an alert can have.
+pub fn labels(stack: &Stack, metric: &str) -> Option<Vec<String>> {
+    if metric == "ALERTS" || metric == "ALERTS_FOR_STATE" {
+        let mut l: Vec<String> = crate::ir::catalog::ALERT_LABELS.iter().map(|s| s.to_string()).collect();
+        l.push("alertstate".into());
+        return Some(l);
+    }
+    for s in stack.services.iter().filter(|s| s.kind == Kind::Http) {
+        let m = &s.metric_names;
+        let d = &m.duration;
+        if metric == m.requests {
+            return Some(m.request_labels.clone());
+        }
+        if metric == format!("{d}_bucket") {
+            return Some(m.duration_labels.iter().cloned().chain(["le".to_string()]).collect());
+        }
+        if metric == format!("{d}_count") || metric == format!("{d}_sum") {
+            return Some(m.duration_labels.clone());
+        }
+    }
+    if exposed(stack).iter().any(|m| m == metric) {
+        let known = EXPORTER_LABELS.iter().find(|(p, _)| metric.starts_with(p)).map_or(&[][..], |(_, l)| *l);
+        return Some(known.iter().map(|s| s.to_string()).collect());
+    }
+    None
+}
+
+/// The metric names an expression selects (by name or by a `__name__` matcher), each once.
+pub fn selected(expr: &promql_parser::parser::Expr) -> Vec<String> {
+    use promql_parser::parser::Expr;
+    struct Names(Vec<String>);
+    impl promql_parser::util::ExprVisitor for Names {
+        type Error = ();
+        fn pre_visit(&mut self, e: &Expr) -> Result<bool, ()> {
+            let vs = match e {
+                Expr::VectorSelector(vs) => Some(vs),
+                Expr::MatrixSelector(ms) => Some(&ms.vs),
+                _ => None,
+            };
+            let name = vs.and_then(|v| {
+                v.name
+                    .clone()
+                    .or_else(|| v.matchers.matchers.iter().find(|m| m.name == "__name__").map(|m| m.value.clone()))
+            });
+            if let Some(name) = name
+                && !self.0.contains(&name)
+            {
+                self.0.push(name);
+            }
+            Ok(true)
+        }
+    }
+    let mut names = Names(Vec::new());
+    let _ = promql_parser::util::walk_expr(&mut names, expr);
+    names.0
+}

@@ -204,3 +204,101 @@ fn alerts_doc_is_current() {
         "docs/alerts.md is stale: run `UPDATE_DOCS=1 cargo test --test it alerts_doc` and commit it"
     );
 }
+
+/// Every selector of every generated rule and Prometheus panel is proved against what the stack
+/// scrapes: its metric is one a target exposes (`ir::metrics`), every label it matches on or an
+/// aggregation groups by is one that metric carries (the exporters' and frameworks' label
+/// catalogues, read from their sources; the rehearsal checks them on the running programs).
+#[test]
+fn every_selector_matches_labels_its_metric_carries() {
+    use promql_parser::parser::{Expr, parse};
+    use promql_parser::util::{ExprVisitor, walk_expr};
+    // Labels every target has: the scrape's own, the one the scrape configs add, and those the
+    // recording rules and `label_replace` keep.
+    const ANY: [&str; 4] = ["__name__", "job", "instance", "service"];
+
+    struct Check<'a> {
+        stack: &'a sightline::ir::Stack,
+        problems: Vec<String>,
+    }
+    use sightline::ir::metrics::selected as metrics_in;
+    impl ExprVisitor for Check<'_> {
+        type Error = ();
+        fn pre_visit(&mut self, e: &Expr) -> Result<bool, ()> {
+            match e {
+                Expr::VectorSelector(_) | Expr::MatrixSelector(_) => {
+                    let v = match e {
+                        Expr::VectorSelector(v) => v,
+                        Expr::MatrixSelector(m) => &m.vs,
+                        _ => unreachable!(),
+                    };
+                    let Some(metric) = metrics_in(e).into_iter().next() else { return Ok(true) };
+                    match sightline::ir::metrics::labels(self.stack, &metric) {
+                        None => self.problems.push(format!("`{metric}`: no target of the stack exposes it")),
+                        Some(labels) => {
+                            for m in &v.matchers.matchers {
+                                if !ANY.contains(&m.name.as_str()) && !labels.contains(&m.name) {
+                                    self.problems.push(format!("`{metric}` has no label `{}` ({labels:?})", m.name));
+                                }
+                            }
+                        }
+                    }
+                }
+                Expr::Aggregate(a) => {
+                    if let Some(modifier) = &a.modifier {
+                        let inner: Vec<String> = metrics_in(&a.expr)
+                            .iter()
+                            .flat_map(|m| sightline::ir::metrics::labels(self.stack, m).unwrap_or_default())
+                            .collect();
+                        for l in &modifier.labels().labels {
+                            if !ANY.contains(&l.as_str()) && !inner.contains(l) {
+                                self.problems.push(format!(
+                                    "grouping by `{l}`, which none of {:?} carries",
+                                    metrics_in(&a.expr)
+                                ));
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+            Ok(true)
+        }
+    }
+    for m in manifests() {
+        let checked = sightline::check(&m.to_string_lossy(), &std::fs::read(&m).unwrap());
+        let stack = sightline::ir::lower(checked.manifest.as_ref().unwrap(), "m");
+        let dir = build_into_tempdir(&m);
+        let mut exprs: Vec<(String, String)> = Vec::new();
+        for entry in std::fs::read_dir(dir.path().join("prometheus/rules")).unwrap() {
+            let path = entry.unwrap().path();
+            if path.ends_with("user.yml") {
+                continue; // the user's own metrics
+            }
+            let rules = yaml_to_json(&std::fs::read_to_string(&path).unwrap());
+            for r in rules["groups"][0]["rules"].as_array().unwrap() {
+                let name = r["alert"].as_str().or(r["record"].as_str()).unwrap_or("?");
+                exprs.push((format!("{} {name}", path.display()), r["expr"].as_str().unwrap().to_string()));
+            }
+        }
+        for entry in std::fs::read_dir(dir.path().join("grafana/dashboards")).unwrap() {
+            let path = entry.unwrap().path();
+            let d: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            for p in d["panels"].as_array().into_iter().flatten() {
+                for t in p["targets"].as_array().into_iter().flatten() {
+                    if t["datasource"]["type"] == "prometheus" {
+                        let expr =
+                            t["expr"].as_str().unwrap().replace("$__rate_interval", "5m").replace("$__range", "1h");
+                        exprs.push((format!("{} {}", path.display(), p["title"]), expr));
+                    }
+                }
+            }
+        }
+        for (what, expr) in exprs {
+            let Ok(parsed) = parse(&expr) else { panic!("{what}: does not parse: {expr}") };
+            let mut check = Check { stack: &stack, problems: Vec::new() };
+            walk_expr(&mut check, &parsed).unwrap();
+            assert!(check.problems.is_empty(), "{what}: {expr}\n{}", check.problems.join("\n"));
+        }
+    }
+}

@@ -500,7 +500,8 @@ def framework_facts() -> dict[str, dict]:
     table = text.split("## Framework defaults", 1)[1].split("\n\n")[2]
     out = {}
     for row in table.splitlines()[2:]:
-        framework, _library, requests, duration, buckets, status, route = [c.strip().strip("`") for c in row.strip("|").split("|")]
+        framework, _library, requests, duration, buckets, status, route, req_labels, hist_labels = [c.strip().strip("`") for c in row.strip("|").split("|")]
+        names = lambda cell: [] if cell == "none" else [x.strip().strip("`") for x in cell.split(",")]
         label, grouping = re.match(r"(\w+)` \((\w+)\)", status).groups()
         out[framework] = {
             "requests": requests,
@@ -509,6 +510,8 @@ def framework_facts() -> dict[str, dict]:
             "status_label": label,
             "grouped": grouping == "grouped",
             "route_label": None if route == "none" else route,
+            "request_labels": names(req_labels),
+            "duration_labels": names(hist_labels),
         }
     return out
 
@@ -785,6 +788,12 @@ def check_facts(stack: Stack, apps: list[str], report: Report) -> None:
                 f"{framework} ({name}): `{want['requests']}` has the route label `{want['route_label']}`",
                 f"labels: {sorted({k for x in req for k in x.labels})}",
             )
+        facts = framework_facts()[framework]
+        got = sorted({k for x in req for k in x.labels})
+        report.check(got == sorted(facts["request_labels"]), f"{framework} ({name}): `{want['requests']}` has exactly the catalogued labels {facts['request_labels']}", f"the library's: {got}")
+        hist = [x for x in samples if x.name == want["duration"] + "_count"]
+        got = sorted({k for x in hist for k in x.labels})
+        report.check(got == sorted(facts["duration_labels"]), f"{framework} ({name}): `{want['duration']}` has exactly the catalogued labels {facts['duration_labels']}", f"the library's: {got}")
         les = sorted({float(x.labels["le"]) for x in samples if x.name == want["duration"] + "_bucket" and x.labels.get("le") != "+Inf"})
         report.check(les == sorted(want["buckets"]), f"{framework} ({name}): `{want['duration']}` has the catalogued buckets", f"the library's: {les}")
 

@@ -70,12 +70,17 @@ pub fn render(stack: &Stack) -> String {
     s
 }
 
+/// Label names as a table cell: `a`, `b`; `none`.
+fn labels(l: &[&str]) -> String {
+    if l.is_empty() { "none".into() } else { l.iter().map(|x| format!("`{x}`")).collect::<Vec<_>>().join(", ") }
+}
+
 /// What each framework's instrumentation emits at its defaults, and what follows for alerts.
 fn frameworks() -> String {
     use crate::ir::frameworks::{Requests, facts};
     use crate::manifest::model::{Framework, StatusCodes};
     let mut s = String::from(
-        "\n## Framework defaults\n\nAn `http` service's alerts, objectives and panels read the metrics its framework's usual instrumentation library writes at its defaults (`src/ir/frameworks.rs`; the rehearsal checks them against the running library). `metric_names` overrides any of them. With grouped status codes (`4xx`), `AuthFailures` and `RateLimited` cannot be measured and are left out (asking for them is SL508). A `HighLatency` threshold at or above the top bucket is SL506; a latency objective between buckets is SL507.\n\n| framework | library | requests | duration histogram | buckets | status label | route label |\n|---|---|---|---|---|---|---|\n",
+        "\n## Framework defaults\n\nAn `http` service's alerts, objectives and panels read the metrics its framework's usual instrumentation library writes at its defaults (`src/ir/frameworks.rs`; the rehearsal checks them against the running library). `metric_names` overrides any of them. With grouped status codes (`4xx`), `AuthFailures` and `RateLimited` cannot be measured and are left out (asking for them is SL508). A `HighLatency` threshold at or above the top bucket is SL506; a latency objective between buckets is SL507.\n\n| framework | library | requests | duration histogram | buckets | status label | route label | requests labels | histogram labels |\n|---|---|---|---|---|---|---|---|---|\n",
     );
     for f in [Framework::Fastapi, Framework::Express, Framework::Fastify, Framework::Generic] {
         let x = facts(f);
@@ -85,7 +90,7 @@ fn frameworks() -> String {
         };
         let buckets: Vec<String> = x.buckets.iter().map(|b| builtin::num(*b)).collect();
         s.push_str(&format!(
-            "| {} | {} | {requests} | `{}` | {} | `{}` ({}) | {} |\n",
+            "| {} | {} | {requests} | `{}` | {} | `{}` ({}) | {} | {} | {} |\n",
             serde_json::to_value(f).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
             x.library,
             x.duration,
@@ -93,6 +98,8 @@ fn frameworks() -> String {
             x.status_label,
             if x.status_codes == StatusCodes::Exact { "exact" } else { "grouped" },
             x.route_label.map_or("none".to_string(), |r| format!("`{r}`")),
+            labels(x.request_labels),
+            labels(x.duration_labels),
         ));
     }
     s.push_str("\nSources:\n\n");
