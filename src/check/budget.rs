@@ -11,7 +11,8 @@ use std::collections::HashMap;
 pub fn check(ctx: &Ctx, sink: &mut Sink) {
     let stack = ir::lower(ctx.manifest, "");
     if let Some(host) = &ctx.manifest.host {
-        let mem: u64 = stack.components.iter().map(|c| c.memory.bytes()).sum();
+        // Saturating: sizes near the top of u64 add up to "more than any host", not to a wrap.
+        let mem: u64 = stack.components.iter().fold(0u64, |a, c| a.saturating_add(c.memory.bytes()));
         if mem > host.memory.bytes() {
             let mut by: Vec<_> = stack
                 .components
@@ -25,7 +26,7 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
                     Code::MemoryBudget,
                     format!(
                         "the stack's memory limits add up to {}, more than the host's {}",
-                        format_size(mem),
+                        if mem == u64::MAX { "more than 16EiB".to_string() } else { format_size(mem) },
                         host.memory
                     ),
                 )
@@ -51,7 +52,8 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
                 .help("lower the `cpus:` of the biggest consumers under `observability`, or give the host more CPUs"),
             );
         }
-        let disk: u64 = stack.components.iter().filter_map(|c| c.disk.as_ref()).map(|d| d.bytes()).sum();
+        let disk: u64 =
+            stack.components.iter().filter_map(|c| c.disk.as_ref()).fold(0u64, |a, d| a.saturating_add(d.bytes()));
         if disk > host.disk.bytes() {
             let top: Vec<String> =
                 stack.components.iter().filter_map(|c| c.disk.as_ref().map(|d| format!("{} {d}", c.name))).collect();

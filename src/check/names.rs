@@ -25,6 +25,17 @@ fn reserved(name: &str, at: Span) -> Diagnostic {
 
 pub fn check(ctx: &Ctx, sink: &mut Sink) {
     let m = ctx.manifest;
+    // sightline's own networks: `network:` names an external one, never one of these.
+    if let Some(n) = &m.network
+        && crate::targets::compose::NETWORKS.contains(&n.as_str())
+    {
+        sink.push(
+            Diagnostic::error(Code::ReservedName, format!("`{n}` is the name of a network sightline generates"))
+                .at(ctx.value(["network"]))
+                .label("reserved network name")
+                .help("name the Docker network your services run on (e.g. `myapp_default`); sightline's own `monitoring` network is internal and stays so"),
+        );
+    }
     for name in m.services.keys() {
         // The names sightline derives from another service: its exporter, and a postgres
         // service's query-stats job.
@@ -69,6 +80,38 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
             "name",
             "log sources",
         );
+    }
+    // Log files become Alloy components named after their service or source, and Alloy
+    // identifiers have no `-`: `app-log` and `app_log` would be one component.
+    let mut files: Vec<(String, Span)> = m
+        .services
+        .iter()
+        .filter(|(_, s)| s.logs.as_ref().is_some_and(|l| l.path.is_some()))
+        .map(|(n, _)| (n.to_string(), ctx.key(["services", n.as_str()])))
+        .collect();
+    if let Some(l) = &m.logs {
+        for (i, src) in l.sources.iter().enumerate() {
+            files.push((src.name.to_string(), ctx.value(["logs", "sources", &i.to_string(), "name"])));
+        }
+    }
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (i, (name, at)) in files.iter().enumerate() {
+        match seen.get(&name.replace('-', "_")) {
+            Some(&first) if files[first].0 != *name => sink.push(
+                Diagnostic::error(
+                    Code::DuplicateName,
+                    format!("`{name}` and `{}` name the same log file component", files[first].0),
+                )
+                .at(*at)
+                .label("second definition")
+                .related(files[first].1, "first defined here")
+                .help("the log collector's component names cannot tell `-` from `_`; rename one of them"),
+            ),
+            Some(_) => {}
+            None => {
+                seen.insert(name.replace('-', "_"), i);
+            }
+        }
     }
     // Services and receivers are mapping keys: YAML and TOML parsers refuse duplicate keys, so
     // the remaining collision is a receiver named like a service, which is fine, and a log source

@@ -495,10 +495,11 @@ pub fn longest_gap(cron: &Cron) -> Duration {
         if let Some(p) = previous {
             longest = longest.max((t - p).num_seconds());
         }
-        previous = Some(t);
-        if (t - start).num_days() > 400 {
+        // A year of runs, and at least one gap (a leap-day schedule runs every four years).
+        if (t - start).num_days() > 400 && previous.is_some() {
             break;
         }
+        previous = Some(t);
     }
     Duration::from_millis(longest.max(60) as u64 * 1000)
 }

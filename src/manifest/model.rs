@@ -202,11 +202,12 @@ pub enum StatusCodes {
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Health {
+    /// An absolute URL path: printable ASCII, no spaces.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = r"^/"))]
+    #[schemars(regex(pattern = r"^/[!-~]*$"))]
     pub live: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = r"^/"))]
+    #[schemars(regex(pattern = r"^/[!-~]*$"))]
     pub ready: Option<String>,
 }
 
@@ -238,9 +239,10 @@ pub struct ServiceLogs {
     /// Fields promoted to Loki labels (keep these low-cardinality).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub labels: Vec<LabelName>,
-    /// Read logs from this host path instead of the container's output.
+    /// Read logs from this host path instead of the container's output. It is mounted into the
+    /// log collector, so it cannot hold what a compose volume cannot: `:`, `$`, spaces, quotes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = r"^/"))]
+    #[schemars(regex(pattern = r#"^/[^:$\s'"\\]*$"#))]
     pub path: Option<String>,
 }
 
@@ -698,7 +700,8 @@ pub struct RedactKey(#[schemars(regex(pattern = r"^[A-Za-z0-9_.-]+$"))] pub Stri
 #[serde(deny_unknown_fields)]
 pub struct LogSource {
     pub name: Name,
-    #[schemars(regex(pattern = r"^/"))]
+    /// A host path, mounted into the log collector: no `:`, `$`, spaces or quotes.
+    #[schemars(regex(pattern = r#"^/[^:$\s'"\\]*$"#))]
     pub path: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<LogFormat>,

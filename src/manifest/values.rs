@@ -381,6 +381,18 @@ impl Cron {
         let cron = parser
             .parse(s)
             .map_err(|e| ValueError::new(Code::InvalidCron, format!("not a cron schedule: {e}"), help))?;
+        // A day that never comes (`0 0 31 2 *`): cron would accept it and never run the job.
+        // Eight years from a fixed date cover every leap day.
+        use chrono::TimeZone;
+        let start = chrono::Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).single().expect("a valid date");
+        let fires = cron.iter_after(start).next().is_some_and(|t| (t - start).num_days() <= 8 * 366);
+        if !fires {
+            return Err(ValueError::new(
+                Code::InvalidCron,
+                "this schedule never fires: no date matches its day and month fields",
+                "check the day of month against the month (there is no 31 February or 31 April)",
+            ));
+        }
         Ok(Cron { text: s.to_string(), cron })
     }
 

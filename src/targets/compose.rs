@@ -33,6 +33,8 @@ use serde_json::{Map, Value, json};
 
 const MONITORING: &str = "monitoring";
 const EGRESS: &str = "egress";
+/// The networks compose.yaml defines itself (the manifest's `network:` may name none of them).
+pub const NETWORKS: [&str; 2] = [MONITORING, EGRESS];
 
 /// Compose's memory syntax: the largest exact unit.
 fn memory(bytes: u64) -> String {
@@ -576,11 +578,14 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
             }
             Kind::Redis => Some(healthcheck(vec!["CMD", "redis-cli", "ping"])),
             Kind::Nginx => Some(healthcheck(vec!["CMD-SHELL", "kill -0 \"$$(cat /var/run/nginx.pid)\""])),
-            Kind::Http | Kind::Generic => s
-                .health
-                .as_ref()
-                .and_then(|h| h.live.as_ref().or(h.ready.as_ref()))
-                .map(|path| healthcheck(vec!["CMD-SHELL", &format!("wget -q --spider http://127.0.0.1:{}{path} || curl -fsS -o /dev/null http://127.0.0.1:{}{path}", s.port, s.port)])),
+            Kind::Http | Kind::Generic => {
+                s.health.as_ref().and_then(|h| h.live.as_ref().or(h.ready.as_ref())).map(|path| {
+                    // The URL as one shell word, and `$` doubled for compose's interpolation.
+                    let url =
+                        super::backup::shell_quote(&format!("http://127.0.0.1:{}{path}", s.port)).replace('$', "$$");
+                    healthcheck(vec!["CMD-SHELL", &format!("wget -q --spider {url} || curl -fsS -o /dev/null {url}")])
+                })
+            }
         };
         wiring.apply(&mut a, &mut secrets_all);
         if let Some(h) = health {

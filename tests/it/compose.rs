@@ -364,3 +364,23 @@ fn what_reaches_an_outside_service_can_leave_the_internal_network() {
     let nets = doc["services"]["prometheus"]["networks"].as_array().unwrap();
     assert!(nets.iter().any(|n| n == "egress"), "prometheus networks: {nets:?}");
 }
+
+/// A health path reaches the application's shell healthcheck as one quoted word, with `$`
+/// doubled for compose's interpolation: `;`, `&` and `$HOME` stay part of the URL.
+#[test]
+fn a_health_path_is_one_shell_word() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("stack.yaml");
+    std::fs::write(
+        &manifest,
+        "version: 1\nstack: shop\nenvironment: prod\nnetwork: n1\nservices:\n  web: { kind: http, port: 8080, image: \"web:1\", health: { live: \"/h;id&x=$HOME\" } }\n",
+    )
+    .unwrap();
+    let out = build_into_tempdir(&manifest);
+    let doc = compose_of(out.path());
+    let test = doc["services"]["web"]["healthcheck"]["test"][1].as_str().unwrap().to_string();
+    assert_eq!(
+        test,
+        "wget -q --spider 'http://127.0.0.1:8080/h;id&x=$$HOME' || curl -fsS -o /dev/null 'http://127.0.0.1:8080/h;id&x=$$HOME'"
+    );
+}
