@@ -149,10 +149,42 @@ pub enum Format {
 /// Render diagnostics for a file. `color` applies to the human format only.
 pub fn render(source: &SourceFile, diags: &[Diagnostic], format: Format, color: bool) -> String {
     match format {
-        Format::Human => render_human(&mask_secrets(source, diags), diags, color),
+        Format::Human => {
+            // Nothing from the manifest reaches the terminal as a control sequence (a window
+            // title, the clipboard through OSC 52, a cleared screen): the snippet and every
+            // message are made printable first, byte for byte, so spans still point right.
+            let mut shown = mask_secrets(source, diags);
+            shown.text = printable(&shown.text);
+            let diags: Vec<Diagnostic> = diags
+                .iter()
+                .map(|d| Diagnostic {
+                    message: printable(&d.message),
+                    label: d.label.as_deref().map(printable),
+                    help: d.help.as_deref().map(printable),
+                    related: d.related.iter().map(|r| Related { span: r.span, label: printable(&r.label) }).collect(),
+                    ..d.clone()
+                })
+                .collect();
+            render_human(&shown, &diags, color)
+        }
         Format::Json => render_json(source, diags),
         Format::Github => render_github(source, diags),
     }
+}
+
+/// Control characters (C0 but newline, tab and carriage return; DEL; C1) as `?`, one per byte,
+/// so that byte offsets into the text stay valid.
+pub fn printable(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        let control = (c.is_control() && !matches!(c, '\n' | '\t' | '\r')) || c == '\u{7f}';
+        if control {
+            out.extend(std::iter::repeat_n('?', c.len_utf8()));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// The source with every value that a secrets diagnostic points at overwritten by `*`, so that

@@ -97,5 +97,12 @@ pub fn plan(checked: &Checked) -> Option<emit::Plan> {
 /// The manifest's file name without directories, so that generated files do not depend on
 /// where the manifest was on the machine that built them.
 pub fn display_name(path: &str) -> String {
-    path.rsplit(['/', '\\']).next().unwrap_or(path).to_string()
+    // It is written into every generated header (YAML, shell, crontab, Markdown): anything but
+    // a plain file-name character becomes `_`, so no name can start a line or a command there.
+    path.rsplit(['/', '\\'])
+        .next()
+        .unwrap_or(path)
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '+') { c } else { '_' })
+        .collect()
 }

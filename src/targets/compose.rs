@@ -210,12 +210,18 @@ fn query_stats_job(
     let mut wiring = SecretWiring::new();
     wiring.env.insert("PGHOST".into(), json!(s.host));
     wiring.env.insert("PGPORT".into(), json!(s.port.to_string()));
-    wiring.env.insert("PGUSER".into(), json!(pg.user));
-    wiring.env.insert("PGDATABASE".into(), json!(pg.database));
+    wiring.env.insert("PGUSER".into(), json!(literal(&pg.user)));
+    wiring.env.insert("PGDATABASE".into(), json!(literal(&pg.database)));
     wiring.env_or_file(&pg.password, "PGPASSWORD", "PGPASSWORD_FILE");
     wiring.apply(&mut j, secrets_all);
     depends(&mut j, &[(s.name.as_str(), "service_healthy")]);
     j
+}
+
+/// A value compose must take literally: `$` doubled, so compose does not interpolate it (a
+/// database `shop$PGDATA` stays that name).
+fn literal(s: &str) -> String {
+    s.replace('$', "$$")
 }
 
 /// The read-only mount of a config file's whole directory. `build` replaces files by rename, and
@@ -336,9 +342,9 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
                 if let Some(pg) = &s.postgres {
                     env.insert(
                         "DATA_SOURCE_URI".into(),
-                        json!(format!("{}:{}/{}?sslmode=disable", s.host, s.port, pg.database)),
+                        json!(format!("{}:{}/{}?sslmode=disable", s.host, s.port, literal(&pg.database))),
                     );
-                    env.insert("DATA_SOURCE_USER".into(), json!(pg.user));
+                    env.insert("DATA_SOURCE_USER".into(), json!(literal(&pg.user)));
                     wiring.env_or_file(&pg.password, "DATA_SOURCE_PASS", "DATA_SOURCE_PASS_FILE");
                 }
                 for (k, v) in env {
@@ -558,8 +564,8 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         let health = match s.kind {
             Kind::Postgres => {
                 if let Some(pg) = &s.postgres {
-                    wiring.env.insert("POSTGRES_DB".into(), json!(pg.database));
-                    wiring.env.insert("POSTGRES_USER".into(), json!(pg.user));
+                    wiring.env.insert("POSTGRES_DB".into(), json!(literal(&pg.database)));
+                    wiring.env.insert("POSTGRES_USER".into(), json!(literal(&pg.user)));
                     wiring.env_or_file(&pg.password, "POSTGRES_PASSWORD", "POSTGRES_PASSWORD_FILE");
                     let volume = format!("{}-data", s.name);
                     a.insert("volumes".into(), json!([format!("{volume}:{}", postgres::data_mount(s))]));
@@ -571,7 +577,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
                         services.insert(crate::ir::query_stats_job_name(&s.name), Value::Object(job));
                     }
                     volumes.insert(volume, json!({}));
-                    Some(healthcheck(vec!["CMD", "pg_isready", "-U", &pg.user, "-d", &pg.database]))
+                    Some(healthcheck(vec!["CMD", "pg_isready", "-U", &literal(&pg.user), "-d", &literal(&pg.database)]))
                 } else {
                     Some(healthcheck(vec!["CMD", "pg_isready"]))
                 }

@@ -349,3 +349,48 @@ fn warnings_can_be_denied() {
     std::fs::write(dir.path().join("stack.yaml"), format!("{manifest}deny_warnings: true\n")).unwrap();
     assert_eq!(sightline(dir.path(), &["check"]).code, 1);
 }
+
+/// The manifest's file name is written into every generated header; one with a newline and a
+/// cron line in it must not add a line to the crontab or a command to a script.
+#[test]
+fn a_hostile_manifest_file_name_stays_in_its_comment() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = "evil\n* * * * * touch PWNED\n.yaml";
+    std::fs::write(
+        dir.path().join(name),
+        "version: 1\nstack: shop\nenvironment: prod\nnetwork: n1\nservices:\n  db: { kind: postgres, port: 5432, database: shop, user: shop, password: { env: PGPASSWORD } }\nbackups:\n  jobs:\n    - { name: nightly, service: db, schedule: \"0 2 * * *\", keep: 7 }\n",
+    )
+    .unwrap();
+    let run = sightline(dir.path(), &["build", "-f", name]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let crontab = std::fs::read_to_string(dir.path().join("generated/backup/crontab")).unwrap();
+    assert!(!crontab.lines().any(|l| l.contains("PWNED") && !l.starts_with('#')), "{crontab}");
+    for entry in
+        walkdir::WalkDir::new(dir.path().join("generated")).into_iter().flatten().filter(|e| e.file_type().is_file())
+    {
+        let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+        assert!(!text.lines().any(|l| l.trim_start().starts_with("* * * * *")), "{}", entry.path().display());
+    }
+}
+
+/// A control sequence in the manifest (raw, or as a TOML escape that the message quotes) never
+/// reaches the terminal: no ESC, no BEL in human output.
+#[test]
+fn control_characters_never_reach_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("raw.yaml"),
+        "version: 1\nstack: shop\n# \u{1b}]0;PWNED\u{7}\u{1b}[2J\nenvironment: prod\nservices: {}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("escaped.toml"),
+        "version = 1\nstack = \"a\\u001b]0;PWNED\\u0007\"\nenvironment = \"prod\"\n[services.web]\nkind = \"http\"\nport = 8080\n",
+    )
+    .unwrap();
+    for file in ["raw.yaml", "escaped.toml"] {
+        let run = sightline(dir.path(), &["--color", "never", "check", "-f", file]);
+        assert_ne!(run.code, 0, "{file}: the manifest is wrong");
+        assert!(!run.stderr.contains(['\u{1b}', '\u{7}']), "{file}: {:?}", run.stderr);
+    }
+}

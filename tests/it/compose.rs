@@ -384,3 +384,44 @@ fn a_health_path_is_one_shell_word() {
         "wget -q --spider 'http://127.0.0.1:8080/h;id&x=$$HOME' || curl -fsS -o /dev/null 'http://127.0.0.1:8080/h;id&x=$$HOME'"
     );
 }
+
+/// A `$` in a name that reaches compose is literal: compose v2 resolves the file to the very
+/// database and user the backups and the exporter use (`shop$PGDATA`, not `shop` followed by
+/// the value of `PGDATA`).
+#[test]
+fn a_dollar_in_a_database_name_is_not_interpolated() {
+    let v2 = require_tool("docker-compose-v2");
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("stack.yaml");
+    std::fs::write(
+        &manifest,
+        "version: 1\nstack: shop\nenvironment: prod\nnetwork: n1\nservices:\n  db: { kind: postgres, image: \"postgres:16.4\", port: 5432, database: shop$PGDATA, user: app$HOSTNAME, password: { env: PGPASSWORD } }\n",
+    )
+    .unwrap();
+    let out = build_into_tempdir(&manifest);
+    let mut env = env_vars(out.path());
+    env.push(("PGDATA".into(), "/elsewhere".into()));
+    env.push(("HOSTNAME".into(), "somehost".into()));
+    let mut cmd = Command::new(&v2);
+    cmd.args(["config", "--format", "json"])
+        .current_dir(out.path())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap());
+    for (k, v) in &env {
+        cmd.env(k, v);
+    }
+    let (ok, text) = run(&mut cmd);
+    assert!(ok, "{text}");
+    let resolved: Value = serde_json::from_str(&text[text.find('{').unwrap()..]).unwrap();
+    // `config` prints the resolved file escaped again (`$$` is one literal `$`); had compose
+    // interpolated, it would print `shop/elsewhere` and `appsomehost`.
+    let db = &resolved["services"]["db"]["environment"];
+    assert_eq!(
+        (db["POSTGRES_DB"].as_str(), db["POSTGRES_USER"].as_str()),
+        (Some("shop$$PGDATA"), Some("app$$HOSTNAME"))
+    );
+    let exporter = &resolved["services"]["db-exporter"]["environment"];
+    assert_eq!(exporter["DATA_SOURCE_USER"], "app$$HOSTNAME");
+    assert!(exporter["DATA_SOURCE_URI"].as_str().unwrap().ends_with("/shop$$PGDATA?sslmode=disable"));
+    assert!(!text.contains("/elsewhere") && !text.contains("somehost"), "compose interpolated a name:\n{text}");
+}
