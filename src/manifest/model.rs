@@ -466,7 +466,8 @@ pub struct GrafanaSettings {
     pub bind: Option<String>,
     /// The public URL Grafana is served at.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = r"^https?://"))]
+    /// An http(s) URL: no spaces, control characters or braces (it reaches Grafana's config).
+    #[schemars(regex(pattern = r"^https?://[^\s{}]+$"))]
     pub root_url: Option<String>,
     /// The admin password (default `{ env: GRAFANA_ADMIN_PASSWORD }`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -485,7 +486,9 @@ pub struct GrafanaSettings {
 pub struct Alerting {
     /// Runbook URL template; `{alert}` and `{service}` are substituted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = r"^https?://"))]
+    /// No spaces or control characters, and braces only in `{alert}` and `{service}`: the
+    /// URL lands in every alert's annotations, which Prometheus reads as a Go template.
+    #[schemars(regex(pattern = r"^https?://[^\s{}]+(\{(alert|service)\}[^\s{}]*)*$"))]
     pub runbook_url: Option<String>,
     /// Labels alerts are grouped by (default [alertname, service]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -566,14 +569,15 @@ pub struct PagerdutyReceiver {
 pub struct OpsgenieReceiver {
     pub api_key: SecretRef,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = r"^https://"))]
+    #[schemars(regex(pattern = r"^https://[^\s]+$"))]
     pub api_url: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookReceiver {
-    #[schemars(regex(pattern = r"^https?://"))]
+    /// An http(s) URL without spaces or control characters (a newline breaks alertmanager.yml).
+    #[schemars(regex(pattern = r"^https?://[^\s]+$"))]
     pub url: String,
 }
 
