@@ -96,7 +96,17 @@ pub fn classify(s: &str) -> Option<&'static str> {
     {
         return Some("a PagerDuty integration key");
     }
-    if t.starts_with("ghp_") || t.starts_with("github_pat_") || (t.starts_with("AKIA") && t.len() == 20) {
+    // Providers' token formats, anywhere in the value: GitHub (`ghp_`, `gho_`, `ghu_`, `ghs_`,
+    // `ghr_`, `github_pat_`), GitLab (`glpat-`), Slack app tokens (`xapp-`), AWS access key ids.
+    let token = |w: &str| {
+        ["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "xapp-"]
+            .iter()
+            .any(|p| w.starts_with(p) && w.len() >= p.len() + 16)
+            || ((w.starts_with("AKIA") || w.starts_with("ASIA"))
+                && w.len() == 20
+                && w.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()))
+    };
+    if t.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-')).any(token) {
         return Some("an access token");
     }
     None
@@ -115,6 +125,15 @@ mod tests {
     #[test]
     fn finds_credentials() {
         assert!(classify("https://hooks.slack.com/services/T000/B000/XXXX").is_some());
+        for token in [
+            "ghp_0123456789abcdefghijABCDEFGHIJ012345",
+            "token github_pat_11ABCDEFG0123456789_abcdefghijklmnop",
+            "glpat-abcdefghij0123456789",
+            "AKIAIOSFODNN7EXAMPLE",
+        ] {
+            assert_eq!(classify(token), Some("an access token"), "{token}");
+        }
+        assert_eq!(classify("ghp_short"), None);
         assert!(classify("postgres://app:hunter2@db:5432/app").is_some());
         assert!(classify("http://api:8000/hook?token=abc").is_some());
         assert!(classify("0f8fad5b-d9cb-469f-a165-70867728950e").is_some());
