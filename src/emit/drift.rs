@@ -2,7 +2,7 @@
 //! disk), changed (on disk with other bytes) or stale (in the lock on disk, no longer planned,
 //! still present).
 
-use super::{IoError, Plan, lock, plan::LOCK_FILE, read_existing};
+use super::{IoError, Plan, lock, plan::LOCK_FILE, read_in};
 use std::path::Path;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -24,7 +24,7 @@ impl Change {
 pub fn drift(plan: &Plan, out: &Path) -> Result<Vec<Change>, IoError> {
     let mut changes = Vec::new();
     for (path, planned) in &plan.files {
-        match read_existing(&out.join(path))? {
+        match read_in(out, path)? {
             None => changes.push(Change::Missing { path: path.clone(), planned: planned.clone() }),
             Some(b) if b != planned.as_bytes() => {
                 changes.push(Change::Changed { path: path.clone(), planned: planned.clone(), on_disk: b })
@@ -32,7 +32,7 @@ pub fn drift(plan: &Plan, out: &Path) -> Result<Vec<Change>, IoError> {
             Some(_) => {}
         }
     }
-    let old_lock = read_existing(&out.join(LOCK_FILE))?
+    let old_lock = read_in(out, LOCK_FILE)?
         .and_then(|b| String::from_utf8(b).ok())
         .and_then(|t| lock::parse(&t))
         .unwrap_or_default();
@@ -40,7 +40,7 @@ pub fn drift(plan: &Plan, out: &Path) -> Result<Vec<Change>, IoError> {
         if plan.files.contains_key(path) || !super::plan::is_safe_relative(path) {
             continue;
         }
-        if let Some(b) = read_existing(&out.join(path))? {
+        if let Some(b) = read_in(out, path)? {
             changes.push(Change::Stale { path: path.clone(), on_disk: b });
         }
     }

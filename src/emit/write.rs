@@ -6,7 +6,7 @@
 //! - each file is written to a temporary file in its directory and renamed over the old one, so
 //!   a crash leaves the old or the new file, never half of one. The lock is written last.
 
-use super::{IoError, Plan, lock, plan::LOCK_FILE, read_existing};
+use super::{IoError, Plan, lock, plan::LOCK_FILE, read_in};
 use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::Path;
@@ -53,7 +53,7 @@ pub enum Outcome {
 }
 
 pub fn write(plan: &Plan, out: &Path, force: bool) -> Result<Outcome, IoError> {
-    let old_lock = match read_existing(&out.join(LOCK_FILE))? {
+    let old_lock = match read_in(out, LOCK_FILE)? {
         None => BTreeMap::new(),
         Some(b) => match String::from_utf8(b).ok().and_then(|t| lock::parse(&t)) {
             Some(l) => l,
@@ -65,7 +65,7 @@ pub fn write(plan: &Plan, out: &Path, force: bool) -> Result<Outcome, IoError> {
     let mut to_write = Vec::new();
     let mut report = Report::default();
     for (path, contents) in &plan.files {
-        let on_disk = read_existing(&out.join(path))?;
+        let on_disk = read_in(out, path)?;
         match on_disk {
             None => to_write.push(path),
             Some(b) if b == contents.as_bytes() => report.unchanged.push(path.clone()),
@@ -83,7 +83,7 @@ pub fn write(plan: &Plan, out: &Path, force: bool) -> Result<Outcome, IoError> {
         if plan.files.contains_key(path) || !super::plan::is_safe_relative(path) {
             continue;
         }
-        if let Some(b) = read_existing(&out.join(path))? {
+        if let Some(b) = read_in(out, path)? {
             if *h == lock::hash(&b) || force {
                 to_remove.push(path.clone());
             } else {
@@ -97,11 +97,11 @@ pub fn write(plan: &Plan, out: &Path, force: bool) -> Result<Outcome, IoError> {
     // The lock goes last, so an interrupted build is redone from the old lock.
     to_write.sort_by_key(|p| *p == LOCK_FILE);
     for path in to_write {
-        atomic_write(&out.join(path), plan.files[path].as_bytes())?;
+        atomic_write(&super::inside(out, path)?, plan.files[path].as_bytes())?;
         report.written.push(path.clone());
     }
     for path in to_remove {
-        let full = out.join(&path);
+        let full = super::inside(out, &path)?;
         std::fs::remove_file(&full).map_err(|e| IoError { path: full.clone(), error: e })?;
         remove_empty_parents(out, &full);
         report.removed.push(path);

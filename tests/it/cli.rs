@@ -394,3 +394,37 @@ fn control_characters_never_reach_the_terminal() {
         assert!(!run.stderr.contains(['\u{1b}', '\u{7}']), "{file}: {:?}", run.stderr);
     }
 }
+
+/// The output directory is a jail: a symlink inside it is never followed, by `build` (with or
+/// without `--force`), `build --check` or `diff`: nothing is written, removed or printed
+/// outside it.
+#[cfg(unix)]
+#[test]
+fn symlinks_inside_the_output_are_never_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(root().join("examples/minimal.yaml"), dir.path().join("stack.yaml")).unwrap();
+    assert_eq!(sightline(dir.path(), &["build"]).code, 0);
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::fs::write(elsewhere.path().join("prometheus.yml"), "theirs\n").unwrap();
+    std::fs::write(elsewhere.path().join("secret"), "TOKEN=hunter2\n").unwrap();
+    // A generated directory replaced by a link to somewhere else.
+    let prom = dir.path().join("generated/prometheus");
+    std::fs::remove_dir_all(&prom).unwrap();
+    std::os::unix::fs::symlink(elsewhere.path(), &prom).unwrap();
+    // A generated file replaced by a link to a secret.
+    let env = dir.path().join("generated/.env.example");
+    std::fs::remove_file(&env).unwrap();
+    std::os::unix::fs::symlink(elsewhere.path().join("secret"), &env).unwrap();
+    for args in [&["build"][..], &["build", "--force"], &["build", "--check"], &["diff"]] {
+        let run = sightline(dir.path(), args);
+        assert_eq!(run.code, 2, "{args:?}: {}{}", run.stdout, run.stderr);
+        assert!(run.stderr.contains("symlink"), "{args:?}: {}", run.stderr);
+        assert!(!run.stdout.contains("hunter2") && !run.stderr.contains("hunter2"), "{args:?} printed the target");
+    }
+    let left: Vec<String> = std::fs::read_dir(elsewhere.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left.len(), 2, "something was written there: {left:?}");
+    assert_eq!(std::fs::read_to_string(elsewhere.path().join("prometheus.yml")).unwrap(), "theirs\n");
+}
