@@ -154,7 +154,7 @@ pub fn render(source: &SourceFile, diags: &[Diagnostic], format: Format, color: 
             // title, the clipboard through OSC 52, a cleared screen): the snippet and every
             // message are made printable first, byte for byte, so spans still point right.
             let mut shown = mask_secrets(source, diags);
-            shown.text = printable(&shown.text);
+            shown.text = printable(&mask_secret_lines(&shown.text));
             let diags: Vec<Diagnostic> = diags
                 .iter()
                 .map(|d| Diagnostic {
@@ -170,6 +170,57 @@ pub fn render(source: &SourceFile, diags: &[Diagnostic], format: Format, color: 
         Format::Json => render_json(source, diags),
         Format::Github => render_github(source, diags),
     }
+}
+
+/// Every plain value of a key that names a credential (`password`, a misspelt `pasword`,
+/// `token`, `api_key`, `routing_key`, `webhook_url`, `secret`, …) and every value that looks
+/// like one (`check::secrets::classify`) overwritten by `*`, whatever diagnostic shows the line:
+/// a syntax error, an unknown or duplicate key, or a context line of another problem. A
+/// reference (`{ env: … }`, `{ file: … }`) is not a secret and stays. Byte offsets are kept.
+fn mask_secret_lines(text: &str) -> String {
+    const KEYS: [&str; 10] =
+        ["pass", "pasw", "pwd", "token", "secret", "api_key", "apikey", "routing_key", "webhook", "credential"];
+    let mut bytes = text.as_bytes().to_vec();
+    let mut mask = |from: usize, to: usize| {
+        for b in &mut bytes[from..to] {
+            if !matches!(*b, b' ' | b'"' | b'\'') {
+                *b = b'*';
+            }
+        }
+    };
+    let mut line_start = 0;
+    for line in text.split_inclusive('\n') {
+        let body = line.trim_end_matches(['\n', '\r']);
+        // Every `key: value` (or `key = value`) of the line, block or flow style.
+        for (i, sep) in body.char_indices().filter(|(_, c)| matches!(c, ':' | '=')) {
+            let key_start = body[..i]
+                .trim_end_matches(['"', '\''])
+                .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+                .map_or(0, |k| k + 1);
+            let key = body[key_start..i].trim_matches(['"', '\'']).to_ascii_lowercase();
+            let rest = &body[i + sep.len_utf8()..];
+            let lead = rest.len() - rest.trim_start().len();
+            let value = rest.trim_start();
+            if value.is_empty() || value.starts_with(['{', '[', '&', '*', '/']) && !value.starts_with("//") {
+                continue;
+            }
+            // The value ends at the end of its flow item, or at a comment.
+            let end = if value.starts_with(['"', '\'']) {
+                let q = value.as_bytes()[0] as char;
+                value[1..].find(q).map_or(value.len(), |e| e + 2)
+            } else {
+                value.find([',', '}', ']']).unwrap_or(value.len()).min(value.find(" #").unwrap_or(value.len()))
+            };
+            let v = &value[..end];
+            let named = KEYS.iter().any(|k| key.contains(k));
+            if named || crate::check::secrets::classify(v.trim_matches(['"', '\''])).is_some() {
+                let from = line_start + i + sep.len_utf8() + lead;
+                mask(from, from + end);
+            }
+        }
+        line_start += line.len();
+    }
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// Control characters (C0 but newline, tab and carriage return; DEL; C1) as `?`, one per byte,

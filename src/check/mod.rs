@@ -16,7 +16,7 @@ mod promql;
 mod reach;
 mod references;
 mod routes;
-mod secrets;
+pub(crate) mod secrets;
 mod values;
 
 use crate::diagnostic::Sink;

@@ -428,3 +428,30 @@ fn symlinks_inside_the_output_are_never_followed() {
     assert_eq!(left.len(), 2, "something was written there: {left:?}");
     assert_eq!(std::fs::read_to_string(elsewhere.path().join("prometheus.yml")).unwrap(), "theirs\n");
 }
+
+/// A literal credential is never printed, whichever diagnostic shows its line: a misspelt key
+/// (SL003), a syntax error below it (SL001), a context line of another problem.
+#[test]
+fn credentials_are_masked_whatever_shows_their_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "misspelt.yaml",
+            "version: 1\nstack: shop\nenvironment: prod\nservices:\n  db: { kind: postgres, port: 5432, database: shop, user: shop, pasword: hunter2x }\n",
+        ),
+        (
+            "syntax.yaml",
+            "version: 1\nstack: shop\nenvironment: prod\nservices:\n  db:\n    password: hunter2x\n    port: [5432\n",
+        ),
+        (
+            "token.yaml",
+            "version: 1\nstack: shop\nenvironment: prod\nservices:\n  web: { kind: http, port: 8080, host: ghp_0123456789abcdefghijABCDEFGHIJhunter2x }\n",
+        ),
+    ];
+    for (file, text) in cases {
+        std::fs::write(dir.path().join(file), text).unwrap();
+        let run = sightline(dir.path(), &["--color", "never", "check", "-f", file]);
+        assert_ne!(run.code, 0, "{file}");
+        assert!(!run.stderr.contains("hunter2x"), "{file} printed a credential:\n{}", run.stderr);
+    }
+}
