@@ -193,11 +193,14 @@ fn mask_secret_lines(text: &str) -> String {
         let body = line.trim_end_matches(['\n', '\r']);
         // Every `key: value` (or `key = value`) of the line, block or flow style.
         for (i, sep) in body.char_indices().filter(|(_, c)| matches!(c, ':' | '=')) {
-            let key_start = body[..i]
-                .trim_end_matches(['"', '\''])
-                .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+            // By bytes: a non-ASCII byte ends the key too, so `k + 1` is always a char boundary.
+            let before = body[..i].trim_end_matches(['"', '\'']);
+            let key_start = before
+                .as_bytes()
+                .iter()
+                .rposition(|b| !(b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-'))
                 .map_or(0, |k| k + 1);
-            let key = body[key_start..i].trim_matches(['"', '\'']).to_ascii_lowercase();
+            let key = before[key_start..].to_ascii_lowercase();
             let rest = &body[i + sep.len_utf8()..];
             let lead = rest.len() - rest.trim_start().len();
             let value = rest.trim_start();

@@ -64,8 +64,35 @@ fn known_values(ctx: &Ctx, label: &str) -> Option<BTreeSet<String>> {
     Some(set)
 }
 
+/// The labels the user's rules name in their expressions (matchers and `by`), which their
+/// alerts may carry.
+fn user_rule_labels(rules: &[crate::manifest::model::UserRule]) -> BTreeSet<String> {
+    use promql_parser::parser::Expr;
+    struct Labels(BTreeSet<String>);
+    impl promql_parser::util::ExprVisitor for Labels {
+        type Error = ();
+        fn pre_visit(&mut self, e: &Expr) -> Result<bool, ()> {
+            match e {
+                Expr::VectorSelector(v) => self.0.extend(v.matchers.matchers.iter().map(|m| m.name.clone())),
+                Expr::MatrixSelector(m) => self.0.extend(m.vs.matchers.matchers.iter().map(|m| m.name.clone())),
+                Expr::Aggregate(a) => self.0.extend(a.modifier.iter().flat_map(|m| m.labels().labels.clone())),
+                _ => {}
+            }
+            Ok(true)
+        }
+    }
+    let mut found = Labels(BTreeSet::new());
+    for r in rules {
+        if let Ok(expr) = promql_parser::parser::parse(&r.expr) {
+            let _ = promql_parser::util::walk_expr(&mut found, &expr);
+        }
+    }
+    found.0
+}
+
 pub fn check(ctx: &Ctx, sink: &mut Sink) {
     let Some(a) = &ctx.manifest.alerting else { return };
+    let user_labels = user_rule_labels(&a.rules);
     if a.heartbeat.is_none() && !a.receivers.is_empty() {
         sink.push(
             Diagnostic::warning(Code::NoHeartbeat, "no dead man's switch: nothing notices when alerting itself stops")
@@ -91,10 +118,13 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
             );
         }
         for (label, values) in &later.matchers {
-            if !catalog::ALERT_LABELS.contains(&label.as_str()) {
+            if !catalog::ALERT_LABELS.contains(&label.as_str()) && !user_labels.contains(label) {
                 let names: Vec<String> = catalog::ALERT_LABELS.iter().map(|l| l.to_string()).collect();
+                // A user rule that does not aggregate keeps its metric's labels, which sightline
+                // cannot know: then this is only a warning.
+                let d = if a.rules.is_empty() { Diagnostic::error } else { Diagnostic::warning };
                 sink.push(
-                    Diagnostic::error(Code::UnknownMatchLabel, format!("no alert of this stack has a label `{label}`"))
+                    d(Code::UnknownMatchLabel, format!("no alert of this stack has a label `{label}`"))
                         .at(ctx.key(["alerting", "routes", &j.to_string(), "match", label.as_str()]))
                         .label("this route can never match")
                         .help_suggesting(label, &names, format!("the labels alerts carry: {}", names.join(", "))),
@@ -119,11 +149,16 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
                         )
                         .at(ctx.value(at))
                         .label("matches nothing")
-                        .help_suggesting(
-                            v,
-                            &known,
-                            format!("known values of `{label}`: {}", known.join(", ")),
-                        ),
+                        .help(if label == "category" && v == "slo" {
+                            "SLO burn alerts carry `category: operational` and `slo: availability` or `slo: latency`; \
+                             match `slo:` to route them apart"
+                                .to_string()
+                        } else {
+                            crate::diagnostic::did_you_mean(v, &known).map_or_else(
+                                || format!("known values of `{label}`: {}", known.join(", ")),
+                                |s| format!("did you mean `{s}`?"),
+                            )
+                        }),
                     );
                 }
             }

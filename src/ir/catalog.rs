@@ -312,7 +312,9 @@ pub const ALERT_LABELS: [&str; 14] = [
 ];
 
 /// The alert categories the built-in library uses.
-pub const CATEGORIES: [&str; 4] = ["security", "performance", "operational", "slo"];
+/// (SLO burn alerts are `operational` and carry `slo: availability|latency`; a user rule may
+/// still use the category `slo`.)
+pub const CATEGORIES: [&str; 3] = ["security", "performance", "operational"];
 
 /// The source cited for thresholds from awesome-prometheus-alerts.
 pub const APA_NAME: &str = APA;

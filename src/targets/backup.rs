@@ -20,9 +20,15 @@ const VERIFY_SH: &str = include_str!("../../templates/backup/verify-backup.sh");
 const RESTORE_SH: &str = include_str!("../../templates/backup/restore-postgres.sh");
 const DOCKERFILE: &str = include_str!("../../templates/backup/Dockerfile");
 
-/// A word for sh and for cron: single-quoted, `'` escaped, `%` escaped for cron.
+/// A word for sh: single-quoted, `'` escaped.
+pub fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// A word for sh in a crontab line: as `sh_quote`, and `%` escaped (cron turns a bare `%` into
+/// a newline).
 pub fn shell_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "'\\''")).replace('%', "\\%")
+    sh_quote(s).replace('%', "\\%")
 }
 
 /// The connection settings of a job's database, as libpq variables.

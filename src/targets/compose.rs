@@ -587,8 +587,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
             Kind::Http | Kind::Generic => {
                 s.health.as_ref().and_then(|h| h.live.as_ref().or(h.ready.as_ref())).map(|path| {
                     // The URL as one shell word, and `$` doubled for compose's interpolation.
-                    let url =
-                        super::backup::shell_quote(&format!("http://127.0.0.1:{}{path}", s.port)).replace('$', "$$");
+                    let url = super::backup::sh_quote(&format!("http://127.0.0.1:{}{path}", s.port)).replace('$', "$$");
                     healthcheck(vec!["CMD-SHELL", &format!("wget -q --spider {url} || curl -fsS -o /dev/null {url}")])
                 })
             }

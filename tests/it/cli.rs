@@ -390,7 +390,7 @@ fn control_characters_never_reach_the_terminal() {
     .unwrap();
     for file in ["raw.yaml", "escaped.toml"] {
         let run = sightline(dir.path(), &["--color", "never", "check", "-f", file]);
-        assert_ne!(run.code, 0, "{file}: the manifest is wrong");
+        assert_eq!(run.code, 1, "{file}: the manifest is wrong: {}", run.stderr);
         assert!(!run.stderr.contains(['\u{1b}', '\u{7}']), "{file}: {:?}", run.stderr);
     }
 }
@@ -447,11 +447,16 @@ fn credentials_are_masked_whatever_shows_their_line() {
             "token.yaml",
             "version: 1\nstack: shop\nenvironment: prod\nservices:\n  web: { kind: http, port: 8080, host: ghp_0123456789abcdefghijABCDEFGHIJhunter2x }\n",
         ),
+        (
+            // Non-ASCII before a `:`: the key scan must stay on character boundaries.
+            "unicode.yaml",
+            "version: 1\n# café: größe = 1, 日本: x\nstack: shop\nenvironment: prod\nservices:\n  db: { kind: postgres, port: 5432, database: shop, user: shop, pasword: hunter2x }\n",
+        ),
     ];
     for (file, text) in cases {
         std::fs::write(dir.path().join(file), text).unwrap();
         let run = sightline(dir.path(), &["--color", "never", "check", "-f", file]);
-        assert_ne!(run.code, 0, "{file}");
+        assert_eq!(run.code, 1, "{file}: the manifest is wrong, and sightline must say so, not crash:\n{}", run.stderr);
         assert!(!run.stderr.contains("hunter2x"), "{file} printed a credential:\n{}", run.stderr);
     }
 }

@@ -373,7 +373,7 @@ fn a_health_path_is_one_shell_word() {
     let manifest = dir.path().join("stack.yaml");
     std::fs::write(
         &manifest,
-        "version: 1\nstack: shop\nenvironment: prod\nnetwork: n1\nservices:\n  web: { kind: http, port: 8080, image: \"web:1\", health: { live: \"/h;id&x=$HOME\" } }\n",
+        "version: 1\nstack: shop\nenvironment: prod\nnetwork: n1\nservices:\n  web: { kind: http, port: 8080, image: \"web:1\", health: { live: \"/h;id&x=$HOME%3F\" } }\n",
     )
     .unwrap();
     let out = build_into_tempdir(&manifest);
@@ -381,7 +381,7 @@ fn a_health_path_is_one_shell_word() {
     let test = doc["services"]["web"]["healthcheck"]["test"][1].as_str().unwrap().to_string();
     assert_eq!(
         test,
-        "wget -q --spider 'http://127.0.0.1:8080/h;id&x=$$HOME' || curl -fsS -o /dev/null 'http://127.0.0.1:8080/h;id&x=$$HOME'"
+        "wget -q --spider 'http://127.0.0.1:8080/h;id&x=$$HOME%3F' || curl -fsS -o /dev/null 'http://127.0.0.1:8080/h;id&x=$$HOME%3F'"
     );
 }
 

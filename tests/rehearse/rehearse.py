@@ -954,8 +954,10 @@ def inject(stack: Stack, procs: Processes, report: Report, faults: Faults, apps:
                 want.append((alert, {"service": n}))
         rule = has_rule(stack, "HighLatency", service=n)
         if rule:
-            slow = min(2 * latency_threshold(rule), 20)
-            load.run(f"{base}/slow/{int(slow * 1000)}", 24)
+            # Half again the threshold (below any top bucket SL506 allows), from enough workers
+            # that slow requests are well over 5% of the ~24 fast ones a second.
+            slow = 1.5 * latency_threshold(rule)
+            load.run(f"{base}/slow/{int(slow * 1000)}", min(64, max(8, int(6 * slow) + 1)))
             want.append(("HighLatency", {"service": n}))
         ready = (services[n].get("health") or {}).get("ready")
         if ready and has_rule(stack, "HealthCheckFailed", service=n):

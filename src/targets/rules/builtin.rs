@@ -194,10 +194,10 @@ fn concrete(def: &'static Builtin, s: &Service, t: f64, for_: String, severity: 
             ),
             "HealthCheckFailed" => {
                 let path = health_path(s).unwrap_or("/");
-                let probe = format!(
-                    "probe_success{{job=\"{name}-health\",instance=\"http://{}:{}{path}\",service=\"{name}\"}}",
-                    s.host, s.port
-                );
+                // The path as a PromQL string value (a `"` or `\\` in it escaped).
+                let instance = format!("http://{}:{}{path}", s.host, s.port).replace('\\', "\\\\").replace('"', "\\\"");
+                let probe =
+                    format!("probe_success{{job=\"{name}-health\",instance=\"{instance}\",service=\"{name}\"}}");
                 (
                     format!("min by (service) (probe_success{{job=\"{name}-health\"}}) == 0"),
                     format!("{name} fails its health check"),
