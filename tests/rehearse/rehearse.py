@@ -941,24 +941,29 @@ def inject(stack: Stack, procs: Processes, report: Report, faults: Faults, apps:
     services = stack.manifest.get("services", {})
     http_apps = [n for n in apps if services[n].get("kind") == "http" and services[n].get("metrics") is not False]
 
-    # 1. Bad traffic, a failing readiness probe, a failed backup.
+    # 1. Bad traffic, a failing readiness probe, a failed backup; then slow traffic apart (fast
+    #    error responses would hide the slow ones from the 95th percentile).
     want: list[tuple[str, dict]] = []
+    slow_want: list[tuple[str, dict]] = []
+    slow_runs: list[tuple[str, int]] = []
     load = Load()
     for n in http_apps:
         base = f"http://{stack.addr[n]}:{services[n]['port']}"
         for alert, path in (("HighErrorRate", "/status/500"), ("AuthFailures", "/status/401"), ("RateLimited", "/status/429")):
-            if has_rule(stack, alert, service=n):
-                # About 8 responses a second: over 1/s, and few enough that the slow
-                # requests below are more than 5% of all.
-                load.run(base + path, 2, pause=0.25)
+            rule = has_rule(stack, alert, service=n)
+            if rule:
+                # Over 1/s; a ratio threshold gets as many as the app answers, so the share of
+                # errors outgrows the healthy traffic still in the 5-minute window.
+                ratio = alert == "HighErrorRate" and float(re.search(r">\s*([0-9.]+)\s*$", rule["expr"]).group(1)) >= 0.05
+                load.run(base + path, 4 if ratio else 2, pause=0.02 if ratio else 0.25)
                 want.append((alert, {"service": n}))
         rule = has_rule(stack, "HighLatency", service=n)
         if rule:
             # Half again the threshold (below any top bucket SL506 allows), from enough workers
-            # that slow requests are well over 5% of the ~24 fast ones a second.
+            # that slow requests are well over 5% of the healthy ones in the window.
             slow = 1.5 * latency_threshold(rule)
-            load.run(f"{base}/slow/{int(slow * 1000)}", min(64, max(8, int(6 * slow) + 1)))
-            want.append(("HighLatency", {"service": n}))
+            slow_runs.append((f"{base}/slow/{int(slow * 1000)}", min(64, max(8, int(6 * slow) + 1))))
+            slow_want.append(("HighLatency", {"service": n}))
         ready = (services[n].get("health") or {}).get("ready")
         if ready and has_rule(stack, "HealthCheckFailed", service=n):
             http_get_post(f"{base}/control/ready/0")
@@ -979,6 +984,12 @@ def inject(stack: Stack, procs: Processes, report: Report, faults: Faults, apps:
             want.append(("BackupFailed", {"backup_job": failed_job}))
     faults.expect("bad traffic, readiness 503, a failed backup", want)
     load.end()
+    if slow_runs:
+        load = Load()
+        for url, workers in slow_runs:
+            load.run(url, workers)
+        faults.expect("slow traffic", slow_want)
+        load.end()
     for n in http_apps:
         if (services[n].get("health") or {}).get("ready"):
             http_get_post(f"http://{stack.addr[n]}:{services[n]['port']}/control/ready/1")
