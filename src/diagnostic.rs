@@ -177,6 +177,9 @@ pub fn render(source: &SourceFile, diags: &[Diagnostic], format: Format, color: 
 /// like one (`check::secrets::classify`) overwritten by `*`, whatever diagnostic shows the line:
 /// a syntax error, an unknown or duplicate key, or a context line of another problem. A
 /// reference (`{ env: … }`, `{ file: … }`) is not a secret and stays. Byte offsets are kept.
+/// The longest line shown as a source snippet.
+const MAX_SNIPPET_LINE: usize = 400;
+
 fn mask_secret_lines(text: &str) -> String {
     const KEYS: [&str; 10] =
         ["pass", "pasw", "pwd", "token", "secret", "api_key", "apikey", "routing_key", "webhook", "credential"];
@@ -191,6 +194,12 @@ fn mask_secret_lines(text: &str) -> String {
     let mut line_start = 0;
     for line in text.split_inclusive('\n') {
         let body = line.trim_end_matches(['\n', '\r']);
+        // A line too long to be shown as a snippet (see `render_human`) is never shown, and
+        // scanning it pair by pair would be quadratic in a hostile file.
+        if body.len() > MAX_SNIPPET_LINE {
+            line_start += line.len();
+            continue;
+        }
         // Every `key: value` (or `key = value`) of the line, block or flow style.
         for (i, sep) in body.char_indices().filter(|(_, c)| matches!(c, ':' | '=')) {
             // By bytes: a non-ASCII byte ends the key too, so `k + 1` is always a char boundary.
@@ -268,7 +277,7 @@ fn render_human(source: &SourceFile, diags: &[Diagnostic], color: bool) -> Strin
     let named = miette::NamedSource::new(&source.name, source.text.clone());
     for d in diags {
         // A snippet of a huge line (a minified or hostile file) helps nobody: show the position.
-        let huge_line = d.span.is_some_and(|s| line_len_at(&source.text, s.start) > 400);
+        let huge_line = d.span.is_some_and(|s| line_len_at(&source.text, s.start) > MAX_SNIPPET_LINE);
         let located;
         let d = if huge_line {
             let (line, col) = source.line_col(d.span.map_or(0, |s| s.start));
