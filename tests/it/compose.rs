@@ -369,14 +369,9 @@ fn what_reaches_an_outside_service_can_leave_the_internal_network() {
 /// doubled for compose's interpolation: `;`, `&` and `$HOME` stay part of the URL.
 #[test]
 fn a_health_path_is_one_shell_word() {
-    let dir = tempfile::tempdir().unwrap();
-    let manifest = dir.path().join("stack.yaml");
-    std::fs::write(
-        &manifest,
+    let out = crate::support::build_yaml(
         "version: 1\nstack: shop\nenvironment: prod\nnetwork: n1\nservices:\n  web: { kind: http, port: 8080, image: \"web:1\", health: { live: \"/h;id&x=$HOME%3F\" } }\n",
-    )
-    .unwrap();
-    let out = build_into_tempdir(&manifest);
+    );
     let doc = compose_of(out.path());
     let test = doc["services"]["web"]["healthcheck"]["test"][1].as_str().unwrap().to_string();
     assert_eq!(
@@ -391,14 +386,9 @@ fn a_health_path_is_one_shell_word() {
 #[test]
 fn a_dollar_in_a_database_name_is_not_interpolated() {
     let v2 = require_tool("docker-compose-v2");
-    let dir = tempfile::tempdir().unwrap();
-    let manifest = dir.path().join("stack.yaml");
-    std::fs::write(
-        &manifest,
+    let out = crate::support::build_yaml(
         "version: 1\nstack: shop\nenvironment: prod\nnetwork: n1\nservices:\n  db: { kind: postgres, image: \"postgres:16.4\", port: 5432, database: shop$PGDATA, user: app$HOSTNAME, password: { env: PGPASSWORD } }\n",
-    )
-    .unwrap();
-    let out = build_into_tempdir(&manifest);
+    );
     let mut env = env_vars(out.path());
     env.push(("PGDATA".into(), "/elsewhere".into()));
     env.push(("HOSTNAME".into(), "somehost".into()));

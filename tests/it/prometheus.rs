@@ -308,14 +308,9 @@ fn every_selector_matches_labels_its_metric_carries() {
 #[test]
 fn a_health_path_with_quotes_gives_valid_tests() {
     let promtool = require_tool("promtool");
-    let dir = tempfile::tempdir().unwrap();
-    let manifest = dir.path().join("stack.yaml");
-    std::fs::write(
-        &manifest,
+    let out = crate::support::build_yaml(
         "version: 1\nstack: shop\nenvironment: prod\nnetwork: n1\nservices:\n  web: { kind: http, port: 8080, health: { ready: '/a\"b\\c' } }\n",
-    )
-    .unwrap();
-    let out = build_into_tempdir(&manifest);
+    );
     let (ok, text) = run(Command::new(&promtool)
         .args(["test", "rules", "tests/service-web.yml"])
         .current_dir(out.path().join("prometheus")));

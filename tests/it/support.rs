@@ -62,6 +62,15 @@ pub fn build_into_tempdir(path: &Path) -> tempfile::TempDir {
     dir
 }
 
+/// Build a manifest given as YAML text (written to a scratch `stack.yaml`) into a temporary
+/// directory, as `build_into_tempdir` does.
+pub fn build_yaml(text: &str) -> tempfile::TempDir {
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let manifest = scratch.path().join("stack.yaml");
+    std::fs::write(&manifest, text).expect("manifest written");
+    build_into_tempdir(&manifest)
+}
+
 /// Where `scripts/tools` puts the upstream programs it builds at the stack's versions.
 pub fn upstream_bin() -> PathBuf {
     if let Some(dir) = std::env::var_os("SIGHTLINE_TOOLS_BIN") {

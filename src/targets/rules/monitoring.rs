@@ -43,9 +43,10 @@ struct Meta {
     expr: String,
     summary: &'static str,
     description: &'static str,
-    /// The series that makes it fire and the one that keeps it quiet.
-    firing: (String, &'static str),
-    silent: (String, &'static str),
+    /// The series of its tests, and its values that make it fire and keep it quiet.
+    series: String,
+    firing: &'static str,
+    silent: &'static str,
     /// Labels the expression keeps besides `job`.
     kept: Vec<(&'static str, &'static str)>,
 }
@@ -66,8 +67,9 @@ fn meta(stack: &Stack) -> Vec<Meta> {
                 .into(),
             summary: "Prometheus fails to evaluate rules",
             description: "Rule evaluations failed in the last 5 minutes: the alerts of the failing group cannot fire. The rule group and the error are on Prometheus's /rules page.",
-            firing: (format!("prometheus_rule_evaluation_failures_total{{{p},rule_group=\"g\"}}"), "0+1x60"),
-            silent: (format!("prometheus_rule_evaluation_failures_total{{{p},rule_group=\"g\"}}"), "0+0x60"),
+            series: format!("prometheus_rule_evaluation_failures_total{{{p},rule_group=\"g\"}}"),
+            firing: "0+1x60",
+            silent: "0+0x60",
             kept: vec![],
         },
         Meta {
@@ -78,8 +80,9 @@ fn meta(stack: &Stack) -> Vec<Meta> {
             expr: "sum by (job) (increase(loki_prometheus_rule_evaluation_failures_total{job=\"loki\"}[5m])) > 0".into(),
             summary: "Loki's ruler fails to evaluate log alerts",
             description: "Loki's ruler failed to evaluate log rules in the last 5 minutes: the log-based alerts of the failing group cannot fire. See Loki's log for the rule group.",
-            firing: (format!("loki_prometheus_rule_evaluation_failures_total{{{loki},rule_group=\"g\",user=\"fake\"}}"), "0+1x60"),
-            silent: (format!("loki_prometheus_rule_evaluation_failures_total{{{loki},rule_group=\"g\",user=\"fake\"}}"), "0+0x60"),
+            series: format!("loki_prometheus_rule_evaluation_failures_total{{{loki},rule_group=\"g\",user=\"fake\"}}"),
+            firing: "0+1x60",
+            silent: "0+0x60",
             kept: vec![],
         },
         Meta {
@@ -90,8 +93,9 @@ fn meta(stack: &Stack) -> Vec<Meta> {
             expr: "sum by (job, integration) (rate(alertmanager_notifications_failed_total{job=\"alertmanager\"}[5m])) > 0".into(),
             summary: "Alertmanager cannot deliver notifications",
             description: "Notifications through one integration (the `integration` label: email, slack, pagerduty, ...) have been failing for 5 minutes: its receivers hear nothing. Alertmanager's log names the error.",
-            firing: (format!("alertmanager_notifications_failed_total{{{am},integration=\"slack\"}}"), "0+5x60"),
-            silent: (format!("alertmanager_notifications_failed_total{{{am},integration=\"slack\"}}"), "0+0x60"),
+            series: format!("alertmanager_notifications_failed_total{{{am},integration=\"slack\"}}"),
+            firing: "0+5x60",
+            silent: "0+0x60",
             kept: vec![("integration", "slack")],
         },
         Meta {
@@ -102,8 +106,9 @@ fn meta(stack: &Stack) -> Vec<Meta> {
             expr: "max by (job) (prometheus_config_last_reload_successful{job=\"prometheus\"}) == 0".into(),
             summary: "Prometheus refused its new configuration",
             description: "The last reload of prometheus.yml or its rules failed; Prometheus runs the previous configuration. `promtool check config` names the problem.",
-            firing: (format!("prometheus_config_last_reload_successful{{{p}}}"), "0x60"),
-            silent: (format!("prometheus_config_last_reload_successful{{{p}}}"), "1x60"),
+            series: format!("prometheus_config_last_reload_successful{{{p}}}"),
+            firing: "0x60",
+            silent: "1x60",
             kept: vec![],
         },
         Meta {
@@ -114,8 +119,9 @@ fn meta(stack: &Stack) -> Vec<Meta> {
             expr: "max by (job) (alertmanager_config_last_reload_successful{job=\"alertmanager\"}) == 0".into(),
             summary: "Alertmanager refused its new configuration",
             description: "The last reload of alertmanager.yml failed; Alertmanager routes with the previous configuration. `amtool check-config` names the problem.",
-            firing: (format!("alertmanager_config_last_reload_successful{{{am}}}"), "0x60"),
-            silent: (format!("alertmanager_config_last_reload_successful{{{am}}}"), "1x60"),
+            series: format!("alertmanager_config_last_reload_successful{{{am}}}"),
+            firing: "0x60",
+            silent: "1x60",
             kept: vec![],
         },
         Meta {
@@ -126,8 +132,9 @@ fn meta(stack: &Stack) -> Vec<Meta> {
             expr: "sum by (job) (increase(prometheus_tsdb_compactions_failed_total{job=\"prometheus\"}[3h])) > 0".into(),
             summary: "Prometheus fails to compact its storage",
             description: "A TSDB compaction failed in the last 3 hours: the disk fills and queries slow down. Prometheus's log names the block.",
-            firing: (format!("prometheus_tsdb_compactions_failed_total{{{p}}}"), "0+1x60"),
-            silent: (format!("prometheus_tsdb_compactions_failed_total{{{p}}}"), "0+0x60"),
+            series: format!("prometheus_tsdb_compactions_failed_total{{{p}}}"),
+            firing: "0+1x60",
+            silent: "0+0x60",
             kept: vec![],
         },
         Meta {
@@ -138,8 +145,9 @@ fn meta(stack: &Stack) -> Vec<Meta> {
             expr: "sum by (job) (increase(prometheus_tsdb_wal_corruptions_total{job=\"prometheus\"}[3h])) > 0".into(),
             summary: "Prometheus found its write-ahead log corrupted",
             description: "The TSDB write-ahead log was corrupted in the last 3 hours (a full disk or an unclean shutdown): recent samples may be lost.",
-            firing: (format!("prometheus_tsdb_wal_corruptions_total{{{p}}}"), "0+1x60"),
-            silent: (format!("prometheus_tsdb_wal_corruptions_total{{{p}}}"), "0+0x60"),
+            series: format!("prometheus_tsdb_wal_corruptions_total{{{p}}}"),
+            firing: "0+1x60",
+            silent: "0+0x60",
             kept: vec![],
         },
     ]
@@ -194,8 +202,8 @@ pub fn alerts(stack: &Stack) -> Vec<Tested> {
                 annotations: alert_annotations(stack, m.alert, None, m.summary, m.description),
             },
             kept: m.kept.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-            firing: vec![series(m.firing.0, m.firing.1)],
-            silent: vec![series(m.silent.0, m.silent.1)],
+            firing: vec![series(m.series.clone(), m.firing)],
+            silent: vec![series(m.series, m.silent)],
         });
     }
     if stack.alerting.heartbeat.is_some() {
