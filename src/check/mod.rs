@@ -17,6 +17,7 @@ mod reach;
 mod references;
 mod routes;
 pub(crate) mod secrets;
+pub mod templates;
 mod values;
 
 use crate::diagnostic::Sink;
@@ -60,6 +61,7 @@ const FAMILIES: &[Family] = &[
     logs::check,
     values::check,
     promql::check,
+    templates::check,
     alerts::check,
     reach::check,
     images::check,

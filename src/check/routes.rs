@@ -90,8 +90,44 @@ fn user_rule_labels(rules: &[crate::manifest::model::UserRule]) -> BTreeSet<Stri
     found.0
 }
 
+/// A Prometheus label name, as Alertmanager's matchers take it.
+fn is_label_name(s: &str) -> bool {
+    s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Every key of a route's `match` and of an inhibition's `source`/`target` is a label name:
+/// anything else is written into a matcher (`alertname=~".+",severity` becomes a second
+/// matcher that amtool takes and `sightline route` does not; `bad key!` makes amtool refuse
+/// the file), whatever SL214 thinks of the label.
+fn label_keys(ctx: &Ctx, a: &crate::manifest::model::Alerting, sink: &mut Sink) {
+    let mut keys: Vec<(Vec<String>, &String)> = Vec::new();
+    for (j, r) in a.routes.iter().enumerate() {
+        keys.extend(r.matchers.keys().map(|k| (vec!["routes".into(), j.to_string(), "match".into()], k)));
+    }
+    if let Some(crate::manifest::model::Inhibit::Rules(rules)) = &a.inhibit {
+        for (j, r) in rules.iter().enumerate() {
+            for (side, map) in [("source", &r.source), ("target", &r.target)] {
+                keys.extend(map.keys().map(|k| (vec!["inhibit".into(), j.to_string(), side.into()], k)));
+            }
+        }
+    }
+    for (at, key) in keys {
+        if !is_label_name(key) {
+            let path = ["alerting".to_string()].into_iter().chain(at).chain([key.clone()]);
+            sink.push(
+                Diagnostic::error(Code::InvalidValue, format!("`{key}` is not a label name"))
+                    .at(ctx.key(path))
+                    .label("a matcher's label")
+                    .help("label names are letters, digits and `_`, not starting with a digit; a key matches one label by equality"),
+            );
+        }
+    }
+}
+
 pub fn check(ctx: &Ctx, sink: &mut Sink) {
     let Some(a) = &ctx.manifest.alerting else { return };
+    label_keys(ctx, a, sink);
     let user_labels = user_rule_labels(&a.rules);
     if a.heartbeat.is_none() && !a.receivers.is_empty() {
         sink.push(
@@ -118,6 +154,9 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
             );
         }
         for (label, values) in &later.matchers {
+            if !is_label_name(label) {
+                continue;
+            }
             if !catalog::ALERT_LABELS.contains(&label.as_str()) && !user_labels.contains(label) {
                 let names: Vec<String> = catalog::ALERT_LABELS.iter().map(|l| l.to_string()).collect();
                 // A user rule that does not aggregate keeps its metric's labels, which sightline

@@ -13,16 +13,16 @@ const DAY_MS: u64 = 86_400_000;
 
 pub fn check(ctx: &Ctx, sink: &mut Sink) {
     let m = ctx.manifest;
-    if let Some(r) = m.logs.as_ref().and_then(|l| l.retention.as_ref()) {
-        if r.millis() < DAY_MS || r.millis() % DAY_MS != 0 {
-            let days = (r.millis() as f64 / DAY_MS as f64).ceil().max(1.0) as u64;
-            sink.push(
-                Diagnostic::error(Code::Retention, "`logs.retention` must be a whole number of days, at least 24h")
-                    .at(ctx.value(["logs", "retention"]))
-                    .label("Loki deletes in whole days")
-                    .help(format!("write e.g. `{days}d`")),
-            );
-        }
+    if let Some(r) = m.logs.as_ref().and_then(|l| l.retention.as_ref())
+        && (r.millis() < DAY_MS || r.millis() % DAY_MS != 0)
+    {
+        let days = (r.millis() as f64 / DAY_MS as f64).ceil().max(1.0) as u64;
+        sink.push(
+            Diagnostic::error(Code::Retention, "`logs.retention` must be a whole number of days, at least 24h")
+                .at(ctx.value(["logs", "retention"]))
+                .label("Loki deletes in whole days")
+                .help(format!("write e.g. `{days}d`")),
+        );
     }
     let obs = m.observability.clone().unwrap_or_default();
     let scrape =

@@ -28,10 +28,12 @@ fn find_manifest(given: Option<PathBuf>, out: &Output) -> Option<PathBuf> {
 /// Read and check the manifest, printing diagnostics. `None` when sightline could not run.
 pub(super) fn load(given: Option<PathBuf>, out: &Output) -> Option<crate::Checked> {
     let path = find_manifest(given, out)?;
-    let bytes = match read_bounded(&path) {
+    // At most one byte past the size limit, so a huge file is refused without reading it all;
+    // a FIFO or a device is refused without reading it at all.
+    let bytes = match emit::files::read_manifest(&path, crate::manifest::tree::MAX_BYTES as u64) {
         Ok(b) => b,
         Err(e) => {
-            out.error(&format!("cannot read {}: {e}", path.display()));
+            out.error(&format!("cannot read {}: {}", path.display(), e.error));
             return None;
         }
     };
@@ -41,15 +43,6 @@ pub(super) fn load(given: Option<PathBuf>, out: &Output) -> Option<crate::Checke
     }
     out.diagnostics(&checked.source, &checked.diagnostics);
     Some(checked)
-}
-
-/// Read at most one byte past the size limit, so a huge file is refused without reading it all.
-fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
-    use std::io::Read;
-    let f = std::fs::File::open(path)?;
-    let mut buf = Vec::new();
-    f.take(crate::manifest::tree::MAX_BYTES as u64 + 1).read_to_end(&mut buf)?;
-    Ok(buf)
 }
 
 pub fn check(given: Option<PathBuf>, out: &Output) -> Status {
@@ -117,15 +110,25 @@ pub fn drift(given: Option<PathBuf>, dir: &Path, gate: bool, out: &Output) -> St
             .iter()
             .map(|c| match c {
                 Change::Missing { path, .. } => format!("missing: {path}"),
+                Change::Changed { path, edited: true, .. } => format!("edited by hand: {path}"),
                 Change::Changed { path, .. } => format!("changed: {path}"),
                 Change::Stale { path, .. } => format!("stale:   {path}"),
+                Change::Leftover { path } => format!("left over by an interrupted build: {path}"),
             })
             .collect();
+        let name = &checked.source.name;
+        let build = format!("sightline build -f {name} --out {dir_name}");
+        // What fixes it: a hand edit is kept by a plain build, so say where it must go.
+        let hint = if changes.iter().any(|c| matches!(c, Change::Changed { edited: true, .. })) {
+            format!(
+                "files edited by hand are kept by `sightline build`: move each change into {name} and run `{build}`, or drop the edits with `{build} --force`; then commit the result"
+            )
+        } else {
+            format!("run `{build}` and commit the result")
+        };
         out.stderr(&format!(
-            "{dir_name} does not match {}:\n  {}\nrun `sightline build -f {} --out {dir_name}` and commit the result\n",
-            checked.source.name,
-            summary.join("\n  "),
-            checked.source.name
+            "{dir_name} does not match {name}:\n  {}\n{hint}\n",
+            crate::diagnostic::printable(&summary.join("\n  ")),
         ));
         Status::Failure
     } else {

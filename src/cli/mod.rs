@@ -165,6 +165,13 @@ where
         },
     );
     out.deny_warnings = cli.deny_warnings;
+    // mermaid and dot are pictures of the stack: only `graph` draws them.
+    if matches!(cli.format, FormatArg::Mermaid | FormatArg::Dot) && !matches!(cli.command, Command::Graph { .. }) {
+        out.error(
+            "--format mermaid and --format dot are for `sightline graph`; diagnostics print as human, json or github",
+        );
+        return Status::Error.into();
+    }
     let status = match cli.command {
         Command::Init { file } => init::run(&file, &out),
         Command::Check { manifest } => build::check(manifest.file, &out),

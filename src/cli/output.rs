@@ -35,9 +35,11 @@ impl Output {
         }
     }
 
+    /// What sightline prints on stdout (diffs, graphs, routes, machine formats) never carries a
+    /// control character from the manifest or the disk to the terminal: shown as `?`.
     pub fn stdout(&self, s: &str) {
         let mut o = std::io::stdout().lock();
-        let _ = o.write_all(s.as_bytes());
+        let _ = o.write_all(crate::diagnostic::printable(s).as_bytes());
         let _ = o.flush();
     }
 

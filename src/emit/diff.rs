@@ -1,5 +1,6 @@
 //! Unified diffs of drift, as `git diff` shows them: `a/` is what is on disk, `b/` what the
-//! manifest generates.
+//! manifest generates. Control characters are shown as `?`: a file on disk never reaches the
+//! terminal as an escape sequence.
 
 use super::drift::Change;
 use similar::TextDiff;
@@ -13,7 +14,7 @@ pub fn render(changes: &[Change], out_dir: &str) -> String {
         format!("{}/", out_dir.trim_end_matches('/'))
     };
     for c in changes {
-        let path = format!("{prefix}{}", c.path());
+        let path = crate::diagnostic::printable(&format!("{prefix}{}", c.path()));
         let (old, new, old_name, new_name) = match c {
             Change::Missing { planned, .. } => {
                 (String::new(), planned.clone(), "/dev/null".to_string(), format!("b/{path}"))
@@ -30,7 +31,13 @@ pub fn render(changes: &[Change], out_dir: &str) -> String {
                 format!("a/{path}"),
                 "/dev/null".to_string(),
             ),
+            // Half-written bytes of a killed build: named, not shown.
+            Change::Leftover { .. } => {
+                s.push_str(&format!("left by an interrupted build (the next `sightline build` removes it): {path}\n"));
+                continue;
+            }
         };
+        let (old, new) = (crate::diagnostic::printable(&old), crate::diagnostic::printable(&new));
         s.push_str(&format!("diff --sightline a/{path} b/{path}\n"));
         let diff = TextDiff::from_lines(&old, &new);
         s.push_str(&diff.unified_diff().context_radius(3).header(&old_name, &new_name).to_string());

@@ -23,12 +23,16 @@ pub fn comment(path: &str, manifest: &str) -> Option<String> {
 }
 
 /// Put the header into `contents`: after a `#!` line if there is one, else first.
-pub fn apply(path: &str, manifest: &str, contents: &str) -> String {
-    let Some(h) = comment(path, manifest) else { return contents.to_string() };
-    if contents.starts_with("#!") {
-        let (shebang, rest) = contents.split_once('\n').unwrap_or((contents, ""));
-        format!("{shebang}\n{h}{rest}")
+pub fn apply(path: &str, manifest: &str, mut contents: String) -> String {
+    let Some(h) = comment(path, manifest) else { return contents };
+    let at = if contents.starts_with("#!") {
+        if !contents.contains('\n') {
+            contents.push('\n');
+        }
+        contents.find('\n').map_or(contents.len(), |i| i + 1)
     } else {
-        format!("{h}{contents}")
-    }
+        0
+    };
+    contents.insert_str(at, &h);
+    contents
 }

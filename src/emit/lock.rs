@@ -23,13 +23,9 @@ struct LockFile {
     files: BTreeMap<String, String>,
 }
 
-/// Render the lock for the planned files.
-pub fn render(manifest: &str, files: &BTreeMap<String, String>) -> String {
-    let lock = LockFile {
-        version: 1,
-        manifest: manifest.to_string(),
-        files: files.iter().map(|(p, c)| (p.clone(), hash(c.as_bytes()))).collect(),
-    };
+/// Render the lock for the planned files' hashes.
+pub fn render(manifest: &str, hashes: &BTreeMap<String, String>) -> String {
+    let lock = LockFile { version: 1, manifest: manifest.to_string(), files: hashes.clone() };
     let body = toml::to_string(&lock).expect("the lock serializes");
     format!("# {}\n{body}", header::text(manifest))
 }
@@ -40,6 +36,24 @@ pub fn parse(text: &str) -> Option<BTreeMap<String, String>> {
     (lock.version == 1).then_some(lock.files)
 }
 
+/// The intent of a build under way (`commit::PENDING`): for every path it may leave behind,
+/// each hash the path can have if the build is interrupted (the bytes before it and after it).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct IntentFile {
+    version: u32,
+    files: BTreeMap<String, Vec<String>>,
+}
+
+pub fn render_intent(files: BTreeMap<String, Vec<String>>) -> String {
+    toml::to_string(&IntentFile { version: 1, files }).expect("the intent serializes")
+}
+
+/// Read an intent: path → hashes. `None` when the text is not one.
+pub fn parse_intent(text: &str) -> Option<BTreeMap<String, Vec<String>>> {
+    let intent: IntentFile = toml::from_str(text).ok()?;
+    (intent.version == 1).then_some(intent.files)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -47,7 +61,7 @@ mod tests {
     #[test]
     fn round_trip() {
         let mut files = BTreeMap::new();
-        files.insert("a/b.yml".to_string(), "x\n".to_string());
+        files.insert("a/b.yml".to_string(), hash(b"x\n"));
         let text = render("stack.yaml", &files);
         let back = parse(&text).unwrap();
         assert_eq!(back["a/b.yml"], hash(b"x\n"));

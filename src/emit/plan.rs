@@ -12,28 +12,43 @@ pub const LOCK_FILE: &str = "sightline.lock";
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Plan {
     pub files: BTreeMap<String, String>,
+    /// The sha256 of every file but the lock, as the lock records it.
+    pub hashes: BTreeMap<String, String>,
 }
 
 impl Plan {
     /// Build the plan from the targets' artifacts: headers, normalised line endings, exactly one
     /// trailing newline, then the lock with every file's hash.
     pub fn new(artifacts: Vec<Artifact>, manifest: &str) -> Plan {
-        let mut files = BTreeMap::new();
-        for a in artifacts {
+        // Each file's bytes and hash are its own work: two threads share it.
+        let finish = |a: Artifact| {
             debug_assert!(is_safe_relative(&a.path), "target produced an unsafe path: {}", a.path);
-            let body = normalize(&header::apply(&a.path, manifest, &a.contents));
-            let previous = files.insert(a.path.clone(), body);
-            debug_assert!(previous.is_none(), "two targets produced {}", a.path);
+            let body = normalize(header::apply(&a.path, manifest, a.contents));
+            let hash = lock::hash(body.as_bytes());
+            (a.path, body, hash)
+        };
+        let mut artifacts = artifacts;
+        let second = artifacts.split_off(artifacts.len() / 2);
+        let done: Vec<(String, String, String)> = std::thread::scope(|scope| {
+            let other = scope.spawn(|| second.into_iter().map(finish).collect::<Vec<_>>());
+            let mut mine: Vec<_> = artifacts.into_iter().map(finish).collect();
+            mine.extend(other.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+            mine
+        });
+        let (mut files, mut hashes) = (BTreeMap::new(), BTreeMap::new());
+        for (path, body, hash) in done {
+            hashes.insert(path.clone(), hash);
+            let previous = files.insert(path, body);
+            debug_assert!(previous.is_none(), "two targets produced a file twice");
         }
-        let lock = lock::render(manifest, &files);
-        files.insert(LOCK_FILE.to_string(), lock);
-        Plan { files }
+        files.insert(LOCK_FILE.to_string(), lock::render(manifest, &hashes));
+        Plan { files, hashes }
     }
 }
 
 /// `\n` line endings and exactly one trailing newline.
-pub fn normalize(s: &str) -> String {
-    let mut out = s.replace("\r\n", "\n");
+pub fn normalize(s: String) -> String {
+    let mut out = if s.contains('\r') { s.replace("\r\n", "\n") } else { s };
     while out.ends_with("\n\n") {
         out.pop();
     }
@@ -56,8 +71,8 @@ mod tests {
 
     #[test]
     fn normalizes_endings() {
-        assert_eq!(normalize("a\r\nb\n\n\n"), "a\nb\n");
-        assert_eq!(normalize("a"), "a\n");
+        assert_eq!(normalize("a\r\nb\n\n\n".into()), "a\nb\n");
+        assert_eq!(normalize("a".into()), "a\n");
     }
 
     #[test]

@@ -3,12 +3,12 @@
 //! - a file not in the previous lock is the user's and is never touched;
 //! - a generated file edited by hand (its hash differs from the lock) is kept unless `force`;
 //! - files of the previous lock that are no longer generated are removed;
-//! - each file is written to a temporary file in its directory and renamed over the old one, so
-//!   a crash leaves the old or the new file, never half of one. The lock is written last.
+//! - the files go to disk through `commit`: each replaced whole, the lock last, a crash at any
+//!   moment recoverable by the next build (it knows the interrupted build's files as its own),
+//!   one build of a directory at a time.
 
-use super::{IoError, Plan, lock, plan::LOCK_FILE, read_in};
+use super::{IoError, Jail, Plan, commit, lock, plan::LOCK_FILE};
 use std::collections::BTreeMap;
-use std::io::Write as _;
 use std::path::Path;
 
 /// Why a build refused to write.
@@ -52,41 +52,96 @@ pub enum Outcome {
     Refused(Vec<Conflict>),
 }
 
+/// The generated files sightline knows in the output directory: the lock's, and those of a
+/// build that was interrupted (its intent, `commit::PENDING`). A file is sightline's when its
+/// hash is one of these.
+struct Known {
+    lock: BTreeMap<String, String>,
+    pending: BTreeMap<String, Vec<String>>,
+}
+
+impl Known {
+    fn read(jail: &Jail, force: bool) -> Result<Result<Known, Conflict>, IoError> {
+        let parse = |b: Vec<u8>| String::from_utf8(b).ok().and_then(|t| lock::parse(&t));
+        let lock = match jail.read(LOCK_FILE)? {
+            None => BTreeMap::new(),
+            Some(b) => match parse(b) {
+                Some(l) => l,
+                None if force => BTreeMap::new(),
+                None => return Ok(Err(Conflict::UnreadableLock)),
+            },
+        };
+        // The intent is written whole (renamed into place) or not at all.
+        let pending = jail
+            .read(commit::PENDING)?
+            .and_then(|b| String::from_utf8(b).ok())
+            .and_then(|t| lock::parse_intent(&t))
+            .unwrap_or_default();
+        Ok(Ok(Known { lock, pending }))
+    }
+
+    fn paths(&self) -> impl Iterator<Item = &String> {
+        self.lock.keys().chain(self.pending.keys().filter(|p| !self.lock.contains_key(*p)))
+    }
+
+    /// Whether the lock names `path`. A path only an interrupted build's intent names is
+    /// sightline's only with one of the intent's hashes; with other bytes it is the user's.
+    fn knows(&self, path: &str) -> bool {
+        self.lock.contains_key(path)
+    }
+
+    fn generated(&self, path: &str, hash: &str) -> bool {
+        self.lock.get(path).is_some_and(|h| h == hash)
+            || self.pending.get(path).is_some_and(|hs| hs.iter().any(|h| h == hash))
+    }
+}
+
 pub fn write(plan: &Plan, out: &Path, force: bool) -> Result<Outcome, IoError> {
-    let old_lock = match read_in(out, LOCK_FILE)? {
-        None => BTreeMap::new(),
-        Some(b) => match String::from_utf8(b).ok().and_then(|t| lock::parse(&t)) {
-            Some(l) => l,
-            None if force => BTreeMap::new(),
-            None => return Ok(Outcome::Refused(vec![Conflict::UnreadableLock])),
-        },
+    let _building = commit::lock_exclusive(out)?;
+    let jail = Jail::new(out);
+    let known = match Known::read(&jail, force)? {
+        Ok(k) => k,
+        Err(c) => return Ok(Outcome::Refused(vec![c])),
     };
     let mut conflicts = Vec::new();
     let mut to_write = Vec::new();
     let mut report = Report::default();
+    // What each path may hold if this build is interrupted: its bytes before and after.
+    let mut intent: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (path, contents) in &plan.files {
-        let on_disk = read_in(out, path)?;
-        match on_disk {
-            None => to_write.push(path),
-            Some(b) if b == contents.as_bytes() => report.unchanged.push(path.clone()),
-            Some(b) => match old_lock.get(path) {
-                // The lock itself is ours whenever it parsed.
-                _ if path == LOCK_FILE => to_write.push(path),
-                Some(h) if *h == lock::hash(&b) || force => to_write.push(path),
-                Some(_) => conflicts.push(Conflict::EditedByHand(path.clone())),
-                None => conflicts.push(Conflict::NotGenerated(path.clone())),
-            },
+        let planned = plan.hashes.get(path).cloned().unwrap_or_else(|| lock::hash(contents.as_bytes()));
+        intent.entry(path.clone()).or_default().push(planned);
+        let Some(b) = jail.read(path)? else {
+            to_write.push(path);
+            continue;
+        };
+        if b == contents.as_bytes() {
+            report.unchanged.push(path.clone());
+            continue;
+        }
+        let on_disk = lock::hash(&b);
+        // The lock itself is ours whenever it parsed. `--force` overwrites a generated file
+        // edited by hand, never a file sightline did not generate.
+        if path == LOCK_FILE || known.generated(path, &on_disk) || (force && known.knows(path)) {
+            to_write.push(path);
+            intent.entry(path.clone()).or_default().push(on_disk);
+        } else if known.knows(path) {
+            conflicts.push(Conflict::EditedByHand(path.clone()));
+        } else {
+            conflicts.push(Conflict::NotGenerated(path.clone()));
         }
     }
     let mut to_remove = Vec::new();
-    for (path, h) in &old_lock {
+    for path in known.paths() {
         if plan.files.contains_key(path) || !super::plan::is_safe_relative(path) {
             continue;
         }
-        if let Some(b) = read_in(out, path)? {
-            if *h == lock::hash(&b) || force {
+        if let Some(b) = jail.read(path)? {
+            let on_disk = lock::hash(&b);
+            if known.generated(path, &on_disk) || (force && known.knows(path)) {
                 to_remove.push(path.clone());
-            } else {
+                intent.entry(path.clone()).or_default().push(on_disk);
+            } else if known.knows(path) {
                 conflicts.push(Conflict::EditedByHand(path.clone()));
             }
         }
@@ -94,52 +149,24 @@ pub fn write(plan: &Plan, out: &Path, force: bool) -> Result<Outcome, IoError> {
     if !conflicts.is_empty() {
         return Ok(Outcome::Refused(conflicts));
     }
-    // The lock goes last, so an interrupted build is redone from the old lock.
-    to_write.sort_by_key(|p| *p == LOCK_FILE);
-    for path in to_write {
-        atomic_write(&super::inside(out, path)?, plan.files[path].as_bytes())?;
-        report.written.push(path.clone());
+    // What a killed build left: its staging directory now, its intent and the directories it
+    // made once this build is in place.
+    commit::remove_staging(&jail)?;
+    let gone: Vec<&String> =
+        known.paths().filter(|p| !plan.files.contains_key(*p) && super::plan::is_safe_relative(p)).collect();
+    if to_write.is_empty() && to_remove.is_empty() {
+        commit::drop_intent(jail.root())?;
+        commit::remove_empty_dirs(&jail, gone.iter().map(|p| p.as_str()))?;
+        return Ok(Outcome::Written(report));
     }
-    for path in to_remove {
-        let full = super::inside(out, &path)?;
-        std::fs::remove_file(&full).map_err(|e| IoError { path: full.clone(), error: e })?;
-        remove_empty_parents(out, &full);
-        report.removed.push(path);
-    }
+    let change = commit::Change {
+        write: to_write.iter().map(|p| (p.as_str(), plan.files[*p].as_bytes())).collect(),
+        remove: to_remove.iter().map(String::as_str).collect(),
+        intent: lock::render_intent(intent),
+    };
+    commit::commit(&jail, &change)?;
+    commit::remove_empty_dirs(&jail, gone.iter().map(|p| p.as_str()))?;
+    report.written = to_write.into_iter().cloned().collect();
+    report.removed = to_remove;
     Ok(Outcome::Written(report))
-}
-
-fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), IoError> {
-    let err = |e: std::io::Error| IoError { path: path.to_path_buf(), error: e };
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(err)?;
-    let mut tmp = tempfile::Builder::new().prefix(".sightline-").tempfile_in(dir).map_err(err)?;
-    tmp.write_all(bytes).map_err(err)?;
-    tmp.as_file().sync_all().map_err(err)?;
-    set_mode(tmp.path(), path).map_err(err)?;
-    tmp.persist(path).map_err(|e| err(e.error))?;
-    Ok(())
-}
-
-/// Shell scripts are executable; everything else is plain 0644.
-#[cfg(unix)]
-fn set_mode(tmp: &Path, target: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    let mode = if target.extension().is_some_and(|e| e == "sh") { 0o755 } else { 0o644 };
-    std::fs::set_permissions(tmp, std::fs::Permissions::from_mode(mode))
-}
-
-#[cfg(not(unix))]
-fn set_mode(_: &Path, _: &Path) -> std::io::Result<()> {
-    Ok(())
-}
-
-fn remove_empty_parents(out: &Path, file: &Path) {
-    let mut dir = file.parent();
-    while let Some(d) = dir {
-        if d == out || !d.starts_with(out) || std::fs::remove_dir(d).is_err() {
-            break;
-        }
-        dir = d.parent();
-    }
 }

@@ -215,7 +215,7 @@ pub fn duration_scale(name: &str) -> Option<f64> {
 pub fn bound_text(seconds: f64) -> String {
     let ms = (seconds * 1000.0).round() as u64;
     // `2500ms`, not `2s500ms`: both parse, one reads.
-    if ms % 1000 != 0 { format!("{ms}ms") } else { crate::manifest::values::format_duration(ms) }
+    if !ms.is_multiple_of(1000) { format!("{ms}ms") } else { crate::manifest::values::format_duration(ms) }
 }
 
 #[cfg(test)]

@@ -50,11 +50,9 @@ pub fn decode(source: &SourceFile, value: &Value, sink: &mut Sink) -> Option<Dec
     let mut tree = value.clone();
     let mut pruned = Vec::new();
     for _ in 0..16 {
-        for p in bad.drain(..) {
-            if let Some(removed) = prune(&mut tree, &p) {
-                pruned.push(source.value_span(&removed));
-                pruned.push(source.key_span(&removed));
-            }
+        for removed in prune(&mut tree, std::mem::take(&mut bad)) {
+            pruned.push(source.value_span(&removed));
+            pruned.push(source.key_span(&removed));
         }
         let mut scratch = Sink::new();
         walk_values(source, root, root, &tree, "", &mut scratch, &mut bad);
@@ -75,29 +73,53 @@ pub fn decode(source: &SourceFile, value: &Value, sink: &mut Sink) -> Option<Dec
     None
 }
 
-/// Remove the value at `pointer`: its key when its parent is a mapping; the whole list when its
-/// parent is a list (removing one item would shift the indices that spans are found by).
-/// Returns the pointer actually removed.
-fn prune(tree: &mut Value, pointer: &str) -> Option<String> {
-    if pointer.is_empty() {
-        return None;
-    }
-    let ts = tokens(pointer);
-    let (last, parent_tokens) = ts.split_last()?;
-    let parent_ptr = crate::source::pointer(parent_tokens);
-    match tree.pointer_mut(&parent_ptr)? {
-        // The required top-level names only label things; a stand-in keeps the rest checkable.
-        Value::Object(m) if parent_tokens.is_empty() && (last == "stack" || last == "environment") => {
-            m.insert(last.clone(), Value::String("invalid".into()));
-            Some(pointer.to_string())
+/// Remove the values at `pointers`: each with its key when its parent is a mapping; the whole
+/// list when its parent is a list (removing one item would shift the indices that spans are
+/// found by). Returns the pointers actually removed. The keys of one mapping go in one pass over
+/// it, so 100,000 unknown keys cost one pass, not one each.
+fn prune(tree: &mut Value, pointers: Vec<String>) -> Vec<String> {
+    use std::collections::{BTreeMap, BTreeSet};
+    let mut removed = Vec::new();
+    let mut pending = pointers;
+    // A list is removed as a whole, so its pointer can come back as a new parent: bounded by
+    // the nesting depth.
+    for _ in 0..=super::tree::MAX_DEPTH {
+        let mut by_parent: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for p in pending.drain(..) {
+            let ts = tokens(&p);
+            if let Some((last, parent)) = ts.split_last() {
+                by_parent.entry(crate::source::pointer(parent)).or_default().insert(last.clone());
+            }
         }
-        Value::Object(m) => {
-            m.shift_remove(last)?;
-            Some(pointer.to_string())
+        for (parent_ptr, keys) in by_parent {
+            let child = |k: &str| format!("{parent_ptr}/{}", crate::source::escape_token(k));
+            match tree.pointer_mut(&parent_ptr) {
+                Some(Value::Object(m)) => {
+                    for k in &keys {
+                        // The required top-level names only label things; a stand-in keeps the
+                        // rest checkable.
+                        if parent_ptr.is_empty() && (k == "stack" || k == "environment") {
+                            m.insert(k.clone(), Value::String("invalid".into()));
+                            removed.push(child(k));
+                        }
+                    }
+                    m.retain(|k, _| {
+                        let drop = keys.contains(k) && !(parent_ptr.is_empty() && (k == "stack" || k == "environment"));
+                        if drop {
+                            removed.push(child(k));
+                        }
+                        !drop
+                    });
+                }
+                Some(Value::Array(_)) if !parent_ptr.is_empty() => pending.push(parent_ptr),
+                _ => {}
+            }
         }
-        Value::Array(_) => prune(tree, &parent_ptr),
-        _ => None,
+        if pending.is_empty() {
+            break;
+        }
     }
+    removed
 }
 
 /// `version` first: a manifest of another version is not checked against this language.
@@ -146,15 +168,15 @@ fn walk_values(
                 Value::Number(n) => Some(n.to_string()),
                 _ => None,
             };
-            if let Some(s) = text {
-                if let Err(e) = check_value(kind, &s) {
-                    bad.push(ptr.to_string());
-                    sink.push(
-                        Diagnostic::error(e.code, format!("{} for `{}`", e.message, field_name(ptr)))
-                            .at(source.value_span(ptr))
-                            .help(e.help),
-                    );
-                }
+            if let Some(s) = text
+                && let Err(e) = check_value(kind, &s)
+            {
+                bad.push(ptr.to_string());
+                sink.push(
+                    Diagnostic::error(e.code, format!("{} for `{}`", e.message, field_name(ptr)))
+                        .at(source.value_span(ptr))
+                        .help(e.help),
+                );
             }
             return;
         }
@@ -269,10 +291,22 @@ fn validate_structure(source: &SourceFile, value: &Value, sink: &mut Sink, bad: 
     for err in validator().iter_errors(value) {
         collect(source, &err, value, &mut found, bad);
     }
+    // A value already reported by pass 1, or inside a container reported here, is not reported
+    // twice: containers come first in source order, and each is checked against what came
+    // before it.
+    let earlier = sink.cover();
+    found.sort_by_key(|d| d.span.map(|s| (s.start, std::cmp::Reverse(s.end))));
+    let mut furthest = None;
     for d in found {
-        // A value already reported by pass 1 (or a container holding it) is not reported twice.
-        if d.span.is_some_and(|s| sink.covers(s)) {
-            continue;
+        if let Some(s) = d.span {
+            if earlier.covers(s) || furthest.is_some_and(|end| end >= s.end) {
+                continue;
+            }
+            // A missing field is about the mapping, not its contents: a misspelt key inside it
+            // (`too:` for `to:`) is still reported, with its suggestion.
+            if d.code != Code::MissingField {
+                furthest = Some(furthest.map_or(s.end, |end: usize| end.max(s.end)));
+            }
         }
         sink.push(d);
     }
@@ -396,10 +430,14 @@ fn structural_diagnostic(
                 .at(source.value_span(ptr))
         }
         ValidationErrorKind::Pattern { pattern } => {
+            let expected = pattern_in_words(pattern);
             Diagnostic::error(Code::InvalidValue, format!("`{field}` has an invalid form"))
                 .at(source.value_span(ptr))
                 .label("does not match the expected form")
-                .help(format!("the value must match `{pattern}`"))
+                .help(match expected {
+                    Some(words) => format!("expected {words} (the pattern `{pattern}`)"),
+                    None => format!("the value must match `{pattern}`"),
+                })
         }
         ValidationErrorKind::Minimum { limit } | ValidationErrorKind::ExclusiveMinimum { limit } => {
             Diagnostic::error(Code::RangeValue, format!("`{field}` is too small"))
@@ -504,5 +542,75 @@ fn field_name(ptr: &str) -> String {
         None => "the manifest".into(),
         Some(last) if last.parse::<usize>().is_ok() && ts.len() >= 2 => format!("{}[{}]", ts[ts.len() - 2], last),
         Some(last) => last.clone(),
+    }
+}
+
+/// What each pattern of the manifest's schema accepts, in words, for the help line.
+fn pattern_in_words(pattern: &str) -> Option<&'static str> {
+    Some(match pattern {
+        r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$" => "a Docker network name: letters, digits, `_`, `.`, `-`",
+        super::values::NAME_PATTERN => "a name: lower-case letters, digits, `_` and `-`, starting with a letter",
+        r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$" => "a host name: letters, digits, `.` and `-`",
+        r"^[A-Za-z_][A-Za-z0-9_$-]{0,62}$" => "a PostgreSQL name: letters, digits, `_`, `$`, `-`, up to 63 characters",
+        r"^/[A-Za-z0-9/_.~-]*$" => "a URL path starting with `/`: letters, digits, `/`, `_`, `.`, `~`, `-`",
+        r"^[a-zA-Z_:][a-zA-Z0-9_:]*$" => "a Prometheus metric name: letters, digits, `_` and `:`",
+        r"^[a-zA-Z_][a-zA-Z0-9_]*$" | r"^[A-Za-z_][A-Za-z0-9_]*$" => {
+            "letters, digits and `_`, not starting with a digit"
+        }
+        r"^/[!-~]*$" => "a URL path starting with `/`, printable ASCII without spaces",
+        r"^[A-Za-z0-9*]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$" => "a domain name (`*.` for a wildcard)",
+        r#"^/[^:$\s'"\\]*$"# => "an absolute path without `:`, `$`, spaces, quotes or backslashes",
+        r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$" => "an image tag: letters, digits, `_`, `.`, `-`",
+        r"^[0-9a-fA-F.:]+$" => "an IP address, e.g. `127.0.0.1`",
+        r"^https?://[^\s{}]+$" => "an http:// or https:// URL without spaces or braces",
+        r"^https?://[^\s{}]+(\{(alert|service)\}[^\s{}]*)*$" => {
+            "an http:// or https:// URL without spaces, whose only braces are the placeholders `{alert}` and `{service}`"
+        }
+        r"^[^\s@{}]+@[^\s@{}]+$" => "an e-mail address (Alertmanager reads it as a template: no braces)",
+        r"^[^\s{}]+$" => "a value without spaces or braces (Alertmanager reads it as a template)",
+        r"^[A-Za-z0-9.-]+:[0-9]+$" => "host:port, e.g. `smtp.example.com:587`",
+        r"^https://[^\s]+$" => "an https:// URL without spaces",
+        r"^https?://[^\s]+$" => "an http:// or https:// URL without spaces or line breaks",
+        r"^[A-Za-z0-9_.-]+$" => "letters, digits, `_`, `.` and `-`",
+        r"^/[A-Za-z0-9/_.-]*$" => "an absolute path: letters, digits, `/`, `_`, `.`, `-`",
+        r"^age1[02-9ac-hj-np-z]{58}$" => "an age public key (`age1` and 58 more characters)",
+        r"^([0-9]+y)?([0-9]+w)?([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?([0-9]+ms)?$" => {
+            "a duration such as `30s`, `5m`, `1h30m` or `30d`"
+        }
+        r"^[0-9]+(B|KiB|MiB|GiB|TiB)$" => "a size such as `512MiB` or `10GiB`",
+        r"^[0-9]+(\.[0-9]+)?%$" => "a percentage such as `99.9%`",
+        r"^[^\s@]+(@sha256:[0-9a-fA-F]{64})?$" => "an image reference such as `postgres:16.4`",
+        r"^\S+(\s+\S+){4}$" => "a cron schedule of five fields, e.g. `0 3 * * *`",
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every pattern of the schema has words for its help line.
+    #[test]
+    fn every_pattern_is_explained() {
+        fn patterns(v: &Value, out: &mut Vec<String>) {
+            match v {
+                Value::Object(m) => {
+                    if let Some(Value::String(p)) = m.get("pattern") {
+                        out.push(p.clone());
+                    }
+                    m.values().for_each(|x| patterns(x, out));
+                }
+                Value::Array(a) => a.iter().for_each(|x| patterns(x, out)),
+                _ => {}
+            }
+        }
+        let mut found = Vec::new();
+        patterns(schema(), &mut found);
+        // The secret file's `^/` is checked, and explained, by its value parser.
+        found.retain(|p| p != "^/");
+        assert!(found.len() > 10);
+        for p in found {
+            assert!(pattern_in_words(&p).is_some(), "no words for the pattern {p}");
+        }
     }
 }

@@ -38,7 +38,8 @@ pub fn read_source(name: &str, bytes: &[u8], sink: &mut Sink) -> SourceFile {
         sink.push(
             Diagnostic::error(
                 Code::Limits,
-                format!("the manifest is {} bytes; the limit is {} bytes", bytes.len(), tree::MAX_BYTES),
+                // The reader stops one byte past the limit: the size beyond it is not known.
+                format!("the manifest is larger than the limit of {} bytes (4 MiB)", tree::MAX_BYTES),
             )
             .help("a stack manifest is a few hundred lines; is this the right file?"),
         );
@@ -68,7 +69,7 @@ pub fn read_source(name: &str, bytes: &[u8], sink: &mut Sink) -> SourceFile {
 
 /// Parse and decode a manifest. The source's pointer index is filled in on the way.
 pub fn parse(source: &mut SourceFile, syntax: Syntax, sink: &mut Sink) -> Option<decode::Decoded> {
-    if is_blank(&source.text, syntax) {
+    if is_blank(source.text(), syntax) {
         sink.push(
             Diagnostic::error(Code::EmptyManifest, "the manifest is empty")
                 .help("run `sightline init` for a commented starter manifest"),
@@ -77,7 +78,7 @@ pub fn parse(source: &mut SourceFile, syntax: Syntax, sink: &mut Sink) -> Option
     }
     // Parsing recurses once per nesting level (bounded by `tree::MAX_DEPTH`); a thread with a
     // known stack keeps that safe whatever stack the caller runs on (test threads have 2 MiB).
-    let text = source.text.as_str();
+    let text = source.text();
     let parsed = std::thread::scope(|scope| {
         std::thread::Builder::new()
             .name("sightline-parse".into())
@@ -92,7 +93,7 @@ pub fn parse(source: &mut SourceFile, syntax: Syntax, sink: &mut Sink) -> Option
     let node = match parsed {
         Ok(n) => n,
         Err((message, span)) => {
-            if let Some(d) = duplicate_key(&message, span, &source.text) {
+            if let Some(d) = duplicate_key(&message, span, source.text()) {
                 sink.push(d);
                 return None;
             }

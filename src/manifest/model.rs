@@ -534,9 +534,10 @@ pub struct Receiver {
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EmailReceiver {
-    #[schemars(regex(pattern = r"^[^\s@]+@[^\s@]+$"))]
+    /// An address. Alertmanager reads `to` and `from` as templates: no braces.
+    #[schemars(regex(pattern = r"^[^\s@{}]+@[^\s@{}]+$"))]
     pub to: String,
-    #[schemars(regex(pattern = r"^[^\s@]+@[^\s@]+$"))]
+    #[schemars(regex(pattern = r"^[^\s@{}]+@[^\s@{}]+$"))]
     pub from: String,
     /// SMTP server as host:port.
     #[schemars(regex(pattern = r"^[A-Za-z0-9.-]+:[0-9]+$"))]
@@ -554,7 +555,9 @@ pub struct EmailReceiver {
 #[serde(deny_unknown_fields)]
 pub struct SlackReceiver {
     pub webhook_url: SecretRef,
+    /// `#channel`, `@user` or a channel id. Alertmanager reads it as a template: no braces.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[^\s{}]+$"))]
     pub channel: Option<String>,
 }
 

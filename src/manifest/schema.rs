@@ -68,10 +68,10 @@ pub fn child<'a>(root: &'a Value, node: &'a Value, token: &str) -> Option<&'a Va
     if let Some(Value::Object(pp)) = node.get("patternProperties") {
         return pp.values().next();
     }
-    if let Some(i @ Value::Object(_)) = node.get("items") {
-        if token.parse::<usize>().is_ok() {
-            return Some(i);
-        }
+    if let Some(i @ Value::Object(_)) = node.get("items")
+        && token.parse::<usize>().is_ok()
+    {
+        return Some(i);
     }
     None
 }

@@ -1,13 +1,17 @@
 //! TOML front end: the toml crate's spanned document, turned into the same node tree as YAML.
 
-use super::tree::{MAX_DEPTH, Node};
+use super::tree::{MAX_DEPTH, MAX_NODES, Node};
 use crate::source::Span;
 use toml::de::{DeTable, DeValue};
 
 /// Parse TOML text into a spanned node, or the parser's message and position.
 pub fn parse(text: &str) -> Result<Node, (String, Option<Span>)> {
-    if nesting_depth(text) > MAX_DEPTH {
+    let shape = shape(text);
+    if shape.depth > MAX_DEPTH {
         return Err((format!("nesting deeper than {MAX_DEPTH} levels"), None));
+    }
+    if shape.nodes > MAX_NODES {
+        return Err((format!("more than {MAX_NODES} keys, values and list items (node limit)"), None));
     }
     let doc = DeTable::parse(text).map_err(|e| {
         let msg = e.message().lines().next().unwrap_or("invalid TOML").to_string();
@@ -62,11 +66,18 @@ fn value(v: DeValue<'_>, span: Span, depth: Depth) -> Option<Node> {
     })
 }
 
-/// A conservative bound on bracket nesting, computed before the recursive parser runs so that a
-/// hostile `a = [[[[…]]]]` cannot exhaust the stack. Brackets inside strings and comments are
-/// skipped.
-fn nesting_depth(text: &str) -> usize {
-    let (mut depth, mut max) = (0usize, 0usize);
+/// What the text can hold at most, found before the parser runs: the bracket nesting, so that a
+/// hostile `a = [[[[…]]]]` cannot exhaust the stack, and the number of nodes (every value
+/// follows an `=` or a `,` or opens a `[`/`{`), so that a flow of a million list items is
+/// refused before the parser allocates them. Brackets, `=` and `,` inside strings and comments
+/// are skipped.
+struct Shape {
+    depth: usize,
+    nodes: usize,
+}
+
+fn shape(text: &str) -> Shape {
+    let (mut depth, mut max, mut nodes) = (0usize, 0usize, 1usize);
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
         match c {
@@ -89,11 +100,13 @@ fn nesting_depth(text: &str) -> usize {
             }
             '[' | '{' => {
                 depth += 1;
+                nodes += 1;
                 max = max.max(depth);
             }
             ']' | '}' => depth = depth.saturating_sub(1),
+            '=' | ',' => nodes += 1,
             _ => {}
         }
     }
-    max
+    Shape { depth: max, nodes }
 }

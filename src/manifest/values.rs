@@ -144,11 +144,12 @@ const DURATION_UNITS: [(&str, u64); 7] = [
 impl Duration {
     pub fn parse(s: &str) -> Result<Self, ValueError> {
         let err = || {
-            ValueError::new(
-                Code::InvalidDuration,
-                "not a duration",
-                "write an integer and a unit (ms s m h d w y), largest unit first, e.g. `15s`, `1h30m`, `30d`",
-            )
+            let help = match Self::from_words(s) {
+                Some(d) => format!("write `{}`", d.as_str()),
+                None => "write an integer and a unit (ms s m h d w y), largest unit first, e.g. `15s`, `1h30m`, `30d`"
+                    .to_string(),
+            };
+            ValueError::new(Code::InvalidDuration, "not a duration", help)
         };
         let mut rest = s;
         let mut total: u64 = 0;
@@ -181,6 +182,37 @@ impl Duration {
         Ok(Duration { text: s.to_string(), millis: total })
     }
 
+    /// A duration written in words or with spaces (`5 minutes`, `1 h 30 m`, `2 days`), to
+    /// suggest its short form.
+    fn from_words(s: &str) -> Option<Duration> {
+        const WORDS: [(&str, &str); 7] = [
+            ("millisecond", "ms"),
+            ("second", "s"),
+            ("minute", "m"),
+            ("hour", "h"),
+            ("day", "d"),
+            ("week", "w"),
+            ("year", "y"),
+        ];
+        let mut short = String::new();
+        let mut words = s.split_whitespace().peekable();
+        while let Some(w) = words.next() {
+            let (num, unit) = match w.find(|c: char| !c.is_ascii_digit()) {
+                Some(0) => return None,
+                Some(i) => (&w[..i], w[i..].to_ascii_lowercase()),
+                None => (w, words.next()?.to_ascii_lowercase()),
+            };
+            let unit = unit.trim_end_matches(',');
+            let short_unit = WORDS
+                .iter()
+                .find(|(long, abbr)| unit == *abbr || unit.trim_end_matches('s') == *long || unit == format!("{long}s"))
+                .map(|(_, abbr)| *abbr)?;
+            short.push_str(num);
+            short.push_str(short_unit);
+        }
+        (short != s).then(|| Duration::parse(&short).ok()).flatten()
+    }
+
     pub fn from_millis(millis: u64) -> Self {
         Duration { text: format_duration(millis), millis }
     }
@@ -211,7 +243,7 @@ pub fn format_duration(mut millis: u64) -> String {
     let mut out = String::new();
     for (unit, factor) in DURATION_UNITS {
         // As Prometheus prints them: weeks only when the rest is a whole number of weeks.
-        if unit == "w" && millis % factor != 0 {
+        if unit == "w" && !millis.is_multiple_of(factor) {
             continue;
         }
         if millis >= factor {
@@ -274,7 +306,7 @@ impl Size {
 /// The largest IEC unit that divides the size exactly, e.g. `512MiB`.
 pub fn format_size(bytes: u64) -> String {
     for (unit, factor) in SIZE_UNITS {
-        if bytes >= factor && bytes % factor == 0 {
+        if bytes >= factor && bytes.is_multiple_of(factor) {
             return format!("{}{}", bytes / factor, unit);
         }
     }
@@ -583,14 +615,31 @@ impl SecretRef {
                 }
             }
             SecretRef::File(p) => {
-                if p.starts_with('/') && !p.contains('\0') && !p.split('/').any(|c| c == "..") {
-                    Ok(())
-                } else {
-                    Err(ValueError::new(
+                if !p.starts_with('/') || p.split('/').any(|c| c == "..") {
+                    return Err(ValueError::new(
                         Code::InvalidValue,
                         "a secret file must be an absolute path",
                         "e.g. `{ file: /run/secrets/slack_webhook }`",
-                    ))
+                    ));
+                }
+                // The path goes into compose (where `$` is interpolation) and its file name
+                // becomes a compose secret's name: plain path characters only.
+                let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '_' | '-');
+                match p.chars().find(|c| !plain(*c)) {
+                    None if !p.ends_with('/') => Ok(()),
+                    None => Err(ValueError::new(
+                        Code::InvalidValue,
+                        "a secret file path must name a file, not a directory",
+                        "e.g. `{ file: /run/secrets/slack_webhook }`",
+                    )),
+                    Some(c) => Err(ValueError::new(
+                        Code::InvalidValue,
+                        format!(
+                            "a secret file path may hold letters, digits, `/`, `.`, `_` and `-`, not `{}`",
+                            c.escape_debug()
+                        ),
+                        "rename the file, e.g. `{ file: /run/secrets/slack_webhook }`",
+                    )),
                 }
             }
         }
@@ -613,6 +662,12 @@ mod tests {
         assert_eq!(Duration::from_millis(5_400_000).as_str(), "1h30m");
         for bad in ["", "15", "s", "1m1h", "1h1h", "1.5h", "-1s", "15 s", "99999999999999s"] {
             assert!(Duration::parse(bad).is_err(), "{bad:?}");
+        }
+        for (words, short) in
+            [("5 minutes", "`5m`"), ("1 hour 30 minutes", "`1h30m`"), ("15 s", "`15s`"), ("2 days", "`2d`")]
+        {
+            let e = Duration::parse(words).unwrap_err();
+            assert!(e.help.contains(short), "{words}: {}", e.help);
         }
     }
 

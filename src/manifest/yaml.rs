@@ -1,7 +1,7 @@
 //! YAML front end: serde-saphyr, with spans for every key and value, budgets on size, depth
 //! and alias expansion, and YAML 1.2 booleans (so `off` stays the word `off`).
 
-use super::tree::{MAX_DEPTH, Node};
+use super::tree::{MAX_DEPTH, MAX_NODES, Node};
 use crate::source::Span;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
@@ -13,7 +13,7 @@ pub fn parse(text: &str) -> Result<Node, (String, Option<Span>)> {
     options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::Error;
     let mut budget = serde_saphyr::Budget::default();
     budget.max_depth = MAX_DEPTH;
-    budget.max_nodes = 100_000;
+    budget.max_nodes = MAX_NODES;
     budget.max_aliases = 1_000;
     budget.max_total_scalar_bytes = super::tree::MAX_BYTES;
     options.budget = Some(budget);

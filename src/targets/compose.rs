@@ -39,7 +39,7 @@ pub const NETWORKS: [&str; 2] = [MONITORING, EGRESS];
 /// Compose's memory syntax: the largest exact unit.
 fn memory(bytes: u64) -> String {
     for (unit, f) in [("g", 1u64 << 30), ("m", 1 << 20), ("k", 1 << 10)] {
-        if bytes % f == 0 {
+        if bytes.is_multiple_of(f) {
             return format!("{}{unit}", bytes / f);
         }
     }

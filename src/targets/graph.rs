@@ -68,19 +68,45 @@ fn edges(stack: &Stack) -> Vec<Edge> {
     e
 }
 
+/// Text inside a Mermaid string: every character but plain ones as an entity code (`#35;`),
+/// so a quote, a backtick (which would close the Markdown fence around the chart in STACK.md)
+/// or a line break in a route value stays text.
+fn mermaid_text(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, ' ' | '_' | '-' | '.' | ':' | '=' | '|' | '/' | '*' | '+') {
+                c.to_string()
+            } else {
+                format!("#{};", c as u32)
+            }
+        })
+        .collect()
+}
+
+/// A DOT quoted string's content: `\` and `"` escaped, line breaks as `\n`.
+fn dot_text(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\r', "").replace('\n', "\\n")
+}
+
 pub fn mermaid(stack: &Stack) -> String {
     let mut out = String::from("flowchart LR\n");
     for (a, b, l) in edges(stack) {
-        let label = if l.is_empty() { String::new() } else { format!("|\"{}\"|", l.replace('"', "'")) };
-        out.push_str(&format!("  {}[\"{a}\"] -->{label} {}[\"{b}\"]\n", id(&a), id(&b)));
+        let label = if l.is_empty() { String::new() } else { format!("|\"{}\"|", mermaid_text(&l)) };
+        out.push_str(&format!(
+            "  {}[\"{}\"] -->{label} {}[\"{}\"]\n",
+            id(&a),
+            mermaid_text(&a),
+            id(&b),
+            mermaid_text(&b)
+        ));
     }
     out
 }
 
 pub fn dot(stack: &Stack) -> String {
-    let mut out = format!("digraph \"{}\" {{\n  rankdir=LR;\n  node [shape=box];\n", stack.name);
+    let mut out = format!("digraph \"{}\" {{\n  rankdir=LR;\n  node [shape=box];\n", dot_text(stack.name.as_str()));
     for (a, b, l) in edges(stack) {
-        out.push_str(&format!("  \"{a}\" -> \"{b}\" [label=\"{}\"];\n", l.replace('"', "'")));
+        out.push_str(&format!("  \"{}\" -> \"{}\" [label=\"{}\"];\n", dot_text(&a), dot_text(&b), dot_text(&l)));
     }
     out.push_str("}\n");
     out

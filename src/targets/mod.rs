@@ -56,9 +56,31 @@ pub const TARGETS: &[Target] = &[
     Target { name: "compose", lower: compose::lower },
 ];
 
-/// Run every target, then `STACK.md`, the one output that lists the others.
+/// Run every target, then `STACK.md`, the one output that lists the others. Targets are pure
+/// and independent, so one worker per core takes the next target until none is left (no more
+/// at once, so memory stays that of a few targets' work in flight); the files come out in
+/// `TARGETS` order whatever finishes first.
 pub fn lower_all(stack: &Stack) -> Vec<Artifact> {
-    let mut out: Vec<Artifact> = TARGETS.iter().flat_map(|t| (t.lower)(stack)).collect();
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let next = AtomicUsize::new(0);
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(TARGETS.len());
+    let mut done: Vec<(usize, Vec<Artifact>)> = std::thread::scope(|scope| {
+        let running: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(t) = TARGETS.get(i) else { break mine };
+                        mine.push((i, (t.lower)(stack)));
+                    }
+                })
+            })
+            .collect();
+        running.into_iter().flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
+    });
+    done.sort_by_key(|(i, _)| *i);
+    let mut out: Vec<Artifact> = done.into_iter().flat_map(|(_, files)| files).collect();
     let mut paths: Vec<String> = out.iter().map(|a| a.path.clone()).collect();
     paths.sort();
     out.push(graph::stack_md(stack, &paths));
@@ -66,36 +88,22 @@ pub fn lower_all(stack: &Stack) -> Vec<Artifact> {
 }
 
 /// The labels of every alerting rule the stack generates (Prometheus's and Loki's, the user's
-/// included), `alertname` among them, in file order: read back from the generated rule files
-/// themselves, so routing checks and `sightline route` see exactly what Alertmanager will.
+/// included), `alertname` among them, in file order: taken from the same rule models the rule
+/// files are serialized from, so routing checks and `sightline route` see exactly what
+/// Alertmanager will, without rendering every other file.
 pub fn alert_labels(stack: &Stack) -> Vec<std::collections::BTreeMap<String, String>> {
-    use std::collections::BTreeMap;
-    #[derive(serde::Deserialize)]
-    struct File {
-        groups: Vec<Group>,
-    }
-    #[derive(serde::Deserialize)]
-    struct Group {
-        rules: Vec<Rule>,
-    }
-    #[derive(serde::Deserialize)]
-    struct Rule {
-        alert: Option<String>,
-        #[serde(default)]
-        labels: BTreeMap<String, String>,
-    }
-    let mut out = Vec::new();
-    for a in lower_all(stack) {
-        let rules = a.path.starts_with(&format!("{}/", paths::PROMETHEUS_RULES_DIR))
-            || a.path.starts_with(&format!("{}/", paths::LOKI_RULES_DIR));
-        let Some(file) = rules.then(|| serde_saphyr::from_str::<File>(&a.contents).ok()).flatten() else { continue };
-        for r in file.groups.into_iter().flat_map(|g| g.rules) {
-            if let Some(name) = r.alert {
-                let mut labels = r.labels;
-                labels.insert("alertname".into(), name);
-                out.push(labels);
+    use rules::model::Rule;
+    let prometheus = rules::files(stack, false).into_iter().map(|f| f.group);
+    prometheus
+        .chain(loki::rules::groups(stack))
+        .flat_map(|g| g.rules)
+        .filter_map(|r| match r {
+            Rule::Alert(a) => {
+                let mut labels = a.labels;
+                labels.insert("alertname".into(), a.alert);
+                Some(labels)
             }
-        }
-    }
-    out
+            Rule::Record(_) => None,
+        })
+        .collect()
 }

@@ -82,8 +82,11 @@ fn drift_gate_fails_on_a_hand_edit_and_on_a_manifest_change() {
     let gate = sightline(dir.path(), &["build", "--check"]);
     assert_eq!(gate.code, 1);
     assert!(gate.stdout.contains("-SMTP_PASSWORD=oops") && gate.stdout.contains("+SMTP_PASSWORD="), "{}", gate.stdout);
+    // The hint says what fixes a hand edit: a plain build keeps it.
     assert!(
-        gate.stderr.contains("changed: .env.example") && gate.stderr.contains("sightline build"),
+        gate.stderr.contains("edited by hand: .env.example")
+            && gate.stderr.contains("move each change into stack.yaml")
+            && gate.stderr.contains("--force"),
         "{}",
         gate.stderr
     );
@@ -103,6 +106,14 @@ fn drift_gate_fails_on_a_hand_edit_and_on_a_manifest_change() {
     let gate = sightline(dir.path(), &["build", "--check"]);
     assert_eq!(gate.code, 1, "{}", gate.record());
     assert!(gate.stdout.contains("+MAIL_PASSWORD="));
+    // A manifest change needs only a build.
+    assert!(
+        gate.stderr.contains("changed: .env.example")
+            && gate.stderr.contains("run `sightline build -f stack.yaml --out generated`")
+            && !gate.stderr.contains("--force"),
+        "{}",
+        gate.stderr
+    );
     // `diff` shows the same diff and is not a gate.
     let diff = sightline(dir.path(), &["diff"]);
     assert_eq!(diff.code, 0);
@@ -429,6 +440,164 @@ fn symlinks_inside_the_output_are_never_followed() {
     assert_eq!(std::fs::read_to_string(elsewhere.path().join("prometheus.yml")).unwrap(), "theirs\n");
 }
 
+/// `sightline` that must finish within ten seconds: a hang (a FIFO opened for reading) fails
+/// the test instead of stalling it.
+#[cfg(unix)]
+fn sightline_promptly(dir: &Path, args: &[&str]) -> Run {
+    use std::io::Read as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sightline"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("sightline runs");
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if started.elapsed() > std::time::Duration::from_secs(10) {
+            let _ = child.kill();
+            panic!("sightline {args:?} hung");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    let (mut stdout, mut stderr) = (String::new(), String::new());
+    child.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    Run { code: status.code().unwrap_or(-1), stdout, stderr }
+}
+
+/// Every file sightline reads is a regular file of bounded size: a FIFO or a device as the
+/// manifest, a FIFO as the lock or a generated file, a huge (sparse) generated file are each an
+/// error with exit 2, at once, never a hang or an unbounded read.
+#[cfg(unix)]
+#[test]
+fn only_bounded_regular_files_are_read() {
+    let mkfifo = |p: &Path| {
+        assert!(Command::new("mkfifo").arg(p).status().unwrap().success(), "mkfifo");
+    };
+    let dir = tempfile::tempdir().unwrap();
+    mkfifo(&dir.path().join("fifo.yaml"));
+    for manifest in ["fifo.yaml", "/dev/zero"] {
+        let run = sightline_promptly(dir.path(), &["check", "-f", manifest]);
+        assert_eq!(run.code, 2, "{manifest}: {}", run.stderr);
+        assert!(run.stderr.contains("not a regular file"), "{manifest}: {}", run.stderr);
+    }
+    std::fs::copy(root().join("examples/minimal.yaml"), dir.path().join("stack.yaml")).unwrap();
+    assert_eq!(sightline(dir.path(), &["build"]).code, 0);
+    let out = dir.path().join("generated");
+    for (rel, what) in [("sightline.lock", "a FIFO"), ("compose.yaml", "a FIFO"), ("compose.yaml", "huge")] {
+        let path = out.join(rel);
+        let saved = std::fs::read(&path).ok();
+        let _ = std::fs::remove_file(&path);
+        if what == "a FIFO" {
+            mkfifo(&path);
+        } else {
+            std::fs::File::create(&path).unwrap().set_len(65 << 20).unwrap();
+        }
+        for args in [&["build"][..], &["build", "--force"], &["build", "--check"], &["diff"]] {
+            let run = sightline_promptly(dir.path(), args);
+            assert_eq!(run.code, 2, "{rel} as {what}, {args:?}: {}", run.stderr);
+            let why = if what == "huge" { "larger than" } else { "not a regular file" };
+            assert!(run.stderr.contains(why), "{rel} as {what}, {args:?}: {}", run.stderr);
+        }
+        std::fs::remove_file(&path).unwrap();
+        std::fs::write(&path, saved.unwrap()).unwrap();
+    }
+    assert_eq!(sightline(dir.path(), &["build", "--check"]).code, 0, "the tree is intact");
+    // A FIFO as the output directory is refused at once too.
+    mkfifo(&dir.path().join("fifo-out"));
+    for args in [
+        &["build", "--check", "--out", "fifo-out"][..],
+        &["diff", "--out", "fifo-out"],
+        &["build", "--out", "fifo-out"],
+    ] {
+        let run = sightline_promptly(dir.path(), args);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+    }
+    // The manifest itself may be a symlink (a shared manifest linked into place).
+    std::fs::rename(dir.path().join("stack.yaml"), dir.path().join("real.yaml")).unwrap();
+    std::os::unix::fs::symlink("real.yaml", dir.path().join("stack.yaml")).unwrap();
+    assert_eq!(sightline_promptly(dir.path(), &["check"]).code, 0, "a symlinked manifest is read");
+}
+
+/// A missing field does not hide a misspelt key in the same mapping: `too:` for `to:` is named,
+/// with its suggestion, beside the missing `to`.
+#[test]
+fn a_missing_field_does_not_hide_the_misspelling_that_caused_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("stack.yaml"),
+        "version: 1\nstack: s\nenvironment: dev\nnetwork: n\nservices:\n  api: { kind: http, port: 1 }\nalerting:\n  receivers:\n    team: { webhook: { url: \"http://x.example/h\" } }\n  default: team\n  routes:\n    - match: { category: operational }\n      too: team\n",
+    )
+    .unwrap();
+    let run = sightline(dir.path(), &["--format", "json", "check"]);
+    let codes: Vec<String> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .map(|d| format!("{} {}", d["code"].as_str().unwrap(), d["help"].as_str().unwrap_or("")))
+        .collect();
+    assert!(codes.iter().any(|c| c.starts_with("SL005")), "{codes:?}");
+    assert!(codes.iter().any(|c| c.starts_with("SL003") && c.contains("`to`")), "{codes:?}");
+}
+
+/// A generated file edited to hold terminal escapes (a window title, OSC 52 to the clipboard)
+/// is shown by `diff` and `build --check` with them as `?`, never sent to the terminal.
+#[test]
+fn drift_never_prints_control_characters() {
+    let (dir, out) = project("minimal.yaml");
+    assert_eq!(sightline(dir.path(), &["build"]).code, 0);
+    let env = out.join(".env.example");
+    let mut text = std::fs::read_to_string(&env).unwrap();
+    text.push_str("\u{1b}]0;owned\u{7}\u{1b}]52;c;aGk=\u{7}\u{9b}2J\n");
+    std::fs::write(&env, text).unwrap();
+    for args in [&["diff"][..], &["build", "--check"]] {
+        let run = sightline(dir.path(), args);
+        assert!(run.stdout.contains("]0;owned?"), "{args:?}: the edit is shown: {}", run.stdout);
+        for c in ['\u{1b}', '\u{7}', '\u{9b}'] {
+            assert!(!run.stdout.contains(c) && !run.stderr.contains(c), "{args:?} printed {c:?}");
+        }
+    }
+}
+
+/// Thousands of problems are each reported once, at their own line and column (the line index
+/// and the one-pass pruning), whether keys are on lines of their own or all on one line.
+#[test]
+fn every_one_of_many_unknown_keys_is_reported_where_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let head = "version: 1\nstack: s\nenvironment: dev\nnetwork: n\nservices:\n  api: { kind: http, port: 1 }\n";
+    let block: String = (0..2000).map(|i| format!("k{i:04}: 1\n")).collect();
+    std::fs::write(dir.path().join("block.yaml"), format!("{head}{block}")).unwrap();
+    let run = sightline(dir.path(), &["--format", "json", "check", "-f", "block.yaml"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let found: Vec<serde_json::Value> = run.stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(found.len(), 2000, "one diagnostic per unknown key");
+    for (i, d) in found.iter().enumerate() {
+        assert_eq!((d["line"].as_u64(), d["column"].as_u64()), (Some(7 + i as u64), Some(1)), "key {i}");
+        assert_eq!(d["code"], "SL003");
+    }
+    // All on one line, after multi-byte characters: columns count characters.
+    let keys: Vec<String> = (0..2000).map(|i| format!("é{i:04}")).collect();
+    let line = format!(
+        "services: {{ api: {{ kind: http, port: 1, {} }} }}",
+        keys.iter().map(|k| format!("{k}: 1")).collect::<Vec<_>>().join(", ")
+    );
+    let text = format!("version: 1\nstack: s\nenvironment: dev\nnetwork: n\n{line}\n");
+    std::fs::write(dir.path().join("line.yaml"), &text).unwrap();
+    let run = sightline(dir.path(), &["--format", "json", "check", "-f", "line.yaml"]);
+    let found: Vec<serde_json::Value> = run.stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(found.len(), 2000, "one diagnostic per unknown key");
+    for (k, d) in keys.iter().zip(&found) {
+        let at = line.find(k.as_str()).unwrap();
+        let column = line[..at].chars().count() as u64 + 1;
+        assert_eq!((d["line"].as_u64(), d["column"].as_u64()), (Some(5), Some(column)), "{k}");
+    }
+}
+
 /// A literal credential is never printed, whichever diagnostic shows its line: a misspelt key
 /// (SL003), a syntax error below it (SL001), a context line of another problem.
 #[test]
@@ -448,6 +617,47 @@ fn credentials_are_masked_whatever_shows_their_line() {
             "version: 1\nstack: shop\nenvironment: prod\nservices:\n  web: { kind: http, port: 8080, host: ghp_0123456789abcdefghijABCDEFGHIJhunter2x }\n",
         ),
         (
+            // Through a YAML anchor, on the line of another problem (SL003 for `x-db`).
+            "anchor.yaml",
+            "version: 1\nstack: shop\nenvironment: prod\nx-db: &pw hunter2x\nservices:\n  db: { kind: postgres, port: 5432, database: shop, user: shop, password: *pw }\n",
+        ),
+        (
+            // A block scalar under a misspelt key.
+            "block.yaml",
+            "version: 1\nstack: shop\nenvironment: prod\nservices:\n  db:\n    kind: postgres\n    port: 5432\n    database: shop\n    user: shop\n    pasword: |\n      hunter2x\n",
+        ),
+        (
+            // The wrong shape of secret (SL004), flow and block.
+            "shapes.yaml",
+            "version: 1\nstack: shop\nenvironment: prod\nservices:\n  db: { kind: postgres, port: 5432, database: shop, user: shop, password: { value: \"hunter2x\" } }\n  db2: { kind: postgres, port: 5433, database: shop, user: shop, password: [\"hunter2x\"] }\n  db3:\n    kind: postgres\n    port: 5434\n    database: shop\n    user: shop\n    password:\n      - hunter2x\n",
+        ),
+        (
+            // TOML: a misspelt key, a syntax error below a password, a duplicate key.
+            "misspelt.toml",
+            "version = 1\nstack = \"shop\"\nenvironment = \"prod\"\n[services.db]\nkind = \"postgres\"\nport = 5432\ndatabase = \"shop\"\nuser = \"shop\"\npasword = \"hunter2x\"\n",
+        ),
+        (
+            "syntax.toml",
+            "version = 1\nstack = \"shop\"\nenvironment = \"prod\"\n[services.db]\npassword = \"hunter2x\"\nport = [5432\n",
+        ),
+        (
+            "duplicate.toml",
+            "version = 1\nstack = \"shop\"\nenvironment = \"prod\"\n[services.db]\npassword = \"hunter2x\"\npassword = \"hunter2x2\"\n",
+        ),
+        (
+            // A token in a comment on a context line.
+            "comment.yaml",
+            "version: 1\nstack: shop\nenvironment: prod\nservices:\n  # ghp_0123456789abcdefghijABCDEFGHIJhunter2x\n  web: { kind: http, port: 8080, colour: blue }\n",
+        ),
+        (
+            // Lines ended by a lone carriage return, the file longer than a snippet line.
+            "cr.yaml",
+            &format!(
+                "version: 1\rstack: shop\renvironment: prod\rnetwork: n\r# {}\rservices:\r  web: {{ kind: http, port: 8080, api_token: hunter2x }}\r",
+                "x".repeat(420)
+            ),
+        ),
+        (
             // Non-ASCII before a `:`: the key scan must stay on character boundaries.
             "unicode.yaml",
             "version: 1\n# café: größe = 1, 日本: x\nstack: shop\nenvironment: prod\nservices:\n  db: { kind: postgres, port: 5432, database: shop, user: shop, pasword: hunter2x }\n",
@@ -459,4 +669,17 @@ fn credentials_are_masked_whatever_shows_their_line() {
         assert_eq!(run.code, 1, "{file}: the manifest is wrong, and sightline must say so, not crash:\n{}", run.stderr);
         assert!(!run.stderr.contains("hunter2x"), "{file} printed a credential:\n{}", run.stderr);
     }
+}
+
+/// `--format mermaid` and `--format dot` draw the stack; anything else refuses them rather than
+/// printing human diagnostics a tool then fails to parse.
+#[test]
+fn picture_formats_are_for_graph_only() {
+    let (dir, _) = project("minimal.yaml");
+    for args in [&["--format", "mermaid", "check"][..], &["--format", "dot", "build", "--check"]] {
+        let run = sightline(dir.path(), args);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.record());
+        assert!(run.stderr.contains("are for `sightline graph`"), "{}", run.stderr);
+    }
+    assert_eq!(sightline(dir.path(), &["--format", "dot", "graph"]).code, 0);
 }

@@ -424,3 +424,40 @@ fn query_panels_rank_by_time_spent() {
     let (ok, out) = run(Command::new(&promtool).args(["test", "rules", "tests.yml"]).current_dir(work.path()));
     assert!(ok, "promtool test rules:\n{out}\n{}", serde_json::to_string_pretty(&rules).unwrap());
 }
+
+/// A route value with a Markdown fence, a quote, a backslash and a line break stays inside its
+/// label: STACK.md's Mermaid block is not broken out of, and every DOT statement is a
+/// well-formed edge with its strings escaped.
+#[test]
+fn graph_labels_are_escaped_for_mermaid_and_dot() {
+    let value = "```\n\"x\\y`\u{1b}]0;t\u{7}";
+    let manifest = format!(
+        "version: 1\nstack: shop\nenvironment: prod\nnetwork: n\nservices:\n  api: {{ kind: http, port: 8080 }}\nalerting:\n  receivers:\n    a: {{ webhook: {{ url: \"http://x.example/hook\" }} }}\n  default: a\n  routes:\n    - match: {{ service: {} }}\n      to: a\n",
+        serde_json::to_string(value).unwrap()
+    );
+    let dir = crate::support::build_yaml(&manifest);
+    let md = std::fs::read_to_string(dir.path().join("STACK.md")).unwrap();
+    let fences: Vec<&str> = md.lines().filter(|l| l.starts_with("```")).collect();
+    assert_eq!(fences, ["```mermaid", "```"], "the chart's fence is intact:\n{md}");
+    let chart = md.split("```mermaid\n").nth(1).unwrap().split("\n```").next().unwrap();
+    for line in chart.lines().skip(1) {
+        assert!(line.starts_with("  ") && !line.contains('`'), "a chart line broken by the value: {line:?}");
+    }
+    assert!(chart.contains("service=#96;#96;#96;#10;#34;x#92;y#96;#27;#93;0#59;t#7;"), "{chart}");
+    let scratch = tempfile::tempdir().unwrap();
+    std::fs::write(scratch.path().join("stack.yaml"), &manifest).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sightline"))
+        .args(["--format", "dot", "graph", "-f", "stack.yaml"])
+        .current_dir(scratch.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let quoted = r#""(?:[^"\\\n]|\\.)*""#;
+    let edge = regex::Regex::new(&format!(r"^  {quoted} -> {quoted} \[label={quoted}\];$")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    for line in &lines[3..lines.len() - 1] {
+        assert!(edge.is_match(line), "not a well-formed DOT edge: {line:?}");
+    }
+    // On the terminal, the escape sequence's control characters are `?`.
+    assert!(text.contains(r#"[label="service=```\n\"x\\y`?]0;t?"]"#), "{text}");
+}

@@ -8,6 +8,7 @@ mod backups;
 mod cli;
 mod compose;
 mod docs;
+mod durability;
 mod examples;
 mod fixtures;
 mod grafana;

@@ -316,3 +316,55 @@ fn a_health_path_with_quotes_gives_valid_tests() {
         .current_dir(out.path().join("prometheus")));
     assert!(ok, "{text}");
 }
+
+/// SL510 agrees with Prometheus: every annotation the check accepts, promtool (Prometheus's
+/// own template parser, at the stack's release) accepts, and every one it refuses, promtool
+/// refuses. The corpus mixes what users write with what breaks.
+#[test]
+fn annotation_templates_are_judged_as_promtool_judges_them() {
+    let promtool = require_tool("promtool");
+    let corpus = [
+        "plain text, no action",
+        "{{ $labels.instance }} is down",
+        "{{ $value | humanize }} requests per second on {{ $labels.service }}",
+        "{{- $labels.job -}} at {{ printf \"%.2f\" $value }}",
+        "{{ if gt $value 1.0 }}high{{ else }}low{{ end }}",
+        "{{ if gt $value 1.0 }}high{{ else if lt $value 0.5 }}low{{ end }}",
+        "{{ range $i, $l := $labels }}{{ $i }}={{ $l }}{{ end }}",
+        "{{ $x := 5 }}{{ $x }}",
+        "{{/* a comment }} */}}",
+        "{{ \"}}\" }} and {{ `{{` }}",
+        "{{ with query \"up\" }}{{ . | first | value | humanize }}{{ end }}",
+        "{{ $externalURL }}/graph {{ .Labels.job }} {{ -1 }}",
+        "{{ humanizeDuration $value }} {{ humanizePercentage $value }} {{ toUpper \"a\" }}",
+        "{{ $labels.instance }} is {{ down",
+        "{{ down }}",
+        "{{ $labelz.instance }}",
+        "{{ if $value }}x",
+        "x {{ end }}",
+        "{{ else }}",
+        "{{ \"unclosed }}",
+        "{{ }}",
+        "{{ $value ; }}",
+        "{{/* open }}",
+        "{{ humanise $value }}",
+        "{{ range $labels }}{{ . }}",
+        "{{ $value | nope }}",
+        "50% of {{ $labels.job }} }} stray",
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let mut disagreements = Vec::new();
+    for (i, text) in corpus.iter().enumerate() {
+        let file = dir.path().join(format!("r{i}.yml"));
+        let rules = serde_json::json!({ "groups": [{ "name": "g", "rules": [{
+            "alert": "A", "expr": "up == 0", "annotations": { "summary": text }
+        }] }] });
+        std::fs::write(&file, serde_json::to_string(&rules).unwrap()).unwrap();
+        let (promtool_ok, said) = run(std::process::Command::new(&promtool).arg("check").arg("rules").arg(&file));
+        let ours = sightline::check::templates::parse(text);
+        if promtool_ok != ours.is_ok() {
+            disagreements.push(format!("{text:?}: promtool {promtool_ok} ({}), sightline {ours:?}", said.trim()));
+        }
+    }
+    assert!(disagreements.is_empty(), "SL510 disagrees with promtool:\n{}", disagreements.join("\n"));
+}

@@ -96,22 +96,27 @@ pub fn service_rules(stack: &Stack, s: &Service) -> Vec<AlertRule> {
 }
 
 pub fn lower(stack: &Stack) -> Vec<Artifact> {
+    groups(stack)
+        .into_iter()
+        .map(|g| {
+            Artifact::new(
+                format!("{LOKI_RULES_DIR}/{TENANT}/{}.yml", g.name),
+                serde_saphyr::to_string(&RuleFile { groups: vec![g] }).expect("rule files serialize"),
+            )
+        })
+        .collect()
+}
+
+/// The rule group of each service with log alerts (`logs-<service>`, one file each).
+pub fn groups(stack: &Stack) -> Vec<Group> {
     stack
         .services
         .iter()
         .filter_map(|s| {
             let rules = service_rules(stack, s);
-            (!rules.is_empty()).then(|| {
-                let file = RuleFile {
-                    groups: vec![Group {
-                        name: format!("logs-{}", s.name),
-                        rules: rules.into_iter().map(Rule::Alert).collect(),
-                    }],
-                };
-                Artifact::new(
-                    format!("{LOKI_RULES_DIR}/{TENANT}/logs-{}.yml", s.name),
-                    serde_saphyr::to_string(&file).expect("rule files serialize"),
-                )
+            (!rules.is_empty()).then(|| Group {
+                name: format!("logs-{}", s.name),
+                rules: rules.into_iter().map(Rule::Alert).collect(),
             })
         })
         .collect()

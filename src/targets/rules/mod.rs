@@ -41,10 +41,22 @@ fn alert_rule(stack: &Stack, c: &Concrete) -> AlertRule {
     }
 }
 
-impl Tested {
-    fn of(stack: &Stack, c: &Concrete) -> Self {
-        Tested { rule: alert_rule(stack, c), kept: c.kept.clone(), firing: c.firing.clone(), silent: c.silent.clone() }
-    }
+/// The group of built-in alerts, and their tests when `with_tests`.
+fn builtin_group(stack: &Stack, name: &str, concrete: &[Concrete], with_tests: bool) -> (Group, Option<Vec<Tested>>) {
+    let rules: Vec<AlertRule> = concrete.iter().map(|c| alert_rule(stack, c)).collect();
+    let tested = with_tests.then(|| {
+        concrete
+            .iter()
+            .zip(&rules)
+            .map(|(c, rule)| Tested {
+                rule: rule.clone(),
+                kept: c.kept.clone(),
+                firing: c.firing.clone(),
+                silent: c.silent.clone(),
+            })
+            .collect()
+    });
+    (Group { name: name.to_string(), rules: rules.into_iter().map(Rule::Alert).collect() }, tested)
 }
 
 fn tests_for(group: &str, rules: &[Tested]) -> TestFile {
@@ -77,30 +89,64 @@ fn tests_for(group: &str, rules: &[Tested]) -> TestFile {
     TestFile { rule_files: vec![format!("../rules/{group}.yml")], evaluation_interval: "1m".into(), tests }
 }
 
-/// Emit one rules file and its test file.
-fn emit(out: &mut Vec<Artifact>, file: &str, group: Group, tests: Option<TestFile>) {
-    out.push(Artifact::new(format!("{PROMETHEUS_RULES_DIR}/{file}.yml"), yaml(&RuleFile { groups: vec![group] })));
-    if let Some(t) = tests {
-        out.push(Artifact::new(format!("{PROMETHEUS_TESTS_DIR}/{file}.yml"), yaml(&t)));
-    }
+/// One rule file as a model: its name (`<file>.yml`), its one group, and the alerts its test
+/// file tests with, if it has one (`eval_time` overriding each case's, for long windows).
+pub struct File {
+    pub name: String,
+    pub group: Group,
+    tested: Option<Vec<Tested>>,
+    eval_time: Option<&'static str>,
 }
 
+fn emit(out: &mut Vec<File>, file: &str, group: Group, tested: Option<Vec<Tested>>) {
+    out.push(File { name: file.to_string(), group, tested, eval_time: None });
+}
+
+/// The rule files and test files.
 pub fn lower(stack: &Stack) -> Vec<Artifact> {
+    files(stack, true).into_iter().flat_map(|f| render(&f)).collect()
+}
+
+/// One rule file and its test file, serialized.
+fn render(f: &File) -> Vec<Artifact> {
+    let mut out = vec![Artifact::new(
+        format!("{PROMETHEUS_RULES_DIR}/{}.yml", f.name),
+        yaml(&RuleFileRef { groups: [&f.group] }),
+    )];
+    if let Some(tested) = &f.tested {
+        let mut tests = tests_for(&f.name, tested);
+        if let Some(at) = f.eval_time {
+            for a in tests.tests.iter_mut().flat_map(|t| &mut t.alert_rule_test) {
+                a.eval_time = at.into();
+            }
+        }
+        out.push(Artifact::new(format!("{PROMETHEUS_TESTS_DIR}/{}.yml", f.name), yaml(&tests)));
+    }
+    out
+}
+
+/// A rule file of one group, serialized without copying the group.
+#[derive(serde::Serialize)]
+struct RuleFileRef<'a> {
+    groups: [&'a Group; 1],
+}
+
+/// Every Prometheus rule file as the model `lower` serializes, so what reads the rules (routing
+/// checks, `sightline route`) reads exactly what is written, without writing it. The tests'
+/// series are made only `with_tests`.
+pub fn files(stack: &Stack, with_tests: bool) -> Vec<File> {
     let mut out = Vec::new();
     if stack.component(crate::ir::defaults::NODE_EXPORTER.name).is_some() {
         let concrete = builtin::host_alerts(stack);
-        let rules: Vec<Tested> = concrete.iter().map(|c| Tested::of(stack, c)).collect();
-        let group = Group { name: "host".into(), rules: rules.iter().map(|r| Rule::Alert(r.rule.clone())).collect() };
-        emit(&mut out, "host", group, Some(tests_for("host", &rules)));
+        let (group, tested) = builtin_group(stack, "host", &concrete, with_tests);
+        emit(&mut out, "host", group, tested);
     }
     for s in &stack.services {
         let concrete = builtin::service_alerts(stack, s);
         if !concrete.is_empty() {
             let file = format!("service-{}", s.name);
-            let rules: Vec<Tested> = concrete.iter().map(|c| Tested::of(stack, c)).collect();
-            let group =
-                Group { name: file.clone(), rules: rules.iter().map(|r| Rule::Alert(r.rule.clone())).collect() };
-            emit(&mut out, &file, group, Some(tests_for(&file, &rules)));
+            let (group, tested) = builtin_group(stack, &file, &concrete, with_tests);
+            emit(&mut out, &file, group, tested);
         }
         let objectives = slo::objectives(s);
         if !objectives.is_empty() {
@@ -143,34 +189,30 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
                     };
                     // Just above and just below the burn-rate limit.
                     let limit = factor * (1.0 - o.target);
-                    tested.push(Tested {
-                        rule: rule.clone(),
-                        kept: Vec::new(),
-                        firing: (o.series)(limit * 1.1),
-                        silent: (o.series)(limit * 0.9),
-                    });
+                    if with_tests {
+                        tested.push(Tested {
+                            rule: rule.clone(),
+                            kept: Vec::new(),
+                            firing: (o.series)(limit * 1.1),
+                            silent: (o.series)(limit * 0.9),
+                        });
+                    }
                     group.rules.push(Rule::Alert(rule));
                 }
             }
-            let mut tests = tests_for(&file, &tested);
             // Burn-rate windows are long: evaluate after the longest `for` of the table.
-            for t in &mut tests.tests {
-                for a in &mut t.alert_rule_test {
-                    a.eval_time = "4h".into();
-                }
-            }
-            emit(&mut out, &file, group, Some(tests));
+            out.push(File { name: file, group, tested: with_tests.then_some(tested), eval_time: Some("4h") });
         }
     }
     let monitoring = monitoring::alerts(stack);
     let group =
         Group { name: "monitoring".into(), rules: monitoring.iter().map(|r| Rule::Alert(r.rule.clone())).collect() };
-    emit(&mut out, "monitoring", group, Some(tests_for("monitoring", &monitoring)));
+    emit(&mut out, "monitoring", group, with_tests.then_some(monitoring));
     let rules = backups::alerts(stack);
     if !rules.is_empty() {
         let group =
             Group { name: "backups".into(), rules: rules.iter().map(|r| Rule::Alert(r.rule.clone())).collect() };
-        emit(&mut out, "backups", group, Some(tests_for("backups", &rules)));
+        emit(&mut out, "backups", group, with_tests.then_some(rules));
     }
     if !stack.alerting.rules.is_empty() {
         let rules = stack

@@ -8,6 +8,8 @@ use crate::code::Code;
 use crate::source::{SourceFile, Span};
 use serde::Serialize;
 
+mod mask;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
@@ -82,11 +84,15 @@ impl Diagnostic {
     }
 }
 
-/// The closest candidate by edit distance, when it is close enough to be a typo.
+/// The closest candidate by edit distance (insertions, deletions, substitutions and swaps of
+/// neighbours), when it is close enough to be a typo. A candidate whose length alone puts it
+/// too far is not compared, so 45,000 unknown keys stay cheap.
 pub fn did_you_mean(word: &str, candidates: &[String]) -> Option<String> {
+    let len = word.chars().count();
     candidates
         .iter()
-        .map(|c| (strsim::damerau_levenshtein(word, c), c))
+        .filter(|c| c.chars().count().abs_diff(len) <= 2.max(c.len() / 3))
+        .map(|c| (strsim::osa_distance(word, c), c))
         .filter(|(d, c)| *d <= 2.max(c.len() / 3))
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c.clone())
@@ -119,10 +125,10 @@ impl Sink {
         self.items.is_empty()
     }
 
-    /// Whether some diagnostic already points into `span` (used to avoid reporting one mistake
-    /// twice, e.g. by the structural schema and by the value parser).
-    pub fn covers(&self, span: Span) -> bool {
-        self.items.iter().any(|d| d.span.is_some_and(|s| s.start <= span.start && span.end <= s.end))
+    /// What the diagnostics so far point at, to ask whether one covers a span (so one mistake
+    /// found by the structural schema and by the value parser is reported once).
+    pub fn cover(&self) -> Cover {
+        Cover::new(self.items.iter().filter_map(|d| d.span))
     }
 
     /// The diagnostics in source order (then by code), duplicates removed.
@@ -134,6 +140,35 @@ impl Sink {
         });
         self.items.dedup();
         self.items
+    }
+}
+
+/// A set of spans that answers "does one of them contain this span?" in logarithmic time: the
+/// spans sorted by start, with the furthest end reached so far.
+pub struct Cover {
+    starts: Vec<usize>,
+    max_end: Vec<usize>,
+}
+
+impl Cover {
+    pub fn new(spans: impl Iterator<Item = Span>) -> Cover {
+        let mut v: Vec<Span> = spans.collect();
+        v.sort();
+        let mut furthest = 0;
+        let max_end = v
+            .iter()
+            .map(|s| {
+                furthest = furthest.max(s.end);
+                furthest
+            })
+            .collect();
+        Cover { starts: v.iter().map(|s| s.start).collect(), max_end }
+    }
+
+    /// Whether some span starts at or before `span` and ends at or after it.
+    pub fn covers(&self, span: Span) -> bool {
+        let n = self.starts.partition_point(|s| *s <= span.start);
+        n > 0 && self.max_end[n - 1] >= span.end
     }
 }
 
@@ -153,8 +188,9 @@ pub fn render(source: &SourceFile, diags: &[Diagnostic], format: Format, color: 
             // Nothing from the manifest reaches the terminal as a control sequence (a window
             // title, the clipboard through OSC 52, a cleared screen): the snippet and every
             // message are made printable first, byte for byte, so spans still point right.
-            let mut shown = mask_secrets(source, diags);
-            shown.text = printable(&mask_secret_lines(&shown.text));
+            // Credentials by their keys first, while aliases still name their anchors.
+            let masked = mask_secrets(&mask::credentials(source.text(), MAX_SNIPPET_LINE), diags);
+            let shown = source.with_text(printable(&masked));
             let diags: Vec<Diagnostic> = diags
                 .iter()
                 .map(|d| Diagnostic {
@@ -172,68 +208,8 @@ pub fn render(source: &SourceFile, diags: &[Diagnostic], format: Format, color: 
     }
 }
 
-/// Every plain value of a key that names a credential (`password`, a misspelt `pasword`,
-/// `token`, `api_key`, `routing_key`, `webhook_url`, `secret`, …) and every value that looks
-/// like one (`check::secrets::classify`) overwritten by `*`, whatever diagnostic shows the line:
-/// a syntax error, an unknown or duplicate key, or a context line of another problem. A
-/// reference (`{ env: … }`, `{ file: … }`) is not a secret and stays. Byte offsets are kept.
 /// The longest line shown as a source snippet.
 const MAX_SNIPPET_LINE: usize = 400;
-
-fn mask_secret_lines(text: &str) -> String {
-    const KEYS: [&str; 10] =
-        ["pass", "pasw", "pwd", "token", "secret", "api_key", "apikey", "routing_key", "webhook", "credential"];
-    let mut bytes = text.as_bytes().to_vec();
-    let mut mask = |from: usize, to: usize| {
-        for b in &mut bytes[from..to] {
-            if !matches!(*b, b' ' | b'"' | b'\'') {
-                *b = b'*';
-            }
-        }
-    };
-    let mut line_start = 0;
-    for line in text.split_inclusive('\n') {
-        let body = line.trim_end_matches(['\n', '\r']);
-        // A line too long to be shown as a snippet (see `render_human`) is never shown, and
-        // scanning it pair by pair would be quadratic in a hostile file.
-        if body.len() > MAX_SNIPPET_LINE {
-            line_start += line.len();
-            continue;
-        }
-        // Every `key: value` (or `key = value`) of the line, block or flow style.
-        for (i, sep) in body.char_indices().filter(|(_, c)| matches!(c, ':' | '=')) {
-            // By bytes: a non-ASCII byte ends the key too, so `k + 1` is always a char boundary.
-            let before = body[..i].trim_end_matches(['"', '\'']);
-            let key_start = before
-                .as_bytes()
-                .iter()
-                .rposition(|b| !(b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-'))
-                .map_or(0, |k| k + 1);
-            let key = before[key_start..].to_ascii_lowercase();
-            let rest = &body[i + sep.len_utf8()..];
-            let lead = rest.len() - rest.trim_start().len();
-            let value = rest.trim_start();
-            if value.is_empty() || value.starts_with(['{', '[', '&', '*', '/']) && !value.starts_with("//") {
-                continue;
-            }
-            // The value ends at the end of its flow item, or at a comment.
-            let end = if value.starts_with(['"', '\'']) {
-                let q = value.as_bytes()[0] as char;
-                value[1..].find(q).map_or(value.len(), |e| e + 2)
-            } else {
-                value.find([',', '}', ']']).unwrap_or(value.len()).min(value.find(" #").unwrap_or(value.len()))
-            };
-            let v = &value[..end];
-            let named = KEYS.iter().any(|k| key.contains(k));
-            if named || crate::check::secrets::classify(v.trim_matches(['"', '\''])).is_some() {
-                let from = line_start + i + sep.len_utf8() + lead;
-                mask(from, from + end);
-            }
-        }
-        line_start += line.len();
-    }
-    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
-}
 
 /// Control characters (C0 but newline, tab and carriage return; DEL; C1) as `?`, one per byte,
 /// so that byte offsets into the text stay valid.
@@ -250,23 +226,21 @@ pub fn printable(s: &str) -> String {
     out
 }
 
-/// The source with every value that a secrets diagnostic points at overwritten by `*`, so that
-/// no snippet (of that diagnostic or of another on the same line) shows it. Byte offsets are
-/// kept: each byte becomes one `*`.
-fn mask_secrets(source: &SourceFile, diags: &[Diagnostic]) -> SourceFile {
-    let mut bytes = source.text.clone().into_bytes();
+/// The source text with every value that a secrets diagnostic points at overwritten by `*`, so
+/// that no snippet (of that diagnostic or of another on the same line) shows it. Byte offsets
+/// and line breaks are kept: each other byte becomes one `*`.
+fn mask_secrets(text: &str, diags: &[Diagnostic]) -> String {
+    let mut bytes = text.as_bytes().to_vec();
     for d in diags.iter().filter(|d| d.code.is_secret()) {
         if let Some(s) = d.span {
-            for b in bytes.iter_mut().take(s.end.min(source.text.len())).skip(s.start) {
-                if *b != b'"' && *b != b'\'' {
+            for b in bytes.iter_mut().take(s.end.min(text.len())).skip(s.start) {
+                if !matches!(*b, b'"' | b'\'' | b'\n' | b'\r') {
                     *b = b'*';
                 }
             }
         }
     }
-    let mut masked = source.clone();
-    masked.text = String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-    masked
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 fn render_human(source: &SourceFile, diags: &[Diagnostic], color: bool) -> String {
@@ -274,10 +248,10 @@ fn render_human(source: &SourceFile, diags: &[Diagnostic], color: bool) -> Strin
     let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
     let handler = GraphicalReportHandler::new_themed(theme).with_width(100).with_links(false);
     let mut out = String::new();
-    let named = miette::NamedSource::new(&source.name, source.text.clone());
+    let named = Snippets { source };
     for d in diags {
         // A snippet of a huge line (a minified or hostile file) helps nobody: show the position.
-        let huge_line = d.span.is_some_and(|s| line_len_at(&source.text, s.start) > MAX_SNIPPET_LINE);
+        let huge_line = d.span.is_some_and(|s| source.lines().len_at(source.text(), s.start) > MAX_SNIPPET_LINE);
         let located;
         let d = if huge_line {
             let (line, col) = source.line_col(d.span.map_or(0, |s| s.start));
@@ -312,11 +286,43 @@ fn render_human(source: &SourceFile, diags: &[Diagnostic], color: bool) -> Strin
     out
 }
 
-fn line_len_at(text: &str, offset: usize) -> usize {
-    let offset = offset.min(text.len());
-    let start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
-    let end = text[offset..].find('\n').map_or(text.len(), |i| offset + i);
-    end - start
+/// The source as miette reads it for a snippet: only the lines around the span are handed to
+/// miette's own reader, found through the line index, so each snippet costs its own few lines
+/// whatever the size of the file (miette scans from the start of the text otherwise).
+struct Snippets<'a> {
+    source: &'a SourceFile,
+}
+
+impl miette::SourceCode for Snippets<'_> {
+    fn read_span<'b>(
+        &'b self,
+        span: &miette::SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn miette::SpanContents<'b> + 'b>, miette::MietteError> {
+        let (text, lines) = (self.source.text(), self.source.lines());
+        let first = lines.line(span.offset().min(text.len()));
+        let last = lines.line((span.offset() + span.len()).saturating_sub(1).min(text.len()));
+        let from_line = first.saturating_sub(before);
+        // One line more than miette reads after the span, so it stops where it would have.
+        let to = lines.start(last + after + 2).unwrap_or(text.len());
+        let from = lines.start(from_line).unwrap_or(text.len());
+        let window = &text.as_bytes()[from..to];
+        let inner = miette::SourceCode::read_span(
+            window,
+            &miette::SourceSpan::new((span.offset() - from).into(), span.len()),
+            before,
+            after,
+        )?;
+        Ok(Box::new(miette::MietteSpanContents::new_named(
+            self.source.name.clone(),
+            inner.data(),
+            miette::SourceSpan::new((inner.span().offset() + from).into(), inner.span().len()),
+            inner.line() + from_line,
+            inner.column(),
+            inner.line_count() + from_line,
+        )))
+    }
 }
 
 fn severity_word(s: Severity) -> &'static str {
@@ -404,7 +410,7 @@ fn escape_property(s: &str) -> String {
 struct MietteDiagnostic<'a> {
     source: &'a SourceFile,
     /// The same text with the file name, so snippets are headed `[file:line:col]`.
-    named: &'a miette::NamedSource<String>,
+    named: &'a Snippets<'a>,
     diag: &'a Diagnostic,
 }
 
@@ -444,7 +450,7 @@ impl miette::Diagnostic for MietteDiagnostic<'_> {
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
         let span = self.diag.span?;
-        let text_len = self.source.text.len();
+        let text_len = self.source.text().len();
         let clamp = |s: Span| {
             let start = s.start.min(text_len);
             (start, s.end.min(text_len) - start)
