@@ -4,7 +4,8 @@
 //! Codes are stable: once released, a code keeps its meaning. A test snapshots the list, so a
 //! renumbering or a changed meaning shows up in review. New codes go at the end of their family.
 //! Families: SL0xx reading and structure, SL1xx names, SL2xx references, SL3xx secrets,
-//! SL4xx values, SL5xx rules and PromQL, SL6xx images, SL7xx budget and ports.
+//! SL4xx values, SL5xx rules and PromQL, SL6xx images, SL7xx budget and ports, SL8xx the
+//! committed output (`build --check`).
 
 macro_rules! codes {
     ($( $variant:ident = $code:literal, $summary:literal, $explanation:literal; )*) => {
@@ -153,9 +154,21 @@ codes! {
         "With `host:` given, the disk sizes (Prometheus, Loki) must fit the host's disk.";
     PortConflict = "SL704", "two things published on the same host port",
         "Only one container can be bound to a host port. Change one of the ports.";
+    OutputDrift = "SL801", "a generated file is not what the manifest generates",
+        "`sightline build --check` found a file of the output directory missing, with other\ncontents than the manifest generates, or no longer generated but still there: the manifest\nchanged and the output was not rebuilt. Run `sightline build` and commit the result. The\nfinding points at the part of the manifest the file comes from.";
+    OutputEdited = "SL802", "a generated file edited by hand",
+        "The file is not what the last build wrote (its sha256 is not the one in sightline.lock):\nsomeone edited it. `sightline build` keeps a hand edit and stops; move the change into the\nmanifest and build, or drop it with `sightline build --force`.";
+    OutputInterrupted = "SL803", "files left by an interrupted build",
+        "A build was killed before it finished: its intent (`.sightline.lock.pending`) or its\ntemporary files (`.sightline-staging/`) are still in the output directory. The next\n`sightline build` finishes the job and removes them.";
 }
 
 impl Code {
+    /// Codes about the output directory (SL8xx), found by `build --check` and `diff` rather
+    /// than in a manifest.
+    pub fn is_about_output(self) -> bool {
+        matches!(self, Code::OutputDrift | Code::OutputEdited | Code::OutputInterrupted)
+    }
+
     /// Codes whose span covers a (possible) secret; renderers never show that text.
     pub fn is_secret(self) -> bool {
         matches!(self, Code::SecretLiteral | Code::SecretLooking)

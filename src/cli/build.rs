@@ -1,36 +1,27 @@
 //! `check`, `build`, `build --check` and `diff`: find the manifest, compile it, and use the
 //! plan against the output directory.
 
-use super::{Status, output::Output};
+use super::{Status, output::Output, stacks::Stack};
+use crate::diagnostic::Format;
 use crate::emit::{self, drift::Change, write::Outcome};
 use std::path::{Path, PathBuf};
 
 /// The manifest path: `-f`, or `stack.yaml` / `stack.toml` in the current directory.
 fn find_manifest(given: Option<PathBuf>, out: &Output) -> Option<PathBuf> {
-    if let Some(p) = given {
-        return Some(p);
-    }
-    let found: Vec<&str> =
-        ["stack.yaml", "stack.yml", "stack.toml"].into_iter().filter(|p| Path::new(p).is_file()).collect();
-    match found.as_slice() {
-        [one] => Some(PathBuf::from(one)),
-        [] => {
-            out.error("no stack.yaml or stack.toml in the current directory; pass -f MANIFEST or run `sightline init`");
-            None
-        }
-        many => {
-            out.error(&format!("found {}; pass -f to choose one", many.join(" and ")));
-            None
-        }
-    }
+    let stacks = super::stacks::resolve(&given.into_iter().collect::<Vec<_>>(), None, out)?;
+    stacks.into_iter().next().map(|s| s.manifest)
 }
 
 /// Read and check the manifest, printing diagnostics. `None` when sightline could not run.
 pub(super) fn load(given: Option<PathBuf>, out: &Output) -> Option<crate::Checked> {
-    let path = find_manifest(given, out)?;
+    read_and_check(&find_manifest(given, out)?, out)
+}
+
+/// Read and check one manifest, printing its diagnostics.
+fn read_and_check(path: &Path, out: &Output) -> Option<crate::Checked> {
     // At most one byte past the size limit, so a huge file is refused without reading it all;
     // a FIFO or a device is refused without reading it at all.
-    let bytes = match emit::files::read_manifest(&path, crate::manifest::tree::MAX_BYTES as u64) {
+    let bytes = match emit::files::read_manifest(path, crate::manifest::tree::MAX_BYTES as u64) {
         Ok(b) => b,
         Err(e) => {
             out.error(&format!("cannot read {}: {}", path.display(), e.error));
@@ -45,8 +36,13 @@ pub(super) fn load(given: Option<PathBuf>, out: &Output) -> Option<crate::Checke
     Some(checked)
 }
 
-pub fn check(given: Option<PathBuf>, out: &Output) -> Status {
-    let Some(checked) = load(given, out) else { return Status::Error };
+/// Run `one` on every stack, all of them whatever each gives; the worst status.
+pub fn each(stacks: &[Stack], one: impl Fn(&Stack) -> Status) -> Status {
+    stacks.iter().map(one).fold(Status::Ok, Status::worst)
+}
+
+pub fn check(stack: &Stack, out: &Output) -> Status {
+    let Some(checked) = read_and_check(&stack.manifest, out) else { return Status::Error };
     if checked.has_errors() {
         Status::Failure
     } else {
@@ -57,8 +53,9 @@ pub fn check(given: Option<PathBuf>, out: &Output) -> Status {
     }
 }
 
-pub fn build(given: Option<PathBuf>, dir: &Path, force: bool, out: &Output) -> Status {
-    let Some(checked) = load(given, out) else { return Status::Error };
+pub fn build(stack: &Stack, force: bool, out: &Output) -> Status {
+    let Some(checked) = read_and_check(&stack.manifest, out) else { return Status::Error };
+    let dir = &stack.out;
     let Some(plan) = crate::plan(&checked) else {
         out.note("nothing was written");
         return Status::Failure;
@@ -89,8 +86,9 @@ pub fn build(given: Option<PathBuf>, dir: &Path, force: bool, out: &Output) -> S
 }
 
 /// `build --check` (`gate`: exit 1 on drift) and `diff` (always exit 0 when it ran).
-pub fn drift(given: Option<PathBuf>, dir: &Path, gate: bool, out: &Output) -> Status {
-    let Some(checked) = load(given, out) else { return Status::Error };
+pub fn drift(stack: &Stack, gate: bool, out: &Output) -> Status {
+    let Some(checked) = read_and_check(&stack.manifest, out) else { return Status::Error };
+    let dir = &stack.out;
     let Some(plan) = crate::plan(&checked) else { return Status::Failure };
     let changes = match emit::drift::drift(&plan, dir) {
         Ok(c) => c,
@@ -100,11 +98,39 @@ pub fn drift(given: Option<PathBuf>, dir: &Path, gate: bool, out: &Output) -> St
         }
     };
     let dir_name = dir.to_string_lossy();
-    out.stdout(&emit::diff::render(&changes, &dir_name));
+    let name = &checked.source.name;
     if changes.is_empty() {
-        out.note(&format!("{dir_name} is up to date with {}", checked.source.name));
+        out.note(&format!("{dir_name} is up to date with {name}"));
         return Status::Ok;
     }
+    let build = if stack.out_given {
+        format!("sightline build {name} --out {dir_name}")
+    } else {
+        format!("sightline build {name}")
+    };
+    let status = if gate { Status::Failure } else { Status::Ok };
+    if out.format != Format::Human {
+        // Records (JSON) or annotations (GitHub) at the manifest lines the files come from.
+        let mut found = emit::report::diagnostics(&changes, &plan, &checked.source, &dir_name, &build);
+        if !gate {
+            for d in &mut found {
+                d.severity = crate::diagnostic::Severity::Warning;
+            }
+        }
+        out.diagnostics(&checked.source, &found);
+        if out.format == Format::Github {
+            let diff = emit::diff::render(&changes, &dir_name);
+            out.stdout(&format!("::group::{dir_name} differs from {name}\n{diff}::endgroup::\n"));
+            // A fence longer than any run of backticks in the diff, so no line can close it.
+            let longest = diff.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+            let fence = "`".repeat(longest.max(2) + 1);
+            out.job_summary(&format!(
+                "### `{dir_name}` does not match `{name}`\n\nRun `{build}` and commit the result.\n\n{fence}diff\n{diff}{fence}\n"
+            ));
+        }
+        return status;
+    }
+    out.stdout(&emit::diff::render(&changes, &dir_name));
     if gate {
         let summary: Vec<String> = changes
             .iter()
@@ -116,8 +142,6 @@ pub fn drift(given: Option<PathBuf>, dir: &Path, gate: bool, out: &Output) -> St
                 Change::Leftover { path } => format!("left over by an interrupted build: {path}"),
             })
             .collect();
-        let name = &checked.source.name;
-        let build = format!("sightline build -f {name} --out {dir_name}");
         // What fixes it: a hand edit is kept by a plain build, so say where it must go.
         let hint = if changes.iter().any(|c| matches!(c, Change::Changed { edited: true, .. })) {
             format!(
@@ -130,8 +154,6 @@ pub fn drift(given: Option<PathBuf>, dir: &Path, gate: bool, out: &Output) -> St
             "{dir_name} does not match {name}:\n  {}\n{hint}\n",
             crate::diagnostic::printable(&summary.join("\n  ")),
         ));
-        Status::Failure
-    } else {
-        Status::Ok
     }
+    status
 }

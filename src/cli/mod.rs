@@ -7,6 +7,7 @@ mod build;
 mod init;
 mod output;
 mod route;
+mod stacks;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::ffi::OsString;
@@ -22,6 +23,18 @@ pub enum Status {
     Failure,
     /// Exit 2: sightline could not run.
     Error,
+}
+
+impl Status {
+    /// The worse of two outcomes: sightline failing to run, then a failure, then fine.
+    pub fn worst(self, other: Status) -> Status {
+        let rank = |s: Status| match s {
+            Status::Ok => 0,
+            Status::Failure => 1,
+            Status::Error => 2,
+        };
+        if rank(other) > rank(self) { other } else { self }
+    }
 }
 
 impl From<Status> for ExitCode {
@@ -78,6 +91,24 @@ struct ManifestArg {
     file: Option<PathBuf>,
 }
 
+#[derive(clap::Args, Debug, Clone)]
+struct ManifestsArg {
+    /// Manifests (default: stack.yaml or stack.toml in the current directory). A directory
+    /// names the manifest in it; a file inside an output directory names that output's stack,
+    /// so pre-commit can pass whatever changed.
+    #[arg(value_name = "MANIFEST")]
+    paths: Vec<PathBuf>,
+    /// A manifest, the same as naming it (repeatable).
+    #[arg(short = 'f', long = "file", value_name = "MANIFEST")]
+    files: Vec<PathBuf>,
+}
+
+impl ManifestsArg {
+    fn all(self) -> Vec<PathBuf> {
+        self.files.into_iter().chain(self.paths).collect()
+    }
+}
+
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Write a commented starter stack.yaml (never overwrites).
@@ -86,18 +117,18 @@ enum Command {
         #[arg(short = 'f', long = "file", default_value = "stack.yaml")]
         file: PathBuf,
     },
-    /// Check the manifest and print every problem.
+    /// Check manifests and print every problem.
     Check {
         #[command(flatten)]
-        manifest: ManifestArg,
+        manifests: ManifestsArg,
     },
-    /// Generate the stack's files.
+    /// Generate each stack's files.
     Build {
         #[command(flatten)]
-        manifest: ManifestArg,
-        /// The output directory.
-        #[arg(long, default_value = "generated")]
-        out: PathBuf,
+        manifests: ManifestsArg,
+        /// The output directory (default: generated/ beside the manifest); one manifest only.
+        #[arg(long)]
+        out: Option<PathBuf>,
         /// Write nothing; fail (exit 1) with a diff when the output directory is not what the
         /// manifest generates.
         #[arg(long)]
@@ -106,12 +137,13 @@ enum Command {
         #[arg(long, conflicts_with = "check")]
         force: bool,
     },
-    /// Show how the output directory differs from what the manifest generates.
+    /// Show how each output directory differs from what its manifest generates.
     Diff {
         #[command(flatten)]
-        manifest: ManifestArg,
-        #[arg(long, default_value = "generated")]
-        out: PathBuf,
+        manifests: ManifestsArg,
+        /// The output directory (default: generated/ beside the manifest); one manifest only.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Print the receivers an alert reaches, one per line: an alert's name (its labels are
     /// taken from the generated rules), labels, or both; `--all` for every alert.
@@ -174,10 +206,21 @@ where
     }
     let status = match cli.command {
         Command::Init { file } => init::run(&file, &out),
-        Command::Check { manifest } => build::check(manifest.file, &out),
-        Command::Build { manifest, out: dir, check: true, .. } => build::drift(manifest.file, &dir, true, &out),
-        Command::Build { manifest, out: dir, force, .. } => build::build(manifest.file, &dir, force, &out),
-        Command::Diff { manifest, out: dir } => build::drift(manifest.file, &dir, false, &out),
+        Command::Check { manifests } => match stacks::resolve(&manifests.all(), None, &out) {
+            None => Status::Error,
+            Some(s) => build::each(&s, |s| build::check(s, &out)),
+        },
+        Command::Build { manifests, out: dir, check, force } => {
+            match stacks::resolve(&manifests.all(), dir.as_deref(), &out) {
+                None => Status::Error,
+                Some(s) if check => build::each(&s, |s| build::drift(s, true, &out)),
+                Some(s) => build::each(&s, |s| build::build(s, force, &out)),
+            }
+        }
+        Command::Diff { manifests, out: dir } => match stacks::resolve(&manifests.all(), dir.as_deref(), &out) {
+            None => Status::Error,
+            Some(s) => build::each(&s, |s| build::drift(s, false, &out)),
+        },
         Command::Route { manifest, labels, all } => route::run(manifest.file, &labels, all, &out),
         Command::Graph { manifest } => {
             let dot = match cli.format {

@@ -49,6 +49,20 @@ impl Output {
         let _ = e.flush();
     }
 
+    /// Markdown for the GitHub Actions job summary: appended to the file `GITHUB_STEP_SUMMARY`
+    /// names, when it names one (a run outside Actions has none).
+    pub fn job_summary(&self, markdown: &str) {
+        let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) else { return };
+        let appended = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(&path)
+            .and_then(|mut f| f.write_all(crate::diagnostic::printable(markdown).as_bytes()));
+        if let Err(e) = appended {
+            self.error(&format!("cannot write the job summary to {}: {e}", std::path::Path::new(&path).display()));
+        }
+    }
+
     /// A one-line message that the tool could not do its job.
     pub fn error(&self, msg: &str) {
         self.stderr(&format!("error: {msg}\n"));

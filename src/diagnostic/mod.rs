@@ -35,6 +35,19 @@ pub struct Diagnostic {
     pub label: Option<String>,
     pub help: Option<String>,
     pub related: Vec<Related>,
+    /// For a finding about the output directory (SL8xx): the file, how it differs, the diff.
+    pub output: Option<Box<OutputFile>>,
+}
+
+/// A file of the output directory that a finding is about.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OutputFile {
+    /// Its path, the output directory included.
+    pub path: String,
+    /// `missing`, `changed`, `edited`, `stale` or `leftover`.
+    pub status: &'static str,
+    /// The unified diff from the file on disk to the planned one (empty for a leftover).
+    pub diff: String,
 }
 
 impl Diagnostic {
@@ -47,6 +60,7 @@ impl Diagnostic {
             label: None,
             help: None,
             related: Vec::new(),
+            output: None,
         }
     }
 
@@ -343,6 +357,8 @@ struct JsonDiagnostic<'a> {
     severity: Severity,
     message: &'a str,
     help: Option<&'a str>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    output: Option<&'a OutputFile>,
 }
 
 fn position(source: &SourceFile, d: &Diagnostic) -> ((usize, usize), (usize, usize)) {
@@ -366,6 +382,7 @@ fn render_json(source: &SourceFile, diags: &[Diagnostic]) -> String {
             severity: d.severity,
             message: &d.message,
             help: d.help.as_deref(),
+            output: d.output.as_deref(),
         };
         out.push_str(&serde_json::to_string(&j).unwrap_or_default());
         out.push('\n');

@@ -36,6 +36,12 @@ pub fn parse(text: &str) -> Option<BTreeMap<String, String>> {
     (lock.version == 1).then_some(lock.files)
 }
 
+/// The manifest a lock was written for (its file name, as the generated headers give it).
+pub fn manifest_of(text: &str) -> Option<String> {
+    let lock: LockFile = toml::from_str(text).ok()?;
+    (lock.version == 1).then_some(lock.manifest)
+}
+
 /// The intent of a build under way (`commit::PENDING`): for every path it may leave behind,
 /// each hash the path can have if the build is interrupted (the bytes before it and after it).
 #[derive(serde::Serialize, serde::Deserialize)]

@@ -10,6 +10,7 @@ pub mod files;
 pub mod header;
 pub mod lock;
 pub mod plan;
+pub mod report;
 pub mod write;
 
 pub use files::Jail;

@@ -14,6 +14,8 @@ pub struct Plan {
     pub files: BTreeMap<String, String>,
     /// The sha256 of every file but the lock, as the lock records it.
     pub hashes: BTreeMap<String, String>,
+    /// The manifest part each file comes from (a JSON pointer; the lock's is `""`).
+    pub origins: BTreeMap<String, String>,
 }
 
 impl Plan {
@@ -21,6 +23,8 @@ impl Plan {
     /// trailing newline, then the lock with every file's hash.
     pub fn new(artifacts: Vec<Artifact>, manifest: &str) -> Plan {
         // Each file's bytes and hash are its own work: two threads share it.
+        let mut origins: BTreeMap<String, String> =
+            artifacts.iter().map(|a| (a.path.clone(), a.origin.clone().unwrap_or_default())).collect();
         let finish = |a: Artifact| {
             debug_assert!(is_safe_relative(&a.path), "target produced an unsafe path: {}", a.path);
             let body = normalize(header::apply(&a.path, manifest, a.contents));
@@ -42,7 +46,8 @@ impl Plan {
             debug_assert!(previous.is_none(), "two targets produced a file twice");
         }
         files.insert(LOCK_FILE.to_string(), lock::render(manifest, &hashes));
-        Plan { files, hashes }
+        origins.insert(LOCK_FILE.to_string(), String::new());
+        Plan { files, hashes, origins }
     }
 }
 

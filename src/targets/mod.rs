@@ -27,33 +27,52 @@ use crate::ir::Stack;
 pub struct Artifact {
     pub path: String,
     pub contents: String,
+    /// The manifest part the file comes from, as a JSON pointer (`/services/api`): where
+    /// `build --check` points when the file is out of date. `None`: the target's own.
+    pub origin: Option<String>,
 }
 
 impl Artifact {
     pub fn new(path: impl Into<String>, contents: impl Into<String>) -> Self {
-        Artifact { path: path.into(), contents: contents.into() }
+        Artifact { path: path.into(), contents: contents.into(), origin: None }
+    }
+
+    /// The file comes from this part of the manifest (a JSON pointer).
+    pub fn from_part(mut self, pointer: impl Into<String>) -> Self {
+        self.origin = Some(pointer.into());
+        self
     }
 }
 
-/// A target: its name (for `--explain`-style listings and ARCHITECTURE.md) and its lowering.
+/// The pointer of one service in the manifest, or of a part of it.
+pub fn service_part(service: impl std::fmt::Display, part: &[&str]) -> String {
+    crate::source::pointer(
+        ["services".to_string(), service.to_string()].into_iter().chain(part.iter().map(|p| p.to_string())),
+    )
+}
+
+/// A target: its name (for `--explain`-style listings and ARCHITECTURE.md), the manifest part
+/// its files come from unless a file says otherwise (`""`: the whole manifest; a part the
+/// manifest does not have falls back to its parent), and its lowering.
 pub struct Target {
     pub name: &'static str,
+    pub origin: &'static str,
     pub lower: fn(&Stack) -> Vec<Artifact>,
 }
 
 /// Every target, in the order their files are listed.
 pub const TARGETS: &[Target] = &[
-    Target { name: "env-example", lower: env_example::lower },
-    Target { name: "prometheus", lower: prometheus::lower },
-    Target { name: "rules", lower: rules::lower },
-    Target { name: "alertmanager", lower: alertmanager::lower },
-    Target { name: "loki", lower: loki::lower },
-    Target { name: "promtail", lower: promtail::lower },
-    Target { name: "alloy", lower: alloy::lower },
-    Target { name: "postgres", lower: postgres::lower },
-    Target { name: "backup", lower: backup::lower },
-    Target { name: "grafana", lower: grafana::lower },
-    Target { name: "compose", lower: compose::lower },
+    Target { name: "env-example", origin: "", lower: env_example::lower },
+    Target { name: "prometheus", origin: "/services", lower: prometheus::lower },
+    Target { name: "rules", origin: "/alerting", lower: rules::lower },
+    Target { name: "alertmanager", origin: "/alerting", lower: alertmanager::lower },
+    Target { name: "loki", origin: "/logs", lower: loki::lower },
+    Target { name: "promtail", origin: "/logs", lower: promtail::lower },
+    Target { name: "alloy", origin: "/logs", lower: alloy::lower },
+    Target { name: "postgres", origin: "/services", lower: postgres::lower },
+    Target { name: "backup", origin: "/backups", lower: backup::lower },
+    Target { name: "grafana", origin: "/dashboards", lower: grafana::lower },
+    Target { name: "compose", origin: "/services", lower: compose::lower },
 ];
 
 /// Run every target, then `STACK.md`, the one output that lists the others. Targets are pure
@@ -72,7 +91,11 @@ pub fn lower_all(stack: &Stack) -> Vec<Artifact> {
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(t) = TARGETS.get(i) else { break mine };
-                        mine.push((i, (t.lower)(stack)));
+                        let mut files = (t.lower)(stack);
+                        for f in files.iter_mut().filter(|f| f.origin.is_none()) {
+                            f.origin = Some(t.origin.to_string());
+                        }
+                        mine.push((i, files));
                     }
                 })
             })
@@ -83,7 +106,7 @@ pub fn lower_all(stack: &Stack) -> Vec<Artifact> {
     let mut out: Vec<Artifact> = done.into_iter().flat_map(|(_, files)| files).collect();
     let mut paths: Vec<String> = out.iter().map(|a| a.path.clone()).collect();
     paths.sort();
-    out.push(graph::stack_md(stack, &paths));
+    out.push(graph::stack_md(stack, &paths).from_part(""));
     out
 }
 

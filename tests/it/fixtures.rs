@@ -28,7 +28,8 @@ fn check(path: &PathBuf) -> sightline::Checked {
 #[test]
 fn every_code_has_a_fixture_and_every_fixture_its_code() {
     let fx = fixtures();
-    for code in Code::ALL {
+    // The output's codes are about a directory, not a manifest: tests/it/cli.rs makes each.
+    for code in Code::ALL.iter().filter(|c| !c.is_about_output()) {
         assert!(fx.iter().any(|(c, _)| c == code.as_str()), "no fixture under tests/fixtures/err/{}/", code.as_str());
     }
     for (code, path) in &fx {

@@ -20,3 +20,4 @@ mod postgres;
 pub mod prometheus;
 mod promtail;
 mod upstream;
+mod workflow;

@@ -586,12 +586,10 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     }
     if inc(DashboardKind::Services) {
         for s in &stack.services {
-            out.push(dashboard(
-                stack,
-                &format!("service-{}", s.name),
-                &format!("Service {}", s.name),
-                service(stack, s),
-            ));
+            out.push(
+                dashboard(stack, &format!("service-{}", s.name), &format!("Service {}", s.name), service(stack, s))
+                    .from_part(super::super::service_part(&s.name, &[])),
+            );
         }
     }
     if inc(DashboardKind::Logs) {

@@ -96,28 +96,31 @@ pub fn service_rules(stack: &Stack, s: &Service) -> Vec<AlertRule> {
 }
 
 pub fn lower(stack: &Stack) -> Vec<Artifact> {
-    groups(stack)
-        .into_iter()
-        .map(|g| {
+    service_groups(stack)
+        .map(|(service, g)| {
             Artifact::new(
                 format!("{LOKI_RULES_DIR}/{TENANT}/{}.yml", g.name),
                 serde_saphyr::to_string(&RuleFile { groups: vec![g] }).expect("rule files serialize"),
             )
+            .from_part(crate::targets::service_part(service, &["logs"]))
         })
         .collect()
 }
 
 /// The rule group of each service with log alerts (`logs-<service>`, one file each).
 pub fn groups(stack: &Stack) -> Vec<Group> {
-    stack
-        .services
-        .iter()
-        .filter_map(|s| {
-            let rules = service_rules(stack, s);
-            (!rules.is_empty()).then(|| Group {
-                name: format!("logs-{}", s.name),
-                rules: rules.into_iter().map(Rule::Alert).collect(),
-            })
+    service_groups(stack).map(|(_, g)| g).collect()
+}
+
+/// Each service with log alerts, by name, with its group.
+fn service_groups(stack: &Stack) -> impl Iterator<Item = (&str, Group)> {
+    stack.services.iter().filter_map(|s| {
+        let rules = service_rules(stack, s);
+        (!rules.is_empty()).then(|| {
+            (
+                s.name.as_str(),
+                Group { name: format!("logs-{}", s.name), rules: rules.into_iter().map(Rule::Alert).collect() },
+            )
         })
-        .collect()
+    })
 }

@@ -93,13 +93,15 @@ fn tests_for(group: &str, rules: &[Tested]) -> TestFile {
 /// file tests with, if it has one (`eval_time` overriding each case's, for long windows).
 pub struct File {
     pub name: String,
+    /// The manifest part the file comes from (a JSON pointer).
+    pub origin: String,
     pub group: Group,
     tested: Option<Vec<Tested>>,
     eval_time: Option<&'static str>,
 }
 
-fn emit(out: &mut Vec<File>, file: &str, group: Group, tested: Option<Vec<Tested>>) {
-    out.push(File { name: file.to_string(), group, tested, eval_time: None });
+fn emit(out: &mut Vec<File>, file: &str, origin: String, group: Group, tested: Option<Vec<Tested>>) {
+    out.push(File { name: file.to_string(), origin, group, tested, eval_time: None });
 }
 
 /// The rule files and test files.
@@ -109,10 +111,10 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
 
 /// One rule file and its test file, serialized.
 fn render(f: &File) -> Vec<Artifact> {
-    let mut out = vec![Artifact::new(
-        format!("{PROMETHEUS_RULES_DIR}/{}.yml", f.name),
-        yaml(&RuleFileRef { groups: [&f.group] }),
-    )];
+    let mut out = vec![
+        Artifact::new(format!("{PROMETHEUS_RULES_DIR}/{}.yml", f.name), yaml(&RuleFileRef { groups: [&f.group] }))
+            .from_part(&f.origin),
+    ];
     if let Some(tested) = &f.tested {
         let mut tests = tests_for(&f.name, tested);
         if let Some(at) = f.eval_time {
@@ -120,7 +122,7 @@ fn render(f: &File) -> Vec<Artifact> {
                 a.eval_time = at.into();
             }
         }
-        out.push(Artifact::new(format!("{PROMETHEUS_TESTS_DIR}/{}.yml", f.name), yaml(&tests)));
+        out.push(Artifact::new(format!("{PROMETHEUS_TESTS_DIR}/{}.yml", f.name), yaml(&tests)).from_part(&f.origin));
     }
     out
 }
@@ -139,14 +141,14 @@ pub fn files(stack: &Stack, with_tests: bool) -> Vec<File> {
     if stack.component(crate::ir::defaults::NODE_EXPORTER.name).is_some() {
         let concrete = builtin::host_alerts(stack);
         let (group, tested) = builtin_group(stack, "host", &concrete, with_tests);
-        emit(&mut out, "host", group, tested);
+        emit(&mut out, "host", "/host".into(), group, tested);
     }
     for s in &stack.services {
         let concrete = builtin::service_alerts(stack, s);
         if !concrete.is_empty() {
             let file = format!("service-{}", s.name);
             let (group, tested) = builtin_group(stack, &file, &concrete, with_tests);
-            emit(&mut out, &file, group, tested);
+            emit(&mut out, &file, super::service_part(&s.name, &[]), group, tested);
         }
         let objectives = slo::objectives(s);
         if !objectives.is_empty() {
@@ -201,18 +203,24 @@ pub fn files(stack: &Stack, with_tests: bool) -> Vec<File> {
                 }
             }
             // Burn-rate windows are long: evaluate after the longest `for` of the table.
-            out.push(File { name: file, group, tested: with_tests.then_some(tested), eval_time: Some("4h") });
+            out.push(File {
+                name: file,
+                origin: super::service_part(&s.name, &["slo"]),
+                group,
+                tested: with_tests.then_some(tested),
+                eval_time: Some("4h"),
+            });
         }
     }
     let monitoring = monitoring::alerts(stack);
     let group =
         Group { name: "monitoring".into(), rules: monitoring.iter().map(|r| Rule::Alert(r.rule.clone())).collect() };
-    emit(&mut out, "monitoring", group, with_tests.then_some(monitoring));
+    emit(&mut out, "monitoring", "/observability".into(), group, with_tests.then_some(monitoring));
     let rules = backups::alerts(stack);
     if !rules.is_empty() {
         let group =
             Group { name: "backups".into(), rules: rules.iter().map(|r| Rule::Alert(r.rule.clone())).collect() };
-        emit(&mut out, "backups", group, with_tests.then_some(rules));
+        emit(&mut out, "backups", "/backups".into(), group, with_tests.then_some(rules));
     }
     if !stack.alerting.rules.is_empty() {
         let rules = stack
@@ -244,7 +252,7 @@ pub fn files(stack: &Stack, with_tests: bool) -> Vec<File> {
                 })
             })
             .collect();
-        emit(&mut out, "user", Group { name: "user".into(), rules }, None);
+        emit(&mut out, "user", "/alerting/rules".into(), Group { name: "user".into(), rules }, None);
     }
     out
 }

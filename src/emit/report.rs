@@ -1,0 +1,68 @@
+//! Drift as findings: each file of the output directory that is not what the manifest
+//! generates becomes an SL8xx diagnostic at the part of the manifest the file comes from (the
+//! plan's origins), carrying its path, status and diff. `build --check --format json` prints
+//! them as records and `--format github` as annotations on the manifest.
+
+use super::{Plan, diff, drift::Change};
+use crate::code::Code;
+use crate::diagnostic::{Diagnostic, OutputFile};
+use crate::source::{SourceFile, tokens};
+
+/// The findings for `changes` in the output directory `dir`; `build` is the command that
+/// rebuilds it, as the user would type it.
+pub fn diagnostics(changes: &[Change], plan: &Plan, source: &SourceFile, dir: &str, build: &str) -> Vec<Diagnostic> {
+    let name = &source.name;
+    changes
+        .iter()
+        .map(|c| {
+            let path = format!("{}/{}", dir.trim_end_matches('/'), c.path());
+            let (code, status, message, help) = match c {
+                Change::Missing { .. } => (
+                    Code::OutputDrift,
+                    "missing",
+                    format!("{path} is missing: the manifest generates it"),
+                    format!("run `{build}` and commit the result"),
+                ),
+                Change::Changed { edited: false, .. } => (
+                    Code::OutputDrift,
+                    "changed",
+                    format!("{path} is out of date with {name}"),
+                    format!("run `{build}` and commit the result"),
+                ),
+                Change::Changed { edited: true, .. } => (
+                    Code::OutputEdited,
+                    "edited",
+                    format!("{path} was edited by hand"),
+                    format!("move the change into {name} and run `{build}`, or drop it with `{build} --force`"),
+                ),
+                Change::Stale { .. } => (
+                    Code::OutputDrift,
+                    "stale",
+                    format!("{path} is no longer generated but is still there"),
+                    format!("run `{build}` (it removes the file) and commit the result"),
+                ),
+                Change::Leftover { .. } => (
+                    Code::OutputInterrupted,
+                    "leftover",
+                    format!("{path} was left by an interrupted build"),
+                    format!("run `{build}`: it finishes the interrupted build"),
+                ),
+            };
+            let mut d = Diagnostic::error(code, message).help(help);
+            d.span = origin_span(source, plan.origins.get(c.path()).map_or("", String::as_str));
+            d.label = d.span.map(|_| format!("{} comes from here", c.path()));
+            d.output = Some(Box::new(OutputFile { path, status, diff: diff::render(std::slice::from_ref(c), dir) }));
+            d
+        })
+        .collect()
+}
+
+/// The key of the manifest part at `pointer`, or of its nearest part the manifest has; `None`
+/// for the whole manifest.
+fn origin_span(source: &SourceFile, pointer: &str) -> Option<crate::source::Span> {
+    let tokens = tokens(pointer);
+    (1..=tokens.len()).rev().find_map(|n| {
+        let p = crate::source::pointer(&tokens[..n]);
+        source.node(&p).map(|_| source.key_span(&p))
+    })
+}
