@@ -52,6 +52,8 @@ codes! {
         "`version` selects the manifest language. This sightline understands version 1. A newer\nmanifest needs a newer sightline; an older one has to be migrated (docs/manifest.md).";
     EmptyManifest = "SL008", "the manifest is empty",
         "The file has no content (or only comments). Run `sightline init` for a commented\nstarter manifest.";
+    Misplaced = "SL009", "a field in the wrong place",
+        "The field exists in the manifest language, but not where it is: a key indented one level\ntoo far out (a service's `health:` at the level of the services, where it reads as a\nservice named `health`), or a section's field at the top level (`retention:` belongs under\n`logs:` or `observability.prometheus:`). Move it where the help says.";
     InvalidDuration = "SL010", "not a duration",
         "Durations are written the Prometheus way: an integer followed by a unit, `ms s m h d w\ny`, units in decreasing order and each at most once, e.g. `15s`, `1h30m`, `30d`.";
     InvalidSize = "SL011", "not a size",
@@ -163,6 +165,24 @@ codes! {
 }
 
 impl Code {
+    /// For a finding about what one part of the manifest says of another (a route's receiver,
+    /// a match on the alerts' labels), the parts it reads (pointer prefixes; `""`: all). When
+    /// a value under one of them was left out for an error of its own, the left-out part may be
+    /// what the finding looked for, so it is not reported: `port: "3000"` is not also "no
+    /// alert has service=api".
+    pub fn reads_parts(self) -> &'static [&'static str] {
+        match self {
+            Code::UnknownReceiver => &["/alerting/receivers"],
+            Code::UnknownService => &["/services"],
+            Code::MissingDefault | Code::UnusedReceiver | Code::NoHeartbeat => &["/alerting"],
+            Code::BackupsUnwatched => &["/alerting", "/backups"],
+            Code::UnreachableRoute | Code::UnknownMatchValue | Code::UnknownMatchLabel | Code::CriticalToDefault => {
+                &[""]
+            }
+            _ => &[],
+        }
+    }
+
     /// Codes about the output directory (SL8xx), found by `build --check` and `diff` rather
     /// than in a manifest.
     pub fn is_about_output(self) -> bool {

@@ -73,7 +73,10 @@ pub fn check(name: &str, bytes: &[u8]) -> Checked {
         let overlaps = |s: source::Span| {
             d.pruned.iter().any(|p| p.start < s.end.max(s.start + 1) && s.start < p.end.max(p.start + 1))
         };
-        sink.extend(found.into_sorted().into_iter().filter(|f| !f.span.is_some_and(overlaps)));
+        let reads_pruned =
+            |f: &Diagnostic| f.code.reads_parts().iter().any(|part| d.pruned_parts.iter().any(|p| p.starts_with(part)));
+        let echo = |f: &Diagnostic| f.span.is_some_and(overlaps) || reads_pruned(f);
+        sink.extend(found.into_sorted().into_iter().filter(|f| !echo(f)));
         decoded = Some(d.manifest);
     }
     let mut checked = Checked { source, manifest: decoded, diagnostics: sink.into_sorted() };

@@ -24,6 +24,8 @@ pub struct Decoded {
     /// otherwise the manifest is the rest of the document, still worth checking, and checks'
     /// findings that overlap these spans are consequences of the removal, not new problems.
     pub pruned: Vec<crate::source::Span>,
+    /// The pointers of those values.
+    pub pruned_parts: Vec<String>,
 }
 
 /// Decode a tree into a manifest, pushing every problem to the sink. When the document has
@@ -35,11 +37,13 @@ pub fn decode(source: &SourceFile, value: &Value, sink: &mut Sink) -> Option<Dec
     }
     let root = schema();
     let mut bad = Vec::new();
-    walk_values(source, root, root, value, "", sink, &mut bad);
-    validate_structure(source, value, sink, &mut bad);
+    let mut first = Sink::new();
+    walk_values(source, root, root, value, "", &mut first, &mut bad);
+    validate_structure(source, value, &mut first, &mut bad);
+    sink.extend(misplaced_entries(source, value, first.into_sorted(), &mut bad));
     if bad.is_empty() {
         return match serde_json::from_value::<Manifest>(value.clone()) {
-            Ok(manifest) => Some(Decoded { manifest, pruned: Vec::new() }),
+            Ok(manifest) => Some(Decoded { manifest, pruned: Vec::new(), pruned_parts: Vec::new() }),
             Err(e) => {
                 // Unreachable when the schema and the model agree; reported, never a panic.
                 sink.push(Diagnostic::error(Code::WrongType, format!("the manifest could not be decoded: {e}")));
@@ -49,17 +53,19 @@ pub fn decode(source: &SourceFile, value: &Value, sink: &mut Sink) -> Option<Dec
     }
     let mut tree = value.clone();
     let mut pruned = Vec::new();
+    let mut pruned_parts = Vec::new();
     for _ in 0..16 {
         for removed in prune(&mut tree, std::mem::take(&mut bad)) {
             pruned.push(source.value_span(&removed));
             pruned.push(source.key_span(&removed));
+            pruned_parts.push(removed);
         }
         let mut scratch = Sink::new();
         walk_values(source, root, root, &tree, "", &mut scratch, &mut bad);
         validate_structure(source, &tree, &mut scratch, &mut bad);
         if bad.is_empty() {
             return match serde_json::from_value::<Manifest>(tree) {
-                Ok(manifest) => Some(Decoded { manifest, pruned }),
+                Ok(manifest) => Some(Decoded { manifest, pruned, pruned_parts }),
                 Err(e) => {
                     sink.push(Diagnostic::error(Code::WrongType, format!("the manifest could not be decoded: {e}")));
                     None
@@ -359,14 +365,122 @@ fn collect(
     }
 }
 
-/// One diagnostic per unknown key, pointing at the key, with the closest known field.
+/// One diagnostic per unknown key, pointing at the key, with the closest known field; a key
+/// that is no misspelling here but a field elsewhere says where it belongs (SL009).
 fn unknown_field(source: &SourceFile, ptr: &str, key: &str) -> Diagnostic {
     let known = known_properties(ptr);
     let child = format!("{ptr}/{}", crate::source::escape_token(key));
+    let places = super::schema::places_of(key);
+    if did_you_mean(key, &known).is_none() && !places.is_empty() {
+        let under: Vec<String> = places.iter().take(3).map(|p| format!("`{p}:`")).collect();
+        let here = if ptr.is_empty() { "at the top level".to_string() } else { format!("in `{}`", dotted(ptr)) };
+        return Diagnostic::error(Code::Misplaced, format!("`{}` is not a field {here}", key.escape_debug()))
+            .at(source.key_span(&child))
+            .label("in the wrong place")
+            .help(format!("`{key}` belongs under {}", under.join(" or ")));
+    }
     let d = Diagnostic::error(Code::UnknownField, format!("unknown field `{}`", key.escape_debug()))
         .at(source.key_span(&child))
         .label("not a field of this mapping");
     d.help_suggesting(key, &known, format!("known fields here: {}", known.join(", ")))
+}
+
+/// A pointer as the dotted path the docs use (`alerting.routes[0]`).
+fn dotted(ptr: &str) -> String {
+    let mut out = String::new();
+    for t in tokens(ptr) {
+        if t.parse::<usize>().is_ok() {
+            out.push_str(&format!("[{t}]"));
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(&t);
+        }
+    }
+    out
+}
+
+/// A map entry named like a field of its own entries (`services: { api: {…}, health: {…} }`)
+/// that is not a valid entry is a field indented one level too far out: one SL009 saying
+/// under which entry it goes, instead of the missing and unknown fields of an entry named
+/// `health`. The maps looked at are those near the top (services, receivers), where this
+/// happens.
+fn misplaced_entries(
+    source: &SourceFile,
+    value: &Value,
+    found: Vec<Diagnostic>,
+    bad: &mut Vec<String>,
+) -> Vec<Diagnostic> {
+    fn maps<'v>(
+        value: &'v Value,
+        ptr: String,
+        depth: usize,
+        out: &mut Vec<(String, &'v serde_json::Map<String, Value>)>,
+    ) {
+        if let Value::Object(m) = value {
+            out.push((ptr.clone(), m));
+            if depth < 2 {
+                for (k, v) in m {
+                    maps(v, format!("{ptr}/{}", crate::source::escape_token(k)), depth + 1, out);
+                }
+            }
+        }
+    }
+    if found.is_empty() {
+        return found;
+    }
+    let mut candidates = Vec::new();
+    maps(value, String::new(), 0, &mut candidates);
+    let mut found = found;
+    for (ptr, map) in candidates {
+        let Some(entry_schema) = super::schema::entry_schema(&ptr) else { continue };
+        // An entry that has what every entry must have (a service's `kind`) is an entry, even
+        // one named like a field (a service called `database`).
+        let required: Vec<&str> = alternatives(schema(), entry_schema)
+            .iter()
+            .filter_map(|n| n.get("required").and_then(Value::as_array))
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        let looks_like_entry = |v: &Value| {
+            v.as_object().is_some_and(|o| !required.is_empty() && required.iter().all(|r| o.contains_key(*r)))
+        };
+        let fields = known_properties(&format!("{ptr}/-"));
+        let keys: Vec<&String> = map.keys().collect();
+        for (i, key) in keys.iter().enumerate() {
+            let child = format!("{ptr}/{}", crate::source::escape_token(key));
+            let (key_span, value_span) = (source.key_span(&child), source.value_span(&child));
+            let inside = |s: crate::source::Span| {
+                (value_span.start <= s.start && s.end <= value_span.end)
+                    || (key_span.start <= s.start && s.end <= key_span.end)
+            };
+            if !fields.contains(key)
+                || looks_like_entry(&map[key.as_str()])
+                || !found.iter().any(|d| d.span.is_some_and(inside))
+            {
+                continue;
+            }
+            found.retain(|d| !d.span.is_some_and(inside));
+            bad.retain(|b| !b.starts_with(&format!("{child}/")) && *b != child);
+            bad.push(child.clone());
+            let entry = dotted(&ptr);
+            let one = entry.rsplit('.').next().unwrap_or(&entry).trim_end_matches('s').to_string();
+            let help = match i.checked_sub(1).map(|p| keys[p]) {
+                Some(above) => {
+                    format!("indent it under `{above}`, the {one} above it, so it is one of `{above}`'s fields")
+                }
+                None => format!("indent it under the {one} it belongs to"),
+            };
+            found.push(
+                Diagnostic::error(Code::Misplaced, format!("`{key}` is a field of a {one}, not a {one} of its own"))
+                    .at(key_span)
+                    .label(format!("at the level of the {entry}"))
+                    .help(help),
+            );
+        }
+    }
+    found
 }
 
 fn structural_diagnostic(
@@ -402,7 +516,13 @@ fn structural_diagnostic(
             )
             .at(source.value_span(ptr))
             .label(format!("expected {expected}"))
-            .help(format!("see `{field}` in docs/manifest.md"))
+            .help(match instance {
+                // `port: "3000"`: the number is there, quoted.
+                Some(Value::String(s)) if expected.contains("number") && s.trim().parse::<f64>().is_ok() => {
+                    format!("write the number without quotes: `{field}: {}`", s.trim())
+                }
+                _ => format!("see `{field}` in docs/manifest.md"),
+            })
         }
         ValidationErrorKind::Enum { options } => {
             let words: Vec<String> = options

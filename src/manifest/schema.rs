@@ -76,19 +76,76 @@ pub fn child<'a>(root: &'a Value, node: &'a Value, token: &str) -> Option<&'a Va
     None
 }
 
-/// The property names an object schema at `pointer` knows (for "did you mean").
-pub fn known_properties(pointer: &str) -> Vec<String> {
+/// The schema nodes a value at `pointer` may match, each alternative resolved.
+fn nodes_at(pointer: &str) -> Vec<&'static Value> {
     let root = schema();
     let mut nodes = vec![root];
     for t in crate::source::tokens(pointer) {
         nodes = nodes.into_iter().flat_map(|n| alternatives(root, n)).filter_map(|n| child(root, n, &t)).collect();
     }
-    let mut out: Vec<String> = nodes
+    nodes.into_iter().flat_map(|n| alternatives(root, n)).collect()
+}
+
+/// The property names an object schema at `pointer` knows (for "did you mean").
+pub fn known_properties(pointer: &str) -> Vec<String> {
+    let mut out: Vec<String> = nodes_at(pointer)
         .into_iter()
-        .flat_map(|n| alternatives(root, n))
         .filter_map(|n| n.get("properties").and_then(Value::as_object))
         .flat_map(|p| p.keys().cloned())
         .collect();
     out.dedup();
     out
+}
+
+/// The schema of the entries of a map keyed by names (`services`, `receivers`), when the node
+/// at `pointer` is one: its values' schema, not a fixed set of properties.
+pub fn entry_schema(pointer: &str) -> Option<&'static Value> {
+    nodes_at(pointer).into_iter().find_map(|n| {
+        if n.get("properties").is_some() {
+            return None;
+        }
+        match (n.get("additionalProperties"), n.get("patternProperties")) {
+            (Some(a @ Value::Object(_)), _) => Some(a),
+            (_, Some(Value::Object(pp))) => pp.values().next(),
+            _ => None,
+        }
+    })
+}
+
+/// Every place in the manifest where a mapping has a field named `key`, as dotted paths
+/// (`logs`, `observability.prometheus`, `services.<name>`, `alerting.routes[]`), shallowest
+/// first: where a misplaced field belongs.
+pub fn places_of(key: &str) -> Vec<String> {
+    let root = schema();
+    let mut found = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut level: Vec<(&Value, String)> = vec![(root, String::new())];
+    for _ in 0..8 {
+        let mut next = Vec::new();
+        for (node, path) in level {
+            for n in alternatives(root, node) {
+                if !seen.insert((n as *const Value, path.clone())) {
+                    continue;
+                }
+                let join = |p: &str, k: &str| if p.is_empty() { k.to_string() } else { format!("{p}.{k}") };
+                if let Some(props) = n.get("properties").and_then(Value::as_object) {
+                    if props.contains_key(key) && !found.contains(&path) {
+                        found.push(path.clone());
+                    }
+                    next.extend(props.iter().map(|(k, v)| (v, join(&path, k))));
+                }
+                if let Some(a @ Value::Object(_)) = n.get("additionalProperties") {
+                    next.push((a, join(&path, "<name>")));
+                }
+                if let Some(Value::Object(pp)) = n.get("patternProperties") {
+                    next.extend(pp.values().map(|v| (v, join(&path, "<name>"))));
+                }
+                if let Some(i @ Value::Object(_)) = n.get("items") {
+                    next.push((i, format!("{path}[]")));
+                }
+            }
+        }
+        level = next;
+    }
+    found
 }

@@ -102,3 +102,24 @@ fn a_broken_manifest_reports_every_independent_problem() {
         assert!(codes.contains(&expected), "missing {expected} in {codes:?}");
     }
 }
+
+#[test]
+fn an_error_is_reported_once_not_with_its_echoes() {
+    // Each of these fixtures has one mistake; its consequences elsewhere in the manifest (a
+    // service left out, so a route's match finds no alert; a field read as a service, so it
+    // misses `kind`) are not further findings.
+    for (fixture, code) in [
+        ("SL004/port-as-string.yaml", "SL004"),
+        ("SL009/misindented-health.yaml", "SL009"),
+        ("SL009/retention-at-top-level.yaml", "SL009"),
+    ] {
+        let checked = check(&root().join("tests/fixtures/err").join(fixture));
+        let errors: Vec<&str> = checked
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error || !d.code.reads_parts().is_empty())
+            .map(|d| d.code.as_str())
+            .collect();
+        assert_eq!(errors, [code], "{fixture}: {:?}", checked.diagnostics);
+    }
+}
