@@ -14,7 +14,7 @@
 //!   blackbox-exporter, which probes public certificates), and the manifest's `network` as an
 //!   external network for whatever scrapes or reads the application.
 //! - Hardening where the image allows: read-only root filesystem, `no-new-privileges`, a
-//!   non-root user, `restart: unless-stopped`.
+//!   non-root user and then no capabilities (`cap_drop: [ALL]`), `restart: unless-stopped`.
 //! - Secrets: `{ env }` as `${VAR:?…}` so compose fails loudly when one is missing; `{ file }`
 //!   under `/run/secrets/` as compose secrets, elsewhere as read-only bind mounts. Alertmanager
 //!   cannot read environment variables, so its entrypoint writes them to a tmpfs first
@@ -97,6 +97,13 @@ fn base(c: &Component, user: Option<&str>, read_only: bool, networks: &[&str]) -
     s.insert("restart".into(), json!("unless-stopped"));
     if let Some(u) = user {
         s.insert("user".into(), json!(u));
+        // A process of a non-root user has no capability to use (no-new-privileges keeps a
+        // setuid or file-capability binary from gaining one): the bounding set is emptied so
+        // nothing in the container can. (No process limit: compose v2 takes it only beside
+        // `deploy.resources.limits` as `limits.pids`, which docker-compose 1.29 refuses.)
+        if !u.starts_with("0:") && u != "0" {
+            s.insert("cap_drop".into(), json!(["ALL"]));
+        }
     }
     if read_only {
         // A read-only root still needs a scratch directory.

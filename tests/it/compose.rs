@@ -88,6 +88,11 @@ fn the_file_matches_the_compose_spec_schema_and_is_safe_by_default() {
             assert_eq!(s["restart"], "unless-stopped");
             assert_eq!(s["read_only"], true, "{}: {} should have a read-only root", m.display(), c.name);
             assert!(s["security_opt"].as_array().unwrap().iter().any(|o| o == "no-new-privileges:true"));
+            // Every component whose process is not root keeps no capability.
+            let user = s["user"].as_str();
+            if user.is_some_and(|u| u.split(':').next() != Some("0")) {
+                assert_eq!(s["cap_drop"], serde_json::json!(["ALL"]), "{}: {} keeps capabilities", m.display(), c.name);
+            }
             for vol in s["volumes"].as_array().into_iter().flatten() {
                 let vol = vol.as_str().unwrap();
                 if vol.starts_with("./") {
