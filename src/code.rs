@@ -162,6 +162,8 @@ codes! {
         "The file is not what the last build wrote (its sha256 is not the one in sightline.lock):\nsomeone edited it. `sightline build` keeps a hand edit and stops; move the change into the\nmanifest and build, or drop it with `sightline build --force`.";
     OutputInterrupted = "SL803", "files left by an interrupted build",
         "A build was killed before it finished: its intent (`.sightline.lock.pending`) or its\ntemporary files (`.sightline-staging/`) are still in the output directory. The next\n`sightline build` finishes the job and removes them.";
+    OutputForeign = "SL804", "a file sightline did not write stands where it would write",
+        "`sightline build` never overwrites a file it did not generate: one stands where the\nmanifest puts a generated file (or `sightline.lock` is not a lock sightline wrote). Move it\naway, or choose another output directory with `--out`.";
 }
 
 impl Code {
@@ -186,7 +188,7 @@ impl Code {
     /// Codes about the output directory (SL8xx), found by `build --check` and `diff` rather
     /// than in a manifest.
     pub fn is_about_output(self) -> bool {
-        matches!(self, Code::OutputDrift | Code::OutputEdited | Code::OutputInterrupted)
+        matches!(self, Code::OutputDrift | Code::OutputEdited | Code::OutputInterrupted | Code::OutputForeign)
     }
 
     /// Codes whose span covers a (possible) secret; renderers never show that text.

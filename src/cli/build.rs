@@ -66,10 +66,19 @@ pub fn build(stack: &Stack, force: bool, out: &Output) -> Status {
             Status::Error
         }
         Ok(Outcome::Refused(conflicts)) => {
-            for c in conflicts {
-                out.error(&c.to_string());
+            if out.format == Format::Human {
+                for c in conflicts {
+                    out.error(&c.to_string());
+                }
+                out.note("nothing was written");
+            } else {
+                let dir_name = dir.to_string_lossy();
+                let build = rebuild_command(stack, &checked.source.name);
+                out.diagnostics(
+                    &checked.source,
+                    &emit::report::refusals(&conflicts, &plan, &checked.source, &dir_name, &build),
+                );
             }
-            out.note("nothing was written");
             Status::Failure
         }
         Ok(Outcome::Written(r)) => {
@@ -82,6 +91,15 @@ pub fn build(stack: &Stack, force: bool, out: &Output) -> Status {
             ));
             Status::Ok
         }
+    }
+}
+
+/// The command that rebuilds a stack, as the user would type it.
+fn rebuild_command(stack: &Stack, name: &str) -> String {
+    if stack.out_given {
+        format!("sightline build {name} --out {}", stack.out.display())
+    } else {
+        format!("sightline build {name}")
     }
 }
 
@@ -103,11 +121,7 @@ pub fn drift(stack: &Stack, gate: bool, out: &Output) -> Status {
         out.note(&format!("{dir_name} is up to date with {name}"));
         return Status::Ok;
     }
-    let build = if stack.out_given {
-        format!("sightline build {name} --out {dir_name}")
-    } else {
-        format!("sightline build {name}")
-    };
+    let build = rebuild_command(stack, name);
     let status = if gate { Status::Failure } else { Status::Ok };
     if out.format != Format::Human {
         // Records (JSON) or annotations (GitHub) at the manifest lines the files come from.

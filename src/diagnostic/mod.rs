@@ -44,7 +44,8 @@ pub struct Diagnostic {
 pub struct OutputFile {
     /// Its path, the output directory included.
     pub path: String,
-    /// `missing`, `changed`, `edited`, `stale` or `leftover`.
+    /// `missing`, `changed`, `edited`, `stale`, `leftover`, or `foreign` (not sightline's, in
+    /// the way of a build).
     pub status: &'static str,
     /// The unified diff from the file on disk to the planned one (empty for a leftover).
     pub diff: String,

@@ -3,7 +3,7 @@
 //! plan's origins), carrying its path, status and diff. `build --check --format json` prints
 //! them as records and `--format github` as annotations on the manifest.
 
-use super::{Plan, diff, drift::Change};
+use super::{Plan, diff, drift::Change, plan::LOCK_FILE, write::Conflict};
 use crate::code::Code;
 use crate::diagnostic::{Diagnostic, OutputFile};
 use crate::source::{SourceFile, tokens};
@@ -52,6 +52,32 @@ pub fn diagnostics(changes: &[Change], plan: &Plan, source: &SourceFile, dir: &s
             d.span = origin_span(source, plan.origins.get(c.path()).map_or("", String::as_str));
             d.label = d.span.map(|_| format!("{} comes from here", c.path()));
             d.output = Some(Box::new(OutputFile { path, status, diff: diff::render(std::slice::from_ref(c), dir) }));
+            d
+        })
+        .collect()
+}
+
+/// The findings for a build refused by `conflicts` in the output directory `dir`.
+pub fn refusals(conflicts: &[Conflict], plan: &Plan, source: &SourceFile, dir: &str, build: &str) -> Vec<Diagnostic> {
+    conflicts
+        .iter()
+        .map(|c| {
+            let (code, status, rel) = match c {
+                Conflict::EditedByHand(p) => (Code::OutputEdited, "edited", p.as_str()),
+                Conflict::NotGenerated(p) => (Code::OutputForeign, "foreign", p.as_str()),
+                Conflict::UnreadableLock => (Code::OutputForeign, "foreign", LOCK_FILE),
+            };
+            let path = format!("{}/{rel}", dir.trim_end_matches('/'));
+            let help = match c {
+                Conflict::EditedByHand(_) => {
+                    format!("move the change into {} and run `{build}`, or drop it with `{build} --force`", source.name)
+                }
+                _ => "move it away, or build into another directory with --out".to_string(),
+            };
+            let mut d = Diagnostic::error(code, c.to_string()).help(help);
+            d.span = origin_span(source, plan.origins.get(rel).map_or("", String::as_str));
+            d.label = d.span.map(|_| format!("{rel} comes from here"));
+            d.output = Some(Box::new(OutputFile { path, status, diff: String::new() }));
             d
         })
         .collect()

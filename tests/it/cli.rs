@@ -751,3 +751,42 @@ fn drift_is_reported_as_records_at_the_manifest_part_each_file_comes_from() {
     assert_eq!(diff.code, 0, "{}", diff.record());
     assert!(diff.stdout.lines().all(|l| !l.contains("\"code\":\"SL80") || l.contains("\"severity\":\"warning\"")));
 }
+
+#[test]
+fn a_refused_build_reports_records_in_machine_formats() {
+    let (dir, out) = project("minimal.yaml");
+    // A file of the user's where the manifest puts compose.yaml.
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("compose.yaml"), "services: {}\n").unwrap();
+    let refused = sightline(dir.path(), &["--format", "json", "build"]);
+    assert_eq!(refused.code, 1, "{}", refused.record());
+    let records: Vec<serde_json::Value> = refused.stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let foreign = records.iter().find(|r| r["code"] == "SL804").unwrap_or_else(|| panic!("{}", refused.stdout));
+    assert_eq!(
+        (foreign["path"].as_str(), foreign["status"].as_str()),
+        (Some("generated/compose.yaml"), Some("foreign"))
+    );
+    assert!(!out.join("sightline.lock").exists(), "a refused build wrote");
+
+    // A hand edit: SL802 at the part of the manifest the file comes from.
+    std::fs::remove_file(out.join("compose.yaml")).unwrap();
+    assert_eq!(sightline(dir.path(), &["build"]).code, 0);
+    let rules = out.join("prometheus/rules/service-web.yml");
+    std::fs::write(&rules, format!("{}# tuned\n", std::fs::read_to_string(&rules).unwrap())).unwrap();
+    let refused = sightline(dir.path(), &["--format", "github", "build"]);
+    assert_eq!(refused.code, 1, "{}", refused.record());
+    let web = std::fs::read_to_string(dir.path().join("stack.yaml"))
+        .unwrap()
+        .lines()
+        .position(|l| l.starts_with("  web:"))
+        .unwrap()
+        + 1;
+    assert!(
+        refused
+            .stdout
+            .lines()
+            .any(|l| l.starts_with(&format!("::error file=stack.yaml,line={web},")) && l.contains("SL802")),
+        "{}",
+        refused.stdout
+    );
+}

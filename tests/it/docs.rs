@@ -31,3 +31,43 @@ fn docs_state_the_defaults() {
         assert!(doc.contains(&e), "docs/manifest.md does not state the default {e:?}");
     }
 }
+
+/// What users read stands on its own: no page points at a file outside the repository (the
+/// language's design notes are not shipped), and every relative link leads to a file that is
+/// there.
+#[test]
+fn docs_link_only_to_what_the_repository_has() {
+    let pages = ["README.md", "ARCHITECTURE.md", "CHANGELOG.md"]
+        .into_iter()
+        .map(|p| root().join(p))
+        .chain(std::fs::read_dir(root().join("docs")).unwrap().map(|e| e.unwrap().path()));
+    for page in pages {
+        let text = std::fs::read_to_string(&page).unwrap();
+        let name = page.strip_prefix(root()).unwrap().display().to_string();
+        for outside in ["shared/spec", "spec/manifest.md"] {
+            assert!(!text.contains(outside), "{name} refers to `{outside}`, outside the repository");
+        }
+        // Markdown links `](target)` that are not URLs or anchors.
+        for (i, _) in text.match_indices("](") {
+            let rest = &text[i + 2..];
+            let target = &rest[..rest.find(')').unwrap_or(0)];
+            if target.is_empty() || target.contains("://") || target.starts_with('#') || target.starts_with("mailto:") {
+                continue;
+            }
+            let file = target.split('#').next().unwrap();
+            let at = page.parent().unwrap().join(file);
+            assert!(at.exists(), "{name} links to {target}, which is not in the repository");
+        }
+    }
+}
+
+/// The example that opens the language reference checks clean, as the page says.
+#[test]
+fn the_reference_example_checks_clean() {
+    let doc = std::fs::read_to_string(root().join("docs/manifest.md")).unwrap();
+    let start = doc.find("```yaml\n").expect("a yaml example") + "```yaml\n".len();
+    let example = &doc[start..start + doc[start..].find("```").unwrap()];
+    let checked = sightline::check("stack.yaml", example.as_bytes());
+    assert!(checked.diagnostics.is_empty(), "{:?}", checked.diagnostics);
+    assert!(sightline::plan(&checked).is_some());
+}
