@@ -371,7 +371,8 @@ fn unknown_field(source: &SourceFile, ptr: &str, key: &str) -> Diagnostic {
     let known = known_properties(ptr);
     let child = format!("{ptr}/{}", crate::source::escape_token(key));
     let places = super::schema::places_of(key);
-    if did_you_mean(key, &known).is_none() && !places.is_empty() {
+    let typo = did_you_mean(key, &known);
+    if typo.is_none() && !places.is_empty() {
         let under: Vec<String> = places.iter().take(3).map(|p| format!("`{p}:`")).collect();
         let here = if ptr.is_empty() { "at the top level".to_string() } else { format!("in `{}`", dotted(ptr)) };
         return Diagnostic::error(Code::Misplaced, format!("`{}` is not a field {here}", key.escape_debug()))
@@ -379,10 +380,13 @@ fn unknown_field(source: &SourceFile, ptr: &str, key: &str) -> Diagnostic {
             .label("in the wrong place")
             .help(format!("`{key}` belongs under {}", under.join(" or ")));
     }
-    let d = Diagnostic::error(Code::UnknownField, format!("unknown field `{}`", key.escape_debug()))
+    Diagnostic::error(Code::UnknownField, format!("unknown field `{}`", key.escape_debug()))
         .at(source.key_span(&child))
-        .label("not a field of this mapping");
-    d.help_suggesting(key, &known, format!("known fields here: {}", known.join(", ")))
+        .label("not a field of this mapping")
+        .help(match typo {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => format!("known fields here: {}", known.join(", ")),
+        })
 }
 
 /// A pointer as the dotted path the docs use (`alerting.routes[0]`).

@@ -114,10 +114,16 @@ pub fn entry_schema(pointer: &str) -> Option<&'static Value> {
 
 /// Every place in the manifest where a mapping has a field named `key`, as dotted paths
 /// (`logs`, `observability.prometheus`, `services.<name>`, `alerting.routes[]`), shallowest
-/// first: where a misplaced field belongs.
-pub fn places_of(key: &str) -> Vec<String> {
+/// first: where a misplaced field belongs. The index of every field is built once.
+pub fn places_of(key: &str) -> &'static [String] {
+    static INDEX: OnceLock<std::collections::HashMap<String, Vec<String>>> = OnceLock::new();
+    INDEX.get_or_init(field_index).get(key).map_or(&[], Vec::as_slice)
+}
+
+/// Field name → the places that have it, walking the schema breadth-first.
+fn field_index() -> std::collections::HashMap<String, Vec<String>> {
     let root = schema();
-    let mut found = Vec::new();
+    let mut index: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
     let mut seen = std::collections::HashSet::new();
     let mut level: Vec<(&Value, String)> = vec![(root, String::new())];
     for _ in 0..8 {
@@ -129,10 +135,13 @@ pub fn places_of(key: &str) -> Vec<String> {
                 }
                 let join = |p: &str, k: &str| if p.is_empty() { k.to_string() } else { format!("{p}.{k}") };
                 if let Some(props) = n.get("properties").and_then(Value::as_object) {
-                    if props.contains_key(key) && !found.contains(&path) {
-                        found.push(path.clone());
+                    for (k, v) in props {
+                        let places = index.entry(k.clone()).or_default();
+                        if !places.contains(&path) {
+                            places.push(path.clone());
+                        }
+                        next.push((v, join(&path, k)));
                     }
-                    next.extend(props.iter().map(|(k, v)| (v, join(&path, k))));
                 }
                 if let Some(a @ Value::Object(_)) = n.get("additionalProperties") {
                     next.push((a, join(&path, "<name>")));
@@ -147,5 +156,5 @@ pub fn places_of(key: &str) -> Vec<String> {
         }
         level = next;
     }
-    found
+    index
 }
