@@ -238,11 +238,24 @@ fn two_stacks_pass_and_fail_their_hooks_and_their_ci_gate() {
 #[test]
 fn the_readme_pins_the_released_version_everywhere() {
     let version = env!("CARGO_PKG_VERSION");
+    let repository = env!("CARGO_PKG_REPOSITORY");
+    let owner_name = repository.strip_prefix("https://github.com/").expect("a GitHub repository");
     let tag = format!("v{version}");
     assert_eq!(readme_rev(), tag, "the pre-commit snippet's rev");
     let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
-    assert!(readme.contains(&format!("releases/download/{tag}/sightline-installer.sh")), "the installer line");
-    assert!(readme.contains(&format!("/sightline@{tag}")), "the action's tag");
+    // cargo-dist names the installer `<app>-installer.sh` on the release of the tag.
+    assert!(
+        readme.contains(&format!("{repository}/releases/download/{tag}/sightline-installer.sh")),
+        "the installer line"
+    );
+    assert!(readme.contains(&format!("--git {repository} --tag {tag}")), "the source install");
+    assert!(readme.contains(&format!("- repo: {repository}\n")), "the pre-commit repository");
+    assert!(readme.contains(&format!("uses: {owner_name}@{tag}")), "the action's tag");
+    // The release workflow is what `dist generate` makes of dist-workspace.toml, and builds the
+    // shell installer the README and the action download.
+    let dist = std::fs::read_to_string(root().join("dist-workspace.toml")).unwrap();
+    assert!(dist.contains("installers = [\"shell\"]") && dist.contains("ci = \"github\""), "{dist}");
+    assert!(root().join(".github/workflows/release.yml").is_file());
     let changelog = std::fs::read_to_string(root().join("CHANGELOG.md")).unwrap();
     assert!(changelog.contains(&format!("## [{version}]")), "CHANGELOG.md has no section for {version}");
 }
