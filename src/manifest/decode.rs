@@ -335,17 +335,8 @@ fn collect(
             bad.extend(unexpected.iter().map(|key| format!("{ptr}/{}", crate::source::escape_token(key))));
         }
         ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } => {
-            let shape_mismatch = |e: &jsonschema::ValidationError<'_>| {
-                e.instance_path().as_str() == ptr
-                    && matches!(
-                        e.kind(),
-                        ValidationErrorKind::Type { .. }
-                            | ValidationErrorKind::Enum { .. }
-                            | ValidationErrorKind::Constant { .. }
-                    )
-            };
             let meant: Vec<&Vec<jsonschema::ValidationError<'static>>> =
-                context.iter().filter(|branch| !branch.iter().any(shape_mismatch)).collect();
+                context.iter().filter(|branch| !branch.iter().any(|e| shape_mismatch(e, &ptr))).collect();
             match meant.as_slice() {
                 [branch] => {
                     for e in branch.iter() {
@@ -363,6 +354,22 @@ fn collect(
             out.extend(structural_diagnostic(source, &ptr, kind, doc));
         }
     }
+}
+
+/// Whether `e` says the value at `ptr` has another shape than a branch wants (its type, or
+/// not one of its words), so the value was not meant for that branch. A branch that is itself
+/// a choice (`off` is the word `off` or `false`) mismatches when each of its branches does.
+fn shape_mismatch(e: &jsonschema::ValidationError<'_>, ptr: &str) -> bool {
+    e.instance_path().as_str() == ptr
+        && match e.kind() {
+            ValidationErrorKind::Type { .. }
+            | ValidationErrorKind::Enum { .. }
+            | ValidationErrorKind::Constant { .. } => true,
+            ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } => {
+                context.iter().all(|branch| branch.iter().any(|x| shape_mismatch(x, ptr)))
+            }
+            _ => false,
+        }
 }
 
 /// One diagnostic per unknown key, pointing at the key, with the closest known field; a key

@@ -110,6 +110,7 @@ fn an_error_is_reported_once_not_with_its_echoes() {
     // misses `kind`) are not further findings.
     for (fixture, code) in [
         ("SL004/port-as-string.yaml", "SL004"),
+        ("SL010/duration-in-words.yaml", "SL010"),
         ("SL009/misindented-health.yaml", "SL009"),
         ("SL009/retention-at-top-level.yaml", "SL009"),
     ] {
