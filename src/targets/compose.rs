@@ -510,7 +510,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         "grafana-data:/var/lib/grafana".to_string(),
         format!("./grafana/provisioning:{GRAFANA_PROVISIONING_MOUNT}:ro"),
     ];
-    if !super::grafana::dashboards::lower(stack).is_empty() {
+    if !super::grafana::dashboards::kinds(stack).is_empty() {
         gv.push(format!("./{GRAFANA_DASHBOARDS_DIR}:{GRAFANA_DASHBOARDS_MOUNT}:ro"));
     }
     g.insert("volumes".into(), json!(gv));

@@ -569,38 +569,56 @@ fn dashboard(stack: &Stack, name: &str, title: &str, specs: Vec<Spec>) -> Artifa
     Artifact::new(format!("{GRAFANA_DASHBOARDS_DIR}/{name}.json"), text)
 }
 
+/// The dashboards the stack gets: those `dashboards.include` names that have something to
+/// show (System and Backups need node-exporter, SLOs an objective).
+pub fn kinds(stack: &Stack) -> Vec<DashboardKind> {
+    let node = stack.component(defaults::NODE_EXPORTER.name).is_some();
+    [
+        DashboardKind::Overview,
+        DashboardKind::Security,
+        DashboardKind::Performance,
+        DashboardKind::System,
+        DashboardKind::Services,
+        DashboardKind::Logs,
+        DashboardKind::Slo,
+        DashboardKind::Backups,
+    ]
+    .into_iter()
+    .filter(|k| stack.dashboards.include.contains(k))
+    .filter(|k| match k {
+        DashboardKind::System => node,
+        DashboardKind::Slo => stack.services.iter().any(|s| s.slo.is_some()),
+        DashboardKind::Backups => stack.backups.is_some() && node,
+        _ => true,
+    })
+    .collect()
+}
+
 pub fn lower(stack: &Stack) -> Vec<Artifact> {
-    let inc = |k: DashboardKind| stack.dashboards.include.contains(&k);
     let mut out = Vec::new();
-    if inc(DashboardKind::Overview) {
-        out.push(dashboard(stack, "overview", "Overview", overview(stack)));
-    }
-    if inc(DashboardKind::Security) {
-        out.push(dashboard(stack, "security", "Security", security(stack)));
-    }
-    if inc(DashboardKind::Performance) {
-        out.push(dashboard(stack, "performance", "Performance", performance(stack)));
-    }
-    if inc(DashboardKind::System) && stack.component(defaults::NODE_EXPORTER.name).is_some() {
-        out.push(dashboard(stack, "system", "System", system(stack)));
-    }
-    if inc(DashboardKind::Services) {
-        for s in &stack.services {
-            out.push(
-                dashboard(stack, &format!("service-{}", s.name), &format!("Service {}", s.name), service(stack, s))
-                    .from_part(super::super::service_part(&s.name, &[])),
-            );
+    for kind in kinds(stack) {
+        match kind {
+            DashboardKind::Overview => out.push(dashboard(stack, "overview", "Overview", overview(stack))),
+            DashboardKind::Security => out.push(dashboard(stack, "security", "Security", security(stack))),
+            DashboardKind::Performance => out.push(dashboard(stack, "performance", "Performance", performance(stack))),
+            DashboardKind::System => out.push(dashboard(stack, "system", "System", system(stack))),
+            DashboardKind::Services => {
+                for s in &stack.services {
+                    out.push(
+                        dashboard(
+                            stack,
+                            &format!("service-{}", s.name),
+                            &format!("Service {}", s.name),
+                            service(stack, s),
+                        )
+                        .from_part(super::super::service_part(&s.name, &[])),
+                    );
+                }
+            }
+            DashboardKind::Logs => out.push(dashboard(stack, "logs", "Logs", logs(stack))),
+            DashboardKind::Slo => out.push(dashboard(stack, "slo", "SLOs", slo(stack))),
+            DashboardKind::Backups => out.push(dashboard(stack, "backups", "Backups", backups(stack))),
         }
-    }
-    if inc(DashboardKind::Logs) {
-        out.push(dashboard(stack, "logs", "Logs", logs(stack)));
-    }
-    if inc(DashboardKind::Slo) && stack.services.iter().any(|s| s.slo.is_some()) {
-        out.push(dashboard(stack, "slo", "SLOs", slo(stack)));
-    }
-    if inc(DashboardKind::Backups) && stack.backups.is_some() && stack.component(defaults::NODE_EXPORTER.name).is_some()
-    {
-        out.push(dashboard(stack, "backups", "Backups", backups(stack)));
     }
     out
 }
