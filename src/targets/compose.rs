@@ -498,10 +498,30 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     let mut wiring = SecretWiring::new();
     wiring.env_or_file(&stack.grafana.admin_password, "GF_SECURITY_ADMIN_PASSWORD", "GF_SECURITY_ADMIN_PASSWORD__FILE");
     wiring.env.insert("GF_SECURITY_ADMIN_USER".into(), json!("admin"));
-    wiring.env.insert("GF_USERS_ALLOW_SIGN_UP".into(), json!("false"));
-    wiring.env.insert("GF_ANALYTICS_REPORTING_ENABLED".into(), json!("false"));
+    // Settings of Grafana's conf/defaults.ini ([section] key as GF_SECTION_KEY): no sign-up, no
+    // anonymous access, nothing sent to or fetched from the outside (usage reports, update
+    // checks, gravatar images, snapshots published to snapshots.raintank.io), session cookies
+    // sent to Grafana's own site only.
+    for (var, value) in [
+        ("GF_USERS_ALLOW_SIGN_UP", "false"),
+        ("GF_AUTH_ANONYMOUS_ENABLED", "false"),
+        ("GF_ANALYTICS_REPORTING_ENABLED", "false"),
+        ("GF_ANALYTICS_CHECK_FOR_UPDATES", "false"),
+        ("GF_ANALYTICS_CHECK_FOR_PLUGIN_UPDATES", "false"),
+        ("GF_SECURITY_DISABLE_GRAVATAR", "true"),
+        ("GF_SNAPSHOTS_EXTERNAL_ENABLED", "false"),
+        ("GF_SECURITY_COOKIE_SAMESITE", "strict"),
+    ] {
+        wiring.env.insert(var.into(), json!(value));
+    }
     if let Some(u) = &stack.grafana.root_url {
         wiring.env.insert("GF_SERVER_ROOT_URL".into(), json!(u));
+        // Served over https (a proxy in front terminates TLS): cookies only over https, and
+        // browsers told to keep to https.
+        if u.starts_with("https://") {
+            wiring.env.insert("GF_SECURITY_COOKIE_SECURE".into(), json!("true"));
+            wiring.env.insert("GF_SECURITY_STRICT_TRANSPORT_SECURITY".into(), json!("true"));
+        }
         if u.trim_end_matches('/').matches('/').count() > 2 {
             wiring.env.insert("GF_SERVER_SERVE_FROM_SUB_PATH".into(), json!("true"));
         }

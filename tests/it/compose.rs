@@ -149,6 +149,20 @@ fn the_file_matches_the_compose_spec_schema_and_is_safe_by_default() {
                 );
             }
         }
+        // Grafana keeps to itself: no anonymous access, nothing published or fetched outside;
+        // behind https, secure cookies.
+        let env = &services["grafana"]["environment"];
+        for (var, value) in [
+            ("GF_AUTH_ANONYMOUS_ENABLED", "false"),
+            ("GF_SNAPSHOTS_EXTERNAL_ENABLED", "false"),
+            ("GF_ANALYTICS_CHECK_FOR_UPDATES", "false"),
+            ("GF_SECURITY_DISABLE_GRAVATAR", "true"),
+            ("GF_SECURITY_COOKIE_SAMESITE", "strict"),
+        ] {
+            assert_eq!(env[var], value, "{}: grafana {var}", m.display());
+        }
+        let https = stack.grafana.root_url.as_deref().is_some_and(|u| u.starts_with("https://"));
+        assert_eq!(env["GF_SECURITY_COOKIE_SECURE"] == "true", https, "{}: cookie_secure", m.display());
         let grafana_port = services["grafana"]["ports"][0].as_str().unwrap();
         assert!(grafana_port.starts_with(&format!("{}:{}:", stack.grafana.bind, stack.grafana.port)), "{grafana_port}");
         let collector = match stack.logs.collector {
