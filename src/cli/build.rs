@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 /// The manifest path: `-f`, or `stack.yaml` / `stack.toml` in the current directory.
 fn find_manifest(given: Option<PathBuf>, out: &Output) -> Option<PathBuf> {
-    let stacks = super::stacks::resolve(&given.into_iter().collect::<Vec<_>>(), None, out)?;
+    let stacks = super::stacks::resolve(&given.into_iter().collect::<Vec<_>>(), None, false, out)?;
     stacks.into_iter().next().map(|s| s.manifest)
 }
 
@@ -94,12 +94,31 @@ pub fn build(stack: &Stack, force: bool, out: &Output) -> Status {
     }
 }
 
+/// The most of one stack's diff a job summary carries (GitHub keeps 1 MiB of summary per step).
+const MAX_SUMMARY_DIFF: usize = 64 << 10;
+
+/// At most `limit` bytes of `text`, cut at a line, with what shows the rest.
+fn truncated(text: String, limit: usize, whole: &str) -> String {
+    if text.len() <= limit {
+        return text;
+    }
+    let cut = text[..limit].rfind('\n').map_or(0, |i| i + 1);
+    format!("{}… {} more bytes; `{whole}` shows the whole diff\n", &text[..cut], text.len() - cut)
+}
+
 /// The command that rebuilds a stack, as the user would type it.
 fn rebuild_command(stack: &Stack, name: &str) -> String {
+    let word = |s: &str| {
+        if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+".contains(c)) {
+            s.to_string()
+        } else {
+            format!("'{}'", s.replace('\'', "'\\''"))
+        }
+    };
     if stack.out_given {
-        format!("sightline build {name} --out {}", stack.out.display())
+        format!("sightline build {} --out {}", word(name), word(&stack.out.to_string_lossy()))
     } else {
-        format!("sightline build {name}")
+        format!("sightline build {}", word(name))
     }
 }
 
@@ -134,7 +153,17 @@ pub fn drift(stack: &Stack, gate: bool, out: &Output) -> Status {
         out.diagnostics(&checked.source, &found);
         if out.format == Format::Github {
             let diff = emit::diff::render(&changes, &dir_name);
-            out.stdout(&format!("::group::{dir_name} differs from {name}\n{diff}::endgroup::\n"));
+            // The runner reads a workflow command on any line that starts with `::` after
+            // spaces (and `##[…]` anywhere): a line of a diff may, so the diff is printed with
+            // command processing stopped, resumed by a token no file can know.
+            let token =
+                emit::lock::hash(format!("{:?}{}", std::time::SystemTime::now(), std::process::id()).as_bytes());
+            let token = &token["sha256:".len()..][..32];
+            out.stdout(&format!(
+                "::group::{}\n::stop-commands::{token}\n{diff}::{token}::\n::endgroup::\n",
+                crate::diagnostic::escape_data(&format!("{dir_name} differs from {name}"))
+            ));
+            let diff = truncated(diff, MAX_SUMMARY_DIFF, &format!("sightline diff {name}"));
             // A fence longer than any run of backticks in the diff, so no line can close it.
             let longest = diff.split(|c| c != '`').map(str::len).max().unwrap_or(0);
             let fence = "`".repeat(longest.max(2) + 1);

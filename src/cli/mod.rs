@@ -101,11 +101,16 @@ struct ManifestsArg {
     /// A manifest, the same as naming it (repeatable).
     #[arg(short = 'f', long = "file", value_name = "MANIFEST")]
     files: Vec<PathBuf>,
+    /// The arguments are changed files, as pre-commit passes them: each names the stack it
+    /// belongs to (a manifest, or a file in an output directory); a file that belongs to no
+    /// stack is skipped, and no file at all is nothing to do.
+    #[arg(long)]
+    changed: bool,
 }
 
 impl ManifestsArg {
-    fn all(self) -> Vec<PathBuf> {
-        self.files.into_iter().chain(self.paths).collect()
+    fn all(&self) -> Vec<PathBuf> {
+        self.files.iter().chain(&self.paths).cloned().collect()
     }
 }
 
@@ -206,21 +211,23 @@ where
     }
     let status = match cli.command {
         Command::Init { file } => init::run(&file, &out),
-        Command::Check { manifests } => match stacks::resolve(&manifests.all(), None, &out) {
+        Command::Check { manifests } => match stacks::resolve(&manifests.all(), None, manifests.changed, &out) {
             None => Status::Error,
             Some(s) => build::each(&s, |s| build::check(s, &out)),
         },
         Command::Build { manifests, out: dir, check, force } => {
-            match stacks::resolve(&manifests.all(), dir.as_deref(), &out) {
+            match stacks::resolve(&manifests.all(), dir.as_deref(), manifests.changed, &out) {
                 None => Status::Error,
                 Some(s) if check => build::each(&s, |s| build::drift(s, true, &out)),
                 Some(s) => build::each(&s, |s| build::build(s, force, &out)),
             }
         }
-        Command::Diff { manifests, out: dir } => match stacks::resolve(&manifests.all(), dir.as_deref(), &out) {
-            None => Status::Error,
-            Some(s) => build::each(&s, |s| build::drift(s, false, &out)),
-        },
+        Command::Diff { manifests, out: dir } => {
+            match stacks::resolve(&manifests.all(), dir.as_deref(), manifests.changed, &out) {
+                None => Status::Error,
+                Some(s) => build::each(&s, |s| build::drift(s, false, &out)),
+            }
+        }
         Command::Route { manifest, labels, all } => route::run(manifest.file, &labels, all, &out),
         Command::Graph { manifest } => {
             let dot = match cli.format {

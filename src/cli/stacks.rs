@@ -23,19 +23,26 @@ pub struct Stack {
 }
 
 /// The stacks named by `paths` (none: the manifest in the current directory), in the order
-/// given, each once. `None` (after saying why) when an argument names no stack.
-pub fn resolve(paths: &[PathBuf], out: Option<&Path>, output: &Output) -> Option<Vec<Stack>> {
+/// given, each once. With `changed` the paths are changed files, as pre-commit passes them: a
+/// file that belongs to no stack is skipped instead of read as a manifest. `None` (after saying
+/// why) when an argument names no stack, or two stacks would share an output directory.
+pub fn resolve(paths: &[PathBuf], out: Option<&Path>, changed: bool, output: &Output) -> Option<Vec<Stack>> {
     let here = [PathBuf::new()];
-    let paths = if paths.is_empty() { &here[..] } else { paths };
-    let mut manifests: Vec<(PathBuf, Option<PathBuf>)> = Vec::new();
+    let paths = if paths.is_empty() && !changed { &here[..] } else { paths };
+    let mut found: Vec<(PathBuf, Option<PathBuf>)> = Vec::new();
+    let mut seen = Vec::new();
     let mut failed = false;
     for p in paths {
-        match stack_of(p) {
-            Ok(found) => {
-                if !manifests.iter().any(|(m, _)| *m == found.0) {
-                    manifests.push(found);
+        match stack_of(p, changed) {
+            Ok(Some(f)) => {
+                // One file however it is spelt (`a`, `./a/stack.yaml`, an absolute path).
+                let identity = std::fs::canonicalize(&f.0).unwrap_or_else(|_| f.0.clone());
+                if !seen.contains(&identity) {
+                    seen.push(identity);
+                    found.push(f);
                 }
             }
+            Ok(None) => {}
             Err(e) => {
                 output.error(&e);
                 failed = true;
@@ -45,20 +52,44 @@ pub fn resolve(paths: &[PathBuf], out: Option<&Path>, output: &Output) -> Option
     if failed {
         return None;
     }
-    if out.is_some() && manifests.len() > 1 {
+    if out.is_some() && found.len() > 1 {
         output.error("--out names one output directory: pass one manifest with it (each manifest's default is generated/ beside it)");
         return None;
     }
-    Some(
-        manifests
-            .into_iter()
-            .map(|(manifest, found_out)| {
-                let out_given = out.is_some();
-                let out = out.map(Path::to_path_buf).or(found_out).unwrap_or_else(|| beside(&manifest));
-                Stack { manifest, out, out_given }
-            })
-            .collect(),
-    )
+    let stacks: Vec<Stack> = found
+        .into_iter()
+        .map(|(manifest, found_out)| {
+            let out_given = out.is_some();
+            let out = out.map(Path::to_path_buf).or(found_out).unwrap_or_else(|| beside(&manifest));
+            Stack { manifest, out, out_given }
+        })
+        .collect();
+    // Two stacks built into one directory would overwrite each other's files, each build
+    // removing the other's as stale.
+    let dirs: Vec<PathBuf> = stacks.iter().map(|s| normal(&s.out)).collect();
+    for (i, d) in dirs.iter().enumerate() {
+        if let Some(j) = dirs[..i].iter().position(|e| e == d) {
+            output.error(&format!(
+                "{} and {} would both be built into {}; give one of them another directory (build it alone with --out)",
+                stacks[j].manifest.display(),
+                stacks[i].manifest.display(),
+                stacks[i].out.display()
+            ));
+            return None;
+        }
+    }
+    Some(stacks)
+}
+
+/// A path absolute, with `.` and `..` resolved where the directory exists.
+fn normal(p: &Path) -> PathBuf {
+    std::fs::canonicalize(p).unwrap_or_else(|_| {
+        let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+        match (abs.parent(), abs.file_name()) {
+            (Some(parent), Some(name)) => std::fs::canonicalize(parent).map_or(abs.clone(), |d| d.join(name)),
+            _ => abs,
+        }
+    })
 }
 
 /// `generated/` beside the manifest (`generated` for a manifest in the current directory).
@@ -66,18 +97,27 @@ pub fn beside(manifest: &Path) -> PathBuf {
     manifest.parent().unwrap_or(Path::new("")).join(DEFAULT_OUT)
 }
 
-/// The manifest an argument names, and the output directory when the argument was found in one.
-fn stack_of(path: &Path) -> Result<(PathBuf, Option<PathBuf>), String> {
-    let is_dir = path.as_os_str().is_empty() || std::fs::metadata(path).is_ok_and(|m| m.is_dir());
-    if is_dir {
-        return in_directory(path).map(|m| (m, None));
-    }
-    if let Some((manifest, out)) = output_holding(path)? {
-        return Ok((manifest, Some(out)));
-    }
-    Ok((path.to_path_buf(), None))
+/// Whether a file is named as manifests are (`stack.yaml`, `stack.yml`, `stack.toml`).
+fn manifest_named(path: &Path) -> bool {
+    path.file_name().is_some_and(|n| MANIFEST_NAMES.iter().any(|m| n == *m))
 }
 
+/// The manifest an argument names, and the output directory when the argument was found in one;
+/// `None` for a changed file that belongs to no stack.
+fn stack_of(path: &Path, changed: bool) -> Result<Option<(PathBuf, Option<PathBuf>)>, String> {
+    let is_dir = path.as_os_str().is_empty() || std::fs::metadata(path).is_ok_and(|m| m.is_dir());
+    if is_dir && !changed {
+        return in_directory(path).map(|m| Some((m, None)));
+    }
+    // A file called like a manifest is one, wherever it is.
+    if manifest_named(path) {
+        return Ok(Some((path.to_path_buf(), None)));
+    }
+    if let Some((manifest, out)) = output_holding(path)? {
+        return Ok(Some((manifest, Some(out))));
+    }
+    Ok((!changed).then(|| (path.to_path_buf(), None)))
+}
 /// The one manifest in a directory.
 fn in_directory(dir: &Path) -> Result<PathBuf, String> {
     let found: Vec<PathBuf> = MANIFEST_NAMES.iter().map(|n| dir.join(n)).filter(|p| p.is_file()).collect();
@@ -94,33 +134,52 @@ fn in_directory(dir: &Path) -> Result<PathBuf, String> {
 }
 
 /// When `path` lies inside an output directory (a directory holding `sightline.lock` among the
-/// path's own ancestors), that directory's manifest, from the lock, beside it.
+/// path's ancestors, up to the current directory or the repository's root), that directory's
+/// manifest, from the lock, beside it. The path is made absolute first, so `compose.yaml` run
+/// from inside `generated/` is found too; the manifest is named relative to the current
+/// directory when it is below it.
 fn output_holding(path: &Path) -> Result<Option<(PathBuf, PathBuf)>, String> {
-    for dir in path.ancestors().skip(1) {
+    let cwd = std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?;
+    let abs = normal(path);
+    let mut dirs = abs.ancestors().skip(1);
+    // Above the current directory, only up to the repository's root: never every `..` to `/`.
+    let stop_at = cwd.ancestors().find(|d| d.join(".git").exists()).map(Path::to_path_buf);
+    let shown = |p: &Path| match p.strip_prefix(&cwd) {
+        Ok(rel) if rel.as_os_str().is_empty() => PathBuf::from("."),
+        Ok(rel) => rel.to_path_buf(),
+        Err(_) => p.to_path_buf(),
+    };
+    for dir in dirs.by_ref() {
         let lock_path = dir.join(LOCK_FILE);
         let lock = match emit::files::read_regular(&lock_path, emit::files::MAX_GENERATED) {
             Ok(Some(bytes)) => bytes,
-            Ok(None) => continue,
+            Ok(None) => {
+                let last = if dir.starts_with(&cwd) { dir == cwd } else { stop_at.as_deref().is_none_or(|s| dir == s) };
+                if last || dir.parent().is_none() {
+                    break;
+                }
+                continue;
+            }
             Err(e) => return Err(format!("cannot read {}: {}", e.path.display(), e.error)),
         };
         let name = String::from_utf8(lock).ok().and_then(|t| emit::lock::manifest_of(&t));
         let Some(name) = name else {
-            return Err(format!("{} is not a lock sightline wrote", lock_path.display()));
+            return Err(format!("{} is not a lock sightline wrote", shown(&lock_path).display()));
         };
         // A manifest kept in its own output directory is a manifest, not an output.
-        if dir.join(&name) == path {
+        if dir.join(&name) == abs {
             return Ok(None);
         }
-        let manifest = dir.parent().unwrap_or(Path::new("")).join(&name);
+        let manifest = dir.parent().unwrap_or(Path::new("/")).join(&name);
         if !manifest.is_file() {
             return Err(format!(
                 "{} is in the output directory {}, whose manifest {} is not beside it; name the manifest instead",
                 path.display(),
-                dir.display(),
-                manifest.display()
+                shown(dir).display(),
+                shown(&manifest).display()
             ));
         }
-        return Ok(Some((manifest, dir.to_path_buf())));
+        return Ok(Some((shown(&manifest), shown(dir))));
     }
     Ok(None)
 }

@@ -223,6 +223,24 @@ pub fn render(source: &SourceFile, diags: &[Diagnostic], format: Format, color: 
     }
 }
 
+/// A text as sightline may show it (a diff of generated files, which a hand edit may have
+/// filled with a password): credentials masked as in snippets, lines too long to scan
+/// replaced by their length, control characters as `?`.
+pub fn shown(text: &str) -> String {
+    let mut short = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        if line.len() > MAX_SHOWN_LINE {
+            short.push_str(&format!("({} bytes on one line, not shown)\n", line.len()));
+        } else {
+            short.push_str(line);
+        }
+    }
+    printable(&mask::credentials(&short, MAX_SHOWN_LINE))
+}
+
+/// The longest line of a file that `shown` shows.
+const MAX_SHOWN_LINE: usize = 4096;
+
 /// The longest line shown as a source snippet.
 const MAX_SNIPPET_LINE: usize = 400;
 
@@ -416,7 +434,8 @@ fn render_github(source: &SourceFile, diags: &[Diagnostic]) -> String {
     out
 }
 
-fn escape_data(s: &str) -> String {
+/// A text as the data of a GitHub workflow command (after `::`): one line, `%` escaped.
+pub fn escape_data(s: &str) -> String {
     s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
 }
 

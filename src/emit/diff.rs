@@ -1,20 +1,25 @@
 //! Unified diffs of drift, as `git diff` shows them: `a/` is what is on disk, `b/` what the
 //! manifest generates. Control characters are shown as `?`: a file on disk never reaches the
-//! terminal as an escape sequence.
+//! terminal as an escape sequence; credentials (a password a hand edit put into a generated
+//! file) are masked, as in diagnostics, so no diff prints one to a CI log.
 
 use super::drift::Change;
 use similar::TextDiff;
 
+/// A path of the output directory as sightline shows it: `out_dir/rel` (just `rel` for `.`).
+pub fn display_path(out_dir: &str, rel: &str) -> String {
+    if out_dir.is_empty() || out_dir == "." {
+        rel.to_string()
+    } else {
+        format!("{}/{rel}", out_dir.trim_end_matches('/'))
+    }
+}
+
 /// Render every change as a unified diff (3 lines of context).
 pub fn render(changes: &[Change], out_dir: &str) -> String {
     let mut s = String::new();
-    let prefix = if out_dir.is_empty() || out_dir == "." {
-        String::new()
-    } else {
-        format!("{}/", out_dir.trim_end_matches('/'))
-    };
     for c in changes {
-        let path = crate::diagnostic::printable(&format!("{prefix}{}", c.path()));
+        let path = crate::diagnostic::printable(&display_path(out_dir, c.path()));
         let (old, new, old_name, new_name) = match c {
             Change::Missing { planned, .. } => {
                 (String::new(), planned.clone(), "/dev/null".to_string(), format!("b/{path}"))
@@ -37,7 +42,7 @@ pub fn render(changes: &[Change], out_dir: &str) -> String {
                 continue;
             }
         };
-        let (old, new) = (crate::diagnostic::printable(&old), crate::diagnostic::printable(&new));
+        let (old, new) = (crate::diagnostic::shown(&old), crate::diagnostic::shown(&new));
         s.push_str(&format!("diff --sightline a/{path} b/{path}\n"));
         let diff = TextDiff::from_lines(&old, &new);
         s.push_str(&diff.unified_diff().context_radius(3).header(&old_name, &new_name).to_string());

@@ -36,10 +36,16 @@ pub fn parse(text: &str) -> Option<BTreeMap<String, String>> {
     (lock.version == 1).then_some(lock.files)
 }
 
-/// The manifest a lock was written for (its file name, as the generated headers give it).
+/// The manifest a lock was written for: its file name, as the generated headers give it
+/// (`crate::display_name`). `None` for anything else, a path above all: a lock is a file in
+/// the repository that anyone may edit, and what it names is read.
 pub fn manifest_of(text: &str) -> Option<String> {
     let lock: LockFile = toml::from_str(text).ok()?;
-    (lock.version == 1).then_some(lock.manifest)
+    let plain = !lock.manifest.is_empty()
+        && lock.manifest != "."
+        && lock.manifest != ".."
+        && crate::display_name(&lock.manifest) == lock.manifest;
+    (lock.version == 1 && plain).then_some(lock.manifest)
 }
 
 /// The intent of a build under way (`commit::PENDING`): for every path it may leave behind,

@@ -15,7 +15,7 @@ pub fn diagnostics(changes: &[Change], plan: &Plan, source: &SourceFile, dir: &s
     changes
         .iter()
         .map(|c| {
-            let path = format!("{}/{}", dir.trim_end_matches('/'), c.path());
+            let path = diff::display_path(dir, c.path());
             let (code, status, message, help) = match c {
                 Change::Missing { .. } => (
                     Code::OutputDrift,
@@ -67,7 +67,7 @@ pub fn refusals(conflicts: &[Conflict], plan: &Plan, source: &SourceFile, dir: &
                 Conflict::NotGenerated(p) => (Code::OutputForeign, "foreign", p.as_str()),
                 Conflict::UnreadableLock => (Code::OutputForeign, "foreign", LOCK_FILE),
             };
-            let path = format!("{}/{rel}", dir.trim_end_matches('/'));
+            let path = diff::display_path(dir, rel);
             let help = match c {
                 Conflict::EditedByHand(_) => {
                     format!("move the change into {} and run `{build}`, or drop it with `{build} --force`", source.name)

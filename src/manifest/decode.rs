@@ -454,9 +454,11 @@ fn misplaced_entries(
             .flatten()
             .filter_map(Value::as_str)
             .collect();
-        let looks_like_entry = |v: &Value| {
-            v.as_object().is_some_and(|o| !required.is_empty() && required.iter().all(|r| o.contains_key(*r)))
-        };
+        // Entries without a required field (a receiver) cannot be told from a misplaced field.
+        if required.is_empty() {
+            continue;
+        }
+        let looks_like_entry = |v: &Value| v.as_object().is_some_and(|o| required.iter().all(|r| o.contains_key(*r)));
         let fields = known_properties(&format!("{ptr}/-"));
         let keys: Vec<&String> = map.keys().collect();
         for (i, key) in keys.iter().enumerate() {

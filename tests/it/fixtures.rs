@@ -124,3 +124,13 @@ fn an_error_is_reported_once_not_with_its_echoes() {
         assert_eq!(errors, [code], "{fixture}: {:?}", checked.diagnostics);
     }
 }
+
+#[test]
+fn a_receiver_named_like_a_receiver_field_is_a_receiver() {
+    // Receivers have no required field: a receiver called `slack` with a mistake inside is
+    // that mistake, not a `slack:` field to indent under another receiver.
+    let text = "version: 1\nstack: s\nenvironment: e\nservices:\n  api: { kind: http, image: \"a:1\", port: 8000 }\nalerting:\n  receivers:\n    pager: { webhook: { url: \"http://pager.internal/hook\" } }\n    slack: { slack: { webhook_url: { env: SLACK_URL }, chanel: \"#ops\" } }\n  default: pager\n";
+    let checked = sightline::check("stack.yaml", text.as_bytes());
+    let codes: Vec<&str> = checked.diagnostics.iter().map(|d| d.code.as_str()).collect();
+    assert!(codes.contains(&"SL003") && !codes.contains(&"SL009"), "{:?}", checked.diagnostics);
+}

@@ -151,7 +151,13 @@ fn action_gate(repo: &Repo, summary: &Path) -> (i32, String) {
             env.push((k.clone(), v));
         }
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        last = repo.run_in(&repo.dir, "bash", &["-e", "-c", step["run"].as_str().unwrap()], &env);
+        // As GitHub runs a `shell: bash` step.
+        last = repo.run_in(
+            &repo.dir,
+            "bash",
+            &["--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"].as_str().unwrap()],
+            &env,
+        );
         if last.0 != 0 {
             break;
         }
