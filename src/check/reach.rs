@@ -1,6 +1,8 @@
 //! Reach: what must see what for an alert to fire and reach its person. Backup results reach
 //! Prometheus only through node-exporter's textfile collector; a service outside the compose
 //! project (no `image:`) is reachable only at an address the monitoring containers can resolve;
+//! Alertmanager, off the application's network, cannot call a webhook at an application
+//! container's name;
 //! and (on the lowered stack, `routes`) a critical alert should not fall through to the default
 //! receiver when the manifest routes criticals elsewhere.
 
@@ -21,6 +23,31 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
                 .label("the backup metrics are read by node-exporter's textfile collector")
                 .help("keep `observability.node_exporter: true`; otherwise a failed or stale backup never alerts"),
         );
+    }
+    // Alertmanager is not on the application's network (no application container may reach
+    // it), so a webhook at an application service's name does not resolve from it.
+    if let Some(a) = &m.alerting {
+        for (receiver, r) in &a.receivers {
+            let Some(w) = &r.webhook else { continue };
+            let host = w.url.split("://").nth(1).unwrap_or("").split(['/', ':', '?', '#']).next().unwrap_or("");
+            let app = m
+                .services
+                .iter()
+                .find(|(name, s)| s.image.is_some() && (name.as_str() == host || s.host.as_deref() == Some(host)));
+            if let Some((name, _)) = app {
+                sink.push(
+                    Diagnostic::warning(
+                        Code::UnreachableService,
+                        format!("Alertmanager cannot reach `{name}`: the application's containers are on a network of their own"),
+                    )
+                    .at(ctx.value(["alerting", "receivers", receiver.as_str(), "webhook", "url"]))
+                    .label(format!("`{host}` is an application container"))
+                    .help(format!(
+                        "give `{receiver}` an address Alertmanager reaches on its way out (a published port or a public name of `{name}`); the monitoring network is closed to the application by design"
+                    )),
+                );
+            }
+        }
     }
     if m.network.is_some() {
         return;

@@ -11,8 +11,10 @@
 //! - State lives in named volumes; generated configs are mounted read-only.
 //! - Networks: `monitoring` (internal: no way out), `egress` for the three that must reach the
 //!   outside (Grafana, published on the host; Alertmanager, which calls Slack and PagerDuty;
-//!   blackbox-exporter, which probes public certificates), and the manifest's `network` as an
-//!   external network for whatever scrapes or reads the application.
+//!   blackbox-exporter, which probes public certificates), and the application's network (the
+//!   manifest's `network`, external, or else `application`), which the application's
+//!   containers are on alone, joined only by what scrapes or reads them: no application
+//!   container shares a network with Alertmanager, Loki or Grafana.
 //! - Hardening where the image allows: read-only root filesystem, `no-new-privileges`, a
 //!   non-root user and then no capabilities (`cap_drop: [ALL]`), `restart: unless-stopped`.
 //! - Secrets: `{ env }` as `${VAR:?…}` so compose fails loudly when one is missing; `{ file }`
@@ -33,8 +35,10 @@ use serde_json::{Map, Value, json};
 
 const MONITORING: &str = "monitoring";
 const EGRESS: &str = "egress";
+/// The application's containers' network when the manifest names none.
+const APPLICATION: &str = "application";
 /// The networks compose.yaml defines itself (the manifest's `network:` may name none of them).
-pub const NETWORKS: [&str; 2] = [MONITORING, EGRESS];
+pub const NETWORKS: [&str; 3] = [MONITORING, EGRESS, APPLICATION];
 
 /// Compose's memory syntax: the largest exact unit.
 fn memory(bytes: u64) -> String {
@@ -242,16 +246,23 @@ fn config_dir(file: &str, mount: &str) -> String {
 }
 
 pub fn lower(stack: &Stack) -> Vec<Artifact> {
-    let app_net: Option<&str> = stack.network.as_deref();
+    // The application's containers are on the application's network only: the manifest's
+    // `network:`, or else `application`, which this file defines when it runs any of them.
+    // Only what must reach them (Prometheus, the exporters, the probes, the backup runner and
+    // its jobs) joins it besides the internal `monitoring` network, so no application
+    // container can reach Alertmanager, Loki or Grafana.
+    let own_app_net = stack.network.is_none() && stack.services.iter().any(|s| s.image.is_some());
+    let app_net: Option<&str> = stack.network.as_deref().or(own_app_net.then_some(APPLICATION));
     // Services without an image run outside this compose project. Without `network:` the
-    // containers that reach them (Prometheus, exporters, probes, the backup runner) need a way
-    // off the internal network; `check` warns when their `host:` is left to the default.
-    let outside = app_net.is_none() && stack.services.iter().any(|s| s.image.is_none());
+    // containers that reach them need a way off the internal network; `check` warns when
+    // their `host:` is left to the default.
+    let outside = stack.network.is_none() && stack.services.iter().any(|s| s.image.is_none());
     let with_app = |nets: &[&'static str]| -> Vec<&str> {
         let mut v: Vec<&str> = nets.to_vec();
         if let Some(n) = app_net {
             v.push(n);
-        } else if outside && !v.contains(&EGRESS) {
+        }
+        if outside && !v.contains(&EGRESS) {
             v.push(EGRESS);
         }
         v
@@ -584,9 +595,8 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         a.insert("image".into(), json!(s.image.as_ref().map(|i| i.as_str())));
         a.insert("restart".into(), json!("unless-stopped"));
         a.insert("security_opt".into(), json!(["no-new-privileges:true"]));
-        // The application keeps its way out: its own network, or else `egress`.
-        let nets = if app_net.is_some() { with_app(&[MONITORING]) } else { vec![MONITORING, EGRESS] };
-        a.insert("networks".into(), json!(nets));
+        // The application's own network only (it keeps its way out: neither is internal).
+        a.insert("networks".into(), json!([app_net.unwrap_or(APPLICATION)]));
         let mut wiring = SecretWiring::new();
         let health = match s.kind {
             Kind::Postgres => {
@@ -600,7 +610,9 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
                         let mut command = vec!["postgres"];
                         command.extend(postgres::SERVER_ARGS);
                         a.insert("command".into(), json!(command));
-                        let job = query_stats_job(s, pg, &with_app(&[MONITORING]), &mut secrets_all);
+                        // Sightline's job, but on the database's image with its credentials:
+                        // the application's network only, as the database itself.
+                        let job = query_stats_job(s, pg, &[app_net.unwrap_or(APPLICATION)], &mut secrets_all);
                         services.insert(crate::ir::query_stats_job_name(&s.name), Value::Object(job));
                     }
                     volumes.insert(volume, json!({}));
@@ -632,8 +644,10 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     let mut networks = Map::new();
     networks.insert(MONITORING.into(), json!({ "internal": true }));
     networks.insert(EGRESS.into(), json!({}));
-    if let Some(n) = app_net {
+    if let Some(n) = stack.network.as_deref() {
         networks.insert(n.to_string(), json!({ "external": true }));
+    } else if own_app_net {
+        networks.insert(APPLICATION.into(), json!({}));
     }
     let mut doc = Map::new();
     doc.insert("services".into(), Value::Object(services));

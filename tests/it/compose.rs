@@ -175,6 +175,28 @@ fn the_file_matches_the_compose_spec_schema_and_is_safe_by_default() {
             m.display()
         );
         assert_eq!(doc["networks"]["monitoring"]["internal"], true);
+        // No application container (nor a job on its image) shares a network with
+        // Alertmanager, Loki or Grafana.
+        let nets = |name: &str| -> Vec<String> {
+            services[name]["networks"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|n| n.as_str().unwrap().to_string())
+                .collect()
+        };
+        for app in stack.services.iter().filter(|s| s.image.is_some()) {
+            let mut containers = vec![app.name.to_string()];
+            if services.contains_key(&sightline::ir::query_stats_job_name(&app.name)) {
+                containers.push(sightline::ir::query_stats_job_name(&app.name));
+            }
+            for c in containers {
+                for guarded in ["alertmanager", "loki", "grafana"] {
+                    let shared: Vec<String> = nets(&c).into_iter().filter(|n| nets(guarded).contains(n)).collect();
+                    assert!(shared.is_empty(), "{}: {c} shares {shared:?} with {guarded}", m.display());
+                }
+            }
+        }
     }
 }
 
