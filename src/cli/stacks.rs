@@ -141,21 +141,20 @@ fn in_directory(dir: &Path) -> Result<PathBuf, String> {
 fn output_holding(path: &Path) -> Result<Option<(PathBuf, PathBuf)>, String> {
     let cwd = std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?;
     let abs = normal(path);
-    let mut dirs = abs.ancestors().skip(1);
-    // Above the current directory, only up to the repository's root: never every `..` to `/`.
-    let stop_at = cwd.ancestors().find(|d| d.join(".git").exists()).map(Path::to_path_buf);
+    // Up to the repository's root (or the current directory outside one): never every `..`
+    // to `/`. A path outside that is looked up in its own directory only.
+    let bound = cwd.ancestors().find(|d| d.join(".git").exists()).unwrap_or(&cwd).to_path_buf();
     let shown = |p: &Path| match p.strip_prefix(&cwd) {
         Ok(rel) if rel.as_os_str().is_empty() => PathBuf::from("."),
         Ok(rel) => rel.to_path_buf(),
         Err(_) => p.to_path_buf(),
     };
-    for dir in dirs.by_ref() {
+    for dir in abs.ancestors().skip(1) {
         let lock_path = dir.join(LOCK_FILE);
         let lock = match emit::files::read_regular(&lock_path, emit::files::MAX_GENERATED) {
             Ok(Some(bytes)) => bytes,
             Ok(None) => {
-                let last = if dir.starts_with(&cwd) { dir == cwd } else { stop_at.as_deref().is_none_or(|s| dir == s) };
-                if last || dir.parent().is_none() {
+                if dir == bound || !dir.starts_with(&bound) {
                     break;
                 }
                 continue;

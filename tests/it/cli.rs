@@ -891,6 +891,10 @@ fn stacks_are_named_once_and_never_share_an_output() {
     assert_eq!(sightline(dir.path(), &["build"]).code, 0);
     let inside = sightline(&dir.path().join("generated"), &["build", "--check", "compose.yaml"]);
     assert_eq!(inside.code, 0, "{}", inside.record());
+    // From deeper inside, in a repository, too.
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    let deeper = sightline(&dir.path().join("generated/prometheus"), &["build", "--check", "prometheus.yml"]);
+    assert_eq!(deeper.code, 0, "{}", deeper.record());
     // As pre-commit passes them: files of no stack are skipped, none at all is nothing to do.
     std::fs::create_dir_all(dir.path().join("src/generated")).unwrap();
     std::fs::write(dir.path().join("src/generated/lib.rs"), "fn main() {}\n").unwrap();
