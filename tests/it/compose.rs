@@ -456,3 +456,37 @@ fn a_dollar_in_a_database_name_is_not_interpolated() {
     assert!(exporter["DATA_SOURCE_URI"].as_str().unwrap().ends_with("/shop$$PGDATA?sslmode=disable"));
     assert!(!text.contains("/elsewhere") && !text.contains("somehost"), "compose interpolated a name:\n{text}");
 }
+
+/// With every secret given as a file, no secret reaches any container's environment: each
+/// program reads the file (its `*_FILE` setting, Alertmanager's `*_file` field, the scripts),
+/// and compose interpolates no variable into an environment.
+#[test]
+fn secrets_given_as_files_never_reach_an_environment() {
+    let text = std::fs::read_to_string(crate::support::root().join("examples/faceless-staging.yaml")).unwrap();
+    let re = regex::Regex::new(r"\{ env: ([A-Z_]+) \}").unwrap();
+    let as_files =
+        re.replace_all(&text, |c: &regex::Captures| format!("{{ file: /run/secrets/{} }}", c[1].to_lowercase()));
+    assert!(!as_files.contains("{ env:"), "{as_files}");
+    let dir = crate::support::build_yaml(&as_files);
+    let doc = compose_of(dir.path());
+    let secrets: Vec<String> = re.captures_iter(&text).map(|c| c[1].to_lowercase()).collect();
+    assert!(!secrets.is_empty());
+    for (name, s) in doc["services"].as_object().unwrap() {
+        for (var, value) in s["environment"].as_object().into_iter().flatten() {
+            let value = value.as_str().unwrap_or_default();
+            assert!(!value.contains("${"), "{name}: {var} takes a variable's value: {value}");
+        }
+    }
+    // Each secret is a compose secret, mounted as a file where a program reads it.
+    for secret in &secrets {
+        assert!(doc["secrets"][secret]["file"].is_string(), "no compose secret {secret}: {}", doc["secrets"]);
+        assert!(
+            doc["services"].as_object().unwrap().values().any(|s| s["secrets"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|n| n == secret.as_str())),
+            "no service reads {secret}"
+        );
+    }
+}
