@@ -65,7 +65,9 @@ pub fn refusals(conflicts: &[Conflict], plan: &Plan, source: &SourceFile, dir: &
             let (code, status, rel) = match c {
                 Conflict::EditedByHand(p) => (Code::OutputEdited, "edited", p.as_str()),
                 Conflict::NotGenerated(p) => (Code::OutputForeign, "foreign", p.as_str()),
-                Conflict::UnreadableLock => (Code::OutputForeign, "foreign", LOCK_FILE),
+                Conflict::UnreadableLock | Conflict::OtherManifest { .. } => {
+                    (Code::OutputForeign, "foreign", LOCK_FILE)
+                }
             };
             let path = diff::display_path(dir, rel);
             let help = match c {

@@ -20,6 +20,9 @@ pub enum Conflict {
     EditedByHand(String),
     /// The lock in the output directory cannot be read.
     UnreadableLock,
+    /// The output directory holds another manifest's output (its lock names it): two
+    /// manifests in one directory both default to `generated/` beside them.
+    OtherManifest { lock: String, plan: String },
 }
 
 impl std::fmt::Display for Conflict {
@@ -35,6 +38,10 @@ impl std::fmt::Display for Conflict {
             Conflict::UnreadableLock => {
                 write!(f, "{LOCK_FILE} is not a lock this sightline wrote; remove it or choose another --out")
             }
+            Conflict::OtherManifest { lock, plan } => write!(
+                f,
+                "the output directory holds the files of {lock} (its {LOCK_FILE} says so), not of {plan}; build {plan} into another directory with --out, or pass --force to replace them"
+            ),
         }
     }
 }
@@ -56,18 +63,23 @@ pub enum Outcome {
 /// build that was interrupted (its intent, `commit::PENDING`). A file is sightline's when its
 /// hash is one of these.
 struct Known {
+    /// The manifest the lock was written for.
+    manifest: Option<String>,
     lock: BTreeMap<String, String>,
     pending: BTreeMap<String, Vec<String>>,
 }
 
 impl Known {
     fn read(jail: &Jail, force: bool) -> Result<Result<Known, Conflict>, IoError> {
-        let parse = |b: Vec<u8>| String::from_utf8(b).ok().and_then(|t| lock::parse(&t));
-        let lock = match jail.read(LOCK_FILE)? {
-            None => BTreeMap::new(),
+        let parse = |b: Vec<u8>| {
+            let t = String::from_utf8(b).ok()?;
+            Some((lock::parse(&t)?, lock::manifest_of(&t)))
+        };
+        let (lock, manifest) = match jail.read(LOCK_FILE)? {
+            None => (BTreeMap::new(), None),
             Some(b) => match parse(b) {
                 Some(l) => l,
-                None if force => BTreeMap::new(),
+                None if force => (BTreeMap::new(), None),
                 None => return Ok(Err(Conflict::UnreadableLock)),
             },
         };
@@ -77,7 +89,7 @@ impl Known {
             .and_then(|b| String::from_utf8(b).ok())
             .and_then(|t| lock::parse_intent(&t))
             .unwrap_or_default();
-        Ok(Ok(Known { lock, pending }))
+        Ok(Ok(Known { manifest, lock, pending }))
     }
 
     fn paths(&self) -> impl Iterator<Item = &String> {
@@ -103,6 +115,12 @@ pub fn write(plan: &Plan, out: &Path, force: bool) -> Result<Outcome, IoError> {
         Ok(k) => k,
         Err(c) => return Ok(Outcome::Refused(vec![c])),
     };
+    let planned_manifest = plan.files.get(LOCK_FILE).and_then(|t| lock::manifest_of(t));
+    if let (Some(lock), Some(plan), false) = (&known.manifest, &planned_manifest, force)
+        && lock != plan
+    {
+        return Ok(Outcome::Refused(vec![Conflict::OtherManifest { lock: lock.clone(), plan: plan.clone() }]));
+    }
     let mut conflicts = Vec::new();
     let mut to_write = Vec::new();
     let mut report = Report::default();

@@ -882,6 +882,18 @@ fn stacks_are_named_once_and_never_share_an_output() {
     assert_eq!(shared.code, 2, "{}", shared.record());
     assert!(shared.stderr.contains("would both be built into generated"), "{}", shared.stderr);
     assert!(!dir.path().join("generated").exists());
+    // Nor across runs: the lock says whose files the directory holds.
+    assert_eq!(sightline(dir.path(), &["build", "stack.yaml"]).code, 0);
+    let lock_before = std::fs::read(dir.path().join("generated/sightline.lock")).unwrap();
+    let other = sightline(dir.path(), &["build", "other.yaml"]);
+    assert_eq!(other.code, 1, "{}", other.record());
+    assert!(
+        other.stderr.contains("holds the files of stack.yaml") && other.stderr.contains("--out"),
+        "{}",
+        other.stderr
+    );
+    assert_eq!(std::fs::read(dir.path().join("generated/sightline.lock")).unwrap(), lock_before);
+    std::fs::remove_dir_all(dir.path().join("generated")).unwrap();
     // However it is spelt, a manifest is one stack.
     let abs = dir.path().join("stack.yaml");
     let once = sightline(dir.path(), &["check", "stack.yaml", "./stack.yaml", ".", abs.to_str().unwrap()]);
