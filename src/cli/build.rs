@@ -150,8 +150,8 @@ pub fn drift(stack: &Stack, gate: bool, out: &Output) -> Status {
                 d.severity = crate::diagnostic::Severity::Warning;
             }
         }
-        out.diagnostics(&checked.source, &found);
         if out.format == Format::Github {
+            out.diagnostics(&checked.source, &emit::report::grouped(found));
             let diff = emit::diff::render(&changes, &dir_name);
             // The runner reads a workflow command on any line that starts with `::` after
             // spaces (and `##[…]` anywhere): a line of a diff may, so the diff is printed with
@@ -170,6 +170,8 @@ pub fn drift(stack: &Stack, gate: bool, out: &Output) -> Status {
             out.job_summary(&format!(
                 "### `{dir_name}` does not match `{name}`\n\nRun `{build}` and commit the result.\n\n{fence}diff\n{diff}{fence}\n"
             ));
+        } else {
+            out.diagnostics(&checked.source, &found);
         }
         return status;
     }

@@ -85,6 +85,41 @@ pub fn refusals(conflicts: &[Conflict], plan: &Plan, source: &SourceFile, dir: &
         .collect()
 }
 
+/// The findings with one code at one place of the manifest as one (GitHub shows only the
+/// first ten annotations of a step): "3 generated files are out of date: a, b, c". The JSON
+/// records stay one per file.
+pub fn grouped(found: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let mut groups: Vec<Vec<Diagnostic>> = Vec::new();
+    for d in found {
+        match groups.iter_mut().find(|g| g[0].code == d.code && g[0].span == d.span && g[0].severity == d.severity) {
+            Some(g) => g.push(d),
+            None => groups.push(vec![d]),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|mut g| {
+            if g.len() == 1 {
+                return g.remove(0);
+            }
+            let paths: Vec<String> = g.iter().filter_map(|d| d.output.as_ref().map(|o| o.path.clone())).collect();
+            let shown = paths.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
+            let more = if paths.len() > 5 { format!(" and {} more", paths.len() - 5) } else { String::new() };
+            let what = match g[0].code {
+                Code::OutputEdited => "were edited by hand",
+                Code::OutputInterrupted => "were left by an interrupted build",
+                Code::OutputForeign => "are in the way and were not written by sightline",
+                _ => "are not what the manifest generates",
+            };
+            let mut first = g.remove(0);
+            first.message = format!("{} files {what}: {shown}{more}", paths.len());
+            first.label = None;
+            first.output = None;
+            first
+        })
+        .collect()
+}
+
 /// The key of the manifest part at `pointer`, or of its nearest part the manifest has; `None`
 /// for the whole manifest.
 fn origin_span(source: &SourceFile, pointer: &str) -> Option<crate::source::Span> {

@@ -734,6 +734,22 @@ fn drift_is_reported_as_records_at_the_manifest_part_each_file_comes_from() {
     );
     // No diff in plain text on stdout: every line is a record.
     assert!(!gate.stdout.lines().any(|l| l.starts_with("---")));
+    // As annotations, one per code and manifest line (GitHub shows ten per step), naming
+    // every file.
+    let github = sightline(dir.path(), &["--format", "github", "build", "--check"]);
+    let places: Vec<&str> = github
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("::error") && l.contains("SL80"))
+        .map(|l| &l[..l.find("title=").unwrap() + 12])
+        .collect();
+    let mut unique = places.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(places.len(), unique.len(), "{}", github.stdout);
+    assert!(
+        places.len() < records.iter().filter(|r| r["code"].as_str().is_some_and(|c| c.starts_with("SL80"))).count()
+    );
 
     // A file no longer generated: an objective removed.
     std::fs::write(&manifest, text.replace("    slo:\n      availability: 99.9%\n      latency: { p95: 500ms }\n", ""))
