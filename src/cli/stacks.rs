@@ -18,7 +18,8 @@ pub const DEFAULT_OUT: &str = "generated";
 pub struct Stack {
     pub manifest: PathBuf,
     pub out: PathBuf,
-    /// `--out` was given: the hints repeat it.
+    /// The output directory is not the default beside the manifest (`--out`, or an output
+    /// directory of another name found through its lock): the hints name it.
     pub out_given: bool,
 }
 
@@ -59,8 +60,8 @@ pub fn resolve(paths: &[PathBuf], out: Option<&Path>, changed: bool, output: &Ou
     let stacks: Vec<Stack> = found
         .into_iter()
         .map(|(manifest, found_out)| {
-            let out_given = out.is_some();
             let out = out.map(Path::to_path_buf).or(found_out).unwrap_or_else(|| beside(&manifest));
+            let out_given = normal(&out) != normal(&beside(&manifest));
             Stack { manifest, out, out_given }
         })
         .collect();

@@ -923,6 +923,13 @@ fn stacks_are_named_once_and_never_share_an_output() {
     std::fs::create_dir(dir.path().join(".git")).unwrap();
     let deeper = sightline(&dir.path().join("generated/prometheus"), &["build", "--check", "prometheus.yml"]);
     assert_eq!(deeper.code, 0, "{}", deeper.record());
+    // An output of another name, found through its lock: the hint names it.
+    assert_eq!(sightline(dir.path(), &["build", "--out", "out"]).code, 0);
+    let compose = dir.path().join("out/compose.yaml");
+    std::fs::write(&compose, format!("{}# edit\n", std::fs::read_to_string(&compose).unwrap())).unwrap();
+    let gate = sightline(dir.path(), &["build", "--check", "out/compose.yaml"]);
+    assert_eq!(gate.code, 1, "{}", gate.record());
+    assert!(gate.stderr.contains("sightline build stack.yaml --out out"), "{}", gate.stderr);
     // As pre-commit passes them: files of no stack are skipped, none at all is nothing to do.
     std::fs::create_dir_all(dir.path().join("src/generated")).unwrap();
     std::fs::write(dir.path().join("src/generated/lib.rs"), "fn main() {}\n").unwrap();
