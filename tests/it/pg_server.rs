@@ -145,7 +145,12 @@ pub fn compose_setup(tree: &std::path::Path, service: &str) -> ComposeSetup {
             "the exporter waits for the job"
         );
         let exporter = &compose["services"][format!("{service}-exporter")];
-        assert_eq!(j["networks"], exporter["networks"], "the job reaches the server the way the exporter does");
+        // On the database's image with its credentials: on the server's network only, which
+        // the exporter joins too.
+        assert_eq!(j["networks"], s["networks"], "the job is on the server's network, and only there");
+        for n in s["networks"].as_array().unwrap() {
+            assert!(exporter["networks"].as_array().unwrap().contains(n), "the exporter is not on the server's {n}");
+        }
         assert_eq!(j["environment"]["PGHOST"], exporter["environment"]["DATA_SOURCE_URI"].as_str().unwrap().split(':').next().unwrap());
         let entrypoint: Vec<&str> = j["entrypoint"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
         assert_eq!(entrypoint.len(), 2, "sh and the script: {entrypoint:?}");
