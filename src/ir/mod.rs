@@ -291,18 +291,7 @@ pub fn lower(manifest: &Manifest, manifest_name: &str) -> Stack {
         dashboards: Dashboards {
             refresh: dashboards.refresh.clone().unwrap_or_else(|| dur(defaults::DASHBOARD_REFRESH)),
             time: dashboards.time.clone().unwrap_or_else(|| dur(defaults::DASHBOARD_TIME)),
-            include: dashboards.include.clone().unwrap_or_else(|| {
-                vec![
-                    DashboardKind::Overview,
-                    DashboardKind::Security,
-                    DashboardKind::Performance,
-                    DashboardKind::System,
-                    DashboardKind::Services,
-                    DashboardKind::Logs,
-                    DashboardKind::Slo,
-                    DashboardKind::Backups,
-                ]
-            }),
+            include: dashboards.include.clone().unwrap_or_else(|| DashboardKind::ALL.to_vec()),
         },
         backups,
         secrets: Vec::new(),

@@ -727,6 +727,20 @@ pub enum DashboardKind {
     Backups,
 }
 
+impl DashboardKind {
+    /// Every dashboard, in the order they are generated (and the default `include`).
+    pub const ALL: [DashboardKind; 8] = [
+        DashboardKind::Overview,
+        DashboardKind::Security,
+        DashboardKind::Performance,
+        DashboardKind::System,
+        DashboardKind::Services,
+        DashboardKind::Logs,
+        DashboardKind::Slo,
+        DashboardKind::Backups,
+    ];
+}
+
 #[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Dashboards {

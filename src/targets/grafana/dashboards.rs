@@ -573,25 +573,16 @@ fn dashboard(stack: &Stack, name: &str, title: &str, specs: Vec<Spec>) -> Artifa
 /// show (System and Backups need node-exporter, SLOs an objective).
 pub fn kinds(stack: &Stack) -> Vec<DashboardKind> {
     let node = stack.component(defaults::NODE_EXPORTER.name).is_some();
-    [
-        DashboardKind::Overview,
-        DashboardKind::Security,
-        DashboardKind::Performance,
-        DashboardKind::System,
-        DashboardKind::Services,
-        DashboardKind::Logs,
-        DashboardKind::Slo,
-        DashboardKind::Backups,
-    ]
-    .into_iter()
-    .filter(|k| stack.dashboards.include.contains(k))
-    .filter(|k| match k {
-        DashboardKind::System => node,
-        DashboardKind::Slo => stack.services.iter().any(|s| s.slo.is_some()),
-        DashboardKind::Backups => stack.backups.is_some() && node,
-        _ => true,
-    })
-    .collect()
+    DashboardKind::ALL
+        .into_iter()
+        .filter(|k| stack.dashboards.include.contains(k))
+        .filter(|k| match k {
+            DashboardKind::System => node,
+            DashboardKind::Slo => stack.services.iter().any(|s| s.slo.is_some()),
+            DashboardKind::Backups => stack.backups.is_some() && node,
+            _ => true,
+        })
+        .collect()
 }
 
 pub fn lower(stack: &Stack) -> Vec<Artifact> {
