@@ -32,20 +32,24 @@ pub fn render(manifest: &str, hashes: &BTreeMap<String, String>) -> String {
 
 /// Read a lock: path → hash. `None` when the text is not a lock this sightline wrote.
 pub fn parse(text: &str) -> Option<BTreeMap<String, String>> {
+    read(text).map(|(files, _)| files)
+}
+
+/// A lock's files and the manifest it names, if that is a plain file name (`manifest_of`).
+pub fn read(text: &str) -> Option<(BTreeMap<String, String>, Option<String>)> {
     let lock: LockFile = toml::from_str(text).ok()?;
-    (lock.version == 1).then_some(lock.files)
+    let plain = !lock.manifest.is_empty()
+        && lock.manifest != "."
+        && lock.manifest != ".."
+        && crate::display_name(&lock.manifest) == lock.manifest;
+    (lock.version == 1).then(|| (lock.files, plain.then_some(lock.manifest)))
 }
 
 /// The manifest a lock was written for: its file name, as the generated headers give it
 /// (`crate::display_name`). `None` for anything else, a path above all: a lock is a file in
 /// the repository that anyone may edit, and what it names is read.
 pub fn manifest_of(text: &str) -> Option<String> {
-    let lock: LockFile = toml::from_str(text).ok()?;
-    let plain = !lock.manifest.is_empty()
-        && lock.manifest != "."
-        && lock.manifest != ".."
-        && crate::display_name(&lock.manifest) == lock.manifest;
-    (lock.version == 1 && plain).then_some(lock.manifest)
+    read(text).and_then(|(_, manifest)| manifest)
 }
 
 /// The intent of a build under way (`commit::PENDING`): for every path it may leave behind,

@@ -48,11 +48,14 @@ pub fn diagnostics(changes: &[Change], plan: &Plan, source: &SourceFile, dir: &s
                     format!("run `{build}`: it finishes the interrupted build"),
                 ),
             };
-            let mut d = Diagnostic::error(code, message).help(help);
-            d.span = origin_span(source, plan.origins.get(c.path()).map_or("", String::as_str));
-            d.label = d.span.map(|_| format!("{} comes from here", c.path()));
-            d.output = Some(Box::new(OutputFile { path, status, diff: diff::render(std::slice::from_ref(c), dir) }));
-            d
+            let diff = diff::render(std::slice::from_ref(c), dir);
+            at_origin(
+                Diagnostic::error(code, message).help(help),
+                source,
+                plan,
+                c.path(),
+                OutputFile { path, status, diff },
+            )
         })
         .collect()
 }
@@ -76,11 +79,8 @@ pub fn refusals(conflicts: &[Conflict], plan: &Plan, source: &SourceFile, dir: &
                 }
                 _ => "move it away, or build into another directory with --out".to_string(),
             };
-            let mut d = Diagnostic::error(code, c.to_string()).help(help);
-            d.span = origin_span(source, plan.origins.get(rel).map_or("", String::as_str));
-            d.label = d.span.map(|_| format!("{rel} comes from here"));
-            d.output = Some(Box::new(OutputFile { path, status, diff: String::new() }));
-            d
+            let file = OutputFile { path, status, diff: String::new() };
+            at_origin(Diagnostic::error(code, c.to_string()).help(help), source, plan, rel, file)
         })
         .collect()
 }
@@ -118,6 +118,14 @@ pub fn grouped(found: Vec<Diagnostic>) -> Vec<Diagnostic> {
             first
         })
         .collect()
+}
+
+/// A finding about the output file `rel`, placed at the manifest part it comes from.
+fn at_origin(mut d: Diagnostic, source: &SourceFile, plan: &Plan, rel: &str, file: OutputFile) -> Diagnostic {
+    d.span = origin_span(source, plan.origins.get(rel).map_or("", String::as_str));
+    d.label = d.span.map(|_| format!("{rel} comes from here"));
+    d.output = Some(Box::new(file));
+    d
 }
 
 /// The key of the manifest part at `pointer`, or of its nearest part the manifest has; `None`

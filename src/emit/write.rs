@@ -71,10 +71,7 @@ struct Known {
 
 impl Known {
     fn read(jail: &Jail, force: bool) -> Result<Result<Known, Conflict>, IoError> {
-        let parse = |b: Vec<u8>| {
-            let t = String::from_utf8(b).ok()?;
-            Some((lock::parse(&t)?, lock::manifest_of(&t)))
-        };
+        let parse = |b: Vec<u8>| String::from_utf8(b).ok().and_then(|t| lock::read(&t));
         let (lock, manifest) = match jail.read(LOCK_FILE)? {
             None => (BTreeMap::new(), None),
             Some(b) => match parse(b) {
