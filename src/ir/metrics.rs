@@ -152,7 +152,8 @@ pub fn by_prefix(metric: &str) -> Option<(&'static str, Vec<&'static str>)> {
 }
 
 /// The labels of the exporters' metrics that sightline's rules and panels select or group by,
-/// besides `job` and `instance` (every target) and `service` (the scrape config adds it), read
+/// besides `job` and `instance` (every target) and `service`, `kind` and `probe` (the scrape
+/// configs add them to a service's targets, `probe` to its blackbox probes only), read
 /// from the exporters' sources at the pinned releases: node_exporter v1.12.1
 /// `collector/{cpu_linux,filesystem_common,netdev_common,diskstats_linux}.go`; postgres_exporter
 /// v0.19.1 `exporter/postgres_exporter.go` (`pg_stat_activity`), `collector/{pg_database,

@@ -75,6 +75,8 @@ pub enum Kind {
 }
 
 impl Kind {
+    pub const ALL: [Kind; 5] = [Kind::Http, Kind::Postgres, Kind::Redis, Kind::Nginx, Kind::Generic];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Http => "http",

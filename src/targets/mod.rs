@@ -111,7 +111,7 @@ pub fn lower_all(stack: &Stack) -> Vec<Artifact> {
 }
 
 /// The labels of every alerting rule the stack generates (Prometheus's and Loki's, the user's
-/// included), `alertname` among them, in file order: taken from the same rule models the rule
+/// included), `alertname` among them, in file order, one per service a rule is about: taken from the same rule models the rule
 /// files are serialized from, so routing checks and `sightline route` see exactly what
 /// Alertmanager will, without rendering every other file.
 pub fn alert_labels(stack: &Stack) -> Vec<std::collections::BTreeMap<String, String>> {
@@ -120,13 +120,24 @@ pub fn alert_labels(stack: &Stack) -> Vec<std::collections::BTreeMap<String, Str
     prometheus
         .chain(loki::rules::groups(stack))
         .flat_map(|g| g.rules)
-        .filter_map(|r| match r {
+        .flat_map(|r| match r {
             Rule::Alert(a) => {
                 let mut labels = a.labels;
                 labels.insert("alertname".into(), a.alert);
-                Some(labels)
+                if a.services.is_empty() {
+                    return vec![labels];
+                }
+                // A rule over several services raises one alert per service.
+                a.services
+                    .into_iter()
+                    .map(|s| {
+                        let mut l = labels.clone();
+                        l.insert("service".into(), s);
+                        l
+                    })
+                    .collect()
             }
-            Rule::Record(_) => None,
+            Rule::Record(_) => Vec::new(),
         })
         .collect()
 }

@@ -10,7 +10,7 @@
 
 use super::Artifact;
 use super::paths::{ALERTMANAGER_ADDR, BLACKBOX_ADDR, NODE_EXPORTER_ADDR, PROMETHEUS_CONFIG};
-use crate::ir::{Stack, defaults};
+use crate::ir::{Service, Stack, defaults};
 use crate::manifest::model::Kind;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -87,19 +87,24 @@ fn job(name: &str, target: String, labels: BTreeMap<String, String>, metrics_pat
     }
 }
 
-fn service_label(name: &str) -> BTreeMap<String, String> {
-    BTreeMap::from([("service".to_string(), name.to_string())])
+/// The labels of every target of a service: its name and its kind, which the built-in rules
+/// select (one rule over all the services of a kind).
+fn service_labels(s: &Service) -> BTreeMap<String, String> {
+    BTreeMap::from([("kind".to_string(), s.kind.as_str().to_string()), ("service".to_string(), s.name.to_string())])
 }
 
-/// A blackbox-exporter probe of `targets` with `module`: the usual relabelling sends the
-/// target as the `target` parameter and scrapes the exporter.
-fn probe(name: String, module: &str, targets: Vec<String>, service: &str) -> ScrapeConfig {
+/// A blackbox-exporter probe of `targets` with `module`, labelled `probe` (`health`, `tls`) so
+/// the rules tell its `up` from the service's: the usual relabelling sends the target as the
+/// `target` parameter and scrapes the exporter.
+fn probe(s: &Service, probe: &str, module: &str, targets: Vec<String>) -> ScrapeConfig {
+    let mut labels = service_labels(s);
+    labels.insert("probe".into(), probe.into());
     ScrapeConfig {
-        job_name: name,
+        job_name: format!("{}-{probe}", s.name),
         metrics_path: Some("/probe".into()),
         params: BTreeMap::from([("module".to_string(), vec![module.to_string()])]),
         fallback_scrape_protocol: None,
-        static_configs: vec![StaticConfig { targets, labels: service_label(service) }],
+        static_configs: vec![StaticConfig { targets, labels }],
         relabel_configs: vec![
             Relabel {
                 source_labels: vec!["__address__".into()],
@@ -135,7 +140,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
             (Kind::Http | Kind::Generic, _) => {
                 if let Some(path) = &s.metrics_path {
                     let path = (path != "/metrics").then(|| path.clone());
-                    let mut j = job(name, format!("{}:{}", s.host, s.port), service_label(name), path);
+                    let mut j = job(name, format!("{}:{}", s.host, s.port), service_labels(s), path);
                     // The text format every instrumentation library writes.
                     j.fallback_scrape_protocol = Some("PrometheusText0.0.4");
                     jobs.push(j);
@@ -143,20 +148,15 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
             }
             (_, Some(exporter)) => {
                 let port = crate::ir::catalog::exporter_port(s.kind).unwrap_or(9100);
-                jobs.push(job(name, format!("{}:{port}", exporter.name), service_label(name), None));
+                jobs.push(job(name, format!("{}:{port}", exporter.name), service_labels(s), None));
             }
             _ => {}
         }
         if let Some(path) = crate::targets::rules::builtin::health_path(s) {
-            jobs.push(probe(
-                format!("{name}-health"),
-                "http_2xx",
-                vec![format!("http://{}:{}{path}", s.host, s.port)],
-                name,
-            ));
+            jobs.push(probe(s, "health", "http_2xx", vec![format!("http://{}:{}{path}", s.host, s.port)]));
         }
         if let Some(domain) = &s.tls_domain {
-            jobs.push(probe(format!("{name}-tls"), "http_2xx", vec![format!("https://{domain}")], name));
+            jobs.push(probe(s, "tls", "http_2xx", vec![format!("https://{domain}")]));
         }
     }
     let config = Config {

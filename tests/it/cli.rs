@@ -694,7 +694,7 @@ fn drift_is_reported_as_records_at_the_manifest_part_each_file_comes_from() {
     // manifest change, left by a killed build.
     let edited = out.join("alertmanager/alertmanager.yml");
     std::fs::write(&edited, format!("{}# by hand\n", std::fs::read_to_string(&edited).unwrap())).unwrap();
-    std::fs::remove_file(out.join("grafana/dashboards/service-cache.json")).unwrap();
+    std::fs::remove_file(out.join("grafana/dashboards/services-redis.json")).unwrap();
     std::fs::write(out.join(".sightline.lock.pending"), "").unwrap();
     let manifest = dir.path().join("stack.yaml");
     let text = std::fs::read_to_string(&manifest).unwrap();
@@ -721,8 +721,8 @@ fn drift_is_reported_as_records_at_the_manifest_part_each_file_comes_from() {
         assert_eq!(r["severity"], "error");
     };
     expect("alertmanager/alertmanager.yml", "SL802", "edited", line("alerting:"));
-    expect("grafana/dashboards/service-cache.json", "SL801", "missing", line("  cache:"));
-    expect("prometheus/tests/service-api.yml", "SL801", "changed", line("  api:"));
+    expect("grafana/dashboards/services-redis.json", "SL801", "missing", line("  cache:"));
+    expect("prometheus/tests/services-http.yml", "SL801", "changed", line("  api:"));
     expect(".sightline.lock.pending", "SL803", "leftover", 1);
     assert!(record("alertmanager/alertmanager.yml")["diff"].as_str().unwrap().contains("-# by hand"));
     assert!(record("prometheus/prometheus.yml")["diff"].as_str().unwrap().contains("+    - api:8001"));
@@ -760,7 +760,7 @@ fn drift_is_reported_as_records_at_the_manifest_part_each_file_comes_from() {
         .stdout
         .lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .find(|r| r["path"] == "generated/prometheus/rules/slo-api.yml");
+        .find(|r| r["path"] == "generated/prometheus/rules/slo.yml");
     let stale = stale.unwrap_or_else(|| panic!("{}", gate.stdout));
     assert_eq!((stale["code"].as_str(), stale["status"].as_str()), (Some("SL801"), Some("stale")));
 
@@ -790,7 +790,7 @@ fn a_refused_build_reports_records_in_machine_formats() {
     // A hand edit: SL802 at the part of the manifest the file comes from.
     std::fs::remove_file(out.join("compose.yaml")).unwrap();
     assert_eq!(sightline(dir.path(), &["build"]).code, 0);
-    let rules = out.join("prometheus/rules/service-web.yml");
+    let rules = out.join("prometheus/rules/services-http.yml");
     std::fs::write(&rules, format!("{}# tuned\n", std::fs::read_to_string(&rules).unwrap())).unwrap();
     let refused = sightline(dir.path(), &["--format", "github", "build"]);
     assert_eq!(refused.code, 1, "{}", refused.record());

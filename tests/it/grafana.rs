@@ -365,7 +365,7 @@ fn graph_prints_mermaid_and_dot() {
 fn query_panels_rank_by_time_spent() {
     let promtool = require_tool("promtool");
     let dir = build_into_tempdir(&crate::support::root().join("examples/faceless-staging.yaml"));
-    let (_, d) = dashboards(dir.path()).into_iter().find(|(n, _)| n == "service-db.json").unwrap();
+    let (_, d) = dashboards(dir.path()).into_iter().find(|(n, _)| n == "services-postgres.json").unwrap();
     let panel = |title: &str| {
         d["panels"]
             .as_array()
@@ -377,7 +377,10 @@ fn query_panels_rank_by_time_spent() {
     };
     let table = panel("Top queries by time");
     let mean = panel("Mean query time");
-    let expr = |p: &Value, i: usize| concrete(p["targets"][i]["expr"].as_str().unwrap()).replace("[6h]", "[1h]");
+    // The dashboard's `service` variable set to db.
+    let expr = |p: &Value, i: usize| {
+        concrete(p["targets"][i]["expr"].as_str().unwrap()).replace("[6h]", "[1h]").replace("$service", "db")
+    };
     let rules = serde_json::json!({ "groups": [{ "name": "panels", "rules": [
         { "record": "panel:top", "expr": expr(&table, 0) },
         { "record": "panel:per_call", "expr": expr(&table, 1) },

@@ -101,34 +101,52 @@ fn assert_well_formed_logql(expr: &str) {
         }
     }
     assert!(stack.is_empty(), "unclosed {stack:?} in {expr}");
-    assert!(expr.contains("{service=\""), "no stream selector in {expr}");
+    assert!(expr.contains("{service=\"") || expr.contains("{service=~\""), "no stream selector in {expr}");
 }
 
 #[test]
 fn loki_rules_are_rule_groups_with_the_alert_labels() {
+    use sightline::manifest::model::Kind;
     for m in manifests() {
         let checked = sightline::check(&m.to_string_lossy(), &std::fs::read(&m).unwrap());
         let stack = sightline::ir::lower(checked.manifest.as_ref().unwrap(), "m");
+        let boards = sightline::targets::grafana::dashboards::ServiceBoards::new(&stack);
         let dir = build_into_tempdir(&m);
-        for s in &stack.services {
-            let path = dir.path().join(format!("loki/rules/fake/logs-{}.yml", s.name));
+        let mut covered: Vec<(String, String)> = Vec::new();
+        for kind in Kind::ALL.into_iter().filter(|k| stack.services.iter().any(|s| s.kind == *k)) {
+            let path = dir.path().join(format!("loki/rules/fake/services-{}.yml", kind.as_str()));
             let text = std::fs::read_to_string(&path)
-                .unwrap_or_else(|_| panic!("{}: no log rules for {}", m.display(), s.name));
+                .unwrap_or_else(|_| panic!("{}: no log rules for the {} services", m.display(), kind.as_str()));
             let file: RuleFile = serde_saphyr::from_str(&text)
                 .unwrap_or_else(|e| panic!("{}: not a Loki rule file: {e}", path.display()));
-            let expected = sightline::targets::loki::rules::service_rules(&stack, s);
+            let expected = sightline::targets::loki::rules::kind_rules(&stack, &boards, kind);
             assert_eq!(file.groups.len(), 1);
-            assert_eq!(file.groups[0].name, format!("logs-{}", s.name));
-            let names: Vec<&str> = file.groups[0].rules.iter().map(|r| r.alert.as_str()).collect();
-            assert!(names.contains(&"ErrorLogSpike") || s.alerts.contains_key("ErrorLogSpike"), "{names:?}");
+            assert_eq!(file.groups[0].name, format!("services-{}", kind.as_str()));
+            assert_eq!(file.groups[0].rules.len(), expected.len());
             for (r, e) in file.groups[0].rules.iter().zip(&expected) {
                 assert_eq!(r.expr, e.expr, "the YAML must round-trip the LogQL exactly");
                 assert_well_formed_logql(&r.expr);
-                for l in ["severity", "category", "service", "stack", "env"] {
+                // The rule's services are in its stream selector; the alert's `service` label
+                // comes from `by (service)`.
+                assert!(r.expr.contains("by (service)"), "{}", r.expr);
+                for svc in &e.services {
+                    assert!(r.expr.contains(svc.as_str()), "{} does not select {svc}", r.expr);
+                    covered.push((svc.clone(), r.alert.clone()));
+                }
+                for l in ["severity", "category", "stack", "env"] {
                     assert!(r.labels.contains_key(l), "{} lacks {l}", r.alert);
                 }
                 assert!(r.annotations.contains_key("summary") && r.annotations.contains_key("description"));
             }
+        }
+        for s in &stack.services {
+            assert!(
+                covered.contains(&(s.name.to_string(), "ErrorLogSpike".into()))
+                    || s.alerts.contains_key("ErrorLogSpike"),
+                "{}: no ErrorLogSpike for {}",
+                m.display(),
+                s.name
+            );
         }
     }
 }

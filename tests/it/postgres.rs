@@ -135,7 +135,7 @@ fn query_stats_off_sets_up_nothing() {
     assert!(!Path::new(&tree.path().join("postgres")).exists());
     let compose = std::fs::read_to_string(tree.path().join("compose.yaml")).unwrap();
     assert!(!compose.contains("stat_statements"));
-    let db = std::fs::read_to_string(tree.path().join("grafana/dashboards/service-db.json")).unwrap();
+    let db = std::fs::read_to_string(tree.path().join("grafana/dashboards/services-postgres.json")).unwrap();
     assert!(!db.contains("pg_stat_statements") && !db.contains("stat_statements"), "no query panels");
 }
 

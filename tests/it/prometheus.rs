@@ -53,15 +53,17 @@ fn an_exporter_outage_is_exporter_down_not_the_service_down() {
     let promtool = require_tool("promtool");
     let dir = build_into_tempdir(&root().join("examples/faceless-staging.yaml"));
     let prom = dir.path().join("prometheus");
-    for (service, down) in [("db", "PostgresDown"), ("cache", "RedisDown"), ("proxy", "NginxDown")] {
+    for (service, kind, down) in
+        [("db", "postgres", "PostgresDown"), ("cache", "redis", "RedisDown"), ("proxy", "nginx", "NginxDown")]
+    {
         // ExporterDown as the generated firing test expects it, labels and annotations.
         let generated =
-            yaml_to_json(&std::fs::read_to_string(prom.join(format!("tests/service-{service}.yml"))).unwrap());
+            yaml_to_json(&std::fs::read_to_string(prom.join(format!("tests/services-{kind}.yml"))).unwrap());
         let fires = generated["tests"]
             .as_array()
             .unwrap()
             .iter()
-            .find(|t| t["name"] == "ExporterDown fires")
+            .find(|t| t["name"] == format!("ExporterDown fires ({service})").as_str())
             .unwrap_or_else(|| panic!("{service}: ExporterDown has a firing test"));
         let expected = fires["alert_rule_test"][0]["exp_alerts"].clone();
         assert_eq!(expected.as_array().map(Vec::len), Some(1));
@@ -70,9 +72,9 @@ fn an_exporter_outage_is_exporter_down_not_the_service_down() {
             serde_json::json!({
                 "interval": "1m",
                 "input_series": [
-                    { "series": format!("up{{job=\"{service}\",instance=\"{service}-exporter:9\",service=\"{service}\"}}"), "values": format!("{up}x60") },
+                    { "series": format!("up{{job=\"{service}\",instance=\"{service}-exporter:9\",kind=\"{kind}\",service=\"{service}\"}}"), "values": format!("{up}x60") },
                     // Another job about the same service (a TLS probe) that fails: not the exporter.
-                    { "series": format!("up{{job=\"{service}-tls\",instance=\"https://example.org\",service=\"{service}\"}}"), "values": "0x60" },
+                    { "series": format!("up{{job=\"{service}-tls\",instance=\"https://example.org\",kind=\"{kind}\",probe=\"tls\",service=\"{service}\"}}"), "values": "0x60" },
                 ],
                 "alert_rule_test": [
                     { "eval_time": "11m", "alertname": "ExporterDown", "exp_alerts": if up == 0 { expected.clone() } else { serde_json::json!([]) } },
@@ -81,7 +83,7 @@ fn an_exporter_outage_is_exporter_down_not_the_service_down() {
             })
         };
         let tests = serde_json::json!({
-            "rule_files": [format!("rules/service-{service}.yml")],
+            "rule_files": [format!("rules/services-{kind}.yml")],
             "evaluation_interval": "1m",
             "tests": [case(0), case(1)],
         });
@@ -213,9 +215,10 @@ fn alerts_doc_is_current() {
 fn every_selector_matches_labels_its_metric_carries() {
     use promql_parser::parser::{Expr, parse};
     use promql_parser::util::{ExprVisitor, walk_expr};
-    // Labels every target has: the scrape's own, the one the scrape configs add, and those the
-    // recording rules and `label_replace` keep.
-    const ANY: [&str; 4] = ["__name__", "job", "instance", "service"];
+    // Labels every target has: the scrape's own, those the scrape configs add to a service's
+    // targets (`probe` only on its blackbox probes: `probe=""` is every other target), and those
+    // the recording rules and `label_replace` keep.
+    const ANY: [&str; 6] = ["__name__", "job", "instance", "service", "kind", "probe"];
 
     struct Check<'a> {
         stack: &'a sightline::ir::Stack,
@@ -312,7 +315,7 @@ fn a_health_path_with_quotes_gives_valid_tests() {
         "version: 1\nstack: shop\nenvironment: prod\nnetwork: n1\nservices:\n  web: { kind: http, port: 8080, health: { ready: '/a\"b\\c' } }\n",
     );
     let (ok, text) = run(Command::new(&promtool)
-        .args(["test", "rules", "tests/service-web.yml"])
+        .args(["test", "rules", "tests/services-http.yml"])
         .current_dir(out.path().join("prometheus")));
     assert!(ok, "{text}");
 }

@@ -207,7 +207,7 @@ fn two_stacks_pass_and_fail_their_hooks_and_their_ci_gate() {
     assert!(
         text.lines().any(|l| l.starts_with(&format!("::error file={prod},line={api},"))
             && l.contains("SL801")
-            && l.contains("deploy/prod/generated/prometheus/tests/service-api.yml")),
+            && l.contains("deploy/prod/generated/prometheus/tests/services-http.yml")),
         "no annotation on {prod}:{api}:\n{text}"
     );
     let services = line_of(&repo, MANIFESTS[1], "services:");

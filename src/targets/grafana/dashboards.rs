@@ -1,5 +1,5 @@
-//! The dashboard set: overview, security, performance, system, one per service, logs, slo and
-//! backups, as `dashboards.include` selects and the stack has data for. Queries use only the
+//! The dashboard set: overview, security, performance, system, one per kind of service (with a
+//! `service` variable: `ServiceBoards`), logs, slo and backups, as `dashboards.include` selects and the stack has data for. Queries use only the
 //! metrics `ir::metrics` says some target of this stack exposes (a test holds them to it).
 
 use super::model::*;
@@ -9,12 +9,16 @@ use crate::ir::{Service, Stack, defaults};
 use crate::manifest::model::{DashboardKind, Kind, StatusCodes};
 use crate::targets::Artifact;
 use crate::targets::paths::GRAFANA_DASHBOARDS_DIR;
+use crate::targets::rules::slo::{Shared, shared};
 
 const RATE: &str = "$__rate_interval";
 
 fn sel(s: &Service) -> String {
     format!("service=\"{}\"", s.name)
 }
+
+/// The service a kind's dashboard shows: the one its `service` variable names.
+const CHOSEN: &str = "service=\"$service\"";
 
 fn http(stack: &Stack) -> impl Iterator<Item = &Service> {
     stack.services.iter().filter(|s| s.kind == Kind::Http)
@@ -24,53 +28,52 @@ fn of(stack: &Stack, kind: Kind) -> impl Iterator<Item = &Service> {
     stack.services.iter().filter(move |s| s.kind == kind)
 }
 
-fn request_rate(s: &Service) -> Query {
-    q(format!("sum by (service) (rate({}{{{}}}[{RATE}]))", s.metric_names.requests, sel(s)), "{{service}}")
+fn request_rate(s: &Service, sl: &str) -> Query {
+    q(format!("sum by (service) (rate({}{{{sl}}}[{RATE}]))", s.metric_names.requests), "{{service}}")
 }
 
 /// The rate of a service's responses whose status matches `codes`, and 0 (not "No data") while
 /// the service answers but no such response has been counted yet.
-fn status_rate_expr(s: &Service, codes: &str) -> String {
-    let (r, st, sl) = (&s.metric_names.requests, &s.metric_names.status_label, sel(s));
+fn status_rate_expr(s: &Service, sl: &str, codes: &str) -> String {
+    let (r, st) = (&s.metric_names.requests, &s.metric_names.status_label);
     format!(
         "sum by (service) (rate({r}{{{sl},{st}=~\"{codes}\"}}[{RATE}])) or sum by (service) (rate({r}{{{sl}}}[{RATE}])) * 0"
     )
 }
 
-fn error_ratio(s: &Service) -> Query {
-    let (r, sl) = (&s.metric_names.requests, sel(s));
-    q(format!("({}) / sum by (service) (rate({r}{{{sl}}}[{RATE}]))", status_rate_expr(s, "5..")), "{{service}}")
+fn error_ratio(s: &Service, sl: &str) -> Query {
+    let r = &s.metric_names.requests;
+    q(format!("({}) / sum by (service) (rate({r}{{{sl}}}[{RATE}]))", status_rate_expr(s, sl, "5..")), "{{service}}")
 }
 
-fn quantile(s: &Service, qq: f64) -> Option<Query> {
+fn quantile(s: &Service, sl: &str, qq: f64) -> Option<Query> {
     let scale = s.metric_names.duration_scale()?;
     let d = &s.metric_names.duration;
-    let value = format!("histogram_quantile({qq}, sum by (service, le) (rate({d}_bucket{{{}}}[{RATE}])))", sel(s));
+    let value = format!("histogram_quantile({qq}, sum by (service, le) (rate({d}_bucket{{{sl}}}[{RATE}])))");
     // Shown in seconds whatever the histogram's unit.
     let expr = if scale == 1.0 { value } else { format!("{value} / {scale}") };
     Some(q(expr, format!("{{{{service}}}} p{}", (qq * 100.0).round())))
 }
 
-fn status_rate(s: &Service, codes: &str) -> Query {
-    q(status_rate_expr(s, codes), "{{service}}")
+fn status_rate(s: &Service, sl: &str, codes: &str) -> Query {
+    q(status_rate_expr(s, sl, codes), "{{service}}")
 }
 
 /// Mean execution time per call of a postgres service's statements (pg_stat_statements): the
 /// time of the statements the exporter reports over their calls, so a statement weighs by how
 /// often it runs.
-fn mean_query_time(s: &Service, by: &str, window: &str) -> String {
+fn mean_query_time(sl: &str, by: &str, window: &str) -> String {
     format!(
-        "sum by ({by}) (rate(pg_stat_statements_seconds_total{{{sl}}}[{window}])) / sum by ({by}) (rate(pg_stat_statements_calls_total{{{sl}}}[{window}]))",
-        sl = sel(s)
+        "sum by ({by}) (rate(pg_stat_statements_seconds_total{{{sl}}}[{window}])) / sum by ({by}) (rate(pg_stat_statements_calls_total{{{sl}}}[{window}]))"
     )
 }
 
 /// Whether a postgres service's exporter can read pg_stat_statements.
-fn query_stats_status(s: &Service) -> Spec {
+fn query_stats_status(s: &Service, sl: &str) -> Spec {
     let setup = if crate::targets::postgres::sets_up_server(s) {
         format!(
-            "sightline starts the server with the module and its `{}` job creates the extension: see that job's logs.",
-            crate::ir::query_stats_job_name(&s.name)
+            "sightline starts the server with the module and its `${{service}}{}` job creates the extension: see that job's logs.",
+            crate::ir::QUERY_STATS_JOB_SUFFIX
         )
     } else {
         "The server must load the module at start (shared_preload_libraries = 'pg_stat_statements') and a \
@@ -82,29 +85,25 @@ fn query_stats_status(s: &Service) -> Spec {
         "Query statistics",
         "short",
         &format!("Whether the exporter can read pg_stat_statements. {setup}"),
-        vec![q(
-            format!("min(pg_scrape_collector_success{{{},collector=\"stat_statements\"}})", sel(s)),
-            "stat_statements",
-        )],
+        vec![q(format!("min(pg_scrape_collector_success{{{sl},collector=\"stat_statements\"}})"), "stat_statements")],
     )
     .mapped(vec![("1", "collecting", "green"), ("0", "not readable", "red")])
 }
 
 /// A postgres service's query time and the statements that take the most of it, from
 /// pg_stat_statements.
-fn query_stats(s: &Service) -> Vec<Spec> {
+fn query_stats(sl: &str) -> Vec<Spec> {
     let top = format!(
-        "topk(10, sum by (datname, queryid) (increase(pg_stat_statements_seconds_total{{{}}}[$__range])) > 0)",
-        sel(s)
+        "topk(10, sum by (datname, queryid) (increase(pg_stat_statements_seconds_total{{{sl}}}[$__range])) > 0)"
     );
-    let mean = format!("{} and on (datname, queryid) {top}", mean_query_time(s, "datname, queryid", "$__range"));
+    let mean = format!("{} and on (datname, queryid) {top}", mean_query_time(sl, "datname, queryid", "$__range"));
     vec![
         spec(
             Viz::TimeSeries,
             "Mean query time",
             "s",
             "Execution time per call, over the calls of all the statements the exporter reports (pg_stat_statements).",
-            vec![q(mean_query_time(s, "service", RATE), "mean")],
+            vec![q(mean_query_time(sl, "service", RATE), "mean")],
         ),
         spec(
             Viz::Table,
@@ -119,11 +118,7 @@ fn query_stats(s: &Service) -> Vec<Spec> {
     ]
 }
 
-fn service_link(stack: &Stack, s: &Service) -> Link {
-    Link::to(format!("{} dashboard", s.name), format!("/d/{}", uid(stack, &format!("service-{}", s.name))))
-}
-
-fn overview(stack: &Stack) -> Vec<Spec> {
+fn overview(stack: &Stack, boards: &ServiceBoards) -> Vec<Spec> {
     let mut v = Vec::new();
     let scraped: Vec<&Service> = stack.services.iter().filter(|s| s.scraped()).collect();
     // A service behind an exporter is up when its exporter reaches it (`pg_up`); its `up` (the
@@ -145,7 +140,13 @@ fn overview(stack: &Stack) -> Vec<Spec> {
          does not or cannot be scraped.",
         vec![q(parts.join(" or "), "{{service}}")],
     );
-    up.links = stack.services.iter().map(|s| service_link(stack, s)).collect();
+    up.links = stack
+        .services
+        .iter()
+        .filter_map(|s| {
+            Some(Link::to(format!("{} dashboard", s.name), boards.url(stack, s.name.as_str(), s.name.as_str())?))
+        })
+        .collect();
     v.push(up);
     v.push(spec(
         Viz::Stat,
@@ -162,16 +163,16 @@ fn overview(stack: &Stack) -> Vec<Spec> {
             "Request rate",
             "reqps",
             "Requests per second, by service.",
-            http(stack).map(request_rate).collect(),
+            http(stack).map(|s| request_rate(s, &sel(s))).collect(),
         ));
         v.push(spec(
             Viz::TimeSeries,
             "Error ratio",
             "percentunit",
             "Share of 5xx responses, by service.",
-            http(stack).map(error_ratio).collect(),
+            http(stack).map(|s| error_ratio(s, &sel(s))).collect(),
         ));
-        let p95: Vec<Query> = http(stack).filter_map(|s| quantile(s, 0.95)).collect();
+        let p95: Vec<Query> = http(stack).filter_map(|s| quantile(s, &sel(s), 0.95)).collect();
         if !p95.is_empty() {
             v.push(spec(Viz::TimeSeries, "p95 latency", "s", "95th percentile of request duration, by service.", p95));
         }
@@ -222,14 +223,14 @@ fn security(stack: &Stack) -> Vec<Spec> {
             "Auth failures (401/403)",
             "reqps",
             "Responses refused for authentication or authorisation.",
-            exact.iter().map(|s| status_rate(s, "401|403")).collect(),
+            exact.iter().map(|s| status_rate(s, &sel(s), "401|403")).collect(),
         ));
         v.push(spec(
             Viz::TimeSeries,
             "Rate-limited requests (429)",
             "reqps",
             "Responses refused by rate limiting.",
-            exact.iter().map(|s| status_rate(s, "429")).collect(),
+            exact.iter().map(|s| status_rate(s, &sel(s), "429")).collect(),
         ));
     }
     if stack.services.iter().any(|s| s.tls_domain.is_some()) {
@@ -253,7 +254,7 @@ fn security(stack: &Stack) -> Vec<Spec> {
 fn performance(stack: &Stack) -> Vec<Spec> {
     let mut v = Vec::new();
     for s in http(stack) {
-        let qs: Vec<Query> = [0.5, 0.95, 0.99].into_iter().filter_map(|x| quantile(s, x)).collect();
+        let qs: Vec<Query> = [0.5, 0.95, 0.99].into_iter().filter_map(|x| quantile(s, &sel(s), x)).collect();
         if !qs.is_empty() {
             v.push(spec(Viz::TimeSeries, &format!("{} latency", s.name), "s", "Request duration percentiles.", qs));
         }
@@ -271,7 +272,7 @@ fn performance(stack: &Stack) -> Vec<Spec> {
         ));
         let timed: Vec<Query> = of(stack, Kind::Postgres)
             .filter(|s| s.query_stats())
-            .map(|s| q(mean_query_time(s, "service", RATE), "{{service}}"))
+            .map(|s| q(mean_query_time(&sel(s), "service", RATE), "{{service}}"))
             .collect();
         if !timed.is_empty() {
             v.push(spec(
@@ -374,18 +375,19 @@ fn system(_stack: &Stack) -> Vec<Spec> {
     ]
 }
 
+/// The panels of a service kind's dashboard, for `s` and the services whose panels are the
+/// same: queries select the dashboard's `service` variable.
 fn service(stack: &Stack, s: &Service) -> Vec<Spec> {
-    let n = s.name.as_str();
-    let sl = sel(s);
+    let (n, sl) = ("$service", CHOSEN);
     match s.kind {
         // A service Prometheus does not scrape (`metrics: false`) has only its logs to show.
         _ if !s.scraped() => Vec::new(),
         Kind::Http => {
             let mut v = vec![
-                spec(Viz::TimeSeries, "Requests", "reqps", "Requests per second.", vec![request_rate(s)]),
-                spec(Viz::TimeSeries, "Errors", "percentunit", "Share of 5xx responses.", vec![error_ratio(s)]),
+                spec(Viz::TimeSeries, "Requests", "reqps", "Requests per second.", vec![request_rate(s, sl)]),
+                spec(Viz::TimeSeries, "Errors", "percentunit", "Share of 5xx responses.", vec![error_ratio(s, sl)]),
             ];
-            let qs: Vec<Query> = [0.5, 0.95, 0.99].into_iter().filter_map(|x| quantile(s, x)).collect();
+            let qs: Vec<Query> = [0.5, 0.95, 0.99].into_iter().filter_map(|x| quantile(s, sl, x)).collect();
             if !qs.is_empty() {
                 v.push(spec(Viz::TimeSeries, "Duration", "s", "Request duration percentiles.", qs));
             }
@@ -405,8 +407,8 @@ fn service(stack: &Stack, s: &Service) -> Vec<Spec> {
                 spec(Viz::TimeSeries, "Longest transaction", "s", "The oldest open transaction: long statements and blocked vacuum show here.", vec![q(format!("max(pg_stat_activity_max_tx_duration{{{sl}}})"), "max")]),
             ];
             if s.query_stats() {
-                v.insert(1, query_stats_status(s));
-                v.extend(query_stats(s));
+                v.insert(1, query_stats_status(s, sl));
+                v.extend(query_stats(sl));
             }
             v
         }
@@ -430,8 +432,8 @@ fn service(stack: &Stack, s: &Service) -> Vec<Spec> {
             v
         }
         Kind::Generic => vec![
-            spec(Viz::Stat, "Up", "short", "1 when Prometheus can scrape the service.", vec![q(format!("min(up{{job=\"{n}\"}})"), n)]),
-            spec(Viz::TimeSeries, "Scrape duration", "s", "How long a scrape of the service takes.", vec![q(format!("max(scrape_duration_seconds{{job=\"{n}\"}})"), n)]),
+            spec(Viz::Stat, "Up", "short", "1 when Prometheus can scrape the service.", vec![q(format!("min(up{{{sl},probe=\"\"}})"), n)]),
+            spec(Viz::TimeSeries, "Scrape duration", "s", "How long a scrape of the service takes.", vec![q(format!("max(scrape_duration_seconds{{{sl},probe=\"\"}})"), n)]),
         ],
     }
     .into_iter()
@@ -445,6 +447,75 @@ fn service(stack: &Stack, s: &Service) -> Vec<Spec> {
         p
     })
     .collect()
+}
+
+/// A dashboard of one kind of service with a `service` variable over the services it shows.
+/// The services of a kind whose panels are the same (the same metric names, the same optional
+/// panels) share one, so the dashboards grow with the kinds, not with the services.
+pub struct ServiceBoard<'a> {
+    /// Its file and UID name: `services-<kind>`, then `services-<kind>-2`, ... for services of
+    /// the kind whose panels differ from the first's.
+    pub name: String,
+    pub services: Vec<&'a Service>,
+    specs: Vec<Spec>,
+}
+
+/// Every service dashboard of the stack (none unless `dashboards.include` has `services`), and
+/// which one shows each service.
+pub struct ServiceBoards<'a> {
+    pub boards: Vec<ServiceBoard<'a>>,
+    of: std::collections::HashMap<&'a str, usize>,
+}
+
+impl<'a> ServiceBoards<'a> {
+    pub fn new(stack: &'a Stack) -> Self {
+        let mut boards: Vec<ServiceBoard<'a>> = Vec::new();
+        let mut keys: Vec<String> = Vec::new();
+        let mut of = std::collections::HashMap::new();
+        if !stack.dashboards.include.contains(&DashboardKind::Services) {
+            return ServiceBoards { boards, of };
+        }
+        for s in &stack.services {
+            let specs = service(stack, s);
+            // Panels are the same when they lay out to the same JSON.
+            let key = serde_json::to_string(&layout(specs.clone(), "", "")).expect("panels serialize");
+            let same = boards.iter().zip(&keys).position(|(b, k)| b.services[0].kind == s.kind && *k == key);
+            let i = same.unwrap_or_else(|| {
+                let n = boards.iter().filter(|b| b.services[0].kind == s.kind).count() + 1;
+                let kind = s.kind.as_str();
+                let name = if n == 1 { format!("services-{kind}") } else { format!("services-{kind}-{n}") };
+                boards.push(ServiceBoard { name, services: Vec::new(), specs });
+                keys.push(key);
+                boards.len() - 1
+            });
+            boards[i].services.push(s);
+            of.insert(s.name.as_str(), i);
+        }
+        ServiceBoards { boards, of }
+    }
+
+    /// The dashboard that shows `service`, by name.
+    pub fn of(&self, service: &str) -> Option<&ServiceBoard<'a>> {
+        self.of.get(service).map(|i| &self.boards[*i])
+    }
+
+    /// The path of `service`'s dashboard with `chosen` as its `service` variable (a service's
+    /// name, or an alert template that gives one).
+    pub fn url(&self, stack: &Stack, service: &str, chosen: &str) -> Option<String> {
+        self.of(service).map(|b| format!("/d/{}?var-service={chosen}", uid(stack, &b.name)))
+    }
+}
+
+/// The `service` variable of a dashboard of several services (a kind's, the objectives'): one
+/// of them, the first chosen; hidden when there is only one, so the dashboard looks like that
+/// service's.
+fn chosen_variable(services: &[&Service]) -> serde_json::Value {
+    let names: Vec<&str> = services.iter().map(|s| s.name.as_str()).collect();
+    serde_json::json!({
+        "type": "custom", "name": "service", "label": "Service", "query": names.join(","),
+        "multi": false, "includeAll": false, "hide": if names.len() == 1 { 2 } else { 0 },
+        "current": { "text": names[0], "value": names[0] }, "options": [],
+    })
 }
 
 fn logs(stack: &Stack) -> Vec<Spec> {
@@ -474,28 +545,31 @@ fn service_variable(stack: &Stack) -> serde_json::Value {
     })
 }
 
-fn slo(stack: &Stack) -> Vec<Spec> {
+/// The objectives, for the service the dashboard's `service` variable names: a panel per
+/// objective that services share (`rules::slo::shared`), its target in the title when services
+/// of the stack have different targets for the same kind of objective.
+fn slo(objectives: &[Shared]) -> Vec<Spec> {
     let mut v = Vec::new();
-    for s in stack.services.iter().filter(|s| s.slo.is_some()) {
-        for o in crate::targets::rules::slo::objectives(s) {
-            let budget = crate::targets::rules::builtin::num(1.0 - o.target);
-            let rec = &o.record;
-            let sl = sel(s);
-            v.push(spec(
-                Viz::Stat,
-                &format!("{} {} budget left (3d)", s.name, o.kind),
-                "percentunit",
-                "Share of the error budget not spent over the last 3 days.",
-                vec![q(format!("1 - {rec}3d{{{sl}}} / {budget}"), "budget left")],
-            ));
-            v.push(spec(
-                Viz::TimeSeries,
-                &format!("{} {} burn rate", s.name, o.kind),
-                "short",
-                "How many times faster than sustainable the budget burns, per window.",
-                ["5m", "1h", "6h", "1d", "3d"].iter().map(|w| q(format!("{rec}{w}{{{sl}}} / {budget}"), *w)).collect(),
-            ));
-        }
+    for x in objectives {
+        let o = &x.objective;
+        let budget = crate::targets::rules::builtin::num(1.0 - o.target);
+        let rec = &o.record;
+        let several = objectives.iter().filter(|y| y.objective.kind == o.kind).count() > 1;
+        let what = if several { format!("{} {}", o.kind, o.target_text) } else { o.kind.to_string() };
+        v.push(spec(
+            Viz::Stat,
+            &format!("$service {what} budget left (3d)"),
+            "percentunit",
+            "Share of the error budget not spent over the last 3 days.",
+            vec![q(format!("1 - {rec}3d{{{CHOSEN}}} / {budget}"), "budget left")],
+        ));
+        v.push(spec(
+            Viz::TimeSeries,
+            &format!("$service {what} burn rate"),
+            "short",
+            "How many times faster than sustainable the budget burns, per window.",
+            ["5m", "1h", "6h", "1d", "3d"].iter().map(|w| q(format!("{rec}{w}{{{CHOSEN}}} / {budget}"), *w)).collect(),
+        ));
     }
     v
 }
@@ -540,8 +614,7 @@ fn backups(_stack: &Stack) -> Vec<Spec> {
     ]
 }
 
-fn dashboard(stack: &Stack, name: &str, title: &str, specs: Vec<Spec>) -> Artifact {
-    let variables = if name == "logs" { vec![service_variable(stack)] } else { Vec::new() };
+fn dashboard(stack: &Stack, name: &str, title: &str, variables: Vec<serde_json::Value>, specs: Vec<Spec>) -> Artifact {
     let d = Dashboard {
         uid: uid(stack, name),
         title: format!("{} / {title}", stack.name),
@@ -586,29 +659,37 @@ pub fn kinds(stack: &Stack) -> Vec<DashboardKind> {
 }
 
 pub fn lower(stack: &Stack) -> Vec<Artifact> {
+    let boards = ServiceBoards::new(stack);
     let mut out = Vec::new();
     for kind in kinds(stack) {
+        let plain = |name: &str, title: &str, specs| dashboard(stack, name, title, Vec::new(), specs);
         match kind {
-            DashboardKind::Overview => out.push(dashboard(stack, "overview", "Overview", overview(stack))),
-            DashboardKind::Security => out.push(dashboard(stack, "security", "Security", security(stack))),
-            DashboardKind::Performance => out.push(dashboard(stack, "performance", "Performance", performance(stack))),
-            DashboardKind::System => out.push(dashboard(stack, "system", "System", system(stack))),
+            DashboardKind::Overview => out.push(plain("overview", "Overview", overview(stack, &boards))),
+            DashboardKind::Security => out.push(plain("security", "Security", security(stack))),
+            DashboardKind::Performance => out.push(plain("performance", "Performance", performance(stack))),
+            DashboardKind::System => out.push(plain("system", "System", system(stack))),
             DashboardKind::Services => {
-                for s in &stack.services {
-                    out.push(
-                        dashboard(
-                            stack,
-                            &format!("service-{}", s.name),
-                            &format!("Service {}", s.name),
-                            service(stack, s),
-                        )
-                        .from_part(super::super::service_part(&s.name, &[])),
-                    );
+                for b in &boards.boards {
+                    let (title, origin) = match b.services.as_slice() {
+                        [one] => (format!("Service {}", one.name), super::super::service_part(&one.name, &[])),
+                        _ => (format!("{} services", b.services[0].kind.as_str()), "/services".to_string()),
+                    };
+                    let variables = vec![chosen_variable(&b.services)];
+                    out.push(dashboard(stack, &b.name, &title, variables, b.specs.clone()).from_part(origin));
                 }
             }
-            DashboardKind::Logs => out.push(dashboard(stack, "logs", "Logs", logs(stack))),
-            DashboardKind::Slo => out.push(dashboard(stack, "slo", "SLOs", slo(stack))),
-            DashboardKind::Backups => out.push(dashboard(stack, "backups", "Backups", backups(stack))),
+            DashboardKind::Logs => {
+                out.push(dashboard(stack, "logs", "Logs", vec![service_variable(stack)], logs(stack)))
+            }
+            DashboardKind::Slo => {
+                let objectives = shared(stack, &boards);
+                let with: std::collections::HashSet<&str> =
+                    objectives.iter().flat_map(|x| &x.services).map(|s| s.name.as_str()).collect();
+                let services: Vec<&Service> =
+                    stack.services.iter().filter(|s| with.contains(s.name.as_str())).collect();
+                out.push(dashboard(stack, "slo", "SLOs", vec![chosen_variable(&services)], slo(&objectives)))
+            }
+            DashboardKind::Backups => out.push(plain("backups", "Backups", backups(stack))),
         }
     }
     out

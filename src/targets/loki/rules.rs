@@ -2,23 +2,34 @@
 //! same Alertmanager as the metric alerts, with the same labels and annotations, so routes and
 //! inhibitions apply unchanged.
 //!
-//! Per service: `ErrorLogSpike` (error, critical or fatal lines, parsed by the service's log
-//! format); for `nginx`, `NginxHighErrorRate` (5xx share of the access log); for `postgres`,
-//! `PostgresConnectionFailures` (refused connections: the "database connection failures"
-//! security alert) and `PostgresFatalErrors`.
+//! For every service: `ErrorLogSpike` (error, critical or fatal lines, parsed by the service's
+//! log format); for `nginx`, `NginxHighErrorRate` (5xx share of the access log); for
+//! `postgres`, `PostgresConnectionFailures` (refused connections: the "database connection
+//! failures" security alert) and `PostgresFatalErrors`.
+//!
+//! As for the metric alerts, rules grow with the kinds, not the services: one file per kind
+//! (`services-<kind>.yml`), and in it one rule per alert and set of services whose rule reads
+//! the same (threshold, `for`, severity, log format, dashboard), naming its services in its
+//! stream selector (`{service=~"api|web"}`). A service whose alert is off is in none.
 
 use super::TENANT;
 use crate::ir::catalog::Builtin;
 use crate::ir::{Service, Stack};
-use crate::manifest::model::LogFormat;
+use crate::manifest::model::{Kind, LogFormat};
 use crate::targets::Artifact;
+use crate::targets::alertmanager::routing::Matcher;
+use crate::targets::grafana::dashboards::ServiceBoards;
 use crate::targets::paths::LOKI_RULES_DIR;
 use crate::targets::rules::builtin::{num, resolve, threshold_text};
-use crate::targets::rules::model::{AlertRule, Group, Rule, RuleFile, alert_annotations, alert_labels};
+use crate::targets::rules::model::{
+    AlertRule, Group, Rule, RuleFile, SERVICE_LABEL, alert_annotations, alert_labels, link_dashboards,
+};
 
-/// Lines at error level or worse, in the service's log format.
-pub fn error_lines(s: &Service) -> String {
-    let sel = format!("{{service=\"{}\"}}", s.name);
+/// Where the stream selector of a rule's services goes while services are grouped.
+const SELECTOR: &str = "\u{0}";
+
+/// Lines at error level or worse from the streams `sel` selects, in the service's log format.
+fn error_lines(sel: &str, s: &Service) -> String {
     let levels = "(?i)(err|error|crit|critical|fatal|panic|emerg|alert)";
     match s.log_format {
         LogFormat::Json => format!("{sel} | json | level=~`{levels}`"),
@@ -35,13 +46,13 @@ pub const NGINX_ACCESS_PATTERN: &str = "<_> - <_> [<_>] \"<method> <_> <_>\" <st
 /// Refused connections in PostgreSQL's log.
 const PG_REFUSED: &str = "FATAL:\\s+(password authentication failed|no pg_hba\\.conf entry|role \"[^\"]*\" does not exist|database \"[^\"]*\" does not exist|sorry, too many clients)";
 
+/// A log alert's expression (selecting `SELECTOR`), summary and description.
 fn expr(def: &Builtin, s: &Service, t: f64) -> (String, String, String) {
-    let name = s.name.as_str();
-    let sel = format!("{{service=\"{name}\"}}");
+    let (name, sel) = (SERVICE_LABEL, SELECTOR);
     let tt = threshold_text(def.unit, t);
     match def.name {
         "ErrorLogSpike" => (
-            format!("sum by (service) (rate({} [5m])) > {}", error_lines(s), num(t)),
+            format!("sum by (service) (rate({} [5m])) > {}", error_lines(sel, s), num(t)),
             format!("{name}: error log lines above {tt}"),
             format!("{name} has logged more than {tt} lines at error level or worse for 5 minutes."),
         ),
@@ -75,52 +86,80 @@ fn expr(def: &Builtin, s: &Service, t: f64) -> (String, String, String) {
     }
 }
 
-/// The log-based alerts of one service, overrides applied.
-pub fn service_rules(stack: &Stack, s: &Service) -> Vec<AlertRule> {
-    crate::ir::catalog::builtins(s.kind)
-        .iter()
-        .filter(|d| d.logs)
-        .filter_map(|def| {
-            let (t, for_, severity) = resolve(def, s)?;
+/// The log-based alerts of the services of `kind`, overrides applied: one rule per alert and
+/// set of services whose rule reads the same.
+pub fn kind_rules(stack: &Stack, boards: &ServiceBoards, kind: Kind) -> Vec<AlertRule> {
+    let services: Vec<&Service> = stack.services.iter().filter(|s| s.kind == kind).collect();
+    let mut out: Vec<AlertRule> = Vec::new();
+    for def in crate::ir::catalog::builtins(kind).iter().filter(|d| d.logs) {
+        let mut rules: Vec<(AlertRule, Option<&str>)> = Vec::new();
+        for s in &services {
+            let Some((t, for_, severity)) = resolve(def, s) else { continue };
             let (expr, summary, description) = expr(def, s, t);
             let description = format!("{description} Threshold: {} ({}).", threshold_text(def.unit, t), def.source);
-            Some(AlertRule {
+            let rule = AlertRule {
+                services: vec![s.name.to_string()],
                 alert: def.name.to_string(),
                 expr,
                 for_: (for_ != "0m" && for_ != "0s").then_some(for_),
-                labels: alert_labels(stack, &severity, def.category, Some(s.name.as_str())),
-                annotations: alert_annotations(stack, def.name, Some(s.name.as_str()), &summary, &description),
-            })
-        })
-        .collect()
+                labels: alert_labels(stack, &severity, def.category, None),
+                annotations: alert_annotations(stack, def.name, Some(SERVICE_LABEL), &summary, &description),
+            };
+            let board = boards.of(s.name.as_str()).map(|b| b.name.as_str());
+            let same = |(r, b): &&mut (AlertRule, Option<&str>)| {
+                (&r.expr, &r.for_, &r.labels, &r.annotations, b)
+                    == (&rule.expr, &rule.for_, &rule.labels, &rule.annotations, &board)
+            };
+            match rules.iter_mut().find(same) {
+                Some((r, _)) => r.services.push(s.name.to_string()),
+                None => rules.push((rule, board)),
+            }
+        }
+        for (mut r, _) in rules {
+            let m = Matcher { name: "service".into(), values: r.services.clone() };
+            r.expr = r.expr.replace(SELECTOR, &format!("{{{}}}", m.render()));
+            out.push(r);
+        }
+    }
+    out
 }
 
 pub fn lower(stack: &Stack) -> Vec<Artifact> {
-    service_groups(stack)
-        .map(|(service, g)| {
+    kind_groups(stack)
+        .into_iter()
+        .map(|(origin, g)| {
             Artifact::new(
                 format!("{LOKI_RULES_DIR}/{TENANT}/{}.yml", g.name),
                 serde_saphyr::to_string(&RuleFile { groups: vec![g] }).expect("rule files serialize"),
             )
-            .from_part(crate::targets::service_part(service, &["logs"]))
+            .from_part(origin)
         })
         .collect()
 }
 
-/// The rule group of each service with log alerts (`logs-<service>`, one file each).
+/// The rule group of each kind of service with log alerts (`services-<kind>`, one file each).
 pub fn groups(stack: &Stack) -> Vec<Group> {
-    service_groups(stack).map(|(_, g)| g).collect()
+    kind_groups(stack).into_iter().map(|(_, g)| g).collect()
 }
 
-/// Each service with log alerts, by name, with its group.
-fn service_groups(stack: &Stack) -> impl Iterator<Item = (&str, Group)> {
-    stack.services.iter().filter_map(|s| {
-        let rules = service_rules(stack, s);
-        (!rules.is_empty()).then(|| {
-            (
-                s.name.as_str(),
-                Group { name: format!("logs-{}", s.name), rules: rules.into_iter().map(Rule::Alert).collect() },
-            )
-        })
-    })
+/// Each kind's group of log alerts, with the part of the manifest it comes from (its one
+/// service's `logs`, or all the services).
+fn kind_groups(stack: &Stack) -> Vec<(String, Group)> {
+    let boards = ServiceBoards::new(stack);
+    let mut out = Vec::new();
+    for kind in Kind::ALL {
+        let mut rules = kind_rules(stack, &boards, kind);
+        if rules.is_empty() {
+            continue;
+        }
+        link_dashboards(stack, &boards, &mut rules);
+        let mut of_kind = stack.services.iter().filter(|s| s.kind == kind);
+        let origin = match (of_kind.next(), of_kind.next()) {
+            (Some(one), None) => crate::targets::service_part(&one.name, &["logs"]),
+            _ => "/services".to_string(),
+        };
+        let name = format!("services-{}", kind.as_str());
+        out.push((origin, Group { name, rules: rules.into_iter().map(Rule::Alert).collect() }));
+    }
+    out
 }

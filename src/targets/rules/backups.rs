@@ -46,6 +46,7 @@ pub fn alerts(stack: &Stack) -> Vec<Tested> {
         let stale = stale_after(&j.interval);
         let window = stale.canonical();
         let mk = |name: &str, expr: String, severity: &str, summary: String, description: String| AlertRule {
+            services: Vec::new(),
             alert: name.to_string(),
             expr,
             for_: None,
@@ -115,6 +116,7 @@ pub fn alerts(stack: &Stack) -> Vec<Tested> {
             l.insert("backup_job".into(), job.to_string());
             out.push(Tested {
                 rule: AlertRule {
+                    services: Vec::new(),
                     alert: "RestoreTestFailed".into(),
                     expr: format!("max by (backup_job, service) (last_over_time(sightline_restore_test_last_result{{backup_job=\"{job}\"}}[{}])) == 0", stale_after(&j.interval).canonical()),
                     for_: None,
@@ -135,6 +137,7 @@ pub fn alerts(stack: &Stack) -> Vec<Tested> {
     }
     out.push(Tested {
         rule: AlertRule {
+            services: Vec::new(),
             alert: "BackupMetricsUnreadable".into(),
             expr: "max by (instance) (node_textfile_scrape_error{job=\"node\"}) == 1".into(),
             for_: Some("5m".into()),

@@ -1,19 +1,33 @@
-//! The built-in alerts as PromQL: for each alert of `ir::catalog`, the expression for one
-//! service (or the host) with the threshold resolved (manifest override or default), and the
-//! synthetic series that make it fire and keep it silent, for the generated promtool tests.
+//! The built-in alerts as PromQL: for each alert of `ir::catalog`, one rule over the services
+//! of a kind (or one for the host) with the threshold resolved, and the synthetic series that
+//! make it fire and keep it silent, for the generated promtool tests.
+//!
+//! Rules grow with the kinds, not the services, as the monitoring mixins write them: the
+//! services of a kind whose rule would read the same (the same threshold, `for`, severity,
+//! metric names and dashboard) share one, which selects the kind (`kind="postgres"`, a target
+//! label `prometheus.yml` gives every target of a service). The largest such set gets the
+//! kind-wide rule, which excludes by name every other service of the kind that the alert
+//! concerns (an override, an alert switched off, other metric names); each other set gets its
+//! own rule, which names its services.
 //!
 //! Every service alert aggregates `by (service)`, so the alert's labels are exactly the label
-//! set of `model::alert_labels` and routes can rely on them.
+//! set of `model::alert_labels` with the service's name, and routes can rely on them.
 
-use super::model::InputSeries;
+use super::model::{InputSeries, SERVICE_LABEL};
 use crate::ir::catalog::{Builtin, Unit, threshold_value};
 use crate::ir::{Service, Stack};
-use crate::manifest::model::{AlertOverride, StatusCodes};
+use crate::manifest::model::{AlertOverride, Kind, StatusCodes};
+use crate::targets::alertmanager::routing::Matcher;
+use crate::targets::grafana::dashboards::ServiceBoards;
 
-/// One alert made concrete for one service or the host.
+/// One alert made concrete for the services it selects, or the host.
 pub struct Concrete {
     pub def: &'static Builtin,
-    pub service: Option<String>,
+    /// The services the rule selects, in manifest order (empty for the host). The generated
+    /// tests use the first.
+    pub services: Vec<String>,
+    /// The dashboard of the services (the same for all of them), when there is one.
+    pub board: Option<String>,
     pub expr: String,
     pub for_: String,
     pub severity: String,
@@ -25,6 +39,78 @@ pub struct Concrete {
     pub kept: Vec<(String, String)>,
     pub firing: Vec<InputSeries>,
     pub silent: Vec<InputSeries>,
+}
+
+impl Concrete {
+    /// Whether two services' alerts read the same, selector aside: then one rule serves both.
+    fn same_rule(&self, other: &Concrete) -> bool {
+        (&self.expr, &self.for_, &self.severity, &self.summary, &self.description, &self.board)
+            == (&other.expr, &other.for_, &other.severity, &other.summary, &other.description, &other.board)
+    }
+}
+
+/// Where the selector of a rule's services goes in an expression while services are grouped.
+const SELECTOR: &str = "\u{0}";
+
+/// What a built-in alert is for one service.
+enum Fit {
+    /// The service has none of the alert's series (no TLS domain, not scraped, ...).
+    Absent,
+    /// Switched off by the manifest: the kind-wide rule must not select the service.
+    Off,
+    On(Box<Concrete>),
+}
+
+/// The built-in alerts of the services of `kind`: one rule per alert and set of services whose
+/// rule reads the same (see the module's documentation).
+pub fn kind_alerts(stack: &Stack, boards: &ServiceBoards, kind: Kind) -> Vec<Concrete> {
+    let services: Vec<&Service> = stack.services.iter().filter(|s| s.kind == kind).collect();
+    let mut out = Vec::new();
+    for def in crate::ir::catalog::builtins(kind).iter().filter(|d| !d.logs) {
+        let mut rules: Vec<Concrete> = Vec::new();
+        // Services the kind-wide rule must not select, besides those of the other rules.
+        let mut off: Vec<&str> = Vec::new();
+        for s in &services {
+            match fit(def, s, boards) {
+                Fit::Absent => {}
+                Fit::Off => off.push(s.name.as_str()),
+                Fit::On(c) => match rules.iter_mut().find(|r| r.same_rule(&c)) {
+                    Some(r) => r.services.push(s.name.to_string()),
+                    None => rules.push(*c),
+                },
+            }
+        }
+        // The largest set is kind-wide; on a tie, the first.
+        let Some(wide) = (0..rules.len()).max_by_key(|i| (rules[*i].services.len(), std::cmp::Reverse(*i))) else {
+            continue;
+        };
+        let kind_label = format!("kind=\"{}\"", kind.as_str());
+        let mut excluded: std::collections::HashSet<&str> = off.into_iter().collect();
+        for (i, r) in rules.iter().enumerate() {
+            if i != wide {
+                excluded.extend(r.services.iter().map(String::as_str));
+            }
+        }
+        let excluded: Vec<String> =
+            services.iter().map(|s| s.name.to_string()).filter(|n| excluded.contains(n.as_str())).collect();
+        let selectors: Vec<String> = rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let (names, negated) = if i == wide { (&excluded, true) } else { (&r.services, false) };
+                if names.is_empty() {
+                    return kind_label.clone();
+                }
+                let m = Matcher { name: "service".into(), values: names.clone() };
+                format!("{kind_label},{}", if negated { m.render_negated() } else { m.render() })
+            })
+            .collect();
+        for (mut r, selector) in rules.into_iter().zip(selectors) {
+            r.expr = r.expr.replace(SELECTOR, &selector);
+            out.push(r);
+        }
+    }
+    out
 }
 
 fn series(s: &str, values: &str) -> InputSeries {
@@ -78,56 +164,61 @@ pub fn threshold_text(unit: Unit, t: f64) -> String {
     }
 }
 
-/// Every built-in alert of one service, overrides applied.
-pub fn service_alerts(stack: &Stack, s: &Service) -> Vec<Concrete> {
-    let _ = stack;
-    let mut out = Vec::new();
-    for def in crate::ir::catalog::builtins(s.kind).iter().filter(|d| !d.logs) {
-        if def.name == "TlsCertificateExpiring" && s.tls_domain.is_none() {
-            continue;
-        }
-        if def.name == "HealthCheckFailed" && health_path(s).is_none() {
-            continue;
-        }
-        // A service Prometheus does not scrape (`metrics: false`) has none of its own series:
-        // only the probes of its certificate and health can alert.
-        if !s.scraped() && !matches!(def.name, "TlsCertificateExpiring" | "HealthCheckFailed") {
-            continue;
-        }
-        if def.name == "HighLatency" && s.metric_names.duration_scale().is_none() {
-            continue;
-        }
-        // Grouped status codes (`4xx`) cannot tell a 401 from a 404 (refused by the checks when
-        // asked for explicitly).
-        if matches!(def.name, "AuthFailures" | "RateLimited") && s.metric_names.status_codes == StatusCodes::Grouped {
-            continue;
-        }
-        let Some((t, for_, severity)) = resolve(def, s) else { continue };
-        out.push(concrete(def, s, t, for_, severity));
+/// A built-in alert for one service, overrides applied, its expression selecting `SELECTOR`.
+fn fit(def: &'static Builtin, s: &Service, boards: &ServiceBoards) -> Fit {
+    if def.name == "TlsCertificateExpiring" && s.tls_domain.is_none() {
+        return Fit::Absent;
     }
-    out
+    if def.name == "HealthCheckFailed" && health_path(s).is_none() {
+        return Fit::Absent;
+    }
+    // A service Prometheus does not scrape (`metrics: false`) has none of its own series:
+    // only the probes of its certificate and health can alert.
+    if !s.scraped() && !matches!(def.name, "TlsCertificateExpiring" | "HealthCheckFailed") {
+        return Fit::Absent;
+    }
+    if def.name == "HighLatency" && s.metric_names.duration_scale().is_none() {
+        return Fit::Absent;
+    }
+    // Grouped status codes (`4xx`) cannot tell a 401 from a 404 (refused by the checks when
+    // asked for explicitly).
+    if matches!(def.name, "AuthFailures" | "RateLimited") && s.metric_names.status_codes == StatusCodes::Grouped {
+        return Fit::Absent;
+    }
+    match resolve(def, s) {
+        None => Fit::Off,
+        Some((t, for_, severity)) => {
+            let mut c = concrete(def, s, t, for_, severity);
+            c.board = boards.of(s.name.as_str()).map(|b| b.name.clone());
+            Fit::On(Box::new(c))
+        }
+    }
 }
 
 fn concrete(def: &'static Builtin, s: &Service, t: f64, for_: String, severity: String) -> Concrete {
+    // The series of the tests are `s`'s; the rule's text names no service.
     let name = s.name.as_str();
-    let sel = format!("service=\"{name}\"");
+    let kind = s.kind.as_str();
+    let sel = SELECTOR;
+    let who = SERVICE_LABEL;
     let m = &s.metric_names;
     let (r, st) = (m.requests.as_str(), m.status_label.as_str());
     let (e5, ok) = (m.status_value(500), m.status_value(200));
     let tt = threshold_text(def.unit, t);
     let svc = |metric: &str, extra: &str| {
-        format!("{metric}{{job=\"{name}\",instance=\"{name}:{}\",service=\"{name}\"{extra}}}", s.port)
+        format!("{metric}{{job=\"{name}\",instance=\"{name}:{}\",kind=\"{kind}\",service=\"{name}\"{extra}}}", s.port)
     };
     let exp = |metric: &str, extra: &str| {
         let exporter = crate::ir::exporter_name(&s.name);
-        format!("{metric}{{job=\"{name}\",instance=\"{exporter}\",service=\"{name}\"{extra}}}")
+        format!("{metric}{{job=\"{name}\",instance=\"{exporter}\",kind=\"{kind}\",service=\"{name}\"{extra}}}")
     };
+    let mut kept = Vec::new();
     let (expr, summary, description, firing, silent): (String, String, String, Vec<InputSeries>, Vec<InputSeries>) =
         match def.name {
             "TargetDown" => (
-                format!("min by (service) (up{{job=\"{name}\"}}) == 0"),
-                format!("{name} is down"),
-                format!("Prometheus cannot scrape {name}: the service or its metrics endpoint is not answering."),
+                format!("min by (service) (up{{{sel},probe=\"\"}}) == 0"),
+                format!("{who} is down"),
+                format!("Prometheus cannot scrape {who}: the service or its metrics endpoint is not answering."),
                 vec![series(&svc("up", ""), "0x60")],
                 vec![series(&svc("up", ""), "1x60")],
             ),
@@ -136,8 +227,8 @@ fn concrete(def: &'static Builtin, s: &Service, t: f64, for_: String, severity: 
                     "sum by (service) (rate({r}{{{sel},{st}=~\"5..\"}}[5m])) / sum by (service) (rate({r}{{{sel}}}[5m])) > {}",
                     num(t)
                 ),
-                format!("{name}: more than {tt} of responses are errors"),
-                format!("More than {tt} of {name}'s responses were 5xx over 5 minutes."),
+                format!("{who}: more than {tt} of responses are errors"),
+                format!("More than {tt} of {who}'s responses were 5xx over 5 minutes."),
                 ratio_series(&svc(r, &format!(",{st}=\"{e5}\"")), &svc(r, &format!(",{st}=\"{ok}\"")), above(t)),
                 ratio_series(&svc(r, &format!(",{st}=\"{e5}\"")), &svc(r, &format!(",{st}=\"{ok}\"")), t / 2.0),
             ),
@@ -150,8 +241,8 @@ fn concrete(def: &'static Builtin, s: &Service, t: f64, for_: String, severity: 
                         "histogram_quantile(0.95, sum by (service, le) (rate({d}_bucket{{{sel}}}[5m]))) > {}",
                         num(limit)
                     ),
-                    format!("{name}: p95 latency above {tt}"),
-                    format!("The 95th percentile of {name}'s request duration has been above {tt} for {for_}."),
+                    format!("{who}: p95 latency above {tt}"),
+                    format!("The 95th percentile of {who}'s request duration has been above {tt} for {for_}."),
                     latency_series(&svc(&format!("{d}_bucket"), ""), limit, true),
                     latency_series(&svc(&format!("{d}_bucket"), ""), limit, false),
                 )
@@ -161,8 +252,8 @@ fn concrete(def: &'static Builtin, s: &Service, t: f64, for_: String, severity: 
                 let code = codes.split('|').next().unwrap_or(codes);
                 (
                     format!("sum by (service) (rate({r}{{{sel},{st}=~\"{codes}\"}}[5m])) > {}", num(t)),
-                    format!("{name}: more than {tt} {what} responses"),
-                    format!("{name} has answered more than {tt} requests with {what} for {for_}."),
+                    format!("{who}: more than {tt} {what} responses"),
+                    format!("{who} has answered more than {tt} requests with {what} for {for_}."),
                     vec![series(
                         &svc(r, &format!(",{st}=\"{code}\"")),
                         &format!("0+{}x60", num((t * 60.0 * 2.0).max(120.0))),
@@ -176,18 +267,18 @@ fn concrete(def: &'static Builtin, s: &Service, t: f64, for_: String, severity: 
                 // goes stale and ExporterDown says so, without muting the service's alerts.
                 (
                     format!("min by (service) ({metric}{{{sel}}}) == 0"),
-                    format!("{name} is down"),
-                    format!("The exporter of {name} answers but cannot reach {name} ({metric} is 0)."),
+                    format!("{who} is down"),
+                    format!("The exporter of {who} answers but cannot reach {who} ({metric} is 0)."),
                     vec![series(&exp(metric, ""), "0x60")],
                     vec![series(&exp(metric, ""), "1x60")],
                 )
             }
             "ExporterDown" => (
                 // `up` of the exporter's job only: a TLS probe of the same service has its own.
-                format!("min by (service) (up{{job=\"{name}\"}}) == 0"),
-                format!("The exporter of {name} is down"),
+                format!("min by (service) (up{{{sel},probe=\"\"}}) == 0"),
+                format!("The exporter of {who} is down"),
                 format!(
-                    "Prometheus cannot scrape the exporter of {name}; {name} may be fine, but its metric alerts cannot fire until the exporter is back."
+                    "Prometheus cannot scrape the exporter of {who}; {who} may be fine, but its metric alerts cannot fire until the exporter is back."
                 ),
                 vec![series(&exp("up", ""), "0x60")],
                 vec![series(&exp("up", ""), "1x60")],
@@ -196,12 +287,14 @@ fn concrete(def: &'static Builtin, s: &Service, t: f64, for_: String, severity: 
                 let path = health_path(s).unwrap_or("/");
                 // The path as a PromQL string value (a `"` or `\\` in it escaped).
                 let instance = format!("http://{}:{}{path}", s.host, s.port).replace('\\', "\\\\").replace('"', "\\\"");
-                let probe =
-                    format!("probe_success{{job=\"{name}-health\",instance=\"{instance}\",service=\"{name}\"}}");
+                let probe = format!(
+                    "probe_success{{job=\"{name}-health\",instance=\"{instance}\",kind=\"{kind}\",probe=\"health\",service=\"{name}\"}}"
+                );
+                kept.push(("instance".to_string(), format!("http://{}:{}{path}", s.host, s.port)));
                 (
-                    format!("min by (service) (probe_success{{job=\"{name}-health\"}}) == 0"),
-                    format!("{name} fails its health check"),
-                    format!("The probe of {name}'s {path} has failed for {for_}: it does not answer 2xx."),
+                    format!("min by (service, instance) (probe_success{{{sel},probe=\"health\"}}) == 0"),
+                    format!("{who} fails its health check"),
+                    format!("The probe of {{{{ $labels.instance }}}} has failed for {for_}: it does not answer 2xx."),
                     vec![series(&probe, "0x60")],
                     vec![series(&probe, "1x60")],
                 )
@@ -211,8 +304,8 @@ fn concrete(def: &'static Builtin, s: &Service, t: f64, for_: String, severity: 
                     "sum by (service) (pg_stat_activity_count{{{sel}}}) > on (service) {} * sum by (service) (pg_settings_max_connections{{{sel}}})",
                     num(t)
                 ),
-                format!("{name}: connections above {tt} of max_connections"),
-                format!("{name} uses more than {tt} of its max_connections; new connections will soon be refused."),
+                format!("{who}: connections above {tt} of max_connections"),
+                format!("{who} uses more than {tt} of its max_connections; new connections will soon be refused."),
                 vec![
                     series(
                         &exp("pg_stat_activity_count", ",datname=\"app\",state=\"active\""),
@@ -233,8 +326,8 @@ fn concrete(def: &'static Builtin, s: &Service, t: f64, for_: String, severity: 
                     "sum by (service) (rate(pg_stat_database_blks_hit{{{sel}}}[5m])) / (sum by (service) (rate(pg_stat_database_blks_hit{{{sel}}}[5m])) + sum by (service) (rate(pg_stat_database_blks_read{{{sel}}}[5m]))) < {}",
                     num(t)
                 ),
-                format!("{name}: cache hit ratio below {tt}"),
-                format!("Fewer than {tt} of {name}'s block reads are served from shared buffers; queries go to disk."),
+                format!("{who}: cache hit ratio below {tt}"),
+                format!("Fewer than {tt} of {who}'s block reads are served from shared buffers; queries go to disk."),
                 // The hit counter's share of all block reads: half the threshold, then above it.
                 ratio_series(
                     &exp("pg_stat_database_blks_hit", ",datname=\"app\""),
@@ -249,8 +342,8 @@ fn concrete(def: &'static Builtin, s: &Service, t: f64, for_: String, severity: 
             ),
             "PostgresDeadlocks" => (
                 format!("sum by (service) (rate(pg_stat_database_deadlocks{{{sel}}}[5m])) * 60 > {}", num(t)),
-                format!("{name}: more than {tt} deadlocks per minute"),
-                format!("{name} is resolving more than {tt} deadlocks per minute."),
+                format!("{who}: more than {tt} deadlocks per minute"),
+                format!("{who} is resolving more than {tt} deadlocks per minute."),
                 vec![series(
                     &exp("pg_stat_database_deadlocks", ",datname=\"app\""),
                     &format!("0+{}x60", num(t * 2.0 + 2.0)),
@@ -259,8 +352,8 @@ fn concrete(def: &'static Builtin, s: &Service, t: f64, for_: String, severity: 
             ),
             "PostgresLongTransactions" => (
                 format!("max by (service) (pg_stat_activity_max_tx_duration{{{sel}}}) > {}", num(t)),
-                format!("{name}: a transaction has been open longer than {tt}"),
-                format!("A transaction on {name} has been open for more than {tt}; it holds locks and blocks vacuum."),
+                format!("{who}: a transaction has been open longer than {tt}"),
+                format!("A transaction on {who} has been open for more than {tt}; it holds locks and blocks vacuum."),
                 vec![series(
                     &exp("pg_stat_activity_max_tx_duration", ",datname=\"app\",state=\"active\""),
                     &format!("{}x60", num(t * 2.0)),
@@ -275,8 +368,8 @@ fn concrete(def: &'static Builtin, s: &Service, t: f64, for_: String, severity: 
                     "sum by (service) (redis_memory_used_bytes{{{sel}}}) / sum by (service) (redis_memory_max_bytes{{{sel}}}) > {} and on (service) sum by (service) (redis_memory_max_bytes{{{sel}}}) > 0",
                     num(t)
                 ),
-                format!("{name}: memory above {tt} of maxmemory"),
-                format!("{name} uses more than {tt} of its maxmemory; it will start evicting or refusing writes."),
+                format!("{who}: memory above {tt} of maxmemory"),
+                format!("{who} uses more than {tt} of its maxmemory; it will start evicting or refusing writes."),
                 vec![
                     series(&exp("redis_memory_used_bytes", ""), &format!("{}x60", num(1000.0 * (t + (1.0 - t) / 2.0)))),
                     series(&exp("redis_memory_max_bytes", ""), "1000x60"),
@@ -294,27 +387,28 @@ fn concrete(def: &'static Builtin, s: &Service, t: f64, for_: String, severity: 
                 };
                 (
                     format!("sum by (service) (increase({metric}{{{sel}}}[5m])) > {}", num(t)),
-                    format!("{name}: {what}"),
-                    format!("{name} has {what} in the last 5 minutes (more than {tt})."),
+                    format!("{who}: {what}"),
+                    format!("{who} has {what} in the last 5 minutes (more than {tt})."),
                     vec![series(&exp(metric, ""), &format!("0+{}x60", num(t + 10.0)))],
                     vec![series(&exp(metric, ""), "0+0x60")],
                 )
             }
             "TlsCertificateExpiring" => {
+                let instance = format!("https://{}", s.tls_domain.as_deref().unwrap_or(name));
                 let probe = format!(
-                    "probe_ssl_earliest_cert_expiry{{job=\"{name}-tls\",instance=\"https://{}\",service=\"{name}\"}}",
-                    s.tls_domain.as_deref().unwrap_or(name)
+                    "probe_ssl_earliest_cert_expiry{{job=\"{name}-tls\",instance=\"{instance}\",kind=\"{kind}\",probe=\"tls\",service=\"{name}\"}}"
                 );
+                kept.push(("instance".to_string(), instance));
                 // The expiry is a timestamp; the tests evaluate at `for` + 10m, where `time()` is that.
                 let eval = crate::manifest::values::Duration::parse(&for_).map_or(0, |d| d.millis() / 1000) + 600;
                 let at = |days: f64| num(eval as f64 + days * 86_400.0);
                 (
-                    format!("min by (service) (probe_ssl_earliest_cert_expiry{{{sel}}} - time()) / 86400 < {}", num(t)),
-                    format!("{name}: TLS certificate expires within {tt}"),
                     format!(
-                        "The certificate of {} expires in less than {tt}; renew it.",
-                        s.tls_domain.as_deref().unwrap_or(name)
+                        "min by (service, instance) (probe_ssl_earliest_cert_expiry{{{sel},probe=\"tls\"}} - time()) / 86400 < {}",
+                        num(t)
                     ),
+                    format!("{who}: TLS certificate expires within {tt}"),
+                    format!("The certificate of {{{{ $labels.instance }}}} expires in less than {tt}; renew it."),
                     vec![series(&probe, &format!("{}x60", at(t / 2.0)))],
                     vec![series(&probe, &format!("{}x60", at(t * 2.0 + 1.0)))],
                 )
@@ -323,14 +417,15 @@ fn concrete(def: &'static Builtin, s: &Service, t: f64, for_: String, severity: 
         };
     Concrete {
         def,
-        service: Some(name.to_string()),
+        services: vec![name.to_string()],
+        board: None,
         expr,
         for_,
         severity,
         threshold_text: tt,
         summary,
         description: format!("{description} Threshold: {} ({}).", threshold_text(def.unit, t), def.source),
-        kept: Vec::new(),
+        kept,
         firing,
         silent,
     }
@@ -460,7 +555,8 @@ pub fn host_alerts(stack: &Stack) -> Vec<Concrete> {
         };
         out.push(Concrete {
             def,
-            service: None,
+            services: Vec::new(),
+            board: None,
             expr,
             for_: def.for_.to_string(),
             severity: def.severity.as_str().to_string(),

@@ -9,12 +9,13 @@ use crate::ir::Stack;
 /// The markdown of `docs/alerts.md` for the reference stack.
 pub fn render(stack: &Stack) -> String {
     let mut s = String::from(
-        "# Built-in alerts\n\nGenerated from `src/ir/catalog.rs` and `src/targets/rules/` by `UPDATE_DOCS=1 cargo test --test it alerts_doc`; a test fails when this file drifts. Expressions are shown for a FastAPI service `api`, a postgres service `db`, a redis service `cache` and an nginx service `proxy` with TLS; other services get the same with their own names and metric names. Every alert carries the labels `severity`, `category`, `service` (except host alerts), `stack` and `env`, and the annotations `summary`, `description` and, with `alerting.runbook_url`, `runbook_url`. Thresholds, `for` and severity can be overridden per service under `alerts:`; `off` switches an alert off.\n\n",
+        "# Built-in alerts\n\nGenerated from `src/ir/catalog.rs` and `src/targets/rules/` by `UPDATE_DOCS=1 cargo test --test it alerts_doc`; a test fails when this file drifts. Expressions are shown for a FastAPI service `api`, a postgres service `db`, a redis service `cache` and an nginx service `proxy` with TLS. There is one rule per alert for all the services of a kind (`prometheus/rules/services-<kind>.yml`), selecting them by the `kind` label `prometheus.yml` gives every target of a service, so the number of rules grows with the kinds, not with the services. Thresholds, `for` and severity can be overridden per service under `alerts:`, and `off` switches an alert off: services whose rule then reads differently (an override, other metric names, another dashboard) get a rule of their own that names them, and the kind's rule excludes them by name (`service!~\"...\"`). Every alert carries the labels `severity`, `category`, `service` (except host alerts), `stack` and `env`, and the annotations `summary`, `description`, `dashboard` (the service's dashboard with the service chosen) and, with `alerting.runbook_url`, `runbook_url`.\n\n",
     );
     s.push_str("| alert | category | severity | for | threshold | expression | threshold source |\n|---|---|---|---|---|---|---|\n");
     let mut rows: Vec<builtin::Concrete> = builtin::host_alerts(stack);
-    for svc in &stack.services {
-        rows.extend(builtin::service_alerts(stack, svc));
+    let boards = crate::targets::grafana::dashboards::ServiceBoards::new(stack);
+    for kind in crate::manifest::model::Kind::ALL {
+        rows.extend(builtin::kind_alerts(stack, &boards, kind));
     }
     for c in rows {
         s.push_str(&format!(
@@ -41,10 +42,10 @@ pub fn render(stack: &Stack) -> String {
         ));
     }
     s.push_str(&frameworks());
-    s.push_str("\n## Log-based alerts\n\nEvaluated by Loki's ruler on the services' logs (`loki/rules/fake/logs-<service>.yml`) and sent to the same Alertmanager with the same labels. `ErrorLogSpike` reads the level the way the service's log format writes it (`| json`, `| logfmt`, or a line filter).\n\n| alert | category | severity | for | threshold | expression | threshold source |\n|---|---|---|---|---|---|---|\n");
-    for svc in &stack.services {
-        for r in crate::targets::loki::rules::service_rules(stack, svc) {
-            let def = crate::ir::catalog::builtin(svc.kind, &r.alert).expect("log alerts are in the catalogue");
+    s.push_str("\n## Log-based alerts\n\nEvaluated by Loki's ruler on the services' logs (`loki/rules/fake/services-<kind>.yml`, one rule per alert for the services of a kind whose rule reads the same, named in its stream selector) and sent to the same Alertmanager with the same labels. `ErrorLogSpike` reads the level the way the service's log format writes it (`| json`, `| logfmt`, or a line filter).\n\n| alert | category | severity | for | threshold | expression | threshold source |\n|---|---|---|---|---|---|---|\n");
+    for kind in crate::manifest::model::Kind::ALL {
+        for r in crate::targets::loki::rules::kind_rules(stack, &boards, kind) {
+            let def = crate::ir::catalog::builtin(kind, &r.alert).expect("log alerts are in the catalogue");
             s.push_str(&format!(
                 "| {} | {} | {} | {} | {} | `{}` | {} |\n",
                 r.alert,

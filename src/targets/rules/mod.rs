@@ -2,8 +2,10 @@
 //! `prometheus/tests/*.yml` (a promtool unit test for every generated alert: one case that
 //! makes it fire with the expected labels and annotations, one that keeps it silent).
 //!
-//! Files: `host.yml` (node-exporter alerts), `monitoring.yml` (the stack's own programs), `service-<name>.yml` (each service's built-in
-//! alerts), `slo-<name>.yml` (recording rules and burn-rate alerts of a service's objectives),
+//! Files: `host.yml` (node-exporter alerts), `monitoring.yml` (the stack's own programs),
+//! `services-<kind>.yml` (the built-in alerts of the services of a kind, one rule per alert and
+//! set of services whose rule reads the same: `builtin`), `slo.yml` (recording rules and
+//! burn-rate alerts of the objectives, one set per objective services share: `slo::shared`),
 //! `user.yml` (the manifest's own rules, which have no generated tests: their series are the
 //! user's to know).
 
@@ -17,6 +19,8 @@ pub mod slo;
 use super::Artifact;
 use super::paths::{PROMETHEUS_RULES_DIR, PROMETHEUS_TESTS_DIR};
 use crate::ir::Stack;
+use crate::manifest::model::Kind;
+use crate::targets::grafana::dashboards::ServiceBoards;
 use builtin::Concrete;
 use model::*;
 use std::collections::BTreeMap;
@@ -32,12 +36,15 @@ fn yaml<T: serde::Serialize>(v: &T) -> String {
 }
 
 fn alert_rule(stack: &Stack, c: &Concrete) -> AlertRule {
+    // The `service` label comes from the expression: a rule names no service of its own.
+    let service = (!c.services.is_empty()).then_some(SERVICE_LABEL);
     AlertRule {
+        services: c.services.clone(),
         alert: c.def.name.to_string(),
         expr: c.expr.clone(),
         for_: (c.for_ != "0m" && c.for_ != "0s").then(|| c.for_.clone()),
-        labels: alert_labels(stack, &c.severity, c.def.category, c.service.as_deref()),
-        annotations: alert_annotations(stack, c.def.name, c.service.as_deref(), &c.summary, &c.description),
+        labels: alert_labels(stack, &c.severity, c.def.category, None),
+        annotations: alert_annotations(stack, c.def.name, service, &c.summary, &c.description),
     }
 }
 
@@ -64,15 +71,31 @@ fn tests_for(group: &str, rules: &[Tested]) -> TestFile {
     for Tested { rule, kept, firing, silent } in rules {
         let eval = eval_time(rule.for_.as_deref().unwrap_or("0m"));
         let mut labels = rule.labels.clone();
+        // A rule over several services is tested with the first one's series.
+        let about = rule.services.first();
+        if let Some(service) = about {
+            labels.insert("service".into(), service.clone());
+        }
         labels.extend(kept.iter().cloned());
+        // Promtool compares the annotations as Prometheus expands them.
+        let annotations = rule
+            .annotations
+            .iter()
+            .map(|(k, v)| {
+                let expanded =
+                    labels.iter().fold(v.clone(), |v, (l, x)| v.replace(&format!("{{{{ $labels.{l} }}}}"), x));
+                (k.clone(), expanded)
+            })
+            .collect();
+        let about = about.map_or(String::new(), |s| format!(" ({s})"));
         tests.push(TestGroup {
-            name: format!("{} fires", rule.alert),
+            name: format!("{} fires{about}", rule.alert),
             interval: "1m".into(),
             input_series: firing.clone(),
             alert_rule_test: vec![AlertTest {
                 eval_time: eval.clone(),
                 alertname: rule.alert.clone(),
-                exp_alerts: vec![ExpAlert { exp_labels: labels, exp_annotations: rule.annotations.clone() }],
+                exp_alerts: vec![ExpAlert { exp_labels: labels, exp_annotations: annotations }],
             }],
         });
         // The dead man's switch always fires: there is nothing to keep it quiet.
@@ -80,7 +103,7 @@ fn tests_for(group: &str, rules: &[Tested]) -> TestFile {
             continue;
         }
         tests.push(TestGroup {
-            name: format!("{} stays silent", rule.alert),
+            name: format!("{} stays silent{about}", rule.alert),
             interval: "1m".into(),
             input_series: silent.clone(),
             alert_rule_test: vec![AlertTest { eval_time: eval, alertname: rule.alert.clone(), exp_alerts: Vec::new() }],
@@ -143,74 +166,86 @@ pub fn files(stack: &Stack, with_tests: bool) -> Vec<File> {
         let (group, tested) = builtin_group(stack, "host", &concrete, with_tests);
         emit(&mut out, "host", "/host".into(), group, tested);
     }
-    for s in &stack.services {
-        let concrete = builtin::service_alerts(stack, s);
+    let boards = ServiceBoards::new(stack);
+    for kind in Kind::ALL {
+        let concrete = builtin::kind_alerts(stack, &boards, kind);
         if !concrete.is_empty() {
-            let file = format!("service-{}", s.name);
+            let file = format!("services-{}", kind.as_str());
             let (group, tested) = builtin_group(stack, &file, &concrete, with_tests);
-            emit(&mut out, &file, super::service_part(&s.name, &[]), group, tested);
+            // The part of the manifest the file comes from: its one service, or all of them.
+            let first = &concrete[0].services;
+            let origin = match concrete.iter().all(|c| c.services == *first) {
+                true if first.len() == 1 => super::service_part(&first[0], &[]),
+                _ => "/services".into(),
+            };
+            emit(&mut out, &file, origin, group, tested);
         }
-        let objectives = slo::objectives(s);
-        if !objectives.is_empty() {
-            let file = format!("slo-{}", s.name);
-            let mut group = Group { name: file.clone(), rules: Vec::new() };
-            let mut tested = Vec::new();
-            for o in &objectives {
-                for (record, expr) in slo::recording_rules(o) {
-                    group.rules.push(Rule::Record(RecordRule { record, expr, labels: BTreeMap::new() }));
-                }
+    }
+    let objectives = slo::shared(stack, &boards);
+    if !objectives.is_empty() {
+        let mut group = Group { name: "slo".into(), rules: Vec::new() };
+        let mut tested = Vec::new();
+        for o in objectives.iter().map(|x| &x.objective) {
+            for (record, expr) in slo::recording_rules(o) {
+                group.rules.push(Rule::Record(RecordRule { record, expr, labels: BTreeMap::new() }));
             }
-            for o in &objectives {
-                for slo::BurnAlert { name, expr, severity, for_, factor, long, short } in slo::burn_alerts(s, o) {
-                    let summary =
-                        format!("{}: {} error budget burning {}x too fast", s.name, o.kind, builtin::num(factor));
-                    let description = format!(
-                        "{}'s {} objective ({}) is burning its error budget at more than {}x the sustainable rate over {long} and {short}; at this rate {} of the budget is gone within {long}.",
-                        s.name,
-                        o.kind,
-                        o.target_text,
-                        builtin::num(factor),
-                        slo::WINDOWS
-                            .iter()
-                            .find(|w| w.0 == long)
-                            .map_or(String::new(), |w| format!("{}%", builtin::num(w.2 * 100.0)))
-                    );
-                    let rule = AlertRule {
-                        alert: name.clone(),
-                        expr,
-                        for_: Some(for_.to_string()),
-                        // An objective's burn is the service failing its users: `operational`, so
-                        // the routes that page for operational criticals page for fast burns too;
-                        // the `slo` label says which objective.
-                        labels: {
-                            let mut l = alert_labels(stack, severity, "operational", Some(s.name.as_str()));
-                            l.insert("slo".into(), o.kind.to_string());
-                            l
-                        },
-                        annotations: alert_annotations(stack, &name, Some(s.name.as_str()), &summary, &description),
-                    };
-                    // Just above and just below the burn-rate limit.
-                    let limit = factor * (1.0 - o.target);
-                    if with_tests {
-                        tested.push(Tested {
-                            rule: rule.clone(),
-                            kept: Vec::new(),
-                            firing: (o.series)(limit * 1.1),
-                            silent: (o.series)(limit * 0.9),
-                        });
-                    }
-                    group.rules.push(Rule::Alert(rule));
-                }
-            }
-            // Burn-rate windows are long: evaluate after the longest `for` of the table.
-            out.push(File {
-                name: file,
-                origin: super::service_part(&s.name, &["slo"]),
-                group,
-                tested: with_tests.then_some(tested),
-                eval_time: Some("4h"),
-            });
         }
+        for slo::Shared { services, objective: o, alerts } in &objectives {
+            for slo::BurnAlert { name, expr, severity, for_, factor, long, short } in alerts {
+                let who = SERVICE_LABEL;
+                let summary = format!("{who}: {} error budget burning {}x too fast", o.kind, builtin::num(*factor));
+                let description = format!(
+                    "{who}'s {} objective ({}) is burning its error budget at more than {}x the sustainable rate over {long} and {short}; at this rate {} of the budget is gone within {long}.",
+                    o.kind,
+                    o.target_text,
+                    builtin::num(*factor),
+                    slo::WINDOWS
+                        .iter()
+                        .find(|w| w.0 == *long)
+                        .map_or(String::new(), |w| format!("{}%", builtin::num(w.2 * 100.0)))
+                );
+                let rule = AlertRule {
+                    services: services.iter().map(|s| s.name.to_string()).collect(),
+                    alert: name.clone(),
+                    expr: expr.clone(),
+                    for_: Some(for_.to_string()),
+                    // An objective's burn is the service failing its users: `operational`, so
+                    // the routes that page for operational criticals page for fast burns too;
+                    // the `slo` label says which objective.
+                    labels: {
+                        let mut l = alert_labels(stack, severity, "operational", None);
+                        l.insert("slo".into(), o.kind.to_string());
+                        l
+                    },
+                    annotations: alert_annotations(stack, name, Some(who), &summary, &description),
+                };
+                // Just above and just below the burn-rate limit.
+                let limit = factor * (1.0 - o.target);
+                if with_tests {
+                    tested.push(Tested {
+                        rule: rule.clone(),
+                        kept: Vec::new(),
+                        firing: (o.series)(limit * 1.1),
+                        silent: (o.series)(limit * 0.9),
+                    });
+                }
+                group.rules.push(Rule::Alert(rule));
+            }
+        }
+        let mut with_slo = objectives.iter().flat_map(|x| &x.services).map(|s| s.name.as_str());
+        let first = with_slo.next().unwrap_or_default();
+        let origin = match with_slo.all(|n| n == first) {
+            true => super::service_part(first, &["slo"]),
+            false => "/services".into(),
+        };
+        // Burn-rate windows are long: evaluate after the longest `for` of the table.
+        out.push(File {
+            name: "slo".into(),
+            origin,
+            group,
+            tested: with_tests.then_some(tested),
+            eval_time: Some("4h"),
+        });
     }
     let monitoring = monitoring::alerts(stack);
     let group =
@@ -239,6 +274,7 @@ pub fn files(stack: &Stack, with_tests: bool) -> Vec<File> {
                     annotations.remove("description");
                 }
                 Rule::Alert(AlertRule {
+                    services: Vec::new(),
                     alert: r.alert.clone(),
                     expr: r.expr.clone(),
                     for_: r.for_.as_ref().map(|f| f.canonical()),
@@ -253,6 +289,16 @@ pub fn files(stack: &Stack, with_tests: bool) -> Vec<File> {
             })
             .collect();
         emit(&mut out, "user", "/alerting/rules".into(), Group { name: "user".into(), rules }, None);
+    }
+    for f in &mut out {
+        let rules = f.group.rules.iter_mut().filter_map(|r| match r {
+            Rule::Alert(a) => Some(a),
+            Rule::Record(_) => None,
+        });
+        link_dashboards(stack, &boards, rules);
+        for t in f.tested.iter_mut().flatten() {
+            link_dashboards(stack, &boards, [&mut t.rule]);
+        }
     }
     out
 }

@@ -2,6 +2,7 @@
 //! as serde types, and the label set every generated alert carries.
 
 use crate::ir::Stack;
+use crate::targets::grafana::dashboards::ServiceBoards;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -32,6 +33,11 @@ pub struct AlertRule {
     pub for_: Option<String>,
     pub labels: BTreeMap<String, String>,
     pub annotations: BTreeMap<String, String>,
+    /// The services whose alerts the rule raises when its `service` label comes from its
+    /// expression (a built-in rule over the services of a kind), in manifest order; empty when
+    /// the label is static or absent.
+    #[serde(skip)]
+    pub services: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -57,7 +63,9 @@ pub fn alert_labels(stack: &Stack, severity: &str, category: &str, service: Opti
 }
 
 /// The annotations of every generated alert: summary, description and, when the manifest sets
-/// `alerting.runbook_url`, the runbook with `{alert}` and `{service}` substituted.
+/// `alerting.runbook_url`, the runbook with `{alert}` and `{service}` substituted (`service` is
+/// a name, or the template of the alert's `service` label for a rule over several services).
+/// The dashboard link is added by `link_dashboards`.
 pub fn alert_annotations(
     stack: &Stack,
     alert: &str,
@@ -71,21 +79,25 @@ pub fn alert_annotations(
     if let Some(url) = &stack.alerting.runbook_url {
         a.insert("runbook_url".to_string(), url.replace("{alert}", alert).replace("{service}", service.unwrap_or("")));
     }
-    if let Some(d) = dashboard_url(stack, service) {
-        a.insert("dashboard".to_string(), d);
-    }
     a
 }
 
-/// The dashboard an alert links to: its service's, or the system dashboard for host alerts.
-fn dashboard_url(stack: &Stack, service: Option<&str>) -> Option<String> {
+/// The template of an alert's `service` label, for the text of a rule over several services.
+pub const SERVICE_LABEL: &str = "{{ $labels.service }}";
+
+/// The `dashboard` annotation of an alert: its service's dashboard with that service chosen (for
+/// a rule over several services, the one its `service` label names), or the system dashboard
+/// for the host's alerts.
+pub fn dashboard_url(stack: &Stack, boards: &ServiceBoards, rule: &AlertRule) -> Option<String> {
     use crate::manifest::model::DashboardKind;
-    let name = match service {
-        Some(s) if stack.dashboards.include.contains(&DashboardKind::Services) => format!("service-{s}"),
-        None if stack.dashboards.include.contains(&DashboardKind::System)
-            && stack.component(crate::ir::defaults::NODE_EXPORTER.name).is_some() =>
+    let path = match (rule.services.first(), rule.labels.get("service")) {
+        (Some(first), _) => boards.url(stack, first, SERVICE_LABEL)?,
+        (None, Some(name)) => boards.url(stack, name, name)?,
+        (None, None)
+            if stack.dashboards.include.contains(&DashboardKind::System)
+                && stack.component(crate::ir::defaults::NODE_EXPORTER.name).is_some() =>
         {
-            "system".to_string()
+            format!("/d/{}", crate::targets::grafana::uid(stack, "system"))
         }
         _ => return None,
     };
@@ -94,7 +106,16 @@ fn dashboard_url(stack: &Stack, service: Option<&str>) -> Option<String> {
         .root_url
         .clone()
         .unwrap_or_else(|| format!("http://{}:{}", stack.grafana.bind, stack.grafana.port));
-    Some(format!("{}/d/{}", base.trim_end_matches('/'), crate::targets::grafana::uid(stack, &name)))
+    Some(format!("{}{path}", base.trim_end_matches('/')))
+}
+
+/// Adds each alert's `dashboard` annotation (`dashboard_url`).
+pub fn link_dashboards<'r>(stack: &Stack, boards: &ServiceBoards, rules: impl IntoIterator<Item = &'r mut AlertRule>) {
+    for rule in rules {
+        if let Some(url) = dashboard_url(stack, boards, rule) {
+            rule.annotations.insert("dashboard".to_string(), url);
+        }
+    }
 }
 
 // --- promtool test files ---------------------------------------------------------------------

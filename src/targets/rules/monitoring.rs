@@ -163,6 +163,7 @@ pub fn alerts(stack: &Stack) -> Vec<Tested> {
             labels.insert("job".into(), job.into());
             Tested {
                 rule: AlertRule {
+                    services: Vec::new(),
                     alert: "MonitoringTargetDown".into(),
                     expr: format!("min by (job) (up{{job=\"{job}\"}}) == 0"),
                     for_: Some("2m".into()),
@@ -195,6 +196,7 @@ pub fn alerts(stack: &Stack) -> Vec<Tested> {
         labels.insert("job".into(), m.job.into());
         out.push(Tested {
             rule: AlertRule {
+                services: Vec::new(),
                 alert: m.alert.into(),
                 expr: m.expr,
                 for_: m.for_.map(String::from),
@@ -209,6 +211,7 @@ pub fn alerts(stack: &Stack) -> Vec<Tested> {
     if stack.alerting.heartbeat.is_some() {
         out.push(Tested {
             rule: AlertRule {
+                services: Vec::new(),
                 alert: WATCHDOG.into(),
                 expr: "vector(1)".into(),
                 for_: None,

@@ -8,8 +8,13 @@
 
 use super::builtin::num;
 use super::model::InputSeries;
-use crate::ir::Service;
+use crate::ir::{Service, Stack};
 use crate::manifest::values::Duration;
+use crate::targets::alertmanager::routing::Matcher;
+use crate::targets::grafana::dashboards::ServiceBoards;
+
+/// Where the selector of an objective's services goes while services are grouped.
+const SELECTOR: &str = "\u{0}";
 
 pub use crate::ir::catalog::SLO_WINDOWS as WINDOWS;
 
@@ -34,7 +39,8 @@ pub struct Objective {
     /// The target ratio of good events (0.999).
     pub target: f64,
     pub target_text: String,
-    /// The PromQL of the bad-event ratio over a window `{w}`.
+    /// The PromQL of the bad-event ratio over a window `{w}`, of the services `SELECTOR` (until
+    /// `shared` names them).
     pub ratio: String,
     /// The recording-rule name prefix.
     pub record: String,
@@ -59,7 +65,7 @@ pub fn objectives(s: &Service) -> Vec<Objective> {
             target: a.ratio(),
             target_text: a.as_str().to_string(),
             ratio: format!(
-                "sum by (service) (rate({r}{{service=\"{name}\",{st}=~\"5..\"}}[{{w}}])) / sum by (service) (rate({r}{{service=\"{name}\"}}[{{w}}]))"
+                "sum by (service) (rate({r}{{{SELECTOR},{st}=~\"5..\"}}[{{w}}])) / sum by (service) (rate({r}{{{SELECTOR}}}[{{w}}]))"
             ),
             record: "sightline_slo:availability_errors:ratio_rate".to_string(),
             series: Box::new(move |bad| {
@@ -80,7 +86,7 @@ pub fn objectives(s: &Service) -> Vec<Objective> {
             target: *quantile,
             target_text: format!("{q} ≤ {threshold}"),
             ratio: format!(
-                "1 - (sum by (service) (rate({d}_bucket{{service=\"{name}\",le=~\"{le_re}\"}}[{{w}}])) / sum by (service) (rate({d}_count{{service=\"{name}\"}}[{{w}}])))"
+                "1 - (sum by (service) (rate({d}_bucket{{{SELECTOR},le=~\"{le_re}\"}}[{{w}}])) / sum by (service) (rate({d}_count{{{SELECTOR}}}[{{w}}])))"
             ),
             record: "sightline_slo:latency_errors:ratio_rate".to_string(),
             series: Box::new(move |bad| {
@@ -136,9 +142,52 @@ pub fn burn_alerts(s: &Service, o: &Objective) -> Vec<BurnAlert> {
         .map(|(long, short, share, severity, for_)| {
             let f = factor(*share, &period, long);
             let limit = num(f * (1.0 - o.target));
-            let sel = format!("{{service=\"{}\"}}", s.name);
+            let sel = format!("{{{SELECTOR}}}");
             let expr = format!("{}{long}{sel} > {limit} and {}{short}{sel} > {limit}", o.record, o.record);
             BurnAlert { name: alert_name(o.kind, long), expr, severity, for_, factor: f, long, short }
+        })
+        .collect()
+}
+
+/// An objective that services share: the services whose objective reads the same (its kind,
+/// target and window, their metric names, their dashboard) share its recording rules and its
+/// burn-rate alerts, which name them, so the rules grow with the distinct objectives, not with
+/// the services.
+pub struct Shared<'a> {
+    /// In manifest order; the generated tests use the first.
+    pub services: Vec<&'a Service>,
+    pub objective: Objective,
+    pub alerts: Vec<BurnAlert>,
+}
+
+/// Every objective of the stack, shared.
+pub fn shared<'a>(stack: &'a Stack, boards: &ServiceBoards) -> Vec<Shared<'a>> {
+    let mut out: Vec<(Shared, Option<String>)> = Vec::new();
+    for s in &stack.services {
+        let board = boards.of(s.name.as_str()).map(|b| b.name.clone());
+        for objective in objectives(s) {
+            let alerts = burn_alerts(s, &objective);
+            let same = |(x, b): &&mut (Shared, Option<String>)| {
+                let o = &x.objective;
+                (o.kind, &o.ratio, &o.target_text, b)
+                    == (objective.kind, &objective.ratio, &objective.target_text, &board)
+                    && x.alerts.iter().map(|a| &a.expr).eq(alerts.iter().map(|a| &a.expr))
+            };
+            match out.iter_mut().find(same) {
+                Some((x, _)) => x.services.push(s),
+                None => out.push((Shared { services: vec![s], objective, alerts }, board.clone())),
+            }
+        }
+    }
+    out.into_iter()
+        .map(|(mut x, _)| {
+            let names = x.services.iter().map(|s| s.name.to_string()).collect();
+            let selector = Matcher { name: "service".into(), values: names }.render();
+            x.objective.ratio = x.objective.ratio.replace(SELECTOR, &selector);
+            for a in &mut x.alerts {
+                a.expr = a.expr.replace(SELECTOR, &selector);
+            }
+            x
         })
         .collect()
 }
