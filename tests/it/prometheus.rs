@@ -371,3 +371,112 @@ fn annotation_templates_are_judged_as_promtool_judges_them() {
     }
     assert!(disagreements.is_empty(), "SL510 disagrees with promtool:\n{}", disagreements.join("\n"));
 }
+
+/// The alert rules of a build, Prometheus's and Loki's: (file, alert, expression).
+fn alert_rules(dir: &std::path::Path) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    for sub in ["prometheus/rules", "loki/rules/fake"] {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir.join(sub)).unwrap().map(|e| e.unwrap().path()).collect();
+        files.sort();
+        for path in files {
+            let rules = yaml_to_json(&std::fs::read_to_string(&path).unwrap());
+            for r in rules["groups"][0]["rules"].as_array().unwrap() {
+                if let Some(alert) = r["alert"].as_str() {
+                    let file = path.file_name().unwrap().to_string_lossy().into_owned();
+                    out.push((file, alert.to_string(), r["expr"].as_str().unwrap().to_string()));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A fleet of `n` services of four kinds in turn, as the benchmark's, with `extra` appended to
+/// the first http service's entry.
+fn fleet(n: usize, extra: &str) -> String {
+    let mut out = String::from("version: 1\nstack: fleet\nenvironment: prod\nnetwork: fleet_default\nservices:\n");
+    for i in 0..n {
+        out.push_str(&match i % 4 {
+            0 => format!(
+                "  api{i}: {{ kind: http, framework: fastapi, port: {}, health: {{ ready: /ready }}, logs: {{ format: json }}, slo: {{ availability: 99.9%, latency: {{ p95: 500ms }} }}{} }}\n",
+                8000 + i,
+                if i == 0 { extra } else { "" }
+            ),
+            1 => format!(
+                "  db{i}: {{ kind: postgres, port: 5432, database: app{i}, user: app{i}, password: {{ env: PG{i} }}, logs: {{ format: postgres }} }}\n"
+            ),
+            2 => format!("  cache{i}: {{ kind: redis, port: 6379 }}\n"),
+            _ => format!("  proxy{i}: {{ kind: nginx, port: {}, logs: {{ format: nginx }} }}\n", 10000 + i),
+        });
+    }
+    out
+}
+
+/// Rules grow with the kinds, not with the services (issue 14): a fleet of 200 services has
+/// exactly the alert rules of one of 8 with the same kinds, and an override adds one rule.
+#[test]
+fn alert_rules_grow_with_the_kinds_not_the_services() {
+    let small = alert_rules(crate::support::build_yaml(&fleet(8, "")).path());
+    let large = alert_rules(crate::support::build_yaml(&fleet(200, "")).path());
+    let names = |rules: &[(String, String, String)]| -> Vec<(String, String)> {
+        rules.iter().map(|(f, a, _)| (f.clone(), a.clone())).collect()
+    };
+    assert_eq!(names(&small), names(&large), "the rules of 8 and of 200 services differ");
+    assert!(large.len() > 20, "{large:?}");
+    let overridden =
+        alert_rules(crate::support::build_yaml(&fleet(200, ", alerts: { HighErrorRate: { threshold: 10% } }")).path());
+    assert_eq!(overridden.len(), large.len() + 1);
+    let error_rules: Vec<&String> =
+        overridden.iter().filter(|(_, a, _)| a == "HighErrorRate").map(|(_, _, e)| e).collect();
+    assert_eq!(error_rules.len(), 2, "{error_rules:?}");
+    // The override's rule names its service; the kind's rule leaves it out.
+    assert!(error_rules.iter().any(|e| e.contains("kind=\"http\",service=\"api0\"")), "{error_rules:?}");
+    assert!(error_rules.iter().any(|e| e.contains("kind=\"http\",service!=\"api0\"")), "{error_rules:?}");
+}
+
+/// An override is its own rule and the kind's rule leaves its service out; an alert switched
+/// off is raised by no rule: promtool evaluates the generated rules on three services with the
+/// same error ratio, between the default threshold (5%) and the override (50%), then above both.
+#[test]
+fn an_override_takes_its_service_out_of_the_kinds_rule() {
+    let promtool = require_tool("promtool");
+    let out = crate::support::build_yaml(
+        "version: 1\nstack: shop\nenvironment: prod\nnetwork: n1\nservices:\n  \
+         a: { kind: http, framework: fastapi, port: 8080 }\n  \
+         b: { kind: http, framework: fastapi, port: 8081, alerts: { HighErrorRate: { threshold: 50% } } }\n  \
+         c: { kind: http, framework: fastapi, port: 8082, alerts: { HighErrorRate: off } }\n",
+    );
+    let prom = out.path().join("prometheus");
+    let series = |service: &str, errors: u32| {
+        let labels = format!("job=\"{service}\",instance=\"{service}:1\",kind=\"http\",service=\"{service}\"");
+        [
+            serde_json::json!({ "series": format!("http_requests_total{{{labels},status=\"5xx\"}}"), "values": format!("0+{errors}x30") }),
+            serde_json::json!({ "series": format!("http_requests_total{{{labels},status=\"2xx\"}}"), "values": format!("0+{}x30", 100 - errors) }),
+        ]
+    };
+    // Each alert as the generated firing test of its service's rule expects it.
+    let generated = yaml_to_json(&std::fs::read_to_string(prom.join("tests/services-http.yml")).unwrap());
+    let expected = |service: &str| -> Option<Value> {
+        let name = format!("HighErrorRate fires ({service})");
+        let t = generated["tests"].as_array().unwrap().iter().find(|t| t["name"] == name.as_str())?;
+        Some(t["alert_rule_test"][0]["exp_alerts"][0].clone())
+    };
+    assert!(expected("c").is_none(), "an alert switched off has no rule");
+    let case = |errors: u32, firing: &[&str]| {
+        let input: Vec<Value> = ["a", "b", "c"].iter().flat_map(|s| series(s, errors)).collect();
+        let alerts: Vec<Value> = firing.iter().map(|s| expected(s).unwrap()).collect();
+        serde_json::json!({
+            "interval": "1m",
+            "input_series": input,
+            "alert_rule_test": [{ "eval_time": "20m", "alertname": "HighErrorRate", "exp_alerts": alerts }],
+        })
+    };
+    let tests = serde_json::json!({
+        "rule_files": ["rules/services-http.yml"],
+        "evaluation_interval": "1m",
+        "tests": [case(10, &["a"]), case(60, &["a", "b"])],
+    });
+    std::fs::write(prom.join("override.yml"), serde_json::to_string(&tests).unwrap()).unwrap();
+    let (ok, text) = run(Command::new(&promtool).args(["test", "rules", "override.yml"]).current_dir(&prom));
+    assert!(ok, "{text}");
+}
