@@ -722,11 +722,24 @@ def selectors(prom: str, expr: str) -> list[str]:
     return out
 
 
-def concrete(expr: str) -> str:
-    """A dashboard query with Grafana's variables as Grafana would fill them."""
+def concrete(expr: str, chosen: dict[str, str] | None = None) -> str:
+    """A dashboard query with Grafana's variables as Grafana would fill them: its own at the
+    value the dashboard opens with (`chosen`), a multi-value one left at All (`.+`)."""
     for var, value in (("$__rate_interval", "1m"), ("$__interval", "1m"), ("$__range", "1h"), ("${__range}", "1h")):
         expr = expr.replace(var, value)
+    for name, value in (chosen or {}).items():
+        expr = re.sub(r"\$\{?" + name + r"\b\}?", value, expr)
     return re.sub(r"\$\{?[A-Za-z_]+\}?", ".+", expr)
+
+
+def choices(dashboard: dict) -> list[dict[str, str]]:
+    """Each way to fill a dashboard's single-value custom variables (a kind's dashboard: one per
+    service it shows), so every service's panels are checked; one empty choice when it has none."""
+    out = [{}]
+    for v in (dashboard.get("templating") or {}).get("list", []):
+        if v.get("type") == "custom" and not v.get("multi"):
+            out = [dict(c, **{v["name"]: value}) for c in out for value in v["query"].split(",")]
+    return out
 
 
 def generated_queries(stack: Stack) -> list[tuple[str, str]]:
@@ -737,10 +750,12 @@ def generated_queries(stack: Stack) -> list[tuple[str, str]]:
                 out.append((f"rule {r.get('alert') or r.get('record')} ({f.name})", r["expr"]))
     for f in sorted((stack.gen / "grafana/dashboards").glob("*.json")):
         d = json.loads(f.read_text())
-        for p in d.get("panels", []):
-            for t in p.get("targets", []):
-                if (t.get("datasource") or {}).get("type") == "prometheus":
-                    out.append((f"panel {p.get('title')!r} ({f.name})", concrete(t["expr"])))
+        for chosen in choices(d):
+            shown = "".join(f", {k}={v}" for k, v in chosen.items())
+            for p in d.get("panels", []):
+                for t in p.get("targets", []):
+                    if (t.get("datasource") or {}).get("type") == "prometheus":
+                        out.append((f"panel {p.get('title')!r} ({f.name}{shown})", concrete(t["expr"], chosen)))
     return out
 
 
