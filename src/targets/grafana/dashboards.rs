@@ -470,22 +470,18 @@ pub struct ServiceBoards<'a> {
 impl<'a> ServiceBoards<'a> {
     pub fn new(stack: &'a Stack) -> Self {
         let mut boards: Vec<ServiceBoard<'a>> = Vec::new();
-        let mut keys: Vec<String> = Vec::new();
         let mut of = std::collections::HashMap::new();
         if !stack.dashboards.include.contains(&DashboardKind::Services) {
             return ServiceBoards { boards, of };
         }
         for s in &stack.services {
             let specs = service(stack, s);
-            // Panels are the same when they lay out to the same JSON.
-            let key = serde_json::to_string(&layout(specs.clone(), "", "")).expect("panels serialize");
-            let same = boards.iter().zip(&keys).position(|(b, k)| b.services[0].kind == s.kind && *k == key);
+            let same = boards.iter().position(|b| b.services[0].kind == s.kind && b.specs == specs);
             let i = same.unwrap_or_else(|| {
                 let n = boards.iter().filter(|b| b.services[0].kind == s.kind).count() + 1;
                 let kind = s.kind.as_str();
                 let name = if n == 1 { format!("services-{kind}") } else { format!("services-{kind}-{n}") };
                 boards.push(ServiceBoard { name, services: Vec::new(), specs });
-                keys.push(key);
                 boards.len() - 1
             });
             boards[i].services.push(s);

@@ -36,7 +36,7 @@ pub struct List {
 }
 
 /// A dashboard or panel link (Grafana's `DashboardLink`).
-#[derive(Serialize, Clone)]
+#[derive(Serialize, Clone, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Link {
     pub title: String,
@@ -116,7 +116,7 @@ pub struct GridPos {
 
 /// A query: PromQL for Prometheus, LogQL for Loki. In a table, `legend` is the column title
 /// of the query's value.
-#[derive(Clone)]
+#[derive(Clone, PartialEq)]
 pub struct Query {
     pub expr: String,
     pub legend: String,
@@ -143,8 +143,8 @@ pub enum Source {
     Loki,
 }
 
-/// A panel before layout.
-#[derive(Clone)]
+/// A panel before layout; two are the same panel when they are equal.
+#[derive(Clone, PartialEq)]
 pub struct Spec {
     pub viz: Viz,
     pub source: Source,
