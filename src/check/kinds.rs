@@ -14,9 +14,10 @@ fn not_for_kind(field: &str, kind: Kind, for_kinds: &str, at: crate::source::Spa
 }
 
 /// (field, is set, kinds it applies to, in words)
-fn kind_fields(s: &Service) -> [(&'static str, bool, &'static [Kind], &'static str); 9] {
+fn kind_fields(s: &Service) -> [(&'static str, bool, &'static [Kind], &'static str); 10] {
     [
         ("framework", s.framework.is_some(), &[Kind::Http], "http"),
+        ("runtime", s.runtime.is_some(), &[Kind::Http], "http"),
         ("metric_names", s.metric_names.is_some(), &[Kind::Http], "http"),
         ("health", s.health.is_some(), &[Kind::Http], "http"),
         ("slo", s.slo.is_some(), &[Kind::Http], "http"),

@@ -121,8 +121,21 @@ const HTTP: &[Builtin] = &[
     b("RateLimited", "security", Warning, "10m", 1.0, Unit::PerSecond, "more than 1 response/s of 429 sustained 10m"),
     HEALTH_CHECK_FAILED,
     TLS_EXPIRING,
+    FDS_NEAR_LIMIT,
     ERROR_LOG_SPIKE,
 ];
+
+/// With a `runtime` (http): the process has used most of its file descriptors; past the limit
+/// it can accept no connection and open no file.
+const FDS_NEAR_LIMIT: Builtin = b(
+    "FileDescriptorsNearLimit",
+    "operational",
+    Warning,
+    "15m",
+    0.7,
+    Unit::Ratio,
+    "more than 70% of the process's file descriptors open for 15m: node-mixin NodeFileDescriptorLimit (70%, 15m, warning), for the process's own limit (process_open_fds / process_max_fds, which the runtimes' libraries export)",
+);
 
 /// With `health:` (http): the blackbox probe of the health endpoint fails.
 const HEALTH_CHECK_FAILED: Builtin = b(

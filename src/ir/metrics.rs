@@ -5,7 +5,8 @@
 //! Sources: node_exporter's default collectors (cpu, meminfo, filesystem, loadavg, netdev,
 //! diskstats); postgres_exporter's pg_up, stat_database, stat_activity, settings and database
 //! collectors; redis_exporter's INFO metrics; nginx-prometheus-exporter's stub_status metrics;
-//! blackbox_exporter's probe metrics; cAdvisor's container CPU and memory; the framework libraries of `ir::frameworks`;
+//! blackbox_exporter's probe metrics; cAdvisor's container CPU and memory; the framework libraries of `ir::frameworks`
+//! and the runtimes of `ir::runtimes`;
 //! the backup scripts' textfile metrics; Prometheus's own `up`, `scrape_*` and `ALERTS`.
 
 use super::{Service, Stack};
@@ -114,7 +115,12 @@ pub fn exposed(stack: &Stack) -> Vec<String> {
     }
     for s in &stack.services {
         match s.kind {
-            Kind::Http => out.extend(framework(s)),
+            Kind::Http => {
+                out.extend(framework(s));
+                if let Some(r) = s.runtime.filter(|_| s.scraped()) {
+                    out.extend(super::runtimes::metrics(r).map(|(m, _)| m.to_string()));
+                }
+            }
             Kind::Postgres => {
                 out.extend(POSTGRES.iter().map(|m| m.to_string()));
                 if s.query_stats() {
@@ -152,7 +158,7 @@ pub fn by_prefix(metric: &str) -> Option<(&'static str, Vec<&'static str>)> {
 }
 
 /// The labels of the exporters' metrics that sightline's rules and panels select or group by,
-/// besides `job` and `instance` (every target) and `service`, `kind` and `probe` (the scrape
+/// besides `job` and `instance` (every target) and `service`, `service_kind` and `probe` (the scrape
 /// configs add them to a service's targets, `probe` to its blackbox probes only), read
 /// from the exporters' sources at the pinned releases: node_exporter v1.12.1
 /// `collector/{cpu_linux,filesystem_common,netdev_common,diskstats_linux}.go`; postgres_exporter
@@ -210,6 +216,11 @@ pub fn labels(stack: &Stack, metric: &str) -> Option<Vec<String>> {
         }
         if metric == format!("{d}_count") || metric == format!("{d}_sum") {
             return Some(m.duration_labels.clone());
+        }
+    }
+    for r in stack.services.iter().filter_map(|s| s.runtime) {
+        if let Some((_, labels)) = super::runtimes::metrics(r).find(|(m, _)| *m == metric) {
+            return Some(labels.iter().map(|s| s.to_string()).collect());
         }
     }
     if exposed(stack).iter().any(|m| m == metric) {

@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod defaults;
 pub mod frameworks;
 pub mod metrics;
+pub mod runtimes;
 
 use crate::manifest::model::{self as m, Collector, DashboardKind, Framework, Kind, LogFormat, Manifest};
 use crate::manifest::values::{Cron, Duration, ImageRef, Name, Percent, SecretRef, Size};
@@ -63,6 +64,8 @@ pub struct Service {
     pub name: Name,
     pub kind: Kind,
     pub framework: Framework,
+    /// The runtime whose default metrics the service exports (`http` only).
+    pub runtime: Option<m::Runtime>,
     pub image: Option<ImageRef>,
     pub host: String,
     pub port: u16,
@@ -329,6 +332,13 @@ fn lower_service(name: &Name, s: &m::Service) -> Service {
         name: name.clone(),
         kind: s.kind,
         framework,
+        runtime: match (s.kind, s.runtime, framework) {
+            (Kind::Http, Some(r), _) => Some(r),
+            // Their libraries export the runtime's metrics at their defaults (`ir::frameworks`).
+            (Kind::Http, None, Framework::Fastapi) => Some(m::Runtime::Python),
+            (Kind::Http, None, Framework::Fastify) => Some(m::Runtime::Node),
+            _ => None,
+        },
         image: s.image.clone(),
         host: s.host.clone().unwrap_or_else(|| name.as_str().to_string()),
         port: s.port as u16,

@@ -98,6 +98,30 @@ pub enum Framework {
     Generic,
 }
 
+/// The language runtime of an `http` service, whose instrumentation library exports the
+/// process's and the runtime's own metrics (open file descriptors, memory, garbage collection,
+/// the event loop) beside the application's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Runtime {
+    /// client_golang's default registry (its Go and process collectors).
+    Go,
+    /// prom-client's default metrics (`collectDefaultMetrics`).
+    Node,
+    /// prometheus_client's default registry (its process, platform and GC collectors).
+    Python,
+}
+
+impl Runtime {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Runtime::Go => "go",
+            Runtime::Node => "node",
+            Runtime::Python => "python",
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Service {
@@ -105,6 +129,11 @@ pub struct Service {
     /// http only: the framework, for metric and log defaults.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub framework: Option<Framework>,
+    /// http only: the language runtime, whose default process and runtime metrics get panels and
+    /// alerts (default: python for fastapi, node for fastify, whose libraries export them at
+    /// their defaults; none otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<Runtime>,
     /// The image; with it, the service is part of the generated compose file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<ImageRef>,

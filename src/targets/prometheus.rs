@@ -87,10 +87,18 @@ fn job(name: &str, target: String, labels: BTreeMap<String, String>, metrics_pat
     }
 }
 
-/// The labels of every target of a service: its name and its kind, which the built-in rules
-/// select (one rule over all the services of a kind).
+/// The target label of a service's kind, which the built-in rules select (one rule over all
+/// the services of a kind). Not `kind`: a target label takes the place of a scraped label of
+/// the same name (renamed `exported_kind`), and libraries use `kind` (prom-client's
+/// `nodejs_gc_duration_seconds`).
+pub const SERVICE_KIND: &str = "service_kind";
+
+/// The labels of every target of a service: its name and its kind.
 fn service_labels(s: &Service) -> BTreeMap<String, String> {
-    BTreeMap::from([("kind".to_string(), s.kind.as_str().to_string()), ("service".to_string(), s.name.to_string())])
+    BTreeMap::from([
+        (SERVICE_KIND.to_string(), s.kind.as_str().to_string()),
+        ("service".to_string(), s.name.to_string()),
+    ])
 }
 
 /// A blackbox-exporter probe of `targets` with `module`, labelled `probe` (`health`, `tls`) so

@@ -72,9 +72,9 @@ fn an_exporter_outage_is_exporter_down_not_the_service_down() {
             serde_json::json!({
                 "interval": "1m",
                 "input_series": [
-                    { "series": format!("up{{job=\"{service}\",instance=\"{service}-exporter:9\",kind=\"{kind}\",service=\"{service}\"}}"), "values": format!("{up}x60") },
+                    { "series": format!("up{{job=\"{service}\",instance=\"{service}-exporter:9\",service_kind=\"{kind}\",service=\"{service}\"}}"), "values": format!("{up}x60") },
                     // Another job about the same service (a TLS probe) that fails: not the exporter.
-                    { "series": format!("up{{job=\"{service}-tls\",instance=\"https://example.org\",kind=\"{kind}\",probe=\"tls\",service=\"{service}\"}}"), "values": "0x60" },
+                    { "series": format!("up{{job=\"{service}-tls\",instance=\"https://example.org\",service_kind=\"{kind}\",probe=\"tls\",service=\"{service}\"}}"), "values": "0x60" },
                 ],
                 "alert_rule_test": [
                     { "eval_time": "11m", "alertname": "ExporterDown", "exp_alerts": if up == 0 { expected.clone() } else { serde_json::json!([]) } },
@@ -218,7 +218,7 @@ fn every_selector_matches_labels_its_metric_carries() {
     // Labels every target has: the scrape's own, those the scrape configs add to a service's
     // targets (`probe` only on its blackbox probes: `probe=""` is every other target), and those
     // the recording rules and `label_replace` keep.
-    const ANY: [&str; 6] = ["__name__", "job", "instance", "service", "kind", "probe"];
+    const ANY: [&str; 6] = ["__name__", "job", "instance", "service", "service_kind", "probe"];
 
     struct Check<'a> {
         stack: &'a sightline::ir::Stack,
@@ -430,8 +430,8 @@ fn alert_rules_grow_with_the_kinds_not_the_services() {
         overridden.iter().filter(|(_, a, _)| a == "HighErrorRate").map(|(_, _, e)| e).collect();
     assert_eq!(error_rules.len(), 2, "{error_rules:?}");
     // The override's rule names its service; the kind's rule leaves it out.
-    assert!(error_rules.iter().any(|e| e.contains("kind=\"http\",service=\"api0\"")), "{error_rules:?}");
-    assert!(error_rules.iter().any(|e| e.contains("kind=\"http\",service!=\"api0\"")), "{error_rules:?}");
+    assert!(error_rules.iter().any(|e| e.contains("service_kind=\"http\",service=\"api0\"")), "{error_rules:?}");
+    assert!(error_rules.iter().any(|e| e.contains("service_kind=\"http\",service!=\"api0\"")), "{error_rules:?}");
 }
 
 /// An override is its own rule and the kind's rule leaves its service out; an alert switched
@@ -448,7 +448,7 @@ fn an_override_takes_its_service_out_of_the_kinds_rule() {
     );
     let prom = out.path().join("prometheus");
     let series = |service: &str, errors: u32| {
-        let labels = format!("job=\"{service}\",instance=\"{service}:1\",kind=\"http\",service=\"{service}\"");
+        let labels = format!("job=\"{service}\",instance=\"{service}:1\",service_kind=\"http\",service=\"{service}\"");
         [
             serde_json::json!({ "series": format!("http_requests_total{{{labels},status=\"5xx\"}}"), "values": format!("0+{errors}x30") }),
             serde_json::json!({ "series": format!("http_requests_total{{{labels},status=\"2xx\"}}"), "values": format!("0+{}x30", 100 - errors) }),

@@ -4,7 +4,7 @@
 //!
 //! Rules grow with the kinds, not the services, as the monitoring mixins write them: the
 //! services of a kind whose rule would read the same (the same threshold, `for`, severity,
-//! metric names and dashboard) share one, which selects the kind (`kind="postgres"`, a target
+//! metric names and dashboard) share one, which selects the kind (`service_kind="postgres"`, a target
 //! label `prometheus.yml` gives every target of a service). The largest such set gets the
 //! kind-wide rule, which excludes by name every other service of the kind that the alert
 //! concerns (an override, an alert switched off, other metric names); each other set gets its
@@ -19,6 +19,7 @@ use crate::ir::{Service, Stack};
 use crate::manifest::model::{AlertOverride, Kind, StatusCodes};
 use crate::targets::alertmanager::routing::Matcher;
 use crate::targets::grafana::dashboards::ServiceBoards;
+use crate::targets::prometheus::SERVICE_KIND;
 
 /// One alert made concrete for the services it selects, or the host.
 pub struct Concrete {
@@ -84,7 +85,7 @@ pub fn kind_alerts(stack: &Stack, boards: &ServiceBoards, kind: Kind) -> Vec<Con
         let Some(wide) = (0..rules.len()).max_by_key(|i| (rules[*i].services.len(), std::cmp::Reverse(*i))) else {
             continue;
         };
-        let kind_label = format!("kind=\"{}\"", kind.as_str());
+        let kind_label = format!("{SERVICE_KIND}=\"{}\"", kind.as_str());
         let mut excluded: std::collections::HashSet<&str> = off.into_iter().collect();
         for (i, r) in rules.iter().enumerate() {
             if i != wide {
@@ -172,6 +173,10 @@ fn fit(def: &'static Builtin, s: &Service, boards: &ServiceBoards) -> Fit {
     if def.name == "HealthCheckFailed" && health_path(s).is_none() {
         return Fit::Absent;
     }
+    // The process metrics come with a runtime's library (`ir::runtimes`).
+    if def.name == "FileDescriptorsNearLimit" && s.runtime.is_none() {
+        return Fit::Absent;
+    }
     // A service Prometheus does not scrape (`metrics: false`) has none of its own series:
     // only the probes of its certificate and health can alert.
     if !s.scraped() && !matches!(def.name, "TlsCertificateExpiring" | "HealthCheckFailed") {
@@ -206,11 +211,14 @@ fn concrete(def: &'static Builtin, s: &Service, t: f64, for_: String, severity: 
     let (e5, ok) = (m.status_value(500), m.status_value(200));
     let tt = threshold_text(def.unit, t);
     let svc = |metric: &str, extra: &str| {
-        format!("{metric}{{job=\"{name}\",instance=\"{name}:{}\",kind=\"{kind}\",service=\"{name}\"{extra}}}", s.port)
+        format!(
+            "{metric}{{job=\"{name}\",instance=\"{name}:{}\",service_kind=\"{kind}\",service=\"{name}\"{extra}}}",
+            s.port
+        )
     };
     let exp = |metric: &str, extra: &str| {
         let exporter = crate::ir::exporter_name(&s.name);
-        format!("{metric}{{job=\"{name}\",instance=\"{exporter}\",kind=\"{kind}\",service=\"{name}\"{extra}}}")
+        format!("{metric}{{job=\"{name}\",instance=\"{exporter}\",service_kind=\"{kind}\",service=\"{name}\"{extra}}}")
     };
     let mut kept = Vec::new();
     let (expr, summary, description, firing, silent): (String, String, String, Vec<InputSeries>, Vec<InputSeries>) =
@@ -261,6 +269,21 @@ fn concrete(def: &'static Builtin, s: &Service, t: f64, for_: String, severity: 
                     vec![series(&svc(r, &format!(",{st}=\"{code}\"")), &format!("0+{}x60", num(t * 60.0 / 4.0)))],
                 )
             }
+            "FileDescriptorsNearLimit" => (
+                format!("max by (service) (process_open_fds{{{sel}}} / process_max_fds{{{sel}}}) > {}", num(t)),
+                format!("{who}: more than {tt} of its file descriptors open"),
+                format!(
+                    "{who} has had more than {tt} of its file descriptors open for {for_}; at the limit it can accept no connection and open no file."
+                ),
+                vec![
+                    series(&svc("process_open_fds", ""), &format!("{}x60", num(1000.0 * above(t)))),
+                    series(&svc("process_max_fds", ""), "1000x60"),
+                ],
+                vec![
+                    series(&svc("process_open_fds", ""), &format!("{}x60", num(1000.0 * t / 2.0))),
+                    series(&svc("process_max_fds", ""), "1000x60"),
+                ],
+            ),
             "PostgresDown" | "RedisDown" | "NginxDown" => {
                 let metric = crate::ir::catalog::service_up_metric(s.kind).unwrap_or("up");
                 // Only the service's own state: when the exporter cannot be scraped, `{metric}`
@@ -288,7 +311,7 @@ fn concrete(def: &'static Builtin, s: &Service, t: f64, for_: String, severity: 
                 // The path as a PromQL string value (a `"` or `\\` in it escaped).
                 let instance = format!("http://{}:{}{path}", s.host, s.port).replace('\\', "\\\\").replace('"', "\\\"");
                 let probe = format!(
-                    "probe_success{{job=\"{name}-health\",instance=\"{instance}\",kind=\"{kind}\",probe=\"health\",service=\"{name}\"}}"
+                    "probe_success{{job=\"{name}-health\",instance=\"{instance}\",service_kind=\"{kind}\",probe=\"health\",service=\"{name}\"}}"
                 );
                 kept.push(("instance".to_string(), format!("http://{}:{}{path}", s.host, s.port)));
                 (
@@ -396,7 +419,7 @@ fn concrete(def: &'static Builtin, s: &Service, t: f64, for_: String, severity: 
             "TlsCertificateExpiring" => {
                 let instance = format!("https://{}", s.tls_domain.as_deref().unwrap_or(name));
                 let probe = format!(
-                    "probe_ssl_earliest_cert_expiry{{job=\"{name}-tls\",instance=\"{instance}\",kind=\"{kind}\",probe=\"tls\",service=\"{name}\"}}"
+                    "probe_ssl_earliest_cert_expiry{{job=\"{name}-tls\",instance=\"{instance}\",service_kind=\"{kind}\",probe=\"tls\",service=\"{name}\"}}"
                 );
                 kept.push(("instance".to_string(), instance));
                 // The expiry is a timestamp; the tests evaluate at `for` + 10m, where `time()` is that.
