@@ -53,6 +53,8 @@ TOOLS = Path(os.environ["SIGHTLINE_TOOLS_BIN"])
 SIGHTLINE = os.environ["SIGHTLINE"]
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 CAPTURE = ("capture", 9999)
+# The file-descriptor limit of the Go app, low enough for its leak control to pass 70% of it.
+FD_LIMIT = 256
 
 # What compose would run that cannot run here, and why.
 NOT_HERE = {
@@ -560,7 +562,10 @@ def start_http(stack: Stack, procs: Processes, name: str, svc: dict, report: Rep
         procs.start(name, [sys.executable, "-m", "uvicorn", "fastapi_app:app", "--host", stack.addr[name], "--port", str(port), "--log-level", "warning"], env=env)
         return True
     if framework == "generic":
-        procs.start(name, [os.environ["REHEARSE_GENERIC_APP"], f"{stack.addr[name]}:{port}"], env=env)
+        # A file-descriptor limit a leak can reach (soft and hard: Go raises the soft one to the
+        # hard at start), for FileDescriptorsNearLimit.
+        limit = ["prlimit", f"--nofile={FD_LIMIT}:{FD_LIMIT}"]
+        procs.start(name, [*limit, os.environ["REHEARSE_GENERIC_APP"], f"{stack.addr[name]}:{port}"], env=env)
         return True
     if framework in ("express", "fastify"):
         app = ROOT / "tests/rehearse/node" / f"{framework}_app.js"
@@ -774,6 +779,52 @@ def traffic(stack: Stack, apps: list[str]) -> None:
         http_get(f"{base}/slow/300")
 
 
+def runtime_facts() -> dict[str, dict[str, list[str]]]:
+    """What sightline holds about each runtime's default metrics (name -> labels), read from the
+    table it generates into docs/alerts.md (a test keeps that table equal to the code)."""
+    text = (ROOT / "docs/alerts.md").read_text()
+    table = text.split("## Runtime defaults", 1)[1].split("\n\n")[2]
+    out = {}
+    for row in table.splitlines()[2:]:
+        runtime, _library, metrics = [c.strip() for c in row.strip("|").split("|")]
+        out[runtime] = {}
+        for cell in re.findall(r"`([^`]+)`", metrics):
+            name, _, labels = cell.partition("{")
+            out[runtime][name] = [l for l in labels.rstrip("}").split(",") if l]
+    return out
+
+
+def runtime_of(svc: dict) -> str | None:
+    """A service's runtime as the manifest reference documents it: the given one, else python for
+    fastapi and node for fastify."""
+    if svc.get("kind") != "http":
+        return None
+    return svc.get("runtime") or {"fastapi": "python", "fastify": "node"}.get(svc.get("framework", "generic"))
+
+
+def check_runtime_facts(stack: Stack, apps: list[str], report: Report) -> None:
+    """What sightline holds about each runtime's default metrics, against the running library:
+    every catalogued metric is exposed, with exactly the catalogued labels."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    for name in apps:
+        svc = stack.manifest["services"][name]
+        runtime = runtime_of(svc)
+        if runtime is None or svc.get("metrics") is False:
+            continue
+        path = svc.get("metrics", "/metrics")
+        _, body = http_get(f"http://{stack.addr[name]}:{svc['port']}{path}")
+        samples = [x for fam in text_string_to_metric_families(body.decode()) for x in fam.samples]
+        for metric, labels in runtime_facts()[runtime].items():
+            got = [x for x in samples if x.name == metric]
+            keys = sorted({k for x in got for k in x.labels})
+            report.check(
+                bool(got) and keys == sorted(labels),
+                f"{runtime} ({name}): `{metric}` is exposed with the catalogued labels {labels}",
+                f"exposed: {bool(got)}, labels {keys}",
+            )
+
+
 def check_facts(stack: Stack, apps: list[str], report: Report) -> None:
     """What sightline holds about each framework, against the running library: the requests
     counter and histogram names, the status label and how it writes a code, the route label and
@@ -822,9 +873,35 @@ def alert_rules(stack: Stack) -> list[dict]:
     return out
 
 
+def covers(stack: Stack, rule: dict, service: str) -> bool:
+    """Whether a rule can raise its alert for `service`: its static `service` label, or, for a
+    rule over several services (whose alerts take `service` from the expression), the
+    `service_kind` and `service` matchers of its selectors, read as Prometheus reads them."""
+    static = (rule.get("labels") or {}).get("service")
+    if static is not None:
+        return static == service
+    expr = rule["expr"]
+    kinds = set(re.findall(r'\bservice_kind="([^"]+)"', expr))
+    names = re.findall(r'\bservice(=~|!~|!=|=)"((?:[^"\\]|\\.)*)"', expr)
+    if not kinds and not names:
+        return False
+    if kinds and stack.manifest["services"].get(service, {}).get("kind") not in kinds:
+        return False
+    for op, value in names:
+        value = re.sub(r"\\(.)", r"\1", value)
+        hit = re.fullmatch(value, service) is not None if "~" in op else value == service
+        if hit == op.startswith("!"):
+            return False
+    return True
+
+
 def has_rule(stack: Stack, alert: str, **labels: str) -> dict | None:
+    """The rule that raises `alert` with `labels` (a `service` among them: a rule covering it)."""
     for r in alert_rules(stack):
-        if r["alert"] == alert and all((r.get("labels") or {}).get(k) == v for k, v in labels.items()):
+        if r["alert"] != alert:
+            continue
+        static = r.get("labels") or {}
+        if all(covers(stack, r, v) if k == "service" else static.get(k) == v for k, v in labels.items()):
             return r
     return None
 
@@ -833,9 +910,10 @@ def down_alerts(stack: Stack) -> dict[str, set[str]]:
     """service → the names of the generated alerts that say it is down (not its exporter)."""
     out: dict[str, set[str]] = {}
     for r in alert_rules(stack):
-        svc = (r.get("labels") or {}).get("service")
-        if svc and r["alert"].endswith("Down") and r["alert"] != "ExporterDown":
-            out.setdefault(svc, set()).add(r["alert"])
+        if r["alert"].endswith("Down") and r["alert"] != "ExporterDown":
+            for svc in stack.manifest["services"]:
+                if covers(stack, r, svc):
+                    out.setdefault(svc, set()).add(r["alert"])
     return out
 
 
@@ -979,6 +1057,11 @@ def inject(stack: Stack, procs: Processes, report: Report, faults: Faults, apps:
             slow = 1.5 * latency_threshold(rule)
             slow_runs.append((f"{base}/slow/{int(slow * 1000)}", min(64, max(8, int(6 * slow) + 1))))
             slow_want.append(("HighLatency", {"service": n}))
+        # A descriptor leak in the Go app (the one with a control for it): past 70% of its limit.
+        if services[n].get("framework", "generic") == "generic" and has_rule(stack, "FileDescriptorsNearLimit", service=n):
+            code = http_get_post(f"{base}/control/fds/{int(FD_LIMIT * 0.8)}")
+            report.check(code == 200, f"{n}: the app leaks {int(FD_LIMIT * 0.8)} file descriptors when told to", f"it answers {code}")
+            want.append(("FileDescriptorsNearLimit", {"service": n}))
         ready = (services[n].get("health") or {}).get("ready")
         if ready and has_rule(stack, "HealthCheckFailed", service=n):
             http_get_post(f"{base}/control/ready/0")
@@ -1195,6 +1278,7 @@ def main() -> int:
                 report.check(True, f"{what} selects series")
 
         check_facts(stack, apps, report)
+        check_runtime_facts(stack, apps, report)
         rules_for = max([seconds(r.get("for", "0s")) for r in alert_rules(stack)] + [0])
         cap = min(rules_for, seconds(args.for_)) if args.for_ else rules_for
         faults = Faults(stack, report, capture, am, cap + 4 * interval + 120)

@@ -42,6 +42,7 @@ pub fn render(stack: &Stack) -> String {
         ));
     }
     s.push_str(&frameworks());
+    s.push_str(&runtimes());
     s.push_str("\n## Log-based alerts\n\nEvaluated by Loki's ruler on the services' logs (`loki/rules/fake/services-<kind>.yml`, one rule per alert for the services of a kind whose rule reads the same, named in its stream selector) and sent to the same Alertmanager with the same labels. `ErrorLogSpike` reads the level the way the service's log format writes it (`| json`, `| logfmt`, or a line filter).\n\n| alert | category | severity | for | threshold | expression | threshold source |\n|---|---|---|---|---|---|---|\n");
     for kind in crate::manifest::model::Kind::ALL {
         for r in crate::targets::loki::rules::kind_rules(stack, &boards, kind) {
@@ -74,6 +75,26 @@ pub fn render(stack: &Stack) -> String {
 /// Label names as a table cell: `a`, `b`; `none`.
 fn labels(l: &[&str]) -> String {
     if l.is_empty() { "none".into() } else { l.iter().map(|x| format!("`{x}`")).collect::<Vec<_>>().join(", ") }
+}
+
+/// What each runtime's library exports at its defaults (`ir::runtimes`).
+fn runtimes() -> String {
+    use crate::ir::runtimes::{facts, metrics};
+    use crate::manifest::model::Runtime;
+    let mut s = String::from(
+        "\n## Runtime defaults\n\nAn `http` service with a `runtime` (python by default for fastapi, node for fastify) gets the process's and the runtime's panels and `FileDescriptorsNearLimit`, from the metrics its library exports at its defaults (`src/ir/runtimes.rs`; the rehearsal checks them against the running library), with their labels in braces.\n\n| runtime | library | metrics |\n|---|---|---|\n",
+    );
+    for r in [Runtime::Go, Runtime::Node, Runtime::Python] {
+        let names: Vec<String> = metrics(r)
+            .map(|(m, l)| if l.is_empty() { format!("`{m}`") } else { format!("`{m}{{{}}}`", l.join(",")) })
+            .collect();
+        s.push_str(&format!("| {} | {} | {} |\n", r.as_str(), facts(r).library, names.join(", ")));
+    }
+    s.push_str("\nSources:\n\n");
+    for r in [Runtime::Go, Runtime::Node, Runtime::Python] {
+        s.push_str(&format!("- {}: {}\n", r.as_str(), facts(r).source));
+    }
+    s
 }
 
 /// What each framework's instrumentation emits at its defaults, and what follows for alerts.

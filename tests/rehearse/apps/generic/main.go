@@ -3,7 +3,8 @@
 // http_request_duration_seconds with the default buckets), the usual Go instrumentation.
 //
 // Routes: / (200), /status/{code}, /slow/{ms}, $LIVE_PATH and $READY_PATH (503 after
-// POST /control/ready/0), and $METRICS_PATH.
+// POST /control/ready/0), POST /control/fds/{n} (opens n more file descriptors and keeps them
+// open, as a leak would), and $METRICS_PATH.
 package main
 
 import (
@@ -11,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -39,6 +41,21 @@ func main() {
 		time.Sleep(time.Duration(ms) * time.Millisecond)
 	})
 	mux.HandleFunc("POST /control/ready/{ok}", func(w http.ResponseWriter, r *http.Request) { ready.Store(r.PathValue("ok") != "0") })
+	var leaked []*os.File
+	var leak sync.Mutex
+	mux.HandleFunc("POST /control/fds/{n}", func(w http.ResponseWriter, r *http.Request) {
+		n, _ := strconv.Atoi(r.PathValue("n"))
+		leak.Lock()
+		defer leak.Unlock()
+		for range n {
+			f, err := os.Open(os.DevNull)
+			if err != nil {
+				w.WriteHeader(http.StatusInsufficientStorage)
+				return
+			}
+			leaked = append(leaked, f)
+		}
+	})
 	// One handler a path: the readiness one when both endpoints are the same path, none for
 	// "/" (which answers 200 already).
 	if p := os.Getenv("LIVE_PATH"); p != "" && p != "/" && p != os.Getenv("READY_PATH") {
