@@ -14,10 +14,11 @@ fn not_for_kind(field: &str, kind: Kind, for_kinds: &str, at: crate::source::Spa
 }
 
 /// (field, is set, kinds it applies to, in words)
-fn kind_fields(s: &Service) -> [(&'static str, bool, &'static [Kind], &'static str); 10] {
+fn kind_fields(s: &Service) -> [(&'static str, bool, &'static [Kind], &'static str); 11] {
     [
         ("framework", s.framework.is_some(), &[Kind::Http], "http"),
         ("runtime", s.runtime.is_some(), &[Kind::Http], "http"),
+        ("metrics_port", s.metrics_port.is_some(), &[Kind::Http, Kind::Generic], "http and generic"),
         ("metric_names", s.metric_names.is_some(), &[Kind::Http], "http"),
         ("health", s.health.is_some(), &[Kind::Http], "http"),
         ("slo", s.slo.is_some(), &[Kind::Http], "http"),

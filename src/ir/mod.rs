@@ -69,6 +69,8 @@ pub struct Service {
     pub image: Option<ImageRef>,
     pub host: String,
     pub port: u16,
+    /// The port Prometheus scrapes the service on (`metrics_port`, else `port`).
+    pub metrics_port: u16,
     /// The scrape path, `None` when the service is not scraped directly.
     pub metrics_path: Option<String>,
     pub metric_names: MetricNames,
@@ -342,6 +344,7 @@ fn lower_service(name: &Name, s: &m::Service) -> Service {
         image: s.image.clone(),
         host: s.host.clone().unwrap_or_else(|| name.as_str().to_string()),
         port: s.port as u16,
+        metrics_port: s.metrics_port.unwrap_or(s.port) as u16,
         metrics_path,
         metric_names,
         health: s.health.clone(),

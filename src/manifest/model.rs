@@ -147,6 +147,11 @@ pub struct Service {
     /// The metrics path, or false for no scrape (http and generic).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metrics: Option<MetricsPath>,
+    /// http and generic: the port the metrics are served on, when it is not `port` (a separate
+    /// admin or management port).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 65535))]
+    pub metrics_port: Option<u32>,
     /// http only: metric names, overriding the framework defaults.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metric_names: Option<MetricNames>,

@@ -148,7 +148,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
             (Kind::Http | Kind::Generic, _) => {
                 if let Some(path) = &s.metrics_path {
                     let path = (path != "/metrics").then(|| path.clone());
-                    let mut j = job(name, format!("{}:{}", s.host, s.port), service_labels(s), path);
+                    let mut j = job(name, format!("{}:{}", s.host, s.metrics_port), service_labels(s), path);
                     // The text format every instrumentation library writes.
                     j.fallback_scrape_protocol = Some("PrometheusText0.0.4");
                     jobs.push(j);

@@ -552,6 +552,9 @@ def start_http(stack: Stack, procs: Processes, name: str, svc: dict, report: Rep
         "PYTHONPATH": str(ROOT / "tests/rehearse/apps"),
         "PYTHONDONTWRITEBYTECODE": "1",
     }
+    # Metrics on an admin port of their own (`metrics_port`: the Go app only).
+    if svc.get("metrics_port"):
+        env["METRICS_ADDR"] = f"{stack.addr[name]}:{svc['metrics_port']}"
     # An application that names its own metrics exposes them too.
     if svc.get("kind") == "http" and svc.get("metric_names"):
         env["SIGHTLINE_METRICS"] = json.dumps(metric_names(svc))
@@ -813,7 +816,7 @@ def check_runtime_facts(stack: Stack, apps: list[str], report: Report) -> None:
         if runtime is None or svc.get("metrics") is False:
             continue
         path = svc.get("metrics", "/metrics")
-        _, body = http_get(f"http://{stack.addr[name]}:{svc['port']}{path}")
+        _, body = http_get(f"http://{stack.addr[name]}:{svc.get('metrics_port', svc['port'])}{path}")
         samples = [x for fam in text_string_to_metric_families(body.decode()) for x in fam.samples]
         for metric, labels in runtime_facts()[runtime].items():
             got = [x for x in samples if x.name == metric]
@@ -838,7 +841,7 @@ def check_facts(stack: Stack, apps: list[str], report: Report) -> None:
         framework = svc.get("framework", "generic")
         want = metric_names(svc)
         path = svc.get("metrics", "/metrics")
-        _, body = http_get(f"http://{stack.addr[name]}:{svc['port']}{path}")
+        _, body = http_get(f"http://{stack.addr[name]}:{svc.get('metrics_port', svc['port'])}{path}")
         samples = [x for fam in text_string_to_metric_families(body.decode()) for x in fam.samples]
         req = [x for x in samples if x.name == want["requests"]]
         codes = {x.labels.get(want["status_label"]) for x in req}

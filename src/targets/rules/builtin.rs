@@ -213,7 +213,7 @@ fn concrete(def: &'static Builtin, s: &Service, t: f64, for_: String, severity: 
     let svc = |metric: &str, extra: &str| {
         format!(
             "{metric}{{job=\"{name}\",instance=\"{name}:{}\",service_kind=\"{kind}\",service=\"{name}\"{extra}}}",
-            s.port
+            s.metrics_port
         )
     };
     let exp = |metric: &str, extra: &str| {

@@ -53,7 +53,7 @@ pub fn objectives(s: &Service) -> Vec<Objective> {
     let Some(slo) = &s.slo else { return Vec::new() };
     let name = s.name.to_string();
     let m = s.metric_names.clone();
-    let port = s.port;
+    let port = s.metrics_port;
     let labels = format!("job=\"{name}\",instance=\"{name}:{port}\",service=\"{name}\"");
     let mut out = Vec::new();
     if let Some(a) = &slo.availability {

@@ -4,7 +4,8 @@
 //
 // Routes: / (200), /status/{code}, /slow/{ms}, $LIVE_PATH and $READY_PATH (503 after
 // POST /control/ready/0), POST /control/fds/{n} (opens n more file descriptors and keeps them
-// open, as a leak would), and $METRICS_PATH.
+// open, as a leak would), and $METRICS_PATH (on its own listener at $METRICS_ADDR when that is
+// set, as an application with a separate admin port serves it).
 package main
 
 import (
@@ -75,7 +76,13 @@ func main() {
 	if metrics == "" {
 		metrics = "/metrics"
 	}
-	top.Handle(metrics, promhttp.Handler())
+	if addr := os.Getenv("METRICS_ADDR"); addr != "" {
+		admin := http.NewServeMux()
+		admin.Handle(metrics, promhttp.Handler())
+		go func() { panic(http.ListenAndServe(addr, admin)) }()
+	} else {
+		top.Handle(metrics, promhttp.Handler())
+	}
 	top.Handle("/", app)
 	if err := http.ListenAndServe(os.Args[1], top); err != nil {
 		panic(err)
