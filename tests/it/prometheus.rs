@@ -480,3 +480,33 @@ fn an_override_takes_its_service_out_of_the_kinds_rule() {
     let (ok, text) = run(Command::new(&promtool).args(["test", "rules", "override.yml"]).current_dir(&prom));
     assert!(ok, "{text}");
 }
+
+/// A rule is about exactly the services it lists: a service without the alert's series (here
+/// not scraped) is left out of the kind's rule by name, so the rule cannot fire for it should
+/// such a series appear, and routing and the rehearsal agree on whom it concerns.
+#[test]
+fn a_kinds_rule_leaves_out_the_services_without_its_series() {
+    let out = crate::support::build_yaml(
+        "version: 1\nstack: shop\nenvironment: prod\nnetwork: n1\nservices:\n  \
+         a: { kind: generic, port: 9000 }\n  b: { kind: generic, port: 9001 }\n  c: { kind: generic, port: 9002, metrics: false }\n  \
+         d: { kind: http, port: 8000, runtime: go }\n  e: { kind: http, port: 8001 }\n  f: { kind: http, port: 8002 }\n",
+    );
+    let rules = alert_rules(out.path());
+    let expr = |file: &str, alert: &str| {
+        rules.iter().find(|(f, a, _)| f == file && a == alert).map(|(_, _, e)| e.clone()).unwrap()
+    };
+    assert!(expr("services-generic.yml", "TargetDown").contains("service_kind=\"generic\",service!=\"c\""));
+    // One service of three has a runtime: the rule names it rather than excluding two.
+    assert!(expr("services-http.yml", "FileDescriptorsNearLimit").contains("service_kind=\"http\",service=\"d\""));
+}
+
+/// An objective with neither availability nor latency set is no objective: no SLO rules and no
+/// SLO dashboard, and no failure.
+#[test]
+fn an_empty_objective_gives_no_slo_output() {
+    let out = crate::support::build_yaml(
+        "version: 1\nstack: shop\nenvironment: prod\nnetwork: n1\nservices:\n  a: { kind: http, port: 8000, slo: { latency: {} } }\n",
+    );
+    assert!(!out.path().join("prometheus/rules/slo.yml").exists());
+    assert!(!out.path().join("grafana/dashboards/slo.json").exists());
+}

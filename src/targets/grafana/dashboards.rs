@@ -9,7 +9,6 @@ use crate::ir::{Service, Stack, defaults};
 use crate::manifest::model::{DashboardKind, Kind, Runtime, StatusCodes};
 use crate::targets::Artifact;
 use crate::targets::paths::GRAFANA_DASHBOARDS_DIR;
-use crate::targets::rules::slo::{Shared, shared};
 
 const RATE: &str = "$__rate_interval";
 
@@ -383,7 +382,7 @@ fn runtime_panels(r: Runtime, sl: &str) -> Vec<Spec> {
             Viz::TimeSeries,
             "Open file descriptors",
             "short",
-            "Open file descriptors and the process's limit (FileDescriptorsNearLimit above 70%).",
+            "Open file descriptors and the process's limit (FileDescriptorsNearLimit past its threshold, 70% by default).",
             vec![
                 q(format!("sum(process_open_fds{{{sl}}})"), "open"),
                 q(format!("sum(process_max_fds{{{sl}}})"), "limit"),
@@ -570,18 +569,15 @@ impl<'a> ServiceBoards<'a> {
         if !stack.dashboards.include.contains(&DashboardKind::Services) {
             return ServiceBoards { boards, of };
         }
-        for s in &stack.services {
-            let specs = service(stack, s);
-            let same = boards.iter().position(|b| b.services[0].kind == s.kind && b.specs == specs);
-            let i = same.unwrap_or_else(|| {
-                let n = boards.iter().filter(|b| b.services[0].kind == s.kind).count() + 1;
-                let kind = s.kind.as_str();
-                let name = if n == 1 { format!("services-{kind}") } else { format!("services-{kind}-{n}") };
-                boards.push(ServiceBoard { name, services: Vec::new(), specs });
-                boards.len() - 1
-            });
-            boards[i].services.push(s);
-            of.insert(s.name.as_str(), i);
+        for kind in Kind::ALL {
+            let of_kind = stack.services.iter().filter(|s| s.kind == kind);
+            for (n, (services, specs)) in by_panels(of_kind, |s| service(stack, s)).into_iter().enumerate() {
+                let name = numbered(&format!("services-{}", kind.as_str()), n);
+                for s in &services {
+                    of.insert(s.name.as_str(), boards.len());
+                }
+                boards.push(ServiceBoard { name, services, specs });
+            }
         }
         ServiceBoards { boards, of }
     }
@@ -596,6 +592,31 @@ impl<'a> ServiceBoards<'a> {
     pub fn url(&self, stack: &Stack, service: &str, chosen: &str) -> Option<String> {
         self.of(service).map(|b| format!("/d/{}?var-service={chosen}", uid(stack, &b.name)))
     }
+}
+
+/// Services grouped by their panels: those whose panels are the same share a dashboard, in the
+/// order of their first service. Services without panels are in none.
+fn by_panels<'a>(
+    services: impl Iterator<Item = &'a Service>,
+    panels: impl Fn(&Service) -> Vec<Spec>,
+) -> Vec<(Vec<&'a Service>, Vec<Spec>)> {
+    let mut out: Vec<(Vec<&'a Service>, Vec<Spec>)> = Vec::new();
+    for s in services {
+        let specs = panels(s);
+        if specs.is_empty() {
+            continue;
+        }
+        match out.iter_mut().find(|(_, p)| *p == specs) {
+            Some((group, _)) => group.push(s),
+            None => out.push((vec![s], specs)),
+        }
+    }
+    out
+}
+
+/// The name of the `n`th (from 0) dashboard of a family: `base`, `base-2`, `base-3`, ...
+fn numbered(base: &str, n: usize) -> String {
+    if n == 0 { base.to_string() } else { format!("{base}-{}", n + 1) }
 }
 
 /// The `service` variable of a dashboard of several services (a kind's, the objectives'): one
@@ -637,27 +658,23 @@ fn service_variable(stack: &Stack) -> serde_json::Value {
     })
 }
 
-/// The objectives, for the service the dashboard's `service` variable names: a panel per
-/// objective that services share (`rules::slo::shared`), its target in the title when services
-/// of the stack have different targets for the same kind of objective.
-fn slo(objectives: &[Shared]) -> Vec<Spec> {
+/// A service's objectives, for the service the dashboard's `service` variable names: services
+/// whose objectives read the same (kinds, targets, windows) share an SLO dashboard.
+fn slo(s: &Service) -> Vec<Spec> {
     let mut v = Vec::new();
-    for x in objectives {
-        let o = &x.objective;
+    for o in crate::targets::rules::slo::objectives(s) {
         let budget = crate::targets::rules::builtin::num(1.0 - o.target);
         let rec = &o.record;
-        let several = objectives.iter().filter(|y| y.objective.kind == o.kind).count() > 1;
-        let what = if several { format!("{} {}", o.kind, o.target_text) } else { o.kind.to_string() };
         v.push(spec(
             Viz::Stat,
-            &format!("$service {what} budget left (3d)"),
+            &format!("$service {} ({}) budget left (3d)", o.kind, o.target_text),
             "percentunit",
             "Share of the error budget not spent over the last 3 days.",
             vec![q(format!("1 - {rec}3d{{{CHOSEN}}} / {budget}"), "budget left")],
         ));
         v.push(spec(
             Viz::TimeSeries,
-            &format!("$service {what} burn rate"),
+            &format!("$service {} burn rate", o.kind),
             "short",
             "How many times faster than sustainable the budget burns, per window.",
             ["5m", "1h", "6h", "1d", "3d"].iter().map(|w| q(format!("{rec}{w}{{{CHOSEN}}} / {budget}"), *w)).collect(),
@@ -743,7 +760,7 @@ pub fn kinds(stack: &Stack) -> Vec<DashboardKind> {
         .filter(|k| stack.dashboards.include.contains(k))
         .filter(|k| match k {
             DashboardKind::System => node,
-            DashboardKind::Slo => stack.services.iter().any(|s| s.slo.is_some()),
+            DashboardKind::Slo => stack.services.iter().any(|s| !crate::targets::rules::slo::objectives(s).is_empty()),
             DashboardKind::Backups => stack.backups.is_some() && node,
             _ => true,
         })
@@ -774,12 +791,11 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
                 out.push(dashboard(stack, "logs", "Logs", vec![service_variable(stack)], logs(stack)))
             }
             DashboardKind::Slo => {
-                let objectives = shared(stack, &boards);
-                let with: std::collections::HashSet<&str> =
-                    objectives.iter().flat_map(|x| &x.services).map(|s| s.name.as_str()).collect();
-                let services: Vec<&Service> =
-                    stack.services.iter().filter(|s| with.contains(s.name.as_str())).collect();
-                out.push(dashboard(stack, "slo", "SLOs", vec![chosen_variable(&services)], slo(&objectives)))
+                for (n, (services, specs)) in by_panels(stack.services.iter(), slo).into_iter().enumerate() {
+                    let title = if n == 0 { "SLOs".to_string() } else { format!("SLOs ({})", n + 1) };
+                    let variables = vec![chosen_variable(&services)];
+                    out.push(dashboard(stack, &numbered("slo", n), &title, variables, specs));
+                }
             }
             DashboardKind::Backups => out.push(plain("backups", "Backups", backups(stack))),
         }

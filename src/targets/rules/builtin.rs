@@ -6,9 +6,10 @@
 //! services of a kind whose rule would read the same (the same threshold, `for`, severity,
 //! metric names and dashboard) share one, which selects the kind (`service_kind="postgres"`, a target
 //! label `prometheus.yml` gives every target of a service). The largest such set gets the
-//! kind-wide rule, which excludes by name every other service of the kind that the alert
-//! concerns (an override, an alert switched off, other metric names); each other set gets its
-//! own rule, which names its services.
+//! kind-wide rule, which excludes by name every other service of the kind (an override, an
+//! alert switched off, other metric names, none of the alert's series: a rule is about exactly
+//! the services it lists), or names its own when they are fewer; each other set gets its own
+//! rule, which names its services.
 //!
 //! Every service alert aggregates `by (service)`, so the alert's labels are exactly the label
 //! set of `model::alert_labels` with the service's name, and routes can rely on them.
@@ -53,15 +54,6 @@ impl Concrete {
 /// Where the selector of a rule's services goes in an expression while services are grouped.
 const SELECTOR: &str = "\u{0}";
 
-/// What a built-in alert is for one service.
-enum Fit {
-    /// The service has none of the alert's series (no TLS domain, not scraped, ...).
-    Absent,
-    /// Switched off by the manifest: the kind-wide rule must not select the service.
-    Off,
-    On(Box<Concrete>),
-}
-
 /// The built-in alerts of the services of `kind`: one rule per alert and set of services whose
 /// rule reads the same (see the module's documentation).
 pub fn kind_alerts(stack: &Stack, boards: &ServiceBoards, kind: Kind) -> Vec<Concrete> {
@@ -69,16 +61,13 @@ pub fn kind_alerts(stack: &Stack, boards: &ServiceBoards, kind: Kind) -> Vec<Con
     let mut out = Vec::new();
     for def in crate::ir::catalog::builtins(kind).iter().filter(|d| !d.logs) {
         let mut rules: Vec<Concrete> = Vec::new();
-        // Services the kind-wide rule must not select, besides those of the other rules.
-        let mut off: Vec<&str> = Vec::new();
         for s in &services {
-            match fit(def, s, boards) {
-                Fit::Absent => {}
-                Fit::Off => off.push(s.name.as_str()),
-                Fit::On(c) => match rules.iter_mut().find(|r| r.same_rule(&c)) {
+            // A service the alert is off for, or that has none of its series, is in no rule.
+            if let Some(c) = fit(def, s, boards) {
+                match rules.iter_mut().find(|r| r.same_rule(&c)) {
                     Some(r) => r.services.push(s.name.to_string()),
-                    None => rules.push(*c),
-                },
+                    None => rules.push(c),
+                }
             }
         }
         // The largest set is kind-wide; on a tie, the first.
@@ -86,19 +75,20 @@ pub fn kind_alerts(stack: &Stack, boards: &ServiceBoards, kind: Kind) -> Vec<Con
             continue;
         };
         let kind_label = format!("{SERVICE_KIND}=\"{}\"", kind.as_str());
-        let mut excluded: std::collections::HashSet<&str> = off.into_iter().collect();
-        for (i, r) in rules.iter().enumerate() {
-            if i != wide {
-                excluded.extend(r.services.iter().map(String::as_str));
-            }
-        }
-        let excluded: Vec<String> =
-            services.iter().map(|s| s.name.to_string()).filter(|n| excluded.contains(n.as_str())).collect();
+        // The kind-wide rule selects the kind but every service of it that is not its own (in
+        // another rule, off, or without the alert's series, whose series a library may still
+        // export): by name, or, when those are more than its own, its own by name.
+        let own: std::collections::HashSet<&str> = rules[wide].services.iter().map(String::as_str).collect();
+        let others: Vec<String> =
+            services.iter().map(|s| s.name.to_string()).filter(|n| !own.contains(n.as_str())).collect();
         let selectors: Vec<String> = rules
             .iter()
             .enumerate()
             .map(|(i, r)| {
-                let (names, negated) = if i == wide { (&excluded, true) } else { (&r.services, false) };
+                let (names, negated) = match i == wide && others.len() <= r.services.len() {
+                    true => (&others, true),
+                    false => (&r.services, false),
+                };
                 if names.is_empty() {
                     return kind_label.clone();
                 }
@@ -165,39 +155,37 @@ pub fn threshold_text(unit: Unit, t: f64) -> String {
     }
 }
 
-/// A built-in alert for one service, overrides applied, its expression selecting `SELECTOR`.
-fn fit(def: &'static Builtin, s: &Service, boards: &ServiceBoards) -> Fit {
+/// A built-in alert for one service, overrides applied, its expression selecting `SELECTOR`;
+/// `None` when the alert is off for the service or the service has none of its series (no TLS
+/// domain, not scraped, ...).
+fn fit(def: &'static Builtin, s: &Service, boards: &ServiceBoards) -> Option<Concrete> {
     if def.name == "TlsCertificateExpiring" && s.tls_domain.is_none() {
-        return Fit::Absent;
+        return None;
     }
     if def.name == "HealthCheckFailed" && health_path(s).is_none() {
-        return Fit::Absent;
+        return None;
     }
     // The process metrics come with a runtime's library (`ir::runtimes`).
     if def.name == "FileDescriptorsNearLimit" && s.runtime.is_none() {
-        return Fit::Absent;
+        return None;
     }
     // A service Prometheus does not scrape (`metrics: false`) has none of its own series:
     // only the probes of its certificate and health can alert.
     if !s.scraped() && !matches!(def.name, "TlsCertificateExpiring" | "HealthCheckFailed") {
-        return Fit::Absent;
+        return None;
     }
     if def.name == "HighLatency" && s.metric_names.duration_scale().is_none() {
-        return Fit::Absent;
+        return None;
     }
     // Grouped status codes (`4xx`) cannot tell a 401 from a 404 (refused by the checks when
     // asked for explicitly).
     if matches!(def.name, "AuthFailures" | "RateLimited") && s.metric_names.status_codes == StatusCodes::Grouped {
-        return Fit::Absent;
+        return None;
     }
-    match resolve(def, s) {
-        None => Fit::Off,
-        Some((t, for_, severity)) => {
-            let mut c = concrete(def, s, t, for_, severity);
-            c.board = boards.of(s.name.as_str()).map(|b| b.name.clone());
-            Fit::On(Box::new(c))
-        }
-    }
+    let (t, for_, severity) = resolve(def, s)?;
+    let mut c = concrete(def, s, t, for_, severity);
+    c.board = boards.of(s.name.as_str()).map(|b| b.name.clone());
+    Some(c)
 }
 
 fn concrete(def: &'static Builtin, s: &Service, t: f64, for_: String, severity: String) -> Concrete {
