@@ -116,9 +116,11 @@ pub fn lower_all(stack: &Stack) -> Vec<Artifact> {
 /// Alertmanager will, without rendering every other file.
 pub fn alert_labels(stack: &Stack) -> Vec<std::collections::BTreeMap<String, String>> {
     use rules::model::Rule;
-    let prometheus = rules::files(stack, false).into_iter().map(|f| f.group);
+    // The labels do not depend on the dashboards: no dashboards to link.
+    let none = grafana::dashboards::ServiceBoards::none();
+    let prometheus = rules::files_with(stack, &none, false).into_iter().map(|f| f.group);
     prometheus
-        .chain(loki::rules::groups(stack))
+        .chain(loki::rules::groups(stack, &none))
         .flat_map(|g| g.rules)
         .flat_map(|r| match r {
             Rule::Alert(a) => {

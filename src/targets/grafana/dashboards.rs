@@ -582,6 +582,11 @@ impl<'a> ServiceBoards<'a> {
         ServiceBoards { boards, of }
     }
 
+    /// No dashboards: for what reads the rules' labels only.
+    pub fn none() -> Self {
+        ServiceBoards { boards: Vec::new(), of: std::collections::HashMap::new() }
+    }
+
     /// The dashboard that shows `service`, by name.
     pub fn of(&self, service: &str) -> Option<&ServiceBoard<'a>> {
         self.of.get(service).map(|i| &self.boards[*i])

@@ -125,7 +125,7 @@ pub fn kind_rules(stack: &Stack, boards: &ServiceBoards, kind: Kind) -> Vec<Aler
 }
 
 pub fn lower(stack: &Stack) -> Vec<Artifact> {
-    kind_groups(stack)
+    kind_groups(stack, &ServiceBoards::new(stack))
         .into_iter()
         .map(|(origin, g)| {
             Artifact::new(
@@ -138,21 +138,20 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
 }
 
 /// The rule group of each kind of service with log alerts (`services-<kind>`, one file each).
-pub fn groups(stack: &Stack) -> Vec<Group> {
-    kind_groups(stack).into_iter().map(|(_, g)| g).collect()
+pub fn groups(stack: &Stack, boards: &ServiceBoards) -> Vec<Group> {
+    kind_groups(stack, boards).into_iter().map(|(_, g)| g).collect()
 }
 
 /// Each kind's group of log alerts, with the part of the manifest it comes from (its one
 /// service's `logs`, or all the services).
-fn kind_groups(stack: &Stack) -> Vec<(String, Group)> {
-    let boards = ServiceBoards::new(stack);
+fn kind_groups(stack: &Stack, boards: &ServiceBoards) -> Vec<(String, Group)> {
     let mut out = Vec::new();
     for kind in Kind::ALL {
-        let mut rules = kind_rules(stack, &boards, kind);
+        let mut rules = kind_rules(stack, boards, kind);
         if rules.is_empty() {
             continue;
         }
-        link_dashboards(stack, &boards, &mut rules);
+        link_dashboards(stack, boards, &mut rules);
         let mut of_kind = stack.services.iter().filter(|s| s.kind == kind);
         let origin = match (of_kind.next(), of_kind.next()) {
             (Some(one), None) => crate::targets::service_part(&one.name, &["logs"]),

@@ -160,15 +160,20 @@ struct RuleFileRef<'a> {
 /// checks, `sightline route`) reads exactly what is written, without writing it. The tests'
 /// series are made only `with_tests`.
 pub fn files(stack: &Stack, with_tests: bool) -> Vec<File> {
+    files_with(stack, &ServiceBoards::new(stack), with_tests)
+}
+
+/// The rule files, linking alerts to `boards` (none, for a reader of their labels only: the
+/// labels do not depend on the dashboards, and leaving them out is cheaper).
+pub fn files_with(stack: &Stack, boards: &ServiceBoards, with_tests: bool) -> Vec<File> {
     let mut out = Vec::new();
     if stack.component(crate::ir::defaults::NODE_EXPORTER.name).is_some() {
         let concrete = builtin::host_alerts(stack);
         let (group, tested) = builtin_group(stack, "host", &concrete, with_tests);
         emit(&mut out, "host", "/host".into(), group, tested);
     }
-    let boards = ServiceBoards::new(stack);
     for kind in Kind::ALL {
-        let concrete = builtin::kind_alerts(stack, &boards, kind);
+        let concrete = builtin::kind_alerts(stack, boards, kind);
         if !concrete.is_empty() {
             let file = format!("services-{}", kind.as_str());
             let (group, tested) = builtin_group(stack, &file, &concrete, with_tests);
@@ -181,7 +186,7 @@ pub fn files(stack: &Stack, with_tests: bool) -> Vec<File> {
             emit(&mut out, &file, origin, group, tested);
         }
     }
-    let objectives = slo::shared(stack, &boards);
+    let objectives = slo::shared(stack, boards);
     if !objectives.is_empty() {
         let mut group = Group { name: "slo".into(), rules: Vec::new() };
         let mut tested = Vec::new();
@@ -295,9 +300,9 @@ pub fn files(stack: &Stack, with_tests: bool) -> Vec<File> {
             Rule::Alert(a) => Some(a),
             Rule::Record(_) => None,
         });
-        link_dashboards(stack, &boards, rules);
+        link_dashboards(stack, boards, rules);
         for t in f.tested.iter_mut().flatten() {
-            link_dashboards(stack, &boards, [&mut t.rule]);
+            link_dashboards(stack, boards, [&mut t.rule]);
         }
     }
     out
