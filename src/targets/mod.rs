@@ -51,6 +51,16 @@ pub fn service_part(service: impl std::fmt::Display, part: &[&str]) -> String {
     )
 }
 
+/// The manifest part a file about `services` comes from: that service's `part` when they are
+/// all one service, else all the services (`/services`).
+pub fn services_part<'a>(services: impl IntoIterator<Item = &'a str>, part: &[&str]) -> String {
+    let mut names = services.into_iter();
+    match names.next() {
+        Some(first) if names.all(|n| n == first) => service_part(first, part),
+        _ => "/services".into(),
+    }
+}
+
 /// A target: its name (for `--explain`-style listings and ARCHITECTURE.md), the manifest part
 /// its files come from unless a file says otherwise (`""`: the whole manifest; a part the
 /// manifest does not have falls back to its parent), and its lowering.

@@ -784,10 +784,11 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
             DashboardKind::System => out.push(plain("system", "System", system(stack))),
             DashboardKind::Services => {
                 for b in &boards.boards {
-                    let (title, origin) = match b.services.as_slice() {
-                        [one] => (format!("Service {}", one.name), super::super::service_part(&one.name, &[])),
-                        _ => (format!("{} services", b.services[0].kind.as_str()), "/services".to_string()),
+                    let title = match b.services.as_slice() {
+                        [one] => format!("Service {}", one.name),
+                        _ => format!("{} services", b.services[0].kind.as_str()),
                     };
+                    let origin = super::super::services_part(b.services.iter().map(|s| s.name.as_str()), &[]);
                     let variables = vec![chosen_variable(&b.services)];
                     out.push(dashboard(stack, &b.name, &title, variables, b.specs.clone()).from_part(origin));
                 }

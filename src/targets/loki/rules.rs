@@ -152,11 +152,8 @@ fn kind_groups(stack: &Stack, boards: &ServiceBoards) -> Vec<(String, Group)> {
             continue;
         }
         link_dashboards(stack, boards, &mut rules);
-        let mut of_kind = stack.services.iter().filter(|s| s.kind == kind);
-        let origin = match (of_kind.next(), of_kind.next()) {
-            (Some(one), None) => crate::targets::service_part(&one.name, &["logs"]),
-            _ => "/services".to_string(),
-        };
+        let of_kind = stack.services.iter().filter(|s| s.kind == kind).map(|s| s.name.as_str());
+        let origin = crate::targets::services_part(of_kind, &["logs"]);
         let name = format!("services-{}", kind.as_str());
         out.push((origin, Group { name, rules: rules.into_iter().map(Rule::Alert).collect() }));
     }

@@ -177,12 +177,7 @@ pub fn files_with(stack: &Stack, boards: &ServiceBoards, with_tests: bool) -> Ve
         if !concrete.is_empty() {
             let file = format!("services-{}", kind.as_str());
             let (group, tested) = builtin_group(stack, &file, &concrete, with_tests);
-            // The part of the manifest the file comes from: its one service, or all of them.
-            let first = &concrete[0].services;
-            let origin = match concrete.iter().all(|c| c.services == *first) {
-                true if first.len() == 1 => super::service_part(&first[0], &[]),
-                _ => "/services".into(),
-            };
+            let origin = super::services_part(concrete.iter().flat_map(|c| c.services.iter().map(String::as_str)), &[]);
             emit(&mut out, &file, origin, group, tested);
         }
     }
@@ -237,12 +232,8 @@ pub fn files_with(stack: &Stack, boards: &ServiceBoards, with_tests: bool) -> Ve
                 group.rules.push(Rule::Alert(rule));
             }
         }
-        let mut with_slo = objectives.iter().flat_map(|x| &x.services).map(|s| s.name.as_str());
-        let first = with_slo.next().unwrap_or_default();
-        let origin = match with_slo.all(|n| n == first) {
-            true => super::service_part(first, &["slo"]),
-            false => "/services".into(),
-        };
+        let origin =
+            super::services_part(objectives.iter().flat_map(|x| &x.services).map(|s| s.name.as_str()), &["slo"]);
         // Burn-rate windows are long: evaluate after the longest `for` of the table.
         out.push(File {
             name: "slo".into(),
