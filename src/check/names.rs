@@ -70,6 +70,7 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
             "backup jobs",
         );
     }
+    unique(ctx, sink, "batch jobs", m.jobs.iter().map(|j| j.name.as_str()), &["jobs"], "name", "batch jobs");
     if let Some(l) = &m.logs {
         unique(
             ctx,

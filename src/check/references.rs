@@ -94,6 +94,11 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
             }
         }
     }
+    for (i, j) in m.jobs.iter().enumerate() {
+        if !m.services.contains_key(j.service.as_str()) {
+            sink.push(unknown_service(j.service.as_str(), ctx.value(["jobs", &i.to_string(), "service"]), &services));
+        }
+    }
     for (name, s) in &m.services {
         let known: Vec<String> = builtin_alerts(s.kind).into_iter().map(String::from).collect();
         for alert in s.alerts.keys() {

@@ -14,6 +14,8 @@ pub const GRAFANA_PORT: u16 = 3001;
 pub const GRAFANA_BIND: &str = "127.0.0.1";
 pub const GRAFANA_ADMIN_PASSWORD_ENV: &str = "GRAFANA_ADMIN_PASSWORD";
 pub const BACKUP_DESTINATION: &str = "/backups";
+/// The longest a batch job's run may take (`jobs[].max_duration`).
+pub const JOB_MAX_DURATION: &str = "1h";
 pub const GROUP_BY: [&str; 2] = ["alertname", "service"];
 pub const REDACT: [&str; 4] = ["password", "token", "api_key", "authorization"];
 
@@ -269,9 +271,22 @@ pub const BACKUP: ComponentDefault = ComponentDefault {
     probe: Probe::Shell,
 };
 
+pub const PUSHGATEWAY: ComponentDefault = ComponentDefault {
+    name: "pushgateway",
+    repository: "prom/pushgateway",
+    version: "v1.11.3",
+    memory: "64MiB",
+    cpus: 0.1,
+    // Its persistence file: the last result of each job, a few lines each.
+    disk: Some("100MiB"),
+    supported: &["1.11"],
+    requires: None,
+    probe: Probe::Wget,
+};
+
 /// Names taken by the services sightline generates. (Exporters are named after their service,
 /// `<service>-exporter`; `check::names` refuses a service of that name too.)
-pub const RESERVED_NAMES: [&str; 11] = [
+pub const RESERVED_NAMES: [&str; 12] = [
     CADVISOR.name,
     PROMETHEUS.name,
     ALERTMANAGER.name,
@@ -282,5 +297,6 @@ pub const RESERVED_NAMES: [&str; 11] = [
     NODE_EXPORTER.name,
     BLACKBOX_EXPORTER.name,
     BACKUP.name,
+    PUSHGATEWAY.name,
     "sightline",
 ];

@@ -7,7 +7,7 @@
 //! collectors; redis_exporter's INFO metrics; nginx-prometheus-exporter's stub_status metrics;
 //! blackbox_exporter's probe metrics; cAdvisor's container CPU and memory; the framework libraries of `ir::frameworks`
 //! and the runtimes of `ir::runtimes`;
-//! the backup scripts' textfile metrics; Prometheus's own `up`, `scrape_*` and `ALERTS`.
+//! the backup scripts' textfile metrics; what batch jobs push to the Pushgateway; Prometheus's own `up`, `scrape_*` and `ALERTS`.
 
 use super::{Service, Stack};
 use crate::manifest::model::Kind;
@@ -91,6 +91,14 @@ pub const BACKUP: &[&str] = &[
     "sightline_restore_test_last_result",
     "sightline_restore_test_last_success_timestamp_seconds",
 ];
+/// What a batch job pushes (`targets/rules/jobs.rs`), and what the Pushgateway adds to every
+/// group: the time of its last successful and failed push (its README, "About timestamps").
+pub const JOBS: &[&str] = &[
+    "sightline_job_last_success_timestamp_seconds",
+    "sightline_job_last_failure_timestamp_seconds",
+    "push_time_seconds",
+    "push_failure_time_seconds",
+];
 
 /// The metrics an http service's framework instrumentation exposes.
 pub fn framework(s: &Service) -> Vec<String> {
@@ -106,6 +114,9 @@ pub fn exposed(stack: &Stack) -> Vec<String> {
         if stack.backups.is_some() {
             out.extend(BACKUP.iter().map(|s| s.to_string()));
         }
+    }
+    if stack.component(super::defaults::PUSHGATEWAY.name).is_some() {
+        out.extend(JOBS.iter().map(|s| s.to_string()));
     }
     if stack.component(super::defaults::CADVISOR.name).is_some() {
         out.extend(CADVISOR.iter().map(|s| s.to_string()));
@@ -190,6 +201,9 @@ const EXPORTER_LABELS: &[(&str, &[&str])] = &[
     ),
     ("sightline_backup_", &["backup_job", "service"]),
     ("sightline_restore_test_", &["backup_job", "service"]),
+    ("sightline_job_", &["batch_job"]),
+    ("push_time_seconds", &["batch_job"]),
+    ("push_failure_time_seconds", &["batch_job"]),
     ("prometheus_rule_evaluation_failures_total", &["rule_group"]),
     ("loki_prometheus_rule_evaluation_failures_total", &["rule_group", "user"]),
     ("alertmanager_notifications_failed_total", &["integration", "receiver_name", "reason"]),

@@ -36,6 +36,8 @@ pub struct Stack {
     pub logs: Logs,
     pub dashboards: Dashboards,
     pub backups: Option<Backups>,
+    /// The application's batch jobs, which report to the Pushgateway.
+    pub jobs: Vec<BatchJob>,
     /// Every secret the stack reads, with the setting that reads it, in manifest order.
     pub secrets: Vec<SecretUse>,
     /// Host ports bound by the stack.
@@ -179,6 +181,24 @@ pub struct BackupJob {
     pub age_recipient: Option<String>,
 }
 
+#[derive(Clone, Debug)]
+pub struct BatchJob {
+    pub name: Name,
+    pub service: Name,
+    pub schedule: Cron,
+    /// The longest time between two runs of the schedule.
+    pub interval: Duration,
+    pub max_duration: Duration,
+}
+
+impl BatchJob {
+    /// How long after its last success the job is late: the schedule's longest gap plus the
+    /// longest a run may take.
+    pub fn late_after(&self) -> Duration {
+        Duration::from_millis(self.interval.millis() + self.max_duration.millis())
+    }
+}
+
 /// A secret and the manifest setting that reads it (e.g. `services.db.password`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SecretUse {
@@ -251,6 +271,17 @@ pub fn lower(manifest: &Manifest, manifest_name: &str) -> Stack {
         verify: b.verify.unwrap_or(true),
         restore_test: b.restore_test.clone(),
     });
+    let jobs: Vec<BatchJob> = manifest
+        .jobs
+        .iter()
+        .map(|j| BatchJob {
+            name: j.name.clone(),
+            service: j.service.clone(),
+            schedule: j.schedule.clone(),
+            interval: longest_gap(&j.schedule),
+            max_duration: j.max_duration.clone().unwrap_or_else(|| dur(defaults::JOB_MAX_DURATION)),
+        })
+        .collect();
     let dashboards = manifest.dashboards.clone().unwrap_or_default();
     let mut stack = Stack {
         manifest_name: manifest_name.to_string(),
@@ -258,7 +289,7 @@ pub fn lower(manifest: &Manifest, manifest_name: &str) -> Stack {
         env: manifest.environment.clone(),
         host: manifest.host.clone(),
         network: manifest.network.clone(),
-        components: components(manifest, &services, collector, backups.is_some()),
+        components: components(manifest, &services, collector, backups.is_some(), !jobs.is_empty()),
         services,
         scrape_interval,
         scrape_timeout,
@@ -299,6 +330,7 @@ pub fn lower(manifest: &Manifest, manifest_name: &str) -> Stack {
             include: dashboards.include.clone().unwrap_or_else(|| DashboardKind::ALL.to_vec()),
         },
         backups,
+        jobs,
         secrets: Vec::new(),
         published: Vec::new(),
     };
@@ -394,7 +426,13 @@ fn component(
     }
 }
 
-fn components(manifest: &Manifest, services: &[Service], collector: Collector, backups: bool) -> Vec<Component> {
+fn components(
+    manifest: &Manifest,
+    services: &[Service],
+    collector: Collector,
+    backups: bool,
+    jobs: bool,
+) -> Vec<Component> {
     let obs = manifest.observability.clone().unwrap_or_default();
     let mut out = Vec::new();
     let p = obs.prometheus.unwrap_or_default();
@@ -482,6 +520,17 @@ fn components(manifest: &Manifest, services: &[Service], collector: Collector, b
     if backups {
         let b = manifest.backups.clone().unwrap_or_default();
         out.push(component(&defaults::BACKUP, "backups", None, b.memory.as_ref(), b.cpus, None));
+    }
+    if jobs {
+        let p = obs.pushgateway.clone().unwrap_or_default();
+        out.push(component(
+            &defaults::PUSHGATEWAY,
+            "observability.pushgateway",
+            p.version.as_ref(),
+            p.memory.as_ref(),
+            p.cpus,
+            None,
+        ));
     }
     out
 }
@@ -585,6 +634,18 @@ fn published(manifest: &Manifest, stack: &Stack) -> Vec<Published> {
                 pointer: format!("/services/{}/port", s.name),
             });
         }
+    }
+    // A batch job of a service that runs outside the compose project reports from the host:
+    // the Pushgateway is published there, on loopback only (it has no authentication).
+    let from_host =
+        stack.jobs.iter().position(|j| stack.services.iter().any(|s| s.name == j.service && s.image.is_none()));
+    if let Some(i) = from_host {
+        out.push(Published {
+            bind: "127.0.0.1".into(),
+            port: crate::targets::paths::PUSHGATEWAY_ADDR.1,
+            owner: defaults::PUSHGATEWAY.name.into(),
+            pointer: format!("/jobs/{i}/service"),
+        });
     }
     out
 }

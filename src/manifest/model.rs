@@ -46,6 +46,10 @@ pub struct Manifest {
     /// PostgreSQL backups.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backups: Option<Backups>,
+    /// The application's batch jobs (cron jobs, scheduled tasks): each reports its result to the
+    /// stack's Pushgateway, and an alert fires when one fails or has not succeeded in time.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub jobs: Vec<BatchJob>,
     /// Count every warning as an error, as `--deny-warnings` does (for a CI gate).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deny_warnings: Option<bool>,
@@ -436,6 +440,9 @@ pub struct Observability {
     pub alloy: Option<ComponentSettings>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grafana: Option<GrafanaSettings>,
+    /// The Pushgateway the batch jobs report to (run when `jobs` has any).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pushgateway: Option<ComponentSettings>,
 }
 
 /// A version tag of an upstream image, e.g. `v2.53.2` or `3.2.1`.
@@ -761,11 +768,12 @@ pub enum DashboardKind {
     Logs,
     Slo,
     Backups,
+    Jobs,
 }
 
 impl DashboardKind {
     /// Every dashboard, in the order they are generated (and the default `include`).
-    pub const ALL: [DashboardKind; 8] = [
+    pub const ALL: [DashboardKind; 9] = [
         DashboardKind::Overview,
         DashboardKind::Security,
         DashboardKind::Performance,
@@ -774,6 +782,7 @@ impl DashboardKind {
         DashboardKind::Logs,
         DashboardKind::Slo,
         DashboardKind::Backups,
+        DashboardKind::Jobs,
     ];
 }
 
@@ -838,6 +847,24 @@ pub struct BackupJob {
     pub compress: Option<Compress>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encrypt: Option<Encrypt>,
+}
+
+/// A batch job of the application, watched through the results it pushes.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchJob {
+    /// The job's name: the `batch_job` label of its metrics and alerts, and the last segment of
+    /// the URL it reports to.
+    pub name: Name,
+    /// The service the job belongs to: its alerts carry that service's label and are routed
+    /// like its other alerts.
+    pub service: Name,
+    /// When the job runs: 5-field cron, UTC.
+    pub schedule: Cron,
+    /// The longest a run may take (default 1h): a job is late when it has not succeeded within
+    /// its schedule's longest gap plus this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_duration: Option<Duration>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]

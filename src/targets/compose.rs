@@ -429,6 +429,32 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         scrape_deps.push((c.name.clone(), ready));
     }
 
+    // The Pushgateway the batch jobs report to: on the application's network, where they run,
+    // and published on the host's loopback when a job runs outside this project.
+    if let Some(c) = stack.component(defaults::PUSHGATEWAY.name) {
+        let mut pg = base(c, Some("65534:65534"), true, &with_app(&[MONITORING]));
+        // The last result of every job survives a restart: written at most a minute after it
+        // arrived, read back at start.
+        pg.insert(
+            "command".into(),
+            json!([format!("--persistence.file={PUSHGATEWAY_DATA}/pushgateway.db"), "--persistence.interval=1m"]),
+        );
+        pg.insert("volumes".into(), json!([format!("pushgateway-data:{PUSHGATEWAY_DATA}")]));
+        let ports: Vec<String> = stack
+            .published
+            .iter()
+            .filter(|p| p.owner == c.name)
+            .map(|p| format!("{}:{}:{}", p.bind, p.port, PUSHGATEWAY_ADDR.1))
+            .collect();
+        if !ports.is_empty() {
+            pg.insert("ports".into(), json!(ports));
+        }
+        let ready = insert_probe(&mut pg, c, PUSHGATEWAY_ADDR.1, "/-/ready");
+        volumes.insert("pushgateway-data".into(), json!({}));
+        services.insert(c.name.clone(), Value::Object(pg));
+        scrape_deps.push((c.name.clone(), ready));
+    }
+
     // Prometheus.
     let p = get(defaults::PROMETHEUS.name);
     let mut prom = base(p, Some("65534:65534"), true, &with_app(&[MONITORING]));

@@ -45,6 +45,9 @@ pub const GRAFANA_ADDR: (&str, u16) = ("grafana", 3000);
 pub const NODE_EXPORTER_ADDR: (&str, u16) = ("node-exporter", 9100);
 pub const BLACKBOX_ADDR: (&str, u16) = ("blackbox-exporter", 9115);
 pub const CADVISOR_ADDR: (&str, u16) = ("cadvisor", 8080);
+pub const PUSHGATEWAY_ADDR: (&str, u16) = ("pushgateway", 9091);
+/// The Pushgateway's persistence file, on its volume (the image's working directory).
+pub const PUSHGATEWAY_DATA: &str = "/pushgateway";
 pub const PROMTAIL_PORT: u16 = 9080;
 pub const ALLOY_PORT: u16 = 12345;
 // Exporter ports are per kind: `ir::catalog::exporter_port`.

@@ -1,6 +1,6 @@
 //! `prometheus/prometheus.yml`: global intervals and external labels, a scrape job for
-//! Prometheus, Alertmanager, node-exporter and every service (directly, or through its
-//! exporter), blackbox probes for health endpoints and certificates, the generated rule files
+//! Prometheus, Alertmanager, node-exporter, the Pushgateway the batch jobs report to, and every
+//! service (directly, or through its exporter), blackbox probes for health endpoints and certificates, the generated rule files
 //! and the generated Alertmanager.
 //!
 //! Written for Prometheus 3 (the tests run promtool of the pinned release): Prometheus 3 fails
@@ -9,7 +9,7 @@
 //! response (`fallback_scrape_protocol`, added in 3.0; the exporters' handlers set the header).
 
 use super::Artifact;
-use super::paths::{ALERTMANAGER_ADDR, BLACKBOX_ADDR, NODE_EXPORTER_ADDR, PROMETHEUS_CONFIG};
+use super::paths::{ALERTMANAGER_ADDR, BLACKBOX_ADDR, NODE_EXPORTER_ADDR, PROMETHEUS_CONFIG, PUSHGATEWAY_ADDR};
 use crate::ir::{Service, Stack, defaults};
 use crate::manifest::model::Kind;
 use serde::Serialize;
@@ -54,6 +54,8 @@ struct ScrapeConfig {
     static_configs: Vec<StaticConfig>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     relabel_configs: Vec<Relabel>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    metric_relabel_configs: Vec<Relabel>,
 }
 
 #[derive(Serialize)]
@@ -63,11 +65,16 @@ struct StaticConfig {
     labels: BTreeMap<String, String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Default)]
 struct Relabel {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    action: Option<&'static str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     source_labels: Vec<String>,
-    target_label: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    regex: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    target_label: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     replacement: Option<String>,
 }
@@ -84,7 +91,24 @@ fn job(name: &str, target: String, labels: BTreeMap<String, String>, metrics_pat
         fallback_scrape_protocol: None,
         static_configs: vec![StaticConfig { targets: vec![target], labels }],
         relabel_configs: Vec::new(),
+        metric_relabel_configs: Vec::new(),
     }
+}
+
+/// The Pushgateway's series: a pushed `job` (the grouping key of `/metrics/job/<name>`) is
+/// not honoured, so it arrives as `exported_job` (the Pushgateway's README, "About the job
+/// and instance labels") and is renamed `batch_job`, the label the batch job rules select.
+/// `job` and `instance` stay the Pushgateway's, as for every other target; its own metrics
+/// have no `exported_job` and get no `batch_job`.
+fn pushgateway_relabels() -> Vec<Relabel> {
+    vec![
+        Relabel {
+            source_labels: vec!["exported_job".into()],
+            target_label: Some(crate::targets::rules::jobs::LABEL.into()),
+            ..Relabel::default()
+        },
+        Relabel { action: Some("labeldrop"), regex: Some("exported_job".into()), ..Relabel::default() },
+    ]
 }
 
 /// The target label of a service's kind, which the built-in rules select (one rule over all
@@ -116,20 +140,21 @@ fn probe(s: &Service, probe: &str, module: &str, targets: Vec<String>) -> Scrape
         relabel_configs: vec![
             Relabel {
                 source_labels: vec!["__address__".into()],
-                target_label: "__param_target".into(),
-                replacement: None,
+                target_label: Some("__param_target".into()),
+                ..Relabel::default()
             },
             Relabel {
                 source_labels: vec!["__param_target".into()],
-                target_label: "instance".into(),
-                replacement: None,
+                target_label: Some("instance".into()),
+                ..Relabel::default()
             },
             Relabel {
-                source_labels: Vec::new(),
-                target_label: "__address__".into(),
+                target_label: Some("__address__".into()),
                 replacement: Some(addr(BLACKBOX_ADDR)),
+                ..Relabel::default()
             },
         ],
+        metric_relabel_configs: Vec::new(),
     }
 }
 
@@ -137,7 +162,13 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     // The stack's own programs (the monitoring rules watch the same list), and the host.
     let mut jobs: Vec<ScrapeConfig> = crate::targets::rules::monitoring::jobs(stack)
         .into_iter()
-        .map(|(name, target)| job(name, addr(target), BTreeMap::new(), None))
+        .map(|(name, target)| {
+            let mut j = job(name, addr(target), BTreeMap::new(), None);
+            if target == PUSHGATEWAY_ADDR {
+                j.metric_relabel_configs = pushgateway_relabels();
+            }
+            j
+        })
         .collect();
     if stack.component(defaults::NODE_EXPORTER.name).is_some() {
         jobs.push(job("node", addr(NODE_EXPORTER_ADDR), BTreeMap::new(), None));

@@ -32,7 +32,9 @@ fn promtool_accepts_the_config_and_rules_and_every_alert_test_passes() {
             .unwrap()
             .map(|e| format!("rules/{}", e.unwrap().file_name().to_string_lossy()))
             .collect();
-        let (ok, out) = run(Command::new(&promtool).arg("check").arg("rules").args(&rules).current_dir(&prom));
+        // With its lint fatal: no two rules of a file share an alert name and labels.
+        let (ok, out) =
+            run(Command::new(&promtool).args(["check", "rules", "--lint-fatal"]).args(&rules).current_dir(&prom));
         assert!(ok, "{}: promtool check rules:\n{out}", m.display());
         let tests: Vec<String> = std::fs::read_dir(prom.join("tests"))
             .unwrap()
@@ -454,11 +456,15 @@ fn an_override_takes_its_service_out_of_the_kinds_rule() {
             serde_json::json!({ "series": format!("http_requests_total{{{labels},status=\"2xx\"}}"), "values": format!("0+{}x30", 100 - errors) }),
         ]
     };
-    // Each alert as the generated firing test of its service's rule expects it.
-    let generated = yaml_to_json(&std::fs::read_to_string(prom.join("tests/services-http.yml")).unwrap());
+    // Each alert as the generated firing test of its service's rule expects it. The override's
+    // rule is in a file of its own (`services-http-2.yml`): one file holds no two rules of an
+    // alert with the same labels.
+    let files = ["services-http.yml", "services-http-2.yml"];
+    let generated: Vec<Value> =
+        files.iter().map(|f| yaml_to_json(&std::fs::read_to_string(prom.join("tests").join(f)).unwrap())).collect();
     let expected = |service: &str| -> Option<Value> {
         let name = format!("HighErrorRate fires ({service})");
-        let t = generated["tests"].as_array().unwrap().iter().find(|t| t["name"] == name.as_str())?;
+        let t = generated.iter().flat_map(|g| g["tests"].as_array().unwrap()).find(|t| t["name"] == name.as_str())?;
         Some(t["alert_rule_test"][0]["exp_alerts"][0].clone())
     };
     assert!(expected("c").is_none(), "an alert switched off has no rule");
@@ -472,7 +478,7 @@ fn an_override_takes_its_service_out_of_the_kinds_rule() {
         })
     };
     let tests = serde_json::json!({
-        "rule_files": ["rules/services-http.yml"],
+        "rule_files": files.map(|f| format!("rules/{f}")),
         "evaluation_interval": "1m",
         "tests": [case(10, &["a"]), case(60, &["a", "b"])],
     });

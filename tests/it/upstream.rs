@@ -17,6 +17,7 @@ const PINS: &[(&str, &str, &ComponentDefault)] = &[
     ("postgres_exporter", "github.com/prometheus-community/postgres_exporter", &defaults::POSTGRES_EXPORTER),
     ("redis_exporter", "github.com/oliver006/redis_exporter", &defaults::REDIS_EXPORTER),
     ("nginx_exporter", "github.com/nginx/nginx-prometheus-exporter", &defaults::NGINX_EXPORTER),
+    ("pushgateway", "github.com/prometheus/pushgateway", &defaults::PUSHGATEWAY),
 ];
 
 /// Programs of ours built on an upstream grammar: (tools directory, Go module, the release line

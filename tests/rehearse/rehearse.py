@@ -406,6 +406,8 @@ def start_observability(stack: Stack, procs: Processes, report: Report) -> None:
             start_program(stack, procs, name, "redis_exporter", cmd, 9121, "--web.listen-address")
         elif "nginx-prometheus-exporter" in image:
             start_program(stack, procs, name, "nginx-prometheus-exporter", cmd, 9113, "--web.listen-address")
+        elif image.startswith("prom/pushgateway:"):
+            start_program(stack, procs, name, "pushgateway", cmd, 9091, "--web.listen-address")
         elif image.startswith("prom/blackbox-exporter:"):
             # The image's own /etc/blackbox_exporter/config.yml (blackbox_exporter's
             # blackbox.yml at its release tag): the http_2xx module sightline's probes use.
@@ -693,7 +695,7 @@ def port_of(stack: Stack, name: str) -> int | None:
     svc = stack.manifest.get("services", {}).get(name)
     if svc:
         return int(svc.get("port", 0)) or None
-    known = {"prometheus": 9090, "alertmanager": 9093, "node-exporter": 9100, "blackbox-exporter": 9115}
+    known = {"prometheus": 9090, "alertmanager": 9093, "node-exporter": 9100, "blackbox-exporter": 9115, "pushgateway": 9091}
     if name in known:
         return known[name]
     if name.endswith("-tls-front"):
@@ -1071,6 +1073,7 @@ def inject(stack: Stack, procs: Processes, report: Report, faults: Faults, apps:
             code, _ = http_get(base + ready)
             report.check(code == 503, f"{n}: {ready} answers 503 once the app is told it is not ready", f"it answers {code}")
             want.append(("HealthCheckFailed", {"service": n}))
+    jobs_m = batch_jobs(stack)
     backup_jobs = [c for _, c in jobs if "backup-postgres.sh" in c]
     failed_job = None
     if backup_jobs:
@@ -1083,7 +1086,19 @@ def inject(stack: Stack, procs: Processes, report: Report, faults: Faults, apps:
         report.check(code != 0, "backup runner: a job with a wrong password fails", f"exit {code}")
         if failed_job:
             want.append(("BackupFailed", {"backup_job": failed_job}))
-    faults.expect("bad traffic, readiness 503, a failed backup", want)
+    # A batch job that fails, reporting as documented; another (or the same) whose last success
+    # is older than its schedule's longest gap plus its longest run.
+    if jobs_m:
+        failed_batch, late_batch = jobs_m[0], jobs_m[-1]
+        code = report_job(failed_batch["name"], succeeds=False)
+        report.check(code == 0, f"batch job {failed_batch['name']}: the documented line reports a failure", f"exit {code}")
+        want.append(("BatchJobFailed", {"batch_job": failed_batch["name"]}))
+        rule = has_rule(stack, "BatchJobLate", batch_job=late_batch["name"])
+        limit = int(re.search(r">\s*([0-9]+)\s*$", rule["expr"]).group(1))
+        code = push_job(late_batch["name"], f"sightline_job_last_success_timestamp_seconds {int(time.time()) - limit - 600}\n")
+        report.check(code == 200, f"batch job {late_batch['name']}: a success {limit + 600} s ago is pushed", f"the Pushgateway answers {code}")
+        want.append(("BatchJobLate", {"batch_job": late_batch["name"]}))
+    faults.expect("bad traffic, readiness 503, a failed backup, a failed and a late batch job", want)
     load.end()
     if slow_runs:
         load = Load()
@@ -1121,6 +1136,13 @@ def inject(stack: Stack, procs: Processes, report: Report, faults: Faults, apps:
         procs.stop("blackbox-exporter")
         stopped.append("blackbox-exporter")
         want.append(("MonitoringTargetDown", {"job": "blackbox"}))
+    if "pushgateway" in procs.running:
+        # No job's success reaches Prometheus: each job's BatchJobNeverSucceeded (its `for:`
+        # shortened here), and the failed job stays failed.
+        procs.stop("pushgateway")
+        stopped.append("pushgateway")
+        want.append(("MonitoringTargetDown", {"job": "pushgateway"}))
+        want += [("BatchJobNeverSucceeded", {"batch_job": j["name"]}) for j in jobs_m]
     # A configuration reload refused: a broken rule file for Prometheus, a broken config for
     # Alertmanager (each keeps running its previous configuration), then put back.
     rule_file = sorted((stack.copies["prometheus"] / "rules").glob("*.yml"))[0]
@@ -1144,8 +1166,24 @@ def inject(stack: Stack, procs: Processes, report: Report, faults: Faults, apps:
             not faults.capture.received("BackupFailed", {"backup_job": failed_job}, status="resolved"),
             f"node-exporter down: no resolved notice for BackupFailed{{backup_job={failed_job}}}",
         )
+    if "pushgateway" in stopped:
+        j = jobs_m[0]["name"]
+        still = [a for a in faults.alerts() if matches(a, "BatchJobFailed", {"batch_job": j})]
+        report.check(bool(still), f"Pushgateway down: BatchJobFailed{{batch_job={j}}} keeps firing")
+        report.check(
+            not faults.capture.received("BatchJobFailed", {"batch_job": j}, status="resolved"),
+            f"Pushgateway down: no resolved notice for BatchJobFailed{{batch_job={j}}}",
+        )
     for p in stopped:
         procs.restart(p)
+    if "pushgateway" in stopped:
+        # Its persistence file brings every job's last result back.
+        wait_port(stack.addr["pushgateway"], 9091, 30)
+        kept = api("http://pushgateway:9091", "/api/v1/metrics")["data"]
+        names = {g["labels"].get("job") for g in kept if "sightline_job_last_failure_timestamp_seconds" in g}
+        report.check(jobs_m[0]["name"] in names, f"Pushgateway restarted: batch job {jobs_m[0]['name']}'s failure is still there", json.dumps(sorted(n or "" for n in names)))
+        # Every job succeeds again, as documented: its alerts resolve before the services stop.
+        jobs_succeed(stack, report)
 
     # 3. Each service stopped: its Down alert fires, routed and delivered; the service's other
     #    alerts are inhibited by it, and nothing else is.
@@ -1169,15 +1207,52 @@ def inject(stack: Stack, procs: Processes, report: Report, faults: Faults, apps:
             report.check(False, f"{l['alertname']} is inhibited only as designed", json.dumps(l))
 
 
-def http_get_post(url: str) -> int:
+def report_line() -> str:
+    """The one line docs/manifest.md gives a batch job to report its result with, for its
+    example job `audit-cleanup`: the rehearsal runs that very line."""
+    doc = (ROOT / "docs/manifest.md").read_text()
+    lines = [l for l in doc.splitlines() if "sightline_job_last_" in l and "curl" in l and not l.startswith("|")]
+    if len(lines) != 1:
+        sys.exit(f"rehearse: docs/manifest.md gives {len(lines)} report lines, not one")
+    return lines[0]
+
+
+def report_job(name: str, succeeds: bool) -> int:
+    """A run of batch job `name` that succeeds or fails, reporting as the documented line does."""
+    line = report_line().replace("audit-cleanup &&", ("true" if succeeds else "false") + " &&")
+    line = line.replace("/metrics/job/audit-cleanup", f"/metrics/job/{urllib.parse.quote(name)}")
+    return subprocess.run(["/bin/sh", "-c", line], capture_output=True, timeout=30).returncode
+
+
+def push_job(name: str, text: str) -> int:
+    """A push of `text` (the exposition format) to the Pushgateway's group of batch job `name`."""
+    return http_post(f"http://pushgateway:9091/metrics/job/{urllib.parse.quote(name)}", text.encode(), "text/plain")
+
+
+def batch_jobs(stack: Stack) -> list[dict]:
+    return stack.manifest.get("jobs") or []
+
+
+def jobs_succeed(stack: Stack, report: Report) -> None:
+    """Every batch job runs and succeeds, reporting as documented."""
+    for j in batch_jobs(stack):
+        code = report_job(j["name"], succeeds=True)
+        report.check(code == 0, f"batch job {j['name']}: the documented line reports a success", f"exit {code}")
+
+
+def http_post(url: str, data: bytes, content_type: str) -> int:
     try:
-        request = urllib.request.Request(url, data=b"{}", method="POST", headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(url, data=data, method="POST", headers={"Content-Type": content_type})
         with urllib.request.urlopen(request, timeout=5) as r:
             return r.status
     except urllib.error.HTTPError as e:
         return e.code
     except OSError:
         return 0
+
+
+def http_get_post(url: str) -> int:
+    return http_post(url, b"{}", "application/json")
 
 
 def main() -> int:
@@ -1217,6 +1292,10 @@ def main() -> int:
                 write_rows(stack, "INSERT INTO rehearsal_writes DEFAULT VALUES;")
             code = run_cron_job(command)
             report.check(code == 0, f"backup runner: `{schedule}` job succeeds", f"exit {code}; see backup.log")
+        # Every batch job has run once and succeeded, reporting as documented.
+        if "pushgateway" in procs.running:
+            wait_port(stack.addr["pushgateway"], 9091, 30)
+        jobs_succeed(stack, report)
         for name in list(procs.running):
             port = port_of(stack, name)
             if port:
@@ -1257,9 +1336,10 @@ def main() -> int:
                 name = re.search(r'__name__="([^"]+)"', sel)
                 metric = name.group(1) if name else None
                 # The traffic sent every status and latency the rules look for; what is still
-                # missing is missing for good, except alerts (an alert has to fire) and the
-                # user's own metrics, which nothing here exposes.
-                if metric == "ALERTS":
+                # missing is missing for good, except the user's own metrics, which nothing
+                # here exposes, and what only an event makes:
+                # A firing alert, a batch job's failure: each has to happen first.
+                if metric in ("ALERTS", "sightline_job_last_failure_timestamp_seconds"):
                     events.append(sel)
                 elif what.endswith("(user.yml)"):
                     events.append(sel + " (the user's own metric)")

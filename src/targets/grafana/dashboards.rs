@@ -728,6 +728,45 @@ fn backups(_stack: &Stack) -> Vec<Spec> {
     ]
 }
 
+/// The batch jobs, from what they push (`targets/rules/jobs.rs`).
+fn jobs(_stack: &Stack) -> Vec<Spec> {
+    use crate::targets::rules::jobs::{FAILURE, SUCCESS};
+    let by = |m: &str| format!("max by (batch_job) ({m})");
+    vec![
+        spec(
+            Viz::Stat,
+            "Time since the last success",
+            "s",
+            "Time since each job last reported a successful run.",
+            vec![q(format!("time() - {}", by(SUCCESS)), "{{batch_job}}")],
+        ),
+        spec(
+            Viz::Stat,
+            "Last run failed",
+            "short",
+            "1 when each job's last reported run failed, 0 when it succeeded.",
+            vec![q(
+                format!("({f} > bool ({s} or {f} * 0)) or {s} * 0", f = by(FAILURE), s = by(SUCCESS)),
+                "{{batch_job}}",
+            )],
+        ),
+        spec(
+            Viz::TimeSeries,
+            "Time since the last success, over time",
+            "s",
+            "Falls to zero at each success; a job is late when it climbs past its schedule's longest gap plus its longest run.",
+            vec![q(format!("time() - {}", by(SUCCESS)), "{{batch_job}}")],
+        ),
+        spec(
+            Viz::TimeSeries,
+            "Time since the last report",
+            "s",
+            "Time since each job last pushed a result, success or failure (the Pushgateway's push_time_seconds).",
+            vec![q("time() - max by (batch_job) (push_time_seconds)", "{{batch_job}}")],
+        ),
+    ]
+}
+
 fn dashboard(stack: &Stack, name: &str, title: &str, variables: Vec<serde_json::Value>, specs: Vec<Spec>) -> Artifact {
     let d = Dashboard {
         uid: uid(stack, name),
@@ -757,7 +796,7 @@ fn dashboard(stack: &Stack, name: &str, title: &str, variables: Vec<serde_json::
 }
 
 /// The dashboards the stack gets: those `dashboards.include` names that have something to
-/// show (System and Backups need node-exporter, SLOs an objective).
+/// show (System and Backups need node-exporter, SLOs an objective, Jobs a batch job).
 pub fn kinds(stack: &Stack) -> Vec<DashboardKind> {
     let node = stack.component(defaults::NODE_EXPORTER.name).is_some();
     DashboardKind::ALL
@@ -767,6 +806,7 @@ pub fn kinds(stack: &Stack) -> Vec<DashboardKind> {
             DashboardKind::System => node,
             DashboardKind::Slo => stack.services.iter().any(|s| !crate::targets::rules::slo::objectives(s).is_empty()),
             DashboardKind::Backups => stack.backups.is_some() && node,
+            DashboardKind::Jobs => stack.component(defaults::PUSHGATEWAY.name).is_some(),
             _ => true,
         })
         .collect()
@@ -804,6 +844,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
                 }
             }
             DashboardKind::Backups => out.push(plain("backups", "Backups", backups(stack))),
+            DashboardKind::Jobs => out.push(plain("jobs", "Batch jobs", jobs(stack)).from_part("/jobs")),
         }
     }
     out

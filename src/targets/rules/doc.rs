@@ -29,8 +29,11 @@ pub fn render(stack: &Stack) -> String {
             c.def.source
         ));
     }
-    s.push_str("\n## The stack's own alerts\n\n`MonitoringTargetDown` (`prometheus/rules/monitoring.yml`) for each of the stack's own programs Prometheus scrapes; node-exporter has `HostDown`. With `backups:`, `prometheus/rules/backups.yml` holds one set per job; results are read with `last_over_time` over the job's stale window, so a node-exporter outage does not resolve a failure. Shown for a job `nightly` (daily at 02:00) of `db`.\n\n| alert | severity | for | expression | what it means |\n|---|---|---|---|---|\n");
-    let own = super::monitoring::alerts(stack).into_iter().chain(super::backups::alerts(stack));
+    s.push_str("\n## The stack's own alerts\n\n`MonitoringTargetDown` (`prometheus/rules/monitoring.yml`) for each of the stack's own programs Prometheus scrapes; node-exporter has `HostDown`. With `backups:`, `prometheus/rules/backups.yml` holds one set per job; results are read with `last_over_time` over the job's stale window, so a node-exporter outage does not resolve a failure. Shown for a job `nightly` (daily at 02:00) of `db`. With `jobs:`, `prometheus/rules/jobs.yml` holds one set per batch job, read the same way; shown for a job `audit-cleanup` (daily at 03:30, at most 30m) of `api`.\n\n| alert | severity | for | expression | what it means |\n|---|---|---|---|---|\n");
+    let own = super::monitoring::alerts(stack)
+        .into_iter()
+        .chain(super::backups::alerts(stack))
+        .chain(super::jobs::alerts(stack));
     for t in own {
         s.push_str(&format!(
             "| {} | {} | {} | `{}` | {} |\n",

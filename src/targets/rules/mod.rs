@@ -6,12 +6,14 @@
 //! `services-<kind>.yml` (the built-in alerts of the services of a kind, one rule per alert and
 //! set of services whose rule reads the same: `builtin`), `slo.yml` (recording rules and
 //! burn-rate alerts of the objectives, one set per objective services share: `slo::shared`),
+//! `backups.yml` and `jobs.yml` (backup jobs and the application's batch jobs),
 //! `user.yml` (the manifest's own rules, which have no generated tests: their series are the
 //! user's to know).
 
 pub mod backups;
 pub mod builtin;
 pub mod doc;
+pub mod jobs;
 pub mod model;
 pub mod monitoring;
 pub mod slo;
@@ -112,6 +114,32 @@ fn tests_for(group: &str, rules: &[Tested]) -> TestFile {
     TestFile { rule_files: vec![format!("../rules/{group}.yml")], evaluation_interval: "1m".into(), tests }
 }
 
+/// A kind's rules in as few files as hold no two rules of one alert with the same labels
+/// (severity; the category is the alert's): promtool's lint, on by default, calls such rules
+/// duplicates within a file, whatever their expressions. The n-th such rule of an alert, for
+/// the services whose override sets it apart, goes to the n-th file; the kind-wide rule of
+/// every alert to the first.
+fn apart(concrete: Vec<Concrete>) -> Vec<Vec<Concrete>> {
+    let mut files: Vec<Vec<Concrete>> = Vec::new();
+    let mut seen: BTreeMap<(&'static str, String), usize> = BTreeMap::new();
+    // The kind-wide rule (the one of the most services) of each alert first.
+    let mut order: Vec<usize> = (0..concrete.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(concrete[i].services.len()));
+    let mut slot = vec![0; concrete.len()];
+    for i in order {
+        let n = seen.entry((concrete[i].def.name, concrete[i].severity.clone())).or_default();
+        slot[i] = *n;
+        *n += 1;
+    }
+    for (c, n) in concrete.into_iter().zip(slot) {
+        if files.len() <= n {
+            files.resize_with(n + 1, Vec::new);
+        }
+        files[n].push(c);
+    }
+    files
+}
+
 /// One rule file as a model: its name (`<file>.yml`), its one group, and the alerts its test
 /// file tests with, if it has one (`eval_time` overriding each case's, for long windows).
 pub struct File {
@@ -174,10 +202,13 @@ pub fn files_with(stack: &Stack, boards: &ServiceBoards, with_tests: bool) -> Ve
     }
     for kind in Kind::ALL {
         let concrete = builtin::kind_alerts(stack, boards, kind);
-        if !concrete.is_empty() {
-            let file = format!("services-{}", kind.as_str());
-            let (group, tested) = builtin_group(stack, &file, &concrete, with_tests);
-            let origin = super::services_part(concrete.iter().flat_map(|c| c.services.iter().map(String::as_str)), &[]);
+        for (n, part) in apart(concrete).into_iter().enumerate() {
+            let file = match n {
+                0 => format!("services-{}", kind.as_str()),
+                n => format!("services-{}-{}", kind.as_str(), n + 1),
+            };
+            let (group, tested) = builtin_group(stack, &file, &part, with_tests);
+            let origin = super::services_part(part.iter().flat_map(|c| c.services.iter().map(String::as_str)), &[]);
             emit(&mut out, &file, origin, group, tested);
         }
     }
@@ -252,6 +283,11 @@ pub fn files_with(stack: &Stack, boards: &ServiceBoards, with_tests: bool) -> Ve
         let group =
             Group { name: "backups".into(), rules: rules.iter().map(|r| Rule::Alert(r.rule.clone())).collect() };
         emit(&mut out, "backups", "/backups".into(), group, with_tests.then_some(rules));
+    }
+    let rules = jobs::alerts(stack);
+    if !rules.is_empty() {
+        let group = Group { name: "jobs".into(), rules: rules.iter().map(|r| Rule::Alert(r.rule.clone())).collect() };
+        emit(&mut out, "jobs", "/jobs".into(), group, with_tests.then_some(rules));
     }
     if !stack.alerting.rules.is_empty() {
         let rules = stack

@@ -90,7 +90,12 @@ pub const SERVICE_LABEL: &str = "{{ $labels.service }}";
 /// for the host's alerts.
 pub fn dashboard_url(stack: &Stack, boards: &ServiceBoards, rule: &AlertRule) -> Option<String> {
     use crate::manifest::model::DashboardKind;
+    let jobs_board = crate::targets::grafana::dashboards::kinds(stack).contains(&DashboardKind::Jobs);
     let path = match (rule.services.first(), rule.labels.get("service")) {
+        // A batch job's alert: the batch jobs' dashboard.
+        _ if jobs_board && rule.labels.contains_key(crate::targets::rules::jobs::LABEL) => {
+            format!("/d/{}", crate::targets::grafana::uid(stack, "jobs"))
+        }
         (Some(first), _) => boards.url(stack, first, SERVICE_LABEL)?,
         (None, Some(name)) => boards.url(stack, name, name)?,
         (None, None)

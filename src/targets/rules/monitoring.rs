@@ -1,7 +1,7 @@
 //! The stack watching itself (`prometheus/rules/monitoring.yml`):
 //! - `MonitoringTargetDown`, one rule per program with its `job` label, when Prometheus cannot
 //!   scrape one of the stack's own programs (Prometheus, Alertmanager, Loki, cAdvisor, the
-//!   blackbox exporter); node-exporter has `HostDown`;
+//!   blackbox exporter, the Pushgateway); node-exporter has `HostDown`;
 //! - the pipeline failing while it runs: rule evaluations failing (Prometheus's and Loki's
 //!   ruler), notifications failing, a configuration reload refused, TSDB compactions failing
 //!   or its write-ahead log corrupted;
@@ -16,7 +16,9 @@
 use super::model::{AlertRule, InputSeries, Tested, alert_annotations, alert_labels};
 use crate::ir::{Stack, defaults};
 use crate::targets::alertmanager::routing::WATCHDOG;
-use crate::targets::paths::{ALERTMANAGER_ADDR, BLACKBOX_ADDR, CADVISOR_ADDR, LOKI_ADDR, PROMETHEUS_ADDR};
+use crate::targets::paths::{
+    ALERTMANAGER_ADDR, BLACKBOX_ADDR, CADVISOR_ADDR, LOKI_ADDR, PROMETHEUS_ADDR, PUSHGATEWAY_ADDR,
+};
 
 /// The scrape jobs of the stack's own programs, with their target.
 pub fn jobs(stack: &Stack) -> Vec<(&'static str, (&'static str, u16))> {
@@ -26,6 +28,9 @@ pub fn jobs(stack: &Stack) -> Vec<(&'static str, (&'static str, u16))> {
     }
     if stack.component(defaults::BLACKBOX_EXPORTER.name).is_some() {
         out.push(("blackbox", BLACKBOX_ADDR));
+    }
+    if stack.component(defaults::PUSHGATEWAY.name).is_some() {
+        out.push(("pushgateway", PUSHGATEWAY_ADDR));
     }
     out
 }
