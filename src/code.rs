@@ -104,6 +104,10 @@ codes! {
         "When Prometheus, Alertmanager or the network between them and the receivers stops, no\nalert can say so. The usual answer is a dead man's switch: `Watchdog`, an alert that always\nfires, routed every 5 minutes to an external heartbeat service (healthchecks.io, Dead Man's\nSnitch, PagerDuty's heartbeat, any webhook that expects a regular call), which pages when the\ncalls stop. Name its receiver in `alerting.heartbeat` (set the service's period to 5 minutes\nand its grace to 5 to 10 minutes). Without it, sightline generates no Watchdog.";
     CriticalToDefault = "SL216", "critical alerts that reach only the default receiver",
         "The manifest routes critical alerts to someone (a route matching `severity: critical`),\nbut some critical alerts match no route, usually because that route also matches a\n`category` they do not carry, and go to the default receiver only. The message names them\n(`sightline route --all` shows every alert with its receivers); widen the route or add one.";
+    NotRunHere = "SL217", "compose settings for a service the compose file does not run",
+        "`compose:` says how the generated compose file runs one of the application's services, so\nit needs the service's `image:`; and `depends_on` can name only services the same file\nruns (those with an `image:`). A service without an image runs elsewhere: give it an image,\nor leave its compose settings out.";
+    DependencyCycle = "SL218", "services that wait for each other",
+        "`compose.depends_on` makes compose start a service after the ones it names. A service that\nwaits, directly or through others, for itself never starts: compose refuses the file.\nRemove one of the dependencies of the cycle.";
     SecretLiteral = "SL301", "a literal value where a secret reference is required",
         "Secrets are never written into the manifest: it is committed, reviewed and copied\ninto CI logs. Write a reference instead, `{ env: NAME }` to read an environment variable or\n`{ file: /abs/path }` to read a mounted file. sightline never prints the literal it found.";
     SecretLooking = "SL302", "a string that looks like a secret",
@@ -122,6 +126,8 @@ codes! {
         "The value is outside the range this field accepts (for example `keep: 0` would rotate\naway every dump, and a port must be between 1 and 65535).";
     HighCardinalityLabel = "SL407", "a log label with too many values",
         "Every distinct label value creates a new Loki stream. Request ids, trace ids, user ids,\nsession ids, IP addresses and paths have a value per request or per user, which multiplies the\nindex and slows every query. Keep such fields in the line, or attach them as structured\nmetadata (Loki 3), and query them with `| json` or `| logfmt` filters.";
+    VolumeOutsideProject = "SL408", "a volume that reaches outside the project",
+        "A service's `compose.volumes` mount a named volume (`media:/app/media`) or a path inside\nthe project, relative to the generated compose file (`./static:/app/static:ro`). A host path\n(`/var/run/docker.sock`, `/etc`), one in a home directory (`~`) or one that climbs out with\n`..` gives the container the host: it is refused. A named volume that sightline uses itself\n(`prometheus-data`, `<service>-data`, …) would hand that data to the application: it is\nrefused too.";
     PromqlSyntax = "SL501", "a PromQL expression that does not parse",
         "`alerting.rules[].expr` is PromQL. Prometheus refuses to load a rule file with an\nexpression it cannot parse, which would stop every alert of the stack.";
     ForTooShort = "SL502", "`for:` shorter than the evaluation interval",

@@ -8,6 +8,7 @@
 
 mod alerts;
 mod budget;
+mod compose;
 mod images;
 mod kinds;
 mod logs;
@@ -57,6 +58,7 @@ const FAMILIES: &[Family] = &[
     references::check,
     routes::check,
     kinds::check,
+    compose::check,
     secrets::check,
     logs::check,
     values::check,

@@ -84,6 +84,8 @@ pub struct Service {
     pub slo: Option<Slo>,
     pub alerts: IndexMap<String, m::AlertOverride>,
     pub postgres: Option<Postgres>,
+    /// How compose runs it (`compose:`; only on a service with an image).
+    pub compose: m::ServiceCompose,
 }
 
 impl Service {
@@ -403,6 +405,7 @@ fn lower_service(name: &Name, s: &m::Service) -> Service {
             }),
             _ => None,
         },
+        compose: s.compose.clone().unwrap_or_default(),
     }
 }
 
@@ -590,6 +593,11 @@ fn secrets(stack: &Stack) -> Vec<SecretUse> {
         if let Some(p) = &s.postgres {
             add(&p.password, format!("services.{}.password", s.name));
         }
+        for (var, v) in &s.compose.environment {
+            if let m::EnvValue::Secret(r) = v {
+                add(r, format!("services.{}.compose.environment.{var}", s.name));
+            }
+        }
     }
     add(&stack.grafana.admin_password, "observability.grafana.admin_password".into());
     for (name, r) in &stack.alerting.receivers {
@@ -633,6 +641,19 @@ fn published(manifest: &Manifest, stack: &Stack) -> Vec<Published> {
                 owner: s.name.to_string(),
                 pointer: format!("/services/{}/port", s.name),
             });
+        }
+    }
+    // The further ports of the application's own containers.
+    for s in stack.services.iter().filter(|s| s.image.is_some()) {
+        for (i, p) in s.compose.ports.iter().enumerate() {
+            if let Some((bind, port, _)) = p.parts() {
+                out.push(Published {
+                    bind,
+                    port,
+                    owner: s.name.to_string(),
+                    pointer: format!("/services/{}/compose/ports/{i}", s.name),
+                });
+            }
         }
     }
     // A batch job of a service that runs outside the compose project reports from the host:

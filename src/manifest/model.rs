@@ -190,6 +190,106 @@ pub struct Service {
     /// postgres image, the server preloading the module and a job creating the extension.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub query_stats: Option<bool>,
+    /// With `image`: how compose runs the service (its environment, command, volumes, further
+    /// ports, and the services it waits for).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compose: Option<ServiceCompose>,
+}
+
+/// How compose runs one of the application's services: what sightline cannot infer from its
+/// kind. Checked like the rest: secrets only as references, ports not clashing, volumes inside
+/// the project.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceCompose {
+    /// Environment variables: a value, or a secret reference. `{ env: NAME }` passes `NAME` from
+    /// the environment compose runs in (compose fails when it is unset); `{ file: /path }`
+    /// mounts the file and sets `<VARIABLE>_FILE` to its path, the convention of the official
+    /// images (postgres, mysql, mariadb, mongo, rabbitmq).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    #[schemars(extend("propertyNames" = { "pattern": super::values::ENV_NAME_PATTERN }))]
+    pub environment: IndexMap<String, EnvValue>,
+    /// The command, in exec form (one string per argument).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
+    /// Volumes, `<source>:<path in the container>[:ro]`: the source a named volume (`media`), or a
+    /// path inside the project, relative to the generated compose file (`./static`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<VolumeMount>,
+    /// Host ports to publish, `[<ip>:]<host port>:<container port>` (all addresses when no IP is
+    /// given, as compose does).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<PortMapping>,
+    /// Services of this compose file to start first: compose waits for their healthcheck where
+    /// they have one, for their start otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<Name>,
+}
+
+/// The value of an environment variable: a secret reference, or a value that is no secret.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum EnvValue {
+    Secret(SecretRef),
+    Text(String),
+    Bool(bool),
+    Integer(i64),
+    Number(f64),
+}
+
+impl EnvValue {
+    /// The value as compose writes it; `None` for a secret.
+    pub fn text(&self) -> Option<String> {
+        match self {
+            EnvValue::Secret(_) => None,
+            EnvValue::Text(s) => Some(s.clone()),
+            EnvValue::Bool(b) => Some(b.to_string()),
+            EnvValue::Integer(i) => Some(i.to_string()),
+            EnvValue::Number(n) => Some(n.to_string()),
+        }
+    }
+}
+
+/// A volume of an application's service: `<source>:<path in the container>[:ro|:rw]`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(transparent)]
+pub struct VolumeMount(#[schemars(regex(pattern = r"^[^:\s]+:/[^:\s]*(:(ro|rw))?$"))] pub String);
+
+impl VolumeMount {
+    /// (source, path in the container, read-only)
+    pub fn parts(&self) -> (&str, &str, bool) {
+        let mut it = self.0.splitn(3, ':');
+        let source = it.next().unwrap_or("");
+        let target = it.next().unwrap_or("");
+        (source, target, it.next() == Some("ro"))
+    }
+
+    /// A named volume (not a path).
+    pub fn is_named(&self) -> bool {
+        let (source, ..) = self.parts();
+        !source.contains('/') && !source.starts_with('.') && !source.starts_with('~')
+    }
+}
+
+/// A published port of an application's service: `[<ip>:]<host port>:<container port>`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(transparent)]
+pub struct PortMapping(
+    #[schemars(regex(pattern = r"^(([0-9]{1,3}\.){3}[0-9]{1,3}:)?[0-9]{1,5}:[0-9]{1,5}$"))] pub String,
+);
+
+impl PortMapping {
+    /// (bind address, host port, container port); ports out of range are `None`.
+    pub fn parts(&self) -> Option<(String, u16, u16)> {
+        let f: Vec<&str> = self.0.split(':').collect();
+        let (bind, host, container) = match f.as_slice() {
+            [h, c] => ("0.0.0.0", *h, *c),
+            [b, h, c] => (*b, *h, *c),
+            _ => return None,
+        };
+        let port = |p: &str| p.parse::<u16>().ok().filter(|p| *p > 0);
+        Some((bind.to_string(), port(host)?, port(container)?))
+    }
 }
 
 /// A metrics path (`/metrics`), or `false` for no scrape.

@@ -29,7 +29,7 @@ use super::paths::*;
 use super::postgres;
 use crate::ir::defaults::{self, Probe};
 use crate::ir::{Component, Postgres, Service, Stack};
-use crate::manifest::model::{Collector, Kind};
+use crate::manifest::model::{Collector, EnvValue, Kind};
 use crate::manifest::values::SecretRef;
 use serde_json::{Map, Value, json};
 
@@ -91,6 +91,23 @@ fn insert_probe(s: &mut Map<String, Value>, c: &Component, port: u16, path: &str
             "service_healthy"
         }
         None => "service_started",
+    }
+}
+
+/// Where the official redis image keeps its data.
+const REDIS_DATA: &str = "/data";
+
+/// The service's own `compose.volumes` mount something at `path`.
+fn mounts_at(s: &Service, path: &str) -> bool {
+    s.compose.volumes.iter().any(|m| m.parts().1.trim_end_matches('/') == path.trim_end_matches('/'))
+}
+
+/// An application's container that compose can wait to be healthy: the databases' and nginx's
+/// own checks, an `http` or `generic` service's `health` path.
+fn has_healthcheck(s: &Service) -> bool {
+    match s.kind {
+        Kind::Postgres | Kind::Redis | Kind::Nginx => true,
+        Kind::Http | Kind::Generic => s.health.as_ref().is_some_and(|h| h.live.is_some() || h.ready.is_some()),
     }
 }
 
@@ -631,7 +648,10 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
                     wiring.env.insert("POSTGRES_USER".into(), json!(literal(&pg.user)));
                     wiring.env_or_file(&pg.password, "POSTGRES_PASSWORD", "POSTGRES_PASSWORD_FILE");
                     let volume = format!("{}-data", s.name);
-                    a.insert("volumes".into(), json!([format!("{volume}:{}", postgres::data_mount(s))]));
+                    if !mounts_at(s, postgres::data_mount(s)) {
+                        a.insert("volumes".into(), json!([format!("{volume}:{}", postgres::data_mount(s))]));
+                        volumes.insert(volume.clone(), json!({}));
+                    }
                     if postgres::sets_up_server(s) {
                         let mut command = vec!["postgres"];
                         command.extend(postgres::SERVER_ARGS);
@@ -641,13 +661,21 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
                         let job = query_stats_job(s, pg, &[app_net.unwrap_or(APPLICATION)], &mut secrets_all);
                         services.insert(crate::ir::query_stats_job_name(&s.name), Value::Object(job));
                     }
-                    volumes.insert(volume, json!({}));
                     Some(healthcheck(vec!["CMD", "pg_isready", "-U", &literal(&pg.user), "-d", &literal(&pg.database)]))
                 } else {
                     Some(healthcheck(vec!["CMD", "pg_isready"]))
                 }
             }
-            Kind::Redis => Some(healthcheck(vec!["CMD", "redis-cli", "ping"])),
+            Kind::Redis => {
+                // The official image keeps its data (RDB snapshots, the AOF) in /data: a named
+                // volume keeps it across `down` and `up`.
+                if !mounts_at(s, REDIS_DATA) {
+                    let volume = format!("{}-data", s.name);
+                    a.insert("volumes".into(), json!([format!("{volume}:{REDIS_DATA}")]));
+                    volumes.insert(volume, json!({}));
+                }
+                Some(healthcheck(vec!["CMD", "redis-cli", "ping"]))
+            }
             Kind::Nginx => Some(healthcheck(vec!["CMD-SHELL", "kill -0 \"$$(cat /var/run/nginx.pid)\""])),
             Kind::Http | Kind::Generic => {
                 s.health.as_ref().and_then(|h| h.live.as_ref().or(h.ready.as_ref())).map(|path| {
@@ -657,12 +685,52 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
                 })
             }
         };
+        // What the manifest's `compose:` adds: the environment (a secret as its reference's
+        // mechanism), the command, volumes, further ports, and what to wait for.
+        let run = &s.compose;
+        for (var, value) in &run.environment {
+            match value {
+                EnvValue::Secret(r) => wiring.env_or_file(r, var, &format!("{var}_FILE")),
+                v => {
+                    // `$` doubled: compose would read it as an interpolation.
+                    wiring.env.insert(var.clone(), json!(v.text().unwrap_or_default().replace('$', "$$")));
+                }
+            }
+        }
+        if let Some(command) = &run.command {
+            a.insert("command".into(), json!(command.iter().map(|c| c.replace('$', "$$")).collect::<Vec<_>>()));
+        }
+        if !run.volumes.is_empty() {
+            let v = a.entry("volumes").or_insert_with(|| json!([]));
+            if let Value::Array(list) = v {
+                list.extend(run.volumes.iter().map(|m| json!(m.0)));
+            }
+            for m in run.volumes.iter().filter(|m| m.is_named()) {
+                volumes.insert(m.parts().0.to_string(), json!({}));
+            }
+        }
         wiring.apply(&mut a, &mut secrets_all);
         if let Some(h) = health {
             a.insert("healthcheck".into(), h);
         }
-        if let Some(p) = stack.published.iter().find(|p| p.owner == s.name.as_str()) {
-            a.insert("ports".into(), json!([format!("{}:{}:{}", p.bind, p.port, s.port)]));
+        let mut ports: Vec<String> = stack
+            .published
+            .iter()
+            .filter(|p| p.owner == s.name.as_str() && s.kind == Kind::Nginx && p.pointer.ends_with("/port"))
+            .map(|p| format!("{}:{}:{}", p.bind, p.port, s.port))
+            .collect();
+        ports.extend(run.ports.iter().filter_map(|p| p.parts()).map(|(b, h, c)| format!("{b}:{h}:{c}")));
+        if !ports.is_empty() {
+            a.insert("ports".into(), json!(ports));
+        }
+        if !run.depends_on.is_empty() {
+            let on: Vec<(&str, &str)> = run
+                .depends_on
+                .iter()
+                .filter_map(|d| stack.services.iter().find(|o| o.name == *d))
+                .map(|o| (o.name.as_str(), if has_healthcheck(o) { "service_healthy" } else { "service_started" }))
+                .collect();
+            depends(&mut a, &on);
         }
         services.insert(s.name.to_string(), Value::Object(a));
     }

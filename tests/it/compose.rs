@@ -383,9 +383,20 @@ fn generated_configs_are_mounted_as_directories() {
     for m in manifests() {
         let dir = build_into_tempdir(&m);
         let doc = compose_of(dir.path());
+        // The application's own mounts (`compose.volumes`) are the project's, not generated.
+        let checked = sightline::check(&m.display().to_string(), &std::fs::read(&m).unwrap());
+        let own: Vec<String> = checked
+            .manifest
+            .iter()
+            .flat_map(|mf| mf.services.values())
+            .flat_map(|s| s.compose.iter().flat_map(|c| c.volumes.iter().map(|v| v.parts().0.to_string())))
+            .collect();
         for (name, service) in doc["services"].as_object().unwrap() {
             for volume in service["volumes"].as_array().into_iter().flatten() {
                 let Some(source) = volume.as_str().and_then(|v| v.split(':').next()) else { continue };
+                if own.iter().any(|o| o == source) {
+                    continue;
+                }
                 if let Some(relative) = source.strip_prefix("./") {
                     let path = dir.path().join(relative);
                     assert!(path.is_dir(), "{}: {name} mounts the file {source}; mount its directory", m.display());
@@ -489,4 +500,73 @@ fn secrets_given_as_files_never_reach_an_environment() {
             "no service reads {secret}"
         );
     }
+}
+
+/// A service's `compose:` settings, as compose v2 itself reads the generated file: the
+/// environment with its `{ env }` secret taken from the environment and its `{ file }` secret
+/// as `<VARIABLE>_FILE` beside a mounted secret, a `$` kept literal, the command, volumes
+/// (named ones declared), ports, and `depends_on` waiting for health only where there is a
+/// healthcheck.
+#[test]
+fn an_application_service_runs_as_its_compose_settings_say() {
+    let v2 = require_tool("docker-compose-v2");
+    let dir = crate::support::build_yaml(
+        "version: 1\nstack: shop\nenvironment: prod\nservices:\n  \
+         web:\n    kind: generic\n    image: ghcr.io/acme/web:1.0.0\n    port: 8010\n    metrics: false\n    compose:\n      \
+         environment: { DATABASE_URL: { env: WEB_DB_URL }, SECRET_KEY: { file: /run/secrets/web_key }, GREETING: \"costs $5\", WORKERS: 4 }\n      \
+         command: [gunicorn, --bind, \"0.0.0.0:8010\"]\n      \
+         volumes: [\"web-media:/app/media\", \"./static:/app/static:ro\"]\n      \
+         ports: [\"127.0.0.1:8010:8010\"]\n      \
+         depends_on: [cache, worker]\n  \
+         cache: { kind: redis, image: \"redis:7.4.1\", port: 6379 }\n  \
+         worker: { kind: generic, image: \"ghcr.io/acme/worker:1.0.0\", port: 9000, metrics: false }\n",
+    );
+    let mut env = env_vars(dir.path());
+    assert!(env.iter().any(|(k, _)| k == "WEB_DB_URL"), ".env.example lists the secret: {env:?}");
+    for (k, v) in env.iter_mut() {
+        if k == "WEB_DB_URL" {
+            *v = "postgres://db/app".into();
+        }
+    }
+    let mut cmd = Command::new(&v2);
+    cmd.args(["config", "--format", "json"])
+        .current_dir(dir.path())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap());
+    for (k, v) in &env {
+        cmd.env(k, v);
+    }
+    let (ok, out) = run(&mut cmd);
+    assert!(ok, "{out}");
+    let start = out.find('{').unwrap();
+    let config: Value = serde_json::from_str(&out[start..]).unwrap();
+    let web = &config["services"]["web"];
+    assert_eq!(web["environment"]["DATABASE_URL"], "postgres://db/app", "{web}");
+    assert_eq!(web["environment"]["SECRET_KEY_FILE"], "/run/secrets/web_key", "{web}");
+    assert!(web["environment"].get("SECRET_KEY").is_none(), "{web}");
+    // `config` writes a compose file again, so it escapes a literal `$` as `$$`: the value is
+    // `costs $5`, not an interpolation of `$5`.
+    assert_eq!(web["environment"]["GREETING"], "costs $$5", "{web}");
+    assert_eq!(web["environment"]["WORKERS"], "4", "{web}");
+    assert_eq!(web["command"], serde_json::json!(["gunicorn", "--bind", "0.0.0.0:8010"]));
+    assert!(web["secrets"].as_array().unwrap().iter().any(|s| s["source"] == "web_key"), "{web}");
+    let mounts: Vec<(String, String)> = web["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| (v["type"].as_str().unwrap().to_string(), v["target"].as_str().unwrap().to_string()))
+        .collect();
+    assert!(mounts.contains(&("volume".into(), "/app/media".into())), "{mounts:?}");
+    assert!(mounts.contains(&("bind".into(), "/app/static".into())), "{mounts:?}");
+    assert!(config["volumes"]["web-media"].is_object(), "{}", config["volumes"]);
+    assert_eq!(web["ports"][0]["host_ip"], "127.0.0.1");
+    assert_eq!(web["ports"][0]["published"], "8010");
+    assert_eq!(web["depends_on"]["cache"]["condition"], "service_healthy", "{web}");
+    assert_eq!(web["depends_on"]["worker"]["condition"], "service_started", "{web}");
+    // A database kind keeps its data in a named volume by default.
+    let cache = &config["services"]["cache"];
+    assert!(
+        cache["volumes"].as_array().unwrap().iter().any(|v| v["source"] == "cache-data" && v["target"] == "/data"),
+        "{cache}"
+    );
 }
