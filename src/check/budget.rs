@@ -68,26 +68,24 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
             );
         }
     }
-    let mut seen: HashMap<u16, &ir::Published> = HashMap::new();
+    // Every binding of a port so far: a clash with any of them, not only the first.
+    let mut seen: HashMap<u16, Vec<&ir::Published>> = HashMap::new();
     for p in &stack.published {
-        match seen.get(&p.port) {
-            Some(first) if first.bind == p.bind || first.bind == "0.0.0.0" || p.bind == "0.0.0.0" => {
-                let mut d = Diagnostic::error(
-                    Code::PortConflict,
-                    format!("{} and {} are both published on host port {}", first.owner, p.owner, p.port),
-                )
-                .at(ctx.source.value_span(&p.pointer))
-                .label(format!("{} binds it too", first.owner))
-                .help("change one of the ports");
-                if !first.pointer.is_empty() && ctx.source.node(&first.pointer).is_some() {
-                    d = d.related(ctx.source.value_span(&first.pointer), format!("{} binds it", first.owner));
-                }
-                sink.push(d)
+        let earlier = seen.entry(p.port).or_default();
+        let clash = earlier.iter().find(|f| f.bind == p.bind || f.bind == "0.0.0.0" || p.bind == "0.0.0.0").copied();
+        earlier.push(p);
+        if let Some(first) = clash {
+            let mut d = Diagnostic::error(
+                Code::PortConflict,
+                format!("{} and {} are both published on host port {}", first.owner, p.owner, p.port),
+            )
+            .at(ctx.source.value_span(&p.pointer))
+            .label(format!("{} binds it too", first.owner))
+            .help("change one of the ports");
+            if !first.pointer.is_empty() && ctx.source.node(&first.pointer).is_some() {
+                d = d.related(ctx.source.value_span(&first.pointer), format!("{} binds it", first.owner));
             }
-            Some(_) => {}
-            None => {
-                seen.insert(p.port, p);
-            }
+            sink.push(d)
         }
     }
 }

@@ -7,19 +7,10 @@ use super::Ctx;
 use crate::code::Code;
 use crate::diagnostic::{Diagnostic, Sink};
 use crate::manifest::model::{EnvValue, Kind, Service};
+use crate::manifest::values::SecretRef;
 use std::collections::BTreeSet;
 
-/// The named volumes sightline's own services keep their data in (`targets/compose.rs`), and
-/// each database's `<service>-data`.
-pub const OWN_VOLUMES: [&str; 7] = [
-    "prometheus-data",
-    "alertmanager-data",
-    "loki-data",
-    "grafana-data",
-    "pushgateway-data",
-    "backups",
-    "backup-textfile",
-];
+use crate::targets::paths::{OUTPUT_ENTRIES, OWN_VOLUMES};
 
 /// The variables sightline sets itself on a service of a kind.
 fn own_variables(s: &Service) -> &'static [&'static str] {
@@ -61,6 +52,29 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
         }
         for (var, value) in &run.environment {
             let here = at(&["environment", var]);
+            if let EnvValue::Secret(SecretRef::File(p)) = value {
+                // Mounted into the container: only a compose secret, never a host path (the
+                // Docker socket, `/etc`).
+                if p.strip_prefix("/run/secrets/").is_none_or(|n| n.is_empty() || n.contains('/')) {
+                    sink.push(
+                        Diagnostic::error(
+                            Code::VolumeOutsideProject,
+                            format!("`{var}` reads its secret from `{p}`, a host path"),
+                        )
+                        .at(ctx.value(here.clone()))
+                        .label("mounted into the container")
+                        .help("keep the secret under `/run/secrets/<name>` (a compose secret), or use `{ env: NAME }`"),
+                    );
+                }
+                if run.environment.contains_key(&format!("{var}_FILE")) {
+                    sink.push(
+                        Diagnostic::error(Code::DuplicateName, format!("`{var}_FILE` is set twice"))
+                            .at(ctx.key(at(&["environment", &format!("{var}_FILE")])))
+                            .label(format!("also set from the file secret of `{var}`"))
+                            .help(format!("a `{{ file }}` secret of `{var}` sets `{var}_FILE`: leave one of them out")),
+                    );
+                }
+            }
             if own_variables(s).contains(&var.as_str()) {
                 sink.push(
                     Diagnostic::error(
@@ -72,7 +86,7 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
                     .help("leave it out: sightline sets it from `database`, `user` and `password`"),
                 );
             }
-            if matches!(value, EnvValue::Text(_)) && secret_variable(var) {
+            if !matches!(value, EnvValue::Secret(_)) && secret_variable(var) {
                 // The value is never shown: it may be the secret itself.
                 sink.push(
                     Diagnostic::error(Code::SecretLiteral, format!("`{var}` takes a secret reference, not a literal value"))
@@ -83,26 +97,31 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
             }
         }
         for (i, v) in run.volumes.iter().enumerate() {
-            let (source, ..) = v.parts();
             let i = i.to_string();
             let here = ctx.value(at(&["volumes", &i]));
-            let outside = if v.is_named() {
-                let own = OWN_VOLUMES.contains(&source)
-                    || source.strip_suffix("-data").is_some_and(|base| m.services.contains_key(base));
-                own.then(|| format!("`{source}` is a volume sightline keeps its own data in"))
-            } else if !source.starts_with("./") || source.split('/').any(|p| p == "..") {
-                Some(format!("`{source}` is not a path inside the project"))
-            } else {
-                None
-            };
+            let outside = volume_problem(m, v);
             if let Some(message) = outside {
                 sink.push(
                     Diagnostic::error(Code::VolumeOutsideProject, message)
                         .at(here)
                         .label("not the application's to mount")
-                        .help("mount a named volume of the application's (`media:/app/media`) or a path under the project (`./static:/app/static:ro`)"),
+                        .help("mount a named volume of the application's (`media:/app/media`) or a directory of its own beside the generated files (`./static:/app/static:ro`)"),
                 );
             }
+        }
+        // The official postgres image's server is started with the options pg_stat_statements
+        // needs (`targets/postgres.rs`); a command of the user's would drop them.
+        let official_pg = s.image.as_ref().is_some_and(|i| i.is_official("postgres"));
+        if run.command.is_some() && s.kind == Kind::Postgres && official_pg && s.query_stats.unwrap_or(true) {
+            sink.push(
+                Diagnostic::error(
+                    Code::NotForKind,
+                    format!("`{name}`'s server is started by sightline, with the options query statistics need"),
+                )
+                .at(ctx.key(at(&["command"])))
+                .label("would drop `-c shared_preload_libraries=pg_stat_statements`")
+                .help("leave `command` out, or set `query_stats: false` to start the server your way"),
+            );
         }
         for (i, p) in run.ports.iter().enumerate() {
             if p.parts().is_none() {
@@ -138,16 +157,57 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
     cycles(ctx, sink);
 }
 
+/// Why a volume of an application's container reaches what is not its own, if it does.
+fn volume_problem(m: &crate::manifest::Manifest, v: &crate::manifest::model::VolumeMount) -> Option<String> {
+    let (source, ..) = v.parts();
+    // Compose fills in `${…}` before it mounts: no check of the path would hold.
+    if v.0.contains('$') {
+        return Some(format!("`{source}` has a compose variable, which could lead anywhere"));
+    }
+    if v.is_named() {
+        let valid = source.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+            && source.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+        let own = OWN_VOLUMES.contains(&source)
+            || source.strip_suffix("-data").is_some_and(|base| m.services.contains_key(base));
+        return match (valid, own) {
+            (false, _) => {
+                Some(format!("`{source}` is not a volume name Docker takes (letters, digits, `_`, `.`, `-`)"))
+            }
+            (true, true) => Some(format!("`{source}` is a volume sightline keeps its own data in")),
+            _ => None,
+        };
+    }
+    // `./` is the output directory, where the compose file is.
+    let Some(relative) = source.strip_prefix("./") else {
+        return Some(format!("`{source}` is a host path, not a path beside the generated files"));
+    };
+    let parts: Vec<&str> = relative.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
+    match parts.first() {
+        _ if parts.contains(&"..") => Some(format!("`{source}` climbs out of the output directory")),
+        None => Some(format!("`{source}` is the whole output directory, sightline's generated files")),
+        Some(first) if first.starts_with('.') || OUTPUT_ENTRIES.contains(first) => {
+            Some(format!("`{source}` is part of what sightline generates (or its secrets and state)"))
+        }
+        _ => None,
+    }
+}
+
 /// A service that waits for itself, directly or through others, is reported once, at the
 /// dependency that closes the cycle.
 fn cycles(ctx: &Ctx, sink: &mut Sink) {
     let m = ctx.manifest;
-    let deps = |n: &str| -> Vec<String> {
+    // Each dependency with its position in the list, known services only.
+    let deps = |n: &str| -> Vec<(usize, String)> {
         m.services
             .get(n)
             .and_then(|s| s.compose.as_ref())
             .map(|c| {
-                c.depends_on.iter().map(|d| d.to_string()).filter(|d| m.services.contains_key(d.as_str())).collect()
+                c.depends_on
+                    .iter()
+                    .enumerate()
+                    .map(|(i, d)| (i, d.to_string()))
+                    .filter(|(_, d)| m.services.contains_key(d.as_str()))
+                    .collect()
             })
             .unwrap_or_default()
     };
@@ -157,7 +217,7 @@ fn cycles(ctx: &Ctx, sink: &mut Sink) {
         let mut stack: Vec<(String, Vec<String>)> = vec![(start.to_string(), vec![start.to_string()])];
         let mut seen: BTreeSet<String> = BTreeSet::new();
         while let Some((n, path)) = stack.pop() {
-            for (i, d) in deps(&n).into_iter().enumerate() {
+            for (i, d) in deps(&n) {
                 if d == start.as_str() {
                     let mut members: Vec<String> = path.clone();
                     members.sort();

@@ -86,6 +86,41 @@ const FASTIFY: Facts = Facts {
     duration_labels: &["method", "route", "status_code"],
 };
 
+/// prometheus_client's `Histogram.DEFAULT_BUCKETS` (`+Inf` aside).
+const PYTHON_BUCKETS: &[f64] = &[0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0];
+
+const FLASK: Facts = Facts {
+    library: "prometheus-flask-exporter 0.23.2 (prometheus_client 0.26.0)",
+    source: "prometheus_flask_exporter/__init__.py `export_defaults`: flask_http_request_total{method,status}; \
+             flask_http_request_duration_seconds{method,path,status} (`group_by='path'`: the request path), \
+             prometheus_client's default buckets (`buckets=None`); status is `response.status_code`, exact",
+    requests: Requests::Counter("flask_http_request_total"),
+    duration: "flask_http_request_duration_seconds",
+    buckets: PYTHON_BUCKETS,
+    status_label: "status",
+    status_codes: StatusCodes::Exact,
+    // The path is a label of the histogram only, not of the requests counter.
+    route_label: None,
+    request_labels: &["method", "status"],
+    duration_labels: &["method", "path", "status"],
+};
+
+const DJANGO: Facts = Facts {
+    library: "django-prometheus 2.5.0 (prometheus_client 0.26.0)",
+    source: "django_prometheus/middleware.py: django_http_responses_total_by_status_view_method_total{status,view,method} \
+             (status `str(response.status_code)`, view the URL pattern's name); \
+             django_http_requests_latency_seconds_by_view_method{view,method}, no status; \
+             conf/__init__.py PROMETHEUS_LATENCY_BUCKETS (0.01 … 75, then +Inf)",
+    requests: Requests::Counter("django_http_responses_total_by_status_view_method_total"),
+    duration: "django_http_requests_latency_seconds_by_view_method",
+    buckets: &[0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 25.0, 50.0, 75.0],
+    status_label: "status",
+    status_codes: StatusCodes::Exact,
+    route_label: Some("view"),
+    request_labels: &["method", "status", "view"],
+    duration_labels: &["method", "view"],
+};
+
 const GENERIC: Facts = Facts {
     library: "client_golang promhttp (InstrumentHandlerCounter, InstrumentHandlerDuration)",
     source: "prometheus/promhttp/instrument_server.go: labels code and method, the code exact; \
@@ -106,6 +141,8 @@ pub fn facts(f: Framework) -> &'static Facts {
         Framework::Fastapi => &FASTAPI,
         Framework::Express => &EXPRESS,
         Framework::Fastify => &FASTIFY,
+        Framework::Flask => &FLASK,
+        Framework::Django => &DJANGO,
         Framework::Generic => &GENERIC,
     }
 }
@@ -127,6 +164,8 @@ pub struct MetricNames {
     /// label, `method` and the route label.
     pub request_labels: Vec<String>,
     pub duration_labels: Vec<String>,
+    /// How many of the histogram's units make a second (see `duration_scale`).
+    scale: Option<f64>,
 }
 
 impl MetricNames {
@@ -162,7 +201,12 @@ impl MetricNames {
         );
         let duration_labels =
             own(f.duration_labels, given.is_none_or(|n| n.duration.is_none() && n.status_label.is_none()));
+        // Every framework's own histogram is in seconds (its facts above), whatever its name says
+        // (django-prometheus's ends `_seconds_by_view_method`); a histogram the manifest names
+        // says its unit in its name.
+        let scale = if duration == f.duration { Some(1.0) } else { duration_scale(&duration) };
         MetricNames {
+            scale,
             requests,
             request_labels,
             duration_labels,
@@ -174,10 +218,11 @@ impl MetricNames {
         }
     }
 
-    /// How many of the duration histogram's units make a second, read from its name:
-    /// `_seconds` → 1, `_milliseconds` or `_ms` → 1000; `None` when the name says neither.
+    /// How many of the duration histogram's units make a second: 1 for the framework's own
+    /// histogram; for one the manifest names, read from its name, `_seconds` → 1,
+    /// `_milliseconds` or `_ms` → 1000, `None` when the name says neither.
     pub fn duration_scale(&self) -> Option<f64> {
-        duration_scale(&self.duration)
+        self.scale
     }
 
     /// The largest finite bucket, in the histogram's unit.

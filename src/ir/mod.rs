@@ -353,7 +353,8 @@ fn lower_service(name: &Name, s: &m::Service) -> Service {
     };
     let default_format = match s.kind {
         Kind::Http => {
-            if matches!(framework, Framework::Generic) {
+            // Flask's (werkzeug's) and Django's default loggers write plain lines.
+            if matches!(framework, Framework::Generic | Framework::Flask | Framework::Django) {
                 LogFormat::Plain
             } else {
                 LogFormat::Json
@@ -371,7 +372,7 @@ fn lower_service(name: &Name, s: &m::Service) -> Service {
         runtime: match (s.kind, s.runtime, framework) {
             (Kind::Http, Some(r), _) => Some(r),
             // Their libraries export the runtime's metrics at their defaults (`ir::frameworks`).
-            (Kind::Http, None, Framework::Fastapi) => Some(m::Runtime::Python),
+            (Kind::Http, None, Framework::Fastapi | Framework::Flask | Framework::Django) => Some(m::Runtime::Python),
             (Kind::Http, None, Framework::Fastify) => Some(m::Runtime::Node),
             _ => None,
         },
@@ -540,20 +541,34 @@ fn components(
 
 /// The longest gap between consecutive runs of a schedule over a year, from a fixed date so the
 /// result (and the output) never depends on when sightline runs.
+///
+/// Two walks, cheap for any schedule: every gap among the first runs (the gaps within a day of
+/// a schedule that runs often), and, at each midnight of 400 days, the gap between the run
+/// before it and the run after it, which finds exactly every gap that spans a midnight (the
+/// weekend of a weekday schedule, the month of a monthly one), however many runs lie between.
 pub fn longest_gap(cron: &Cron) -> Duration {
     use chrono::TimeZone;
     let start = chrono::Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).single().expect("a valid date");
-    let mut previous: Option<chrono::DateTime<chrono::Utc>> = None;
+    let schedule = cron.schedule();
     let mut longest = 0i64;
-    for t in cron.schedule().iter_after(start).take(1200) {
+    let mut previous: Option<chrono::DateTime<chrono::Utc>> = None;
+    for t in schedule.iter_after(start).take(1200) {
+        // Within the year the midnights below cover.
+        if (t - start).num_days() > 400 {
+            break;
+        }
         if let Some(p) = previous {
             longest = longest.max((t - p).num_seconds());
         }
-        // A year of runs, and at least one gap (a leap-day schedule runs every four years).
-        if (t - start).num_days() > 400 && previous.is_some() {
-            break;
-        }
         previous = Some(t);
+    }
+    for day in 0..=400 {
+        let midnight = start + chrono::Duration::days(day);
+        if let (Ok(before), Ok(after)) =
+            (schedule.find_previous_occurrence(&midnight, false), schedule.find_next_occurrence(&midnight, true))
+        {
+            longest = longest.max((after - before).num_seconds());
+        }
     }
     Duration::from_millis(longest.max(60) as u64 * 1000)
 }
@@ -669,4 +684,30 @@ fn published(manifest: &Manifest, stack: &Stack) -> Vec<Published> {
         });
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::longest_gap;
+    use crate::manifest::values::Cron;
+
+    fn gap(schedule: &str) -> String {
+        longest_gap(&Cron::parse(schedule).unwrap()).canonical()
+    }
+
+    #[test]
+    fn the_longest_gap_spans_weekends_months_and_leap_years() {
+        assert_eq!(gap("0 2 * * *"), "1d");
+        assert_eq!(gap("*/20 * * * *"), "20m");
+        assert_eq!(gap("5,55 * * * *"), "50m");
+        assert_eq!(gap("0 9,17 * * *"), "16h");
+        // Every minute on weekdays: from Friday 23:59 to Monday 00:00.
+        assert_eq!(gap("* * * * 1-5"), "2d1m");
+        // Office hours on weekdays: from Friday 18:59 to Monday 08:00.
+        assert_eq!(gap("* 8-18 * * 1-5"), "2d13h1m");
+        assert_eq!(gap("0 3 * * sun"), "1w");
+        // The first of the month: 31 days at most.
+        assert_eq!(gap("0 4 1 * *"), "31d");
+        assert_eq!(gap("0 0 29 2 *"), "4y1d");
+    }
 }

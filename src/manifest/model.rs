@@ -99,7 +99,22 @@ pub enum Framework {
     Fastapi,
     Express,
     Fastify,
+    /// Flask with prometheus-flask-exporter (`PrometheusMetrics(app)`).
+    Flask,
+    /// Django with django-prometheus (its two middlewares).
+    Django,
     Generic,
+}
+
+impl Framework {
+    pub const ALL: [Framework; 6] = [
+        Framework::Fastapi,
+        Framework::Express,
+        Framework::Fastify,
+        Framework::Flask,
+        Framework::Django,
+        Framework::Generic,
+    ];
 }
 
 /// The language runtime of an `http` service, whose instrumentation library exports the
@@ -134,7 +149,7 @@ pub struct Service {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub framework: Option<Framework>,
     /// http only: the language runtime, whose default process and runtime metrics get panels and
-    /// alerts (default: python for fastapi, node for fastify, whose libraries export them at
+    /// alerts (default: python for fastapi, flask and django, node for fastify, whose libraries export them at
     /// their defaults; none otherwise).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub runtime: Option<Runtime>,

@@ -719,7 +719,8 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
             .filter(|p| p.owner == s.name.as_str() && s.kind == Kind::Nginx && p.pointer.ends_with("/port"))
             .map(|p| format!("{}:{}:{}", p.bind, p.port, s.port))
             .collect();
-        ports.extend(run.ports.iter().filter_map(|p| p.parts()).map(|(b, h, c)| format!("{b}:{h}:{c}")));
+        // As written: without an address compose publishes on every one, IPv6 included.
+        ports.extend(run.ports.iter().map(|p| p.0.clone()));
         if !ports.is_empty() {
             a.insert("ports".into(), json!(ports));
         }

@@ -21,6 +21,38 @@ pub const BACKUP_DIR: &str = "backup";
 pub const POSTGRES_QUERY_STATS_SCRIPT: &str = "postgres/enable-query-stats.sh";
 pub const COMPOSE: &str = "compose.yaml";
 
+/// The top-level entries of the output directory that sightline writes (besides hidden ones,
+/// `.env.example` and its build state): an application's bind mount may not reach them, since
+/// the compose file's `./` is the output directory. A test holds every generated file to it.
+pub const OUTPUT_ENTRIES: [&str; 11] = [
+    "prometheus",
+    "alertmanager",
+    "loki",
+    "promtail",
+    "alloy",
+    "grafana",
+    "backup",
+    "postgres",
+    "compose.yaml",
+    "sightline.lock",
+    "STACK.md",
+];
+
+/// The named volumes compose.yaml declares for sightline's own services (each database also
+/// keeps `<service>-data`): an application's volume may not take one. A test holds every
+/// generated compose file to it.
+pub const OWN_VOLUMES: [&str; 9] = [
+    "loki-data",
+    "alertmanager-data",
+    "pushgateway-data",
+    "prometheus-data",
+    "promtail-positions",
+    "alloy-data",
+    "grafana-data",
+    "backups",
+    "backup-textfile",
+];
+
 // Where compose mounts them inside the containers (read-only).
 pub const PROMETHEUS_CONFIG_MOUNT: &str = "/etc/prometheus/prometheus.yml";
 pub const PROMETHEUS_RULES_MOUNT: &str = "/etc/prometheus/rules";

@@ -570,3 +570,38 @@ fn an_application_service_runs_as_its_compose_settings_say() {
         "{cache}"
     );
 }
+
+/// What SL408 protects is what the build writes: every generated file's top-level entry is in
+/// `paths::OUTPUT_ENTRIES` (or hidden), every volume compose.yaml declares for sightline is in
+/// `paths::OWN_VOLUMES` or a database's `<service>-data`.
+#[test]
+fn the_protected_entries_and_volumes_are_what_the_build_writes() {
+    use sightline::targets::paths::{OUTPUT_ENTRIES, OWN_VOLUMES};
+    for m in manifests() {
+        let dir = build_into_tempdir(&m);
+        for e in std::fs::read_dir(dir.path()).unwrap() {
+            let name = e.unwrap().file_name().to_string_lossy().to_string();
+            assert!(
+                name.starts_with('.') || OUTPUT_ENTRIES.contains(&name.as_str()),
+                "{}: {name} is written but not in paths::OUTPUT_ENTRIES",
+                m.display()
+            );
+        }
+        let checked = sightline::check(&m.display().to_string(), &std::fs::read(&m).unwrap());
+        let manifest = checked.manifest.unwrap();
+        let own: Vec<String> = manifest
+            .services
+            .values()
+            .flat_map(|s| s.compose.iter().flat_map(|c| c.volumes.iter().map(|v| v.parts().0.to_string())))
+            .collect();
+        let doc = compose_of(dir.path());
+        for volume in doc["volumes"].as_object().unwrap().keys() {
+            let database = volume.strip_suffix("-data").is_some_and(|s| manifest.services.contains_key(s));
+            assert!(
+                OWN_VOLUMES.contains(&volume.as_str()) || database || own.contains(volume),
+                "{}: compose.yaml declares {volume}, not in paths::OWN_VOLUMES",
+                m.display()
+            );
+        }
+    }
+}

@@ -566,6 +566,9 @@ def start_http(stack: Stack, procs: Processes, name: str, svc: dict, report: Rep
     if framework == "fastapi":
         procs.start(name, [sys.executable, "-m", "uvicorn", "fastapi_app:app", "--host", stack.addr[name], "--port", str(port), "--log-level", "warning"], env=env)
         return True
+    if framework in ("flask", "django"):
+        procs.start(name, [sys.executable, str(ROOT / "tests/rehearse/apps" / f"{framework}_app.py"), f"{stack.addr[name]}:{port}"], env=env)
+        return True
     if framework == "generic":
         # A file-descriptor limit a leak can reach (soft and hard: Go raises the soft one to the
         # hard at start), for FileDescriptorsNearLimit.
@@ -801,10 +804,10 @@ def runtime_facts() -> dict[str, dict[str, list[str]]]:
 
 def runtime_of(svc: dict) -> str | None:
     """A service's runtime as the manifest reference documents it: the given one, else python for
-    fastapi and node for fastify."""
+    fastapi, flask and django, node for fastify."""
     if svc.get("kind") != "http":
         return None
-    return svc.get("runtime") or {"fastapi": "python", "fastify": "node"}.get(svc.get("framework", "generic"))
+    return svc.get("runtime") or {"fastapi": "python", "flask": "python", "django": "python", "fastify": "node"}.get(svc.get("framework", "generic"))
 
 
 def check_runtime_facts(stack: Stack, apps: list[str], report: Report) -> None:
@@ -1091,7 +1094,7 @@ def inject(stack: Stack, procs: Processes, report: Report, faults: Faults, apps:
     if jobs_m:
         failed_batch, late_batch = jobs_m[0], jobs_m[-1]
         code = report_job(failed_batch["name"], succeeds=False)
-        report.check(code == 0, f"batch job {failed_batch['name']}: the documented line reports a failure", f"exit {code}")
+        report.check(code == 1, f"batch job {failed_batch['name']}: the documented line reports a failure and exits with the job's status", f"exit {code}")
         want.append(("BatchJobFailed", {"batch_job": failed_batch["name"]}))
         rule = has_rule(stack, "BatchJobLate", batch_job=late_batch["name"])
         limit = int(re.search(r">\s*([0-9]+)\s*$", rule["expr"]).group(1))
@@ -1218,8 +1221,12 @@ def report_line() -> str:
 
 
 def report_job(name: str, succeeds: bool) -> int:
-    """A run of batch job `name` that succeeds or fails, reporting as the documented line does."""
-    line = report_line().replace("audit-cleanup &&", ("true" if succeeds else "false") + " &&")
+    """A run of batch job `name` that succeeds or fails, reporting as the documented line does;
+    the line's exit status, which is the job's."""
+    line = report_line()
+    if not line.startswith("audit-cleanup;"):
+        sys.exit(f"rehearse: the documented report line does not start with the job: {line}")
+    line = ("true" if succeeds else "false") + line.removeprefix("audit-cleanup")
     line = line.replace("/metrics/job/audit-cleanup", f"/metrics/job/{urllib.parse.quote(name)}")
     return subprocess.run(["/bin/sh", "-c", line], capture_output=True, timeout=30).returncode
 

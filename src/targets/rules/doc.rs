@@ -85,7 +85,7 @@ fn runtimes() -> String {
     use crate::ir::runtimes::{facts, metrics};
     use crate::manifest::model::Runtime;
     let mut s = String::from(
-        "\n## Runtime defaults\n\nAn `http` service with a `runtime` (python by default for fastapi, node for fastify) gets the process's and the runtime's panels and `FileDescriptorsNearLimit`, from the metrics its library exports at its defaults (`src/ir/runtimes.rs`; the rehearsal checks them against the running library), with their labels in braces.\n\n| runtime | library | metrics |\n|---|---|---|\n",
+        "\n## Runtime defaults\n\nAn `http` service with a `runtime` (python by default for fastapi, flask and django, node for fastify) gets the process's and the runtime's panels and `FileDescriptorsNearLimit`, from the metrics its library exports at its defaults (`src/ir/runtimes.rs`; the rehearsal checks them against the running library), with their labels in braces.\n\n| runtime | library | metrics |\n|---|---|---|\n",
     );
     for r in [Runtime::Go, Runtime::Node, Runtime::Python] {
         let names: Vec<String> = metrics(r)
@@ -107,7 +107,7 @@ fn frameworks() -> String {
     let mut s = String::from(
         "\n## Framework defaults\n\nAn `http` service's alerts, objectives and panels read the metrics its framework's usual instrumentation library writes at its defaults (`src/ir/frameworks.rs`; the rehearsal checks them against the running library). `metric_names` overrides any of them. With grouped status codes (`4xx`), `AuthFailures` and `RateLimited` cannot be measured and are left out (asking for them is SL508). A `HighLatency` threshold at or above the top bucket is SL506; a latency objective between buckets is SL507.\n\n| framework | library | requests | duration histogram | buckets | status label | route label | requests labels | histogram labels |\n|---|---|---|---|---|---|---|---|---|\n",
     );
-    for f in [Framework::Fastapi, Framework::Express, Framework::Fastify, Framework::Generic] {
+    for f in Framework::ALL {
         let x = facts(f);
         let requests = match x.requests {
             Requests::Counter(c) => format!("`{c}`"),
@@ -128,7 +128,7 @@ fn frameworks() -> String {
         ));
     }
     s.push_str("\nSources:\n\n");
-    for f in [Framework::Fastapi, Framework::Express, Framework::Fastify, Framework::Generic] {
+    for f in Framework::ALL {
         let x = facts(f);
         s.push_str(&format!("- {}: {}\n", x.library, x.source));
     }

@@ -2,7 +2,7 @@
 //! Pushgateway when it ends, as Prometheus's instrumentation guide recommends for batch jobs
 //! ("the last time it succeeded"): `sightline_job_last_success_timestamp_seconds` when it
 //! succeeded, `sightline_job_last_failure_timestamp_seconds` when it failed, both with the Unix
-//! time of the end of the run (`docs/jobs.md` has the line that does it). Prometheus scrapes the
+//! time of the end of the run (docs/manifest.md, "jobs", has the line that does it). Prometheus scrapes the
 //! Pushgateway without honouring the pushed `job`, and `prometheus.yml` renames the pushed
 //! `exported_job` to `batch_job`; `job` stays `pushgateway`.
 //!
