@@ -200,7 +200,7 @@ impl LineIndex {
         let mut count = 0;
         for chunk in bytes.chunks(Self::STRIDE) {
             chars.push(count);
-            count += chunk.iter().filter(|b| (**b & 0xC0) != 0x80).count();
+            count += Self::chars_in(chunk);
         }
         chars.push(count);
         LineIndex { starts, chars }
@@ -232,7 +232,12 @@ impl LineIndex {
     fn chars_before(&self, text: &str, offset: usize) -> usize {
         let chunk = offset / Self::STRIDE;
         let from = chunk * Self::STRIDE;
-        self.chars[chunk] + text.as_bytes()[from..offset].iter().filter(|b| (**b & 0xC0) != 0x80).count()
+        self.chars[chunk] + Self::chars_in(&text.as_bytes()[from..offset])
+    }
+
+    /// The characters that start in `bytes` of UTF-8.
+    fn chars_in(bytes: &[u8]) -> usize {
+        bytes.iter().filter(|b| (**b & 0xC0) != 0x80).count()
     }
 
     /// 1-based line and column (in characters) of a byte offset.
@@ -242,7 +247,14 @@ impl LineIndex {
             offset -= 1;
         }
         let line = self.line(offset);
-        let col = self.chars_before(text, offset) - self.chars_before(text, self.starts[line]);
+        let start = self.starts[line];
+        // A short line is counted from its start; a long one through the index, so either
+        // way at most a stride of bytes is read.
+        let col = if offset - start <= Self::STRIDE {
+            Self::chars_in(&text.as_bytes()[start..offset])
+        } else {
+            self.chars_before(text, offset) - self.chars_before(text, start)
+        };
         (line + 1, col + 1)
     }
 }
@@ -283,6 +295,20 @@ mod tests {
         assert_eq!(s.line_col(0), (1, 1));
         assert_eq!(s.line_col(5), (2, 1));
         assert_eq!(s.line_col(9), (2, 4));
+    }
+
+    #[test]
+    fn line_col_on_short_and_long_lines_is_the_naive_count() {
+        // Lines shorter and longer than the index's stride, with characters of 1 to 4 bytes.
+        let long = "é€😀x".repeat(2000);
+        let text = format!("a: 1\r\nbé: 2\n{long}\nz: {long}\n");
+        let s = SourceFile::new("x", &text);
+        for offset in (0..=text.len()).filter(|o| text.is_char_boundary(*o)).step_by(7) {
+            let before = &text[..offset];
+            let line = before.matches('\n').count() + 1;
+            let col = before.rsplit('\n').next().unwrap().chars().count() + 1;
+            assert_eq!(s.line_col(offset), (line, col), "at {offset}");
+        }
     }
 
     #[test]

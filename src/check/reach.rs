@@ -85,11 +85,8 @@ pub fn routes(ctx: &Ctx, stack: &Stack, sink: &mut Sink) {
     let Some(&first) = critical.first() else { return };
     let tree = routing::tree(stack);
     let mut lost: Vec<String> = Vec::new();
-    for labels in crate::targets::alert_labels(stack) {
-        if labels.get("severity").map(String::as_str) != Some("critical") {
-            continue;
-        }
-        if routing::receivers(&tree, &labels) == [default.to_string()] {
+    let mut lose = |labels: &std::collections::BTreeMap<String, String>| {
+        if routing::receivers(&tree, labels) == [default.to_string()] {
             let name = labels.get("alertname").cloned().unwrap_or_default();
             let shown = match labels.get("category") {
                 Some(c) => format!("{name} (category {c})"),
@@ -98,6 +95,19 @@ pub fn routes(ctx: &Ctx, stack: &Stack, sink: &mut Sink) {
             if !lost.contains(&shown) {
                 lost.push(shown);
             }
+        }
+    };
+    for (mut labels, services) in crate::targets::alerting_rules(stack) {
+        if labels.get("severity").map(String::as_str) != Some("critical") {
+            continue;
+        }
+        // One alert per service the rule is about, each with its `service` label.
+        if services.is_empty() {
+            lose(&labels);
+        }
+        for s in services {
+            labels.insert("service".into(), s);
+            lose(&labels);
         }
     }
     if lost.is_empty() {

@@ -107,10 +107,34 @@ pub fn did_you_mean(word: &str, candidates: &[String]) -> Option<String> {
     candidates
         .iter()
         .filter(|c| c.chars().count().abs_diff(len) <= 2.max(c.len() / 3))
+        // An edit changes at most two letters of the words' letter counts: a candidate that
+        // differs in more than twice the distance allowed is not measured (thousands of unknown
+        // keys are checked against every field).
+        .filter(|c| !(word.is_ascii() && c.is_ascii()) || bag_difference(word, c) <= 2 * 2.max(c.len() / 3))
         .map(|c| (strsim::osa_distance(word, c), c))
         .filter(|(d, c)| *d <= 2.max(c.len() / 3))
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c.clone())
+}
+
+/// How much the two words' byte counts differ, summed: for ASCII words, at most twice their
+/// edit distance (a substitution changes two counts, an insertion or deletion one, a
+/// transposition none).
+fn bag_difference(a: &str, b: &str) -> usize {
+    let mut counts = [0i32; 256];
+    for x in a.bytes() {
+        counts[x as usize] += 1;
+    }
+    for x in b.bytes() {
+        counts[x as usize] -= 1;
+    }
+    // Each byte's difference once: read where either word has it, then cleared.
+    let mut sum = 0;
+    for x in a.bytes().chain(b.bytes()) {
+        sum += counts[x as usize].unsigned_abs() as usize;
+        counts[x as usize] = 0;
+    }
+    sum
 }
 
 /// Where checks put what they find. Checks never stop at the first problem.
@@ -198,6 +222,7 @@ pub enum Format {
 
 /// Render diagnostics for a file. `color` applies to the human format only.
 pub fn render(source: &SourceFile, diags: &[Diagnostic], format: Format, color: bool) -> String {
+    let all = diags;
     match format {
         Format::Human => {
             // Nothing from the manifest reaches the terminal as a control sequence (a window
@@ -208,6 +233,7 @@ pub fn render(source: &SourceFile, diags: &[Diagnostic], format: Format, color: 
             let shown = source.with_text(printable(&masked));
             let diags: Vec<Diagnostic> = diags
                 .iter()
+                .take(MAX_RENDERED)
                 .map(|d| Diagnostic {
                     message: printable(&d.message),
                     label: d.label.as_deref().map(printable),
@@ -216,7 +242,9 @@ pub fn render(source: &SourceFile, diags: &[Diagnostic], format: Format, color: 
                     ..d.clone()
                 })
                 .collect();
-            render_human(&shown, &diags, color)
+            let mut out = render_human(&shown, &diags, color);
+            out.push_str(&summary(&source.name, all));
+            out
         }
         Format::Json => render_json(source, diags),
         Format::Github => render_github(source, diags),
@@ -247,6 +275,12 @@ const MAX_SNIPPET_LINE: usize = 400;
 /// Control characters (C0 but newline, tab and carriage return; DEL; C1) as `?`, one per byte,
 /// so that byte offsets into the text stay valid.
 pub fn printable(s: &str) -> String {
+    // Most text has no byte a control character can start with (C1 controls start with 0xC2):
+    // copied as it is.
+    let suspect = |b: &u8| (*b < 0x20 && !matches!(*b, b'\n' | b'\t' | b'\r')) || *b == 0x7f || *b == 0xC2;
+    if !s.as_bytes().iter().any(suspect) {
+        return s.to_string();
+    }
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         let control = (c.is_control() && !matches!(c, '\n' | '\t' | '\r')) || c == '\u{7f}';
@@ -304,12 +338,28 @@ fn render_human(source: &SourceFile, diags: &[Diagnostic], color: bool) -> Strin
         }
         out.push('\n');
     }
+    out
+}
+
+/// How many diagnostics a human sees in full: past that, a file with thousands of problems (a
+/// hostile or generated one) would bury the first ones, which are the ones to fix first.
+const MAX_RENDERED: usize = 200;
+
+/// The last lines of a human report: the diagnostics not shown, and the count of each severity.
+fn summary(name: &str, diags: &[Diagnostic]) -> String {
+    let mut out = String::new();
+    if diags.len() > MAX_RENDERED {
+        out.push_str(&format!(
+            "({} more not shown: the first {MAX_RENDERED} are; `--format json` lists them all)\n\n",
+            diags.len() - MAX_RENDERED
+        ));
+    }
     let errors = diags.iter().filter(|d| d.severity == Severity::Error).count();
     let warnings = diags.len() - errors;
     if !diags.is_empty() {
         out.push_str(&format!(
             "{}: {} error{}, {} warning{}\n",
-            source.name,
+            name,
             errors,
             if errors == 1 { "" } else { "s" },
             warnings,
@@ -503,6 +553,31 @@ impl miette::Diagnostic for MietteDiagnostic<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_letter_count_bound_never_hides_a_suggestion() {
+        // The bound holds for every pair of words: the letter counts differ by at most twice
+        // the edit distance, so no candidate within reach is skipped.
+        let words = "version verison vresion services servcies alerting alertnig k000123 stack stak jobs job \
+                     backups bakcups network netwrok deny_warnings deny-warnings x héllo hello logs lgos receivers recievers";
+        let words: Vec<&str> = words.split_whitespace().chain([""]).collect();
+        for &a in &words {
+            for &b in &words {
+                if a.is_ascii() && b.is_ascii() {
+                    assert!(bag_difference(a, b) <= 2 * strsim::osa_distance(a, b), "{a} {b}");
+                }
+            }
+            let candidates: Vec<String> = words.iter().map(|w| w.to_string()).filter(|w| w != a).collect();
+            let measured = candidates
+                .iter()
+                .filter(|c| c.chars().count().abs_diff(a.chars().count()) <= 2.max(c.len() / 3))
+                .map(|c| (strsim::osa_distance(a, c), c))
+                .filter(|(d, c)| *d <= 2.max(c.len() / 3))
+                .min_by_key(|(d, _)| *d)
+                .map(|(_, c)| c.clone());
+            assert_eq!(did_you_mean(a, &candidates), measured, "{a}");
+        }
+    }
 
     #[test]
     fn github_escapes_newlines_and_commas() {

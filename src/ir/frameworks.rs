@@ -148,7 +148,7 @@ pub fn facts(f: Framework) -> &'static Facts {
 }
 
 /// The metric names of a service: the framework's defaults under the manifest's overrides.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MetricNames {
     pub requests: String,
     pub duration: String,

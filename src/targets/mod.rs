@@ -120,11 +120,13 @@ pub fn lower_all(stack: &Stack) -> Vec<Artifact> {
     out
 }
 
-/// The labels of every alerting rule the stack generates (Prometheus's and Loki's, the user's
-/// included), `alertname` among them, in file order, one per service a rule is about: taken from the same rule models the rule
-/// files are serialized from, so routing checks and `sightline route` see exactly what
-/// Alertmanager will, without rendering every other file.
-pub fn alert_labels(stack: &Stack) -> Vec<std::collections::BTreeMap<String, String>> {
+/// Every alerting rule the stack generates (Prometheus's and Loki's, the user's included), in
+/// file order, as its labels (`alertname` among them) and the services it is about (a rule over
+/// several services raises one alert per service, with its `service` label; none for a rule
+/// about no service): taken from the same rule models the rule files are serialized from, so
+/// routing checks and `sightline route` see exactly what Alertmanager will, without rendering
+/// every other file.
+pub fn alerting_rules(stack: &Stack) -> Vec<(std::collections::BTreeMap<String, String>, Vec<String>)> {
     use rules::model::Rule;
     // The labels do not depend on the dashboards: no dashboards to link.
     let none = grafana::dashboards::ServiceBoards::none();
@@ -132,24 +134,34 @@ pub fn alert_labels(stack: &Stack) -> Vec<std::collections::BTreeMap<String, Str
     prometheus
         .chain(loki::rules::groups(stack, &none))
         .flat_map(|g| g.rules)
-        .flat_map(|r| match r {
+        .filter_map(|r| match r {
             Rule::Alert(a) => {
                 let mut labels = a.labels;
                 labels.insert("alertname".into(), a.alert);
-                if a.services.is_empty() {
-                    return vec![labels];
-                }
-                // A rule over several services raises one alert per service.
-                a.services
-                    .into_iter()
-                    .map(|s| {
-                        let mut l = labels.clone();
-                        l.insert("service".into(), s);
-                        l
-                    })
-                    .collect()
+                Some((labels, a.services))
             }
-            Rule::Record(_) => Vec::new(),
+            Rule::Record(_) => None,
+        })
+        .collect()
+}
+
+/// The labels of every alert the stack's rules raise: one label set per rule and service it
+/// is about (`alerting_rules`).
+pub fn alert_labels(stack: &Stack) -> Vec<std::collections::BTreeMap<String, String>> {
+    alerting_rules(stack)
+        .into_iter()
+        .flat_map(|(labels, services)| {
+            if services.is_empty() {
+                return vec![labels];
+            }
+            services
+                .into_iter()
+                .map(|s| {
+                    let mut l = labels.clone();
+                    l.insert("service".into(), s);
+                    l
+                })
+                .collect()
         })
         .collect()
 }

@@ -254,6 +254,32 @@ fn machine_formats() {
     assert!(gh.stdout.lines().any(|l| l.starts_with("::error file=stack.yaml,line=10,col=")), "{}", gh.stdout);
 }
 
+/// A file with hundreds of problems: a human sees the first 200 in full and the count of the
+/// rest, with every one still counted; the machine format lists them all, each at its line.
+#[test]
+fn a_human_sees_the_first_diagnostics_and_json_all_of_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys: String = (0..250).map(|i| format!("k{i:03}: 1\n")).collect();
+    let head = "version: 1\nstack: s\nenvironment: dev\nnetwork: app\nservices:\n  api: { kind: http, port: 8000 }\n";
+    std::fs::write(dir.path().join("stack.yaml"), format!("{head}{keys}")).unwrap();
+    let human = sightline(dir.path(), &["check"]);
+    assert_eq!(human.code, 1);
+    assert_eq!(human.stderr.matches("unknown field `k").count(), 200, "{}", human.stderr);
+    assert!(human.stderr.contains("unknown field `k199`") && !human.stderr.contains("`k200`"));
+    assert!(human.stderr.contains("(50 more not shown: the first 200 are; `--format json` lists them all)"));
+    assert!(human.stderr.contains("stack.yaml: 250 errors"), "{}", human.stderr);
+    let json = sightline(dir.path(), &["--format", "json", "check"]);
+    let unknown: Vec<serde_json::Value> = json
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["code"] == "SL003")
+        .collect();
+    assert_eq!(unknown.len(), 250);
+    assert_eq!(unknown[249]["line"], 256);
+    assert_eq!(unknown[249]["column"], 1);
+}
+
 #[test]
 fn colour_follows_the_flag_and_no_color() {
     let dir = tempfile::tempdir().unwrap();

@@ -86,36 +86,43 @@ fn expr(def: &Builtin, s: &Service, t: f64) -> (String, String, String) {
     }
 }
 
+/// What a log rule's text is made of: its expression, `for`, severity, summary, description
+/// and dashboard.
+type Text<'a> = (String, Option<String>, String, String, String, Option<&'a str>);
+
 /// The log-based alerts of the services of `kind`, overrides applied: one rule per alert and
 /// set of services whose rule reads the same.
 pub fn kind_rules(stack: &Stack, boards: &ServiceBoards, kind: Kind) -> Vec<AlertRule> {
     let services: Vec<&Service> = stack.services.iter().filter(|s| s.kind == kind).collect();
     let mut out: Vec<AlertRule> = Vec::new();
     for def in crate::ir::catalog::builtins(kind).iter().filter(|d| d.logs) {
-        let mut rules: Vec<(AlertRule, Option<&str>)> = Vec::new();
+        let mut rules: Vec<AlertRule> = Vec::new();
+        // What each rule's text is made of (its labels and annotations follow from it), so a
+        // service joins a rule without building labels and annotations of its own.
+        let mut texts: Vec<Text> = Vec::new();
         for s in &services {
             let Some((t, for_, severity)) = resolve(def, s) else { continue };
+            let for_ = (for_ != "0m" && for_ != "0s").then_some(for_);
             let (expr, summary, description) = expr(def, s, t);
+            let board = boards.of(s.name.as_str()).map(|b| b.name.as_str());
+            let text = (expr, for_, severity, summary, description, board);
+            if let Some(i) = texts.iter().position(|x| *x == text) {
+                rules[i].services.push(s.name.to_string());
+                continue;
+            }
+            let (expr, for_, severity, summary, description, _) = text.clone();
             let description = format!("{description} Threshold: {} ({}).", threshold_text(def.unit, t), def.source);
-            let rule = AlertRule {
+            rules.push(AlertRule {
                 services: vec![s.name.to_string()],
                 alert: def.name.to_string(),
                 expr,
-                for_: (for_ != "0m" && for_ != "0s").then_some(for_),
+                for_,
                 labels: alert_labels(stack, &severity, def.category, None),
                 annotations: alert_annotations(stack, def.name, Some(SERVICE_LABEL), &summary, &description),
-            };
-            let board = boards.of(s.name.as_str()).map(|b| b.name.as_str());
-            let same = |(r, b): &&mut (AlertRule, Option<&str>)| {
-                (&r.expr, &r.for_, &r.labels, &r.annotations, b)
-                    == (&rule.expr, &rule.for_, &rule.labels, &rule.annotations, &board)
-            };
-            match rules.iter_mut().find(same) {
-                Some((r, _)) => r.services.push(s.name.to_string()),
-                None => rules.push((rule, board)),
-            }
+            });
+            texts.push(text);
         }
-        for (mut r, _) in rules {
+        for mut r in rules {
             let m = Matcher { name: "service".into(), values: r.services.clone() };
             r.expr = r.expr.replace(SELECTOR, &format!("{{{}}}", m.render()));
             out.push(r);

@@ -61,14 +61,30 @@ pub fn kind_alerts(stack: &Stack, boards: &ServiceBoards, kind: Kind) -> Vec<Con
     let mut out = Vec::new();
     for def in crate::ir::catalog::builtins(kind).iter().filter(|d| !d.logs) {
         let mut rules: Vec<Concrete> = Vec::new();
+        // The inputs of a rule's text (which names no service) already made concrete, and the
+        // rule they went to: a service with the same inputs joins that rule without its alert
+        // being made concrete again (at a fleet's size, most services).
+        let mut known: Vec<(Inputs, usize)> = Vec::new();
         for s in &services {
             // A service the alert is off for, or that has none of its series, is in no rule.
-            if let Some(c) = fit(def, s, boards) {
-                match rules.iter_mut().find(|r| r.same_rule(&c)) {
-                    Some(r) => r.services.push(s.name.to_string()),
-                    None => rules.push(c),
-                }
+            let Some(inputs) = admit(def, s, boards) else { continue };
+            if let Some((_, i)) = known.iter().find(|(k, _)| *k == inputs) {
+                rules[*i].services.push(s.name.to_string());
+                continue;
             }
+            let mut c = concrete(def, s, inputs.threshold, inputs.for_.clone(), inputs.severity.clone());
+            c.board = inputs.board.clone();
+            let i = match rules.iter().position(|r| r.same_rule(&c)) {
+                Some(i) => {
+                    rules[i].services.push(s.name.to_string());
+                    i
+                }
+                None => {
+                    rules.push(c);
+                    rules.len() - 1
+                }
+            };
+            known.push((inputs, i));
         }
         // The largest set is kind-wide; on a tie, the first.
         let Some(wide) = (0..rules.len()).max_by_key(|i| (rules[*i].services.len(), std::cmp::Reverse(*i))) else {
@@ -155,10 +171,22 @@ pub fn threshold_text(unit: Unit, t: f64) -> String {
     }
 }
 
-/// A built-in alert for one service, overrides applied, its expression selecting `SELECTOR`;
-/// `None` when the alert is off for the service or the service has none of its series (no TLS
-/// domain, not scraped, ...).
-fn fit(def: &'static Builtin, s: &Service, boards: &ServiceBoards) -> Option<Concrete> {
+/// What the text of a service's built-in alert is made of besides the alert and the kind: its
+/// threshold, `for` and severity (overrides applied), its metric names and its dashboard. Two
+/// services with the same inputs have the same rule text; two with different inputs may still
+/// have (a metric name the alert does not read), which `Concrete::same_rule` finds.
+#[derive(PartialEq)]
+struct Inputs<'a> {
+    threshold: f64,
+    for_: String,
+    severity: String,
+    names: &'a crate::ir::frameworks::MetricNames,
+    board: Option<String>,
+}
+
+/// The inputs of a built-in alert for one service, overrides applied; `None` when the alert is
+/// off for the service or the service has none of its series (no TLS domain, not scraped, ...).
+fn admit<'a>(def: &'static Builtin, s: &'a Service, boards: &ServiceBoards) -> Option<Inputs<'a>> {
     if def.name == "TlsCertificateExpiring" && s.tls_domain.is_none() {
         return None;
     }
@@ -182,10 +210,9 @@ fn fit(def: &'static Builtin, s: &Service, boards: &ServiceBoards) -> Option<Con
     if matches!(def.name, "AuthFailures" | "RateLimited") && s.metric_names.status_codes == StatusCodes::Grouped {
         return None;
     }
-    let (t, for_, severity) = resolve(def, s)?;
-    let mut c = concrete(def, s, t, for_, severity);
-    c.board = boards.of(s.name.as_str()).map(|b| b.name.clone());
-    Some(c)
+    let (threshold, for_, severity) = resolve(def, s)?;
+    let board = boards.of(s.name.as_str()).map(|b| b.name.clone());
+    Some(Inputs { threshold, for_, severity, names: &s.metric_names, board })
 }
 
 fn concrete(def: &'static Builtin, s: &Service, t: f64, for_: String, severity: String) -> Concrete {
