@@ -205,6 +205,19 @@ const REDIS: &[Builtin] = &[
     ERROR_LOG_SPIKE,
 ];
 
+/// From grafana/jsonnet-libs memcached-mixin (alerts.libsonnet), over memcached_exporter's
+/// series (v0.14.4, pkg/exporter/exporter.go). The mixin's second, critical
+/// MemcachedConnectionLimitApproaching (above 95%) is not a rule of its own: one alert name
+/// has one severity here; an override raises the threshold or the severity.
+#[rustfmt::skip]
+const MEMCACHED: &[Builtin] = &[
+    b("MemcachedDown", "operational", Critical, "15m", 0.0, Unit::Count, "memcached_up == 0 for 15m: memcached-mixin MemcachedDown (the exporter answers, memcached does not)"),
+    EXPORTER_DOWN,
+    b("MemcachedConnectionLimitApproaching", "performance", Warning, "15m", 0.8, Unit::Ratio, "connections above 80% of the connection limit (-c) for 15m: memcached-mixin MemcachedConnectionLimitApproaching"),
+    b("MemcachedOutOfMemoryErrors", "operational", Warning, "15m", 0.0, Unit::PerSecond, "any store refused for lack of memory over 5m, for 15m: memcached-mixin MemcachedOutOfMemoryErrors (memcached run with -M refuses instead of evicting)"),
+    ERROR_LOG_SPIKE,
+];
+
 const NGINX: &[Builtin] = &[
     b(
         "NginxDown",
@@ -278,6 +291,7 @@ pub fn builtins(kind: Kind) -> &'static [Builtin] {
         Kind::Http => HTTP,
         Kind::Postgres => POSTGRES,
         Kind::Redis => REDIS,
+        Kind::Memcached => MEMCACHED,
         Kind::Nginx => NGINX,
         Kind::Generic => GENERIC,
     }
@@ -337,6 +351,7 @@ pub fn exporter(kind: Kind) -> Option<&'static ComponentDefault> {
     match kind {
         Kind::Postgres => Some(&defaults::POSTGRES_EXPORTER),
         Kind::Redis => Some(&defaults::REDIS_EXPORTER),
+        Kind::Memcached => Some(&defaults::MEMCACHED_EXPORTER),
         Kind::Nginx => Some(&defaults::NGINX_EXPORTER),
         Kind::Http | Kind::Generic => None,
     }
@@ -347,6 +362,7 @@ pub fn service_up_metric(kind: Kind) -> Option<&'static str> {
     match kind {
         Kind::Postgres => Some("pg_up"),
         Kind::Redis => Some("redis_up"),
+        Kind::Memcached => Some("memcached_up"),
         Kind::Nginx => Some("nginx_up"),
         Kind::Http | Kind::Generic => None,
     }
@@ -357,6 +373,7 @@ pub fn exporter_port(kind: Kind) -> Option<u16> {
     match kind {
         Kind::Postgres => Some(9187),
         Kind::Redis => Some(9121),
+        Kind::Memcached => Some(9150),
         Kind::Nginx => Some(9113),
         Kind::Http | Kind::Generic => None,
     }

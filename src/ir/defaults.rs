@@ -247,6 +247,19 @@ pub const REDIS_EXPORTER: ComponentDefault = ComponentDefault {
     requires: None,
     probe: Probe::Wget,
 };
+/// prom/memcached-exporter: FROM quay.io/prometheus/busybox (its Dockerfile at v0.14.4), so
+/// busybox `wget` is there; v0.14.4 is the newest release the Go module proxy serves here.
+pub const MEMCACHED_EXPORTER: ComponentDefault = ComponentDefault {
+    name: "memcached-exporter",
+    repository: "prom/memcached-exporter",
+    version: "v0.14.4",
+    memory: "64MiB",
+    cpus: 0.1,
+    disk: None,
+    supported: &["0.14"],
+    requires: None,
+    probe: Probe::Wget,
+};
 pub const NGINX_EXPORTER: ComponentDefault = ComponentDefault {
     name: "nginx-exporter",
     repository: "nginx/nginx-prometheus-exporter",

@@ -72,6 +72,19 @@ pub const REDIS: &[&str] = &[
     "redis_connected_clients",
     "redis_rejected_connections_total",
 ];
+/// memcached_exporter v0.14.4 (`pkg/exporter/exporter.go`), read live by the rehearsal.
+pub const MEMCACHED: &[&str] = &[
+    "memcached_up",
+    "memcached_current_connections",
+    "memcached_max_connections",
+    "memcached_connections_rejected_total",
+    "memcached_commands_total",
+    "memcached_current_bytes",
+    "memcached_limit_bytes",
+    "memcached_current_items",
+    "memcached_items_evicted_total",
+    "memcached_slab_items_outofmemory_total",
+];
 pub const NGINX: &[&str] = &[
     "nginx_up",
     "nginx_http_requests_total",
@@ -139,6 +152,7 @@ pub fn exposed(stack: &Stack) -> Vec<String> {
                 }
             }
             Kind::Redis => out.extend(REDIS.iter().map(|m| m.to_string())),
+            Kind::Memcached => out.extend(MEMCACHED.iter().map(|m| m.to_string())),
             Kind::Nginx => out.extend(NGINX.iter().map(|m| m.to_string())),
             Kind::Generic => {}
         }
@@ -158,9 +172,10 @@ pub fn exposed(stack: &Stack) -> Vec<String> {
 /// The exporter a metric name's prefix belongs to, with every metric sightline knows it to
 /// expose; `None` for a name no exporter of the catalogue claims (the application's own).
 pub fn by_prefix(metric: &str) -> Option<(&'static str, Vec<&'static str>)> {
-    let families: [(&str, &str, Vec<&'static str>); 5] = [
+    let families: [(&str, &str, Vec<&'static str>); 6] = [
         ("pg_", "postgres_exporter", [POSTGRES, POSTGRES_QUERY_STATS].concat()),
         ("redis_", "redis_exporter", REDIS.to_vec()),
+        ("memcached_", "memcached_exporter", MEMCACHED.to_vec()),
         ("nginx_", "nginx-prometheus-exporter", NGINX.to_vec()),
         ("node_", "node_exporter", NODE.to_vec()),
         ("probe_", "blackbox_exporter", BLACKBOX.to_vec()),
@@ -174,7 +189,9 @@ pub fn by_prefix(metric: &str) -> Option<(&'static str, Vec<&'static str>)> {
 /// from the exporters' sources at the pinned releases: node_exporter v1.12.1
 /// `collector/{cpu_linux,filesystem_common,netdev_common,diskstats_linux}.go`; postgres_exporter
 /// v0.19.1 `exporter/postgres_exporter.go` (`pg_stat_activity`), `collector/{pg_database,
-/// pg_stat_database,pg_stat_statements,collector}.go`; cAdvisor's container labels (compose's
+/// pg_stat_database,pg_stat_statements,collector}.go`; memcached_exporter v0.14.4
+/// `pkg/exporter/exporter.go` (`command`, `status` on the commands, `slab` on the slabs);
+/// cAdvisor's container labels (compose's
 /// project label among them); the backup scripts' own textfile metrics.
 const EXPORTER_LABELS: &[(&str, &[&str])] = &[
     ("node_cpu_seconds_total", &["cpu", "mode"]),
@@ -189,6 +206,8 @@ const EXPORTER_LABELS: &[(&str, &[&str])] = &[
     ("pg_database_size_bytes", &["datname"]),
     ("pg_stat_statements_", &["user", "datname", "queryid"]),
     ("pg_scrape_collector_success", &["collector"]),
+    ("memcached_commands_total", &["command", "status"]),
+    ("memcached_slab_", &["slab"]),
     (
         "container_",
         &[

@@ -362,7 +362,7 @@ fn lower_service(name: &Name, s: &m::Service) -> Service {
         }
         Kind::Postgres => LogFormat::Postgres,
         Kind::Nginx => LogFormat::Nginx,
-        Kind::Redis | Kind::Generic => LogFormat::Plain,
+        Kind::Redis | Kind::Memcached | Kind::Generic => LogFormat::Plain,
     };
     let logs = s.logs.clone();
     Service {

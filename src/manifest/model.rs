@@ -74,18 +74,20 @@ pub enum Kind {
     Http,
     Postgres,
     Redis,
+    Memcached,
     Nginx,
     Generic,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 5] = [Kind::Http, Kind::Postgres, Kind::Redis, Kind::Nginx, Kind::Generic];
+    pub const ALL: [Kind; 6] = [Kind::Http, Kind::Postgres, Kind::Redis, Kind::Memcached, Kind::Nginx, Kind::Generic];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Http => "http",
             Kind::Postgres => "postgres",
             Kind::Redis => "redis",
+            Kind::Memcached => "memcached",
             Kind::Nginx => "nginx",
             Kind::Generic => "generic",
         }

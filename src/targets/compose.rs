@@ -107,6 +107,10 @@ fn mounts_at(s: &Service, path: &str) -> bool {
 fn has_healthcheck(s: &Service) -> bool {
     match s.kind {
         Kind::Postgres | Kind::Redis | Kind::Nginx => true,
+        // The official memcached image carries no client to ask it with (docker-library's
+        // `1/debian/Dockerfile` purges its build tools, wget among them, and keeps memcached and
+        // its libraries).
+        Kind::Memcached => false,
         Kind::Http | Kind::Generic => s.health.as_ref().is_some_and(|h| h.live.is_some() || h.ready.is_some()),
     }
 }
@@ -398,6 +402,9 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
             Kind::Redis => {
                 wiring.env.insert("REDIS_ADDR".into(), json!(format!("redis://{}:{}", s.host, s.port)));
             }
+            Kind::Memcached => {
+                e.insert("command".into(), json!([format!("--memcached.address={}:{}", s.host, s.port)]));
+            }
             _ => {
                 let scheme = if s.tls_domain.is_some() { "https" } else { "http" };
                 e.insert(
@@ -412,11 +419,12 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         }
         wiring.apply(&mut e, &mut secrets_all);
         // Each exporter's cheapest endpoint: postgres_exporter queries the database on every
-        // `/metrics`, its landing page at `/` does not; redis_exporter answers `/health` without
-        // touching Redis. The nginx exporter's image is FROM scratch: no check at all, and
-        // Prometheus waits for it to start.
+        // `/metrics`, its landing page at `/` does not (nor memcached_exporter's: v0.14.4's
+        // cmd/memcached_exporter/main.go); redis_exporter answers `/health` without touching
+        // Redis. The nginx exporter's image is FROM scratch: no check at all, and Prometheus
+        // waits for it to start.
         let path = match s.kind {
-            Kind::Postgres => "/",
+            Kind::Postgres | Kind::Memcached => "/",
             Kind::Redis => "/health",
             _ => "/metrics",
         };
@@ -677,6 +685,8 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
                 Some(healthcheck(vec!["CMD", "redis-cli", "ping"]))
             }
             Kind::Nginx => Some(healthcheck(vec!["CMD-SHELL", "kill -0 \"$$(cat /var/run/nginx.pid)\""])),
+            // Its data lives in memory only: no volume; no client in the image to check it with.
+            Kind::Memcached => None,
             Kind::Http | Kind::Generic => {
                 s.health.as_ref().and_then(|h| h.live.as_ref().or(h.ready.as_ref())).map(|path| {
                     // The URL as one shell word, and `$` doubled for compose's interpolation.

@@ -17,6 +17,7 @@ const PINS: &[(&str, &str, &ComponentDefault)] = &[
     ("postgres_exporter", "github.com/prometheus-community/postgres_exporter", &defaults::POSTGRES_EXPORTER),
     ("redis_exporter", "github.com/oliver006/redis_exporter", &defaults::REDIS_EXPORTER),
     ("nginx_exporter", "github.com/nginx/nginx-prometheus-exporter", &defaults::NGINX_EXPORTER),
+    ("memcached_exporter", "github.com/prometheus/memcached_exporter", &defaults::MEMCACHED_EXPORTER),
     ("pushgateway", "github.com/prometheus/pushgateway", &defaults::PUSHGATEWAY),
 ];
 
@@ -134,6 +135,8 @@ fn every_default_is_supported_and_new_enough() {
         defaults::POSTGRES_EXPORTER,
         defaults::REDIS_EXPORTER,
         defaults::NGINX_EXPORTER,
+        defaults::MEMCACHED_EXPORTER,
+        defaults::PUSHGATEWAY,
     ] {
         assert_eq!(d.supports(d.version), Some(true), "{} {} is not a supported release", d.name, d.version);
         assert_eq!(d.lacks(d.version), None, "{} {} is older than the generated files need", d.name, d.version);

@@ -8,8 +8,9 @@ and mounts, and runs the same programs on loopback, one address per compose serv
   scripts/tools builds at the releases the stack pins, with the compose file's flags; paths
   inside the container are mapped to the generated tree and to per-volume directories, and
   each program listens on its service's address;
-- PostgreSQL, Redis and nginx from Debian for the application's postgres, redis and nginx
-  services, set up as their official images would be from the compose environment;
+- PostgreSQL, Redis, memcached and nginx from Debian for the application's postgres, redis,
+  memcached and nginx services, set up as their official images would be from the compose
+  environment;
 - each `http` service: an app on its framework's instrumentation library with its defaults
   (tests/rehearse/apps/);
 - Alertmanager runs a rewritten copy of alertmanager.yml whose receivers all post to a capture
@@ -55,6 +56,13 @@ PG_BIN = Path("/usr/lib/postgresql/15/bin")
 CAPTURE = ("capture", 9999)
 # The file-descriptor limit of the Go app, low enough for its leak control to pass 70% of it.
 FD_LIMIT = 256
+# memcached's connection limit (`-c`). memcached makes it its file-descriptor limit too, and its
+# own threads hold 23 descriptors (1.6.18, 4 threads), so a limit of 16 does not even start;
+# at 256 the connection fault holds just over 80% of it and leaves descriptors for the
+# exporter, which opens a connection per scrape and leaves it idle until Go's GC closes it.
+MEMCACHED_CONNS = 256
+# A value memcached stores in a slab class of its own (two to a 1 MB page): a few fill its 4 MB.
+MEMCACHED_VALUE = 500_000
 
 # What compose would run that cannot run here, and why.
 NOT_HERE = {
@@ -404,6 +412,8 @@ def start_observability(stack: Stack, procs: Processes, report: Report) -> None:
             start_program(stack, procs, name, "postgres_exporter", cmd, 9187, "--web.listen-address")
         elif "redis_exporter" in image:
             start_program(stack, procs, name, "redis_exporter", cmd, 9121, "--web.listen-address")
+        elif "memcached-exporter" in image:
+            start_program(stack, procs, name, "memcached_exporter", cmd, 9150, "--web.listen-address")
         elif "nginx-prometheus-exporter" in image:
             start_program(stack, procs, name, "nginx-prometheus-exporter", cmd, 9113, "--web.listen-address")
         elif image.startswith("prom/pushgateway:"):
@@ -467,6 +477,37 @@ def start_redis(stack: Stack, procs: Processes, name: str, svc: dict) -> None:
     d = stack.work / f"redis-{name}"
     d.mkdir()
     procs.start(name, ["redis-server", "--bind", stack.addr[name], "--port", str(port), "--save", "", "--appendonly", "no", "--protected-mode", "no", "--dir", str(d)], cwd=d)
+
+
+def start_memcached(stack: Stack, procs: Processes, name: str, svc: dict) -> None:
+    # Debian's memcached, in the foreground (its default), as the user Debian's package makes
+    # (memcached refuses root without -u). A connection limit the connection fault can pass
+    # 80% of, and 4 MB that, once full, refuse a write with "out of memory" (-M) where
+    # memcached would evict: the faults of MemcachedConnectionLimitApproaching and
+    # MemcachedOutOfMemoryErrors.
+    port = int(svc.get("port", 11211))
+    procs.start(name, ["memcached", "-u", "memcache", "-l", stack.addr[name], "-p", str(port), "-c", str(MEMCACHED_CONNS), "-m", "4", "-M"])
+
+
+def memcached(address: tuple[str, int], *commands: bytes) -> list[bytes]:
+    """Commands to memcached over its text protocol, on a connection of their own; the first
+    line of each answer."""
+    with socket.create_connection(address, 5) as s:
+        f = s.makefile("rb")
+        out = []
+        for c in commands:
+            s.sendall(c)
+            line = f.readline().strip()
+            out.append(line)
+            # A `get` answers with its value (if any), then END.
+            while line.startswith(b"VALUE "):
+                f.read(int(line.split()[3]) + 2)
+                line = f.readline().strip()
+        return out
+
+
+def memcached_set(key: str, size: int) -> bytes:
+    return f"set {key} 0 0 {size}\r\n".encode() + b"x" * size + b"\r\n"
 
 
 def start_nginx(stack: Stack, procs: Processes, name: str, svc: dict) -> None:
@@ -679,6 +720,8 @@ def start_application(stack: Stack, procs: Processes, report: Report) -> list[st
             start_postgres(stack, procs, name, svc)
         elif kind == "redis":
             start_redis(stack, procs, name, svc)
+        elif kind == "memcached":
+            start_memcached(stack, procs, name, svc)
         elif kind == "nginx":
             start_nginx(stack, procs, name, svc)
         elif kind in ("http", "generic"):
@@ -706,7 +749,7 @@ def port_of(stack: Stack, name: str) -> int | None:
     if name not in stack.services:
         return None
     image = stack.image(name)
-    for key, port in (("postgres-exporter", 9187), ("redis_exporter", 9121), ("nginx-prometheus-exporter", 9113)):
+    for key, port in (("postgres-exporter", 9187), ("redis_exporter", 9121), ("memcached-exporter", 9150), ("nginx-prometheus-exporter", 9113)):
         if key in image:
             return port
     return None
@@ -774,9 +817,15 @@ def generated_queries(stack: Stack) -> list[tuple[str, str]]:
 
 def traffic(stack: Stack, apps: list[str]) -> None:
     """Healthy traffic with one response of each status the rules look for: enough 200s that no
-    threshold or error budget is crossed (1 error in 2,000 stays under a 99.9% objective)."""
+    threshold or error budget is crossed (1 error in 2,000 stays under a 99.9% objective); on
+    each memcached, an item stored, a hit and a miss."""
     for name in apps:
         svc = stack.manifest["services"][name]
+        if svc.get("kind") == "memcached":
+            # A stored item, a hit and a miss: memcached reports a slab class's counters (the
+            # out-of-memory one among them) only once the class holds an item.
+            memcached((stack.addr[name], int(svc.get("port", 11211))), memcached_set("rehearsal", 5), b"get rehearsal\r\n", b"get rehearsal-missing\r\n")
+            continue
         if svc.get("kind") not in ("http", "generic"):
             continue
         base = f"http://{stack.addr[name]}:{svc['port']}"
@@ -971,11 +1020,13 @@ class Faults:
 
 
 class Load:
-    """Bad traffic in the background: 401, 403, 429 and 500 responses and slow requests."""
+    """Bad traffic in the background: 401, 403, 429 and 500 responses and slow requests;
+    connections held open and writes memcached refuses."""
 
     def __init__(self) -> None:
         self.stop = threading.Event()
         self.threads: list[threading.Thread] = []
+        self.held: list[socket.socket] = []
 
     def run(self, url: str, workers: int, pause: float = 0.0) -> None:
         def loop() -> None:
@@ -988,10 +1039,44 @@ class Load:
             t.start()
             self.threads.append(t)
 
+    def hold(self, address: tuple[str, int], count: int) -> int:
+        """Open `count` connections to memcached and hold them until the load ends; how many it
+        serves (a connection over its limit is answered with an error and closed)."""
+        served = 0
+        for _ in range(count):
+            try:
+                s = socket.create_connection(address, 5)
+                self.held.append(s)
+                s.sendall(b"version\r\n")
+                served += s.recv(64).startswith(b"VERSION ")
+            except OSError:
+                pass
+        return served
+
+    def out_of_memory(self, address: tuple[str, int], pause: float = 5.0) -> None:
+        """A write memcached refuses every `pause` seconds, each under a new key (a refused
+        `set` unlinks the key's old item, and would free room), so the rate of its
+        out-of-memory errors stays above 0."""
+        def loop() -> None:
+            i = 0
+            while not self.stop.is_set():
+                i += 1
+                try:
+                    memcached(address, memcached_set(f"rehearsal-refused-{i}", MEMCACHED_VALUE))
+                except OSError:
+                    pass
+                self.stop.wait(pause)
+
+        t = threading.Thread(target=loop, daemon=True)
+        t.start()
+        self.threads.append(t)
+
     def end(self) -> None:
         self.stop.set()
         for t in self.threads:
             t.join(70)
+        for s in self.held:
+            s.close()
 
 
 def latency_threshold(rule: dict) -> float:
@@ -1101,7 +1186,35 @@ def inject(stack: Stack, procs: Processes, report: Report, faults: Faults, apps:
         code = push_job(late_batch["name"], f"sightline_job_last_success_timestamp_seconds {int(time.time()) - limit - 600}\n")
         report.check(code == 200, f"batch job {late_batch['name']}: a success {limit + 600} s ago is pushed", f"the Pushgateway answers {code}")
         want.append(("BatchJobLate", {"batch_job": late_batch["name"]}))
-    faults.expect("bad traffic, readiness 503, a failed backup" + (", a failed and a late batch job" if jobs_m else ""), want)
+    # memcached: connections held open past the alert's share of its limit (`-c`); writes once
+    # its 4 MB are full (-M), which memcached refuses rather than evict.
+    for n in [a for a in apps if services[a].get("kind") == "memcached"]:
+        address = (stack.addr[n], int(services[n].get("port", 11211)))
+        rule = has_rule(stack, "MemcachedConnectionLimitApproaching", service=n)
+        if rule:
+            # A few over the threshold: the exporter's own connections only add to them, and
+            # the descriptors left (memcached's limit is its `-c`) keep the exporter scraping.
+            limit = float(re.search(r">\s*([0-9.]+)\s*$", rule["expr"]).group(1))
+            count = int(limit * MEMCACHED_CONNS) + 4
+            served = load.hold(address, count)
+            report.check(served == count, f"{n}: memcached serves {count} connections held open, over {limit:.0%} of its {MEMCACHED_CONNS}", f"it serves {served}")
+            want.append(("MemcachedConnectionLimitApproaching", {"service": n}))
+        if has_rule(stack, "MemcachedOutOfMemoryErrors", service=n):
+            answers = []
+            for i in range(4 * 2**20 // MEMCACHED_VALUE * 2):
+                answers += memcached(address, memcached_set(f"rehearsal-fill-{i}", MEMCACHED_VALUE))
+                if not answers[-1].startswith(b"STORED"):
+                    break
+            refused = answers[-1].decode(errors="replace")
+            report.check(refused == "SERVER_ERROR out of memory storing object", f"{n}: memcached, its 4 MB full ({len(answers) - 1} values of {MEMCACHED_VALUE} bytes), refuses the next write with out of memory; one more every 5 s", f"it answers {refused!r}")
+            load.out_of_memory(address)
+            want.append(("MemcachedOutOfMemoryErrors", {"service": n}))
+    faults.expect(
+        "bad traffic, readiness 503, a failed backup"
+        + (", a failed and a late batch job" if jobs_m else "")
+        + (", memcached near its connection limit and out of memory" if any(a.startswith("Memcached") for a, _ in want) else ""),
+        want,
+    )
     load.end()
     if slow_runs:
         load = Load()

@@ -123,7 +123,7 @@ fn overview(stack: &Stack, boards: &ServiceBoards) -> Vec<Spec> {
     // A service behind an exporter is up when its exporter reaches it (`pg_up`); its `up` (the
     // exporter's) counts only when that series is missing because the exporter is down.
     let mut parts: Vec<String> = Vec::new();
-    for kind in [Kind::Postgres, Kind::Redis, Kind::Nginx] {
+    for kind in Kind::ALL {
         let names: Vec<&str> = scraped.iter().filter(|s| s.kind == kind).map(|s| s.name.as_str()).collect();
         if let (Some(metric), false) = (crate::ir::catalog::service_up_metric(kind), names.is_empty()) {
             parts.push(format!("min by (service) ({metric}{{service=~\"{}\"}})", names.join("|")));
@@ -182,6 +182,9 @@ fn overview(stack: &Stack, boards: &ServiceBoards) -> Vec<Spec> {
     }
     if of(stack, Kind::Redis).next().is_some() {
         conns.push(q("sum by (service) (redis_connected_clients)", "{{service}}"));
+    }
+    if of(stack, Kind::Memcached).next().is_some() {
+        conns.push(q("sum by (service) (memcached_current_connections)", "{{service}}"));
     }
     if of(stack, Kind::Nginx).next().is_some() {
         conns.push(q("sum by (service) (nginx_connections_active)", "{{service}}"));
@@ -286,6 +289,9 @@ fn performance(stack: &Stack) -> Vec<Spec> {
     }
     if of(stack, Kind::Redis).next().is_some() {
         v.push(spec(Viz::TimeSeries, "Cache hit ratio", "percentunit", "Redis keyspace hits over lookups.", vec![q(format!("sum by (service) (rate(redis_keyspace_hits_total[{RATE}])) / (sum by (service) (rate(redis_keyspace_hits_total[{RATE}])) + sum by (service) (rate(redis_keyspace_misses_total[{RATE}])))"), "{{service}}")]));
+    }
+    if of(stack, Kind::Memcached).next().is_some() {
+        v.push(spec(Viz::TimeSeries, "Memcached hit ratio", "percentunit", "Memcached gets that found their key, over all gets.", vec![q(format!("sum by (service) (rate(memcached_commands_total{{command=\"get\",status=\"hit\"}}[{RATE}])) / sum by (service) (rate(memcached_commands_total{{command=\"get\"}}[{RATE}]))"), "{{service}}")]));
     }
     if stack.component(defaults::CADVISOR.name).is_some() {
         let project = format!("container_label_com_docker_compose_project=\"{}\"", stack.name);
@@ -513,6 +519,14 @@ fn service(stack: &Stack, s: &Service) -> Vec<Spec> {
             spec(Viz::TimeSeries, "Hit rate", "percentunit", "Keyspace hits over lookups.", vec![q(format!("sum(rate(redis_keyspace_hits_total{{{sl}}}[{RATE}])) / (sum(rate(redis_keyspace_hits_total{{{sl}}}[{RATE}])) + sum(rate(redis_keyspace_misses_total{{{sl}}}[{RATE}])))"), "hit rate")]),
             spec(Viz::TimeSeries, "Memory", "bytes", "Used memory and the configured maximum.", vec![q(format!("sum(redis_memory_used_bytes{{{sl}}})"), "used"), q(format!("sum(redis_memory_max_bytes{{{sl}}})"), "max")]),
             spec(Viz::TimeSeries, "Evictions and clients", "short", "Keys evicted per second, and connected clients.", vec![q(format!("sum(rate(redis_evicted_keys_total{{{sl}}}[{RATE}]))"), "evictions/s"), q(format!("sum(redis_connected_clients{{{sl}}})"), "clients")]),
+        ],
+        Kind::Memcached => vec![
+            spec(Viz::Stat, "Up", "short", "memcached_up from the exporter.", vec![q(format!("min(memcached_up{{{sl}}})"), n)]),
+            spec(Viz::TimeSeries, "Commands", "ops", "Commands per second, by command.", vec![q(format!("sum by (command) (rate(memcached_commands_total{{{sl}}}[{RATE}]))"), "{{command}}")]),
+            spec(Viz::TimeSeries, "Hit rate", "percentunit", "Gets that found their key, over all gets.", vec![q(format!("sum(rate(memcached_commands_total{{{sl},command=\"get\",status=\"hit\"}}[{RATE}])) / sum(rate(memcached_commands_total{{{sl},command=\"get\"}}[{RATE}]))"), "hit rate")]),
+            spec(Viz::TimeSeries, "Memory", "bytes", "Bytes stored and the memory limit (-m).", vec![q(format!("sum(memcached_current_bytes{{{sl}}})"), "used"), q(format!("sum(memcached_limit_bytes{{{sl}}})"), "limit")]),
+            spec(Viz::TimeSeries, "Connections", "short", "Open connections and the connection limit (-c).", vec![q(format!("sum(memcached_current_connections{{{sl}}})"), "open"), q(format!("sum(memcached_max_connections{{{sl}}})"), "limit")]),
+            spec(Viz::TimeSeries, "Evictions and refused stores", "short", "Items evicted, and stores refused for lack of memory, per second.", vec![q(format!("sum(rate(memcached_items_evicted_total{{{sl}}}[{RATE}]))"), "evictions/s"), q(format!("sum(rate(memcached_slab_items_outofmemory_total{{{sl}}}[{RATE}]))"), "out of memory/s")]),
         ],
         Kind::Nginx => {
             let mut v = vec![

@@ -299,7 +299,7 @@ fn concrete(def: &'static Builtin, s: &Service, t: f64, for_: String, severity: 
                     series(&svc("process_max_fds", ""), "1000x60"),
                 ],
             ),
-            "PostgresDown" | "RedisDown" | "NginxDown" => {
+            "PostgresDown" | "RedisDown" | "MemcachedDown" | "NginxDown" => {
                 let metric = crate::ir::catalog::service_up_metric(s.kind).unwrap_or("up");
                 // Only the service's own state: when the exporter cannot be scraped, `{metric}`
                 // goes stale and ExporterDown says so, without muting the service's alerts.
@@ -431,6 +431,36 @@ fn concrete(def: &'static Builtin, s: &Service, t: f64, for_: String, severity: 
                     vec![series(&exp(metric, ""), "0+0x60")],
                 )
             }
+            "MemcachedConnectionLimitApproaching" => (
+                format!(
+                    "sum by (service) (memcached_current_connections{{{sel}}}) / sum by (service) (memcached_max_connections{{{sel}}}) > {}",
+                    num(t)
+                ),
+                format!("{who}: connections above {tt} of its limit"),
+                format!(
+                    "{who} has had more than {tt} of its connection limit (-c) open for {for_}; at the limit it refuses new clients."
+                ),
+                vec![
+                    series(&exp("memcached_current_connections", ""), &format!("{}x60", num(1000.0 * above(t)))),
+                    series(&exp("memcached_max_connections", ""), "1000x60"),
+                ],
+                vec![
+                    series(&exp("memcached_current_connections", ""), &format!("{}x60", num(1000.0 * t / 2.0))),
+                    series(&exp("memcached_max_connections", ""), "1000x60"),
+                ],
+            ),
+            "MemcachedOutOfMemoryErrors" => (
+                format!("sum by (service) (rate(memcached_slab_items_outofmemory_total{{{sel}}}[5m])) > {}", num(t)),
+                format!("{who}: stores refused for lack of memory"),
+                format!(
+                    "{who} has refused stores for lack of memory (more than {tt}) for {for_}; its memory limit (-m) is too small for what it is asked to keep."
+                ),
+                vec![series(
+                    &exp("memcached_slab_items_outofmemory_total", ",slab=\"1\""),
+                    &format!("0+{}x60", num((t * 60.0 * 2.0).max(10.0))),
+                )],
+                vec![series(&exp("memcached_slab_items_outofmemory_total", ",slab=\"1\""), "0+0x60")],
+            ),
             "TlsCertificateExpiring" => {
                 let instance = format!("https://{}", s.tls_domain.as_deref().unwrap_or(name));
                 let probe = format!(
