@@ -231,9 +231,8 @@ pub fn render(source: &SourceFile, diags: &[Diagnostic], format: Format, color: 
             // Credentials by their keys first, while aliases still name their anchors.
             let masked = mask_secrets(&mask::credentials(source.text(), MAX_SNIPPET_LINE), diags);
             let shown = source.with_text(printable(&masked));
-            let diags: Vec<Diagnostic> = diags
-                .iter()
-                .take(MAX_RENDERED)
+            let diags: Vec<Diagnostic> = rendered(diags)
+                .into_iter()
                 .map(|d| Diagnostic {
                     message: printable(&d.message),
                     label: d.label.as_deref().map(printable),
@@ -345,12 +344,28 @@ fn render_human(source: &SourceFile, diags: &[Diagnostic], color: bool) -> Strin
 /// hostile or generated one) would bury the first ones, which are the ones to fix first.
 const MAX_RENDERED: usize = 200;
 
+/// The diagnostics a human sees in full, in their order: all of them up to the cap; past it,
+/// the errors first, then the earliest warnings (hundreds of warnings must not hide an error).
+fn rendered(diags: &[Diagnostic]) -> Vec<&Diagnostic> {
+    let errors = diags.iter().filter(|d| d.severity == Severity::Error).count().min(MAX_RENDERED);
+    let (mut errors_left, mut warnings_left) = (errors, MAX_RENDERED - errors);
+    diags
+        .iter()
+        .filter(|d| {
+            let left = if d.severity == Severity::Error { &mut errors_left } else { &mut warnings_left };
+            let shown = *left > 0;
+            *left = left.saturating_sub(1);
+            shown
+        })
+        .collect()
+}
+
 /// The last lines of a human report: the diagnostics not shown, and the count of each severity.
 fn summary(name: &str, diags: &[Diagnostic]) -> String {
     let mut out = String::new();
     if diags.len() > MAX_RENDERED {
         out.push_str(&format!(
-            "({} more not shown: the first {MAX_RENDERED} are; `--format json` lists them all)\n\n",
+            "({} more not shown: {MAX_RENDERED} are, errors first; `--format json` lists them all)\n\n",
             diags.len() - MAX_RENDERED
         ));
     }

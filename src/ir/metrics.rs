@@ -190,7 +190,7 @@ pub fn by_prefix(metric: &str) -> Option<(&'static str, Vec<&'static str>)> {
 /// `collector/{cpu_linux,filesystem_common,netdev_common,diskstats_linux}.go`; postgres_exporter
 /// v0.19.1 `exporter/postgres_exporter.go` (`pg_stat_activity`), `collector/{pg_database,
 /// pg_stat_database,pg_stat_statements,collector}.go`; memcached_exporter v0.14.4
-/// `pkg/exporter/exporter.go` (`command`, `status` on the commands, `slab` on the slabs);
+/// `pkg/exporter/exporter.go` (`command`, `status` on the commands, `slab` on the slab counter);
 /// cAdvisor's container labels (compose's
 /// project label among them); the backup scripts' own textfile metrics.
 const EXPORTER_LABELS: &[(&str, &[&str])] = &[
@@ -207,7 +207,7 @@ const EXPORTER_LABELS: &[(&str, &[&str])] = &[
     ("pg_stat_statements_", &["user", "datname", "queryid"]),
     ("pg_scrape_collector_success", &["collector"]),
     ("memcached_commands_total", &["command", "status"]),
-    ("memcached_slab_", &["slab"]),
+    ("memcached_slab_items_outofmemory_total", &["slab"]),
     (
         "container_",
         &[

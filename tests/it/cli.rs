@@ -254,8 +254,8 @@ fn machine_formats() {
     assert!(gh.stdout.lines().any(|l| l.starts_with("::error file=stack.yaml,line=10,col=")), "{}", gh.stdout);
 }
 
-/// A file with hundreds of problems: a human sees the first 200 in full and the count of the
-/// rest, with every one still counted; the machine format lists them all, each at its line.
+/// A file with hundreds of problems: a human sees 200 in full (errors first) and the count of
+/// the rest, with every one still counted; the machine format lists them all, each at its line.
 #[test]
 fn a_human_sees_the_first_diagnostics_and_json_all_of_them() {
     let dir = tempfile::tempdir().unwrap();
@@ -266,7 +266,7 @@ fn a_human_sees_the_first_diagnostics_and_json_all_of_them() {
     assert_eq!(human.code, 1);
     assert_eq!(human.stderr.matches("unknown field `k").count(), 200, "{}", human.stderr);
     assert!(human.stderr.contains("unknown field `k199`") && !human.stderr.contains("`k200`"));
-    assert!(human.stderr.contains("(50 more not shown: the first 200 are; `--format json` lists them all)"));
+    assert!(human.stderr.contains("(50 more not shown: 200 are, errors first; `--format json` lists them all)"));
     assert!(human.stderr.contains("stack.yaml: 250 errors"), "{}", human.stderr);
     let json = sightline(dir.path(), &["--format", "json", "check"]);
     let unknown: Vec<serde_json::Value> = json
@@ -278,6 +278,16 @@ fn a_human_sees_the_first_diagnostics_and_json_all_of_them() {
     assert_eq!(unknown.len(), 250);
     assert_eq!(unknown[249]["line"], 256);
     assert_eq!(unknown[249]["column"], 1);
+    // Hundreds of warnings before the one error: the error is among those shown.
+    let services: String = (0..250).map(|i| format!("  s{i:03}: {{ kind: http, port: {} }}\n", 8000 + i)).collect();
+    std::fs::write(
+        dir.path().join("stack.yaml"),
+        format!("version: 1\nstack: s\nenvironment: dev\nservices:\n{services}zzz: 1\n"),
+    )
+    .unwrap();
+    let human = sightline(dir.path(), &["check"]);
+    assert!(human.stderr.contains("unknown field `zzz`"), "{}", human.stderr);
+    assert!(human.stderr.contains("(51 more not shown") && human.stderr.contains("stack.yaml: 1 error, 250 warnings"));
 }
 
 #[test]

@@ -296,6 +296,7 @@ fn every_exporter_accepts_its_command_line() {
         ("quay.io/prometheuscommunity/postgres-exporter:", "postgres_exporter"),
         ("oliver006/redis_exporter:", "redis_exporter"),
         ("nginx/nginx-prometheus-exporter:", "nginx-prometheus-exporter"),
+        ("prom/memcached-exporter:", "memcached_exporter"),
         ("prom/blackbox-exporter:", "blackbox_exporter"),
     ];
     let mut tried = std::collections::BTreeSet::new();
