@@ -290,14 +290,8 @@ fn concrete(def: &'static Builtin, s: &Service, t: f64, for_: String, severity: 
                 format!(
                     "{who} has had more than {tt} of its file descriptors open for {for_}; at the limit it can accept no connection and open no file."
                 ),
-                vec![
-                    series(&svc("process_open_fds", ""), &format!("{}x60", num(1000.0 * above(t)))),
-                    series(&svc("process_max_fds", ""), "1000x60"),
-                ],
-                vec![
-                    series(&svc("process_open_fds", ""), &format!("{}x60", num(1000.0 * t / 2.0))),
-                    series(&svc("process_max_fds", ""), "1000x60"),
-                ],
+                share_series(&svc("process_open_fds", ""), &svc("process_max_fds", ""), above(t)),
+                share_series(&svc("process_open_fds", ""), &svc("process_max_fds", ""), t / 2.0),
             ),
             "PostgresDown" | "RedisDown" | "MemcachedDown" | "NginxDown" => {
                 let metric = crate::ir::catalog::service_up_metric(s.kind).unwrap_or("up");
@@ -344,20 +338,16 @@ fn concrete(def: &'static Builtin, s: &Service, t: f64, for_: String, severity: 
                 ),
                 format!("{who}: connections above {tt} of max_connections"),
                 format!("{who} uses more than {tt} of its max_connections; new connections will soon be refused."),
-                vec![
-                    series(
-                        &exp("pg_stat_activity_count", ",datname=\"app\",state=\"active\""),
-                        &format!("{}x60", num(1000.0 * above(t))),
-                    ),
-                    series(&exp("pg_settings_max_connections", ""), "1000x60"),
-                ],
-                vec![
-                    series(
-                        &exp("pg_stat_activity_count", ",datname=\"app\",state=\"active\""),
-                        &format!("{}x60", num(1000.0 * t / 2.0)),
-                    ),
-                    series(&exp("pg_settings_max_connections", ""), "1000x60"),
-                ],
+                share_series(
+                    &exp("pg_stat_activity_count", ",datname=\"app\",state=\"active\""),
+                    &exp("pg_settings_max_connections", ""),
+                    above(t),
+                ),
+                share_series(
+                    &exp("pg_stat_activity_count", ",datname=\"app\",state=\"active\""),
+                    &exp("pg_settings_max_connections", ""),
+                    t / 2.0,
+                ),
             ),
             "PostgresLowCacheHitRatio" => (
                 format!(
@@ -408,14 +398,8 @@ fn concrete(def: &'static Builtin, s: &Service, t: f64, for_: String, severity: 
                 ),
                 format!("{who}: memory above {tt} of maxmemory"),
                 format!("{who} uses more than {tt} of its maxmemory; it will start evicting or refusing writes."),
-                vec![
-                    series(&exp("redis_memory_used_bytes", ""), &format!("{}x60", num(1000.0 * (t + (1.0 - t) / 2.0)))),
-                    series(&exp("redis_memory_max_bytes", ""), "1000x60"),
-                ],
-                vec![
-                    series(&exp("redis_memory_used_bytes", ""), &format!("{}x60", num(1000.0 * t / 2.0))),
-                    series(&exp("redis_memory_max_bytes", ""), "1000x60"),
-                ],
+                share_series(&exp("redis_memory_used_bytes", ""), &exp("redis_memory_max_bytes", ""), above(t)),
+                share_series(&exp("redis_memory_used_bytes", ""), &exp("redis_memory_max_bytes", ""), t / 2.0),
             ),
             "RedisEvictions" | "RedisRejectedConnections" => {
                 let (metric, what) = if def.name == "RedisEvictions" {
@@ -440,14 +424,12 @@ fn concrete(def: &'static Builtin, s: &Service, t: f64, for_: String, severity: 
                 format!(
                     "{who} has had more than {tt} of its connection limit (-c) open for {for_}; at the limit it refuses new clients."
                 ),
-                vec![
-                    series(&exp("memcached_current_connections", ""), &format!("{}x60", num(1000.0 * above(t)))),
-                    series(&exp("memcached_max_connections", ""), "1000x60"),
-                ],
-                vec![
-                    series(&exp("memcached_current_connections", ""), &format!("{}x60", num(1000.0 * t / 2.0))),
-                    series(&exp("memcached_max_connections", ""), "1000x60"),
-                ],
+                share_series(
+                    &exp("memcached_current_connections", ""),
+                    &exp("memcached_max_connections", ""),
+                    above(t),
+                ),
+                share_series(&exp("memcached_current_connections", ""), &exp("memcached_max_connections", ""), t / 2.0),
             ),
             "MemcachedOutOfMemoryErrors" => (
                 format!("sum by (service) (rate(memcached_slab_items_outofmemory_total{{{sel}}}[5m])) > {}", num(t)),
@@ -510,6 +492,11 @@ pub fn health_path(s: &Service) -> Option<&str> {
 /// Halfway between a ratio threshold and 1: safely above it.
 fn above(t: f64) -> f64 {
     t + (1.0 - t) / 2.0
+}
+
+/// A gauge and its limit, the gauge at `share` of it (of 1000).
+fn share_series(used: &str, limit: &str, share: f64) -> Vec<InputSeries> {
+    vec![series(used, &format!("{}x60", num(1000.0 * share))), series(limit, "1000x60")]
 }
 
 /// Two counters, the first with `share` of their sum (100 events a minute in all).
