@@ -34,6 +34,10 @@ pub struct ComponentDefault {
     pub version: &'static str,
     pub memory: &'static str,
     pub cpus: f64,
+    /// The most processes and threads its container may run (`pids_limit`): a bound on a fork
+    /// bomb, far above what the program uses (the rehearsal runs each program it starts under
+    /// this limit and its memory limit, and reports the peaks).
+    pub pids: u32,
     /// Disk reserved for its volume, where it keeps data that grows.
     pub disk: Option<&'static str>,
     /// The release lines (`major.minor`) upstream still fixes; the last one listed stands for
@@ -131,6 +135,7 @@ pub const PROMETHEUS: ComponentDefault = ComponentDefault {
     version: "v3.13.5",
     memory: "512MiB",
     cpus: 0.5,
+    pids: 256,
     disk: Some("10GiB"),
     supported: &["3.13", "3.16"],
     requires: Some(("3.0.0", "`fallback_scrape_protocol` in prometheus.yml")),
@@ -142,6 +147,7 @@ pub const ALERTMANAGER: ComponentDefault = ComponentDefault {
     version: "v0.35.0",
     memory: "256MiB",
     cpus: 0.25,
+    pids: 128,
     disk: None,
     supported: &["0.35"],
     requires: Some(("0.22.0", "`matchers` in routes and inhibit rules")),
@@ -153,6 +159,7 @@ pub const LOKI: ComponentDefault = ComponentDefault {
     version: "3.7.8",
     memory: "256MiB",
     cpus: 0.5,
+    pids: 256,
     disk: Some("5GiB"),
     supported: &["3.6"],
     requires: Some(("3.6.5", "`loki -health` in the healthcheck (the image has no shell from 3.6.0)")),
@@ -164,6 +171,7 @@ pub const PROMTAIL: ComponentDefault = ComponentDefault {
     version: "3.6.11",
     memory: "128MiB",
     cpus: 0.25,
+    pids: 256,
     disk: None,
     supported: &[],
     requires: None,
@@ -175,6 +183,7 @@ pub const ALLOY: ComponentDefault = ComponentDefault {
     version: "v1.19.2",
     memory: "256MiB",
     cpus: 0.25,
+    pids: 256,
     disk: None,
     supported: &["1.19"],
     requires: None,
@@ -186,6 +195,7 @@ pub const GRAFANA: ComponentDefault = ComponentDefault {
     version: "13.2.3",
     memory: "512MiB",
     cpus: 0.5,
+    pids: 256,
     disk: None,
     supported: &["12.4", "13.0"],
     requires: None,
@@ -197,6 +207,7 @@ pub const NODE_EXPORTER: ComponentDefault = ComponentDefault {
     version: "v1.12.1",
     memory: "64MiB",
     cpus: 0.1,
+    pids: 128,
     disk: None,
     supported: &["1.12"],
     requires: None,
@@ -208,6 +219,7 @@ pub const CADVISOR: ComponentDefault = ComponentDefault {
     version: "0.61.0",
     memory: "128MiB",
     cpus: 0.2,
+    pids: 128,
     disk: None,
     supported: &["0.61"],
     requires: None,
@@ -219,6 +231,7 @@ pub const BLACKBOX_EXPORTER: ComponentDefault = ComponentDefault {
     version: "v0.28.0",
     memory: "64MiB",
     cpus: 0.1,
+    pids: 128,
     disk: None,
     supported: &["0.28"],
     requires: None,
@@ -230,6 +243,7 @@ pub const POSTGRES_EXPORTER: ComponentDefault = ComponentDefault {
     version: "v0.20.1",
     memory: "64MiB",
     cpus: 0.1,
+    pids: 128,
     disk: None,
     supported: &["0.20"],
     requires: None,
@@ -242,6 +256,7 @@ pub const REDIS_EXPORTER: ComponentDefault = ComponentDefault {
     version: "v1.89.0-alpine",
     memory: "64MiB",
     cpus: 0.1,
+    pids: 128,
     disk: None,
     supported: &["1.89"],
     requires: None,
@@ -255,6 +270,7 @@ pub const MEMCACHED_EXPORTER: ComponentDefault = ComponentDefault {
     version: "v0.14.4",
     memory: "64MiB",
     cpus: 0.1,
+    pids: 128,
     disk: None,
     supported: &["0.14"],
     requires: None,
@@ -266,6 +282,7 @@ pub const NGINX_EXPORTER: ComponentDefault = ComponentDefault {
     version: "1.5.3",
     memory: "64MiB",
     cpus: 0.1,
+    pids: 128,
     disk: None,
     supported: &["1.5"],
     requires: None,
@@ -278,6 +295,7 @@ pub const BACKUP: ComponentDefault = ComponentDefault {
     version: "16.4",
     memory: "256MiB",
     cpus: 0.25,
+    pids: 64,
     disk: None,
     supported: &[],
     requires: None,
@@ -290,6 +308,7 @@ pub const PUSHGATEWAY: ComponentDefault = ComponentDefault {
     version: "v1.11.3",
     memory: "64MiB",
     cpus: 0.1,
+    pids: 128,
     // Its persistence file: the last result of each job, a few lines each.
     disk: Some("100MiB"),
     supported: &["1.11"],
@@ -297,10 +316,33 @@ pub const PUSHGATEWAY: ComponentDefault = ComponentDefault {
     probe: Probe::Wget,
 };
 
+/// The Docker API the log collector reads, and nothing else of it: Tecnativa's HAProxy
+/// front of the Docker socket (`Tecnativa/docker-socket-proxy` v0.4.1, `Dockerfile` and
+/// `haproxy.cfg`): only GET and HEAD pass while `POST=0`, and only under the API sections
+/// switched on. The collector needs `/containers` (Prometheus's Docker discovery lists them,
+/// Alloy's and Promtail's Docker source inspect each and follow its logs) and `/networks` (the
+/// discovery lists them too, `discovery/moby/network.go`); the client negotiates its API
+/// version with `/_ping`. The image is HAProxy on Alpine (busybox `wget`); it runs as root by
+/// default (`USER root`) but needs nothing of root but the socket's group, so it runs as
+/// nobody with that group added.
+pub const DOCKER_SOCKET_PROXY: ComponentDefault = ComponentDefault {
+    name: "docker-socket-proxy",
+    repository: "ghcr.io/tecnativa/docker-socket-proxy",
+    version: "v0.4.1",
+    memory: "32MiB",
+    cpus: 0.1,
+    pids: 64,
+    disk: None,
+    supported: &["0.4"],
+    requires: None,
+    probe: Probe::Wget,
+};
+
 /// Names taken by the services sightline generates. (Exporters are named after their service,
 /// `<service>-exporter`; `check::names` refuses a service of that name too.)
-pub const RESERVED_NAMES: [&str; 12] = [
+pub const RESERVED_NAMES: [&str; 13] = [
     CADVISOR.name,
+    DOCKER_SOCKET_PROXY.name,
     PROMETHEUS.name,
     ALERTMANAGER.name,
     LOKI.name,

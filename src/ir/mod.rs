@@ -54,6 +54,8 @@ pub struct Component {
     pub image: ImageRef,
     pub memory: Size,
     pub cpus: f64,
+    /// Its `pids_limit`.
+    pub pids: u32,
     pub disk: Option<Size>,
     /// The manifest setting that sizes it, for budget messages.
     pub setting: String,
@@ -424,6 +426,7 @@ fn component(
         image: ImageRef::pinned(d.repository, version.map_or(d.version, |v| v.0.as_str())),
         memory: memory.cloned().unwrap_or_else(|| size(d.memory)),
         cpus: cpus.unwrap_or(d.cpus),
+        pids: d.pids,
         disk: disk.cloned().or_else(|| d.disk.map(size)),
         setting: setting.to_string(),
         probe: d.probe,
@@ -489,6 +492,10 @@ fn components(
                 None,
             ));
         }
+    }
+    // Either collector reads containers' logs through the proxy, never the socket itself.
+    if services.iter().any(|s| s.log_path.is_none()) {
+        out.push(component(&defaults::DOCKER_SOCKET_PROXY, "logs.collector", None, None, None, None));
     }
     let g = obs.grafana.unwrap_or_default();
     out.push(component(

@@ -9,7 +9,7 @@
 use super::Artifact;
 use super::paths::{ALLOY_CONFIG, LOKI_ADDR};
 use super::promtail::pipeline::{self, Stage};
-use super::promtail::{COMPOSE_SERVICE_LABEL, DOCKER_SOCKET};
+use super::promtail::{COMPOSE_SERVICE_LABEL, docker_api};
 use crate::ir::Stack;
 use crate::manifest::model::Collector;
 use std::fmt::Write as _;
@@ -94,7 +94,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         let _ = writeln!(
             out,
             "discovery.docker \"containers\" {{\n  host             = {}\n  refresh_interval = \"15s\"\n}}\n",
-            lit(DOCKER_SOCKET)
+            lit(&docker_api())
         );
         // The keep rule filters the discovered targets before `loki.source.docker` sees them:
         // as its `relabel_rules`, a dropped container would still be tailed, its lines shipped
@@ -108,7 +108,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         let _ = writeln!(
             out,
             "loki.source.docker \"containers\" {{\n  host       = {}\n  targets    = discovery.relabel.containers.output\n  forward_to = [loki.process.containers.receiver]\n}}\n",
-            lit(DOCKER_SOCKET)
+            lit(&docker_api())
         );
         out.push_str("loki.process \"containers\" {\n");
         redaction(&mut out, stack);

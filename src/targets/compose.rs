@@ -1,6 +1,9 @@
 //! `compose.yaml`: the observability stack as compose services next to the application.
 //!
-//! - Images are the components' pinned images; limits are `deploy.resources.limits`.
+//! - Images are the components' pinned images; memory, CPU and process limits are the service's
+//!   own `mem_limit`, `cpus` and `pids_limit`, which docker-compose 1.29 and compose v2 both
+//!   take (compose v2 refuses `pids_limit` beside `deploy.resources.limits`, and 1.29 refuses
+//!   `deploy.resources.limits.pids`).
 //! - Every healthcheck runs a program its image contains, as `Component::probe` records it from
 //!   the image's Dockerfile (`docs/outputs.md` has the table, and a test holds every compose
 //!   file to it): busybox `wget`, bash's `/dev/tcp` where bash is the only tool, the program's
@@ -35,6 +38,22 @@ use serde_json::{Map, Value, json};
 
 const MONITORING: &str = "monitoring";
 const EGRESS: &str = "egress";
+/// The host's Docker socket, mounted in the socket proxy alone.
+const DOCKER_SOCKET: &str = "/var/run/docker.sock";
+/// The `.env` variable naming the socket's group on the host.
+pub const DOCKER_GID: &str = "DOCKER_GID";
+/// The socket proxy's switches (`Tecnativa/docker-socket-proxy` v0.4.1 `haproxy.cfg`): each
+/// passes GET and HEAD requests under its API section; every section not listed is off by the
+/// image's default, and `POST=0` refuses every other method. The collector lists and reads
+/// containers and lists networks; events, which the image allows by default, nothing here
+/// reads.
+const DOCKER_API_SECTIONS: &[(&str, bool)] =
+    &[("CONTAINERS", true), ("NETWORKS", true), ("PING", true), ("VERSION", true), ("EVENTS", false), ("POST", false)];
+/// Nobody, the user of the Prometheus images.
+const NOBODY: &str = "65534:65534";
+/// Alloy's image's own user and group.
+const ALLOY_USER: &str = "473:473";
+
 /// The application's containers' network when the manifest names none.
 const APPLICATION: &str = "application";
 /// The networks compose.yaml defines itself (the manifest's `network:` may name none of them).
@@ -124,8 +143,7 @@ fn base(c: &Component, user: Option<&str>, read_only: bool, networks: &[&str]) -
         s.insert("user".into(), json!(u));
         // A process of a non-root user has no capability to use (no-new-privileges keeps a
         // setuid or file-capability binary from gaining one): the bounding set is emptied so
-        // nothing in the container can. (No process limit: compose v2 takes it only beside
-        // `deploy.resources.limits` as `limits.pids`, which docker-compose 1.29 refuses.)
+        // nothing in the container can.
         if !u.starts_with("0:") && u != "0" {
             s.insert("cap_drop".into(), json!(["ALL"]));
         }
@@ -137,13 +155,15 @@ fn base(c: &Component, user: Option<&str>, read_only: bool, networks: &[&str]) -
     }
     s.insert("security_opt".into(), json!(["no-new-privileges:true"]));
     s.insert("networks".into(), json!(networks));
-    s.insert("deploy".into(), limits(c.memory.bytes(), &format!("{}", c.cpus)));
+    limits(&mut s, c.memory.bytes(), &format!("{}", c.cpus), c.pids);
     s
 }
 
-/// A container's memory and CPU limits.
-fn limits(memory_bytes: u64, cpus: &str) -> Value {
-    json!({ "resources": { "limits": { "memory": memory(memory_bytes), "cpus": cpus } } })
+/// A container's memory, CPU and process limits.
+fn limits(s: &mut Map<String, Value>, memory_bytes: u64, cpus: &str, pids: u32) {
+    s.insert("mem_limit".into(), json!(memory(memory_bytes)));
+    s.insert("cpus".into(), json!(cpus));
+    s.insert("pids_limit".into(), json!(pids));
 }
 
 fn depends(s: &mut Map<String, Value>, on: &[(&str, &str)]) {
@@ -237,7 +257,7 @@ fn query_stats_job(
     j.insert("read_only".into(), json!(true));
     j.insert("security_opt".into(), json!(["no-new-privileges:true"]));
     j.insert("networks".into(), json!(networks));
-    j.insert("deploy".into(), limits(postgres::JOB_MEMORY, postgres::JOB_CPUS));
+    limits(&mut j, postgres::JOB_MEMORY, postgres::JOB_CPUS, postgres::JOB_PIDS);
     j.insert("volumes".into(), json!([config_dir(POSTGRES_QUERY_STATS_SCRIPT, postgres::SCRIPT_MOUNT)]));
     let mut wiring = SecretWiring::new();
     wiring.env.insert("PGHOST".into(), json!(s.host));
@@ -305,7 +325,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     services.insert("loki".into(), Value::Object(loki));
 
     // Alertmanager, whose entrypoint writes env-sourced secrets to a tmpfs it then reads.
-    let mut am = base(get(defaults::ALERTMANAGER.name), Some("65534:65534"), true, &[MONITORING, EGRESS]);
+    let mut am = base(get(defaults::ALERTMANAGER.name), Some(NOBODY), true, &[MONITORING, EGRESS]);
     let mut wiring = SecretWiring::new();
     let mut from_env = Vec::new();
     for use_ in stack.secrets.iter().filter(|s| s.setting.starts_with("alerting.")) {
@@ -346,7 +366,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     // Exporters and probes.
     let mut scrape_deps: Vec<(String, &str)> = vec![("alertmanager".into(), am_ready)];
     if let Some(c) = stack.component(defaults::NODE_EXPORTER.name) {
-        let mut n = base(c, Some("65534:65534"), true, &[MONITORING]);
+        let mut n = base(c, Some(NOBODY), true, &[MONITORING]);
         n.insert(
             "command".into(),
             json!([
@@ -373,7 +393,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     for s in &stack.services {
         let Some(c) = stack.exporter_of(&s.name) else { continue };
         let port = crate::ir::catalog::exporter_port(s.kind).unwrap_or(9100);
-        let mut e = base(c, Some("65534:65534"), true, &with_app(&[MONITORING]));
+        let mut e = base(c, Some(NOBODY), true, &with_app(&[MONITORING]));
         let mut wiring = SecretWiring::new();
         match s.kind {
             Kind::Postgres => {
@@ -448,7 +468,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         scrape_deps.push((c.name.clone(), ready));
     }
     if let Some(c) = stack.component(defaults::BLACKBOX_EXPORTER.name) {
-        let mut b = base(c, Some("65534:65534"), true, &with_app(&[MONITORING, EGRESS]));
+        let mut b = base(c, Some(NOBODY), true, &with_app(&[MONITORING, EGRESS]));
         let ready = insert_probe(&mut b, c, BLACKBOX_ADDR.1, "/-/healthy");
         services.insert(c.name.clone(), Value::Object(b));
         scrape_deps.push((c.name.clone(), ready));
@@ -457,7 +477,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     // The Pushgateway the batch jobs report to: on the application's network, where they run,
     // and published on the host's loopback when a job runs outside this project.
     if let Some(c) = stack.component(defaults::PUSHGATEWAY.name) {
-        let mut pg = base(c, Some("65534:65534"), true, &with_app(&[MONITORING]));
+        let mut pg = base(c, Some(NOBODY), true, &with_app(&[MONITORING]));
         // The last result of every job survives a restart: written at most a minute after it
         // arrived, read back at start.
         pg.insert(
@@ -482,7 +502,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
 
     // Prometheus.
     let p = get(defaults::PROMETHEUS.name);
-    let mut prom = base(p, Some("65534:65534"), true, &with_app(&[MONITORING]));
+    let mut prom = base(p, Some(NOBODY), true, &with_app(&[MONITORING]));
     let mut cmd = vec![
         format!("--config.file={PROMETHEUS_CONFIG_MOUNT}"),
         "--storage.tsdb.path=/prometheus".to_string(),
@@ -503,6 +523,28 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     volumes.insert("prometheus-data".into(), json!({}));
     services.insert("prometheus".into(), Value::Object(prom));
 
+    // The Docker API for the log collector: the socket mounted in the proxy alone, which runs
+    // as nobody in the socket's group (the host's, from `.env`) and passes only the reads the
+    // collector makes.
+    let docker_api = match stack.component(defaults::DOCKER_SOCKET_PROXY.name) {
+        Some(c) => {
+            let mut dp = base(c, Some(NOBODY), true, &[MONITORING]);
+            // HAProxy writes its pid file to /run.
+            dp.insert("tmpfs".into(), json!(["/tmp", "/run"]));
+            dp.insert("group_add".into(), json!([required_env(DOCKER_GID)]));
+            dp.insert("volumes".into(), json!([format!("{DOCKER_SOCKET}:{DOCKER_SOCKET}:ro")]));
+            let mut env = Map::new();
+            for (section, on) in DOCKER_API_SECTIONS {
+                env.insert(section.to_string(), json!(if *on { "1" } else { "0" }));
+            }
+            dp.insert("environment".into(), Value::Object(env));
+            let ready = insert_probe(&mut dp, c, DOCKER_SOCKET_PROXY_ADDR.1, "/_ping");
+            services.insert(c.name.clone(), Value::Object(dp));
+            Some((c.name.as_str(), ready))
+        }
+        None => None,
+    };
+
     // The log collector.
     let host_files: Vec<String> = stack
         .services
@@ -513,23 +555,33 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         .collect();
     match stack.logs.collector {
         Collector::Promtail => {
-            // Reading the Docker socket needs root; the socket and log files are mounted read-only.
+            // Promtail's image knows no other user than root: root without capabilities, which
+            // owns the positions volume; host log files of other owners need reading past
+            // their modes.
             let mut pt = base(get(defaults::PROMTAIL.name), None, true, &[MONITORING]);
+            pt.insert("cap_drop".into(), json!(["ALL"]));
+            if !host_files.is_empty() {
+                pt.insert("cap_add".into(), json!(["DAC_READ_SEARCH"]));
+            }
             pt.insert("command".into(), json!([format!("-config.file={PROMTAIL_CONFIG_MOUNT}")]));
             let mut v = vec![
                 config_dir(PROMTAIL_CONFIG, PROMTAIL_CONFIG_MOUNT),
-                "/var/run/docker.sock:/var/run/docker.sock:ro".to_string(),
                 "promtail-positions:/var/lib/promtail".to_string(),
             ];
             v.extend(host_files);
             pt.insert("volumes".into(), json!(v));
             insert_probe(&mut pt, get(defaults::PROMTAIL.name), PROMTAIL_PORT, "/ready");
-            depends(&mut pt, &[("loki", loki_ready)]);
+            depends(&mut pt, &[[("loki", loki_ready)].as_slice(), docker_api.as_slice()].concat());
             volumes.insert("promtail-positions".into(), json!({}));
             services.insert("promtail".into(), Value::Object(pt));
         }
         Collector::Alloy => {
-            let mut al = base(get(defaults::ALLOY.name), None, true, &[MONITORING]);
+            // The image's own `alloy` user (473, which owns /var/lib/alloy in it), in the
+            // group `adm` when it reads host log files: Debian's group for reading /var/log.
+            let mut al = base(get(defaults::ALLOY.name), Some(ALLOY_USER), true, &[MONITORING]);
+            if !host_files.is_empty() {
+                al.insert("group_add".into(), json!(["adm"]));
+            }
             al.insert(
                 "command".into(),
                 json!([
@@ -541,15 +593,12 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
                     ALLOY_CONFIG_MOUNT
                 ]),
             );
-            let mut v = vec![
-                config_dir(ALLOY_CONFIG, ALLOY_CONFIG_MOUNT),
-                "/var/run/docker.sock:/var/run/docker.sock:ro".to_string(),
-                "alloy-data:/var/lib/alloy/data".to_string(),
-            ];
+            let mut v =
+                vec![config_dir(ALLOY_CONFIG, ALLOY_CONFIG_MOUNT), "alloy-data:/var/lib/alloy/data".to_string()];
             v.extend(host_files);
             al.insert("volumes".into(), json!(v));
             insert_probe(&mut al, get(defaults::ALLOY.name), ALLOY_PORT, "/-/ready");
-            depends(&mut al, &[("loki", loki_ready)]);
+            depends(&mut al, &[[("loki", loki_ready)].as_slice(), docker_api.as_slice()].concat());
             volumes.insert("alloy-data".into(), json!({}));
             services.insert("alloy".into(), Value::Object(al));
         }

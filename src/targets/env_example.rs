@@ -2,7 +2,7 @@
 //! settings that read it, and no values. Compose reads `.env` beside `compose.yaml`.
 
 use super::Artifact;
-use crate::ir::Stack;
+use crate::ir::{Stack, defaults};
 use crate::manifest::values::SecretRef;
 use indexmap::IndexMap;
 
@@ -19,6 +19,12 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         "# The compose project name (docker-compose 1.29 has no top-level `name:`).\nCOMPOSE_PROJECT_NAME={}\n",
         stack.name
     ));
+    if stack.component(defaults::DOCKER_SOCKET_PROXY.name).is_some() {
+        out.push_str(&format!(
+            "\n# The group of the host's Docker socket, which the socket proxy runs in (not as root):\n# `stat -c %g /var/run/docker.sock`\n{}=\n",
+            super::compose::DOCKER_GID
+        ));
+    }
     for (name, settings) in vars {
         out.push('\n');
         for s in settings {

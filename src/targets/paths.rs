@@ -78,6 +78,7 @@ pub const NODE_EXPORTER_ADDR: (&str, u16) = ("node-exporter", 9100);
 pub const BLACKBOX_ADDR: (&str, u16) = ("blackbox-exporter", 9115);
 pub const CADVISOR_ADDR: (&str, u16) = ("cadvisor", 8080);
 pub const PUSHGATEWAY_ADDR: (&str, u16) = ("pushgateway", 9091);
+pub const DOCKER_SOCKET_PROXY_ADDR: (&str, u16) = ("docker-socket-proxy", 2375);
 /// The Pushgateway's persistence file, on its volume (the image's working directory).
 pub const PUSHGATEWAY_DATA: &str = "/pushgateway";
 pub const PROMTAIL_PORT: u16 = 9080;

@@ -35,6 +35,8 @@ pub const SCRIPT_MOUNT: &str = "/opt/sightline/postgres/enable-query-stats.sh";
 /// The job's limits: psql and one statement.
 pub const JOB_MEMORY: u64 = 64 << 20;
 pub const JOB_CPUS: &str = "0.1";
+/// The job's shell and psql.
+pub const JOB_PIDS: u32 = 16;
 
 const SCRIPT: &str = include_str!("../../templates/postgres/enable-query-stats.sh");
 

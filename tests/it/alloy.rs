@@ -93,6 +93,8 @@ fn alloy_config_is_well_formed_and_complete() {
         let text = std::fs::read_to_string(&alloy).unwrap();
         let strings = strings_and_balance(&text);
         let defined: Vec<String> = block.captures_iter(&text).map(|c| format!("{}.{}", &c[1], &c[2])).collect();
+        // Docker is read through the socket proxy, never the socket itself.
+        assert!(!text.contains("unix://"), "{}: Alloy reads the Docker socket", m.display());
         // Containers are filtered before they are tailed: loki.source.docker tails every target
         // it is given and applies `relabel_rules` only to the labels of what it reads.
         if text.contains("loki.source.docker") {

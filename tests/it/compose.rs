@@ -81,10 +81,9 @@ fn the_file_matches_the_compose_spec_schema_and_is_safe_by_default() {
             }
             let s = &services.get(&c.name).unwrap_or_else(|| panic!("{}: no service {}", m.display(), c.name));
             assert_eq!(s["image"], c.image.as_str());
-            assert!(
-                s["deploy"]["resources"]["limits"]["memory"].is_string()
-                    && s["deploy"]["resources"]["limits"]["cpus"].is_string()
-            );
+            assert!(s["mem_limit"].is_string() && s["cpus"].is_string(), "{}: {} has no limits", m.display(), c.name);
+            assert_eq!(s["pids_limit"], c.pids, "{}: {} has no process limit", m.display(), c.name);
+            assert!(s.get("deploy").is_none(), "compose v2 refuses pids_limit beside deploy.resources");
             assert_eq!(s["restart"], "unless-stopped");
             assert_eq!(s["read_only"], true, "{}: {} should have a read-only root", m.display(), c.name);
             assert!(s["security_opt"].as_array().unwrap().iter().any(|o| o == "no-new-privileges:true"));
@@ -135,6 +134,41 @@ fn the_file_matches_the_compose_spec_schema_and_is_safe_by_default() {
                 "{}: {name} has no healthcheck",
                 m.display()
             );
+            // The Docker socket is in the socket proxy, which runs as nobody in the socket's
+            // group, without capabilities; and in cAdvisor, which needs containerd's socket
+            // beside it (docs/security.md). Everything else reads the Docker API through the
+            // proxy, or not at all.
+            let mounts_socket = s["volumes"].as_array().into_iter().flatten().any(|v| {
+                v.as_str().is_some_and(|v| v.starts_with("/var/run:") || v.starts_with("/var/run/docker.sock"))
+            });
+            if mounts_socket {
+                assert!(
+                    ["docker-socket-proxy", "cadvisor"].contains(&name.as_str()),
+                    "{}: {name} mounts the Docker socket",
+                    m.display()
+                );
+            }
+            if name == "docker-socket-proxy" {
+                assert_eq!(s["user"], "65534:65534");
+                assert_eq!(s["cap_drop"], serde_json::json!(["ALL"]));
+                assert_eq!(s["environment"]["POST"], "0", "the proxy passes reads only");
+                assert_eq!(s["group_add"], serde_json::json!(["${DOCKER_GID:?set DOCKER_GID in .env}"]));
+            }
+            if ["alloy", "promtail"].contains(&name.as_str()) {
+                assert_eq!(
+                    s["cap_drop"],
+                    serde_json::json!(["ALL"]),
+                    "{}: the collector keeps capabilities",
+                    m.display()
+                );
+                let docker = services.contains_key("docker-socket-proxy");
+                assert_eq!(
+                    s["depends_on"].get("docker-socket-proxy").is_some(),
+                    docker,
+                    "{}: the collector waits for the proxy exactly when it reads containers",
+                    m.display()
+                );
+            }
             match s["image"].as_str() {
                 Some(image) => assert!(!image.ends_with(":latest"), "{image}"),
                 None => assert_eq!(name, "backup", "only the backup runner is built (on the database's image)"),

@@ -146,7 +146,9 @@ fn the_config_fits_the_strict_model_and_collects_every_service() {
                 assert!(set, "{}: job {} lacks the {l} label", m.display(), j.job_name);
             }
             for d in &j.docker_sd_configs {
-                assert_eq!(d.host, "unix:///var/run/docker.sock");
+                // The socket proxy's API, as compose names it (never the socket itself).
+                assert_eq!(d.host, "tcp://docker-socket-proxy:2375");
+                assert!(stack.component("docker-socket-proxy").is_some(), "{}: no socket proxy", m.display());
                 assert!(!d.refresh_interval.is_empty());
             }
             for sc in &j.static_configs {

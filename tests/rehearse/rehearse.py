@@ -69,8 +69,9 @@ NOT_HERE = {
     "cadvisor": "reads a Docker host's cgroups and socket",
     "loki": "AGPL: no Loki binary is built for the tests",
     "grafana": "AGPL: no Grafana binary is built for the tests",
-    "alloy": "reads containers through Docker's socket",
-    "promtail": "reads containers through Docker's socket",
+    "alloy": "reads containers through Docker's API",
+    "promtail": "reads containers through Docker's API",
+    "docker-socket-proxy": "fronts a Docker socket, and there is no Docker engine here",
 }
 
 
@@ -133,17 +134,100 @@ class Capture:
 # --- processes ---------------------------------------------------------------------------------
 
 
+class Limits:
+    """The memory and process limits of a compose service, enforced by a cgroup of its own, as
+    Docker enforces `mem_limit` and `pids_limit` (cgroup v1's `memory` and `pids` hierarchies,
+    or v2's unified one). CPU limits are left out: they slow a program down, they do not stop
+    it."""
+
+    V1 = Path("/sys/fs/cgroup")
+    V2 = Path("/sys/fs/cgroup/cgroup.controllers")
+
+    def __init__(self, name: str, memory: int | None, pids: int | None) -> None:
+        self.name, self.memory, self.pids = name, memory, pids
+        leaf = f"sightline-rehearse-{os.getpid()}-{name}"
+        if self.V2.exists():
+            root = self.V2.parent
+            (root / "cgroup.subtree_control").write_text("+memory +pids")
+            self.dirs = {"memory": root / leaf, "pids": root / leaf}
+        else:
+            self.dirs = {c: self.V1 / c / leaf for c in ("memory", "pids")}
+        for d in set(self.dirs.values()):
+            d.mkdir(exist_ok=True)
+        # cgroup v1 keeps no peak of processes: a thread samples the count every second.
+        self.most = 0
+        threading.Thread(target=self._sample, daemon=True).start()
+        v2 = self.V2.exists()
+        if memory:
+            (self.dirs["memory"] / ("memory.max" if v2 else "memory.limit_in_bytes")).write_text(str(memory))
+        if pids:
+            (self.dirs["pids"] / "pids.max").write_text(str(pids))
+
+    def _sample(self) -> None:
+        current = self.dirs["pids"] / "pids.current"
+        while current.exists():
+            try:
+                self.most = max(self.most, int(current.read_text()))
+            except (OSError, ValueError):
+                return
+            time.sleep(1)
+
+    def wrap(self, argv: list[str]) -> list[str]:
+        """argv, run by a shell that first moves itself into the cgroups (what it execs stays)."""
+        procs = [str(d / "cgroup.procs") for d in sorted(set(self.dirs.values()))]
+        return ["sh", "-c", 'while [ "$1" != -- ]; do echo $$ > "$1"; shift; done; shift; exec "$@"', "sh", *procs, "--", *argv]
+
+    def _events(self, d: Path, file: str) -> dict[str, int]:
+        path = d / file
+        if not path.exists():
+            return {}
+        return {k: int(v) for k, v in (line.split() for line in path.read_text().splitlines())}
+
+    def outcome(self) -> tuple[bool, str]:
+        """Whether the program stayed within both limits all along, and its peaks."""
+        mem, pids = self.dirs["memory"], self.dirs["pids"]
+        if self.V2.exists():
+            peak = (mem / "memory.peak").read_text().strip() if (mem / "memory.peak").exists() else "?"
+            hit_memory = self._events(mem, "memory.events").get("oom_kill", 0)
+        else:
+            peak = (mem / "memory.max_usage_in_bytes").read_text().strip()
+            hit_memory = self._events(mem, "memory.oom_control").get("oom_kill", 0)
+        hit_pids = self._events(pids, "pids.events").get("max", 0)
+        peak_mib = f"{int(peak) / 2**20:.0f} MiB" if peak.isdigit() else peak
+        limit = f"{self.memory / 2**20:.0f} MiB" if self.memory else "no limit"
+        detail = f"memory peak {peak_mib} of {limit}, {hit_memory} killed; at most {self.most} processes and threads of {self.pids}, {hit_pids} refused"
+        return hit_memory == 0 and hit_pids == 0, detail
+
+    def remove(self) -> None:
+        for d in set(self.dirs.values()):
+            try:
+                d.rmdir()
+            except OSError:
+                pass
+
+
+def size_bytes(text: str) -> int:
+    """A compose size (`512m`, `1g`, `64k`, bytes) in bytes."""
+    units = {"b": 1, "k": 2**10, "m": 2**20, "g": 2**30}
+    text = str(text).strip().lower()
+    return int(float(text[:-1]) * units[text[-1]]) if text[-1] in units else int(text)
+
+
 class Processes:
     def __init__(self, logs: Path) -> None:
         self.logs = logs
         self.running: dict[str, subprocess.Popen] = {}
+        self.limits: dict[str, Limits] = {}
 
-    def start(self, name: str, argv: list[str], env: dict | None = None, user: str | None = None, cwd=None) -> None:
+    def start(self, name: str, argv: list[str], env: dict | None = None, user: str | None = None, cwd=None, limits: Limits | None = None) -> None:
         self.how = getattr(self, "how", {})
-        self.how[name] = (argv, env, user, cwd)
+        self.how[name] = (argv, env, user, cwd, limits)
         if user:
             uid, _, gid = user.partition(":")
             argv = ["setpriv", f"--reuid={uid}", f"--regid={gid or uid}", "--clear-groups", *argv]
+        if limits:
+            self.limits[name] = limits
+            argv = limits.wrap(argv)
         log = open(self.logs / f"{name}.log", "ab")
         self.running[name] = subprocess.Popen(
             argv,
@@ -171,6 +255,15 @@ class Processes:
     def stop_all(self) -> None:
         for name in list(self.running):
             self.stop(name)
+        for limits in self.limits.values():
+            limits.remove()
+        self.limits.clear()
+
+    def within_limits(self, report: "Report") -> None:
+        """Each program started under its compose limits stayed within them all along."""
+        for name, limits in sorted(self.limits.items()):
+            ok, detail = limits.outcome()
+            report.check(ok, f"{name} runs within its compose limits ({detail})", self.tail(name))
 
     def tail(self, name: str, lines: int = 5) -> str:
         path = self.logs / f"{name}.log"
@@ -390,7 +483,8 @@ def start_program(stack: Stack, procs: Processes, name: str, binary: str, args: 
     argv.append(f"{listen_flag}={stack.addr[name]}:{port}")
     env = stack.environment(name)
     env = {k: stack.host_path(name, v) if k.endswith("_FILE") else v for k, v in env.items()}
-    procs.start(name, argv, env=env, user=c.get("user"))
+    memory = size_bytes(c["mem_limit"]) if "mem_limit" in c else None
+    procs.start(name, argv, env=env, user=c.get("user"), limits=Limits(name, memory, c.get("pids_limit")))
 
 
 def start_observability(stack: Stack, procs: Processes, report: Report) -> None:
@@ -1510,6 +1604,7 @@ def main() -> int:
         if (stack.manifest.get("alerting") or {}).get("heartbeat"):
             faults.expect("the dead man's switch", [("Watchdog", {})])
         inject(stack, procs, report, faults, apps, jobs)
+        procs.within_limits(report)
     finally:
         procs.stop_all()
         if args.keep:

@@ -12,8 +12,12 @@ use crate::manifest::model::LogFormat;
 use pipeline::Stage;
 use serde_json::{Value, json};
 
-/// The Docker socket Promtail and Alloy discover containers through.
-pub const DOCKER_SOCKET: &str = "unix:///var/run/docker.sock";
+/// The Docker API Promtail and Alloy discover and read containers through: the socket proxy's
+/// (`tcp://`, not `http://`: Alloy's Docker source puts its refresh interval as a timeout on an
+/// `http://` host's client, which would cut the log streams it follows).
+pub fn docker_api() -> String {
+    format!("tcp://{}:{}", super::paths::DOCKER_SOCKET_PROXY_ADDR.0, super::paths::DOCKER_SOCKET_PROXY_ADDR.1)
+}
 /// The compose label that names a container's service.
 pub const COMPOSE_SERVICE_LABEL: &str = "__meta_docker_container_label_com_docker_compose_service";
 
@@ -84,7 +88,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         }
         jobs.push(json!({
             "job_name": "containers",
-            "docker_sd_configs": [ { "host": DOCKER_SOCKET, "refresh_interval": "15s" } ],
+            "docker_sd_configs": [ { "host": docker_api(), "refresh_interval": "15s" } ],
             "relabel_configs": relabel,
             "pipeline_stages": stages,
         }));
