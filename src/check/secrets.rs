@@ -5,6 +5,7 @@
 use super::Ctx;
 use crate::code::Code;
 use crate::diagnostic::{Diagnostic, Sink};
+use crate::manifest::values::SecretRef;
 use serde_json::Value;
 
 fn secret_looking(field: &str, what: &str, at: crate::source::Span) -> Diagnostic {
@@ -17,6 +18,20 @@ fn secret_looking(field: &str, what: &str, at: crate::source::Span) -> Diagnosti
 pub fn check(ctx: &Ctx, sink: &mut Sink) {
     let Ok(tree) = serde_json::to_value(ctx.manifest) else { return };
     walk(ctx, &tree, String::new(), sink);
+    only_files(ctx, sink);
+}
+
+/// Secrets that the programs reading them take only from a file (SL303).
+fn only_files(ctx: &Ctx, sink: &mut Sink) {
+    let auth = ctx.manifest.observability.as_ref().and_then(|o| o.prometheus.as_ref()).and_then(|p| p.auth.as_ref());
+    if let Some(SecretRef::Env(name)) = auth.map(|a| &a.password) {
+        sink.push(
+            Diagnostic::error(Code::SecretNotFile, "Prometheus reads its web password only from a file")
+                .at(ctx.value(["observability", "prometheus", "auth", "password"]))
+                .label(format!("the environment variable {name}"))
+                .help("give it as `{ file: /run/secrets/NAME }`: Prometheus (`password_file`) and Grafana (`$__file{…}`) read that file, and the password is in no container's environment"),
+        );
+    }
 }
 
 fn walk(ctx: &Ctx, v: &Value, ptr: String, sink: &mut Sink) {

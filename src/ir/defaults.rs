@@ -12,6 +12,8 @@ pub const DASHBOARD_REFRESH: &str = "30s";
 pub const DASHBOARD_TIME: &str = "6h";
 pub const GRAFANA_PORT: u16 = 3001;
 pub const GRAFANA_BIND: &str = "127.0.0.1";
+/// The user of `observability.prometheus.auth` when none is named.
+pub const WEB_AUTH_USER: &str = "sightline";
 pub const GRAFANA_ADMIN_PASSWORD_ENV: &str = "GRAFANA_ADMIN_PASSWORD";
 pub const BACKUP_DESTINATION: &str = "/backups";
 /// The longest a batch job's run may take (`jobs[].max_duration`).
@@ -316,24 +318,21 @@ pub const PUSHGATEWAY: ComponentDefault = ComponentDefault {
     probe: Probe::Wget,
 };
 
-/// The Docker API the log collector reads, and nothing else of it: Tecnativa's HAProxy
-/// front of the Docker socket (`Tecnativa/docker-socket-proxy` v0.4.1, `Dockerfile` and
-/// `haproxy.cfg`): only GET and HEAD pass while `POST=0`, and only under the API sections
-/// switched on. The collector needs `/containers` (Prometheus's Docker discovery lists them,
-/// Alloy's and Promtail's Docker source inspect each and follow its logs) and `/networks` (the
-/// discovery lists them too, `discovery/moby/network.go`); the client negotiates its API
-/// version with `/_ping`. The image is HAProxy on Alpine (busybox `wget`); it runs as root by
-/// default (`USER root`) but needs nothing of root but the socket's group, so it runs as
-/// nobody with that group added.
+/// The one door to the Docker socket: HAProxy, the official image, with a generated
+/// configuration (`targets::docker_proxy`) that lets through only the reads the log collector
+/// makes. 3.2 is HAProxy's current long-term-support line; 3.2.21 its newest patch in
+/// docker-library/haproxy's `versions.json` (read 2026-12-03, snapshot of 2026-07-22). The
+/// Alpine variant keeps busybox `wget` for the healthcheck; the image runs as `haproxy` (99),
+/// and here as nobody with the socket's group added.
 pub const DOCKER_SOCKET_PROXY: ComponentDefault = ComponentDefault {
     name: "docker-socket-proxy",
-    repository: "ghcr.io/tecnativa/docker-socket-proxy",
-    version: "v0.4.1",
+    repository: "haproxy",
+    version: "3.2.21-alpine",
     memory: "32MiB",
     cpus: 0.1,
-    pids: 64,
+    pids: 128,
     disk: None,
-    supported: &["0.4"],
+    supported: &["3.2"],
     requires: None,
     probe: Probe::Wget,
 };

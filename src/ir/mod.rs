@@ -32,6 +32,8 @@ pub struct Stack {
     /// Every container sightline runs, with image and limits, in start order.
     pub components: Vec<Component>,
     pub grafana: Grafana,
+    /// Basic authentication on Prometheus's endpoints, when the manifest asks for it.
+    pub prometheus_auth: Option<WebAuth>,
     pub alerting: Alerting,
     pub logs: Logs,
     pub dashboards: Dashboards,
@@ -120,6 +122,14 @@ pub struct Postgres {
     pub password: SecretRef,
     /// Read pg_stat_statements (`query_stats`, default true).
     pub query_stats: bool,
+}
+
+/// Basic authentication on Prometheus's endpoints.
+#[derive(Clone, Debug)]
+pub struct WebAuth {
+    pub user: String,
+    pub password: SecretRef,
+    pub password_hash: String,
 }
 
 #[derive(Clone, Debug)]
@@ -300,6 +310,11 @@ pub fn lower(manifest: &Manifest, manifest_name: &str) -> Stack {
         evaluation_interval,
         prometheus_retention,
         grafana,
+        prometheus_auth: obs.prometheus.as_ref().and_then(|p| p.auth.as_ref()).map(|a| WebAuth {
+            user: a.user.clone().unwrap_or_else(|| defaults::WEB_AUTH_USER.into()),
+            password: a.password.clone(),
+            password_hash: a.password_hash.clone(),
+        }),
         alerting: Alerting {
             runbook_url: alerting.runbook_url.clone(),
             group_by: alerting
@@ -622,6 +637,9 @@ fn secrets(stack: &Stack) -> Vec<SecretUse> {
         }
     }
     add(&stack.grafana.admin_password, "observability.grafana.admin_password".into());
+    if let Some(a) = &stack.prometheus_auth {
+        add(&a.password, "observability.prometheus.auth.password".into());
+    }
     for (name, r) in &stack.alerting.receivers {
         if let Some(e) = &r.email
             && let Some(p) = &e.password

@@ -705,6 +705,10 @@ fn pattern_in_words(pattern: &str) -> Option<&'static str> {
         r"^https://[^\s]+$" => "an https:// URL without spaces",
         r"^https?://[^\s]+$" => "an http:// or https:// URL without spaces or line breaks",
         r"^[A-Za-z0-9_.-]+$" => "letters, digits, `_`, `.` and `-`",
+        r"^[A-Za-z0-9._-]{1,64}$" => "a user name: letters, digits, `_`, `.` and `-`, up to 64 characters",
+        r"^\$2[aby]\$(0[4-9]|[12][0-9]|3[01])\$[./A-Za-z0-9]{53}$" => {
+            "a bcrypt hash (`$2y$10$` and 53 more characters), e.g. from `htpasswd -nbBC 10 \"\" PASSWORD`"
+        }
         r"^/[A-Za-z0-9/_.-]*$" => "an absolute path: letters, digits, `/`, `_`, `.`, `-`",
         r"^age1[02-9ac-hj-np-z]{58}$" => "an age public key (`age1` and 58 more characters)",
         r"^([0-9]+y)?([0-9]+w)?([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?([0-9]+ms)?$" => {

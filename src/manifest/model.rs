@@ -599,6 +599,11 @@ pub struct StorageComponentSettings {
 pub struct PrometheusSettings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<Version>,
+    /// Basic authentication on every HTTP endpoint of Prometheus (API, UI, `/metrics`, health):
+    /// a generated `prometheus/web.yml`; Grafana, Prometheus's scrape of itself and the
+    /// healthcheck log in with the password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<WebAuth>,
     /// How long samples are kept (default 30d).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retention: Option<Duration>,
@@ -609,6 +614,24 @@ pub struct PrometheusSettings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0.01))]
     pub cpus: Option<f64>,
+}
+
+/// Basic authentication on a component's web endpoints (Prometheus's `web.yml`).
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebAuth {
+    /// The user name (default `sightline`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[A-Za-z0-9._-]{1,64}$"))]
+    pub user: Option<String>,
+    /// The password, as a file (`{ file: /run/secrets/NAME }`): Prometheus reads it with
+    /// `password_file`, and has no way to read an environment variable (SL303).
+    pub password: SecretRef,
+    /// The password's bcrypt hash, which `web.yml` holds (Prometheus stores no password):
+    /// `htpasswd -nbBC 10 "" "$PASSWORD" | tr -d ':\n'`, or Python's
+    /// `bcrypt.hashpw(password, bcrypt.gensalt())`.
+    #[schemars(regex(pattern = r"^\$2[aby]\$(0[4-9]|[12][0-9]|3[01])\$[./A-Za-z0-9]{53}$"))]
+    pub password_hash: String,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]

@@ -17,7 +17,8 @@
 //!   blackbox-exporter, which probes public certificates), and the application's network (the
 //!   manifest's `network`, external, or else `application`), which the application's
 //!   containers are on alone, joined only by what scrapes or reads them: no application
-//!   container shares a network with Alertmanager, Loki or Grafana.
+//!   container shares a network with Alertmanager, Loki or Grafana. `docker-api` (internal)
+//!   holds the Docker socket proxy and the log collector alone.
 //! - Hardening where the image allows: read-only root filesystem, `no-new-privileges`, a
 //!   non-root user and then no capabilities (`cap_drop: [ALL]`), `restart: unless-stopped`.
 //! - Secrets: `{ env }` as `${VAR:?…}` so compose fails loudly when one is missing; `{ file }`
@@ -38,17 +39,10 @@ use serde_json::{Map, Value, json};
 
 const MONITORING: &str = "monitoring";
 const EGRESS: &str = "egress";
-/// The host's Docker socket, mounted in the socket proxy alone.
-const DOCKER_SOCKET: &str = "/var/run/docker.sock";
+/// The socket proxy's network: the proxy and the log collector, nothing else.
+const DOCKER_API: &str = "docker-api";
 /// The `.env` variable naming the socket's group on the host.
 pub const DOCKER_GID: &str = "DOCKER_GID";
-/// The socket proxy's switches (`Tecnativa/docker-socket-proxy` v0.4.1 `haproxy.cfg`): each
-/// passes GET and HEAD requests under its API section; every section not listed is off by the
-/// image's default, and `POST=0` refuses every other method. The collector lists and reads
-/// containers and lists networks; events, which the image allows by default, nothing here
-/// reads.
-const DOCKER_API_SECTIONS: &[(&str, bool)] =
-    &[("CONTAINERS", true), ("NETWORKS", true), ("PING", true), ("VERSION", true), ("EVENTS", false), ("POST", false)];
 /// Nobody, the user of the Prometheus images.
 const NOBODY: &str = "65534:65534";
 /// Alloy's image's own user and group.
@@ -57,7 +51,7 @@ const ALLOY_USER: &str = "473:473";
 /// The application's containers' network when the manifest names none.
 const APPLICATION: &str = "application";
 /// The networks compose.yaml defines itself (the manifest's `network:` may name none of them).
-pub const NETWORKS: [&str; 3] = [MONITORING, EGRESS, APPLICATION];
+pub const NETWORKS: [&str; 4] = [MONITORING, EGRESS, APPLICATION, DOCKER_API];
 
 /// Compose's memory syntax: the largest exact unit.
 fn memory(bytes: u64) -> String {
@@ -512,12 +506,32 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         // Keep a tenth of the volume free for compaction.
         cmd.push(format!("--storage.tsdb.retention.size={}MB", d.bytes() / (1 << 20) * 9 / 10));
     }
+    if stack.prometheus_auth.is_some() {
+        cmd.push(format!("--web.config.file={PROMETHEUS_WEB_CONFIG_MOUNT}"));
+    }
     prom.insert("command".into(), json!(cmd));
     prom.insert(
         "volumes".into(),
         json!([config_dir(PROMETHEUS_CONFIG, PROMETHEUS_CONFIG_MOUNT), "prometheus-data:/prometheus".to_string()]),
     );
-    let prom_ready = insert_probe(&mut prom, p, PROMETHEUS_ADDR.1, "/-/ready");
+    let prom_ready = match &stack.prometheus_auth {
+        // Every endpoint asks for the password, /-/ready too: the healthcheck is the image's
+        // promtool, logging in as Prometheus's own scrape does (the password's file, never
+        // on a command line).
+        Some(auth) => {
+            let mut wiring = SecretWiring::new();
+            wiring.file(&auth.password);
+            wiring.apply(&mut prom, &mut secrets_all);
+            let url = format!("--url=http://127.0.0.1:{}", PROMETHEUS_ADDR.1);
+            let client = format!("--http.config.file={PROMETHEUS_CLIENT_CONFIG_MOUNT}");
+            prom.insert(
+                "healthcheck".into(),
+                healthcheck(vec!["CMD", "/bin/promtool", "check", "ready", &url, &client]),
+            );
+            "service_healthy"
+        }
+        None => insert_probe(&mut prom, p, PROMETHEUS_ADDR.1, "/-/ready"),
+    };
     let deps: Vec<(&str, &str)> = scrape_deps.iter().map(|(n, c)| (n.as_str(), *c)).collect();
     depends(&mut prom, &deps);
     volumes.insert("prometheus-data".into(), json!({}));
@@ -528,22 +542,23 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     // collector makes.
     let docker_api = match stack.component(defaults::DOCKER_SOCKET_PROXY.name) {
         Some(c) => {
-            let mut dp = base(c, Some(NOBODY), true, &[MONITORING]);
-            // HAProxy writes its pid file to /run.
-            dp.insert("tmpfs".into(), json!(["/tmp", "/run"]));
+            // On its own internal network, which only the collector joins.
+            let mut dp = base(c, Some(NOBODY), true, &[DOCKER_API]);
             dp.insert("group_add".into(), json!([required_env(DOCKER_GID)]));
-            dp.insert("volumes".into(), json!([format!("{DOCKER_SOCKET}:{DOCKER_SOCKET}:ro")]));
-            let mut env = Map::new();
-            for (section, on) in DOCKER_API_SECTIONS {
-                env.insert(section.to_string(), json!(if *on { "1" } else { "0" }));
-            }
-            dp.insert("environment".into(), Value::Object(env));
+            dp.insert(
+                "volumes".into(),
+                json!([
+                    config_dir(DOCKER_PROXY_CONFIG, DOCKER_PROXY_CONFIG_MOUNT),
+                    format!("{DOCKER_SOCKET}:{DOCKER_SOCKET}:ro")
+                ]),
+            );
             let ready = insert_probe(&mut dp, c, DOCKER_SOCKET_PROXY_ADDR.1, "/_ping");
             services.insert(c.name.clone(), Value::Object(dp));
             Some((c.name.as_str(), ready))
         }
         None => None,
     };
+    let collector_networks: &[&str] = if docker_api.is_some() { &[MONITORING, DOCKER_API] } else { &[MONITORING] };
 
     // The log collector.
     let host_files: Vec<String> = stack
@@ -558,7 +573,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
             // Promtail's image knows no other user than root: root without capabilities, which
             // owns the positions volume; host log files of other owners need reading past
             // their modes.
-            let mut pt = base(get(defaults::PROMTAIL.name), None, true, &[MONITORING]);
+            let mut pt = base(get(defaults::PROMTAIL.name), None, true, collector_networks);
             pt.insert("cap_drop".into(), json!(["ALL"]));
             if !host_files.is_empty() {
                 pt.insert("cap_add".into(), json!(["DAC_READ_SEARCH"]));
@@ -578,7 +593,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         Collector::Alloy => {
             // The image's own `alloy` user (473, which owns /var/lib/alloy in it), in the
             // group `adm` when it reads host log files: Debian's group for reading /var/log.
-            let mut al = base(get(defaults::ALLOY.name), Some(ALLOY_USER), true, &[MONITORING]);
+            let mut al = base(get(defaults::ALLOY.name), Some(ALLOY_USER), true, collector_networks);
             if !host_files.is_empty() {
                 al.insert("group_add".into(), json!(["adm"]));
             }
@@ -609,6 +624,10 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     let mut wiring = SecretWiring::new();
     wiring.env_or_file(&stack.grafana.admin_password, "GF_SECURITY_ADMIN_PASSWORD", "GF_SECURITY_ADMIN_PASSWORD__FILE");
     wiring.env.insert("GF_SECURITY_ADMIN_USER".into(), json!("admin"));
+    // The password its Prometheus data source logs in with (`$__file{…}` in datasources.yml).
+    if let Some(auth) = &stack.prometheus_auth {
+        wiring.file(&auth.password);
+    }
     // Settings of Grafana's conf/defaults.ini ([section] key as GF_SECTION_KEY): no sign-up, no
     // anonymous access, nothing sent to or fetched from the outside (usage reports, update
     // checks, gravatar images, snapshots published to snapshots.raintank.io), session cookies
@@ -798,6 +817,9 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     let mut networks = Map::new();
     networks.insert(MONITORING.into(), json!({ "internal": true }));
     networks.insert(EGRESS.into(), json!({}));
+    if docker_api.is_some() {
+        networks.insert(DOCKER_API.into(), json!({ "internal": true }));
+    }
     if let Some(n) = stack.network.as_deref() {
         networks.insert(n.to_string(), json!({ "external": true }));
     } else if own_app_net {

@@ -131,6 +131,8 @@ fn describe(p: &str) -> &'static str {
         _ if p.starts_with("prometheus/rules/") => "Prometheus rules",
         _ if p.starts_with("prometheus/tests/") => "promtool unit tests of the rules",
         "prometheus/prometheus.yml" => "Prometheus configuration",
+        "prometheus/web.yml" => "Prometheus's basic authentication (the password's hash)",
+        "prometheus/client.yml" => "how Prometheus's healthcheck logs in",
         _ if p.starts_with("alertmanager/") => "Alertmanager configuration and templates",
         _ if p.starts_with("loki/rules/") => "Loki log-based alert rules",
         _ if p.starts_with("loki/") => "Loki configuration",
@@ -141,6 +143,7 @@ fn describe(p: &str) -> &'static str {
         _ if p.starts_with("backup/") => "backup runner",
         _ if p.starts_with("postgres/") => "PostgreSQL set-up: the query-statistics job's script",
         "compose.yaml" => "the compose file",
+        "docker-socket-proxy/haproxy.cfg" => "the Docker socket proxy: the only API calls it lets through",
         ".env.example" => "environment variables to set",
         _ => "generated",
     }

@@ -8,6 +8,7 @@ pub mod alertmanager;
 pub mod alloy;
 pub mod backup;
 pub mod compose;
+pub mod docker_proxy;
 pub mod env_example;
 pub mod grafana;
 pub mod graph;
@@ -79,6 +80,7 @@ pub const TARGETS: &[Target] = &[
     Target { name: "loki", origin: "/logs", lower: loki::lower },
     Target { name: "promtail", origin: "/logs", lower: promtail::lower },
     Target { name: "alloy", origin: "/logs", lower: alloy::lower },
+    Target { name: "docker-proxy", origin: "/logs", lower: docker_proxy::lower },
     Target { name: "postgres", origin: "/services", lower: postgres::lower },
     Target { name: "backup", origin: "/backups", lower: backup::lower },
     Target { name: "grafana", origin: "/dashboards", lower: grafana::lower },

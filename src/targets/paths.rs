@@ -8,6 +8,12 @@ use crate::manifest::values::SecretRef;
 pub const PROMETHEUS_CONFIG: &str = "prometheus/prometheus.yml";
 pub const PROMETHEUS_RULES_DIR: &str = "prometheus/rules";
 pub const PROMETHEUS_TESTS_DIR: &str = "prometheus/tests";
+/// With `observability.prometheus.auth`: Prometheus's web configuration (the user and the
+/// password's bcrypt hash), and the HTTP client configuration its healthcheck's promtool logs
+/// in with.
+pub const PROMETHEUS_WEB_CONFIG: &str = "prometheus/web.yml";
+pub const PROMETHEUS_CLIENT_CONFIG: &str = "prometheus/client.yml";
+pub const DOCKER_PROXY_CONFIG: &str = "docker-socket-proxy/haproxy.cfg";
 pub const ALERTMANAGER_CONFIG: &str = "alertmanager/alertmanager.yml";
 pub const ALERTMANAGER_TEMPLATES_DIR: &str = "alertmanager/templates";
 pub const LOKI_CONFIG: &str = "loki/loki-config.yml";
@@ -24,12 +30,13 @@ pub const COMPOSE: &str = "compose.yaml";
 /// The top-level entries of the output directory that sightline writes (besides hidden ones,
 /// `.env.example` and its build state): an application's bind mount may not reach them, since
 /// the compose file's `./` is the output directory. A test holds every generated file to it.
-pub const OUTPUT_ENTRIES: [&str; 11] = [
+pub const OUTPUT_ENTRIES: [&str; 12] = [
     "prometheus",
     "alertmanager",
     "loki",
     "promtail",
     "alloy",
+    "docker-socket-proxy",
     "grafana",
     "backup",
     "postgres",
@@ -56,6 +63,12 @@ pub const OWN_VOLUMES: [&str; 9] = [
 // Where compose mounts them inside the containers (read-only).
 pub const PROMETHEUS_CONFIG_MOUNT: &str = "/etc/prometheus/prometheus.yml";
 pub const PROMETHEUS_RULES_MOUNT: &str = "/etc/prometheus/rules";
+pub const PROMETHEUS_WEB_CONFIG_MOUNT: &str = "/etc/prometheus/web.yml";
+pub const PROMETHEUS_CLIENT_CONFIG_MOUNT: &str = "/etc/prometheus/client.yml";
+/// Where the official haproxy image reads its configuration.
+pub const DOCKER_PROXY_CONFIG_MOUNT: &str = "/usr/local/etc/haproxy/haproxy.cfg";
+/// The host's Docker socket, mounted in the socket proxy alone.
+pub const DOCKER_SOCKET: &str = "/var/run/docker.sock";
 pub const ALERTMANAGER_CONFIG_MOUNT: &str = "/etc/alertmanager/alertmanager.yml";
 pub const ALERTMANAGER_TEMPLATES_MOUNT: &str = "/etc/alertmanager/templates";
 pub const LOKI_CONFIG_MOUNT: &str = "/etc/loki/loki-config.yml";

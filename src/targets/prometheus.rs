@@ -1,7 +1,9 @@
 //! `prometheus/prometheus.yml`: global intervals and external labels, a scrape job for
 //! Prometheus, Alertmanager, node-exporter, the Pushgateway the batch jobs report to, and every
 //! service (directly, or through its exporter), blackbox probes for health endpoints and certificates, the generated rule files
-//! and the generated Alertmanager.
+//! and the generated Alertmanager. With `observability.prometheus.auth`, also `web.yml` (basic
+//! authentication on every endpoint) and `client.yml` (what the healthcheck logs in with); the
+//! scrape of Prometheus itself logs in too.
 //!
 //! Written for Prometheus 3 (the tests run promtool of the pinned release): Prometheus 3 fails
 //! a scrape whose `Content-Type` is missing or unknown, which an application's hand-rolled or
@@ -9,8 +11,11 @@
 //! response (`fallback_scrape_protocol`, added in 3.0; the exporters' handlers set the header).
 
 use super::Artifact;
-use super::paths::{ALERTMANAGER_ADDR, BLACKBOX_ADDR, NODE_EXPORTER_ADDR, PROMETHEUS_CONFIG, PUSHGATEWAY_ADDR};
-use crate::ir::{Service, Stack, defaults};
+use super::paths::{
+    ALERTMANAGER_ADDR, BLACKBOX_ADDR, NODE_EXPORTER_ADDR, PROMETHEUS_ADDR, PROMETHEUS_CLIENT_CONFIG, PROMETHEUS_CONFIG,
+    PROMETHEUS_WEB_CONFIG, PUSHGATEWAY_ADDR, secret_file,
+};
+use crate::ir::{Service, Stack, WebAuth, defaults};
 use crate::manifest::model::Kind;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -51,6 +56,8 @@ struct ScrapeConfig {
     params: BTreeMap<String, Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     fallback_scrape_protocol: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    basic_auth: Option<BasicAuth>,
     static_configs: Vec<StaticConfig>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     relabel_configs: Vec<Relabel>,
@@ -83,12 +90,39 @@ fn addr((host, port): (&str, u16)) -> String {
     format!("{host}:{port}")
 }
 
+/// How a client logs in to Prometheus (its HTTP client configuration, `common/config`'s
+/// `basic_auth`): the password read from the secret's file.
+#[derive(Serialize)]
+struct BasicAuth {
+    username: String,
+    password_file: String,
+}
+
+impl BasicAuth {
+    fn of(auth: &WebAuth) -> Self {
+        BasicAuth { username: auth.user.clone(), password_file: secret_file(&auth.password) }
+    }
+}
+
+/// `web.yml` (exporter-toolkit's web configuration): the one user and the password's hash.
+#[derive(Serialize)]
+struct WebConfig {
+    basic_auth_users: BTreeMap<String, String>,
+}
+
+/// `client.yml`, promtool's `--http.config.file`: what its healthcheck logs in with.
+#[derive(Serialize)]
+struct ClientConfig {
+    basic_auth: BasicAuth,
+}
+
 fn job(name: &str, target: String, labels: BTreeMap<String, String>, metrics_path: Option<String>) -> ScrapeConfig {
     ScrapeConfig {
         job_name: name.to_string(),
         metrics_path,
         params: BTreeMap::new(),
         fallback_scrape_protocol: None,
+        basic_auth: None,
         static_configs: vec![StaticConfig { targets: vec![target], labels }],
         relabel_configs: Vec::new(),
         metric_relabel_configs: Vec::new(),
@@ -136,6 +170,7 @@ fn probe(s: &Service, probe: &str, module: &str, targets: Vec<String>) -> Scrape
         metrics_path: Some("/probe".into()),
         params: BTreeMap::from([("module".to_string(), vec![module.to_string()])]),
         fallback_scrape_protocol: None,
+        basic_auth: None,
         static_configs: vec![StaticConfig { targets, labels }],
         relabel_configs: vec![
             Relabel {
@@ -166,6 +201,9 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
             let mut j = job(name, addr(target), BTreeMap::new(), None);
             if target == PUSHGATEWAY_ADDR {
                 j.metric_relabel_configs = pushgateway_relabels();
+            }
+            if target == PROMETHEUS_ADDR {
+                j.basic_auth = stack.prometheus_auth.as_ref().map(BasicAuth::of);
             }
             j
         })
@@ -218,5 +256,16 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         },
         scrape_configs: jobs,
     };
-    vec![Artifact::new(PROMETHEUS_CONFIG, serde_saphyr::to_string(&config).expect("prometheus.yml serializes"))]
+    let mut out =
+        vec![Artifact::new(PROMETHEUS_CONFIG, serde_saphyr::to_string(&config).expect("prometheus.yml serializes"))];
+    if let Some(auth) = &stack.prometheus_auth {
+        let web = WebConfig { basic_auth_users: BTreeMap::from([(auth.user.clone(), auth.password_hash.clone())]) };
+        out.push(Artifact::new(PROMETHEUS_WEB_CONFIG, serde_saphyr::to_string(&web).expect("web.yml serializes")));
+        let client = ClientConfig { basic_auth: BasicAuth::of(auth) };
+        out.push(Artifact::new(
+            PROMETHEUS_CLIENT_CONFIG,
+            serde_saphyr::to_string(&client).expect("client.yml serializes"),
+        ));
+    }
+    out
 }

@@ -28,6 +28,10 @@ fn promtool_accepts_the_config_and_rules_and_every_alert_test_passes() {
         let prom = dir.path().join("prometheus");
         let (ok, out) = run(Command::new(&promtool).args(["check", "config", "prometheus.yml"]).current_dir(&prom));
         assert!(ok, "{}: promtool check config:\n{out}", m.display());
+        if prom.join("web.yml").exists() {
+            let (ok, out) = run(Command::new(&promtool).args(["check", "web-config", "web.yml"]).current_dir(&prom));
+            assert!(ok, "{}: promtool check web-config:\n{out}", m.display());
+        }
         let rules: Vec<String> = std::fs::read_dir(prom.join("rules"))
             .unwrap()
             .map(|e| format!("rules/{}", e.unwrap().file_name().to_string_lossy()))
@@ -515,4 +519,56 @@ fn an_empty_objective_gives_no_slo_output() {
     );
     assert!(!out.path().join("prometheus/rules/slo.yml").exists());
     assert!(!out.path().join("grafana/dashboards/slo.json").exists());
+}
+
+/// With `observability.prometheus.auth`, everything that talks to Prometheus logs in, with the
+/// password's one file: Prometheus's scrape of itself, its healthcheck (promtool with
+/// client.yml), and Grafana's data source; compose mounts that file in both containers and
+/// starts Prometheus with web.yml. Without it, none of that is generated.
+#[test]
+fn every_client_of_an_authenticated_prometheus_logs_in_with_the_one_password_file() {
+    let mut seen = 0;
+    for m in manifests() {
+        let checked = sightline::check(&m.to_string_lossy(), &std::fs::read(&m).unwrap());
+        let stack = sightline::ir::lower(checked.manifest.as_ref().unwrap(), "m");
+        let dir = build_into_tempdir(&m);
+        let prom = dir.path().join("prometheus");
+        let compose = yaml_to_json(&std::fs::read_to_string(dir.path().join("compose.yaml")).unwrap());
+        let p = &compose["services"]["prometheus"];
+        let datasources = yaml_to_json(
+            &std::fs::read_to_string(dir.path().join("grafana/provisioning/datasources/datasources.yml")).unwrap(),
+        );
+        let grafana = &datasources["datasources"][0];
+        let Some(auth) = &stack.prometheus_auth else {
+            assert!(!prom.join("web.yml").exists() && !prom.join("client.yml").exists(), "{}", m.display());
+            assert!(p["healthcheck"]["test"].as_array().unwrap().iter().any(|a| a == "wget"));
+            assert!(grafana.get("basicAuth").is_none());
+            continue;
+        };
+        seen += 1;
+        let sightline::manifest::values::SecretRef::File(file) = &auth.password else { panic!("SL303 refuses env") };
+        let config = yaml_to_json(&std::fs::read_to_string(prom.join("prometheus.yml")).unwrap());
+        let own = config["scrape_configs"].as_array().unwrap().iter().find(|j| j["job_name"] == "prometheus").unwrap();
+        assert_eq!(own["basic_auth"]["username"], auth.user.as_str());
+        assert_eq!(own["basic_auth"]["password_file"], file.as_str());
+        let client = yaml_to_json(&std::fs::read_to_string(prom.join("client.yml")).unwrap());
+        assert_eq!(client["basic_auth"]["password_file"], file.as_str());
+        let web = yaml_to_json(&std::fs::read_to_string(prom.join("web.yml")).unwrap());
+        assert_eq!(web["basic_auth_users"][auth.user.as_str()], auth.password_hash.as_str());
+        let command: Vec<&str> = p["command"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+        assert!(command.contains(&"--web.config.file=/etc/prometheus/web.yml"), "{command:?}");
+        let test: Vec<&str> =
+            p["healthcheck"]["test"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+        assert_eq!(test[..4], ["CMD", "/bin/promtool", "check", "ready"]);
+        assert!(test.contains(&"--http.config.file=/etc/prometheus/client.yml"));
+        let name = file.strip_prefix("/run/secrets/").unwrap();
+        for service in ["prometheus", "grafana"] {
+            let secrets = &compose["services"][service]["secrets"];
+            assert!(secrets.as_array().unwrap().iter().any(|s| s == name), "{}: {service} lacks {name}", m.display());
+        }
+        assert_eq!(grafana["basicAuth"], true);
+        assert_eq!(grafana["basicAuthUser"], auth.user.as_str());
+        assert_eq!(grafana["secureJsonData"]["basicAuthPassword"], format!("$__file{{{file}}}"));
+    }
+    assert!(seen >= 1, "no manifest puts Prometheus behind authentication");
 }

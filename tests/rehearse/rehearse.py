@@ -18,7 +18,7 @@ and mounts, and runs the same programs on loopback, one address per compose serv
   seen where Slack or PagerDuty would have received it.
 
 What compose would run and cannot run here (cAdvisor reads a Docker host; Loki and Grafana are
-AGPL and not built; Alloy and Promtail need Docker's socket) is listed, never skipped silently.
+AGPL and not built; Alloy and Promtail read Docker's API) is listed, never skipped silently.
 
 Each check prints one line, `ok` or `FAIL`; the last line is `N passed, N failed`, and the
 exit code is 0 only when nothing failed.
@@ -27,6 +27,7 @@ exit code is 0 only when nothing failed.
 from __future__ import annotations
 
 import argparse
+import base64
 import http.server
 import json
 import math
@@ -34,6 +35,7 @@ import os
 import re
 import shlex
 import shutil
+import socketserver
 import signal
 import socket
 import subprocess
@@ -42,6 +44,7 @@ import tempfile
 import threading
 import time
 import tomllib
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 import urllib.error
 import urllib.parse
@@ -71,7 +74,6 @@ NOT_HERE = {
     "grafana": "AGPL: no Grafana binary is built for the tests",
     "alloy": "reads containers through Docker's API",
     "promtail": "reads containers through Docker's API",
-    "docker-socket-proxy": "fronts a Docker socket, and there is no Docker engine here",
 }
 
 
@@ -142,18 +144,29 @@ class Limits:
 
     V1 = Path("/sys/fs/cgroup")
     V2 = Path("/sys/fs/cgroup/cgroup.controllers")
+    # One name per run: rehearsals run side by side (scripts/test runs three), each as pid 1 of
+    # its own namespace, and a cgroup left by an aborted run must not be reused.
+    RUN = uuid.uuid4().hex[:8]
 
     def __init__(self, name: str, memory: int | None, pids: int | None) -> None:
         self.name, self.memory, self.pids = name, memory, pids
-        leaf = f"sightline-rehearse-{os.getpid()}-{name}"
+        leaf = f"sightline-rehearse-{self.RUN}-{name}"
         if self.V2.exists():
+            # v2 enables controllers for children only where no process lives: the root.
             root = self.V2.parent
             (root / "cgroup.subtree_control").write_text("+memory +pids")
             self.dirs = {"memory": root / leaf, "pids": root / leaf}
         else:
-            self.dirs = {c: self.V1 / c / leaf for c in ("memory", "pids")}
+            # v1: below the rehearsal's own cgroup of each hierarchy, so its limits still hold.
+            own = {}
+            for line in Path("/proc/self/cgroup").read_text().splitlines():
+                _, controllers, path = line.split(":", 2)
+                for c in controllers.split(","):
+                    own[c] = path.lstrip("/")
+            self.dirs = {c: self.V1 / c / own.get(c, "") / leaf for c in ("memory", "pids")}
+        self.dirs = {c: Path(os.path.normpath(d)) for c, d in self.dirs.items()}
         for d in set(self.dirs.values()):
-            d.mkdir(exist_ok=True)
+            d.mkdir()
         # cgroup v1 keeps no peak of processes: a thread samples the count every second.
         self.most = 0
         threading.Thread(target=self._sample, daemon=True).start()
@@ -175,7 +188,7 @@ class Limits:
     def wrap(self, argv: list[str]) -> list[str]:
         """argv, run by a shell that first moves itself into the cgroups (what it execs stays)."""
         procs = [str(d / "cgroup.procs") for d in sorted(set(self.dirs.values()))]
-        return ["sh", "-c", 'while [ "$1" != -- ]; do echo $$ > "$1"; shift; done; shift; exec "$@"', "sh", *procs, "--", *argv]
+        return ["sh", "-c", 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; exec "$@"', "sh", *procs, "--", *argv]
 
     def _events(self, d: Path, file: str) -> dict[str, int]:
         path = d / file
@@ -196,7 +209,8 @@ class Limits:
         peak_mib = f"{int(peak) / 2**20:.0f} MiB" if peak.isdigit() else peak
         limit = f"{self.memory / 2**20:.0f} MiB" if self.memory else "no limit"
         detail = f"memory peak {peak_mib} of {limit}, {hit_memory} killed; at most {self.most} processes and threads of {self.pids}, {hit_pids} refused"
-        return hit_memory == 0 and hit_pids == 0, detail
+        # A program never seen in its cgroup was not limited at all.
+        return self.most > 0 and hit_memory == 0 and hit_pids == 0, detail
 
     def remove(self) -> None:
         for d in set(self.dirs.values()):
@@ -281,7 +295,16 @@ def wait_port(host: str, port: int, timeout: float = 30) -> bool:
     return False
 
 
-def http_get(url: str, timeout: float = 5) -> tuple[int, bytes]:
+# The `Authorization` header the rehearsal sends to a `host:port` behind basic authentication
+# (Prometheus with `observability.prometheus.auth`; see `web_auth`).
+LOGINS: dict[str, str] = {}
+
+
+def http_get(url: str, timeout: float = 5, login: str | None = None) -> tuple[int, bytes]:
+    """GET, logged in where LOGINS says (or with `login`, an Authorization header; "" for none)."""
+    if login is None:
+        login = LOGINS.get(urllib.parse.urlsplit(url).netloc, "")
+    request = urllib.request.Request(url, headers={"Authorization": login} if login else {})
     ctx = None
     if url.startswith("https"):
         import ssl
@@ -290,7 +313,7 @@ def http_get(url: str, timeout: float = 5) -> tuple[int, bytes]:
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
     try:
-        with urllib.request.urlopen(url, timeout=timeout, context=ctx) as r:
+        with urllib.request.urlopen(request, timeout=timeout, context=ctx) as r:
             return r.status, r.read()
     except urllib.error.HTTPError as e:
         return e.code, e.read()
@@ -769,6 +792,188 @@ def shorten_for(stack: Stack, cap: str | None) -> int:
                     n += 1
         f.write_text(yaml.safe_dump(doc, sort_keys=False))
     return n
+
+
+class FakeDocker:
+    """A Docker Engine API on a unix socket, standing in for the daemon behind the socket proxy:
+    one container on one network, a log stream, and 200 for any other path, so that whatever
+    the proxy lets through shows. `seen` lists every request that reached it."""
+
+    CONTAINER = "0123456789ab"
+
+    def __init__(self, path: Path) -> None:
+        self.seen: list[str] = []
+        fake = self
+        container = {
+            "Id": self.CONTAINER, "Names": ["/rehearsal-web-1"], "Image": "web", "State": "running",
+            "Labels": {"com.docker.compose.service": "web"}, "Ports": [{"PrivatePort": 8080, "Type": "tcp"}],
+            "HostConfig": {"NetworkMode": "rehearsal"},
+            "NetworkSettings": {"Networks": {"rehearsal": {"NetworkID": "n1", "IPAddress": "10.9.0.2"}}},
+        }
+        answers = {
+            "/_ping": "OK",
+            "/version": {"ApiVersion": "1.47", "MinAPIVersion": "1.24", "Version": "27.5.1", "Os": "linux"},
+            "/containers/json": [container],
+            "/networks": [{"Name": "rehearsal", "Id": "n1", "Scope": "local", "Driver": "bridge", "Internal": False, "Ingress": False, "Labels": {}}],
+            f"/containers/{self.CONTAINER}/json": {"Id": self.CONTAINER, "Name": "/rehearsal-web-1", "Config": {"Tty": False, "Labels": container["Labels"]}, "State": {"Running": True}},
+        }
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.0"
+
+            def answer(self, body: bool) -> None:
+                path = re.sub(r"^/v[0-9.]+", "", urllib.parse.urlsplit(self.path).path)
+                fake.seen.append(f"{self.command} {self.path}")
+                value = answers.get(path, "reached")
+                data = (value if isinstance(value, str) else json.dumps(value)).encode()
+                if path.endswith("/logs"):
+                    # The multiplexed stream: a stdout frame of one line.
+                    line = b"2026-12-03T00:00:00.000000000Z hello from the container\n"
+                    data = bytes([1, 0, 0, 0]) + len(line).to_bytes(4, "big") + line
+                self.send_response(200)
+                self.send_header("Api-Version", "1.47")
+                self.send_header("Content-Type", "text/plain" if isinstance(value, str) else "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if body:
+                    self.wfile.write(data)
+
+            def do_GET(self) -> None:  # noqa: N802
+                self.answer(True)
+
+            def do_HEAD(self) -> None:  # noqa: N802
+                self.answer(False)
+
+            def do_POST(self) -> None:  # noqa: N802
+                self.answer(True)
+
+            def do_DELETE(self) -> None:  # noqa: N802
+                self.answer(True)
+
+            def address_string(self) -> str:
+                return "docker.sock"
+
+            def log_message(self, *args) -> None:
+                pass
+
+        class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+            daemon_threads = True
+
+        self.server = Server(str(path), Handler)
+        os.chmod(path, 0o666)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def rehearse_docker_proxy(stack: Stack, procs: Processes, report: Report) -> None:
+    """The socket proxy's generated haproxy.cfg, run by Debian's HAProxy under the compose
+    service's user and limits, in front of a fake Docker API: Prometheus's own Docker discovery
+    (promtool check service-discovery, the code Alloy's `discovery.docker` runs) finds the
+    container through it, the collector's other calls pass, and every other request (a
+    container's files, an attach, an exec, a write, another API section) is refused with 403
+    before it reaches Docker."""
+    name = "docker-socket-proxy"
+    if name not in stack.services:
+        return
+    c = stack.services[name]
+    sock = stack.work / "docker.sock"
+    fake = FakeDocker(sock)
+    cfg = stack.work / "haproxy.cfg"
+    text = stack.host_path(name, (stack.gen / "docker-socket-proxy/haproxy.cfg").read_text())
+    cfg.write_text(text.replace("/var/run/docker.sock", str(sock)))
+    check = subprocess.run(["haproxy", "-c", "-f", str(cfg)], capture_output=True, text=True)
+    report.check(check.returncode == 0, "the socket proxy's haproxy.cfg is valid (haproxy -c)", (check.stdout + check.stderr).strip())
+    memory = size_bytes(c["mem_limit"]) if "mem_limit" in c else None
+    procs.start(name, ["haproxy", "-W", "-db", "-f", str(cfg)], user=c.get("user"), limits=Limits(name, memory, c.get("pids_limit")))
+    base = f"http://{stack.addr[name]}:2375"
+    if not report.check(wait_port(stack.addr[name], 2375, 30), f"{name} listens on {name}:2375", procs.tail(name)):
+        return
+    # Prometheus's Docker discovery, through the proxy, as the collector's discovery.docker.
+    sd = stack.work / "docker-sd.yml"
+    sd.write_text(yaml.safe_dump({"scrape_configs": [{"job_name": "containers", "docker_sd_configs": [{"host": f"tcp://{name}:2375", "refresh_interval": "15s"}]}]}))
+    r = subprocess.run([str(TOOLS / "promtool"), "check", "service-discovery", "--timeout=20s", str(sd), "containers"], capture_output=True, text=True, timeout=60)
+    found = f"/rehearsal-web-1" in r.stdout and "com_docker_compose_service" in r.stdout
+    report.check(r.returncode == 0 and found, "Prometheus's Docker discovery lists the containers through the socket proxy (promtool check service-discovery)", (r.stdout + r.stderr).strip()[-400:])
+    # The log source's calls: inspect a container, follow its logs.
+    for path in (f"/v1.47/containers/{FakeDocker.CONTAINER}/json", f"/v1.47/containers/{FakeDocker.CONTAINER}/logs?follow=1&stdout=1&stderr=1&timestamps=1", "/version", "/_ping"):
+        status, _ = http_get(base + path)
+        report.check(status == 200, f"the socket proxy passes GET {path}", f"HTTP {status}")
+    before = len(fake.seen)
+    refused = [
+        ("GET", f"/v1.47/containers/{FakeDocker.CONTAINER}/archive?path=/run/secrets"),
+        ("GET", f"/containers/{FakeDocker.CONTAINER}/export"),
+        ("GET", f"/v1.47/containers/{FakeDocker.CONTAINER}/attach/ws?stdin=1"),
+        ("GET", f"/v1.47/containers/{FakeDocker.CONTAINER}/logs/../archive"),
+        ("GET", f"/v1.47/containers/{FakeDocker.CONTAINER}%2Farchive"),
+        ("GET", "/v1.47/images/json"),
+        ("GET", "/v1.47/info"),
+        ("GET", "/v1.47/secrets"),
+        ("POST", "/v1.47/containers/create"),
+        ("POST", f"/v1.47/containers/{FakeDocker.CONTAINER}/exec"),
+        ("POST", f"/v1.47/containers/{FakeDocker.CONTAINER}/json"),
+        ("DELETE", f"/v1.47/containers/{FakeDocker.CONTAINER}"),
+    ]
+    for method, path in refused:
+        status = http_post(base + path, b"{}", "application/json") if method == "POST" else http_request(method, base + path)
+        report.check(status == 403, f"the socket proxy refuses {method} {path} (403)", f"HTTP {status}")
+    leaked = fake.seen[before:]
+    report.check(not leaked, "no refused request reached Docker", ", ".join(leaked))
+
+
+def http_request(method: str, url: str) -> int:
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, method=method), timeout=5) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+    except OSError:
+        return 0
+
+
+def basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def web_auth(stack: Stack, report: Report) -> None:
+    """With `observability.prometheus.auth`: the manifest holds the hash of a password nobody
+    here knows, so Prometheus loads a copy of web.yml with the hash (htpasswd's bcrypt) of the
+    password the rehearsal wrote to the secret's file; its copies of prometheus.yml and
+    client.yml name that file where it is here. The rehearsal then logs in as Grafana does."""
+    copy = stack.copies["prometheus"]
+    web = copy / "web.yml"
+    if not web.exists():
+        return
+    for f in ("prometheus.yml", "client.yml"):
+        text = (copy / f).read_text()
+        for name in stack.services["prometheus"].get("secrets", []):
+            text = text.replace(f"/run/secrets/{name}", str(stack.secret_file(name)))
+        (copy / f).write_text(text)
+    login = yaml.safe_load((copy / "client.yml").read_text())["basic_auth"]
+    password = Path(login["password_file"]).read_text()
+    hashed = subprocess.run(["htpasswd", "-nbBC", "10", "", password], check=True, capture_output=True, text=True).stdout
+    doc = yaml.safe_load(web.read_text())
+    users = doc["basic_auth_users"]
+    report.check(list(users) == [login["username"]], "web.yml's user is the one client.yml logs in as", str(list(users)))
+    users[login["username"]] = hashed.strip().lstrip(":")
+    web.write_text(yaml.safe_dump(doc))
+    LOGINS[f"{stack.addr['prometheus']}:9090"] = basic(login["username"], password)
+    report.note(f"Prometheus asks for a password: a copy of web.yml holds the hash of the rehearsal's {login['password_file']}")
+
+
+def check_web_auth(stack: Stack, report: Report) -> None:
+    """Prometheus refuses a request without the password or with a wrong one, and its compose
+    healthcheck (promtool, logged in with client.yml) passes."""
+    netloc = f"{stack.addr['prometheus']}:9090"
+    if netloc not in LOGINS:
+        return
+    url = f"http://{netloc}/api/v1/query?query=up"
+    status, _ = http_get(url, login="")
+    report.check(status == 401, "prometheus refuses a query without the password (401)", f"HTTP {status}")
+    status, _ = http_get(url, login=basic("sightline", "not-the-password"))
+    report.check(status == 401, "prometheus refuses a query with a wrong password (401)", f"HTTP {status}")
+    test = [str(a) for a in stack.services["prometheus"]["healthcheck"]["test"][1:]]
+    argv = [str(TOOLS / "promtool") if a == "/bin/promtool" else stack.host_path("prometheus", a.replace("127.0.0.1", stack.addr["prometheus"])) for a in test]
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    report.check(r.returncode == 0, "prometheus's compose healthcheck passes: " + " ".join(test), (r.stdout + r.stderr).strip())
 
 
 def run_one_shots(stack: Stack, report: Report) -> None:
@@ -1507,6 +1712,7 @@ def main() -> int:
         print(f"rehearsing {args.manifest} in {work}", flush=True)
         write_hosts(stack)
         n = shorten_for(stack, args.for_)
+        web_auth(stack, report)
         if args.for_:
             stack.timing = args.for_
             report.note(f"--for {args.for_}: {n} alerts wait {args.for_} instead of their `for:`, and Alertmanager's group_wait and group_interval are at most {args.for_} (in copies of the rule files and of alertmanager.yml)")
@@ -1557,6 +1763,8 @@ def main() -> int:
                 report.note(f"target {job} ({t['scrapeUrl']}) not run here")
                 continue
             report.check(t["health"] == "up", f"target {job} is up ({t['scrapeUrl']})", t.get("lastError", ""))
+        check_web_auth(stack, report)
+        rehearse_docker_proxy(stack, procs, report)
         # Every selector of every rule and panel returns series after the traffic; or its metric
         # is there and only the label values wait for an event (a 5xx, a firing alert), and
         # then a panel still shows a value, not "No data".

@@ -43,15 +43,24 @@ pub fn alertmanager_uid(stack: &Stack) -> String {
 }
 
 fn provisioning(stack: &Stack) -> Vec<Artifact> {
+    let mut prometheus = json!({
+        "name": "Prometheus", "type": "prometheus", "uid": prometheus_uid(stack), "access": "proxy",
+        "url": format!("http://{}:{}", PROMETHEUS_ADDR.0, PROMETHEUS_ADDR.1), "isDefault": true, "editable": false,
+        "jsonData": { "httpMethod": "POST", "timeInterval": stack.scrape_interval.canonical() },
+    });
+    // Behind `observability.prometheus.auth`, Grafana logs in with the password's file (Grafana
+    // expands `$__file{…}` in provisioning files, so the password is in no file of the tree).
+    if let Some(auth) = &stack.prometheus_auth {
+        prometheus["basicAuth"] = json!(true);
+        prometheus["basicAuthUser"] = json!(auth.user);
+        prometheus["secureJsonData"] =
+            json!({ "basicAuthPassword": format!("$__file{{{}}}", super::paths::secret_file(&auth.password)) });
+    }
     let datasources = json!({
         "apiVersion": 1,
         "deleteDatasources": [],
         "datasources": [
-            {
-                "name": "Prometheus", "type": "prometheus", "uid": prometheus_uid(stack), "access": "proxy",
-                "url": format!("http://{}:{}", PROMETHEUS_ADDR.0, PROMETHEUS_ADDR.1), "isDefault": true, "editable": false,
-                "jsonData": { "httpMethod": "POST", "timeInterval": stack.scrape_interval.canonical() },
-            },
+            prometheus,
             {
                 "name": "Loki", "type": "loki", "uid": loki_uid(stack), "access": "proxy",
                 "url": format!("http://{}:{}", LOKI_ADDR.0, LOKI_ADDR.1), "isDefault": false, "editable": false,
