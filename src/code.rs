@@ -113,7 +113,7 @@ codes! {
     SecretLooking = "SL302", "a string that looks like a secret",
         "This string has the shape of a credential (a Slack webhook URL, a PagerDuty or Opsgenie\nkey, a password in a URL). Where the field takes a secret reference, use one; elsewhere move\nthe credential out of the URL. The value is not printed.";
     SecretNotFile = "SL303", "a secret the program can read only from a file",
-        "Prometheus reads the password of `observability.prometheus.auth` with `password_file`\n(its scrape of itself, its healthcheck's promtool) and Grafana with `$__file{…}`; neither can\nread it from an environment variable. Give it as `{ file: /run/secrets/NAME }`: compose mounts\nthe file, and the password is in no container's environment.";
+        "Prometheus reads the password of `observability.prometheus.auth` with `password_file`\n(its scrape of itself, its healthcheck's promtool) and Grafana with `$__file{…}`; neither can\nread it from an environment variable. Give it as `{ file: /run/secrets/NAME }`: compose mounts\nthe file, and the password is in no container's environment. (No `$` in it: Grafana expands\nenvironment variables in what it reads through `$__file{…}`.)";
     Retention = "SL401", "a retention that Loki or Prometheus cannot honour",
         "Loki applies retention in whole days through its compactor, with a 24h index period, so\n`logs.retention` must be a whole number of days and at least 24h.";
     ScrapeTimeout = "SL402", "a scrape timeout longer than the scrape interval",
