@@ -1,5 +1,6 @@
-//! Secrets outside secret fields: a string anywhere in the manifest that has the shape of a
-//! credential. (A literal in a field that takes a secret reference is found while decoding,
+//! Secrets: a string anywhere in the manifest outside secret fields that has the shape of a
+//! credential (SL302), and a secret field given as `{ env }` where its readers take only a file
+//! (SL303). (A literal in a field that takes a secret reference is found while decoding,
 //! SL301.) Messages name the field and what it looks like, never the value.
 
 use super::Ctx;

@@ -41,8 +41,6 @@ const MONITORING: &str = "monitoring";
 const EGRESS: &str = "egress";
 /// The socket proxy's network: the proxy and the log collector, nothing else.
 const DOCKER_API: &str = "docker-api";
-/// The `.env` variable naming the socket's group on the host.
-pub const DOCKER_GID: &str = "DOCKER_GID";
 /// Nobody, the user of the Prometheus images.
 const NOBODY: &str = "65534:65534";
 /// Alloy's image's own user and group.

@@ -22,7 +22,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     if stack.component(defaults::DOCKER_SOCKET_PROXY.name).is_some() {
         out.push_str(&format!(
             "\n# The group of the host's Docker socket, which the socket proxy runs in (not as root):\n# `stat -c %g /var/run/docker.sock`\n{}=\n",
-            super::compose::DOCKER_GID
+            super::paths::DOCKER_GID
         ));
     }
     for (name, settings) in vars {

@@ -176,6 +176,12 @@ class Limits:
         if pids:
             (self.dirs["pids"] / "pids.max").write_text(str(pids))
 
+    @classmethod
+    def of(cls, name: str, service: dict) -> "Limits":
+        """The limits a compose service sets (`mem_limit`, `pids_limit`)."""
+        memory = size_bytes(service["mem_limit"]) if "mem_limit" in service else None
+        return cls(name, memory, service.get("pids_limit"))
+
     def _sample(self) -> None:
         current = self.dirs["pids"] / "pids.current"
         while current.exists():
@@ -506,8 +512,7 @@ def start_program(stack: Stack, procs: Processes, name: str, binary: str, args: 
     argv.append(f"{listen_flag}={stack.addr[name]}:{port}")
     env = stack.environment(name)
     env = {k: stack.host_path(name, v) if k.endswith("_FILE") else v for k, v in env.items()}
-    memory = size_bytes(c["mem_limit"]) if "mem_limit" in c else None
-    procs.start(name, argv, env=env, user=c.get("user"), limits=Limits(name, memory, c.get("pids_limit")))
+    procs.start(name, argv, env=env, user=c.get("user"), limits=Limits.of(name, c))
 
 
 def start_observability(stack: Stack, procs: Processes, report: Report) -> None:
@@ -882,8 +887,7 @@ def rehearse_docker_proxy(stack: Stack, procs: Processes, report: Report) -> Non
     cfg.write_text(text.replace("/var/run/docker.sock", str(sock)))
     check = subprocess.run(["haproxy", "-c", "-f", str(cfg)], capture_output=True, text=True)
     report.check(check.returncode == 0, "the socket proxy's haproxy.cfg is valid (haproxy -c)", (check.stdout + check.stderr).strip())
-    memory = size_bytes(c["mem_limit"]) if "mem_limit" in c else None
-    procs.start(name, ["haproxy", "-W", "-db", "-f", str(cfg)], user=c.get("user"), limits=Limits(name, memory, c.get("pids_limit")))
+    procs.start(name, ["haproxy", "-W", "-db", "-f", str(cfg)], user=c.get("user"), limits=Limits.of(name, c))
     base = f"http://{stack.addr[name]}:2375"
     if not report.check(wait_port(stack.addr[name], 2375, 30), f"{name} listens on {name}:2375", procs.tail(name)):
         return
@@ -913,15 +917,17 @@ def rehearse_docker_proxy(stack: Stack, procs: Processes, report: Report) -> Non
         ("DELETE", f"/v1.47/containers/{FakeDocker.CONTAINER}"),
     ]
     for method, path in refused:
-        status = http_post(base + path, b"{}", "application/json") if method == "POST" else http_request(method, base + path)
+        status = http_request(method, base + path, b"{}", "application/json") if method == "POST" else http_request(method, base + path)
         report.check(status == 403, f"the socket proxy refuses {method} {path} (403)", f"HTTP {status}")
     leaked = fake.seen[before:]
     report.check(not leaked, "no refused request reached Docker", ", ".join(leaked))
 
 
-def http_request(method: str, url: str) -> int:
+def http_request(method: str, url: str, data: bytes | None = None, content_type: str | None = None) -> int:
+    """The status of a request (0 when nothing answers)."""
+    headers = {"Content-Type": content_type} if content_type else {}
     try:
-        with urllib.request.urlopen(urllib.request.Request(url, method=method), timeout=5) as r:
+        with urllib.request.urlopen(urllib.request.Request(url, data=data, method=method, headers=headers), timeout=5) as r:
             return r.status
     except urllib.error.HTTPError as e:
         return e.code
@@ -1681,14 +1687,7 @@ def jobs_succeed(stack: Stack, report: Report) -> None:
 
 
 def http_post(url: str, data: bytes, content_type: str) -> int:
-    try:
-        request = urllib.request.Request(url, data=data, method="POST", headers={"Content-Type": content_type})
-        with urllib.request.urlopen(request, timeout=5) as r:
-            return r.status
-    except urllib.error.HTTPError as e:
-        return e.code
-    except OSError:
-        return 0
+    return http_request("POST", url, data, content_type)
 
 
 def http_get_post(url: str) -> int:
