@@ -24,14 +24,40 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
 
 /// Secrets that the programs reading them take only from a file (SL303).
 fn only_files(ctx: &Ctx, sink: &mut Sink) {
-    let auth = ctx.manifest.observability.as_ref().and_then(|o| o.prometheus.as_ref()).and_then(|p| p.auth.as_ref());
-    if let Some(SecretRef::Env(name)) = auth.map(|a| &a.password) {
-        sink.push(
-            Diagnostic::error(Code::SecretNotFile, "Prometheus reads its web password only from a file")
-                .at(ctx.value(["observability", "prometheus", "auth", "password"]))
-                .label(format!("the environment variable {name}"))
-                .help("give it as `{ file: /run/secrets/NAME }`: Prometheus (`password_file`) and Grafana (`$__file{…}`) read that file, and the password is in no container's environment"),
-        );
+    let obs = ctx.manifest.observability.as_ref();
+    let prometheus = obs.and_then(|o| o.prometheus.as_ref()).and_then(|p| p.auth.as_ref());
+    let alertmanager = obs.and_then(|o| o.alertmanager.as_ref()).and_then(|a| a.auth.as_ref());
+    let fields = [
+        (
+            prometheus.map(|a| &a.password),
+            ["prometheus", "password"],
+            "Prometheus reads its web password only from a file",
+            "Prometheus (`password_file`) and Grafana (`$__file{…}`) read that file.",
+        ),
+        (
+            alertmanager.map(|a| &a.password),
+            ["alertmanager", "password"],
+            "Alertmanager's web password is read only from a file",
+            "Prometheus (`password_file`), amtool (the healthcheck) and Grafana (`$__file{…}`) read that file.",
+        ),
+        (
+            alertmanager.map(|a| &a.credentials),
+            ["alertmanager", "credentials"],
+            "Loki reads its login to Alertmanager only from a file",
+            "Loki's ruler reads that file (`credentials_file`); its image has no shell to write a variable to one.",
+        ),
+    ];
+    for (reference, [component, field], message, readers) in fields {
+        if let Some(SecretRef::Env(name)) = reference {
+            sink.push(
+                Diagnostic::error(Code::SecretNotFile, message)
+                    .at(ctx.value(["observability", component, "auth", field]))
+                    .label(format!("the environment variable {name}"))
+                    .help(format!(
+                        "give it as `{{ file: /run/secrets/NAME }}`, in no container's environment. {readers}"
+                    )),
+            );
+        }
     }
 }
 

@@ -12,7 +12,8 @@ pub const DASHBOARD_REFRESH: &str = "30s";
 pub const DASHBOARD_TIME: &str = "6h";
 pub const GRAFANA_PORT: u16 = 3001;
 pub const GRAFANA_BIND: &str = "127.0.0.1";
-/// The user of `observability.prometheus.auth` when none is named.
+/// The user of `observability.prometheus.auth` and `observability.alertmanager.auth` when none
+/// is named.
 pub const WEB_AUTH_USER: &str = "sightline";
 pub const GRAFANA_ADMIN_PASSWORD_ENV: &str = "GRAFANA_ADMIN_PASSWORD";
 pub const BACKUP_DESTINATION: &str = "/backups";

@@ -34,6 +34,8 @@ pub struct Stack {
     pub grafana: Grafana,
     /// Basic authentication on Prometheus's endpoints, when the manifest asks for it.
     pub prometheus_auth: Option<WebAuth>,
+    /// Basic authentication on Alertmanager's endpoints, when the manifest asks for it.
+    pub alertmanager_auth: Option<AlertmanagerAuth>,
     pub alerting: Alerting,
     pub logs: Logs,
     pub dashboards: Dashboards,
@@ -124,12 +126,30 @@ pub struct Postgres {
     pub query_stats: bool,
 }
 
-/// Basic authentication on Prometheus's endpoints.
+/// Basic authentication on a component's endpoints (Prometheus's or Alertmanager's).
 #[derive(Clone, Debug)]
 pub struct WebAuth {
     pub user: String,
     pub password: SecretRef,
     pub password_hash: String,
+}
+
+impl WebAuth {
+    fn new(user: Option<&String>, password: &SecretRef, password_hash: &str) -> Self {
+        WebAuth {
+            user: user.cloned().unwrap_or_else(|| defaults::WEB_AUTH_USER.into()),
+            password: password.clone(),
+            password_hash: password_hash.to_string(),
+        }
+    }
+}
+
+/// Alertmanager's basic authentication, and the same login encoded as Loki's ruler sends it.
+#[derive(Clone, Debug)]
+pub struct AlertmanagerAuth {
+    pub web: WebAuth,
+    /// A file holding base64 of `user:password`.
+    pub credentials: SecretRef,
 }
 
 #[derive(Clone, Debug)]
@@ -310,10 +330,14 @@ pub fn lower(manifest: &Manifest, manifest_name: &str) -> Stack {
         evaluation_interval,
         prometheus_retention,
         grafana,
-        prometheus_auth: obs.prometheus.as_ref().and_then(|p| p.auth.as_ref()).map(|a| WebAuth {
-            user: a.user.clone().unwrap_or_else(|| defaults::WEB_AUTH_USER.into()),
-            password: a.password.clone(),
-            password_hash: a.password_hash.clone(),
+        prometheus_auth: obs
+            .prometheus
+            .as_ref()
+            .and_then(|p| p.auth.as_ref())
+            .map(|a| WebAuth::new(a.user.as_ref(), &a.password, &a.password_hash)),
+        alertmanager_auth: obs.alertmanager.as_ref().and_then(|a| a.auth.as_ref()).map(|a| AlertmanagerAuth {
+            web: WebAuth::new(a.user.as_ref(), &a.password, &a.password_hash),
+            credentials: a.credentials.clone(),
         }),
         alerting: Alerting {
             runbook_url: alerting.runbook_url.clone(),
@@ -639,6 +663,10 @@ fn secrets(stack: &Stack) -> Vec<SecretUse> {
     add(&stack.grafana.admin_password, "observability.grafana.admin_password".into());
     if let Some(a) = &stack.prometheus_auth {
         add(&a.password, "observability.prometheus.auth.password".into());
+    }
+    if let Some(a) = &stack.alertmanager_auth {
+        add(&a.web.password, "observability.alertmanager.auth.password".into());
+        add(&a.credentials, "observability.alertmanager.auth.credentials".into());
     }
     for (name, r) in &stack.alerting.receivers {
         if let Some(e) = &r.email

@@ -548,7 +548,7 @@ pub struct Observability {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prometheus: Option<PrometheusSettings>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub alertmanager: Option<ComponentSettings>,
+    pub alertmanager: Option<AlertmanagerSettings>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loki: Option<StorageComponentSettings>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -632,6 +632,47 @@ pub struct WebAuth {
     /// `bcrypt.hashpw(password, bcrypt.gensalt())`.
     #[schemars(regex(pattern = r"^\$2[aby]\$(0[4-9]|[12][0-9]|3[01])\$[./A-Za-z0-9]{53}$"))]
     pub password_hash: String,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AlertmanagerSettings {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<Version>,
+    /// Basic authentication on every HTTP endpoint of Alertmanager (API, UI, `/metrics`,
+    /// health): a generated `alertmanager/web.yml`; Prometheus, Loki's ruler, Grafana, the
+    /// scrape and the healthcheck log in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<AlertmanagerAuth>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<Size>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.01))]
+    pub cpus: Option<f64>,
+}
+
+/// Basic authentication on Alertmanager's web endpoints (`alertmanager/web.yml`).
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AlertmanagerAuth {
+    /// The user name (default `sightline`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[A-Za-z0-9._-]{1,64}$"))]
+    pub user: Option<String>,
+    /// The password, as a file (`{ file: /run/secrets/NAME }`): Prometheus reads it with
+    /// `password_file` and Grafana with `$__file{…}`; neither reads an environment variable
+    /// (SL303).
+    pub password: SecretRef,
+    /// The password's bcrypt hash, which `web.yml` holds:
+    /// `htpasswd -nbBC 10 "" "$PASSWORD" | tr -d ':\n'`.
+    #[schemars(regex(pattern = r"^\$2[aby]\$(0[4-9]|[12][0-9]|3[01])\$[./A-Za-z0-9]{53}$"))]
+    pub password_hash: String,
+    /// The same login as Loki's ruler sends it, as a file: base64 of `user:password`
+    /// (`printf '%s:%s' sightline "$PASSWORD" | base64 -w0`). Loki sends it in the
+    /// `Authorization: Basic` header (`alertmanager_client.credentials_file`); it reads the
+    /// password of `basic_auth_password` only from its configuration, and its image has no
+    /// shell to write one there. A file only (SL303).
+    pub credentials: SecretRef,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]

@@ -95,6 +95,13 @@ fn probe(c: &Component, port: u16, path: &str) -> Option<Value> {
 }
 
 /// Insert a component's healthcheck, and say what a service that depends on it waits for.
+/// A healthcheck that logs in: the image's own client (`argv`), reading its `client.yml`.
+fn login_probe(s: &mut Map<String, Value>, argv: &[&str]) -> &'static str {
+    let test: Vec<&str> = std::iter::once("CMD").chain(argv.iter().copied()).collect();
+    s.insert("healthcheck".into(), healthcheck(test));
+    "service_healthy"
+}
+
 fn insert_probe(s: &mut Map<String, Value>, c: &Component, port: u16, path: &str) -> &'static str {
     match probe(c, port, path) {
         Some(check) => {
@@ -195,10 +202,17 @@ impl SecretWiring {
         }
     }
 
+    /// Mount the file `p` once, however many settings read it.
     fn mount(&mut self, p: &str) {
         match p.strip_prefix("/run/secrets/").filter(|n| !n.contains('/')) {
-            Some(name) => self.secrets.push((name.to_string(), p.to_string())),
-            None => self.volumes.push(format!("{p}:{p}:ro")),
+            Some(name) if !self.secrets.iter().any(|(n, _)| n == name) => {
+                self.secrets.push((name.to_string(), p.to_string()))
+            }
+            Some(_) => {}
+            None if !self.volumes.iter().any(|v| v == &format!("{p}:{p}:ro")) => {
+                self.volumes.push(format!("{p}:{p}:ro"))
+            }
+            None => {}
         }
     }
 
@@ -312,6 +326,12 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         "volumes".into(),
         json!([config_dir(LOKI_CONFIG, LOKI_CONFIG_MOUNT), format!("loki-data:{LOKI_DATA}")]),
     );
+    // The login its ruler sends to an Alertmanager behind `observability.alertmanager.auth`.
+    if let Some(auth) = &stack.alertmanager_auth {
+        let mut wiring = SecretWiring::new();
+        wiring.file(&auth.credentials);
+        wiring.apply(&mut loki, &mut secrets_all);
+    }
     let loki_ready = insert_probe(&mut loki, get(defaults::LOKI.name), LOKI_ADDR.1, "/ready");
     volumes.insert("loki-data".into(), json!({}));
     services.insert("loki".into(), Value::Object(loki));
@@ -327,11 +347,16 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
             from_env.push(name);
         }
     }
-    let am_cmd = format!(
+    let mut am_cmd = format!(
         // One instance: no cluster, so nothing listens for gossip (the default is 0.0.0.0:9094).
         "exec /bin/alertmanager --config.file={ALERTMANAGER_CONFIG_MOUNT} --storage.path=/alertmanager --web.listen-address=:{} --cluster.listen-address=",
         ALERTMANAGER_ADDR.1
     );
+    if let Some(auth) = &stack.alertmanager_auth {
+        am_cmd.push_str(&format!(" --web.config.file={ALERTMANAGER_WEB_CONFIG_MOUNT}"));
+        // Its healthcheck's amtool logs in with the password's file.
+        wiring.file(&auth.web.password);
+    }
     if from_env.is_empty() {
         am.insert("entrypoint".into(), json!(["/bin/sh", "-c", am_cmd]));
     } else {
@@ -351,7 +376,21 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         ]),
     );
     wiring.apply(&mut am, &mut secrets_all);
-    let am_ready = insert_probe(&mut am, get(defaults::ALERTMANAGER.name), ALERTMANAGER_ADDR.1, "/-/ready");
+    let am_ready = match &stack.alertmanager_auth {
+        // Every endpoint asks for the password, /-/ready too: the healthcheck is the image's
+        // amtool asking for the cluster status (`/api/v2/status`), logged in with client.yml.
+        Some(_) => login_probe(
+            &mut am,
+            &[
+                "/bin/amtool",
+                "cluster",
+                "show",
+                &format!("--alertmanager.url=http://127.0.0.1:{}", ALERTMANAGER_ADDR.1),
+                &format!("--http.config.file={ALERTMANAGER_CLIENT_CONFIG_MOUNT}"),
+            ],
+        ),
+        None => insert_probe(&mut am, get(defaults::ALERTMANAGER.name), ALERTMANAGER_ADDR.1, "/-/ready"),
+    };
     volumes.insert("alertmanager-data".into(), json!({}));
     services.insert("alertmanager".into(), Value::Object(am));
 
@@ -512,22 +551,28 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         "volumes".into(),
         json!([config_dir(PROMETHEUS_CONFIG, PROMETHEUS_CONFIG_MOUNT), "prometheus-data:/prometheus".to_string()]),
     );
+    // The passwords it logs in with: its own (its scrape of itself, its healthcheck) and
+    // Alertmanager's (the alerting client, the scrape).
+    let mut wiring = SecretWiring::new();
+    for auth in [stack.prometheus_auth.as_ref(), stack.alertmanager_auth.as_ref().map(|a| &a.web)].into_iter().flatten()
+    {
+        wiring.file(&auth.password);
+    }
+    wiring.apply(&mut prom, &mut secrets_all);
     let prom_ready = match &stack.prometheus_auth {
         // Every endpoint asks for the password, /-/ready too: the healthcheck is the image's
         // promtool, logging in as Prometheus's own scrape does (the password's file, never
         // on a command line).
-        Some(auth) => {
-            let mut wiring = SecretWiring::new();
-            wiring.file(&auth.password);
-            wiring.apply(&mut prom, &mut secrets_all);
-            let url = format!("--url=http://127.0.0.1:{}", PROMETHEUS_ADDR.1);
-            let client = format!("--http.config.file={PROMETHEUS_CLIENT_CONFIG_MOUNT}");
-            prom.insert(
-                "healthcheck".into(),
-                healthcheck(vec!["CMD", "/bin/promtool", "check", "ready", &url, &client]),
-            );
-            "service_healthy"
-        }
+        Some(_) => login_probe(
+            &mut prom,
+            &[
+                "/bin/promtool",
+                "check",
+                "ready",
+                &format!("--url=http://127.0.0.1:{}", PROMETHEUS_ADDR.1),
+                &format!("--http.config.file={PROMETHEUS_CLIENT_CONFIG_MOUNT}"),
+            ],
+        ),
         None => insert_probe(&mut prom, p, PROMETHEUS_ADDR.1, "/-/ready"),
     };
     let deps: Vec<(&str, &str)> = scrape_deps.iter().map(|(n, c)| (n.as_str(), *c)).collect();
@@ -622,8 +667,10 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     let mut wiring = SecretWiring::new();
     wiring.env_or_file(&stack.grafana.admin_password, "GF_SECURITY_ADMIN_PASSWORD", "GF_SECURITY_ADMIN_PASSWORD__FILE");
     wiring.env.insert("GF_SECURITY_ADMIN_USER".into(), json!("admin"));
-    // The password its Prometheus data source logs in with (`$__file{…}` in datasources.yml).
-    if let Some(auth) = &stack.prometheus_auth {
+    // The passwords its Prometheus and Alertmanager data sources log in with (`$__file{…}` in
+    // datasources.yml).
+    for auth in [stack.prometheus_auth.as_ref(), stack.alertmanager_auth.as_ref().map(|a| &a.web)].into_iter().flatten()
+    {
         wiring.file(&auth.password);
     }
     // Settings of Grafana's conf/defaults.ini ([section] key as GF_SECTION_KEY): no sign-up, no

@@ -133,6 +133,8 @@ fn describe(p: &str) -> &'static str {
         "prometheus/prometheus.yml" => "Prometheus configuration",
         "prometheus/web.yml" => "Prometheus's basic authentication (the password's hash)",
         "prometheus/client.yml" => "how Prometheus's healthcheck logs in",
+        "alertmanager/web.yml" => "Alertmanager's basic authentication (the password's hash)",
+        "alertmanager/client.yml" => "how Alertmanager's healthcheck logs in",
         _ if p.starts_with("alertmanager/") => "Alertmanager configuration and templates",
         _ if p.starts_with("loki/rules/") => "Loki log-based alert rules",
         _ if p.starts_with("loki/") => "Loki configuration",

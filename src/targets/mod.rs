@@ -18,6 +18,7 @@ pub mod postgres;
 pub mod prometheus;
 pub mod promtail;
 pub mod rules;
+pub mod web_auth;
 
 use crate::ir::Stack;
 

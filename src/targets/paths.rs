@@ -16,6 +16,10 @@ pub const PROMETHEUS_CLIENT_CONFIG: &str = "prometheus/client.yml";
 pub const DOCKER_PROXY_CONFIG: &str = "docker-socket-proxy/haproxy.cfg";
 pub const ALERTMANAGER_CONFIG: &str = "alertmanager/alertmanager.yml";
 pub const ALERTMANAGER_TEMPLATES_DIR: &str = "alertmanager/templates";
+/// With `observability.alertmanager.auth`: as Prometheus's, for Alertmanager (its healthcheck
+/// is the image's amtool).
+pub const ALERTMANAGER_WEB_CONFIG: &str = "alertmanager/web.yml";
+pub const ALERTMANAGER_CLIENT_CONFIG: &str = "alertmanager/client.yml";
 pub const LOKI_CONFIG: &str = "loki/loki-config.yml";
 pub const LOKI_RULES_DIR: &str = "loki/rules";
 pub const PROMTAIL_CONFIG: &str = "promtail/promtail-config.yml";
@@ -73,6 +77,8 @@ pub const DOCKER_GID: &str = "DOCKER_GID";
 pub const DOCKER_SOCKET: &str = "/var/run/docker.sock";
 pub const ALERTMANAGER_CONFIG_MOUNT: &str = "/etc/alertmanager/alertmanager.yml";
 pub const ALERTMANAGER_TEMPLATES_MOUNT: &str = "/etc/alertmanager/templates";
+pub const ALERTMANAGER_WEB_CONFIG_MOUNT: &str = "/etc/alertmanager/web.yml";
+pub const ALERTMANAGER_CLIENT_CONFIG_MOUNT: &str = "/etc/alertmanager/client.yml";
 pub const LOKI_CONFIG_MOUNT: &str = "/etc/loki/loki-config.yml";
 pub const LOKI_RULES_MOUNT: &str = "/etc/loki/rules";
 pub const LOKI_DATA: &str = "/loki";

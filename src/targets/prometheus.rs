@@ -2,8 +2,10 @@
 //! Prometheus, Alertmanager, node-exporter, the Pushgateway the batch jobs report to, and every
 //! service (directly, or through its exporter), blackbox probes for health endpoints and certificates, the generated rule files
 //! and the generated Alertmanager. With `observability.prometheus.auth`, also `web.yml` (basic
-//! authentication on every endpoint) and `client.yml` (what the healthcheck logs in with); the
-//! scrape of Prometheus itself logs in too.
+//! authentication on every endpoint) and `client.yml` (what the healthcheck logs in with; see
+//! `web_auth`); the scrape of Prometheus itself logs in too. With
+//! `observability.alertmanager.auth`, the alerting client and the scrape of Alertmanager log in
+//! to it.
 //!
 //! Written for Prometheus 3 (the tests run promtool of the pinned release): Prometheus 3 fails
 //! a scrape whose `Content-Type` is missing or unknown, which an application's hand-rolled or
@@ -13,9 +15,10 @@
 use super::Artifact;
 use super::paths::{
     ALERTMANAGER_ADDR, BLACKBOX_ADDR, NODE_EXPORTER_ADDR, PROMETHEUS_ADDR, PROMETHEUS_CLIENT_CONFIG, PROMETHEUS_CONFIG,
-    PROMETHEUS_WEB_CONFIG, PUSHGATEWAY_ADDR, secret_file,
+    PROMETHEUS_WEB_CONFIG, PUSHGATEWAY_ADDR,
 };
-use crate::ir::{Service, Stack, WebAuth, defaults};
+use super::web_auth::{self, BasicAuth};
+use crate::ir::{Service, Stack, defaults};
 use crate::manifest::model::Kind;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -44,6 +47,8 @@ struct Alerting {
 #[derive(Serialize)]
 struct AlertmanagerConfig {
     api_version: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    basic_auth: Option<BasicAuth>,
     static_configs: Vec<StaticConfig>,
 }
 
@@ -88,32 +93,6 @@ struct Relabel {
 
 fn addr((host, port): (&str, u16)) -> String {
     format!("{host}:{port}")
-}
-
-/// How a client logs in to Prometheus (its HTTP client configuration, `common/config`'s
-/// `basic_auth`): the password read from the secret's file.
-#[derive(Serialize)]
-struct BasicAuth {
-    username: String,
-    password_file: String,
-}
-
-impl BasicAuth {
-    fn of(auth: &WebAuth) -> Self {
-        BasicAuth { username: auth.user.clone(), password_file: secret_file(&auth.password) }
-    }
-}
-
-/// `web.yml` (exporter-toolkit's web configuration): the one user and the password's hash.
-#[derive(Serialize)]
-struct WebConfig {
-    basic_auth_users: BTreeMap<String, String>,
-}
-
-/// `client.yml`, promtool's `--http.config.file`: what its healthcheck logs in with.
-#[derive(Serialize)]
-struct ClientConfig {
-    basic_auth: BasicAuth,
 }
 
 fn job(name: &str, target: String, labels: BTreeMap<String, String>, metrics_path: Option<String>) -> ScrapeConfig {
@@ -205,6 +184,9 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
             if target == PROMETHEUS_ADDR {
                 j.basic_auth = stack.prometheus_auth.as_ref().map(BasicAuth::of);
             }
+            if target == ALERTMANAGER_ADDR {
+                j.basic_auth = stack.alertmanager_auth.as_ref().map(|a| BasicAuth::of(&a.web));
+            }
             j
         })
         .collect();
@@ -251,6 +233,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         alerting: Alerting {
             alertmanagers: vec![AlertmanagerConfig {
                 api_version: "v2",
+                basic_auth: stack.alertmanager_auth.as_ref().map(|a| BasicAuth::of(&a.web)),
                 static_configs: vec![StaticConfig { targets: vec![addr(ALERTMANAGER_ADDR)], labels: BTreeMap::new() }],
             }],
         },
@@ -259,13 +242,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     let mut out =
         vec![Artifact::new(PROMETHEUS_CONFIG, serde_saphyr::to_string(&config).expect("prometheus.yml serializes"))];
     if let Some(auth) = &stack.prometheus_auth {
-        let web = WebConfig { basic_auth_users: BTreeMap::from([(auth.user.clone(), auth.password_hash.clone())]) };
-        out.push(Artifact::new(PROMETHEUS_WEB_CONFIG, serde_saphyr::to_string(&web).expect("web.yml serializes")));
-        let client = ClientConfig { basic_auth: BasicAuth::of(auth) };
-        out.push(Artifact::new(
-            PROMETHEUS_CLIENT_CONFIG,
-            serde_saphyr::to_string(&client).expect("client.yml serializes"),
-        ));
+        out.extend(web_auth::files(auth, PROMETHEUS_WEB_CONFIG, PROMETHEUS_CLIENT_CONFIG));
     }
     out
 }

@@ -141,3 +141,70 @@ fn the_examples_fast_slo_burns_page() {
         assert_eq!(String::from_utf8_lossy(&out.stdout), "pager\ngenie\n", "{alert}");
     }
 }
+
+/// With `observability.alertmanager.auth`, everything that talks to Alertmanager logs in with
+/// the password's one file (Prometheus's alerting client and its scrape of Alertmanager, the
+/// healthcheck's amtool with client.yml, Grafana's data source), Loki's ruler with the
+/// credentials file; compose mounts each file where it is read and starts Alertmanager with
+/// web.yml. Without it, none of that is generated.
+#[test]
+fn every_client_of_an_authenticated_alertmanager_logs_in() {
+    use crate::prometheus::yaml_to_json;
+    use sightline::manifest::values::SecretRef;
+    let read = |dir: &std::path::Path, f: &str| yaml_to_json(&std::fs::read_to_string(dir.join(f)).unwrap());
+    let mut seen = 0;
+    for m in manifests() {
+        let checked = sightline::check(&m.to_string_lossy(), &std::fs::read(&m).unwrap());
+        let stack = sightline::ir::lower(checked.manifest.as_ref().unwrap(), "m");
+        let dir = build_into_tempdir(&m);
+        let compose = read(dir.path(), "compose.yaml");
+        let am = &compose["services"]["alertmanager"];
+        let prometheus = read(dir.path(), "prometheus/prometheus.yml");
+        let alerting = &prometheus["alerting"]["alertmanagers"][0];
+        let scrape =
+            prometheus["scrape_configs"].as_array().unwrap().iter().find(|j| j["job_name"] == "alertmanager").unwrap();
+        let datasources = read(dir.path(), "grafana/provisioning/datasources/datasources.yml");
+        let grafana =
+            datasources["datasources"].as_array().unwrap().iter().find(|d| d["type"] == "alertmanager").unwrap();
+        let ruler = &read(dir.path(), "loki/loki-config.yml")["ruler"];
+        let Some(auth) = &stack.alertmanager_auth else {
+            assert!(!dir.path().join("alertmanager/web.yml").exists(), "{}", m.display());
+            assert!(alerting.get("basic_auth").is_none() && scrape.get("basic_auth").is_none());
+            assert!(grafana.get("basicAuth").is_none() && ruler.get("alertmanager_client").is_none());
+            continue;
+        };
+        seen += 1;
+        let (SecretRef::File(password), SecretRef::File(credentials)) = (&auth.web.password, &auth.credentials) else {
+            panic!("SL303 refuses env")
+        };
+        for client in
+            [&alerting["basic_auth"], &scrape["basic_auth"], &read(dir.path(), "alertmanager/client.yml")["basic_auth"]]
+        {
+            assert_eq!(client["username"], auth.web.user.as_str(), "{}", m.display());
+            assert_eq!(client["password_file"], password.as_str(), "{}", m.display());
+        }
+        let web = read(dir.path(), "alertmanager/web.yml");
+        assert_eq!(web["basic_auth_users"][auth.web.user.as_str()], auth.web.password_hash.as_str());
+        let entrypoint = am["entrypoint"][2].as_str().unwrap();
+        assert!(entrypoint.contains("--web.config.file=/etc/alertmanager/web.yml"), "{entrypoint}");
+        let test: Vec<&str> =
+            am["healthcheck"]["test"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+        assert_eq!(test[..4], ["CMD", "/bin/amtool", "cluster", "show"]);
+        assert!(test.contains(&"--http.config.file=/etc/alertmanager/client.yml"), "{test:?}");
+        assert_eq!(grafana["basicAuth"], true);
+        assert_eq!(grafana["basicAuthUser"], auth.web.user.as_str());
+        assert_eq!(grafana["secureJsonData"]["basicAuthPassword"], format!("$__file{{{password}}}"));
+        assert_eq!(ruler["alertmanager_client"]["type"], "Basic");
+        assert_eq!(ruler["alertmanager_client"]["credentials_file"], credentials.as_str());
+        let mounted = |service: &str, file: &str| {
+            let name = file.strip_prefix("/run/secrets/").unwrap();
+            let secrets = compose["services"][service]["secrets"].as_array().cloned().unwrap_or_default();
+            assert!(secrets.iter().any(|s| s == name), "{}: {service} lacks {name}", m.display());
+        };
+        for service in ["prometheus", "alertmanager", "grafana"] {
+            mounted(service, password);
+        }
+        mounted("loki", credentials);
+    }
+    assert!(seen >= 1, "no manifest puts Alertmanager behind authentication");
+}

@@ -16,7 +16,7 @@ pub fn manifests() -> Vec<PathBuf> {
     v
 }
 
-fn yaml_to_json(text: &str) -> Value {
+pub fn yaml_to_json(text: &str) -> Value {
     serde_saphyr::from_str::<Value>(text).expect("generated YAML parses")
 }
 

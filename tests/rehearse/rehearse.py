@@ -302,7 +302,7 @@ def wait_port(host: str, port: int, timeout: float = 30) -> bool:
 
 
 # The `Authorization` header the rehearsal sends to a `host:port` behind basic authentication
-# (Prometheus with `observability.prometheus.auth`; see `web_auth`).
+# (`observability.prometheus.auth`, `observability.alertmanager.auth`; see `web_auth`).
 LOGINS: dict[str, str] = {}
 
 
@@ -939,47 +939,82 @@ def basic(user: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
+# The components that take basic authentication (`observability.<name>.auth`): their port, and
+# the client their compose healthcheck runs (the image's /bin/<tool>, the pinned release here).
+WEB_AUTH = {"prometheus": (9090, "promtool"), "alertmanager": (9093, "amtool")}
+
+
 def web_auth(stack: Stack, report: Report) -> None:
-    """With `observability.prometheus.auth`: the manifest holds the hash of a password nobody
-    here knows, so Prometheus loads a copy of web.yml with the hash (htpasswd's bcrypt) of the
-    password the rehearsal wrote to the secret's file; its copies of prometheus.yml and
-    client.yml name that file where it is here. The rehearsal then logs in as Grafana does."""
-    copy = stack.copies["prometheus"]
-    web = copy / "web.yml"
-    if not web.exists():
+    """With `observability.<component>.auth`: the manifest holds the hash of a password nobody
+    here knows, so the component loads a copy of its web.yml with the hash (htpasswd's bcrypt)
+    of the password the rehearsal wrote to the secret's file; the copies of its directory's
+    files name that file where it is here. The rehearsal then logs in as Grafana does."""
+    for name in WEB_AUTH:
+        if not (stack.gen / name / "web.yml").exists():
+            continue
+        if name not in stack.copies:
+            stack.copies[name] = stack.work / f"{name}-rehearsal"
+            shutil.copytree(stack.gen / name, stack.copies[name])
+        copy = stack.copies[name]
+        for f in copy.glob("*.yml"):
+            text = f.read_text()
+            for secret in stack.services[name].get("secrets", []):
+                text = text.replace(f"/run/secrets/{secret}", str(stack.secret_file(secret)))
+            f.write_text(text)
+        login = yaml.safe_load((copy / "client.yml").read_text())["basic_auth"]
+        password = Path(login["password_file"]).read_text()
+        hashed = subprocess.run(["htpasswd", "-nbBC", "10", "", password], check=True, capture_output=True, text=True).stdout
+        web = copy / "web.yml"
+        doc = yaml.safe_load(web.read_text())
+        users = doc["basic_auth_users"]
+        report.check(list(users) == [login["username"]], f"{name}'s web.yml's user is the one client.yml logs in as", str(list(users)))
+        users[login["username"]] = hashed.strip().lstrip(":")
+        web.write_text(yaml.safe_dump(doc))
+        LOGINS[f"{stack.addr[name]}:{WEB_AUTH[name][0]}"] = basic(login["username"], password)
+        report.note(f"{name} asks for a password: a copy of web.yml holds the hash of the rehearsal's {login['password_file']}")
+    loki_credentials(stack)
+
+
+def loki_credentials(stack: Stack) -> None:
+    """Loki's ruler sends Alertmanager the contents of its credentials file: the rehearsal
+    writes that file with the line docs/security.md gives the operator."""
+    client = yaml.safe_load((stack.gen / "loki/loki-config.yml").read_text())["ruler"].get("alertmanager_client")
+    if not client:
         return
-    for f in ("prometheus.yml", "client.yml"):
-        text = (copy / f).read_text()
-        for name in stack.services["prometheus"].get("secrets", []):
-            text = text.replace(f"/run/secrets/{name}", str(stack.secret_file(name)))
-        (copy / f).write_text(text)
-    login = yaml.safe_load((copy / "client.yml").read_text())["basic_auth"]
-    password = Path(login["password_file"]).read_text()
-    hashed = subprocess.run(["htpasswd", "-nbBC", "10", "", password], check=True, capture_output=True, text=True).stdout
-    doc = yaml.safe_load(web.read_text())
-    users = doc["basic_auth_users"]
-    report.check(list(users) == [login["username"]], "web.yml's user is the one client.yml logs in as", str(list(users)))
-    users[login["username"]] = hashed.strip().lstrip(":")
-    web.write_text(yaml.safe_dump(doc))
-    LOGINS[f"{stack.addr['prometheus']}:9090"] = basic(login["username"], password)
-    report.note(f"Prometheus asks for a password: a copy of web.yml holds the hash of the rehearsal's {login['password_file']}")
+    login = yaml.safe_load((stack.copies["alertmanager"] / "client.yml").read_text())["basic_auth"]
+    credentials = Path(stack.host_path("loki", client["credentials_file"]))
+    doc = (ROOT / "docs/security.md").read_text()
+    line = re.search(r"""^printf '%s:%s' (\S+) "\$\(cat (\S+)\)" \| base64 -w0 > (\S+)$""", doc, re.M)
+    assert line, "docs/security.md gives no line that writes Loki's credentials file"
+    # The documented line, with this user, password's file and credentials file.
+    script = line.group(0)
+    for documented, here in zip(line.groups(), (login["username"], login["password_file"], str(credentials))):
+        script = script.replace(documented, shlex.quote(here), 1)
+    subprocess.run(["bash", "-c", script], check=True)
 
 
 def check_web_auth(stack: Stack, report: Report) -> None:
-    """Prometheus refuses a request without the password or with a wrong one, and its compose
-    healthcheck (promtool, logged in with client.yml) passes."""
-    netloc = f"{stack.addr['prometheus']}:9090"
-    if netloc not in LOGINS:
-        return
-    url = f"http://{netloc}/api/v1/query?query=up"
-    status, _ = http_get(url, login="")
-    report.check(status == 401, "prometheus refuses a query without the password (401)", f"HTTP {status}")
-    status, _ = http_get(url, login=basic("sightline", "not-the-password"))
-    report.check(status == 401, "prometheus refuses a query with a wrong password (401)", f"HTTP {status}")
-    test = [str(a) for a in stack.services["prometheus"]["healthcheck"]["test"][1:]]
-    argv = [str(TOOLS / "promtool") if a == "/bin/promtool" else stack.host_path("prometheus", a.replace("127.0.0.1", stack.addr["prometheus"])) for a in test]
-    r = subprocess.run(argv, capture_output=True, text=True, timeout=60)
-    report.check(r.returncode == 0, "prometheus's compose healthcheck passes: " + " ".join(test), (r.stdout + r.stderr).strip())
+    """Each component behind basic authentication refuses a request without the password or
+    with a wrong one, and its compose healthcheck (logged in with client.yml) passes; Loki's
+    ruler's login (its `Authorization` header from the credentials file) is let in."""
+    for name, (port, tool) in WEB_AUTH.items():
+        netloc = f"{stack.addr[name]}:{port}"
+        if netloc not in LOGINS:
+            continue
+        url = f"http://{netloc}/api/v2/status" if name == "alertmanager" else f"http://{netloc}/api/v1/query?query=up"
+        status, _ = http_get(url, login="")
+        report.check(status == 401, f"{name} refuses a request without the password (401)", f"HTTP {status}")
+        status, _ = http_get(url, login=basic("sightline", "not-the-password"))
+        report.check(status == 401, f"{name} refuses a request with a wrong password (401)", f"HTTP {status}")
+        test = [str(a) for a in stack.services[name]["healthcheck"]["test"][1:]]
+        argv = [str(TOOLS / tool) if a == f"/bin/{tool}" else stack.host_path(name, a.replace("127.0.0.1", stack.addr[name])) for a in test]
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        report.check(r.returncode == 0, f"{name}'s compose healthcheck passes: " + " ".join(test), (r.stdout + r.stderr).strip())
+        if name == "alertmanager":
+            client = yaml.safe_load((stack.gen / "loki/loki-config.yml").read_text())["ruler"]["alertmanager_client"]
+            credentials = Path(stack.host_path("loki", client["credentials_file"])).read_text().strip()
+            status, _ = http_get(url, login=f"{client['type']} {credentials}")
+            report.check(status == 200, "alertmanager lets in Loki's ruler: `Authorization: Basic` with the documented credentials file", f"HTTP {status}")
 
 
 def run_one_shots(stack: Stack, report: Report) -> None:

@@ -1,7 +1,8 @@
 //! `alertmanager/alertmanager.yml` and `alertmanager/templates/sightline.tmpl`: receivers whose
 //! secrets are read from files (`*_file` options; see `paths::secret_file`), the routing tree of
 //! `routing`, the inhibitions of `inhibit: auto` or the manifest's own, and readable Slack and
-//! email notifications.
+//! email notifications. With `observability.alertmanager.auth`, also `web.yml` and `client.yml`
+//! (basic authentication on every endpoint; see `web_auth`).
 //!
 //! Written for the pinned Alertmanager (amtool of that release checks it in the tests): matchers
 //! in the `matchers` form, valid in its UTF-8 strict parsing; every secret option the manifest
@@ -11,7 +12,10 @@
 pub mod routing;
 
 use super::Artifact;
-use super::paths::{ALERTMANAGER_CONFIG, ALERTMANAGER_TEMPLATES_DIR, secret_file};
+use super::paths::{
+    ALERTMANAGER_CLIENT_CONFIG, ALERTMANAGER_CONFIG, ALERTMANAGER_TEMPLATES_DIR, ALERTMANAGER_WEB_CONFIG, secret_file,
+};
+use super::web_auth;
 use crate::ir::{Inhibit, Stack, catalog};
 use routing::{Matcher, Route};
 use serde::Serialize;
@@ -238,8 +242,12 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         "{{{{ define \"sightline.grafana_url\" }}}}{}{{{{ end }}}}\n{TEMPLATE}",
         grafana_url(stack).replace("{{", "")
     );
-    vec![
+    let mut out = vec![
         Artifact::new(ALERTMANAGER_CONFIG, serde_saphyr::to_string(&config).expect("alertmanager.yml serializes")),
         Artifact::new(format!("{ALERTMANAGER_TEMPLATES_DIR}/sightline.tmpl"), template),
-    ]
+    ];
+    if let Some(auth) = &stack.alertmanager_auth {
+        out.extend(web_auth::files(&auth.web, ALERTMANAGER_WEB_CONFIG, ALERTMANAGER_CLIENT_CONFIG));
+    }
+    out
 }

@@ -15,8 +15,8 @@ use super::paths::{
     ALERTMANAGER_ADDR, GRAFANA_DASHBOARD_PROVIDERS, GRAFANA_DASHBOARDS_MOUNT, GRAFANA_DATASOURCES, LOKI_ADDR,
     PROMETHEUS_ADDR,
 };
-use crate::ir::Stack;
-use serde_json::json;
+use crate::ir::{Stack, WebAuth};
+use serde_json::{Value, json};
 
 /// A Grafana UID (at most 40 characters) for a name within the stack: `<stack>-<name>`, or a
 /// shortened form with a hash of the whole when that is too long.
@@ -42,20 +42,32 @@ pub fn alertmanager_uid(stack: &Stack) -> String {
     uid(stack, "alertmanager")
 }
 
+/// A data source's basic authentication, the password read from the secret's file.
+fn log_in(source: &mut Value, auth: Option<&WebAuth>) {
+    if let Some(auth) = auth {
+        source["basicAuth"] = json!(true);
+        source["basicAuthUser"] = json!(auth.user);
+        source["secureJsonData"] =
+            json!({ "basicAuthPassword": format!("$__file{{{}}}", super::paths::secret_file(&auth.password)) });
+    }
+}
+
 fn provisioning(stack: &Stack) -> Vec<Artifact> {
     let mut prometheus = json!({
         "name": "Prometheus", "type": "prometheus", "uid": prometheus_uid(stack), "access": "proxy",
         "url": format!("http://{}:{}", PROMETHEUS_ADDR.0, PROMETHEUS_ADDR.1), "isDefault": true, "editable": false,
         "jsonData": { "httpMethod": "POST", "timeInterval": stack.scrape_interval.canonical() },
     });
-    // Behind `observability.prometheus.auth`, Grafana logs in with the password's file (Grafana
-    // expands `$__file{…}` in provisioning files, so the password is in no file of the tree).
-    if let Some(auth) = &stack.prometheus_auth {
-        prometheus["basicAuth"] = json!(true);
-        prometheus["basicAuthUser"] = json!(auth.user);
-        prometheus["secureJsonData"] =
-            json!({ "basicAuthPassword": format!("$__file{{{}}}", super::paths::secret_file(&auth.password)) });
-    }
+    // Behind `observability.prometheus.auth` or `observability.alertmanager.auth`, Grafana logs
+    // in with the password's file (Grafana expands `$__file{…}` in provisioning files, so the
+    // password is in no file of the tree).
+    log_in(&mut prometheus, stack.prometheus_auth.as_ref());
+    let mut alertmanager = json!({
+        "name": "Alertmanager", "type": "alertmanager", "uid": alertmanager_uid(stack), "access": "proxy",
+        "url": format!("http://{}:{}", ALERTMANAGER_ADDR.0, ALERTMANAGER_ADDR.1), "isDefault": false, "editable": false,
+        "jsonData": { "implementation": "prometheus", "handleGrafanaManagedAlerts": false },
+    });
+    log_in(&mut alertmanager, stack.alertmanager_auth.as_ref().map(|a| &a.web));
     let datasources = json!({
         "apiVersion": 1,
         "deleteDatasources": [],
@@ -66,11 +78,7 @@ fn provisioning(stack: &Stack) -> Vec<Artifact> {
                 "url": format!("http://{}:{}", LOKI_ADDR.0, LOKI_ADDR.1), "isDefault": false, "editable": false,
                 "jsonData": { "maxLines": 1000 },
             },
-            {
-                "name": "Alertmanager", "type": "alertmanager", "uid": alertmanager_uid(stack), "access": "proxy",
-                "url": format!("http://{}:{}", ALERTMANAGER_ADDR.0, ALERTMANAGER_ADDR.1), "isDefault": false, "editable": false,
-                "jsonData": { "implementation": "prometheus", "handleGrafanaManagedAlerts": false },
-            },
+            alertmanager,
         ],
     });
     let providers = json!({

@@ -7,12 +7,13 @@
 //!   without one) and its working directory on the volume;
 //! - `limits_config.retention_period` from `logs.retention` (whole days, checked);
 //! - `auth_enabled: false`: one tenant (`fake`), reached only on the internal network;
-//! - the ruler reads rule files from local storage, `<directory>/<tenant>/*.yml`.
+//! - the ruler reads rule files from local storage, `<directory>/<tenant>/*.yml`, and logs in
+//!   to an Alertmanager behind `observability.alertmanager.auth` with `alertmanager_client`.
 
 pub mod rules;
 
 use super::Artifact;
-use super::paths::{ALERTMANAGER_ADDR, LOKI_ADDR, LOKI_CONFIG, LOKI_DATA, LOKI_RULES_MOUNT};
+use super::paths::{ALERTMANAGER_ADDR, LOKI_ADDR, LOKI_CONFIG, LOKI_DATA, LOKI_RULES_MOUNT, secret_file};
 use crate::ir::Stack;
 use serde_json::json;
 
@@ -21,7 +22,7 @@ pub const TENANT: &str = "fake";
 
 pub fn lower(stack: &Stack) -> Vec<Artifact> {
     let retention = stack.logs.retention.canonical();
-    let config = json!({
+    let mut config = json!({
         "auth_enabled": false,
         "server": {
             "http_listen_port": LOKI_ADDR.1,
@@ -74,6 +75,13 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         },
         "analytics": { "reporting_enabled": false },
     });
+    // Behind `observability.alertmanager.auth`, the ruler sends the login itself: Loki builds
+    // the `Authorization` header from `type` and the file's contents (base64 of
+    // `user:password`), since `basic_auth_password` is read only from this file.
+    if let Some(auth) = &stack.alertmanager_auth {
+        config["ruler"]["alertmanager_client"] =
+            json!({ "type": "Basic", "credentials_file": secret_file(&auth.credentials) });
+    }
     let mut out = vec![Artifact::new(LOKI_CONFIG, serde_saphyr::to_string(&config).expect("loki config serializes"))];
     out.extend(rules::lower(stack));
     out
