@@ -43,8 +43,8 @@ fn only_files(ctx: &Ctx, sink: &mut Sink) {
         (
             alertmanager.map(|a| &a.credentials),
             ["alertmanager", "credentials"],
-            "Loki reads its login to Alertmanager only from a file",
-            "Loki's ruler reads that file (`credentials_file`); its image has no shell to write a variable to one.",
+            "Loki's login to Alertmanager must be a file",
+            "Loki's ruler reads that file (`credentials_file`); its other way, `basic_auth_password`, takes the password itself.",
         ),
     ];
     for (reference, [component, field], message, readers) in fields {

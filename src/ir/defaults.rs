@@ -320,8 +320,8 @@ pub const PUSHGATEWAY: ComponentDefault = ComponentDefault {
 };
 
 /// The one door to the Docker socket: HAProxy, the official image, with a generated
-/// configuration (`targets::docker_proxy`) that lets through only the reads the log collector
-/// makes. 3.2 is HAProxy's current long-term-support line; 3.2.21 its newest patch in
+/// configuration (`targets::socket_proxy::docker`) that lets through only the reads the log
+/// collector and cAdvisor make. 3.2 is HAProxy's current long-term-support line; 3.2.21 its newest patch in
 /// docker-library/haproxy's `versions.json` (read 2026-12-03, snapshot of 2026-07-22). The
 /// Alpine variant keeps busybox `wget` for the healthcheck; the image runs as `haproxy` (99),
 /// and here as nobody with the socket's group added.
@@ -338,11 +338,17 @@ pub const DOCKER_SOCKET_PROXY: ComponentDefault = ComponentDefault {
     probe: Probe::Wget,
 };
 
+/// The one door to containerd's socket, for cAdvisor (`targets::socket_proxy::containerd`):
+/// the same image, as nobody in the socket's group (root's), without a network.
+pub const CONTAINERD_SOCKET_PROXY: ComponentDefault =
+    ComponentDefault { name: "containerd-socket-proxy", ..DOCKER_SOCKET_PROXY };
+
 /// Names taken by the services sightline generates. (Exporters are named after their service,
 /// `<service>-exporter`; `check::names` refuses a service of that name too.)
-pub const RESERVED_NAMES: [&str; 13] = [
+pub const RESERVED_NAMES: [&str; 14] = [
     CADVISOR.name,
     DOCKER_SOCKET_PROXY.name,
+    CONTAINERD_SOCKET_PROXY.name,
     PROMETHEUS.name,
     ALERTMANAGER.name,
     LOKI.name,

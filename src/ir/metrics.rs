@@ -22,6 +22,7 @@ pub const SELF: &[&str] = &[
     "alertmanager_notifications_failed_total",
     "alertmanager_config_last_reload_successful",
     "loki_prometheus_rule_evaluation_failures_total",
+    "loki_prometheus_notifications_errors_total",
 ];
 pub const NODE: &[&str] = &[
     "node_cpu_seconds_total",
@@ -225,6 +226,9 @@ const EXPORTER_LABELS: &[(&str, &[&str])] = &[
     ("push_failure_time_seconds", &["batch_job"]),
     ("prometheus_rule_evaluation_failures_total", &["rule_group"]),
     ("loki_prometheus_rule_evaluation_failures_total", &["rule_group", "user"]),
+    // Prometheus's notifier (`notifier/metric.go`: the `alertmanager` label), which Loki's
+    // ruler runs under the `loki_` prefix (`pkg/ruler/base/manager.go`).
+    ("loki_prometheus_notifications_errors_total", &["alertmanager"]),
     ("alertmanager_notifications_failed_total", &["integration", "receiver_name", "reason"]),
 ];
 

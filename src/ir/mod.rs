@@ -532,9 +532,13 @@ fn components(
             ));
         }
     }
-    // Either collector reads containers' logs through the proxy, never the socket itself.
+    // Either collector reads containers' logs through the proxy, never the socket itself; so
+    // does cAdvisor read their names and labels.
+    let cadvisor = obs.cadvisor.unwrap_or(true);
     if services.iter().any(|s| s.log_path.is_none()) {
         out.push(component(&defaults::DOCKER_SOCKET_PROXY, "logs.collector", None, None, None, None));
+    } else if cadvisor {
+        out.push(component(&defaults::DOCKER_SOCKET_PROXY, "observability.cadvisor", None, None, None, None));
     }
     let g = obs.grafana.unwrap_or_default();
     out.push(component(
@@ -548,7 +552,8 @@ fn components(
     if obs.node_exporter.unwrap_or(true) {
         out.push(component(&defaults::NODE_EXPORTER, "observability.node_exporter", None, None, None, None));
     }
-    if obs.cadvisor.unwrap_or(true) {
+    if cadvisor {
+        out.push(component(&defaults::CONTAINERD_SOCKET_PROXY, "observability.cadvisor", None, None, None, None));
         out.push(component(&defaults::CADVISOR, "observability.cadvisor", None, None, None, None));
     }
     // One exporter per service that needs one, named after it.

@@ -669,9 +669,9 @@ pub struct AlertmanagerAuth {
     pub password_hash: String,
     /// The same login as Loki's ruler sends it, as a file: base64 of `user:password`
     /// (`printf '%s:%s' sightline "$PASSWORD" | base64 -w0`). Loki sends it in the
-    /// `Authorization: Basic` header (`alertmanager_client.credentials_file`); it reads the
-    /// password of `basic_auth_password` only from its configuration, and its image has no
-    /// shell to write one there. A file only (SL303).
+    /// `Authorization: Basic` header (`alertmanager_client.credentials_file`), since its
+    /// `basic_auth_password` would hold the password in its configuration or its environment.
+    /// A file only (SL303).
     pub credentials: SecretRef,
 }
 

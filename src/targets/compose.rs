@@ -94,7 +94,6 @@ fn probe(c: &Component, port: u16, path: &str) -> Option<Value> {
     }
 }
 
-/// Insert a component's healthcheck, and say what a service that depends on it waits for.
 /// A healthcheck that logs in: the image's own client (`argv`), reading its `client.yml`.
 fn login_probe(s: &mut Map<String, Value>, argv: &[&str]) -> &'static str {
     let test: Vec<&str> = std::iter::once("CMD").chain(argv.iter().copied()).collect();
@@ -102,6 +101,7 @@ fn login_probe(s: &mut Map<String, Value>, argv: &[&str]) -> &'static str {
     "service_healthy"
 }
 
+/// Insert a component's healthcheck, and say what a service that depends on it waits for.
 fn insert_probe(s: &mut Map<String, Value>, c: &Component, port: u16, path: &str) -> &'static str {
     match probe(c, port, path) {
         Some(check) => {
@@ -483,17 +483,85 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         scrape_deps.push((c.name.clone(), ready));
         services.insert(c.name.clone(), Value::Object(e));
     }
+    // The socket proxies, built here for cAdvisor to wait for; the Docker one joins the compose
+    // file beside the log collector, as its first client.
+    let (docker_proxy, docker_ready) = match stack.component(defaults::DOCKER_SOCKET_PROXY.name) {
+        Some(c) => {
+            // On its own internal network, which only its clients join: the log collector and
+            // cAdvisor.
+            let mut dp = base(c, Some(NOBODY), true, &[DOCKER_API]);
+            dp.insert("group_add".into(), json!([required_env(DOCKER_GID)]));
+            dp.insert(
+                "volumes".into(),
+                json!([
+                    config_dir(DOCKER_PROXY_CONFIG, DOCKER_PROXY_CONFIG_MOUNT),
+                    format!("{DOCKER_SOCKET}:{DOCKER_SOCKET}:ro")
+                ]),
+            );
+            let ready = insert_probe(&mut dp, c, DOCKER_SOCKET_PROXY_ADDR.1, "/_ping");
+            (Some((c.name.as_str(), Value::Object(dp))), Some((c.name.as_str(), ready)))
+        }
+        None => (None, None),
+    };
+    if let Some(c) = stack.component(defaults::CONTAINERD_SOCKET_PROXY.name) {
+        // No network: it listens on a socket in a volume it shares with cAdvisor, and reaches
+        // containerd's through its mount, as nobody in the socket's group (root's).
+        let mut cp = base(c, Some(NOBODY), true, &[]);
+        cp.remove("networks");
+        cp.insert("network_mode".into(), json!("none"));
+        cp.insert("group_add".into(), json!(["0"]));
+        cp.insert(
+            "volumes".into(),
+            json!([
+                config_dir(CONTAINERD_PROXY_CONFIG, DOCKER_PROXY_CONFIG_MOUNT),
+                format!("{CONTAINERD_SOCKET}:{CONTAINERD_SOCKET}:ro"),
+                format!("{CONTAINERD_API_VOLUME}:{CONTAINERD_PROXY_DIR}"),
+            ]),
+        );
+        insert_probe(&mut cp, c, CONTAINERD_PROXY_HEALTH_PORT, "/healthz");
+        // A volume on tmpfs, so the two containers can share it; the proxy, as nobody, makes
+        // its socket there.
+        volumes.insert(
+            CONTAINERD_API_VOLUME.into(),
+            json!({ "driver_opts": { "type": "tmpfs", "device": "tmpfs", "o": "uid=65534,gid=65534,mode=0755,size=64k" } }),
+        );
+        services.insert(c.name.clone(), Value::Object(cp));
+    }
     if let Some(c) = stack.component(defaults::CADVISOR.name) {
-        // Reading every container's cgroups and the Docker socket needs root.
-        let mut ca = base(c, None, true, &[MONITORING]);
+        // Root, for the files of every container under /var/lib/docker, but with no capability
+        // besides reading past other owners' modes (its walk of container directories for
+        // disk usage); the Docker API and containerd's through their proxies.
+        let mut ca = base(c, None, true, &[MONITORING, DOCKER_API]);
+        ca.insert("cap_drop".into(), json!(["ALL"]));
+        ca.insert("cap_add".into(), json!(["DAC_READ_SEARCH"]));
         ca.insert(
             "command".into(),
-            json!(["--docker_only=true", "--store_container_labels=true", "--housekeeping_interval=15s"]),
+            json!([
+                "--docker_only=true",
+                "--store_container_labels=true",
+                "--housekeeping_interval=15s",
+                format!("--docker=tcp://{}:{}", DOCKER_SOCKET_PROXY_ADDR.0, DOCKER_SOCKET_PROXY_ADDR.1),
+                format!("--containerd={CONTAINERD_PROXY_SOCKET}"),
+            ]),
         );
         ca.insert(
             "volumes".into(),
-            json!(["/:/rootfs:ro", "/var/run:/var/run:ro", "/sys:/sys:ro", "/var/lib/docker/:/var/lib/docker:ro"]),
+            json!([
+                "/:/rootfs:ro",
+                "/sys:/sys:ro",
+                "/var/lib/docker/:/var/lib/docker:ro",
+                format!("{CONTAINERD_API_VOLUME}:{CONTAINERD_PROXY_DIR}:ro"),
+            ]),
         );
+        // It asks Docker and containerd once, at start, whether it can watch Docker's
+        // containers, and never again: both proxies must be up first.
+        let proxies: Vec<(&str, &str)> = docker_ready
+            .into_iter()
+            .chain(
+                stack.component(defaults::CONTAINERD_SOCKET_PROXY.name).map(|c| (c.name.as_str(), "service_healthy")),
+            )
+            .collect();
+        depends(&mut ca, &proxies);
         let ready = insert_probe(&mut ca, c, CADVISOR_ADDR.1, "/healthz");
         services.insert(c.name.clone(), Value::Object(ca));
         scrape_deps.push((c.name.clone(), ready));
@@ -580,28 +648,13 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     volumes.insert("prometheus-data".into(), json!({}));
     services.insert("prometheus".into(), Value::Object(prom));
 
-    // The Docker API for the log collector: the socket mounted in the proxy alone, which runs
-    // as nobody in the socket's group (the host's, from `.env`) and passes only the reads the
-    // collector makes.
-    let docker_api = match stack.component(defaults::DOCKER_SOCKET_PROXY.name) {
-        Some(c) => {
-            // On its own internal network, which only the collector joins.
-            let mut dp = base(c, Some(NOBODY), true, &[DOCKER_API]);
-            dp.insert("group_add".into(), json!([required_env(DOCKER_GID)]));
-            dp.insert(
-                "volumes".into(),
-                json!([
-                    config_dir(DOCKER_PROXY_CONFIG, DOCKER_PROXY_CONFIG_MOUNT),
-                    format!("{DOCKER_SOCKET}:{DOCKER_SOCKET}:ro")
-                ]),
-            );
-            let ready = insert_probe(&mut dp, c, DOCKER_SOCKET_PROXY_ADDR.1, "/_ping");
-            services.insert(c.name.clone(), Value::Object(dp));
-            Some((c.name.as_str(), ready))
-        }
-        None => None,
-    };
-    let collector_networks: &[&str] = if docker_api.is_some() { &[MONITORING, DOCKER_API] } else { &[MONITORING] };
+    // The Docker API for the log collector when it reads containers.
+    if let Some((name, proxy)) = docker_proxy {
+        services.insert(name.into(), proxy);
+    }
+    let reads_containers = !crate::targets::promtail::pipeline::container_services(stack).is_empty();
+    let docker_api: Option<(&str, &str)> = docker_ready.filter(|_| reads_containers);
+    let collector_networks: &[&str] = if reads_containers { &[MONITORING, DOCKER_API] } else { &[MONITORING] };
 
     // The log collector.
     let host_files: Vec<String> = stack
@@ -862,7 +915,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     let mut networks = Map::new();
     networks.insert(MONITORING.into(), json!({ "internal": true }));
     networks.insert(EGRESS.into(), json!({}));
-    if docker_api.is_some() {
+    if docker_ready.is_some() {
         networks.insert(DOCKER_API.into(), json!({ "internal": true }));
     }
     if let Some(n) = stack.network.as_deref() {

@@ -146,6 +146,7 @@ fn describe(p: &str) -> &'static str {
         _ if p.starts_with("postgres/") => "PostgreSQL set-up: the query-statistics job's script",
         "compose.yaml" => "the compose file",
         "docker-socket-proxy/haproxy.cfg" => "the Docker socket proxy: the only API calls it lets through",
+        "containerd-socket-proxy/haproxy.cfg" => "the containerd socket proxy: cAdvisor's one call, and nothing else",
         ".env.example" => "environment variables to set",
         _ => "generated",
     }

@@ -8,7 +8,6 @@ pub mod alertmanager;
 pub mod alloy;
 pub mod backup;
 pub mod compose;
-pub mod docker_proxy;
 pub mod env_example;
 pub mod grafana;
 pub mod graph;
@@ -18,6 +17,7 @@ pub mod postgres;
 pub mod prometheus;
 pub mod promtail;
 pub mod rules;
+pub mod socket_proxy;
 pub mod web_auth;
 
 use crate::ir::Stack;
@@ -81,7 +81,7 @@ pub const TARGETS: &[Target] = &[
     Target { name: "loki", origin: "/logs", lower: loki::lower },
     Target { name: "promtail", origin: "/logs", lower: promtail::lower },
     Target { name: "alloy", origin: "/logs", lower: alloy::lower },
-    Target { name: "docker-proxy", origin: "/logs", lower: docker_proxy::lower },
+    Target { name: "socket-proxy", origin: "/logs", lower: socket_proxy::lower },
     Target { name: "postgres", origin: "/services", lower: postgres::lower },
     Target { name: "backup", origin: "/backups", lower: backup::lower },
     Target { name: "grafana", origin: "/dashboards", lower: grafana::lower },

@@ -14,6 +14,7 @@ pub const PROMETHEUS_TESTS_DIR: &str = "prometheus/tests";
 pub const PROMETHEUS_WEB_CONFIG: &str = "prometheus/web.yml";
 pub const PROMETHEUS_CLIENT_CONFIG: &str = "prometheus/client.yml";
 pub const DOCKER_PROXY_CONFIG: &str = "docker-socket-proxy/haproxy.cfg";
+pub const CONTAINERD_PROXY_CONFIG: &str = "containerd-socket-proxy/haproxy.cfg";
 pub const ALERTMANAGER_CONFIG: &str = "alertmanager/alertmanager.yml";
 pub const ALERTMANAGER_TEMPLATES_DIR: &str = "alertmanager/templates";
 /// With `observability.alertmanager.auth`: as Prometheus's, for Alertmanager (its healthcheck
@@ -34,13 +35,14 @@ pub const COMPOSE: &str = "compose.yaml";
 /// The top-level entries of the output directory that sightline writes (besides hidden ones,
 /// `.env.example` and its build state): an application's bind mount may not reach them, since
 /// the compose file's `./` is the output directory. A test holds every generated file to it.
-pub const OUTPUT_ENTRIES: [&str; 12] = [
+pub const OUTPUT_ENTRIES: [&str; 13] = [
     "prometheus",
     "alertmanager",
     "loki",
     "promtail",
     "alloy",
     "docker-socket-proxy",
+    "containerd-socket-proxy",
     "grafana",
     "backup",
     "postgres",
@@ -52,7 +54,7 @@ pub const OUTPUT_ENTRIES: [&str; 12] = [
 /// The named volumes compose.yaml declares for sightline's own services (each database also
 /// keeps `<service>-data`): an application's volume may not take one. A test holds every
 /// generated compose file to it.
-pub const OWN_VOLUMES: [&str; 9] = [
+pub const OWN_VOLUMES: [&str; 10] = [
     "loki-data",
     "alertmanager-data",
     "pushgateway-data",
@@ -62,7 +64,10 @@ pub const OWN_VOLUMES: [&str; 9] = [
     "grafana-data",
     "backups",
     "backup-textfile",
+    CONTAINERD_API_VOLUME,
 ];
+/// The volume (on tmpfs) that holds the containerd socket proxy's socket.
+pub const CONTAINERD_API_VOLUME: &str = "containerd-api";
 
 // Where compose mounts them inside the containers (read-only).
 pub const PROMETHEUS_CONFIG_MOUNT: &str = "/etc/prometheus/prometheus.yml";
@@ -75,6 +80,14 @@ pub const DOCKER_PROXY_CONFIG_MOUNT: &str = "/usr/local/etc/haproxy/haproxy.cfg"
 pub const DOCKER_GID: &str = "DOCKER_GID";
 /// The host's Docker socket, mounted in the socket proxy alone.
 pub const DOCKER_SOCKET: &str = "/var/run/docker.sock";
+/// containerd's socket where Docker's packages run containerd (`containerd.io`), root's group,
+/// mounted in the containerd socket proxy alone; and the proxy's own socket, in a volume it
+/// shares with cAdvisor.
+pub const CONTAINERD_SOCKET: &str = "/run/containerd/containerd.sock";
+pub const CONTAINERD_PROXY_DIR: &str = "/run/containerd-proxy";
+pub const CONTAINERD_PROXY_SOCKET: &str = "/run/containerd-proxy/containerd.sock";
+/// The containerd socket proxy's health endpoint, on its loopback only.
+pub const CONTAINERD_PROXY_HEALTH_PORT: u16 = 8405;
 pub const ALERTMANAGER_CONFIG_MOUNT: &str = "/etc/alertmanager/alertmanager.yml";
 pub const ALERTMANAGER_TEMPLATES_MOUNT: &str = "/etc/alertmanager/templates";
 pub const ALERTMANAGER_WEB_CONFIG_MOUNT: &str = "/etc/alertmanager/web.yml";

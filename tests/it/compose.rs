@@ -134,25 +134,58 @@ fn the_file_matches_the_compose_spec_schema_and_is_safe_by_default() {
                 "{}: {name} has no healthcheck",
                 m.display()
             );
-            // The Docker socket is in the socket proxy, which runs as nobody in the socket's
-            // group, without capabilities; and in cAdvisor, which needs containerd's socket
-            // beside it (docs/security.md). Everything else reads the Docker API through the
-            // proxy, or not at all.
-            let mounts_socket = s["volumes"].as_array().into_iter().flatten().any(|v| {
-                v.as_str().is_some_and(|v| v.starts_with("/var/run:") || v.starts_with("/var/run/docker.sock"))
-            });
-            if mounts_socket {
-                assert!(
-                    ["docker-socket-proxy", "cadvisor"].contains(&name.as_str()),
-                    "{}: {name} mounts the Docker socket",
-                    m.display()
-                );
+            // The Docker socket is in the Docker socket proxy alone, containerd's in the
+            // containerd socket proxy alone; each runs as nobody in the socket's group, without
+            // capabilities. Everything else reads those APIs through a proxy, or not at all; no
+            // container mounts the directory that holds either socket.
+            let mounts = |prefixes: &[&str]| {
+                s["volumes"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|v| v.as_str().is_some_and(|v| prefixes.iter().any(|p| v.starts_with(p))))
+            };
+            if mounts(&["/var/run/docker.sock:"]) {
+                assert_eq!(name, "docker-socket-proxy", "{}: {name} mounts the Docker socket", m.display());
+            }
+            if mounts(&["/run/containerd/containerd.sock:"]) {
+                assert_eq!(name, "containerd-socket-proxy", "{}: {name} mounts containerd's socket", m.display());
+            }
+            assert!(
+                !mounts(&["/var/run:", "/run:", "/var/run/:", "/run/:", "/run/containerd:", "/var/run/docker:"]),
+                "{}: {name} mounts a directory of sockets",
+                m.display()
+            );
+            if name == "containerd-socket-proxy" {
+                assert_eq!(s["user"], "65534:65534");
+                assert_eq!(s["cap_drop"], serde_json::json!(["ALL"]));
+                assert_eq!(s["group_add"], serde_json::json!(["0"]));
+                assert_eq!(s["network_mode"], "none");
+                assert!(s.get("networks").is_none());
+                // Its socket's volume is shared with cAdvisor alone.
+                let sharing: Vec<&String> = services
+                    .iter()
+                    .filter(|(_, o)| {
+                        o["volumes"].as_array().is_some_and(|v| {
+                            v.iter().any(|v| v.as_str().is_some_and(|v| v.starts_with("containerd-api:")))
+                        })
+                    })
+                    .map(|(n, _)| n)
+                    .collect();
+                assert_eq!(sharing, ["containerd-socket-proxy", "cadvisor"], "{}", m.display());
+            }
+            if name == "cadvisor" {
+                assert_eq!(s["cap_drop"], serde_json::json!(["ALL"]));
+                assert_eq!(s["cap_add"], serde_json::json!(["DAC_READ_SEARCH"]));
+                for proxy in ["docker-socket-proxy", "containerd-socket-proxy"] {
+                    assert_eq!(s["depends_on"][proxy]["condition"], "service_healthy", "{}", m.display());
+                }
             }
             if name == "docker-socket-proxy" {
                 assert_eq!(s["user"], "65534:65534");
                 assert_eq!(s["cap_drop"], serde_json::json!(["ALL"]));
                 assert_eq!(s["group_add"], serde_json::json!(["${DOCKER_GID:?set DOCKER_GID in .env}"]));
-                // Only the collector can reach it.
+                // Only its clients can reach it.
                 assert_eq!(s["networks"], serde_json::json!(["docker-api"]));
                 let reach: Vec<&String> = services
                     .iter()
@@ -160,7 +193,9 @@ fn the_file_matches_the_compose_spec_schema_and_is_safe_by_default() {
                     .map(|(n, _)| n)
                     .collect();
                 assert!(
-                    reach.iter().all(|n| ["docker-socket-proxy", "alloy", "promtail"].contains(&n.as_str())),
+                    reach
+                        .iter()
+                        .all(|n| ["docker-socket-proxy", "alloy", "promtail", "cadvisor"].contains(&n.as_str())),
                     "{reach:?}"
                 );
                 assert_eq!(doc["networks"]["docker-api"]["internal"], true);
@@ -172,7 +207,7 @@ fn the_file_matches_the_compose_spec_schema_and_is_safe_by_default() {
                     "{}: the collector keeps capabilities",
                     m.display()
                 );
-                let docker = services.contains_key("docker-socket-proxy");
+                let docker = stack.services.iter().any(|a| a.log_path.is_none());
                 assert_eq!(
                     s["depends_on"].get("docker-socket-proxy").is_some(),
                     docker,

@@ -69,7 +69,7 @@ MEMCACHED_VALUE = 500_000
 
 # What compose would run that cannot run here, and why.
 NOT_HERE = {
-    "cadvisor": "reads a Docker host's cgroups and socket",
+    "cadvisor": "reads a Docker host's cgroups (its calls to Docker and containerd are rehearsed with the proxies)",
     "loki": "AGPL: no Loki binary is built for the tests",
     "grafana": "AGPL: no Grafana binary is built for the tests",
     "alloy": "reads containers through Docker's API",
@@ -239,12 +239,15 @@ class Processes:
         self.running: dict[str, subprocess.Popen] = {}
         self.limits: dict[str, Limits] = {}
 
-    def start(self, name: str, argv: list[str], env: dict | None = None, user: str | None = None, cwd=None, limits: Limits | None = None) -> None:
+    def start(self, name: str, argv: list[str], env: dict | None = None, user: str | None = None, cwd=None, limits: Limits | None = None, groups: list[str] | None = None) -> None:
+        """Run `argv` as `user` ("uid:gid") with the supplementary `groups` (compose's
+        `group_add`) and nothing else, under `limits`."""
         self.how = getattr(self, "how", {})
-        self.how[name] = (argv, env, user, cwd, limits)
+        self.how[name] = (argv, env, user, cwd, limits, groups)
         if user:
             uid, _, gid = user.partition(":")
-            argv = ["setpriv", f"--reuid={uid}", f"--regid={gid or uid}", "--clear-groups", *argv]
+            extra = [f"--groups={','.join(groups)}"] if groups else ["--clear-groups"]
+            argv = ["setpriv", f"--reuid={uid}", f"--regid={gid or uid}", *extra, *argv]
         if limits:
             self.limits[name] = limits
             argv = limits.wrap(argv)
@@ -818,6 +821,7 @@ class FakeDocker:
         answers = {
             "/_ping": "OK",
             "/version": {"ApiVersion": "1.47", "MinAPIVersion": "1.24", "Version": "27.5.1", "Os": "linux"},
+            "/info": {"ServerVersion": "27.5.1", "Driver": "overlayfs", "DockerRootDir": "/var/lib/docker"},
             "/containers/json": [container],
             "/networks": [{"Name": "rehearsal", "Id": "n1", "Scope": "local", "Driver": "bridge", "Internal": False, "Ingress": False, "Labels": {}}],
             f"/containers/{self.CONTAINER}/json": {"Id": self.CONTAINER, "Name": "/rehearsal-web-1", "Config": {"Tty": False, "Labels": container["Labels"]}, "State": {"Running": True}},
@@ -897,8 +901,13 @@ def rehearse_docker_proxy(stack: Stack, procs: Processes, report: Report) -> Non
     r = subprocess.run([str(TOOLS / "promtool"), "check", "service-discovery", "--timeout=20s", str(sd), "containers"], capture_output=True, text=True, timeout=60)
     found = f"/rehearsal-web-1" in r.stdout and "com_docker_compose_service" in r.stdout
     report.check(r.returncode == 0 and found, "Prometheus's Docker discovery lists the containers through the socket proxy (promtool check service-discovery)", (r.stdout + r.stderr).strip()[-400:])
-    # The log source's calls: inspect a container, follow its logs.
-    for path in (f"/v1.47/containers/{FakeDocker.CONTAINER}/json", f"/v1.47/containers/{FakeDocker.CONTAINER}/logs?follow=1&stdout=1&stderr=1&timestamps=1", "/version", "/_ping"):
+    # The log source's calls: inspect a container, follow its logs; and cAdvisor's: the
+    # daemon's information, a container's inspection.
+    passed = [f"/v1.47/containers/{FakeDocker.CONTAINER}/json", f"/v1.47/containers/{FakeDocker.CONTAINER}/logs?follow=1&stdout=1&stderr=1&timestamps=1", "/version", "/_ping"]
+    cadvisor = "cadvisor" in stack.services
+    if cadvisor:
+        passed.append("/v1.47/info")
+    for path in passed:
         status, _ = http_get(base + path)
         report.check(status == 200, f"the socket proxy passes GET {path}", f"HTTP {status}")
     before = len(fake.seen)
@@ -909,8 +918,10 @@ def rehearse_docker_proxy(stack: Stack, procs: Processes, report: Report) -> Non
         ("GET", f"/v1.47/containers/{FakeDocker.CONTAINER}/logs/../archive"),
         ("GET", f"/v1.47/containers/{FakeDocker.CONTAINER}%2Farchive"),
         ("GET", "/v1.47/images/json"),
-        ("GET", "/v1.47/info"),
+        *([] if cadvisor else [("GET", "/v1.47/info")]),
         ("GET", "/v1.47/secrets"),
+        ("GET", "/v1.47/events"),
+        ("GET", "/v1.47/system/df"),
         ("POST", "/v1.47/containers/create"),
         ("POST", f"/v1.47/containers/{FakeDocker.CONTAINER}/exec"),
         ("POST", f"/v1.47/containers/{FakeDocker.CONTAINER}/json"),
@@ -921,6 +932,80 @@ def rehearse_docker_proxy(stack: Stack, procs: Processes, report: Report) -> Non
         report.check(status == 403, f"the socket proxy refuses {method} {path} (403)", f"HTTP {status}")
     leaked = fake.seen[before:]
     report.check(not leaked, "no refused request reached Docker", ", ".join(leaked))
+
+
+def rehearse_containerd_proxy(stack: Stack, procs: Processes, report: Report) -> None:
+    """The containerd socket proxy's generated haproxy.cfg, run by Debian's HAProxy as the
+    compose service's user in its group (root's, for the socket), in front of Debian's
+    containerd holding one container in Docker's namespace (`moby`): containerd's own client,
+    ctr, through the proxy's socket, reads that container's record (cAdvisor's one call,
+    `Containers/Get`), and every other call (another method, another namespace, a write) is
+    refused before it reaches containerd. Its healthcheck answers while containerd's socket
+    accepts connections, and fails when containerd stops."""
+    name = "containerd-socket-proxy"
+    if name not in stack.services:
+        return
+    c = stack.services[name]
+    d = stack.work / "containerd"
+    (d / "rootfs").mkdir(parents=True)
+    sock = d / "containerd.sock"
+    (d / "config.toml").write_text(
+        f'version = 2\nroot = "{d}/root"\nstate = "{d}/state"\ndisabled_plugins = ["io.containerd.grpc.v1.cri"]\n[grpc]\n  address = "{sock}"\n'
+    )
+    procs.start("containerd", ["containerd", "--config", str(d / "config.toml")])
+    end = time.time() + 30
+    while not sock.exists() and time.time() < end:
+        time.sleep(0.2)
+    ctr = lambda address, *args: subprocess.run(["ctr", "--address", str(address), *args], capture_output=True, text=True, timeout=30)
+    made = ctr(sock, "-n", "moby", "containers", "create", "--rootfs", str(d / "rootfs"), "rehearsal-web")
+    if not report.check(made.returncode == 0, "containerd runs and holds a container in Docker's namespace (ctr, on its own socket)", (made.stdout + made.stderr).strip() + procs.tail("containerd")):
+        return
+    # The generated file, with containerd's socket and the shared volume where they are here.
+    shared = d / "shared"
+    shared.mkdir()
+    os.chown(shared, 65534, 65534)
+    text = (stack.gen / "containerd-socket-proxy/haproxy.cfg").read_text()
+    text = text.replace("/run/containerd/containerd.sock", str(sock)).replace("/run/containerd-proxy/", f"{shared}/")
+    text = text.replace("127.0.0.1:8405", f"{stack.addr[name]}:8405")
+    cfg = d / "haproxy.cfg"
+    cfg.write_text(text)
+    check = subprocess.run(["haproxy", "-c", "-f", str(cfg)], capture_output=True, text=True)
+    report.check(check.returncode == 0, "the containerd proxy's haproxy.cfg is valid (haproxy -c)", (check.stdout + check.stderr).strip())
+    procs.start(name, ["haproxy", "-W", "-db", "-f", str(cfg)], user=c.get("user"), groups=[str(g) for g in c.get("group_add", [])], limits=Limits.of(name, c))
+    proxy = shared / "containerd.sock"
+    end = time.time() + 30
+    while not proxy.exists() and time.time() < end:
+        time.sleep(0.2)
+    health = f"http://{stack.addr[name]}:8405/healthz"
+    wait_port(stack.addr[name], 8405, 30)
+    time.sleep(1)
+    status, _ = http_get(health)
+    report.check(status == 200, f"{name}'s healthcheck answers 200 while containerd's socket answers", f"HTTP {status}; " + procs.tail(name))
+    got = ctr(proxy, "-n", "moby", "containers", "info", "rehearsal-web")
+    ok = got.returncode == 0 and json.loads(got.stdout or "{}").get("Spec", {}).get("root", {}).get("path") == str(d / "rootfs")
+    report.check(ok, "through the proxy, containerd's client reads the container's record and its root directory (Containers/Get in moby, cAdvisor's call)", (got.stdout + got.stderr).strip()[-300:])
+    refused = [
+        ("lists the containers", ["-n", "moby", "containers", "list"]),
+        ("reads a container of another namespace", ["-n", "default", "containers", "info", "rehearsal-web"]),
+        ("asks the version", ["version"]),
+        ("lists the namespaces", ["namespaces", "list"]),
+        ("lists the tasks", ["-n", "moby", "tasks", "list"]),
+        ("lists the images", ["-n", "moby", "images", "list"]),
+        ("deletes the container", ["-n", "moby", "containers", "delete", "rehearsal-web"]),
+        ("creates a container", ["-n", "moby", "containers", "create", "--rootfs", str(d / "rootfs"), "intruder"]),
+    ]
+    for what, args in refused:
+        r = ctr(proxy, *args)
+        out = (r.stdout + r.stderr).strip()
+        report.check(r.returncode != 0 and ("403" in out or "PermissionDenied" in out), f"the containerd proxy refuses a client that {what} (403)", out[-300:])
+    left = ctr(sock, "-n", "moby", "containers", "list", "-q")
+    report.check(left.stdout.split() == ["rehearsal-web"], "containerd still holds exactly its one container", left.stdout + left.stderr)
+    # HAProxy marks the socket down after three failed connections, one every 10 s.
+    procs.stop("containerd")
+    end = time.time() + 60
+    while (status := http_get(health)[0]) == 200 and time.time() < end:
+        time.sleep(2)
+    report.check(status == 503, f"{name}'s healthcheck fails (503) once containerd's socket is gone", f"HTTP {status}")
 
 
 def http_request(method: str, url: str, data: bytes | None = None, content_type: str | None = None) -> int:
@@ -950,17 +1035,20 @@ def web_auth(stack: Stack, report: Report) -> None:
     of the password the rehearsal wrote to the secret's file; the copies of its directory's
     files name that file where it is here. The rehearsal then logs in as Grafana does."""
     for name in WEB_AUTH:
-        if not (stack.gen / name / "web.yml").exists():
-            continue
-        if name not in stack.copies:
+        if (stack.gen / name / "web.yml").exists() and name not in stack.copies:
             stack.copies[name] = stack.work / f"{name}-rehearsal"
             shutil.copytree(stack.gen / name, stack.copies[name])
-        copy = stack.copies[name]
-        for f in copy.glob("*.yml"):
+        # The secrets its files name (its own password, or another's it logs in with), where
+        # they are here.
+        for f in stack.copies[name].glob("*.yml") if name in stack.copies else []:
             text = f.read_text()
             for secret in stack.services[name].get("secrets", []):
                 text = text.replace(f"/run/secrets/{secret}", str(stack.secret_file(secret)))
             f.write_text(text)
+    for name in WEB_AUTH:
+        copy = stack.copies.get(name)
+        if copy is None or not (copy / "web.yml").exists():
+            continue
         login = yaml.safe_load((copy / "client.yml").read_text())["basic_auth"]
         password = Path(login["password_file"]).read_text()
         hashed = subprocess.run(["htpasswd", "-nbBC", "10", "", password], check=True, capture_output=True, text=True).stdout
@@ -1004,7 +1092,8 @@ def check_web_auth(stack: Stack, report: Report) -> None:
         url = f"http://{netloc}/api/v2/status" if name == "alertmanager" else f"http://{netloc}/api/v1/query?query=up"
         status, _ = http_get(url, login="")
         report.check(status == 401, f"{name} refuses a request without the password (401)", f"HTTP {status}")
-        status, _ = http_get(url, login=basic("sightline", "not-the-password"))
+        user = yaml.safe_load((stack.copies[name] / "client.yml").read_text())["basic_auth"]["username"]
+        status, _ = http_get(url, login=basic(user, "not-the-password"))
         report.check(status == 401, f"{name} refuses a request with a wrong password (401)", f"HTTP {status}")
         test = [str(a) for a in stack.services[name]["healthcheck"]["test"][1:]]
         argv = [str(TOOLS / tool) if a == f"/bin/{tool}" else stack.host_path(name, a.replace("127.0.0.1", stack.addr[name])) for a in test]
@@ -1014,7 +1103,7 @@ def check_web_auth(stack: Stack, report: Report) -> None:
             client = yaml.safe_load((stack.gen / "loki/loki-config.yml").read_text())["ruler"]["alertmanager_client"]
             credentials = Path(stack.host_path("loki", client["credentials_file"])).read_text().strip()
             status, _ = http_get(url, login=f"{client['type']} {credentials}")
-            report.check(status == 200, "alertmanager lets in Loki's ruler: `Authorization: Basic` with the documented credentials file", f"HTTP {status}")
+            report.check(status == 200, "alertmanager lets in the header Loki's ruler would send (`Authorization: <type> <credentials file>`, its notifier.go) from the credentials file written as documented", f"HTTP {status}")
 
 
 def run_one_shots(stack: Stack, report: Report) -> None:
@@ -1799,6 +1888,7 @@ def main() -> int:
             report.check(t["health"] == "up", f"target {job} is up ({t['scrapeUrl']})", t.get("lastError", ""))
         check_web_auth(stack, report)
         rehearse_docker_proxy(stack, procs, report)
+        rehearse_containerd_proxy(stack, procs, report)
         # Every selector of every rule and panel returns series after the traffic; or its metric
         # is there and only the label values wait for an event (a 5xx, a firing alert), and
         # then a panel still shows a value, not "No data".

@@ -3,15 +3,17 @@
 //!   scrape one of the stack's own programs (Prometheus, Alertmanager, Loki, cAdvisor, the
 //!   blackbox exporter, the Pushgateway); node-exporter has `HostDown`;
 //! - the pipeline failing while it runs: rule evaluations failing (Prometheus's and Loki's
-//!   ruler), notifications failing, a configuration reload refused, TSDB compactions failing
+//!   ruler), notifications failing (Alertmanager's, and Loki's ruler's to Alertmanager), a
+//!   configuration reload refused, TSDB compactions failing
 //!   or its write-ahead log corrupted;
 //! - `Watchdog`, always firing, for the heartbeat receiver (`alerting.heartbeat`): the dead
 //!   man's switch that says the whole path from rule evaluation to a receiver works.
 //!
 //! Metric names are read from the sources of the pinned releases (Prometheus `rules/group.go`,
 //! `cmd/prometheus/main.go`, `tsdb/db.go`, `tsdb/head.go`; Alertmanager `notify/metrics.go`,
-//! `config/coordinator.go`; Loki `pkg/ruler/base/manager.go`, which prefixes the rule
-//! manager's metrics with `loki_`), and the rehearsal finds them on the running programs.
+//! `config/coordinator.go`; the notifier's `notifier/metric.go`; Loki `pkg/ruler/base/manager.go`, which prefixes the rule
+//! manager's metrics with `loki_`, its notifier's `prometheus_notifications_*` among them), and
+//! the rehearsal finds them on the running programs (Loki's excepted: it does not run there).
 
 use super::model::{AlertRule, InputSeries, Tested, alert_annotations, alert_labels};
 use crate::ir::{Stack, defaults};
@@ -87,6 +89,21 @@ fn meta(stack: &Stack) -> Vec<Meta> {
             description: "Loki's ruler failed to evaluate log rules in the last 5 minutes: the log-based alerts of the failing group cannot fire. See Loki's log for the rule group.",
             series: format!("loki_prometheus_rule_evaluation_failures_total{{{loki},rule_group=\"g\",user=\"fake\"}}"),
             firing: "0+1x60",
+            silent: "0+0x60",
+            kept: vec![],
+        },
+        Meta {
+            alert: "LokiNotificationsFailing",
+            job: "loki",
+            severity: "critical",
+            for_: Some("5m"),
+            expr: "sum by (job) (rate(loki_prometheus_notifications_errors_total{job=\"loki\"}[5m])) > 0".into(),
+            summary: "Loki's ruler cannot deliver log alerts to Alertmanager",
+            description: "Sending alerts from Loki's ruler to Alertmanager has been failing for 5 minutes: the log-based alerts fire and nobody hears them. Loki's log names the error; behind `observability.alertmanager.auth`, a 401 means the credentials file does not hold base64 of the user and the current password.",
+            series: format!(
+                "loki_prometheus_notifications_errors_total{{{loki},alertmanager=\"http://alertmanager:9093/api/v2/alerts\"}}"
+            ),
+            firing: "0+5x60",
             silent: "0+0x60",
             kept: vec![],
         },
