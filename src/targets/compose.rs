@@ -18,7 +18,8 @@
 //!   manifest's `network`, external, or else `application`), which the application's
 //!   containers are on alone, joined only by what scrapes or reads them: no application
 //!   container shares a network with Alertmanager, Loki or Grafana. `docker-api` (internal)
-//!   holds the Docker socket proxy and the log collector alone.
+//!   holds the Docker socket proxy and its clients alone (the log collector, cAdvisor); the
+//!   containerd socket proxy has no network.
 //! - Hardening where the image allows: read-only root filesystem, `no-new-privileges`, a
 //!   non-root user and then no capabilities (`cap_drop: [ALL]`), `restart: unless-stopped`.
 //! - Secrets: `{ env }` as `${VAR:?…}` so compose fails loudly when one is missing; `{ file }`
@@ -507,7 +508,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         // No network: it listens on a socket in a volume it shares with cAdvisor, and reaches
         // containerd's through its mount, as nobody in the socket's group (root's).
         let mut cp = base(c, Some(NOBODY), true, &[]);
-        cp.remove("networks");
+        cp.shift_remove("networks");
         cp.insert("network_mode".into(), json!("none"));
         cp.insert("group_add".into(), json!(["0"]));
         cp.insert(
@@ -532,6 +533,9 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         // besides reading past other owners' modes (its walk of container directories for
         // disk usage); the Docker API and containerd's through their proxies.
         let mut ca = base(c, None, true, &[MONITORING, DOCKER_API]);
+        // The host's `/run` under `/rootfs` (a recursive bind) holds Docker's and containerd's
+        // sockets, which root opens whatever its capabilities: hidden under an empty tmpfs.
+        ca.insert("tmpfs".into(), json!(["/tmp", "/rootfs/run"]));
         ca.insert("cap_drop".into(), json!(["ALL"]));
         ca.insert("cap_add".into(), json!(["DAC_READ_SEARCH"]));
         ca.insert(
@@ -772,7 +776,13 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     // The backup runner: cron with the scripts of `backup/`, built on the databases' image.
     if let (Some(b), Some(c)) = (&stack.backups, stack.component(defaults::BACKUP.name)) {
         let mut r = base(c, None, false, &with_app(&[MONITORING]));
-        r.remove("image");
+        // cron runs as root, and starts each job as the crontab's owner (root) with setgid,
+        // initgroups and setuid, which need these two even from root to root (Debian's cron
+        // 3.0pl1 starts no job without them); nothing else: the jobs read and write only what
+        // root owns.
+        r.insert("cap_drop".into(), json!(["ALL"]));
+        r.insert("cap_add".into(), json!(["SETGID", "SETUID"]));
+        r.shift_remove("image");
         let image = super::backup::runner_base(stack, &c.image);
         r.insert("build".into(), json!({ "context": format!("./{BACKUP_DIR}"), "args": { "POSTGRES_IMAGE": image } }));
         let mut wiring = SecretWiring::new();

@@ -145,6 +145,19 @@ fn the_file_matches_the_compose_spec_schema_and_is_safe_by_default() {
                     .flatten()
                     .any(|v| v.as_str().is_some_and(|v| prefixes.iter().any(|p| v.starts_with(p))))
             };
+            // Every component sightline runs drops every capability, and takes back at most
+            // reading past file modes (Promtail, cAdvisor) or cron's switch to the job's user
+            // (the backup runner).
+            if stack.components.iter().any(|c| c.name == *name) {
+                assert_eq!(s["cap_drop"], serde_json::json!(["ALL"]), "{}: {name} keeps capabilities", m.display());
+                for cap in s["cap_add"].as_array().into_iter().flatten() {
+                    assert!(
+                        ["DAC_READ_SEARCH", "SETGID", "SETUID"].contains(&cap.as_str().unwrap()),
+                        "{}: {name} takes back {cap}",
+                        m.display()
+                    );
+                }
+            }
             if mounts(&["/var/run/docker.sock:"]) {
                 assert_eq!(name, "docker-socket-proxy", "{}: {name} mounts the Docker socket", m.display());
             }
@@ -174,9 +187,27 @@ fn the_file_matches_the_compose_spec_schema_and_is_safe_by_default() {
                     .collect();
                 assert_eq!(sharing, ["containerd-socket-proxy", "cadvisor"], "{}", m.display());
             }
+            // The host's root, bound recursively, holds its `/run` and the sockets in it, which
+            // root opens (mode 0660, owner root) whatever its capabilities: a container that runs
+            // as root and mounts `/` hides `/run` under a tmpfs. (node-exporter, as nobody in no
+            // socket's group, opens none, and reports the host's `/run` as a filesystem.)
+            if mounts(&["/:"]) && s.get("user").is_none() {
+                let host_root = s["volumes"].as_array().unwrap().iter().find_map(|v| {
+                    v.as_str().and_then(|v| v.strip_prefix("/:")).map(|r| r.split(':').next().unwrap().to_string())
+                });
+                let hidden = format!("{}/run", host_root.unwrap());
+                assert!(
+                    s["tmpfs"].as_array().is_some_and(|t| t.iter().any(|t| t == hidden.as_str())),
+                    "{}: {name} mounts the host's / without hiding {hidden}",
+                    m.display()
+                );
+            }
             if name == "cadvisor" {
                 assert_eq!(s["cap_drop"], serde_json::json!(["ALL"]));
                 assert_eq!(s["cap_add"], serde_json::json!(["DAC_READ_SEARCH"]));
+                let command: Vec<&str> = s["command"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+                assert!(command.contains(&"--docker=tcp://docker-socket-proxy:2375"), "{command:?}");
+                assert!(command.contains(&"--containerd=/run/containerd-proxy/containerd.sock"), "{command:?}");
                 for proxy in ["docker-socket-proxy", "containerd-socket-proxy"] {
                     assert_eq!(s["depends_on"][proxy]["condition"], "service_healthy", "{}", m.display());
                 }

@@ -6,6 +6,7 @@
 //!   ruler), notifications failing (Alertmanager's, and Loki's ruler's to Alertmanager), a
 //!   configuration reload refused, TSDB compactions failing
 //!   or its write-ahead log corrupted;
+//! - `CadvisorWatchesNoContainer`, when cAdvisor is up and reports no container;
 //! - `Watchdog`, always firing, for the heartbeat receiver (`alerting.heartbeat`): the dead
 //!   man's switch that says the whole path from rule evaluation to a receiver works.
 //!
@@ -228,6 +229,39 @@ pub fn alerts(stack: &Stack) -> Vec<Tested> {
             kept: m.kept.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
             firing: vec![series(m.series.clone(), m.firing)],
             silent: vec![series(m.series, m.silent)],
+        });
+    }
+    // cAdvisor asks Docker and containerd once, at start, whether it can watch Docker's
+    // containers (`container/docker/factory.go`: `Register`, no retry): started before its
+    // socket proxies answer (a host's reboot starts containers in no compose order), or with
+    // containerd's socket elsewhere, it runs on, healthy, and reports none.
+    if let Some((host, port)) = jobs(stack).into_iter().find(|(j, _)| *j == "cadvisor").map(|(_, a)| a) {
+        let at = format!("job=\"cadvisor\",instance=\"{host}:{port}\"");
+        let up = series(format!("up{{{at}}}"), "1x60");
+        let container = series(
+            format!("container_memory_working_set_bytes{{{at},id=\"/docker/0123456789ab\",name=\"web\"}}"),
+            "1x60",
+        );
+        let mut labels = alert_labels(stack, "warning", "operational", None);
+        labels.insert("job".into(), "cadvisor".into());
+        out.push(Tested {
+            rule: AlertRule {
+                services: Vec::new(),
+                alert: "CadvisorWatchesNoContainer".into(),
+                expr: "absent(container_memory_working_set_bytes{job=\"cadvisor\",name!=\"\"}) and on () (up{job=\"cadvisor\"} == 1)".into(),
+                for_: Some("15m".into()),
+                labels,
+                annotations: alert_annotations(
+                    stack,
+                    "CadvisorWatchesNoContainer",
+                    None,
+                    "cAdvisor reports no container",
+                    "cAdvisor is up but has reported no Docker container for 15 minutes, so the container panels are empty. It asks Docker and containerd through their socket proxies once, when it starts: started before them, or with containerd's socket not at /run/containerd/containerd.sock, it watches none. Its log names the error; restart it once both proxies answer (docker compose restart cadvisor).",
+                ),
+            },
+            kept: Vec::new(),
+            firing: vec![up.clone()],
+            silent: vec![up, container],
         });
     }
     if stack.alerting.heartbeat.is_some() {

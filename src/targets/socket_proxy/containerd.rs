@@ -17,6 +17,8 @@
 //!
 //! cAdvisor's client dials unix sockets only (`lib/container/containerd/client.go`), so the
 //! proxy listens on one in a volume the two containers share; the proxy needs no network.
+//! containerd reads the first `containerd-namespace` header of a call, so a call with more than
+//! one is refused, whatever they say.
 
 use super::super::Artifact;
 use super::super::paths::{
@@ -38,11 +40,15 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         "frontend containerd\n  # Only the volume cAdvisor shares with the proxy holds this socket.\n  bind unix@{CONTAINERD_PROXY_SOCKET} mode 666 proto h2\n"
     ));
     out.push_str(&format!(
-        "  http-request deny deny_status 403 unless {{ method POST }} {{ path {METHOD} }} {{ req.hdr(containerd-namespace) -m str {NAMESPACE} }}\n  default_backend containerd\n\n"
+        "  # One namespace header, the whole value (containerd reads the first of several; `req.hdr`\n  # would match any, split at commas).\n  http-request deny deny_status 403 unless {{ method POST }} {{ path {METHOD} }} {{ req.fhdr_cnt(containerd-namespace) eq 1 }} {{ req.fhdr(containerd-namespace) -m str {NAMESPACE} }}\n  default_backend containerd\n\n"
     ));
-    // The healthcheck: healthy while containerd's socket accepts connections.
+    // The healthcheck: healthy once HAProxy listens, whether containerd answers or not. cAdvisor
+    // waits for it; a host without containerd at that path (Docker running its own, a
+    // storage driver that never asks it) must not hold cAdvisor, and Prometheus after it, back.
+    // HAProxy's log says when the socket is down, and `CadvisorWatchesNoContainer` when
+    // cAdvisor needed it.
     out.push_str(&format!(
-        "frontend health\n  bind 127.0.0.1:{CONTAINERD_PROXY_HEALTH_PORT}\n  monitor-uri /healthz\n  monitor fail if {{ nbsrv(containerd) lt 1 }}\n\n"
+        "frontend health\n  bind 127.0.0.1:{CONTAINERD_PROXY_HEALTH_PORT}\n  monitor-uri /healthz\n\n"
     ));
     out.push_str(&format!("backend containerd\n  server containerd {CONTAINERD_SOCKET} proto h2 check inter 10s\n"));
     vec![Artifact::new(CONTAINERD_PROXY_CONFIG, out)]
