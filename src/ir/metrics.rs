@@ -227,8 +227,9 @@ const EXPORTER_LABELS: &[(&str, &[&str])] = &[
     ("prometheus_rule_evaluation_failures_total", &["rule_group"]),
     ("loki_prometheus_rule_evaluation_failures_total", &["rule_group", "user"]),
     // Prometheus's notifier (`notifier/metric.go`: the `alertmanager` label), which Loki's
-    // ruler runs under the `loki_` prefix (`pkg/ruler/base/manager.go`).
-    ("loki_prometheus_notifications_errors_total", &["alertmanager"]),
+    // ruler runs under the `loki_` prefix and a registerer labelled with the tenant, `user`
+    // (`pkg/ruler/base/manager.go`).
+    ("loki_prometheus_notifications_errors_total", &["alertmanager", "user"]),
     ("alertmanager_notifications_failed_total", &["integration", "receiver_name", "reason"]),
 ];
 

@@ -40,7 +40,8 @@ use serde_json::{Map, Value, json};
 
 const MONITORING: &str = "monitoring";
 const EGRESS: &str = "egress";
-/// The socket proxy's network: the proxy and the log collector, nothing else.
+/// The Docker socket proxy's network: the proxy and its clients (the log collector, cAdvisor),
+/// nothing else.
 const DOCKER_API: &str = "docker-api";
 /// Nobody, the user of the Prometheus images.
 const NOBODY: &str = "65534:65534";
@@ -495,7 +496,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
             dp.insert(
                 "volumes".into(),
                 json!([
-                    config_dir(DOCKER_PROXY_CONFIG, DOCKER_PROXY_CONFIG_MOUNT),
+                    config_dir(DOCKER_PROXY_CONFIG, HAPROXY_CONFIG_MOUNT),
                     format!("{DOCKER_SOCKET}:{DOCKER_SOCKET}:ro")
                 ]),
             );
@@ -504,6 +505,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         }
         None => (None, None),
     };
+    let mut containerd_ready: Option<(&str, &str)> = None;
     if let Some(c) = stack.component(defaults::CONTAINERD_SOCKET_PROXY.name) {
         // No network: it listens on a socket in a volume it shares with cAdvisor, and reaches
         // containerd's through its mount, as nobody in the socket's group (root's).
@@ -514,12 +516,13 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         cp.insert(
             "volumes".into(),
             json!([
-                config_dir(CONTAINERD_PROXY_CONFIG, DOCKER_PROXY_CONFIG_MOUNT),
+                config_dir(CONTAINERD_PROXY_CONFIG, HAPROXY_CONFIG_MOUNT),
                 format!("{CONTAINERD_SOCKET}:{CONTAINERD_SOCKET}:ro"),
                 format!("{CONTAINERD_API_VOLUME}:{CONTAINERD_PROXY_DIR}"),
             ]),
         );
-        insert_probe(&mut cp, c, CONTAINERD_PROXY_HEALTH_PORT, "/healthz");
+        let ready = insert_probe(&mut cp, c, CONTAINERD_PROXY_HEALTH_PORT, "/healthz");
+        containerd_ready = Some((c.name.as_str(), ready));
         // A volume on tmpfs, so the two containers can share it; the proxy, as nobody, makes
         // its socket there.
         volumes.insert(
@@ -559,12 +562,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         );
         // It asks Docker and containerd once, at start, whether it can watch Docker's
         // containers, and never again: both proxies must be up first.
-        let proxies: Vec<(&str, &str)> = docker_ready
-            .into_iter()
-            .chain(
-                stack.component(defaults::CONTAINERD_SOCKET_PROXY.name).map(|c| (c.name.as_str(), "service_healthy")),
-            )
-            .collect();
+        let proxies: Vec<(&str, &str)> = docker_ready.into_iter().chain(containerd_ready).collect();
         depends(&mut ca, &proxies);
         let ready = insert_probe(&mut ca, c, CADVISOR_ADDR.1, "/healthz");
         services.insert(c.name.clone(), Value::Object(ca));
@@ -777,11 +775,13 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     if let (Some(b), Some(c)) = (&stack.backups, stack.component(defaults::BACKUP.name)) {
         let mut r = base(c, None, false, &with_app(&[MONITORING]));
         // cron runs as root, and starts each job as the crontab's owner (root) with setgid,
-        // initgroups and setuid, which need these two even from root to root (Debian's cron
-        // 3.0pl1 starts no job without them); nothing else: the jobs read and write only what
-        // root owns.
+        // initgroups and setuid, which need SETGID and SETUID even from root to root (Debian's
+        // cron 3.0pl1 starts no job without them). Its entrypoint reads the databases' password
+        // files, which their other readers (the exporter, as nobody) may own: root reads past
+        // their modes with DAC_READ_SEARCH, as the query-stats job does. Nothing else: the jobs
+        // write only what root owns.
         r.insert("cap_drop".into(), json!(["ALL"]));
-        r.insert("cap_add".into(), json!(["SETGID", "SETUID"]));
+        r.insert("cap_add".into(), json!(["DAC_READ_SEARCH", "SETGID", "SETUID"]));
         r.shift_remove("image");
         let image = super::backup::runner_base(stack, &c.image);
         r.insert("build".into(), json!({ "context": format!("./{BACKUP_DIR}"), "args": { "POSTGRES_IMAGE": image } }));

@@ -74,8 +74,8 @@ pub const PROMETHEUS_CONFIG_MOUNT: &str = "/etc/prometheus/prometheus.yml";
 pub const PROMETHEUS_RULES_MOUNT: &str = "/etc/prometheus/rules";
 pub const PROMETHEUS_WEB_CONFIG_MOUNT: &str = "/etc/prometheus/web.yml";
 pub const PROMETHEUS_CLIENT_CONFIG_MOUNT: &str = "/etc/prometheus/client.yml";
-/// Where the official haproxy image reads its configuration.
-pub const DOCKER_PROXY_CONFIG_MOUNT: &str = "/usr/local/etc/haproxy/haproxy.cfg";
+/// Where the official haproxy image reads its configuration (both socket proxies).
+pub const HAPROXY_CONFIG_MOUNT: &str = "/usr/local/etc/haproxy/haproxy.cfg";
 /// The `.env` variable naming the host's Docker socket's group, which the socket proxy runs in.
 pub const DOCKER_GID: &str = "DOCKER_GID";
 /// The host's Docker socket, mounted in the socket proxy alone.

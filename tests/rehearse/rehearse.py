@@ -895,18 +895,23 @@ def rehearse_docker_proxy(stack: Stack, procs: Processes, report: Report) -> Non
     base = f"http://{stack.addr[name]}:2375"
     if not report.check(wait_port(stack.addr[name], 2375, 30), f"{name} listens on {name}:2375", procs.tail(name)):
         return
+    # Its clients: the log collector when it reads containers, cAdvisor when it runs.
+    collector = any(not (svc.get("logs") or {}).get("path") for svc in stack.manifest.get("services", {}).values())
+    cadvisor = "cadvisor" in stack.services
     # Prometheus's Docker discovery, through the proxy, as the collector's discovery.docker.
     sd = stack.work / "docker-sd.yml"
     sd.write_text(yaml.safe_dump({"scrape_configs": [{"job_name": "containers", "docker_sd_configs": [{"host": f"tcp://{name}:2375", "refresh_interval": "15s"}]}]}))
     r = subprocess.run([str(TOOLS / "promtool"), "check", "service-discovery", "--timeout=20s", str(sd), "containers"], capture_output=True, text=True, timeout=60)
     found = f"/rehearsal-web-1" in r.stdout and "com_docker_compose_service" in r.stdout
-    report.check(r.returncode == 0 and found, "Prometheus's Docker discovery lists the containers through the socket proxy (promtool check service-discovery)", (r.stdout + r.stderr).strip()[-400:])
+    if collector:
+        report.check(r.returncode == 0 and found, "Prometheus's Docker discovery lists the containers through the socket proxy (promtool check service-discovery)", (r.stdout + r.stderr).strip()[-400:])
+    else:
+        report.check(not found, "without a collector that reads containers, Docker discovery through the socket proxy finds nothing", (r.stdout + r.stderr).strip()[-400:])
     # The log source's calls: inspect a container, follow its logs; and cAdvisor's: the
     # daemon's information, a container's inspection.
-    passed = [f"/v1.47/containers/{FakeDocker.CONTAINER}/json", f"/v1.47/containers/{FakeDocker.CONTAINER}/logs?follow=1&stdout=1&stderr=1&timestamps=1", "/version", "/_ping"]
-    cadvisor = "cadvisor" in stack.services
-    if cadvisor:
-        passed.append("/v1.47/info")
+    inspect = f"/v1.47/containers/{FakeDocker.CONTAINER}/json"
+    logs = f"/v1.47/containers/{FakeDocker.CONTAINER}/logs?follow=1&stdout=1&stderr=1&timestamps=1"
+    passed = [inspect, "/version", "/_ping"] + ([logs, "/v1.47/containers/json", "/v1.47/networks"] if collector else []) + (["/v1.47/info"] if cadvisor else [])
     for path in passed:
         status, _ = http_get(base + path)
         report.check(status == 200, f"the socket proxy passes GET {path}", f"HTTP {status}")
@@ -919,6 +924,7 @@ def rehearse_docker_proxy(stack: Stack, procs: Processes, report: Report) -> Non
         ("GET", f"/v1.47/containers/{FakeDocker.CONTAINER}%2Farchive"),
         ("GET", "/v1.47/images/json"),
         *([] if cadvisor else [("GET", "/v1.47/info")]),
+        *([] if collector else [("GET", logs), ("GET", "/v1.47/containers/json"), ("GET", "/v1.47/networks")]),
         ("GET", "/v1.47/secrets"),
         ("GET", "/v1.47/events"),
         ("GET", "/v1.47/system/df"),
@@ -1143,8 +1149,14 @@ def cron_jobs(stack: Stack) -> list[tuple[str, str]]:
     pgpass = stack.work / "pgpass"
     entry = (stack.gen / "backup/entrypoint.sh").read_text()
     lines = stack.host_path(runner, "\n".join(l for l in entry.splitlines() if l.startswith("entry ")))
+    # The password files it reads belong to their other reader, the exporter (nobody), mode
+    # 0400: the entrypoint reads them as root with the runner's capabilities alone.
+    for name in stack.services[runner].get("secrets", []):
+        f = stack.secret_file(name if isinstance(name, str) else name["source"])
+        os.chown(f, 65534, 65534)
+        os.chmod(f, 0o400)
     subprocess.run(
-        ["bash", "-c", f"umask 077; entry() {{ printf '%s:%s:*:%s:%s\\n' \"$1\" \"$2\" \"$3\" \"$(printf '%s' \"$4\" | sed 's/[\\\\:]/\\\\&/g')\" >>{pgpass}; }}\n{lines}"],
+        [*only_caps(stack.services[runner].get("cap_add", [])), "bash", "-c", f"umask 077; entry() {{ printf '%s:%s:*:%s:%s\\n' \"$1\" \"$2\" \"$3\" \"$(printf '%s' \"$4\" | sed 's/[\\\\:]/\\\\&/g')\" >>{pgpass}; }}\n{lines}"],
         env={"PATH": "/usr/bin:/bin", **stack.environment(runner)},
         check=True,
     )
@@ -1171,9 +1183,16 @@ def run_cron_job(command: str, caps: list[str] | None = None) -> int:
     env = {"PATH": f"{PG_BIN}:/usr/bin:/bin", "SHELL": "/bin/sh", "HOME": "/root", "LOGNAME": "root"}
     argv = ["/bin/sh", "-c", f"umask 077; {command}"]
     if caps is not None:
-        bounding = ",".join(["-all"] + [f"+{c.lower()}" for c in caps])
-        argv = ["setpriv", f"--bounding-set={bounding}", "--no-new-privs", *argv]
+        argv = [*only_caps(caps), *argv]
     return subprocess.run(argv, env=env, timeout=300).returncode
+
+
+def only_caps(caps: list[str]) -> list[str]:
+    """A prefix that runs a program as compose runs a root container with `cap_drop: [ALL]`,
+    `cap_add: caps` and no-new-privileges: those capabilities in its bounding set, so the only
+    ones root's execve grants, and none inheritable or ambient."""
+    bounding = ",".join(["-all"] + [f"+{c.lower()}" for c in caps])
+    return ["setpriv", f"--bounding-set={bounding}", "--inh-caps=-all", "--ambient-caps=-all", "--no-new-privs"]
 
 
 def start_application(stack: Stack, procs: Processes, report: Report) -> list[str]:

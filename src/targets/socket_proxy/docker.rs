@@ -29,15 +29,18 @@ use super::PREAMBLE;
 use crate::ir::{Stack, defaults};
 use crate::targets::promtail::pipeline::container_services;
 
-/// The paths the log collector's calls take, as HAProxy regular expressions over the whole path.
-pub const COLLECTOR: &[&str] = &[
-    r"^(/v[0-9.]+)?/(_ping|version|containers/json|networks)$",
-    r"^(/v[0-9.]+)?/containers/[a-zA-Z0-9_.-]+/(json|logs)$",
-];
+/// The paths a client calls: fixed ones, and the parts after `/containers/<id>/`.
+pub struct Calls {
+    pub fixed: &'static [&'static str],
+    pub container: &'static [&'static str],
+}
 
-/// The paths cAdvisor's calls take.
-pub const CADVISOR: &[&str] =
-    &[r"^(/v[0-9.]+)?/(_ping|version|info)$", r"^(/v[0-9.]+)?/containers/[a-zA-Z0-9_.-]+/json$"];
+/// The log collector's calls.
+pub const COLLECTOR: Calls =
+    Calls { fixed: &["_ping", "version", "containers/json", "networks"], container: &["json", "logs"] };
+
+/// cAdvisor's calls.
+pub const CADVISOR: Calls = Calls { fixed: &["_ping", "version", "info"], container: &["json"] };
 
 pub fn lower(stack: &Stack) -> Vec<Artifact> {
     if stack.component(defaults::DOCKER_SOCKET_PROXY.name).is_none() {
@@ -52,11 +55,28 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         ("the log collector", !container_services(stack).is_empty(), COLLECTOR),
         ("cAdvisor", stack.component(defaults::CADVISOR.name).is_some(), CADVISOR),
     ];
-    for (client, _, paths) in clients.iter().filter(|(_, present, _)| *present) {
-        out.push_str(&format!("  # {client}\n"));
-        for re in *paths {
-            out.push_str(&format!("  http-request allow if {{ path,url_dec -m reg {re} }}\n"));
+    // One rule for the fixed paths and one for a container's, over what the clients present
+    // call, each path once.
+    let (mut fixed, mut container): (Vec<&str>, Vec<&str>) = (Vec::new(), Vec::new());
+    for (client, _, calls) in clients.iter().filter(|(_, present, _)| *present) {
+        let theirs: Vec<String> = calls
+            .fixed
+            .iter()
+            .map(|p| format!("/{p}"))
+            .chain(calls.container.iter().map(|p| format!("/containers/<id>/{p}")))
+            .collect();
+        out.push_str(&format!("  # {client}: {}\n", theirs.join(" ")));
+        for (all, mine) in [(&mut fixed, calls.fixed), (&mut container, calls.container)] {
+            all.extend(mine.iter().filter(|p| !all.contains(p)).collect::<Vec<_>>());
         }
+    }
+    let rules = [
+        (!fixed.is_empty()).then(|| format!(r"^(/v[0-9.]+)?/({})$", fixed.join("|"))),
+        (!container.is_empty())
+            .then(|| format!(r"^(/v[0-9.]+)?/containers/[a-zA-Z0-9_.-]+/({})$", container.join("|"))),
+    ];
+    for re in rules.into_iter().flatten() {
+        out.push_str(&format!("  http-request allow if {{ path,url_dec -m reg {re} }}\n"));
     }
     out.push_str("  http-request deny deny_status 403\n  default_backend docker\n\n");
     out.push_str(&format!("backend docker\n  server docker {DOCKER_SOCKET}\n"));
