@@ -144,6 +144,14 @@ impl WebAuth {
     }
 }
 
+impl Stack {
+    /// The logins behind basic authentication (Prometheus's, Alertmanager's): what a client of
+    /// both, Grafana or Prometheus itself, reads a password file for.
+    pub fn web_logins(&self) -> impl Iterator<Item = &WebAuth> {
+        self.prometheus_auth.iter().chain(self.alertmanager_auth.iter().map(|a| &a.web))
+    }
+}
+
 /// Alertmanager's basic authentication, and the same login encoded as Loki's ruler sends it.
 #[derive(Clone, Debug)]
 pub struct AlertmanagerAuth {

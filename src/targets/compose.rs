@@ -624,8 +624,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     // The passwords it logs in with: its own (its scrape of itself, its healthcheck) and
     // Alertmanager's (the alerting client, the scrape).
     let mut wiring = SecretWiring::new();
-    for auth in [stack.prometheus_auth.as_ref(), stack.alertmanager_auth.as_ref().map(|a| &a.web)].into_iter().flatten()
-    {
+    for auth in stack.web_logins() {
         wiring.file(&auth.password);
     }
     wiring.apply(&mut prom, &mut secrets_all);
@@ -724,8 +723,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     wiring.env.insert("GF_SECURITY_ADMIN_USER".into(), json!("admin"));
     // The passwords its Prometheus and Alertmanager data sources log in with (`$__file{…}` in
     // datasources.yml).
-    for auth in [stack.prometheus_auth.as_ref(), stack.alertmanager_auth.as_ref().map(|a| &a.web)].into_iter().flatten()
-    {
+    for auth in stack.web_logins() {
         wiring.file(&auth.password);
     }
     // Settings of Grafana's conf/defaults.ini ([section] key as GF_SECTION_KEY): no sign-up, no
