@@ -10,7 +10,7 @@ use crate::manifest::model::{EnvValue, Kind, Service};
 use crate::manifest::values::SecretRef;
 use std::collections::BTreeSet;
 
-use crate::targets::paths::{OUTPUT_ENTRIES, OWN_VOLUMES};
+use crate::targets::paths::{OUTPUT_ENTRIES, OWN_VOLUMES, SEEDED_VOLUME_SUFFIX};
 
 /// The variables sightline sets itself on a service of a kind.
 fn own_variables(s: &Service) -> &'static [&'static str] {
@@ -167,8 +167,10 @@ fn volume_problem(m: &crate::manifest::Manifest, v: &crate::manifest::model::Vol
     if v.is_named() {
         let valid = source.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
             && source.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+        // Also any `<container>-secrets`: the seeding job writes `{ env }` secrets there.
         let own = OWN_VOLUMES.contains(&source)
-            || source.strip_suffix("-data").is_some_and(|base| m.services.contains_key(base));
+            || source.strip_suffix("-data").is_some_and(|base| m.services.contains_key(base))
+            || source.ends_with(SEEDED_VOLUME_SUFFIX);
         return match (valid, own) {
             (false, _) => {
                 Some(format!("`{source}` is not a volume name Docker takes (letters, digits, `_`, `.`, `-`)"))

@@ -345,7 +345,7 @@ pub const CONTAINERD_SOCKET_PROXY: ComponentDefault =
 
 /// Names taken by the services sightline generates. (Exporters are named after their service,
 /// `<service>-exporter`; `check::names` refuses a service of that name too.)
-pub const RESERVED_NAMES: [&str; 14] = [
+pub const RESERVED_NAMES: [&str; 15] = [
     CADVISOR.name,
     DOCKER_SOCKET_PROXY.name,
     CONTAINERD_SOCKET_PROXY.name,
@@ -360,4 +360,5 @@ pub const RESERVED_NAMES: [&str; 14] = [
     BACKUP.name,
     PUSHGATEWAY.name,
     "sightline",
+    crate::targets::paths::SEED_JOB,
 ];

@@ -10,7 +10,7 @@ use super::Artifact;
 use super::paths::{BACKUP_DIR, TEXTFILE_DIR};
 use crate::ir::{BackupJob, Stack};
 use crate::manifest::model::{Compress, Kind};
-use crate::manifest::values::{ImageRef, SecretRef};
+use crate::manifest::values::ImageRef;
 
 pub const SCRIPTS_MOUNT: &str = "/opt/sightline";
 pub const PGPASS: &str = "/run/sightline/pgpass";
@@ -134,10 +134,8 @@ fn entrypoint(stack: &Stack, b: &crate::ir::Backups) -> String {
         seen.push(j.service.clone());
         let Some(s) = stack.services.iter().find(|s| s.name == j.service) else { continue };
         let Some(pg) = &s.postgres else { continue };
-        let secret = match &pg.password {
-            SecretRef::Env(name) => format!("\"${{{name}:?set {name}}}\""),
-            SecretRef::File(p) => format!("\"$(cat {})\"", shell_quote(p)),
-        };
+        // The password's file: a `{ file }` as mounted, an `{ env }` as seeded.
+        let secret = format!("\"$(cat {})\"", shell_quote(&super::paths::secret_file(&pg.password)));
         out.push_str(&format!("entry {} {} {} {secret}\n", shell_quote(&s.host), s.port, shell_quote(&pg.user)));
     }
     out.push_str(&format!("\ncrontab {SCRIPTS_MOUNT}/crontab\nexec cron -f\n"));

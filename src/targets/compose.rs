@@ -1,9 +1,8 @@
 //! `compose.yaml`: the observability stack as compose services next to the application.
 //!
 //! - Images are the components' pinned images; memory, CPU and process limits are the service's
-//!   own `mem_limit`, `cpus` and `pids_limit`, which docker-compose 1.29 and compose v2 both
-//!   take (compose v2 refuses `pids_limit` beside `deploy.resources.limits`, and 1.29 refuses
-//!   `deploy.resources.limits.pids`).
+//!   own `mem_limit`, `cpus` and `pids_limit` (compose v2 refuses `pids_limit` beside
+//!   `deploy.resources.limits`).
 //! - Every healthcheck runs a program its image contains, as `Component::probe` records it from
 //!   the image's Dockerfile (`docs/outputs.md` has the table, and a test holds every compose
 //!   file to it): busybox `wget`, bash's `/dev/tcp` where bash is the only tool, the program's
@@ -22,12 +21,13 @@
 //!   containerd socket proxy has no network.
 //! - Hardening where the image allows: read-only root filesystem, `no-new-privileges`, a
 //!   non-root user and then no capabilities (`cap_drop: [ALL]`), `restart: unless-stopped`.
-//! - Secrets: `{ env }` as `${VAR:?…}` so compose fails loudly when one is missing; `{ file }`
-//!   under `/run/secrets/` as compose secrets, elsewhere as read-only bind mounts. Alertmanager
-//!   cannot read environment variables, so its entrypoint writes them to a tmpfs first
-//!   (`paths::secret_file`).
-//! - No top-level `name:` (docker-compose 1.29 refuses it): `.env.example` sets
-//!   `COMPOSE_PROJECT_NAME`.
+//! - Secrets reach sightline's containers as files only (`paths::secret_file`): `{ file }` under
+//!   `/run/secrets/` as compose secrets, elsewhere as read-only bind mounts; `{ env }` through
+//!   the one-shot seeding job (`seed_job`), which compose gives each variable as a secret from
+//!   the environment (compose v2; docker-compose 1.29 has no such secrets) and which writes it
+//!   into the volume of each container that reads it. Only an application's own
+//!   `compose.environment` variable given as `{ env }` stays a variable (`${VAR:?…}`).
+//! - No top-level `name:`: `.env.example` sets `COMPOSE_PROJECT_NAME`.
 
 use super::Artifact;
 use super::paths::*;
@@ -177,30 +177,37 @@ fn depends(s: &mut Map<String, Value>, on: &[(&str, &str)]) {
     }
 }
 
-/// How a container reads a secret: environment entries, mounts, and compose secrets to declare.
+/// The secrets of the whole compose file: the compose secrets of `{ file }` references under
+/// `/run/secrets/` (name, path), and per container the `{ env }` references the seeding job
+/// writes into that container's own volume (`seed_job`).
+#[derive(Default)]
+struct Secrets {
+    files: Vec<(String, String)>,
+    seeded: Vec<(String, Vec<String>)>,
+}
+
+/// How a container reads its secrets: environment entries, mounts, compose secrets to declare,
+/// and the `{ env }` references it reads as files from its seeded volume.
 struct SecretWiring {
     env: Map<String, Value>,
     volumes: Vec<String>,
     secrets: Vec<(String, String)>,
+    seeded: Vec<String>,
 }
 
 impl SecretWiring {
     fn new() -> Self {
-        SecretWiring { env: Map::new(), volumes: Vec::new(), secrets: Vec::new() }
+        SecretWiring { env: Map::new(), volumes: Vec::new(), secrets: Vec::new(), seeded: Vec::new() }
     }
 
-    /// Make `r` available as a file at `paths::secret_file(r)`; env references come back to the
-    /// caller to be written by the entrypoint.
-    fn file(&mut self, r: &SecretRef) -> Option<String> {
+    /// Make `r` available as a file at `paths::secret_file(r)`: a `{ file }` mounted, an
+    /// `{ env }` written into the container's volume by the seeding job, never in its
+    /// environment.
+    fn file(&mut self, r: &SecretRef) {
         match r {
-            SecretRef::Env(name) => {
-                self.env.insert(name.clone(), json!(required_env(name)));
-                Some(name.clone())
-            }
-            SecretRef::File(p) => {
-                self.mount(p);
-                None
-            }
+            SecretRef::Env(name) if !self.seeded.contains(name) => self.seeded.push(name.clone()),
+            SecretRef::Env(_) => {}
+            SecretRef::File(p) => self.mount(p),
         }
     }
 
@@ -218,45 +225,127 @@ impl SecretWiring {
         }
     }
 
-    /// An environment variable holding the secret, or `<var>__FILE`/`<var>_FILE` with its path.
-    fn env_or_file(&mut self, r: &SecretRef, var: &str, file_var: &str) {
+    /// A program that reads the secret from the file its variable `file_var` names.
+    fn file_var(&mut self, r: &SecretRef, file_var: &str) {
+        self.file(r);
+        self.env.insert(file_var.to_string(), json!(secret_file(r)));
+    }
+
+    /// An application's variable: `{ env }` stays a variable (`${NAME:?…}`), the way out for an
+    /// application that reads no file; `{ file }` becomes `<var>_FILE` with its path.
+    fn app_var(&mut self, r: &SecretRef, var: &str) {
         match r {
             SecretRef::Env(name) => {
                 self.env.insert(var.to_string(), json!(required_env(name)));
             }
-            SecretRef::File(p) => {
-                self.mount(p);
-                self.env.insert(file_var.to_string(), json!(p));
-            }
+            SecretRef::File(_) => self.file_var(r, &format!("{var}_FILE")),
         }
     }
 
-    fn apply(self, s: &mut Map<String, Value>, all: &mut Vec<(String, String)>) {
+    fn apply(self, container: &str, s: &mut Map<String, Value>, all: &mut Secrets) {
         if !self.env.is_empty() {
             s.insert("environment".into(), Value::Object(self.env));
         }
         if !self.secrets.is_empty() {
             s.insert("secrets".into(), json!(self.secrets.iter().map(|(n, _)| n).collect::<Vec<_>>()));
-            all.extend(self.secrets);
+            all.files.extend(self.secrets);
         }
-        if !self.volumes.is_empty() {
+        let mut volumes = self.volumes;
+        if !self.seeded.is_empty() {
+            volumes.push(format!("{}:{ENV_SECRETS_DIR}:ro", seeded_volume(container)));
+            all.seeded.push((container.to_string(), self.seeded));
+        }
+        if !volumes.is_empty() {
             let v = s.entry("volumes").or_insert_with(|| json!([]));
             if let Value::Array(a) = v {
-                a.extend(self.volumes.into_iter().map(Value::String));
+                a.extend(volumes.into_iter().map(Value::String));
             }
         }
     }
 }
 
+/// The volume the seeding job writes a container's `{ env }` secrets into, mounted read-only at
+/// `paths::ENV_SECRETS_DIR` in that container alone.
+fn seeded_volume(container: &str) -> String {
+    format!("{container}{SEEDED_VOLUME_SUFFIX}")
+}
+
+/// The one-shot job that turns `{ env }` secrets into files, so that no secret is in any
+/// sightline container's environment. Compose gives it each variable as a secret sourced from
+/// the environment (compose v2's `secrets: {name: {environment: VAR}}`); it copies each into
+/// the volume of every container that reads it, world-readable there (the volume is that
+/// container's alone), and removes what the manifest no longer gives that container. Compose
+/// copies an environment-sourced secret into the container's root filesystem, so it cannot be
+/// read-only (compose refuses: `file` is the sole supported option there); the containers that
+/// read the files keep theirs read-only. An empty variable fails the job, and what depends on it
+/// does not start, as `${VAR:?}` did. It runs on the Prometheus image, which is busybox
+/// (`sh`, `cp`, `chmod`, `mv`, `rm`: the Dockerfile at its release tag), as root without any
+/// capability (the volumes are root's), with no network.
+fn seed_job(image: &str, all: &Secrets) -> (Map<String, Value>, Vec<(String, String)>) {
+    let mut names: Vec<&String> = all.seeded.iter().flat_map(|(_, n)| n).collect();
+    names.sort();
+    names.dedup();
+    // Compose secret names are the file secrets' names too: `env-NAME`, or a free variant.
+    let mut declared = Vec::new();
+    let mut refs = Vec::new();
+    for n in names {
+        let mut name = format!("env-{n}");
+        let mut i = 2;
+        while all.files.iter().any(|(f, _)| *f == name) {
+            name = format!("env-{n}-{i}");
+            i += 1;
+        }
+        refs.push(json!({ "source": name, "target": n }));
+        declared.push((name, n.clone()));
+    }
+    let mut script = String::from(SEED_SCRIPT);
+    let mut volumes = Vec::new();
+    for (container, names) in &all.seeded {
+        script.push_str(&format!("seed /out/{container} {}\n", names.join(" ")));
+        volumes.push(format!("{}:/out/{container}", seeded_volume(container)));
+    }
+    let mut j = Map::new();
+    j.insert("image".into(), json!(image));
+    j.insert("user".into(), json!("0:0"));
+    j.insert("entrypoint".into(), json!(["/bin/sh", "-c", script.replace('$', "$$")]));
+    j.insert("restart".into(), json!("no"));
+    j.insert("network_mode".into(), json!("none"));
+    j.insert("cap_drop".into(), json!(["ALL"]));
+    j.insert("security_opt".into(), json!(["no-new-privileges:true"]));
+    limits(&mut j, SEED_JOB_MEMORY, SEED_JOB_CPUS, SEED_JOB_PIDS);
+    j.insert("secrets".into(), json!(refs));
+    j.insert("volumes".into(), json!(volumes));
+    (j, declared)
+}
+
+/// The seeding job's script, before one `seed` line per container. `seed DIR NAME...`: the
+/// directory holds exactly these files, each the value of the secret compose put at
+/// `/run/secrets/NAME`, replaced by rename so that a reader sees the old value or the new.
+const SEED_SCRIPT: &str = r#"set -eu
+umask 022
+seed() {
+  dir=$1; shift
+  for f in "$dir"/* "$dir"/.[!.]*; do
+    [ -e "$f" ] || continue
+    keep=; for n in "$@"; do [ "${f##*/}" = "$n" ] && keep=1; done
+    [ -n "$keep" ] || rm -f "$f"
+  done
+  for n in "$@"; do
+    [ -s "/run/secrets/$n" ] || { echo "sightline-secrets: $n is empty or unset: set it in .env" >&2; exit 1; }
+    cp "/run/secrets/$n" "$dir/.$n.new" && chmod 0444 "$dir/.$n.new" && mv -f "$dir/.$n.new" "$dir/$n"
+  done
+}
+"#;
+
+/// The seeding job's limits: a shell copying a few small files.
+const SEED_JOB_MEMORY: u64 = 16 << 20;
+const SEED_JOB_CPUS: &str = "0.1";
+const SEED_JOB_PIDS: u32 = 16;
+
 /// The one-shot job that creates pg_stat_statements in a postgres service's database, with the
 /// service's own image (it has psql) and credentials, once the server is healthy. It reaches the
 /// server the way the exporter does: at the service's `host`, on the exporter's `networks`.
-fn query_stats_job(
-    s: &Service,
-    pg: &Postgres,
-    networks: &[&str],
-    secrets_all: &mut Vec<(String, String)>,
-) -> Map<String, Value> {
+fn query_stats_job(s: &Service, pg: &Postgres, networks: &[&str], secrets_all: &mut Secrets) -> Map<String, Value> {
     let mut j = Map::new();
     j.insert("image".into(), json!(s.image.as_ref().map(|i| i.as_str())));
     j.insert("entrypoint".into(), json!(["sh", postgres::SCRIPT_MOUNT]));
@@ -272,8 +361,8 @@ fn query_stats_job(
     wiring.env.insert("PGPORT".into(), json!(s.port.to_string()));
     wiring.env.insert("PGUSER".into(), json!(literal(&pg.user)));
     wiring.env.insert("PGDATABASE".into(), json!(literal(&pg.database)));
-    wiring.env_or_file(&pg.password, "PGPASSWORD", "PGPASSWORD_FILE");
-    wiring.apply(&mut j, secrets_all);
+    wiring.file_var(&pg.password, "PGPASSWORD_FILE");
+    wiring.apply(&crate::ir::query_stats_job_name(&s.name), &mut j, secrets_all);
     depends(&mut j, &[(s.name.as_str(), "service_healthy")]);
     j
 }
@@ -318,7 +407,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     };
     let mut services = Map::new();
     let mut volumes = Map::new();
-    let mut secrets_all: Vec<(String, String)> = Vec::new();
+    let mut secrets_all = Secrets::default();
     let get = |name: &str| stack.component(name).expect("every stack has this component");
 
     // Loki.
@@ -332,22 +421,17 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     if let Some(auth) = &stack.alertmanager_auth {
         let mut wiring = SecretWiring::new();
         wiring.file(&auth.credentials);
-        wiring.apply(&mut loki, &mut secrets_all);
+        wiring.apply("loki", &mut loki, &mut secrets_all);
     }
     let loki_ready = insert_probe(&mut loki, get(defaults::LOKI.name), LOKI_ADDR.1, "/ready");
     volumes.insert("loki-data".into(), json!({}));
     services.insert("loki".into(), Value::Object(loki));
 
-    // Alertmanager, whose entrypoint writes env-sourced secrets to a tmpfs it then reads.
+    // Alertmanager, which reads its receivers' secrets from files (`*_file`).
     let mut am = base(get(defaults::ALERTMANAGER.name), Some(NOBODY), true, &[MONITORING, EGRESS]);
     let mut wiring = SecretWiring::new();
-    let mut from_env = Vec::new();
     for use_ in stack.secrets.iter().filter(|s| s.setting.starts_with("alerting.")) {
-        if let Some(name) = wiring.file(&use_.reference)
-            && !from_env.contains(&name)
-        {
-            from_env.push(name);
-        }
+        wiring.file(&use_.reference);
     }
     let mut am_cmd = format!(
         // One instance: no cluster, so nothing listens for gossip (the default is 0.0.0.0:9094).
@@ -359,17 +443,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         // Its healthcheck's amtool logs in with the password's file.
         wiring.file(&auth.web.password);
     }
-    if from_env.is_empty() {
-        am.insert("entrypoint".into(), json!(["/bin/sh", "-c", am_cmd]));
-    } else {
-        let writes: Vec<String> =
-            from_env.iter().map(|n| format!("printf '%s' \"$${n}\" > {ENV_SECRETS_DIR}/{n}")).collect();
-        am.insert(
-            "entrypoint".into(),
-            json!(["/bin/sh", "-c", format!("umask 077 && {} && {am_cmd}", writes.join(" && "))]),
-        );
-        am.insert("tmpfs".into(), json!(["/tmp", format!("{ENV_SECRETS_DIR}:uid=65534,gid=65534,mode=0700,size=64k")]));
-    }
+    am.insert("entrypoint".into(), json!(["/bin/sh", "-c", am_cmd]));
     am.insert(
         "volumes".into(),
         json!([
@@ -377,7 +451,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
             "alertmanager-data:/alertmanager".to_string()
         ]),
     );
-    wiring.apply(&mut am, &mut secrets_all);
+    wiring.apply("alertmanager", &mut am, &mut secrets_all);
     let am_ready = match &stack.alertmanager_auth {
         // Every endpoint asks for the password, /-/ready too: the healthcheck is the image's
         // amtool asking for the cluster status (`/api/v2/status`), logged in with client.yml.
@@ -437,7 +511,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
                         json!(format!("{}:{}/{}?sslmode=disable", s.host, s.port, literal(&pg.database))),
                     );
                     env.insert("DATA_SOURCE_USER".into(), json!(literal(&pg.user)));
-                    wiring.env_or_file(&pg.password, "DATA_SOURCE_PASS", "DATA_SOURCE_PASS_FILE");
+                    wiring.file_var(&pg.password, "DATA_SOURCE_PASS_FILE");
                 }
                 for (k, v) in env {
                     wiring.env.insert(k, v);
@@ -470,7 +544,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
                 );
             }
         }
-        wiring.apply(&mut e, &mut secrets_all);
+        wiring.apply(&c.name, &mut e, &mut secrets_all);
         // Each exporter's cheapest endpoint: postgres_exporter queries the database on every
         // `/metrics`, its landing page at `/` does not (nor memcached_exporter's: v0.14.4's
         // cmd/memcached_exporter/main.go); redis_exporter answers `/health` without touching
@@ -627,7 +701,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     for auth in stack.web_logins() {
         wiring.file(&auth.password);
     }
-    wiring.apply(&mut prom, &mut secrets_all);
+    wiring.apply("prometheus", &mut prom, &mut secrets_all);
     let prom_ready = match &stack.prometheus_auth {
         // Every endpoint asks for the password, /-/ready too: the healthcheck is the image's
         // promtool, logging in as Prometheus's own scrape does (the password's file, never
@@ -719,7 +793,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     // Grafana, the one service published on the host.
     let mut g = base(get(defaults::GRAFANA.name), Some("472:0"), true, &[MONITORING, EGRESS]);
     let mut wiring = SecretWiring::new();
-    wiring.env_or_file(&stack.grafana.admin_password, "GF_SECURITY_ADMIN_PASSWORD", "GF_SECURITY_ADMIN_PASSWORD__FILE");
+    wiring.file_var(&stack.grafana.admin_password, "GF_SECURITY_ADMIN_PASSWORD__FILE");
     wiring.env.insert("GF_SECURITY_ADMIN_USER".into(), json!("admin"));
     // The passwords its Prometheus and Alertmanager data sources log in with (`$__file{…}` in
     // datasources.yml).
@@ -762,7 +836,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         gv.push(format!("./{GRAFANA_DASHBOARDS_DIR}:{GRAFANA_DASHBOARDS_MOUNT}:ro"));
     }
     g.insert("volumes".into(), json!(gv));
-    wiring.apply(&mut g, &mut secrets_all);
+    wiring.apply("grafana", &mut g, &mut secrets_all);
     g.insert("ports".into(), json!([format!("{}:{}:{}", stack.grafana.bind, stack.grafana.port, GRAFANA_ADDR.1)]));
     insert_probe(&mut g, get(defaults::GRAFANA.name), GRAFANA_ADDR.1, "/api/health");
     depends(&mut g, &[("prometheus", prom_ready), ("loki", loki_ready), ("alertmanager", am_ready)]);
@@ -797,7 +871,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
                 format!("backup-textfile:{TEXTFILE_DIR}")
             ]),
         );
-        wiring.apply(&mut r, &mut secrets_all);
+        wiring.apply(&c.name, &mut r, &mut secrets_all);
         r.insert(
             "healthcheck".into(),
             healthcheck(vec!["CMD-SHELL", "test -s /var/run/crond.pid && kill -0 \"$$(cat /var/run/crond.pid)\""]),
@@ -828,7 +902,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
                 if let Some(pg) = &s.postgres {
                     wiring.env.insert("POSTGRES_DB".into(), json!(literal(&pg.database)));
                     wiring.env.insert("POSTGRES_USER".into(), json!(literal(&pg.user)));
-                    wiring.env_or_file(&pg.password, "POSTGRES_PASSWORD", "POSTGRES_PASSWORD_FILE");
+                    wiring.file_var(&pg.password, "POSTGRES_PASSWORD_FILE");
                     let volume = format!("{}-data", s.name);
                     if !mounts_at(s, postgres::data_mount(s)) {
                         a.insert("volumes".into(), json!([format!("{volume}:{}", postgres::data_mount(s))]));
@@ -874,7 +948,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         let run = &s.compose;
         for (var, value) in &run.environment {
             match value {
-                EnvValue::Secret(r) => wiring.env_or_file(r, var, &format!("{var}_FILE")),
+                EnvValue::Secret(r) => wiring.app_var(r, var),
                 v => {
                     // `$` doubled: compose would read it as an interpolation.
                     wiring.env.insert(var.clone(), json!(v.text().unwrap_or_default().replace('$', "$$")));
@@ -893,7 +967,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
                 volumes.insert(m.parts().0.to_string(), json!({}));
             }
         }
-        wiring.apply(&mut a, &mut secrets_all);
+        wiring.apply(s.name.as_str(), &mut a, &mut secrets_all);
         if let Some(h) = health {
             a.insert("healthcheck".into(), h);
         }
@@ -920,6 +994,23 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         services.insert(s.name.to_string(), Value::Object(a));
     }
 
+    // The `{ env }` secrets, written into files before anything that reads them starts.
+    let mut env_sourced = Vec::new();
+    if !secrets_all.seeded.is_empty() {
+        let (job, declared) = seed_job(get(defaults::PROMETHEUS.name).image.as_str(), &secrets_all);
+        for (container, _) in &secrets_all.seeded {
+            if let Some(Value::Object(c)) = services.get_mut(container) {
+                let on = c.entry("depends_on").or_insert_with(|| json!({}));
+                if let Value::Object(on) = on {
+                    on.insert(SEED_JOB.into(), json!({ "condition": "service_completed_successfully" }));
+                }
+            }
+            volumes.insert(seeded_volume(container), json!({}));
+        }
+        services.insert(SEED_JOB.into(), Value::Object(job));
+        env_sourced = declared;
+    }
+
     let mut networks = Map::new();
     networks.insert(MONITORING.into(), json!({ "internal": true }));
     networks.insert(EGRESS.into(), json!({}));
@@ -935,12 +1026,16 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     doc.insert("services".into(), Value::Object(services));
     doc.insert("networks".into(), Value::Object(networks));
     doc.insert("volumes".into(), Value::Object(volumes));
-    secrets_all.sort();
-    secrets_all.dedup();
-    if !secrets_all.is_empty() {
+    let mut files = secrets_all.files;
+    files.sort();
+    files.dedup();
+    if !files.is_empty() || !env_sourced.is_empty() {
         let mut m = Map::new();
-        for (name, path) in secrets_all {
+        for (name, path) in files {
             m.insert(name, json!({ "file": path }));
+        }
+        for (name, var) in env_sourced {
+            m.insert(name, json!({ "environment": var }));
         }
         doc.insert("secrets".into(), Value::Object(m));
     }

@@ -16,7 +16,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     let mut out = String::new();
     out.push_str("# Copy to .env beside compose.yaml and fill in. Never commit .env.\n");
     out.push_str(&format!(
-        "# The compose project name (docker-compose 1.29 has no top-level `name:`).\nCOMPOSE_PROJECT_NAME={}\n",
+        "# The compose project name (its volumes and networks are named after it).\nCOMPOSE_PROJECT_NAME={}\n",
         stack.name
     ));
     if stack.component(defaults::DOCKER_SOCKET_PROXY.name).is_some() {

@@ -121,11 +121,10 @@ pub const ALLOY_PORT: u16 = 12345;
 
 /// Where a container reads a secret as a file.
 ///
-/// `{ file: /abs/path }` is mounted at that same path (a compose secret). `{ env: NAME }` is
-/// written by the container's entrypoint from the environment variable into
-/// `/run/sightline-secrets/NAME` (a tmpfs) before the program starts: Alertmanager and other
-/// programs that cannot expand environment variables read it through their `*_file` options,
-/// and docker-compose 1.29 has no environment-sourced secrets.
+/// `{ file: /abs/path }` is mounted at that same path (a compose secret under `/run/secrets/`).
+/// `{ env: NAME }` is `/run/sightline-secrets/NAME`, which the seeding job (`SEED_JOB`) writes
+/// from the variable into the container's own volume: the value is never in a sightline
+/// container's environment.
 pub fn secret_file(r: &SecretRef) -> String {
     match r {
         SecretRef::File(p) => p.clone(),
@@ -133,5 +132,9 @@ pub fn secret_file(r: &SecretRef) -> String {
     }
 }
 
-/// The tmpfs directory env-sourced secrets are written to inside a container.
+/// Where a container's seeded volume is mounted, read-only.
 pub const ENV_SECRETS_DIR: &str = "/run/sightline-secrets";
+/// The one-shot job that writes `{ env }` secrets into files (`targets::compose`).
+pub const SEED_JOB: &str = "sightline-secrets";
+/// The suffix of a container's seeded volume: `<container>-secrets`.
+pub const SEEDED_VOLUME_SUFFIX: &str = "-secrets";

@@ -1,7 +1,7 @@
 //! compose.yaml, for every example and every manifest under `tests/fixtures/ok/`: accepted by
-//! docker-compose 1.29 (Debian bookworm) and compose v2 `config` with the variables of
-//! `.env.example` set, refused by both when one is missing, valid against the compose-spec
-//! schema, and safe by default.
+//! compose v2 `config` with the variables of `.env.example` set, refused when a variable it
+//! interpolates is missing, valid against the compose-spec schema, and safe by default; no
+//! secret in any sightline container's environment.
 
 use crate::prometheus::manifests;
 use crate::support::{build_into_tempdir, require_tool, run, schema_errors, schema_validator};
@@ -36,28 +36,23 @@ fn compose_config(tool: &Path, dir: &Path, env: &[(String, String)]) -> (bool, S
 }
 
 #[test]
-fn both_compose_versions_accept_the_file_and_refuse_a_missing_secret() {
-    let v1 = require_tool("docker-compose");
+fn compose_accepts_the_file_and_refuses_a_missing_variable() {
     let v2 = require_tool("docker-compose-v2");
+    let interpolated = regex::Regex::new(r"\$\{([A-Za-z_][A-Za-z0-9_]*):\?").unwrap();
     for m in manifests() {
         let dir = build_into_tempdir(&m);
         let env = env_vars(dir.path());
-        for tool in [&v1, &v2] {
-            let (ok, out) = compose_config(tool, dir.path(), &env);
-            assert!(ok, "{}: {} config:\n{out}", m.display(), tool.display());
-        }
-        // Every `{ env }` secret is required: compose fails loudly without it.
-        if let Some((missing, _)) = env.iter().find(|(k, _)| k != "COMPOSE_PROJECT_NAME") {
+        let (ok, out) = compose_config(&v2, dir.path(), &env);
+        assert!(ok, "{}: config:\n{out}", m.display());
+        // A variable the file interpolates is required: compose fails loudly without it. (A
+        // secret compose takes from the environment is required when the stack starts, not by
+        // `config`: the seeding job's source reads it; see `env_secrets_never_reach_an_environment`.)
+        let text = std::fs::read_to_string(dir.path().join("compose.yaml")).unwrap();
+        if let Some(c) = interpolated.captures(&text) {
+            let missing = &c[1];
             let without: Vec<(String, String)> = env.iter().filter(|(k, _)| k != missing).cloned().collect();
-            for tool in [&v1, &v2] {
-                let (ok, out) = compose_config(tool, dir.path(), &without);
-                assert!(
-                    !ok && out.contains(missing),
-                    "{}: {} accepted the file without {missing}:\n{out}",
-                    m.display(),
-                    tool.display()
-                );
-            }
+            let (ok, out) = compose_config(&v2, dir.path(), &without);
+            assert!(!ok && out.contains(missing), "{}: accepted the file without {missing}:\n{out}", m.display());
         }
     }
 }
@@ -73,7 +68,7 @@ fn the_file_matches_the_compose_spec_schema_and_is_safe_by_default() {
         let doc = compose_of(dir.path());
         let errors = schema_errors(&v, &doc);
         assert!(errors.is_empty(), "{}:\n{}", m.display(), errors.join("\n"));
-        assert!(doc.get("name").is_none(), "docker-compose 1.29 refuses a top-level name");
+        assert!(doc.get("name").is_none(), "the project name is .env's COMPOSE_PROJECT_NAME");
         let services = doc["services"].as_object().unwrap();
         for c in &stack.components {
             if c.name == "backup" {
@@ -621,6 +616,164 @@ fn secrets_given_as_files_never_reach_an_environment() {
     }
 }
 
+/// `{ env }` secrets reach sightline's containers as files only: compose takes each variable as
+/// a secret from the environment for the seeding job alone, which writes it into the volume of
+/// each container that reads it; that container names the file (`*_FILE`, a config's
+/// `*_file`, a script's `cat`), mounts its volume read-only, and waits for the job. Only an
+/// application's own `compose.environment` variable given as `{ env }` stays a variable (the
+/// way out for a program that reads no file).
+#[test]
+fn env_secrets_never_reach_an_environment() {
+    for m in manifests() {
+        let checked = sightline::check(&m.to_string_lossy(), &std::fs::read(&m).unwrap());
+        let stack = sightline::ir::lower(checked.manifest.as_ref().unwrap(), "m");
+        let dir = build_into_tempdir(&m);
+        let doc = compose_of(dir.path());
+        let services = doc["services"].as_object().unwrap();
+        let from_env = |app_env: bool| -> std::collections::BTreeSet<String> {
+            stack
+                .secrets
+                .iter()
+                .filter(|u| u.setting.contains(".compose.environment.") == app_env)
+                .filter_map(|u| match &u.reference {
+                    sightline::manifest::values::SecretRef::Env(n) => Some(n.clone()),
+                    _ => None,
+                })
+                .collect()
+        };
+        let (seeded, app_vars) = (from_env(false), from_env(true));
+        for (name, s) in services {
+            for (var, value) in s["environment"].as_object().into_iter().flatten() {
+                let value = value.as_str().unwrap_or_default();
+                for n in seeded.iter().filter(|n| !app_vars.contains(*n)) {
+                    assert!(
+                        !value.contains(&format!("${{{n}")),
+                        "{}: {name}'s {var} holds the secret {n}",
+                        m.display()
+                    );
+                }
+            }
+        }
+        if seeded.is_empty() {
+            assert!(services.get("sightline-secrets").is_none(), "{}", m.display());
+            continue;
+        }
+        let job = &services["sightline-secrets"];
+        let script = job["entrypoint"][2].as_str().unwrap();
+        assert_eq!(job["restart"], "no");
+        assert_eq!(job["network_mode"], "none");
+        assert_eq!(job["cap_drop"], serde_json::json!(["ALL"]));
+        assert!(job.get("cap_add").is_none() && job.get("environment").is_none());
+        for n in &seeded {
+            let source = job["secrets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["target"] == n.as_str())
+                .unwrap_or_else(|| panic!("{}: the seeding job is not given {n}", m.display()))["source"]
+                .as_str()
+                .unwrap();
+            assert_eq!(doc["secrets"][source]["environment"], n.as_str(), "{}", m.display());
+        }
+        // Every container that names a seeded file mounts its own volume, which the job seeds
+        // with that file, and waits for the job to complete.
+        for (name, s) in services.iter().filter(|(n, _)| n.as_str() != "sightline-secrets") {
+            // What it reads: its compose settings, and the generated files it mounts.
+            let mut text = serde_json::to_string(s).unwrap();
+            for v in s["volumes"].as_array().into_iter().flatten() {
+                if let Some(source) =
+                    v.as_str().and_then(|v| v.strip_prefix("./")).map(|v| v.split(':').next().unwrap())
+                {
+                    for f in walkdir::WalkDir::new(dir.path().join(source)).into_iter().filter_map(Result::ok) {
+                        if f.file_type().is_file() {
+                            text.push_str(&std::fs::read_to_string(f.path()).unwrap_or_default());
+                        }
+                    }
+                }
+            }
+            let reads: Vec<&String> =
+                seeded.iter().filter(|n| text.contains(&format!("/run/sightline-secrets/{n}"))).collect();
+            let mount = format!("{name}-secrets:/run/sightline-secrets:ro");
+            let mounted = s["volumes"].as_array().into_iter().flatten().any(|v| v == mount.as_str());
+            assert_eq!(mounted, !reads.is_empty(), "{}: {name} reads {reads:?}", m.display());
+            if reads.is_empty() {
+                continue;
+            }
+            assert_eq!(s["depends_on"]["sightline-secrets"]["condition"], "service_completed_successfully");
+            assert!(
+                job["volumes"].as_array().unwrap().iter().any(|v| v == format!("{name}-secrets:/out/{name}").as_str())
+            );
+            let line = script
+                .lines()
+                .find(|l| l.starts_with(&format!("seed /out/{name} ")))
+                .unwrap_or_else(|| panic!("{}: nothing seeds {name}", m.display()));
+            for n in reads {
+                assert!(line.split(' ').any(|w| w == n), "{}: {line} lacks {n}", m.display());
+            }
+        }
+        // Files its scripts read are named too (the backup runner's entrypoint).
+        let entry = dir.path().join("backup/entrypoint.sh");
+        if entry.exists() {
+            let entry = std::fs::read_to_string(entry).unwrap();
+            assert!(!entry.contains("${"), "{}: the backup entrypoint reads a variable:\n{entry}", m.display());
+        }
+    }
+}
+
+/// The seeding job's script, run here (dash, as POSIX as busybox's sh) with its container paths
+/// under a scratch directory: each container's directory ends up with exactly its files, each
+/// the variable's value and world-readable; a stale file and a half-written one go; an empty
+/// variable fails the job, which then holds back everything that reads it.
+#[test]
+fn the_seeding_job_writes_each_containers_files() {
+    let dir = crate::support::build_yaml(
+        "version: 1\nstack: seed\nenvironment: dev\nservices:\n  db: { kind: postgres, image: \"postgres:16.4\", port: 5432, database: app, user: app, password: { env: DB_PASSWORD } }\nalerting:\n  receivers:\n    team: { email: { to: a@example.com, from: b@example.com, smarthost: \"mail.example.com:587\", password: { env: SMTP_PASSWORD } } }\n  routes:\n    - match: { severity: critical }\n      to: team\n  default: team\n",
+    );
+    let doc = compose_of(dir.path());
+    let job = &doc["services"]["sightline-secrets"];
+    let root = tempfile::tempdir().unwrap();
+    let at = |p: &str| format!("{}{p}", root.path().display());
+    let script = job["entrypoint"][2].as_str().unwrap().replace("$$", "$");
+    let script = script.replace("/run/secrets/", &at("/run/secrets/")).replace(" /out/", &format!(" {}/", at("/out")));
+    std::fs::create_dir_all(at("/run/secrets")).unwrap();
+    let mut containers = Vec::new();
+    for v in job["volumes"].as_array().unwrap() {
+        let container = v.as_str().unwrap().rsplit("/out/").next().unwrap().to_string();
+        std::fs::create_dir_all(at(&format!("/out/{container}"))).unwrap();
+        containers.push(container);
+    }
+    assert!(containers.contains(&"alertmanager".to_string()) && containers.contains(&"db-exporter".to_string()));
+    std::fs::write(at("/out/alertmanager/OLD_SECRET"), "stale").unwrap();
+    std::fs::write(at("/out/alertmanager/.SMTP_PASSWORD.new"), "half").unwrap();
+    let run = |values: &[(&str, &str)]| {
+        for (n, v) in values {
+            std::fs::write(at(&format!("/run/secrets/{n}")), v).unwrap();
+        }
+        Command::new("sh").args(["-c", &script]).output().unwrap()
+    };
+    let out = run(&[("DB_PASSWORD", "db pass"), ("SMTP_PASSWORD", "smtp$pass"), ("GRAFANA_ADMIN_PASSWORD", "admin")]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    use std::os::unix::fs::PermissionsExt;
+    let files = |c: &str| -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(at(&format!("/out/{c}")))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(files("alertmanager"), ["SMTP_PASSWORD"]);
+    assert_eq!(std::fs::read_to_string(at("/out/alertmanager/SMTP_PASSWORD")).unwrap(), "smtp$pass");
+    assert_eq!(files("db-exporter"), ["DB_PASSWORD"]);
+    assert_eq!(files("grafana"), ["GRAFANA_ADMIN_PASSWORD"]);
+    let mode = std::fs::metadata(at("/out/db/DB_PASSWORD")).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o444);
+    // An empty variable: the job fails, naming it.
+    let out = run(&[("SMTP_PASSWORD", "")]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("SMTP_PASSWORD is empty or unset"));
+}
+
 /// A service's `compose:` settings, as compose v2 itself reads the generated file: the
 /// environment with its `{ env }` secret taken from the environment and its `{ file }` secret
 /// as `<VARIABLE>_FILE` beside a mounted secret, a `$` kept literal, the command, volumes
@@ -716,8 +869,13 @@ fn the_protected_entries_and_volumes_are_what_the_build_writes() {
         let doc = compose_of(dir.path());
         for volume in doc["volumes"].as_object().unwrap().keys() {
             let database = volume.strip_suffix("-data").is_some_and(|s| manifest.services.contains_key(s));
+            let seeded = volume.strip_suffix(sightline::targets::paths::SEEDED_VOLUME_SUFFIX).is_some_and(|c| {
+                doc["services"][c]["volumes"]
+                    .as_array()
+                    .is_some_and(|v| v.iter().any(|v| v == format!("{volume}:/run/sightline-secrets:ro").as_str()))
+            });
             assert!(
-                OWN_VOLUMES.contains(&volume.as_str()) || database || own.contains(volume),
+                OWN_VOLUMES.contains(&volume.as_str()) || database || seeded || own.contains(volume),
                 "{}: compose.yaml declares {volume}, not in paths::OWN_VOLUMES",
                 m.display()
             );

@@ -55,13 +55,20 @@ fn the_generated_server_setup_records_query_statistics() {
     assert!(!ok && out.contains("shared_preload_libraries"), "{out}");
 }
 
-/// The job's password reaches psql from the environment or from the secret file, and a secret
-/// file that cannot be read stops the job before it connects.
+/// The job's password reaches psql from the secret file (or from `PGPASSWORD`, when the script
+/// is run by hand), and a secret file that cannot be read stops the job before it connects.
 #[test]
 fn the_query_stats_job_passes_its_password_to_psql() {
     let tree = build_into_tempdir(&root().join("examples/faceless-staging.yaml"));
     let job = compose_setup(tree.path(), "db").job.unwrap();
-    assert!(job.env.iter().any(|(k, v)| k == "PGPASSWORD" && v.starts_with("${POSTGRES_PASSWORD:?")), "{:?}", job.env);
+    // The manifest's `{ env: POSTGRES_PASSWORD }` reaches the job as the seeded file, never
+    // in its environment.
+    assert!(
+        job.env.iter().any(|(k, v)| k == "PGPASSWORD_FILE" && v == "/run/sightline-secrets/POSTGRES_PASSWORD"),
+        "{:?}",
+        job.env
+    );
+    assert!(!job.env.iter().any(|(k, _)| k == "PGPASSWORD"), "{:?}", job.env);
     let work = tempfile::tempdir().unwrap();
     // A psql that shows what it was given.
     let bin = work.path().join("bin");
@@ -154,7 +161,11 @@ fn the_data_volume_goes_where_the_image_keeps_its_data() {
         let tree = build_variant("image: postgres:16.4\n", &format!("image: {image}\n"));
         let compose: serde_json::Value =
             serde_saphyr::from_str(&std::fs::read_to_string(tree.path().join("compose.yaml")).unwrap()).unwrap();
-        assert_eq!(compose["services"]["db"]["volumes"], serde_json::json!([format!("db-data:{mount}")]), "{image}");
+        assert_eq!(
+            compose["services"]["db"]["volumes"],
+            serde_json::json!([format!("db-data:{mount}"), "db-secrets:/run/sightline-secrets:ro"]),
+            "{image}"
+        );
         assert_eq!(compose["services"]["backup"]["build"]["args"]["POSTGRES_IMAGE"], runner, "{image}");
     }
 }

@@ -360,6 +360,8 @@ class Stack:
         names = sorted(set(self.services) | set(self.manifest.get("services", {})) | {CAPTURE[0]})
         self.addr = {n: f"127.0.1.{10 + i}" for i, n in enumerate(names)}
         self.secrets: dict[str, str] = {}
+        # One-shot jobs already run.
+        self.ran: set[str] = set()
         self.volumes = work / "volumes"
         self.volumes.mkdir()
         # `--for`: the longest any alert or notification waits.
@@ -398,17 +400,29 @@ class Stack:
                 os.chmod(d, 0o777)
                 host = str(d)
             out.append((dst, host))
-        for s in self.services[service].get("secrets", []):
-            name = s if isinstance(s, str) else s["source"]
-            out.append((f"/run/secrets/{name}", str(self.secret_file(name))))
+        secrets = self.services[service].get("secrets", [])
+        if secrets:
+            # Its /run/secrets as a whole too, for a script that names a file in it by variable.
+            run_secrets = self.work / "run-secrets" / service
+            run_secrets.mkdir(parents=True, exist_ok=True)
+            out.append(("/run/secrets", str(run_secrets)))
+        for s in secrets:
+            name, target = (s, s) if isinstance(s, str) else (s["source"], s.get("target", s["source"]))
+            path = target if target.startswith("/") else f"/run/secrets/{target}"
+            out.append((path, str(self.secret_file(name))))
+            if path.startswith("/run/secrets/") and not (run_secrets / path[13:]).exists():
+                (run_secrets / path[13:]).symlink_to(self.secret_file(name))
         return sorted(out, key=lambda p: -len(p[0]))
 
     def secret_file(self, name: str) -> Path:
+        """A compose secret's file: a secret taken from the environment holds that variable's
+        value (compose writes it into the container), any other a rehearsal value."""
         d = self.work / "secrets"
         d.mkdir(exist_ok=True)
         f = d / name
         if not f.exists():
-            f.write_text(f"rehearsal-{name}")
+            var = (self.compose.get("secrets") or {}).get(name, {}).get("environment")
+            f.write_text(self.env_value(var) if var else f"rehearsal-{name}")
             os.chmod(f, 0o644)
         return f
 
@@ -520,6 +534,10 @@ def start_program(stack: Stack, procs: Processes, name: str, binary: str, args: 
 
 def start_observability(stack: Stack, procs: Processes, report: Report) -> None:
     for name, c in stack.services.items():
+        if c.get("restart") == "no":
+            # A one-shot job on a component's image (the seeding job on Prometheus's):
+            # `run_one_shots` runs it.
+            continue
         image = stack.image(name)
         cmd = [str(a) for a in c.get("command", [])]
         if image.startswith("prom/prometheus:"):
@@ -1127,17 +1145,47 @@ def check_web_auth(stack: Stack, report: Report) -> None:
             report.check(status == 200, "alertmanager lets in the header Loki's ruler would send (`Authorization: <type> <credentials file>`, its notifier.go) from the credentials file written as documented", f"HTTP {status}")
 
 
-def run_one_shots(stack: Stack, report: Report) -> None:
+SEED_JOB = "sightline-secrets"
+
+
+def run_one_shots(stack: Stack, report: Report, names: list[str] | None = None) -> None:
     """Jobs compose runs once (`restart: "no"`), e.g. the query-stats job: their entrypoint,
-    natively, with their environment and mounts."""
+    natively, with their environment and mounts, once each; a job that drops every capability
+    runs with only those it takes back."""
     for name, c in stack.services.items():
-        if c.get("restart") != "no" or not c.get("entrypoint"):
+        if c.get("restart") != "no" or not c.get("entrypoint") or name in stack.ran:
             continue
-        argv = [stack.host_path(name, str(a)) for a in c["entrypoint"]]
+        if names is not None and name not in names:
+            continue
+        stack.ran.add(name)
+        argv = [stack.host_path(name, stack.interpolate(str(a))) for a in c["entrypoint"]]
+        if c.get("cap_drop") == ["ALL"]:
+            argv = [*only_caps(c.get("cap_add", [])), *argv]
         env = {k: stack.host_path(name, v) if k.endswith("_FILE") else v for k, v in stack.environment(name).items()}
         env = {"PATH": f"{PG_BIN}:/usr/bin:/bin", **env}
         r = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
         report.check(r.returncode == 0, f"one-shot job {name} completes", (r.stdout + r.stderr)[-300:])
+
+
+def seed_secrets(stack: Stack, report: Report) -> None:
+    """The seeding job first, as compose runs it before what reads its files: then no secret is
+    in any sightline container's environment, and each reader's volume holds its files with the
+    variables' values."""
+    seeded = sorted({s["environment"] for s in (stack.compose.get("secrets") or {}).values() if "environment" in s})
+    if SEED_JOB not in stack.services:
+        report.check(not seeded, "no seeding job: no `{ env }` secret to seed", str(seeded))
+        return
+    run_one_shots(stack, report, [SEED_JOB])
+    values = {n: stack.env_value(n) for n in seeded}
+    leaked = [f"{name}: {n}" for name in stack.services for n, v in values.items() if v in stack.environment(name).values()]
+    report.check(not leaked, f"no container's environment holds a secret given as `{{ env }}` ({', '.join(seeded)}; {len(stack.services)} containers)", ", ".join(leaked))
+    for name, c in stack.services.items():
+        for v in c.get("volumes", []):
+            if v.endswith(":/run/sightline-secrets:ro"):
+                d = stack.volumes / v.split(":")[0]
+                files = {f.name: f.read_text() for f in d.iterdir()}
+                wrong = [n for n, text in files.items() if values.get(n) != text]
+                report.check(bool(files) and not wrong, f"{name} finds its `{{ env }}` secrets as files ({', '.join(sorted(files))}), each the variable's value", ", ".join(wrong))
 
 
 def cron_jobs(stack: Stack) -> list[tuple[str, str]]:
@@ -1884,6 +1932,7 @@ def main() -> int:
         for name, why in NOT_HERE.items():
             if name in stack.services:
                 report.note(f"not run here: {name} ({why})")
+        seed_secrets(stack, report)
         apps = start_application(stack, procs, report)
         run_one_shots(stack, report)
         start_observability(stack, procs, report)
