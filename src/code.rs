@@ -112,8 +112,6 @@ codes! {
         "Secrets are never written into the manifest: it is committed, reviewed and copied\ninto CI logs. Write a reference instead, `{ env: NAME }` to read an environment variable or\n`{ file: /abs/path }` to read a mounted file. sightline never prints the literal it found.";
     SecretLooking = "SL302", "a string that looks like a secret",
         "This string has the shape of a credential (a Slack webhook URL, a PagerDuty or Opsgenie\nkey, a password in a URL). Where the field takes a secret reference, use one; elsewhere move\nthe credential out of the URL. The value is not printed.";
-    SecretNotFile = "SL303", "a secret the program can read only from a file",
-        "Some secrets are read by programs that take them only from a file. Prometheus reads the\npasswords of `observability.prometheus.auth` and `observability.alertmanager.auth` with\n`password_file` (its scrapes, its alerting client), promtool and amtool in the healthchecks\nlikewise, Grafana with `$__file{…}`, and Loki's ruler its login to Alertmanager\n(`auth.credentials`) with `credentials_file`; none can read an environment variable. Give\nthem as `{ file: /run/secrets/NAME }`: compose mounts the file, and the secret is in no\ncontainer's environment. (No `$` in a password: Grafana expands environment variables in\nwhat it reads through `$__file{…}`.)";
     Retention = "SL401", "a retention that Loki or Prometheus cannot honour",
         "Loki applies retention in whole days through its compactor, with a 24h index period, so\n`logs.retention` must be a whole number of days and at least 24h.";
     ScrapeTimeout = "SL402", "a scrape timeout longer than the scrape interval",

@@ -1,12 +1,10 @@
 //! Secrets: a string anywhere in the manifest outside secret fields that has the shape of a
-//! credential (SL302), and a secret field given as `{ env }` where its readers take only a file
-//! (SL303). (A literal in a field that takes a secret reference is found while decoding,
-//! SL301.) Messages name the field and what it looks like, never the value.
+//! credential (SL302). (A literal in a field that takes a secret reference is found while
+//! decoding, SL301.) Messages name the field and what it looks like, never the value.
 
 use super::Ctx;
 use crate::code::Code;
 use crate::diagnostic::{Diagnostic, Sink};
-use crate::manifest::values::SecretRef;
 use serde_json::Value;
 
 fn secret_looking(field: &str, what: &str, at: crate::source::Span) -> Diagnostic {
@@ -19,46 +17,6 @@ fn secret_looking(field: &str, what: &str, at: crate::source::Span) -> Diagnosti
 pub fn check(ctx: &Ctx, sink: &mut Sink) {
     let Ok(tree) = serde_json::to_value(ctx.manifest) else { return };
     walk(ctx, &tree, String::new(), sink);
-    only_files(ctx, sink);
-}
-
-/// Secrets that the programs reading them take only from a file (SL303).
-fn only_files(ctx: &Ctx, sink: &mut Sink) {
-    let obs = ctx.manifest.observability.as_ref();
-    let prometheus = obs.and_then(|o| o.prometheus.as_ref()).and_then(|p| p.auth.as_ref());
-    let alertmanager = obs.and_then(|o| o.alertmanager.as_ref()).and_then(|a| a.auth.as_ref());
-    let fields = [
-        (
-            prometheus.map(|a| &a.password),
-            ["prometheus", "password"],
-            "Prometheus reads its web password only from a file",
-            "Prometheus (`password_file`) and Grafana (`$__file{…}`) read that file.",
-        ),
-        (
-            alertmanager.map(|a| &a.password),
-            ["alertmanager", "password"],
-            "Alertmanager's web password is read only from a file",
-            "Prometheus (`password_file`), amtool (the healthcheck) and Grafana (`$__file{…}`) read that file.",
-        ),
-        (
-            alertmanager.map(|a| &a.credentials),
-            ["alertmanager", "credentials"],
-            "Loki's login to Alertmanager must be a file",
-            "Loki's ruler reads that file (`credentials_file`); its other way, `basic_auth_password`, takes the password itself.",
-        ),
-    ];
-    for (reference, [component, field], message, readers) in fields {
-        if let Some(SecretRef::Env(name)) = reference {
-            sink.push(
-                Diagnostic::error(Code::SecretNotFile, message)
-                    .at(ctx.value(["observability", component, "auth", field]))
-                    .label(format!("the environment variable {name}"))
-                    .help(format!(
-                        "give it as `{{ file: /run/secrets/NAME }}`, in no container's environment. {readers}"
-                    )),
-            );
-        }
-    }
 }
 
 fn walk(ctx: &Ctx, v: &Value, ptr: String, sink: &mut Sink) {

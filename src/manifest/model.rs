@@ -624,8 +624,8 @@ pub struct WebAuth {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^[A-Za-z0-9._-]{1,64}$"))]
     pub user: Option<String>,
-    /// The password, as a file (`{ file: /run/secrets/NAME }`): Prometheus reads it with
-    /// `password_file`, and has no way to read an environment variable (SL303).
+    /// The password: Prometheus reads its file with `password_file`, Grafana with `$__file{…}`
+    /// (a `{ file }` mounted, an `{ env }` written into a file for them).
     pub password: SecretRef,
     /// The password's bcrypt hash, which `web.yml` holds (Prometheus stores no password):
     /// `htpasswd -nbBC 10 "" "$PASSWORD" | tr -d ':\n'`, or Python's
@@ -659,19 +659,19 @@ pub struct AlertmanagerAuth {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^[A-Za-z0-9._-]{1,64}$"))]
     pub user: Option<String>,
-    /// The password, as a file (`{ file: /run/secrets/NAME }`): Prometheus reads it with
-    /// `password_file` and Grafana with `$__file{…}`; neither reads an environment variable
-    /// (SL303).
+    /// The password: Prometheus reads its file with `password_file`, amtool (the healthcheck)
+    /// with client.yml, Grafana with `$__file{…}` (a `{ file }` mounted, an `{ env }` written
+    /// into a file for them).
     pub password: SecretRef,
     /// The password's bcrypt hash, which `web.yml` holds:
     /// `htpasswd -nbBC 10 "" "$PASSWORD" | tr -d ':\n'`.
     #[schemars(regex(pattern = r"^\$2[aby]\$(0[4-9]|[12][0-9]|3[01])\$[./A-Za-z0-9]{53}$"))]
     pub password_hash: String,
-    /// The same login as Loki's ruler sends it, as a file: base64 of `user:password`
+    /// The same login as Loki's ruler sends it: base64 of `user:password`
     /// (`printf '%s:%s' sightline "$PASSWORD" | base64 -w0`). Loki sends it in the
-    /// `Authorization: Basic` header (`alertmanager_client.credentials_file`), since its
-    /// `basic_auth_password` would hold the password in its configuration or its environment.
-    /// A file only (SL303).
+    /// `Authorization: Basic` header from its file (`alertmanager_client.credentials_file`),
+    /// since its `basic_auth_password` would hold the password in its configuration or its
+    /// environment.
     pub credentials: SecretRef,
 }
 

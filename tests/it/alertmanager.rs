@@ -150,13 +150,13 @@ fn the_examples_fast_slo_burns_page() {
 #[test]
 fn every_client_of_an_authenticated_alertmanager_logs_in() {
     use crate::prometheus::yaml_to_json;
-    use sightline::manifest::values::SecretRef;
+    use sightline::targets::paths::secret_file;
     let read = |dir: &std::path::Path, f: &str| yaml_to_json(&std::fs::read_to_string(dir.join(f)).unwrap());
     let mut seen = 0;
-    for m in manifests() {
-        let checked = sightline::check(&m.to_string_lossy(), &std::fs::read(&m).unwrap());
-        let stack = sightline::ir::lower(checked.manifest.as_ref().unwrap(), "m");
-        let dir = build_into_tempdir(&m);
+    let mut trees: Vec<crate::support::Built> = manifests().iter().map(|m| crate::support::built(m)).collect();
+    trees.push(crate::support::web_auth_from_env());
+    for t in &trees {
+        let (stack, dir, m) = (&t.stack, &t.dir, &t.name);
         let compose = read(dir.path(), "compose.yaml");
         let am = &compose["services"]["alertmanager"];
         let prometheus = read(dir.path(), "prometheus/prometheus.yml");
@@ -168,20 +168,18 @@ fn every_client_of_an_authenticated_alertmanager_logs_in() {
             datasources["datasources"].as_array().unwrap().iter().find(|d| d["type"] == "alertmanager").unwrap();
         let ruler = &read(dir.path(), "loki/loki-config.yml")["ruler"];
         let Some(auth) = &stack.alertmanager_auth else {
-            assert!(!dir.path().join("alertmanager/web.yml").exists(), "{}", m.display());
+            assert!(!dir.path().join("alertmanager/web.yml").exists(), "{}", m);
             assert!(alerting.get("basic_auth").is_none() && scrape.get("basic_auth").is_none());
             assert!(grafana.get("basicAuth").is_none() && ruler.get("alertmanager_client").is_none());
             continue;
         };
         seen += 1;
-        let (SecretRef::File(password), SecretRef::File(credentials)) = (&auth.web.password, &auth.credentials) else {
-            panic!("SL303 refuses env")
-        };
+        let (password, credentials) = (&secret_file(&auth.web.password), &secret_file(&auth.credentials));
         for client in
             [&alerting["basic_auth"], &scrape["basic_auth"], &read(dir.path(), "alertmanager/client.yml")["basic_auth"]]
         {
-            assert_eq!(client["username"], auth.web.user.as_str(), "{}", m.display());
-            assert_eq!(client["password_file"], password.as_str(), "{}", m.display());
+            assert_eq!(client["username"], auth.web.user.as_str(), "{}", m);
+            assert_eq!(client["password_file"], password.as_str(), "{}", m);
         }
         let web = read(dir.path(), "alertmanager/web.yml");
         assert_eq!(web["basic_auth_users"][auth.web.user.as_str()], auth.web.password_hash.as_str());
@@ -196,15 +194,10 @@ fn every_client_of_an_authenticated_alertmanager_logs_in() {
         assert_eq!(grafana["secureJsonData"]["basicAuthPassword"], format!("$__file{{{password}}}"));
         assert_eq!(ruler["alertmanager_client"]["type"], "Basic");
         assert_eq!(ruler["alertmanager_client"]["credentials_file"], credentials.as_str());
-        let mounted = |service: &str, file: &str| {
-            let name = file.strip_prefix("/run/secrets/").unwrap();
-            let secrets = compose["services"][service]["secrets"].as_array().cloned().unwrap_or_default();
-            assert!(secrets.iter().any(|s| s == name), "{}: {service} lacks {name}", m.display());
-        };
         for service in ["prometheus", "alertmanager", "grafana"] {
-            mounted(service, password);
+            crate::support::assert_reads_secret(&compose, service, &auth.web.password, m);
         }
-        mounted("loki", credentials);
+        crate::support::assert_reads_secret(&compose, "loki", &auth.credentials, m);
     }
     assert!(seen >= 1, "no manifest puts Alertmanager behind authentication");
 }

@@ -528,10 +528,10 @@ fn an_empty_objective_gives_no_slo_output() {
 #[test]
 fn every_client_of_an_authenticated_prometheus_logs_in_with_the_one_password_file() {
     let mut seen = 0;
-    for m in manifests() {
-        let checked = sightline::check(&m.to_string_lossy(), &std::fs::read(&m).unwrap());
-        let stack = sightline::ir::lower(checked.manifest.as_ref().unwrap(), "m");
-        let dir = build_into_tempdir(&m);
+    let mut trees: Vec<crate::support::Built> = manifests().iter().map(|m| crate::support::built(m)).collect();
+    trees.push(crate::support::web_auth_from_env());
+    for t in &trees {
+        let (stack, dir, m) = (&t.stack, &t.dir, &t.name);
         let prom = dir.path().join("prometheus");
         let compose = yaml_to_json(&std::fs::read_to_string(dir.path().join("compose.yaml")).unwrap());
         let p = &compose["services"]["prometheus"];
@@ -540,13 +540,13 @@ fn every_client_of_an_authenticated_prometheus_logs_in_with_the_one_password_fil
         );
         let grafana = &datasources["datasources"][0];
         let Some(auth) = &stack.prometheus_auth else {
-            assert!(!prom.join("web.yml").exists() && !prom.join("client.yml").exists(), "{}", m.display());
+            assert!(!prom.join("web.yml").exists() && !prom.join("client.yml").exists(), "{}", m);
             assert!(p["healthcheck"]["test"].as_array().unwrap().iter().any(|a| a == "wget"));
             assert!(grafana.get("basicAuth").is_none());
             continue;
         };
         seen += 1;
-        let sightline::manifest::values::SecretRef::File(file) = &auth.password else { panic!("SL303 refuses env") };
+        let file = &sightline::targets::paths::secret_file(&auth.password);
         let config = yaml_to_json(&std::fs::read_to_string(prom.join("prometheus.yml")).unwrap());
         let own = config["scrape_configs"].as_array().unwrap().iter().find(|j| j["job_name"] == "prometheus").unwrap();
         assert_eq!(own["basic_auth"]["username"], auth.user.as_str());
@@ -561,10 +561,8 @@ fn every_client_of_an_authenticated_prometheus_logs_in_with_the_one_password_fil
             p["healthcheck"]["test"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
         assert_eq!(test[..4], ["CMD", "/bin/promtool", "check", "ready"]);
         assert!(test.contains(&"--http.config.file=/etc/prometheus/client.yml"));
-        let name = file.strip_prefix("/run/secrets/").unwrap();
         for service in ["prometheus", "grafana"] {
-            let secrets = &compose["services"][service]["secrets"];
-            assert!(secrets.as_array().unwrap().iter().any(|s| s == name), "{}: {service} lacks {name}", m.display());
+            crate::support::assert_reads_secret(&compose, service, &auth.password, m);
         }
         assert_eq!(grafana["basicAuth"], true);
         assert_eq!(grafana["basicAuthUser"], auth.user.as_str());

@@ -175,3 +175,66 @@ pub fn schema_validator(path: &str) -> jsonschema::Validator {
 pub fn schema_errors(v: &jsonschema::Validator, doc: &serde_json::Value) -> Vec<String> {
     v.iter_errors(doc).map(|e| format!("{e} at {}", e.instance_path())).collect()
 }
+
+/// A tree, the name it is reported under, and its lowered stack.
+pub struct Built {
+    pub name: String,
+    pub dir: tempfile::TempDir,
+    pub stack: sightline::ir::Stack,
+}
+
+/// Build a manifest file, and lower it.
+pub fn built(path: &Path) -> Built {
+    let checked = sightline::check(&path.to_string_lossy(), &std::fs::read(path).unwrap());
+    let stack = sightline::ir::lower(checked.manifest.as_ref().expect("the manifest compiles"), "m");
+    Built { name: path.display().to_string(), dir: build_into_tempdir(path), stack }
+}
+
+/// Build a manifest given as YAML text, and lower it.
+pub fn built_from(name: &str, text: &str) -> Built {
+    let checked = sightline::check(name, text.as_bytes());
+    let stack = sightline::ir::lower(checked.manifest.as_ref().expect("the manifest compiles"), "m");
+    Built { name: name.to_string(), dir: build_yaml(text), stack }
+}
+
+/// tests/fixtures/ok/metrics-options.yaml with the web-authentication secrets (Prometheus's and
+/// Alertmanager's passwords, Loki's credentials) given as `{ env }` instead of files.
+pub fn web_auth_from_env() -> Built {
+    let text = std::fs::read_to_string(root().join("tests/fixtures/ok/metrics-options.yaml")).unwrap();
+    let re = regex::Regex::new(r"\{ file: /run/secrets/((prometheus|alertmanager)_(password|credentials)) \}").unwrap();
+    let text = re.replace_all(&text, |c: &regex::Captures| format!("{{ env: {} }}", c[1].to_uppercase()));
+    assert_eq!(text.matches("{ env: ").count() - 1, 3, "three secrets moved to the environment");
+    built_from("metrics-options.yaml with web auth from the environment", &text)
+}
+
+/// The compose service `service` can read the secret `r` at `paths::secret_file(r)`: a
+/// `{ file }` under /run/secrets/ as one of its compose secrets, an `{ env }` in its seeded
+/// volume, which the seeding job fills with that variable.
+pub fn assert_reads_secret(
+    compose: &serde_json::Value,
+    service: &str,
+    r: &sightline::manifest::values::SecretRef,
+    what: &str,
+) {
+    use sightline::manifest::values::SecretRef;
+    let s = &compose["services"][service];
+    match r {
+        SecretRef::File(p) => {
+            let name = p.strip_prefix("/run/secrets/").unwrap();
+            let secrets = s["secrets"].as_array().cloned().unwrap_or_default();
+            assert!(secrets.iter().any(|x| x == name), "{what}: {service} lacks the compose secret {name}");
+        }
+        SecretRef::Env(n) => {
+            let mount = format!("{service}-secrets:/run/sightline-secrets:ro");
+            assert!(
+                s["volumes"].as_array().is_some_and(|v| v.iter().any(|v| v == mount.as_str())),
+                "{what}: {service} does not mount {mount}"
+            );
+            let script = compose["services"]["sightline-secrets"]["entrypoint"][2].as_str().unwrap();
+            assert!(
+                script.lines().any(|l| l.starts_with(&format!("seed /out/{service} ")) && l.split(' ').any(|w| w == n)),
+                "{what}: nothing seeds {n} for {service}"
+            );
+        }
+    }
+}
