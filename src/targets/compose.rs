@@ -277,8 +277,8 @@ fn seeded_volume(container: &str) -> String {
 /// container's alone), and removes what the manifest no longer gives that container. Compose
 /// copies an environment-sourced secret into the container's root filesystem, so it cannot be
 /// read-only (compose refuses: `file` is the sole supported option there); the containers that
-/// read the files keep theirs read-only. An empty variable fails the job, and what depends on it
-/// does not start, as `${VAR:?}` did. It runs on the Prometheus image, which is busybox
+/// read the files keep theirs read-only. An empty variable fails the job before it writes
+/// anything, and what depends on it does not start, as `${VAR:?}` did. It runs on the Prometheus image, which is busybox
 /// (`sh`, `cp`, `chmod`, `mv`, `rm`: the Dockerfile at its release tag), as root without any
 /// capability (the volumes are root's), with no network.
 fn seed_job(image: &str, all: &Secrets) -> (Map<String, Value>, Vec<(String, String)>) {
@@ -298,12 +298,15 @@ fn seed_job(image: &str, all: &Secrets) -> (Map<String, Value>, Vec<(String, Str
         refs.push(json!({ "source": name, "target": n }));
         declared.push((name, n.clone()));
     }
+    let every = declared.iter().map(|(_, n)| n.as_str()).collect::<Vec<_>>().join(" ");
     let mut script = String::from(SEED_SCRIPT);
+    script.push_str(&format!("need {every}\n"));
     let mut volumes = Vec::new();
     for (container, names) in &all.seeded {
         script.push_str(&format!("seed /out/{container} {}\n", names.join(" ")));
         volumes.push(format!("{}:/out/{container}", seeded_volume(container)));
     }
+    script.push_str(&format!("forget {every}\n"));
     let mut j = Map::new();
     j.insert("image".into(), json!(image));
     j.insert("user".into(), json!("0:0"));
@@ -312,17 +315,29 @@ fn seed_job(image: &str, all: &Secrets) -> (Map<String, Value>, Vec<(String, Str
     j.insert("network_mode".into(), json!("none"));
     j.insert("cap_drop".into(), json!(["ALL"]));
     j.insert("security_opt".into(), json!(["no-new-privileges:true"]));
+    // The image declares `VOLUME /prometheus`: a tmpfs there, not an anonymous volume left
+    // behind by each job container.
+    j.insert("tmpfs".into(), json!(["/prometheus"]));
     limits(&mut j, SEED_JOB_MEMORY, SEED_JOB_CPUS, SEED_JOB_PIDS);
     j.insert("secrets".into(), json!(refs));
     j.insert("volumes".into(), json!(volumes));
     (j, declared)
 }
 
-/// The seeding job's script, before one `seed` line per container. `seed DIR NAME...`: the
-/// directory holds exactly these files, each the value of the secret compose put at
-/// `/run/secrets/NAME`, replaced by rename so that a reader sees the old value or the new.
+/// The seeding job's script, before its `need`, `seed` and `forget` lines. `need NAME...`:
+/// every variable is set and not empty, before anything is written (compose copies nothing for
+/// an empty one: the file is absent). `seed DIR NAME...`: the directory holds exactly these
+/// files, each the value of the secret compose put at `/run/secrets/NAME`, replaced by rename
+/// so that a reader sees the old value or the new. `forget NAME...`: the copies compose put in
+/// the job's own layer go, so that an exited job holds no secret, and a later start with an
+/// empty variable (compose then copies nothing) finds none to reuse.
 const SEED_SCRIPT: &str = r#"set -eu
 umask 022
+need() {
+  for n in "$@"; do
+    [ -s "/run/secrets/$n" ] || { echo "sightline-secrets: $n is empty or unset: set it in .env" >&2; exit 1; }
+  done
+}
 seed() {
   dir=$1; shift
   for f in "$dir"/* "$dir"/.[!.]*; do
@@ -331,9 +346,11 @@ seed() {
     [ -n "$keep" ] || rm -f "$f"
   done
   for n in "$@"; do
-    [ -s "/run/secrets/$n" ] || { echo "sightline-secrets: $n is empty or unset: set it in .env" >&2; exit 1; }
     cp "/run/secrets/$n" "$dir/.$n.new" && chmod 0444 "$dir/.$n.new" && mv -f "$dir/.$n.new" "$dir/$n"
   done
+}
+forget() {
+  for n in "$@"; do rm -f "/run/secrets/$n"; done
 }
 "#;
 

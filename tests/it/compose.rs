@@ -39,6 +39,7 @@ fn compose_config(tool: &Path, dir: &Path, env: &[(String, String)]) -> (bool, S
 fn compose_accepts_the_file_and_refuses_a_missing_variable() {
     let v2 = require_tool("docker-compose-v2");
     let interpolated = regex::Regex::new(r"\$\{([A-Za-z_][A-Za-z0-9_]*):\?").unwrap();
+    let mut refused = 0;
     for m in manifests() {
         let dir = build_into_tempdir(&m);
         let env = env_vars(dir.path());
@@ -49,12 +50,14 @@ fn compose_accepts_the_file_and_refuses_a_missing_variable() {
         // `config`: the seeding job's source reads it; see `env_secrets_never_reach_an_environment`.)
         let text = std::fs::read_to_string(dir.path().join("compose.yaml")).unwrap();
         if let Some(c) = interpolated.captures(&text) {
+            refused += 1;
             let missing = &c[1];
             let without: Vec<(String, String)> = env.iter().filter(|(k, _)| k != missing).cloned().collect();
             let (ok, out) = compose_config(&v2, dir.path(), &without);
             assert!(!ok && out.contains(missing), "{}: accepted the file without {missing}:\n{out}", m.display());
         }
     }
+    assert!(refused > 0, "no compose file interpolates a required variable");
 }
 
 #[test]
@@ -643,14 +646,13 @@ fn env_secrets_never_reach_an_environment() {
         };
         let (seeded, app_vars) = (from_env(false), from_env(true));
         for (name, s) in services {
+            // An application's own service may take its own `compose.environment` variable.
+            let app = stack.services.iter().any(|a| a.name.as_str() == name && a.image.is_some());
             for (var, value) in s["environment"].as_object().into_iter().flatten() {
                 let value = value.as_str().unwrap_or_default();
-                for n in seeded.iter().filter(|n| !app_vars.contains(*n)) {
-                    assert!(
-                        !value.contains(&format!("${{{n}")),
-                        "{}: {name}'s {var} holds the secret {n}",
-                        m.display()
-                    );
+                for n in seeded.iter().filter(|n| !(app && app_vars.contains(*n))) {
+                    let reads = regex::Regex::new(&format!(r"\$\{{?{n}\b")).unwrap();
+                    assert!(!reads.is_match(value), "{}: {name}'s {var} holds the secret {n}", m.display());
                 }
             }
         }
@@ -768,10 +770,21 @@ fn the_seeding_job_writes_each_containers_files() {
     assert_eq!(files("grafana"), ["GRAFANA_ADMIN_PASSWORD"]);
     let mode = std::fs::metadata(at("/out/db/DB_PASSWORD")).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o444);
-    // An empty variable: the job fails, naming it.
-    let out = run(&[("SMTP_PASSWORD", "")]);
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("SMTP_PASSWORD is empty or unset"));
+    // Compose's copies in the job's own layer are gone: an exited job holds no secret.
+    assert_eq!(std::fs::read_dir(at("/run/secrets")).unwrap().count(), 0);
+    // An empty variable (compose copies nothing for one: no file) or an empty file: the job
+    // fails, naming it, before it writes anything, and keeps no stale copy to reuse.
+    let others = [("DB_PASSWORD", "new db pass"), ("GRAFANA_ADMIN_PASSWORD", "new admin")];
+    for smtp in [None, Some("")] {
+        let mut values = others.to_vec();
+        values.extend(smtp.map(|v| ("SMTP_PASSWORD", v)));
+        let out = run(&values);
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("SMTP_PASSWORD is empty or unset"));
+        assert_eq!(std::fs::read_to_string(at("/out/db-exporter/DB_PASSWORD")).unwrap(), "db pass", "nothing written");
+        std::fs::remove_dir_all(at("/run/secrets")).unwrap();
+        std::fs::create_dir(at("/run/secrets")).unwrap();
+    }
 }
 
 /// A service's `compose:` settings, as compose v2 itself reads the generated file: the
