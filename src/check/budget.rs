@@ -11,14 +11,20 @@ use std::collections::HashMap;
 pub fn check(ctx: &Ctx, sink: &mut Sink) {
     let stack = ir::lower(ctx.manifest, "");
     if let Some(host) = &ctx.manifest.host {
+        // Every container with a limit: sightline's components, and the application's services
+        // whose `compose:` sets one.
+        let apps = || stack.services.iter().filter(|s| s.image.is_some());
+        let mut by: Vec<(u64, &str, String)> = stack
+            .components
+            .iter()
+            .map(|c| (c.memory.bytes(), c.name.as_str(), c.memory.as_str().to_string()))
+            .chain(apps().filter_map(|s| {
+                s.compose.memory.as_ref().map(|m| (m.bytes(), s.name.as_str(), m.as_str().to_string()))
+            }))
+            .collect();
         // Saturating: sizes near the top of u64 add up to "more than any host", not to a wrap.
-        let mem: u64 = stack.components.iter().fold(0u64, |a, c| a.saturating_add(c.memory.bytes()));
+        let mem: u64 = by.iter().fold(0u64, |a, c| a.saturating_add(c.0));
         if mem > host.memory.bytes() {
-            let mut by: Vec<_> = stack
-                .components
-                .iter()
-                .map(|c| (c.memory.bytes(), c.name.as_str(), c.memory.as_str().to_string()))
-                .collect();
             by.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
             let top: Vec<String> = by.iter().take(3).map(|(_, n, s)| format!("{n} {s}")).collect();
             sink.push(
@@ -33,13 +39,18 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
                 .at(ctx.value(["host", "memory"]))
                 .label(format!("biggest: {}", top.join(", ")))
                 .help(
-                    "lower the `memory:` of the biggest consumers under `observability`, or give the host more memory",
+                    "lower the `memory:` of the biggest consumers (under `observability`, or a service's `compose`), or give the host more memory",
                 ),
             );
         }
-        let cpus: f64 = stack.components.iter().map(|c| c.cpus).sum();
+        let mut by: Vec<(f64, &str)> = stack
+            .components
+            .iter()
+            .map(|c| (c.cpus, c.name.as_str()))
+            .chain(apps().filter_map(|s| s.compose.cpus.map(|c| (c, s.name.as_str()))))
+            .collect();
+        let cpus: f64 = by.iter().map(|c| c.0).sum();
         if cpus > host.cpus + 1e-9 {
-            let mut by: Vec<_> = stack.components.iter().map(|c| (c.cpus, c.name.as_str())).collect();
             by.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
             let top: Vec<String> = by.iter().take(3).map(|(c, n)| format!("{n} {c}")).collect();
             sink.push(
@@ -49,7 +60,7 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
                 )
                 .at(ctx.value(["host", "cpus"]))
                 .label(format!("biggest: {}", top.join(", ")))
-                .help("lower the `cpus:` of the biggest consumers under `observability`, or give the host more CPUs"),
+                .help("lower the `cpus:` of the biggest consumers (under `observability`, or a service's `compose`), or give the host more CPUs"),
             );
         }
         let disk: u64 =

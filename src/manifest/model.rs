@@ -241,6 +241,97 @@ pub struct ServiceCompose {
     /// they have one, for their start otherwise.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub depends_on: Vec<Name>,
+    /// The user the container runs as, `uid[:gid]` or a name its image knows (default: the
+    /// image's own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,31})?$"))]
+    pub user: Option<String>,
+    /// The only Linux capabilities the container keeps: every other is dropped
+    /// (`cap_drop: [ALL]`), `[]` keeps none (default: Docker's default set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capabilities: Option<Vec<Capability>>,
+    /// A read-only root filesystem (default false: an image's entrypoint may write anywhere);
+    /// `/tmp` is then a tmpfs, unless `tmpfs` names the scratch paths itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_only: Option<bool>,
+    /// Paths mounted as tmpfs (in-memory scratch space), e.g. `[/tmp, /run]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tmpfs: Vec<ContainerPath>,
+    /// The container's memory limit (`mem_limit`); counted in the host's budget.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<Size>,
+    /// The container's CPU limit (`cpus`); counted in the host's budget.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.01))]
+    pub cpus: Option<f64>,
+    /// The most processes and threads the container may run (`pids_limit`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub pids_limit: Option<u32>,
+}
+
+/// An absolute path inside a container: letters, digits, `/`, `.`, `_`, `-`, no `..`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(transparent)]
+pub struct ContainerPath(
+    #[schemars(regex(
+        pattern = r"^/([A-Za-z0-9_-][A-Za-z0-9._-]*|\.[A-Za-z0-9_-][A-Za-z0-9._-]*)(/([A-Za-z0-9_-][A-Za-z0-9._-]*|\.[A-Za-z0-9_-][A-Za-z0-9._-]*))*$"
+    ))]
+    pub String,
+);
+
+/// A Linux capability, as Docker's `cap_add` names it (capabilities(7) without `CAP_`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Capability {
+    AuditControl,
+    AuditRead,
+    AuditWrite,
+    BlockSuspend,
+    Bpf,
+    CheckpointRestore,
+    Chown,
+    DacOverride,
+    DacReadSearch,
+    Fowner,
+    Fsetid,
+    IpcLock,
+    IpcOwner,
+    Kill,
+    Lease,
+    LinuxImmutable,
+    MacAdmin,
+    MacOverride,
+    Mknod,
+    NetAdmin,
+    NetBindService,
+    NetBroadcast,
+    NetRaw,
+    Perfmon,
+    Setfcap,
+    Setgid,
+    Setpcap,
+    Setuid,
+    SysAdmin,
+    SysBoot,
+    SysChroot,
+    SysModule,
+    SysNice,
+    SysPacct,
+    SysPtrace,
+    SysRawio,
+    SysResource,
+    SysTime,
+    SysTtyConfig,
+    Syslog,
+    WakeAlarm,
+}
+
+impl Capability {
+    /// The name compose takes (`CHOWN`).
+    pub fn as_str(self) -> String {
+        serde_json::to_value(self).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
+    }
 }
 
 /// The value of an environment variable: a secret reference, or a value that is no secret.

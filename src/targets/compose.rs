@@ -359,6 +359,40 @@ const SEED_JOB_MEMORY: u64 = 16 << 20;
 const SEED_JOB_CPUS: &str = "0.1";
 const SEED_JOB_PIDS: u32 = 16;
 
+/// What an application's `compose:` asks of its container beyond the defaults (which are the
+/// image's own: sightline cannot know what the application needs): its user, the only
+/// capabilities it keeps, a read-only root with its scratch tmpfs, and its limits.
+fn harden_app(a: &mut Map<String, Value>, run: &crate::manifest::model::ServiceCompose) {
+    if let Some(user) = &run.user {
+        a.insert("user".into(), json!(user));
+    }
+    if let Some(caps) = &run.capabilities {
+        a.insert("cap_drop".into(), json!(["ALL"]));
+        if !caps.is_empty() {
+            a.insert("cap_add".into(), json!(caps.iter().map(|c| c.as_str()).collect::<Vec<_>>()));
+        }
+    }
+    if run.read_only == Some(true) {
+        a.insert("read_only".into(), json!(true));
+    }
+    let tmpfs: Vec<&str> = match (&run.tmpfs[..], run.read_only) {
+        ([], Some(true)) => vec!["/tmp"],
+        (paths, _) => paths.iter().map(|p| p.0.as_str()).collect(),
+    };
+    if !tmpfs.is_empty() {
+        a.insert("tmpfs".into(), json!(tmpfs));
+    }
+    if let Some(m) = &run.memory {
+        a.insert("mem_limit".into(), json!(memory(m.bytes())));
+    }
+    if let Some(c) = run.cpus {
+        a.insert("cpus".into(), json!(format!("{c}")));
+    }
+    if let Some(p) = run.pids_limit {
+        a.insert("pids_limit".into(), json!(p));
+    }
+}
+
 /// The one-shot job that creates pg_stat_statements in a postgres service's database, with the
 /// service's own image (it has psql) and credentials, once the server is healthy. It reaches the
 /// server the way the exporter does: at the service's `host`, on the exporter's `networks`.
@@ -975,6 +1009,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         if let Some(command) = &run.command {
             a.insert("command".into(), json!(command.iter().map(|c| c.replace('$', "$$")).collect::<Vec<_>>()));
         }
+        harden_app(&mut a, run);
         if !run.volumes.is_empty() {
             let v = a.entry("volumes").or_insert_with(|| json!([]));
             if let Value::Array(list) = v {

@@ -802,9 +802,16 @@ fn an_application_service_runs_as_its_compose_settings_say() {
          command: [gunicorn, --bind, \"0.0.0.0:8010\"]\n      \
          volumes: [\"web-media:/app/media\", \"./static:/app/static:ro\"]\n      \
          ports: [\"127.0.0.1:8010:8010\"]\n      \
-         depends_on: [cache, worker]\n  \
+         depends_on: [cache, worker]\n      \
+         user: \"1000:1000\"\n      \
+         capabilities: [NET_BIND_SERVICE]\n      \
+         read_only: true\n      \
+         tmpfs: [/tmp, /run/web]\n      \
+         memory: 256MiB\n      \
+         cpus: 0.5\n      \
+         pids_limit: 128\n  \
          cache: { kind: redis, image: \"redis:7.4.1\", port: 6379 }\n  \
-         worker: { kind: generic, image: \"ghcr.io/acme/worker:1.0.0\", port: 9000, metrics: false }\n",
+         worker: { kind: generic, image: \"ghcr.io/acme/worker:1.0.0\", port: 9000, metrics: false, compose: { read_only: true, capabilities: [] } }\n",
     );
     let mut env = env_vars(dir.path());
     assert!(env.iter().any(|(k, _)| k == "WEB_DB_URL"), ".env.example lists the secret: {env:?}");
@@ -848,8 +855,28 @@ fn an_application_service_runs_as_its_compose_settings_say() {
     assert_eq!(web["ports"][0]["published"], "8010");
     assert_eq!(web["depends_on"]["cache"]["condition"], "service_healthy", "{web}");
     assert_eq!(web["depends_on"]["worker"]["condition"], "service_started", "{web}");
-    // A database kind keeps its data in a named volume by default.
+    // Its hardening, as asked: the user, only the capabilities it keeps, a read-only root with
+    // its scratch tmpfs, its limits; a read-only root without `tmpfs` gets `/tmp`, and
+    // `capabilities: []` keeps none.
+    assert_eq!(web["user"], "1000:1000");
+    assert_eq!(web["cap_drop"], serde_json::json!(["ALL"]));
+    assert_eq!(web["cap_add"], serde_json::json!(["NET_BIND_SERVICE"]));
+    assert_eq!(web["read_only"], true);
+    assert_eq!(web["tmpfs"], serde_json::json!(["/tmp", "/run/web"]));
+    assert_eq!(web["mem_limit"], "268435456", "{web}");
+    assert_eq!(web["cpus"], 0.5, "{web}");
+    assert_eq!(web["pids_limit"], 128, "{web}");
+    let worker = &config["services"]["worker"];
+    assert_eq!(worker["read_only"], true);
+    assert_eq!(worker["tmpfs"], serde_json::json!(["/tmp"]));
+    assert_eq!(worker["cap_drop"], serde_json::json!(["ALL"]));
+    assert!(worker.get("cap_add").is_none() && worker.get("user").is_none(), "{worker}");
+    // Without them, the image's own.
     let cache = &config["services"]["cache"];
+    for key in ["user", "cap_drop", "read_only", "tmpfs", "mem_limit", "pids_limit"] {
+        assert!(cache.get(key).is_none(), "{cache}");
+    }
+    // A database kind keeps its data in a named volume by default.
     assert!(
         cache["volumes"].as_array().unwrap().iter().any(|v| v["source"] == "cache-data" && v["target"] == "/data"),
         "{cache}"
