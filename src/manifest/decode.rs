@@ -710,6 +710,12 @@ fn pattern_in_words(pattern: &str) -> Option<&'static str> {
             "a bcrypt hash (`$2y$10$` and 53 more characters), e.g. from `htpasswd -nbBC 10 \"\" PASSWORD`"
         }
         r"^/[A-Za-z0-9/_.-]*$" => "an absolute path: letters, digits, `/`, `_`, `.`, `-`",
+        r"^/([A-Za-z0-9_-][A-Za-z0-9._-]*|\.[A-Za-z0-9_-][A-Za-z0-9._-]*)(/([A-Za-z0-9_-][A-Za-z0-9._-]*|\.[A-Za-z0-9_-][A-Za-z0-9._-]*))*$" => {
+            "an absolute path in the container: letters, digits, `/`, `_`, `.`, `-`, no `.` or `..` part, no trailing `/`"
+        }
+        r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,31})?$" => {
+            "a user, `uid[:gid]` or a name the image knows: letters, digits, `_`, `.`, `-`"
+        }
         r"^age1[02-9ac-hj-np-z]{58}$" => "an age public key (`age1` and 58 more characters)",
         r"^([0-9]+y)?([0-9]+w)?([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?([0-9]+ms)?$" => {
             "a duration such as `30s`, `5m`, `1h30m` or `30d`"

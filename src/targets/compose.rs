@@ -27,7 +27,7 @@
 //!   the environment (compose v2; docker-compose 1.29 has no such secrets) and which writes it
 //!   into the volume of each container that reads it. Only an application's own
 //!   `compose.environment` variable given as `{ env }` stays a variable (`${VAR:?…}`).
-//! - No top-level `name:`: `.env.example` sets `COMPOSE_PROJECT_NAME`.
+//! - The top-level `name:` is the stack's (a manifest name is a valid compose project name).
 
 use super::Artifact;
 use super::paths::*;
@@ -1075,6 +1075,9 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         networks.insert(APPLICATION.into(), json!({}));
     }
     let mut doc = Map::new();
+    // The project's name, which its containers, volumes and networks are named after: the
+    // stack's, wherever the file is and whatever `.env` holds.
+    doc.insert("name".into(), json!(stack.name));
     doc.insert("services".into(), Value::Object(services));
     doc.insert("networks".into(), Value::Object(networks));
     doc.insert("volumes".into(), Value::Object(volumes));

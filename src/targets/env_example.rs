@@ -15,10 +15,6 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     }
     let mut out = String::new();
     out.push_str("# Copy to .env beside compose.yaml and fill in. Never commit .env.\n");
-    out.push_str(&format!(
-        "# The compose project name (its volumes and networks are named after it).\nCOMPOSE_PROJECT_NAME={}\n",
-        stack.name
-    ));
     if stack.component(defaults::DOCKER_SOCKET_PROXY.name).is_some() {
         out.push_str(&format!(
             "\n# The group of the host's Docker socket, which the socket proxy runs in (not as root):\n# `stat -c %g /var/run/docker.sock`\n{}=\n",

@@ -71,7 +71,7 @@ fn the_file_matches_the_compose_spec_schema_and_is_safe_by_default() {
         let doc = compose_of(dir.path());
         let errors = schema_errors(&v, &doc);
         assert!(errors.is_empty(), "{}:\n{}", m.display(), errors.join("\n"));
-        assert!(doc.get("name").is_none(), "the project name is .env's COMPOSE_PROJECT_NAME");
+        assert_eq!(doc["name"], stack.name.as_str(), "the project is the stack");
         let services = doc["services"].as_object().unwrap();
         for c in &stack.components {
             if c.name == "backup" {
