@@ -1,16 +1,17 @@
 //! The compose settings of the application's own containers (`services.<name>.compose`): only
 //! on a service with an image; secrets only as references; volumes inside the project and not
-//! sightline's own; dependencies on services the file runs, without a cycle. (Ports that clash
-//! are `budget`'s, with every other published port.)
+//! sightline's own; dependencies on services the file runs, without a cycle; hardening settings
+//! compose takes and that do something. (Ports that clash are `budget`'s, with every other
+//! published port.)
 
 use super::Ctx;
 use crate::code::Code;
 use crate::diagnostic::{Diagnostic, Sink};
-use crate::manifest::model::{EnvValue, Kind, Service};
+use crate::manifest::model::{Capability, EnvValue, Kind, Service, ServiceCompose};
 use crate::manifest::values::SecretRef;
 use std::collections::BTreeSet;
 
-use crate::targets::paths::{OUTPUT_ENTRIES, OWN_VOLUMES, SEEDED_VOLUME_SUFFIX};
+use crate::targets::paths::{ENV_SECRETS_DIR, OUTPUT_ENTRIES, OWN_VOLUMES, SEEDED_VOLUME_SUFFIX};
 
 /// The variables sightline sets itself on a service of a kind.
 fn own_variables(s: &Service) -> &'static [&'static str] {
@@ -109,6 +110,7 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
                 );
             }
         }
+        containers_settings(ctx, sink, &at, run);
         // The official postgres image's server is started with the options pg_stat_statements
         // needs (`targets/postgres.rs`); a command of the user's would drop them.
         let official_pg = s.image.as_ref().is_some_and(|i| i.is_official("postgres"));
@@ -155,6 +157,89 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
         }
     }
     cycles(ctx, sink);
+}
+
+/// Docker's default capabilities (moby's `oci/caps/defaults.go`): what a container has when
+/// nothing is dropped.
+const DEFAULT_CAPABILITIES: [Capability; 14] = [
+    Capability::Chown,
+    Capability::DacOverride,
+    Capability::Fsetid,
+    Capability::Fowner,
+    Capability::Mknod,
+    Capability::NetRaw,
+    Capability::Setgid,
+    Capability::Setuid,
+    Capability::Setfcap,
+    Capability::Setpcap,
+    Capability::NetBindService,
+    Capability::SysChroot,
+    Capability::Kill,
+    Capability::AuditWrite,
+];
+
+/// The hardening settings of an application's container (SL409): a tmpfs where something else
+/// is mounted, capabilities a non-root user cannot use, capabilities beyond Docker's default
+/// set; and a memory limit Docker refuses (SL406).
+fn containers_settings(ctx: &Ctx, sink: &mut Sink, at: &dyn Fn(&[&str]) -> Vec<String>, run: &ServiceCompose) {
+    let mounted: Vec<&str> = run.volumes.iter().map(|v| v.parts().1.trim_end_matches('/')).collect();
+    for (i, t) in run.tmpfs.iter().enumerate() {
+        let path = t.0.as_str();
+        let under = |dir: &str| path == dir || path.starts_with(&format!("{dir}/"));
+        let clash = if mounted.contains(&path) {
+            Some("a volume of `volumes` is mounted there")
+        } else if under("/run/secrets") || under(ENV_SECRETS_DIR) {
+            Some("secrets are mounted there")
+        } else {
+            None
+        };
+        if let Some(why) = clash {
+            sink.push(
+                Diagnostic::error(Code::ContainerSetting, format!("`{path}` is mounted twice: {why}"))
+                    .at(ctx.value(at(&["tmpfs", &i.to_string()])))
+                    .label("compose refuses a second mount here")
+                    .help("give the tmpfs another path, or drop it"),
+            );
+        }
+    }
+    if let Some(caps) = &run.capabilities {
+        let root = run
+            .user
+            .as_deref()
+            .is_none_or(|u| u == "0" || u == "root" || u.starts_with("0:") || u.starts_with("root:"));
+        if !caps.is_empty() && !root {
+            sink.push(
+                Diagnostic::warning(Code::ContainerSetting, "a container that does not run as root gets no capability")
+                    .at(ctx.value(at(&["capabilities"])))
+                    .label("given to a non-root `user`")
+                    .help("with `no-new-privileges`, a non-root process has no capabilities: leave `capabilities: []`, or run the container as root"),
+            );
+        }
+        for (i, c) in caps.iter().enumerate() {
+            if !DEFAULT_CAPABILITIES.contains(c) {
+                sink.push(
+                    Diagnostic::warning(
+                        Code::ContainerSetting,
+                        format!("`{}` is beyond Docker's default capabilities", c.as_str()),
+                    )
+                    .at(ctx.value(at(&["capabilities", &i.to_string()])))
+                    .label("gives the container part of the host")
+                    .help("keep it only if the application needs it: a compromised container can use it too"),
+                );
+            }
+        }
+    }
+    // Docker refuses a memory limit under 6 MiB; 0 would mean none.
+    if let Some(m) = &run.memory
+        && m.bytes() < 6 << 20
+    {
+        sink.push(
+            Diagnostic::error(Code::RangeValue, format!("`memory: {m}` is less than the 6MiB Docker allows"))
+                .at(ctx.value(at(&["memory"])))
+                .label("too small")
+                .help("give the container at least 6MiB, or leave `memory` out"),
+        );
+    }
 }
 
 /// Why a volume of an application's container reaches what is not its own, if it does.

@@ -117,9 +117,11 @@ fn insert_probe(s: &mut Map<String, Value>, c: &Component, port: u16, path: &str
 /// Where the official redis image keeps its data.
 const REDIS_DATA: &str = "/data";
 
-/// The service's own `compose.volumes` mount something at `path`.
+/// The service's own `compose.volumes` (or a `compose.tmpfs`) mount something at `path`.
 fn mounts_at(s: &Service, path: &str) -> bool {
-    s.compose.volumes.iter().any(|m| m.parts().1.trim_end_matches('/') == path.trim_end_matches('/'))
+    let path = path.trim_end_matches('/');
+    s.compose.volumes.iter().any(|m| m.parts().1.trim_end_matches('/') == path)
+        || s.compose.tmpfs.iter().any(|t| t.0 == path)
 }
 
 /// An application's container that compose can wait to be healthy: the databases' and nginx's
@@ -306,7 +308,6 @@ fn seed_job(image: &str, all: &Secrets) -> (Map<String, Value>, Vec<(String, Str
         script.push_str(&format!("seed /out/{container} {}\n", names.join(" ")));
         volumes.push(format!("{}:/out/{container}", seeded_volume(container)));
     }
-    script.push_str(&format!("forget {every}\n"));
     let mut j = Map::new();
     j.insert("image".into(), json!(image));
     j.insert("user".into(), json!("0:0"));
@@ -324,15 +325,17 @@ fn seed_job(image: &str, all: &Secrets) -> (Map<String, Value>, Vec<(String, Str
     (j, declared)
 }
 
-/// The seeding job's script, before its `need`, `seed` and `forget` lines. `need NAME...`:
-/// every variable is set and not empty, before anything is written (compose copies nothing for
-/// an empty one: the file is absent). `seed DIR NAME...`: the directory holds exactly these
-/// files, each the value of the secret compose put at `/run/secrets/NAME`, replaced by rename
-/// so that a reader sees the old value or the new. `forget NAME...`: the copies compose put in
-/// the job's own layer go, so that an exited job holds no secret, and a later start with an
+/// The seeding job's script, before its `need` and `seed` lines. `need NAME...`: every
+/// variable is set and not empty, before anything is written (compose copies nothing for an
+/// empty one: the file is absent). `seed DIR NAME...`: the directory holds exactly these files,
+/// each the value of the secret compose put at `/run/secrets/NAME`, replaced by rename so that a
+/// reader sees the old value or the new; each step on a line of its own, so that `set -e`
+/// stops at the first that fails. `forget`, on every exit, failed or not: the copies compose put
+/// in the job's own layer go, so that an exited job holds no secret, and a later start with an
 /// empty variable (compose then copies nothing) finds none to reuse.
 const SEED_SCRIPT: &str = r#"set -eu
 umask 022
+trap forget EXIT
 need() {
   for n in "$@"; do
     [ -s "/run/secrets/$n" ] || { echo "sightline-secrets: $n is empty or unset: set it in .env" >&2; exit 1; }
@@ -346,11 +349,15 @@ seed() {
     [ -n "$keep" ] || rm -f "$f"
   done
   for n in "$@"; do
-    cp "/run/secrets/$n" "$dir/.$n.new" && chmod 0444 "$dir/.$n.new" && mv -f "$dir/.$n.new" "$dir/$n"
+    cp "/run/secrets/$n" "$dir/.$n.new"
+    chmod 0444 "$dir/.$n.new"
+    mv -f "$dir/.$n.new" "$dir/$n"
   done
 }
 forget() {
-  for n in "$@"; do rm -f "/run/secrets/$n"; done
+  for f in /run/secrets/*; do
+    [ ! -e "$f" ] || rm -f "$f"
+  done
 }
 "#;
 

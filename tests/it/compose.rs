@@ -745,6 +745,8 @@ fn the_seeding_job_writes_each_containers_files() {
         containers.push(container);
     }
     assert!(containers.contains(&"alertmanager".to_string()) && containers.contains(&"db-exporter".to_string()));
+    // Every file of the job's own /run/secrets, not only the ones it was given, goes.
+    std::fs::write(at("/run/secrets/LEFT_OVER"), "old").unwrap();
     std::fs::write(at("/out/alertmanager/OLD_SECRET"), "stale").unwrap();
     std::fs::write(at("/out/alertmanager/.SMTP_PASSWORD.new"), "half").unwrap();
     let run = |values: &[(&str, &str)]| {
@@ -782,9 +784,15 @@ fn the_seeding_job_writes_each_containers_files() {
         assert!(!out.status.success());
         assert!(String::from_utf8_lossy(&out.stderr).contains("SMTP_PASSWORD is empty or unset"));
         assert_eq!(std::fs::read_to_string(at("/out/db-exporter/DB_PASSWORD")).unwrap(), "db pass", "nothing written");
-        std::fs::remove_dir_all(at("/run/secrets")).unwrap();
-        std::fs::create_dir(at("/run/secrets")).unwrap();
+        assert_eq!(std::fs::read_dir(at("/run/secrets")).unwrap().count(), 0, "a failed job keeps no copy either");
     }
+    // A step that fails stops the job, whichever file it is at: here the first container's
+    // directory cannot be written.
+    let first = at(&format!("/out/{}", containers[0]));
+    std::fs::remove_dir_all(&first).unwrap();
+    std::fs::write(&first, "not a directory").unwrap();
+    let out = run(&[("DB_PASSWORD", "x"), ("SMTP_PASSWORD", "y"), ("GRAFANA_ADMIN_PASSWORD", "z")]);
+    assert!(!out.status.success(), "the job succeeded though it could not write {first}");
 }
 
 /// A service's `compose:` settings, as compose v2 itself reads the generated file: the
@@ -803,7 +811,6 @@ fn an_application_service_runs_as_its_compose_settings_say() {
          volumes: [\"web-media:/app/media\", \"./static:/app/static:ro\"]\n      \
          ports: [\"127.0.0.1:8010:8010\"]\n      \
          depends_on: [cache, worker]\n      \
-         user: \"1000:1000\"\n      \
          capabilities: [NET_BIND_SERVICE]\n      \
          read_only: true\n      \
          tmpfs: [/tmp, /run/web]\n      \
@@ -811,7 +818,7 @@ fn an_application_service_runs_as_its_compose_settings_say() {
          cpus: 0.5\n      \
          pids_limit: 128\n  \
          cache: { kind: redis, image: \"redis:7.4.1\", port: 6379 }\n  \
-         worker: { kind: generic, image: \"ghcr.io/acme/worker:1.0.0\", port: 9000, metrics: false, compose: { read_only: true, capabilities: [] } }\n",
+         worker: { kind: generic, image: \"ghcr.io/acme/worker:1.0.0\", port: 9000, metrics: false, compose: { user: \"1000:1000\", read_only: true, capabilities: [] } }\n",
     );
     let mut env = env_vars(dir.path());
     assert!(env.iter().any(|(k, _)| k == "WEB_DB_URL"), ".env.example lists the secret: {env:?}");
@@ -858,7 +865,7 @@ fn an_application_service_runs_as_its_compose_settings_say() {
     // Its hardening, as asked: the user, only the capabilities it keeps, a read-only root with
     // its scratch tmpfs, its limits; a read-only root without `tmpfs` gets `/tmp`, and
     // `capabilities: []` keeps none.
-    assert_eq!(web["user"], "1000:1000");
+    assert!(web.get("user").is_none(), "{web}");
     assert_eq!(web["cap_drop"], serde_json::json!(["ALL"]));
     assert_eq!(web["cap_add"], serde_json::json!(["NET_BIND_SERVICE"]));
     assert_eq!(web["read_only"], true);
@@ -870,7 +877,8 @@ fn an_application_service_runs_as_its_compose_settings_say() {
     assert_eq!(worker["read_only"], true);
     assert_eq!(worker["tmpfs"], serde_json::json!(["/tmp"]));
     assert_eq!(worker["cap_drop"], serde_json::json!(["ALL"]));
-    assert!(worker.get("cap_add").is_none() && worker.get("user").is_none(), "{worker}");
+    assert!(worker.get("cap_add").is_none(), "{worker}");
+    assert_eq!(worker["user"], "1000:1000");
     // Without them, the image's own.
     let cache = &config["services"]["cache"];
     for key in ["user", "cap_drop", "read_only", "tmpfs", "mem_limit", "pids_limit"] {
