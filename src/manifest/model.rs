@@ -208,7 +208,8 @@ pub struct Service {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub query_stats: Option<bool>,
     /// With `image`: how compose runs the service (its environment, command, volumes, further
-    /// ports, and the services it waits for).
+    /// ports, the services it waits for, and its hardening: user, capabilities, read-only root,
+    /// tmpfs, limits).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compose: Option<ServiceCompose>,
 }

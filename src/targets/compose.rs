@@ -1083,7 +1083,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     }
     let mut doc = Map::new();
     // The project's name, which its containers, volumes and networks are named after: the
-    // stack's, wherever the file is and whatever `.env` holds.
+    // stack's, wherever the file is (`-p` or `COMPOSE_PROJECT_NAME` still override it).
     doc.insert("name".into(), json!(stack.name));
     doc.insert("services".into(), Value::Object(services));
     doc.insert("networks".into(), Value::Object(networks));

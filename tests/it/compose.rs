@@ -893,7 +893,8 @@ fn an_application_service_runs_as_its_compose_settings_say() {
 
 /// What SL408 protects is what the build writes: every generated file's top-level entry is in
 /// `paths::OUTPUT_ENTRIES` (or hidden), every volume compose.yaml declares for sightline is in
-/// `paths::OWN_VOLUMES` or a database's `<service>-data`.
+/// `paths::OWN_VOLUMES`, a database's `<service>-data` or a container's seeded
+/// `<container>-secrets`.
 #[test]
 fn the_protected_entries_and_volumes_are_what_the_build_writes() {
     use sightline::targets::paths::{OUTPUT_ENTRIES, OWN_VOLUMES};
