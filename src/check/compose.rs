@@ -157,6 +157,53 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
         }
     }
     cycles(ctx, sink);
+    backup_destination(ctx, sink);
+}
+
+/// What the backup runner's image needs at its own paths, or mounts there: a volume at, over or
+/// under one of them hides it (or copies it into the volume) or is refused by compose.
+const RUNNER_PATHS: [&str; 15] = [
+    crate::targets::backup::SCRIPTS_MOUNT,
+    crate::targets::paths::TEXTFILE_DIR,
+    "/run",
+    "/var/run",
+    "/tmp",
+    "/proc",
+    "/sys",
+    "/dev",
+    "/etc",
+    "/usr",
+    "/bin",
+    "/sbin",
+    "/lib",
+    "/lib64",
+    "/boot",
+];
+
+/// `backups.destination`: a directory of its own in the runner, not `/`, not a system directory
+/// of its image or one the runner mounts otherwise, nor above one, and without `.` or `..`.
+fn backup_destination(ctx: &Ctx, sink: &mut Sink) {
+    let Some(given) = ctx.manifest.backups.as_ref().and_then(|b| b.destination.as_deref()) else { return };
+    let dest = given.trim_end_matches('/');
+    let within = |a: &str, b: &str| a == b || a.starts_with(&format!("{b}/"));
+    let why = if dest.is_empty() {
+        Some("it is the runner's whole root".to_string())
+    } else if dest.split('/').any(|c| c == "." || c == "..") {
+        Some("it has a `.` or `..` in it".to_string())
+    } else {
+        RUNNER_PATHS
+            .iter()
+            .find(|p| within(dest, p) || within(p, dest))
+            .map(|p| format!("it is at, above or under `{p}`, which the runner needs or mounts"))
+    };
+    if let Some(why) = why {
+        sink.push(
+            Diagnostic::error(Code::ContainerSetting, format!("`{given}` cannot hold the backups' volume: {why}"))
+                .at(ctx.value(["backups", "destination"]))
+                .label("the dumps' volume goes here")
+                .help("give the dumps a directory of their own, e.g. `/backups` (the default)"),
+        );
+    }
 }
 
 /// Docker's default capabilities (moby's `oci/caps/defaults.go`): what a container has when

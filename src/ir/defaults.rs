@@ -294,7 +294,8 @@ pub const NGINX_EXPORTER: ComponentDefault = ComponentDefault {
 pub const BACKUP: ComponentDefault = ComponentDefault {
     name: "backup",
     repository: "postgres",
-    // Debian-based: the runner's Dockerfile installs cron, zstd and age with apt-get.
+    // Debian-based: the runner's Dockerfile installs zstd and age with apt-get, and runs as
+    // the image's `postgres` user (`BACKUP_USER`).
     version: "16.4",
     memory: "256MiB",
     cpus: 0.25,
@@ -342,6 +343,26 @@ pub const DOCKER_SOCKET_PROXY: ComponentDefault = ComponentDefault {
 /// the same image, as nobody in the socket's group (root's), without a network.
 pub const CONTAINERD_SOCKET_PROXY: ComponentDefault =
     ComponentDefault { name: "containerd-socket-proxy", ..DOCKER_SOCKET_PROXY };
+
+/// The backup runner's user: the official `postgres` image's `postgres` (its Dockerfile:
+/// `groupadd -r postgres --gid=999; useradd -r -g postgres --uid=999`), which owns the runner's
+/// volumes and reads the databases' password files.
+pub const BACKUP_USER: &str = "999:999";
+
+/// A program the backup runner's Dockerfile builds from its Go module, in a Go image.
+#[derive(Clone, Copy, Debug)]
+pub struct BuiltProgram {
+    pub module: &'static str,
+    pub version: &'static str,
+    /// The Go image it is built in: a supported Go release line, as new as the module's go.mod
+    /// asks (supercronic v0.2.48: go 1.26.5).
+    pub builder: &'static str,
+}
+
+/// The backup runner's cron: supercronic, a cron for containers that runs its jobs as its own
+/// user, newest release (2026-07-24).
+pub const SUPERCRONIC: BuiltProgram =
+    BuiltProgram { module: "github.com/aptible/supercronic", version: "v0.2.48", builder: "golang:1.27-alpine" };
 
 /// Names taken by the services sightline generates. (Exporters are named after their service,
 /// `<service>-exporter`; `check::names` refuses a service of that name too.)

@@ -399,7 +399,7 @@ impl Cron {
         if stripped.contains(['l', 'w', '#', '?']) {
             return Err(ValueError::new(
                 Code::InvalidCron,
-                "Quartz extensions (`L`, `W`, `#`, `?`) are not supported by crond",
+                "Quartz extensions (`L`, `W`, `#`, `?`) are not standard cron",
                 help,
             ));
         }

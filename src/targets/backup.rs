@@ -1,10 +1,11 @@
 //! `backup/`: the scripts (`backup-postgres.sh`, `verify-backup.sh`, `restore-postgres.sh`,
 //! static, from `templates/backup/`), the runner's `Dockerfile` and `entrypoint.sh`, and the
 //! `crontab` with one line per job (and the restore test), which passes each job's settings as
-//! arguments and libpq variables.
+//! arguments and libpq variables. supercronic runs the crontab, as the runner's user.
 //!
 //! Every value that reaches a shell is restricted by the manifest's name rules and quoted
-//! anyway (`shell_quote`), and `%` (a newline to cron) never appears unescaped.
+//! anyway (`sh_quote`). supercronic gives `%` no meaning (its `crontab.go` hands the rest of
+//! the line to `sh -c` as it is), so nothing is escaped for it.
 
 use super::Artifact;
 use super::paths::{BACKUP_DIR, TEXTFILE_DIR};
@@ -13,6 +14,9 @@ use crate::manifest::model::{Compress, Kind};
 use crate::manifest::values::ImageRef;
 
 pub const SCRIPTS_MOUNT: &str = "/opt/sightline";
+/// The runner's tmpfs of its own (its user's, mode 0700), and the pgpass file the entrypoint
+/// writes there.
+pub const PGPASS_DIR: &str = "/run/sightline";
 pub const PGPASS: &str = "/run/sightline/pgpass";
 
 const BACKUP_SH: &str = include_str!("../../templates/backup/backup-postgres.sh");
@@ -25,32 +29,27 @@ pub fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
 
-/// A word for sh in a crontab line: as `sh_quote`, and `%` escaped (cron turns a bare `%` into
-/// a newline).
-pub fn shell_quote(s: &str) -> String {
-    sh_quote(s).replace('%', "\\%")
-}
-
 /// The connection settings of a job's database, as libpq variables.
 fn libpq(stack: &Stack, job: &BackupJob) -> String {
     let s = stack.services.iter().find(|s| s.name == job.service).expect("checked: the job's service exists");
     let pg = s.postgres.as_ref().expect("checked: a postgres service has connection settings");
     format!(
         "PGHOST={} PGPORT={} PGDATABASE={} PGUSER={} PGPASSFILE={PGPASS}",
-        shell_quote(&s.host),
+        sh_quote(&s.host),
         s.port,
-        shell_quote(&pg.database),
-        shell_quote(&pg.user)
+        sh_quote(&pg.database),
+        sh_quote(&pg.user)
     )
 }
 
 fn crontab(stack: &Stack, b: &crate::ir::Backups) -> String {
-    let mut out = String::from("# m h dom mon dow command (UTC); output goes to the container's log\n");
-    let log = ">> /proc/1/fd/1 2>&1";
+    // The schedules are in UTC whatever the image's time zone; supercronic logs each job's
+    // output, line by line, to the container's log.
+    let mut out = String::from("# m h dom mon dow command, run by supercronic as the runner's user\nCRON_TZ=UTC\n");
     for j in &b.jobs {
         let mut args = vec![
-            format!("--job {}", shell_quote(j.name.as_str())),
-            format!("--service {}", shell_quote(j.service.as_str())),
+            format!("--job {}", sh_quote(j.name.as_str())),
+            format!("--service {}", sh_quote(j.service.as_str())),
             format!("--keep {}", j.keep),
             format!(
                 "--compress {}",
@@ -60,17 +59,17 @@ fn crontab(stack: &Stack, b: &crate::ir::Backups) -> String {
                     Compress::None => "none",
                 }
             ),
-            format!("--dest {}", shell_quote(&b.destination)),
+            format!("--dest {}", sh_quote(&b.destination)),
             format!("--textfile-dir {TEXTFILE_DIR}"),
         ];
         if let Some(r) = &j.age_recipient {
-            args.push(format!("--age-recipient {}", shell_quote(r)));
+            args.push(format!("--age-recipient {}", sh_quote(r)));
         }
         if !b.verify {
             args.push("--no-verify".into());
         }
         out.push_str(&format!(
-            "{} {} {SCRIPTS_MOUNT}/backup-postgres.sh {} {log}\n",
+            "{} {} {SCRIPTS_MOUNT}/backup-postgres.sh {}\n",
             j.schedule.normalized(),
             libpq(stack, j),
             args.join(" ")
@@ -85,12 +84,12 @@ fn crontab(stack: &Stack, b: &crate::ir::Backups) -> String {
             }
             seen.push(j.service.clone());
             out.push_str(&format!(
-                "{} {} {SCRIPTS_MOUNT}/restore-postgres.sh --test --job {} --service {} --dest {} --textfile-dir {TEXTFILE_DIR} {log}\n",
+                "{} {} {SCRIPTS_MOUNT}/restore-postgres.sh --test --job {} --service {} --dest {} --textfile-dir {TEXTFILE_DIR}\n",
                 rt.normalized(),
                 libpq(stack, j),
-                shell_quote(j.name.as_str()),
-                shell_quote(j.service.as_str()),
-                shell_quote(&b.destination)
+                sh_quote(j.name.as_str()),
+                sh_quote(j.service.as_str()),
+                sh_quote(&b.destination)
             ));
         }
     }
@@ -120,12 +119,34 @@ pub fn runner_base(stack: &Stack, default: &ImageRef) -> String {
     }
 }
 
-/// The runner's entrypoint: a pgpass file from the databases' secrets, the crontab, cron.
+/// The runner's entrypoint: as its user, check that the volumes it writes are its own, write a
+/// pgpass file from the databases' secrets, and hand over to supercronic.
 fn entrypoint(stack: &Stack, b: &crate::ir::Backups) -> String {
-    let mut out = String::from(
-        "#!/usr/bin/env bash\n# Start the backup runner: write the pgpass file from the databases' secrets, install the\n# crontab, run cron in the foreground.\nset -euo pipefail\numask 077\nmkdir -p \"$(dirname \"$PGPASS_FILE\")\"\n: >\"$PGPASS_FILE\"\n\n# pgpass fields escape ':' and '\\'.\nentry() { printf '%s:%s:*:%s:%s\\n' \"$1\" \"$2\" \"$3\" \"$(printf '%s' \"$4\" | sed 's/[\\\\:]/\\\\&/g')\" >>\"$PGPASS_FILE\"; }\n\n",
+    let dirs = format!("{} {}", sh_quote(&b.destination), sh_quote(TEXTFILE_DIR));
+    let mut out = format!(
+        r#"#!/usr/bin/env bash
+# Start the backup runner, as its user ({user}): check that the volumes it writes are its own,
+# write the pgpass file from the databases' secrets, and run supercronic in the foreground,
+# which runs the crontab's jobs as this user.
+set -euo pipefail
+umask 077
+for dir in {dirs}; do
+  if [[ ! -w $dir ]]; then
+    # A volume made before the runner ran as {user} is root's: hand it over once.
+    echo "backup runner: $dir is not writable by $(id -u):$(id -g). If its volume was made by an older runner (as root), run once: docker compose run --rm --no-deps --user 0 --cap-add CHOWN --entrypoint chown {name} -R {user} {dirs}" >&2
+    exit 1
+  fi
+done
+mkdir -p {PGPASS_DIR}
+: >{PGPASS}
+
+# pgpass fields escape ':' and '\'.
+entry() {{ printf '%s:%s:*:%s:%s\n' "$1" "$2" "$3" "$(printf '%s' "$4" | sed 's/[\\:]/\\&/g')" >>{PGPASS}; }}
+
+"#,
+        user = crate::ir::defaults::BACKUP_USER,
+        name = crate::ir::defaults::BACKUP.name,
     );
-    out = out.replace("$PGPASS_FILE", PGPASS).replace("\"$(dirname \"/run/sightline/pgpass\")\"", "/run/sightline");
     let mut seen = Vec::new();
     for j in &b.jobs {
         if seen.contains(&j.service) {
@@ -135,10 +156,10 @@ fn entrypoint(stack: &Stack, b: &crate::ir::Backups) -> String {
         let Some(s) = stack.services.iter().find(|s| s.name == j.service) else { continue };
         let Some(pg) = &s.postgres else { continue };
         // The password's file: a `{ file }` as mounted, an `{ env }` as seeded.
-        let secret = format!("\"$(cat {})\"", shell_quote(&super::paths::secret_file(&pg.password)));
-        out.push_str(&format!("entry {} {} {} {secret}\n", shell_quote(&s.host), s.port, shell_quote(&pg.user)));
+        let secret = format!("\"$(cat {})\"", sh_quote(&super::paths::secret_file(&pg.password)));
+        out.push_str(&format!("entry {} {} {} {secret}\n", sh_quote(&s.host), s.port, sh_quote(&pg.user)));
     }
-    out.push_str(&format!("\ncrontab {SCRIPTS_MOUNT}/crontab\nexec cron -f\n"));
+    out.push_str(&format!("\nexec supercronic {SCRIPTS_MOUNT}/crontab\n"));
     out
 }
 
@@ -156,13 +177,18 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
 
 #[cfg(test)]
 mod tests {
-    use super::shell_quote;
+    use super::{PGPASS, PGPASS_DIR, sh_quote};
+
+    #[test]
+    fn the_pgpass_file_is_on_the_runners_tmpfs() {
+        assert_eq!(PGPASS.strip_prefix(PGPASS_DIR), Some("/pgpass"));
+    }
 
     #[test]
     fn quoting_survives_hostile_words() {
-        assert_eq!(shell_quote("a b"), "'a b'");
-        assert_eq!(shell_quote("it's"), "'it'\\''s'");
-        assert_eq!(shell_quote("$(rm -rf /)"), "'$(rm -rf /)'");
-        assert_eq!(shell_quote("100%"), "'100\\%'");
+        assert_eq!(sh_quote("a b"), "'a b'");
+        assert_eq!(sh_quote("it's"), "'it'\\''s'");
+        assert_eq!(sh_quote("$(rm -rf /)"), "'$(rm -rf /)'");
+        assert_eq!(sh_quote("100%"), "'100%'");
     }
 }

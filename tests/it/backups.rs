@@ -2,7 +2,8 @@
 //! temporary directory): fill a database, back it up, see a corrupt dump refused and the failure
 //! recorded, drop the database and restore every row, rotate to `keep`, run the restore test,
 //! and do an encrypted round trip with age. Also: every generated script passes shellcheck,
-//! every job is in the crontab and has a staleness alert, and hostile names cannot inject.
+//! every job is in the crontab and has a staleness alert, supercronic runs every schedule
+//! sightline accepts at the times sightline's alerts assume, and hostile names cannot inject.
 
 use crate::pg_server::{PG_BIN, Server, compose_setup};
 use crate::prometheus::manifests;
@@ -225,6 +226,7 @@ fn backups_verify_rotate_restore_and_encrypt_on_a_real_database() {
 #[test]
 fn every_script_passes_shellcheck_and_has_help() {
     let shellcheck = require_tool("shellcheck");
+    let hadolint = require_tool("hadolint");
     for m in manifests() {
         let dir = build_into_tempdir(&m);
         let b = dir.path().join("backup");
@@ -239,6 +241,11 @@ fn every_script_passes_shellcheck_and_has_help() {
         assert_eq!(scripts.len(), 4, "{}", m.display());
         let (ok, out) = run(Command::new(&shellcheck).args(&scripts));
         assert!(ok, "{}: shellcheck:\n{out}", m.display());
+        // The runner's Dockerfile passes hadolint, down to its notes (what it leaves out on
+        // purpose says so in an ignore comment with the reason).
+        let (ok, out) =
+            run(Command::new(&hadolint).args(["--no-color", "--failure-threshold", "style"]).arg(b.join("Dockerfile")));
+        assert!(ok && out.trim().is_empty(), "{}: hadolint:\n{out}", m.display());
         for s in scripts.iter().filter(|s| !s.ends_with("entrypoint.sh")) {
             let (ok, out) = run(Command::new("bash").arg(s).arg("--help"));
             assert!(ok && out.contains("Usage:"), "{}: {} --help: {out}", m.display(), s.display());
@@ -266,6 +273,110 @@ fn every_job_is_scheduled_and_watched() {
         if b.restore_test.is_some() {
             assert!(crontab.contains("restore-postgres.sh --test"));
         }
+        // supercronic reads the crontab as written, each job's schedule whole (the command is
+        // not taken for a sixth or seventh field), at the runs sightline's alerts expect.
+        let (ok, out) =
+            run(Command::new(require_tool("supercronic")).arg("-test").arg(dir.path().join("backup/crontab")));
+        assert!(ok, "{}: supercronic -test: {out}", m.display());
+        let runs = supercronic_runs(&crontab, FROM, 50);
+        let lines: Vec<&str> =
+            crontab.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty() && l != &"CRON_TZ=UTC").collect();
+        assert_eq!(runs.len(), lines.len(), "{}: every line is a job", m.display());
+        for (line, (schedule, theirs)) in lines.iter().zip(&runs) {
+            let cron = sightline::manifest::values::Cron::parse(schedule).unwrap();
+            assert!(line.starts_with(&format!("{schedule} PGHOST=")), "{line}");
+            assert_eq!(theirs, &sightline_runs(&cron, FROM, 50), "{}: {line}", m.display());
+        }
+    }
+}
+
+/// The runs supercronic schedules for each job of `crontab`, by its own parser and schedule
+/// (`cron-next`, built on its module at the stack's release): (schedule, runs) per job.
+fn supercronic_runs(crontab: &str, from: &str, n: usize) -> Vec<(String, Vec<String>)> {
+    let mut child = Command::new(require_tool("cron-next"))
+        .args([from, &n.to_string()])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(crontab.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "supercronic refuses the crontab:\n{crontab}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let (schedule, runs) = l.split_once('\t').unwrap();
+            (schedule.to_string(), runs.split(' ').filter(|r| !r.is_empty()).map(String::from).collect())
+        })
+        .collect()
+}
+
+/// The runs sightline assumes (the staleness alerts' windows come from them), up to the end of
+/// 2099, where supercronic's schedule ends (its cronexpr's years are 1970–2099).
+fn sightline_runs(schedule: &sightline::manifest::values::Cron, from: &str, n: usize) -> Vec<String> {
+    use chrono::Datelike;
+    let start = chrono::DateTime::parse_from_rfc3339(from).unwrap().with_timezone(&chrono::Utc);
+    schedule
+        .schedule()
+        .iter_after(start)
+        .take(n)
+        .take_while(|t| t.year() < 2100)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .collect()
+}
+
+const FROM: &str = "2025-01-01T00:00:00Z";
+
+#[test]
+fn supercronic_runs_every_schedule_sightline_accepts_when_sightline_expects() {
+    require_tool("supercronic");
+    // Steps, ranges, lists, names in either case, Sunday as 0 and 7, a day of the month and
+    // of the week together (either one matches), a leap day, the 31st.
+    let corpus = [
+        "0 2 * * *",
+        "*/15 * * * *",
+        "5,55 * * * *",
+        "0 9,17 * * *",
+        "* * * * 1-5",
+        "* 8-18 * * 1-5",
+        "0 3 * * sun",
+        "0 3 * * SUN",
+        "0 12 * * 0",
+        "0 12 * * 7",
+        "0 4 1 * *",
+        "0 0 29 2 *",
+        "0 0 31 * *",
+        "0 0 1 * mon",
+        "30 4 1,15 * fri",
+        "0 0 * jan-jun mon-fri",
+        "10-50/20 */3 * * *",
+        "15 2 */2 * *",
+        "0 0 1 */3 *",
+        "0   6  *  *  sat,sun",
+    ];
+    let mut crontab = String::from("CRON_TZ=UTC\n");
+    let mut parsed = Vec::new();
+    for text in corpus {
+        let cron = sightline::manifest::values::Cron::parse(text).unwrap_or_else(|e| panic!("{text}: {e:?}"));
+        crontab.push_str(&format!("{} PGHOST=db true\n", cron.normalized()));
+        parsed.push(cron);
+    }
+    let runs = supercronic_runs(&crontab, FROM, 300);
+    assert_eq!(runs.len(), corpus.len(), "one schedule per job: {runs:?}");
+    for (cron, (schedule, theirs)) in parsed.iter().zip(&runs) {
+        assert_eq!(schedule, &cron.normalized(), "supercronic reads the schedule sightline wrote");
+        assert_eq!(
+            theirs,
+            &sightline_runs(cron, FROM, 300),
+            "{schedule}: supercronic and sightline disagree on its runs"
+        );
     }
 }
 

@@ -27,6 +27,10 @@ const PINS: &[(&str, &str, &ComponentDefault)] = &[
 const GRAMMARS: &[(&str, &str, &ComponentDefault, &str)] =
     &[("alloy_syntax", "github.com/grafana/alloy/syntax", &defaults::ALLOY, "1.19")];
 
+/// Programs the generated files build from their Go module (the backup runner's Dockerfile):
+/// (tools directory, the default it stands for).
+const BUILT: &[(&str, &defaults::BuiltProgram)] = &[("supercronic", &defaults::SUPERCRONIC)];
+
 /// Where the proxy does not serve the stack's release: (tools directory, release built).
 const NEAREST: &[(&str, &str)] =
     &[("postgres_exporter", "0.19.1"), ("redis_exporter", "1.88.0"), ("nginx_exporter", "1.5.1")];
@@ -54,8 +58,12 @@ fn required(dir: &str, module: &str) -> String {
 #[test]
 fn the_tools_modules_pin_the_releases_the_stack_runs() {
     let dirs: Vec<String> = tools_modules().into_iter().map(|(d, _)| d).collect();
-    let pinned: Vec<&str> = PINS.iter().map(|(d, ..)| *d).chain(GRAMMARS.iter().map(|(d, ..)| *d)).collect();
-    let mut pinned = pinned;
+    let mut pinned: Vec<&str> = PINS
+        .iter()
+        .map(|(d, ..)| *d)
+        .chain(GRAMMARS.iter().map(|(d, ..)| *d))
+        .chain(BUILT.iter().map(|(d, _)| *d))
+        .collect();
     pinned.sort();
     assert_eq!(dirs, pinned, "every tools module is pinned against a default");
     let versions = std::fs::read_to_string(root().join("docs/versions.md")).unwrap();
@@ -65,6 +73,15 @@ fn the_tools_modules_pin_the_releases_the_stack_runs() {
             "the stack now runs {} {}: check which {module} its go.mod requires and pin it in tools/{dir}",
             d.name,
             d.version
+        );
+        assert!(versions.contains(&format!("tools/{dir}")), "docs/versions.md lists tools/{dir}");
+    }
+    for (dir, p) in BUILT {
+        assert_eq!(
+            required(dir, p.module),
+            p.version,
+            "tools/{dir} builds {} at the release the generated Dockerfile builds",
+            p.module
         );
         assert!(versions.contains(&format!("tools/{dir}")), "docs/versions.md lists tools/{dir}");
     }
@@ -99,6 +116,7 @@ fn the_built_programs_are_the_pinned_releases() {
             .iter()
             .map(|(d, m, _)| (*d, *m))
             .chain(GRAMMARS.iter().map(|(d, m, ..)| (*d, *m)))
+            .chain(BUILT.iter().map(|(d, p)| (*d, p.module)))
             .find(|(d, _)| *d == dir)
             .map(|(_, m)| m)
             .unwrap();

@@ -396,8 +396,9 @@ class Stack:
                 host = src
             else:
                 d = self.volumes / src
-                d.mkdir(exist_ok=True)
-                os.chmod(d, 0o777)
+                if not d.exists():
+                    d.mkdir()
+                    os.chmod(d, 0o777)
                 host = str(d)
             out.append((dst, host))
         secrets = self.services[service].get("secrets", [])
@@ -1188,59 +1189,150 @@ def seed_secrets(stack: Stack, report: Report) -> None:
                 report.check(bool(files) and not wrong, f"{name} finds its `{{ env }}` secrets as files ({', '.join(sorted(files))}), each the variable's value", ", ".join(wrong))
 
 
-def cron_jobs(stack: Stack) -> list[tuple[str, str]]:
-    """The backup runner's crontab lines, as (schedule, command) with the container's paths
-    mapped here. Its entrypoint writes the pgpass file and starts cron under `umask 077`."""
-    runner = "backup"
-    if runner not in stack.services:
-        return []
-    pgpass = stack.work / "pgpass"
-    entry = (stack.gen / "backup/entrypoint.sh").read_text()
-    lines = stack.host_path(runner, "\n".join(l for l in entry.splitlines() if l.startswith("entry ")))
-    # The password files it reads belong to their other reader, the exporter (nobody), mode
-    # 0400: the entrypoint reads them as root with the runner's capabilities alone.
-    for name in stack.services[runner].get("secrets", []):
-        f = stack.secret_file(name if isinstance(name, str) else name["source"])
-        os.chown(f, 65534, 65534)
-        os.chmod(f, 0o400)
-    subprocess.run(
-        [*only_caps(stack.services[runner].get("cap_add", [])), "bash", "-c", f"umask 077; entry() {{ printf '%s:%s:*:%s:%s\\n' \"$1\" \"$2\" \"$3\" \"$(printf '%s' \"$4\" | sed 's/[\\\\:]/\\\\&/g')\" >>{pgpass}; }}\n{lines}"],
-        env={"PATH": "/usr/bin:/bin", **stack.environment(runner)},
-        check=True,
-    )
-    jobs = []
+RUNNER = "backup"
+
+
+def runner_user(stack: Stack) -> tuple[int, int]:
+    uid, _, gid = stack.services[RUNNER]["user"].partition(":")
+    return int(uid), int(gid or uid)
+
+
+def runner_env(stack: Stack) -> dict[str, str]:
+    """What supercronic passes its jobs: its own environment (the image's PATH with the
+    PostgreSQL client, the user's HOME, which a read-only root keeps unwritable) and the
+    crontab's variables (`CRON_TZ`)."""
+    env = {"PATH": f"{TOOLS}:{PG_BIN}:/usr/bin:/bin", "HOME": "/nonexistent", **stack.environment(RUNNER)}
     for line in (stack.gen / "backup/crontab").read_text().splitlines():
-        if not line.strip() or line.startswith("#"):
+        m = re.match(r"^([^\s=#]+)\s*=\s*(.*)$", line)
+        if m:
+            env[m.group(1)] = m.group(2)
+    return env
+
+
+def start_backup_runner(stack: Stack, procs: Processes, report: Report) -> list[tuple[str, str]]:
+    """The backup runner as compose runs it: its generated entrypoint, as its user with no
+    capability, its tmpfs mounts made with their options, its volumes its user's; the
+    entrypoint execs supercronic on the crontab. Returns the crontab's lines as (schedule,
+    command) with the container's paths mapped here."""
+    if RUNNER not in stack.services:
+        return []
+    c = stack.services[RUNNER]
+    uid, gid = runner_user(stack)
+    tmpfs = {}
+    for t in c.get("tmpfs", []):
+        path, _, opts = t.partition(":")
+        if path == "/tmp":
+            # Scratch: this machine's own /tmp stands for it.
             continue
-        fields = line.split(None, 5)
-        command = stack.host_path(runner, fields[5]).replace("/run/sightline/pgpass", str(pgpass))
-        command = command.replace(">> /proc/1/fd/1", f">> {stack.work}/backup.log")
+        o = dict(kv.split("=", 1) for kv in opts.split(",") if "=" in kv)
+        d = stack.work / ("tmpfs" + path.replace("/", "-"))
+        d.mkdir()
+        os.chown(d, int(o.get("uid", 0)), int(o.get("gid", 0)))
+        os.chmod(d, int(o.get("mode", "1777"), 8))
+        tmpfs[path] = str(d)
+
+    def here(text: str) -> str:
+        text = stack.host_path(RUNNER, text)
+        for path, d in sorted(tmpfs.items(), key=lambda p: -len(p[0])):
+            text = re.sub(rf"(?<![\w/.-]){re.escape(path)}(?=$|[/:\s'\"])", d, text)
+        return text
+
+    jobs = []
+    crontab = []
+    for line in (stack.gen / "backup/crontab").read_text().splitlines():
+        mapped = here(line)
+        crontab.append(mapped)
+        if not line.strip() or line.startswith("#") or re.match(r"^[^\s=]+\s*=", line):
+            continue
+        fields = mapped.split(None, 5)
         # Nothing may be written outside the working directory: every container path is mapped.
-        for dst, _ in stack.volume_map(runner):
-            if dst != "/" and re.search(rf"(?<![\w/.-]){re.escape(dst)}(?=$|[/:\s'\"])", command):
-                sys.exit(f"rehearse: {dst} is left unmapped in the backup job: {command}")
-        jobs.append((" ".join(fields[:5]), command))
+        for dst, _ in [*stack.volume_map(RUNNER), *((p, "") for p in tmpfs)]:
+            if dst != "/" and re.search(rf"(?<![\w/.-]){re.escape(dst)}(?=$|[/:\s'\"])", fields[5]):
+                sys.exit(f"rehearse: {dst} is left unmapped in the backup job: {fields[5]}")
+        jobs.append((" ".join(fields[:5]), fields[5]))
+    mapped_crontab = stack.work / "backup-crontab"
+    mapped_crontab.write_text("\n".join(crontab) + "\n")
+    entry = stack.work / "backup-entrypoint.sh"
+    # supercronic is the one scripts/tools built at the release the Dockerfile builds, copied
+    # where the runner's user reaches it (the image's /usr/local/bin).
+    supercronic = stack.work / "usr-local-bin" / "supercronic"
+    supercronic.parent.mkdir()
+    shutil.copy(TOOLS / "supercronic", supercronic)
+    entry.write_text(
+        here((stack.gen / "backup/entrypoint.sh").read_text())
+        .replace(here("/opt/sightline/crontab"), str(mapped_crontab))
+        .replace("exec supercronic ", f"exec {supercronic} ")
+    )
+    # The password files it reads belong to the exporter, in the runner's group, as
+    # docs/manifest.md asks (`chown 65534:999 FILE; chmod 0440 FILE`).
+    for name in c.get("secrets", []):
+        f = stack.secret_file(name if isinstance(name, str) else name["source"])
+        os.chown(f, 65534, gid)
+        os.chmod(f, 0o440)
+    argv = [*only_caps(c.get("cap_add", []), f"{uid}:{gid}"), "bash", str(entry)]
+    # Its volumes as an older runner (root) left them: the entrypoint refuses, saying how to
+    # hand them over; then as Docker makes them from the image, the user's.
+    owned = [Path(host) for dst, host in stack.volume_map(RUNNER) if Path(host).is_relative_to(stack.volumes) and not dst.startswith("/run/")]
+    for d in owned:
+        os.chown(d, 0, 0)
+        os.chmod(d, 0o755)
+    try:
+        r = subprocess.run(argv, env=runner_env(stack), capture_output=True, text=True, timeout=30)
+        refused = r.returncode == 1 and "not writable" in r.stderr and "chown" in r.stderr
+        detail = r.stderr.strip()[-300:]
+    except subprocess.TimeoutExpired:
+        refused, detail = False, "it started on root's volumes"
+    report.check(refused, "backup runner: on volumes root owns (an older runner's), the entrypoint refuses and says how to hand them over", detail)
+    for d in owned:
+        os.chown(d, uid, gid)
+    procs.start(RUNNER, argv, env=runner_env(stack), limits=Limits.of(RUNNER, c))
+    comm = ""
+    for _ in range(50):
+        p = procs.running[RUNNER]
+        if p.poll() is not None:
+            break
+        try:
+            comm = Path(f"/proc/{p.pid}/comm").read_text().strip()
+        except OSError:
+            comm = ""
+        if comm == "supercronic":
+            break
+        time.sleep(0.2)
+    time.sleep(1)
+    alive = procs.running[RUNNER].poll() is None
+    report.check(
+        alive and comm == "supercronic",
+        f"backup runner: its entrypoint, as {uid}:{gid} without capabilities, writes the pgpass file and hands over to supercronic, which loads the crontab and keeps running (the compose healthcheck: `grep -qx supercronic /proc/1/comm`)",
+        procs.tail(RUNNER),
+    )
+    pgpass = Path(tmpfs.get("/run/sightline", "/nonexistent")) / "pgpass"
+    st = pgpass.stat() if pgpass.exists() else None
+    report.check(bool(st) and st.st_uid == uid and st.st_mode & 0o077 == 0, "backup runner: its pgpass file is its user's alone (libpq ignores one others can read)", str(st))
     return jobs
 
 
-def run_cron_job(command: str, caps: list[str] | None = None) -> int:
-    """One crontab command as cron runs it: /bin/sh, cron's environment, the umask the
-    runner's entrypoint set (cron's children inherit it), and with `caps`, only those
-    capabilities (the runner's compose `cap_add` after `cap_drop: [ALL]`) and no new
-    privileges."""
-    env = {"PATH": f"{PG_BIN}:/usr/bin:/bin", "SHELL": "/bin/sh", "HOME": "/root", "LOGNAME": "root"}
-    argv = ["/bin/sh", "-c", f"umask 077; {command}"]
-    if caps is not None:
-        argv = [*only_caps(caps), *argv]
-    return subprocess.run(argv, env=env, timeout=300).returncode
+def run_cron_job(stack: Stack, procs: Processes, command: str) -> int:
+    """One crontab command as supercronic runs it: `sh -c`, supercronic's environment, the
+    umask the entrypoint set, as the runner's user with no capability and no new privileges,
+    within the runner's limits (its container's cgroup); its output appended to backup.log."""
+    uid, gid = runner_user(stack)
+    argv = [*only_caps(stack.services[RUNNER].get("cap_add", []), f"{uid}:{gid}"), "/bin/sh", "-c", f"umask 077; {command}"]
+    argv = procs.limits[RUNNER].wrap(argv)
+    with open(stack.work / "backup.log", "ab") as log:
+        return subprocess.run(argv, env=runner_env(stack), stdout=log, stderr=subprocess.STDOUT, timeout=300).returncode
 
 
-def only_caps(caps: list[str]) -> list[str]:
-    """A prefix that runs a program as compose runs a root container with `cap_drop: [ALL]`,
+def only_caps(caps: list[str], user: str | None = None) -> list[str]:
+    """A prefix that runs a program as compose runs a container with `cap_drop: [ALL]`,
     `cap_add: caps` and no-new-privileges: those capabilities in its bounding set, so the only
-    ones root's execve grants, and none inheritable or ambient."""
+    ones root's execve grants, and none inheritable or ambient; with `user` ("uid:gid"), as that
+    user in no other group (a non-root process keeps no capability at all)."""
     bounding = ",".join(["-all"] + [f"+{c.lower()}" for c in caps])
-    return ["setpriv", f"--bounding-set={bounding}", "--inh-caps=-all", "--ambient-caps=-all", "--no-new-privs"]
+    who = []
+    if user:
+        uid, _, gid = user.partition(":")
+        who = [f"--reuid={uid}", f"--regid={gid or uid}", "--clear-groups"]
+    return ["setpriv", *who, f"--bounding-set={bounding}", "--inh-caps=-all", "--ambient-caps=-all", "--no-new-privs"]
 
 
 def start_application(stack: Stack, procs: Processes, report: Report) -> list[str]:
@@ -1702,10 +1794,12 @@ def inject(stack: Stack, procs: Processes, report: Report, faults: Faults, apps:
     if backup_jobs:
         failed_job = re.search(r"--job[= ](\S+)", backup_jobs[0]) or re.search(r"\bJOB=(\S+)", backup_jobs[0])
         failed_job = failed_job.group(1).strip("'\"") if failed_job else None
-        wrong = stack.work / "pgpass-wrong"
-        wrong.write_text(re.sub(r":[^:\n]*$", ":wrong-password", (stack.work / "pgpass").read_text(), flags=re.M))
+        pgpass = stack.work / "tmpfs-run-sightline" / "pgpass"
+        wrong = pgpass.with_name("pgpass-wrong")
+        wrong.write_text(re.sub(r":[^:\n]*$", ":wrong-password", pgpass.read_text(), flags=re.M))
+        os.chown(wrong, *runner_user(stack))
         os.chmod(wrong, 0o600)
-        code = run_cron_job(backup_jobs[0].replace(str(stack.work / "pgpass"), str(wrong)), stack.services["backup"].get("cap_add", []))
+        code = run_cron_job(stack, procs, backup_jobs[0].replace(str(pgpass), str(wrong)))
         report.check(code != 0, "backup runner: a job with a wrong password fails", f"exit {code}")
         if failed_job:
             want.append(("BackupFailed", {"backup_job": failed_job}))
@@ -1936,15 +2030,15 @@ def main() -> int:
         apps = start_application(stack, procs, report)
         run_one_shots(stack, report)
         start_observability(stack, procs, report)
-        jobs = cron_jobs(stack)
+        jobs = start_backup_runner(stack, procs, report)
         # The databases hold data, and are written to between the dumps and the restore test,
         # as a live database is.
         write_rows(stack, "CREATE TABLE IF NOT EXISTS rehearsal_writes (id serial PRIMARY KEY, at timestamptz DEFAULT now()); INSERT INTO rehearsal_writes DEFAULT VALUES;")
         for schedule, command in sorted(jobs, key=lambda j: "restore-postgres.sh" in j[1]):
             if "restore-postgres.sh" in command:
                 write_rows(stack, "INSERT INTO rehearsal_writes DEFAULT VALUES;")
-            code = run_cron_job(command, stack.services["backup"].get("cap_add", []))
-            report.check(code == 0, f"backup runner: `{schedule}` job succeeds with only the runner's capabilities ({', '.join(stack.services['backup'].get('cap_add', [])) or 'none'})", f"exit {code}; see backup.log")
+            code = run_cron_job(stack, procs, command)
+            report.check(code == 0, f"backup runner: `{schedule}` job succeeds as the runner's user, without capabilities", f"exit {code}; see backup.log")
         # Every batch job has run once and succeeded, reporting as documented.
         if "pushgateway" in procs.running:
             wait_port(stack.addr["pushgateway"], 9091, 30)

@@ -716,20 +716,30 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     volumes.insert("grafana-data".into(), json!({}));
     services.insert("grafana".into(), Value::Object(g));
 
-    // The backup runner: cron with the scripts of `backup/`, built on the databases' image.
+    // The backup runner: supercronic with the scripts of `backup/`, built on the databases'
+    // image, as its `postgres` user: no capability, a read-only root, its pgpass file on a
+    // tmpfs of its own. Its volumes start out its own (the Dockerfile makes their directories
+    // the user's, and Docker fills an empty volume from the image, owner included).
     if let (Some(b), Some(c)) = (&stack.backups, stack.component(defaults::BACKUP.name)) {
-        let mut r = base(c, None, false, &with_app(&[MONITORING]));
-        // cron runs as root, and starts each job as the crontab's owner (root) with setgid,
-        // initgroups and setuid, which need SETGID and SETUID even from root to root (Debian's
-        // cron 3.0pl1 starts no job without them). Its entrypoint reads the databases' password
-        // files, which their other readers (the exporter, as nobody) may own: root reads past
-        // their modes with DAC_READ_SEARCH, as the query-stats job does. Nothing else: the jobs
-        // write only what root owns.
-        r.insert("cap_drop".into(), json!(["ALL"]));
-        r.insert("cap_add".into(), json!(["DAC_READ_SEARCH", "SETGID", "SETUID"]));
+        let mut r = base(c, Some(defaults::BACKUP_USER), true, &with_app(&[MONITORING]));
+        let (uid, gid) = defaults::BACKUP_USER.split_once(':').expect("a uid:gid");
+        r.insert(
+            "tmpfs".into(),
+            json!(["/tmp", format!("{}:uid={uid},gid={gid},mode=0700", super::backup::PGPASS_DIR)]),
+        );
         r.shift_remove("image");
         let image = super::backup::runner_base(stack, &c.image);
-        r.insert("build".into(), json!({ "context": format!("./{BACKUP_DIR}"), "args": { "POSTGRES_IMAGE": image } }));
+        let cron = defaults::SUPERCRONIC;
+        r.insert(
+            "build".into(),
+            json!({ "context": format!("./{BACKUP_DIR}"), "args": {
+                "POSTGRES_IMAGE": image,
+                "GO_IMAGE": cron.builder,
+                "SUPERCRONIC_VERSION": cron.version,
+                "BACKUP_DIR": b.destination,
+                "TEXTFILE_DIR": TEXTFILE_DIR,
+            } }),
+        );
         let mut wiring = SecretWiring::new();
         for s in stack.services.iter().filter(|s| b.jobs.iter().any(|j| j.service == s.name)) {
             if let Some(pg) = &s.postgres {
@@ -747,7 +757,8 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         wiring.apply(&c.name, &mut r, &mut secrets_all);
         r.insert(
             "healthcheck".into(),
-            healthcheck(vec!["CMD-SHELL", "test -s /var/run/crond.pid && kill -0 \"$$(cat /var/run/crond.pid)\""]),
+            // The entrypoint has handed over to supercronic (which exits on a bad crontab).
+            healthcheck(vec!["CMD", "grep", "-qx", "supercronic", "/proc/1/comm"]),
         );
         let db_deps: Vec<(&str, &str)> = stack
             .services
