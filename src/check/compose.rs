@@ -160,8 +160,13 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
     backup_destination(ctx, sink);
 }
 
-/// What the backup runner's image needs at its own paths, or mounts there: a volume at, over or
-/// under one of them hides it (or copies it into the volume) or is refused by compose.
+/// Whether `path` is `dir` or lies under it.
+fn within(path: &str, dir: &str) -> bool {
+    path == dir || path.starts_with(&format!("{dir}/"))
+}
+
+/// Directories of the backup runner's image or mounts: a volume at one hides it (or compose
+/// refuses a second mount there), and a volume above one is filled with the image's copy of it.
 const RUNNER_PATHS: [&str; 15] = [
     crate::targets::backup::SCRIPTS_MOUNT,
     crate::targets::paths::TEXTFILE_DIR,
@@ -180,21 +185,26 @@ const RUNNER_PATHS: [&str; 15] = [
     "/boot",
 ];
 
-/// `backups.destination`: a directory of its own in the runner, not `/`, not a system directory
-/// of its image or one the runner mounts otherwise, nor above one, and without `.` or `..`.
+/// Of those, the ones no volume may go under either: read-only mounts (the scripts, the
+/// secrets under `/run`), the kernel's file systems, and the metrics' volume.
+const RUNNER_CLOSED: [&str; 6] =
+    [crate::targets::backup::SCRIPTS_MOUNT, crate::targets::paths::TEXTFILE_DIR, "/run", "/proc", "/sys", "/dev"];
+
+/// `backups.destination`: a directory of its own in the runner: not `/`, not at or above a
+/// directory the runner's image needs or it mounts, not under a closed one, without `.` or
+/// `..` (compared as Docker cleans it: `//tmp/` is `/tmp`).
 fn backup_destination(ctx: &Ctx, sink: &mut Sink) {
     let Some(given) = ctx.manifest.backups.as_ref().and_then(|b| b.destination.as_deref()) else { return };
-    let dest = given.trim_end_matches('/');
-    let within = |a: &str, b: &str| a == b || a.starts_with(&format!("{b}/"));
-    let why = if dest.is_empty() {
+    let parts: Vec<&str> = given.split('/').filter(|p| !p.is_empty()).collect();
+    let dest = format!("/{}", parts.join("/"));
+    let why = if parts.is_empty() {
         Some("it is the runner's whole root".to_string())
-    } else if dest.split('/').any(|c| c == "." || c == "..") {
+    } else if parts.iter().any(|c| *c == "." || *c == "..") {
         Some("it has a `.` or `..` in it".to_string())
+    } else if let Some(p) = RUNNER_PATHS.iter().find(|p| within(p, &dest)) {
+        Some(format!("it is at or above `{p}`, which the runner needs or mounts"))
     } else {
-        RUNNER_PATHS
-            .iter()
-            .find(|p| within(dest, p) || within(p, dest))
-            .map(|p| format!("it is at, above or under `{p}`, which the runner needs or mounts"))
+        RUNNER_CLOSED.iter().find(|p| within(&dest, p)).map(|p| format!("it is under `{p}`, where no volume can go"))
     };
     if let Some(why) = why {
         sink.push(
@@ -232,7 +242,7 @@ fn containers_settings(ctx: &Ctx, sink: &mut Sink, at: &dyn Fn(&[&str]) -> Vec<S
     let mounted: Vec<&str> = run.volumes.iter().map(|v| v.parts().1.trim_end_matches('/')).collect();
     for (i, t) in run.tmpfs.iter().enumerate() {
         let path = t.0.as_str();
-        let under = |dir: &str| path == dir || path.starts_with(&format!("{dir}/"));
+        let under = |dir: &str| within(path, dir);
         let clash = if mounted.contains(&path) {
             Some("a volume of `volumes` is mounted there")
         } else if under("/run/secrets") || under(ENV_SECRETS_DIR) {
@@ -250,10 +260,7 @@ fn containers_settings(ctx: &Ctx, sink: &mut Sink, at: &dyn Fn(&[&str]) -> Vec<S
         }
     }
     if let Some(caps) = &run.capabilities {
-        let root = run
-            .user
-            .as_deref()
-            .is_none_or(|u| u == "0" || u == "root" || u.starts_with("0:") || u.starts_with("root:"));
+        let root = run.user.as_deref().is_none_or(crate::manifest::model::is_root_user);
         if !caps.is_empty() && !root {
             sink.push(
                 Diagnostic::warning(Code::ContainerSetting, "a container that does not run as root gets no capability")

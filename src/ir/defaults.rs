@@ -61,7 +61,7 @@ pub enum Probe {
     Wget,
     /// bash and no HTTP client: a GET over bash's `/dev/tcp`.
     Bash,
-    /// A shell, for a check that needs no HTTP (the backup runner's cron daemon).
+    /// A shell, for a check that needs no HTTP.
     Shell,
     /// No shell: the program's own health command, run by exec; `{url}` stands for the
     /// readiness URL the healthcheck asks for.

@@ -214,6 +214,11 @@ pub struct Service {
     pub compose: Option<ServiceCompose>,
 }
 
+/// Whether a container's `user` (`uid[:gid]` or names) is root: uid 0 or the name `root`.
+pub fn is_root_user(user: &str) -> bool {
+    matches!(user.split(':').next(), Some("0" | "root"))
+}
+
 /// How compose runs one of the application's services: what sightline cannot infer from its
 /// kind. Checked like the rest: secrets only as references, ports not clashing, volumes inside
 /// the project.

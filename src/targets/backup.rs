@@ -98,7 +98,7 @@ fn crontab(stack: &Stack, b: &crate::ir::Backups) -> String {
 
 /// The image the runner is built on: the official Debian-based `postgres` image of the newest
 /// database's release, whose client dumps every database of the stack (pg_dump reads servers of
-/// its own major version and older) and whose `apt-get` installs cron. An Alpine or third-party
+/// its own major version and older) and whose `apt-get` installs zstd and age. An Alpine or third-party
 /// database image gives its version, never its base: the Dockerfile needs Debian's packages.
 pub fn runner_base(stack: &Stack, default: &ImageRef) -> String {
     let newest = stack
@@ -131,12 +131,18 @@ fn entrypoint(stack: &Stack, b: &crate::ir::Backups) -> String {
 set -euo pipefail
 umask 077
 for dir in {dirs}; do
-  if [[ ! -w $dir ]]; then
-    # A volume made before the runner ran as {user} is root's: hand it over once.
-    echo "backup runner: $dir is not writable by $(id -u):$(id -g). If its volume was made by an older runner (as root), run once: docker compose run --rm --no-deps --user 0 --cap-add CHOWN --entrypoint chown {name} -R {user} {dirs}" >&2
+  # A volume made before the runner ran as {user} is root's, down to its old dumps: hand it
+  # over once, whole.
+  if [[ ! -w $dir || -n $(find "$dir" ! -user "$(id -u)" -print -quit 2>/dev/null) ]]; then
+    echo "backup runner: $dir (or something in it) is not $(id -u):$(id -g)'s. If its volume was made by an older runner (as root), run once: docker compose run --rm --no-deps --user 0 --cap-add CHOWN --entrypoint chown {name} -R {user} {dirs}" >&2
     exit 1
   fi
 done
+# A database's password file, readable by the runner's group.
+readable() {{
+  [[ -r $1 ]] || {{ echo "backup runner: cannot read $1 as $(id -u):$(id -g): on the host, chown 65534:{gid} FILE; chmod 0440 FILE" >&2; exit 1; }}
+  cat "$1"
+}}
 mkdir -p {PGPASS_DIR}
 : >{PGPASS}
 
@@ -145,6 +151,7 @@ entry() {{ printf '%s:%s:*:%s:%s\n' "$1" "$2" "$3" "$(printf '%s' "$4" | sed 's/
 
 "#,
         user = crate::ir::defaults::BACKUP_USER,
+        gid = crate::ir::defaults::BACKUP_USER.split_once(':').map_or("0", |(_, g)| g),
         name = crate::ir::defaults::BACKUP.name,
     );
     let mut seen = Vec::new();
@@ -156,8 +163,15 @@ entry() {{ printf '%s:%s:*:%s:%s\n' "$1" "$2" "$3" "$(printf '%s' "$4" | sed 's/
         let Some(s) = stack.services.iter().find(|s| s.name == j.service) else { continue };
         let Some(pg) = &s.postgres else { continue };
         // The password's file: a `{ file }` as mounted, an `{ env }` as seeded.
-        let secret = format!("\"$(cat {})\"", sh_quote(&super::paths::secret_file(&pg.password)));
-        out.push_str(&format!("entry {} {} {} {secret}\n", sh_quote(&s.host), s.port, sh_quote(&pg.user)));
+        // Read apart from the call: `set -e` stops on a failed substitution in an assignment,
+        // not in a command's arguments.
+        out.push_str(&format!(
+            "password=$(readable {})\nentry {} {} {} \"$password\"\n",
+            sh_quote(&super::paths::secret_file(&pg.password)),
+            sh_quote(&s.host),
+            s.port,
+            sh_quote(&pg.user)
+        ));
     }
     out.push_str(&format!("\nexec supercronic {SCRIPTS_MOUNT}/crontab\n"));
     out

@@ -1084,6 +1084,10 @@ def web_auth(stack: Stack, report: Report) -> None:
             text = f.read_text()
             for secret in stack.services[name].get("secrets", []):
                 text = text.replace(f"/run/secrets/{secret}", str(stack.secret_file(secret)))
+            # A `{ env }` one is a file of its seeded volume (seed_secrets has run).
+            for dst, host in stack.volume_map(name):
+                if dst == "/run/sightline-secrets":
+                    text = text.replace(f"{dst}/", f"{host}/")
             f.write_text(text)
     for name in WEB_AUTH:
         copy = stack.copies.get(name)
@@ -1199,9 +1203,9 @@ def runner_user(stack: Stack) -> tuple[int, int]:
 
 def runner_env(stack: Stack) -> dict[str, str]:
     """What supercronic passes its jobs: its own environment (the image's PATH with the
-    PostgreSQL client, the user's HOME, which a read-only root keeps unwritable) and the
-    crontab's variables (`CRON_TZ`)."""
-    env = {"PATH": f"{TOOLS}:{PG_BIN}:/usr/bin:/bin", "HOME": "/nonexistent", **stack.environment(RUNNER)}
+    PostgreSQL client; HOME, the user's, /var/lib/postgresql, which is not the runner's to
+    write, as on the image's read-only root) and the crontab's variables (`CRON_TZ`)."""
+    env = {"PATH": f"{TOOLS}:{PG_BIN}:/usr/bin:/bin", "HOME": "/var/lib/postgresql", **stack.environment(RUNNER)}
     for line in (stack.gen / "backup/crontab").read_text().splitlines():
         m = re.match(r"^([^\s=#]+)\s*=\s*(.*)$", line)
         if m:
@@ -1212,8 +1216,11 @@ def runner_env(stack: Stack) -> dict[str, str]:
 def start_backup_runner(stack: Stack, procs: Processes, report: Report) -> list[tuple[str, str]]:
     """The backup runner as compose runs it: its generated entrypoint, as its user with no
     capability, its tmpfs mounts made with their options, its volumes its user's; the
-    entrypoint execs supercronic on the crontab. Returns the crontab's lines as (schedule,
-    command) with the container's paths mapped here."""
+    entrypoint execs supercronic on the crontab (every schedule, each command behind `true ||`
+    so that a run crossing a schedule's time starts nothing of its own beside the jobs the
+    rehearsal runs). supercronic is not PID 1 here, so its reaper and the compose healthcheck's
+    /proc/1 are not exercised: the check reads its process's comm instead. Returns the
+    crontab's lines as (schedule, command) with the container's paths mapped here."""
     if RUNNER not in stack.services:
         return []
     c = stack.services[RUNNER]
@@ -1241,10 +1248,11 @@ def start_backup_runner(stack: Stack, procs: Processes, report: Report) -> list[
     crontab = []
     for line in (stack.gen / "backup/crontab").read_text().splitlines():
         mapped = here(line)
-        crontab.append(mapped)
         if not line.strip() or line.startswith("#") or re.match(r"^[^\s=]+\s*=", line):
+            crontab.append(mapped)
             continue
         fields = mapped.split(None, 5)
+        crontab.append(" ".join([*fields[:5], "true ||", fields[5]]))
         # Nothing may be written outside the working directory: every container path is mapped.
         for dst, _ in [*stack.volume_map(RUNNER), *((p, "") for p in tmpfs)]:
             if dst != "/" and re.search(rf"(?<![\w/.-]){re.escape(dst)}(?=$|[/:\s'\"])", fields[5]):
@@ -1263,28 +1271,31 @@ def start_backup_runner(stack: Stack, procs: Processes, report: Report) -> list[
         .replace(here("/opt/sightline/crontab"), str(mapped_crontab))
         .replace("exec supercronic ", f"exec {supercronic} ")
     )
-    # The password files it reads belong to the exporter, in the runner's group, as
-    # docs/manifest.md asks (`chown 65534:999 FILE; chmod 0440 FILE`).
-    for name in c.get("secrets", []):
-        f = stack.secret_file(name if isinstance(name, str) else name["source"])
-        os.chown(f, 65534, gid)
-        os.chmod(f, 0o440)
     argv = [*only_caps(c.get("cap_add", []), f"{uid}:{gid}"), "bash", str(entry)]
-    # Its volumes as an older runner (root) left them: the entrypoint refuses, saying how to
-    # hand them over; then as Docker makes them from the image, the user's.
+    # Its volumes as an older runner (root) left them, whole or an old dump's directory: the
+    # entrypoint refuses, saying how to hand them over; then as Docker makes them from the
+    # image, the user's.
     owned = [Path(host) for dst, host in stack.volume_map(RUNNER) if Path(host).is_relative_to(stack.volumes) and not dst.startswith("/run/")]
+
+    def refuses(what: str) -> None:
+        try:
+            r = subprocess.run(argv, env=runner_env(stack), capture_output=True, text=True, timeout=30)
+            refused = r.returncode == 1 and "docker compose run" in r.stderr and "chown" in r.stderr
+            detail = r.stderr.strip()[-300:]
+        except subprocess.TimeoutExpired:
+            refused, detail = False, "it started on root's volumes"
+        report.check(refused, f"backup runner: on {what}, the entrypoint refuses and says how to hand them over", detail)
+
     for d in owned:
         os.chown(d, 0, 0)
         os.chmod(d, 0o755)
-    try:
-        r = subprocess.run(argv, env=runner_env(stack), capture_output=True, text=True, timeout=30)
-        refused = r.returncode == 1 and "not writable" in r.stderr and "chown" in r.stderr
-        detail = r.stderr.strip()[-300:]
-    except subprocess.TimeoutExpired:
-        refused, detail = False, "it started on root's volumes"
-    report.check(refused, "backup runner: on volumes root owns (an older runner's), the entrypoint refuses and says how to hand them over", detail)
+    refuses("volumes root owns (an older runner's)")
     for d in owned:
         os.chown(d, uid, gid)
+    old = owned[0] / "old-job"
+    old.mkdir(mode=0o700)
+    refuses("its volume with a directory root owns in it (an older runner's dumps)")
+    old.rmdir()
     procs.start(RUNNER, argv, env=runner_env(stack), limits=Limits.of(RUNNER, c))
     comm = ""
     for _ in range(50):
@@ -1309,6 +1320,19 @@ def start_backup_runner(stack: Stack, procs: Processes, report: Report) -> list[
     st = pgpass.stat() if pgpass.exists() else None
     report.check(bool(st) and st.st_uid == uid and st.st_mode & 0o077 == 0, "backup runner: its pgpass file is its user's alone (libpq ignores one others can read)", str(st))
     return jobs
+
+
+def own_password_files(stack: Stack) -> None:
+    """The databases' `{ file }` passwords the backup runner reads, owned as docs/manifest.md
+    asks (`chown 65534:999 FILE; chmod 0440 FILE`), before anything reads them: the exporter
+    (65534), the runner (its group), the database's entrypoint and the query-stats job (root)."""
+    if RUNNER not in stack.services:
+        return
+    _, gid = runner_user(stack)
+    for name in stack.services[RUNNER].get("secrets", []):
+        f = stack.secret_file(name if isinstance(name, str) else name["source"])
+        os.chown(f, 65534, gid)
+        os.chmod(f, 0o440)
 
 
 def run_cron_job(stack: Stack, procs: Processes, command: str) -> int:
@@ -2017,7 +2041,6 @@ def main() -> int:
         print(f"rehearsing {args.manifest} in {work}", flush=True)
         write_hosts(stack)
         n = shorten_for(stack, args.for_)
-        web_auth(stack, report)
         if args.for_:
             stack.timing = args.for_
             report.note(f"--for {args.for_}: {n} alerts wait {args.for_} instead of their `for:`, and Alertmanager's group_wait and group_interval are at most {args.for_} (in copies of the rule files and of alertmanager.yml)")
@@ -2027,6 +2050,8 @@ def main() -> int:
             if name in stack.services:
                 report.note(f"not run here: {name} ({why})")
         seed_secrets(stack, report)
+        own_password_files(stack)
+        web_auth(stack, report)
         apps = start_application(stack, procs, report)
         run_one_shots(stack, report)
         start_observability(stack, procs, report)

@@ -149,7 +149,7 @@ fn base(c: &Component, user: Option<&str>, read_only: bool, networks: &[&str]) -
         // A process of a non-root user has no capability to use (no-new-privileges keeps a
         // setuid or file-capability binary from gaining one): the bounding set is emptied so
         // nothing in the container can.
-        if !u.starts_with("0:") && u != "0" {
+        if !crate::manifest::model::is_root_user(u) {
             s.insert("cap_drop".into(), json!(["ALL"]));
         }
     }
@@ -738,6 +738,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
                 "SUPERCRONIC_VERSION": cron.version,
                 "BACKUP_DIR": b.destination,
                 "TEXTFILE_DIR": TEXTFILE_DIR,
+                "RUNNER_USER": defaults::BACKUP_USER,
             } }),
         );
         let mut wiring = SecretWiring::new();
