@@ -177,6 +177,23 @@ entry() {{ printf '%s:%s:*:%s:%s\n' "$1" "$2" "$3" "$(printf '%s' "$4" | sed 's/
     out
 }
 
+/// The runner's Dockerfile: its build arguments, with this stack's values, then the template.
+fn dockerfile(stack: &Stack, b: &crate::ir::Backups) -> String {
+    let default = stack.component(crate::ir::defaults::BACKUP.name).map(|c| c.image.clone());
+    let cron = crate::ir::defaults::SUPERCRONIC;
+    let args = [
+        ("POSTGRES_IMAGE", default.map(|d| runner_base(stack, &d)).unwrap_or_default()),
+        ("GO_IMAGE", cron.builder.to_string()),
+        ("SUPERCRONIC_VERSION", cron.version.to_string()),
+        ("BACKUP_DIR", b.destination.clone()),
+        ("TEXTFILE_DIR", TEXTFILE_DIR.to_string()),
+        ("RUNNER_USER", crate::ir::defaults::BACKUP_USER.to_string()),
+    ];
+    let mut out: String = args.iter().map(|(k, v)| format!("ARG {k}={v}\n")).collect();
+    out.push_str(DOCKERFILE);
+    out
+}
+
 pub fn lower(stack: &Stack) -> Vec<Artifact> {
     let Some(b) = &stack.backups else { return Vec::new() };
     vec![
@@ -185,7 +202,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         Artifact::new(format!("{BACKUP_DIR}/restore-postgres.sh"), RESTORE_SH),
         Artifact::new(format!("{BACKUP_DIR}/entrypoint.sh"), entrypoint(stack, b)),
         Artifact::new(format!("{BACKUP_DIR}/crontab"), crontab(stack, b)),
-        Artifact::new(format!("{BACKUP_DIR}/Dockerfile"), DOCKERFILE),
+        Artifact::new(format!("{BACKUP_DIR}/Dockerfile"), dockerfile(stack, b)),
     ]
 }
 

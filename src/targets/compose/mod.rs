@@ -728,19 +728,8 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
             json!(["/tmp", format!("{}:uid={uid},gid={gid},mode=0700", super::backup::PGPASS_DIR)]),
         );
         r.shift_remove("image");
-        let image = super::backup::runner_base(stack, &c.image);
-        let cron = defaults::SUPERCRONIC;
-        r.insert(
-            "build".into(),
-            json!({ "context": format!("./{BACKUP_DIR}"), "args": {
-                "POSTGRES_IMAGE": image,
-                "GO_IMAGE": cron.builder,
-                "SUPERCRONIC_VERSION": cron.version,
-                "BACKUP_DIR": b.destination,
-                "TEXTFILE_DIR": TEXTFILE_DIR,
-                "RUNNER_USER": defaults::BACKUP_USER,
-            } }),
-        );
+        // Its Dockerfile holds its build arguments (backup::dockerfile).
+        r.insert("build".into(), json!({ "context": format!("./{BACKUP_DIR}") }));
         let mut wiring = SecretWiring::new();
         for s in stack.services.iter().filter(|s| b.jobs.iter().any(|j| j.service == s.name)) {
             if let Some(pg) = &s.postgres {
