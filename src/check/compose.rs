@@ -170,8 +170,9 @@ fn within(path: &str, dir: &str) -> bool {
 const RUNNER_PATHS: [&str; 15] = [
     crate::targets::backup::SCRIPTS_MOUNT,
     crate::targets::paths::TEXTFILE_DIR,
+    // The postgres image's `VOLUME` (up to 17 its `data`, from 18 the directory itself).
+    "/var/lib/postgresql",
     "/run",
-    "/var/run",
     "/tmp",
     "/proc",
     "/sys",
@@ -185,17 +186,29 @@ const RUNNER_PATHS: [&str; 15] = [
     "/boot",
 ];
 
-/// Of those, the ones no volume may go under either: read-only mounts (the scripts, the
-/// secrets under `/run`), the kernel's file systems, and the metrics' volume.
-const RUNNER_CLOSED: [&str; 6] =
-    [crate::targets::backup::SCRIPTS_MOUNT, crate::targets::paths::TEXTFILE_DIR, "/run", "/proc", "/sys", "/dev"];
+/// Of those, the ones a volume may not go under either, for the mounts in them: the scripts'
+/// read-only one, the metrics' volume, the image's anonymous volume, the secrets and the
+/// pgpass tmpfs under `/run`, and Docker's own under `/proc`, `/sys` and `/dev`.
+const RUNNER_CLOSED: [&str; 7] = [
+    crate::targets::backup::SCRIPTS_MOUNT,
+    crate::targets::paths::TEXTFILE_DIR,
+    "/var/lib/postgresql",
+    "/run",
+    "/proc",
+    "/sys",
+    "/dev",
+];
 
 /// `backups.destination`: a directory of its own in the runner: not `/`, not at or above a
-/// directory the runner's image needs or it mounts, not under a closed one, without `.` or
-/// `..` (compared as Docker cleans it: `//tmp/` is `/tmp`).
+/// directory the runner's image needs or it mounts, not under one that holds mounts, without
+/// `.` or `..`. Compared as Docker resolves it: `//tmp/` is `/tmp`, and `/var/run` is a link to
+/// `/run` in the Debian image.
 fn backup_destination(ctx: &Ctx, sink: &mut Sink) {
     let Some(given) = ctx.manifest.backups.as_ref().and_then(|b| b.destination.as_deref()) else { return };
-    let parts: Vec<&str> = given.split('/').filter(|p| !p.is_empty()).collect();
+    let mut parts: Vec<&str> = given.split('/').filter(|p| !p.is_empty()).collect();
+    if parts.starts_with(&["var", "run"]) {
+        parts.splice(0..2, ["run"]);
+    }
     let dest = format!("/{}", parts.join("/"));
     let why = if parts.is_empty() {
         Some("it is the runner's whole root".to_string())
@@ -204,7 +217,10 @@ fn backup_destination(ctx: &Ctx, sink: &mut Sink) {
     } else if let Some(p) = RUNNER_PATHS.iter().find(|p| within(p, &dest)) {
         Some(format!("it is at or above `{p}`, which the runner needs or mounts"))
     } else {
-        RUNNER_CLOSED.iter().find(|p| within(&dest, p)).map(|p| format!("it is under `{p}`, where no volume can go"))
+        RUNNER_CLOSED
+            .iter()
+            .find(|p| within(&dest, p))
+            .map(|p| format!("it is under `{p}`, which holds the runner's or Docker's own mounts"))
     };
     if let Some(why) = why {
         sink.push(

@@ -134,13 +134,13 @@ for dir in {dirs}; do
   # A volume made before the runner ran as {user} is root's, down to its old dumps: hand it
   # over once, whole.
   if [[ ! -w $dir || -n $(find "$dir" ! -user "$(id -u)" -print -quit 2>/dev/null) ]]; then
-    echo "backup runner: $dir (or something in it) is not $(id -u):$(id -g)'s. If its volume was made by an older runner (as root), run once: docker compose run --rm --no-deps --user 0 --cap-add CHOWN --entrypoint chown {name} -R {user} {dirs}" >&2
+    echo "backup runner: $dir (or something in it) is not $(id -u):$(id -g)'s. If its volume was made by an older runner (as root), run once: docker compose run --rm --no-deps --user 0 --cap-add CHOWN --cap-add DAC_READ_SEARCH --entrypoint chown {name} -R {user} {dirs}" >&2
     exit 1
   fi
 done
 # A database's password file, readable by the runner's group.
 readable() {{
-  [[ -r $1 ]] || {{ echo "backup runner: cannot read $1 as $(id -u):$(id -g): on the host, chown 65534:{gid} FILE; chmod 0440 FILE" >&2; exit 1; }}
+  [[ -r $1 ]] || {{ echo "backup runner: cannot read $1 as $(id -u):$(id -g) (missing, or not the runner's group's to read); a {{ file }} password's host file needs: chown 65534:{gid} FILE; chmod 0440 FILE" >&2; exit 1; }}
   cat "$1"
 }}
 mkdir -p {PGPASS_DIR}

@@ -393,3 +393,42 @@ fn hostile_names_are_refused_before_they_reach_a_shell() {
         assert!(sightline::plan(&checked).is_none());
     }
 }
+
+/// A destination of the runner's own passes; one at or above what the runner needs or mounts,
+/// or under what holds mounts, is SL409, compared as Docker resolves it (`//tmp/` is `/tmp`,
+/// `/var/run` is `/run` in the Debian image).
+#[test]
+fn the_dumps_volume_goes_only_where_nothing_else_is() {
+    let manifest = |dest: &str| {
+        format!(
+            "version: 1\nstack: shop\nenvironment: prod\nservices:\n  db: {{ kind: postgres, image: \"postgres:16.4\", port: 5432, database: app, user: app, password: {{ env: PGPASSWORD }} }}\nbackups:\n  destination: {dest}\n  jobs: [ {{ name: nightly, service: db, schedule: \"0 2 * * *\", keep: 3 }} ]\n"
+        )
+    };
+    let refused = |dest: &str| {
+        let checked = sightline::check("dest.yaml", manifest(dest).as_bytes());
+        checked.diagnostics.iter().any(|d| d.code == sightline::code::Code::ContainerSetting)
+    };
+    for ok in ["/backups", "/srv/dumps", "/backups/", "/var/log", "/usr/local/dumps", "/tmp/dumps", "/data"] {
+        assert!(!refused(ok), "{ok} is refused");
+    }
+    for bad in [
+        "/",
+        "//tmp/",
+        "/tmp",
+        "/var",
+        "/opt",
+        "/opt/sightline/dumps",
+        "/var/lib/node_exporter",
+        "/var/lib/node_exporter/textfile/x",
+        "/run/sightline",
+        "/var/run/sightline",
+        "/var/run/secrets",
+        "/var/lib/postgresql",
+        "/var/lib/postgresql/data/dumps",
+        "/backups/../etc",
+        "/proc/x",
+        "/usr",
+    ] {
+        assert!(refused(bad), "{bad} is accepted");
+    }
+}

@@ -1272,30 +1272,36 @@ def start_backup_runner(stack: Stack, procs: Processes, report: Report) -> list[
         .replace("exec supercronic ", f"exec {supercronic} ")
     )
     argv = [*only_caps(c.get("cap_add", []), f"{uid}:{gid}"), "bash", str(entry)]
-    # Its volumes as an older runner (root) left them, whole or an old dump's directory: the
-    # entrypoint refuses, saying how to hand them over; then as Docker makes them from the
-    # image, the user's.
+    # Its volumes as an older runner (root) left them, whole, or with something root owns in a
+    # directory only the runner may enter: the entrypoint refuses and prints the one-time
+    # `docker compose run … chown`; that command, run here as compose would run it (root with
+    # only the capabilities it adds), hands them over, and the entrypoint then starts.
     owned = [Path(host) for dst, host in stack.volume_map(RUNNER) if Path(host).is_relative_to(stack.volumes) and not dst.startswith("/run/")]
 
-    def refuses(what: str) -> None:
+    def refuses_and_fixes(what: str) -> None:
         try:
             r = subprocess.run(argv, env=runner_env(stack), capture_output=True, text=True, timeout=30)
-            refused = r.returncode == 1 and "docker compose run" in r.stderr and "chown" in r.stderr
-            detail = r.stderr.strip()[-300:]
+            fix = re.search(r"docker compose run (.*?) --entrypoint chown \S+ (.*)$", r.stderr.strip(), re.M)
+            refused, detail = r.returncode == 1 and bool(fix), r.stderr.strip()[-400:]
         except subprocess.TimeoutExpired:
-            refused, detail = False, "it started on root's volumes"
-        report.check(refused, f"backup runner: on {what}, the entrypoint refuses and says how to hand them over", detail)
+            refused, fix, detail = False, None, "it started on volumes that are not its own"
+        report.check(refused, f"backup runner: on {what}, the entrypoint refuses and prints the command that hands them over", detail)
+        if fix:
+            caps = re.findall(r"--cap-add (\S+)", fix.group(1))
+            r = subprocess.run([*only_caps(caps), "chown", *shlex.split(fix.group(2))], capture_output=True, text=True)
+            strays = [str(f) for d in owned for f in [d, *d.rglob("*")] if f.lstat().st_uid != uid]
+            report.check(r.returncode == 0 and not strays, f"backup runner: the printed command, as root with only {', '.join(caps)}, hands {what} over", (r.stderr + " ".join(strays))[-300:])
 
     for d in owned:
         os.chown(d, 0, 0)
         os.chmod(d, 0o755)
-    refuses("volumes root owns (an older runner's)")
-    for d in owned:
-        os.chown(d, uid, gid)
+    refuses_and_fixes("volumes root owns (an older runner's)")
     old = owned[0] / "old-job"
     old.mkdir(mode=0o700)
-    refuses("its volume with a directory root owns in it (an older runner's dumps)")
-    old.rmdir()
+    (old / "stray.dump").write_text("")
+    os.chown(old, uid, gid)
+    refuses_and_fixes("a root-owned file in a directory of the runner's, mode 0700")
+    shutil.rmtree(old)
     procs.start(RUNNER, argv, env=runner_env(stack), limits=Limits.of(RUNNER, c))
     comm = ""
     for _ in range(50):
