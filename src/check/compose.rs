@@ -167,36 +167,26 @@ fn within(path: &str, dir: &str) -> bool {
 
 /// Directories of the backup runner's image or mounts: a volume at one hides it (or compose
 /// refuses a second mount there), and a volume above one is filled with the image's copy of it.
-const RUNNER_PATHS: [&str; 15] = [
-    crate::targets::backup::SCRIPTS_MOUNT,
-    crate::targets::paths::TEXTFILE_DIR,
-    // The postgres image's `VOLUME` (up to 17 its `data`, from 18 the directory itself).
-    "/var/lib/postgresql",
-    "/run",
-    "/tmp",
-    "/proc",
-    "/sys",
-    "/dev",
-    "/etc",
-    "/usr",
-    "/bin",
-    "/sbin",
-    "/lib",
-    "/lib64",
-    "/boot",
-];
-
-/// Of those, the ones a volume may not go under either, for the mounts in them: the scripts'
-/// read-only one, the metrics' volume, the image's anonymous volume, the secrets and the
-/// pgpass tmpfs under `/run`, and Docker's own under `/proc`, `/sys` and `/dev`.
-const RUNNER_CLOSED: [&str; 7] = [
-    crate::targets::backup::SCRIPTS_MOUNT,
-    crate::targets::paths::TEXTFILE_DIR,
-    "/var/lib/postgresql",
-    "/run",
-    "/proc",
-    "/sys",
-    "/dev",
+/// `true`: no volume goes under it either, for the mounts in it: the scripts' read-only one,
+/// the metrics' volume, the postgres image's `VOLUME` (up to 17 its `data`, from 18 the
+/// directory itself), the secrets and the pgpass tmpfs under `/run`, and Docker's own under
+/// `/proc`, `/sys` and `/dev`.
+const RUNNER_PATHS: [(&str, bool); 15] = [
+    (crate::targets::backup::SCRIPTS_MOUNT, true),
+    (crate::targets::paths::TEXTFILE_DIR, true),
+    ("/var/lib/postgresql", true),
+    ("/run", true),
+    ("/proc", true),
+    ("/sys", true),
+    ("/dev", true),
+    ("/tmp", false),
+    ("/etc", false),
+    ("/usr", false),
+    ("/bin", false),
+    ("/sbin", false),
+    ("/lib", false),
+    ("/lib64", false),
+    ("/boot", false),
 ];
 
 /// `backups.destination`: a directory of its own in the runner: not `/`, not at or above a
@@ -214,13 +204,13 @@ fn backup_destination(ctx: &Ctx, sink: &mut Sink) {
         Some("it is the runner's whole root".to_string())
     } else if parts.iter().any(|c| *c == "." || *c == "..") {
         Some("it has a `.` or `..` in it".to_string())
-    } else if let Some(p) = RUNNER_PATHS.iter().find(|p| within(p, &dest)) {
+    } else if let Some((p, _)) = RUNNER_PATHS.iter().find(|(p, _)| within(p, &dest)) {
         Some(format!("it is at or above `{p}`, which the runner needs or mounts"))
     } else {
-        RUNNER_CLOSED
+        RUNNER_PATHS
             .iter()
-            .find(|p| within(&dest, p))
-            .map(|p| format!("it is under `{p}`, which holds the runner's or Docker's own mounts"))
+            .find(|(p, closed)| *closed && within(&dest, p))
+            .map(|(p, _)| format!("it is under `{p}`, which holds the runner's or Docker's own mounts"))
     };
     if let Some(why) = why {
         sink.push(
