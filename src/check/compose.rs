@@ -1,8 +1,9 @@
 //! The compose settings of the application's own containers (`services.<name>.compose`): only
 //! on a service with an image; secrets only as references; volumes inside the project and not
 //! sightline's own; dependencies on services the file runs, without a cycle; hardening settings
-//! compose takes and that do something. (Ports that clash are `budget`'s, with every other
-//! published port.)
+//! compose takes and that do something; and the backups' `destination`, the one volume path of
+//! sightline's own containers the manifest chooses. (Ports that clash are `budget`'s, with
+//! every other published port.)
 
 use super::Ctx;
 use crate::code::Code;
@@ -172,7 +173,7 @@ fn within(path: &str, dir: &str) -> bool {
 /// directory itself), the secrets and the pgpass tmpfs under `/run`, and Docker's own under
 /// `/proc`, `/sys` and `/dev`.
 const RUNNER_PATHS: [(&str, bool); 15] = [
-    (crate::targets::backup::SCRIPTS_MOUNT, true),
+    (crate::targets::paths::SCRIPTS_MOUNT, true),
     (crate::targets::paths::TEXTFILE_DIR, true),
     ("/var/lib/postgresql", true),
     ("/run", true),

@@ -349,6 +349,11 @@ pub const CONTAINERD_SOCKET_PROXY: ComponentDefault =
 /// volumes and reads the databases' password files.
 pub const BACKUP_USER: &str = "999:999";
 
+/// `BACKUP_USER`'s uid and gid.
+pub fn backup_ids() -> (&'static str, &'static str) {
+    BACKUP_USER.split_once(':').unwrap_or((BACKUP_USER, BACKUP_USER))
+}
+
 /// A program the backup runner's Dockerfile builds from its Go module, in a Go image.
 #[derive(Clone, Copy, Debug)]
 pub struct BuiltProgram {

@@ -8,16 +8,10 @@
 //! the line to `sh -c` as it is), so nothing is escaped for it.
 
 use super::Artifact;
-use super::paths::{BACKUP_DIR, TEXTFILE_DIR};
+use super::paths::{BACKUP_DIR, PGPASS, PGPASS_DIR, SCRIPTS_MOUNT, TEXTFILE_DIR};
 use crate::ir::{BackupJob, Stack};
 use crate::manifest::model::{Compress, Kind};
 use crate::manifest::values::ImageRef;
-
-pub const SCRIPTS_MOUNT: &str = "/opt/sightline";
-/// The runner's tmpfs of its own (its user's, mode 0700), and the pgpass file the entrypoint
-/// writes there.
-pub const PGPASS_DIR: &str = "/run/sightline";
-pub const PGPASS: &str = "/run/sightline/pgpass";
 
 const BACKUP_SH: &str = include_str!("../../templates/backup/backup-postgres.sh");
 const VERIFY_SH: &str = include_str!("../../templates/backup/verify-backup.sh");
@@ -151,7 +145,7 @@ entry() {{ printf '%s:%s:*:%s:%s\n' "$1" "$2" "$3" "$(printf '%s' "$4" | sed 's/
 
 "#,
         user = crate::ir::defaults::BACKUP_USER,
-        gid = crate::ir::defaults::BACKUP_USER.split_once(':').map_or("0", |(_, g)| g),
+        gid = crate::ir::defaults::backup_ids().1,
         name = crate::ir::defaults::BACKUP.name,
     );
     let mut seen = Vec::new();
@@ -208,7 +202,8 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
 
 #[cfg(test)]
 mod tests {
-    use super::{PGPASS, PGPASS_DIR, sh_quote};
+    use super::sh_quote;
+    use crate::targets::paths::{PGPASS, PGPASS_DIR};
 
     #[test]
     fn the_pgpass_file_is_on_the_runners_tmpfs() {

@@ -102,6 +102,12 @@ pub const GRAFANA_PROVISIONING_MOUNT: &str = "/etc/grafana/provisioning";
 pub const GRAFANA_DASHBOARDS_MOUNT: &str = "/var/lib/grafana/dashboards";
 /// node-exporter's textfile collector directory (backup results are written here).
 pub const TEXTFILE_DIR: &str = "/var/lib/node_exporter/textfile";
+/// The backup runner's scripts and crontab (`backup/`, read-only).
+pub const SCRIPTS_MOUNT: &str = "/opt/sightline";
+/// The backup runner's tmpfs of its own (its user's, mode 0700), and the pgpass file its
+/// entrypoint writes there.
+pub const PGPASS_DIR: &str = "/run/sightline";
+pub const PGPASS: &str = "/run/sightline/pgpass";
 
 /// Internal addresses on the monitoring network: (compose service, port).
 pub const PROMETHEUS_ADDR: (&str, u16) = ("prometheus", 9090);

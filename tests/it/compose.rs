@@ -85,19 +85,18 @@ fn the_file_matches_the_compose_spec_schema_and_is_safe_by_default() {
             assert_eq!(s["restart"], "unless-stopped");
             assert_eq!(s["read_only"], true, "{}: {} should have a read-only root", m.display(), c.name);
             assert!(s["security_opt"].as_array().unwrap().iter().any(|o| o == "no-new-privileges:true"));
-            // Every component whose process is not root keeps no capability.
-            let user = s["user"].as_str();
+            let non_root = s["user"].as_str().is_some_and(|u| u.split(':').next() != Some("0"));
             // Every component runs as a user of its own, but the two that read what only root
             // may: cAdvisor (every container's directories) and Promtail (its image has no
             // other user).
             assert!(
-                user.is_some_and(|u| u.split(':').next() != Some("0"))
-                    || ["cadvisor", "promtail"].contains(&c.name.as_str()),
+                non_root || ["cadvisor", "promtail"].contains(&c.name.as_str()),
                 "{}: {} runs as root",
                 m.display(),
                 c.name
             );
-            if user.is_some_and(|u| u.split(':').next() != Some("0")) {
+            // Every component whose process is not root keeps no capability.
+            if non_root {
                 assert_eq!(s["cap_drop"], serde_json::json!(["ALL"]), "{}: {} keeps capabilities", m.display(), c.name);
             }
             for vol in s["volumes"].as_array().into_iter().flatten() {

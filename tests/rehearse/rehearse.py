@@ -427,9 +427,11 @@ class Stack:
             os.chmod(f, 0o644)
         return f
 
-    def host_path(self, service: str, arg: str) -> str:
-        for dst, host in self.volume_map(service):
-            arg = re.sub(rf"(?<![\w/.-]){re.escape(dst)}(?=$|[/:\s'\"])", host, arg)
+    def host_path(self, service: str, arg: str, extra: dict[str, str] | None = None) -> str:
+        """`arg` with each container path of the service's mounts (and `extra`'s: container
+        path → path here) replaced by where it is here."""
+        for dst, host in sorted([*self.volume_map(service), *(extra or {}).items()], key=lambda p: -len(p[0])):
+            arg = container_path(dst).sub(host, arg)
         return arg
 
     def image(self, service: str) -> str:
@@ -521,6 +523,17 @@ def alertmanager_config(stack: Stack, cap: str | None) -> Path:
     out = stack.work / "alertmanager.yml"
     out.write_text(yaml.safe_dump(doc, sort_keys=False))
     return out
+
+
+def container_path(path: str) -> re.Pattern:
+    """`path` where a command or file names it: not inside a longer path, and followed by its
+    end, a `/`, a `:`, a space or a quote."""
+    return re.compile(rf"(?<![\w/.-]){re.escape(path)}(?=$|[/:\s'\"])")
+
+
+def tmpfs_dir(stack: Stack, path: str) -> Path:
+    """Where a container's tmpfs at `path` is made here."""
+    return stack.work / ("tmpfs" + path.replace("/", "-"))
 
 
 def start_program(stack: Stack, procs: Processes, name: str, binary: str, args: list[str], port: int, listen_flag: str) -> None:
@@ -1232,17 +1245,14 @@ def start_backup_runner(stack: Stack, procs: Processes, report: Report) -> list[
             # Scratch: this machine's own /tmp stands for it.
             continue
         o = dict(kv.split("=", 1) for kv in opts.split(",") if "=" in kv)
-        d = stack.work / ("tmpfs" + path.replace("/", "-"))
+        d = tmpfs_dir(stack, path)
         d.mkdir()
         os.chown(d, int(o.get("uid", 0)), int(o.get("gid", 0)))
         os.chmod(d, int(o.get("mode", "1777"), 8))
         tmpfs[path] = str(d)
 
     def here(text: str) -> str:
-        text = stack.host_path(RUNNER, text)
-        for path, d in sorted(tmpfs.items(), key=lambda p: -len(p[0])):
-            text = re.sub(rf"(?<![\w/.-]){re.escape(path)}(?=$|[/:\s'\"])", d, text)
-        return text
+        return stack.host_path(RUNNER, text, tmpfs)
 
     jobs = []
     crontab = []
@@ -1255,7 +1265,7 @@ def start_backup_runner(stack: Stack, procs: Processes, report: Report) -> list[
         crontab.append(" ".join([*fields[:5], "true ||", fields[5]]))
         # Nothing may be written outside the working directory: every container path is mapped.
         for dst, _ in [*stack.volume_map(RUNNER), *((p, "") for p in tmpfs)]:
-            if dst != "/" and re.search(rf"(?<![\w/.-]){re.escape(dst)}(?=$|[/:\s'\"])", fields[5]):
+            if dst != "/" and container_path(dst).search(fields[5]):
                 sys.exit(f"rehearse: {dst} is left unmapped in the backup job: {fields[5]}")
         jobs.append((" ".join(fields[:5]), fields[5]))
     mapped_crontab = stack.work / "backup-crontab"
@@ -1322,7 +1332,7 @@ def start_backup_runner(stack: Stack, procs: Processes, report: Report) -> list[
         f"backup runner: its entrypoint, as {uid}:{gid} without capabilities, writes the pgpass file and hands over to supercronic, which loads the crontab and keeps running (the compose healthcheck: `grep -qx supercronic /proc/1/comm`)",
         procs.tail(RUNNER),
     )
-    pgpass = Path(tmpfs.get("/run/sightline", "/nonexistent")) / "pgpass"
+    pgpass = tmpfs_dir(stack, "/run/sightline") / "pgpass"
     st = pgpass.stat() if pgpass.exists() else None
     report.check(bool(st) and st.st_uid == uid and st.st_mode & 0o077 == 0, "backup runner: its pgpass file is its user's alone (libpq ignores one others can read)", str(st))
     return jobs
@@ -1824,7 +1834,7 @@ def inject(stack: Stack, procs: Processes, report: Report, faults: Faults, apps:
     if backup_jobs:
         failed_job = re.search(r"--job[= ](\S+)", backup_jobs[0]) or re.search(r"\bJOB=(\S+)", backup_jobs[0])
         failed_job = failed_job.group(1).strip("'\"") if failed_job else None
-        pgpass = stack.work / "tmpfs-run-sightline" / "pgpass"
+        pgpass = tmpfs_dir(stack, "/run/sightline") / "pgpass"
         wrong = pgpass.with_name("pgpass-wrong")
         wrong.write_text(re.sub(r":[^:\n]*$", ":wrong-password", pgpass.read_text(), flags=re.M))
         os.chown(wrong, *runner_user(stack))

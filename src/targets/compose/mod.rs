@@ -722,10 +722,10 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     // the user's, and Docker fills an empty volume from the image, owner included).
     if let (Some(b), Some(c)) = (&stack.backups, stack.component(defaults::BACKUP.name)) {
         let mut r = base(c, Some(defaults::BACKUP_USER), true, &with_app(&[MONITORING]));
-        let (uid, gid) = defaults::BACKUP_USER.split_once(':').expect("a uid:gid");
+        let (uid, gid) = defaults::backup_ids();
         r.insert(
             "tmpfs".into(),
-            json!(["/tmp", format!("{}:uid={uid},gid={gid},mode=0700", super::backup::PGPASS_DIR)]),
+            json!(["/tmp", format!("{}:uid={uid},gid={gid},mode=0700", super::paths::PGPASS_DIR)]),
         );
         r.shift_remove("image");
         // Its Dockerfile holds its build arguments (backup::dockerfile).
@@ -739,7 +739,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         r.insert(
             "volumes".into(),
             json!([
-                format!("./{BACKUP_DIR}:{}:ro", super::backup::SCRIPTS_MOUNT),
+                format!("./{BACKUP_DIR}:{}:ro", super::paths::SCRIPTS_MOUNT),
                 format!("backups:{}", b.destination),
                 format!("backup-textfile:{TEXTFILE_DIR}")
             ]),
