@@ -156,6 +156,8 @@ codes! {
         "The release pinned with `version:` (or the component chosen, for Promtail) gets no more\nfixes from its upstream, security fixes included. Leave `version:` out to run the release\nthis sightline defaults to, which its upstream supports and its tests run against, or pin a\nsupported one. `docs/versions.md` lists the supported lines and where each was read.";
     ReleaseTooOld = "SL603", "a component release older than the generated files need",
         "The generated files use a flag, field or command that the pinned release does not have,\nso the component would refuse its configuration or never report healthy. The message names\nwhat is used and the first release that has it. Pin that release or a newer one, or leave\n`version:` out.";
+    DigestNotRecorded = "SL604", "an image to pin by digest with no digest recorded",
+        "With `pin: digest`, the generated files name every image by its digest as well as its\ntag, and `build` reads the digests from the output directory's sightline.lock, never from a\nregistry: the same manifest and lock give the same files, offline. An image that is new, or\nwhose tag or version changed, has no digest there yet. Run `sightline pin`: it asks each\nimage's registry for the digest its tag names now, records it in the lock and builds.\n`sightline pin --update` asks again for every image, to move to what the tags name today.";
     MemoryBudget = "SL701", "the stack needs more memory than the host has",
         "With `host:` given, the memory limits of every container in the stack (the generated\nobservability services with their defaults, and the application's own services that have a\nlimit) must fit the host's memory.";
     CpuBudget = "SL702", "the stack needs more CPU than the host has",
@@ -193,10 +195,17 @@ impl Code {
         }
     }
 
-    /// Codes about the output directory (SL8xx), found by `build --check` and `diff` rather
-    /// than in a manifest.
+    /// Codes about the output directory (SL8xx, and SL604 about its lock's image digests),
+    /// found by `build`, `build --check` and `diff` rather than in a manifest.
     pub fn is_about_output(self) -> bool {
-        matches!(self, Code::OutputDrift | Code::OutputEdited | Code::OutputInterrupted | Code::OutputForeign)
+        matches!(
+            self,
+            Code::OutputDrift
+                | Code::OutputEdited
+                | Code::OutputInterrupted
+                | Code::OutputForeign
+                | Code::DigestNotRecorded
+        )
     }
 
     /// Codes whose span covers a (possible) secret; renderers never show that text.

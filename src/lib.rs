@@ -25,12 +25,14 @@ pub mod diagnostic;
 pub mod emit;
 pub mod ir;
 pub mod manifest;
+pub mod registry;
 pub mod source;
 pub mod targets;
 
 use diagnostic::{Diagnostic, Sink};
 use manifest::{Manifest, Syntax};
 use source::SourceFile;
+use std::collections::BTreeMap;
 
 /// The result of reading and checking a manifest.
 pub struct Checked {
@@ -86,15 +88,41 @@ pub fn check(name: &str, bytes: &[u8]) -> Checked {
     checked
 }
 
-/// The plan of every generated file, or `None` when the manifest has errors.
+/// The plan of every generated file, or `None` when the manifest has errors. For a manifest
+/// that pins images by digest, see [`plan_pinned`]: without digests, it has no plan.
 pub fn plan(checked: &Checked) -> Option<emit::Plan> {
+    plan_pinned(checked, &Default::default())?.ok()
+}
+
+/// The plan, with the image digests `recorded` in the output directory's lock
+/// (`emit::lock::images`): with `pin: digest`, each image takes its digest from there, and the
+/// new lock records the ones used. `Err` with the images that have none (`build` never asks a
+/// registry; `sightline pin` does: `check::images::digests_not_recorded`). `None` when the
+/// manifest has errors.
+pub fn plan_pinned(checked: &Checked, recorded: &BTreeMap<String, String>) -> Option<Result<emit::Plan, Vec<String>>> {
     if checked.has_errors() {
         return None;
     }
     let manifest = checked.manifest.as_ref()?;
     let name = display_name(&checked.source.name);
-    let stack = ir::lower(manifest, &name);
-    Some(emit::Plan::new(targets::lower_all(&stack), &name))
+    let mut stack = ir::lower(manifest, &name);
+    Some(ir::pin(&mut stack, recorded).map(|used| emit::Plan::new(targets::lower_all(&stack), &name, &used)))
+}
+
+/// The images the generated files name without a digest, each once: what `sightline pin`
+/// looks up. `None` when the manifest has errors.
+pub fn unpinned_images(checked: &Checked) -> Option<Vec<String>> {
+    if checked.has_errors() {
+        return None;
+    }
+    let mut stack = ir::lower(checked.manifest.as_ref()?, &display_name(&checked.source.name));
+    let mut out: Vec<String> = Vec::new();
+    for i in stack.images_mut().filter(|i| i.digest().is_none()) {
+        if !out.iter().any(|o| o == i.as_str()) {
+            out.push(i.as_str().to_string());
+        }
+    }
+    Some(out)
 }
 
 /// The manifest's file name without directories, so that generated files do not depend on

@@ -6,6 +6,21 @@ use super::Ctx;
 use crate::code::Code;
 use crate::diagnostic::{Diagnostic, Sink};
 use crate::manifest::model::Version;
+use crate::source::SourceFile;
+
+/// `pin: digest` with images the lock records no digest for (SL604), at `pin`; `pin` is the
+/// command that looks them up, as the user would type it.
+pub fn digests_not_recorded(source: &SourceFile, missing: &[String], pin: &str) -> Diagnostic {
+    let (what, them) = match missing {
+        [one] => (format!("image {one} has"), "it up in its registry"),
+        more => (format!("{} images have", more.len()), "them up in their registries"),
+    };
+    let lock = crate::emit::plan::LOCK_FILE;
+    Diagnostic::error(Code::DigestNotRecorded, format!("{what} no digest recorded in {lock}"))
+        .at(source.value_span("/pin"))
+        .label("pinned by digest")
+        .help(format!("not recorded: {}; run `{pin}` to look {them}, record the digests and build", missing.join(", ")))
+}
 
 pub fn check(ctx: &Ctx, sink: &mut Sink) {
     for (name, s) in &ctx.manifest.services {

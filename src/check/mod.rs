@@ -9,7 +9,7 @@
 mod alerts;
 mod budget;
 mod compose;
-mod images;
+pub mod images;
 mod kinds;
 mod logs;
 mod names;

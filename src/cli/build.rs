@@ -18,7 +18,7 @@ pub(super) fn load(given: Option<PathBuf>, out: &Output) -> Option<crate::Checke
 }
 
 /// Read and check one manifest, printing its diagnostics.
-fn read_and_check(path: &Path, out: &Output) -> Option<crate::Checked> {
+pub(super) fn read_and_check(path: &Path, out: &Output) -> Option<crate::Checked> {
     // At most one byte past the size limit, so a huge file is refused without reading it all;
     // a FIFO or a device is refused without reading it at all.
     let bytes = match emit::files::read_manifest(path, crate::manifest::tree::MAX_BYTES as u64) {
@@ -53,12 +53,64 @@ pub fn check(stack: &Stack, out: &Output) -> Status {
     }
 }
 
+/// The plan of a checked manifest, with the image digests its output directory's lock records
+/// (`pin: digest`); the status to exit with when there is none, its diagnostics printed.
+fn plan(
+    stack: &Stack,
+    checked: &crate::Checked,
+    recorded: Option<&Images>,
+    out: &Output,
+) -> Result<emit::Plan, Status> {
+    let read;
+    let recorded = match recorded {
+        Some(r) => r,
+        None if checked.manifest.as_ref().is_some_and(|m| m.pin == Some(crate::manifest::model::Pin::Digest)) => {
+            read = emit::recorded_images(&stack.out).map_err(|e| {
+                out.error(&e.to_string());
+                Status::Error
+            })?;
+            &read
+        }
+        None => &Images::new(),
+    };
+    match crate::plan_pinned(checked, recorded) {
+        None => Err(Status::Failure),
+        Some(Ok(plan)) => Ok(plan),
+        Some(Err(missing)) => {
+            let pin = command(stack, &checked.source.name, "pin");
+            let d = crate::check::images::digests_not_recorded(&checked.source, &missing, &pin);
+            out.diagnostics(&checked.source, &[d]);
+            Err(Status::Failure)
+        }
+    }
+}
+
+/// Image → digest, as the lock records them.
+pub type Images = std::collections::BTreeMap<String, String>;
+
 pub fn build(stack: &Stack, force: bool, out: &Output) -> Status {
     let Some(checked) = read_and_check(&stack.manifest, out) else { return Status::Error };
+    write(stack, &checked, None, force, out)
+}
+
+/// Write a checked manifest's files; `recorded`: the image digests to build with, when the
+/// caller has them (`pin`), else the lock's.
+pub(super) fn write(
+    stack: &Stack,
+    checked: &crate::Checked,
+    recorded: Option<&Images>,
+    force: bool,
+    out: &Output,
+) -> Status {
     let dir = &stack.out;
-    let Some(plan) = crate::plan(&checked) else {
-        out.note("nothing was written");
-        return Status::Failure;
+    let plan = match plan(stack, checked, recorded, out) {
+        Ok(p) => p,
+        Err(status) => {
+            if status == Status::Failure {
+                out.note("nothing was written");
+            }
+            return status;
+        }
     };
     match emit::write::write(&plan, dir, force) {
         Err(e) => {
@@ -108,6 +160,11 @@ fn truncated(text: String, limit: usize, whole: &str) -> String {
 
 /// The command that rebuilds a stack, as the user would type it.
 fn rebuild_command(stack: &Stack, name: &str) -> String {
+    command(stack, name, "build")
+}
+
+/// `sightline <verb>` on a stack, as the user would type it.
+fn command(stack: &Stack, name: &str, verb: &str) -> String {
     let word = |s: &str| {
         if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+".contains(c)) {
             s.to_string()
@@ -116,9 +173,9 @@ fn rebuild_command(stack: &Stack, name: &str) -> String {
         }
     };
     if stack.out_given {
-        format!("sightline build {} --out {}", word(name), word(&stack.out.to_string_lossy()))
+        format!("sightline {verb} {} --out {}", word(name), word(&stack.out.to_string_lossy()))
     } else {
-        format!("sightline build {}", word(name))
+        format!("sightline {verb} {}", word(name))
     }
 }
 
@@ -126,7 +183,10 @@ fn rebuild_command(stack: &Stack, name: &str) -> String {
 pub fn drift(stack: &Stack, gate: bool, out: &Output) -> Status {
     let Some(checked) = read_and_check(&stack.manifest, out) else { return Status::Error };
     let dir = &stack.out;
-    let Some(plan) = crate::plan(&checked) else { return Status::Failure };
+    let plan = match plan(stack, &checked, None, out) {
+        Ok(p) => p,
+        Err(status) => return status,
+    };
     let changes = match emit::drift::drift(&plan, dir) {
         Ok(c) => c,
         Err(e) => {

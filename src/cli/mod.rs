@@ -6,6 +6,7 @@
 mod build;
 mod init;
 mod output;
+mod pin;
 mod route;
 mod stacks;
 
@@ -142,6 +143,22 @@ enum Command {
         #[arg(long, conflicts_with = "check")]
         force: bool,
     },
+    /// Look up the digest of every image of a `pin: digest` stack that its lock does not record
+    /// yet, record them in the lock, and build.
+    Pin {
+        #[command(flatten)]
+        manifests: ManifestsArg,
+        /// The output directory (default: generated/ beside the manifest); one manifest only.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Look up every image again, recorded or not: move to what the tags name today.
+        #[arg(long)]
+        update: bool,
+        /// Ask a mirror for a registry's images: REGISTRY=URL, e.g.
+        /// `docker.io=https://harbor.example/dockerhub` (repeatable).
+        #[arg(long, value_name = "REGISTRY=URL", value_parser = pin::parse_mirror)]
+        mirror: Vec<(String, String)>,
+    },
     /// Show how each output directory differs from what its manifest generates.
     Diff {
         #[command(flatten)]
@@ -220,6 +237,15 @@ where
                 None => Status::Error,
                 Some(s) if check => build::each(&s, |s| build::drift(s, true, &out)),
                 Some(s) => build::each(&s, |s| build::build(s, force, &out)),
+            }
+        }
+        Command::Pin { manifests, out: dir, update, mirror } => {
+            match stacks::resolve(&manifests.all(), dir.as_deref(), manifests.changed, &out) {
+                None => Status::Error,
+                Some(s) => {
+                    let resolver = crate::registry::Resolver::new(mirror.into_iter().collect());
+                    build::each(&s, |s| pin::run(s, &resolver, update, &out))
+                }
             }
         }
         Command::Diff { manifests, out: dir } => {

@@ -1,6 +1,8 @@
 //! `sightline.lock`: every generated path with the sha256 of its bytes. The next build reads it
 //! to tell its own files (safe to replace or remove) from the user's (never touched) and from
-//! generated files edited by hand (kept unless `--force`).
+//! generated files edited by hand (kept unless `--force`). With `pin: digest` it also records
+//! the digest of every image the files name (`[images]`, written by `sightline pin`), which
+//! the next build reads instead of asking a registry.
 
 use super::header;
 use sha2::{Digest, Sha256};
@@ -21,11 +23,14 @@ struct LockFile {
     version: u32,
     manifest: String,
     files: BTreeMap<String, String>,
+    /// Image as the manifest or sightline names it (`postgres:16.4`) → its digest.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    images: BTreeMap<String, String>,
 }
 
-/// Render the lock for the planned files' hashes.
-pub fn render(manifest: &str, hashes: &BTreeMap<String, String>) -> String {
-    let lock = LockFile { version: 1, manifest: manifest.to_string(), files: hashes.clone() };
+/// Render the lock for the planned files' hashes and the images' digests.
+pub fn render(manifest: &str, hashes: &BTreeMap<String, String>, images: &BTreeMap<String, String>) -> String {
+    let lock = LockFile { version: 1, manifest: manifest.to_string(), files: hashes.clone(), images: images.clone() };
     let body = toml::to_string(&lock).expect("the lock serializes");
     format!("# {}\n{body}", header::text(manifest))
 }
@@ -43,6 +48,15 @@ pub fn read(text: &str) -> Option<(BTreeMap<String, String>, Option<String>)> {
         && lock.manifest != ".."
         && crate::display_name(&lock.manifest) == lock.manifest;
     (lock.version == 1).then(|| (lock.files, plain.then_some(lock.manifest)))
+}
+
+/// The image digests a lock records. A value that is not a digest is left out: the lock is a
+/// file anyone may edit, and a digest is written into the compose file as it is.
+pub fn images(text: &str) -> BTreeMap<String, String> {
+    let Ok(lock) = toml::from_str::<LockFile>(text) else { return BTreeMap::new() };
+    let mut images = lock.images;
+    images.retain(|_, d| crate::manifest::values::is_digest(d));
+    images
 }
 
 /// The manifest a lock was written for: its file name, as the generated headers give it
@@ -78,8 +92,22 @@ mod tests {
     fn round_trip() {
         let mut files = BTreeMap::new();
         files.insert("a/b.yml".to_string(), hash(b"x\n"));
-        let text = render("stack.yaml", &files);
+        let digest = format!("sha256:{}", "0a".repeat(32));
+        let images = BTreeMap::from([("postgres:16.4".to_string(), digest.clone())]);
+        let text = render("stack.yaml", &files, &images);
         let back = parse(&text).unwrap();
         assert_eq!(back["a/b.yml"], hash(b"x\n"));
+        assert_eq!(super::images(&text), images);
+        // No `[images]` table at all without digests: a lock of `pin: tag` is as it was.
+        assert!(!render("stack.yaml", &files, &BTreeMap::new()).contains("images"));
+    }
+
+    #[test]
+    fn only_digests_are_read_as_digests() {
+        let text = format!(
+            "version = 1\nmanifest = \"stack.yaml\"\n[files]\n[images]\n\"a:1\" = \"sha256:{}\"\n\"b:1\" = \"sha256:x\\nimage: evil\"\n\"c:1\" = \"latest\"\n",
+            "f".repeat(64)
+        );
+        assert_eq!(images(&text).keys().collect::<Vec<_>>(), ["a:1"]);
     }
 }

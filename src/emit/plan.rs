@@ -20,8 +20,9 @@ pub struct Plan {
 
 impl Plan {
     /// Build the plan from the targets' artifacts: headers, normalised line endings, exactly one
-    /// trailing newline, then the lock with every file's hash.
-    pub fn new(artifacts: Vec<Artifact>, manifest: &str) -> Plan {
+    /// trailing newline, then the lock with every file's hash and the images' digests
+    /// (`pin: digest`; empty otherwise).
+    pub fn new(artifacts: Vec<Artifact>, manifest: &str, images: &BTreeMap<String, String>) -> Plan {
         // Each file's bytes and hash are its own work: two threads share it.
         let mut origins: BTreeMap<String, String> =
             artifacts.iter().map(|a| (a.path.clone(), a.origin.clone().unwrap_or_default())).collect();
@@ -45,7 +46,7 @@ impl Plan {
             let previous = files.insert(path, body);
             debug_assert!(previous.is_none(), "two targets produced a file twice");
         }
-        files.insert(LOCK_FILE.to_string(), lock::render(manifest, &hashes));
+        files.insert(LOCK_FILE.to_string(), lock::render(manifest, &hashes, images));
         origins.insert(LOCK_FILE.to_string(), String::new());
         Plan { files, hashes, origins }
     }
@@ -90,8 +91,11 @@ mod tests {
 
     #[test]
     fn lock_lists_every_file() {
-        let plan =
-            Plan::new(vec![Artifact::new("b.yml", "x: 1"), Artifact::new("a.sh", "#!/bin/sh\necho\n")], "stack.yaml");
+        let plan = Plan::new(
+            vec![Artifact::new("b.yml", "x: 1"), Artifact::new("a.sh", "#!/bin/sh\necho\n")],
+            "stack.yaml",
+            &BTreeMap::new(),
+        );
         let lock = &plan.files[LOCK_FILE];
         assert!(lock.contains("\"a.sh\" = \"sha256:"));
         assert!(lock.contains("\"b.yml\" = \"sha256:"));

@@ -14,6 +14,7 @@ use crate::manifest::model::{self as m, Collector, DashboardKind, Framework, Kin
 use crate::manifest::values::{Cron, Duration, ImageRef, Name, Percent, SecretRef, Size};
 use defaults::ComponentDefault;
 use indexmap::IndexMap;
+use std::collections::BTreeMap;
 
 /// The resolved stack.
 #[derive(Clone, Debug)]
@@ -46,6 +47,8 @@ pub struct Stack {
     pub secrets: Vec<SecretUse>,
     /// Host ports bound by the stack.
     pub published: Vec<Published>,
+    /// How the generated files name images (`pin`): by tag, or by digest too once `pin` ran.
+    pub pin: m::Pin,
 }
 
 /// A container sightline runs (not the application's own).
@@ -205,6 +208,8 @@ pub struct Dashboards {
 
 #[derive(Clone, Debug)]
 pub struct Backups {
+    /// The Go image supercronic is built in, the runner's first stage.
+    pub builder: ImageRef,
     pub destination: String,
     pub jobs: Vec<BackupJob>,
     pub verify: bool,
@@ -296,6 +301,7 @@ pub fn lower(manifest: &Manifest, manifest_name: &str) -> Stack {
     };
     let alerting = manifest.alerting.clone().unwrap_or_default();
     let backups = manifest.backups.as_ref().filter(|b| !b.jobs.is_empty()).map(|b| Backups {
+        builder: ImageRef::parse(defaults::SUPERCRONIC.builder).expect("the builder image is a reference"),
         destination: b.destination.clone().unwrap_or_else(|| defaults::BACKUP_DESTINATION.into()),
         jobs: b
             .jobs
@@ -384,10 +390,56 @@ pub fn lower(manifest: &Manifest, manifest_name: &str) -> Stack {
         jobs,
         secrets: Vec::new(),
         published: Vec::new(),
+        pin: manifest.pin.unwrap_or_default(),
     };
     stack.secrets = secrets(&stack);
     stack.published = published(manifest, &stack);
     stack
+}
+
+/// The image the backup runner is built on: the official Debian-based `postgres` image of the
+/// newest database's release, whose client dumps every database of the stack (pg_dump reads
+/// servers of its own major version and older) and whose `apt-get` installs zstd and age. An
+/// Alpine or third-party database image gives its version, never its base: the Dockerfile needs
+/// Debian's packages.
+pub fn runner_base(services: &[Service], default: &ImageRef) -> ImageRef {
+    let newest = services
+        .iter()
+        .filter(|s| s.kind == Kind::Postgres)
+        .filter_map(|s| s.image.as_ref())
+        .max_by_key(|i| i.major_version().unwrap_or(0));
+    let Some(i) = newest else { return default.clone() };
+    let official = matches!(i.repository(), "postgres" | "library/postgres" | "docker.io/library/postgres");
+    match (official, i.tag(), i.major_version()) {
+        // `16.4-alpine3.20` → `16.4`; `16.4-bookworm` stays.
+        (true, Some(tag), _) if !tag.starts_with("alpine") => {
+            ImageRef::pinned("postgres", tag.split("-alpine").next().unwrap_or(tag))
+        }
+        (_, _, Some(major)) => ImageRef::pinned("postgres", &major.to_string()),
+        _ => default.clone(),
+    }
+}
+
+/// `pin: digest`: every image the stack runs that names no digest takes the one `recorded` for
+/// it (the lock's, by the image as written). Returns the digests used, for the new lock, or the
+/// images that have none recorded. With `pin: tag`, nothing changes and nothing is used.
+pub fn pin(stack: &mut Stack, recorded: &BTreeMap<String, String>) -> Result<BTreeMap<String, String>, Vec<String>> {
+    let mut used = BTreeMap::new();
+    let mut missing = Vec::new();
+    if stack.pin == m::Pin::Tag {
+        return Ok(used);
+    }
+    for image in stack.images_mut().filter(|i| i.digest().is_none()) {
+        match recorded.get(image.as_str()) {
+            Some(d) => {
+                used.insert(image.as_str().to_string(), d.clone());
+                *image = image.with_digest(d);
+            }
+            None if !missing.contains(&image.as_str().to_string()) => missing.push(image.as_str().to_string()),
+            None => {}
+        }
+    }
+    if missing.is_empty() { Ok(used) } else { Err(missing) }
 }
 
 fn lower_service(name: &Name, s: &m::Service) -> Service {
@@ -582,7 +634,9 @@ fn components(
     }
     if backups {
         let b = manifest.backups.clone().unwrap_or_default();
-        out.push(component(&defaults::BACKUP, "backups", None, b.memory.as_ref(), b.cpus, None));
+        let mut runner = component(&defaults::BACKUP, "backups", None, b.memory.as_ref(), b.cpus, None);
+        runner.image = runner_base(services, &runner.image);
+        out.push(runner);
     }
     if jobs {
         let p = obs.pushgateway.clone().unwrap_or_default();
@@ -655,6 +709,16 @@ impl Stack {
     /// A component by compose service name.
     pub fn component(&self, name: &str) -> Option<&Component> {
         self.components.iter().find(|c| c.name == name)
+    }
+
+    /// Every image the generated files name: the components' (the backup runner's is the base
+    /// its Dockerfile builds on), the application's, and the image supercronic is built in.
+    pub fn images_mut(&mut self) -> impl Iterator<Item = &mut ImageRef> {
+        self.components
+            .iter_mut()
+            .map(|c| &mut c.image)
+            .chain(self.services.iter_mut().filter_map(|s| s.image.as_mut()))
+            .chain(self.backups.iter_mut().map(|b| &mut b.builder))
     }
 }
 

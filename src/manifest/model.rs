@@ -53,6 +53,22 @@ pub struct Manifest {
     /// Count every warning as an error, as `--deny-warnings` does (for a CI gate).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deny_warnings: Option<bool>,
+    /// How the generated files name every image the stack runs: by `tag` (the default), or by
+    /// `digest`, the tag with the digest `sightline pin` resolved and recorded in
+    /// `sightline.lock` (`build` stays offline and reads the lock).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin: Option<Pin>,
+}
+
+/// How images are named in the generated files.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Pin {
+    /// `repository:tag`: a tag can be moved to other content by whoever publishes it.
+    #[default]
+    Tag,
+    /// `repository:tag@sha256:…`: the content the lock records, whatever the tag says later.
+    Digest,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]

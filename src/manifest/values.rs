@@ -446,6 +446,11 @@ string_value!(Cron, "cron", "^\\S+(\\s+\\S+){4}$", "A 5-field cron schedule in U
 
 // ---------------------------------------------------------------------------------------------
 
+/// `sha256:` and 64 hex digits: the digest an image is named by.
+pub fn is_digest(d: &str) -> bool {
+    d.strip_prefix("sha256:").is_some_and(|hex| hex.len() == 64 && hex.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
 /// An image reference `repository[:tag][@sha256:digest]`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ImageRef {
@@ -466,8 +471,7 @@ impl ImageRef {
         };
         let (rest, digest) = match s.split_once('@') {
             Some((r, d)) => {
-                let hex = d.strip_prefix("sha256:").ok_or_else(err)?;
-                if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+                if !is_digest(d) {
                     return Err(err());
                 }
                 (r, Some(d.to_string()))
@@ -513,6 +517,13 @@ impl ImageRef {
             tag: Some(tag.to_string()),
             digest: None,
         }
+    }
+
+    /// The same image named by its content too: `repository:tag@sha256:…`, as `pin: digest`
+    /// writes it (Docker pulls by the digest and keeps the tag for people to read).
+    pub fn with_digest(&self, digest: &str) -> Self {
+        debug_assert!(self.digest.is_none(), "{} already has a digest", self.text);
+        ImageRef { text: format!("{}@{digest}", self.text), digest: Some(digest.to_string()), ..self.clone() }
     }
 
     pub fn as_str(&self) -> &str {

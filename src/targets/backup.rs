@@ -10,8 +10,7 @@
 use super::Artifact;
 use super::paths::{BACKUP_DIR, PGPASS, PGPASS_DIR, SCRIPTS_MOUNT, TEXTFILE_DIR};
 use crate::ir::{BackupJob, Stack};
-use crate::manifest::model::{Compress, Kind};
-use crate::manifest::values::ImageRef;
+use crate::manifest::model::Compress;
 
 const BACKUP_SH: &str = include_str!("../../templates/backup/backup-postgres.sh");
 const VERIFY_SH: &str = include_str!("../../templates/backup/verify-backup.sh");
@@ -90,29 +89,6 @@ fn crontab(stack: &Stack, b: &crate::ir::Backups) -> String {
     out
 }
 
-/// The image the runner is built on: the official Debian-based `postgres` image of the newest
-/// database's release, whose client dumps every database of the stack (pg_dump reads servers of
-/// its own major version and older) and whose `apt-get` installs zstd and age. An Alpine or third-party
-/// database image gives its version, never its base: the Dockerfile needs Debian's packages.
-pub fn runner_base(stack: &Stack, default: &ImageRef) -> String {
-    let newest = stack
-        .services
-        .iter()
-        .filter(|s| s.kind == Kind::Postgres)
-        .filter_map(|s| s.image.as_ref())
-        .max_by_key(|i| i.major_version().unwrap_or(0));
-    let Some(i) = newest else { return default.as_str().to_string() };
-    let official = matches!(i.repository(), "postgres" | "library/postgres" | "docker.io/library/postgres");
-    match (official, i.tag(), i.major_version()) {
-        // `16.4-alpine3.20` → `16.4`; `16.4-bookworm` stays.
-        (true, Some(tag), _) if !tag.starts_with("alpine") => {
-            format!("postgres:{}", tag.split("-alpine").next().unwrap_or(tag))
-        }
-        (_, _, Some(major)) => format!("postgres:{major}"),
-        _ => default.as_str().to_string(),
-    }
-}
-
 /// The runner's entrypoint: as its user, check that the volumes it writes are its own, write a
 /// pgpass file from the databases' secrets, and hand over to supercronic.
 fn entrypoint(stack: &Stack, b: &crate::ir::Backups) -> String {
@@ -173,11 +149,11 @@ entry() {{ printf '%s:%s:*:%s:%s\n' "$1" "$2" "$3" "$(printf '%s' "$4" | sed 's/
 
 /// The runner's Dockerfile: its build arguments, with this stack's values, then the template.
 fn dockerfile(stack: &Stack, b: &crate::ir::Backups) -> String {
-    let default = stack.component(crate::ir::defaults::BACKUP.name).map(|c| c.image.clone());
+    let runner = stack.component(crate::ir::defaults::BACKUP.name).map(|c| c.image.as_str());
     let cron = crate::ir::defaults::SUPERCRONIC;
     let args = [
-        ("POSTGRES_IMAGE", default.map(|d| runner_base(stack, &d)).unwrap_or_default()),
-        ("GO_IMAGE", cron.builder.to_string()),
+        ("POSTGRES_IMAGE", runner.unwrap_or_default().to_string()),
+        ("GO_IMAGE", b.builder.as_str().to_string()),
         ("SUPERCRONIC_VERSION", cron.version.to_string()),
         ("BACKUP_DIR", b.destination.clone()),
         ("TEXTFILE_DIR", TEXTFILE_DIR.to_string()),

@@ -14,7 +14,7 @@ fn compose_of(dir: &Path) -> Value {
     serde_saphyr::from_str(&std::fs::read_to_string(dir.join("compose.yaml")).unwrap()).unwrap()
 }
 
-fn env_vars(dir: &Path) -> Vec<(String, String)> {
+pub(crate) fn env_vars(dir: &Path) -> Vec<(String, String)> {
     std::fs::read_to_string(dir.join(".env.example"))
         .unwrap()
         .lines()
@@ -26,7 +26,7 @@ fn env_vars(dir: &Path) -> Vec<(String, String)> {
         .collect()
 }
 
-fn compose_config(tool: &Path, dir: &Path, env: &[(String, String)]) -> (bool, String) {
+pub(crate) fn compose_config(tool: &Path, dir: &Path, env: &[(String, String)]) -> (bool, String) {
     let mut cmd = Command::new(tool);
     cmd.args(["config", "-q"]).current_dir(dir).env_clear().env("PATH", std::env::var_os("PATH").unwrap());
     for (k, v) in env {

@@ -16,6 +16,7 @@ mod logql;
 mod loki;
 mod mutations;
 mod pg_server;
+mod pin;
 mod postgres;
 pub mod prometheus;
 mod promtail;

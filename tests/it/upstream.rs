@@ -31,6 +31,11 @@ const GRAMMARS: &[(&str, &str, &ComponentDefault, &str)] =
 /// (tools directory, the default it stands for).
 const BUILT: &[(&str, &defaults::BuiltProgram)] = &[("supercronic", &defaults::SUPERCRONIC)];
 
+/// Programs the tests talk to that the stack does not run: (tools directory, Go module). A
+/// registry for `sightline pin` to ask, and crane to put images in it and read their digests.
+const PEERS: &[(&str, &str)] =
+    &[("registry", "github.com/distribution/distribution/v3"), ("crane", "github.com/google/go-containerregistry")];
+
 /// Where the proxy does not serve the stack's release: (tools directory, release built).
 const NEAREST: &[(&str, &str)] =
     &[("postgres_exporter", "0.19.1"), ("redis_exporter", "1.88.0"), ("nginx_exporter", "1.5.1")];
@@ -63,6 +68,7 @@ fn the_tools_modules_pin_the_releases_the_stack_runs() {
         .map(|(d, ..)| *d)
         .chain(GRAMMARS.iter().map(|(d, ..)| *d))
         .chain(BUILT.iter().map(|(d, _)| *d))
+        .chain(PEERS.iter().map(|(d, _)| *d))
         .collect();
     pinned.sort();
     assert_eq!(dirs, pinned, "every tools module is pinned against a default");
@@ -117,6 +123,7 @@ fn the_built_programs_are_the_pinned_releases() {
             .map(|(d, m, _)| (*d, *m))
             .chain(GRAMMARS.iter().map(|(d, m, ..)| (*d, *m)))
             .chain(BUILT.iter().map(|(d, p)| (*d, p.module)))
+            .chain(PEERS.iter().copied())
             .find(|(d, _)| *d == dir)
             .map(|(_, m)| m)
             .unwrap();
