@@ -88,8 +88,8 @@ pub fn check(name: &str, bytes: &[u8]) -> Checked {
     checked
 }
 
-/// The plan of every generated file, or `None` when the manifest has errors. For a manifest
-/// that pins images by digest, see [`plan_pinned`]: without digests, it has no plan.
+/// The plan of every generated file, or `None` when the manifest has errors, and also for a
+/// `pin: digest` manifest, which has no plan without the digests [`plan_pinned`] takes.
 pub fn plan(checked: &Checked) -> Option<emit::Plan> {
     plan_pinned(checked, &Default::default())?.ok()
 }

@@ -44,8 +44,7 @@ pub fn locate(image: &str) -> Location {
     };
     let (registry, repository) = match name.split_once('/') {
         Some((first, rest)) if first.contains(['.', ':']) || first == "localhost" => {
-            let registry = if first == "index.docker.io" { DOCKER_HUB } else { first };
-            (registry.to_string(), rest.to_string())
+            (registry_name(first).to_string(), rest.to_string())
         }
         _ => (DOCKER_HUB.to_string(), name.to_string()),
     };
@@ -54,23 +53,38 @@ pub fn locate(image: &str) -> Location {
     Location { registry, repository, tag: tag.to_string() }
 }
 
-/// A registry's loopback address: Docker talks plain HTTP to it when HTTPS fails, and so does
-/// `pin`.
+/// A registry on this machine (`localhost`, an address in 127.0.0.0/8, with or without a
+/// port): Docker talks plain HTTP to it when it cannot connect over HTTPS, and so does `pin`.
+/// (An IPv6 address is not an image's registry here: image references refuse `[::1]`.)
 fn is_loopback(registry: &str) -> bool {
-    let host = registry
-        .rsplit_once(':')
-        .filter(|(h, p)| !h.ends_with(':') && p.parse::<u16>().is_ok())
-        .map_or(registry, |(h, _)| h);
-    host == "localhost" || host == "[::1]" || host.split('.').next() == Some("127")
+    let host = registry.split_once(':').map_or(registry, |(h, _)| h);
+    host == "localhost" || host.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
 }
 
-/// Why a digest could not be had.
+/// The name Docker gives a registry: Docker Hub's other names are `docker.io`.
+pub fn registry_name(name: &str) -> &str {
+    match name {
+        "index.docker.io" | "registry-1.docker.io" | "registry.hub.docker.com" => DOCKER_HUB,
+        other => other,
+    }
+}
+
+/// Why a digest could not be had. `transport`: no HTTP answer came at all (no connection, a
+/// TLS failure, a timeout), the one case in which a loopback registry is asked again over
+/// plain HTTP.
 #[derive(Debug)]
-pub struct Error(pub String);
+pub struct Error {
+    message: String,
+    transport: bool,
+}
+
+fn error(message: String) -> Error {
+    Error { message, transport: false }
+}
 
 impl std::fmt::Display for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.message)
     }
 }
 
@@ -96,107 +110,109 @@ impl Resolver {
     /// The digest `image` (`repository[:tag]`, no digest) names now.
     pub fn digest(&self, image: &str) -> Result<String, Error> {
         let at = locate(image);
-        let path = format!("{}/manifests/{}", at.repository, at.tag);
         if let Some(base) = self.mirrors.get(&at.registry) {
             let (origin, prefix) = split_mirror(base);
-            return self.ask(&format!("{origin}/v2/{prefix}{path}"), &at);
+            return self.ask(origin, &format!("{prefix}{}", at.repository), &at);
         }
         let host = if at.registry == DOCKER_HUB { DOCKER_HUB_API } else { at.registry.as_str() };
-        match self.ask(&format!("https://{host}/v2/{path}"), &at) {
-            Err(Error(e)) if is_loopback(host) => self
-                .ask(&format!("http://{host}/v2/{path}"), &at)
-                .map_err(|plain| Error(format!("{e}; over plain HTTP: {plain}"))),
+        match self.ask(&format!("https://{host}"), &at.repository, &at) {
+            Err(e) if e.transport && is_loopback(host) => self
+                .ask(&format!("http://{host}"), &at.repository, &at)
+                .map_err(|plain| error(format!("{e}; over plain HTTP: {plain}"))),
             r => r,
         }
     }
 
-    /// One manifest URL: anonymously, then with the token the registry's challenge asks for.
-    fn ask(&self, url: &str, at: &Location) -> Result<String, Error> {
+    /// The manifest of `at`'s tag at `origin`, whose name for the repository is `repository`
+    /// (a mirror's has its prefix): anonymously, then with the token the registry's challenge
+    /// asks for.
+    fn ask(&self, origin: &str, repository: &str, at: &Location) -> Result<String, Error> {
+        let url = &format!("{origin}/v2/{repository}/manifests/{}", at.tag);
         let mut response = self.call(false, url, None)?;
         let mut token = None;
         if response.status() == 401 {
             let challenge = header(&response, "www-authenticate").unwrap_or_default();
-            token = Some(self.token(&challenge, at)?);
+            token = Some(self.token(&challenge, repository, at)?);
             response = self.call(false, url, token.as_deref())?;
         }
         let image = format!("{}/{}:{}", at.registry, at.repository, at.tag);
         match response.status().as_u16() {
             200 => {}
             401 | 403 => {
-                return Err(Error(format!(
+                return Err(error(format!(
                     "{image}: the registry refuses an anonymous pull (HTTP {}); write the digest in the manifest (`image@sha256:…`), or ask a mirror with --mirror",
                     response.status().as_u16()
                 )));
             }
-            404 => return Err(Error(format!("{image}: no such tag in the registry (HTTP 404 from {url})"))),
-            s => return Err(Error(format!("{image}: HTTP {s} from {url}"))),
+            404 => return Err(error(format!("{image}: no such tag in the registry (HTTP 404 from {url})"))),
+            s => return Err(error(format!("{image}: HTTP {s} from {url}"))),
         }
-        if let Some(d) = header(&response, "docker-content-digest") {
+        if let Some(d) = header(&response, "docker-content-digest").map(|d| d.to_ascii_lowercase()) {
             return if is_digest(&d) {
-                Ok(d.to_ascii_lowercase())
+                Ok(d)
             } else {
-                Err(Error(format!("{image}: {url} gave a digest that is not sha256: {d:?}")))
+                Err(error(format!("{image}: {url} gave a digest that is not sha256: {d:?}")))
             };
         }
         // No digest header (allowed on HEAD): the digest is the sha256 of the manifest's bytes.
         let mut response = self.call(true, url, token.as_deref())?;
         if response.status().as_u16() != 200 {
-            return Err(Error(format!("{image}: HTTP {} from {url}", response.status().as_u16())));
+            return Err(error(format!("{image}: HTTP {} from {url}", response.status().as_u16())));
         }
         let body = response
             .body_mut()
             .with_config()
             .limit(MAX_BODY)
             .read_to_vec()
-            .map_err(|e| Error(format!("{image}: reading the manifest from {url}: {e}")))?;
+            .map_err(|e| error(format!("{image}: reading the manifest from {url}: {e}")))?;
         Ok(crate::emit::lock::hash(&body))
     }
 
     /// A bearer token for the repository, anonymously, as the registry's `WWW-Authenticate`
     /// challenge says where (Docker's registry token flow).
-    fn token(&self, challenge: &str, at: &Location) -> Result<String, Error> {
+    fn token(&self, challenge: &str, repository: &str, at: &Location) -> Result<String, Error> {
         let image = format!("{}/{}", at.registry, at.repository);
         let Some(params) = challenge.strip_prefix("Bearer ").or_else(|| challenge.strip_prefix("bearer ")) else {
-            return Err(Error(format!(
+            return Err(error(format!(
                 "{image}: the registry asks for a login ({}); sightline pin asks anonymously: write the digest in the manifest (`image@sha256:…`), or ask a mirror with --mirror",
                 challenge.split(' ').next().filter(|s| !s.is_empty()).unwrap_or("no challenge")
             )));
         };
         let params = challenge_params(params);
         let Some(realm) = params.get("realm").filter(|r| r.starts_with("https://") || r.starts_with("http://")) else {
-            return Err(Error(format!("{image}: the registry's token challenge names no realm")));
+            return Err(error(format!("{image}: the registry's token challenge names no realm")));
         };
         let mut query = Vec::new();
         if let Some(service) = params.get("service") {
             query.push(("service", service.clone()));
         }
-        let scope = params.get("scope").cloned().unwrap_or_else(|| format!("repository:{}:pull", at.repository));
+        let scope = params.get("scope").cloned().unwrap_or_else(|| format!("repository:{repository}:pull"));
         query.push(("scope", scope));
         let mut request = self.agent.get(realm.as_str());
         for (k, v) in &query {
             request = request.query(*k, v);
         }
-        let mut response = request.call().map_err(|e| Error(format!("{image}: asking {realm} for a token: {e}")))?;
+        let mut response = request.call().map_err(|e| error(format!("{image}: asking {realm} for a token: {e}")))?;
         if response.status().as_u16() != 200 {
-            return Err(Error(format!("{image}: {realm} gave no token (HTTP {})", response.status().as_u16())));
+            return Err(error(format!("{image}: {realm} gave no token (HTTP {})", response.status().as_u16())));
         }
         let body = response
             .body_mut()
             .with_config()
             .limit(MAX_BODY)
             .read_to_vec()
-            .map_err(|e| Error(format!("{image}: reading the token from {realm}: {e}")))?;
+            .map_err(|e| error(format!("{image}: reading the token from {realm}: {e}")))?;
         #[derive(serde::Deserialize)]
         struct Token {
             token: Option<String>,
             access_token: Option<String>,
         }
         let t: Token =
-            serde_json::from_slice(&body).map_err(|_| Error(format!("{image}: {realm} answered with no token")))?;
+            serde_json::from_slice(&body).map_err(|_| error(format!("{image}: {realm} answered with no token")))?;
         t.token
             .or(t.access_token)
             .filter(|t| !t.is_empty())
-            .ok_or_else(|| Error(format!("{image}: {realm} answered with no token")))
+            .ok_or_else(|| error(format!("{image}: {realm} answered with no token")))
     }
 
     /// A HEAD (or a GET, `get`) of a manifest URL, with the token when there is one.
@@ -205,7 +221,7 @@ impl Resolver {
         if let Some(t) = token {
             r = r.header("Authorization", format!("Bearer {t}"));
         }
-        r.call().map_err(|e| Error(format!("{url}: {e}")))
+        r.call().map_err(|e| Error { message: format!("{url}: {e}"), transport: true })
     }
 }
 
@@ -279,7 +295,9 @@ mod tests {
         assert_eq!(l("postgres:16.4"), t("docker.io", "library/postgres", "16.4"));
         assert_eq!(l("prom/prometheus:v3.7.3"), t("docker.io", "prom/prometheus", "v3.7.3"));
         assert_eq!(l("docker.io/library/redis:7"), t("docker.io", "library/redis", "7"));
+        assert_eq!(l("docker.io/postgres:16"), t("docker.io", "library/postgres", "16"));
         assert_eq!(l("index.docker.io/grafana/grafana:12.0.0"), t("docker.io", "grafana/grafana", "12.0.0"));
+        assert_eq!(l("registry-1.docker.io/grafana/loki:3"), t("docker.io", "grafana/loki", "3"));
         assert_eq!(l("quay.io/prometheus/node-exporter:v1.9.1"), t("quay.io", "prometheus/node-exporter", "v1.9.1"));
         assert_eq!(l("gcr.io/cadvisor/cadvisor:v0.52.1"), t("gcr.io", "cadvisor/cadvisor", "v0.52.1"));
         assert_eq!(l("localhost:5000/acme/api:1.0"), t("localhost:5000", "acme/api", "1.0"));
@@ -297,10 +315,17 @@ mod tests {
 
     #[test]
     fn loopback_registries() {
-        for r in ["localhost", "localhost:5000", "127.0.0.1:5000", "127.1.2.3", "[::1]:5000"] {
+        for r in ["localhost", "localhost:5000", "127.0.0.1:5000", "127.1.2.3"] {
             assert!(is_loopback(r), "{r}");
         }
-        for r in ["registry-1.docker.io", "quay.io", "localhost.example.com", "10.0.0.1:5000"] {
+        for r in [
+            "registry-1.docker.io",
+            "quay.io",
+            "localhost.example.com",
+            "10.0.0.1:5000",
+            "127.example.com",
+            "127.0.0.1.nip.io",
+        ] {
             assert!(!is_loopback(r), "{r}");
         }
     }

@@ -65,7 +65,7 @@ fn plan(
     let recorded = match recorded {
         Some(r) => r,
         None if checked.manifest.as_ref().is_some_and(|m| m.pin == Some(crate::manifest::model::Pin::Digest)) => {
-            read = emit::recorded_images(&stack.out).map_err(|e| {
+            read = emit::recorded_images(&stack.out, &crate::display_name(&checked.source.name)).map_err(|e| {
                 out.error(&e.to_string());
                 Status::Error
             })?;
@@ -90,16 +90,17 @@ pub type Images = std::collections::BTreeMap<String, String>;
 
 pub fn build(stack: &Stack, force: bool, out: &Output) -> Status {
     let Some(checked) = read_and_check(&stack.manifest, out) else { return Status::Error };
-    write(stack, &checked, None, force, out)
+    write(stack, &checked, None, force, "build", out)
 }
 
 /// Write a checked manifest's files; `recorded`: the image digests to build with, when the
-/// caller has them (`pin`), else the lock's.
+/// caller has them (`pin`), else the lock's; `verb`: the command that writes them again.
 pub(super) fn write(
     stack: &Stack,
     checked: &crate::Checked,
     recorded: Option<&Images>,
     force: bool,
+    verb: &str,
     out: &Output,
 ) -> Status {
     let dir = &stack.out;
@@ -125,7 +126,7 @@ pub(super) fn write(
                 out.note("nothing was written");
             } else {
                 let dir_name = dir.to_string_lossy();
-                let build = rebuild_command(stack, &checked.source.name);
+                let build = command(stack, &checked.source.name, verb);
                 out.diagnostics(
                     &checked.source,
                     &emit::report::refusals(&conflicts, &plan, &checked.source, &dir_name, &build),

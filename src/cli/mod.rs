@@ -154,6 +154,9 @@ enum Command {
         /// Look up every image again, recorded or not: move to what the tags name today.
         #[arg(long)]
         update: bool,
+        /// Overwrite generated files that were edited by hand, as `build --force` does.
+        #[arg(long)]
+        force: bool,
         /// Ask a mirror for a registry's images: REGISTRY=URL, e.g.
         /// `docker.io=https://harbor.example/dockerhub` (repeatable).
         #[arg(long, value_name = "REGISTRY=URL", value_parser = pin::parse_mirror)]
@@ -239,12 +242,12 @@ where
                 Some(s) => build::each(&s, |s| build::build(s, force, &out)),
             }
         }
-        Command::Pin { manifests, out: dir, update, mirror } => {
+        Command::Pin { manifests, out: dir, update, force, mirror } => {
             match stacks::resolve(&manifests.all(), dir.as_deref(), manifests.changed, &out) {
                 None => Status::Error,
                 Some(s) => {
                     let resolver = crate::registry::Resolver::new(mirror.into_iter().collect());
-                    build::each(&s, |s| pin::run(s, &resolver, update, &out))
+                    build::each(&s, |s| pin::run(s, &resolver, update, force, &out))
                 }
             }
         }

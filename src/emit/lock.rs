@@ -50,10 +50,15 @@ pub fn read(text: &str) -> Option<(BTreeMap<String, String>, Option<String>)> {
     (lock.version == 1).then(|| (lock.files, plain.then_some(lock.manifest)))
 }
 
-/// The image digests a lock records. A value that is not a digest is left out: the lock is a
-/// file anyone may edit, and a digest is written into the compose file as it is.
-pub fn images(text: &str) -> BTreeMap<String, String> {
+/// The image digests a lock of `manifest`'s records: none from another manifest's lock (a
+/// `--force` build into its directory starts afresh). A value that is not a digest is left
+/// out: the lock is a file anyone may edit, and a digest is written into the compose file as
+/// it is.
+pub fn images(text: &str, manifest: &str) -> BTreeMap<String, String> {
     let Ok(lock) = toml::from_str::<LockFile>(text) else { return BTreeMap::new() };
+    if lock.version != 1 || lock.manifest != manifest {
+        return BTreeMap::new();
+    }
     let mut images = lock.images;
     images.retain(|_, d| crate::manifest::values::is_digest(d));
     images
@@ -97,7 +102,8 @@ mod tests {
         let text = render("stack.yaml", &files, &images);
         let back = parse(&text).unwrap();
         assert_eq!(back["a/b.yml"], hash(b"x\n"));
-        assert_eq!(super::images(&text), images);
+        assert_eq!(super::images(&text, "stack.yaml"), images);
+        assert!(super::images(&text, "other.yaml").is_empty(), "another manifest's digests are not read");
         // No `[images]` table at all without digests: a lock of `pin: tag` is as it was.
         assert!(!render("stack.yaml", &files, &BTreeMap::new()).contains("images"));
     }
@@ -105,9 +111,10 @@ mod tests {
     #[test]
     fn only_digests_are_read_as_digests() {
         let text = format!(
-            "version = 1\nmanifest = \"stack.yaml\"\n[files]\n[images]\n\"a:1\" = \"sha256:{}\"\n\"b:1\" = \"sha256:x\\nimage: evil\"\n\"c:1\" = \"latest\"\n",
-            "f".repeat(64)
+            "version = 1\nmanifest = \"stack.yaml\"\n[files]\n[images]\n\"a:1\" = \"sha256:{}\"\n\"b:1\" = \"sha256:x\\nimage: evil\"\n\"c:1\" = \"latest\"\n\"d:1\" = \"sha256:{}\"\n",
+            "f".repeat(64),
+            "F".repeat(64)
         );
-        assert_eq!(images(&text).keys().collect::<Vec<_>>(), ["a:1"]);
+        assert_eq!(images(&text, "stack.yaml").keys().collect::<Vec<_>>(), ["a:1"]);
     }
 }

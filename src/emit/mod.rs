@@ -31,9 +31,13 @@ impl std::fmt::Display for IoError {
 
 impl std::error::Error for IoError {}
 
-/// The image digests the output directory's lock records (`pin: digest`): none without a lock
-/// or in one this sightline cannot read (which `build` then refuses to replace).
-pub fn recorded_images(out: &std::path::Path) -> Result<std::collections::BTreeMap<String, String>, IoError> {
+/// The image digests the output directory's lock records for `manifest` (its file name, as
+/// the lock names it; `pin: digest`): none without a lock, in another manifest's, or in one
+/// this sightline cannot read (which `build` then refuses to replace).
+pub fn recorded_images(
+    out: &std::path::Path,
+    manifest: &str,
+) -> Result<std::collections::BTreeMap<String, String>, IoError> {
     let text = Jail::new(out).read(plan::LOCK_FILE)?.and_then(|b| String::from_utf8(b).ok());
-    Ok(text.map(|t| lock::images(&t)).unwrap_or_default())
+    Ok(text.map(|t| lock::images(&t, manifest)).unwrap_or_default())
 }

@@ -722,7 +722,7 @@ fn pattern_in_words(pattern: &str) -> Option<&'static str> {
         }
         r"^[0-9]+(B|KiB|MiB|GiB|TiB)$" => "a size such as `512MiB` or `10GiB`",
         r"^[0-9]+(\.[0-9]+)?%$" => "a percentage such as `99.9%`",
-        r"^[^\s@]+(@sha256:[0-9a-fA-F]{64})?$" => "an image reference such as `postgres:16.4`",
+        r"^[^\s@]+(@sha256:[0-9a-f]{64})?$" => "an image reference such as `postgres:16.4`",
         r"^\S+(\s+\S+){4}$" => "a cron schedule of five fields, e.g. `0 3 * * *`",
         r"^[^:\s]+:/[^:\s]*(:(ro|rw))?$" => {
             "`<volume or ./path>:<absolute path in the container>`, optionally `:ro` or `:rw`"

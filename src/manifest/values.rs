@@ -446,9 +446,11 @@ string_value!(Cron, "cron", "^\\S+(\\s+\\S+){4}$", "A 5-field cron schedule in U
 
 // ---------------------------------------------------------------------------------------------
 
-/// `sha256:` and 64 hex digits: the digest an image is named by.
+/// `sha256:` and 64 lowercase hex digits: the digest an image is named by (Docker refuses
+/// uppercase ones: go-digest's `sha256` pattern is `[a-f0-9]{64}`).
 pub fn is_digest(d: &str) -> bool {
-    d.strip_prefix("sha256:").is_some_and(|hex| hex.len() == 64 && hex.chars().all(|c| c.is_ascii_hexdigit()))
+    d.strip_prefix("sha256:")
+        .is_some_and(|hex| hex.len() == 64 && hex.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)))
 }
 
 /// An image reference `repository[:tag][@sha256:digest]`.
@@ -563,7 +565,7 @@ impl ImageRef {
     }
 }
 
-string_value!(ImageRef, "image", "^[^\\s@]+(@sha256:[0-9a-fA-F]{64})?$", "An image: repository[:tag][@sha256:digest]");
+string_value!(ImageRef, "image", "^[^\\s@]+(@sha256:[0-9a-f]{64})?$", "An image: repository[:tag][@sha256:digest]");
 
 // ---------------------------------------------------------------------------------------------
 
@@ -735,9 +737,11 @@ mod tests {
         assert!(!ImageRef::parse("redis").unwrap().is_pinned());
         assert!(!ImageRef::parse("redis:latest").unwrap().is_pinned());
         assert!(ImageRef::parse("localhost:5000/app").unwrap().tag().is_none());
-        for bad in ["", "Redis:7", "redis:", "redis@sha256:abc", "a//b"] {
+        let upper = format!("redis@sha256:{}", "A".repeat(64));
+        for bad in ["", "Redis:7", "redis:", "redis@sha256:abc", "a//b", &upper] {
             assert!(ImageRef::parse(bad).is_err(), "{bad:?}");
         }
+        assert!(ImageRef::parse(&format!("redis:7@sha256:{}", "a0".repeat(32))).is_ok());
         for official in ["postgres:16.4", "library/postgres", "docker.io/library/postgres:17-alpine"] {
             assert!(ImageRef::parse(official).unwrap().is_official("postgres"), "{official}");
         }

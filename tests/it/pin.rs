@@ -242,8 +242,9 @@ fn pin_records_what_the_registry_serves_and_builds_offline() {
     assert_eq!(lock_images(&project), expected, "the lock records what the registry serves");
     let named = named_images(&project);
     for image in &named {
-        let digest = image.split_once('@').map(|(_, d)| d).unwrap_or_else(|| panic!("{image} has no digest"));
-        assert!(digest == CACHE_DIGEST || expected.values().any(|d| d == digest), "{image}");
+        let (name, digest) = image.split_once('@').unwrap_or_else(|| panic!("{image} has no digest"));
+        let want = if name == "redis:7.4" { CACHE_DIGEST } else { expected[name].as_str() };
+        assert_eq!(digest, want, "{image}");
     }
     assert!(named.contains(&format!("redis:7.4@{CACHE_DIGEST}")), "{named:?}");
     let generated = project.join("generated");
@@ -256,12 +257,24 @@ fn pin_records_what_the_registry_serves_and_builds_offline() {
         let r = sightline(&project, args);
         assert_eq!(r.code, 0, "{args:?} offline:\n{}", r.out);
     }
-    assert!(sightline(&project, &["build"]).out.contains("0 written"));
+    let r = sightline(&project, &["build"]);
+    assert!(r.out.contains(": 0 written,"), "{}", r.out);
+
+    // A digest edited in the lock into one Docker would refuse counts as not recorded.
+    let lock_path = generated.join("sightline.lock");
+    let lock = std::fs::read_to_string(&lock_path).unwrap();
+    let db = &expected["postgres:17.2"];
+    std::fs::write(&lock_path, lock.replace(db.as_str(), &db.to_ascii_uppercase().replace("SHA256", "sha256")))
+        .unwrap();
+    let r = sightline(&project, &["build"]);
+    assert_eq!(r.code, 1, "{}", r.out);
+    assert!(r.out.contains("SL604") && r.out.contains("image postgres:17.2 has no digest"), "{}", r.out);
+    std::fs::write(&lock_path, &lock).unwrap();
 
     // A new image has no digest yet: the build stops at `pin` and leaves the files as they were.
     let text = manifest(port, "1.0", true);
     std::fs::write(project.join("stack.yaml"), &text).unwrap();
-    for args in [&["build"][..], &["build", "--check"]] {
+    for args in [&["build"][..], &["build", "--check"], &["diff"]] {
         let r = sightline(&project, args);
         assert_eq!(r.code, 1, "{args:?}:\n{}", r.out);
         assert!(r.out.contains("SL604") && r.out.contains("nginx:1.27"), "{args:?}:\n{}", r.out);
@@ -289,6 +302,17 @@ fn pin_records_what_the_registry_serves_and_builds_offline() {
     assert!(r.out.contains(&format!("updated {moved}@{now}")), "{}", r.out);
     expected.insert(moved, now);
     assert_eq!(lock_images(&project), expected, "--update asks for every image again");
+
+    // An image the stack no longer runs leaves the lock with it.
+    std::fs::write(project.join("stack.yaml"), manifest(port, "1.0", false)).unwrap();
+    let r = sightline(&project, &["build"]);
+    assert_eq!(r.code, 0, "{}", r.out);
+    for image in &new {
+        expected.remove(image);
+    }
+    assert_eq!(lock_images(&project), expected, "the lock keeps the digests the stack uses");
+    std::fs::write(project.join("stack.yaml"), manifest(port, "1.0", true)).unwrap();
+    assert_eq!(sightline(&project, &["build"]).code, 1, "and the next build needs them pinned again");
 
     // A tag the registry does not have: exit 2, nothing written.
     let lock = std::fs::read(generated.join("sightline.lock")).unwrap();
