@@ -24,6 +24,7 @@ pub mod code;
 pub mod diagnostic;
 pub mod emit;
 pub mod ir;
+pub mod kinds;
 pub mod manifest;
 pub mod registry;
 pub mod source;

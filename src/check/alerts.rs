@@ -6,9 +6,9 @@
 use super::Ctx;
 use crate::code::Code;
 use crate::diagnostic::{Diagnostic, Sink};
-use crate::ir::catalog::{self, threshold_value};
 use crate::ir::defaults;
 use crate::ir::frameworks::MetricNames;
+use crate::kinds::alert::threshold_value;
 use crate::manifest::model::{AlertOverride, Framework, Kind, StatusCodes};
 use crate::manifest::values::Duration;
 
@@ -22,7 +22,7 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
         .unwrap_or_else(|| Duration::parse(defaults::PROMETHEUS_RETENTION).expect("default"));
     for (name, s) in &m.services {
         for (alert, o) in &s.alerts {
-            let (Some(def), AlertOverride::Settings(set)) = (catalog::builtin(s.kind, alert), o) else { continue };
+            let (Some(def), AlertOverride::Settings(set)) = (crate::kinds::builtin(s.kind, alert), o) else { continue };
             if let Some(t) = &set.threshold
                 && threshold_value(def.unit, t).is_none()
             {
@@ -104,7 +104,7 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
         if let (Some(scale), Some(top)) = (scale, names.top_bucket())
             && !s.alerts.get("HighLatency").is_some_and(AlertOverride::is_off)
         {
-            let def = catalog::builtin(Kind::Http, "HighLatency").expect("http has HighLatency");
+            let def = crate::kinds::builtin(Kind::Http, "HighLatency").expect("http has HighLatency");
             let set = match s.alerts.get("HighLatency") {
                 Some(AlertOverride::Settings(set)) => set.threshold.as_ref(),
                 _ => None,

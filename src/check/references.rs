@@ -4,7 +4,7 @@
 use super::Ctx;
 use crate::code::Code;
 use crate::diagnostic::{Diagnostic, Sink};
-use crate::ir::catalog::builtin_alerts;
+use crate::kinds::builtin_alerts;
 use crate::manifest::model::Kind;
 use crate::source::Span;
 

@@ -31,7 +31,7 @@ fn known_values(ctx: &Ctx, label: &str) -> Option<BTreeSet<String>> {
         "service" => set.extend(m.services.keys().map(|k| k.to_string())),
         "alertname" => {
             for s in m.services.values() {
-                set.extend(catalog::builtin_alerts(s.kind).into_iter().map(String::from));
+                set.extend(crate::kinds::builtin_alerts(s.kind).into_iter().map(String::from));
             }
             set.extend(catalog::HOST_ALERTS.map(String::from));
             set.extend(catalog::BACKUP_ALERTS.map(String::from));

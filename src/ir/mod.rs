@@ -618,7 +618,7 @@ fn components(
     }
     // One exporter per service that needs one, named after it.
     for s in services {
-        if let Some(d) = catalog::exporter(s.kind) {
+        if let Some(d) = crate::kinds::def(s.kind).exporter.as_ref().map(|e| e.image) {
             let mut c = component(d, &format!("services.{}", s.name), None, None, None, None);
             c.name = exporter_name(&s.name);
             c.for_service = Some(s.name.clone());

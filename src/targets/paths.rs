@@ -123,7 +123,7 @@ pub const DOCKER_SOCKET_PROXY_ADDR: (&str, u16) = ("docker-socket-proxy", 2375);
 pub const PUSHGATEWAY_DATA: &str = "/pushgateway";
 pub const PROMTAIL_PORT: u16 = 9080;
 pub const ALLOY_PORT: u16 = 12345;
-// Exporter ports are per kind: `ir::catalog::exporter_port`.
+// Exporter ports are per kind: `kinds::Exporter::port`.
 
 /// Where a container reads a secret as a file.
 ///

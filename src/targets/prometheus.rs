@@ -206,12 +206,12 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
                 }
             }
             (_, Some(exporter)) => {
-                let port = crate::ir::catalog::exporter_port(s.kind).unwrap_or(9100);
+                let port = crate::kinds::def(s.kind).exporter.as_ref().map(|e| e.port).unwrap_or(9100);
                 jobs.push(job(name, format!("{}:{port}", exporter.name), service_labels(s), None));
             }
             _ => {}
         }
-        if let Some(path) = crate::targets::rules::builtin::health_path(s) {
+        if let Some(path) = crate::kinds::http::health_path(s) {
             jobs.push(probe(s, "health", "http_2xx", vec![format!("http://{}:{}{path}", s.host, s.port)]));
         }
         if let Some(domain) = &s.tls_domain {

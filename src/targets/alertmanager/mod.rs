@@ -115,8 +115,8 @@ fn inhibitions(stack: &Stack) -> Vec<InhibitRule> {
             // stack has; ExporterDown is not one (the service may be fine).
             let mut down: Vec<&str> = Vec::new();
             for s in stack.services.iter().filter(|s| s.scraped()) {
-                let name = match catalog::service_up_metric(s.kind) {
-                    Some(_) => catalog::builtins(s.kind)[0].name,
+                let name = match crate::kinds::def(s.kind).exporter.as_ref().map(|e| e.up_metric) {
+                    Some(_) => crate::kinds::def(s.kind).alerts[0].name,
                     None => "TargetDown",
                 };
                 if !crate::targets::rules::builtin::is_off(s, name) && !down.contains(&name) {

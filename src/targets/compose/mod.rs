@@ -372,7 +372,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     }
     for s in &stack.services {
         let Some(c) = stack.exporter_of(&s.name) else { continue };
-        let port = crate::ir::catalog::exporter_port(s.kind).unwrap_or(9100);
+        let port = crate::kinds::def(s.kind).exporter.as_ref().map(|e| e.port).unwrap_or(9100);
         let mut e = base(c, Some(NOBODY), true, &with_app(&[MONITORING]));
         let mut wiring = SecretWiring::new();
         match s.kind {

@@ -125,7 +125,9 @@ fn overview(stack: &Stack, boards: &ServiceBoards) -> Vec<Spec> {
     let mut parts: Vec<String> = Vec::new();
     for kind in Kind::ALL {
         let names: Vec<&str> = scraped.iter().filter(|s| s.kind == kind).map(|s| s.name.as_str()).collect();
-        if let (Some(metric), false) = (crate::ir::catalog::service_up_metric(kind), names.is_empty()) {
+        if let (Some(metric), false) =
+            (crate::kinds::def(kind).exporter.as_ref().map(|e| e.up_metric), names.is_empty())
+        {
             parts.push(format!("min by (service) ({metric}{{service=~\"{}\"}})", names.join("|")));
         }
     }
@@ -533,7 +535,7 @@ fn service(stack: &Stack, s: &Service) -> Vec<Spec> {
                 spec(Viz::Stat, "Up", "short", "nginx_up from the exporter.", vec![q(format!("min(nginx_up{{{sl}}})"), n)]),
                 spec(Viz::TimeSeries, "Requests", "reqps", "Requests per second (stub_status).", vec![q(format!("sum(rate(nginx_http_requests_total{{{sl}}}[{RATE}]))"), "requests")]),
                 spec(Viz::TimeSeries, "Connections", "short", "Active connections.", vec![q(format!("sum(nginx_connections_active{{{sl}}})"), "active")]),
-                loki_series("Responses by status", "Access-log responses by status code.", vec![q(format!("sum by (status) (count_over_time({{service=\"{n}\"}} | pattern `{}` | status != \"\" [$__interval]))", crate::targets::loki::rules::NGINX_ACCESS_PATTERN), "{{status}}")]),
+                loki_series("Responses by status", "Access-log responses by status code.", vec![q(format!("sum by (status) (count_over_time({{service=\"{n}\"}} | pattern `{}` | status != \"\" [$__interval]))", crate::kinds::nginx::NGINX_ACCESS_PATTERN), "{{status}}")]),
             ];
             if s.tls_domain.is_some() {
                 v.push(spec(Viz::Stat, "Certificate days left", "d", "Days until the certificate expires.", vec![q(format!("min(probe_ssl_earliest_cert_expiry{{{sl}}} - time()) / 86400"), "days")]));
@@ -682,7 +684,7 @@ fn service_variable(stack: &Stack) -> serde_json::Value {
 fn slo(s: &Service) -> Vec<Spec> {
     let mut v = Vec::new();
     for o in crate::targets::rules::slo::objectives(s) {
-        let budget = crate::targets::rules::builtin::num(1.0 - o.target);
+        let budget = crate::kinds::alert::num(1.0 - o.target);
         let rec = &o.record;
         v.push(spec(
             Viz::Stat,

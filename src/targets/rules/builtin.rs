@@ -1,4 +1,4 @@
-//! The built-in alerts as PromQL: for each alert of `ir::catalog`, one rule over the services
+//! The built-in alerts as PromQL: for each metric alert of a kind (`crate::kinds`), one rule over the services
 //! of a kind (or one for the host) with the threshold resolved, and the synthetic series that
 //! make it fire and keep it silent, for the generated promtool tests.
 //!
@@ -14,9 +14,10 @@
 //! Every service alert aggregates `by (service)`, so the alert's labels are exactly the label
 //! set of `model::alert_labels` with the service's name, and routes can rely on them.
 
-use super::model::{InputSeries, SERVICE_LABEL};
-use crate::ir::catalog::{Builtin, Unit, threshold_value};
+use super::model::InputSeries;
 use crate::ir::{Service, Stack};
+use crate::kinds::alert::{Builtin, SELECTOR, ServiceAlert, num, series, threshold_text, threshold_value};
+use crate::kinds::http::health_path;
 use crate::manifest::model::{AlertOverride, Kind, StatusCodes};
 use crate::targets::alertmanager::routing::Matcher;
 use crate::targets::grafana::dashboards::ServiceBoards;
@@ -51,15 +52,12 @@ impl Concrete {
     }
 }
 
-/// Where the selector of a rule's services goes in an expression while services are grouped.
-const SELECTOR: &str = "\u{0}";
-
 /// The built-in alerts of the services of `kind`: one rule per alert and set of services whose
 /// rule reads the same (see the module's documentation).
 pub fn kind_alerts(stack: &Stack, boards: &ServiceBoards, kind: Kind) -> Vec<Concrete> {
     let services: Vec<&Service> = stack.services.iter().filter(|s| s.kind == kind).collect();
     let mut out = Vec::new();
-    for def in crate::ir::catalog::builtins(kind).iter().filter(|d| !d.logs) {
+    for def in crate::kinds::def(kind).alerts.iter().filter(|d| !d.logs) {
         let mut rules: Vec<Concrete> = Vec::new();
         // The inputs of a rule's text (which names no service) already made concrete, and the
         // rule they went to: a service with the same inputs joins that rule without its alert
@@ -120,10 +118,6 @@ pub fn kind_alerts(stack: &Stack, boards: &ServiceBoards, kind: Kind) -> Vec<Con
     out
 }
 
-fn series(s: &str, values: &str) -> InputSeries {
-    InputSeries { series: s.to_string(), values: values.to_string() }
-}
-
 /// Resolve overrides: `None` when the alert is switched off.
 pub fn resolve(def: &'static Builtin, service: &Service) -> Option<(f64, String, String)> {
     let mut threshold = def.threshold;
@@ -152,23 +146,6 @@ pub fn resolve(def: &'static Builtin, service: &Service) -> Option<(f64, String,
 /// Whether the manifest switches a built-in alert of a service off.
 pub fn is_off(s: &Service, alert: &str) -> bool {
     s.alerts.get(alert).is_some_and(AlertOverride::is_off)
-}
-
-/// A number as PromQL and people read it: no trailing zeros.
-pub fn num(x: f64) -> String {
-    let s = format!("{:.6}", x);
-    let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s.is_empty() || s == "-0" { "0".into() } else { s.to_string() }
-}
-
-pub fn threshold_text(unit: Unit, t: f64) -> String {
-    match unit {
-        Unit::Ratio => format!("{}%", num(t * 100.0)),
-        Unit::Seconds => crate::manifest::values::format_duration((t * 1000.0).round() as u64),
-        Unit::PerSecond => format!("{}/s", num(t)),
-        Unit::Count => num(t),
-        Unit::Days => format!("{} days", num(t)),
-    }
 }
 
 /// What the text of a service's built-in alert is made of besides the alert and the kind: its
@@ -217,307 +194,23 @@ fn admit<'a>(def: &'static Builtin, s: &'a Service, boards: &ServiceBoards) -> O
 
 fn concrete(def: &'static Builtin, s: &Service, t: f64, for_: String, severity: String) -> Concrete {
     // The series of the tests are `s`'s; the rule's text names no service.
-    let name = s.name.as_str();
-    let kind = s.kind.as_str();
-    let sel = SELECTOR;
-    let who = SERVICE_LABEL;
-    let m = &s.metric_names;
-    let (r, st) = (m.requests.as_str(), m.status_label.as_str());
-    let (e5, ok) = (m.status_value(500), m.status_value(200));
     let tt = threshold_text(def.unit, t);
-    let svc = |metric: &str, extra: &str| {
-        format!(
-            "{metric}{{job=\"{name}\",instance=\"{name}:{}\",service_kind=\"{kind}\",service=\"{name}\"{extra}}}",
-            s.metrics_port
-        )
-    };
-    let exp = |metric: &str, extra: &str| {
-        let exporter = crate::ir::exporter_name(&s.name);
-        format!("{metric}{{job=\"{name}\",instance=\"{exporter}\",service_kind=\"{kind}\",service=\"{name}\"{extra}}}")
-    };
-    let mut kept = Vec::new();
-    let (expr, summary, description, firing, silent): (String, String, String, Vec<InputSeries>, Vec<InputSeries>) =
-        match def.name {
-            "TargetDown" => (
-                format!("min by (service) (up{{{sel},probe=\"\"}}) == 0"),
-                format!("{who} is down"),
-                format!("Prometheus cannot scrape {who}: the service or its metrics endpoint is not answering."),
-                vec![series(&svc("up", ""), "0x60")],
-                vec![series(&svc("up", ""), "1x60")],
-            ),
-            "HighErrorRate" => (
-                format!(
-                    "sum by (service) (rate({r}{{{sel},{st}=~\"5..\"}}[5m])) / sum by (service) (rate({r}{{{sel}}}[5m])) > {}",
-                    num(t)
-                ),
-                format!("{who}: more than {tt} of responses are errors"),
-                format!("More than {tt} of {who}'s responses were 5xx over 5 minutes."),
-                ratio_series(&svc(r, &format!(",{st}=\"{e5}\"")), &svc(r, &format!(",{st}=\"{ok}\"")), above(t)),
-                ratio_series(&svc(r, &format!(",{st}=\"{e5}\"")), &svc(r, &format!(",{st}=\"{ok}\"")), t / 2.0),
-            ),
-            "HighLatency" => {
-                let scale = m.duration_scale().unwrap_or(1.0);
-                let d = m.duration.as_str();
-                let limit = t * scale;
-                (
-                    format!(
-                        "histogram_quantile(0.95, sum by (service, le) (rate({d}_bucket{{{sel}}}[5m]))) > {}",
-                        num(limit)
-                    ),
-                    format!("{who}: p95 latency above {tt}"),
-                    format!("The 95th percentile of {who}'s request duration has been above {tt} for {for_}."),
-                    latency_series(&svc(&format!("{d}_bucket"), ""), limit, true),
-                    latency_series(&svc(&format!("{d}_bucket"), ""), limit, false),
-                )
-            }
-            "AuthFailures" | "RateLimited" => {
-                let (codes, what) = if def.name == "AuthFailures" { ("401|403", "401/403") } else { ("429", "429") };
-                let code = codes.split('|').next().unwrap_or(codes);
-                (
-                    format!("sum by (service) (rate({r}{{{sel},{st}=~\"{codes}\"}}[5m])) > {}", num(t)),
-                    format!("{who}: more than {tt} {what} responses"),
-                    format!("{who} has answered more than {tt} requests with {what} for {for_}."),
-                    vec![series(
-                        &svc(r, &format!(",{st}=\"{code}\"")),
-                        &format!("0+{}x60", num((t * 60.0 * 2.0).max(120.0))),
-                    )],
-                    vec![series(&svc(r, &format!(",{st}=\"{code}\"")), &format!("0+{}x60", num(t * 60.0 / 4.0)))],
-                )
-            }
-            "FileDescriptorsNearLimit" => (
-                format!("max by (service) (process_open_fds{{{sel}}} / process_max_fds{{{sel}}}) > {}", num(t)),
-                format!("{who}: more than {tt} of its file descriptors open"),
-                format!(
-                    "{who} has had more than {tt} of its file descriptors open for {for_}; at the limit it can accept no connection and open no file."
-                ),
-                share_series(&svc("process_open_fds", ""), &svc("process_max_fds", ""), above(t)),
-                share_series(&svc("process_open_fds", ""), &svc("process_max_fds", ""), t / 2.0),
-            ),
-            "PostgresDown" | "RedisDown" | "MemcachedDown" | "NginxDown" => {
-                let metric = crate::ir::catalog::service_up_metric(s.kind).unwrap_or("up");
-                // Only the service's own state: when the exporter cannot be scraped, `{metric}`
-                // goes stale and ExporterDown says so, without muting the service's alerts.
-                (
-                    format!("min by (service) ({metric}{{{sel}}}) == 0"),
-                    format!("{who} is down"),
-                    format!("The exporter of {who} answers but cannot reach {who} ({metric} is 0)."),
-                    vec![series(&exp(metric, ""), "0x60")],
-                    vec![series(&exp(metric, ""), "1x60")],
-                )
-            }
-            "ExporterDown" => (
-                // `up` of the exporter's job only: a TLS probe of the same service has its own.
-                format!("min by (service) (up{{{sel},probe=\"\"}}) == 0"),
-                format!("The exporter of {who} is down"),
-                format!(
-                    "Prometheus cannot scrape the exporter of {who}; {who} may be fine, but its metric alerts cannot fire until the exporter is back."
-                ),
-                vec![series(&exp("up", ""), "0x60")],
-                vec![series(&exp("up", ""), "1x60")],
-            ),
-            "HealthCheckFailed" => {
-                let path = health_path(s).unwrap_or("/");
-                // The path as a PromQL string value (a `"` or `\\` in it escaped).
-                let instance = format!("http://{}:{}{path}", s.host, s.port).replace('\\', "\\\\").replace('"', "\\\"");
-                let probe = format!(
-                    "probe_success{{job=\"{name}-health\",instance=\"{instance}\",service_kind=\"{kind}\",probe=\"health\",service=\"{name}\"}}"
-                );
-                kept.push(("instance".to_string(), format!("http://{}:{}{path}", s.host, s.port)));
-                (
-                    format!("min by (service, instance) (probe_success{{{sel},probe=\"health\"}}) == 0"),
-                    format!("{who} fails its health check"),
-                    format!("The probe of {{{{ $labels.instance }}}} has failed for {for_}: it does not answer 2xx."),
-                    vec![series(&probe, "0x60")],
-                    vec![series(&probe, "1x60")],
-                )
-            }
-            "PostgresTooManyConnections" => (
-                format!(
-                    "sum by (service) (pg_stat_activity_count{{{sel}}}) > on (service) {} * sum by (service) (pg_settings_max_connections{{{sel}}})",
-                    num(t)
-                ),
-                format!("{who}: connections above {tt} of max_connections"),
-                format!("{who} uses more than {tt} of its max_connections; new connections will soon be refused."),
-                share_series(
-                    &exp("pg_stat_activity_count", ",datname=\"app\",state=\"active\""),
-                    &exp("pg_settings_max_connections", ""),
-                    above(t),
-                ),
-                share_series(
-                    &exp("pg_stat_activity_count", ",datname=\"app\",state=\"active\""),
-                    &exp("pg_settings_max_connections", ""),
-                    t / 2.0,
-                ),
-            ),
-            "PostgresLowCacheHitRatio" => (
-                format!(
-                    "sum by (service) (rate(pg_stat_database_blks_hit{{{sel}}}[5m])) / (sum by (service) (rate(pg_stat_database_blks_hit{{{sel}}}[5m])) + sum by (service) (rate(pg_stat_database_blks_read{{{sel}}}[5m]))) < {}",
-                    num(t)
-                ),
-                format!("{who}: cache hit ratio below {tt}"),
-                format!("Fewer than {tt} of {who}'s block reads are served from shared buffers; queries go to disk."),
-                // The hit counter's share of all block reads: half the threshold, then above it.
-                ratio_series(
-                    &exp("pg_stat_database_blks_hit", ",datname=\"app\""),
-                    &exp("pg_stat_database_blks_read", ",datname=\"app\""),
-                    t / 2.0,
-                ),
-                ratio_series(
-                    &exp("pg_stat_database_blks_hit", ",datname=\"app\""),
-                    &exp("pg_stat_database_blks_read", ",datname=\"app\""),
-                    above(t),
-                ),
-            ),
-            "PostgresDeadlocks" => (
-                format!("sum by (service) (rate(pg_stat_database_deadlocks{{{sel}}}[5m])) * 60 > {}", num(t)),
-                format!("{who}: more than {tt} deadlocks per minute"),
-                format!("{who} is resolving more than {tt} deadlocks per minute."),
-                vec![series(
-                    &exp("pg_stat_database_deadlocks", ",datname=\"app\""),
-                    &format!("0+{}x60", num(t * 2.0 + 2.0)),
-                )],
-                vec![series(&exp("pg_stat_database_deadlocks", ",datname=\"app\""), "0+0x60")],
-            ),
-            "PostgresLongTransactions" => (
-                format!("max by (service) (pg_stat_activity_max_tx_duration{{{sel}}}) > {}", num(t)),
-                format!("{who}: a transaction has been open longer than {tt}"),
-                format!("A transaction on {who} has been open for more than {tt}; it holds locks and blocks vacuum."),
-                vec![series(
-                    &exp("pg_stat_activity_max_tx_duration", ",datname=\"app\",state=\"active\""),
-                    &format!("{}x60", num(t * 2.0)),
-                )],
-                vec![series(
-                    &exp("pg_stat_activity_max_tx_duration", ",datname=\"app\",state=\"active\""),
-                    &format!("{}x60", num(t / 4.0)),
-                )],
-            ),
-            "RedisMemoryHigh" => (
-                format!(
-                    "sum by (service) (redis_memory_used_bytes{{{sel}}}) / sum by (service) (redis_memory_max_bytes{{{sel}}}) > {} and on (service) sum by (service) (redis_memory_max_bytes{{{sel}}}) > 0",
-                    num(t)
-                ),
-                format!("{who}: memory above {tt} of maxmemory"),
-                format!("{who} uses more than {tt} of its maxmemory; it will start evicting or refusing writes."),
-                share_series(&exp("redis_memory_used_bytes", ""), &exp("redis_memory_max_bytes", ""), above(t)),
-                share_series(&exp("redis_memory_used_bytes", ""), &exp("redis_memory_max_bytes", ""), t / 2.0),
-            ),
-            "RedisEvictions" | "RedisRejectedConnections" => {
-                let (metric, what) = if def.name == "RedisEvictions" {
-                    ("redis_evicted_keys_total", "evicted keys")
-                } else {
-                    ("redis_rejected_connections_total", "rejected connections")
-                };
-                (
-                    format!("sum by (service) (increase({metric}{{{sel}}}[5m])) > {}", num(t)),
-                    format!("{who}: {what}"),
-                    format!("{who} has {what} in the last 5 minutes (more than {tt})."),
-                    vec![series(&exp(metric, ""), &format!("0+{}x60", num(t + 10.0)))],
-                    vec![series(&exp(metric, ""), "0+0x60")],
-                )
-            }
-            "MemcachedConnectionLimitApproaching" => (
-                format!(
-                    "sum by (service) (memcached_current_connections{{{sel}}}) / sum by (service) (memcached_max_connections{{{sel}}}) > {}",
-                    num(t)
-                ),
-                format!("{who}: connections above {tt} of its limit"),
-                format!(
-                    "{who} has had more than {tt} of its connection limit (-c) open for {for_}; at the limit it refuses new clients."
-                ),
-                share_series(
-                    &exp("memcached_current_connections", ""),
-                    &exp("memcached_max_connections", ""),
-                    above(t),
-                ),
-                share_series(&exp("memcached_current_connections", ""), &exp("memcached_max_connections", ""), t / 2.0),
-            ),
-            "MemcachedOutOfMemoryErrors" => (
-                format!("sum by (service) (rate(memcached_slab_items_outofmemory_total{{{sel}}}[5m])) > {}", num(t)),
-                format!("{who}: stores refused for lack of memory"),
-                format!(
-                    "{who} has refused stores for lack of memory (more than {tt}) for {for_}; its memory limit (-m) is too small for what it is asked to keep."
-                ),
-                vec![series(
-                    &exp("memcached_slab_items_outofmemory_total", ",slab=\"1\""),
-                    &format!("0+{}x60", num((t * 60.0 * 2.0).max(10.0))),
-                )],
-                vec![series(&exp("memcached_slab_items_outofmemory_total", ",slab=\"1\""), "0+0x60")],
-            ),
-            "TlsCertificateExpiring" => {
-                let instance = format!("https://{}", s.tls_domain.as_deref().unwrap_or(name));
-                let probe = format!(
-                    "probe_ssl_earliest_cert_expiry{{job=\"{name}-tls\",instance=\"{instance}\",service_kind=\"{kind}\",probe=\"tls\",service=\"{name}\"}}"
-                );
-                kept.push(("instance".to_string(), instance));
-                // The expiry is a timestamp; the tests evaluate at `for` + 10m, where `time()` is that.
-                let eval = crate::manifest::values::Duration::parse(&for_).map_or(0, |d| d.millis() / 1000) + 600;
-                let at = |days: f64| num(eval as f64 + days * 86_400.0);
-                (
-                    format!(
-                        "min by (service, instance) (probe_ssl_earliest_cert_expiry{{{sel},probe=\"tls\"}} - time()) / 86400 < {}",
-                        num(t)
-                    ),
-                    format!("{who}: TLS certificate expires within {tt}"),
-                    format!("The certificate of {{{{ $labels.instance }}}} expires in less than {tt}; renew it."),
-                    vec![series(&probe, &format!("{}x60", at(t / 2.0)))],
-                    vec![series(&probe, &format!("{}x60", at(t * 2.0 + 1.0)))],
-                )
-            }
-            other => unreachable!("no expression for built-in alert {other}"),
-        };
+    let rule = ServiceAlert { def, s, t, for_: &for_, tt: tt.clone() };
+    let text = (crate::kinds::def(s.kind).rule)(&rule);
     Concrete {
         def,
-        services: vec![name.to_string()],
+        services: vec![s.name.to_string()],
         board: None,
-        expr,
+        expr: text.expr,
         for_,
         severity,
         threshold_text: tt,
-        summary,
-        description: format!("{description} Threshold: {} ({}).", threshold_text(def.unit, t), def.source),
-        kept,
-        firing,
-        silent,
+        summary: text.summary,
+        description: format!("{} Threshold: {} ({}).", text.description, threshold_text(def.unit, t), def.source),
+        kept: text.kept,
+        firing: text.firing,
+        silent: text.silent,
     }
-}
-
-/// The path the blackbox probe of a service's health checks: `ready`, else `live`.
-pub fn health_path(s: &Service) -> Option<&str> {
-    if s.kind != crate::manifest::model::Kind::Http {
-        return None;
-    }
-    s.health.as_ref().and_then(|h| h.ready.as_deref().or(h.live.as_deref()))
-}
-
-/// Halfway between a ratio threshold and 1: safely above it.
-fn above(t: f64) -> f64 {
-    t + (1.0 - t) / 2.0
-}
-
-/// A gauge and its limit, the gauge at `share` of it (of 1000).
-fn share_series(used: &str, limit: &str, share: f64) -> Vec<InputSeries> {
-    vec![series(used, &format!("{}x60", num(1000.0 * share))), series(limit, "1000x60")]
-}
-
-/// Two counters, the first with `share` of their sum (100 events a minute in all).
-fn ratio_series(first: &str, second: &str, share: f64) -> Vec<InputSeries> {
-    vec![
-        series(first, &format!("0+{}x60", num(100.0 * share))),
-        series(second, &format!("0+{}x60", num(100.0 * (1.0 - share)))),
-    ]
-}
-
-/// Histogram buckets whose p95 lies well above (`slow`) or well below the limit.
-fn latency_series(bucket: &str, limit: f64, slow: bool) -> Vec<InputSeries> {
-    let low = limit / 2.0;
-    let high = limit * 2.0;
-    let with_le = |le: &str| bucket.replacen('}', &format!(",le=\"{le}\"}}"), 1);
-    let (in_low, in_high) = if slow { (0.0, 100.0) } else { (100.0, 100.0) };
-    vec![
-        series(&with_le(&num(low)), &format!("0+{}x60", num(in_low))),
-        series(&with_le(&num(high)), &format!("0+{}x60", num(in_high))),
-        series(&with_le("+Inf"), "0+100x60"),
-    ]
 }
 
 /// The host alerts, with node-exporter.

@@ -9,7 +9,7 @@ use crate::ir::Stack;
 /// The markdown of `docs/alerts.md` for the reference stack.
 pub fn render(stack: &Stack) -> String {
     let mut s = String::from(
-        "# Built-in alerts\n\nGenerated from `src/ir/catalog.rs` and `src/targets/rules/` by `UPDATE_DOCS=1 cargo test --test it alerts_doc`; a test fails when this file drifts. Expressions are shown for a FastAPI service `api`, a postgres service `db`, a redis service `cache`, a memcached service `sessions` and an nginx service `proxy` with TLS. There is one rule per alert for all the services of a kind (`prometheus/rules/services-<kind>.yml`), selecting them by the `service_kind` label `prometheus.yml` gives every target of a service, so the number of rules grows with the kinds, not with the services. Thresholds, `for` and severity can be overridden per service under `alerts:`, and `off` switches an alert off: services whose rule then reads differently (an override, other metric names, another dashboard) get a rule of their own that names them, and the kind's rule excludes them by name (`service!~\"...\"`), as it does the services without the alert's series. Every alert carries the labels `severity`, `category`, `service` (except host alerts), `stack` and `env`, and the annotations `summary`, `description`, `dashboard` (the service's dashboard with the service chosen) and, with `alerting.runbook_url`, `runbook_url`.\n\n",
+        "# Built-in alerts\n\nGenerated from `src/kinds/`, `src/ir/catalog.rs` and `src/targets/rules/` by `UPDATE_DOCS=1 cargo test --test it alerts_doc`; a test fails when this file drifts. Expressions are shown for a FastAPI service `api`, a postgres service `db`, a redis service `cache`, a memcached service `sessions` and an nginx service `proxy` with TLS. There is one rule per alert for all the services of a kind (`prometheus/rules/services-<kind>.yml`), selecting them by the `service_kind` label `prometheus.yml` gives every target of a service, so the number of rules grows with the kinds, not with the services. Thresholds, `for` and severity can be overridden per service under `alerts:`, and `off` switches an alert off: services whose rule then reads differently (an override, other metric names, another dashboard) get a rule of their own that names them, and the kind's rule excludes them by name (`service!~\"...\"`), as it does the services without the alert's series. Every alert carries the labels `severity`, `category`, `service` (except host alerts), `stack` and `env`, and the annotations `summary`, `description`, `dashboard` (the service's dashboard with the service chosen) and, with `alerting.runbook_url`, `runbook_url`.\n\n",
     );
     s.push_str("| alert | category | severity | for | threshold | expression | threshold source |\n|---|---|---|---|---|---|---|\n");
     let mut rows: Vec<builtin::Concrete> = builtin::host_alerts(stack);
@@ -49,14 +49,14 @@ pub fn render(stack: &Stack) -> String {
     s.push_str("\n## Log-based alerts\n\nEvaluated by Loki's ruler on the services' logs (`loki/rules/fake/services-<kind>.yml`, one rule per alert for the services of a kind whose rule reads the same, named in its stream selector) and sent to the same Alertmanager with the same labels. `ErrorLogSpike` reads the level the way the service's log format writes it (`| json`, `| logfmt`, or a line filter).\n\n| alert | category | severity | for | threshold | expression | threshold source |\n|---|---|---|---|---|---|---|\n");
     for kind in crate::manifest::model::Kind::ALL {
         for r in crate::targets::loki::rules::kind_rules(stack, &boards, kind) {
-            let def = crate::ir::catalog::builtin(kind, &r.alert).expect("log alerts are in the catalogue");
+            let def = crate::kinds::builtin(kind, &r.alert).expect("log alerts are in the catalogue");
             s.push_str(&format!(
                 "| {} | {} | {} | {} | {} | `{}` | {} |\n",
                 r.alert,
                 def.category,
                 r.labels["severity"],
                 r.for_.as_deref().unwrap_or("0m"),
-                builtin::threshold_text(def.unit, def.threshold),
+                crate::kinds::alert::threshold_text(def.unit, def.threshold),
                 r.expr.replace('|', "\\|"),
                 def.source
             ));
@@ -67,8 +67,8 @@ pub fn render(stack: &Stack) -> String {
     for (long, short, share, severity, for_) in slo::WINDOWS {
         s.push_str(&format!(
             "| `<Kind>BudgetBurn{long}` | {long} | {short} | {}% | {} | {severity} | {for_} |\n",
-            builtin::num(share * 100.0),
-            builtin::num(slo::factor(share, &period, long))
+            crate::kinds::alert::num(share * 100.0),
+            crate::kinds::alert::num(slo::factor(share, &period, long))
         ));
     }
     s.push_str("\nA latency objective (`p95: 500ms`) counts a request as bad when it is slower than the threshold, read from the duration histogram's bucket with that bound (`le`), so the threshold must be a bucket boundary of the service's histogram. The histogram's unit is read from its name (`_seconds`, or `_milliseconds` / `_ms`) and thresholds are converted.\n");
@@ -113,7 +113,7 @@ fn frameworks() -> String {
             Requests::Counter(c) => format!("`{c}`"),
             Requests::DurationCount => format!("`{}_count`", x.duration),
         };
-        let buckets: Vec<String> = x.buckets.iter().map(|b| builtin::num(*b)).collect();
+        let buckets: Vec<String> = x.buckets.iter().map(|b| crate::kinds::alert::num(*b)).collect();
         s.push_str(&format!(
             "| {} | {} | {requests} | `{}` | {} | `{}` ({}) | {} | {} | {} |\n",
             serde_json::to_value(f).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),

@@ -224,16 +224,17 @@ pub fn files_with(stack: &Stack, boards: &ServiceBoards, with_tests: bool) -> Ve
         for slo::Shared { services, objective: o, alerts } in &objectives {
             for slo::BurnAlert { name, expr, severity, for_, factor, long, short } in alerts {
                 let who = SERVICE_LABEL;
-                let summary = format!("{who}: {} error budget burning {}x too fast", o.kind, builtin::num(*factor));
+                let summary =
+                    format!("{who}: {} error budget burning {}x too fast", o.kind, crate::kinds::alert::num(*factor));
                 let description = format!(
                     "{who}'s {} objective ({}) is burning its error budget at more than {}x the sustainable rate over {long} and {short}; at this rate {} of the budget is gone within {long}.",
                     o.kind,
                     o.target_text,
-                    builtin::num(*factor),
+                    crate::kinds::alert::num(*factor),
                     slo::WINDOWS
                         .iter()
                         .find(|w| w.0 == *long)
-                        .map_or(String::new(), |w| format!("{}%", builtin::num(w.2 * 100.0)))
+                        .map_or(String::new(), |w| format!("{}%", crate::kinds::alert::num(w.2 * 100.0)))
                 );
                 let rule = AlertRule {
                     services: services.iter().map(|s| s.name.to_string()).collect(),

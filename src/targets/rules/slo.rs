@@ -6,9 +6,9 @@
 //! long window: with a 30d period, 2% in 1h gives 14.4, 5% in 6h gives 6, 10% in 1d gives 3 and
 //! 10% in 3d gives 1. It is computed here, so another period gets the right factors.
 
-use super::builtin::num;
 use super::model::InputSeries;
 use crate::ir::{Service, Stack};
+use crate::kinds::alert::num;
 use crate::manifest::values::Duration;
 use crate::targets::alertmanager::routing::Matcher;
 use crate::targets::grafana::dashboards::ServiceBoards;

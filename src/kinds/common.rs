@@ -1,0 +1,142 @@
+//! The alerts several kinds share: a target Prometheus cannot scrape, an exporter down, a
+//! service its exporter cannot reach, a certificate about to expire, and error lines in the
+//! logs.
+
+use super::alert::*;
+use crate::manifest::model::{
+    LogFormat,
+    Severity::{Critical, Warning},
+};
+
+/// Prometheus cannot scrape the service itself.
+pub const TARGET_DOWN: Builtin = b(
+    "TargetDown",
+    "operational",
+    Critical,
+    "2m",
+    0.0,
+    Unit::Count,
+    "up == 0; the `for` of APA PrometheusTargetMissing, raised to 2m to ride out one restart",
+);
+
+/// Services scraped through an exporter: the exporter cannot be scraped. The service may be
+/// fine, but none of its metric alerts can fire until the exporter is back; it inhibits nothing.
+pub const EXPORTER_DOWN: Builtin = b(
+    "ExporterDown",
+    "operational",
+    Warning,
+    "2m",
+    0.0,
+    Unit::Count,
+    "up == 0 for the service's exporter: APA PrometheusTargetMissing, for the exporter alone (the service's own state is the kind's Down alert)",
+);
+
+/// With `tls: { domain }` (nginx, http): the probed certificate expires soon.
+pub const TLS_EXPIRING: Builtin = b(
+    "TlsCertificateExpiring",
+    "security",
+    Warning,
+    "0m",
+    14.0,
+    Unit::Days,
+    "certificate expires within 14 days: APA BlackboxSslCertificateWillExpireSoon (20d there; 14d still leaves two weekly renewal attempts)",
+);
+
+/// Every service's logs: a spike of error lines.
+pub const ERROR_LOG_SPIKE: Builtin = log(b(
+    "ErrorLogSpike",
+    "operational",
+    Warning,
+    "5m",
+    0.1,
+    Unit::PerSecond,
+    "more than 0.1 error, critical or fatal lines per second (6 a minute) for 5m: a quiet service logs errors rarely",
+));
+
+/// `TargetDown`.
+pub fn target_down(r: &ServiceAlert) -> AlertText {
+    let (sel, who) = (SELECTOR, WHO);
+    AlertText::new(
+        format!("min by (service) (up{{{sel},probe=\"\"}}) == 0"),
+        format!("{who} is down"),
+        format!("Prometheus cannot scrape {who}: the service or its metrics endpoint is not answering."),
+        vec![series(&r.svc("up", ""), "0x60")],
+        vec![series(&r.svc("up", ""), "1x60")],
+    )
+}
+
+/// The kind's own Down alert: its exporter answers, with `metric` at 0.
+pub fn down(r: &ServiceAlert, metric: &str) -> AlertText {
+    let (sel, who) = (SELECTOR, WHO);
+    // Only the service's own state: when the exporter cannot be scraped, `{metric}` goes stale
+    // and ExporterDown says so, without muting the service's alerts.
+    AlertText::new(
+        format!("min by (service) ({metric}{{{sel}}}) == 0"),
+        format!("{who} is down"),
+        format!("The exporter of {who} answers but cannot reach {who} ({metric} is 0)."),
+        vec![series(&r.exp(metric, ""), "0x60")],
+        vec![series(&r.exp(metric, ""), "1x60")],
+    )
+}
+
+/// `ExporterDown`.
+pub fn exporter_down(r: &ServiceAlert) -> AlertText {
+    let (sel, who) = (SELECTOR, WHO);
+    AlertText::new(
+        // `up` of the exporter's job only: a TLS probe of the same service has its own.
+        format!("min by (service) (up{{{sel},probe=\"\"}}) == 0"),
+        format!("The exporter of {who} is down"),
+        format!(
+            "Prometheus cannot scrape the exporter of {who}; {who} may be fine, but its metric alerts cannot fire until the exporter is back."
+        ),
+        vec![series(&r.exp("up", ""), "0x60")],
+        vec![series(&r.exp("up", ""), "1x60")],
+    )
+}
+
+/// `TlsCertificateExpiring`, from the blackbox probe of the service's certificate.
+pub fn tls_expiring(r: &ServiceAlert) -> AlertText {
+    let (sel, who, tt, t, s) = (SELECTOR, WHO, &r.tt, r.t, r.s);
+    let (name, kind) = (s.name.as_str(), s.kind.as_str());
+    let instance = format!("https://{}", s.tls_domain.as_deref().unwrap_or(name));
+    let probe = format!(
+        "probe_ssl_earliest_cert_expiry{{job=\"{name}-tls\",instance=\"{instance}\",service_kind=\"{kind}\",probe=\"tls\",service=\"{name}\"}}"
+    );
+    // The expiry is a timestamp; the tests evaluate at `for` + 10m, where `time()` is that.
+    let eval = crate::manifest::values::Duration::parse(r.for_).map_or(0, |d| d.millis() / 1000) + 600;
+    let at = |days: f64| num(eval as f64 + days * 86_400.0);
+    let mut text = AlertText::new(
+        format!(
+            "min by (service, instance) (probe_ssl_earliest_cert_expiry{{{sel},probe=\"tls\"}} - time()) / 86400 < {}",
+            num(t)
+        ),
+        format!("{who}: TLS certificate expires within {tt}"),
+        format!("The certificate of {{{{ $labels.instance }}}} expires in less than {tt}; renew it."),
+        vec![series(&probe, &format!("{}x60", at(t / 2.0)))],
+        vec![series(&probe, &format!("{}x60", at(t * 2.0 + 1.0)))],
+    );
+    text.kept.push(("instance".to_string(), instance));
+    text
+}
+
+/// Lines at error level or worse from the streams `sel` selects, in the service's log format.
+pub fn error_lines(sel: &str, format: LogFormat) -> String {
+    let levels = "(?i)(err|error|crit|critical|fatal|panic|emerg|alert)";
+    match format {
+        LogFormat::Json => format!("{sel} | json | level=~`{levels}`"),
+        LogFormat::Logfmt => format!("{sel} | logfmt | level=~`{levels}`"),
+        LogFormat::Postgres => format!("{sel} |~ `(ERROR|FATAL|PANIC):`"),
+        LogFormat::Nginx => format!("{sel} |~ `\\[(error|crit|alert|emerg)\\]`"),
+        LogFormat::Syslog | LogFormat::Plain => format!("{sel} |~ `(?i)\\b(error|critical|fatal|panic)\\b`"),
+    }
+}
+
+/// `ErrorLogSpike`, every kind's log alert.
+pub fn error_log_spike(r: &ServiceAlert) -> LogText {
+    let (sel, who, tt) = (SELECTOR, WHO, &r.tt);
+    LogText {
+        expr: format!("sum by (service) (rate({} [5m])) > {}", error_lines(sel, r.s.log_format), num(r.t)),
+        summary: format!("{who}: error log lines above {tt}"),
+        description: format!("{who} has logged more than {tt} lines at error level or worse for 5 minutes."),
+    }
+}

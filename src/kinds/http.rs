@@ -1,0 +1,174 @@
+//! `kind: http`: an application scraped directly, its request metrics named by its framework's
+//! library (`ir::frameworks`), its process metrics by its runtime's (`ir::runtimes`); probed
+//! for its health and certificate by the blackbox exporter.
+
+use super::alert::*;
+use super::{KindDef, common};
+use crate::ir::Service;
+use crate::manifest::model::Kind;
+use crate::manifest::model::Severity::{Critical, Warning};
+use crate::targets::rules::model::InputSeries;
+
+pub const DEF: KindDef = KindDef { exporter: None, alerts: ALERTS, rule, log_rule: common_log_rule };
+
+fn common_log_rule(r: &ServiceAlert) -> LogText {
+    common::error_log_spike(r)
+}
+
+const ALERTS: &[Builtin] = &[
+    common::TARGET_DOWN,
+    b(
+        "HighErrorRate",
+        "operational",
+        Critical,
+        "5m",
+        0.05,
+        Unit::Ratio,
+        "5% of responses 5xx: APA \"HTTP 5xx error rate\" family and the Google SRE workbook's example availability alert",
+    ),
+    b(
+        "HighLatency",
+        "performance",
+        Warning,
+        "10m",
+        0.5,
+        Unit::Seconds,
+        "p95 above 500ms: the spec's example latency objective",
+    ),
+    b(
+        "AuthFailures",
+        "security",
+        Warning,
+        "10m",
+        1.0,
+        Unit::PerSecond,
+        "more than 1 response/s of 401 or 403 sustained 10m: a credential-stuffing or broken-client signal",
+    ),
+    b("RateLimited", "security", Warning, "10m", 1.0, Unit::PerSecond, "more than 1 response/s of 429 sustained 10m"),
+    HEALTH_CHECK_FAILED,
+    common::TLS_EXPIRING,
+    FDS_NEAR_LIMIT,
+    common::ERROR_LOG_SPIKE,
+];
+
+/// With a `runtime` (http): the process has used most of its file descriptors; past the limit
+/// it can accept no connection and open no file.
+const FDS_NEAR_LIMIT: Builtin = b(
+    "FileDescriptorsNearLimit",
+    "operational",
+    Warning,
+    "15m",
+    0.7,
+    Unit::Ratio,
+    "more than 70% of the process's file descriptors open for 15m: node-mixin NodeFileDescriptorLimit (70%, 15m, warning), for the process's own limit (process_open_fds / process_max_fds, which the runtimes' libraries export)",
+);
+
+/// With `health:` (http): the blackbox probe of the health endpoint fails.
+const HEALTH_CHECK_FAILED: Builtin = b(
+    "HealthCheckFailed",
+    "operational",
+    Critical,
+    "2m",
+    0.0,
+    Unit::Count,
+    "probe_success == 0 for the probe of `health.ready` (else `live`): the service runs but says it cannot serve; the `for` of TargetDown",
+);
+
+fn rule(r: &ServiceAlert) -> AlertText {
+    let (sel, who, tt, t, s, for_) = (SELECTOR, WHO, r.tt.as_str(), r.t, r.s, r.for_);
+    let m = &s.metric_names;
+    let (req, st) = (m.requests.as_str(), m.status_label.as_str());
+    let (e5, ok) = (m.status_value(500), m.status_value(200));
+    match r.def.name {
+        "HighErrorRate" => AlertText::new(
+            format!(
+                "sum by (service) (rate({req}{{{sel},{st}=~\"5..\"}}[5m])) / sum by (service) (rate({req}{{{sel}}}[5m])) > {}",
+                num(t)
+            ),
+            format!("{who}: more than {tt} of responses are errors"),
+            format!("More than {tt} of {who}'s responses were 5xx over 5 minutes."),
+            ratio_series(&r.svc(req, &format!(",{st}=\"{e5}\"")), &r.svc(req, &format!(",{st}=\"{ok}\"")), above(t)),
+            ratio_series(&r.svc(req, &format!(",{st}=\"{e5}\"")), &r.svc(req, &format!(",{st}=\"{ok}\"")), t / 2.0),
+        ),
+        "HighLatency" => {
+            let scale = m.duration_scale().unwrap_or(1.0);
+            let d = m.duration.as_str();
+            let limit = t * scale;
+            AlertText::new(
+                format!(
+                    "histogram_quantile(0.95, sum by (service, le) (rate({d}_bucket{{{sel}}}[5m]))) > {}",
+                    num(limit)
+                ),
+                format!("{who}: p95 latency above {tt}"),
+                format!("The 95th percentile of {who}'s request duration has been above {tt} for {for_}."),
+                latency_series(&r.svc(&format!("{d}_bucket"), ""), limit, true),
+                latency_series(&r.svc(&format!("{d}_bucket"), ""), limit, false),
+            )
+        }
+        "AuthFailures" | "RateLimited" => {
+            let (codes, what) = if r.def.name == "AuthFailures" { ("401|403", "401/403") } else { ("429", "429") };
+            let code = codes.split('|').next().unwrap_or(codes);
+            AlertText::new(
+                format!("sum by (service) (rate({req}{{{sel},{st}=~\"{codes}\"}}[5m])) > {}", num(t)),
+                format!("{who}: more than {tt} {what} responses"),
+                format!("{who} has answered more than {tt} requests with {what} for {for_}."),
+                vec![series(
+                    &r.svc(req, &format!(",{st}=\"{code}\"")),
+                    &format!("0+{}x60", num((t * 60.0 * 2.0).max(120.0))),
+                )],
+                vec![series(&r.svc(req, &format!(",{st}=\"{code}\"")), &format!("0+{}x60", num(t * 60.0 / 4.0)))],
+            )
+        }
+        "FileDescriptorsNearLimit" => AlertText::new(
+            format!("max by (service) (process_open_fds{{{sel}}} / process_max_fds{{{sel}}}) > {}", num(t)),
+            format!("{who}: more than {tt} of its file descriptors open"),
+            format!(
+                "{who} has had more than {tt} of its file descriptors open for {for_}; at the limit it can accept no connection and open no file."
+            ),
+            share_series(&r.svc("process_open_fds", ""), &r.svc("process_max_fds", ""), above(t)),
+            share_series(&r.svc("process_open_fds", ""), &r.svc("process_max_fds", ""), t / 2.0),
+        ),
+        "HealthCheckFailed" => {
+            let (name, kind) = (s.name.as_str(), s.kind.as_str());
+            let path = health_path(s).unwrap_or("/");
+            // The path as a PromQL string value (a `"` or `\\` in it escaped).
+            let instance = format!("http://{}:{}{path}", s.host, s.port).replace('\\', "\\\\").replace('"', "\\\"");
+            let probe = format!(
+                "probe_success{{job=\"{name}-health\",instance=\"{instance}\",service_kind=\"{kind}\",probe=\"health\",service=\"{name}\"}}"
+            );
+            let mut text = AlertText::new(
+                format!("min by (service, instance) (probe_success{{{sel},probe=\"health\"}}) == 0"),
+                format!("{who} fails its health check"),
+                format!("The probe of {{{{ $labels.instance }}}} has failed for {for_}: it does not answer 2xx."),
+                vec![series(&probe, "0x60")],
+                vec![series(&probe, "1x60")],
+            );
+            text.kept.push(("instance".to_string(), format!("http://{}:{}{path}", s.host, s.port)));
+            text
+        }
+        "TargetDown" => common::target_down(r),
+        "TlsCertificateExpiring" => common::tls_expiring(r),
+        other => unreachable!("no expression for built-in alert {other}"),
+    }
+}
+
+/// The path the blackbox probe of a service's health checks: `ready`, else `live`.
+pub fn health_path(s: &Service) -> Option<&str> {
+    if s.kind != Kind::Http {
+        return None;
+    }
+    s.health.as_ref().and_then(|h| h.ready.as_deref().or(h.live.as_deref()))
+}
+
+/// Histogram buckets whose p95 lies well above (`slow`) or well below the limit.
+fn latency_series(bucket: &str, limit: f64, slow: bool) -> Vec<InputSeries> {
+    let low = limit / 2.0;
+    let high = limit * 2.0;
+    let with_le = |le: &str| bucket.replacen('}', &format!(",le=\"{le}\"}}"), 1);
+    let (in_low, in_high) = if slow { (0.0, 100.0) } else { (100.0, 100.0) };
+    vec![
+        series(&with_le(&num(low)), &format!("0+{}x60", num(in_low))),
+        series(&with_le(&num(high)), &format!("0+{}x60", num(in_high))),
+        series(&with_le("+Inf"), "0+100x60"),
+    ]
+}

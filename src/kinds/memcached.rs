@@ -1,0 +1,64 @@
+//! `kind: memcached`: memcached, read through memcached_exporter.
+
+use super::Exporter;
+use super::alert::*;
+use super::{KindDef, common};
+use crate::ir::defaults;
+use crate::manifest::model::Severity::{Critical, Warning};
+
+pub const DEF: KindDef = KindDef {
+    exporter: Some(Exporter { image: &defaults::MEMCACHED_EXPORTER, port: 9150, up_metric: "memcached_up" }),
+    alerts: ALERTS,
+    rule,
+    log_rule: common::error_log_spike,
+};
+
+/// From grafana/jsonnet-libs memcached-mixin (alerts.libsonnet), over memcached_exporter's
+/// series (v0.14.4, pkg/exporter/exporter.go). The mixin's second, critical
+/// MemcachedConnectionLimitApproaching (above 95%) is not a rule of its own: one alert name
+/// has one severity here; an override raises the threshold or the severity.
+#[rustfmt::skip]
+const ALERTS: &[Builtin] = &[
+    b("MemcachedDown", "operational", Critical, "15m", 0.0, Unit::Count, "memcached_up == 0 for 15m: memcached-mixin MemcachedDown (the exporter answers, memcached does not)"),
+    common::EXPORTER_DOWN,
+    b("MemcachedConnectionLimitApproaching", "performance", Warning, "15m", 0.8, Unit::Ratio, "connections above 80% of the connection limit (-c) for 15m: memcached-mixin MemcachedConnectionLimitApproaching"),
+    b("MemcachedOutOfMemoryErrors", "operational", Warning, "15m", 0.0, Unit::PerSecond, "any store refused for lack of memory over 5m, for 15m: memcached-mixin MemcachedOutOfMemoryErrors (memcached run with -M refuses instead of evicting)"),
+    common::ERROR_LOG_SPIKE,
+];
+
+fn rule(r: &ServiceAlert) -> AlertText {
+    let (sel, who, tt, t, for_) = (SELECTOR, WHO, r.tt.as_str(), r.t, r.for_);
+    match r.def.name {
+        "MemcachedDown" => common::down(r, "memcached_up"),
+        "ExporterDown" => common::exporter_down(r),
+        "MemcachedConnectionLimitApproaching" => AlertText::new(
+            format!(
+                "sum by (service) (memcached_current_connections{{{sel}}}) / sum by (service) (memcached_max_connections{{{sel}}}) > {}",
+                num(t)
+            ),
+            format!("{who}: connections above {tt} of its limit"),
+            format!(
+                "{who} has had more than {tt} of its connection limit (-c) open for {for_}; at the limit it refuses new clients."
+            ),
+            share_series(
+                &r.exp("memcached_current_connections", ""),
+                &r.exp("memcached_max_connections", ""),
+                above(t),
+            ),
+            share_series(&r.exp("memcached_current_connections", ""), &r.exp("memcached_max_connections", ""), t / 2.0),
+        ),
+        "MemcachedOutOfMemoryErrors" => AlertText::new(
+            format!("sum by (service) (rate(memcached_slab_items_outofmemory_total{{{sel}}}[5m])) > {}", num(t)),
+            format!("{who}: stores refused for lack of memory"),
+            format!(
+                "{who} has refused stores for lack of memory (more than {tt}) for {for_}; its memory limit (-m) is too small for what it is asked to keep."
+            ),
+            vec![series(
+                &r.exp("memcached_slab_items_outofmemory_total", ",slab=\"1\""),
+                &format!("0+{}x60", num((t * 60.0 * 2.0).max(10.0))),
+            )],
+            vec![series(&r.exp("memcached_slab_items_outofmemory_total", ",slab=\"1\""), "0+0x60")],
+        ),
+        other => unreachable!("no expression for built-in alert {other}"),
+    }
+}

@@ -1,0 +1,68 @@
+//! What each kind of service brings, one module per kind, the way a monitoring mixin bundles
+//! them: its exporter (image, port, the metric that says the service is up), its built-in
+//! alerts with their thresholds and where each comes from, and each alert's expression: PromQL
+//! with the series that make it fire and keep it silent, or LogQL for Loki's ruler. `ir`
+//! reads the exporter, `check` validates `alerts:` overrides against the alerts,
+//! `targets::rules` and `targets::loki` write the rules, `docs/alerts.md` lists them.
+//!
+//! A new kind is a module here, registered in [`def`]. What a kind brings that still lives
+//! elsewhere (to move here next): the metrics its exporter exposes (`ir::metrics`), its
+//! dashboard (`targets::grafana::dashboards`), its compose service (`targets::compose`), its
+//! default log format (`ir::lower_service`).
+
+pub mod alert;
+pub mod common;
+mod generic;
+pub mod http;
+mod memcached;
+pub mod nginx;
+mod postgres;
+mod redis;
+
+use crate::ir::defaults::ComponentDefault;
+use crate::manifest::model::Kind;
+use alert::{AlertText, Builtin, LogText, ServiceAlert};
+
+/// Everything a kind brings.
+pub struct KindDef {
+    /// The exporter Prometheus reads the service through, when it is not scraped itself.
+    pub exporter: Option<Exporter>,
+    /// Its built-in alerts: metric alerts for Prometheus, log alerts (`logs`) for Loki.
+    pub alerts: &'static [Builtin],
+    /// The text of one of its metric alerts for a service.
+    pub rule: fn(&ServiceAlert) -> AlertText,
+    /// The text of one of its log alerts for a service.
+    pub log_rule: fn(&ServiceAlert) -> LogText,
+}
+
+/// A kind's exporter.
+pub struct Exporter {
+    /// Its image and release, limits and healthcheck (`ir::defaults`).
+    pub image: &'static ComponentDefault,
+    /// The port its metrics are served on.
+    pub port: u16,
+    /// Its metric that is 1 when it reaches the service.
+    pub up_metric: &'static str,
+}
+
+/// What `kind` brings.
+pub fn def(kind: Kind) -> &'static KindDef {
+    match kind {
+        Kind::Http => &http::DEF,
+        Kind::Postgres => &postgres::DEF,
+        Kind::Redis => &redis::DEF,
+        Kind::Memcached => &memcached::DEF,
+        Kind::Nginx => &nginx::DEF,
+        Kind::Generic => &generic::DEF,
+    }
+}
+
+/// A built-in alert of a kind, by name.
+pub fn builtin(kind: Kind, name: &str) -> Option<&'static Builtin> {
+    def(kind).alerts.iter().find(|b| b.name == name)
+}
+
+/// The names of the built-in alerts of a kind.
+pub fn builtin_alerts(kind: Kind) -> Vec<&'static str> {
+    def(kind).alerts.iter().map(|b| b.name).collect()
+}

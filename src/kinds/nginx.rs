@@ -1,0 +1,71 @@
+//! `kind: nginx`: nginx, read through nginx-prometheus-exporter (stub_status) and its access
+//! log; probed for its certificate.
+
+use super::Exporter;
+use super::alert::*;
+use super::{KindDef, common};
+use crate::ir::defaults;
+use crate::manifest::model::Severity::Critical;
+
+pub const DEF: KindDef = KindDef {
+    exporter: Some(Exporter { image: &defaults::NGINX_EXPORTER, port: 9113, up_metric: "nginx_up" }),
+    alerts: ALERTS,
+    rule,
+    log_rule,
+};
+
+const ALERTS: &[Builtin] = &[
+    b(
+        "NginxDown",
+        "operational",
+        Critical,
+        "1m",
+        0.0,
+        Unit::Count,
+        "nginx_up == 0 from nginx-prometheus-exporter (the exporter answers, stub_status does not)",
+    ),
+    common::EXPORTER_DOWN,
+    log(b(
+        "NginxHighErrorRate",
+        "operational",
+        Critical,
+        "5m",
+        0.05,
+        Unit::Ratio,
+        "5% of access-log responses 5xx, as HighErrorRate for applications",
+    )),
+    common::TLS_EXPIRING,
+    common::ERROR_LOG_SPIKE,
+];
+
+/// The combined access-log format, as a LogQL pattern.
+pub const NGINX_ACCESS_PATTERN: &str = "<_> - <_> [<_>] \"<method> <_> <_>\" <status> <_>";
+
+fn rule(r: &ServiceAlert) -> AlertText {
+    match r.def.name {
+        "NginxDown" => common::down(r, "nginx_up"),
+        "ExporterDown" => common::exporter_down(r),
+        "TlsCertificateExpiring" => common::tls_expiring(r),
+        other => unreachable!("no expression for built-in alert {other}"),
+    }
+}
+
+fn log_rule(r: &ServiceAlert) -> LogText {
+    let (sel, who, tt, t) = (SELECTOR, WHO, r.tt.as_str(), r.t);
+    match r.def.name {
+        "NginxHighErrorRate" => {
+            let parsed = format!("{sel} | pattern `{NGINX_ACCESS_PATTERN}` | status != \"\"");
+            LogText {
+                expr: format!(
+                    "sum by (service) (rate({parsed} | status >= 500 [5m])) / sum by (service) (rate({parsed} [5m])) > {}",
+                    num(t)
+                ),
+                summary: format!("{who}: more than {tt} of responses are 5xx"),
+                description: format!(
+                    "More than {tt} of the requests in {who}'s access log were answered with 5xx over 5 minutes."
+                ),
+            }
+        }
+        _ => common::error_log_spike(r),
+    }
+}

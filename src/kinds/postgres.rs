@@ -1,0 +1,124 @@
+//! `kind: postgres`: PostgreSQL, read through postgres_exporter; its log alerts read
+//! PostgreSQL's own log lines.
+
+use super::Exporter;
+use super::alert::*;
+use super::{KindDef, common};
+use crate::ir::defaults;
+use crate::manifest::model::Severity::{Critical, Warning};
+
+pub const DEF: KindDef = KindDef {
+    exporter: Some(Exporter { image: &defaults::POSTGRES_EXPORTER, port: 9187, up_metric: "pg_up" }),
+    alerts: ALERTS,
+    rule,
+    log_rule,
+};
+
+#[rustfmt::skip]
+const ALERTS: &[Builtin] = &[
+    b("PostgresDown", "operational", Critical, "1m", 0.0, Unit::Count, "pg_up == 0: APA PostgresqlDown (the exporter answers, the database does not)"),
+    common::EXPORTER_DOWN,
+    b("PostgresTooManyConnections", "performance", Warning, "2m", 0.8, Unit::Ratio, "connections above 80% of max_connections: postgres_exporter mixin PostgreSQLHighConnections, APA PostgresqlTooManyConnections"),
+    b("PostgresLowCacheHitRatio", "performance", Warning, "10m", 0.98, Unit::Ratio, "buffer cache hit ratio below 98%: postgres_exporter mixin PostgreSQLCacheHitRatio"),
+    b("PostgresDeadlocks", "operational", Warning, "0m", 5.0, Unit::Count, "more than 5 deadlocks per minute: APA PostgresqlTooManyDeadlocks"),
+    b("PostgresLongTransactions", "performance", Warning, "2m", 300.0, Unit::Seconds, "a transaction open longer than 5m holds back vacuum (PostgreSQL docs, Routine Vacuuming); max tx duration from postgres_exporter pg_stat_activity"),
+    log(b("PostgresConnectionFailures", "security", Warning, "0m", 5.0, Unit::Count, "more than 5 refused connections (failed password, no pg_hba.conf entry, unknown role or database, too many clients) in 5m: a brute-force or misconfigured-client signal")),
+    log(b("PostgresFatalErrors", "operational", Critical, "0m", 0.0, Unit::Count, "any PANIC, or FATAL other than a refused connection, in 5m: PostgreSQL logs these only when a backend dies")),
+    common::ERROR_LOG_SPIKE,
+];
+
+/// Refused connections in PostgreSQL's log.
+const PG_REFUSED: &str = "FATAL:\\s+(password authentication failed|no pg_hba\\.conf entry|role \"[^\"]*\" does not exist|database \"[^\"]*\" does not exist|sorry, too many clients)";
+
+fn rule(r: &ServiceAlert) -> AlertText {
+    let (sel, who, tt, t) = (SELECTOR, WHO, r.tt.as_str(), r.t);
+    match r.def.name {
+        "PostgresDown" => common::down(r, "pg_up"),
+        "ExporterDown" => common::exporter_down(r),
+        "PostgresTooManyConnections" => AlertText::new(
+            format!(
+                "sum by (service) (pg_stat_activity_count{{{sel}}}) > on (service) {} * sum by (service) (pg_settings_max_connections{{{sel}}})",
+                num(t)
+            ),
+            format!("{who}: connections above {tt} of max_connections"),
+            format!("{who} uses more than {tt} of its max_connections; new connections will soon be refused."),
+            share_series(
+                &r.exp("pg_stat_activity_count", ",datname=\"app\",state=\"active\""),
+                &r.exp("pg_settings_max_connections", ""),
+                above(t),
+            ),
+            share_series(
+                &r.exp("pg_stat_activity_count", ",datname=\"app\",state=\"active\""),
+                &r.exp("pg_settings_max_connections", ""),
+                t / 2.0,
+            ),
+        ),
+        "PostgresLowCacheHitRatio" => AlertText::new(
+            format!(
+                "sum by (service) (rate(pg_stat_database_blks_hit{{{sel}}}[5m])) / (sum by (service) (rate(pg_stat_database_blks_hit{{{sel}}}[5m])) + sum by (service) (rate(pg_stat_database_blks_read{{{sel}}}[5m]))) < {}",
+                num(t)
+            ),
+            format!("{who}: cache hit ratio below {tt}"),
+            format!("Fewer than {tt} of {who}'s block reads are served from shared buffers; queries go to disk."),
+            // The hit counter's share of all block reads: half the threshold, then above it.
+            ratio_series(
+                &r.exp("pg_stat_database_blks_hit", ",datname=\"app\""),
+                &r.exp("pg_stat_database_blks_read", ",datname=\"app\""),
+                t / 2.0,
+            ),
+            ratio_series(
+                &r.exp("pg_stat_database_blks_hit", ",datname=\"app\""),
+                &r.exp("pg_stat_database_blks_read", ",datname=\"app\""),
+                above(t),
+            ),
+        ),
+        "PostgresDeadlocks" => AlertText::new(
+            format!("sum by (service) (rate(pg_stat_database_deadlocks{{{sel}}}[5m])) * 60 > {}", num(t)),
+            format!("{who}: more than {tt} deadlocks per minute"),
+            format!("{who} is resolving more than {tt} deadlocks per minute."),
+            vec![series(
+                &r.exp("pg_stat_database_deadlocks", ",datname=\"app\""),
+                &format!("0+{}x60", num(t * 2.0 + 2.0)),
+            )],
+            vec![series(&r.exp("pg_stat_database_deadlocks", ",datname=\"app\""), "0+0x60")],
+        ),
+        "PostgresLongTransactions" => AlertText::new(
+            format!("max by (service) (pg_stat_activity_max_tx_duration{{{sel}}}) > {}", num(t)),
+            format!("{who}: a transaction has been open longer than {tt}"),
+            format!("A transaction on {who} has been open for more than {tt}; it holds locks and blocks vacuum."),
+            vec![series(
+                &r.exp("pg_stat_activity_max_tx_duration", ",datname=\"app\",state=\"active\""),
+                &format!("{}x60", num(t * 2.0)),
+            )],
+            vec![series(
+                &r.exp("pg_stat_activity_max_tx_duration", ",datname=\"app\",state=\"active\""),
+                &format!("{}x60", num(t / 4.0)),
+            )],
+        ),
+        other => unreachable!("no expression for built-in alert {other}"),
+    }
+}
+
+fn log_rule(r: &ServiceAlert) -> LogText {
+    let (sel, who, tt, t) = (SELECTOR, WHO, r.tt.as_str(), r.t);
+    match r.def.name {
+        "PostgresConnectionFailures" => LogText {
+            expr: format!("sum by (service) (count_over_time({sel} |~ `{PG_REFUSED}` [5m])) > {}", num(t)),
+            summary: format!("{who}: connections refused"),
+            description: format!(
+                "{who} refused more than {tt} connections in 5 minutes (wrong password, no pg_hba.conf entry, unknown role or database, or no free connection slot)."
+            ),
+        },
+        "PostgresFatalErrors" => LogText {
+            expr: format!(
+                "sum by (service) (count_over_time({sel} |~ `(FATAL|PANIC):` !~ `{PG_REFUSED}` [5m])) > {}",
+                num(t)
+            ),
+            summary: format!("{who}: FATAL or PANIC in the log"),
+            description: format!(
+                "{who} logged a PANIC, or a FATAL error other than a refused connection, in the last 5 minutes."
+            ),
+        },
+        _ => common::error_log_spike(r),
+    }
+}

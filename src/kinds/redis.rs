@@ -1,0 +1,57 @@
+//! `kind: redis`: Redis, read through redis_exporter.
+
+use super::Exporter;
+use super::alert::*;
+use super::{KindDef, common};
+use crate::ir::defaults;
+use crate::manifest::model::Severity::{Critical, Warning};
+
+pub const DEF: KindDef = KindDef {
+    exporter: Some(Exporter { image: &defaults::REDIS_EXPORTER, port: 9121, up_metric: "redis_up" }),
+    alerts: ALERTS,
+    rule,
+    log_rule: common::error_log_spike,
+};
+
+#[rustfmt::skip]
+const ALERTS: &[Builtin] = &[
+    b("RedisDown", "operational", Critical, "1m", 0.0, Unit::Count, "redis_up == 0: APA RedisDown (the exporter answers, Redis does not)"),
+    common::EXPORTER_DOWN,
+    b("RedisMemoryHigh", "performance", Warning, "5m", 0.9, Unit::Ratio, "memory above 90% of maxmemory: APA RedisOutOfConfiguredMaxmemory"),
+    b("RedisEvictions", "performance", Warning, "5m", 0.0, Unit::Count, "any key evicted in 5m: APA RedisEvictedKeys (evictions mean the cache is too small)"),
+    b("RedisRejectedConnections", "operational", Critical, "0m", 0.0, Unit::Count, "any connection rejected in 1m: APA RedisRejectedConnections"),
+    common::ERROR_LOG_SPIKE,
+];
+
+fn rule(r: &ServiceAlert) -> AlertText {
+    let (sel, who, tt, t) = (SELECTOR, WHO, r.tt.as_str(), r.t);
+    match r.def.name {
+        "RedisDown" => common::down(r, "redis_up"),
+        "ExporterDown" => common::exporter_down(r),
+        "RedisMemoryHigh" => AlertText::new(
+            format!(
+                "sum by (service) (redis_memory_used_bytes{{{sel}}}) / sum by (service) (redis_memory_max_bytes{{{sel}}}) > {} and on (service) sum by (service) (redis_memory_max_bytes{{{sel}}}) > 0",
+                num(t)
+            ),
+            format!("{who}: memory above {tt} of maxmemory"),
+            format!("{who} uses more than {tt} of its maxmemory; it will start evicting or refusing writes."),
+            share_series(&r.exp("redis_memory_used_bytes", ""), &r.exp("redis_memory_max_bytes", ""), above(t)),
+            share_series(&r.exp("redis_memory_used_bytes", ""), &r.exp("redis_memory_max_bytes", ""), t / 2.0),
+        ),
+        "RedisEvictions" | "RedisRejectedConnections" => {
+            let (metric, what) = if r.def.name == "RedisEvictions" {
+                ("redis_evicted_keys_total", "evicted keys")
+            } else {
+                ("redis_rejected_connections_total", "rejected connections")
+            };
+            AlertText::new(
+                format!("sum by (service) (increase({metric}{{{sel}}}[5m])) > {}", num(t)),
+                format!("{who}: {what}"),
+                format!("{who} has {what} in the last 5 minutes (more than {tt})."),
+                vec![series(&r.exp(metric, ""), &format!("0+{}x60", num(t + 10.0)))],
+                vec![series(&r.exp(metric, ""), "0+0x60")],
+            )
+        }
+        other => unreachable!("no expression for built-in alert {other}"),
+    }
+}
