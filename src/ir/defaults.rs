@@ -295,7 +295,7 @@ pub const BACKUP: ComponentDefault = ComponentDefault {
     name: "backup",
     repository: "postgres",
     // Debian-based: the runner's Dockerfile installs zstd and age with apt-get, and runs as
-    // the image's `postgres` user (`BACKUP_USER`).
+    // the image's `postgres` user (`POSTGRES_USER`).
     version: "16.4",
     memory: "256MiB",
     cpus: 0.25,
@@ -344,14 +344,15 @@ pub const DOCKER_SOCKET_PROXY: ComponentDefault = ComponentDefault {
 pub const CONTAINERD_SOCKET_PROXY: ComponentDefault =
     ComponentDefault { name: "containerd-socket-proxy", ..DOCKER_SOCKET_PROXY };
 
-/// The backup runner's user: the official `postgres` image's `postgres` (its Dockerfile:
-/// `groupadd -r postgres --gid=999; useradd -r -g postgres --uid=999`), which owns the runner's
-/// volumes and reads the databases' password files.
-pub const BACKUP_USER: &str = "999:999";
+/// The official `postgres` image's `postgres` user (its Dockerfile: `groupadd -r postgres
+/// --gid=999; useradd -r -g postgres --uid=999`). The backup runner runs as it (it owns the
+/// runner's volumes), and so does each query-stats job; both read the databases' password
+/// files through its group.
+pub const POSTGRES_USER: &str = "999:999";
 
-/// `BACKUP_USER`'s uid and gid.
-pub fn backup_ids() -> (&'static str, &'static str) {
-    BACKUP_USER.split_once(':').unwrap_or((BACKUP_USER, BACKUP_USER))
+/// `POSTGRES_USER`'s uid and gid.
+pub fn postgres_ids() -> (&'static str, &'static str) {
+    POSTGRES_USER.split_once(':').unwrap_or((POSTGRES_USER, POSTGRES_USER))
 }
 
 /// A program the backup runner's Dockerfile builds from its Go module, in a Go image.

@@ -120,8 +120,8 @@ mkdir -p {PGPASS_DIR}
 entry() {{ printf '%s:%s:*:%s:%s\n' "$1" "$2" "$3" "$(printf '%s' "$4" | sed 's/[\\:]/\\&/g')" >>{PGPASS}; }}
 
 "#,
-        user = crate::ir::defaults::BACKUP_USER,
-        gid = crate::ir::defaults::backup_ids().1,
+        user = crate::ir::defaults::POSTGRES_USER,
+        gid = crate::ir::defaults::postgres_ids().1,
         name = crate::ir::defaults::BACKUP.name,
     );
     let mut seen = Vec::new();
@@ -157,7 +157,7 @@ fn dockerfile(stack: &Stack, b: &crate::ir::Backups) -> String {
         ("SUPERCRONIC_VERSION", cron.version.to_string()),
         ("BACKUP_DIR", b.destination.clone()),
         ("TEXTFILE_DIR", TEXTFILE_DIR.to_string()),
-        ("RUNNER_USER", crate::ir::defaults::BACKUP_USER.to_string()),
+        ("RUNNER_USER", crate::ir::defaults::POSTGRES_USER.to_string()),
     ];
     let mut out: String = args.iter().map(|(k, v)| format!("ARG {k}={v}\n")).collect();
     out.push_str(DOCKERFILE);

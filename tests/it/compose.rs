@@ -118,6 +118,14 @@ fn the_file_matches_the_compose_spec_schema_and_is_safe_by_default() {
             // that is running waits for it to complete, so `up --wait` counts it done.
             let one_shot = s["restart"] == "no";
             if one_shot {
+                // A job runs as a user of its own, but the seeding job, which writes into every
+                // reader's volume (root's) with no capability and no network.
+                let non_root = s["user"].as_str().is_some_and(|u| u.split(':').next() != Some("0"));
+                assert!(
+                    non_root || (name == "sightline-secrets" && s["network_mode"] == "none"),
+                    "{}: the one-shot {name} runs as root",
+                    m.display()
+                );
                 assert!(
                     services
                         .values()
@@ -152,9 +160,10 @@ fn the_file_matches_the_compose_spec_schema_and_is_safe_by_default() {
                     .flatten()
                     .any(|v| v.as_str().is_some_and(|v| prefixes.iter().any(|p| v.starts_with(p))))
             };
-            // Every component sightline runs drops every capability, and takes back at most
-            // reading past file modes (Promtail and cAdvisor, root).
-            if stack.components.iter().any(|c| c.name == *name) {
+            // Every container sightline runs, its one-shot jobs included, drops every capability,
+            // and takes back at most reading past file modes (Promtail and cAdvisor, root).
+            let app = stack.services.iter().any(|a| a.name.as_str() == name);
+            if !app {
                 assert_eq!(s["cap_drop"], serde_json::json!(["ALL"]), "{}: {name} keeps capabilities", m.display());
                 for cap in s["cap_add"].as_array().into_iter().flatten() {
                     assert!(
@@ -292,6 +301,22 @@ fn the_file_matches_the_compose_spec_schema_and_is_safe_by_default() {
             m.display()
         );
         assert_eq!(doc["networks"]["monitoring"]["internal"], true);
+        // Prometheus alone bridges the application's network and the monitoring side: what
+        // an application container can reach (the exporters, the probes, the backup runner,
+        // the Pushgateway) reaches nothing of it.
+        let app_net = stack.network.clone().unwrap_or_else(|| "application".into());
+        for (name, s) in services {
+            let on = |n: &str| s["networks"].as_array().into_iter().flatten().any(|x| x == n);
+            let app_side = on(&app_net) || on("outbound");
+            if app_side && (on("monitoring") || on("docker-api") || on("egress")) {
+                assert_eq!(
+                    name,
+                    "prometheus",
+                    "{}: {name} bridges the application's side and the monitoring side",
+                    m.display()
+                );
+            }
+        }
         // No application container (nor a job on its image) shares a network with
         // Alertmanager, Loki or Grafana.
         let nets = |name: &str| -> Vec<String> {
@@ -539,7 +564,10 @@ fn what_reaches_an_outside_service_can_leave_the_internal_network() {
     let doc = compose_of(dir.path());
     assert_eq!(doc["networks"]["monitoring"]["internal"], true);
     let nets = doc["services"]["prometheus"]["networks"].as_array().unwrap();
-    assert!(nets.iter().any(|n| n == "egress"), "prometheus networks: {nets:?}");
+    assert!(nets.iter().any(|n| n == "outbound"), "prometheus networks: {nets:?}");
+    // The application side's way out, not the monitoring side's.
+    assert!(!nets.iter().any(|n| n == "egress"), "prometheus networks: {nets:?}");
+    assert!(doc["networks"]["outbound"].is_object() && doc["networks"]["outbound"].get("internal").is_none());
 }
 
 /// A health path reaches the application's shell healthcheck as one quoted word, with `$`

@@ -41,7 +41,12 @@ use secrets::{SecretWiring, Secrets};
 use serde_json::{Map, Value, json};
 
 const MONITORING: &str = "monitoring";
+/// The monitoring side's way out: Alertmanager's receivers, Grafana's published port.
 const EGRESS: &str = "egress";
+/// The application side's way out, apart from the monitoring side's: the blackbox exporter
+/// (public certificates), and the scrapers of a service that runs outside this project when
+/// the manifest names no `network`.
+const OUTBOUND: &str = "outbound";
 /// The Docker socket proxy's network: the proxy and its clients (the log collector, cAdvisor),
 /// nothing else.
 const DOCKER_API: &str = "docker-api";
@@ -53,7 +58,7 @@ const ALLOY_USER: &str = "473:473";
 /// The application's containers' network when the manifest names none.
 const APPLICATION: &str = "application";
 /// The networks compose.yaml defines itself (the manifest's `network:` may name none of them).
-pub const NETWORKS: [&str; 4] = [MONITORING, EGRESS, APPLICATION, DOCKER_API];
+pub const NETWORKS: [&str; 5] = [MONITORING, EGRESS, OUTBOUND, APPLICATION, DOCKER_API];
 
 /// Compose's memory syntax: the largest exact unit.
 fn memory(bytes: u64) -> String {
@@ -224,6 +229,10 @@ fn query_stats_job(s: &Service, pg: &Postgres, networks: &[&str], secrets_all: &
     j.insert("entrypoint".into(), json!(["sh", postgres::SCRIPT_MOUNT]));
     // Done when it exits (always 0: the script retries and reports by itself).
     j.insert("restart".into(), json!("no"));
+    // psql needs no privilege: as the image's `postgres` user, which reads the password file
+    // through its group (`chown 65534:999 FILE; chmod 0440 FILE`, as the backup runner does).
+    j.insert("user".into(), json!(defaults::POSTGRES_USER));
+    j.insert("cap_drop".into(), json!(["ALL"]));
     j.insert("read_only".into(), json!(true));
     j.insert("security_opt".into(), json!(["no-new-privileges:true"]));
     j.insert("networks".into(), json!(networks));
@@ -259,9 +268,10 @@ fn config_dir(file: &str, mount: &str) -> String {
 pub fn lower(stack: &Stack) -> Vec<Artifact> {
     // The application's containers are on the application's network only: the manifest's
     // `network:`, or else `application`, which this file defines when it runs any of them.
-    // Only what must reach them (Prometheus, the exporters, the probes, the backup runner and
-    // its jobs) joins it besides the internal `monitoring` network, so no application
-    // container can reach Alertmanager, Loki or Grafana.
+    // What must reach them (the exporters, the probes, the backup runner, the Pushgateway its
+    // jobs report to) is on it too, and on no network of the monitoring side; Prometheus alone
+    // is on both, so neither an application container nor anything it can reach besides
+    // Prometheus can reach Alertmanager, Loki or Grafana.
     let own_app_net = stack.network.is_none() && stack.services.iter().any(|s| s.image.is_some());
     let app_net: Option<&str> = stack.network.as_deref().or(own_app_net.then_some(APPLICATION));
     // Services without an image run outside this compose project. Without `network:` the
@@ -273,9 +283,10 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         if let Some(n) = app_net {
             v.push(n);
         }
-        if outside && !v.contains(&EGRESS) {
-            v.push(EGRESS);
+        if outside && !v.contains(&OUTBOUND) {
+            v.push(OUTBOUND);
         }
+        debug_assert!(!v.is_empty(), "a container on no network would be on compose's default one");
         v
     };
     let mut services = Map::new();
@@ -373,7 +384,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     for s in &stack.services {
         let Some(c) = stack.exporter_of(&s.name) else { continue };
         let port = crate::kinds::def(s.kind).exporter.as_ref().map(|e| e.port).unwrap_or(9100);
-        let mut e = base(c, Some(NOBODY), true, &with_app(&[MONITORING]));
+        let mut e = base(c, Some(NOBODY), true, &with_app(&[]));
         let mut wiring = SecretWiring::new();
         match s.kind {
             Kind::Postgres => {
@@ -516,7 +527,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         scrape_deps.push((c.name.clone(), ready));
     }
     if let Some(c) = stack.component(defaults::BLACKBOX_EXPORTER.name) {
-        let mut b = base(c, Some(NOBODY), true, &with_app(&[MONITORING, EGRESS]));
+        let mut b = base(c, Some(NOBODY), true, &with_app(&[OUTBOUND]));
         let ready = insert_probe(&mut b, c, BLACKBOX_ADDR.1, "/-/healthy");
         services.insert(c.name.clone(), Value::Object(b));
         scrape_deps.push((c.name.clone(), ready));
@@ -525,7 +536,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     // The Pushgateway the batch jobs report to: on the application's network, where they run,
     // and published on the host's loopback when a job runs outside this project.
     if let Some(c) = stack.component(defaults::PUSHGATEWAY.name) {
-        let mut pg = base(c, Some(NOBODY), true, &with_app(&[MONITORING]));
+        let mut pg = base(c, Some(NOBODY), true, &with_app(&[]));
         // The last result of every job survives a restart: written at most a minute after it
         // arrived, read back at start.
         pg.insert(
@@ -721,8 +732,8 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     // tmpfs of its own. Its volumes start out its own (the Dockerfile makes their directories
     // the user's, and Docker fills an empty volume from the image, owner included).
     if let (Some(b), Some(c)) = (&stack.backups, stack.component(defaults::BACKUP.name)) {
-        let mut r = base(c, Some(defaults::BACKUP_USER), true, &with_app(&[MONITORING]));
-        let (uid, gid) = defaults::backup_ids();
+        let mut r = base(c, Some(defaults::POSTGRES_USER), true, &with_app(&[]));
+        let (uid, gid) = defaults::postgres_ids();
         r.insert(
             "tmpfs".into(),
             json!(["/tmp", format!("{}:uid={uid},gid={gid},mode=0700", super::paths::PGPASS_DIR)]),
@@ -875,6 +886,11 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     let mut networks = Map::new();
     networks.insert(MONITORING.into(), json!({ "internal": true }));
     networks.insert(EGRESS.into(), json!({}));
+    let on =
+        |net: &str| services.values().any(|s| s["networks"].as_array().is_some_and(|n| n.iter().any(|x| x == net)));
+    if on(OUTBOUND) {
+        networks.insert(OUTBOUND.into(), json!({}));
+    }
     if docker_ready.is_some() {
         networks.insert(DOCKER_API.into(), json!({ "internal": true }));
     }
