@@ -3,8 +3,7 @@
 //! show as an empty panel or a silent alert; the tests hold every generated query to this list.
 //!
 //! Sources: node_exporter's default collectors (cpu, meminfo, filesystem, loadavg, netdev,
-//! diskstats); postgres_exporter's pg_up, stat_database, stat_activity, settings and database
-//! collectors; redis_exporter's INFO metrics; nginx-prometheus-exporter's stub_status metrics;
+//! diskstats); each kind's exporter's, in the kind's module (`crate::kinds`);
 //! blackbox_exporter's probe metrics; cAdvisor's container CPU and memory; the framework libraries of `ir::frameworks`
 //! and the runtimes of `ir::runtimes`;
 //! the backup scripts' textfile metrics; what batch jobs push to the Pushgateway; Prometheus's own `up`, `scrape_*` and `ALERTS`.
@@ -39,59 +38,6 @@ pub const NODE: &[&str] = &[
     "node_disk_read_bytes_total",
     "node_disk_written_bytes_total",
     "node_textfile_scrape_error",
-];
-pub const POSTGRES: &[&str] = &[
-    "pg_up",
-    "pg_stat_activity_count",
-    "pg_stat_activity_max_tx_duration",
-    "pg_settings_max_connections",
-    "pg_stat_database_blks_hit",
-    "pg_stat_database_blks_read",
-    "pg_stat_database_xact_commit",
-    "pg_stat_database_xact_rollback",
-    "pg_stat_database_deadlocks",
-    "pg_stat_database_numbackends",
-    "pg_database_size_bytes",
-    "pg_scrape_collector_success",
-];
-/// postgres_exporter's stat_statements collector (`--collector.stat_statements`).
-pub const POSTGRES_QUERY_STATS: &[&str] = &[
-    "pg_stat_statements_calls_total",
-    "pg_stat_statements_seconds_total",
-    "pg_stat_statements_rows_total",
-    "pg_stat_statements_block_read_seconds_total",
-    "pg_stat_statements_block_write_seconds_total",
-];
-pub const REDIS: &[&str] = &[
-    "redis_up",
-    "redis_commands_processed_total",
-    "redis_keyspace_hits_total",
-    "redis_keyspace_misses_total",
-    "redis_memory_used_bytes",
-    "redis_memory_max_bytes",
-    "redis_evicted_keys_total",
-    "redis_connected_clients",
-    "redis_rejected_connections_total",
-];
-/// memcached_exporter v0.14.4 (`pkg/exporter/exporter.go`), read live by the rehearsal.
-pub const MEMCACHED: &[&str] = &[
-    "memcached_up",
-    "memcached_current_connections",
-    "memcached_max_connections",
-    "memcached_connections_rejected_total",
-    "memcached_commands_total",
-    "memcached_current_bytes",
-    "memcached_limit_bytes",
-    "memcached_current_items",
-    "memcached_items_evicted_total",
-    "memcached_slab_items_outofmemory_total",
-];
-pub const NGINX: &[&str] = &[
-    "nginx_up",
-    "nginx_http_requests_total",
-    "nginx_connections_active",
-    "nginx_connections_accepted",
-    "nginx_connections_handled",
 ];
 pub const CADVISOR: &[&str] = &["container_cpu_usage_seconds_total", "container_memory_working_set_bytes"];
 pub const BLACKBOX: &[&str] =
@@ -139,24 +85,7 @@ pub fn exposed(stack: &Stack) -> Vec<String> {
         out.extend(BLACKBOX.iter().map(|s| s.to_string()));
     }
     for s in &stack.services {
-        match s.kind {
-            Kind::Http => {
-                out.extend(framework(s));
-                if let Some(r) = s.runtime.filter(|_| s.scraped()) {
-                    out.extend(super::runtimes::metrics(r).map(|(m, _)| m.to_string()));
-                }
-            }
-            Kind::Postgres => {
-                out.extend(POSTGRES.iter().map(|m| m.to_string()));
-                if s.query_stats() {
-                    out.extend(POSTGRES_QUERY_STATS.iter().map(|m| m.to_string()));
-                }
-            }
-            Kind::Redis => out.extend(REDIS.iter().map(|m| m.to_string())),
-            Kind::Memcached => out.extend(MEMCACHED.iter().map(|m| m.to_string())),
-            Kind::Nginx => out.extend(NGINX.iter().map(|m| m.to_string())),
-            Kind::Generic => {}
-        }
+        out.extend((crate::kinds::def(s.kind).exposed)(s));
         if s.slo.is_some() {
             for kind in ["availability", "latency"] {
                 for w in ["5m", "30m", "1h", "2h", "6h", "1d", "3d"] {
@@ -173,42 +102,27 @@ pub fn exposed(stack: &Stack) -> Vec<String> {
 /// The exporter a metric name's prefix belongs to, with every metric sightline knows it to
 /// expose; `None` for a name no exporter of the catalogue claims (the application's own).
 pub fn by_prefix(metric: &str) -> Option<(&'static str, Vec<&'static str>)> {
-    let families: [(&str, &str, Vec<&'static str>); 6] = [
-        ("pg_", "postgres_exporter", [POSTGRES, POSTGRES_QUERY_STATS].concat()),
-        ("redis_", "redis_exporter", REDIS.to_vec()),
-        ("memcached_", "memcached_exporter", MEMCACHED.to_vec()),
-        ("nginx_", "nginx-prometheus-exporter", NGINX.to_vec()),
-        ("node_", "node_exporter", NODE.to_vec()),
-        ("probe_", "blackbox_exporter", BLACKBOX.to_vec()),
-    ];
+    let kinds = crate::manifest::model::Kind::ALL.iter().filter_map(|k| crate::kinds::def(*k).exporter.as_ref());
+    let families: Vec<(&str, &str, Vec<&'static str>)> = kinds
+        .map(|e| (e.prefix, e.program, [e.metrics, e.optional].concat()))
+        .chain([("node_", "node_exporter", NODE.to_vec()), ("probe_", "blackbox_exporter", BLACKBOX.to_vec())])
+        .collect();
     families.into_iter().find(|(p, ..)| metric.starts_with(p)).map(|(_, e, known)| (e, known))
 }
 
 /// The labels of the exporters' metrics that sightline's rules and panels select or group by,
 /// besides `job` and `instance` (every target) and `service`, `service_kind` and `probe` (the scrape
-/// configs add them to a service's targets, `probe` to its blackbox probes only), read
+/// configs add them to a service's targets, `probe` to its blackbox probes only), the kinds'
+/// exporters' in their modules (`crate::kinds`), read
 /// from the exporters' sources at the pinned releases: node_exporter v1.12.1
-/// `collector/{cpu_linux,filesystem_common,netdev_common,diskstats_linux}.go`; postgres_exporter
-/// v0.19.1 `exporter/postgres_exporter.go` (`pg_stat_activity`), `collector/{pg_database,
-/// pg_stat_database,pg_stat_statements,collector}.go`; memcached_exporter v0.14.4
-/// `pkg/exporter/exporter.go` (`command`, `status` on the commands, `slab` on the slab counter);
-/// cAdvisor's container labels (compose's
+/// `collector/{cpu_linux,filesystem_common,netdev_common,diskstats_linux}.go`; cAdvisor's
+/// container labels (compose's
 /// project label among them); the backup scripts' own textfile metrics.
 const EXPORTER_LABELS: &[(&str, &[&str])] = &[
     ("node_cpu_seconds_total", &["cpu", "mode"]),
     ("node_filesystem_", &["device", "mountpoint", "fstype", "device_error"]),
     ("node_network_", &["device"]),
     ("node_disk_", &["device"]),
-    (
-        "pg_stat_activity_",
-        &["datname", "state", "usename", "application_name", "backend_type", "wait_event_type", "wait_event"],
-    ),
-    ("pg_stat_database_", &["datid", "datname"]),
-    ("pg_database_size_bytes", &["datname"]),
-    ("pg_stat_statements_", &["user", "datname", "queryid"]),
-    ("pg_scrape_collector_success", &["collector"]),
-    ("memcached_commands_total", &["command", "status"]),
-    ("memcached_slab_items_outofmemory_total", &["slab"]),
     (
         "container_",
         &[
@@ -262,7 +176,12 @@ pub fn labels(stack: &Stack, metric: &str) -> Option<Vec<String>> {
         }
     }
     if exposed(stack).iter().any(|m| m == metric) {
-        let known = EXPORTER_LABELS.iter().find(|(p, _)| metric.starts_with(p)).map_or(&[][..], |(_, l)| *l);
+        let kinds = crate::manifest::model::Kind::ALL.iter().filter_map(|k| crate::kinds::def(*k).exporter.as_ref());
+        let known = kinds
+            .flat_map(|e| e.labels.iter())
+            .chain(EXPORTER_LABELS)
+            .find(|(p, _)| metric.starts_with(p))
+            .map_or(&[][..], |(_, l)| *l);
         return Some(known.iter().map(|s| s.to_string()).collect());
     }
     None

@@ -3,7 +3,8 @@
 use super::alert::*;
 use super::{KindDef, common};
 
-pub const DEF: KindDef = KindDef { exporter: None, alerts: ALERTS, rule, log_rule: common::error_log_spike };
+pub const DEF: KindDef =
+    KindDef { exporter: None, alerts: ALERTS, rule, log_rule: common::error_log_spike, exposed: |_| Vec::new() };
 
 const ALERTS: &[Builtin] = &[common::TARGET_DOWN, common::ERROR_LOG_SPIKE];
 

@@ -9,10 +9,16 @@ use crate::manifest::model::Kind;
 use crate::manifest::model::Severity::{Critical, Warning};
 use crate::targets::rules::model::InputSeries;
 
-pub const DEF: KindDef = KindDef { exporter: None, alerts: ALERTS, rule, log_rule: common_log_rule };
+pub const DEF: KindDef = KindDef { exporter: None, alerts: ALERTS, rule, log_rule: common::error_log_spike, exposed };
 
-fn common_log_rule(r: &ServiceAlert) -> LogText {
-    common::error_log_spike(r)
+/// What its framework's instrumentation exposes (`ir::metrics::framework`), and its runtime's
+/// process metrics when it is scraped.
+fn exposed(s: &Service) -> Vec<String> {
+    let mut out = crate::ir::metrics::framework(s);
+    if let Some(r) = s.runtime.filter(|_| s.scraped()) {
+        out.extend(crate::ir::runtimes::metrics(r).map(|(m, _)| m.to_string()));
+    }
+    out
 }
 
 const ALERTS: &[Builtin] = &[

@@ -7,11 +7,42 @@ use crate::ir::defaults;
 use crate::manifest::model::Severity::{Critical, Warning};
 
 pub const DEF: KindDef = KindDef {
-    exporter: Some(Exporter { image: &defaults::MEMCACHED_EXPORTER, port: 9150, up_metric: "memcached_up" }),
+    exporter: Some(EXPORTER),
     alerts: ALERTS,
     rule,
     log_rule: common::error_log_spike,
+    exposed: |_| EXPORTER.exposed(false),
 };
+
+/// memcached_exporter v0.14.4, `pkg/exporter/exporter.go`: `command` and `status` on the
+/// commands, `slab` on the slab counters.
+const EXPORTER: Exporter = Exporter {
+    image: &defaults::MEMCACHED_EXPORTER,
+    port: 9150,
+    up_metric: "memcached_up",
+    program: "memcached_exporter",
+    prefix: "memcached_",
+    metrics: METRICS,
+    optional: &[],
+    labels: &[
+        ("memcached_commands_total", &["command", "status"]),
+        ("memcached_slab_items_outofmemory_total", &["slab"]),
+    ],
+};
+
+/// memcached_exporter v0.14.4 (`pkg/exporter/exporter.go`), read live by the rehearsal.
+const METRICS: &[&str] = &[
+    "memcached_up",
+    "memcached_current_connections",
+    "memcached_max_connections",
+    "memcached_connections_rejected_total",
+    "memcached_commands_total",
+    "memcached_current_bytes",
+    "memcached_limit_bytes",
+    "memcached_current_items",
+    "memcached_items_evicted_total",
+    "memcached_slab_items_outofmemory_total",
+];
 
 /// From grafana/jsonnet-libs memcached-mixin (alerts.libsonnet), over memcached_exporter's
 /// series (v0.14.4, pkg/exporter/exporter.go). The mixin's second, critical

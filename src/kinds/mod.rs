@@ -1,13 +1,13 @@
 //! What each kind of service brings, one module per kind, the way a monitoring mixin bundles
-//! them: its exporter (image, port, the metric that says the service is up), its built-in
+//! them: its exporter (image, port, the metric that says the service is up, the metrics and
+//! labels the rules and panels read, with where they were read), its built-in
 //! alerts with their thresholds and where each comes from, and each alert's expression: PromQL
 //! with the series that make it fire and keep it silent, or LogQL for Loki's ruler. `ir`
 //! reads the exporter, `check` validates `alerts:` overrides against the alerts,
 //! `targets::rules` and `targets::loki` write the rules, `docs/alerts.md` lists them.
 //!
 //! A new kind is a module here, registered in [`def`]. What a kind brings that still lives
-//! elsewhere (to move here next): the metrics its exporter exposes (`ir::metrics`), its
-//! dashboard (`targets::grafana::dashboards`), its compose service (`targets::compose`), its
+//! elsewhere (to move here next): its dashboard (`targets::grafana::dashboards`), its compose service (`targets::compose`), its
 //! default log format (`ir::lower_service`).
 
 pub mod alert;
@@ -19,6 +19,7 @@ pub mod nginx;
 mod postgres;
 mod redis;
 
+use crate::ir::Service;
 use crate::ir::defaults::ComponentDefault;
 use crate::manifest::model::Kind;
 use alert::{AlertText, Builtin, LogText, ServiceAlert};
@@ -33,6 +34,8 @@ pub struct KindDef {
     pub rule: fn(&ServiceAlert) -> AlertText,
     /// The text of one of its log alerts for a service.
     pub log_rule: fn(&ServiceAlert) -> LogText,
+    /// The metric names a service of the kind exposes, itself or through its exporter.
+    pub exposed: fn(&Service) -> Vec<String>,
 }
 
 /// A kind's exporter.
@@ -43,6 +46,26 @@ pub struct Exporter {
     pub port: u16,
     /// Its metric that is 1 when it reaches the service.
     pub up_metric: &'static str,
+    /// The program, as diagnostics name it (`postgres_exporter`).
+    pub program: &'static str,
+    /// The prefix of its metrics' names (`pg_`).
+    pub prefix: &'static str,
+    /// The metrics it exposes that the rules and panels read, from its source at the pinned
+    /// release (the kind's module names it).
+    pub metrics: &'static [&'static str],
+    /// Those it exposes only with an option (postgres: `query_stats`).
+    pub optional: &'static [&'static str],
+    /// The labels of its metrics that the rules and panels select or group by, besides `job`,
+    /// `instance`, `service` and `service_kind`: by metric name or name prefix.
+    pub labels: &'static [(&'static str, &'static [&'static str])],
+}
+
+impl Exporter {
+    /// Its metrics, as `exposed` gives them: those behind an option with `optional`.
+    pub fn exposed(&self, optional: bool) -> Vec<String> {
+        let extra = if optional { self.optional } else { &[] };
+        self.metrics.iter().chain(extra).map(|m| m.to_string()).collect()
+    }
 }
 
 /// What `kind` brings.

@@ -7,12 +7,28 @@ use super::{KindDef, common};
 use crate::ir::defaults;
 use crate::manifest::model::Severity::Critical;
 
-pub const DEF: KindDef = KindDef {
-    exporter: Some(Exporter { image: &defaults::NGINX_EXPORTER, port: 9113, up_metric: "nginx_up" }),
-    alerts: ALERTS,
-    rule,
-    log_rule,
+pub const DEF: KindDef =
+    KindDef { exporter: Some(EXPORTER), alerts: ALERTS, rule, log_rule, exposed: |_| EXPORTER.exposed(false) };
+
+/// nginx-prometheus-exporter's stub_status metrics.
+const EXPORTER: Exporter = Exporter {
+    image: &defaults::NGINX_EXPORTER,
+    port: 9113,
+    up_metric: "nginx_up",
+    program: "nginx-prometheus-exporter",
+    prefix: "nginx_",
+    metrics: METRICS,
+    optional: &[],
+    labels: &[],
 };
+
+const METRICS: &[&str] = &[
+    "nginx_up",
+    "nginx_http_requests_total",
+    "nginx_connections_active",
+    "nginx_connections_accepted",
+    "nginx_connections_handled",
+];
 
 const ALERTS: &[Builtin] = &[
     b(

@@ -8,11 +8,58 @@ use crate::ir::defaults;
 use crate::manifest::model::Severity::{Critical, Warning};
 
 pub const DEF: KindDef = KindDef {
-    exporter: Some(Exporter { image: &defaults::POSTGRES_EXPORTER, port: 9187, up_metric: "pg_up" }),
+    exporter: Some(EXPORTER),
     alerts: ALERTS,
     rule,
     log_rule,
+    exposed: |s| EXPORTER.exposed(s.query_stats()),
 };
+
+/// postgres_exporter's pg_up, stat_database, stat_activity, settings and database collectors;
+/// the labels from its source at v0.19.1: `exporter/postgres_exporter.go` (`pg_stat_activity`),
+/// `collector/{pg_database,pg_stat_database,pg_stat_statements,collector}.go`.
+const EXPORTER: Exporter = Exporter {
+    image: &defaults::POSTGRES_EXPORTER,
+    port: 9187,
+    up_metric: "pg_up",
+    program: "postgres_exporter",
+    prefix: "pg_",
+    metrics: METRICS,
+    optional: QUERY_STATS,
+    labels: &[
+        (
+            "pg_stat_activity_",
+            &["datname", "state", "usename", "application_name", "backend_type", "wait_event_type", "wait_event"],
+        ),
+        ("pg_stat_database_", &["datid", "datname"]),
+        ("pg_database_size_bytes", &["datname"]),
+        ("pg_stat_statements_", &["user", "datname", "queryid"]),
+        ("pg_scrape_collector_success", &["collector"]),
+    ],
+};
+
+const METRICS: &[&str] = &[
+    "pg_up",
+    "pg_stat_activity_count",
+    "pg_stat_activity_max_tx_duration",
+    "pg_settings_max_connections",
+    "pg_stat_database_blks_hit",
+    "pg_stat_database_blks_read",
+    "pg_stat_database_xact_commit",
+    "pg_stat_database_xact_rollback",
+    "pg_stat_database_deadlocks",
+    "pg_stat_database_numbackends",
+    "pg_database_size_bytes",
+    "pg_scrape_collector_success",
+];
+/// postgres_exporter's stat_statements collector (`--collector.stat_statements`).
+const QUERY_STATS: &[&str] = &[
+    "pg_stat_statements_calls_total",
+    "pg_stat_statements_seconds_total",
+    "pg_stat_statements_rows_total",
+    "pg_stat_statements_block_read_seconds_total",
+    "pg_stat_statements_block_write_seconds_total",
+];
 
 #[rustfmt::skip]
 const ALERTS: &[Builtin] = &[

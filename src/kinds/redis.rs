@@ -7,11 +7,36 @@ use crate::ir::defaults;
 use crate::manifest::model::Severity::{Critical, Warning};
 
 pub const DEF: KindDef = KindDef {
-    exporter: Some(Exporter { image: &defaults::REDIS_EXPORTER, port: 9121, up_metric: "redis_up" }),
+    exporter: Some(EXPORTER),
     alerts: ALERTS,
     rule,
     log_rule: common::error_log_spike,
+    exposed: |_| EXPORTER.exposed(false),
 };
+
+/// redis_exporter's INFO metrics.
+const EXPORTER: Exporter = Exporter {
+    image: &defaults::REDIS_EXPORTER,
+    port: 9121,
+    up_metric: "redis_up",
+    program: "redis_exporter",
+    prefix: "redis_",
+    metrics: METRICS,
+    optional: &[],
+    labels: &[],
+};
+
+const METRICS: &[&str] = &[
+    "redis_up",
+    "redis_commands_processed_total",
+    "redis_keyspace_hits_total",
+    "redis_keyspace_misses_total",
+    "redis_memory_used_bytes",
+    "redis_memory_max_bytes",
+    "redis_evicted_keys_total",
+    "redis_connected_clients",
+    "redis_rejected_connections_total",
+];
 
 #[rustfmt::skip]
 const ALERTS: &[Builtin] = &[
