@@ -452,19 +452,7 @@ fn lower_service(name: &Name, s: &m::Service) -> Service {
         (Some(m::MetricsPath::Path(p)), _) => Some(p.clone()),
         (Some(m::MetricsPath::Enabled(true)) | None, _) => Some("/metrics".into()),
     };
-    let default_format = match s.kind {
-        Kind::Http => {
-            // Flask's (werkzeug's) and Django's default loggers write plain lines.
-            if matches!(framework, Framework::Generic | Framework::Flask | Framework::Django) {
-                LogFormat::Plain
-            } else {
-                LogFormat::Json
-            }
-        }
-        Kind::Postgres => LogFormat::Postgres,
-        Kind::Nginx => LogFormat::Nginx,
-        Kind::Redis | Kind::Memcached | Kind::Generic => LogFormat::Plain,
-    };
+    let default_format = (crate::kinds::def(s.kind).log_format)(framework);
     let logs = s.logs.clone();
     Service {
         name: name.clone(),

@@ -2,9 +2,16 @@
 
 use super::alert::*;
 use super::{KindDef, common};
+use crate::manifest::model::LogFormat;
 
-pub const DEF: KindDef =
-    KindDef { exporter: None, alerts: ALERTS, rule, log_rule: common::error_log_spike, exposed: |_| Vec::new() };
+pub const DEF: KindDef = KindDef {
+    exporter: None,
+    alerts: ALERTS,
+    rule,
+    log_rule: common::error_log_spike,
+    exposed: |_| Vec::new(),
+    log_format: |_| LogFormat::Plain,
+};
 
 const ALERTS: &[Builtin] = &[common::TARGET_DOWN, common::ERROR_LOG_SPIKE];
 

@@ -5,11 +5,22 @@
 use super::alert::*;
 use super::{KindDef, common};
 use crate::ir::Service;
-use crate::manifest::model::Kind;
 use crate::manifest::model::Severity::{Critical, Warning};
+use crate::manifest::model::{Framework, Kind, LogFormat};
 use crate::targets::rules::model::InputSeries;
 
-pub const DEF: KindDef = KindDef { exporter: None, alerts: ALERTS, rule, log_rule: common::error_log_spike, exposed };
+pub const DEF: KindDef =
+    KindDef { exporter: None, alerts: ALERTS, rule, log_rule: common::error_log_spike, exposed, log_format };
+
+/// Flask's (werkzeug's) and Django's default loggers write plain lines; the other frameworks'
+/// defaults, JSON.
+fn log_format(framework: Framework) -> LogFormat {
+    if matches!(framework, Framework::Generic | Framework::Flask | Framework::Django) {
+        LogFormat::Plain
+    } else {
+        LogFormat::Json
+    }
+}
 
 /// What its framework's instrumentation exposes (`ir::metrics::framework`), and its runtime's
 /// process metrics when it is scraped.

@@ -7,8 +7,8 @@
 //! `targets::rules` and `targets::loki` write the rules, `docs/alerts.md` lists them.
 //!
 //! A new kind is a module here, registered in [`def`]. What a kind brings that still lives
-//! elsewhere (to move here next): its dashboard (`targets::grafana::dashboards`), its compose service (`targets::compose`), its
-//! default log format (`ir::lower_service`).
+//! elsewhere (to move here next): its dashboard (`targets::grafana::dashboards`) and its
+//! compose service (`targets::compose`).
 
 pub mod alert;
 pub mod common;
@@ -21,7 +21,7 @@ mod redis;
 
 use crate::ir::Service;
 use crate::ir::defaults::ComponentDefault;
-use crate::manifest::model::Kind;
+use crate::manifest::model::{Framework, Kind, LogFormat};
 use alert::{AlertText, Builtin, LogText, ServiceAlert};
 
 /// Everything a kind brings.
@@ -36,6 +36,8 @@ pub struct KindDef {
     pub log_rule: fn(&ServiceAlert) -> LogText,
     /// The metric names a service of the kind exposes, itself or through its exporter.
     pub exposed: fn(&Service) -> Vec<String>,
+    /// The format its logs are in unless `logs.format` says otherwise (by framework: `http`).
+    pub log_format: fn(Framework) -> LogFormat,
 }
 
 /// A kind's exporter.

@@ -5,10 +5,17 @@ use super::Exporter;
 use super::alert::*;
 use super::{KindDef, common};
 use crate::ir::defaults;
+use crate::manifest::model::LogFormat;
 use crate::manifest::model::Severity::Critical;
 
-pub const DEF: KindDef =
-    KindDef { exporter: Some(EXPORTER), alerts: ALERTS, rule, log_rule, exposed: |_| EXPORTER.exposed(false) };
+pub const DEF: KindDef = KindDef {
+    exporter: Some(EXPORTER),
+    alerts: ALERTS,
+    rule,
+    log_rule,
+    exposed: |_| EXPORTER.exposed(false),
+    log_format: |_| LogFormat::Nginx,
+};
 
 /// nginx-prometheus-exporter's stub_status metrics.
 const EXPORTER: Exporter = Exporter {

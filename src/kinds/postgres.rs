@@ -5,6 +5,7 @@ use super::Exporter;
 use super::alert::*;
 use super::{KindDef, common};
 use crate::ir::defaults;
+use crate::manifest::model::LogFormat;
 use crate::manifest::model::Severity::{Critical, Warning};
 
 pub const DEF: KindDef = KindDef {
@@ -13,6 +14,7 @@ pub const DEF: KindDef = KindDef {
     rule,
     log_rule,
     exposed: |s| EXPORTER.exposed(s.query_stats()),
+    log_format: |_| LogFormat::Postgres,
 };
 
 /// postgres_exporter's pg_up, stat_database, stat_activity, settings and database collectors;

@@ -4,6 +4,7 @@ use super::Exporter;
 use super::alert::*;
 use super::{KindDef, common};
 use crate::ir::defaults;
+use crate::manifest::model::LogFormat;
 use crate::manifest::model::Severity::{Critical, Warning};
 
 pub const DEF: KindDef = KindDef {
@@ -12,6 +13,7 @@ pub const DEF: KindDef = KindDef {
     rule,
     log_rule: common::error_log_spike,
     exposed: |_| EXPORTER.exposed(false),
+    log_format: |_| LogFormat::Plain,
 };
 
 /// redis_exporter's INFO metrics.
