@@ -42,9 +42,7 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
         let derived = |suffix: &str, takes: &dyn Fn(&crate::manifest::model::Service) -> bool| {
             name.as_str().strip_suffix(suffix).and_then(|base| m.services.get(base)).is_some_and(takes)
         };
-        let is_exporter = derived(crate::ir::EXPORTER_SUFFIX, &|s| {
-            crate::kinds::def(s.kind).exporter.as_ref().map(|e| e.image).is_some()
-        });
+        let is_exporter = derived(crate::ir::EXPORTER_SUFFIX, &|s| crate::kinds::def(s.kind).exporter.is_some());
         let is_job = derived(crate::ir::QUERY_STATS_JOB_SUFFIX, &|s| s.kind == crate::manifest::model::Kind::Postgres);
         if RESERVED_NAMES.contains(&name.as_str()) || is_exporter || is_job {
             sink.push(reserved(name.as_str(), ctx.key(["services", name.as_str()])));

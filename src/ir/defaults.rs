@@ -344,10 +344,11 @@ pub const DOCKER_SOCKET_PROXY: ComponentDefault = ComponentDefault {
 pub const CONTAINERD_SOCKET_PROXY: ComponentDefault =
     ComponentDefault { name: "containerd-socket-proxy", ..DOCKER_SOCKET_PROXY };
 
-/// The official `postgres` image's `postgres` user (its Dockerfile: `groupadd -r postgres
-/// --gid=999; useradd -r -g postgres --uid=999`). The backup runner runs as it (it owns the
-/// runner's volumes), and so does each query-stats job; both read the databases' password
-/// files through its group.
+/// The official Debian-based `postgres` image's `postgres` user (its Dockerfile: `groupadd -r
+/// postgres --gid=999; useradd -r -g postgres --uid=999`; the Alpine images' is 70). The backup
+/// runner, built on the Debian image, runs as it (it owns the runner's volumes), and each
+/// query-stats job runs as its uid and gid on whatever image the database has; both read the
+/// databases' password files through group 999.
 pub const POSTGRES_USER: &str = "999:999";
 
 /// `POSTGRES_USER`'s uid and gid.

@@ -22,6 +22,7 @@ const EXPORTER: Exporter = Exporter {
     image: &defaults::MEMCACHED_EXPORTER,
     port: 9150,
     up_metric: "memcached_up",
+    down_alert: "MemcachedDown",
     program: "memcached_exporter",
     prefix: "memcached_",
     metrics: METRICS,
@@ -62,7 +63,7 @@ const ALERTS: &[Builtin] = &[
 fn rule(r: &ServiceAlert) -> AlertText {
     let (sel, who, tt, t, for_) = (SELECTOR, WHO, r.tt.as_str(), r.t, r.for_);
     match r.def.name {
-        "MemcachedDown" => common::down(r, "memcached_up"),
+        "MemcachedDown" => common::down(r, EXPORTER.up_metric),
         "ExporterDown" => common::exporter_down(r),
         "MemcachedConnectionLimitApproaching" => AlertText::new(
             format!(

@@ -48,6 +48,9 @@ pub struct Exporter {
     pub port: u16,
     /// Its metric that is 1 when it reaches the service.
     pub up_metric: &'static str,
+    /// The kind's alert that the service is down (`up_metric` at 0), which inhibits the
+    /// service's other alerts (`inhibit: auto`).
+    pub down_alert: &'static str,
     /// The program, as diagnostics name it (`postgres_exporter`).
     pub program: &'static str,
     /// The prefix of its metrics' names (`pg_`).

@@ -22,6 +22,7 @@ const EXPORTER: Exporter = Exporter {
     image: &defaults::NGINX_EXPORTER,
     port: 9113,
     up_metric: "nginx_up",
+    down_alert: "NginxDown",
     program: "nginx-prometheus-exporter",
     prefix: "nginx_",
     metrics: METRICS,
@@ -66,7 +67,7 @@ pub const NGINX_ACCESS_PATTERN: &str = "<_> - <_> [<_>] \"<method> <_> <_>\" <st
 
 fn rule(r: &ServiceAlert) -> AlertText {
     match r.def.name {
-        "NginxDown" => common::down(r, "nginx_up"),
+        "NginxDown" => common::down(r, EXPORTER.up_metric),
         "ExporterDown" => common::exporter_down(r),
         "TlsCertificateExpiring" => common::tls_expiring(r),
         other => unreachable!("no expression for built-in alert {other}"),
@@ -89,6 +90,7 @@ fn log_rule(r: &ServiceAlert) -> LogText {
                 ),
             }
         }
-        _ => common::error_log_spike(r),
+        "ErrorLogSpike" => common::error_log_spike(r),
+        other => unreachable!("no LogQL for built-in alert {other}"),
     }
 }

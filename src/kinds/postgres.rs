@@ -24,6 +24,7 @@ const EXPORTER: Exporter = Exporter {
     image: &defaults::POSTGRES_EXPORTER,
     port: 9187,
     up_metric: "pg_up",
+    down_alert: "PostgresDown",
     program: "postgres_exporter",
     prefix: "pg_",
     metrics: METRICS,
@@ -82,7 +83,7 @@ const PG_REFUSED: &str = "FATAL:\\s+(password authentication failed|no pg_hba\\.
 fn rule(r: &ServiceAlert) -> AlertText {
     let (sel, who, tt, t) = (SELECTOR, WHO, r.tt.as_str(), r.t);
     match r.def.name {
-        "PostgresDown" => common::down(r, "pg_up"),
+        "PostgresDown" => common::down(r, EXPORTER.up_metric),
         "ExporterDown" => common::exporter_down(r),
         "PostgresTooManyConnections" => AlertText::new(
             format!(
@@ -168,6 +169,7 @@ fn log_rule(r: &ServiceAlert) -> LogText {
                 "{who} logged a PANIC, or a FATAL error other than a refused connection, in the last 5 minutes."
             ),
         },
-        _ => common::error_log_spike(r),
+        "ErrorLogSpike" => common::error_log_spike(r),
+        other => unreachable!("no LogQL for built-in alert {other}"),
     }
 }

@@ -21,6 +21,7 @@ const EXPORTER: Exporter = Exporter {
     image: &defaults::REDIS_EXPORTER,
     port: 9121,
     up_metric: "redis_up",
+    down_alert: "RedisDown",
     program: "redis_exporter",
     prefix: "redis_",
     metrics: METRICS,
@@ -53,7 +54,7 @@ const ALERTS: &[Builtin] = &[
 fn rule(r: &ServiceAlert) -> AlertText {
     let (sel, who, tt, t) = (SELECTOR, WHO, r.tt.as_str(), r.t);
     match r.def.name {
-        "RedisDown" => common::down(r, "redis_up"),
+        "RedisDown" => common::down(r, EXPORTER.up_metric),
         "ExporterDown" => common::exporter_down(r),
         "RedisMemoryHigh" => AlertText::new(
             format!(

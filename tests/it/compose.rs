@@ -967,3 +967,56 @@ fn the_protected_entries_and_volumes_are_what_the_build_writes() {
         }
     }
 }
+
+/// Prometheus shares a network with every container it scrapes or sends a probe through, in
+/// every example and fixture: the hosts of prometheus.yml's targets and the blackbox address its
+/// probes are rewritten to. (The rehearsal runs everything on one network, so only this sees
+/// a target Prometheus could not resolve.)
+#[test]
+fn prometheus_shares_a_network_with_everything_it_scrapes() {
+    for m in manifests() {
+        let dir = build_into_tempdir(&m);
+        let doc = compose_of(dir.path());
+        let services = doc["services"].as_object().unwrap();
+        let nets = |name: &str| -> Vec<String> {
+            services[name]["networks"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|n| n.as_str().unwrap().to_string())
+                .collect()
+        };
+        let prometheus = nets("prometheus");
+        let config: Value =
+            serde_saphyr::from_str(&std::fs::read_to_string(dir.path().join("prometheus/prometheus.yml")).unwrap())
+                .unwrap();
+        let mut hosts = Vec::new();
+        for job in config["scrape_configs"].as_array().unwrap() {
+            for sc in job["static_configs"].as_array().into_iter().flatten() {
+                hosts.extend(
+                    sc["targets"].as_array().into_iter().flatten().filter_map(|t| t.as_str()).map(String::from),
+                );
+            }
+            for r in job["relabel_configs"].as_array().into_iter().flatten() {
+                if r["target_label"] == "__address__" {
+                    hosts.extend(r["replacement"].as_str().map(String::from));
+                }
+            }
+        }
+        let mut checked = 0;
+        for host in hosts {
+            let name = host.rsplit_once(':').map_or(host.as_str(), |(h, _)| h);
+            if name == "prometheus" || !services.contains_key(name) {
+                continue;
+            }
+            checked += 1;
+            assert!(
+                nets(name).iter().any(|n| prometheus.contains(n)),
+                "{}: prometheus ({prometheus:?}) shares no network with {name} ({:?})",
+                m.display(),
+                nets(name)
+            );
+        }
+        assert!(checked > 0, "{}: no target of prometheus.yml is a container of compose.yaml", m.display());
+    }
+}

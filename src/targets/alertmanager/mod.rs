@@ -115,10 +115,7 @@ fn inhibitions(stack: &Stack) -> Vec<InhibitRule> {
             // stack has; ExporterDown is not one (the service may be fine).
             let mut down: Vec<&str> = Vec::new();
             for s in stack.services.iter().filter(|s| s.scraped()) {
-                let name = match crate::kinds::def(s.kind).exporter.as_ref().map(|e| e.up_metric) {
-                    Some(_) => crate::kinds::def(s.kind).alerts[0].name,
-                    None => "TargetDown",
-                };
+                let name = crate::kinds::def(s.kind).exporter.as_ref().map_or("TargetDown", |e| e.down_alert);
                 if !crate::targets::rules::builtin::is_off(s, name) && !down.contains(&name) {
                     down.push(name);
                 }

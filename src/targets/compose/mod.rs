@@ -11,14 +11,16 @@
 //!   `pg_isready` / `redis-cli` in the databases' own images. `depends_on` waits for health in
 //!   start order.
 //! - State lives in named volumes; generated configs are mounted read-only.
-//! - Networks: `monitoring` (internal: no way out), `egress` for the three that must reach the
-//!   outside (Grafana, published on the host; Alertmanager, which calls Slack and PagerDuty;
-//!   blackbox-exporter, which probes public certificates), and the application's network (the
-//!   manifest's `network`, external, or else `application`), which the application's
-//!   containers are on alone, joined only by what scrapes or reads them: no application
-//!   container shares a network with Alertmanager, Loki or Grafana. `docker-api` (internal)
-//!   holds the Docker socket proxy and its clients alone (the log collector, cAdvisor); the
-//!   containerd socket proxy has no network.
+//! - Networks: `monitoring` (internal: no way out) for the monitoring side; `egress`, its way
+//!   out (Grafana, published on the host; Alertmanager, which calls Slack and PagerDuty); the
+//!   application's network (the manifest's `network`, external, or else `application`), which
+//!   the application's containers are on with what scrapes, probes or backs them up (the
+//!   exporters, blackbox-exporter, the backup runner, the Pushgateway), and `outbound`, the
+//!   application side's way out (blackbox-exporter; what scrapes a service outside the project
+//!   when the manifest names no `network`). Prometheus alone is on both sides, so nothing an
+//!   application container can reach but Prometheus reaches Alertmanager, Loki or Grafana.
+//!   `docker-api` (internal) holds the Docker socket proxy and its clients alone (the log
+//!   collector, cAdvisor); the containerd socket proxy has no network.
 //! - Hardening where the image allows: read-only root filesystem, `no-new-privileges`, a
 //!   non-root user and then no capabilities (`cap_drop: [ALL]`), `restart: unless-stopped`.
 //! - Secrets reach sightline's containers as files only (`paths::secret_file`): `{ file }` under
@@ -222,15 +224,16 @@ fn harden_app(a: &mut Map<String, Value>, run: &crate::manifest::model::ServiceC
 
 /// The one-shot job that creates pg_stat_statements in a postgres service's database, with the
 /// service's own image (it has psql) and credentials, once the server is healthy. It reaches the
-/// server the way the exporter does: at the service's `host`, on the exporter's `networks`.
+/// server the way the exporter does: at the service's `host`, on the application's network.
 fn query_stats_job(s: &Service, pg: &Postgres, networks: &[&str], secrets_all: &mut Secrets) -> Map<String, Value> {
     let mut j = Map::new();
     j.insert("image".into(), json!(s.image.as_ref().map(|i| i.as_str())));
     j.insert("entrypoint".into(), json!(["sh", postgres::SCRIPT_MOUNT]));
     // Done when it exits (always 0: the script retries and reports by itself).
     j.insert("restart".into(), json!("no"));
-    // psql needs no privilege: as the image's `postgres` user, which reads the password file
-    // through its group (`chown 65534:999 FILE; chmod 0440 FILE`, as the backup runner does).
+    // psql needs no privilege: as uid and gid 999 (the Debian image's `postgres`; the Alpine
+    // image's is 70, and psql runs as any user), which reads the password file through its
+    // group (`chown 65534:999 FILE; chmod 0440 FILE`, as the backup runner does).
     j.insert("user".into(), json!(defaults::POSTGRES_USER));
     j.insert("cap_drop".into(), json!(["ALL"]));
     j.insert("read_only".into(), json!(true));
