@@ -90,7 +90,8 @@ pub fn check(name: &str, bytes: &[u8]) -> Checked {
 }
 
 /// The plan of every generated file, or `None` when the manifest has errors, and also for a
-/// `pin: digest` manifest, which has no plan without the digests [`plan_pinned`] takes.
+/// `pin: digest` manifest with an image that names no digest itself, which has no plan without
+/// the digests [`plan_pinned`] takes.
 pub fn plan(checked: &Checked) -> Option<emit::Plan> {
     plan_pinned(checked, &Default::default())?.ok()
 }

@@ -109,7 +109,8 @@ pub const SCRIPTS_MOUNT: &str = "/opt/sightline";
 pub const PGPASS_DIR: &str = "/run/sightline";
 pub const PGPASS: &str = "/run/sightline/pgpass";
 
-/// Internal addresses on the monitoring network: (compose service, port).
+/// Internal addresses: (compose service, port). Which networks each container is on is
+/// `targets::compose`'s.
 pub const PROMETHEUS_ADDR: (&str, u16) = ("prometheus", 9090);
 pub const ALERTMANAGER_ADDR: (&str, u16) = ("alertmanager", 9093);
 pub const LOKI_ADDR: (&str, u16) = ("loki", 3100);
