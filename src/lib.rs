@@ -118,13 +118,7 @@ pub fn unpinned_images(checked: &Checked) -> Option<Vec<String>> {
         return None;
     }
     let mut stack = ir::lower(checked.manifest.as_ref()?, &display_name(&checked.source.name));
-    let mut out: Vec<String> = Vec::new();
-    for i in stack.images_mut().filter(|i| i.digest().is_none()) {
-        if !out.iter().any(|o| o == i.as_str()) {
-            out.push(i.as_str().to_string());
-        }
-    }
-    Some(out)
+    Some(ir::unpinned(&mut stack))
 }
 
 /// The manifest's file name without directories, so that generated files do not depend on

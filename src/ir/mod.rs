@@ -425,21 +425,31 @@ pub fn runner_base(services: &[Service], default: &ImageRef) -> ImageRef {
 /// images that have none recorded. With `pin: tag`, nothing changes and nothing is used.
 pub fn pin(stack: &mut Stack, recorded: &BTreeMap<String, String>) -> Result<BTreeMap<String, String>, Vec<String>> {
     let mut used = BTreeMap::new();
-    let mut missing = Vec::new();
     if stack.pin == m::Pin::Tag {
         return Ok(used);
     }
+    let missing: Vec<String> = unpinned(stack).into_iter().filter(|i| !recorded.contains_key(i)).collect();
+    if !missing.is_empty() {
+        return Err(missing);
+    }
     for image in stack.images_mut().filter(|i| i.digest().is_none()) {
-        match recorded.get(image.as_str()) {
-            Some(d) => {
-                used.insert(image.as_str().to_string(), d.clone());
-                *image = image.with_digest(d);
-            }
-            None if !missing.contains(&image.as_str().to_string()) => missing.push(image.as_str().to_string()),
-            None => {}
+        let d = &recorded[image.as_str()];
+        used.insert(image.as_str().to_string(), d.clone());
+        *image = image.with_digest(d);
+    }
+    Ok(used)
+}
+
+/// The images the generated files name without a digest, each once, in the order
+/// `Stack::images_mut` gives them: what `pin` needs a digest for.
+pub fn unpinned(stack: &mut Stack) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for i in stack.images_mut().filter(|i| i.digest().is_none()) {
+        if !out.iter().any(|o| o == i.as_str()) {
+            out.push(i.as_str().to_string());
         }
     }
-    if missing.is_empty() { Ok(used) } else { Err(missing) }
+    out
 }
 
 fn lower_service(name: &Name, s: &m::Service) -> Service {

@@ -14,6 +14,11 @@ fn compose_of(dir: &Path) -> Value {
     serde_saphyr::from_str(&std::fs::read_to_string(dir.join("compose.yaml")).unwrap()).unwrap()
 }
 
+/// The networks a compose service is on.
+fn networks(service: &Value) -> Vec<String> {
+    service["networks"].as_array().into_iter().flatten().map(|n| n.as_str().unwrap().to_string()).collect()
+}
+
 pub(crate) fn env_vars(dir: &Path) -> Vec<(String, String)> {
     std::fs::read_to_string(dir.join(".env.example"))
         .unwrap()
@@ -306,7 +311,7 @@ fn the_file_matches_the_compose_spec_schema_and_is_safe_by_default() {
         // the Pushgateway) reaches nothing of it.
         let app_net = stack.network.clone().unwrap_or_else(|| "application".into());
         for (name, s) in services {
-            let on = |n: &str| s["networks"].as_array().into_iter().flatten().any(|x| x == n);
+            let on = |n: &str| networks(s).iter().any(|x| x == n);
             let app_side = on(&app_net) || on("outbound");
             if app_side && (on("monitoring") || on("docker-api") || on("egress")) {
                 assert_eq!(
@@ -319,14 +324,7 @@ fn the_file_matches_the_compose_spec_schema_and_is_safe_by_default() {
         }
         // No application container (nor a job on its image) shares a network with
         // Alertmanager, Loki or Grafana.
-        let nets = |name: &str| -> Vec<String> {
-            services[name]["networks"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|n| n.as_str().unwrap().to_string())
-                .collect()
-        };
+        let nets = |name: &str| networks(&services[name]);
         for app in stack.services.iter().filter(|s| s.image.is_some()) {
             let mut containers = vec![app.name.to_string()];
             if services.contains_key(&sightline::ir::query_stats_job_name(&app.name)) {
@@ -978,14 +976,7 @@ fn prometheus_shares_a_network_with_everything_it_scrapes() {
         let dir = build_into_tempdir(&m);
         let doc = compose_of(dir.path());
         let services = doc["services"].as_object().unwrap();
-        let nets = |name: &str| -> Vec<String> {
-            services[name]["networks"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|n| n.as_str().unwrap().to_string())
-                .collect()
-        };
+        let nets = |name: &str| networks(&services[name]);
         let prometheus = nets("prometheus");
         let config: Value =
             serde_saphyr::from_str(&std::fs::read_to_string(dir.path().join("prometheus/prometheus.yml")).unwrap())

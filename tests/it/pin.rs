@@ -204,14 +204,21 @@ fn images_of(text: &str) -> Vec<String> {
     sightline::unpinned_images(&checked).expect("the manifest compiles")
 }
 
-#[test]
-fn pin_records_what_the_registry_serves_and_builds_offline() {
+/// A work directory with a project in it whose stack.yaml is `manifest(port, "1.0", false)`
+/// for a free port: (work, project, port, manifest text).
+fn project() -> (tempfile::TempDir, std::path::PathBuf, u16, String) {
     let work = tempfile::tempdir().unwrap();
     let project = work.path().join("project");
     std::fs::create_dir_all(&project).unwrap();
     let port = free_port();
     let text = manifest(port, "1.0", false);
     std::fs::write(project.join("stack.yaml"), &text).unwrap();
+    (work, project, port, text)
+}
+
+#[test]
+fn pin_records_what_the_registry_serves_and_builds_offline() {
+    let (work, project, port, text) = project();
 
     // Without digests, `build` writes nothing and names what is missing.
     let r = sightline(&project, &["build"]);
@@ -448,12 +455,7 @@ fn token_issuer(dir: &Path, service: &str) -> (u16, std::sync::Arc<std::sync::Mu
 
 #[test]
 fn pin_follows_the_registry_token_flow() {
-    let work = tempfile::tempdir().unwrap();
-    let project = work.path().join("project");
-    std::fs::create_dir_all(&project).unwrap();
-    let port = free_port();
-    let text = manifest(port, "1.0", false);
-    std::fs::write(project.join("stack.yaml"), &text).unwrap();
+    let (work, project, port, text) = project();
     let images = images_of(&text);
     // Filled while the registry lets anyone in.
     let mut expected = BTreeMap::new();
