@@ -18,11 +18,16 @@ fn kind_fields(s: &Service) -> [(&'static str, bool, &'static [Kind], &'static s
     [
         ("framework", s.framework.is_some(), &[Kind::Http], "http"),
         ("runtime", s.runtime.is_some(), &[Kind::Http], "http"),
-        ("metrics_port", s.metrics_port.is_some(), &[Kind::Http, Kind::Generic], "http and generic"),
+        (
+            "metrics_port",
+            s.metrics_port.is_some(),
+            &[Kind::Http, Kind::Generic, Kind::Haproxy],
+            "http, generic and haproxy",
+        ),
         ("metric_names", s.metric_names.is_some(), &[Kind::Http], "http"),
         ("health", s.health.is_some(), &[Kind::Http], "http"),
         ("slo", s.slo.is_some(), &[Kind::Http], "http"),
-        ("tls", s.tls.is_some(), &[Kind::Http, Kind::Nginx], "http and nginx"),
+        ("tls", s.tls.is_some(), &[Kind::Http, Kind::Nginx, Kind::Haproxy], "http, nginx and haproxy"),
         ("database", s.database.is_some(), &[Kind::Postgres], "postgres"),
         ("user", s.user.is_some(), &[Kind::Postgres], "postgres"),
         ("password", s.password.is_some(), &[Kind::Postgres], "postgres"),

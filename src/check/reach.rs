@@ -10,7 +10,6 @@ use super::Ctx;
 use crate::code::Code;
 use crate::diagnostic::{Diagnostic, Sink};
 use crate::ir::Stack;
-use crate::manifest::model::Kind;
 use crate::targets::alertmanager::routing;
 
 pub fn check(ctx: &Ctx, sink: &mut Sink) {
@@ -54,7 +53,7 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
     }
     for (name, s) in &m.services {
         let probed = s.tls.is_some() || s.health.is_some();
-        let scraped = !matches!(s.kind, Kind::Http | Kind::Generic)
+        let scraped = crate::kinds::def(s.kind).exporter.is_some()
             || !matches!(s.metrics, Some(crate::manifest::model::MetricsPath::Enabled(false)));
         if s.image.is_some() || s.host.is_some() || !(scraped || probed) {
             continue;

@@ -102,7 +102,7 @@ pub fn exposed(stack: &Stack) -> Vec<String> {
 /// The exporter a metric name's prefix belongs to, with every metric sightline knows it to
 /// expose; `None` for a name no exporter of the catalogue claims (the application's own).
 pub fn by_prefix(metric: &str) -> Option<(&'static str, Vec<&'static str>)> {
-    let kinds = crate::manifest::model::Kind::ALL.iter().filter_map(|k| crate::kinds::def(*k).exporter.as_ref());
+    let kinds = crate::manifest::model::Kind::ALL.iter().filter_map(|k| crate::kinds::def(*k).catalogue.as_ref());
     let families: Vec<(&str, &str, Vec<&'static str>)> = kinds
         .map(|e| (e.prefix, e.program, [e.metrics, e.optional].concat()))
         .chain([("node_", "node_exporter", NODE.to_vec()), ("probe_", "blackbox_exporter", BLACKBOX.to_vec())])
@@ -176,7 +176,7 @@ pub fn labels(stack: &Stack, metric: &str) -> Option<Vec<String>> {
         }
     }
     if exposed(stack).iter().any(|m| m == metric) {
-        let kinds = crate::manifest::model::Kind::ALL.iter().filter_map(|k| crate::kinds::def(*k).exporter.as_ref());
+        let kinds = crate::manifest::model::Kind::ALL.iter().filter_map(|k| crate::kinds::def(*k).catalogue.as_ref());
         let known = kinds
             .flat_map(|e| e.labels.iter())
             .chain(EXPORTER_LABELS)

@@ -98,10 +98,10 @@ pub struct Service {
 }
 
 impl Service {
-    /// Whether Prometheus scrapes the service, itself or through its exporter: an `http` or
-    /// `generic` service with `metrics: false` has no series of its own.
+    /// Whether Prometheus scrapes the service, itself or through its exporter: a service
+    /// scraped itself (`http`, `generic`, `haproxy`) with `metrics: false` has no series.
     pub fn scraped(&self) -> bool {
-        self.metrics_path.is_some() || !matches!(self.kind, Kind::Http | Kind::Generic)
+        self.metrics_path.is_some() || crate::kinds::def(self.kind).exporter.is_some()
     }
 
     /// A postgres service whose exporter reads pg_stat_statements.
@@ -455,14 +455,15 @@ pub fn unpinned(stack: &mut Stack) -> Vec<String> {
 fn lower_service(name: &Name, s: &m::Service) -> Service {
     let framework = s.framework.unwrap_or(Framework::Generic);
     let metric_names = MetricNames::resolve(framework, s.metric_names.as_ref());
-    let scraped_directly = matches!(s.kind, Kind::Http | Kind::Generic);
+    let kind = crate::kinds::def(s.kind);
+    let scraped_directly = kind.exporter.is_none();
     let metrics_path = match (&s.metrics, scraped_directly) {
         (_, false) => None,
         (Some(m::MetricsPath::Enabled(false)), _) => None,
         (Some(m::MetricsPath::Path(p)), _) => Some(p.clone()),
         (Some(m::MetricsPath::Enabled(true)) | None, _) => Some("/metrics".into()),
     };
-    let default_format = (crate::kinds::def(s.kind).log_format)(framework);
+    let default_format = (kind.log_format)(framework);
     let logs = s.logs.clone();
     Service {
         name: name.clone(),
@@ -478,7 +479,7 @@ fn lower_service(name: &Name, s: &m::Service) -> Service {
         image: s.image.clone(),
         host: s.host.clone().unwrap_or_else(|| name.as_str().to_string()),
         port: s.port as u16,
-        metrics_port: s.metrics_port.unwrap_or(s.port) as u16,
+        metrics_port: s.metrics_port.map_or(kind.metrics_port.unwrap_or(s.port as u16), |p| p as u16),
         metrics_path,
         metric_names,
         health: s.health.clone(),
@@ -624,7 +625,7 @@ fn components(
         }
     }
     let probes = services.iter().any(|s| {
-        (s.kind == Kind::Nginx && s.tls_domain.is_some())
+        (matches!(s.kind, Kind::Nginx | Kind::Haproxy) && s.tls_domain.is_some())
             || (s.kind == Kind::Http && (s.health.is_some() || s.tls_domain.is_some()))
     });
     if probes {
@@ -774,10 +775,10 @@ fn published(manifest: &Manifest, stack: &Stack) -> Vec<Published> {
             String::new()
         },
     }];
-    // Of the application's own containers, only the reverse proxy is the front door and is
-    // published; databases, caches and APIs stay on the internal network.
+    // Of the application's own containers, only a reverse proxy (nginx, haproxy) is the front
+    // door and is published; databases, caches and APIs stay on the internal network.
     for s in &stack.services {
-        if s.image.is_some() && s.kind == Kind::Nginx {
+        if s.image.is_some() && crate::kinds::def(s.kind).front_door {
             out.push(Published {
                 bind: "0.0.0.0".into(),
                 port: s.port,

@@ -127,6 +127,8 @@ pub fn error_lines(sel: &str, format: LogFormat) -> String {
         LogFormat::Logfmt => format!("{sel} | logfmt | level=~`{levels}`"),
         LogFormat::Postgres => format!("{sel} |~ `(ERROR|FATAL|PANIC):`"),
         LogFormat::Nginx => format!("{sel} |~ `\\[(error|crit|alert|emerg)\\]`"),
+        // HAProxy's own messages (`[ALERT]    (7) : backend 'app' has no server available!`).
+        LogFormat::Haproxy => format!("{sel} |~ `^\\[(ALERT|EMERG)\\]`"),
         LogFormat::Syslog | LogFormat::Plain => format!("{sel} |~ `(?i)\\b(error|critical|fatal|panic)\\b`"),
     }
 }

@@ -9,8 +9,17 @@ use crate::manifest::model::Severity::{Critical, Warning};
 use crate::manifest::model::{Framework, Kind, LogFormat};
 use crate::targets::rules::model::InputSeries;
 
-pub const DEF: KindDef =
-    KindDef { exporter: None, alerts: ALERTS, rule, log_rule: common::error_log_spike, exposed, log_format };
+pub const DEF: KindDef = KindDef {
+    exporter: None,
+    catalogue: None,
+    alerts: ALERTS,
+    rule,
+    log_rule: common::error_log_spike,
+    exposed,
+    log_format,
+    metrics_port: None,
+    front_door: false,
+};
 
 /// Flask's (werkzeug's) and Django's default loggers write plain lines; the other frameworks'
 /// defaults, JSON.

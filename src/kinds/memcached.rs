@@ -1,28 +1,34 @@
 //! `kind: memcached`: memcached, read through memcached_exporter.
 
-use super::Exporter;
 use super::alert::*;
-use super::{KindDef, common};
+use super::{Catalogue, Exporter, KindDef, common};
 use crate::ir::defaults;
 use crate::manifest::model::LogFormat;
 use crate::manifest::model::Severity::{Critical, Warning};
 
 pub const DEF: KindDef = KindDef {
     exporter: Some(EXPORTER),
+    catalogue: Some(CATALOGUE),
     alerts: ALERTS,
     rule,
     log_rule: common::error_log_spike,
-    exposed: |_| EXPORTER.exposed(false),
+    exposed: |_| CATALOGUE.exposed(false),
     log_format: |_| LogFormat::Plain,
+    metrics_port: None,
+    front_door: false,
 };
 
-/// memcached_exporter v0.14.4, `pkg/exporter/exporter.go`: `command` and `status` on the
-/// commands, `slab` on the slab counters.
+/// Its exporter, as the compose file runs it.
 const EXPORTER: Exporter = Exporter {
     image: &defaults::MEMCACHED_EXPORTER,
     port: 9150,
     up_metric: "memcached_up",
     down_alert: "MemcachedDown",
+};
+
+/// memcached_exporter v0.14.4, `pkg/exporter/exporter.go`: `command` and `status` on the
+/// commands, `slab` on the slab counters.
+const CATALOGUE: Catalogue = Catalogue {
     program: "memcached_exporter",
     prefix: "memcached_",
     metrics: METRICS,

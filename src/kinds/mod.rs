@@ -1,6 +1,7 @@
 //! What each kind of service brings, one module per kind, the way a monitoring mixin bundles
-//! them: its exporter (image, port, the metric that says the service is up, the metrics and
-//! labels the rules and panels read, with where they were read), its built-in
+//! them: its exporter (image, port, the metric that says the service is up), the catalogue of
+//! the metrics and labels the rules and panels read, with where they were read (its exporter's,
+//! or the service's own: HAProxy serves its metrics itself), its built-in
 //! alerts with their thresholds and where each comes from, and each alert's expression: PromQL
 //! with the series that make it fire and keep it silent, or LogQL for Loki's ruler. `ir`
 //! reads the exporter, `check` validates `alerts:` overrides against the alerts,
@@ -13,6 +14,7 @@
 pub mod alert;
 pub mod common;
 mod generic;
+mod haproxy;
 pub mod http;
 mod memcached;
 pub mod nginx;
@@ -28,6 +30,9 @@ use alert::{AlertText, Builtin, LogText, ServiceAlert};
 pub struct KindDef {
     /// The exporter Prometheus reads the service through, when it is not scraped itself.
     pub exporter: Option<Exporter>,
+    /// What serves its metrics (the exporter, or the service itself), with the metrics it
+    /// exposes; `None` where they are the application's own (`http`, `generic`).
+    pub catalogue: Option<Catalogue>,
     /// Its built-in alerts: metric alerts for Prometheus, log alerts (`logs`) for Loki.
     pub alerts: &'static [Builtin],
     /// The text of one of its metric alerts for a service.
@@ -38,6 +43,12 @@ pub struct KindDef {
     pub exposed: fn(&Service) -> Vec<String>,
     /// The format its logs are in unless `logs.format` says otherwise (by framework: `http`).
     pub log_format: fn(Framework) -> LogFormat,
+    /// Scraped itself: the port its metrics are on unless `metrics_port` says otherwise; `None`
+    /// for its `port`.
+    pub metrics_port: Option<u16>,
+    /// A reverse proxy: with an image, the application's front door, its `port` published on
+    /// the host.
+    pub front_door: bool,
 }
 
 /// A kind's exporter.
@@ -51,6 +62,10 @@ pub struct Exporter {
     /// The kind's alert that the service is down (`up_metric` at 0), which inhibits the
     /// service's other alerts (`inhibit: auto`).
     pub down_alert: &'static str,
+}
+
+/// The metrics a kind's exporter, or the service itself, exposes.
+pub struct Catalogue {
     /// The program, as diagnostics name it (`postgres_exporter`).
     pub program: &'static str,
     /// The prefix of its metrics' names (`pg_`).
@@ -65,11 +80,17 @@ pub struct Exporter {
     pub labels: &'static [(&'static str, &'static [&'static str])],
 }
 
-impl Exporter {
+impl Catalogue {
     /// Its metrics, as `exposed` gives them: those behind an option with `optional`.
     pub fn exposed(&self, optional: bool) -> Vec<String> {
         let extra = if optional { self.optional } else { &[] };
         self.metrics.iter().chain(extra).map(|m| m.to_string()).collect()
+    }
+
+    /// The labels `metric` carries that the rules and panels read (by the first entry of
+    /// `labels` naming it or a prefix of it).
+    pub fn labels_of(&self, metric: &str) -> &'static [&'static str] {
+        self.labels.iter().find(|(p, _)| metric.starts_with(p)).map_or(&[], |(_, l)| *l)
     }
 }
 
@@ -81,6 +102,7 @@ pub fn def(kind: Kind) -> &'static KindDef {
         Kind::Redis => &redis::DEF,
         Kind::Memcached => &memcached::DEF,
         Kind::Nginx => &nginx::DEF,
+        Kind::Haproxy => &haproxy::DEF,
         Kind::Generic => &generic::DEF,
     }
 }

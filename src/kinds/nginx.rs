@@ -1,34 +1,31 @@
 //! `kind: nginx`: nginx, read through nginx-prometheus-exporter (stub_status) and its access
 //! log; probed for its certificate.
 
-use super::Exporter;
 use super::alert::*;
-use super::{KindDef, common};
+use super::{Catalogue, Exporter, KindDef, common};
 use crate::ir::defaults;
 use crate::manifest::model::LogFormat;
 use crate::manifest::model::Severity::Critical;
 
 pub const DEF: KindDef = KindDef {
     exporter: Some(EXPORTER),
+    catalogue: Some(CATALOGUE),
     alerts: ALERTS,
     rule,
     log_rule,
-    exposed: |_| EXPORTER.exposed(false),
+    exposed: |_| CATALOGUE.exposed(false),
     log_format: |_| LogFormat::Nginx,
+    metrics_port: None,
+    front_door: true,
 };
 
+/// Its exporter, as the compose file runs it.
+const EXPORTER: Exporter =
+    Exporter { image: &defaults::NGINX_EXPORTER, port: 9113, up_metric: "nginx_up", down_alert: "NginxDown" };
+
 /// nginx-prometheus-exporter's stub_status metrics.
-const EXPORTER: Exporter = Exporter {
-    image: &defaults::NGINX_EXPORTER,
-    port: 9113,
-    up_metric: "nginx_up",
-    down_alert: "NginxDown",
-    program: "nginx-prometheus-exporter",
-    prefix: "nginx_",
-    metrics: METRICS,
-    optional: &[],
-    labels: &[],
-};
+const CATALOGUE: Catalogue =
+    Catalogue { program: "nginx-prometheus-exporter", prefix: "nginx_", metrics: METRICS, optional: &[], labels: &[] };
 
 const METRICS: &[&str] = &[
     "nginx_up",

@@ -1,30 +1,32 @@
 //! `kind: postgres`: PostgreSQL, read through postgres_exporter; its log alerts read
 //! PostgreSQL's own log lines.
 
-use super::Exporter;
 use super::alert::*;
-use super::{KindDef, common};
+use super::{Catalogue, Exporter, KindDef, common};
 use crate::ir::defaults;
 use crate::manifest::model::LogFormat;
 use crate::manifest::model::Severity::{Critical, Warning};
 
 pub const DEF: KindDef = KindDef {
     exporter: Some(EXPORTER),
+    catalogue: Some(CATALOGUE),
     alerts: ALERTS,
     rule,
     log_rule,
-    exposed: |s| EXPORTER.exposed(s.query_stats()),
+    exposed: |s| CATALOGUE.exposed(s.query_stats()),
     log_format: |_| LogFormat::Postgres,
+    metrics_port: None,
+    front_door: false,
 };
+
+/// Its exporter, as the compose file runs it.
+const EXPORTER: Exporter =
+    Exporter { image: &defaults::POSTGRES_EXPORTER, port: 9187, up_metric: "pg_up", down_alert: "PostgresDown" };
 
 /// postgres_exporter's pg_up, stat_database, stat_activity, settings and database collectors;
 /// the labels from its source at v0.19.1: `exporter/postgres_exporter.go` (`pg_stat_activity`),
 /// `collector/{pg_database,pg_stat_database,pg_stat_statements,collector}.go`.
-const EXPORTER: Exporter = Exporter {
-    image: &defaults::POSTGRES_EXPORTER,
-    port: 9187,
-    up_metric: "pg_up",
-    down_alert: "PostgresDown",
+const CATALOGUE: Catalogue = Catalogue {
     program: "postgres_exporter",
     prefix: "pg_",
     metrics: METRICS,

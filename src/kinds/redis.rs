@@ -1,33 +1,30 @@
 //! `kind: redis`: Redis, read through redis_exporter.
 
-use super::Exporter;
 use super::alert::*;
-use super::{KindDef, common};
+use super::{Catalogue, Exporter, KindDef, common};
 use crate::ir::defaults;
 use crate::manifest::model::LogFormat;
 use crate::manifest::model::Severity::{Critical, Warning};
 
 pub const DEF: KindDef = KindDef {
     exporter: Some(EXPORTER),
+    catalogue: Some(CATALOGUE),
     alerts: ALERTS,
     rule,
     log_rule: common::error_log_spike,
-    exposed: |_| EXPORTER.exposed(false),
+    exposed: |_| CATALOGUE.exposed(false),
     log_format: |_| LogFormat::Plain,
+    metrics_port: None,
+    front_door: false,
 };
 
+/// Its exporter, as the compose file runs it.
+const EXPORTER: Exporter =
+    Exporter { image: &defaults::REDIS_EXPORTER, port: 9121, up_metric: "redis_up", down_alert: "RedisDown" };
+
 /// redis_exporter's INFO metrics.
-const EXPORTER: Exporter = Exporter {
-    image: &defaults::REDIS_EXPORTER,
-    port: 9121,
-    up_metric: "redis_up",
-    down_alert: "RedisDown",
-    program: "redis_exporter",
-    prefix: "redis_",
-    metrics: METRICS,
-    optional: &[],
-    labels: &[],
-};
+const CATALOGUE: Catalogue =
+    Catalogue { program: "redis_exporter", prefix: "redis_", metrics: METRICS, optional: &[], labels: &[] };
 
 const METRICS: &[&str] = &[
     "redis_up",

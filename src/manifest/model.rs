@@ -92,11 +92,15 @@ pub enum Kind {
     Redis,
     Memcached,
     Nginx,
+    // HAProxy, scraped on its built-in Prometheus exporter. (No doc comment on a variant: it
+    // would make the schema's enum a oneOf, and SL006 a generic SL004.)
+    Haproxy,
     Generic,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 6] = [Kind::Http, Kind::Postgres, Kind::Redis, Kind::Memcached, Kind::Nginx, Kind::Generic];
+    pub const ALL: [Kind; 7] =
+        [Kind::Http, Kind::Postgres, Kind::Redis, Kind::Memcached, Kind::Nginx, Kind::Haproxy, Kind::Generic];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -105,6 +109,7 @@ impl Kind {
             Kind::Redis => "redis",
             Kind::Memcached => "memcached",
             Kind::Nginx => "nginx",
+            Kind::Haproxy => "haproxy",
             Kind::Generic => "generic",
         }
     }
@@ -181,11 +186,12 @@ pub struct Service {
     /// The port the service listens on.
     #[schemars(range(min = 1, max = 65535))]
     pub port: u32,
-    /// The metrics path, or false for no scrape (http and generic).
+    /// The metrics path, or false for no scrape (http, generic and haproxy).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metrics: Option<MetricsPath>,
-    /// http and generic: the port the metrics are served on, when it is not `port` (a separate
-    /// admin or management port).
+    /// http, generic and haproxy: the port the metrics are served on, when it is not `port` (a
+    /// separate admin or management port; haproxy: default 8405, the port of the frontend that
+    /// serves HAProxy's built-in Prometheus exporter in its documentation).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 65535))]
     pub metrics_port: Option<u32>,
@@ -195,7 +201,7 @@ pub struct Service {
     /// http only: health endpoints, used for the compose healthcheck and the blackbox probe.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health: Option<Health>,
-    /// nginx and http: probe this domain's certificate expiry.
+    /// nginx, haproxy and http: probe this domain's certificate expiry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<Tls>,
     /// How the service logs.
@@ -495,6 +501,8 @@ pub enum LogFormat {
     Json,
     Logfmt,
     Nginx,
+    // HAProxy's `option httplog` lines and its own `[ALERT]`/`[WARNING]` messages.
+    Haproxy,
     Postgres,
     Syslog,
     Plain,

@@ -19,7 +19,6 @@ use super::paths::{
 };
 use super::web_auth::{self, BasicAuth};
 use crate::ir::{Service, Stack, defaults};
-use crate::manifest::model::Kind;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -195,8 +194,12 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     }
     for s in &stack.services {
         let name = s.name.as_str();
-        match (s.kind, stack.exporter_of(&s.name)) {
-            (Kind::Http | Kind::Generic, _) => {
+        match (crate::kinds::def(s.kind).exporter.as_ref(), stack.exporter_of(&s.name)) {
+            (Some(e), Some(exporter)) => {
+                jobs.push(job(name, format!("{}:{}", exporter.name, e.port), service_labels(s), None));
+            }
+            // Scraped itself (`http`, `generic`, `haproxy`), unless `metrics: false`.
+            _ => {
                 if let Some(path) = &s.metrics_path {
                     let path = (path != "/metrics").then(|| path.clone());
                     let mut j = job(name, format!("{}:{}", s.host, s.metrics_port), service_labels(s), path);
@@ -205,11 +208,6 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
                     jobs.push(j);
                 }
             }
-            (_, Some(exporter)) => {
-                let port = crate::kinds::def(s.kind).exporter.as_ref().map(|e| e.port).unwrap_or(9100);
-                jobs.push(job(name, format!("{}:{port}", exporter.name), service_labels(s), None));
-            }
-            _ => {}
         }
         if let Some(path) = crate::kinds::http::health_path(s) {
             jobs.push(probe(s, "health", "http_2xx", vec![format!("http://{}:{}{path}", s.host, s.port)]));

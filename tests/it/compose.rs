@@ -150,6 +150,13 @@ fn the_file_matches_the_compose_spec_schema_and_is_safe_by_default() {
                         && matches!(
                             a.kind,
                             sightline::manifest::model::Kind::Http | sightline::manifest::model::Kind::Generic
+                        ))
+                    // The official memcached and haproxy images carry no client to check
+                    // them with (docker-library's Dockerfiles purge wget with the build tools).
+                    || stack.services.iter().any(|a| a.name.as_str() == name
+                        && matches!(
+                            a.kind,
+                            sightline::manifest::model::Kind::Memcached | sightline::manifest::model::Kind::Haproxy
                         )),
                 "{}: {name} has no healthcheck",
                 m.display()

@@ -253,5 +253,26 @@ fn format_expressions_parse_sample_lines() {
     let sys =
         regex::Regex::new(p::SYSLOG_LINE).unwrap().captures("May  1 12:00:00 host sshd[123]: Accepted key").unwrap();
     assert_eq!(&sys["program"], "sshd");
+    // HAProxy 2.6's own lines, as the rehearsal's HAProxy wrote them: a request answered by a
+    // server, one answered 503 with none up, and its messages on standard error.
+    let http = regex::Regex::new(p::HAPROXY_HTTP).unwrap();
+    let c = http
+        .captures(r#"127.0.0.1:33712 [03/Dec/2026:21:40:27.224] fe_main be_app/app1 0/0/1/2/3 200 217 - - ---- 1/1/0/0/0 0/0 "GET / HTTP/1.1""#)
+        .unwrap();
+    assert_eq!((&c["frontend"], &c["backend"], &c["server"], &c["status"]), ("fe_main", "be_app", "app1", "200"));
+    let c = http
+        .captures(r#"127.0.0.1:33726 [03/Dec/2026:21:40:27.243] fe_main be_app/<NOSRV> 0/-1/-1/-1/0 503 217 - - SC-- 1/1/0/0/0 0/0 "GET / HTTP/1.1""#)
+        .unwrap();
+    assert_eq!((&c["server"], &c["status"]), ("<NOSRV>", "503"));
+    let msg = regex::Regex::new(p::HAPROXY_MESSAGE).unwrap();
+    assert_eq!(
+        &msg.captures("[ALERT]    (4424) : backend 'be_app' has no server available!").unwrap()["level"],
+        "ALERT"
+    );
+    assert_eq!(
+        &msg.captures("[WARNING]  (4424) : Server be_app/app1 is DOWN, reason: Layer4 connection problem").unwrap()["level"],
+        "WARNING"
+    );
+    assert!(!http.is_match("[NOTICE]   (4424) : haproxy version is 2.6.12-1+deb12u4"));
     let _: Value = Value::Null;
 }

@@ -8,9 +8,10 @@ and mounts, and runs the same programs on loopback, one address per compose serv
   scripts/tools builds at the releases the stack pins, with the compose file's flags; paths
   inside the container are mapped to the generated tree and to per-volume directories, and
   each program listens on its service's address;
-- PostgreSQL, Redis, memcached and nginx from Debian for the application's postgres, redis,
-  memcached and nginx services, set up as their official images would be from the compose
-  environment;
+- PostgreSQL, Redis, memcached, nginx and HAProxy from Debian for the application's postgres,
+  redis, memcached, nginx and haproxy services, set up as their official images would be from
+  the compose environment (HAProxy with the configuration docs/manifest.md asks for, in front
+  of the generic app);
 - each `http` service: an app on its framework's instrumentation library with its defaults
   (tests/rehearse/apps/);
 - Alertmanager runs a rewritten copy of alertmanager.yml whose receivers all post to a capture
@@ -709,6 +710,54 @@ http {{
     procs.start(name, ["nginx", "-e", str(d / "error.log"), "-c", str(d / "nginx.conf"), "-p", str(d)])
 
 
+# HAProxy's backend in the rehearsal: the generic app, one connection at a time (a second
+# request waits in the backend's queue), checked every second.
+HAPROXY_BACKEND_PORT = 65080
+
+
+def start_haproxy(stack: Stack, procs: Processes, name: str, svc: dict) -> None:
+    """Debian's HAProxy, with the configuration docs/manifest.md gives for a `haproxy` service:
+    its built-in exporter on a frontend of its own (`metrics_port`, default 8405), `option
+    httplog` to standard output; the frontend on the service's port (TLS with `tls.domain`),
+    one backend `app` with one checked server, the generic app."""
+    port = int(svc.get("port", 80))
+    addr = stack.addr[name]
+    d = stack.work / f"haproxy-{name}"
+    d.mkdir()
+    bind = f"{addr}:{port}"
+    domain = (svc.get("tls") or {}).get("domain")
+    if domain or port == 443:
+        cert, key = stack.certificate(name, domain)
+        (d / "site.pem").write_text(cert.read_text() + key.read_text())
+        bind += f" ssl crt {d / 'site.pem'}"
+    procs.start(f"{name}-backend", [os.environ["REHEARSE_GENERIC_APP"], f"{addr}:{HAPROXY_BACKEND_PORT}"])
+    (d / "haproxy.cfg").write_text(
+        f"""global
+  log stdout format raw local0
+defaults
+  mode http
+  log global
+  option httplog
+  timeout connect 2s
+  timeout client 60s
+  timeout server 60s
+  timeout queue 60s
+frontend main
+  bind {bind}
+  default_backend app
+backend app
+  option httpchk GET /
+  server app1 {addr}:{HAPROXY_BACKEND_PORT} check inter 1s fall 2 rise 2 maxconn 1
+frontend prometheus
+  bind {addr}:{int(svc.get("metrics_port", 8405))}
+  http-request use-service prometheus-exporter if {{ path {svc.get("metrics") if isinstance(svc.get("metrics"), str) else "/metrics"} }}
+  no log
+"""
+    )
+    wait_port(addr, HAPROXY_BACKEND_PORT, 30)
+    procs.start(name, ["haproxy", "-db", "-f", str(d / "haproxy.cfg")])
+
+
 def framework_facts() -> dict[str, dict]:
     """What sightline holds about each framework's instrumentation at its defaults, read from the
     table it generates into docs/alerts.md (a test keeps that table equal to the code)."""
@@ -1393,6 +1442,8 @@ def start_application(stack: Stack, procs: Processes, report: Report) -> list[st
             start_memcached(stack, procs, name, svc)
         elif kind == "nginx":
             start_nginx(stack, procs, name, svc)
+        elif kind == "haproxy":
+            start_haproxy(stack, procs, name, svc)
         elif kind in ("http", "generic"):
             if not start_http(stack, procs, name, svc, report):
                 continue
@@ -1499,6 +1550,12 @@ def traffic(stack: Stack, apps: list[str]) -> None:
                 # Its slab counters then stay absent, which the selector checks report.
                 print(f"--    {name}: memcached did not take the scripted traffic: {e}", flush=True)
             continue
+        if svc.get("kind") == "haproxy":
+            # Through its frontend to its backend: requests, and each class of response.
+            base = f"{'https' if (svc.get('tls') or int(svc['port']) == 443) else 'http'}://{stack.addr[name]}:{svc['port']}"
+            for _ in range(50):
+                http_get(f"{base}/")
+            continue
         if svc.get("kind") not in ("http", "generic"):
             continue
         base = f"http://{stack.addr[name]}:{svc['port']}"
@@ -1522,6 +1579,47 @@ def runtime_facts() -> dict[str, dict[str, list[str]]]:
             name, _, labels = cell.partition("{")
             out[runtime][name] = [l for l in labels.rstrip("}").split(",") if l]
     return out
+
+
+def catalogue_facts() -> dict[str, dict[str, dict[str, list[str]]]]:
+    """What sightline holds about each kind's exporter (kind -> "metrics" and "optional", each
+    name -> labels), read from the table it generates into docs/alerts.md (a test keeps that
+    table equal to the code)."""
+    text = (ROOT / "docs/alerts.md").read_text()
+    table = text.split("## Exporter catalogues", 1)[1].split("\n\n")[2]
+    out = {}
+    for row in table.splitlines()[2:]:
+        kind, _program, metrics, optional = [c.strip() for c in row.strip("|").split("|")]
+        cells = {}
+        for key, cell in (("metrics", metrics), ("optional", optional)):
+            cells[key] = {}
+            for m in re.findall(r"`([^`]+)`", cell):
+                name, _, labels = m.partition("{")
+                cells[key][name] = [l for l in labels.rstrip("}").split(",") if l]
+        out[kind] = cells
+    return out
+
+
+def check_catalogues(stack: Stack, apps: list[str], prom: str, report: Report) -> None:
+    """Each kind's catalogue against its running exporter, read through Prometheus: every
+    catalogued metric is exposed for the service, and the labels the rules and panels read
+    are on its series (one of them at least: a label with an empty value is dropped); a metric
+    behind an option, when it is there."""
+    facts = catalogue_facts()
+    for name in apps:
+        svc = stack.manifest["services"][name]
+        kind = svc.get("kind")
+        if kind not in facts or svc.get("metrics") is False:
+            continue
+        for key in ("metrics", "optional"):
+            for metric, labels in facts[kind][key].items():
+                series = api(prom, "/api/v1/query", query=f'{metric}{{service="{name}"}}')["data"]["result"]
+                if key == "optional" and not series:
+                    report.note(f"{kind} ({name}): `{metric}` is behind an option this service does not set")
+                    continue
+                seen = sorted({l for x in series for l in x["metric"]})
+                missing = [l for l in labels if l not in seen]
+                report.check(bool(series) and not missing, f"{kind} ({name}): `{metric}` is exposed with the catalogued labels {labels}", f"{len(series)} series, labels {seen}")
 
 
 def runtime_of(svc: dict) -> str | None:
@@ -1772,6 +1870,20 @@ def routed(stack: Stack, labels: dict) -> set[str]:
     return {line.strip() for line in r.stdout.splitlines() if line.strip()}
 
 
+def hold_idle_clients(stack: Stack, procs: Processes, apps: list[str]) -> None:
+    """An application's idle connection to each postgres service, held open as a connection
+    pool holds its own: postgres_exporter's pg_stat_activity labels that come from the
+    connections themselves (usename, application_name, backend_type, wait_event_type,
+    wait_event) are empty, so absent, while only the exporter is connected."""
+    for name in apps:
+        svc = stack.manifest["services"][name]
+        if svc.get("kind") != "postgres":
+            continue
+        env = {"PGPASSWORD": stack.secret_for(svc), "PGHOST": stack.addr[name], "PGPORT": str(svc.get("port", 5432)), "PGUSER": svc.get("user", "postgres"), "PGAPPNAME": "rehearsal"}
+        # psql waits on standard input for as long as `sleep` holds the pipe open.
+        procs.start(f"{name}-client", ["sh", "-c", f"sleep 3600 | {PG_BIN / 'psql'} -d {shlex.quote(svc.get('database', 'postgres'))}"], env=env)
+
+
 def write_rows(stack: Stack, sql: str) -> None:
     """Run SQL in the database of every postgres service."""
     for name, svc in stack.manifest.get("services", {}).items():
@@ -1861,6 +1973,17 @@ def inject(stack: Stack, procs: Processes, report: Report, faults: Faults, apps:
         code = push_job(late_batch["name"], f"sightline_job_last_success_timestamp_seconds {int(time.time()) - limit - 600}\n")
         report.check(code == 200, f"batch job {late_batch['name']}: a success {limit + 600} s ago is pushed", f"the Pushgateway answers {code}")
         want.append(("BatchJobLate", {"batch_job": late_batch["name"]}))
+    # HAProxy: requests queued behind the backend's one connection (slow ones, from more workers
+    # than it serves), and 5xx answers from its server over 5% of the backend's responses.
+    for n in [a for a in apps if services[a].get("kind") == "haproxy"]:
+        svc = services[n]
+        base = f"{'https' if (svc.get('tls') or int(svc['port']) == 443) else 'http'}://{stack.addr[n]}:{svc['port']}"
+        if has_rule(stack, "HaproxyRequestsQueued", service=n):
+            load.run(f"{base}/slow/2000", 4)
+            want.append(("HaproxyRequestsQueued", {"service": n, "proxy": "app"}))
+        if has_rule(stack, "HaproxyHighErrorRate", service=n):
+            load.run(f"{base}/status/500", 2, pause=0.05)
+            want.append(("HaproxyHighErrorRate", {"service": n, "proxy": "app"}))
     # memcached: connections held open past the alert's share of its limit (`-c`); writes once
     # its 4 MB are full (-M), which memcached refuses rather than evict.
     for n in [a for a in apps if services[a].get("kind") == "memcached"]:
@@ -1890,7 +2013,8 @@ def inject(stack: Stack, procs: Processes, report: Report, faults: Faults, apps:
     faults.expect(
         "bad traffic, readiness 503, a failed backup"
         + (", a failed and a late batch job" if jobs_m else "")
-        + (", memcached near its connection limit and out of memory" if any(a.startswith("Memcached") for a, _ in want) else ""),
+        + (", memcached near its connection limit and out of memory" if any(a.startswith("Memcached") for a, _ in want) else "")
+        + (", HAProxy's backend queued and answering 5xx" if any(a.startswith("Haproxy") for a, _ in want) else ""),
         want,
     )
     load.end()
@@ -1913,7 +2037,8 @@ def inject(stack: Stack, procs: Processes, report: Report, faults: Faults, apps:
                 report.check(bool(series), f"after job {failed_job} failed: job {name}'s last good dump is still known")
 
     # 2. Exporters, node-exporter and blackbox-exporter down: ExporterDown, not the service's
-    #    Down; HostDown; MonitoringTargetDown; a failed backup stays failed (no false "resolved").
+    #    Down; HostDown; MonitoringTargetDown; a failed backup stays failed (no false "resolved");
+    #    HAProxy's backend server down.
     want, quiet, stopped = [], [], []
     for n in apps:
         exporter = f"{n}-exporter"
@@ -1922,6 +2047,14 @@ def inject(stack: Stack, procs: Processes, report: Report, faults: Faults, apps:
             stopped.append(exporter)
             want.append(("ExporterDown", {"service": n}))
             quiet += [(d, {"service": n}) for d in sorted(down_alerts(stack).get(n, ()))]
+    # HAProxy's one server down: its health checks mark it DOWN, and its backend has no server
+    # left; HAProxy itself still answers (503) and is scraped.
+    for n in apps:
+        if f"{n}-backend" in procs.running:
+            procs.stop(f"{n}-backend")
+            stopped.append(f"{n}-backend")
+            want += [(a, {"service": n, "proxy": "app", **({"server": "app1"} if a == "HaproxyServerUnhealthy" else {})}) for a in ("HaproxyServerUnhealthy", "HaproxyNoServerAvailable") if has_rule(stack, a, service=n)]
+            quiet.append(("TargetDown", {"service": n}))
     if "node-exporter" in procs.running:
         procs.stop("node-exporter")
         stopped.append("node-exporter")
@@ -1948,7 +2081,12 @@ def inject(stack: Stack, procs: Processes, report: Report, faults: Faults, apps:
     for p in ("prometheus", "alertmanager"):
         os.kill(procs.running[p].pid, signal.SIGHUP)
     want += [("PrometheusConfigReloadFailed", {"job": "prometheus"}), ("AlertmanagerConfigReloadFailed", {"job": "alertmanager"})]
-    faults.expect("exporters, node-exporter and blackbox-exporter down; configuration reloads refused", want, quiet)
+    faults.expect(
+        "exporters, node-exporter and blackbox-exporter down; configuration reloads refused"
+        + (", HAProxy's server down" if any(a.startswith("Haproxy") for a, _ in want) else ""),
+        want,
+        quiet,
+    )
     rule_file.write_text(rules_text)
     am_file.write_text(am_text)
     for p in ("prometheus", "alertmanager"):
@@ -2097,6 +2235,7 @@ def main() -> int:
                 report.check(up, f"{name} listens on {name}:{port}", procs.tail(name))
         prom = f"http://{stack.addr['prometheus']}:9090"
         am = f"http://{stack.addr['alertmanager']}:9093"
+        hold_idle_clients(stack, procs, apps)
         traffic(stack, apps)
         glob = yaml.safe_load((stack.gen / "prometheus/prometheus.yml").read_text())["global"]
         interval = max(seconds(glob["scrape_interval"]), seconds(glob["evaluation_interval"]))
@@ -2159,6 +2298,7 @@ def main() -> int:
 
         check_facts(stack, apps, report)
         check_runtime_facts(stack, apps, report)
+        check_catalogues(stack, apps, prom, report)
         rules_for = max([seconds(r.get("for", "0s")) for r in alert_rules(stack)] + [0])
         cap = min(rules_for, seconds(args.for_)) if args.for_ else rules_for
         faults = Faults(stack, report, capture, am, cap + 4 * interval + 120)

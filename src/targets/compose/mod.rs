@@ -142,6 +142,10 @@ fn has_healthcheck(s: &Service) -> bool {
         // `1/debian/Dockerfile` purges its build tools, wget among them, and keeps memcached and
         // its libraries).
         Kind::Memcached => false,
+        // Nor the official haproxy image (docker-library's `3.2/Dockerfile` purges wget with
+        // its build tools and adds no client); its `-c` checks the configuration, not the
+        // process.
+        Kind::Haproxy => false,
         Kind::Http | Kind::Generic => s.health.as_ref().is_some_and(|h| h.live.is_some() || h.ready.is_some()),
     }
 }
@@ -823,6 +827,9 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
             Kind::Nginx => Some(healthcheck(vec!["CMD-SHELL", "kill -0 \"$$(cat /var/run/nginx.pid)\""])),
             // Its data lives in memory only: no volume; no client in the image to check it with.
             Kind::Memcached => None,
+            // Its configuration is the application's own (a volume at
+            // /usr/local/etc/haproxy/haproxy.cfg); no client in the image to check it with.
+            Kind::Haproxy => None,
             Kind::Http | Kind::Generic => {
                 s.health.as_ref().and_then(|h| h.live.as_ref().or(h.ready.as_ref())).map(|path| {
                     // The URL as one shell word, and `$` doubled for compose's interpolation.
@@ -863,7 +870,9 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         let mut ports: Vec<String> = stack
             .published
             .iter()
-            .filter(|p| p.owner == s.name.as_str() && s.kind == Kind::Nginx && p.pointer.ends_with("/port"))
+            .filter(|p| {
+                p.owner == s.name.as_str() && crate::kinds::def(s.kind).front_door && p.pointer.ends_with("/port")
+            })
             .map(|p| format!("{}:{}:{}", p.bind, p.port, s.port))
             .collect();
         // As written: without an address compose publishes on every one, IPv6 included.

@@ -191,6 +191,9 @@ fn overview(stack: &Stack, boards: &ServiceBoards) -> Vec<Spec> {
     if of(stack, Kind::Nginx).next().is_some() {
         conns.push(q("sum by (service) (nginx_connections_active)", "{{service}}"));
     }
+    if of(stack, Kind::Haproxy).next().is_some() {
+        conns.push(q("sum by (service) (haproxy_frontend_current_sessions)", "{{service}}"));
+    }
     if !conns.is_empty() {
         v.push(spec(
             Viz::TimeSeries,
@@ -475,6 +478,19 @@ fn runtime_panels(r: Runtime, sl: &str) -> Vec<Spec> {
     v
 }
 
+/// With `tls`: the days left on the probed certificate.
+fn certificate(s: &Service, sl: &str) -> Option<Spec> {
+    s.tls_domain.as_ref().map(|_| {
+        spec(
+            Viz::Stat,
+            "Certificate days left",
+            "d",
+            "Days until the certificate expires.",
+            vec![q(format!("min(probe_ssl_earliest_cert_expiry{{{sl}}} - time()) / 86400"), "days")],
+        )
+    })
+}
+
 /// The panels of a service kind's dashboard, for `s` and the services whose panels are the
 /// same: queries select the dashboard's `service` variable.
 fn service(stack: &Stack, s: &Service) -> Vec<Spec> {
@@ -537,9 +553,21 @@ fn service(stack: &Stack, s: &Service) -> Vec<Spec> {
                 spec(Viz::TimeSeries, "Connections", "short", "Active connections.", vec![q(format!("sum(nginx_connections_active{{{sl}}})"), "active")]),
                 loki_series("Responses by status", "Access-log responses by status code.", vec![q(format!("sum by (status) (count_over_time({{service=\"{n}\"}} | pattern `{}` | status != \"\" [$__interval]))", crate::kinds::nginx::NGINX_ACCESS_PATTERN), "{{status}}")]),
             ];
-            if s.tls_domain.is_some() {
-                v.push(spec(Viz::Stat, "Certificate days left", "d", "Days until the certificate expires.", vec![q(format!("min(probe_ssl_earliest_cert_expiry{{{sl}}} - time()) / 86400"), "days")]));
-            }
+            v.extend(certificate(s, sl));
+            v
+        }
+        Kind::Haproxy => {
+            let mut v = vec![
+                spec(Viz::Stat, "Up", "short", "1 when Prometheus can scrape HAProxy's exporter.", vec![q(format!("min(up{{{sl},probe=\"\"}})"), n)]),
+                spec(Viz::TimeSeries, "Requests", "reqps", "HTTP requests per second, by frontend.", vec![q(format!("sum by (proxy) (rate(haproxy_frontend_http_requests_total{{{sl}}}[{RATE}]))"), "{{proxy}}")]),
+                spec(Viz::TimeSeries, "Backend errors", "percentunit", "Share of each backend's responses that are 5xx (503 among them when no server is up).", vec![q(format!("sum by (proxy) (rate(haproxy_backend_http_responses_total{{{sl},code=\"5xx\"}}[{RATE}])) / sum by (proxy) (rate(haproxy_backend_http_responses_total{{{sl}}}[{RATE}]))"), "{{proxy}}")]),
+                spec(Viz::TimeSeries, "Responses by class", "reqps", "Backend responses per second, by status class.", vec![q(format!("sum by (code) (rate(haproxy_backend_http_responses_total{{{sl}}}[{RATE}]))"), "{{code}}")]),
+                spec(Viz::TimeSeries, "Servers up", "short", "Servers up in each backend (health checks passing, or no check).", vec![q(format!("sum by (proxy) (haproxy_server_status{{{sl},state=\"UP\"}})"), "{{proxy}}")]),
+                spec(Viz::TimeSeries, "Queued requests", "short", "Requests waiting for a server, by backend: every server is at its maxconn.", vec![q(format!("sum by (proxy) (haproxy_backend_current_queue{{{sl}}})"), "{{proxy}}")]),
+                spec(Viz::TimeSeries, "Response time", "s", "Mean response time of each backend's last 1,024 requests.", vec![q(format!("max by (proxy) (haproxy_backend_response_time_average_seconds{{{sl}}})"), "{{proxy}}")]),
+                spec(Viz::TimeSeries, "Sessions", "short", "Open sessions of each frontend, and its maxconn.", vec![q(format!("sum by (proxy) (haproxy_frontend_current_sessions{{{sl}}})"), "{{proxy}}"), q(format!("sum by (proxy) (haproxy_frontend_limit_sessions{{{sl}}})"), "{{proxy}} limit")]),
+            ];
+            v.extend(certificate(s, sl));
             v
         }
         Kind::Generic => vec![

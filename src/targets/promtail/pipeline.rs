@@ -46,6 +46,12 @@ pub enum Stage {
 pub const NGINX_ACCESS: &str = r#"^(?P<remote_addr>\S+) \S+ (?P<remote_user>\S+) \[(?P<time_local>[^\]]+)\] "(?P<method>[A-Z]+) (?P<path>\S+) (?P<protocol>[^"]+)" (?P<status>\d{3}) (?P<body_bytes_sent>\d+|-)"#;
 /// nginx's error log: `2024/05/01 12:00:00 [error] 7#7: *1 message`.
 pub const NGINX_ERROR: &str = r"^(?P<time>\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}) \[(?P<level>[a-z]+)\]";
+/// HAProxy's `option httplog` line: `10.0.0.1:53422 [03/Dec/2026:21:40:27.224] fe_main be_app/app1
+/// 0/0/1/2/3 200 217 - - ---- 1/1/0/0/0 0/0 "GET / HTTP/1.1"` (a `<NOSRV>` server when none was
+/// available; read off HAProxy 2.6's output in the rehearsal).
+pub const HAPROXY_HTTP: &str = r"^(?P<client>\S+):\d+ \[(?P<time>[^\]]+)\] (?P<frontend>\S+) (?P<backend>[^/\s]+)/(?P<server>\S+) \S+ (?P<status>-?\d+) ";
+/// HAProxy's own messages on its standard error: `[WARNING]  (4424) : Server be_app/app1 is DOWN…`.
+pub const HAPROXY_MESSAGE: &str = r"^\[(?P<level>[A-Z]+)\] +\((?P<pid>\d+)\) : ";
 /// PostgreSQL with the docker image's `log_line_prefix` (`%m [%p] `).
 pub const POSTGRES_FIRSTLINE: &str = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}";
 pub const POSTGRES_LINE: &str = r"^(?P<time>\d{4}-\d{2}-\d{2} [\d:.]+ \S+) \[(?P<pid>\d+)\] (?P<level>[A-Z]+\d?):";
@@ -64,6 +70,11 @@ pub fn stages(format: LogFormat, labels: &[String]) -> Vec<Stage> {
             Stage::Regex(NGINX_ACCESS.to_string()),
             Stage::Regex(NGINX_ERROR.to_string()),
             Stage::Labels(vec!["method".into(), "level".into()]),
+        ],
+        LogFormat::Haproxy => vec![
+            Stage::Regex(HAPROXY_HTTP.to_string()),
+            Stage::Regex(HAPROXY_MESSAGE.to_string()),
+            Stage::Labels(vec!["backend".into(), "level".into()]),
         ],
         LogFormat::Postgres => vec![
             Stage::Multiline(POSTGRES_FIRSTLINE.to_string()),

@@ -1,0 +1,142 @@
+//! `kind: haproxy`: HAProxy, scraped on its built-in Prometheus exporter (the
+//! `prometheus-exporter` service, on a frontend of its own: `metrics_port`, default 8405) and
+//! read in its logs; probed for its certificate. It can be the stack's published front door, as
+//! nginx is.
+
+use super::alert::*;
+use super::{Catalogue, KindDef, common};
+use crate::manifest::model::LogFormat;
+use crate::manifest::model::Severity::{Critical, Warning};
+
+pub const DEF: KindDef = KindDef {
+    exporter: None,
+    catalogue: Some(CATALOGUE),
+    alerts: ALERTS,
+    rule,
+    log_rule: common::error_log_spike,
+    exposed: |_| CATALOGUE.exposed(false),
+    log_format: |_| LogFormat::Haproxy,
+    metrics_port: Some(METRICS_PORT),
+    front_door: true,
+};
+
+/// The port of the frontend serving the exporter in HAProxy's own documentation
+/// (`addons/promex/README`) and in HAProxy Technologies' examples.
+pub const METRICS_PORT: u16 = 8405;
+
+/// HAProxy's built-in exporter (`addons/promex/service-prometheus.c`), its names and labels
+/// read live off HAProxy 2.6.12 (Debian bookworm's) by the rehearsal and checked against the
+/// 3.2 source: every object's metrics carry `proxy`, a server's `server` too; the HTTP
+/// responses `code` (`1xx` … `5xx`, `other`); the status gauges `state` (one series per state,
+/// 1 for the current one).
+const CATALOGUE: Catalogue = Catalogue {
+    program: "HAProxy's built-in exporter",
+    prefix: "haproxy_",
+    metrics: METRICS,
+    optional: &[],
+    labels: &[
+        ("haproxy_backend_http_responses_total", &["proxy", "code"]),
+        ("haproxy_backend_status", &["proxy", "state"]),
+        ("haproxy_server_status", &["proxy", "server", "state"]),
+        ("haproxy_server_", &["proxy", "server"]),
+        ("haproxy_frontend_", &["proxy"]),
+        ("haproxy_backend_", &["proxy"]),
+    ],
+};
+
+const METRICS: &[&str] = &[
+    "haproxy_frontend_http_requests_total",
+    "haproxy_frontend_current_sessions",
+    "haproxy_frontend_limit_sessions",
+    "haproxy_frontend_bytes_in_total",
+    "haproxy_frontend_bytes_out_total",
+    "haproxy_backend_status",
+    "haproxy_backend_active_servers",
+    "haproxy_backend_backup_servers",
+    "haproxy_backend_current_queue",
+    "haproxy_backend_http_responses_total",
+    "haproxy_backend_response_time_average_seconds",
+    "haproxy_server_status",
+];
+
+/// After awesome-prometheus-alerts' "HAProxy: Embedded exporter (HAProxy >= v2)" rules.
+#[rustfmt::skip]
+const ALERTS: &[Builtin] = &[
+    common::TARGET_DOWN,
+    b("HaproxyNoServerAvailable", "operational", Critical, "1m", 0.0, Unit::Count, "no server of a backend up: APA HaproxyHasNoAliveBackends (active + backup servers == 0), read off each server's state so that a backend without servers (a `listen stats` section) is left alone; `for` 1m rides out a reload"),
+    b("HaproxyServerUnhealthy", "operational", Warning, "2m", 0.0, Unit::Count, "a server its health checks mark DOWN for 2m: APA HaproxyServerHealthcheckFailure, on the server's state (check_failures_total stops counting once the server is marked down: src/check.c, v3.2.0)"),
+    b("HaproxyHighErrorRate", "operational", Critical, "5m", 0.05, Unit::Ratio, "5% of a backend's responses 5xx: APA HaproxyHighHttp5xxErrorRateBackend (5% for 1m), `for` 5m as HighErrorRate for applications"),
+    b("HaproxyRequestsQueued", "performance", Warning, "2m", 0.0, Unit::Count, "requests waiting for a server for 2m: APA HaproxyPendingRequests (there rate() of the gauge, which is 0 for a steady queue; here the gauge)"),
+    common::TLS_EXPIRING,
+    common::ERROR_LOG_SPIKE,
+];
+
+fn rule(r: &ServiceAlert) -> AlertText {
+    let (sel, who, tt, t, for_) = (SELECTOR, WHO, r.tt.as_str(), r.t, r.for_);
+    let backend = ",proxy=\"app\"";
+    // The tests' server `app1` of backend `app`, in one state.
+    let server = |state: &str| r.svc("haproxy_server_status", &format!("{backend},server=\"app1\",state=\"{state}\""));
+    match r.def.name {
+        "TargetDown" => common::target_down(r),
+        "TlsCertificateExpiring" => common::tls_expiring(r),
+        "HaproxyNoServerAvailable" => {
+            let mut text = AlertText::new(
+                format!("sum by (service, proxy) (haproxy_server_status{{{sel},state=\"UP\"}}) == 0"),
+                format!("{who}: no server of backend {{{{ $labels.proxy }}}} is up"),
+                format!(
+                    "HAProxy {who} has had no server up in backend {{{{ $labels.proxy }}}} for {for_}; it answers that backend's requests with 503."
+                ),
+                vec![series(&server("UP"), "0x60"), series(&server("DOWN"), "1x60")],
+                vec![series(&server("UP"), "1x60"), series(&server("DOWN"), "0x60")],
+            );
+            text.kept.push(("proxy".into(), "app".into()));
+            text
+        }
+        "HaproxyServerUnhealthy" => {
+            let mut text = AlertText::new(
+                format!("max by (service, proxy, server) (haproxy_server_status{{{sel},state=\"DOWN\"}}) == 1"),
+                format!("{who}: server {{{{ $labels.proxy }}}}/{{{{ $labels.server }}}} is down"),
+                format!(
+                    "HAProxy {who}'s health checks have marked server {{{{ $labels.server }}}} of backend {{{{ $labels.proxy }}}} down for {for_}; the backend's other servers take its requests."
+                ),
+                vec![series(&server("DOWN"), "1x60"), series(&server("UP"), "0x60")],
+                vec![series(&server("DOWN"), "0x60"), series(&server("UP"), "1x60")],
+            );
+            text.kept.push(("proxy".into(), "app".into()));
+            text.kept.push(("server".into(), "app1".into()));
+            text
+        }
+        "HaproxyHighErrorRate" => {
+            let code = |c: &str| r.svc("haproxy_backend_http_responses_total", &format!("{backend},code=\"{c}\""));
+            let mut text = AlertText::new(
+                format!(
+                    "sum by (service, proxy) (rate(haproxy_backend_http_responses_total{{{sel},code=\"5xx\"}}[5m])) / sum by (service, proxy) (rate(haproxy_backend_http_responses_total{{{sel}}}[5m])) > {}",
+                    num(t)
+                ),
+                format!("{who}: more than {tt} of backend {{{{ $labels.proxy }}}}'s responses are 5xx"),
+                format!(
+                    "More than {tt} of the responses of HAProxy {who}'s backend {{{{ $labels.proxy }}}} have been 5xx for {for_}."
+                ),
+                ratio_series(&code("5xx"), &code("2xx"), above(t)),
+                ratio_series(&code("5xx"), &code("2xx"), t / 2.0),
+            );
+            text.kept.push(("proxy".into(), "app".into()));
+            text
+        }
+        "HaproxyRequestsQueued" => {
+            let queue = r.svc("haproxy_backend_current_queue", backend);
+            let mut text = AlertText::new(
+                format!("sum by (service, proxy) (haproxy_backend_current_queue{{{sel}}}) > {}", num(t)),
+                format!("{who}: requests queued in backend {{{{ $labels.proxy }}}}"),
+                format!(
+                    "More than {tt} requests have waited for a server of HAProxy {who}'s backend {{{{ $labels.proxy }}}} for {for_}: every server is at its maxconn."
+                ),
+                vec![series(&queue, &format!("{}x60", num(t + 3.0)))],
+                vec![series(&queue, &format!("{}x60", num(t)))],
+            );
+            text.kept.push(("proxy".into(), "app".into()));
+            text
+        }
+        other => unreachable!("no expression for built-in alert {other}"),
+    }
+}
