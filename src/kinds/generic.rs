@@ -2,7 +2,9 @@
 
 use super::alert::*;
 use super::{KindDef, common};
+use crate::ir::Service;
 use crate::manifest::model::LogFormat;
+use crate::targets::grafana::panels::*;
 
 pub const DEF: KindDef = KindDef {
     exporter: None,
@@ -14,6 +16,8 @@ pub const DEF: KindDef = KindDef {
     log_format: |_| LogFormat::Plain,
     metrics_port: None,
     front_door: false,
+    panels,
+    connections: None,
 };
 
 const ALERTS: &[Builtin] = &[common::TARGET_DOWN, common::ERROR_LOG_SPIKE];
@@ -23,4 +27,15 @@ fn rule(r: &ServiceAlert) -> AlertText {
         "TargetDown" => common::target_down(r),
         other => unreachable!("no expression for built-in alert {other}"),
     }
+}
+
+/// Its dashboard's panels, for the service the dashboard's `service` variable chooses
+/// (`targets::grafana::panels` is the kit; the logs panel follows them).
+#[rustfmt::skip]
+fn panels(_: &Service) -> Vec<Spec> {
+    let (n, sl) = (SERVICE, CHOSEN);
+    vec![
+        spec(Viz::Stat, "Up", "short", "1 when Prometheus can scrape the service.", vec![q(format!("min(up{{{sl},probe=\"\"}})"), n)]),
+        spec(Viz::TimeSeries, "Scrape duration", "s", "How long a scrape of the service takes.", vec![q(format!("max(scrape_duration_seconds{{{sl},probe=\"\"}})"), n)]),
+    ]
 }

@@ -5,8 +5,10 @@
 
 use super::alert::*;
 use super::{Catalogue, KindDef, common};
+use crate::ir::Service;
 use crate::manifest::model::LogFormat;
 use crate::manifest::model::Severity::{Critical, Warning};
+use crate::targets::grafana::panels::*;
 
 pub const DEF: KindDef = KindDef {
     exporter: None,
@@ -18,6 +20,8 @@ pub const DEF: KindDef = KindDef {
     log_format: |_| LogFormat::Haproxy,
     metrics_port: Some(METRICS_PORT),
     front_door: true,
+    panels,
+    connections: Some("haproxy_frontend_current_sessions"),
 };
 
 /// The port of the frontend serving the exporter in HAProxy's own documentation
@@ -139,4 +143,23 @@ fn rule(r: &ServiceAlert) -> AlertText {
         }
         other => unreachable!("no expression for built-in alert {other}"),
     }
+}
+
+/// Its dashboard's panels, for the service the dashboard's `service` variable chooses
+/// (`targets::grafana::panels` is the kit; the logs panel follows them).
+#[rustfmt::skip]
+fn panels(s: &Service) -> Vec<Spec> {
+    let (n, sl) = (SERVICE, CHOSEN);
+    let mut v = vec![
+        spec(Viz::Stat, "Up", "short", "1 when Prometheus can scrape HAProxy's exporter.", vec![q(format!("min(up{{{sl},probe=\"\"}})"), n)]),
+        spec(Viz::TimeSeries, "Requests", "reqps", "HTTP requests per second, by frontend.", vec![q(format!("sum by (proxy) (rate(haproxy_frontend_http_requests_total{{{sl}}}[{RATE}]))"), "{{proxy}}")]),
+        spec(Viz::TimeSeries, "Backend errors", "percentunit", "Share of each backend's responses that are 5xx (503 among them when no server is up).", vec![q(format!("sum by (proxy) (rate(haproxy_backend_http_responses_total{{{sl},code=\"5xx\"}}[{RATE}])) / sum by (proxy) (rate(haproxy_backend_http_responses_total{{{sl}}}[{RATE}]))"), "{{proxy}}")]),
+        spec(Viz::TimeSeries, "Responses by class", "reqps", "Backend responses per second, by status class.", vec![q(format!("sum by (code) (rate(haproxy_backend_http_responses_total{{{sl}}}[{RATE}]))"), "{{code}}")]),
+        spec(Viz::TimeSeries, "Servers up", "short", "Servers up in each backend (health checks passing, or no check).", vec![q(format!("sum by (proxy) (haproxy_server_status{{{sl},state=\"UP\"}})"), "{{proxy}}")]),
+        spec(Viz::TimeSeries, "Queued requests", "short", "Requests waiting for a server, by backend: every server is at its maxconn.", vec![q(format!("sum by (proxy) (haproxy_backend_current_queue{{{sl}}})"), "{{proxy}}")]),
+        spec(Viz::TimeSeries, "Response time", "s", "Mean response time of each backend's last 1,024 requests.", vec![q(format!("max by (proxy) (haproxy_backend_response_time_average_seconds{{{sl}}})"), "{{proxy}}")]),
+        spec(Viz::TimeSeries, "Sessions", "short", "Open sessions of each frontend, and its maxconn.", vec![q(format!("sum by (proxy) (haproxy_frontend_current_sessions{{{sl}}})"), "{{proxy}}"), q(format!("sum by (proxy) (haproxy_frontend_limit_sessions{{{sl}}})"), "{{proxy}} limit")]),
+    ];
+    v.extend(certificate(s, sl));
+    v
 }

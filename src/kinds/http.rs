@@ -6,7 +6,8 @@ use super::alert::*;
 use super::{KindDef, common};
 use crate::ir::Service;
 use crate::manifest::model::Severity::{Critical, Warning};
-use crate::manifest::model::{Framework, Kind, LogFormat};
+use crate::manifest::model::{Framework, Kind, LogFormat, Runtime};
+use crate::targets::grafana::panels::*;
 use crate::targets::rules::model::InputSeries;
 
 pub const DEF: KindDef = KindDef {
@@ -19,6 +20,8 @@ pub const DEF: KindDef = KindDef {
     log_format,
     metrics_port: None,
     front_door: false,
+    panels,
+    connections: None,
 };
 
 /// Flask's (werkzeug's) and Django's default loggers write plain lines; the other frameworks'
@@ -197,4 +200,120 @@ fn latency_series(bucket: &str, limit: f64, slow: bool) -> Vec<InputSeries> {
         series(&with_le(&num(high)), &format!("0+{}x60", num(in_high))),
         series(&with_le("+Inf"), "0+100x60"),
     ]
+}
+
+/// Its dashboard's panels, for the service the dashboard's `service` variable chooses
+/// (`targets::grafana::panels` is the kit; the logs panel follows them).
+#[rustfmt::skip]
+fn panels(s: &Service) -> Vec<Spec> {
+    let sl = CHOSEN;
+    let mut v = vec![
+        spec(Viz::TimeSeries, "Requests", "reqps", "Requests per second.", vec![request_rate(s, sl)]),
+        spec(Viz::TimeSeries, "Errors", "percentunit", "Share of 5xx responses.", vec![error_ratio(s, sl)]),
+    ];
+    let qs: Vec<Query> = [0.5, 0.95, 0.99].into_iter().filter_map(|x| quantile(s, sl, x)).collect();
+    if !qs.is_empty() {
+        v.push(spec(Viz::TimeSeries, "Duration", "s", "Request duration percentiles.", qs));
+    }
+    if let Some(route) = &s.metric_names.route_label {
+        v.push(spec(Viz::TimeSeries, "Top routes", "reqps", "The ten busiest routes, requests per second.", vec![q(format!("topk(10, sum by ({route}) (rate({r}{{{sl}}}[{RATE}])))", r = s.metric_names.requests), format!("{{{{{route}}}}}"))]));
+    }
+    v.push(spec(Viz::TimeSeries, "Responses by status", "reqps", "Responses per second by status code.", vec![q(format!("sum by ({st}) (rate({r}{{{sl}}}[{RATE}]))", st = s.metric_names.status_label, r = s.metric_names.requests), format!("{{{{{}}}}}", s.metric_names.status_label))]));
+    if let Some(r) = s.runtime {
+        v.extend(runtime_panels(r, sl));
+    }
+    v
+}
+
+/// The process's and the runtime's panels of an `http` service with a `runtime`, from what its
+/// library exports at its defaults (`ir::runtimes`).
+fn runtime_panels(r: Runtime, sl: &str) -> Vec<Spec> {
+    let mut v = vec![
+        spec(
+            Viz::TimeSeries,
+            "Open file descriptors",
+            "short",
+            "Open file descriptors and the process's limit (FileDescriptorsNearLimit past its threshold, 70% by default).",
+            vec![
+                q(format!("sum(process_open_fds{{{sl}}})"), "open"),
+                q(format!("sum(process_max_fds{{{sl}}})"), "limit"),
+            ],
+        ),
+        spec(
+            Viz::TimeSeries,
+            "Resident memory",
+            "bytes",
+            "Memory the process holds in RAM.",
+            vec![q(format!("sum(process_resident_memory_bytes{{{sl}}})"), "resident")],
+        ),
+        spec(
+            Viz::TimeSeries,
+            "CPU",
+            "short",
+            "CPU time the process uses, in cores.",
+            vec![q(format!("sum(rate(process_cpu_seconds_total{{{sl}}}[{RATE}]))"), "cores")],
+        ),
+    ];
+    match r {
+        Runtime::Go => v.extend([
+            spec(
+                Viz::TimeSeries,
+                "Goroutines",
+                "short",
+                "Goroutines that exist.",
+                vec![q(format!("sum(go_goroutines{{{sl}}})"), "goroutines")],
+            ),
+            spec(
+                Viz::TimeSeries,
+                "Heap in use",
+                "bytes",
+                "Bytes of allocated heap objects.",
+                vec![q(format!("sum(go_memstats_heap_alloc_bytes{{{sl}}})"), "heap")],
+            ),
+            spec(
+                Viz::TimeSeries,
+                "GC pauses",
+                "percentunit",
+                "Share of time the garbage collector stops the world.",
+                vec![q(format!("sum(rate(go_gc_duration_seconds_sum{{{sl}}}[{RATE}]))"), "paused")],
+            ),
+        ]),
+        Runtime::Node => v.extend([
+            spec(
+                Viz::TimeSeries,
+                "Event loop lag",
+                "s",
+                "The 99th percentile of the event loop's lag: how long a ready callback waits.",
+                vec![q(format!("max(nodejs_eventloop_lag_p99_seconds{{{sl}}})"), "p99")],
+            ),
+            spec(
+                Viz::TimeSeries,
+                "Heap",
+                "bytes",
+                "V8 heap used and its size.",
+                vec![
+                    q(format!("sum(nodejs_heap_size_used_bytes{{{sl}}})"), "used"),
+                    q(format!("sum(nodejs_heap_size_total_bytes{{{sl}}})"), "total"),
+                ],
+            ),
+            spec(
+                Viz::TimeSeries,
+                "GC time",
+                "percentunit",
+                "Share of time spent in garbage collection, by kind.",
+                vec![q(format!("sum by (kind) (rate(nodejs_gc_duration_seconds_sum{{{sl}}}[{RATE}]))"), "{{kind}}")],
+            ),
+        ]),
+        Runtime::Python => v.push(spec(
+            Viz::TimeSeries,
+            "GC collections",
+            "ops",
+            "Garbage collections per second, by generation.",
+            vec![q(
+                format!("sum by (generation) (rate(python_gc_collections_total{{{sl}}}[{RATE}]))"),
+                "generation {{generation}}",
+            )],
+        )),
+    }
+    v
 }

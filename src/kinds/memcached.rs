@@ -2,9 +2,11 @@
 
 use super::alert::*;
 use super::{Catalogue, Exporter, KindDef, common};
+use crate::ir::Service;
 use crate::ir::defaults;
 use crate::manifest::model::LogFormat;
 use crate::manifest::model::Severity::{Critical, Warning};
+use crate::targets::grafana::panels::*;
 
 pub const DEF: KindDef = KindDef {
     exporter: Some(EXPORTER),
@@ -16,6 +18,8 @@ pub const DEF: KindDef = KindDef {
     log_format: |_| LogFormat::Plain,
     metrics_port: None,
     front_door: false,
+    panels,
+    connections: Some("memcached_current_connections"),
 };
 
 /// Its exporter, as the compose file runs it.
@@ -101,4 +105,19 @@ fn rule(r: &ServiceAlert) -> AlertText {
         ),
         other => unreachable!("no expression for built-in alert {other}"),
     }
+}
+
+/// Its dashboard's panels, for the service the dashboard's `service` variable chooses
+/// (`targets::grafana::panels` is the kit; the logs panel follows them).
+#[rustfmt::skip]
+fn panels(_: &Service) -> Vec<Spec> {
+    let (n, sl) = (SERVICE, CHOSEN);
+    vec![
+        spec(Viz::Stat, "Up", "short", "memcached_up from the exporter.", vec![q(format!("min(memcached_up{{{sl}}})"), n)]),
+        spec(Viz::TimeSeries, "Commands", "ops", "Commands per second, by command.", vec![q(format!("sum by (command) (rate(memcached_commands_total{{{sl}}}[{RATE}]))"), "{{command}}")]),
+        spec(Viz::TimeSeries, "Hit rate", "percentunit", "Gets that found their key, over all gets.", vec![q(format!("sum(rate(memcached_commands_total{{{sl},command=\"get\",status=\"hit\"}}[{RATE}])) / sum(rate(memcached_commands_total{{{sl},command=\"get\"}}[{RATE}]))"), "hit rate")]),
+        spec(Viz::TimeSeries, "Memory", "bytes", "Bytes stored and the memory limit (-m).", vec![q(format!("sum(memcached_current_bytes{{{sl}}})"), "used"), q(format!("sum(memcached_limit_bytes{{{sl}}})"), "limit")]),
+        spec(Viz::TimeSeries, "Connections", "short", "Open connections and the connection limit (-c).", vec![q(format!("sum(memcached_current_connections{{{sl}}})"), "open"), q(format!("sum(memcached_max_connections{{{sl}}})"), "limit")]),
+        spec(Viz::TimeSeries, "Evictions and refused stores", "short", "Items evicted, and stores refused for lack of memory, per second.", vec![q(format!("sum(rate(memcached_items_evicted_total{{{sl}}}[{RATE}]))"), "evictions/s"), q(format!("sum(rate(memcached_slab_items_outofmemory_total{{{sl}}}[{RATE}]))"), "out of memory/s")]),
+    ]
 }

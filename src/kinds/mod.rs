@@ -3,13 +3,15 @@
 //! the metrics and labels the rules and panels read, with where they were read (its exporter's,
 //! or the service's own: HAProxy serves its metrics itself), its built-in
 //! alerts with their thresholds and where each comes from, and each alert's expression: PromQL
-//! with the series that make it fire and keep it silent, or LogQL for Loki's ruler. `ir`
-//! reads the exporter, `check` validates `alerts:` overrides against the alerts,
-//! `targets::rules` and `targets::loki` write the rules, `docs/alerts.md` lists them.
+//! with the series that make it fire and keep it silent, or LogQL for Loki's ruler, and its
+//! dashboard's panels. `ir` reads the exporter, `check` validates `alerts:` overrides against
+//! the alerts, `targets::rules` and `targets::loki` write the rules, `targets::grafana` lays
+//! the panels out, `docs/alerts.md` lists the alerts and catalogues.
 //!
 //! A new kind is a module here, registered in [`def`]. What a kind brings that still lives
-//! elsewhere (to move here next): its dashboard (`targets::grafana::dashboards`) and its
-//! compose service (`targets::compose`).
+//! elsewhere (to move here next): its compose service and exporter container
+//! (`targets::compose`) and its panels on the performance dashboard
+//! (`targets::grafana::dashboards`).
 
 pub mod alert;
 pub mod common;
@@ -24,6 +26,7 @@ mod redis;
 use crate::ir::Service;
 use crate::ir::defaults::ComponentDefault;
 use crate::manifest::model::{Framework, Kind, LogFormat};
+use crate::targets::grafana::panels::Spec;
 use alert::{AlertText, Builtin, LogText, ServiceAlert};
 
 /// Everything a kind brings.
@@ -49,6 +52,10 @@ pub struct KindDef {
     /// A reverse proxy: with an image, the application's front door, its `port` published on
     /// the host.
     pub front_door: bool,
+    /// The panels of its dashboard for a service Prometheus scrapes.
+    pub panels: fn(&Service) -> Vec<Spec>,
+    /// The metric of its open connections (or sessions), which the overview sums by service.
+    pub connections: Option<&'static str>,
 }
 
 /// A kind's exporter.

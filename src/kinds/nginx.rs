@@ -3,9 +3,11 @@
 
 use super::alert::*;
 use super::{Catalogue, Exporter, KindDef, common};
+use crate::ir::Service;
 use crate::ir::defaults;
 use crate::manifest::model::LogFormat;
 use crate::manifest::model::Severity::Critical;
+use crate::targets::grafana::panels::*;
 
 pub const DEF: KindDef = KindDef {
     exporter: Some(EXPORTER),
@@ -17,6 +19,8 @@ pub const DEF: KindDef = KindDef {
     log_format: |_| LogFormat::Nginx,
     metrics_port: None,
     front_door: true,
+    panels,
+    connections: Some("nginx_connections_active"),
 };
 
 /// Its exporter, as the compose file runs it.
@@ -90,4 +94,19 @@ fn log_rule(r: &ServiceAlert) -> LogText {
         "ErrorLogSpike" => common::error_log_spike(r),
         other => unreachable!("no LogQL for built-in alert {other}"),
     }
+}
+
+/// Its dashboard's panels, for the service the dashboard's `service` variable chooses
+/// (`targets::grafana::panels` is the kit; the logs panel follows them).
+#[rustfmt::skip]
+fn panels(s: &Service) -> Vec<Spec> {
+    let (n, sl) = (SERVICE, CHOSEN);
+    let mut v = vec![
+        spec(Viz::Stat, "Up", "short", "nginx_up from the exporter.", vec![q(format!("min(nginx_up{{{sl}}})"), n)]),
+        spec(Viz::TimeSeries, "Requests", "reqps", "Requests per second (stub_status).", vec![q(format!("sum(rate(nginx_http_requests_total{{{sl}}}[{RATE}]))"), "requests")]),
+        spec(Viz::TimeSeries, "Connections", "short", "Active connections.", vec![q(format!("sum(nginx_connections_active{{{sl}}})"), "active")]),
+        loki_series("Responses by status", "Access-log responses by status code.", vec![q(format!("sum by (status) (count_over_time({{service=\"{n}\"}} | pattern `{}` | status != \"\" [$__interval]))", crate::kinds::nginx::NGINX_ACCESS_PATTERN), "{{status}}")]),
+    ];
+    v.extend(certificate(s, sl));
+    v
 }

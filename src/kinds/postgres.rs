@@ -3,9 +3,11 @@
 
 use super::alert::*;
 use super::{Catalogue, Exporter, KindDef, common};
+use crate::ir::Service;
 use crate::ir::defaults;
 use crate::manifest::model::LogFormat;
 use crate::manifest::model::Severity::{Critical, Warning};
+use crate::targets::grafana::panels::*;
 
 pub const DEF: KindDef = KindDef {
     exporter: Some(EXPORTER),
@@ -17,6 +19,8 @@ pub const DEF: KindDef = KindDef {
     log_format: |_| LogFormat::Postgres,
     metrics_port: None,
     front_door: false,
+    panels,
+    connections: Some("pg_stat_activity_count"),
 };
 
 /// Its exporter, as the compose file runs it.
@@ -174,4 +178,74 @@ fn log_rule(r: &ServiceAlert) -> LogText {
         "ErrorLogSpike" => common::error_log_spike(r),
         other => unreachable!("no LogQL for built-in alert {other}"),
     }
+}
+
+/// Its dashboard's panels, for the service the dashboard's `service` variable chooses
+/// (`targets::grafana::panels` is the kit; the logs panel follows them).
+#[rustfmt::skip]
+fn panels(s: &Service) -> Vec<Spec> {
+    let (n, sl) = (SERVICE, CHOSEN);
+    let mut v = vec![
+        spec(Viz::Stat, "Up", "short", "pg_up from the exporter.", vec![q(format!("min(pg_up{{{sl}}})"), n)]),
+        spec(Viz::TimeSeries, "Connections", "short", "Connections by state, and the limit.", vec![q(format!("sum by (state) (pg_stat_activity_count{{{sl}}})"), "{{state}}"), q(format!("max(pg_settings_max_connections{{{sl}}})"), "max_connections")]),
+        spec(Viz::TimeSeries, "Cache hit ratio", "percentunit", "Block reads served from shared buffers.", vec![q(format!("sum(rate(pg_stat_database_blks_hit{{{sl}}}[{RATE}])) / (sum(rate(pg_stat_database_blks_hit{{{sl}}}[{RATE}])) + sum(rate(pg_stat_database_blks_read{{{sl}}}[{RATE}])))"), "hit ratio")]),
+        spec(Viz::TimeSeries, "Transactions", "ops", "Commits and rollbacks per second.", vec![q(format!("sum(rate(pg_stat_database_xact_commit{{{sl}}}[{RATE}]))"), "commit"), q(format!("sum(rate(pg_stat_database_xact_rollback{{{sl}}}[{RATE}]))"), "rollback")]),
+        spec(Viz::TimeSeries, "Database size", "bytes", "Size of each database.", vec![q(format!("sum by (datname) (pg_database_size_bytes{{{sl}}})"), "{{datname}}")]),
+        spec(Viz::TimeSeries, "Longest transaction", "s", "The oldest open transaction: long statements and blocked vacuum show here.", vec![q(format!("max(pg_stat_activity_max_tx_duration{{{sl}}})"), "max")]),
+    ];
+    if s.query_stats() {
+        v.insert(1, query_stats_status(s, sl));
+        v.extend(query_stats(sl));
+    }
+    v
+}
+
+/// Whether a postgres service's exporter can read pg_stat_statements.
+fn query_stats_status(s: &Service, sl: &str) -> Spec {
+    let setup = if crate::targets::postgres::sets_up_server(s) {
+        format!(
+            "sightline starts the server with the module and its `${{service}}{}` job creates the extension: see that job's logs.",
+            crate::ir::QUERY_STATS_JOB_SUFFIX
+        )
+    } else {
+        "The server must load the module at start (shared_preload_libraries = 'pg_stat_statements') and a \
+         superuser must run `CREATE EXTENSION pg_stat_statements;` once in the database."
+            .to_string()
+    };
+    spec(
+        Viz::Stat,
+        "Query statistics",
+        "short",
+        &format!("Whether the exporter can read pg_stat_statements. {setup}"),
+        vec![q(format!("min(pg_scrape_collector_success{{{sl},collector=\"stat_statements\"}})"), "stat_statements")],
+    )
+    .mapped(vec![("1", "collecting", "green"), ("0", "not readable", "red")])
+}
+
+/// A postgres service's query time and the statements that take the most of it, from
+/// pg_stat_statements.
+fn query_stats(sl: &str) -> Vec<Spec> {
+    let top = format!(
+        "topk(10, sum by (datname, queryid) (increase(pg_stat_statements_seconds_total{{{sl}}}[$__range])) > 0)"
+    );
+    let mean = format!("{} and on (datname, queryid) {top}", mean_query_time(sl, "datname, queryid", "$__range"));
+    vec![
+        spec(
+            Viz::TimeSeries,
+            "Mean query time",
+            "s",
+            "Execution time per call, over the calls of all the statements the exporter reports (pg_stat_statements).",
+            vec![q(mean_query_time(sl, "service", RATE), "mean")],
+        ),
+        spec(
+            Viz::Table,
+            "Top queries by time",
+            "s",
+            "The ten statements that took the most execution time over the dashboard's time range, and the mean time \
+             of one call. It ranks by total time, so a frequent fast query can outrank a rare slow one (a nightly dump). \
+             The exporter reports the statements that take the most total time. Read a statement's text with \
+             `SELECT query FROM pg_stat_statements WHERE queryid = <queryid>;`.",
+            vec![q(top, "time in range"), q(mean, "mean per call")],
+        ),
+    ]
 }

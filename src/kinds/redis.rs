@@ -2,9 +2,11 @@
 
 use super::alert::*;
 use super::{Catalogue, Exporter, KindDef, common};
+use crate::ir::Service;
 use crate::ir::defaults;
 use crate::manifest::model::LogFormat;
 use crate::manifest::model::Severity::{Critical, Warning};
+use crate::targets::grafana::panels::*;
 
 pub const DEF: KindDef = KindDef {
     exporter: Some(EXPORTER),
@@ -16,6 +18,8 @@ pub const DEF: KindDef = KindDef {
     log_format: |_| LogFormat::Plain,
     metrics_port: None,
     front_door: false,
+    panels,
+    connections: Some("redis_connected_clients"),
 };
 
 /// Its exporter, as the compose file runs it.
@@ -79,4 +83,18 @@ fn rule(r: &ServiceAlert) -> AlertText {
         }
         other => unreachable!("no expression for built-in alert {other}"),
     }
+}
+
+/// Its dashboard's panels, for the service the dashboard's `service` variable chooses
+/// (`targets::grafana::panels` is the kit; the logs panel follows them).
+#[rustfmt::skip]
+fn panels(_: &Service) -> Vec<Spec> {
+    let (n, sl) = (SERVICE, CHOSEN);
+    vec![
+        spec(Viz::Stat, "Up", "short", "redis_up from the exporter.", vec![q(format!("min(redis_up{{{sl}}})"), n)]),
+        spec(Viz::TimeSeries, "Operations", "ops", "Commands processed per second.", vec![q(format!("sum(rate(redis_commands_processed_total{{{sl}}}[{RATE}]))"), "ops")]),
+        spec(Viz::TimeSeries, "Hit rate", "percentunit", "Keyspace hits over lookups.", vec![q(format!("sum(rate(redis_keyspace_hits_total{{{sl}}}[{RATE}])) / (sum(rate(redis_keyspace_hits_total{{{sl}}}[{RATE}])) + sum(rate(redis_keyspace_misses_total{{{sl}}}[{RATE}])))"), "hit rate")]),
+        spec(Viz::TimeSeries, "Memory", "bytes", "Used memory and the configured maximum.", vec![q(format!("sum(redis_memory_used_bytes{{{sl}}})"), "used"), q(format!("sum(redis_memory_max_bytes{{{sl}}})"), "max")]),
+        spec(Viz::TimeSeries, "Evictions and clients", "short", "Keys evicted per second, and connected clients.", vec![q(format!("sum(rate(redis_evicted_keys_total{{{sl}}}[{RATE}]))"), "evictions/s"), q(format!("sum(redis_connected_clients{{{sl}}})"), "clients")]),
+    ]
 }

@@ -1,23 +1,20 @@
 //! The dashboard set: overview, security, performance, system, one per kind of service (with a
-//! `service` variable: `ServiceBoards`), logs, slo and backups, as `dashboards.include` selects and the stack has data for. Queries use only the
+//! `service` variable: `ServiceBoards`; its panels are its kind's, `crate::kinds`), logs, slo
+//! and backups, as `dashboards.include` selects and the stack has data for. Queries use only the
 //! metrics `ir::metrics` says some target of this stack exposes (a test holds them to it).
 
 use super::model::*;
+use super::panels::*;
 use super::{loki_uid, prometheus_uid, uid};
 use crate::emit::header;
 use crate::ir::{Service, Stack, defaults};
-use crate::manifest::model::{DashboardKind, Kind, Runtime, StatusCodes};
+use crate::manifest::model::{DashboardKind, Kind, StatusCodes};
 use crate::targets::Artifact;
 use crate::targets::paths::GRAFANA_DASHBOARDS_DIR;
-
-const RATE: &str = "$__rate_interval";
 
 fn sel(s: &Service) -> String {
     format!("service=\"{}\"", s.name)
 }
-
-/// The service a kind's dashboard shows: the one its `service` variable names.
-const CHOSEN: &str = "service=\"$service\"";
 
 fn http(stack: &Stack) -> impl Iterator<Item = &Service> {
     stack.services.iter().filter(|s| s.kind == Kind::Http)
@@ -25,96 +22,6 @@ fn http(stack: &Stack) -> impl Iterator<Item = &Service> {
 
 fn of(stack: &Stack, kind: Kind) -> impl Iterator<Item = &Service> {
     stack.services.iter().filter(move |s| s.kind == kind)
-}
-
-fn request_rate(s: &Service, sl: &str) -> Query {
-    q(format!("sum by (service) (rate({}{{{sl}}}[{RATE}]))", s.metric_names.requests), "{{service}}")
-}
-
-/// The rate of a service's responses whose status matches `codes`, and 0 (not "No data") while
-/// the service answers but no such response has been counted yet.
-fn status_rate_expr(s: &Service, sl: &str, codes: &str) -> String {
-    let (r, st) = (&s.metric_names.requests, &s.metric_names.status_label);
-    format!(
-        "sum by (service) (rate({r}{{{sl},{st}=~\"{codes}\"}}[{RATE}])) or sum by (service) (rate({r}{{{sl}}}[{RATE}])) * 0"
-    )
-}
-
-fn error_ratio(s: &Service, sl: &str) -> Query {
-    let r = &s.metric_names.requests;
-    q(format!("({}) / sum by (service) (rate({r}{{{sl}}}[{RATE}]))", status_rate_expr(s, sl, "5..")), "{{service}}")
-}
-
-fn quantile(s: &Service, sl: &str, qq: f64) -> Option<Query> {
-    let scale = s.metric_names.duration_scale()?;
-    let d = &s.metric_names.duration;
-    let value = format!("histogram_quantile({qq}, sum by (service, le) (rate({d}_bucket{{{sl}}}[{RATE}])))");
-    // Shown in seconds whatever the histogram's unit.
-    let expr = if scale == 1.0 { value } else { format!("{value} / {scale}") };
-    Some(q(expr, format!("{{{{service}}}} p{}", (qq * 100.0).round())))
-}
-
-fn status_rate(s: &Service, sl: &str, codes: &str) -> Query {
-    q(status_rate_expr(s, sl, codes), "{{service}}")
-}
-
-/// Mean execution time per call of a postgres service's statements (pg_stat_statements): the
-/// time of the statements the exporter reports over their calls, so a statement weighs by how
-/// often it runs.
-fn mean_query_time(sl: &str, by: &str, window: &str) -> String {
-    format!(
-        "sum by ({by}) (rate(pg_stat_statements_seconds_total{{{sl}}}[{window}])) / sum by ({by}) (rate(pg_stat_statements_calls_total{{{sl}}}[{window}]))"
-    )
-}
-
-/// Whether a postgres service's exporter can read pg_stat_statements.
-fn query_stats_status(s: &Service, sl: &str) -> Spec {
-    let setup = if crate::targets::postgres::sets_up_server(s) {
-        format!(
-            "sightline starts the server with the module and its `${{service}}{}` job creates the extension: see that job's logs.",
-            crate::ir::QUERY_STATS_JOB_SUFFIX
-        )
-    } else {
-        "The server must load the module at start (shared_preload_libraries = 'pg_stat_statements') and a \
-         superuser must run `CREATE EXTENSION pg_stat_statements;` once in the database."
-            .to_string()
-    };
-    spec(
-        Viz::Stat,
-        "Query statistics",
-        "short",
-        &format!("Whether the exporter can read pg_stat_statements. {setup}"),
-        vec![q(format!("min(pg_scrape_collector_success{{{sl},collector=\"stat_statements\"}})"), "stat_statements")],
-    )
-    .mapped(vec![("1", "collecting", "green"), ("0", "not readable", "red")])
-}
-
-/// A postgres service's query time and the statements that take the most of it, from
-/// pg_stat_statements.
-fn query_stats(sl: &str) -> Vec<Spec> {
-    let top = format!(
-        "topk(10, sum by (datname, queryid) (increase(pg_stat_statements_seconds_total{{{sl}}}[$__range])) > 0)"
-    );
-    let mean = format!("{} and on (datname, queryid) {top}", mean_query_time(sl, "datname, queryid", "$__range"));
-    vec![
-        spec(
-            Viz::TimeSeries,
-            "Mean query time",
-            "s",
-            "Execution time per call, over the calls of all the statements the exporter reports (pg_stat_statements).",
-            vec![q(mean_query_time(sl, "service", RATE), "mean")],
-        ),
-        spec(
-            Viz::Table,
-            "Top queries by time",
-            "s",
-            "The ten statements that took the most execution time over the dashboard's time range, and the mean time \
-             of one call. It ranks by total time, so a frequent fast query can outrank a rare slow one (a nightly dump). \
-             The exporter reports the statements that take the most total time. Read a statement's text with \
-             `SELECT query FROM pg_stat_statements WHERE queryid = <queryid>;`.",
-            vec![q(top, "time in range"), q(mean, "mean per call")],
-        ),
-    ]
 }
 
 fn overview(stack: &Stack, boards: &ServiceBoards) -> Vec<Spec> {
@@ -178,22 +85,13 @@ fn overview(stack: &Stack, boards: &ServiceBoards) -> Vec<Spec> {
             v.push(spec(Viz::TimeSeries, "p95 latency", "s", "95th percentile of request duration, by service.", p95));
         }
     }
-    let mut conns = Vec::new();
-    if of(stack, Kind::Postgres).next().is_some() {
-        conns.push(q("sum by (service) (pg_stat_activity_count)", "{{service}}"));
-    }
-    if of(stack, Kind::Redis).next().is_some() {
-        conns.push(q("sum by (service) (redis_connected_clients)", "{{service}}"));
-    }
-    if of(stack, Kind::Memcached).next().is_some() {
-        conns.push(q("sum by (service) (memcached_current_connections)", "{{service}}"));
-    }
-    if of(stack, Kind::Nginx).next().is_some() {
-        conns.push(q("sum by (service) (nginx_connections_active)", "{{service}}"));
-    }
-    if of(stack, Kind::Haproxy).next().is_some() {
-        conns.push(q("sum by (service) (haproxy_frontend_current_sessions)", "{{service}}"));
-    }
+    // Each kind's open connections, for the kinds the stack has.
+    let conns: Vec<Query> = Kind::ALL
+        .into_iter()
+        .filter(|k| of(stack, *k).next().is_some())
+        .filter_map(|k| crate::kinds::def(k).connections)
+        .map(|m| q(format!("sum by (service) ({m})"), "{{service}}"))
+        .collect();
     if !conns.is_empty() {
         v.push(spec(
             Viz::TimeSeries,
@@ -385,207 +283,28 @@ fn system(_stack: &Stack) -> Vec<Spec> {
     ]
 }
 
-/// The process's and the runtime's panels of an `http` service with a `runtime`, from what its
-/// library exports at its defaults (`ir::runtimes`).
-fn runtime_panels(r: Runtime, sl: &str) -> Vec<Spec> {
-    let mut v = vec![
-        spec(
-            Viz::TimeSeries,
-            "Open file descriptors",
-            "short",
-            "Open file descriptors and the process's limit (FileDescriptorsNearLimit past its threshold, 70% by default).",
-            vec![
-                q(format!("sum(process_open_fds{{{sl}}})"), "open"),
-                q(format!("sum(process_max_fds{{{sl}}})"), "limit"),
-            ],
-        ),
-        spec(
-            Viz::TimeSeries,
-            "Resident memory",
-            "bytes",
-            "Memory the process holds in RAM.",
-            vec![q(format!("sum(process_resident_memory_bytes{{{sl}}})"), "resident")],
-        ),
-        spec(
-            Viz::TimeSeries,
-            "CPU",
-            "short",
-            "CPU time the process uses, in cores.",
-            vec![q(format!("sum(rate(process_cpu_seconds_total{{{sl}}}[{RATE}]))"), "cores")],
-        ),
-    ];
-    match r {
-        Runtime::Go => v.extend([
-            spec(
-                Viz::TimeSeries,
-                "Goroutines",
-                "short",
-                "Goroutines that exist.",
-                vec![q(format!("sum(go_goroutines{{{sl}}})"), "goroutines")],
-            ),
-            spec(
-                Viz::TimeSeries,
-                "Heap in use",
-                "bytes",
-                "Bytes of allocated heap objects.",
-                vec![q(format!("sum(go_memstats_heap_alloc_bytes{{{sl}}})"), "heap")],
-            ),
-            spec(
-                Viz::TimeSeries,
-                "GC pauses",
-                "percentunit",
-                "Share of time the garbage collector stops the world.",
-                vec![q(format!("sum(rate(go_gc_duration_seconds_sum{{{sl}}}[{RATE}]))"), "paused")],
-            ),
-        ]),
-        Runtime::Node => v.extend([
-            spec(
-                Viz::TimeSeries,
-                "Event loop lag",
-                "s",
-                "The 99th percentile of the event loop's lag: how long a ready callback waits.",
-                vec![q(format!("max(nodejs_eventloop_lag_p99_seconds{{{sl}}})"), "p99")],
-            ),
-            spec(
-                Viz::TimeSeries,
-                "Heap",
-                "bytes",
-                "V8 heap used and its size.",
-                vec![
-                    q(format!("sum(nodejs_heap_size_used_bytes{{{sl}}})"), "used"),
-                    q(format!("sum(nodejs_heap_size_total_bytes{{{sl}}})"), "total"),
-                ],
-            ),
-            spec(
-                Viz::TimeSeries,
-                "GC time",
-                "percentunit",
-                "Share of time spent in garbage collection, by kind.",
-                vec![q(format!("sum by (kind) (rate(nodejs_gc_duration_seconds_sum{{{sl}}}[{RATE}]))"), "{{kind}}")],
-            ),
-        ]),
-        Runtime::Python => v.push(spec(
-            Viz::TimeSeries,
-            "GC collections",
-            "ops",
-            "Garbage collections per second, by generation.",
-            vec![q(
-                format!("sum by (generation) (rate(python_gc_collections_total{{{sl}}}[{RATE}]))"),
-                "generation {{generation}}",
-            )],
-        )),
-    }
-    v
-}
-
-/// With `tls`: the days left on the probed certificate.
-fn certificate(s: &Service, sl: &str) -> Option<Spec> {
-    s.tls_domain.as_ref().map(|_| {
-        spec(
-            Viz::Stat,
-            "Certificate days left",
-            "d",
-            "Days until the certificate expires.",
-            vec![q(format!("min(probe_ssl_earliest_cert_expiry{{{sl}}} - time()) / 86400"), "days")],
-        )
-    })
-}
-
-/// The panels of a service kind's dashboard, for `s` and the services whose panels are the
-/// same: queries select the dashboard's `service` variable.
+/// The panels of a service kind's dashboard (its kind's, `crate::kinds`), for `s` and the
+/// services whose panels are the same: queries select the dashboard's `service` variable; the
+/// logs panel ends it.
 fn service(stack: &Stack, s: &Service) -> Vec<Spec> {
-    let (n, sl) = ("$service", CHOSEN);
-    match s.kind {
-        // A service Prometheus does not scrape (`metrics: false`) has only its logs to show.
-        _ if !s.scraped() => Vec::new(),
-        Kind::Http => {
-            let mut v = vec![
-                spec(Viz::TimeSeries, "Requests", "reqps", "Requests per second.", vec![request_rate(s, sl)]),
-                spec(Viz::TimeSeries, "Errors", "percentunit", "Share of 5xx responses.", vec![error_ratio(s, sl)]),
-            ];
-            let qs: Vec<Query> = [0.5, 0.95, 0.99].into_iter().filter_map(|x| quantile(s, sl, x)).collect();
-            if !qs.is_empty() {
-                v.push(spec(Viz::TimeSeries, "Duration", "s", "Request duration percentiles.", qs));
+    // A service Prometheus does not scrape (`metrics: false`) has only its logs to show.
+    let panels = if s.scraped() { (crate::kinds::def(s.kind).panels)(s) } else { Vec::new() };
+    panels
+        .into_iter()
+        .chain(std::iter::once(spec(
+            Viz::Logs,
+            "Logs",
+            "short",
+            "The service's logs.",
+            vec![q(format!("{{service=\"{SERVICE}\"}}"), "")],
+        )))
+        .map(|mut p| {
+            if p.links.is_empty() && stack.dashboards.include.contains(&DashboardKind::Overview) {
+                p.links.push(Link::to("Overview", format!("/d/{}", uid(stack, "overview"))));
             }
-            if let Some(route) = &s.metric_names.route_label {
-                v.push(spec(Viz::TimeSeries, "Top routes", "reqps", "The ten busiest routes, requests per second.", vec![q(format!("topk(10, sum by ({route}) (rate({r}{{{sl}}}[{RATE}])))", r = s.metric_names.requests), format!("{{{{{route}}}}}"))]));
-            }
-            v.push(spec(Viz::TimeSeries, "Responses by status", "reqps", "Responses per second by status code.", vec![q(format!("sum by ({st}) (rate({r}{{{sl}}}[{RATE}]))", st = s.metric_names.status_label, r = s.metric_names.requests), format!("{{{{{}}}}}", s.metric_names.status_label))]));
-            if let Some(r) = s.runtime {
-                v.extend(runtime_panels(r, sl));
-            }
-            v
-        }
-        Kind::Postgres => {
-            let mut v = vec![
-                spec(Viz::Stat, "Up", "short", "pg_up from the exporter.", vec![q(format!("min(pg_up{{{sl}}})"), n)]),
-                spec(Viz::TimeSeries, "Connections", "short", "Connections by state, and the limit.", vec![q(format!("sum by (state) (pg_stat_activity_count{{{sl}}})"), "{{state}}"), q(format!("max(pg_settings_max_connections{{{sl}}})"), "max_connections")]),
-                spec(Viz::TimeSeries, "Cache hit ratio", "percentunit", "Block reads served from shared buffers.", vec![q(format!("sum(rate(pg_stat_database_blks_hit{{{sl}}}[{RATE}])) / (sum(rate(pg_stat_database_blks_hit{{{sl}}}[{RATE}])) + sum(rate(pg_stat_database_blks_read{{{sl}}}[{RATE}])))"), "hit ratio")]),
-                spec(Viz::TimeSeries, "Transactions", "ops", "Commits and rollbacks per second.", vec![q(format!("sum(rate(pg_stat_database_xact_commit{{{sl}}}[{RATE}]))"), "commit"), q(format!("sum(rate(pg_stat_database_xact_rollback{{{sl}}}[{RATE}]))"), "rollback")]),
-                spec(Viz::TimeSeries, "Database size", "bytes", "Size of each database.", vec![q(format!("sum by (datname) (pg_database_size_bytes{{{sl}}})"), "{{datname}}")]),
-                spec(Viz::TimeSeries, "Longest transaction", "s", "The oldest open transaction: long statements and blocked vacuum show here.", vec![q(format!("max(pg_stat_activity_max_tx_duration{{{sl}}})"), "max")]),
-            ];
-            if s.query_stats() {
-                v.insert(1, query_stats_status(s, sl));
-                v.extend(query_stats(sl));
-            }
-            v
-        }
-        Kind::Redis => vec![
-            spec(Viz::Stat, "Up", "short", "redis_up from the exporter.", vec![q(format!("min(redis_up{{{sl}}})"), n)]),
-            spec(Viz::TimeSeries, "Operations", "ops", "Commands processed per second.", vec![q(format!("sum(rate(redis_commands_processed_total{{{sl}}}[{RATE}]))"), "ops")]),
-            spec(Viz::TimeSeries, "Hit rate", "percentunit", "Keyspace hits over lookups.", vec![q(format!("sum(rate(redis_keyspace_hits_total{{{sl}}}[{RATE}])) / (sum(rate(redis_keyspace_hits_total{{{sl}}}[{RATE}])) + sum(rate(redis_keyspace_misses_total{{{sl}}}[{RATE}])))"), "hit rate")]),
-            spec(Viz::TimeSeries, "Memory", "bytes", "Used memory and the configured maximum.", vec![q(format!("sum(redis_memory_used_bytes{{{sl}}})"), "used"), q(format!("sum(redis_memory_max_bytes{{{sl}}})"), "max")]),
-            spec(Viz::TimeSeries, "Evictions and clients", "short", "Keys evicted per second, and connected clients.", vec![q(format!("sum(rate(redis_evicted_keys_total{{{sl}}}[{RATE}]))"), "evictions/s"), q(format!("sum(redis_connected_clients{{{sl}}})"), "clients")]),
-        ],
-        Kind::Memcached => vec![
-            spec(Viz::Stat, "Up", "short", "memcached_up from the exporter.", vec![q(format!("min(memcached_up{{{sl}}})"), n)]),
-            spec(Viz::TimeSeries, "Commands", "ops", "Commands per second, by command.", vec![q(format!("sum by (command) (rate(memcached_commands_total{{{sl}}}[{RATE}]))"), "{{command}}")]),
-            spec(Viz::TimeSeries, "Hit rate", "percentunit", "Gets that found their key, over all gets.", vec![q(format!("sum(rate(memcached_commands_total{{{sl},command=\"get\",status=\"hit\"}}[{RATE}])) / sum(rate(memcached_commands_total{{{sl},command=\"get\"}}[{RATE}]))"), "hit rate")]),
-            spec(Viz::TimeSeries, "Memory", "bytes", "Bytes stored and the memory limit (-m).", vec![q(format!("sum(memcached_current_bytes{{{sl}}})"), "used"), q(format!("sum(memcached_limit_bytes{{{sl}}})"), "limit")]),
-            spec(Viz::TimeSeries, "Connections", "short", "Open connections and the connection limit (-c).", vec![q(format!("sum(memcached_current_connections{{{sl}}})"), "open"), q(format!("sum(memcached_max_connections{{{sl}}})"), "limit")]),
-            spec(Viz::TimeSeries, "Evictions and refused stores", "short", "Items evicted, and stores refused for lack of memory, per second.", vec![q(format!("sum(rate(memcached_items_evicted_total{{{sl}}}[{RATE}]))"), "evictions/s"), q(format!("sum(rate(memcached_slab_items_outofmemory_total{{{sl}}}[{RATE}]))"), "out of memory/s")]),
-        ],
-        Kind::Nginx => {
-            let mut v = vec![
-                spec(Viz::Stat, "Up", "short", "nginx_up from the exporter.", vec![q(format!("min(nginx_up{{{sl}}})"), n)]),
-                spec(Viz::TimeSeries, "Requests", "reqps", "Requests per second (stub_status).", vec![q(format!("sum(rate(nginx_http_requests_total{{{sl}}}[{RATE}]))"), "requests")]),
-                spec(Viz::TimeSeries, "Connections", "short", "Active connections.", vec![q(format!("sum(nginx_connections_active{{{sl}}})"), "active")]),
-                loki_series("Responses by status", "Access-log responses by status code.", vec![q(format!("sum by (status) (count_over_time({{service=\"{n}\"}} | pattern `{}` | status != \"\" [$__interval]))", crate::kinds::nginx::NGINX_ACCESS_PATTERN), "{{status}}")]),
-            ];
-            v.extend(certificate(s, sl));
-            v
-        }
-        Kind::Haproxy => {
-            let mut v = vec![
-                spec(Viz::Stat, "Up", "short", "1 when Prometheus can scrape HAProxy's exporter.", vec![q(format!("min(up{{{sl},probe=\"\"}})"), n)]),
-                spec(Viz::TimeSeries, "Requests", "reqps", "HTTP requests per second, by frontend.", vec![q(format!("sum by (proxy) (rate(haproxy_frontend_http_requests_total{{{sl}}}[{RATE}]))"), "{{proxy}}")]),
-                spec(Viz::TimeSeries, "Backend errors", "percentunit", "Share of each backend's responses that are 5xx (503 among them when no server is up).", vec![q(format!("sum by (proxy) (rate(haproxy_backend_http_responses_total{{{sl},code=\"5xx\"}}[{RATE}])) / sum by (proxy) (rate(haproxy_backend_http_responses_total{{{sl}}}[{RATE}]))"), "{{proxy}}")]),
-                spec(Viz::TimeSeries, "Responses by class", "reqps", "Backend responses per second, by status class.", vec![q(format!("sum by (code) (rate(haproxy_backend_http_responses_total{{{sl}}}[{RATE}]))"), "{{code}}")]),
-                spec(Viz::TimeSeries, "Servers up", "short", "Servers up in each backend (health checks passing, or no check).", vec![q(format!("sum by (proxy) (haproxy_server_status{{{sl},state=\"UP\"}})"), "{{proxy}}")]),
-                spec(Viz::TimeSeries, "Queued requests", "short", "Requests waiting for a server, by backend: every server is at its maxconn.", vec![q(format!("sum by (proxy) (haproxy_backend_current_queue{{{sl}}})"), "{{proxy}}")]),
-                spec(Viz::TimeSeries, "Response time", "s", "Mean response time of each backend's last 1,024 requests.", vec![q(format!("max by (proxy) (haproxy_backend_response_time_average_seconds{{{sl}}})"), "{{proxy}}")]),
-                spec(Viz::TimeSeries, "Sessions", "short", "Open sessions of each frontend, and its maxconn.", vec![q(format!("sum by (proxy) (haproxy_frontend_current_sessions{{{sl}}})"), "{{proxy}}"), q(format!("sum by (proxy) (haproxy_frontend_limit_sessions{{{sl}}})"), "{{proxy}} limit")]),
-            ];
-            v.extend(certificate(s, sl));
-            v
-        }
-        Kind::Generic => vec![
-            spec(Viz::Stat, "Up", "short", "1 when Prometheus can scrape the service.", vec![q(format!("min(up{{{sl},probe=\"\"}})"), n)]),
-            spec(Viz::TimeSeries, "Scrape duration", "s", "How long a scrape of the service takes.", vec![q(format!("max(scrape_duration_seconds{{{sl},probe=\"\"}})"), n)]),
-        ],
-    }
-    .into_iter()
-    .chain(std::iter::once(spec(Viz::Logs, "Logs", "short", "The service's logs.", vec![q(format!("{{service=\"{n}\"}}"), "")])))
-    .collect::<Vec<_>>()
-    .into_iter()
-    .map(|mut p| {
-        if p.links.is_empty() && stack.dashboards.include.contains(&DashboardKind::Overview) {
-            p.links.push(Link::to("Overview", format!("/d/{}", uid(stack, "overview"))));
-        }
-        p
-    })
-    .collect()
+            p
+        })
+        .collect()
 }
 
 /// A dashboard of one kind of service with a `service` variable over the services it shows.

@@ -9,6 +9,7 @@
 
 pub mod dashboards;
 pub mod model;
+pub mod panels;
 
 use super::Artifact;
 use super::paths::{
