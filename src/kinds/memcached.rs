@@ -1,7 +1,7 @@
 //! `kind: memcached`: memcached, read through memcached_exporter.
 
 use super::alert::*;
-use super::{Catalogue, Exporter, KindDef, common};
+use super::{Catalogue, Exporter, ExporterRun, KindDef, common};
 use crate::ir::Service;
 use crate::ir::defaults;
 use crate::manifest::model::LogFormat;
@@ -28,6 +28,9 @@ const EXPORTER: Exporter = Exporter {
     port: 9150,
     up_metric: "memcached_up",
     down_alert: "MemcachedDown",
+    // Its landing page, which does not ask memcached (v0.14.4's cmd/memcached_exporter/main.go).
+    health_path: "/",
+    run: |s| ExporterRun { command: vec![format!("--memcached.address={}:{}", s.host, s.port)], ..Default::default() },
 };
 
 /// memcached_exporter v0.14.4, `pkg/exporter/exporter.go`: `command` and `status` on the

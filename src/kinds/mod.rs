@@ -1,5 +1,6 @@
 //! What each kind of service brings, one module per kind, the way a monitoring mixin bundles
-//! them: its exporter (image, port, the metric that says the service is up), the catalogue of
+//! them: its exporter (image, port, the metric that says the service is up, what its
+//! container needs from the service, its cheapest endpoint for a healthcheck), the catalogue of
 //! the metrics and labels the rules and panels read, with where they were read (its exporter's,
 //! or the service's own: HAProxy serves its metrics itself), its built-in
 //! alerts with their thresholds and where each comes from, and each alert's expression: PromQL
@@ -9,7 +10,7 @@
 //! the panels out, `docs/alerts.md` lists the alerts and catalogues.
 //!
 //! A new kind is a module here, registered in [`def`]. What a kind brings that still lives
-//! elsewhere (to move here next): its compose service and exporter container
+//! elsewhere (to move here next): its application container's healthcheck and data volume
 //! (`targets::compose`) and its panels on the performance dashboard
 //! (`targets::grafana::dashboards`).
 
@@ -26,6 +27,7 @@ mod redis;
 use crate::ir::Service;
 use crate::ir::defaults::ComponentDefault;
 use crate::manifest::model::{Framework, Kind, LogFormat};
+use crate::manifest::values::SecretRef;
 use crate::targets::grafana::panels::Spec;
 use alert::{AlertText, Builtin, LogText, ServiceAlert};
 
@@ -69,6 +71,24 @@ pub struct Exporter {
     /// The kind's alert that the service is down (`up_metric` at 0), which inhibits the
     /// service's other alerts (`inhibit: auto`).
     pub down_alert: &'static str,
+    /// Its cheapest endpoint, which its compose healthcheck asks for (some exporters query the
+    /// service on every `/metrics`).
+    pub health_path: &'static str,
+    /// What its container needs from the service.
+    pub run: fn(&Service) -> ExporterRun<'_>,
+}
+
+/// What an exporter's container needs from its service, as `targets::compose` lowers it.
+#[derive(Default)]
+pub struct ExporterRun<'a> {
+    /// Its arguments, after the image's entrypoint.
+    pub command: Vec<String>,
+    /// Environment variables, by value.
+    pub env: Vec<(&'static str, String)>,
+    /// Environment variables set to the path a secret is read from (`<VAR>_FILE`).
+    pub secret_files: Vec<(&'static str, &'a SecretRef)>,
+    /// The one-shot jobs it waits for to complete.
+    pub after: Vec<String>,
 }
 
 /// The metrics a kind's exporter, or the service itself, exposes.

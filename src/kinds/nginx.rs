@@ -2,7 +2,7 @@
 //! log; probed for its certificate.
 
 use super::alert::*;
-use super::{Catalogue, Exporter, KindDef, common};
+use super::{Catalogue, Exporter, ExporterRun, KindDef, common};
 use crate::ir::Service;
 use crate::ir::defaults;
 use crate::manifest::model::LogFormat;
@@ -24,8 +24,28 @@ pub const DEF: KindDef = KindDef {
 };
 
 /// Its exporter, as the compose file runs it.
-const EXPORTER: Exporter =
-    Exporter { image: &defaults::NGINX_EXPORTER, port: 9113, up_metric: "nginx_up", down_alert: "NginxDown" };
+const EXPORTER: Exporter = Exporter {
+    image: &defaults::NGINX_EXPORTER,
+    port: 9113,
+    up_metric: "nginx_up",
+    down_alert: "NginxDown",
+    // Its image is FROM scratch: compose gets no check at all, and Prometheus waits for it to
+    // start (`targets::compose`).
+    health_path: "/metrics",
+    run: |s| ExporterRun {
+        command: vec![
+            format!(
+                "--nginx.scrape-uri={}://{}:{}/stub_status",
+                if s.tls_domain.is_some() { "https" } else { "http" },
+                s.host,
+                s.port
+            ),
+            // A kingpin boolean: `--nginx.ssl-verify=false` is refused at start.
+            "--no-nginx.ssl-verify".to_string(),
+        ],
+        ..Default::default()
+    },
+};
 
 /// nginx-prometheus-exporter's stub_status metrics.
 const CATALOGUE: Catalogue =

@@ -2,7 +2,7 @@
 //! PostgreSQL's own log lines.
 
 use super::alert::*;
-use super::{Catalogue, Exporter, KindDef, common};
+use super::{Catalogue, Exporter, ExporterRun, KindDef, common};
 use crate::ir::Service;
 use crate::ir::defaults;
 use crate::manifest::model::LogFormat;
@@ -24,8 +24,34 @@ pub const DEF: KindDef = KindDef {
 };
 
 /// Its exporter, as the compose file runs it.
-const EXPORTER: Exporter =
-    Exporter { image: &defaults::POSTGRES_EXPORTER, port: 9187, up_metric: "pg_up", down_alert: "PostgresDown" };
+const EXPORTER: Exporter = Exporter {
+    image: &defaults::POSTGRES_EXPORTER,
+    port: 9187,
+    up_metric: "pg_up",
+    down_alert: "PostgresDown",
+    // Its landing page: every `/metrics` queries the database.
+    health_path: "/",
+    run: exporter_run,
+};
+
+/// postgres_exporter reaches the database at its host, port and database as its user, the
+/// password from its file; with query statistics, its stat_statements collector, after the job
+/// that creates the extension when sightline sets the server up.
+fn exporter_run(s: &Service) -> ExporterRun<'_> {
+    let mut run = ExporterRun::default();
+    if let Some(pg) = &s.postgres {
+        run.secret_files.push(("DATA_SOURCE_PASS_FILE", &pg.password));
+        run.env.push(("DATA_SOURCE_URI", format!("{}:{}/{}?sslmode=disable", s.host, s.port, pg.database)));
+        run.env.push(("DATA_SOURCE_USER", pg.user.clone()));
+    }
+    if s.query_stats() {
+        run.command.push(crate::targets::postgres::EXPORTER_FLAG.to_string());
+    }
+    if crate::targets::postgres::sets_up_server(s) {
+        run.after.push(crate::ir::query_stats_job_name(&s.name));
+    }
+    run
+}
 
 /// postgres_exporter's pg_up, stat_database, stat_activity, settings and database collectors;
 /// the labels from its source at v0.19.1: `exporter/postgres_exporter.go` (`pg_stat_activity`),

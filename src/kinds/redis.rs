@@ -1,7 +1,7 @@
 //! `kind: redis`: Redis, read through redis_exporter.
 
 use super::alert::*;
-use super::{Catalogue, Exporter, KindDef, common};
+use super::{Catalogue, Exporter, ExporterRun, KindDef, common};
 use crate::ir::Service;
 use crate::ir::defaults;
 use crate::manifest::model::LogFormat;
@@ -23,8 +23,15 @@ pub const DEF: KindDef = KindDef {
 };
 
 /// Its exporter, as the compose file runs it.
-const EXPORTER: Exporter =
-    Exporter { image: &defaults::REDIS_EXPORTER, port: 9121, up_metric: "redis_up", down_alert: "RedisDown" };
+const EXPORTER: Exporter = Exporter {
+    image: &defaults::REDIS_EXPORTER,
+    port: 9121,
+    up_metric: "redis_up",
+    down_alert: "RedisDown",
+    // Answered without touching Redis.
+    health_path: "/health",
+    run: |s| ExporterRun { env: vec![("REDIS_ADDR", format!("redis://{}:{}", s.host, s.port))], ..Default::default() },
+};
 
 /// redis_exporter's INFO metrics.
 const CATALOGUE: Catalogue =

@@ -390,62 +390,30 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     }
     for s in &stack.services {
         let Some(c) = stack.exporter_of(&s.name) else { continue };
-        let port = crate::kinds::def(s.kind).exporter.as_ref().map(|e| e.port).unwrap_or(9100);
+        let Some(exporter) = crate::kinds::def(s.kind).exporter.as_ref() else { continue };
         let mut e = base(c, Some(NOBODY), true, &with_app(&[]));
         let mut wiring = SecretWiring::new();
-        match s.kind {
-            Kind::Postgres => {
-                let mut env = Map::new();
-                if let Some(pg) = &s.postgres {
-                    env.insert(
-                        "DATA_SOURCE_URI".into(),
-                        json!(format!("{}:{}/{}?sslmode=disable", s.host, s.port, literal(&pg.database))),
-                    );
-                    env.insert("DATA_SOURCE_USER".into(), json!(literal(&pg.user)));
-                    wiring.file_var(&pg.password, "DATA_SOURCE_PASS_FILE");
-                }
-                for (k, v) in env {
-                    wiring.env.insert(k, v);
-                }
-                if s.query_stats() {
-                    e.insert("command".into(), json!([postgres::EXPORTER_FLAG]));
-                }
-                if postgres::sets_up_server(s) {
-                    // The collector finds the view in place. The job always completes, so
-                    // this never holds monitoring back, and `up --wait` counts the job done.
-                    let job = crate::ir::query_stats_job_name(&s.name);
-                    depends(&mut e, &[(job.as_str(), "service_completed_successfully")]);
-                }
-            }
-            Kind::Redis => {
-                wiring.env.insert("REDIS_ADDR".into(), json!(format!("redis://{}:{}", s.host, s.port)));
-            }
-            Kind::Memcached => {
-                e.insert("command".into(), json!([format!("--memcached.address={}:{}", s.host, s.port)]));
-            }
-            _ => {
-                let scheme = if s.tls_domain.is_some() { "https" } else { "http" };
-                e.insert(
-                    "command".into(),
-                    json!([
-                        format!("--nginx.scrape-uri={scheme}://{}:{}/stub_status", s.host, s.port),
-                        // A kingpin boolean: `--nginx.ssl-verify=false` is refused at start.
-                        "--no-nginx.ssl-verify".to_string()
-                    ]),
-                );
-            }
+        // What the kind's exporter needs from the service (`crate::kinds`), `$` doubled for
+        // compose's interpolation.
+        let run = (exporter.run)(s);
+        for (var, secret) in &run.secret_files {
+            wiring.file_var(secret, var);
+        }
+        for (var, value) in &run.env {
+            wiring.env.insert(var.to_string(), json!(literal(value)));
+        }
+        if !run.command.is_empty() {
+            e.insert("command".into(), json!(run.command.iter().map(|a| literal(a)).collect::<Vec<_>>()));
+        }
+        if !run.after.is_empty() {
+            // The job always completes, so this never holds monitoring back, and `up --wait`
+            // counts the job done.
+            let after: Vec<(&str, &str)> =
+                run.after.iter().map(|j| (j.as_str(), "service_completed_successfully")).collect();
+            depends(&mut e, &after);
         }
         wiring.apply(&c.name, &mut e, &mut secrets_all);
-        // Each exporter's cheapest endpoint: postgres_exporter queries the database on every
-        // `/metrics`, its landing page at `/` does not (nor memcached_exporter's: v0.14.4's
-        // cmd/memcached_exporter/main.go); redis_exporter answers `/health` without touching
-        // Redis. The nginx exporter's image is FROM scratch: no check at all, and Prometheus
-        // waits for it to start.
-        let path = match s.kind {
-            Kind::Postgres | Kind::Memcached => "/",
-            Kind::Redis => "/health",
-            _ => "/metrics",
-        };
+        let (port, path) = (exporter.port, exporter.health_path);
         let ready = insert_probe(&mut e, c, port, path);
         scrape_deps.push((c.name.clone(), ready));
         services.insert(c.name.clone(), Value::Object(e));
