@@ -2,7 +2,9 @@
 //! service its exporter cannot reach, a certificate about to expire, and error lines in the
 //! logs.
 
+use super::Run;
 use super::alert::*;
+use crate::ir::Service;
 use crate::manifest::model::{
     LogFormat,
     Severity::{Critical, Warning},
@@ -52,6 +54,18 @@ pub const ERROR_LOG_SPIKE: Builtin = log(b(
     Unit::PerSecond,
     "more than 0.1 error, critical or fatal lines per second (6 a minute) for 5m: a quiet service logs errors rarely",
 ));
+
+/// The container of an `http` or `generic` service the stack runs: checked on its `health`
+/// path (`live`, else `ready`) with `wget` or `curl`, whichever its image has; nothing else to
+/// set.
+pub fn health_probe(s: &Service) -> Run<'_> {
+    let healthcheck = s.health.as_ref().and_then(|h| h.live.as_ref().or(h.ready.as_ref())).map(|path| {
+        // The URL as one shell word.
+        let url = crate::targets::backup::sh_quote(&format!("http://127.0.0.1:{}{path}", s.port));
+        vec!["CMD-SHELL".to_string(), format!("wget -q --spider {url} || curl -fsS -o /dev/null {url}")]
+    });
+    Run { healthcheck, ..Default::default() }
+}
 
 /// `TargetDown`.
 pub fn target_down(r: &ServiceAlert) -> AlertText {
@@ -127,8 +141,9 @@ pub fn error_lines(sel: &str, format: LogFormat) -> String {
         LogFormat::Logfmt => format!("{sel} | logfmt | level=~`{levels}`"),
         LogFormat::Postgres => format!("{sel} |~ `(ERROR|FATAL|PANIC):`"),
         LogFormat::Nginx => format!("{sel} |~ `\\[(error|crit|alert|emerg)\\]`"),
-        // HAProxy's own messages (`[ALERT]    (7) : backend 'app' has no server available!`).
-        LogFormat::Haproxy => format!("{sel} |~ `^\\[(ALERT|EMERG)\\]`"),
+        // HAProxy's own messages at its worst level on standard error (`[ALERT]    (7) : backend
+        // 'app' has no server available!`; it prints ALERT, WARNING, NOTICE and DIAG there).
+        LogFormat::Haproxy => format!("{sel} |~ `^\\[ALERT\\]`"),
         LogFormat::Syslog | LogFormat::Plain => format!("{sel} |~ `(?i)\\b(error|critical|fatal|panic)\\b`"),
     }
 }

@@ -18,6 +18,7 @@ pub const DEF: KindDef = KindDef {
     front_door: false,
     panels,
     connections: None,
+    app: common::health_probe,
 };
 
 const ALERTS: &[Builtin] = &[common::TARGET_DOWN, common::ERROR_LOG_SPIKE];

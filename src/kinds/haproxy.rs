@@ -4,7 +4,7 @@
 //! nginx is.
 
 use super::alert::*;
-use super::{Catalogue, KindDef, common};
+use super::{Catalogue, KindDef, Run, common};
 use crate::ir::Service;
 use crate::manifest::model::LogFormat;
 use crate::manifest::model::Severity::{Critical, Warning};
@@ -22,6 +22,12 @@ pub const DEF: KindDef = KindDef {
     front_door: true,
     panels,
     connections: Some("haproxy_frontend_current_sessions"),
+    app: // Its configuration is the application's own (a volume at
+    // /usr/local/etc/haproxy/haproxy.cfg). The official image's Debian variant carries no
+    // client to check it with (docker-library's `3.2/Dockerfile` purges wget with its build
+    // tools; the `-alpine` one has busybox's), and `haproxy -c` checks the configuration, not
+    // the process: no healthcheck.
+    |_| Run::default(),
 };
 
 /// The port of the frontend serving the exporter in HAProxy's own documentation
@@ -61,16 +67,17 @@ const METRICS: &[&str] = &[
     "haproxy_backend_http_responses_total",
     "haproxy_backend_response_time_average_seconds",
     "haproxy_server_status",
+    "haproxy_server_current_queue",
 ];
 
 /// After awesome-prometheus-alerts' "HAProxy: Embedded exporter (HAProxy >= v2)" rules.
 #[rustfmt::skip]
 const ALERTS: &[Builtin] = &[
     common::TARGET_DOWN,
-    b("HaproxyNoServerAvailable", "operational", Critical, "1m", 0.0, Unit::Count, "no server of a backend up: APA HaproxyHasNoAliveBackends (active + backup servers == 0), read off each server's state so that a backend without servers (a `listen stats` section) is left alone; `for` 1m rides out a reload"),
+    b("HaproxyNoServerAvailable", "operational", Critical, "1m", 0.0, Unit::Count, "a backend DOWN, no server up with a weight: APA HaproxyHasNoAliveBackends (active + backup servers == 0), read off the backend's state, which a backend without servers (a `listen stats` section) never is (promex, v3.2.0); `for` 1m rides out a reload"),
     b("HaproxyServerUnhealthy", "operational", Warning, "2m", 0.0, Unit::Count, "a server its health checks mark DOWN for 2m: APA HaproxyServerHealthcheckFailure, on the server's state (check_failures_total stops counting once the server is marked down: src/check.c, v3.2.0)"),
     b("HaproxyHighErrorRate", "operational", Critical, "5m", 0.05, Unit::Ratio, "5% of a backend's responses 5xx: APA HaproxyHighHttp5xxErrorRateBackend (5% for 1m), `for` 5m as HighErrorRate for applications"),
-    b("HaproxyRequestsQueued", "performance", Warning, "2m", 0.0, Unit::Count, "requests waiting for a server for 2m: APA HaproxyPendingRequests (there rate() of the gauge, which is 0 for a steady queue; here the gauge)"),
+    b("HaproxyRequestsQueued", "performance", Warning, "2m", 0.0, Unit::Count, "requests waiting for a server for 2m: APA HaproxyPendingRequests (there rate() of the backend's gauge, which is 0 for a steady queue; here the gauges, the backend's and its servers', where a request bound to one server waits)"),
     common::TLS_EXPIRING,
     common::ERROR_LOG_SPIKE,
 ];
@@ -78,20 +85,21 @@ const ALERTS: &[Builtin] = &[
 fn rule(r: &ServiceAlert) -> AlertText {
     let (sel, who, tt, t, for_) = (SELECTOR, WHO, r.tt.as_str(), r.t, r.for_);
     let backend = ",proxy=\"app\"";
-    // The tests' server `app1` of backend `app`, in one state.
+    // The tests' backend `app`, and its server `app1`, in one state.
+    let status = |state: &str| r.svc("haproxy_backend_status", &format!("{backend},state=\"{state}\""));
     let server = |state: &str| r.svc("haproxy_server_status", &format!("{backend},server=\"app1\",state=\"{state}\""));
     match r.def.name {
         "TargetDown" => common::target_down(r),
         "TlsCertificateExpiring" => common::tls_expiring(r),
         "HaproxyNoServerAvailable" => {
             let mut text = AlertText::new(
-                format!("sum by (service, proxy) (haproxy_server_status{{{sel},state=\"UP\"}}) == 0"),
+                format!("max by (service, proxy) (haproxy_backend_status{{{sel},state=\"DOWN\"}}) == 1"),
                 format!("{who}: no server of backend {{{{ $labels.proxy }}}} is up"),
                 format!(
                     "HAProxy {who} has had no server up in backend {{{{ $labels.proxy }}}} for {for_}; it answers that backend's requests with 503."
                 ),
-                vec![series(&server("UP"), "0x60"), series(&server("DOWN"), "1x60")],
-                vec![series(&server("UP"), "1x60"), series(&server("DOWN"), "0x60")],
+                vec![series(&status("DOWN"), "1x60"), series(&status("UP"), "0x60")],
+                vec![series(&status("DOWN"), "0x60"), series(&status("UP"), "1x60")],
             );
             text.kept.push(("proxy".into(), "app".into()));
             text
@@ -128,15 +136,23 @@ fn rule(r: &ServiceAlert) -> AlertText {
             text
         }
         "HaproxyRequestsQueued" => {
-            let queue = r.svc("haproxy_backend_current_queue", backend);
+            let (queue, on_server) = (
+                r.svc("haproxy_backend_current_queue", backend),
+                r.svc("haproxy_server_current_queue", &format!("{backend},server=\"app1\"")),
+            );
             let mut text = AlertText::new(
-                format!("sum by (service, proxy) (haproxy_backend_current_queue{{{sel}}}) > {}", num(t)),
+                // A backend's queue holds the requests no server was chosen for; a request
+                // bound to a server (a cookie, a hash, `use-server`) waits in that server's.
+                format!(
+                    "sum by (service, proxy) (haproxy_backend_current_queue{{{sel}}} or haproxy_server_current_queue{{{sel}}}) > {}",
+                    num(t)
+                ),
                 format!("{who}: requests queued in backend {{{{ $labels.proxy }}}}"),
                 format!(
-                    "More than {tt} requests have waited for a server of HAProxy {who}'s backend {{{{ $labels.proxy }}}} for {for_}: every server is at its maxconn."
+                    "More than {tt} requests have waited for a server of HAProxy {who}'s backend {{{{ $labels.proxy }}}} for {for_}: its servers are at their maxconn."
                 ),
-                vec![series(&queue, &format!("{}x60", num(t + 3.0)))],
-                vec![series(&queue, &format!("{}x60", num(t)))],
+                vec![series(&queue, "0x60"), series(&on_server, &format!("{}x60", num(t + 3.0)))],
+                vec![series(&queue, &format!("{}x60", num(t))), series(&on_server, "0x60")],
             );
             text.kept.push(("proxy".into(), "app".into()));
             text
@@ -156,7 +172,7 @@ fn panels(s: &Service) -> Vec<Spec> {
         spec(Viz::TimeSeries, "Backend errors", "percentunit", "Share of each backend's responses that are 5xx (503 among them when no server is up).", vec![q(format!("sum by (proxy) (rate(haproxy_backend_http_responses_total{{{sl},code=\"5xx\"}}[{RATE}])) / sum by (proxy) (rate(haproxy_backend_http_responses_total{{{sl}}}[{RATE}]))"), "{{proxy}}")]),
         spec(Viz::TimeSeries, "Responses by class", "reqps", "Backend responses per second, by status class.", vec![q(format!("sum by (code) (rate(haproxy_backend_http_responses_total{{{sl}}}[{RATE}]))"), "{{code}}")]),
         spec(Viz::TimeSeries, "Servers up", "short", "Servers up in each backend (health checks passing, or no check).", vec![q(format!("sum by (proxy) (haproxy_server_status{{{sl},state=\"UP\"}})"), "{{proxy}}")]),
-        spec(Viz::TimeSeries, "Queued requests", "short", "Requests waiting for a server, by backend: every server is at its maxconn.", vec![q(format!("sum by (proxy) (haproxy_backend_current_queue{{{sl}}})"), "{{proxy}}")]),
+        spec(Viz::TimeSeries, "Queued requests", "short", "Requests waiting for a server, by backend (in its queue or a server's): its servers are at their maxconn.", vec![q(format!("sum by (proxy) (haproxy_backend_current_queue{{{sl}}} or haproxy_server_current_queue{{{sl}}})"), "{{proxy}}")]),
         spec(Viz::TimeSeries, "Response time", "s", "Mean response time of each backend's last 1,024 requests.", vec![q(format!("max by (proxy) (haproxy_backend_response_time_average_seconds{{{sl}}})"), "{{proxy}}")]),
         spec(Viz::TimeSeries, "Sessions", "short", "Open sessions of each frontend, and its maxconn.", vec![q(format!("sum by (proxy) (haproxy_frontend_current_sessions{{{sl}}})"), "{{proxy}}"), q(format!("sum by (proxy) (haproxy_frontend_limit_sessions{{{sl}}})"), "{{proxy}} limit")]),
     ];

@@ -22,6 +22,7 @@ pub const DEF: KindDef = KindDef {
     front_door: false,
     panels,
     connections: None,
+    app: common::health_probe,
 };
 
 /// Flask's (werkzeug's) and Django's default loggers write plain lines; the other frameworks'

@@ -1,7 +1,7 @@
 //! `kind: memcached`: memcached, read through memcached_exporter.
 
 use super::alert::*;
-use super::{Catalogue, Exporter, ExporterRun, KindDef, common};
+use super::{Catalogue, Exporter, KindDef, Run, common};
 use crate::ir::Service;
 use crate::ir::defaults;
 use crate::manifest::model::LogFormat;
@@ -20,6 +20,10 @@ pub const DEF: KindDef = KindDef {
     front_door: false,
     panels,
     connections: Some("memcached_current_connections"),
+    app: // Its data lives in memory only: no volume. The official image carries no client to ask it
+    // with (docker-library's `1/debian/Dockerfile` purges its build tools, wget among them,
+    // and keeps memcached and its libraries): no healthcheck.
+    |_| Run::default(),
 };
 
 /// Its exporter, as the compose file runs it.
@@ -30,7 +34,7 @@ const EXPORTER: Exporter = Exporter {
     down_alert: "MemcachedDown",
     // Its landing page, which does not ask memcached (v0.14.4's cmd/memcached_exporter/main.go).
     health_path: "/",
-    run: |s| ExporterRun { command: vec![format!("--memcached.address={}:{}", s.host, s.port)], ..Default::default() },
+    run: |s| Run { command: vec![format!("--memcached.address={}:{}", s.host, s.port)], ..Default::default() },
 };
 
 /// memcached_exporter v0.14.4, `pkg/exporter/exporter.go`: `command` and `status` on the

@@ -9,10 +9,13 @@
 //! the alerts, `targets::rules` and `targets::loki` write the rules, `targets::grafana` lays
 //! the panels out, `docs/alerts.md` lists the alerts and catalogues.
 //!
+//! What its containers need, its exporter's and its own when the stack runs it (`Run`), is
+//! said here and lowered by `targets::compose`.
+//!
 //! A new kind is a module here, registered in [`def`]. What a kind brings that still lives
-//! elsewhere (to move here next): its application container's healthcheck and data volume
-//! (`targets::compose`) and its panels on the performance dashboard
-//! (`targets::grafana::dashboards`).
+//! elsewhere (to move here next): its panels on the performance dashboard
+//! (`targets::grafana::dashboards`) and the conditions under which a service has an alert's
+//! series (`targets::rules::builtin`'s `admit`, by alert name).
 
 pub mod alert;
 pub mod common;
@@ -58,6 +61,9 @@ pub struct KindDef {
     pub panels: fn(&Service) -> Vec<Spec>,
     /// The metric of its open connections (or sessions), which the overview sums by service.
     pub connections: Option<&'static str>,
+    /// What its own container needs when the stack runs it (`image`): its variables, data,
+    /// command and healthcheck; the manifest's `compose:` comes after.
+    pub app: fn(&Service) -> Run<'_>,
 }
 
 /// A kind's exporter.
@@ -75,20 +81,33 @@ pub struct Exporter {
     /// service on every `/metrics`).
     pub health_path: &'static str,
     /// What its container needs from the service.
-    pub run: fn(&Service) -> ExporterRun<'_>,
+    pub run: fn(&Service) -> Run<'_>,
 }
 
-/// What an exporter's container needs from its service, as `targets::compose` lowers it.
+/// What a container needs, as `targets::compose` lowers it: a kind's exporter's, or the
+/// service's own when the stack runs it (`image`). Text is as the program reads it; compose
+/// doubles `$` for its interpolation.
 #[derive(Default)]
-pub struct ExporterRun<'a> {
-    /// Its arguments, after the image's entrypoint.
+pub struct Run<'a> {
+    /// Its arguments, after the image's entrypoint (none: the image's own).
     pub command: Vec<String>,
-    /// Environment variables, by value.
-    pub env: Vec<(&'static str, String)>,
-    /// Environment variables set to the path a secret is read from (`<VAR>_FILE`).
-    pub secret_files: Vec<(&'static str, &'a SecretRef)>,
+    /// Environment variables, in order.
+    pub env: Vec<(&'static str, Var<'a>)>,
     /// The one-shot jobs it waits for to complete.
     pub after: Vec<String>,
+    /// Where it keeps its data, in a named volume `<service>-data` unless the service's
+    /// `compose.volumes` mount something there.
+    pub data: Option<&'static str>,
+    /// Its healthcheck's test (`CMD` or `CMD-SHELL` first); none when its image has nothing to
+    /// check it with.
+    pub healthcheck: Option<Vec<String>>,
+}
+
+/// An environment variable's value.
+pub enum Var<'a> {
+    Value(String),
+    /// The path of the file a secret is read from (the `<VAR>_FILE` convention).
+    SecretFile(&'a SecretRef),
 }
 
 /// The metrics a kind's exporter, or the service itself, exposes.

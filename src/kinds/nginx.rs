@@ -2,7 +2,7 @@
 //! log; probed for its certificate.
 
 use super::alert::*;
-use super::{Catalogue, Exporter, ExporterRun, KindDef, common};
+use super::{Catalogue, Exporter, KindDef, Run, common};
 use crate::ir::Service;
 use crate::ir::defaults;
 use crate::manifest::model::LogFormat;
@@ -21,6 +21,10 @@ pub const DEF: KindDef = KindDef {
     front_door: true,
     panels,
     connections: Some("nginx_connections_active"),
+    app: |_| Run {
+        healthcheck: Some(["CMD-SHELL", "kill -0 \"$(cat /var/run/nginx.pid)\""].map(String::from).to_vec()),
+        ..Default::default()
+    },
 };
 
 /// Its exporter, as the compose file runs it.
@@ -32,7 +36,7 @@ const EXPORTER: Exporter = Exporter {
     // Its image is FROM scratch: compose gets no check at all, and Prometheus waits for it to
     // start (`targets::compose`).
     health_path: "/metrics",
-    run: |s| ExporterRun {
+    run: |s| Run {
         command: vec![
             format!(
                 "--nginx.scrape-uri={}://{}:{}/stub_status",

@@ -2,7 +2,7 @@
 //! PostgreSQL's own log lines.
 
 use super::alert::*;
-use super::{Catalogue, Exporter, ExporterRun, KindDef, common};
+use super::{Catalogue, Exporter, KindDef, Run, Var, common};
 use crate::ir::Service;
 use crate::ir::defaults;
 use crate::manifest::model::LogFormat;
@@ -21,6 +21,7 @@ pub const DEF: KindDef = KindDef {
     front_door: false,
     panels,
     connections: Some("pg_stat_activity_count"),
+    app,
 };
 
 /// Its exporter, as the compose file runs it.
@@ -37,12 +38,14 @@ const EXPORTER: Exporter = Exporter {
 /// postgres_exporter reaches the database at its host, port and database as its user, the
 /// password from its file; with query statistics, its stat_statements collector, after the job
 /// that creates the extension when sightline sets the server up.
-fn exporter_run(s: &Service) -> ExporterRun<'_> {
-    let mut run = ExporterRun::default();
+fn exporter_run(s: &Service) -> Run<'_> {
+    let mut run = Run::default();
     if let Some(pg) = &s.postgres {
-        run.secret_files.push(("DATA_SOURCE_PASS_FILE", &pg.password));
-        run.env.push(("DATA_SOURCE_URI", format!("{}:{}/{}?sslmode=disable", s.host, s.port, pg.database)));
-        run.env.push(("DATA_SOURCE_USER", pg.user.clone()));
+        run.env = vec![
+            ("DATA_SOURCE_PASS_FILE", Var::SecretFile(&pg.password)),
+            ("DATA_SOURCE_URI", Var::Value(format!("{}:{}/{}?sslmode=disable", s.host, s.port, pg.database))),
+            ("DATA_SOURCE_USER", Var::Value(pg.user.clone())),
+        ];
     }
     if s.query_stats() {
         run.command.push(crate::targets::postgres::EXPORTER_FLAG.to_string());
@@ -274,4 +277,29 @@ fn query_stats(sl: &str) -> Vec<Spec> {
             vec![q(top, "time in range"), q(mean, "mean per call")],
         ),
     ]
+}
+
+/// Its own container, the official image set up from its variables (the database, its owner,
+/// the password's file), its data in a volume, started with the options query statistics need
+/// when sightline sets the server up; `pg_isready` checks it.
+fn app(s: &Service) -> Run<'_> {
+    let Some(pg) = &s.postgres else {
+        return Run { healthcheck: Some(vec!["CMD".into(), "pg_isready".into()]), ..Default::default() };
+    };
+    let mut command = Vec::new();
+    if crate::targets::postgres::sets_up_server(s) {
+        command.push("postgres".to_string());
+        command.extend(crate::targets::postgres::SERVER_ARGS.map(String::from));
+    }
+    Run {
+        env: vec![
+            ("POSTGRES_DB", Var::Value(pg.database.clone())),
+            ("POSTGRES_USER", Var::Value(pg.user.clone())),
+            ("POSTGRES_PASSWORD_FILE", Var::SecretFile(&pg.password)),
+        ],
+        data: Some(crate::targets::postgres::data_mount(s)),
+        command,
+        healthcheck: Some(["CMD", "pg_isready", "-U", &pg.user, "-d", &pg.database].map(String::from).to_vec()),
+        ..Default::default()
+    }
 }

@@ -1,7 +1,7 @@
 //! `kind: redis`: Redis, read through redis_exporter.
 
 use super::alert::*;
-use super::{Catalogue, Exporter, ExporterRun, KindDef, common};
+use super::{Catalogue, Exporter, KindDef, Run, Var, common};
 use crate::ir::Service;
 use crate::ir::defaults;
 use crate::manifest::model::LogFormat;
@@ -20,6 +20,13 @@ pub const DEF: KindDef = KindDef {
     front_door: false,
     panels,
     connections: Some("redis_connected_clients"),
+    app: |_| Run {
+        // The official image keeps its data (RDB snapshots, the AOF) in /data: a named volume
+        // keeps it across `down` and `up`.
+        data: Some("/data"),
+        healthcheck: Some(["CMD", "redis-cli", "ping"].map(String::from).to_vec()),
+        ..Default::default()
+    },
 };
 
 /// Its exporter, as the compose file runs it.
@@ -30,7 +37,10 @@ const EXPORTER: Exporter = Exporter {
     down_alert: "RedisDown",
     // Answered without touching Redis.
     health_path: "/health",
-    run: |s| ExporterRun { env: vec![("REDIS_ADDR", format!("redis://{}:{}", s.host, s.port))], ..Default::default() },
+    run: |s| Run {
+        env: vec![("REDIS_ADDR", Var::Value(format!("redis://{}:{}", s.host, s.port)))],
+        ..Default::default()
+    },
 };
 
 /// redis_exporter's INFO metrics.

@@ -715,11 +715,19 @@ http {{
 HAPROXY_BACKEND_PORT = 65080
 
 
+def haproxy_documented() -> str:
+    """The configuration docs/manifest.md asks a `haproxy` service for: its first code block
+    after the `haproxy` section's opening."""
+    text = (ROOT / "docs/manifest.md").read_text()
+    after = text.split("A `haproxy` service's configuration is the application's own", 1)[1]
+    return after.split("```\n", 2)[1]
+
+
 def start_haproxy(stack: Stack, procs: Processes, name: str, svc: dict) -> None:
-    """Debian's HAProxy, with the configuration docs/manifest.md gives for a `haproxy` service:
-    its built-in exporter on a frontend of its own (`metrics_port`, default 8405), `option
-    httplog` to standard output; the frontend on the service's port (TLS with `tls.domain`),
-    one backend `app` with one checked server, the generic app."""
+    """Debian's HAProxy with the configuration docs/manifest.md asks for, as written but for the
+    exporter's bind address (the service's own here, `metrics_port`) and path; then a frontend
+    on the service's port (TLS with `tls.domain`) and one backend `app` of one checked server,
+    the generic app, one connection at a time. As the official image runs it: `-W -db`."""
     port = int(svc.get("port", 80))
     addr = stack.addr[name]
     d = stack.work / f"haproxy-{name}"
@@ -730,32 +738,32 @@ def start_haproxy(stack: Stack, procs: Processes, name: str, svc: dict) -> None:
         cert, key = stack.certificate(name, domain)
         (d / "site.pem").write_text(cert.read_text() + key.read_text())
         bind += f" ssl crt {d / 'site.pem'}"
-    procs.start(f"{name}-backend", [os.environ["REHEARSE_GENERIC_APP"], f"{addr}:{HAPROXY_BACKEND_PORT}"])
+    documented = haproxy_documented()
+    assert "  bind :8405\n" in documented and "{ path /metrics }" in documented, documented
+    path = svc.get("metrics") if isinstance(svc.get("metrics"), str) else "/metrics"
+    documented = documented.replace("  bind :8405\n", f"  bind {addr}:{int(svc.get('metrics_port', 8405))}\n").replace("{ path /metrics }", f"{{ path {path} }}")
+    procs.start(haproxy_backend(name), [os.environ["REHEARSE_GENERIC_APP"], f"{addr}:{HAPROXY_BACKEND_PORT}"])
     (d / "haproxy.cfg").write_text(
-        f"""global
-  log stdout format raw local0
-defaults
-  mode http
-  log global
-  option httplog
-  timeout connect 2s
-  timeout client 60s
-  timeout server 60s
-  timeout queue 60s
-frontend main
+        documented
+        + f"""frontend main
   bind {bind}
+  timeout client 60s
   default_backend app
 backend app
+  timeout connect 2s
+  timeout server 60s
+  timeout queue 60s
   option httpchk GET /
   server app1 {addr}:{HAPROXY_BACKEND_PORT} check inter 1s fall 2 rise 2 maxconn 1
-frontend prometheus
-  bind {addr}:{int(svc.get("metrics_port", 8405))}
-  http-request use-service prometheus-exporter if {{ path {svc.get("metrics") if isinstance(svc.get("metrics"), str) else "/metrics"} }}
-  no log
 """
     )
     wait_port(addr, HAPROXY_BACKEND_PORT, 30)
-    procs.start(name, ["haproxy", "-db", "-f", str(d / "haproxy.cfg")])
+    procs.start(name, ["haproxy", "-W", "-db", "-f", str(d / "haproxy.cfg")])
+
+
+def haproxy_backend(name: str) -> str:
+    """The process name of a haproxy service's backend app (a `.`: no service is named so)."""
+    return f"{name}.backend"
 
 
 def framework_facts() -> dict[str, dict]:
@@ -2049,10 +2057,10 @@ def inject(stack: Stack, procs: Processes, report: Report, faults: Faults, apps:
             quiet += [(d, {"service": n}) for d in sorted(down_alerts(stack).get(n, ()))]
     # HAProxy's one server down: its health checks mark it DOWN, and its backend has no server
     # left; HAProxy itself still answers (503) and is scraped.
-    for n in apps:
-        if f"{n}-backend" in procs.running:
-            procs.stop(f"{n}-backend")
-            stopped.append(f"{n}-backend")
+    for n in [a for a in apps if services[a].get("kind") == "haproxy"]:
+        if haproxy_backend(n) in procs.running:
+            procs.stop(haproxy_backend(n))
+            stopped.append(haproxy_backend(n))
             want += [(a, {"service": n, "proxy": "app", **({"server": "app1"} if a == "HaproxyServerUnhealthy" else {})}) for a in ("HaproxyServerUnhealthy", "HaproxyNoServerAvailable") if has_rule(stack, a, service=n)]
             quiet.append(("TargetDown", {"service": n}))
     if "node-exporter" in procs.running:

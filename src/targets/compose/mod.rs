@@ -38,7 +38,8 @@ use super::paths::*;
 use super::postgres;
 use crate::ir::defaults::{self, Probe};
 use crate::ir::{Component, Postgres, Service, Stack};
-use crate::manifest::model::{Collector, EnvValue, Kind};
+use crate::kinds;
+use crate::manifest::model::{Collector, EnvValue};
 use secrets::{SecretWiring, Secrets};
 use serde_json::{Map, Value, json};
 
@@ -123,8 +124,21 @@ fn insert_probe(s: &mut Map<String, Value>, c: &Component, port: u16, path: &str
     }
 }
 
-/// Where the official redis image keeps its data.
-const REDIS_DATA: &str = "/data";
+/// A kind's container needs (`kinds::Run`): its variables, a secret's as the path of its file,
+/// and its command, `$` doubled for compose's interpolation.
+fn lower_run(run: &kinds::Run, s: &mut Map<String, Value>, wiring: &mut SecretWiring) {
+    for (var, value) in &run.env {
+        match value {
+            kinds::Var::Value(v) => {
+                wiring.env.insert(var.to_string(), json!(literal(v)));
+            }
+            kinds::Var::SecretFile(r) => wiring.file_var(r, var),
+        }
+    }
+    if !run.command.is_empty() {
+        s.insert("command".into(), json!(run.command.iter().map(|a| literal(a)).collect::<Vec<_>>()));
+    }
+}
 
 /// The service's own `compose.volumes` (or a `compose.tmpfs`) mount something at `path`.
 fn mounts_at(s: &Service, path: &str) -> bool {
@@ -133,21 +147,10 @@ fn mounts_at(s: &Service, path: &str) -> bool {
         || s.compose.tmpfs.iter().any(|t| t.0 == path)
 }
 
-/// An application's container that compose can wait to be healthy: the databases' and nginx's
-/// own checks, an `http` or `generic` service's `health` path.
+/// An application's container that compose can wait to be healthy: its kind gives it a check
+/// (`kinds::KindDef::app`).
 fn has_healthcheck(s: &Service) -> bool {
-    match s.kind {
-        Kind::Postgres | Kind::Redis | Kind::Nginx => true,
-        // The official memcached image carries no client to ask it with (docker-library's
-        // `1/debian/Dockerfile` purges its build tools, wget among them, and keeps memcached and
-        // its libraries).
-        Kind::Memcached => false,
-        // Nor the official haproxy image (docker-library's `3.2/Dockerfile` purges wget with
-        // its build tools and adds no client); its `-c` checks the configuration, not the
-        // process.
-        Kind::Haproxy => false,
-        Kind::Http | Kind::Generic => s.health.as_ref().is_some_and(|h| h.live.is_some() || h.ready.is_some()),
-    }
+    (kinds::def(s.kind).app)(s).healthcheck.is_some()
 }
 
 /// The common part of every sightline service.
@@ -393,18 +396,9 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         let Some(exporter) = crate::kinds::def(s.kind).exporter.as_ref() else { continue };
         let mut e = base(c, Some(NOBODY), true, &with_app(&[]));
         let mut wiring = SecretWiring::new();
-        // What the kind's exporter needs from the service (`crate::kinds`), `$` doubled for
-        // compose's interpolation.
+        // What the kind's exporter needs from the service (`crate::kinds`).
         let run = (exporter.run)(s);
-        for (var, secret) in &run.secret_files {
-            wiring.file_var(secret, var);
-        }
-        for (var, value) in &run.env {
-            wiring.env.insert(var.to_string(), json!(literal(value)));
-        }
-        if !run.command.is_empty() {
-            e.insert("command".into(), json!(run.command.iter().map(|a| literal(a)).collect::<Vec<_>>()));
-        }
+        lower_run(&run, &mut e, &mut wiring);
         if !run.after.is_empty() {
             // The job always completes, so this never holds monitoring back, and `up --wait`
             // counts the job done.
@@ -757,55 +751,24 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         // The application's own network only (it keeps its way out: neither is internal).
         a.insert("networks".into(), json!([app_net.unwrap_or(APPLICATION)]));
         let mut wiring = SecretWiring::new();
-        let health = match s.kind {
-            Kind::Postgres => {
-                if let Some(pg) = &s.postgres {
-                    wiring.env.insert("POSTGRES_DB".into(), json!(literal(&pg.database)));
-                    wiring.env.insert("POSTGRES_USER".into(), json!(literal(&pg.user)));
-                    wiring.file_var(&pg.password, "POSTGRES_PASSWORD_FILE");
-                    let volume = format!("{}-data", s.name);
-                    if !mounts_at(s, postgres::data_mount(s)) {
-                        a.insert("volumes".into(), json!([format!("{volume}:{}", postgres::data_mount(s))]));
-                        volumes.insert(volume.clone(), json!({}));
-                    }
-                    if postgres::sets_up_server(s) {
-                        let mut command = vec!["postgres"];
-                        command.extend(postgres::SERVER_ARGS);
-                        a.insert("command".into(), json!(command));
-                        // Sightline's job, but on the database's image with its credentials:
-                        // the application's network only, as the database itself.
-                        let job = query_stats_job(s, pg, &[app_net.unwrap_or(APPLICATION)], &mut secrets_all);
-                        services.insert(crate::ir::query_stats_job_name(&s.name), Value::Object(job));
-                    }
-                    Some(healthcheck(vec!["CMD", "pg_isready", "-U", &literal(&pg.user), "-d", &literal(&pg.database)]))
-                } else {
-                    Some(healthcheck(vec!["CMD", "pg_isready"]))
-                }
-            }
-            Kind::Redis => {
-                // The official image keeps its data (RDB snapshots, the AOF) in /data: a named
-                // volume keeps it across `down` and `up`.
-                if !mounts_at(s, REDIS_DATA) {
-                    let volume = format!("{}-data", s.name);
-                    a.insert("volumes".into(), json!([format!("{volume}:{REDIS_DATA}")]));
-                    volumes.insert(volume, json!({}));
-                }
-                Some(healthcheck(vec!["CMD", "redis-cli", "ping"]))
-            }
-            Kind::Nginx => Some(healthcheck(vec!["CMD-SHELL", "kill -0 \"$$(cat /var/run/nginx.pid)\""])),
-            // Its data lives in memory only: no volume; no client in the image to check it with.
-            Kind::Memcached => None,
-            // Its configuration is the application's own (a volume at
-            // /usr/local/etc/haproxy/haproxy.cfg); no client in the image to check it with.
-            Kind::Haproxy => None,
-            Kind::Http | Kind::Generic => {
-                s.health.as_ref().and_then(|h| h.live.as_ref().or(h.ready.as_ref())).map(|path| {
-                    // The URL as one shell word, and `$` doubled for compose's interpolation.
-                    let url = super::backup::sh_quote(&format!("http://127.0.0.1:{}{path}", s.port)).replace('$', "$$");
-                    healthcheck(vec!["CMD-SHELL", &format!("wget -q --spider {url} || curl -fsS -o /dev/null {url}")])
-                })
-            }
-        };
+        // What its kind sets (`crate::kinds`): variables, a data volume, the command, the
+        // healthcheck.
+        let run = (kinds::def(s.kind).app)(s);
+        if let Some(path) = run.data.filter(|p| !mounts_at(s, p)) {
+            let volume = format!("{}-data", s.name);
+            a.insert("volumes".into(), json!([format!("{volume}:{path}")]));
+            volumes.insert(volume, json!({}));
+        }
+        lower_run(&run, &mut a, &mut wiring);
+        if let Some(pg) = s.postgres.as_ref().filter(|_| postgres::sets_up_server(s)) {
+            // Sightline's job, but on the database's image with its credentials: the
+            // application's network only, as the database itself.
+            let job = query_stats_job(s, pg, &[app_net.unwrap_or(APPLICATION)], &mut secrets_all);
+            services.insert(crate::ir::query_stats_job_name(&s.name), Value::Object(job));
+        }
+        let health = run.healthcheck.map(|test| {
+            healthcheck(test.iter().map(|a| literal(a)).collect::<Vec<_>>().iter().map(String::as_str).collect())
+        });
         // What the manifest's `compose:` adds: the environment (a secret as its reference's
         // mechanism), the command, volumes, further ports, and what to wait for.
         let run = &s.compose;
