@@ -19,6 +19,7 @@ pub const DEF: KindDef = KindDef {
     panels,
     connections: None,
     app: common::health_probe,
+    performance: |_| Vec::new(),
 };
 
 const ALERTS: &[Builtin] = &[common::TARGET_DOWN, common::ERROR_LOG_SPIKE];

@@ -22,12 +22,13 @@ pub const DEF: KindDef = KindDef {
     front_door: true,
     panels,
     connections: Some("haproxy_frontend_current_sessions"),
-    app: // Its configuration is the application's own (a volume at
+    // Its configuration is the application's own (a volume at
     // /usr/local/etc/haproxy/haproxy.cfg). The official image's Debian variant carries no
     // client to check it with (docker-library's `3.2/Dockerfile` purges wget with its build
     // tools; the `-alpine` one has busybox's), and `haproxy -c` checks the configuration, not
     // the process: no healthcheck.
-    |_| Run::default(),
+    app: |_| Run::default(),
+    performance: |_| Vec::new(),
 };
 
 /// The port of the frontend serving the exporter in HAProxy's own documentation

@@ -23,6 +23,7 @@ pub const DEF: KindDef = KindDef {
     panels,
     connections: None,
     app: common::health_probe,
+    performance,
 };
 
 /// Flask's (werkzeug's) and Django's default loggers write plain lines; the other frameworks'
@@ -317,4 +318,17 @@ fn runtime_panels(r: Runtime, sl: &str) -> Vec<Spec> {
         )),
     }
     v
+}
+
+/// Its panels on the performance dashboard: each service's request duration percentiles.
+fn performance(services: &[&Service]) -> Vec<Spec> {
+    services
+        .iter()
+        .filter_map(|s| {
+            let qs: Vec<Query> = [0.5, 0.95, 0.99].into_iter().filter_map(|x| quantile(s, &sel(s), x)).collect();
+            (!qs.is_empty()).then(|| {
+                spec(Viz::TimeSeries, &format!("{} latency", s.name), "s", "Request duration percentiles.", qs)
+            })
+        })
+        .collect()
 }

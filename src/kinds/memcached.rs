@@ -20,10 +20,24 @@ pub const DEF: KindDef = KindDef {
     front_door: false,
     panels,
     connections: Some("memcached_current_connections"),
-    app: // Its data lives in memory only: no volume. The official image carries no client to ask it
+    // Its data lives in memory only: no volume. The official image carries no client to ask it
     // with (docker-library's `1/debian/Dockerfile` purges its build tools, wget among them,
     // and keeps memcached and its libraries): no healthcheck.
-    |_| Run::default(),
+    app: |_| Run::default(),
+    performance: |_| {
+        vec![spec(
+            Viz::TimeSeries,
+            "Memcached hit ratio",
+            "percentunit",
+            "Memcached gets that found their key, over all gets.",
+            vec![q(
+                format!(
+                    "sum by (service) (rate(memcached_commands_total{{command=\"get\",status=\"hit\"}}[{RATE}])) / sum by (service) (rate(memcached_commands_total{{command=\"get\"}}[{RATE}]))"
+                ),
+                "{{service}}",
+            )],
+        )]
+    },
 };
 
 /// Its exporter, as the compose file runs it.

@@ -4,8 +4,8 @@
 //! the metrics and labels the rules and panels read, with where they were read (its exporter's,
 //! or the service's own: HAProxy serves its metrics itself), its built-in
 //! alerts with their thresholds and where each comes from, and each alert's expression: PromQL
-//! with the series that make it fire and keep it silent, or LogQL for Loki's ruler, and its
-//! dashboard's panels. `ir` reads the exporter, `check` validates `alerts:` overrides against
+//! with the series that make it fire and keep it silent, or LogQL for Loki's ruler, its
+//! dashboard's panels and its panels on the overview and performance dashboards. `ir` reads the exporter, `check` validates `alerts:` overrides against
 //! the alerts, `targets::rules` and `targets::loki` write the rules, `targets::grafana` lays
 //! the panels out, `docs/alerts.md` lists the alerts and catalogues.
 //!
@@ -13,9 +13,10 @@
 //! said here and lowered by `targets::compose`.
 //!
 //! A new kind is a module here, registered in [`def`]. What a kind brings that still lives
-//! elsewhere (to move here next): its panels on the performance dashboard
-//! (`targets::grafana::dashboards`) and the conditions under which a service has an alert's
-//! series (`targets::rules::builtin`'s `admit`, by alert name).
+//! elsewhere (to move here next): its panels on the security dashboard (http's status codes,
+//! postgres's refused logins, in `targets::grafana::dashboards`) and the conditions under
+//! which a service has an alert's series (`targets::rules::builtin`'s `admit`, by alert
+//! name).
 
 pub mod alert;
 pub mod common;
@@ -64,6 +65,8 @@ pub struct KindDef {
     /// What its own container needs when the stack runs it (`image`): its variables, data,
     /// command and healthcheck; the manifest's `compose:` comes after.
     pub app: fn(&Service) -> Run<'_>,
+    /// Its panels on the performance dashboard, for its services in the stack (one at least).
+    pub performance: fn(&[&Service]) -> Vec<Spec>,
 }
 
 /// A kind's exporter.

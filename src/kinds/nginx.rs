@@ -25,6 +25,7 @@ pub const DEF: KindDef = KindDef {
         healthcheck: Some(["CMD-SHELL", "kill -0 \"$(cat /var/run/nginx.pid)\""].map(String::from).to_vec()),
         ..Default::default()
     },
+    performance: |_| Vec::new(),
 };
 
 /// Its exporter, as the compose file runs it.

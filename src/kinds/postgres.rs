@@ -22,6 +22,7 @@ pub const DEF: KindDef = KindDef {
     panels,
     connections: Some("pg_stat_activity_count"),
     app,
+    performance,
 };
 
 /// Its exporter, as the compose file runs it.
@@ -302,4 +303,30 @@ fn app(s: &Service) -> Run<'_> {
         healthcheck: Some(["CMD", "pg_isready", "-U", &pg.user, "-d", &pg.database].map(String::from).to_vec()),
         ..Default::default()
     }
+}
+
+/// Its panels on the performance dashboard, over its services: transactions, the mean query
+/// time of those with query statistics, the buffer cache's hit ratio.
+#[rustfmt::skip]
+fn performance(services: &[&Service]) -> Vec<Spec> {
+    let mut v = vec![spec(
+        Viz::TimeSeries,
+        "Database transactions",
+        "ops",
+        "Commits and rollbacks per second.",
+        vec![
+            q(format!("sum by (service) (rate(pg_stat_database_xact_commit[{RATE}]))"), "{{service}} commit"),
+            q(format!("sum by (service) (rate(pg_stat_database_xact_rollback[{RATE}]))"), "{{service}} rollback"),
+        ],
+    )];
+    let timed: Vec<Query> = services
+        .iter()
+        .filter(|s| s.query_stats())
+        .map(|s| q(mean_query_time(&sel(s), "service", RATE), "{{service}}"))
+        .collect();
+    if !timed.is_empty() {
+        v.push(spec(Viz::TimeSeries, "Database query time", "s", "Mean execution time per call (pg_stat_statements).", timed));
+    }
+    v.push(spec(Viz::TimeSeries, "Database cache hit ratio", "percentunit", "Block reads served from shared buffers.", vec![q(format!("sum by (service) (rate(pg_stat_database_blks_hit[{RATE}])) / (sum by (service) (rate(pg_stat_database_blks_hit[{RATE}])) + sum by (service) (rate(pg_stat_database_blks_read[{RATE}])))"), "{{service}}")]));
+    v
 }

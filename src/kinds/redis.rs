@@ -27,6 +27,20 @@ pub const DEF: KindDef = KindDef {
         healthcheck: Some(["CMD", "redis-cli", "ping"].map(String::from).to_vec()),
         ..Default::default()
     },
+    performance: |_| {
+        vec![spec(
+            Viz::TimeSeries,
+            "Cache hit ratio",
+            "percentunit",
+            "Redis keyspace hits over lookups.",
+            vec![q(
+                format!(
+                    "sum by (service) (rate(redis_keyspace_hits_total[{RATE}])) / (sum by (service) (rate(redis_keyspace_hits_total[{RATE}])) + sum by (service) (rate(redis_keyspace_misses_total[{RATE}])))"
+                ),
+                "{{service}}",
+            )],
+        )]
+    },
 };
 
 /// Its exporter, as the compose file runs it.

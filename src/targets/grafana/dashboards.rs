@@ -12,10 +12,6 @@ use crate::manifest::model::{DashboardKind, Kind, StatusCodes};
 use crate::targets::Artifact;
 use crate::targets::paths::GRAFANA_DASHBOARDS_DIR;
 
-fn sel(s: &Service) -> String {
-    format!("service=\"{}\"", s.name)
-}
-
 fn http(stack: &Stack) -> impl Iterator<Item = &Service> {
     stack.services.iter().filter(|s| s.kind == Kind::Http)
 }
@@ -157,45 +153,14 @@ fn security(stack: &Stack) -> Vec<Spec> {
 }
 
 fn performance(stack: &Stack) -> Vec<Spec> {
-    let mut v = Vec::new();
-    for s in http(stack) {
-        let qs: Vec<Query> = [0.5, 0.95, 0.99].into_iter().filter_map(|x| quantile(s, &sel(s), x)).collect();
-        if !qs.is_empty() {
-            v.push(spec(Viz::TimeSeries, &format!("{} latency", s.name), "s", "Request duration percentiles.", qs));
-        }
-    }
-    if of(stack, Kind::Postgres).next().is_some() {
-        v.push(spec(
-            Viz::TimeSeries,
-            "Database transactions",
-            "ops",
-            "Commits and rollbacks per second.",
-            vec![
-                q(format!("sum by (service) (rate(pg_stat_database_xact_commit[{RATE}]))"), "{{service}} commit"),
-                q(format!("sum by (service) (rate(pg_stat_database_xact_rollback[{RATE}]))"), "{{service}} rollback"),
-            ],
-        ));
-        let timed: Vec<Query> = of(stack, Kind::Postgres)
-            .filter(|s| s.query_stats())
-            .map(|s| q(mean_query_time(&sel(s), "service", RATE), "{{service}}"))
-            .collect();
-        if !timed.is_empty() {
-            v.push(spec(
-                Viz::TimeSeries,
-                "Database query time",
-                "s",
-                "Mean execution time per call (pg_stat_statements).",
-                timed,
-            ));
-        }
-        v.push(spec(Viz::TimeSeries, "Database cache hit ratio", "percentunit", "Block reads served from shared buffers.", vec![q(format!("sum by (service) (rate(pg_stat_database_blks_hit[{RATE}])) / (sum by (service) (rate(pg_stat_database_blks_hit[{RATE}])) + sum by (service) (rate(pg_stat_database_blks_read[{RATE}])))"), "{{service}}")]));
-    }
-    if of(stack, Kind::Redis).next().is_some() {
-        v.push(spec(Viz::TimeSeries, "Cache hit ratio", "percentunit", "Redis keyspace hits over lookups.", vec![q(format!("sum by (service) (rate(redis_keyspace_hits_total[{RATE}])) / (sum by (service) (rate(redis_keyspace_hits_total[{RATE}])) + sum by (service) (rate(redis_keyspace_misses_total[{RATE}])))"), "{{service}}")]));
-    }
-    if of(stack, Kind::Memcached).next().is_some() {
-        v.push(spec(Viz::TimeSeries, "Memcached hit ratio", "percentunit", "Memcached gets that found their key, over all gets.", vec![q(format!("sum by (service) (rate(memcached_commands_total{{command=\"get\",status=\"hit\"}}[{RATE}])) / sum by (service) (rate(memcached_commands_total{{command=\"get\"}}[{RATE}]))"), "{{service}}")]));
-    }
+    // Each kind's panels, for the services of that kind (`crate::kinds`).
+    let mut v: Vec<Spec> = Kind::ALL
+        .into_iter()
+        .flat_map(|k| {
+            let services: Vec<&Service> = of(stack, k).collect();
+            if services.is_empty() { Vec::new() } else { (crate::kinds::def(k).performance)(&services) }
+        })
+        .collect();
     if stack.component(defaults::CADVISOR.name).is_some() {
         let project = format!("container_label_com_docker_compose_project=\"{}\"", stack.name);
         v.push(spec(Viz::TimeSeries, "CPU by container", "short", "CPU used by each container of the stack (cAdvisor), in cores.", vec![q(format!("sum by (container_label_com_docker_compose_service) (rate(container_cpu_usage_seconds_total{{{project}}}[{RATE}]))"), "{{container_label_com_docker_compose_service}}")]));

@@ -10,6 +10,11 @@ use crate::ir::Service;
 /// The rate window of every panel: Grafana's, four scrape intervals at least.
 pub const RATE: &str = "$__rate_interval";
 
+/// The matcher of one service, as the stack's dashboards select it.
+pub fn sel(s: &Service) -> String {
+    format!("service=\"{}\"", s.name)
+}
+
 /// The service a kind's dashboard shows: the one its `service` variable names.
 pub const CHOSEN: &str = "service=\"$service\"";
 
