@@ -51,6 +51,12 @@ pub struct Builtin {
     pub source: &'static str,
     /// Evaluated by Loki's ruler on the service's logs rather than by Prometheus.
     pub logs: bool,
+    /// Read from a blackbox probe of the service, not from its own series: it holds for a
+    /// service Prometheus does not scrape (`metrics: false`) too.
+    pub probed: bool,
+    /// Whether a service has the series the alert reads (a TLS domain, a health path, a
+    /// runtime, a duration histogram, exact status codes); the alert is left out otherwise.
+    pub when: fn(&Service) -> bool,
 }
 
 /// Where awesome-prometheus-alerts' thresholds come from, as the sources name it.
@@ -66,7 +72,17 @@ pub const fn b(
     unit: Unit,
     source: &'static str,
 ) -> Builtin {
-    Builtin { name, category, severity, for_, threshold, unit, source, logs: false }
+    Builtin { name, category, severity, for_, threshold, unit, source, logs: false, probed: false, when: |_| true }
+}
+
+/// As [`b`], only for the services `when` says have its series.
+pub const fn only(when: fn(&Service) -> bool, b: Builtin) -> Builtin {
+    Builtin { when, ..b }
+}
+
+/// As [`b`], read from a blackbox probe, for the services `when` says are probed so.
+pub const fn probed(when: fn(&Service) -> bool, b: Builtin) -> Builtin {
+    Builtin { when, probed: true, ..b }
 }
 
 /// A log-based alert (LogQL, evaluated by Loki's ruler): as [`b`], with `logs`.

@@ -33,15 +33,18 @@ pub const EXPORTER_DOWN: Builtin = b(
     "up == 0 for the service's exporter: APA PrometheusTargetMissing, for the exporter alone (the service's own state is the kind's Down alert)",
 );
 
-/// With `tls: { domain }` (nginx, http): the probed certificate expires soon.
-pub const TLS_EXPIRING: Builtin = b(
-    "TlsCertificateExpiring",
-    "security",
-    Warning,
-    "0m",
-    14.0,
-    Unit::Days,
-    "certificate expires within 14 days: APA BlackboxSslCertificateWillExpireSoon (20d there; 14d still leaves two weekly renewal attempts)",
+/// With `tls: { domain }` (nginx, haproxy, http): the probed certificate expires soon.
+pub const TLS_EXPIRING: Builtin = probed(
+    |s| s.tls_domain.is_some(),
+    b(
+        "TlsCertificateExpiring",
+        "security",
+        Warning,
+        "0m",
+        14.0,
+        Unit::Days,
+        "certificate expires within 14 days: APA BlackboxSslCertificateWillExpireSoon (20d there; 14d still leaves two weekly renewal attempts)",
+    ),
 );
 
 /// Every service's logs: a spike of error lines.

@@ -57,52 +57,84 @@ const ALERTS: &[Builtin] = &[
         Unit::Ratio,
         "5% of responses 5xx: APA \"HTTP 5xx error rate\" family and the Google SRE workbook's example availability alert",
     ),
-    b(
-        "HighLatency",
-        "performance",
-        Warning,
-        "10m",
-        0.5,
-        Unit::Seconds,
-        "p95 above 500ms: the spec's example latency objective",
+    // A duration histogram whose unit its name says.
+    only(
+        |s| s.metric_names.duration_scale().is_some(),
+        b(
+            "HighLatency",
+            "performance",
+            Warning,
+            "10m",
+            0.5,
+            Unit::Seconds,
+            "p95 above 500ms: the spec's example latency objective",
+        ),
     ),
-    b(
-        "AuthFailures",
-        "security",
-        Warning,
-        "10m",
-        1.0,
-        Unit::PerSecond,
-        "more than 1 response/s of 401 or 403 sustained 10m: a credential-stuffing or broken-client signal",
+    // Grouped status codes (`4xx`) cannot tell a 401 from a 404 (refused by the checks when
+    // asked for explicitly).
+    only(
+        exact_codes,
+        b(
+            "AuthFailures",
+            "security",
+            Warning,
+            "10m",
+            1.0,
+            Unit::PerSecond,
+            "more than 1 response/s of 401 or 403 sustained 10m: a credential-stuffing or broken-client signal",
+        ),
     ),
-    b("RateLimited", "security", Warning, "10m", 1.0, Unit::PerSecond, "more than 1 response/s of 429 sustained 10m"),
+    only(
+        exact_codes,
+        b(
+            "RateLimited",
+            "security",
+            Warning,
+            "10m",
+            1.0,
+            Unit::PerSecond,
+            "more than 1 response/s of 429 sustained 10m",
+        ),
+    ),
     HEALTH_CHECK_FAILED,
     common::TLS_EXPIRING,
     FDS_NEAR_LIMIT,
     common::ERROR_LOG_SPIKE,
 ];
 
+/// Whether its instrumentation writes exact status codes.
+fn exact_codes(s: &Service) -> bool {
+    s.metric_names.status_codes != crate::manifest::model::StatusCodes::Grouped
+}
+
 /// With a `runtime` (http): the process has used most of its file descriptors; past the limit
-/// it can accept no connection and open no file.
-const FDS_NEAR_LIMIT: Builtin = b(
-    "FileDescriptorsNearLimit",
-    "operational",
-    Warning,
-    "15m",
-    0.7,
-    Unit::Ratio,
-    "more than 70% of the process's file descriptors open for 15m: node-mixin NodeFileDescriptorLimit (70%, 15m, warning), for the process's own limit (process_open_fds / process_max_fds, which the runtimes' libraries export)",
+/// it can accept no connection and open no file. The process metrics come with a runtime's
+/// library (`ir::runtimes`).
+const FDS_NEAR_LIMIT: Builtin = only(
+    |s| s.runtime.is_some(),
+    b(
+        "FileDescriptorsNearLimit",
+        "operational",
+        Warning,
+        "15m",
+        0.7,
+        Unit::Ratio,
+        "more than 70% of the process's file descriptors open for 15m: node-mixin NodeFileDescriptorLimit (70%, 15m, warning), for the process's own limit (process_open_fds / process_max_fds, which the runtimes' libraries export)",
+    ),
 );
 
 /// With `health:` (http): the blackbox probe of the health endpoint fails.
-const HEALTH_CHECK_FAILED: Builtin = b(
-    "HealthCheckFailed",
-    "operational",
-    Critical,
-    "2m",
-    0.0,
-    Unit::Count,
-    "probe_success == 0 for the probe of `health.ready` (else `live`): the service runs but says it cannot serve; the `for` of TargetDown",
+const HEALTH_CHECK_FAILED: Builtin = probed(
+    |s| health_path(s).is_some(),
+    b(
+        "HealthCheckFailed",
+        "operational",
+        Critical,
+        "2m",
+        0.0,
+        Unit::Count,
+        "probe_success == 0 for the probe of `health.ready` (else `live`): the service runs but says it cannot serve; the `for` of TargetDown",
+    ),
 );
 
 fn rule(r: &ServiceAlert) -> AlertText {

@@ -12,11 +12,12 @@
 //! What its containers need, its exporter's and its own when the stack runs it (`Run`), is
 //! said here and lowered by `targets::compose`.
 //!
+//! An alert says which services have its series (`alert::Builtin::when`: a TLS domain, a
+//! health path, a runtime, exact status codes) and whether it reads a probe.
+//!
 //! A new kind is a module here, registered in [`def`]. What a kind brings that still lives
 //! elsewhere (to move here next): its panels on the security dashboard (http's status codes,
-//! postgres's refused logins, in `targets::grafana::dashboards`) and the conditions under
-//! which a service has an alert's series (`targets::rules::builtin`'s `admit`, by alert
-//! name).
+//! postgres's refused logins, in `targets::grafana::dashboards`).
 
 pub mod alert;
 pub mod common;

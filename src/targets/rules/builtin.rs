@@ -17,8 +17,7 @@
 use super::model::InputSeries;
 use crate::ir::{Service, Stack};
 use crate::kinds::alert::{Builtin, SELECTOR, ServiceAlert, num, series, threshold_text, threshold_value};
-use crate::kinds::http::health_path;
-use crate::manifest::model::{AlertOverride, Kind, StatusCodes};
+use crate::manifest::model::{AlertOverride, Kind};
 use crate::targets::alertmanager::routing::Matcher;
 use crate::targets::grafana::dashboards::ServiceBoards;
 use crate::targets::prometheus::SERVICE_KIND;
@@ -164,27 +163,9 @@ struct Inputs<'a> {
 /// The inputs of a built-in alert for one service, overrides applied; `None` when the alert is
 /// off for the service or the service has none of its series (no TLS domain, not scraped, ...).
 fn admit<'a>(def: &'static Builtin, s: &'a Service, boards: &ServiceBoards) -> Option<Inputs<'a>> {
-    if def.name == "TlsCertificateExpiring" && s.tls_domain.is_none() {
-        return None;
-    }
-    if def.name == "HealthCheckFailed" && health_path(s).is_none() {
-        return None;
-    }
-    // The process metrics come with a runtime's library (`ir::runtimes`).
-    if def.name == "FileDescriptorsNearLimit" && s.runtime.is_none() {
-        return None;
-    }
-    // A service Prometheus does not scrape (`metrics: false`) has none of its own series:
-    // only the probes of its certificate and health can alert.
-    if !s.scraped() && !matches!(def.name, "TlsCertificateExpiring" | "HealthCheckFailed") {
-        return None;
-    }
-    if def.name == "HighLatency" && s.metric_names.duration_scale().is_none() {
-        return None;
-    }
-    // Grouped status codes (`4xx`) cannot tell a 401 from a 404 (refused by the checks when
-    // asked for explicitly).
-    if matches!(def.name, "AuthFailures" | "RateLimited") && s.metric_names.status_codes == StatusCodes::Grouped {
+    // The alert's own condition (`kinds::alert::Builtin::when`); a service Prometheus does
+    // not scrape (`metrics: false`) has none of its own series: only probes can alert.
+    if !(def.when)(s) || (!s.scraped() && !def.probed) {
         return None;
     }
     let (threshold, for_, severity) = resolve(def, s)?;
