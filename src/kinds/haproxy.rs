@@ -95,7 +95,7 @@ fn rule(r: &ServiceAlert) -> AlertText {
         "HaproxyNoServerAvailable" => {
             let mut text = AlertText::new(
                 format!("max by (service, proxy) (haproxy_backend_status{{{sel},state=\"DOWN\"}}) == 1"),
-                format!("{who}: no server of backend {{{{ $labels.proxy }}}} is up"),
+                format!("{who}: backend {{{{ $labels.proxy }}}} has no server up with a weight"),
                 format!(
                     "HAProxy {who} has had no server up in backend {{{{ $labels.proxy }}}} for {for_}; it answers that backend's requests with 503."
                 ),

@@ -5,7 +5,8 @@
 //! or the service's own: HAProxy serves its metrics itself), its built-in
 //! alerts with their thresholds and where each comes from, and each alert's expression: PromQL
 //! with the series that make it fire and keep it silent, or LogQL for Loki's ruler, its
-//! dashboard's panels and its panels on the overview and performance dashboards. `ir` reads the exporter, `check` validates `alerts:` overrides against
+//! dashboard's panels, the metric of its connections on the overview and its panels on the
+//! performance dashboard. `ir` reads the exporter, `check` validates `alerts:` overrides against
 //! the alerts, `targets::rules` and `targets::loki` write the rules, `targets::grafana` lays
 //! the panels out, `docs/alerts.md` lists the alerts and catalogues.
 //!
@@ -16,8 +17,9 @@
 //! health path, a runtime, exact status codes) and whether it reads a probe.
 //!
 //! A new kind is a module here, registered in [`def`]. What a kind brings that still lives
-//! elsewhere (to move here next): its panels on the security dashboard (http's status codes,
-//! postgres's refused logins, in `targets::grafana::dashboards`).
+//! elsewhere (to move here next): http's and postgres's panels on the overview and security
+//! dashboards (`targets::grafana::dashboards`), and postgres's query-statistics job
+//! (`targets::compose`, `targets::postgres`).
 
 pub mod alert;
 pub mod common;
@@ -97,13 +99,15 @@ pub struct Run<'a> {
     pub command: Vec<String>,
     /// Environment variables, in order.
     pub env: Vec<(&'static str, Var<'a>)>,
-    /// The one-shot jobs it waits for to complete.
+    /// The one-shot jobs it waits for to complete. An exporter's only (the service's own
+    /// container waits for what its `compose.depends_on` names).
     pub after: Vec<String>,
     /// Where it keeps its data, in a named volume `<service>-data` unless the service's
-    /// `compose.volumes` mount something there.
+    /// `compose.volumes` or `compose.tmpfs` mount something there. The service's own container
+    /// only.
     pub data: Option<&'static str>,
     /// Its healthcheck's test (`CMD` or `CMD-SHELL` first); none when its image has nothing to
-    /// check it with.
+    /// check it with. The service's own container only (an exporter's is its `health_path`).
     pub healthcheck: Option<Vec<String>>,
 }
 

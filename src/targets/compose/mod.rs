@@ -398,6 +398,10 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         let mut wiring = SecretWiring::new();
         // What the kind's exporter needs from the service (`crate::kinds`).
         let run = (exporter.run)(s);
+        debug_assert!(
+            run.data.is_none() && run.healthcheck.is_none(),
+            "an exporter has no data and is checked on its health_path"
+        );
         lower_run(&run, &mut e, &mut wiring);
         if !run.after.is_empty() {
             // The job always completes, so this never holds monitoring back, and `up --wait`
@@ -754,6 +758,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         // What its kind sets (`crate::kinds`): variables, a data volume, the command, the
         // healthcheck.
         let run = (kinds::def(s.kind).app)(s);
+        debug_assert!(run.after.is_empty(), "the service's own container waits for its compose.depends_on");
         if let Some(path) = run.data.filter(|p| !mounts_at(s, p)) {
             let volume = format!("{}-data", s.name);
             a.insert("volumes".into(), json!([format!("{volume}:{path}")]));
