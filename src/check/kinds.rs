@@ -13,33 +13,50 @@ fn not_for_kind(field: &str, kind: Kind, for_kinds: &str, at: crate::source::Spa
         .help(format!("`{field}` applies to {for_kinds} services; remove it or change `kind`"))
 }
 
-/// (field, is set, kinds it applies to, in words)
-fn kind_fields(s: &Service) -> [(&'static str, bool, &'static [Kind], &'static str); 11] {
+/// The kinds scraped on their own metrics, where `metrics_port` applies: the application's
+/// (`http`, `generic`) and those with a metrics port of their own (`haproxy`, `caddy`).
+fn scraped_itself(k: Kind) -> bool {
+    matches!(k, Kind::Http | Kind::Generic) || crate::kinds::def(k).metrics_port.is_some()
+}
+
+/// The kinds with a certificate to probe: `http` and the front doors.
+fn serves_tls(k: Kind) -> bool {
+    k == Kind::Http || crate::kinds::def(k).front_door
+}
+
+/// Kinds in words: `http, nginx and haproxy`.
+fn in_words(kinds: &[Kind]) -> String {
+    let names: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+    match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => names.join(""),
+    }
+}
+
+/// (field, is set, kinds it applies to)
+fn kind_fields(s: &Service) -> [(&'static str, bool, Vec<Kind>); 11] {
+    let only = |k: Kind| vec![k];
+    let which = |f: fn(Kind) -> bool| Kind::ALL.into_iter().filter(|k| f(*k)).collect::<Vec<_>>();
     [
-        ("framework", s.framework.is_some(), &[Kind::Http], "http"),
-        ("runtime", s.runtime.is_some(), &[Kind::Http], "http"),
-        (
-            "metrics_port",
-            s.metrics_port.is_some(),
-            &[Kind::Http, Kind::Generic, Kind::Haproxy],
-            "http, generic and haproxy",
-        ),
-        ("metric_names", s.metric_names.is_some(), &[Kind::Http], "http"),
-        ("health", s.health.is_some(), &[Kind::Http], "http"),
-        ("slo", s.slo.is_some(), &[Kind::Http], "http"),
-        ("tls", s.tls.is_some(), &[Kind::Http, Kind::Nginx, Kind::Haproxy], "http, nginx and haproxy"),
-        ("database", s.database.is_some(), &[Kind::Postgres], "postgres"),
-        ("user", s.user.is_some(), &[Kind::Postgres], "postgres"),
-        ("password", s.password.is_some(), &[Kind::Postgres], "postgres"),
-        ("query_stats", s.query_stats.is_some(), &[Kind::Postgres], "postgres"),
+        ("framework", s.framework.is_some(), only(Kind::Http)),
+        ("runtime", s.runtime.is_some(), only(Kind::Http)),
+        ("metrics_port", s.metrics_port.is_some(), which(scraped_itself)),
+        ("metric_names", s.metric_names.is_some(), only(Kind::Http)),
+        ("health", s.health.is_some(), only(Kind::Http)),
+        ("slo", s.slo.is_some(), only(Kind::Http)),
+        ("tls", s.tls.is_some(), which(serves_tls)),
+        ("database", s.database.is_some(), only(Kind::Postgres)),
+        ("user", s.user.is_some(), only(Kind::Postgres)),
+        ("password", s.password.is_some(), only(Kind::Postgres)),
+        ("query_stats", s.query_stats.is_some(), only(Kind::Postgres)),
     ]
 }
 
 pub fn check(ctx: &Ctx, sink: &mut Sink) {
     for (name, s) in &ctx.manifest.services {
-        for (field, set, kinds, words) in kind_fields(s) {
+        for (field, set, kinds) in kind_fields(s) {
             if set && !kinds.contains(&s.kind) {
-                sink.push(not_for_kind(field, s.kind, words, ctx.key(["services", name.as_str(), field])));
+                sink.push(not_for_kind(field, s.kind, &in_words(&kinds), ctx.key(["services", name.as_str(), field])));
             }
         }
         if s.kind == Kind::Postgres {

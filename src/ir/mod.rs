@@ -625,7 +625,7 @@ fn components(
         }
     }
     let probes = services.iter().any(|s| {
-        (matches!(s.kind, Kind::Nginx | Kind::Haproxy) && s.tls_domain.is_some())
+        (crate::kinds::def(s.kind).front_door && s.tls_domain.is_some())
             || (s.kind == Kind::Http && (s.health.is_some() || s.tls_domain.is_some()))
     });
     if probes {
@@ -775,7 +775,7 @@ fn published(manifest: &Manifest, stack: &Stack) -> Vec<Published> {
             String::new()
         },
     }];
-    // Of the application's own containers, only a reverse proxy (nginx, haproxy) is the front
+    // Of the application's own containers, only a reverse proxy (nginx, haproxy, caddy) is the front
     // door and is published; databases, caches and APIs stay on the internal network.
     for s in &stack.services {
         if s.image.is_some() && crate::kinds::def(s.kind).front_door {

@@ -147,6 +147,8 @@ pub fn error_lines(sel: &str, format: LogFormat) -> String {
         // HAProxy's own messages at its worst level on standard error (`[ALERT]    (7) : backend
         // 'app' has no server available!`; it prints ALERT, WARNING, NOTICE and DIAG there).
         LogFormat::Haproxy => format!("{sel} |~ `^\\[ALERT\\]`"),
+        // Every line of a message carries its level (RabbitMQ 3.10 and 4.x).
+        LogFormat::Rabbitmq => format!("{sel} |~ `^\\S+ \\S+ \\[(error|critical|alert|emergency)\\] `"),
         LogFormat::Syslog | LogFormat::Plain => format!("{sel} |~ `(?i)\\b(error|critical|fatal|panic)\\b`"),
     }
 }

@@ -22,6 +22,7 @@
 //! (`targets::compose`, `targets::postgres`).
 
 pub mod alert;
+mod caddy;
 pub mod common;
 mod generic;
 mod haproxy;
@@ -29,6 +30,7 @@ pub mod http;
 mod memcached;
 pub mod nginx;
 mod postgres;
+mod rabbitmq;
 mod redis;
 
 use crate::ir::Service;
@@ -109,6 +111,9 @@ pub struct Run<'a> {
     /// Its healthcheck's test (`CMD` or `CMD-SHELL` first); none when its image has nothing to
     /// check it with. The service's own container only (an exporter's is its `health_path`).
     pub healthcheck: Option<Vec<String>>,
+    /// Its host name, where the program keeps its data under it (RabbitMQ's node name). The
+    /// service's own container only.
+    pub hostname: Option<String>,
 }
 
 /// An environment variable's value.
@@ -157,6 +162,8 @@ pub fn def(kind: Kind) -> &'static KindDef {
         Kind::Memcached => &memcached::DEF,
         Kind::Nginx => &nginx::DEF,
         Kind::Haproxy => &haproxy::DEF,
+        Kind::Caddy => &caddy::DEF,
+        Kind::Rabbitmq => &rabbitmq::DEF,
         Kind::Generic => &generic::DEF,
     }
 }

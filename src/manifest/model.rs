@@ -95,12 +95,25 @@ pub enum Kind {
     // HAProxy, scraped on its built-in Prometheus exporter. (No doc comment on a variant: it
     // would make the schema's enum a oneOf, and SL006 a generic SL004.)
     Haproxy,
+    // Caddy, scraped on its own metrics.
+    Caddy,
+    // RabbitMQ, scraped on its built-in Prometheus plugin.
+    Rabbitmq,
     Generic,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 7] =
-        [Kind::Http, Kind::Postgres, Kind::Redis, Kind::Memcached, Kind::Nginx, Kind::Haproxy, Kind::Generic];
+    pub const ALL: [Kind; 9] = [
+        Kind::Http,
+        Kind::Postgres,
+        Kind::Redis,
+        Kind::Memcached,
+        Kind::Nginx,
+        Kind::Haproxy,
+        Kind::Caddy,
+        Kind::Rabbitmq,
+        Kind::Generic,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -110,6 +123,8 @@ impl Kind {
             Kind::Memcached => "memcached",
             Kind::Nginx => "nginx",
             Kind::Haproxy => "haproxy",
+            Kind::Caddy => "caddy",
+            Kind::Rabbitmq => "rabbitmq",
             Kind::Generic => "generic",
         }
     }
@@ -503,6 +518,8 @@ pub enum LogFormat {
     Nginx,
     // HAProxy's `option httplog` lines and its own `[ALERT]`/`[WARNING]` messages.
     Haproxy,
+    // RabbitMQ's lines: `2026-12-04 04:04:56.257114+00:00 [warning] <0.288.0> message`.
+    Rabbitmq,
     Postgres,
     Syslog,
     Plain,

@@ -274,5 +274,17 @@ fn format_expressions_parse_sample_lines() {
         "WARNING"
     );
     assert!(!http.is_match("[NOTICE]   (4424) : haproxy version is 2.6.12-1+deb12u4"));
+    // RabbitMQ 3.10's lines, as Debian's wrote them: every line of a message carries the
+    // prefix, an empty one too.
+    let rabbit = regex::Regex::new(p::RABBITMQ_LINE).unwrap();
+    let c = rabbit
+        .captures("2026-12-04 04:04:42.297003+00:00 [error] <0.781.0> ** Connection attempt from node 'rabbitmqcli-933-rabbit@localhost' rejected. Invalid challenge reply. **")
+        .unwrap();
+    assert_eq!((&c["level"], &c["pid"]), ("error", "0.781.0"));
+    assert_eq!(&rabbit.captures("2026-12-04 04:04:42.297003+00:00 [error] <0.781.0> ").unwrap()["level"], "error");
+    assert_eq!(
+        &rabbit.captures("2026-12-04 04:04:56.257114+00:00 [warning] <0.288.0> *** Publishers will be blocked until this alarm clears ***").unwrap()["level"],
+        "warning"
+    );
     let _: Value = Value::Null;
 }

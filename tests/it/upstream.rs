@@ -33,8 +33,12 @@ const BUILT: &[(&str, &defaults::BuiltProgram)] = &[("supercronic", &defaults::S
 
 /// Programs the tests talk to that the stack does not run: (tools directory, Go module). A
 /// registry for `sightline pin` to ask, and crane to put images in it and read their digests.
-const PEERS: &[(&str, &str)] =
-    &[("registry", "github.com/distribution/distribution/v3"), ("crane", "github.com/google/go-containerregistry")];
+const PEERS: &[(&str, &str)] = &[
+    ("registry", "github.com/distribution/distribution/v3"),
+    ("crane", "github.com/google/go-containerregistry"),
+    // The rehearsal's Caddy, standing in for a `kind: caddy` service's own image.
+    ("caddy", "github.com/caddyserver/caddy/v2"),
+];
 
 /// Where the proxy does not serve the stack's release: (tools directory, release built).
 const NEAREST: &[(&str, &str)] =

@@ -12,6 +12,8 @@ and mounts, and runs the same programs on loopback, one address per compose serv
   redis, memcached, nginx and haproxy services, set up as their official images would be from
   the compose environment (HAProxy with the configuration docs/manifest.md asks for, in front
   of the generic app);
+- Caddy, built by scripts/tools, for the application's caddy services, with the configuration
+  docs/manifest.md asks for, in front of the generic app;
 - each `http` service: an app on its framework's instrumentation library with its defaults
   (tests/rehearse/apps/);
 - Alertmanager runs a rewritten copy of alertmanager.yml whose receivers all post to a capture
@@ -742,7 +744,7 @@ def start_haproxy(stack: Stack, procs: Processes, name: str, svc: dict) -> None:
     assert "  bind :8405\n" in documented and "{ path /metrics }" in documented, documented
     path = svc.get("metrics") if isinstance(svc.get("metrics"), str) else "/metrics"
     documented = documented.replace("  bind :8405\n", f"  bind {addr}:{int(svc.get('metrics_port', 8405))}\n").replace("{ path /metrics }", f"{{ path {path} }}")
-    procs.start(haproxy_backend(name), [os.environ["REHEARSE_GENERIC_APP"], f"{addr}:{HAPROXY_BACKEND_PORT}"])
+    procs.start(proxied_app(name), [os.environ["REHEARSE_GENERIC_APP"], f"{addr}:{HAPROXY_BACKEND_PORT}"])
     (d / "haproxy.cfg").write_text(
         documented
         + f"""frontend main
@@ -761,9 +763,153 @@ backend app
     procs.start(name, ["haproxy", "-W", "-db", "-f", str(d / "haproxy.cfg")])
 
 
-def haproxy_backend(name: str) -> str:
-    """The process name of a haproxy service's backend app (a `.`: no service is named so)."""
+def proxied_app(name: str) -> str:
+    """The process name of the app a haproxy or caddy service proxies to (a `.`: no service is
+    named so)."""
     return f"{name}.backend"
+
+
+# Caddy's upstream in the rehearsal: the generic app, checked every second. Its admin endpoint
+# (configuration reloads) on the service's own address.
+CADDY_BACKEND_PORT = 65081
+CADDY_ADMIN_PORT = 2019
+
+
+# The queue the rehearsal publishes to on each rabbitmq service.
+RABBITMQ_QUEUE = "celery"
+
+
+def rabbitmq_node(name: str) -> str:
+    """The Erlang node name of a rabbitmq service (the official image's is `rabbit@<hostname>`,
+    its compose hostname the service's name)."""
+    return f"rabbit-{name}@localhost"
+
+
+def rabbitmqctl(stack: Stack, name: str, *args: str, tool: str = "rabbitmqctl") -> subprocess.CompletedProcess:
+    """Debian's rabbitmqctl (or rabbitmq-diagnostics) against a rabbitmq service's node."""
+    d = stack.work / f"rabbitmq-{name}"
+    env = {**os.environ, "HOME": str(d), "RABBITMQ_NODENAME": rabbitmq_node(name)}
+    return subprocess.run([f"/usr/lib/rabbitmq/bin/{tool}", "-n", rabbitmq_node(name), *args], env=env, capture_output=True, text=True, timeout=120)
+
+
+def start_rabbitmq(stack: Stack, procs: Processes, name: str, svc: dict) -> None:
+    """Debian's RabbitMQ (3.10, with its Prometheus plugin) as the official image runs it: the
+    plugin enabled, AMQP on the service's port and the plugin on `metrics_port`, both on the
+    service's address, and the user of the compose environment (`RABBITMQ_DEFAULT_USER`,
+    `RABBITMQ_DEFAULT_PASS`) allowed in from another host, as the image's `10-defaults.conf`
+    does for its default one."""
+    addr = stack.addr[name]
+    d = stack.work / f"rabbitmq-{name}"
+    d.mkdir()
+    env = stack.environment(name) if name in stack.services else {}
+    user, password = env.get("RABBITMQ_DEFAULT_USER", "guest"), env.get("RABBITMQ_DEFAULT_PASS", "guest")
+    (d / "enabled_plugins").write_text("[rabbitmq_prometheus].\n")
+    (d / "rabbitmq.conf").write_text(
+        f"""loopback_users = none
+listeners.tcp.1 = {addr}:{int(svc.get('port', 5672))}
+prometheus.tcp.ip = {addr}
+prometheus.tcp.port = {int(svc.get('metrics_port', 15692))}
+default_user = {user}
+default_pass = {password}
+log.console = true
+log.file = false
+"""
+    )
+    (d / "rabbitmq-env.conf").write_text("")
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(d),
+        "RABBITMQ_NODENAME": rabbitmq_node(name),
+        "RABBITMQ_MNESIA_BASE": str(d / "mnesia"),
+        "RABBITMQ_LOG_BASE": str(d / "log"),
+        "RABBITMQ_ENABLED_PLUGINS_FILE": str(d / "enabled_plugins"),
+        "RABBITMQ_CONFIG_FILE": str(d / "rabbitmq"),
+        "RABBITMQ_CONF_ENV_FILE": str(d / "rabbitmq-env.conf"),
+        "RABBITMQ_PID_FILE": str(d / "pid"),
+        # Its Erlang distribution port, on every address: one per rabbitmq service.
+        "RABBITMQ_DIST_PORT": str(25672 + sorted(n for n, v in stack.manifest["services"].items() if v.get("kind") == "rabbitmq").index(name)),
+    }
+    procs.start(name, ["/usr/lib/rabbitmq/bin/rabbitmq-server"], env=env)
+    wait_port(addr, int(svc.get("metrics_port", 15692)), 60)
+
+
+def amqp(stack: Stack, name: str):
+    """A blocking AMQP connection to a rabbitmq service, as the compose environment's user."""
+    import pika
+
+    env = stack.environment(name) if name in stack.services else {}
+    svc = stack.manifest["services"][name]
+    credentials = pika.PlainCredentials(env.get("RABBITMQ_DEFAULT_USER", "guest"), env.get("RABBITMQ_DEFAULT_PASS", "guest"))
+    return pika.BlockingConnection(pika.ConnectionParameters(stack.addr[name], int(svc.get("port", 5672)), credentials=credentials, blocked_connection_timeout=30))
+
+
+def caddy_documented() -> str:
+    """The configuration docs/manifest.md asks a `caddy` service for: its first code block after
+    the `caddy` section's opening."""
+    text = (ROOT / "docs/manifest.md").read_text()
+    after = text.split("A `caddy` service's configuration is the application's own", 1)[1]
+    return after.split("```\n", 2)[1]
+
+
+def caddy_config(stack: Stack, name: str, svc: dict, extra_site: str = "") -> str:
+    """The Caddyfile docs/manifest.md asks for, as written but for the metrics site's port (the
+    service's `metrics_port`), with the global options a user merges in (every site and the
+    admin endpoint on the service's address, which takes requests for that address (on a
+    loopback address, Caddy's default origins are localhost's); no HTTP-to-HTTPS redirect on
+    port 80, which
+    another front door holds here), then a site on the service's port (TLS with `tls.domain` or
+    port 443, with the rehearsal CA's certificate) logging its requests and proxying to the
+    generic app, checked every second. A site address stays a bare port: one with a host (an
+    IP address too) gets automatic HTTPS and answers only that host."""
+    port = int(svc.get("port", 80))
+    addr = stack.addr[name]
+    documented = caddy_documented()
+    assert documented.startswith("{\n\tmetrics\n}\n") and "\n:9180 {\n\tmetrics\n}\n" in documented, documented
+    documented = documented.replace("{\n\tmetrics\n}\n", f"{{\n\tadmin {addr}:{CADDY_ADMIN_PORT} {{\n\t\torigins {addr}:{CADDY_ADMIN_PORT}\n\t}}\n\tdefault_bind {addr}\n\tauto_https disable_redirects\n\tmetrics\n}}\n", 1)
+    documented = documented.replace("\n:9180 {\n", f"\n:{int(svc.get('metrics_port', 9180))} {{\n")
+    domain = (svc.get("tls") or {}).get("domain")
+    tls = ""
+    if domain or port == 443:
+        cert, key = stack.certificate(name, domain)
+        tls = f"\ttls {cert} {key}\n"
+    return (
+        documented
+        + f"""
+:{port} {{
+{tls}\tlog
+\treverse_proxy {addr}:{CADDY_BACKEND_PORT} {{
+\t\thealth_uri /
+\t\thealth_interval 1s
+\t}}
+}}
+"""
+        + extra_site
+    )
+
+
+def start_caddy(stack: Stack, procs: Processes, name: str, svc: dict) -> None:
+    """Caddy (the release the Go module proxy serves, built by scripts/tools) with the
+    configuration docs/manifest.md asks for (`caddy_config`), its data and configuration under
+    the work directory as the image's XDG directories are, in front of the generic app."""
+    addr = stack.addr[name]
+    d = stack.work / f"caddy-{name}"
+    d.mkdir()
+    (d / "Caddyfile").write_text(caddy_config(stack, name, svc))
+    procs.start(proxied_app(name), [os.environ["REHEARSE_GENERIC_APP"], f"{addr}:{CADDY_BACKEND_PORT}"])
+    wait_port(addr, CADDY_BACKEND_PORT, 30)
+    env = {"PATH": os.environ["PATH"], "HOME": str(d), "XDG_DATA_HOME": str(d / "data"), "XDG_CONFIG_HOME": str(d / "config")}
+    procs.start(name, [str(TOOLS / "caddy"), "run", "--config", str(d / "Caddyfile"), "--adapter", "caddyfile"], env=env)
+
+
+def caddy_reload(stack: Stack, name: str, svc: dict, extra_site: str = "") -> subprocess.CompletedProcess:
+    """`caddy reload` of the service's configuration (with `extra_site` added), as
+    `docker compose exec <service> caddy reload` runs it."""
+    d = stack.work / f"caddy-{name}"
+    (d / "Caddyfile.next").write_text(caddy_config(stack, name, svc, extra_site))
+    return subprocess.run(
+        [str(TOOLS / "caddy"), "reload", "--config", str(d / "Caddyfile.next"), "--adapter", "caddyfile", "--address", f"{stack.addr[name]}:{CADDY_ADMIN_PORT}"],
+        capture_output=True, text=True, timeout=60,
+    )
 
 
 def framework_facts() -> dict[str, dict]:
@@ -1452,6 +1598,10 @@ def start_application(stack: Stack, procs: Processes, report: Report) -> list[st
             start_nginx(stack, procs, name, svc)
         elif kind == "haproxy":
             start_haproxy(stack, procs, name, svc)
+        elif kind == "caddy":
+            start_caddy(stack, procs, name, svc)
+        elif kind == "rabbitmq":
+            start_rabbitmq(stack, procs, name, svc)
         elif kind in ("http", "generic"):
             if not start_http(stack, procs, name, svc, report):
                 continue
@@ -1546,9 +1696,24 @@ def generated_queries(stack: Stack) -> list[tuple[str, str]]:
 def traffic(stack: Stack, apps: list[str]) -> None:
     """Healthy traffic with one response of each status the rules look for: enough 200s that no
     threshold or error budget is crossed (1 error in 2,000 stays under a 99.9% objective); on
-    each memcached, an item stored, a hit and a miss."""
+    each memcached, an item stored, a hit and a miss; on each RabbitMQ, messages published to a
+    queue and consumed from it."""
     for name in apps:
         svc = stack.manifest["services"][name]
+        if svc.get("kind") == "rabbitmq":
+            try:
+                with amqp(stack, name) as conn:
+                    ch = conn.channel()
+                    ch.queue_declare(RABBITMQ_QUEUE)
+                    for i in range(20):
+                        ch.basic_publish("", RABBITMQ_QUEUE, f"task {i}".encode())
+                    for _ in range(20):
+                        method, _, _ = ch.basic_get(RABBITMQ_QUEUE)
+                        if method:
+                            ch.basic_ack(method.delivery_tag)
+            except Exception as e:  # pika's errors: the selector checks then report what is missing
+                print(f"--    {name}: RabbitMQ did not take the scripted traffic: {e!r}", flush=True)
+            continue
         if svc.get("kind") == "memcached":
             # A stored item, a hit and a miss: memcached reports a slab class's counters (the
             # out-of-memory one among them) only once the class holds an item.
@@ -1558,11 +1723,15 @@ def traffic(stack: Stack, apps: list[str]) -> None:
                 # Its slab counters then stay absent, which the selector checks report.
                 print(f"--    {name}: memcached did not take the scripted traffic: {e}", flush=True)
             continue
-        if svc.get("kind") == "haproxy":
-            # Through its frontend to its backend: requests, and each class of response.
+        if svc.get("kind") in ("haproxy", "caddy"):
+            # Through its frontend (site) to its backend (upstream): requests, and each class of
+            # response.
             base = f"{'https' if (svc.get('tls') or int(svc['port']) == 443) else 'http'}://{stack.addr[name]}:{svc['port']}"
             for _ in range(50):
                 http_get(f"{base}/")
+            if svc.get("kind") == "caddy":
+                # Caddy has a status's series once it answered one (HAProxy has every class's).
+                http_get(f"{base}/status/500")
             continue
         if svc.get("kind") not in ("http", "generic"):
             continue
@@ -1992,6 +2161,43 @@ def inject(stack: Stack, procs: Processes, report: Report, faults: Faults, apps:
         if has_rule(stack, "HaproxyHighErrorRate", service=n):
             load.run(f"{base}/status/500", 2, pause=0.05)
             want.append(("HaproxyHighErrorRate", {"service": n, "proxy": "app"}))
+    # Caddy: 5xx answers from its upstream over 5% of its responses.
+    for n in [a for a in apps if services[a].get("kind") == "caddy"]:
+        svc = services[n]
+        base = f"{'https' if (svc.get('tls') or int(svc['port']) == 443) else 'http'}://{stack.addr[n]}:{svc['port']}"
+        if has_rule(stack, "CaddyHighErrorRate", service=n):
+            load.run(f"{base}/status/500", 2, pause=0.05)
+            want.append(("CaddyHighErrorRate", {"service": n}))
+    # RabbitMQ: a queue its consumers left, filling past the threshold; messages published
+    # where no queue is bound; its memory watermark set below what it uses and its disk limit
+    # above what is free, which raise both alarms (set back after this phase).
+    rabbit_alarms = []
+    for n in [a for a in apps if services[a].get("kind") == "rabbitmq"]:
+        ready = has_rule(stack, "RabbitmqTooManyReadyMessages", service=n)
+        count = int(re.search(r">\s*([0-9]+)\s*$", ready["expr"]).group(1)) + 100 if ready else 100
+        try:
+            with amqp(stack, n) as conn:
+                ch = conn.channel()
+                ch.queue_declare(RABBITMQ_QUEUE)
+                for i in range(count):
+                    ch.basic_publish("", RABBITMQ_QUEUE, f"task {i}".encode())
+                for i in range(10):
+                    ch.basic_publish("amq.direct", "no-queue-is-bound-to-this", b"lost")
+            published = True
+        except Exception as e:
+            published, count = False, f"none: {e!r}"
+        report.check(published, f"{n}: RabbitMQ takes {count} messages for queue {RABBITMQ_QUEUE} and 10 no queue is bound to")
+        if ready:
+            want.append(("RabbitmqTooManyReadyMessages", {"service": n}))
+        if has_rule(stack, "RabbitmqNoQueueConsumer", service=n):
+            want.append(("RabbitmqNoQueueConsumer", {"service": n}))
+        if has_rule(stack, "RabbitmqUnroutableMessages", service=n):
+            want.append(("RabbitmqUnroutableMessages", {"service": n}))
+        r = rabbitmqctl(stack, n, "set_vm_memory_high_watermark", "absolute", "10MB")
+        d = rabbitmqctl(stack, n, "set_disk_free_limit", "100000GB")
+        report.check(r.returncode == 0 and d.returncode == 0, f"{n}: rabbitmqctl sets its memory watermark to 10 MB and its disk limit to 100,000 GB", (r.stdout + r.stderr + d.stdout + d.stderr)[-400:])
+        rabbit_alarms.append(n)
+        want += [(a, {"service": n}) for a in ("RabbitmqMemoryAlarm", "RabbitmqDiskAlarm", "RabbitmqMemoryHigh") if has_rule(stack, a, service=n)]
     # memcached: connections held open past the alert's share of its limit (`-c`); writes once
     # its 4 MB are full (-M), which memcached refuses rather than evict.
     for n in [a for a in apps if services[a].get("kind") == "memcached"]:
@@ -2022,10 +2228,20 @@ def inject(stack: Stack, procs: Processes, report: Report, faults: Faults, apps:
         "bad traffic, readiness 503, a failed backup"
         + (", a failed and a late batch job" if jobs_m else "")
         + (", memcached near its connection limit and out of memory" if any(a.startswith("Memcached") for a, _ in want) else "")
-        + (", HAProxy's backend queued and answering 5xx" if any(a.startswith("Haproxy") for a, _ in want) else ""),
+        + (", HAProxy's backend queued and answering 5xx" if any(a.startswith("Haproxy") for a, _ in want) else "")
+        + (", Caddy answering 5xx" if any(a.startswith("Caddy") for a, _ in want) else "")
+        + (", RabbitMQ's queue left by its consumers, unroutable messages and both its alarms" if any(a.startswith("Rabbitmq") for a, _ in want) else ""),
         want,
     )
     load.end()
+    for n in rabbit_alarms:
+        rabbitmqctl(stack, n, "set_vm_memory_high_watermark", "0.4")
+        rabbitmqctl(stack, n, "set_disk_free_limit", "50MB")
+        try:
+            with amqp(stack, n) as conn:
+                conn.channel().queue_delete(RABBITMQ_QUEUE)
+        except Exception as e:
+            report.check(False, f"{n}: the rehearsal's queue is deleted after the faults", repr(e))
     if slow_runs:
         load = Load()
         for url, workers in slow_runs:
@@ -2058,10 +2274,19 @@ def inject(stack: Stack, procs: Processes, report: Report, faults: Faults, apps:
     # HAProxy's one server down: its health checks mark it DOWN, and its backend has no server
     # left; HAProxy itself still answers (503) and is scraped.
     for n in [a for a in apps if services[a].get("kind") == "haproxy"]:
-        if haproxy_backend(n) in procs.running:
-            procs.stop(haproxy_backend(n))
-            stopped.append(haproxy_backend(n))
+        if proxied_app(n) in procs.running:
+            procs.stop(proxied_app(n))
+            stopped.append(proxied_app(n))
             want += [(a, {"service": n, "proxy": "app", **({"server": "app1"} if a == "HaproxyServerUnhealthy" else {})}) for a in ("HaproxyServerUnhealthy", "HaproxyNoServerAvailable") if has_rule(stack, a, service=n)]
+            quiet.append(("TargetDown", {"service": n}))
+    # Caddy's one upstream down: its health checks mark it down; Caddy itself still answers (503)
+    # and is scraped.
+    for n in [a for a in apps if services[a].get("kind") == "caddy"]:
+        if proxied_app(n) in procs.running:
+            procs.stop(proxied_app(n))
+            stopped.append(proxied_app(n))
+            if has_rule(stack, "CaddyUpstreamUnhealthy", service=n):
+                want.append(("CaddyUpstreamUnhealthy", {"service": n, "upstream": f"{stack.addr[n]}:{CADDY_BACKEND_PORT}"}))
             quiet.append(("TargetDown", {"service": n}))
     if "node-exporter" in procs.running:
         procs.stop("node-exporter")
@@ -2089,9 +2314,17 @@ def inject(stack: Stack, procs: Processes, report: Report, faults: Faults, apps:
     for p in ("prometheus", "alertmanager"):
         os.kill(procs.running[p].pid, signal.SIGHUP)
     want += [("PrometheusConfigReloadFailed", {"job": "prometheus"}), ("AlertmanagerConfigReloadFailed", {"job": "alertmanager"})]
+    # Caddy: a reload whose new site cannot listen (Prometheus holds the port) is refused, and
+    # Caddy keeps the configuration it runs.
+    for n in [a for a in apps if services[a].get("kind") == "caddy"]:
+        r = caddy_reload(stack, n, services[n], f"\n:9090 {{\n\tbind {stack.addr['prometheus']}\n\trespond ok\n}}\n")
+        report.check(r.returncode != 0 and "address already in use" in r.stderr, f"{n}: caddy reload of a site on a port in use is refused", (r.stdout + r.stderr)[-400:])
+        if has_rule(stack, "CaddyConfigReloadFailed", service=n):
+            want.append(("CaddyConfigReloadFailed", {"service": n}))
     faults.expect(
         "exporters, node-exporter and blackbox-exporter down; configuration reloads refused"
-        + (", HAProxy's server down" if any(a.startswith("Haproxy") for a, _ in want) else ""),
+        + (", HAProxy's server down" if any(a.startswith("Haproxy") for a, _ in want) else "")
+        + (", Caddy's upstream down and its reload refused" if any(a.startswith("Caddy") for a, _ in want) else ""),
         want,
         quiet,
     )
@@ -2099,6 +2332,9 @@ def inject(stack: Stack, procs: Processes, report: Report, faults: Faults, apps:
     am_file.write_text(am_text)
     for p in ("prometheus", "alertmanager"):
         os.kill(procs.running[p].pid, signal.SIGHUP)
+    for n in [a for a in apps if services[a].get("kind") == "caddy"]:
+        r = caddy_reload(stack, n, services[n])
+        report.check(r.returncode == 0, f"{n}: caddy reload of its own configuration is taken", (r.stdout + r.stderr)[-400:])
     if failed_job and "node-exporter" in stopped:
         still = [a for a in faults.alerts() if matches(a, "BackupFailed", {"backup_job": failed_job})]
         report.check(bool(still), f"node-exporter down: BackupFailed{{backup_job={failed_job}}} keeps firing")

@@ -399,8 +399,8 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         // What the kind's exporter needs from the service (`crate::kinds`).
         let run = (exporter.run)(s);
         debug_assert!(
-            run.data.is_none() && run.healthcheck.is_none(),
-            "an exporter has no data and is checked on its health_path"
+            run.data.is_none() && run.healthcheck.is_none() && run.hostname.is_none(),
+            "an exporter has no data or host name of its own and is checked on its health_path"
         );
         lower_run(&run, &mut e, &mut wiring);
         if !run.after.is_empty() {
@@ -765,6 +765,9 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
             volumes.insert(volume, json!({}));
         }
         lower_run(&run, &mut a, &mut wiring);
+        if let Some(h) = &run.hostname {
+            a.insert("hostname".into(), json!(h));
+        }
         if let Some(pg) = s.postgres.as_ref().filter(|_| postgres::sets_up_server(s)) {
             // Sightline's job, but on the database's image with its credentials: the
             // application's network only, as the database itself.

@@ -52,6 +52,10 @@ pub const NGINX_ERROR: &str = r"^(?P<time>\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}) \
 pub const HAPROXY_HTTP: &str = r"^(?P<client>\S+):\d+ \[(?P<time>[^\]]+)\] (?P<frontend>\S+) (?P<backend>[^/\s]+)/(?P<server>\S+) \S+ (?P<status>-?\d+) ";
 /// HAProxy's own messages on its standard error: `[WARNING]  (4424) : Server be_app/app1 is DOWN…`.
 pub const HAPROXY_MESSAGE: &str = r"^\[(?P<level>[A-Z]+)\] +\((?P<pid>\d+)\) : ";
+/// RabbitMQ's lines (3.10 as Debian's wrote them, 4.x the same: `rabbit_logger_text_fmt`), each
+/// line of a message with the prefix: `2026-12-04 04:04:56.257114+00:00 [warning] <0.288.0> …`.
+pub const RABBITMQ_LINE: &str =
+    r"^(?P<time>\d{4}-\d{2}-\d{2} [\d:.]+[+-]\d{2}:\d{2}) \[(?P<level>[a-z]+)\] <(?P<pid>[^>]+)> ";
 /// PostgreSQL with the docker image's `log_line_prefix` (`%m [%p] `).
 pub const POSTGRES_FIRSTLINE: &str = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}";
 pub const POSTGRES_LINE: &str = r"^(?P<time>\d{4}-\d{2}-\d{2} [\d:.]+ \S+) \[(?P<pid>\d+)\] (?P<level>[A-Z]+\d?):";
@@ -76,6 +80,7 @@ pub fn stages(format: LogFormat, labels: &[String]) -> Vec<Stage> {
             Stage::Regex(HAPROXY_MESSAGE.to_string()),
             Stage::Labels(vec!["backend".into(), "level".into()]),
         ],
+        LogFormat::Rabbitmq => vec![Stage::Regex(RABBITMQ_LINE.to_string()), Stage::Labels(vec!["level".into()])],
         LogFormat::Postgres => vec![
             Stage::Multiline(POSTGRES_FIRSTLINE.to_string()),
             Stage::Regex(POSTGRES_LINE.to_string()),
