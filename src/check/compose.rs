@@ -77,6 +77,25 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
                     );
                 }
             }
+            // The variable the container gets: a `{ file }` secret's is `<VAR>_FILE`.
+            let set = match value {
+                EnvValue::Secret(SecretRef::File(_)) => format!("{var}_FILE"),
+                _ => var.clone(),
+            };
+            if crate::kinds::def(s.kind).refused_env.contains(&set.as_str()) {
+                let kind = s.kind.as_str();
+                let msg = if set == *var {
+                    format!("the {kind} image refuses to start with `{set}` set")
+                } else {
+                    format!("`{var}` from a file sets `{set}`, which the {kind} image refuses to start with")
+                };
+                sink.push(
+                    Diagnostic::error(Code::RefusedVariable, msg)
+                    .at(ctx.key(here.clone()))
+                    .label("refused by the image's entrypoint")
+                    .help("use `{ env: NAME }` for the variable, or put the setting in the configuration file you mount"),
+                );
+            }
             if own_variables(s).contains(&var.as_str()) {
                 sink.push(
                     Diagnostic::error(

@@ -13,10 +13,10 @@ fn not_for_kind(field: &str, kind: Kind, for_kinds: &str, at: crate::source::Spa
         .help(format!("`{field}` applies to {for_kinds} services; remove it or change `kind`"))
 }
 
-/// The kinds scraped on their own metrics, where `metrics_port` applies: the application's
-/// (`http`, `generic`) and those with a metrics port of their own (`haproxy`, `caddy`).
+/// The kinds scraped on their own metrics, where `metrics_port` applies: those without an
+/// exporter (`http`, `generic`, and those with a metrics port of their own: `haproxy`, …).
 fn scraped_itself(k: Kind) -> bool {
-    matches!(k, Kind::Http | Kind::Generic) || crate::kinds::def(k).metrics_port.is_some()
+    crate::kinds::def(k).exporter.is_none()
 }
 
 /// The kinds with a certificate to probe: `http` and the front doors.
@@ -24,7 +24,7 @@ fn serves_tls(k: Kind) -> bool {
     k == Kind::Http || crate::kinds::def(k).front_door
 }
 
-/// Kinds in words: `http, nginx and haproxy`.
+/// Kinds in words: `http, nginx, haproxy, caddy and traefik`.
 fn in_words(kinds: &[Kind]) -> String {
     let names: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
     match names.split_last() {

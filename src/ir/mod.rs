@@ -99,7 +99,8 @@ pub struct Service {
 
 impl Service {
     /// Whether Prometheus scrapes the service, itself or through its exporter: a service
-    /// scraped itself (`http`, `generic`, `haproxy`) with `metrics: false` has no series.
+    /// scraped itself (`http`, `generic`, `haproxy`, `caddy`, `traefik`, `rabbitmq`) with
+    /// `metrics: false` has no series.
     pub fn scraped(&self) -> bool {
         self.metrics_path.is_some() || crate::kinds::def(self.kind).exporter.is_some()
     }

@@ -29,22 +29,9 @@ pub const DEF: KindDef = KindDef {
     // `wget` and curl; Caddy keeps its certificates and ACME account in /data
     // (`XDG_DATA_HOME`), which must outlive the container. The check asks the metrics site
     // the documented configuration adds.
-    app: |s| Run {
-        data: Some("/data"),
-        healthcheck: Some(
-            ["CMD", "wget", "-q", "-O", "/dev/null"]
-                .map(String::from)
-                .into_iter()
-                .chain([format!(
-                    "http://127.0.0.1:{}{}",
-                    s.metrics_port,
-                    s.metrics_path.as_deref().unwrap_or("/metrics")
-                )])
-                .collect(),
-        ),
-        ..Default::default()
-    },
+    app: |s| Run { data: Some("/data"), healthcheck: common::wget_metrics(s), ..Default::default() },
     performance: |_| Vec::new(),
+    refused_env: &[],
 };
 
 /// The port of the site that serves Caddy's metrics in the configuration docs/manifest.md

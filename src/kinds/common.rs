@@ -33,7 +33,16 @@ pub const EXPORTER_DOWN: Builtin = b(
     "up == 0 for the service's exporter: APA PrometheusTargetMissing, for the exporter alone (the service's own state is the kind's Down alert)",
 );
 
-/// With `tls: { domain }` (nginx, haproxy, http): the probed certificate expires soon.
+/// The healthcheck of a server scraped on its own metrics whose image has busybox `wget` (caddy,
+/// traefik): a GET of its metrics, where the documented configuration serves them; none with
+/// `metrics: false` (nothing says it serves them then).
+pub fn wget_metrics(s: &Service) -> Option<Vec<String>> {
+    let path = s.metrics_path.as_deref()?;
+    let url = format!("http://127.0.0.1:{}{path}", s.metrics_port);
+    Some(["CMD", "wget", "-q", "-O", "/dev/null", url.as_str()].map(String::from).to_vec())
+}
+
+/// With `tls: { domain }` (http and the front doors): the probed certificate expires soon.
 pub const TLS_EXPIRING: Builtin = probed(
     |s| s.tls_domain.is_some(),
     b(

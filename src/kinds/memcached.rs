@@ -38,6 +38,7 @@ pub const DEF: KindDef = KindDef {
             )],
         )]
     },
+    refused_env: &[],
 };
 
 /// Its exporter, as the compose file runs it.

@@ -32,6 +32,7 @@ pub mod nginx;
 mod postgres;
 mod rabbitmq;
 mod redis;
+mod traefik;
 
 use crate::ir::Service;
 use crate::ir::defaults::ComponentDefault;
@@ -72,6 +73,8 @@ pub struct KindDef {
     pub app: fn(&Service) -> Run<'_>,
     /// Its panels on the performance dashboard, for its services in the stack (one at least).
     pub performance: fn(&[&Service]) -> Vec<Spec>,
+    /// Variables its official image refuses to start with (SL219).
+    pub refused_env: &'static [&'static str],
 }
 
 /// A kind's exporter.
@@ -163,6 +166,7 @@ pub fn def(kind: Kind) -> &'static KindDef {
         Kind::Nginx => &nginx::DEF,
         Kind::Haproxy => &haproxy::DEF,
         Kind::Caddy => &caddy::DEF,
+        Kind::Traefik => &traefik::DEF,
         Kind::Rabbitmq => &rabbitmq::DEF,
         Kind::Generic => &generic::DEF,
     }

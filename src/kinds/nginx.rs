@@ -26,6 +26,7 @@ pub const DEF: KindDef = KindDef {
         ..Default::default()
     },
     performance: |_| Vec::new(),
+    refused_env: &[],
 };
 
 /// Its exporter, as the compose file runs it.

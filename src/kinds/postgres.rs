@@ -23,6 +23,7 @@ pub const DEF: KindDef = KindDef {
     connections: Some("pg_stat_activity_count"),
     app,
     performance,
+    refused_env: &[],
 };
 
 /// Its exporter, as the compose file runs it.

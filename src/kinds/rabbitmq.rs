@@ -32,6 +32,24 @@ pub const DEF: KindDef = KindDef {
         ..Default::default()
     },
     performance: |_| Vec::new(),
+    // docker-library/rabbitmq's `docker-entrypoint.sh` (4.2) exits when one of these is set.
+    refused_env: &[
+        "RABBITMQ_DEFAULT_PASS_FILE",
+        "RABBITMQ_DEFAULT_USER_FILE",
+        "RABBITMQ_MANAGEMENT_SSL_CACERTFILE",
+        "RABBITMQ_MANAGEMENT_SSL_CERTFILE",
+        "RABBITMQ_MANAGEMENT_SSL_DEPTH",
+        "RABBITMQ_MANAGEMENT_SSL_FAIL_IF_NO_PEER_CERT",
+        "RABBITMQ_MANAGEMENT_SSL_KEYFILE",
+        "RABBITMQ_MANAGEMENT_SSL_VERIFY",
+        "RABBITMQ_SSL_CACERTFILE",
+        "RABBITMQ_SSL_CERTFILE",
+        "RABBITMQ_SSL_DEPTH",
+        "RABBITMQ_SSL_FAIL_IF_NO_PEER_CERT",
+        "RABBITMQ_SSL_KEYFILE",
+        "RABBITMQ_SSL_VERIFY",
+        "RABBITMQ_VM_MEMORY_HIGH_WATERMARK",
+    ],
 };
 
 /// The port of the plugin's listener (`prometheus.tcp.port`), which the official image
@@ -157,8 +175,8 @@ fn rule(r: &ServiceAlert) -> AlertText {
                 format!(
                     "Messages have waited in the queues of RabbitMQ {who} for {for_} with no consumer on any queue to take them: its workers are gone."
                 ),
-                vec![series(&consumers, "0x60"), series(&ready, "5x60")],
-                vec![series(&consumers, "1x60"), series(&ready, "5x60")],
+                vec![series(&consumers, "0x60"), series(&ready, &format!("{}x60", num(t + 5.0)))],
+                vec![series(&consumers, "1x60"), series(&ready, &format!("{}x60", num(t + 5.0)))],
             )
         }
         "RabbitmqUnroutableMessages" => {
@@ -176,7 +194,8 @@ fn rule(r: &ServiceAlert) -> AlertText {
                 format!(
                     "RabbitMQ {who} has dropped or returned messages no binding routes to a queue in the last 5 minutes, for {for_}: a publisher uses an exchange or routing key no queue is bound to."
                 ),
-                vec![series(&dropped, "0+5x60"), series(&returned, "0x60")],
+                // Over 5m, more than the threshold dropped.
+                vec![series(&dropped, &format!("0+{}x60", num(t + 5.0))), series(&returned, "0x60")],
                 vec![series(&dropped, "0x60"), series(&returned, "0x60")],
             )
         }

@@ -97,13 +97,15 @@ pub enum Kind {
     Haproxy,
     // Caddy, scraped on its own metrics.
     Caddy,
+    // Traefik, scraped on its own metrics.
+    Traefik,
     // RabbitMQ, scraped on its built-in Prometheus plugin.
     Rabbitmq,
     Generic,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 9] = [
+    pub const ALL: [Kind; 10] = [
         Kind::Http,
         Kind::Postgres,
         Kind::Redis,
@@ -111,6 +113,7 @@ impl Kind {
         Kind::Nginx,
         Kind::Haproxy,
         Kind::Caddy,
+        Kind::Traefik,
         Kind::Rabbitmq,
         Kind::Generic,
     ];
@@ -124,6 +127,7 @@ impl Kind {
             Kind::Nginx => "nginx",
             Kind::Haproxy => "haproxy",
             Kind::Caddy => "caddy",
+            Kind::Traefik => "traefik",
             Kind::Rabbitmq => "rabbitmq",
             Kind::Generic => "generic",
         }
@@ -201,12 +205,13 @@ pub struct Service {
     /// The port the service listens on.
     #[schemars(range(min = 1, max = 65535))]
     pub port: u32,
-    /// The metrics path, or false for no scrape (http, generic and haproxy).
+    /// The metrics path, or false for no scrape (http, generic and the kinds scraped on their
+    /// own metrics: haproxy, caddy, traefik, rabbitmq).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metrics: Option<MetricsPath>,
-    /// http, generic and haproxy: the port the metrics are served on, when it is not `port` (a
-    /// separate admin or management port; haproxy: default 8405, the port of the frontend that
-    /// serves HAProxy's built-in Prometheus exporter in its documentation).
+    /// http, generic and the kinds scraped on their own metrics: the port the metrics are served
+    /// on, when it is not `port` (a separate admin or management port; by default haproxy 8405,
+    /// caddy 9180, traefik 8080, rabbitmq 15692: see docs/manifest.md).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 65535))]
     pub metrics_port: Option<u32>,
@@ -216,7 +221,8 @@ pub struct Service {
     /// http only: health endpoints, used for the compose healthcheck and the blackbox probe.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health: Option<Health>,
-    /// nginx, haproxy and http: probe this domain's certificate expiry.
+    /// http and the front doors (nginx, haproxy, caddy, traefik): probe this domain's
+    /// certificate expiry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<Tls>,
     /// How the service logs.

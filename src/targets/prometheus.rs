@@ -198,7 +198,8 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
             (Some(e), Some(exporter)) => {
                 jobs.push(job(name, format!("{}:{}", exporter.name, e.port), service_labels(s), None));
             }
-            // Scraped itself (`http`, `generic`, `haproxy`), unless `metrics: false`.
+            // Scraped itself (`http`, `generic`, and the kinds with a `metrics_port` of their
+            // own), unless `metrics: false`.
             _ => {
                 if let Some(path) = &s.metrics_path {
                     let path = (path != "/metrics").then(|| path.clone());

@@ -36,8 +36,10 @@ const BUILT: &[(&str, &defaults::BuiltProgram)] = &[("supercronic", &defaults::S
 const PEERS: &[(&str, &str)] = &[
     ("registry", "github.com/distribution/distribution/v3"),
     ("crane", "github.com/google/go-containerregistry"),
-    // The rehearsal's Caddy, standing in for a `kind: caddy` service's own image.
+    // The rehearsal's Caddy and Traefik, standing in for a `kind: caddy` or `kind: traefik`
+    // service's own image.
     ("caddy", "github.com/caddyserver/caddy/v2"),
+    ("traefik", "github.com/traefik/traefik/v3"),
 ];
 
 /// Where the proxy does not serve the stack's release: (tools directory, release built).

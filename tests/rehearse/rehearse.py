@@ -12,8 +12,9 @@ and mounts, and runs the same programs on loopback, one address per compose serv
   redis, memcached, nginx and haproxy services, set up as their official images would be from
   the compose environment (HAProxy with the configuration docs/manifest.md asks for, in front
   of the generic app);
-- Caddy, built by scripts/tools, for the application's caddy services, with the configuration
-  docs/manifest.md asks for, in front of the generic app;
+- Caddy and Traefik, built by scripts/tools, for the application's caddy and traefik
+  services, with the configuration docs/manifest.md asks for, in front of the generic app; RabbitMQ from Debian for its
+  rabbitmq services, with its Prometheus plugin;
 - each `http` service: an app on its framework's instrumentation library with its defaults
   (tests/rehearse/apps/);
 - Alertmanager runs a rewritten copy of alertmanager.yml whose receivers all post to a capture
@@ -843,6 +844,60 @@ def amqp(stack: Stack, name: str):
     return pika.BlockingConnection(pika.ConnectionParameters(stack.addr[name], int(svc.get("port", 5672)), credentials=credentials, blocked_connection_timeout=30))
 
 
+# Traefik's upstream in the rehearsal: the generic app, checked every second.
+TRAEFIK_BACKEND_PORT = 65082
+
+
+def traefik_documented() -> list[str]:
+    """The flags docs/manifest.md asks a `traefik` service for: its first code block after the
+    `traefik` section's opening, one flag a line."""
+    text = (ROOT / "docs/manifest.md").read_text()
+    after = text.split("A `traefik` service's configuration is the application's own", 1)[1]
+    return after.split("```\n", 2)[1].split()
+
+
+def start_traefik(stack: Stack, procs: Processes, name: str, svc: dict) -> None:
+    """Traefik (built by scripts/tools) with the flags docs/manifest.md asks for, as written,
+    then the entry points on the service's address (its own `traefik` one on `metrics_port`,
+    `web` on `port`, TLS with `tls.domain` or port 443) and a file provider: one router to one
+    service, `app`, of one server, the generic app, checked every second."""
+    port = int(svc.get("port", 80))
+    addr = stack.addr[name]
+    d = stack.work / f"traefik-{name}"
+    d.mkdir()
+    documented = traefik_documented()
+    assert "--metrics.prometheus=true" in documented and "--log.format=json" in documented, documented
+    domain = (svc.get("tls") or {}).get("domain")
+    tls = domain or port == 443
+    router = {"rule": "PathPrefix(`/`)", "entryPoints": ["web"], "service": "app"}
+    dynamic: dict = {
+        "http": {
+            "routers": {"app": {**router, **({"tls": {}} if tls else {})}},
+            "services": {"app": {"loadBalancer": {"servers": [{"url": f"http://{addr}:{TRAEFIK_BACKEND_PORT}"}], "healthCheck": {"path": "/", "interval": "1s", "timeout": "1s"}}}},
+        }
+    }
+    if tls:
+        cert, key = stack.certificate(name, domain)
+        dynamic["tls"] = {"certificates": [{"certFile": str(cert), "keyFile": str(key)}], "stores": {"default": {"defaultCertificate": {"certFile": str(cert), "keyFile": str(key)}}}}
+    (d / "dynamic.yml").write_text(yaml.safe_dump(dynamic))
+    procs.start(proxied_app(name), [os.environ["REHEARSE_GENERIC_APP"], f"{addr}:{TRAEFIK_BACKEND_PORT}"])
+    wait_port(addr, TRAEFIK_BACKEND_PORT, 30)
+    procs.start(
+        name,
+        [
+            str(TOOLS / "traefik"),
+            *documented,
+            f"--entryPoints.traefik.address={addr}:{int(svc.get('metrics_port', 8080))}",
+            f"--entryPoints.web.address={addr}:{port}",
+            f"--providers.file.filename={d / 'dynamic.yml'}",
+            "--accesslog=true",
+            "--accesslog.format=json",
+        ],
+        env={"HOME": str(d)},
+        cwd=d,
+    )
+
+
 def caddy_documented() -> str:
     """The configuration docs/manifest.md asks a `caddy` service for: its first code block after
     the `caddy` section's opening."""
@@ -1600,6 +1655,8 @@ def start_application(stack: Stack, procs: Processes, report: Report) -> list[st
             start_haproxy(stack, procs, name, svc)
         elif kind == "caddy":
             start_caddy(stack, procs, name, svc)
+        elif kind == "traefik":
+            start_traefik(stack, procs, name, svc)
         elif kind == "rabbitmq":
             start_rabbitmq(stack, procs, name, svc)
         elif kind in ("http", "generic"):
@@ -1723,14 +1780,15 @@ def traffic(stack: Stack, apps: list[str]) -> None:
                 # Its slab counters then stay absent, which the selector checks report.
                 print(f"--    {name}: memcached did not take the scripted traffic: {e}", flush=True)
             continue
-        if svc.get("kind") in ("haproxy", "caddy"):
+        if svc.get("kind") in ("haproxy", "caddy", "traefik"):
             # Through its frontend (site) to its backend (upstream): requests, and each class of
             # response.
             base = f"{'https' if (svc.get('tls') or int(svc['port']) == 443) else 'http'}://{stack.addr[name]}:{svc['port']}"
             for _ in range(50):
                 http_get(f"{base}/")
-            if svc.get("kind") == "caddy":
-                # Caddy has a status's series once it answered one (HAProxy has every class's).
+            if svc.get("kind") in ("caddy", "traefik"):
+                # Caddy and Traefik have a status's series once they answered one (HAProxy has
+                # every class's).
                 http_get(f"{base}/status/500")
             continue
         if svc.get("kind") not in ("http", "generic"):
@@ -2161,14 +2219,15 @@ def inject(stack: Stack, procs: Processes, report: Report, faults: Faults, apps:
         if has_rule(stack, "HaproxyHighErrorRate", service=n):
             load.run(f"{base}/status/500", 2, pause=0.05)
             want.append(("HaproxyHighErrorRate", {"service": n, "proxy": "app"}))
-    # Caddy: 5xx answers from its upstream over 5% of its responses.
-    for n in [a for a in apps if services[a].get("kind") == "caddy"]:
+    # Caddy and Traefik: 5xx answers from their upstream over 5% of their responses.
+    for n in [a for a in apps if services[a].get("kind") in ("caddy", "traefik")]:
         svc = services[n]
         base = f"{'https' if (svc.get('tls') or int(svc['port']) == 443) else 'http'}://{stack.addr[n]}:{svc['port']}"
-        if has_rule(stack, "CaddyHighErrorRate", service=n):
+        alert, labels = ("CaddyHighErrorRate", {"service": n}) if svc["kind"] == "caddy" else ("TraefikHighErrorRate", {"service": n, "exported_service": "app@file"})
+        if has_rule(stack, alert, service=n):
             load.run(f"{base}/status/500", 2, pause=0.05)
-            want.append(("CaddyHighErrorRate", {"service": n}))
-    # RabbitMQ: a queue its consumers left, filling past the threshold; messages published
+            want.append((alert, labels))
+    # RabbitMQ: a queue no consumer reads, filling past the threshold; messages published
     # where no queue is bound; its memory watermark set below what it uses and its disk limit
     # above what is free, which raise both alarms (set back after this phase).
     rabbit_alarms = []
@@ -2230,13 +2289,15 @@ def inject(stack: Stack, procs: Processes, report: Report, faults: Faults, apps:
         + (", memcached near its connection limit and out of memory" if any(a.startswith("Memcached") for a, _ in want) else "")
         + (", HAProxy's backend queued and answering 5xx" if any(a.startswith("Haproxy") for a, _ in want) else "")
         + (", Caddy answering 5xx" if any(a.startswith("Caddy") for a, _ in want) else "")
+        + (", Traefik answering 5xx" if any(a.startswith("Traefik") for a, _ in want) else "")
         + (", RabbitMQ's queue left by its consumers, unroutable messages and both its alarms" if any(a.startswith("Rabbitmq") for a, _ in want) else ""),
         want,
     )
     load.end()
     for n in rabbit_alarms:
-        rabbitmqctl(stack, n, "set_vm_memory_high_watermark", "0.4")
-        rabbitmqctl(stack, n, "set_disk_free_limit", "50MB")
+        r = rabbitmqctl(stack, n, "set_vm_memory_high_watermark", "0.4")
+        d = rabbitmqctl(stack, n, "set_disk_free_limit", "50MB")
+        report.check(r.returncode == 0 and d.returncode == 0, f"{n}: rabbitmqctl sets its memory watermark and disk limit back", (r.stdout + r.stderr + d.stdout + d.stderr)[-400:])
         try:
             with amqp(stack, n) as conn:
                 conn.channel().queue_delete(RABBITMQ_QUEUE)
@@ -2288,6 +2349,15 @@ def inject(stack: Stack, procs: Processes, report: Report, faults: Faults, apps:
             if has_rule(stack, "CaddyUpstreamUnhealthy", service=n):
                 want.append(("CaddyUpstreamUnhealthy", {"service": n, "upstream": f"{stack.addr[n]}:{CADDY_BACKEND_PORT}"}))
             quiet.append(("TargetDown", {"service": n}))
+    # Traefik's one server down: its health check marks it down, and its service has no server
+    # left; Traefik itself still answers (503) and is scraped.
+    for n in [a for a in apps if services[a].get("kind") == "traefik"]:
+        if proxied_app(n) in procs.running:
+            procs.stop(proxied_app(n))
+            stopped.append(proxied_app(n))
+            if has_rule(stack, "TraefikServiceDown", service=n):
+                want.append(("TraefikServiceDown", {"service": n, "exported_service": "app@file"}))
+            quiet.append(("TargetDown", {"service": n}))
     if "node-exporter" in procs.running:
         procs.stop("node-exporter")
         stopped.append("node-exporter")
@@ -2324,7 +2394,8 @@ def inject(stack: Stack, procs: Processes, report: Report, faults: Faults, apps:
     faults.expect(
         "exporters, node-exporter and blackbox-exporter down; configuration reloads refused"
         + (", HAProxy's server down" if any(a.startswith("Haproxy") for a, _ in want) else "")
-        + (", Caddy's upstream down and its reload refused" if any(a.startswith("Caddy") for a, _ in want) else ""),
+        + (", Caddy's upstream down and its reload refused" if any(a.startswith("Caddy") for a, _ in want) else "")
+        + (", Traefik's server down" if any(a.startswith("Traefik") for a, _ in want) else ""),
         want,
         quiet,
     )

@@ -1,8 +1,8 @@
 //! `docs/alerts.md`: the reference of every built-in alert, generated from the catalogue and
 //! the expressions the rule library really produces (for a FastAPI service named `api`, a
 //! postgres service `db`, a redis service `cache`, a memcached service `sessions`, an nginx
-//! service `proxy` with TLS, an haproxy service `lb`, a caddy service `web` with TLS and a
-//! rabbitmq service `broker`), with the kinds' metric catalogues and
+//! service `proxy` with TLS, an haproxy service `lb`, a caddy service `web` with TLS, a
+//! rabbitmq service `broker` and a traefik service `edge`), with the kinds' metric catalogues and
 //! the frameworks' and runtimes' defaults. A test keeps the committed file equal to this.
 
 use super::{builtin, slo};
@@ -11,7 +11,7 @@ use crate::ir::Stack;
 /// The markdown of `docs/alerts.md` for the reference stack.
 pub fn render(stack: &Stack) -> String {
     let mut s = String::from(
-        "# Built-in alerts\n\nGenerated from `src/kinds/`, `src/ir/catalog.rs` and `src/targets/rules/` by `UPDATE_DOCS=1 cargo test --test it alerts_doc`; a test fails when this file drifts. Expressions are shown for a FastAPI service `api`, a postgres service `db`, a redis service `cache`, a memcached service `sessions`, an nginx service `proxy` with TLS, an haproxy service `lb`, a caddy service `web` with TLS and a rabbitmq service `broker`. There is one rule per alert for all the services of a kind (`prometheus/rules/services-<kind>.yml`), selecting them by the `service_kind` label `prometheus.yml` gives every target of a service, so the number of rules grows with the kinds, not with the services. Thresholds, `for` and severity can be overridden per service under `alerts:`, and `off` switches an alert off: services whose rule then reads differently (an override, other metric names, another dashboard) get a rule of their own that names them, and the kind's rule excludes them by name (`service!~\"...\"`), as it does the services without the alert's series. Every alert carries the labels `severity`, `category`, `service` (except host alerts), `stack` and `env`, and the annotations `summary`, `description`, `dashboard` (the service's dashboard with the service chosen) and, with `alerting.runbook_url`, `runbook_url`.\n\n",
+        "# Built-in alerts\n\nGenerated from `src/kinds/`, `src/ir/catalog.rs` and `src/targets/rules/` by `UPDATE_DOCS=1 cargo test --test it alerts_doc`; a test fails when this file drifts. Expressions are shown for a FastAPI service `api`, a postgres service `db`, a redis service `cache`, a memcached service `sessions`, an nginx service `proxy` with TLS, an haproxy service `lb`, a caddy service `web` with TLS, a rabbitmq service `broker` and a traefik service `edge`. There is one rule per alert for all the services of a kind (`prometheus/rules/services-<kind>.yml`), selecting them by the `service_kind` label `prometheus.yml` gives every target of a service, so the number of rules grows with the kinds, not with the services. Thresholds, `for` and severity can be overridden per service under `alerts:`, and `off` switches an alert off: services whose rule then reads differently (an override, other metric names, another dashboard) get a rule of their own that names them, and the kind's rule excludes them by name (`service!~\"...\"`), as it does the services without the alert's series. Every alert carries the labels `severity`, `category`, `service` (except host alerts), `stack` and `env`, and the annotations `summary`, `description`, `dashboard` (the service's dashboard with the service chosen) and, with `alerting.runbook_url`, `runbook_url`.\n\n",
     );
     s.push_str("| alert | category | severity | for | threshold | expression | threshold source |\n|---|---|---|---|---|---|---|\n");
     let mut rows: Vec<builtin::Concrete> = builtin::host_alerts(stack);
@@ -86,7 +86,7 @@ fn labels(l: &[&str]) -> String {
 /// What each kind's exporter, or the service itself, exposes (`kinds::Catalogue`).
 fn catalogues() -> String {
     let mut s = String::from(
-        "\n## Exporter catalogues\n\nThe metrics each kind's rules and panels read, as its exporter (or, for haproxy, caddy and rabbitmq, the server itself) exposes them, with the labels they select or group by in braces (`src/kinds/`, each with the source it was read from; the rehearsal checks every one against the running exporter). A metric named with one of these prefixes that is not listed is checked against them (SL509).\n\n| kind | exposed by | metrics | behind an option |\n|---|---|---|---|\n",
+        "\n## Exporter catalogues\n\nThe metrics each kind's rules and panels read, as its exporter (or, for haproxy, caddy, traefik and rabbitmq, the server itself) exposes them, with the labels they select or group by in braces (`src/kinds/`, each with the source it was read from; the rehearsal checks every one against the running exporter). A metric named with one of these prefixes that is not listed is checked against them (SL509).\n\n| kind | exposed by | metrics | behind an option |\n|---|---|---|---|\n",
     );
     for kind in crate::manifest::model::Kind::ALL {
         let Some(c) = crate::kinds::def(kind).catalogue.as_ref() else { continue };
