@@ -77,24 +77,8 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
                     );
                 }
             }
-            // The variable the container gets: a `{ file }` secret's is `<VAR>_FILE`.
-            let set = match value {
-                EnvValue::Secret(SecretRef::File(_)) => format!("{var}_FILE"),
-                _ => var.clone(),
-            };
-            if crate::kinds::def(s.kind).refused_env.contains(&set.as_str()) {
-                let kind = s.kind.as_str();
-                let msg = if set == *var {
-                    format!("the {kind} image refuses to start with `{set}` set")
-                } else {
-                    format!("`{var}` from a file sets `{set}`, which the {kind} image refuses to start with")
-                };
-                sink.push(
-                    Diagnostic::error(Code::RefusedVariable, msg)
-                    .at(ctx.key(here.clone()))
-                    .label("refused by the image's entrypoint")
-                    .help("use `{ env: NAME }` for the variable, or put the setting in the configuration file you mount"),
-                );
+            if let Some(d) = refused_variable(s, var, value) {
+                sink.push(d.at(ctx.key(here.clone())));
             }
             if own_variables(s).contains(&var.as_str()) {
                 sink.push(
@@ -181,6 +165,36 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
 }
 
 /// Whether `path` is `dir` or lies under it.
+/// SL219: the variable the container gets (a `{ file }` secret's is `<VAR>_FILE`) is one the
+/// service's official image refuses to start with.
+fn refused_variable(s: &Service, var: &str, value: &EnvValue) -> Option<Diagnostic> {
+    let refused = crate::kinds::def(s.kind).refused_env.as_ref()?;
+    let image = s.image.as_ref().filter(|i| refused.applies_to(i))?;
+    let from_file = matches!(value, EnvValue::Secret(SecretRef::File(_)));
+    let set = if from_file { format!("{var}_FILE") } else { var.to_string() };
+    // The entrypoint refuses a variable set and not empty.
+    if !refused.vars.contains(&set.as_str()) || value.text().is_some_and(|t| t.is_empty()) {
+        return None;
+    }
+    let (msg, help) = if from_file {
+        (
+            format!("`{var}` from a file sets `{set}`, which `{}` refuses to start with", image.as_str()),
+            format!("set `{var}` with `{{ env: NAME }}`, or put it in the configuration file you mount"),
+        )
+    } else if let Some(plain) = set.strip_suffix("_FILE") {
+        (
+            format!("`{}` refuses to start with `{set}` set", image.as_str()),
+            format!("set `{plain}` with `{{ env: NAME }}` instead, or put it in the configuration file you mount"),
+        )
+    } else {
+        (
+            format!("`{}` refuses to start with `{set}` set", image.as_str()),
+            "remove it, and put the setting in the configuration file you mount".to_string(),
+        )
+    };
+    Some(Diagnostic::error(Code::RefusedVariable, msg).label("refused by the image's entrypoint").help(help))
+}
+
 fn within(path: &str, dir: &str) -> bool {
     path == dir || path.starts_with(&format!("{dir}/"))
 }

@@ -776,7 +776,8 @@ fn published(manifest: &Manifest, stack: &Stack) -> Vec<Published> {
             String::new()
         },
     }];
-    // Of the application's own containers, only a reverse proxy (nginx, haproxy, caddy) is the front
+    // Of the application's own containers, only a reverse proxy (nginx, haproxy, caddy, traefik: its
+    // kind's `front_door`) is the front
     // door and is published; databases, caches and APIs stay on the internal network.
     for s in &stack.services {
         if s.image.is_some() && crate::kinds::def(s.kind).front_door {

@@ -31,7 +31,7 @@ pub const DEF: KindDef = KindDef {
     // the documented configuration adds.
     app: |s| Run { data: Some("/data"), healthcheck: common::wget_metrics(s), ..Default::default() },
     performance: |_| Vec::new(),
-    refused_env: &[],
+    refused_env: None,
 };
 
 /// The port of the site that serves Caddy's metrics in the configuration docs/manifest.md

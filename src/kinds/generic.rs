@@ -20,7 +20,7 @@ pub const DEF: KindDef = KindDef {
     connections: None,
     app: common::health_probe,
     performance: |_| Vec::new(),
-    refused_env: &[],
+    refused_env: None,
 };
 
 const ALERTS: &[Builtin] = &[common::TARGET_DOWN, common::ERROR_LOG_SPIKE];

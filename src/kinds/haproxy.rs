@@ -29,7 +29,7 @@ pub const DEF: KindDef = KindDef {
     // the process: no healthcheck.
     app: |_| Run::default(),
     performance: |_| Vec::new(),
-    refused_env: &[],
+    refused_env: None,
 };
 
 /// The port of the frontend serving the exporter in HAProxy's own documentation

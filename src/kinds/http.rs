@@ -24,7 +24,7 @@ pub const DEF: KindDef = KindDef {
     connections: None,
     app: common::health_probe,
     performance,
-    refused_env: &[],
+    refused_env: None,
 };
 
 /// Flask's (werkzeug's) and Django's default loggers write plain lines; the other frameworks'

@@ -74,7 +74,33 @@ pub struct KindDef {
     /// Its panels on the performance dashboard, for its services in the stack (one at least).
     pub performance: fn(&[&Service]) -> Vec<Spec>,
     /// Variables its official image refuses to start with (SL219).
-    pub refused_env: &'static [&'static str],
+    pub refused_env: Option<RefusedEnv>,
+}
+
+/// Variables an official image's entrypoint refuses to start with (set and not empty).
+pub struct RefusedEnv {
+    /// The official image (`rabbitmq`).
+    pub image: &'static str,
+    /// The first release (major, minor) that refuses them.
+    pub since: (u32, u32),
+    pub vars: &'static [&'static str],
+}
+
+impl RefusedEnv {
+    /// Whether `image` is the official image at a release that refuses them (a tag without a
+    /// release number, `latest` or `management`, is taken as a current one).
+    pub fn applies_to(&self, image: &crate::manifest::values::ImageRef) -> bool {
+        if !image.is_official(self.image) {
+            return false;
+        }
+        let tag = image.tag().unwrap_or("latest");
+        let number: String = tag.chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+        let mut parts = number.split('.').map(|p| p.parse::<u32>().ok());
+        match (parts.next().flatten(), parts.next().flatten()) {
+            (Some(major), minor) => (major, minor.unwrap_or(u32::MAX)) >= self.since,
+            (None, _) => true,
+        }
+    }
 }
 
 /// A kind's exporter.
@@ -180,4 +206,27 @@ pub fn builtin(kind: Kind, name: &str) -> Option<&'static Builtin> {
 /// The names of the built-in alerts of a kind.
 pub fn builtin_alerts(kind: Kind) -> Vec<&'static str> {
     def(kind).alerts.iter().map(|b| b.name).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::manifest::values::ImageRef;
+
+    #[test]
+    fn refused_variables_apply_to_the_official_image_from_its_release_on() {
+        let refused = super::rabbitmq::DEF.refused_env.as_ref().unwrap();
+        let image = |s: &str| ImageRef::parse(s).unwrap();
+        for yes in [
+            "rabbitmq:4.2.8",
+            "rabbitmq:3.9",
+            "docker.io/library/rabbitmq:4.2-management",
+            "rabbitmq:management",
+            "rabbitmq",
+        ] {
+            assert!(refused.applies_to(&image(yes)), "{yes}");
+        }
+        for no in ["rabbitmq:3.8.34", "bitnami/rabbitmq:4.2.8", "ghcr.io/acme/rabbitmq:4.2"] {
+            assert!(!refused.applies_to(&image(no)), "{no}");
+        }
+    }
 }

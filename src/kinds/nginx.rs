@@ -26,7 +26,7 @@ pub const DEF: KindDef = KindDef {
         ..Default::default()
     },
     performance: |_| Vec::new(),
-    refused_env: &[],
+    refused_env: None,
 };
 
 /// Its exporter, as the compose file runs it.

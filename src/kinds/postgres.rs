@@ -23,7 +23,7 @@ pub const DEF: KindDef = KindDef {
     connections: Some("pg_stat_activity_count"),
     app,
     performance,
-    refused_env: &[],
+    refused_env: None,
 };
 
 /// Its exporter, as the compose file runs it.

@@ -32,24 +32,29 @@ pub const DEF: KindDef = KindDef {
         ..Default::default()
     },
     performance: |_| Vec::new(),
-    // docker-library/rabbitmq's `docker-entrypoint.sh` (4.2) exits when one of these is set.
-    refused_env: &[
-        "RABBITMQ_DEFAULT_PASS_FILE",
-        "RABBITMQ_DEFAULT_USER_FILE",
-        "RABBITMQ_MANAGEMENT_SSL_CACERTFILE",
-        "RABBITMQ_MANAGEMENT_SSL_CERTFILE",
-        "RABBITMQ_MANAGEMENT_SSL_DEPTH",
-        "RABBITMQ_MANAGEMENT_SSL_FAIL_IF_NO_PEER_CERT",
-        "RABBITMQ_MANAGEMENT_SSL_KEYFILE",
-        "RABBITMQ_MANAGEMENT_SSL_VERIFY",
-        "RABBITMQ_SSL_CACERTFILE",
-        "RABBITMQ_SSL_CERTFILE",
-        "RABBITMQ_SSL_DEPTH",
-        "RABBITMQ_SSL_FAIL_IF_NO_PEER_CERT",
-        "RABBITMQ_SSL_KEYFILE",
-        "RABBITMQ_SSL_VERIFY",
-        "RABBITMQ_VM_MEMORY_HIGH_WATERMARK",
-    ],
+    // docker-library/rabbitmq's `docker-entrypoint.sh` (from 3.9 on; 4.2's read) exits when one
+    // of these is set and not empty.
+    refused_env: Some(super::RefusedEnv {
+        image: "rabbitmq",
+        since: (3, 9),
+        vars: &[
+            "RABBITMQ_DEFAULT_PASS_FILE",
+            "RABBITMQ_DEFAULT_USER_FILE",
+            "RABBITMQ_MANAGEMENT_SSL_CACERTFILE",
+            "RABBITMQ_MANAGEMENT_SSL_CERTFILE",
+            "RABBITMQ_MANAGEMENT_SSL_DEPTH",
+            "RABBITMQ_MANAGEMENT_SSL_FAIL_IF_NO_PEER_CERT",
+            "RABBITMQ_MANAGEMENT_SSL_KEYFILE",
+            "RABBITMQ_MANAGEMENT_SSL_VERIFY",
+            "RABBITMQ_SSL_CACERTFILE",
+            "RABBITMQ_SSL_CERTFILE",
+            "RABBITMQ_SSL_DEPTH",
+            "RABBITMQ_SSL_FAIL_IF_NO_PEER_CERT",
+            "RABBITMQ_SSL_KEYFILE",
+            "RABBITMQ_SSL_VERIFY",
+            "RABBITMQ_VM_MEMORY_HIGH_WATERMARK",
+        ],
+    }),
 };
 
 /// The port of the plugin's listener (`prometheus.tcp.port`), which the official image

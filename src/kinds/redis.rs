@@ -41,7 +41,7 @@ pub const DEF: KindDef = KindDef {
             )],
         )]
     },
-    refused_env: &[],
+    refused_env: None,
 };
 
 /// Its exporter, as the compose file runs it.

@@ -29,7 +29,7 @@ pub const DEF: KindDef = KindDef {
     // user's `certificatesresolvers…storage` says: no data volume of its own.
     app: |s| Run { healthcheck: common::wget_metrics(s), ..Default::default() },
     performance: |_| Vec::new(),
-    refused_env: &[],
+    refused_env: None,
 };
 
 /// The port of Traefik's own `traefik` entry point, where `--metrics.prometheus=true` serves
@@ -133,7 +133,7 @@ fn panels(s: &Service) -> Vec<Spec> {
         spec(Viz::TimeSeries, "Responses by status", "reqps", "Responses per second at the entry points, by status code.", vec![q(format!("sum by (code) (rate(traefik_entrypoint_requests_total{{{sl}}}[{RATE}]))"), "{{code}}")]),
         spec(Viz::TimeSeries, "p95 latency", "s", "95th percentile of request duration at each entry point (Traefik's buckets: 0.1, 0.3, 1.2 and 5 s).", vec![q(format!("histogram_quantile(0.95, sum by (entrypoint, le) (rate(traefik_entrypoint_request_duration_seconds_bucket{{{sl}}}[{RATE}])))"), "{{entrypoint}}")]),
         spec(Viz::TimeSeries, "Servers up", "short", "Servers up in each Traefik service (with a health check).", vec![q(format!("sum by (exported_service) (traefik_service_server_up{{{sl}}})"), "{{exported_service}}")]),
-        spec(Viz::TimeSeries, "Open connections", "short", "Open connections, by entry point.", vec![q(format!("sum by (entrypoint) (traefik_open_connections{{{sl}}})"), "{{entrypoint}}")]),
+        spec(Viz::TimeSeries, "Open connections", "short", "Open connections, by entry point (the `traefik` one holds Prometheus's own).", vec![q(format!("sum by (entrypoint) (traefik_open_connections{{{sl}}})"), "{{entrypoint}}")]),
     ];
     v.extend(certificate(s, sl));
     v

@@ -8,13 +8,12 @@ and mounts, and runs the same programs on loopback, one address per compose serv
   scripts/tools builds at the releases the stack pins, with the compose file's flags; paths
   inside the container are mapped to the generated tree and to per-volume directories, and
   each program listens on its service's address;
-- PostgreSQL, Redis, memcached, nginx and HAProxy from Debian for the application's postgres,
-  redis, memcached, nginx and haproxy services, set up as their official images would be from
-  the compose environment (HAProxy with the configuration docs/manifest.md asks for, in front
-  of the generic app);
+- PostgreSQL, Redis, memcached, nginx, HAProxy and RabbitMQ from Debian for the application's
+  postgres, redis, memcached, nginx, haproxy and rabbitmq services, set up as their official
+  images would be from the compose environment (HAProxy with the configuration
+  docs/manifest.md asks for, in front of the generic app; RabbitMQ with its Prometheus plugin);
 - Caddy and Traefik, built by scripts/tools, for the application's caddy and traefik
-  services, with the configuration docs/manifest.md asks for, in front of the generic app; RabbitMQ from Debian for its
-  rabbitmq services, with its Prometheus plugin;
+  services, with the configuration docs/manifest.md asks for, in front of the generic app;
 - each `http` service: an app on its framework's instrumentation library with its defaults
   (tests/rehearse/apps/);
 - Alertmanager runs a rewritten copy of alertmanager.yml whose receivers all post to a capture
@@ -765,8 +764,8 @@ backend app
 
 
 def proxied_app(name: str) -> str:
-    """The process name of the app a haproxy or caddy service proxies to (a `.`: no service is
-    named so)."""
+    """The process name of the app a haproxy, caddy or traefik service proxies to (a `.`: no
+    service is named so)."""
     return f"{name}.backend"
 
 
@@ -2298,6 +2297,16 @@ def inject(stack: Stack, procs: Processes, report: Report, faults: Faults, apps:
         r = rabbitmqctl(stack, n, "set_vm_memory_high_watermark", "0.4")
         d = rabbitmqctl(stack, n, "set_disk_free_limit", "50MB")
         report.check(r.returncode == 0 and d.returncode == 0, f"{n}: rabbitmqctl sets its memory watermark and disk limit back", (r.stdout + r.stderr + d.stdout + d.stderr)[-400:])
+        # RabbitMQ checks its memory and disk every few seconds: both alarms clear.
+        url = f"http://{stack.addr[n]}:{int(services[n].get('metrics_port', 15692))}/metrics"
+        raised = ["not read"]
+        for _ in range(30):
+            _, body = http_get(url)
+            raised = [l for l in body.decode(errors="replace").splitlines() if l.startswith("rabbitmq_alarms_") and not l.endswith(" 0")]
+            if not raised:
+                break
+            time.sleep(1)
+        report.check(not raised, f"{n}: both its alarms clear once its limits are set back", "; ".join(raised))
         try:
             with amqp(stack, n) as conn:
                 conn.channel().queue_delete(RABBITMQ_QUEUE)
