@@ -47,7 +47,7 @@ codes! {
     MissingField = "SL005", "a required field is missing",
         "This mapping must have the named field. `version`, `stack`, `environment` and\n`services` are required at the top level; every service needs `kind` and `port`.";
     InvalidChoice = "SL006", "a value outside the allowed set",
-        "This field takes one of a fixed set of words (for example `kind: http | postgres |\nredis | memcached | nginx | haproxy | caddy | traefik | rabbitmq | generic`). The help line lists them.";
+        "This field takes one of a fixed set of words (for example `kind: http | postgres |\nmysql | redis | memcached | nginx | haproxy | caddy | traefik | rabbitmq | generic`). The help line lists them.";
     UnsupportedVersion = "SL007", "an unknown manifest format version",
         "`version` selects the manifest language. This sightline understands version 1. A newer\nmanifest needs a newer sightline; an older one has to be migrated (docs/manifest.md).";
     EmptyManifest = "SL008", "the manifest is empty",
@@ -81,13 +81,13 @@ codes! {
     UnknownAlert = "SL204", "an override of an alert that the service does not have",
         "The keys under a service's `alerts:` name built-in alerts of that service's kind (see\nthe table in docs/manifest.md). An override of an alert the kind does not have would be\nignored, so it is an error; the help line suggests the closest alert name.";
     NotForKind = "SL205", "a field that does not apply to this kind of service",
-        "Some service fields only mean something for one kind: `database`, `user` and `password`\nfor postgres, `framework`, `metric_names`, `health` and `slo` for http. A field given to a\nkind that ignores it is reported so that it is not mistaken for configuration that works.";
+        "Some service fields only mean something for one kind: `database`, `user` and `password`\nfor postgres and mysql, `framework`, `metric_names`, `health` and `slo` for http. A field given to a\nkind that ignores it is reported so that it is not mistaken for configuration that works.";
     MissingDefault = "SL206", "routes without a default receiver",
         "When `alerting.routes` is given, `alerting.default` is required: it receives every alert\nthat no route matches. Without it such alerts would go nowhere.";
     ReceiverKind = "SL207", "a receiver must have exactly one kind",
         "Each receiver is one of `email`, `slack`, `pagerduty`, `opsgenie` or `webhook`. Write\ntwo receivers and list both in the route's `to` to notify two places.";
     MissingServiceField = "SL208", "a field this kind of service requires is missing",
-        "A postgres service needs `database`, `user` and `password` so that the exporter and the\nbackups can connect.";
+        "A postgres service needs `database`, `user` and `password` so that the exporter and the\nbackups can connect; a mysql service needs them for its exporter and its own container, and\nwith an `image` a root password in `compose.environment` (`MYSQL_ROOT_PASSWORD`): the random\none the images make otherwise is printed to the container's log, which the stack ships to Loki.";
     UnreachableRoute = "SL209", "a route that can never match",
         "Routes are tried top to bottom and the first match wins. An earlier route without\n`continue: true` whose `match` is as broad as this one's (or broader) catches every alert this\nroute would, so this one never notifies anybody. Move it up, narrow the earlier route, or set\n`continue: true` on the earlier one.";
     UnusedReceiver = "SL210", "a receiver that no route uses",
@@ -149,7 +149,7 @@ codes! {
     GroupedStatusCodes = "SL508", "an alert on single status codes the instrumentation groups",
         "Some instrumentation writes the status class, not the code (prometheus-fastapi-instrumentator\nwrites `4xx` unless `should_group_status_codes=False`). An alert on 401/403 or 429 can then\nnever fire. Switch the alert off, or make the application report exact codes and say so with\n`metric_names.status_codes: exact`.";
     UnknownExporterMetric = "SL509", "a user rule on a metric its exporter does not expose",
-        "A metric named with an exporter's prefix (`pg_`, `redis_`, `memcached_`, `nginx_`,\n`haproxy_`, `caddy_`, `traefik_`, `rabbitmq_`, `node_`, `probe_`) that the exporter does not expose selects nothing, so the rule never fires, and Prometheus\nsays nothing. sightline reports a name within two edits of a metric it knows the exporter\nexposes (`pg_stat_activity_cnt` for `pg_stat_activity_count`) and suggests that one; a name\nfarther from every metric it knows is left alone, since it knows only the metrics its own\nrules and dashboards use.";
+        "A metric named with an exporter's prefix (`pg_`, `mysql_`, `redis_`, `memcached_`,\n`nginx_`, `haproxy_`, `caddy_`, `traefik_`, `rabbitmq_`, `node_`, `probe_`) that the exporter does not expose selects nothing, so the rule never fires, and Prometheus\nsays nothing. sightline reports a name within two edits of a metric it knows the exporter\nexposes (`pg_stat_activity_cnt` for `pg_stat_activity_count`) and suggests that one; a name\nfarther from every metric it knows is left alone, since it knows only the metrics its own\nrules and dashboards use.";
     AnnotationTemplate = "SL510", "a rule annotation Prometheus cannot parse as a template",
         "The summary and description of a rule are Go templates (`{{ $labels.instance }}`,\n`{{ $value | humanize }}`), parsed when Prometheus loads the rule file; one it cannot parse makes\nit refuse the whole file, and every alert of the stack with it. Close each `{{` with `}}`, use\nthe variables Prometheus defines (`$labels`, `$value`, `$externalLabels`, `$externalURL`) and\nthe functions of Go templates and Prometheus (`humanize`, `printf`, …); write a literal `{{`\nas `{{ \"{{\" }}`.";
     UnpinnedImage = "SL601", "an image without a pinned version",

@@ -20,6 +20,7 @@ fn own_variables(s: &Service) -> &'static [&'static str] {
         Kind::Postgres if s.password.is_some() => {
             &["POSTGRES_DB", "POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_PASSWORD_FILE"]
         }
+        Kind::Mysql if s.password.is_some() => crate::kinds::mysql::own_variables(s.user.as_deref()),
         _ => &[],
     }
 }

@@ -33,6 +33,11 @@ fn in_words(kinds: &[Kind]) -> String {
     }
 }
 
+/// The kinds with a login (`database`, `user`, `password`), which they require.
+fn databases() -> Vec<Kind> {
+    vec![Kind::Postgres, Kind::Mysql]
+}
+
 /// (field, is set, kinds it applies to)
 fn kind_fields(s: &Service) -> [(&'static str, bool, Vec<Kind>); 11] {
     let only = |k: Kind| vec![k];
@@ -45,9 +50,9 @@ fn kind_fields(s: &Service) -> [(&'static str, bool, Vec<Kind>); 11] {
         ("health", s.health.is_some(), only(Kind::Http)),
         ("slo", s.slo.is_some(), only(Kind::Http)),
         ("tls", s.tls.is_some(), which(serves_tls)),
-        ("database", s.database.is_some(), only(Kind::Postgres)),
-        ("user", s.user.is_some(), only(Kind::Postgres)),
-        ("password", s.password.is_some(), only(Kind::Postgres)),
+        ("database", s.database.is_some(), databases()),
+        ("user", s.user.is_some(), databases()),
+        ("password", s.password.is_some(), databases()),
         ("query_stats", s.query_stats.is_some(), only(Kind::Postgres)),
     ]
 }
@@ -59,7 +64,7 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
                 sink.push(not_for_kind(field, s.kind, &in_words(&kinds), ctx.key(["services", name.as_str(), field])));
             }
         }
-        if s.kind == Kind::Postgres {
+        if databases().contains(&s.kind) {
             let missing: Vec<&str> =
                 [("database", s.database.is_some()), ("user", s.user.is_some()), ("password", s.password.is_some())]
                     .into_iter()
@@ -70,13 +75,28 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
                 sink.push(
                     Diagnostic::error(
                         Code::MissingServiceField,
-                        format!("postgres service `{name}` needs {}", missing.join(", ")),
+                        format!("{} service `{name}` needs {}", s.kind.as_str(), missing.join(", ")),
                     )
                     .at(ctx.value(["services", name.as_str()]))
                     .label("missing connection settings")
-                    .help("the exporter and the backups connect with `database`, `user` and `password: { env: … }`"),
+                    .help(if s.kind == Kind::Postgres {
+                        "the exporter and the backups connect with `database`, `user` and `password: { env: … }`"
+                    } else {
+                        "the exporter connects with `user` and `password: { env: … }`, and with an `image` the server is set up with `database`, `user` and `password`"
+                    }),
                 );
             }
+        }
+        if s.kind == Kind::Mysql && crate::kinds::mysql::lacks_root_password(s) {
+            sink.push(
+                Diagnostic::error(Code::MissingServiceField, format!("mysql service `{name}` needs a root password"))
+                    .at(ctx.key(["services", name.as_str(), "image"]))
+                    .label("the image sets up a server without one")
+                    .help(
+                        "give it in `compose.environment`: `MYSQL_ROOT_PASSWORD: { file: /run/secrets/… }` (or `{ env: … }`); \
+                         a random one (`MYSQL_RANDOM_ROOT_PASSWORD`) is printed to the container's log, which the stack ships to Loki",
+                    ),
+            );
         }
     }
     if let Some(a) = &ctx.manifest.alerting {

@@ -279,6 +279,21 @@ pub const MEMCACHED_EXPORTER: ComponentDefault = ComponentDefault {
     requires: None,
     probe: Probe::Wget,
 };
+/// prom/mysqld-exporter: FROM quay.io/prometheus/busybox (its Dockerfile at v0.16.0), so busybox
+/// `sh` (which reads the password's file) and `wget` are there; v0.16.0 is the newest release the
+/// Go module proxy serves here (v0.17 and v0.18 are refused).
+pub const MYSQLD_EXPORTER: ComponentDefault = ComponentDefault {
+    name: "mysqld-exporter",
+    repository: "prom/mysqld-exporter",
+    version: "v0.16.0",
+    memory: "64MiB",
+    cpus: 0.1,
+    pids: 128,
+    disk: None,
+    supported: &["0.16"],
+    requires: None,
+    probe: Probe::Wget,
+};
 pub const NGINX_EXPORTER: ComponentDefault = ComponentDefault {
     name: "nginx-exporter",
     repository: "nginx/nginx-prometheus-exporter",

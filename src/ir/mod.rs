@@ -92,7 +92,9 @@ pub struct Service {
     pub log_path: Option<String>,
     pub slo: Option<Slo>,
     pub alerts: IndexMap<String, m::AlertOverride>,
-    pub postgres: Option<Postgres>,
+    /// The login of a database service (`postgres`, `mysql`): what its exporter, its backups and
+    /// its own container connect or start with.
+    pub db: Option<DbLogin>,
     /// How compose runs it (`compose:`; only on a service with an image).
     pub compose: m::ServiceCompose,
 }
@@ -107,7 +109,7 @@ impl Service {
 
     /// A postgres service whose exporter reads pg_stat_statements.
     pub fn query_stats(&self) -> bool {
-        self.postgres.as_ref().is_some_and(|p| p.query_stats)
+        self.db.as_ref().is_some_and(|p| p.query_stats)
     }
 }
 
@@ -122,11 +124,11 @@ pub struct Slo {
 }
 
 #[derive(Clone, Debug)]
-pub struct Postgres {
+pub struct DbLogin {
     pub database: String,
     pub user: String,
     pub password: SecretRef,
-    /// Read pg_stat_statements (`query_stats`, default true).
+    /// postgres: read pg_stat_statements (`query_stats`, default true).
     pub query_stats: bool,
 }
 
@@ -498,12 +500,12 @@ fn lower_service(name: &Name, s: &m::Service) -> Service {
             window: o.window.clone().unwrap_or_else(|| dur(defaults::SLO_WINDOW)),
         }),
         alerts: s.alerts.clone(),
-        postgres: match (&s.database, &s.user, &s.password) {
-            (Some(d), Some(u), Some(p)) if s.kind == Kind::Postgres => Some(Postgres {
+        db: match (&s.database, &s.user, &s.password) {
+            (Some(d), Some(u), Some(p)) if matches!(s.kind, Kind::Postgres | Kind::Mysql) => Some(DbLogin {
                 database: d.clone(),
                 user: u.clone(),
                 password: p.clone(),
-                query_stats: s.query_stats.unwrap_or(true),
+                query_stats: s.kind == Kind::Postgres && s.query_stats.unwrap_or(true),
             }),
             _ => None,
         },
@@ -728,7 +730,7 @@ fn secrets(stack: &Stack) -> Vec<SecretUse> {
         out.push(SecretUse { reference: r.clone(), setting });
     };
     for s in &stack.services {
-        if let Some(p) = &s.postgres {
+        if let Some(p) = &s.db {
             add(&p.password, format!("services.{}.password", s.name));
         }
         for (var, v) in &s.compose.environment {

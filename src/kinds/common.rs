@@ -79,6 +79,11 @@ pub fn health_probe(s: &Service) -> Run<'_> {
     Run { healthcheck, ..Default::default() }
 }
 
+/// A kind with no panels on a shared dashboard.
+pub fn no_panels(_: &[&Service]) -> Vec<crate::targets::grafana::panels::Spec> {
+    Vec::new()
+}
+
 /// `TargetDown`.
 pub fn target_down(r: &ServiceAlert) -> AlertText {
     let (sel, who) = (SELECTOR, WHO);
@@ -152,6 +157,8 @@ pub fn error_lines(sel: &str, format: LogFormat) -> String {
         LogFormat::Json => format!("{sel} | json | level=~`{levels}`"),
         LogFormat::Logfmt => format!("{sel} | logfmt | level=~`{levels}`"),
         LogFormat::Postgres => format!("{sel} |~ `(ERROR|FATAL|PANIC):`"),
+        // The server's `[ERROR]` lines and the images' entrypoint's (`[ERROR] [Entrypoint]: …`).
+        LogFormat::Mysql => format!("{sel} |~ `^\\d{{4}}-\\d{{2}}-\\d{{2}}[ T][^\\[]*\\[ERROR\\] `"),
         LogFormat::Nginx => format!("{sel} |~ `\\[(error|crit|alert|emerg)\\]`"),
         // HAProxy's own messages at its worst level on standard error (`[ALERT]    (7) : backend
         // 'app' has no server available!`; it prints ALERT, WARNING, NOTICE and DIAG there).

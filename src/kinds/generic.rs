@@ -19,6 +19,8 @@ pub const DEF: KindDef = KindDef {
     panels,
     connections: None,
     app: common::health_probe,
+    overview: common::no_panels,
+    security: common::no_panels,
     performance: |_| Vec::new(),
     refused_env: None,
 };

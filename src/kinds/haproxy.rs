@@ -28,6 +28,8 @@ pub const DEF: KindDef = KindDef {
     // tools; the `-alpine` one has busybox's), and `haproxy -c` checks the configuration, not
     // the process: no healthcheck.
     app: |_| Run::default(),
+    overview: common::no_panels,
+    security: common::no_panels,
     performance: |_| Vec::new(),
     refused_env: None,
 };

@@ -23,6 +23,8 @@ pub const DEF: KindDef = KindDef {
     panels,
     connections: None,
     app: common::health_probe,
+    overview,
+    security,
     performance,
     refused_env: None,
 };
@@ -351,6 +353,61 @@ fn runtime_panels(r: Runtime, sl: &str) -> Vec<Spec> {
         )),
     }
     v
+}
+
+/// Its panels on the overview dashboard: each service's request rate, share of 5xx responses
+/// and, where it has a duration histogram, its 95th percentile.
+fn overview(services: &[&Service]) -> Vec<Spec> {
+    let mut v = vec![
+        spec(
+            Viz::TimeSeries,
+            "Request rate",
+            "reqps",
+            "Requests per second, by service.",
+            services.iter().map(|s| request_rate(s, &sel(s))).collect(),
+        ),
+        spec(
+            Viz::TimeSeries,
+            "Error ratio",
+            "percentunit",
+            "Share of 5xx responses, by service.",
+            services.iter().map(|s| error_ratio(s, &sel(s))).collect(),
+        ),
+    ];
+    let p95: Vec<Query> = services.iter().filter_map(|s| quantile(s, &sel(s), 0.95)).collect();
+    if !p95.is_empty() {
+        v.push(spec(Viz::TimeSeries, "p95 latency", "s", "95th percentile of request duration, by service.", p95));
+    }
+    v
+}
+
+/// Its panels on the security dashboard: responses refused for authentication, authorisation
+/// or rate limiting, from the services whose instrumentation writes exact codes (only they can
+/// tell a 401 from a 404).
+fn security(services: &[&Service]) -> Vec<Spec> {
+    let exact: Vec<&&Service> = services
+        .iter()
+        .filter(|s| s.scraped() && s.metric_names.status_codes == crate::manifest::model::StatusCodes::Exact)
+        .collect();
+    if exact.is_empty() {
+        return Vec::new();
+    }
+    vec![
+        spec(
+            Viz::TimeSeries,
+            "Auth failures (401/403)",
+            "reqps",
+            "Responses refused for authentication or authorisation.",
+            exact.iter().map(|s| status_rate(s, &sel(s), "401|403")).collect(),
+        ),
+        spec(
+            Viz::TimeSeries,
+            "Rate-limited requests (429)",
+            "reqps",
+            "Responses refused by rate limiting.",
+            exact.iter().map(|s| status_rate(s, &sel(s), "429")).collect(),
+        ),
+    ]
 }
 
 /// Its panels on the performance dashboard: each service's request duration percentiles.

@@ -6,7 +6,7 @@
 //! alerts with their thresholds and where each comes from, and each alert's expression: PromQL
 //! with the series that make it fire and keep it silent, or LogQL for Loki's ruler, its
 //! dashboard's panels, the metric of its connections on the overview and its panels on the
-//! performance dashboard. `ir` reads the exporter, `check` validates `alerts:` overrides against
+//! overview, security and performance dashboards. `ir` reads the exporter, `check` validates `alerts:` overrides against
 //! the alerts, `targets::rules` and `targets::loki` write the rules, `targets::grafana` lays
 //! the panels out, `docs/alerts.md` lists the alerts and catalogues.
 //!
@@ -17,9 +17,8 @@
 //! health path, a runtime, exact status codes) and whether it reads a probe.
 //!
 //! A new kind is a module here, registered in [`def`]. What a kind brings that still lives
-//! elsewhere (to move here next): http's and postgres's panels on the overview and security
-//! dashboards (`targets::grafana::dashboards`), and postgres's query-statistics job
-//! (`targets::compose`, `targets::postgres`).
+//! elsewhere (to move here next): postgres's query-statistics job (`targets::compose`,
+//! `targets::postgres`).
 
 pub mod alert;
 mod caddy;
@@ -28,6 +27,7 @@ mod generic;
 mod haproxy;
 pub mod http;
 mod memcached;
+pub mod mysql;
 pub mod nginx;
 mod postgres;
 mod rabbitmq;
@@ -40,6 +40,9 @@ use crate::manifest::model::{Framework, Kind, LogFormat};
 use crate::manifest::values::SecretRef;
 use crate::targets::grafana::panels::Spec;
 use alert::{AlertText, Builtin, LogText, ServiceAlert};
+
+/// A kind's panels on a shared dashboard, for its services in the stack (one at least).
+pub type SharedPanels = fn(&[&Service]) -> Vec<Spec>;
 
 /// Everything a kind brings.
 pub struct KindDef {
@@ -71,8 +74,12 @@ pub struct KindDef {
     /// What its own container needs when the stack runs it (`image`): its variables, data,
     /// command and healthcheck; the manifest's `compose:` comes after.
     pub app: fn(&Service) -> Run<'_>,
-    /// Its panels on the performance dashboard, for its services in the stack (one at least).
-    pub performance: fn(&[&Service]) -> Vec<Spec>,
+    /// Its panels on the overview dashboard.
+    pub overview: SharedPanels,
+    /// Its panels on the security dashboard.
+    pub security: SharedPanels,
+    /// Its panels on the performance dashboard.
+    pub performance: SharedPanels,
     /// Variables its official image refuses to start with (SL219).
     pub refused_env: Option<RefusedEnv>,
 }
@@ -126,7 +133,9 @@ pub struct Exporter {
 /// doubles `$` for its interpolation.
 #[derive(Default)]
 pub struct Run<'a> {
-    /// Its arguments, after the image's entrypoint (none: the image's own).
+    /// Its entrypoint (none: the image's own).
+    pub entrypoint: Vec<String>,
+    /// Its arguments, after the entrypoint (none: the image's own).
     pub command: Vec<String>,
     /// Environment variables, in order.
     pub env: Vec<(&'static str, Var<'a>)>,
@@ -187,6 +196,7 @@ pub fn def(kind: Kind) -> &'static KindDef {
     match kind {
         Kind::Http => &http::DEF,
         Kind::Postgres => &postgres::DEF,
+        Kind::Mysql => &mysql::DEF,
         Kind::Redis => &redis::DEF,
         Kind::Memcached => &memcached::DEF,
         Kind::Nginx => &nginx::DEF,

@@ -25,6 +25,8 @@ pub const DEF: KindDef = KindDef {
         healthcheck: Some(["CMD-SHELL", "kill -0 \"$(cat /var/run/nginx.pid)\""].map(String::from).to_vec()),
         ..Default::default()
     },
+    overview: common::no_panels,
+    security: common::no_panels,
     performance: |_| Vec::new(),
     refused_env: None,
 };

@@ -22,6 +22,8 @@ pub const DEF: KindDef = KindDef {
     panels,
     connections: Some("pg_stat_activity_count"),
     app,
+    overview: common::no_panels,
+    security,
     performance,
     refused_env: None,
 };
@@ -42,7 +44,7 @@ const EXPORTER: Exporter = Exporter {
 /// that creates the extension when sightline sets the server up.
 fn exporter_run(s: &Service) -> Run<'_> {
     let mut run = Run::default();
-    if let Some(pg) = &s.postgres {
+    if let Some(pg) = &s.db {
         run.env = vec![
             ("DATA_SOURCE_PASS_FILE", Var::SecretFile(&pg.password)),
             ("DATA_SOURCE_URI", Var::Value(format!("{}:{}/{}?sslmode=disable", s.host, s.port, pg.database))),
@@ -285,7 +287,7 @@ fn query_stats(sl: &str) -> Vec<Spec> {
 /// the password's file), its data in a volume, started with the options query statistics need
 /// when sightline sets the server up; `pg_isready` checks it.
 fn app(s: &Service) -> Run<'_> {
-    let Some(pg) = &s.postgres else {
+    let Some(pg) = &s.db else {
         return Run { healthcheck: Some(vec!["CMD".into(), "pg_isready".into()]), ..Default::default() };
     };
     let mut command = Vec::new();
@@ -304,6 +306,15 @@ fn app(s: &Service) -> Run<'_> {
         healthcheck: Some(["CMD", "pg_isready", "-U", &pg.user, "-d", &pg.database].map(String::from).to_vec()),
         ..Default::default()
     }
+}
+
+/// Its panel on the security dashboard: refused connections in its services' logs.
+fn security(services: &[&Service]) -> Vec<Spec> {
+    let refused = services
+        .iter()
+        .map(|s| q(format!("sum by (service) (count_over_time({{service=\"{}\"}} |~ `FATAL:\\s+(password authentication failed|no pg_hba\\.conf entry)` [$__interval]))", s.name), "{{service}}"))
+        .collect();
+    vec![loki_series("Database connection failures", "Refused connections in the PostgreSQL logs.", refused)]
 }
 
 /// Its panels on the performance dashboard, over its services: transactions, the mean query

@@ -31,6 +31,8 @@ pub const DEF: KindDef = KindDef {
         healthcheck: Some(["CMD", "rabbitmq-diagnostics", "-q", "ping"].map(String::from).to_vec()),
         ..Default::default()
     },
+    overview: common::no_panels,
+    security: common::no_panels,
     performance: |_| Vec::new(),
     // docker-library/rabbitmq's `docker-entrypoint.sh` (from 3.9 on; 4.2's read) exits when one
     // of these is set and not empty.

@@ -27,6 +27,8 @@ pub const DEF: KindDef = KindDef {
         healthcheck: Some(["CMD", "redis-cli", "ping"].map(String::from).to_vec()),
         ..Default::default()
     },
+    overview: common::no_panels,
+    security: common::no_panels,
     performance: |_| {
         vec![spec(
             Viz::TimeSeries,

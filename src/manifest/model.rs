@@ -89,6 +89,8 @@ pub struct Host {
 pub enum Kind {
     Http,
     Postgres,
+    // MySQL or MariaDB, read through mysqld_exporter.
+    Mysql,
     Redis,
     Memcached,
     Nginx,
@@ -105,9 +107,10 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 10] = [
+    pub const ALL: [Kind; 11] = [
         Kind::Http,
         Kind::Postgres,
+        Kind::Mysql,
         Kind::Redis,
         Kind::Memcached,
         Kind::Nginx,
@@ -122,6 +125,7 @@ impl Kind {
         match self {
             Kind::Http => "http",
             Kind::Postgres => "postgres",
+            Kind::Mysql => "mysql",
             Kind::Redis => "redis",
             Kind::Memcached => "memcached",
             Kind::Nginx => "nginx",
@@ -234,15 +238,15 @@ pub struct Service {
     /// Per built-in alert: override or switch off.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub alerts: IndexMap<String, AlertOverride>,
-    /// postgres only: the database name.
+    /// postgres and mysql: the database name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^[A-Za-z_][A-Za-z0-9_$-]{0,62}$"))]
     pub database: Option<String>,
-    /// postgres only: the user the exporter and backups connect as.
+    /// postgres and mysql: the user the exporter and backups connect as.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^[A-Za-z_][A-Za-z0-9_$-]{0,62}$"))]
     pub user: Option<String>,
-    /// postgres only: that user's password.
+    /// postgres and mysql: that user's password.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password: Option<SecretRef>,
     /// postgres only: per-query statistics from pg_stat_statements (default true): the exporter's
@@ -527,6 +531,9 @@ pub enum LogFormat {
     // RabbitMQ's lines: `2026-12-04 04:04:56.257114+00:00 [warning] <0.288.0> message`.
     Rabbitmq,
     Postgres,
+    // MySQL's and MariaDB's error log: `2026-12-04  9:12:01 0 [Warning] message` (MariaDB),
+    // `2026-12-04T09:12:01.123456Z 0 [Warning] [MY-010055] [Server] message` (MySQL 8).
+    Mysql,
     Syslog,
     Plain,
 }

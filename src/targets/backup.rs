@@ -25,7 +25,7 @@ pub fn sh_quote(s: &str) -> String {
 /// The connection settings of a job's database, as libpq variables.
 fn libpq(stack: &Stack, job: &BackupJob) -> String {
     let s = stack.services.iter().find(|s| s.name == job.service).expect("checked: the job's service exists");
-    let pg = s.postgres.as_ref().expect("checked: a postgres service has connection settings");
+    let pg = s.db.as_ref().expect("checked: a postgres service has connection settings");
     format!(
         "PGHOST={} PGPORT={} PGDATABASE={} PGUSER={} PGPASSFILE={PGPASS}",
         sh_quote(&s.host),
@@ -131,7 +131,7 @@ entry() {{ printf '%s:%s:*:%s:%s\n' "$1" "$2" "$3" "$(printf '%s' "$4" | sed 's/
         }
         seen.push(j.service.clone());
         let Some(s) = stack.services.iter().find(|s| s.name == j.service) else { continue };
-        let Some(pg) = &s.postgres else { continue };
+        let Some(pg) = &s.db else { continue };
         // The password's file: a `{ file }` as mounted, an `{ env }` as seeded.
         // Read apart from the call: `set -e` stops on a failed substitution in an assignment,
         // not in a command's arguments.

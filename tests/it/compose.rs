@@ -451,6 +451,7 @@ fn every_exporter_accepts_its_command_line() {
         ("oliver006/redis_exporter:", "redis_exporter"),
         ("nginx/nginx-prometheus-exporter:", "nginx-prometheus-exporter"),
         ("prom/memcached-exporter:", "memcached_exporter"),
+        ("prom/mysqld-exporter:", "mysqld_exporter"),
         ("prom/blackbox-exporter:", "blackbox_exporter"),
     ];
     let mut tried = std::collections::BTreeSet::new();
@@ -499,13 +500,40 @@ fn every_exporter_accepts_its_command_line() {
                 args.push(format!("--config.file={}", cfg.display()));
             }
             args.push(format!("--web.listen-address=127.0.0.1:{port}"));
-            let mut child = Command::new(require_tool(bin))
-                .args(&args)
-                .env_clear()
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap();
+            let mut cmd = Command::new(require_tool(bin));
+            cmd.args(&args).env_clear();
+            // A shell entrypoint (mysqld_exporter's, which reads the password's file) runs as
+            // written, the image's binary path replaced by the built one's, each `*_FILE`
+            // variable naming a file that holds a password; first without the file, where it
+            // must stop.
+            if let Some(entry) = s["entrypoint"].as_array() {
+                let entry: Vec<String> = entry.iter().map(|a| a.as_str().unwrap().replace("$$", "$")).collect();
+                assert_eq!(entry[..2], ["/bin/sh", "-c"], "{name}: a shell entrypoint");
+                let script = entry[2].replace(&format!("/bin/{bin}"), &require_tool(bin).display().to_string());
+                let secret = dir.path().join("password-file");
+                let files: Vec<String> = s["environment"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .filter(|(k, _)| k.ends_with("_FILE"))
+                    .map(|(k, _)| k.clone())
+                    .collect();
+                assert!(!files.is_empty(), "{name}: its entrypoint reads a password's file");
+                let run = |with_file: bool| {
+                    let mut c = Command::new("/bin/sh");
+                    c.arg("-c").arg(&script).args(&entry[3..]).args(&args).env_clear();
+                    for f in &files {
+                        c.env(f, if with_file { secret.clone() } else { dir.path().join("missing") });
+                    }
+                    c
+                };
+                let out = run(false).output().unwrap();
+                assert!(!out.status.success(), "{name}: its entrypoint goes on without the password's file");
+                std::fs::write(&secret, "rehearsal\n").unwrap();
+                cmd = run(true);
+            }
+            let mut child =
+                cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped()).spawn().unwrap();
             // Running and listening: the flags were all accepted. Exited: refused.
             let mut exited = None;
             for _ in 0..100 {

@@ -286,5 +286,23 @@ fn format_expressions_parse_sample_lines() {
         &rabbit.captures("2026-12-04 04:04:56.257114+00:00 [warning] <0.288.0> *** Publishers will be blocked until this alarm clears ***").unwrap()["level"],
         "warning"
     );
+    // MariaDB 10.11's lines as Debian's wrote them in the rehearsal (the hour padded with a
+    // space), MySQL 8's, and the official images' entrypoint's.
+    let mysql = regex::Regex::new(p::MYSQL_LINE).unwrap();
+    let c = mysql
+        .captures("2026-12-04  7:50:46 5 [Warning] Aborted connection 5 to db: 'unconnected' user: 'unauthenticated' host: '127.0.0.1' (This connection closed normally without authentication)")
+        .unwrap();
+    assert_eq!((&c["time"], &c["thread"], &c["level"]), ("2026-12-04  7:50:46", "5 ", "Warning"));
+    let c = mysql.captures("2026-12-04T09:12:01.123456Z 0 [ERROR] [MY-010119] [Server] Aborting").unwrap();
+    assert_eq!((&c["time"], &c["level"]), ("2026-12-04T09:12:01.123456Z", "ERROR"));
+    let c = mysql
+        .captures("2026-12-04 09:12:01+00:00 [Note] [Entrypoint]: Entrypoint script for MariaDB Server started.")
+        .unwrap();
+    assert_eq!((&c["time"], &c["level"]), ("2026-12-04 09:12:01+00:00", "Note"));
+    assert!(
+        !mysql.is_match(
+            "Version: '10.11.19-MariaDB-0+deb12u1'  socket: '/run/mysqld/mysqld.sock'  port: 3306  Debian 12"
+        )
+    );
     let _: Value = Value::Null;
 }

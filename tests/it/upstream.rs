@@ -18,6 +18,7 @@ const PINS: &[(&str, &str, &ComponentDefault)] = &[
     ("redis_exporter", "github.com/oliver006/redis_exporter", &defaults::REDIS_EXPORTER),
     ("nginx_exporter", "github.com/nginx/nginx-prometheus-exporter", &defaults::NGINX_EXPORTER),
     ("memcached_exporter", "github.com/prometheus/memcached_exporter", &defaults::MEMCACHED_EXPORTER),
+    ("mysqld_exporter", "github.com/prometheus/mysqld_exporter", &defaults::MYSQLD_EXPORTER),
     ("pushgateway", "github.com/prometheus/pushgateway", &defaults::PUSHGATEWAY),
 ];
 
@@ -167,6 +168,7 @@ fn every_default_is_supported_and_new_enough() {
         defaults::REDIS_EXPORTER,
         defaults::NGINX_EXPORTER,
         defaults::MEMCACHED_EXPORTER,
+        defaults::MYSQLD_EXPORTER,
         defaults::PUSHGATEWAY,
     ] {
         assert_eq!(d.supports(d.version), Some(true), "{} {} is not a supported release", d.name, d.version);

@@ -8,8 +8,9 @@ and mounts, and runs the same programs on loopback, one address per compose serv
   scripts/tools builds at the releases the stack pins, with the compose file's flags; paths
   inside the container are mapped to the generated tree and to per-volume directories, and
   each program listens on its service's address;
-- PostgreSQL, Redis, memcached, nginx, HAProxy and RabbitMQ from Debian for the application's
-  postgres, redis, memcached, nginx, haproxy and rabbitmq services, set up as their official
+- PostgreSQL, MariaDB, Redis, memcached, nginx, HAProxy and RabbitMQ from Debian for the
+  application's postgres, mysql, redis, memcached, nginx, haproxy and rabbitmq services, set up
+  as their official
   images would be from the compose environment (HAProxy with the configuration
   docs/manifest.md asks for, in front of the generic app; RabbitMQ with its Prometheus plugin);
 - Caddy and Traefik, built by scripts/tools, for the application's caddy and traefik
@@ -539,11 +540,24 @@ def tmpfs_dir(stack: Stack, path: str) -> Path:
     return stack.work / ("tmpfs" + path.replace("/", "-"))
 
 
-def start_program(stack: Stack, procs: Processes, name: str, binary: str, args: list[str], port: int, listen_flag: str) -> None:
+def start_program(stack: Stack, procs: Processes, name: str, binary: str, args: list[str], port: int, listen_flag: str, shell_entrypoint: bool = False) -> None:
+    """`binary` with the compose command's arguments; with `shell_entrypoint`, through the
+    compose entrypoint (`/bin/sh -c SCRIPT NAME`) as written, the image's binary path replaced
+    by the built one's."""
     c = stack.services[name]
     argv = [str(TOOLS / binary)] + [stack.host_path(name, stack.interpolate(a)) for a in args]
     argv = [a for a in argv if not a.startswith(listen_flag + "=")]
     argv.append(f"{listen_flag}={stack.addr[name]}:{port}")
+    if shell_entrypoint:
+        entry = [stack.interpolate(str(a)) for a in c["entrypoint"]]
+        assert entry[:2] == ["/bin/sh", "-c"], entry
+        # The shell runs as the container's user, who cannot reach into root's home: a copy of
+        # the binary in the rehearsal's directory.
+        local = stack.work / "bin" / binary
+        if not local.exists():
+            local.parent.mkdir(mode=0o755, exist_ok=True)
+            shutil.copy(TOOLS / binary, local)
+        argv = ["/bin/sh", "-c", entry[2].replace(f"/bin/{binary}", str(local)), *entry[3:], *argv[1:]]
     env = stack.environment(name)
     env = {k: stack.host_path(name, v) if k.endswith("_FILE") else v for k, v in env.items()}
     procs.start(name, argv, env=env, user=c.get("user"), limits=Limits.of(name, c))
@@ -574,6 +588,9 @@ def start_observability(stack: Stack, procs: Processes, report: Report) -> None:
             start_program(stack, procs, name, "redis_exporter", cmd, 9121, "--web.listen-address")
         elif "memcached-exporter" in image:
             start_program(stack, procs, name, "memcached_exporter", cmd, 9150, "--web.listen-address")
+        elif "mysqld-exporter" in image:
+            # Its password read from its secret's file by the compose entrypoint's shell.
+            start_program(stack, procs, name, "mysqld_exporter", cmd, 9104, "--web.listen-address", shell_entrypoint=True)
         elif "nginx-prometheus-exporter" in image:
             start_program(stack, procs, name, "nginx-prometheus-exporter", cmd, 9113, "--web.listen-address")
         elif image.startswith("prom/pushgateway:"):
@@ -630,6 +647,63 @@ def start_postgres(stack: Stack, procs: Processes, name: str, svc: dict) -> None
         subprocess.run([str(PG_BIN / "createdb"), db], env={**os.environ, **env_pg}, capture_output=True)
     if own:
         subprocess.run([str(PG_BIN / "psql"), "-d", db, "-c", "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"], env={**os.environ, **env_pg}, capture_output=True, check=True)
+
+
+def mysql_login(stack: Stack, name: str) -> tuple[str, str]:
+    """The user and password a mysql service's own container is set up with (its compose
+    environment, the password from its file), else the manifest's."""
+    env = stack.environment(name) if name in stack.services else {}
+    svc = stack.manifest["services"][name]
+    user = env.get("MYSQL_USER", svc.get("user", "root"))
+    pw_file = env.get("MYSQL_PASSWORD_FILE") or env.get("MYSQL_ROOT_PASSWORD_FILE")
+    # The images read the file as `$(< file)` does: trailing newlines dropped.
+    password = Path(stack.host_path(name, pw_file)).read_text().rstrip("\n") if pw_file else stack.secret_for(svc)
+    return user, password
+
+
+def mysql_client(stack: Stack, name: str, login: tuple[str, str] | None = None) -> tuple[list[str], dict[str, str]]:
+    """MariaDB's client and its environment: as root over the server's socket, or with `login`
+    over TCP, as the exporter connects."""
+    if login is None:
+        return ["mariadb", "--no-defaults", "-B", f"--socket={stack.work / f'mysql-{name}' / 'mysqld.sock'}", "-u", "root"], dict(os.environ)
+    port = str(int(stack.manifest["services"][name].get("port", 3306)))
+    return ["mariadb", "--no-defaults", "-B", "-h", stack.addr[name], "-P", port, "-u", login[0]], {**os.environ, "MYSQL_PWD": login[1]}
+
+
+def mysql_root(stack: Stack, name: str, sql: str) -> subprocess.CompletedProcess:
+    argv, env = mysql_client(stack, name)
+    return subprocess.run([*argv, "-e", sql], env=env, capture_output=True, text=True, timeout=60)
+
+
+def sql_string(s: str) -> str:
+    return "'" + s.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def start_mysql(stack: Stack, procs: Processes, name: str, svc: dict) -> None:
+    """Debian's MariaDB (10.11) as the official `mysql` and `mariadb` images set it up: name
+    resolution off (their configuration's skip-name-resolve), the database of `MYSQL_DATABASE`,
+    and its user from anywhere with all privileges on it (or root from anywhere, for a manifest
+    whose user is root), the password from its file."""
+    addr, port = stack.addr[name], int(svc.get("port", 3306))
+    d = stack.work / f"mysql-{name}"
+    d.mkdir()
+    shutil.chown(d, "mysql", "mysql")
+    subprocess.run(
+        ["mariadb-install-db", "--no-defaults", "--user=mysql", f"--datadir={d / 'data'}", "--auth-root-authentication-method=socket", "--skip-test-db"],
+        check=True, capture_output=True,
+    )
+    procs.start(name, [
+        "/usr/sbin/mariadbd", "--no-defaults", "--user=mysql", f"--datadir={d / 'data'}", f"--socket={d / 'mysqld.sock'}",
+        f"--pid-file={d / 'mysqld.pid'}", f"--bind-address={addr}", f"--port={port}", "--skip-name-resolve",
+    ])
+    wait_port(addr, port, 60)
+    env = stack.environment(name) if name in stack.services else {}
+    db = env.get("MYSQL_DATABASE", svc.get("database"))
+    user, password = mysql_login(stack, name)
+    grant = f"ALL ON *.* TO 'root'@'%' WITH GRANT OPTION" if user == "root" else f"ALL ON `{db}`.* TO {sql_string(user)}@'%'"
+    r = mysql_root(stack, name, f"CREATE DATABASE IF NOT EXISTS `{db}`; CREATE USER {sql_string(user)}@'%' IDENTIFIED BY {sql_string(password)}; GRANT {grant};")
+    if r.returncode != 0:
+        sys.exit(f"rehearse: {name}: MariaDB refuses the set-up: {r.stderr}")
 
 
 def start_redis(stack: Stack, procs: Processes, name: str, svc: dict) -> None:
@@ -842,6 +916,9 @@ def amqp(stack: Stack, name: str):
     credentials = pika.PlainCredentials(env.get("RABBITMQ_DEFAULT_USER", "guest"), env.get("RABBITMQ_DEFAULT_PASS", "guest"))
     return pika.BlockingConnection(pika.ConnectionParameters(stack.addr[name], int(svc.get("port", 5672)), credentials=credentials, blocked_connection_timeout=30))
 
+
+# What the rehearsal lowers a mysql service's max_connections to, so a few clients fill it.
+MYSQL_MAX_CONNECTIONS = 20
 
 # Traefik's upstream in the rehearsal: the generic app, checked every second.
 TRAEFIK_BACKEND_PORT = 65082
@@ -1448,15 +1525,29 @@ def run_one_shots(stack: Stack, report: Report, names: list[str] | None = None) 
 
 def seed_secrets(stack: Stack, report: Report) -> None:
     """The seeding job first, as compose runs it before what reads its files: then no secret is
-    in any sightline container's environment, and each reader's volume holds its files with the
-    variables' values."""
+    in any container's environment but where the manifest's `compose.environment` puts it, and
+    each reader's volume holds its files with the variables' values."""
     seeded = sorted({s["environment"] for s in (stack.compose.get("secrets") or {}).values() if "environment" in s})
     if SEED_JOB not in stack.services:
         report.check(not seeded, "no seeding job: no `{ env }` secret to seed", str(seeded))
         return
     run_one_shots(stack, report, [SEED_JOB])
     values = {n: stack.env_value(n) for n in seeded}
-    leaked = [f"{name}: {n}" for name in stack.services for n, v in values.items() if v in stack.environment(name).values()]
+    # Except where the manifest asks for it there: an application's `compose.environment` entry
+    # `{ env: NAME }` stays a variable, for a program that reads no file.
+    asked = {
+        (name, var)
+        for name, svc in stack.manifest.get("services", {}).items()
+        for var, v in ((svc.get("compose") or {}).get("environment") or {}).items()
+        if isinstance(v, dict) and "env" in v
+    }
+    leaked = [
+        f"{name}: {n}"
+        for name in stack.services
+        for n, v in values.items()
+        for var, value in stack.environment(name).items()
+        if value == v and (name, var) not in asked
+    ]
     report.check(not leaked, f"no container's environment holds a secret given as `{{ env }}` ({', '.join(seeded)}; {len(stack.services)} containers)", ", ".join(leaked))
     for name, c in stack.services.items():
         for v in c.get("volumes", []):
@@ -1644,6 +1735,8 @@ def start_application(stack: Stack, procs: Processes, report: Report) -> list[st
         kind = svc.get("kind")
         if kind == "postgres":
             start_postgres(stack, procs, name, svc)
+        elif kind == "mysql":
+            start_mysql(stack, procs, name, svc)
         elif kind == "redis":
             start_redis(stack, procs, name, svc)
         elif kind == "memcached":
@@ -1683,7 +1776,7 @@ def port_of(stack: Stack, name: str) -> int | None:
     if name not in stack.services:
         return None
     image = stack.image(name)
-    for key, port in (("postgres-exporter", 9187), ("redis_exporter", 9121), ("memcached-exporter", 9150), ("nginx-prometheus-exporter", 9113)):
+    for key, port in (("postgres-exporter", 9187), ("redis_exporter", 9121), ("memcached-exporter", 9150), ("mysqld-exporter", 9104), ("nginx-prometheus-exporter", 9113)):
         if key in image:
             return port
     return None
@@ -2076,6 +2169,17 @@ class Load:
         t.start()
         self.threads.append(t)
 
+    def mysql_refused(self, client: tuple[list[str], dict[str, str]], pause: float = 10.0) -> None:
+        """A login MySQL refuses (the client's wrong password) every `pause` seconds."""
+        def loop() -> None:
+            while not self.stop.is_set():
+                subprocess.run([*client[0], "-e", "SELECT 1"], env=client[1], capture_output=True, timeout=30)
+                self.stop.wait(pause)
+
+        t = threading.Thread(target=loop, daemon=True)
+        t.start()
+        self.threads.append(t)
+
     def end(self) -> None:
         self.stop.set()
         for t in self.threads:
@@ -2256,6 +2360,40 @@ def inject(stack: Stack, procs: Processes, report: Report, faults: Faults, apps:
         report.check(r.returncode == 0 and d.returncode == 0, f"{n}: rabbitmqctl sets its memory watermark to 10 MB and its disk limit to 100,000 GB", (r.stdout + r.stderr + d.stdout + d.stderr)[-400:])
         rabbit_alarms.append(n)
         want += [(a, {"service": n}) for a in ("RabbitmqMemoryAlarm", "RabbitmqDiskAlarm", "RabbitmqMemoryHigh") if has_rule(stack, a, service=n)]
+    # MySQL: max_connections lowered to 20 and clients held open past the alert's share of it,
+    # most of them running queries slower than long_query_time (its default, 10 s) one after
+    # another, which also keeps the threads running past theirs; a login with a wrong password
+    # every 10 s. Set back after this phase.
+    mysql_held: list[subprocess.Popen] = []
+    mysql_set = []
+    for n in [a for a in apps if services[a].get("kind") == "mysql"]:
+        # The collectors the exporter runs need no privilege beyond the manifest's user's.
+        prom = f"http://{stack.addr['prometheus']}:9090"
+        collectors = api(prom, "/api/v1/query", query=f'mysql_exporter_collector_success{{service="{n}"}}')["data"]["result"]
+        failing = [c["metric"].get("collector") for c in collectors if c["value"][1] != "1"]
+        report.check(bool(collectors) and not failing, f"{n}: every collector mysqld_exporter runs succeeds as the manifest's user ({len(collectors)})", f"failing: {failing}")
+        r = mysql_root(stack, n, f"SET GLOBAL max_connections = {MYSQL_MAX_CONNECTIONS}")
+        report.check(r.returncode == 0, f"{n}: MariaDB takes max_connections = {MYSQL_MAX_CONNECTIONS}", r.stderr[-400:])
+        mysql_set.append(n)
+        share = lambda alert, default: float(re.search(r">\s*([0-9.]+)\s*$", has_rule(stack, alert, service=n)["expr"]).group(1)) if has_rule(stack, alert, service=n) else default
+        connected = int(share("MysqlTooManyConnections", 0.8) * MYSQL_MAX_CONNECTIONS) + 1
+        running = int(share("MysqlHighThreadsRunning", 0.6) * MYSQL_MAX_CONNECTIONS) + 1
+        argv, env = mysql_client(stack, n, mysql_login(stack, n))
+        # One connection left for the exporter (not SUPER: refused at max_connections, where
+        # MysqlDown would fire instead); a threshold of 95% or more cannot be reached here.
+        for i in range(min(max(connected, running), MYSQL_MAX_CONNECTIONS - 1)):
+            p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+            if i < running:
+                p.stdin.write(b"SELECT SLEEP(11);\n" * 100)
+                p.stdin.flush()
+            mysql_held.append(p)
+        time.sleep(3)
+        r = mysql_root(stack, n, "SHOW GLOBAL STATUS WHERE Variable_name IN ('Threads_connected', 'Threads_running')")
+        status = dict(l.split("\t") for l in r.stdout.splitlines()[1:])
+        report.check(int(status.get("Threads_connected", 0)) >= connected, f"{n}: MariaDB holds {connected} clients of its {MYSQL_MAX_CONNECTIONS} connections, {running} running slow queries", r.stdout + r.stderr[-300:])
+        wrong = (mysql_login(stack, n)[0], "not-the-password")
+        load.mysql_refused(mysql_client(stack, n, wrong))
+        want += [(a, {"service": n}) for a in ("MysqlTooManyConnections", "MysqlHighThreadsRunning", "MysqlSlowQueries", "MysqlConnectionFailures") if has_rule(stack, a, service=n)]
     # memcached: connections held open past the alert's share of its limit (`-c`); writes once
     # its 4 MB are full (-M), which memcached refuses rather than evict.
     for n in [a for a in apps if services[a].get("kind") == "memcached"]:
@@ -2289,10 +2427,17 @@ def inject(stack: Stack, procs: Processes, report: Report, faults: Faults, apps:
         + (", HAProxy's backend queued and answering 5xx" if any(a.startswith("Haproxy") for a, _ in want) else "")
         + (", Caddy answering 5xx" if any(a.startswith("Caddy") for a, _ in want) else "")
         + (", Traefik answering 5xx" if any(a.startswith("Traefik") for a, _ in want) else "")
-        + (", RabbitMQ's queue left by its consumers, unroutable messages and both its alarms" if any(a.startswith("Rabbitmq") for a, _ in want) else ""),
+        + (", RabbitMQ's queue left by its consumers, unroutable messages and both its alarms" if any(a.startswith("Rabbitmq") for a, _ in want) else "")
+        + (", MySQL near max_connections, running slow queries and refusing logins" if any(a.startswith("Mysql") for a, _ in want) else ""),
         want,
     )
     load.end()
+    for p in mysql_held:
+        p.kill()
+        p.wait()
+    for n in mysql_set:
+        r = mysql_root(stack, n, "SET GLOBAL max_connections = 151")
+        report.check(r.returncode == 0, f"{n}: MariaDB takes max_connections back to its default, 151", r.stderr[-400:])
     for n in rabbit_alarms:
         r = rabbitmqctl(stack, n, "set_vm_memory_high_watermark", "0.4")
         d = rabbitmqctl(stack, n, "set_disk_free_limit", "50MB")

@@ -37,7 +37,7 @@ use super::Artifact;
 use super::paths::*;
 use super::postgres;
 use crate::ir::defaults::{self, Probe};
-use crate::ir::{Component, Postgres, Service, Stack};
+use crate::ir::{Component, DbLogin, Service, Stack};
 use crate::kinds;
 use crate::manifest::model::{Collector, EnvValue};
 use secrets::{SecretWiring, Secrets};
@@ -134,6 +134,9 @@ fn lower_run(run: &kinds::Run, s: &mut Map<String, Value>, wiring: &mut SecretWi
             }
             kinds::Var::SecretFile(r) => wiring.file_var(r, var),
         }
+    }
+    if !run.entrypoint.is_empty() {
+        s.insert("entrypoint".into(), json!(run.entrypoint.iter().map(|a| literal(a)).collect::<Vec<_>>()));
     }
     if !run.command.is_empty() {
         s.insert("command".into(), json!(run.command.iter().map(|a| literal(a)).collect::<Vec<_>>()));
@@ -232,7 +235,7 @@ fn harden_app(a: &mut Map<String, Value>, run: &crate::manifest::model::ServiceC
 /// The one-shot job that creates pg_stat_statements in a postgres service's database, with the
 /// service's own image (it has psql) and credentials, once the server is healthy. It reaches the
 /// server the way the exporter does: at the service's `host`, on the application's network.
-fn query_stats_job(s: &Service, pg: &Postgres, networks: &[&str], secrets_all: &mut Secrets) -> Map<String, Value> {
+fn query_stats_job(s: &Service, pg: &DbLogin, networks: &[&str], secrets_all: &mut Secrets) -> Map<String, Value> {
     let mut j = Map::new();
     j.insert("image".into(), json!(s.image.as_ref().map(|i| i.as_str())));
     j.insert("entrypoint".into(), json!(["sh", postgres::SCRIPT_MOUNT]));
@@ -716,7 +719,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         r.insert("build".into(), json!({ "context": format!("./{BACKUP_DIR}") }));
         let mut wiring = SecretWiring::new();
         for s in stack.services.iter().filter(|s| b.jobs.iter().any(|j| j.service == s.name)) {
-            if let Some(pg) = &s.postgres {
+            if let Some(pg) = &s.db {
                 wiring.file(&pg.password);
             }
         }
@@ -768,7 +771,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         if let Some(h) = &run.hostname {
             a.insert("hostname".into(), json!(h));
         }
-        if let Some(pg) = s.postgres.as_ref().filter(|_| postgres::sets_up_server(s)) {
+        if let Some(pg) = s.db.as_ref().filter(|_| postgres::sets_up_server(s)) {
             // Sightline's job, but on the database's image with its credentials: the
             // application's network only, as the database itself.
             let job = query_stats_job(s, pg, &[app_net.unwrap_or(APPLICATION)], &mut secrets_all);

@@ -8,13 +8,9 @@ use super::panels::*;
 use super::{loki_uid, prometheus_uid, uid};
 use crate::emit::header;
 use crate::ir::{Service, Stack, defaults};
-use crate::manifest::model::{DashboardKind, Kind, StatusCodes};
+use crate::manifest::model::{DashboardKind, Kind};
 use crate::targets::Artifact;
 use crate::targets::paths::GRAFANA_DASHBOARDS_DIR;
-
-fn http(stack: &Stack) -> impl Iterator<Item = &Service> {
-    stack.services.iter().filter(|s| s.kind == Kind::Http)
-}
 
 fn of(stack: &Stack, kind: Kind) -> impl Iterator<Item = &Service> {
     stack.services.iter().filter(move |s| s.kind == kind)
@@ -61,26 +57,7 @@ fn overview(stack: &Stack, boards: &ServiceBoards) -> Vec<Spec> {
         // shows "No data"), and nothing added once something does.
         vec![q("sum by (severity) (ALERTS{alertstate=\"firing\"}) or on() vector(0)", "{{severity}}")],
     ));
-    if http(stack).next().is_some() {
-        v.push(spec(
-            Viz::TimeSeries,
-            "Request rate",
-            "reqps",
-            "Requests per second, by service.",
-            http(stack).map(|s| request_rate(s, &sel(s))).collect(),
-        ));
-        v.push(spec(
-            Viz::TimeSeries,
-            "Error ratio",
-            "percentunit",
-            "Share of 5xx responses, by service.",
-            http(stack).map(|s| error_ratio(s, &sel(s))).collect(),
-        ));
-        let p95: Vec<Query> = http(stack).filter_map(|s| quantile(s, &sel(s), 0.95)).collect();
-        if !p95.is_empty() {
-            v.push(spec(Viz::TimeSeries, "p95 latency", "s", "95th percentile of request duration, by service.", p95));
-        }
-    }
+    v.extend(kinds_panels(stack, |k| k.overview));
     // Each kind's open connections, for the kinds the stack has.
     let conns: Vec<Query> = Kind::ALL
         .into_iter()
@@ -115,25 +92,7 @@ fn security(stack: &Stack) -> Vec<Spec> {
         "Alerts of category security firing now.",
         vec![q("sum(ALERTS{alertstate=\"firing\",category=\"security\"}) or vector(0)", "firing")],
     )];
-    // Only services whose instrumentation writes exact codes can tell a 401 from a 404.
-    let exact: Vec<&Service> =
-        http(stack).filter(|s| s.scraped() && s.metric_names.status_codes == StatusCodes::Exact).collect();
-    if !exact.is_empty() {
-        v.push(spec(
-            Viz::TimeSeries,
-            "Auth failures (401/403)",
-            "reqps",
-            "Responses refused for authentication or authorisation.",
-            exact.iter().map(|s| status_rate(s, &sel(s), "401|403")).collect(),
-        ));
-        v.push(spec(
-            Viz::TimeSeries,
-            "Rate-limited requests (429)",
-            "reqps",
-            "Responses refused by rate limiting.",
-            exact.iter().map(|s| status_rate(s, &sel(s), "429")).collect(),
-        ));
-    }
+    v.extend(kinds_panels(stack, |k| k.security));
     if stack.services.iter().any(|s| s.tls_domain.is_some()) {
         v.push(spec(
             Viz::Stat,
@@ -143,24 +102,23 @@ fn security(stack: &Stack) -> Vec<Spec> {
             vec![q("min by (service) (probe_ssl_earliest_cert_expiry - time()) / 86400", "{{service}}")],
         ));
     }
-    let pg: Vec<Query> = of(stack, Kind::Postgres)
-        .map(|s| q(format!("sum by (service) (count_over_time({{service=\"{}\"}} |~ `FATAL:\\s+(password authentication failed|no pg_hba\\.conf entry)` [$__interval]))", s.name), "{{service}}"))
-        .collect();
-    if !pg.is_empty() {
-        v.push(loki_series("Database connection failures", "Refused connections in the PostgreSQL logs.", pg));
-    }
     v
 }
 
-fn performance(stack: &Stack) -> Vec<Spec> {
-    // Each kind's panels, for the services of that kind (`crate::kinds`).
-    let mut v: Vec<Spec> = Kind::ALL
+/// Each kind's panels on a shared dashboard (`crate::kinds`), for the services of that kind, in
+/// the order of the kinds.
+fn kinds_panels(stack: &Stack, panels: fn(&crate::kinds::KindDef) -> crate::kinds::SharedPanels) -> Vec<Spec> {
+    Kind::ALL
         .into_iter()
         .flat_map(|k| {
             let services: Vec<&Service> = of(stack, k).collect();
-            if services.is_empty() { Vec::new() } else { (crate::kinds::def(k).performance)(&services) }
+            if services.is_empty() { Vec::new() } else { panels(crate::kinds::def(k))(&services) }
         })
-        .collect();
+        .collect()
+}
+
+fn performance(stack: &Stack) -> Vec<Spec> {
+    let mut v = kinds_panels(stack, |k| k.performance);
     if stack.component(defaults::CADVISOR.name).is_some() {
         let project = format!("container_label_com_docker_compose_project=\"{}\"", stack.name);
         v.push(spec(Viz::TimeSeries, "CPU by container", "short", "CPU used by each container of the stack (cAdvisor), in cores.", vec![q(format!("sum by (container_label_com_docker_compose_service) (rate(container_cpu_usage_seconds_total{{{project}}}[{RATE}]))"), "{{container_label_com_docker_compose_service}}")]));

@@ -56,6 +56,11 @@ pub const HAPROXY_MESSAGE: &str = r"^\[(?P<level>[A-Z]+)\] +\((?P<pid>\d+)\) : "
 /// line of a message with the prefix: `2026-12-04 04:04:56.257114+00:00 [warning] <0.288.0> …`.
 pub const RABBITMQ_LINE: &str =
     r"^(?P<time>\d{4}-\d{2}-\d{2} [\d:.]+[+-]\d{2}:\d{2}) \[(?P<level>[a-z]+)\] <(?P<pid>[^>]+)> ";
+/// MySQL's and MariaDB's error log, and their images' entrypoint's lines: `2026-12-04  9:12:01 0
+/// [Warning] …` (MariaDB, the hour padded with a space), `2026-12-04T09:12:01.123456Z 0 [Warning]
+/// [MY-010055] [Server] …` (MySQL 8), `2026-12-04 09:12:01+00:00 [Note] [Entrypoint]: …`.
+pub const MYSQL_LINE: &str =
+    r"^(?P<time>\d{4}-\d{2}-\d{2}[ T] ?[\d:.]+(Z|[+-]\d{2}:\d{2})?) (?P<thread>\d+ )?\[(?P<level>[A-Za-z]+)\] ";
 /// PostgreSQL with the docker image's `log_line_prefix` (`%m [%p] `).
 pub const POSTGRES_FIRSTLINE: &str = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}";
 pub const POSTGRES_LINE: &str = r"^(?P<time>\d{4}-\d{2}-\d{2} [\d:.]+ \S+) \[(?P<pid>\d+)\] (?P<level>[A-Z]+\d?):";
@@ -81,6 +86,7 @@ pub fn stages(format: LogFormat, labels: &[String]) -> Vec<Stage> {
             Stage::Labels(vec!["backend".into(), "level".into()]),
         ],
         LogFormat::Rabbitmq => vec![Stage::Regex(RABBITMQ_LINE.to_string()), Stage::Labels(vec!["level".into()])],
+        LogFormat::Mysql => vec![Stage::Regex(MYSQL_LINE.to_string()), Stage::Labels(vec!["level".into()])],
         LogFormat::Postgres => vec![
             Stage::Multiline(POSTGRES_FIRSTLINE.to_string()),
             Stage::Regex(POSTGRES_LINE.to_string()),
