@@ -85,7 +85,7 @@ const ALERTS: &[Builtin] = &[
 const HTTP: &str = ",handler!=\"metrics\"";
 
 fn rule(r: &ServiceAlert) -> AlertText {
-    let (sel, who, tt, t, for_) = (SELECTOR, WHO, r.tt.as_str(), r.t, r.for_);
+    let (sel, who, for_) = (SELECTOR, WHO, r.for_);
     match r.def.name {
         "TargetDown" => common::target_down(r),
         "TlsCertificateExpiring" => common::tls_expiring(r),
@@ -103,24 +103,23 @@ fn rule(r: &ServiceAlert) -> AlertText {
             text.kept.push(("upstream".into(), "app:8000".into()));
             text
         }
-        "CaddyHighErrorRate" => {
-            let code = |c: &str| {
-                r.svc(
-                    "caddy_http_request_duration_seconds_count",
-                    &format!(",server=\"srv0\",handler=\"reverse_proxy\",code=\"{c}\",method=\"GET\""),
-                )
-            };
-            AlertText::new(
-                format!(
-                    "sum by (service) (rate(caddy_http_request_duration_seconds_count{{{sel}{HTTP},code=~\"5..\"}}[5m])) / sum by (service) (rate(caddy_http_request_duration_seconds_count{{{sel}{HTTP}}}[5m])) > {}",
-                    num(t)
-                ),
-                format!("{who}: more than {tt} of responses are 5xx"),
-                format!("More than {tt} of the responses of Caddy {who} have been 5xx for {for_}."),
-                ratio_series(&code("502"), &code("200"), above(t)),
-                ratio_series(&code("502"), &code("200"), t / 2.0),
-            )
-        }
+        "CaddyHighErrorRate" => common::error_share(
+            r,
+            &common::ErrorShare {
+                program: "Caddy",
+                metric: "caddy_http_request_duration_seconds_count",
+                filter: HTTP,
+                five: "code=~\"5..\"",
+                part: None,
+                series: &|c| {
+                    r.svc(
+                        "caddy_http_request_duration_seconds_count",
+                        &format!(",server=\"srv0\",handler=\"reverse_proxy\",code=\"{c}\",method=\"GET\""),
+                    )
+                },
+                codes: ("502", "200"),
+            },
+        ),
         "CaddyConfigReloadFailed" => {
             let gauge = r.svc("caddy_config_last_reload_successful", "");
             AlertText::new(

@@ -79,6 +79,61 @@ pub fn health_probe(s: &Service) -> Run<'_> {
     Run { healthcheck, ..Default::default() }
 }
 
+/// A proxy's 5xx responses (haproxy, caddy, traefik): which counter, and what part of the proxy
+/// the alert is per.
+pub struct ErrorShare<'a> {
+    /// The proxy, as the description names it (`HAProxy`).
+    pub program: &'static str,
+    /// The counter of responses with a `code` label.
+    pub metric: &'static str,
+    /// More matchers of the counter's series (`,handler!="metrics"`), or none.
+    pub filter: &'static str,
+    /// The matcher of 5xx responses (`code="5xx"`, `code=~"5.."`).
+    pub five: &'static str,
+    /// The label of the part the share is per, and its name in words (`proxy`, `backend`), when
+    /// it is per part; with the value the tests' series carry.
+    pub part: Option<(&'static str, &'static str, &'static str)>,
+    /// A series of the counter in the tests with the given code (`5xx`, `502`).
+    pub series: &'a dyn Fn(&str) -> String,
+    /// The codes of a bad and a good response, as the counter writes them.
+    pub codes: (&'static str, &'static str),
+}
+
+/// `<Proxy>HighErrorRate`: a proxy's share of 5xx responses over 5m, by service and, where
+/// it has one, by part (HAProxy's backend, Traefik's service).
+pub fn error_share(r: &ServiceAlert, e: &ErrorShare) -> AlertText {
+    let (sel, who, tt, t, for_) = (SELECTOR, WHO, r.tt.as_str(), r.t, r.for_);
+    let (metric, filter, five, program) = (e.metric, e.filter, e.five, e.program);
+    let by = e.part.map_or("service".to_string(), |(label, _, _)| format!("service, {label}"));
+    let (summary, description) = match e.part {
+        Some((label, noun, _)) => (
+            format!("{who}: more than {tt} of {noun} {{{{ $labels.{label} }}}}'s responses are 5xx"),
+            format!(
+                "More than {tt} of the responses of {program} {who}'s {noun} {{{{ $labels.{label} }}}} have been 5xx for {for_}."
+            ),
+        ),
+        None => (
+            format!("{who}: more than {tt} of responses are 5xx"),
+            format!("More than {tt} of the responses of {program} {who} have been 5xx for {for_}."),
+        ),
+    };
+    let (bad, good) = ((e.series)(e.codes.0), (e.series)(e.codes.1));
+    let mut text = AlertText::new(
+        format!(
+            "sum by ({by}) (rate({metric}{{{sel}{filter},{five}}}[5m])) / sum by ({by}) (rate({metric}{{{sel}{filter}}}[5m])) > {}",
+            num(t)
+        ),
+        summary,
+        description,
+        ratio_series(&bad, &good, above(t)),
+        ratio_series(&bad, &good, t / 2.0),
+    );
+    if let Some((label, _, value)) = e.part {
+        text.kept.push((label.into(), value.into()));
+    }
+    text
+}
+
 /// A kind with no panels on a shared dashboard.
 pub fn no_panels(_: &[&Service]) -> Vec<crate::targets::grafana::panels::Spec> {
     Vec::new()

@@ -122,23 +122,18 @@ fn rule(r: &ServiceAlert) -> AlertText {
             text.kept.push(("server".into(), "app1".into()));
             text
         }
-        "HaproxyHighErrorRate" => {
-            let code = |c: &str| r.svc("haproxy_backend_http_responses_total", &format!("{backend},code=\"{c}\""));
-            let mut text = AlertText::new(
-                format!(
-                    "sum by (service, proxy) (rate(haproxy_backend_http_responses_total{{{sel},code=\"5xx\"}}[5m])) / sum by (service, proxy) (rate(haproxy_backend_http_responses_total{{{sel}}}[5m])) > {}",
-                    num(t)
-                ),
-                format!("{who}: more than {tt} of backend {{{{ $labels.proxy }}}}'s responses are 5xx"),
-                format!(
-                    "More than {tt} of the responses of HAProxy {who}'s backend {{{{ $labels.proxy }}}} have been 5xx for {for_}."
-                ),
-                ratio_series(&code("5xx"), &code("2xx"), above(t)),
-                ratio_series(&code("5xx"), &code("2xx"), t / 2.0),
-            );
-            text.kept.push(("proxy".into(), "app".into()));
-            text
-        }
+        "HaproxyHighErrorRate" => common::error_share(
+            r,
+            &common::ErrorShare {
+                program: "HAProxy",
+                metric: "haproxy_backend_http_responses_total",
+                filter: "",
+                five: "code=\"5xx\"",
+                part: Some(("proxy", "backend", "app")),
+                series: &|c| r.svc("haproxy_backend_http_responses_total", &format!("{backend},code=\"{c}\"")),
+                codes: ("5xx", "2xx"),
+            },
+        ),
         "HaproxyRequestsQueued" => {
             let (queue, on_server) = (
                 r.svc("haproxy_backend_current_queue", backend),

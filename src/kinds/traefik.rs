@@ -81,7 +81,7 @@ const ALERTS: &[Builtin] = &[
 const SERVICES: &str = ",exported_service!~\".*@internal\"";
 
 fn rule(r: &ServiceAlert) -> AlertText {
-    let (sel, who, tt, t, for_) = (SELECTOR, WHO, r.tt.as_str(), r.t, r.for_);
+    let (sel, who, for_) = (SELECTOR, WHO, r.for_);
     let app = ",exported_service=\"app@file\"";
     match r.def.name {
         "TargetDown" => common::target_down(r),
@@ -100,25 +100,23 @@ fn rule(r: &ServiceAlert) -> AlertText {
             text.kept.push(("exported_service".into(), "app@file".into()));
             text
         }
-        "TraefikHighErrorRate" => {
-            let code = |c: &str| {
-                r.svc("traefik_service_requests_total", &format!("{app},code=\"{c}\",method=\"GET\",protocol=\"http\""))
-            };
-            let mut text = AlertText::new(
-                format!(
-                    "sum by (service, exported_service) (rate(traefik_service_requests_total{{{sel}{SERVICES},code=~\"5..\"}}[5m])) / sum by (service, exported_service) (rate(traefik_service_requests_total{{{sel}{SERVICES}}}[5m])) > {}",
-                    num(t)
-                ),
-                format!("{who}: more than {tt} of service {{{{ $labels.exported_service }}}}'s responses are 5xx"),
-                format!(
-                    "More than {tt} of the responses of Traefik {who}'s service {{{{ $labels.exported_service }}}} have been 5xx for {for_}."
-                ),
-                ratio_series(&code("500"), &code("200"), above(t)),
-                ratio_series(&code("500"), &code("200"), t / 2.0),
-            );
-            text.kept.push(("exported_service".into(), "app@file".into()));
-            text
-        }
+        "TraefikHighErrorRate" => common::error_share(
+            r,
+            &common::ErrorShare {
+                program: "Traefik",
+                metric: "traefik_service_requests_total",
+                filter: SERVICES,
+                five: "code=~\"5..\"",
+                part: Some(("exported_service", "service", "app@file")),
+                series: &|c| {
+                    r.svc(
+                        "traefik_service_requests_total",
+                        &format!("{app},code=\"{c}\",method=\"GET\",protocol=\"http\""),
+                    )
+                },
+                codes: ("500", "200"),
+            },
+        ),
         other => unreachable!("no expression for built-in alert {other}"),
     }
 }
