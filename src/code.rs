@@ -81,7 +81,7 @@ codes! {
     UnknownAlert = "SL204", "an override of an alert that the service does not have",
         "The keys under a service's `alerts:` name built-in alerts of that service's kind (see\nthe table in docs/manifest.md). An override of an alert the kind does not have would be\nignored, so it is an error; the help line suggests the closest alert name.";
     NotForKind = "SL205", "a field that does not apply to this kind of service",
-        "Some service fields only mean something for one kind: `database`, `user` and `password`\nfor postgres and mysql, `framework`, `metric_names`, `health` and `slo` for http. A field given to a\nkind that ignores it is reported so that it is not mistaken for configuration that works.";
+        "Some service fields only mean something for one kind: `database`, `user` and `password`\nfor postgres and mysql, `framework`, `metric_names`, `health` and `slo` for http. A field given to a\nkind that ignores it is reported so that it is not mistaken for configuration that works;\nso is a `threshold` on a built-in alert that fires on a state (`TargetDown`, a kind's Down\nalert, an alarm raised), which reads none.";
     MissingDefault = "SL206", "routes without a default receiver",
         "When `alerting.routes` is given, `alerting.default` is required: it receives every alert\nthat no route matches. Without it such alerts would go nowhere.";
     ReceiverKind = "SL207", "a receiver must have exactly one kind",

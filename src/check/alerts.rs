@@ -23,7 +23,16 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
     for (name, s) in &m.services {
         for (alert, o) in &s.alerts {
             let (Some(def), AlertOverride::Settings(set)) = (crate::kinds::builtin(s.kind, alert), o) else { continue };
-            if let Some(t) = &set.threshold
+            if set.threshold.is_some() && def.state {
+                sink.push(
+                    Diagnostic::warning(Code::NotForKind, format!("`threshold` has no effect on `{alert}`"))
+                        .at(ctx.key(["services", name.as_str(), "alerts", alert.as_str(), "threshold"]))
+                        .label("ignored: the alert fires on a state")
+                        .help(format!(
+                            "`{alert}` fires when the state holds for its `for`, whatever the threshold; remove it, or change `for` or `severity`"
+                        )),
+                );
+            } else if let Some(t) = &set.threshold
                 && threshold_value(def.unit, t).is_none()
             {
                 sink.push(

@@ -57,6 +57,9 @@ pub struct Builtin {
     /// Whether a service has the series the alert reads (a TLS domain, a health path, a
     /// runtime, a duration histogram, exact status codes); the alert is left out otherwise.
     pub when: fn(&Service) -> bool,
+    /// It fires on a state (a target down, an alarm raised) and reads no threshold: an override
+    /// of its `threshold` has no effect (SL205).
+    pub state: bool,
 }
 
 /// Where awesome-prometheus-alerts' thresholds come from, as the sources name it.
@@ -72,7 +75,24 @@ pub const fn b(
     unit: Unit,
     source: &'static str,
 ) -> Builtin {
-    Builtin { name, category, severity, for_, threshold, unit, source, logs: false, probed: false, when: |_| true }
+    Builtin {
+        name,
+        category,
+        severity,
+        for_,
+        threshold,
+        unit,
+        source,
+        logs: false,
+        probed: false,
+        when: |_| true,
+        state: false,
+    }
+}
+
+/// As [`b`], firing on a state: no threshold to read.
+pub const fn state(b: Builtin) -> Builtin {
+    Builtin { state: true, ..b }
 }
 
 /// As [`b`], only for the services `when` says have its series.

@@ -74,9 +74,9 @@ const METRICS: &[&str] = &[
 #[rustfmt::skip]
 const ALERTS: &[Builtin] = &[
     common::TARGET_DOWN,
-    b("CaddyUpstreamUnhealthy", "operational", Critical, "1m", 0.0, Unit::Count, "an upstream its health checks mark down for 1m: APA CaddyReverseProxyDown (there `count(…) by (upstream) == 0`, which a series that exists never is; here the gauge at 0), `for` 1m rides out a check's flap"),
+    state(b("CaddyUpstreamUnhealthy", "operational", Critical, "1m", 0.0, Unit::Count, "an upstream its health checks mark down for 1m: APA CaddyReverseProxyDown (there `count(…) by (upstream) == 0`, which a series that exists never is; here the gauge at 0), `for` 1m rides out a check's flap")),
     b("CaddyHighErrorRate", "operational", Critical, "5m", 0.05, Unit::Ratio, "5% of responses 5xx: APA CaddyHighHttp5xxErrorRateService (5% for 1m), `for` 5m as HighErrorRate for applications"),
-    b("CaddyConfigReloadFailed", "operational", Warning, "1m", 0.0, Unit::Count, "the last configuration load refused, Caddy running the previous one: the Prometheus mixin's reload alerts (PrometheusBadConfig, AlertmanagerFailedReload), on Caddy's gauge, `for` 1m"),
+    state(b("CaddyConfigReloadFailed", "operational", Warning, "1m", 0.0, Unit::Count, "the last configuration load refused, Caddy running the previous one: the Prometheus mixin's reload alerts (PrometheusBadConfig, AlertmanagerFailedReload), on Caddy's gauge, `for` 1m")),
     common::TLS_EXPIRING,
     common::ERROR_LOG_SPIKE,
 ];

@@ -11,7 +11,7 @@ use crate::manifest::model::{
 };
 
 /// Prometheus cannot scrape the service itself.
-pub const TARGET_DOWN: Builtin = b(
+pub const TARGET_DOWN: Builtin = state(b(
     "TargetDown",
     "operational",
     Critical,
@@ -19,11 +19,11 @@ pub const TARGET_DOWN: Builtin = b(
     0.0,
     Unit::Count,
     "up == 0; the `for` of APA PrometheusTargetMissing, raised to 2m to ride out one restart",
-);
+));
 
 /// Services scraped through an exporter: the exporter cannot be scraped. The service may be
 /// fine, but none of its metric alerts can fire until the exporter is back; it inhibits nothing.
-pub const EXPORTER_DOWN: Builtin = b(
+pub const EXPORTER_DOWN: Builtin = state(b(
     "ExporterDown",
     "operational",
     Warning,
@@ -31,7 +31,7 @@ pub const EXPORTER_DOWN: Builtin = b(
     0.0,
     Unit::Count,
     "up == 0 for the service's exporter: APA PrometheusTargetMissing, for the exporter alone (the service's own state is the kind's Down alert)",
-);
+));
 
 /// The healthcheck of a server scraped on its own metrics whose image has busybox `wget` (caddy,
 /// traefik): a GET of its metrics, where the documented configuration serves them; none with

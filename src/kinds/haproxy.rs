@@ -78,8 +78,8 @@ const METRICS: &[&str] = &[
 #[rustfmt::skip]
 const ALERTS: &[Builtin] = &[
     common::TARGET_DOWN,
-    b("HaproxyNoServerAvailable", "operational", Critical, "1m", 0.0, Unit::Count, "a backend DOWN, no server up with a weight: APA HaproxyHasNoAliveBackends (active + backup servers == 0), read off the backend's state, which a backend without servers (a `listen stats` section) never is (promex, v3.2.0); `for` 1m rides out a reload"),
-    b("HaproxyServerUnhealthy", "operational", Warning, "2m", 0.0, Unit::Count, "a server its health checks mark DOWN for 2m: APA HaproxyServerHealthcheckFailure, on the server's state (check_failures_total stops counting once the server is marked down: src/check.c, v3.2.0)"),
+    state(b("HaproxyNoServerAvailable", "operational", Critical, "1m", 0.0, Unit::Count, "a backend DOWN, no server up with a weight: APA HaproxyHasNoAliveBackends (active + backup servers == 0), read off the backend's state, which a backend without servers (a `listen stats` section) never is (promex, v3.2.0); `for` 1m rides out a reload")),
+    state(b("HaproxyServerUnhealthy", "operational", Warning, "2m", 0.0, Unit::Count, "a server its health checks mark DOWN for 2m: APA HaproxyServerHealthcheckFailure, on the server's state (check_failures_total stops counting once the server is marked down: src/check.c, v3.2.0)")),
     b("HaproxyHighErrorRate", "operational", Critical, "5m", 0.05, Unit::Ratio, "5% of a backend's responses 5xx: APA HaproxyHighHttp5xxErrorRateBackend (5% for 1m), `for` 5m as HighErrorRate for applications"),
     b("HaproxyRequestsQueued", "performance", Warning, "2m", 0.0, Unit::Count, "requests waiting for a server for 2m: APA HaproxyPendingRequests (there rate() of the backend's gauge, which is 0 for a steady queue; here the gauges, the backend's and its servers', where a request bound to one server waits)"),
     common::TLS_EXPIRING,

@@ -129,7 +129,7 @@ const FDS_NEAR_LIMIT: Builtin = only(
 /// With `health:` (http): the blackbox probe of the health endpoint fails.
 const HEALTH_CHECK_FAILED: Builtin = probed(
     |s| health_path(s).is_some(),
-    b(
+    state(b(
         "HealthCheckFailed",
         "operational",
         Critical,
@@ -137,7 +137,7 @@ const HEALTH_CHECK_FAILED: Builtin = probed(
         0.0,
         Unit::Count,
         "probe_success == 0 for the probe of `health.ready` (else `live`): the service runs but says it cannot serve; the `for` of TargetDown",
-    ),
+    )),
 );
 
 fn rule(r: &ServiceAlert) -> AlertText {

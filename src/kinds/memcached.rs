@@ -87,7 +87,7 @@ const METRICS: &[&str] = &[
 /// has one severity here; an override raises the threshold or the severity.
 #[rustfmt::skip]
 const ALERTS: &[Builtin] = &[
-    b("MemcachedDown", "operational", Critical, "15m", 0.0, Unit::Count, "memcached_up == 0 for 15m: memcached-mixin MemcachedDown (the exporter answers, memcached does not)"),
+    state(b("MemcachedDown", "operational", Critical, "15m", 0.0, Unit::Count, "memcached_up == 0 for 15m: memcached-mixin MemcachedDown (the exporter answers, memcached does not)")),
     common::EXPORTER_DOWN,
     b("MemcachedConnectionLimitApproaching", "performance", Warning, "15m", 0.8, Unit::Ratio, "connections above 80% of the connection limit (-c) for 15m: memcached-mixin MemcachedConnectionLimitApproaching"),
     b("MemcachedOutOfMemoryErrors", "operational", Warning, "15m", 0.0, Unit::PerSecond, "any store refused for lack of memory over 5m, for 15m: memcached-mixin MemcachedOutOfMemoryErrors (memcached run with -M refuses instead of evicting)"),

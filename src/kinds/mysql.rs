@@ -119,7 +119,7 @@ const METRICS: &[&str] = &[
 /// (`mysqld-mixin/alerts/general.yaml` at v0.16.0: MySQLDown).
 #[rustfmt::skip]
 const ALERTS: &[Builtin] = &[
-    b("MysqlDown", "operational", Critical, "1m", 0.0, Unit::Count, "mysql_up == 0: APA MysqlDown and mysqld-mixin MySQLDown (the exporter answers, the server does not); `for` 1m as the other databases"),
+    state(b("MysqlDown", "operational", Critical, "1m", 0.0, Unit::Count, "mysql_up == 0: APA MysqlDown and mysqld-mixin MySQLDown (the exporter answers, the server does not); `for` 1m as the other databases")),
     common::EXPORTER_DOWN,
     b("MysqlTooManyConnections", "performance", Warning, "2m", 0.8, Unit::Ratio, "connections above 80% of max_connections for 2m: APA MysqlTooManyConnections(>80%)"),
     b("MysqlHighThreadsRunning", "performance", Warning, "2m", 0.6, Unit::Ratio, "threads running above 60% of max_connections for 2m: APA MysqlHighThreadsRunning"),

@@ -68,7 +68,7 @@ const METRICS: &[&str] = &[
 ];
 
 const ALERTS: &[Builtin] = &[
-    b(
+    state(b(
         "NginxDown",
         "operational",
         Critical,
@@ -76,7 +76,7 @@ const ALERTS: &[Builtin] = &[
         0.0,
         Unit::Count,
         "nginx_up == 0 from nginx-prometheus-exporter (the exporter answers, stub_status does not)",
-    ),
+    )),
     common::EXPORTER_DOWN,
     log(b(
         "NginxHighErrorRate",

@@ -105,7 +105,7 @@ const QUERY_STATS: &[&str] = &[
 
 #[rustfmt::skip]
 const ALERTS: &[Builtin] = &[
-    b("PostgresDown", "operational", Critical, "1m", 0.0, Unit::Count, "pg_up == 0: APA PostgresqlDown (the exporter answers, the database does not)"),
+    state(b("PostgresDown", "operational", Critical, "1m", 0.0, Unit::Count, "pg_up == 0: APA PostgresqlDown (the exporter answers, the database does not)")),
     common::EXPORTER_DOWN,
     b("PostgresTooManyConnections", "performance", Warning, "2m", 0.8, Unit::Ratio, "connections above 80% of max_connections: postgres_exporter mixin PostgreSQLHighConnections, APA PostgresqlTooManyConnections"),
     b("PostgresLowCacheHitRatio", "performance", Warning, "10m", 0.98, Unit::Ratio, "buffer cache hit ratio below 98%: postgres_exporter mixin PostgreSQLCacheHitRatio"),

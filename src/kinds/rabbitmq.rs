@@ -109,8 +109,8 @@ const METRICS: &[&str] = &[
 #[rustfmt::skip]
 const ALERTS: &[Builtin] = &[
     common::TARGET_DOWN,
-    b("RabbitmqMemoryAlarm", "operational", Critical, "1m", 0.0, Unit::Count, "the memory alarm raised: RabbitMQ blocks every publisher until it clears (its Memory and Disk Alarms guide); `for` 1m rides out a spike the garbage collector frees"),
-    b("RabbitmqDiskAlarm", "operational", Critical, "1m", 0.0, Unit::Count, "the free disk space alarm raised: RabbitMQ blocks every publisher until it clears (its Memory and Disk Alarms guide)"),
+    state(b("RabbitmqMemoryAlarm", "operational", Critical, "1m", 0.0, Unit::Count, "the memory alarm raised: RabbitMQ blocks every publisher until it clears (its Memory and Disk Alarms guide); `for` 1m rides out a spike the garbage collector frees")),
+    state(b("RabbitmqDiskAlarm", "operational", Critical, "1m", 0.0, Unit::Count, "the free disk space alarm raised: RabbitMQ blocks every publisher until it clears (its Memory and Disk Alarms guide)")),
     b("RabbitmqMemoryHigh", "performance", Warning, "2m", 0.9, Unit::Ratio, "resident memory above 90% of the high watermark for 2m: APA RabbitmqMemoryHigh"),
     b("RabbitmqTooManyReadyMessages", "performance", Warning, "1m", 1000.0, Unit::Count, "more than 1,000 messages ready for 1m: APA RabbitmqTooManyReadyMessages (there by queue; here the node's, as the plugin's `/metrics` sums them)"),
     b("RabbitmqNoQueueConsumer", "operational", Warning, "1m", 0.0, Unit::Count, "messages ready and no consumer on the node for 1m: APA RabbitmqNoQueueConsumer (there any queue without a consumer; here a node with messages waiting and no consumer at all, as a worker pool that stopped leaves it)"),

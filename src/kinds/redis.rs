@@ -78,7 +78,7 @@ const METRICS: &[&str] = &[
 
 #[rustfmt::skip]
 const ALERTS: &[Builtin] = &[
-    b("RedisDown", "operational", Critical, "1m", 0.0, Unit::Count, "redis_up == 0: APA RedisDown (the exporter answers, Redis does not)"),
+    state(b("RedisDown", "operational", Critical, "1m", 0.0, Unit::Count, "redis_up == 0: APA RedisDown (the exporter answers, Redis does not)")),
     common::EXPORTER_DOWN,
     b("RedisMemoryHigh", "performance", Warning, "5m", 0.9, Unit::Ratio, "memory above 90% of maxmemory: APA RedisOutOfConfiguredMaxmemory"),
     b("RedisEvictions", "performance", Warning, "5m", 0.0, Unit::Count, "any key evicted in 5m: APA RedisEvictedKeys (evictions mean the cache is too small)"),

@@ -70,7 +70,7 @@ const METRICS: &[&str] = &[
 #[rustfmt::skip]
 const ALERTS: &[Builtin] = &[
     common::TARGET_DOWN,
-    b("TraefikServiceDown", "operational", Critical, "1m", 0.0, Unit::Count, "a Traefik service with no server up for 1m: APA TraefikServiceDown (there `count(…) by (service) == 0`, which a series that exists never is; here every server's gauge at 0), `for` 1m rides out a check's flap"),
+    state(b("TraefikServiceDown", "operational", Critical, "1m", 0.0, Unit::Count, "a Traefik service with no server up for 1m: APA TraefikServiceDown (there `count(…) by (service) == 0`, which a series that exists never is; here every server's gauge at 0), `for` 1m rides out a check's flap")),
     b("TraefikHighErrorRate", "operational", Critical, "5m", 0.05, Unit::Ratio, "5% of a Traefik service's responses 5xx: APA TraefikHighHttp5xxErrorRateService (5% for 1m), `for` 5m as HighErrorRate for applications"),
     common::TLS_EXPIRING,
     common::ERROR_LOG_SPIKE,

@@ -570,3 +570,37 @@ fn every_client_of_an_authenticated_prometheus_logs_in_with_the_one_password_fil
     }
     assert!(seen >= 1, "no manifest puts Prometheus behind authentication");
 }
+
+/// An alert marked `state` fires on a state and reads no threshold, so an override of its
+/// threshold is a warning (SL205); every other alert's expression changes with its threshold.
+/// Rendered for each service of the reference manifest (one of each kind) at two thresholds.
+#[test]
+fn state_alerts_are_exactly_those_whose_expression_ignores_the_threshold() {
+    use sightline::kinds::alert::ServiceAlert;
+    let path = root().join("tests/fixtures/alerts-reference.yaml");
+    let checked = sightline::check("alerts-reference.yaml", &std::fs::read(&path).unwrap());
+    let stack = sightline::ir::lower(&checked.manifest.expect("reference manifest decodes"), "alerts-reference.yaml");
+    let (mut seen, mut wrong) = (0, Vec::new());
+    for s in &stack.services {
+        let def = sightline::kinds::def(s.kind);
+        for b in def.alerts.iter().filter(|b| !b.logs && (b.when)(s)) {
+            let expr = |t: f64| {
+                let r = ServiceAlert { def: b, s, t, for_: b.for_, tt: String::new() };
+                (def.rule)(&r).expr
+            };
+            let (low, high) = (expr(b.threshold), expr(b.threshold * 2.0 + 0.37));
+            if (low == high) != b.state {
+                let reads = if low == high { "ignores the threshold" } else { "reads it" };
+                wrong.push(format!(
+                    "{} ({}): state is {}, but its expression {reads}",
+                    b.name,
+                    s.kind.as_str(),
+                    b.state
+                ));
+            }
+            seen += 1;
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert!(seen > 40, "every metric alert of every kind rendered ({seen})");
+}
