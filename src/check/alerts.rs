@@ -23,7 +23,7 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
     for (name, s) in &m.services {
         for (alert, o) in &s.alerts {
             let (Some(def), AlertOverride::Settings(set)) = (crate::kinds::builtin(s.kind, alert), o) else { continue };
-            if set.threshold.is_some() && def.state {
+            if set.threshold.is_some() && def.state && !o.is_off() {
                 sink.push(
                     Diagnostic::warning(Code::NotForKind, format!("`threshold` has no effect on `{alert}`"))
                         .at(ctx.key(["services", name.as_str(), "alerts", alert.as_str(), "threshold"]))

@@ -87,14 +87,16 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
                 );
             }
         }
-        if s.kind == Kind::Mysql && crate::kinds::mysql::lacks_root_password(s) {
+        if s.kind == Kind::Mysql
+            && let Some((what, why)) = crate::kinds::mysql::root_password_problem(s)
+        {
             sink.push(
-                Diagnostic::error(Code::MissingServiceField, format!("mysql service `{name}` needs a root password"))
+                Diagnostic::error(Code::MissingServiceField, format!("mysql service `{name}` {what}"))
                     .at(ctx.key(["services", name.as_str(), "image"]))
-                    .label("the image sets up a server without one")
+                    .label(why)
                     .help(
                         "give it in `compose.environment`: `MYSQL_ROOT_PASSWORD: { file: /run/secrets/… }` (or `{ env: … }`); \
-                         a random one (`MYSQL_RANDOM_ROOT_PASSWORD`) is printed to the container's log, which the stack ships to Loki",
+                         not a random one (`MYSQL_RANDOM_ROOT_PASSWORD`): the image prints it to the container's log, which the stack ships to Loki",
                     ),
             );
         }

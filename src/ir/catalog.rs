@@ -2,12 +2,12 @@
 //! node-exporter), the names of the backup and monitoring alerts, the labels every alert
 //! carries, the categories, and the SLO burn-rate windows.
 
-use crate::kinds::alert::{APA, Builtin, Unit, b};
+use crate::kinds::alert::{APA, Builtin, Unit, b, state};
 use crate::manifest::model::Severity::{Critical, Warning};
 
 /// Host alerts, with node-exporter.
 pub const HOST: &[Builtin] = &[
-    b("HostDown", "operational", Critical, "2m", 0.0, Unit::Count, "node-exporter unreachable"),
+    state(b("HostDown", "operational", Critical, "2m", 0.0, Unit::Count, "node-exporter unreachable")),
     b(
         "HostDiskSpaceLow",
         "operational",

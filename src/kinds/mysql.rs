@@ -229,24 +229,41 @@ fn panels(_: &Service) -> Vec<Spec> {
     ]
 }
 
-/// The variables of `compose.environment` that give the root account's password on the
-/// official images (a `{ file }` secret becomes the `_FILE` form): one is needed when the
-/// manifest's user is not root (SL208). Not a random one (`MYSQL_RANDOM_ROOT_PASSWORD`): the
-/// images print it to the container's log, which the stack ships to Loki.
-pub const ROOT_PASSWORD_VARS: &[&str] = &[
-    "MYSQL_ROOT_PASSWORD",
-    "MYSQL_ROOT_PASSWORD_FILE",
-    "MARIADB_ROOT_PASSWORD",
-    "MARIADB_ROOT_PASSWORD_FILE",
-    "MARIADB_ROOT_PASSWORD_HASH",
-];
+/// The variables of `compose.environment` that give the root account's password (a `{ file }`
+/// secret becomes the `_FILE` form), by the image that reads them: the official `mysql` image
+/// reads the `MYSQL_*` ones only, the `mariadb` image its own too; another image, any.
+fn root_password_vars(image: Option<&crate::manifest::values::ImageRef>) -> &'static [&'static str] {
+    const MYSQL: &[&str] = &["MYSQL_ROOT_PASSWORD", "MYSQL_ROOT_PASSWORD_FILE"];
+    const ANY: &[&str] = &[
+        "MYSQL_ROOT_PASSWORD",
+        "MYSQL_ROOT_PASSWORD_FILE",
+        "MARIADB_ROOT_PASSWORD",
+        "MARIADB_ROOT_PASSWORD_FILE",
+        "MARIADB_ROOT_PASSWORD_HASH",
+        "MARIADB_ROOT_PASSWORD_HASH_FILE",
+    ];
+    if image.is_some_and(|i| i.is_official("mysql")) { MYSQL } else { ANY }
+}
 
-/// Whether a service on an image needs a root password from `compose.environment`: its user is
-/// not root and none is given.
-pub fn lacks_root_password(s: &crate::manifest::model::Service) -> bool {
-    s.image.is_some()
-        && s.user.as_deref() != Some("root")
-        && !s.compose.as_ref().is_some_and(|c| c.environment.keys().any(|k| ROOT_PASSWORD_VARS.contains(&k.as_str())))
+/// The variables that make the images generate a random root password, which they print to the
+/// container's log (`GENERATED ROOT PASSWORD: …`), even beside a given one.
+const RANDOM_ROOT_PASSWORD: &[&str] = &["MYSQL_RANDOM_ROOT_PASSWORD", "MARIADB_RANDOM_ROOT_PASSWORD"];
+
+/// What is wrong with the root password of a service run from an image whose user is not root
+/// (SL208), as (what, why): a random one asked for, or none given that its image reads.
+pub fn root_password_problem(s: &crate::manifest::model::Service) -> Option<(&'static str, String)> {
+    let (Some(image), Some(user)) = (&s.image, s.user.as_deref()) else { return None };
+    if user == "root" {
+        return None;
+    }
+    let env: Vec<&str> = s.compose.iter().flat_map(|c| c.environment.keys()).map(String::as_str).collect();
+    if let Some(random) = env.iter().find(|k| RANDOM_ROOT_PASSWORD.contains(k)) {
+        return Some(("asks for a random root password", format!("`{random}` makes the image print it to its log")));
+    }
+    let vars = root_password_vars(Some(image));
+    let named = vars.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", ");
+    (!env.iter().any(|k| vars.contains(k)))
+        .then(|| ("needs a root password", format!("none of {named} is in `compose.environment`")))
 }
 
 /// The variables sightline sets on the service's own container, with their `_FILE` forms and
@@ -265,6 +282,7 @@ pub fn own_variables(user: Option<&str>) -> &'static [&'static str] {
             "MARIADB_ROOT_PASSWORD",
             "MARIADB_ROOT_PASSWORD_FILE",
             "MARIADB_ROOT_PASSWORD_HASH",
+            "MARIADB_ROOT_PASSWORD_HASH_FILE",
             "MYSQL_ALLOW_EMPTY_PASSWORD",
             "MARIADB_ALLOW_EMPTY_ROOT_PASSWORD",
             "MYSQL_RANDOM_ROOT_PASSWORD",
@@ -285,6 +303,7 @@ pub fn own_variables(user: Option<&str>) -> &'static [&'static str] {
             "MARIADB_PASSWORD",
             "MARIADB_PASSWORD_FILE",
             "MARIADB_PASSWORD_HASH",
+            "MARIADB_PASSWORD_HASH_FILE",
         ]
     }
 }

@@ -242,7 +242,7 @@ pub struct Service {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^[A-Za-z_][A-Za-z0-9_$-]{0,62}$"))]
     pub database: Option<String>,
-    /// postgres and mysql: the user the exporter and backups connect as.
+    /// postgres and mysql: the user the exporter (and, for postgres, the backups) connect as.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^[A-Za-z_][A-Za-z0-9_$-]{0,62}$"))]
     pub user: Option<String>,

@@ -706,6 +706,27 @@ def start_mysql(stack: Stack, procs: Processes, name: str, svc: dict) -> None:
         sys.exit(f"rehearse: {name}: MariaDB refuses the set-up: {r.stderr}")
 
 
+def mysql_status(stack: Stack, name: str, variable: str) -> int:
+    r = mysql_root(stack, name, f"SHOW GLOBAL STATUS LIKE '{variable}'")
+    return int(r.stdout.split()[-1])
+
+
+def check_mysql_healthcheck(stack: Stack, report: Report, name: str) -> None:
+    """A mysql service's compose healthcheck, run here as written (its password's file and the
+    server's address mapped): it passes, and it logs in, so it is no failed connection
+    (`Aborted_connects`, which MysqlConnectionFailures reads, stays as it was)."""
+    test = stack.services[name]["healthcheck"]["test"]
+    cmd = stack.host_path(name, stack.interpolate(test[1])).replace("127.0.0.1", stack.addr[name])
+    before = mysql_status(stack, name, "Aborted_connects")
+    r = subprocess.run(["sh", "-c", cmd], capture_output=True, text=True, timeout=60)
+    after = mysql_status(stack, name, "Aborted_connects")
+    report.check(
+        test[0] == "CMD-SHELL" and r.returncode == 0 and after == before,
+        f"{name}: its compose healthcheck passes, logged in as the manifest's user (Aborted_connects stays {before})",
+        f"exit {r.returncode}, Aborted_connects {before} -> {after}: {(r.stdout + r.stderr)[-300:]}",
+    )
+
+
 def start_redis(stack: Stack, procs: Processes, name: str, svc: dict) -> None:
     port = int(svc.get("port", 6379))
     d = stack.work / f"redis-{name}"
@@ -917,8 +938,22 @@ def amqp(stack: Stack, name: str):
     return pika.BlockingConnection(pika.ConnectionParameters(stack.addr[name], int(svc.get("port", 5672)), credentials=credentials, blocked_connection_timeout=30))
 
 
-# What the rehearsal lowers a mysql service's max_connections to, so a few clients fill it.
+# The alerts a front door's one upstream stopped raises, by kind: HAProxy's server marked DOWN
+# and its backend left with none; Caddy's upstream marked down; Traefik's service left with no
+# server up.
+UPSTREAM_DOWN = {
+    "haproxy": lambda stack, n: [
+        ("HaproxyServerUnhealthy", {"service": n, "proxy": "app", "server": "app1"}),
+        ("HaproxyNoServerAvailable", {"service": n, "proxy": "app"}),
+    ],
+    "caddy": lambda stack, n: [("CaddyUpstreamUnhealthy", {"service": n, "upstream": f"{stack.addr[n]}:{CADDY_BACKEND_PORT}"})],
+    "traefik": lambda stack, n: [("TraefikServiceDown", {"service": n, "exported_service": "app@file"})],
+}
+
+# What the rehearsal lowers a mysql service's max_connections to, so a few clients fill it; how
+# often it tries a login with a wrong password.
 MYSQL_MAX_CONNECTIONS = 20
+MYSQL_REFUSED_EVERY = 10
 
 # Traefik's upstream in the rehearsal: the generic app, checked every second.
 TRAEFIK_BACKEND_PORT = 65082
@@ -2364,24 +2399,29 @@ def inject(stack: Stack, procs: Processes, report: Report, faults: Faults, apps:
     # most of them running queries slower than long_query_time (its default, 10 s) one after
     # another, which also keeps the threads running past theirs; a login with a wrong password
     # every 10 s. Set back after this phase.
+    # (An exception ends the rehearsal, and its PID namespace every client with it.)
     mysql_held: list[subprocess.Popen] = []
-    mysql_set = []
+    mysql_set: list[tuple[str, str]] = []
     for n in [a for a in apps if services[a].get("kind") == "mysql"]:
         # The collectors the exporter runs need no privilege beyond the manifest's user's.
         prom = f"http://{stack.addr['prometheus']}:9090"
         collectors = api(prom, "/api/v1/query", query=f'mysql_exporter_collector_success{{service="{n}"}}')["data"]["result"]
         failing = [c["metric"].get("collector") for c in collectors if c["value"][1] != "1"]
         report.check(bool(collectors) and not failing, f"{n}: every collector mysqld_exporter runs succeeds as the manifest's user ({len(collectors)})", f"failing: {failing}")
+        before = mysql_root(stack, n, "SELECT @@global.max_connections").stdout.split()[-1]
         r = mysql_root(stack, n, f"SET GLOBAL max_connections = {MYSQL_MAX_CONNECTIONS}")
         report.check(r.returncode == 0, f"{n}: MariaDB takes max_connections = {MYSQL_MAX_CONNECTIONS}", r.stderr[-400:])
-        mysql_set.append(n)
-        share = lambda alert, default: float(re.search(r">\s*([0-9.]+)\s*$", has_rule(stack, alert, service=n)["expr"]).group(1)) if has_rule(stack, alert, service=n) else default
-        connected = int(share("MysqlTooManyConnections", 0.8) * MYSQL_MAX_CONNECTIONS) + 1
-        running = int(share("MysqlHighThreadsRunning", 0.6) * MYSQL_MAX_CONNECTIONS) + 1
-        argv, env = mysql_client(stack, n, mysql_login(stack, n))
+        mysql_set.append((n, before))
+        threshold = lambda alert: float(re.search(r">\s*([0-9.]+)\s*$", has_rule(stack, alert, service=n)["expr"]).group(1)) if has_rule(stack, alert, service=n) else None
+        connected = int((threshold("MysqlTooManyConnections") or 0.8) * MYSQL_MAX_CONNECTIONS) + 1
+        running = int((threshold("MysqlHighThreadsRunning") or 0.6) * MYSQL_MAX_CONNECTIONS) + 1
         # One connection left for the exporter (not SUPER: refused at max_connections, where
-        # MysqlDown would fire instead); a threshold of 95% or more cannot be reached here.
-        for i in range(min(max(connected, running), MYSQL_MAX_CONNECTIONS - 1)):
+        # MysqlDown would fire instead), whose own connection, running SHOW STATUS, counts in
+        # both gauges.
+        held = min(max(connected, running), MYSQL_MAX_CONNECTIONS - 1)
+        running = min(running, held)
+        argv, env = mysql_client(stack, n, mysql_login(stack, n))
+        for i in range(held):
             p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
             if i < running:
                 p.stdin.write(b"SELECT SLEEP(11);\n" * 100)
@@ -2390,10 +2430,27 @@ def inject(stack: Stack, procs: Processes, report: Report, faults: Faults, apps:
         time.sleep(3)
         r = mysql_root(stack, n, "SHOW GLOBAL STATUS WHERE Variable_name IN ('Threads_connected', 'Threads_running')")
         status = dict(l.split("\t") for l in r.stdout.splitlines()[1:])
-        report.check(int(status.get("Threads_connected", 0)) >= connected, f"{n}: MariaDB holds {connected} clients of its {MYSQL_MAX_CONNECTIONS} connections, {running} running slow queries", r.stdout + r.stderr[-300:])
+        report.check(int(status.get("Threads_connected", 0)) >= held, f"{n}: MariaDB holds {held} clients of its {MYSQL_MAX_CONNECTIONS} connections, {running} running slow queries", r.stdout + r.stderr[-300:])
         wrong = (mysql_login(stack, n)[0], "not-the-password")
-        load.mysql_refused(mysql_client(stack, n, wrong))
-        want += [(a, {"service": n}) for a in ("MysqlTooManyConnections", "MysqlHighThreadsRunning", "MysqlSlowQueries", "MysqlConnectionFailures") if has_rule(stack, a, service=n)]
+        load.mysql_refused(mysql_client(stack, n, wrong), pause=MYSQL_REFUSED_EVERY)
+        # What the load reaches, against each alert's threshold (an override may put it out of
+        # reach: then the alert is not expected).
+        reached = {
+            "MysqlTooManyConnections": (held + 1) / MYSQL_MAX_CONNECTIONS,
+            "MysqlHighThreadsRunning": (running + 1) / MYSQL_MAX_CONNECTIONS,
+            # Slow queries a minute: each running client finishes one every 11 s.
+            "MysqlSlowQueries": running * 60 / 11 * 0.8,
+            # Refused logins in 5 minutes.
+            "MysqlConnectionFailures": 300 / MYSQL_REFUSED_EVERY * 0.8,
+        }
+        for alert, value in reached.items():
+            t = threshold(alert)
+            if t is None:
+                continue
+            if value > t:
+                want.append((alert, {"service": n}))
+            else:
+                report.note(f"{n}: {alert} not expected: its threshold {t} is above what the rehearsal reaches ({value:.2f})")
     # memcached: connections held open past the alert's share of its limit (`-c`); writes once
     # its 4 MB are full (-M), which memcached refuses rather than evict.
     for n in [a for a in apps if services[a].get("kind") == "memcached"]:
@@ -2435,9 +2492,10 @@ def inject(stack: Stack, procs: Processes, report: Report, faults: Faults, apps:
     for p in mysql_held:
         p.kill()
         p.wait()
-    for n in mysql_set:
-        r = mysql_root(stack, n, "SET GLOBAL max_connections = 151")
-        report.check(r.returncode == 0, f"{n}: MariaDB takes max_connections back to its default, 151", r.stderr[-400:])
+        p.stdin.close()
+    for n, before in mysql_set:
+        r = mysql_root(stack, n, f"SET GLOBAL max_connections = {before}")
+        report.check(r.returncode == 0, f"{n}: MariaDB takes max_connections back to what it was, {before}", r.stderr[-400:])
     for n in rabbit_alarms:
         r = rabbitmqctl(stack, n, "set_vm_memory_high_watermark", "0.4")
         d = rabbitmqctl(stack, n, "set_disk_free_limit", "50MB")
@@ -2486,31 +2544,13 @@ def inject(stack: Stack, procs: Processes, report: Report, faults: Faults, apps:
             stopped.append(exporter)
             want.append(("ExporterDown", {"service": n}))
             quiet += [(d, {"service": n}) for d in sorted(down_alerts(stack).get(n, ()))]
-    # HAProxy's one server down: its health checks mark it DOWN, and its backend has no server
-    # left; HAProxy itself still answers (503) and is scraped.
-    for n in [a for a in apps if services[a].get("kind") == "haproxy"]:
+    # Each front door's one upstream down: its health checks mark it down; the proxy itself still
+    # answers (503) and is scraped, so its TargetDown stays quiet.
+    for n in [a for a in apps if services[a].get("kind") in UPSTREAM_DOWN]:
         if proxied_app(n) in procs.running:
             procs.stop(proxied_app(n))
             stopped.append(proxied_app(n))
-            want += [(a, {"service": n, "proxy": "app", **({"server": "app1"} if a == "HaproxyServerUnhealthy" else {})}) for a in ("HaproxyServerUnhealthy", "HaproxyNoServerAvailable") if has_rule(stack, a, service=n)]
-            quiet.append(("TargetDown", {"service": n}))
-    # Caddy's one upstream down: its health checks mark it down; Caddy itself still answers (503)
-    # and is scraped.
-    for n in [a for a in apps if services[a].get("kind") == "caddy"]:
-        if proxied_app(n) in procs.running:
-            procs.stop(proxied_app(n))
-            stopped.append(proxied_app(n))
-            if has_rule(stack, "CaddyUpstreamUnhealthy", service=n):
-                want.append(("CaddyUpstreamUnhealthy", {"service": n, "upstream": f"{stack.addr[n]}:{CADDY_BACKEND_PORT}"}))
-            quiet.append(("TargetDown", {"service": n}))
-    # Traefik's one server down: its health check marks it down, and its service has no server
-    # left; Traefik itself still answers (503) and is scraped.
-    for n in [a for a in apps if services[a].get("kind") == "traefik"]:
-        if proxied_app(n) in procs.running:
-            procs.stop(proxied_app(n))
-            stopped.append(proxied_app(n))
-            if has_rule(stack, "TraefikServiceDown", service=n):
-                want.append(("TraefikServiceDown", {"service": n, "exported_service": "app@file"}))
+            want += [(a, labels) for a, labels in UPSTREAM_DOWN[services[n]["kind"]](stack, n) if has_rule(stack, a, service=n)]
             quiet.append(("TargetDown", {"service": n}))
     if "node-exporter" in procs.running:
         procs.stop("node-exporter")
@@ -2768,6 +2808,8 @@ def main() -> int:
         check_facts(stack, apps, report)
         check_runtime_facts(stack, apps, report)
         check_catalogues(stack, apps, prom, report)
+        for n in [a for a in apps if a in stack.services and stack.manifest["services"][a].get("kind") == "mysql"]:
+            check_mysql_healthcheck(stack, report, n)
         rules_for = max([seconds(r.get("for", "0s")) for r in alert_rules(stack)] + [0])
         cap = min(rules_for, seconds(args.for_)) if args.for_ else rules_for
         faults = Faults(stack, report, capture, am, cap + 4 * interval + 120)

@@ -128,7 +128,9 @@ pub fn resolve(def: &'static Builtin, service: &Service) -> Option<(f64, String,
     match service.alerts.get(def.name) {
         Some(AlertOverride::Off(_)) | None => {}
         Some(AlertOverride::Settings(s)) => {
-            if let Some(t) = &s.threshold {
+            // An alert that fires on a state reads no threshold (an override is SL205); a
+            // threshold of the wrong kind on another is SL503 before this runs.
+            if let Some(t) = s.threshold.as_ref().filter(|_| !def.state) {
                 threshold = threshold_value(def.unit, t)?;
             }
             if let Some(f) = &s.for_ {
