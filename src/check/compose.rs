@@ -14,17 +14,6 @@ use std::collections::BTreeSet;
 
 use crate::targets::paths::{ENV_SECRETS_DIR, OUTPUT_ENTRIES, OWN_VOLUMES, SEEDED_VOLUME_SUFFIX};
 
-/// The variables sightline sets itself on a service of a kind.
-fn own_variables(s: &Service) -> &'static [&'static str] {
-    match s.kind {
-        Kind::Postgres if s.password.is_some() => {
-            &["POSTGRES_DB", "POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_PASSWORD_FILE"]
-        }
-        Kind::Mysql if s.password.is_some() => crate::kinds::mysql::own_variables(s.user.as_deref()),
-        _ => &[],
-    }
-}
-
 /// A variable whose value is a credential by its name: its last word says so (`DB_PASSWORD`,
 /// `SECRET_KEY`, `GITHUB_TOKEN`, `STRIPE_API_KEY`), not a word in the middle
 /// (`PASSWORD_MIN_LENGTH`).
@@ -81,7 +70,7 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
             if let Some(d) = refused_variable(s, var, value) {
                 sink.push(d.at(ctx.key(here.clone())));
             }
-            if own_variables(s).contains(&var.as_str()) {
+            if (crate::kinds::def(s.kind).own_env)(s).contains(&var.as_str()) {
                 sink.push(
                     Diagnostic::error(
                         Code::DuplicateName,

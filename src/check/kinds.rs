@@ -35,7 +35,7 @@ fn in_words(kinds: &[Kind]) -> String {
 
 /// The kinds with a login (`database`, `user`, `password`), which they require.
 fn databases() -> Vec<Kind> {
-    vec![Kind::Postgres, Kind::Mysql]
+    Kind::ALL.into_iter().filter(|k| crate::kinds::def(*k).login).collect()
 }
 
 /// (field, is set, kinds it applies to)
@@ -64,7 +64,7 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
                 sink.push(not_for_kind(field, s.kind, &in_words(&kinds), ctx.key(["services", name.as_str(), field])));
             }
         }
-        if databases().contains(&s.kind) {
+        if crate::kinds::def(s.kind).login {
             let missing: Vec<&str> =
                 [("database", s.database.is_some()), ("user", s.user.is_some()), ("password", s.password.is_some())]
                     .into_iter()

@@ -501,7 +501,7 @@ fn lower_service(name: &Name, s: &m::Service) -> Service {
         }),
         alerts: s.alerts.clone(),
         db: match (&s.database, &s.user, &s.password) {
-            (Some(d), Some(u), Some(p)) if matches!(s.kind, Kind::Postgres | Kind::Mysql) => Some(DbLogin {
+            (Some(d), Some(u), Some(p)) if crate::kinds::def(s.kind).login => Some(DbLogin {
                 database: d.clone(),
                 user: u.clone(),
                 password: p.clone(),

@@ -32,8 +32,10 @@ pub const DEF: KindDef = KindDef {
     app: |s| Run { data: Some("/data"), healthcheck: common::wget_metrics(s), ..Default::default() },
     overview: common::no_panels,
     security: common::no_panels,
-    performance: |_| Vec::new(),
+    performance: common::no_panels,
     refused_env: None,
+    login: false,
+    own_env: super::no_own_env,
 };
 
 /// The port of the site that serves Caddy's metrics in the configuration docs/manifest.md

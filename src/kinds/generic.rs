@@ -21,8 +21,10 @@ pub const DEF: KindDef = KindDef {
     app: common::health_probe,
     overview: common::no_panels,
     security: common::no_panels,
-    performance: |_| Vec::new(),
+    performance: common::no_panels,
     refused_env: None,
+    login: false,
+    own_env: super::no_own_env,
 };
 
 const ALERTS: &[Builtin] = &[common::TARGET_DOWN, common::ERROR_LOG_SPIKE];

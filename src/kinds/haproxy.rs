@@ -30,8 +30,10 @@ pub const DEF: KindDef = KindDef {
     app: |_| Run::default(),
     overview: common::no_panels,
     security: common::no_panels,
-    performance: |_| Vec::new(),
+    performance: common::no_panels,
     refused_env: None,
+    login: false,
+    own_env: super::no_own_env,
 };
 
 /// The port of the frontend serving the exporter in HAProxy's own documentation

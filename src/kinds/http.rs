@@ -27,6 +27,8 @@ pub const DEF: KindDef = KindDef {
     security,
     performance,
     refused_env: None,
+    login: false,
+    own_env: super::no_own_env,
 };
 
 /// Flask's (werkzeug's) and Django's default loggers write plain lines; the other frameworks'

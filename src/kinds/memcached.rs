@@ -41,6 +41,8 @@ pub const DEF: KindDef = KindDef {
         )]
     },
     refused_env: None,
+    login: false,
+    own_env: super::no_own_env,
 };
 
 /// Its exporter, as the compose file runs it.

@@ -82,6 +82,16 @@ pub struct KindDef {
     pub performance: SharedPanels,
     /// Variables its official image refuses to start with (SL219).
     pub refused_env: Option<RefusedEnv>,
+    /// A database with a login (`database`, `user`, `password`), which it requires (SL208).
+    pub login: bool,
+    /// The variables `app` sets on its own container from the service's fields, which
+    /// `compose.environment` may not set again (SL101).
+    pub own_env: fn(&crate::manifest::model::Service) -> &'static [&'static str],
+}
+
+/// A kind whose container gets no variables from the service's fields.
+pub fn no_own_env(_: &crate::manifest::model::Service) -> &'static [&'static str] {
+    &[]
 }
 
 /// Variables an official image's entrypoint refuses to start with (set and not empty).

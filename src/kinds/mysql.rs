@@ -42,6 +42,8 @@ pub const DEF: KindDef = KindDef {
         ]
     },
     refused_env: None,
+    login: true,
+    own_env: own_variables,
 };
 
 /// Its exporter, as the compose file runs it.
@@ -270,8 +272,10 @@ pub fn root_password_problem(s: &crate::manifest::model::Service) -> Option<(&'s
 /// the `MARIADB_*` names the `mariadb` image prefers to them (the images refuse a variable
 /// given with its `_FILE` form too): the database, and the user's login, or root's password
 /// when the manifest's user is root.
-pub fn own_variables(user: Option<&str>) -> &'static [&'static str] {
-    if user == Some("root") {
+fn own_variables(s: &crate::manifest::model::Service) -> &'static [&'static str] {
+    if s.password.is_none() {
+        &[]
+    } else if s.user.as_deref() == Some("root") {
         &[
             "MYSQL_DATABASE",
             "MYSQL_DATABASE_FILE",

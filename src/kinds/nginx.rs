@@ -27,8 +27,10 @@ pub const DEF: KindDef = KindDef {
     },
     overview: common::no_panels,
     security: common::no_panels,
-    performance: |_| Vec::new(),
+    performance: common::no_panels,
     refused_env: None,
+    login: false,
+    own_env: super::no_own_env,
 };
 
 /// Its exporter, as the compose file runs it.

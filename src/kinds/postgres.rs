@@ -26,7 +26,17 @@ pub const DEF: KindDef = KindDef {
     security,
     performance,
     refused_env: None,
+    login: true,
+    own_env: own_variables,
 };
+
+/// The variables `app` sets on the official image's container from the service's login.
+fn own_variables(s: &crate::manifest::model::Service) -> &'static [&'static str] {
+    if s.password.is_none() {
+        return &[];
+    }
+    &["POSTGRES_DB", "POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_PASSWORD_FILE"]
+}
 
 /// Its exporter, as the compose file runs it.
 const EXPORTER: Exporter = Exporter {

@@ -33,7 +33,7 @@ pub const DEF: KindDef = KindDef {
     },
     overview: common::no_panels,
     security: common::no_panels,
-    performance: |_| Vec::new(),
+    performance: common::no_panels,
     // docker-library/rabbitmq's `docker-entrypoint.sh` (from 3.9 on; 4.2's read) exits when one
     // of these is set and not empty.
     refused_env: Some(super::RefusedEnv {
@@ -57,6 +57,8 @@ pub const DEF: KindDef = KindDef {
             "RABBITMQ_VM_MEMORY_HIGH_WATERMARK",
         ],
     }),
+    login: false,
+    own_env: super::no_own_env,
 };
 
 /// The port of the plugin's listener (`prometheus.tcp.port`), which the official image

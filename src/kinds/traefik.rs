@@ -30,8 +30,10 @@ pub const DEF: KindDef = KindDef {
     app: |s| Run { healthcheck: common::wget_metrics(s), ..Default::default() },
     overview: common::no_panels,
     security: common::no_panels,
-    performance: |_| Vec::new(),
+    performance: common::no_panels,
     refused_env: None,
+    login: false,
+    own_env: super::no_own_env,
 };
 
 /// The port of Traefik's own `traefik` entry point, where `--metrics.prometheus=true` serves
