@@ -97,7 +97,10 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
                 "`metric_names.buckets`".to_string()
             } else {
                 let f = crate::ir::frameworks::facts(s.framework.unwrap_or(Framework::Generic));
-                format!("{}'s default buckets", f.library)
+                match f.histogram_setting {
+                    Some(set) => format!("{}'s buckets with `{}={}`", f.library, set.property, set.value),
+                    None => format!("{}'s default buckets", f.library),
+                }
             }
         };
         let bounds = |scale: f64| {
@@ -162,17 +165,32 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
                         let all: Vec<f64> = names.buckets.clone().unwrap_or_default();
                         let below = all.iter().copied().filter(|b| *b < t).reduce(f64::max);
                         let above = all.iter().copied().filter(|b| *b > t).reduce(f64::min);
-                        let near: Vec<String> = [below, above]
-                            .into_iter()
-                            .flatten()
-                            .map(|b| format!("`{}`", crate::ir::frameworks::bound_text(b / scale)))
-                            .collect();
-                        format!(
-                            "the nearest bounds are {}; all of them (from {}): {}",
-                            near.join(" and "),
-                            where_buckets(),
-                            bounds(scale)
-                        )
+                        let near: Vec<f64> = [below, above].into_iter().flatten().map(|b| b / scale).collect();
+                        // A manifest duration is whole milliseconds: a bound between two (Micrometer's)
+                        // cannot be written, so the objective needs a bound of its own.
+                        let whole = |x: f64| ((x * 1000.0) - (x * 1000.0).round()).abs() < 1e-6;
+                        if near.iter().all(|b| whole(*b)) {
+                            let near: Vec<String> = near
+                                .iter()
+                                .map(|b| format!("`{}`", crate::ir::frameworks::bound_text(*b)))
+                                .collect();
+                            format!(
+                                "the nearest bounds are {}; all of them (from {}): {}",
+                                near.join(" and "),
+                                where_buckets(),
+                                bounds(scale)
+                            )
+                        } else {
+                            let f = crate::ir::frameworks::facts(s.framework.unwrap_or(Framework::Generic));
+                            let how = f
+                                .histogram_setting
+                                .map(|set| format!(" (`{}={d}`)", set.bounds_property))
+                                .unwrap_or_default();
+                            format!(
+                                "the bounds near it ({}) are not whole milliseconds, which a duration here is: add `{d}` as a bound of the application's histogram{how}, and list the histogram's bounds in `metric_names.buckets`",
+                                where_buckets()
+                            )
+                        }
                     }),
                 );
             }

@@ -71,14 +71,19 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
                 sink.push(d.at(ctx.key(here.clone())));
             }
             if (crate::kinds::def(s.kind).own_env)(s).contains(&var.as_str()) {
+                let login = crate::kinds::def(s.kind).login;
                 sink.push(
                     Diagnostic::error(
                         Code::DuplicateName,
-                        format!("`{var}` is set by sightline for a {} service", s.kind.as_str()),
+                        format!("`{var}` is set by sightline on the container of `{name}`"),
                     )
                     .at(ctx.key(here.clone()))
-                    .label("set from the service's own fields")
-                    .help("leave it out: sightline sets it from `database`, `user` and `password`"),
+                    .label(if login { "set from the service's own fields" } else { "set for the service's framework" })
+                    .help(if login {
+                        "leave it out: sightline sets it from `database`, `user` and `password`"
+                    } else {
+                        "leave it out: sightline sets it so the framework writes the histogram the latency alerts read (docs/manifest.md, below the framework table)"
+                    }),
                 );
             }
             if !matches!(value, EnvValue::Secret(_)) && secret_variable(var) {

@@ -34,6 +34,20 @@ pub struct Facts {
     /// Every label of the requests counter, and of the duration histogram (`le` aside).
     pub request_labels: &'static [&'static str],
     pub duration_labels: &'static [&'static str],
+    /// The setting without which the library writes no buckets (`buckets` are then what it writes
+    /// with it): sightline sets it on a container it runs, and `DurationBucketsMissing` fires
+    /// where it is missing.
+    pub histogram_setting: Option<Setting>,
+}
+
+/// An application setting, as a property and as the environment variable that sets it.
+#[derive(Clone, Copy, Debug)]
+pub struct Setting {
+    pub property: &'static str,
+    pub env: &'static str,
+    pub value: &'static str,
+    /// The property that adds a bound of one's own to the histogram (for a latency objective).
+    pub bounds_property: &'static str,
 }
 
 /// client_golang's `prometheus.DefBuckets`, also prom-client's default.
@@ -56,6 +70,7 @@ const FASTAPI: Facts = Facts {
     route_label: Some("handler"),
     request_labels: &["handler", "method", "status"],
     duration_labels: &[],
+    histogram_setting: None,
 };
 
 const EXPRESS: Facts = Facts {
@@ -70,6 +85,7 @@ const EXPRESS: Facts = Facts {
     route_label: None,
     request_labels: &["status_code"],
     duration_labels: &["status_code"],
+    histogram_setting: None,
 };
 
 const FASTIFY: Facts = Facts {
@@ -84,6 +100,7 @@ const FASTIFY: Facts = Facts {
     route_label: Some("route"),
     request_labels: &["method", "route", "status_code"],
     duration_labels: &["method", "route", "status_code"],
+    histogram_setting: None,
 };
 
 /// prometheus_client's `Histogram.DEFAULT_BUCKETS` (`+Inf` aside).
@@ -103,6 +120,7 @@ const FLASK: Facts = Facts {
     route_label: None,
     request_labels: &["method", "status"],
     duration_labels: &["method", "path", "status"],
+    histogram_setting: None,
 };
 
 const DJANGO: Facts = Facts {
@@ -119,6 +137,46 @@ const DJANGO: Facts = Facts {
     route_label: Some("view"),
     request_labels: &["method", "status", "view"],
     duration_labels: &["method", "view"],
+    histogram_setting: None,
+};
+
+/// Micrometer's percentile-histogram buckets for a timer between its default minimum and maximum
+/// expected values (1 ms and 30 s, the maximum added): `PercentileHistogramBuckets`, as a
+/// running Spring Boot 4.0.7 writes them.
+#[rustfmt::skip]
+const MICROMETER_TIMER_BUCKETS: &[f64] = &[
+    0.001, 0.001048576, 0.001398101, 0.001747626, 0.002097151, 0.002446676, 0.002796201, 0.003145726, 0.003495251,
+    0.003844776, 0.004194304, 0.005592405, 0.006990506, 0.008388607, 0.009786708, 0.011184809, 0.01258291,
+    0.013981011, 0.015379112, 0.016777216, 0.022369621, 0.027962026, 0.033554431, 0.039146836, 0.044739241,
+    0.050331646, 0.055924051, 0.061516456, 0.067108864, 0.089478485, 0.111848106, 0.134217727, 0.156587348,
+    0.178956969, 0.20132659, 0.223696211, 0.246065832, 0.268435456, 0.357913941, 0.447392426, 0.536870911,
+    0.626349396, 0.715827881, 0.805306366, 0.894784851, 0.984263336, 1.073741824, 1.431655765, 1.789569706,
+    2.147483647, 2.505397588, 2.863311529, 3.22122547, 3.579139411, 3.937053352, 4.294967296, 5.726623061,
+    7.158278826, 8.589934591, 10.021590356, 11.453246121, 12.884901886, 14.316557651, 15.748213416, 17.179869184,
+    22.906492245, 28.633115306, 30.0,
+];
+
+const SPRING: Facts = Facts {
+    library: "Spring Boot 4.0.7 actuator (Micrometer 1.16.6, micrometer-registry-prometheus)",
+    source: "spring-web 7.0.8 ServerHttpObservationFilter with DefaultServerRequestObservationConvention, registered by \
+             spring-boot-webmvc's WebMvcObservationAutoConfiguration: http.server.requests with the tags error, exception, \
+             method, outcome, status (the exact code) and uri (the route template); a summary (`_count`, `_sum`, `_max`) \
+             unless management.metrics.distribution.percentiles-histogram.http.server.requests is true, then with \
+             Micrometer's PercentileHistogramBuckets from 1 ms to 30 s",
+    requests: Requests::DurationCount,
+    duration: "http_server_requests_seconds",
+    buckets: MICROMETER_TIMER_BUCKETS,
+    status_label: "status",
+    status_codes: StatusCodes::Exact,
+    route_label: Some("uri"),
+    request_labels: &["error", "exception", "method", "outcome", "status", "uri"],
+    duration_labels: &["error", "exception", "method", "outcome", "status", "uri"],
+    histogram_setting: Some(Setting {
+        property: "management.metrics.distribution.percentiles-histogram.http.server.requests",
+        env: "MANAGEMENT_METRICS_DISTRIBUTION_PERCENTILESHISTOGRAM_HTTP_SERVER_REQUESTS",
+        value: "true",
+        bounds_property: "management.metrics.distribution.slo.http.server.requests",
+    }),
 };
 
 const GENERIC: Facts = Facts {
@@ -133,6 +191,7 @@ const GENERIC: Facts = Facts {
     route_label: None,
     request_labels: &["code", "method"],
     duration_labels: &["code", "method"],
+    histogram_setting: None,
 };
 
 /// The facts of a framework.
@@ -143,6 +202,7 @@ pub fn facts(f: Framework) -> &'static Facts {
         Framework::Fastify => &FASTIFY,
         Framework::Flask => &FLASK,
         Framework::Django => &DJANGO,
+        Framework::Spring => &SPRING,
         Framework::Generic => &GENERIC,
     }
 }
@@ -258,6 +318,11 @@ pub fn duration_scale(name: &str) -> Option<f64> {
 
 /// A bucket bound in seconds, written as a manifest duration (`500ms`, `2s`).
 pub fn bound_text(seconds: f64) -> String {
+    // A bound between whole milliseconds (Micrometer's) is written as it is, not rounded to one
+    // it is not.
+    if ((seconds * 1000.0) - (seconds * 1000.0).round()).abs() > 1e-6 {
+        return format!("{}ms", crate::kinds::alert::num(seconds * 1000.0));
+    }
     let ms = (seconds * 1000.0).round() as u64;
     // `2500ms`, not `2s500ms`: both parse, one reads.
     if !ms.is_multiple_of(1000) { format!("{ms}ms") } else { crate::manifest::values::format_duration(ms) }

@@ -464,6 +464,10 @@ fn lower_service(name: &Name, s: &m::Service) -> Service {
         (_, false) => None,
         (Some(m::MetricsPath::Enabled(false)), _) => None,
         (Some(m::MetricsPath::Path(p)), _) => Some(p.clone()),
+        // Spring Boot's actuator serves its Prometheus endpoint under `/actuator`.
+        (Some(m::MetricsPath::Enabled(true)) | None, _) if s.kind == Kind::Http && framework == Framework::Spring => {
+            Some("/actuator/prometheus".into())
+        }
         (Some(m::MetricsPath::Enabled(true)) | None, _) => Some("/metrics".into()),
     };
     let default_format = (kind.log_format)(framework);
@@ -477,6 +481,7 @@ fn lower_service(name: &Name, s: &m::Service) -> Service {
             // Their libraries export the runtime's metrics at their defaults (`ir::frameworks`).
             (Kind::Http, None, Framework::Fastapi | Framework::Flask | Framework::Django) => Some(m::Runtime::Python),
             (Kind::Http, None, Framework::Fastify) => Some(m::Runtime::Node),
+            (Kind::Http, None, Framework::Spring) => Some(m::Runtime::Jvm),
             _ => None,
         },
         image: s.image.clone(),

@@ -3,8 +3,9 @@
 //! for its health and certificate by the blackbox exporter.
 
 use super::alert::*;
-use super::{KindDef, common};
+use super::{KindDef, Run, Var, common};
 use crate::ir::Service;
+use crate::ir::frameworks::Setting;
 use crate::manifest::model::Severity::{Critical, Warning};
 use crate::manifest::model::{Framework, Kind, LogFormat, Runtime};
 use crate::targets::grafana::panels::*;
@@ -22,19 +23,52 @@ pub const DEF: KindDef = KindDef {
     front_door: false,
     panels,
     connections: None,
-    app: common::health_probe,
+    app,
     overview,
     security,
     performance,
     refused_env: None,
     login: false,
-    own_env: super::no_own_env,
+    own_env: own_variables,
 };
 
-/// Flask's (werkzeug's) and Django's default loggers write plain lines; the other frameworks'
-/// defaults, JSON.
+/// The setting its framework's library writes the duration histogram's buckets with, when it
+/// needs one and the service reads that histogram (Spring Boot's).
+fn histogram_setting(s: &Service) -> Option<&'static Setting> {
+    let f = crate::ir::frameworks::facts(s.framework);
+    f.histogram_setting.as_ref().filter(|_| s.scraped() && s.metric_names.duration == f.duration)
+}
+
+/// Its container: checked on its health path; with the setting that gives its framework's
+/// duration histogram buckets.
+fn app(s: &Service) -> Run<'_> {
+    let mut run = common::health_probe(s);
+    if let Some(set) = histogram_setting(s) {
+        run.env.push((set.env, Var::Value(set.value.to_string())));
+    }
+    run
+}
+
+/// The variable of [`histogram_setting`], which `compose.environment` may not set again: the
+/// same condition, on the manifest's service.
+fn own_variables(s: &crate::manifest::model::Service) -> &'static [&'static str] {
+    use crate::manifest::model::MetricsPath;
+    let framework = s.framework.unwrap_or(Framework::Generic);
+    let f = crate::ir::frameworks::facts(framework);
+    let reads = || {
+        !matches!(s.metrics, Some(MetricsPath::Enabled(false)))
+            && crate::ir::frameworks::MetricNames::resolve(framework, s.metric_names.as_ref()).duration == f.duration
+    };
+    match &f.histogram_setting {
+        Some(set) if reads() => std::slice::from_ref(&set.env),
+        _ => &[],
+    }
+}
+
+/// Flask's (werkzeug's), Django's and Spring Boot's (Logback's console pattern) default loggers
+/// write plain lines; the other frameworks' defaults, JSON.
 fn log_format(framework: Framework) -> LogFormat {
-    if matches!(framework, Framework::Generic | Framework::Flask | Framework::Django) {
+    if matches!(framework, Framework::Generic | Framework::Flask | Framework::Django | Framework::Spring) {
         LogFormat::Plain
     } else {
         LogFormat::Json
@@ -74,6 +108,20 @@ const ALERTS: &[Builtin] = &[
             Unit::Seconds,
             "p95 above 500ms: the spec's example latency objective",
         ),
+    ),
+    // A library that writes the histogram's buckets only with a setting (Spring Boot): the
+    // requests are counted, and the buckets HighLatency reads are not there.
+    only(
+        |s| histogram_setting(s).is_some(),
+        state(b(
+            "DurationBucketsMissing",
+            "operational",
+            Warning,
+            "15m",
+            0.0,
+            Unit::Count,
+            "requests counted and no bucket of their duration, Spring Boot's default without the percentiles-histogram property; the `for` of FileDescriptorsNearLimit",
+        )),
     ),
     // Grouped status codes (`4xx`) cannot tell a 401 from a 404 (refused by the checks when
     // asked for explicitly).
@@ -124,7 +172,7 @@ const FDS_NEAR_LIMIT: Builtin = only(
         "15m",
         0.7,
         Unit::Ratio,
-        "more than 70% of the process's file descriptors open for 15m: node-mixin NodeFileDescriptorLimit (70%, 15m, warning), for the process's own limit (process_open_fds / process_max_fds, which the runtimes' libraries export)",
+        "more than 70% of the process's file descriptors open for 15m: node-mixin NodeFileDescriptorLimit (70%, 15m, warning), for the process's own limit (its open and maximum descriptors, as its runtime's library exports them)",
     ),
 );
 
@@ -173,6 +221,21 @@ fn rule(r: &ServiceAlert) -> AlertText {
                 latency_series(&r.svc(&format!("{d}_bucket"), ""), limit, false),
             )
         }
+        "DurationBucketsMissing" => {
+            let d = m.duration.as_str();
+            let set = histogram_setting(s).expect("DurationBucketsMissing is for a framework with a histogram setting");
+            let counted = r.svc(req, &format!(",{st}=\"{ok}\""));
+            AlertText::new(
+                format!("count by (service) ({req}{{{sel}}}) unless count by (service) ({d}_bucket{{{sel}}})"),
+                format!("{who}: its request durations have no histogram buckets"),
+                format!(
+                    "{who} exposes {req} but no {d}_bucket for {for_}: its HighLatency alert and latency objective cannot fire. Set {}={} in the application (sightline sets {} on a container it runs).",
+                    set.property, set.value, set.env
+                ),
+                vec![series(&counted, "0+10x60")],
+                vec![series(&counted, "0+10x60"), series(&r.svc(&format!("{d}_bucket"), ",le=\"+Inf\""), "0+10x60")],
+            )
+        }
         "AuthFailures" | "RateLimited" => {
             let (codes, what) = if r.def.name == "AuthFailures" { ("401|403", "401/403") } else { ("429", "429") };
             let code = codes.split('|').next().unwrap_or(codes);
@@ -187,15 +250,18 @@ fn rule(r: &ServiceAlert) -> AlertText {
                 vec![series(&r.svc(req, &format!(",{st}=\"{code}\"")), &format!("0+{}x60", num(t * 60.0 / 4.0)))],
             )
         }
-        "FileDescriptorsNearLimit" => AlertText::new(
-            format!("max by (service) (process_open_fds{{{sel}}} / process_max_fds{{{sel}}}) > {}", num(t)),
-            format!("{who}: more than {tt} of its file descriptors open"),
-            format!(
-                "{who} has had more than {tt} of its file descriptors open for {for_}; at the limit it can accept no connection and open no file."
-            ),
-            share_series(&r.svc("process_open_fds", ""), &r.svc("process_max_fds", ""), above(t)),
-            share_series(&r.svc("process_open_fds", ""), &r.svc("process_max_fds", ""), t / 2.0),
-        ),
+        "FileDescriptorsNearLimit" => {
+            let (open, max) = crate::ir::runtimes::facts(s.runtime.unwrap_or(Runtime::Go)).fds;
+            AlertText::new(
+                format!("max by (service) ({open}{{{sel}}} / {max}{{{sel}}}) > {}", num(t)),
+                format!("{who}: more than {tt} of its file descriptors open"),
+                format!(
+                    "{who} has had more than {tt} of its file descriptors open for {for_}; at the limit it can accept no connection and open no file."
+                ),
+                share_series(&r.svc(open, ""), &r.svc(max, ""), above(t)),
+                share_series(&r.svc(open, ""), &r.svc(max, ""), t / 2.0),
+            )
+        }
         "HealthCheckFailed" => {
             let (name, kind) = (s.name.as_str(), s.kind.as_str());
             let path = health_path(s).unwrap_or("/");
@@ -267,32 +333,33 @@ fn panels(s: &Service) -> Vec<Spec> {
 /// The process's and the runtime's panels of an `http` service with a `runtime`, from what its
 /// library exports at its defaults (`ir::runtimes`).
 fn runtime_panels(r: Runtime, sl: &str) -> Vec<Spec> {
-    let mut v = vec![
-        spec(
-            Viz::TimeSeries,
-            "Open file descriptors",
-            "short",
-            "Open file descriptors and the process's limit (FileDescriptorsNearLimit past its threshold, 70% by default).",
-            vec![
-                q(format!("sum(process_open_fds{{{sl}}})"), "open"),
-                q(format!("sum(process_max_fds{{{sl}}})"), "limit"),
-            ],
-        ),
-        spec(
-            Viz::TimeSeries,
-            "Resident memory",
-            "bytes",
-            "Memory the process holds in RAM.",
-            vec![q(format!("sum(process_resident_memory_bytes{{{sl}}})"), "resident")],
-        ),
-        spec(
-            Viz::TimeSeries,
-            "CPU",
-            "short",
-            "CPU time the process uses, in cores.",
-            vec![q(format!("sum(rate(process_cpu_seconds_total{{{sl}}}[{RATE}]))"), "cores")],
-        ),
-    ];
+    let (open, max) = crate::ir::runtimes::facts(r).fds;
+    let mut v = vec![spec(
+        Viz::TimeSeries,
+        "Open file descriptors",
+        "short",
+        "Open file descriptors and the process's limit (FileDescriptorsNearLimit past its threshold, 70% by default).",
+        vec![q(format!("sum({open}{{{sl}}})"), "open"), q(format!("sum({max}{{{sl}}})"), "limit")],
+    )];
+    // The Prometheus client libraries' process collectors (`runtimes::PROCESS`).
+    if r != Runtime::Jvm {
+        v.extend([
+            spec(
+                Viz::TimeSeries,
+                "Resident memory",
+                "bytes",
+                "Memory the process holds in RAM.",
+                vec![q(format!("sum(process_resident_memory_bytes{{{sl}}})"), "resident")],
+            ),
+            spec(
+                Viz::TimeSeries,
+                "CPU",
+                "short",
+                "CPU time the process uses, in cores.",
+                vec![q(format!("sum(rate(process_cpu_seconds_total{{{sl}}}[{RATE}]))"), "cores")],
+            ),
+        ]);
+    }
     match r {
         Runtime::Go => v.extend([
             spec(
@@ -353,6 +420,46 @@ fn runtime_panels(r: Runtime, sl: &str) -> Vec<Spec> {
                 "generation {{generation}}",
             )],
         )),
+        Runtime::Jvm => v.extend([
+            spec(
+                Viz::TimeSeries,
+                "CPU",
+                "short",
+                "CPU time the JVM uses, in cores.",
+                vec![q(format!("sum(rate(process_cpu_time_ns_total{{{sl}}}[{RATE}])) / 1e9"), "cores")],
+            ),
+            spec(
+                Viz::TimeSeries,
+                "Heap",
+                "bytes",
+                "Heap used, and its maximum (the pools with one; -1 where a pool has none).",
+                vec![
+                    q(format!("sum(jvm_memory_used_bytes{{{sl},area=\"heap\"}})"), "used"),
+                    q(format!("sum(jvm_memory_max_bytes{{{sl},area=\"heap\"}} > 0)"), "max"),
+                ],
+            ),
+            spec(
+                Viz::TimeSeries,
+                "GC pauses",
+                "percentunit",
+                "Share of time the collectors pause the application, by collector.",
+                vec![q(format!("sum by (gc) (rate(jvm_gc_pause_seconds_sum{{{sl}}}[{RATE}]))"), "{{gc}}")],
+            ),
+            spec(
+                Viz::TimeSeries,
+                "GC overhead",
+                "percentunit",
+                "Share of CPU time spent collecting garbage over Micrometer's lookback (5m).",
+                vec![q(format!("max(jvm_gc_overhead{{{sl}}})"), "overhead")],
+            ),
+            spec(
+                Viz::TimeSeries,
+                "Threads",
+                "short",
+                "Live threads.",
+                vec![q(format!("sum(jvm_threads_live_threads{{{sl}}})"), "live")],
+            ),
+        ]),
     }
     v
 }

@@ -149,16 +149,19 @@ pub enum Framework {
     Flask,
     /// Django with django-prometheus (its two middlewares).
     Django,
+    /// Spring Boot with its actuator and Micrometer's Prometheus registry.
+    Spring,
     Generic,
 }
 
 impl Framework {
-    pub const ALL: [Framework; 6] = [
+    pub const ALL: [Framework; 7] = [
         Framework::Fastapi,
         Framework::Express,
         Framework::Fastify,
         Framework::Flask,
         Framework::Django,
+        Framework::Spring,
         Framework::Generic,
     ];
 }
@@ -175,14 +178,19 @@ pub enum Runtime {
     Node,
     /// prometheus_client's default registry (its process, platform and GC collectors).
     Python,
+    /// Micrometer's JVM and process binders, as Spring Boot's actuator registers them.
+    Jvm,
 }
 
 impl Runtime {
+    pub const ALL: [Runtime; 4] = [Runtime::Go, Runtime::Node, Runtime::Python, Runtime::Jvm];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Runtime::Go => "go",
             Runtime::Node => "node",
             Runtime::Python => "python",
+            Runtime::Jvm => "jvm",
         }
     }
 }
@@ -195,8 +203,8 @@ pub struct Service {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub framework: Option<Framework>,
     /// http only: the language runtime, whose default process and runtime metrics get panels and
-    /// alerts (default: python for fastapi, flask and django, node for fastify, whose libraries export them at
-    /// their defaults; none otherwise).
+    /// alerts (default: python for fastapi, flask and django, node for fastify, jvm for spring, whose libraries
+    /// export them at their defaults; none otherwise).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub runtime: Option<Runtime>,
     /// The image; with it, the service is part of the generated compose file.

@@ -4,7 +4,7 @@
 //! secret in any sightline container's environment.
 
 use crate::prometheus::manifests;
-use crate::support::{build_into_tempdir, require_tool, run, schema_errors, schema_validator};
+use crate::support::{build_into_tempdir, build_yaml, require_tool, run, schema_errors, schema_validator};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
@@ -1045,4 +1045,42 @@ fn prometheus_shares_a_network_with_everything_it_scrapes() {
         }
         assert!(checked > 0, "{}: no target of prometheus.yml is a container of compose.yaml", m.display());
     }
+}
+
+/// Spring Boot writes its request timer's buckets only with the percentiles-histogram property:
+/// the stack sets it on the container of a spring service it runs, and only where the alerts
+/// read the framework's own histogram (not with `metrics: false` or a renamed `duration`).
+#[test]
+fn a_spring_container_gets_its_histogram_setting() {
+    const VAR: &str = "MANAGEMENT_METRICS_DISTRIBUTION_PERCENTILESHISTOGRAM_HTTP_SERVER_REQUESTS";
+    let dir = build_yaml(
+        "version: 1\nstack: s\nenvironment: test\nservices:\n  \
+         a: { kind: http, framework: spring, image: acme/a:1, port: 8080 }\n  \
+         b: { kind: http, framework: spring, image: acme/b:1, port: 8081, metrics: false }\n  \
+         c: { kind: http, framework: spring, image: acme/c:1, port: 8082, metric_names: { duration: orders_seconds } }\n  \
+         d: { kind: http, framework: fastapi, image: acme/d:1, port: 8083 }\n  \
+         e: { kind: http, framework: spring, image: acme/e:1, port: 8084, metric_names: { duration: http_server_requests_seconds } }\n",
+    );
+    let compose = compose_of(dir.path());
+    let env = |s: &str| compose["services"][s]["environment"][VAR].clone();
+    for s in ["a", "e"] {
+        assert_eq!(env(s), Value::String("true".into()), "{s}: {}", compose["services"][s]);
+    }
+    // Where the stack sets it, the manifest may not set it again.
+    let checked = sightline::check(
+        "stack.yaml",
+        b"version: 1\nstack: s\nenvironment: test\nservices:\n  \
+          e: { kind: http, framework: spring, image: acme/e:1, port: 8084, metric_names: { duration: http_server_requests_seconds }, \
+          compose: { environment: { MANAGEMENT_METRICS_DISTRIBUTION_PERCENTILESHISTOGRAM_HTTP_SERVER_REQUESTS: \"false\" } } }\n",
+    );
+    assert!(
+        checked.diagnostics.iter().any(|d| d.code == sightline::code::Code::DuplicateName),
+        "{:?}",
+        checked.diagnostics
+    );
+    for s in ["b", "c", "d"] {
+        assert_eq!(env(s), Value::Null, "{s}: {}", compose["services"][s]);
+    }
+    let prom = std::fs::read_to_string(dir.path().join("prometheus/prometheus.yml")).unwrap();
+    assert!(prom.contains("metrics_path: /actuator/prometheus"), "{prom}");
 }

@@ -372,6 +372,9 @@ class Stack:
         self.timing: str | None = None
         # Generated directories replaced by a rehearsal copy (`--for`): directory → copy.
         self.copies: dict[str, Path] = {}
+        # The applications run without the setting their framework writes its duration
+        # histogram's buckets with (Spring Boot's, where the stack does not run them).
+        self.no_buckets: set[str] = set()
         os.chmod(work, 0o755)
 
     def env_value(self, name: str) -> str:
@@ -484,6 +487,8 @@ def write_hosts(stack: Stack) -> None:
         for name, svc in stack.manifest.get("services", {}).items()
         if (svc.get("tls") or {}).get("domain")
     }
+    # A service the stack does not run is scraped at its `host`.
+    domains |= {svc["host"]: stack.addr[name] for name, svc in stack.manifest.get("services", {}).items() if svc.get("host")}
     hosts.write_text(
         "127.0.0.1 localhost\n"
         + "".join(f"{a} {n}\n" for n, a in sorted(stack.addr.items()))
@@ -1123,11 +1128,18 @@ def metric_names(svc: dict) -> dict:
     }
 
 
+def metrics_path(svc: dict) -> str | bool:
+    """A service's metrics path as the manifest reference documents it: the given one, else
+    Spring Boot's actuator endpoint for spring, else /metrics."""
+    default = "/actuator/prometheus" if svc.get("kind") == "http" and svc.get("framework") == "spring" else "/metrics"
+    return default if svc.get("metrics", True) is True else svc["metrics"]
+
+
 def start_http(stack: Stack, procs: Processes, name: str, svc: dict, report: Report) -> bool:
     framework = svc.get("framework", "generic") if svc.get("kind") == "http" else "generic"
     port = int(svc["port"])
     health = svc.get("health") or {}
-    metrics = svc.get("metrics", "/metrics")
+    metrics = metrics_path(svc)
     env = {
         "LIVE_PATH": health.get("live", ""),
         "READY_PATH": health.get("ready", ""),
@@ -1155,6 +1167,17 @@ def start_http(stack: Stack, procs: Processes, name: str, svc: dict, report: Rep
         # hard at start), for FileDescriptorsNearLimit.
         limit = ["prlimit", f"--nofile={FD_LIMIT}:{FD_LIMIT}"]
         procs.start(name, [*limit, os.environ["REHEARSE_GENERIC_APP"], f"{stack.addr[name]}:{port}"], env=env)
+        return True
+    if framework == "spring":
+        # What the compose file sets on its container (the histogram's setting, where the stack
+        # runs it); a service the stack does not run, without.
+        own = (stack.services.get(name) or {}).get("environment") or {}
+        histogram = {k: str(v) for k, v in own.items() if k.startswith("MANAGEMENT_METRICS_DISTRIBUTION_")}
+        if not histogram:
+            stack.no_buckets.add(name)
+        limit = ["prlimit", f"--nofile={FD_LIMIT}:{FD_LIMIT}"]
+        cmd = ["java", "-Xmx256m", "-jar", os.environ["REHEARSE_SPRING_APP"], f"--server.address={stack.addr[name]}", f"--server.port={port}"]
+        procs.start(name, [*limit, *cmd], env={**env, **histogram})
         return True
     if framework in ("express", "fastify"):
         app = ROOT / "tests/rehearse/node" / f"{framework}_app.js"
@@ -1860,6 +1883,14 @@ def choices(dashboard: dict) -> list[dict[str, str]]:
     return out
 
 
+def without_buckets(stack: Stack, prom: str, sel: str, metric: str) -> bool:
+    """Whether every service a histogram's bucket selector matches (those with its `_count`) runs
+    without its framework's histogram setting, so has no buckets on purpose."""
+    count = sel.replace(f'__name__="{metric}"', f'__name__="{metric.removesuffix("_bucket")}_count"')
+    found = {r["metric"].get("service") for r in api(prom, "/api/v1/query", query=f"count by (service) ({count})")["data"]["result"]}
+    return bool(found) and found <= stack.no_buckets
+
+
 def generated_queries(stack: Stack) -> list[tuple[str, str]]:
     out = []
     for f in sorted((stack.gen / "prometheus/rules").glob("*.yml")):
@@ -1926,6 +1957,9 @@ def traffic(stack: Stack, apps: list[str]) -> None:
         for code in (401, 403, 429, 500):
             http_get(f"{base}/status/{code}")
         http_get(f"{base}/slow/300")
+        if svc.get("framework") == "spring":
+            # One garbage collection at least: the JVM's pause timer has a series from the first.
+            http_get_post(f"{base}/control/heap/1")
 
 
 def runtime_facts() -> dict[str, dict[str, list[str]]]:
@@ -1986,10 +2020,10 @@ def check_catalogues(stack: Stack, apps: list[str], prom: str, report: Report) -
 
 def runtime_of(svc: dict) -> str | None:
     """A service's runtime as the manifest reference documents it: the given one, else python for
-    fastapi, flask and django, node for fastify."""
+    fastapi, flask and django, node for fastify, jvm for spring."""
     if svc.get("kind") != "http":
         return None
-    return svc.get("runtime") or {"fastapi": "python", "flask": "python", "django": "python", "fastify": "node"}.get(svc.get("framework", "generic"))
+    return svc.get("runtime") or {"fastapi": "python", "flask": "python", "django": "python", "fastify": "node", "spring": "jvm"}.get(svc.get("framework", "generic"))
 
 
 def check_runtime_facts(stack: Stack, apps: list[str], report: Report) -> None:
@@ -2002,7 +2036,7 @@ def check_runtime_facts(stack: Stack, apps: list[str], report: Report) -> None:
         runtime = runtime_of(svc)
         if runtime is None or svc.get("metrics") is False:
             continue
-        path = svc.get("metrics", "/metrics")
+        path = metrics_path(svc)
         _, body = http_get(f"http://{stack.addr[name]}:{svc.get('metrics_port', svc['port'])}{path}")
         samples = [x for fam in text_string_to_metric_families(body.decode()) for x in fam.samples]
         for metric, labels in runtime_facts()[runtime].items():
@@ -2027,7 +2061,7 @@ def check_facts(stack: Stack, apps: list[str], report: Report) -> None:
             continue
         framework = svc.get("framework", "generic")
         want = metric_names(svc)
-        path = svc.get("metrics", "/metrics")
+        path = metrics_path(svc)
         _, body = http_get(f"http://{stack.addr[name]}:{svc.get('metrics_port', svc['port'])}{path}")
         samples = [x for fam in text_string_to_metric_families(body.decode()) for x in fam.samples]
         req = [x for x in samples if x.name == want["requests"]]
@@ -2051,6 +2085,10 @@ def check_facts(stack: Stack, apps: list[str], report: Report) -> None:
         got = sorted({k for x in hist for k in x.labels})
         report.check(got == sorted(facts["duration_labels"]), f"{framework} ({name}): `{want['duration']}` has exactly the catalogued labels {facts['duration_labels']}", f"the library's: {got}")
         les = sorted({float(x.labels["le"]) for x in samples if x.name == want["duration"] + "_bucket" and x.labels.get("le") != "+Inf"})
+        if name in stack.no_buckets:
+            # Without its setting, the library writes no buckets (and DurationBucketsMissing fires).
+            report.check(not les, f"{framework} ({name}): without its setting, `{want['duration']}` has no buckets", f"the library's: {les}")
+            continue
         report.check(les == sorted(want["buckets"]), f"{framework} ({name}): `{want['duration']}` has the catalogued buckets", f"the library's: {les}")
 
 
@@ -2277,6 +2315,8 @@ def baseline(stack: Stack, report: Report, am: str, prom: str) -> None:
             report.note(f"before any fault: {name} fires on this machine's real state")
         elif name == "Watchdog":
             report.note("before any fault: Watchdog fires, as it always does")
+        elif name == "DurationBucketsMissing" and l.get("service") in stack.no_buckets:
+            report.note(f"before any fault: DurationBucketsMissing fires for {l['service']}, run without its framework's setting (checked below)")
         else:
             report.check(False, f"before any fault: {name} stays quiet", json.dumps(l))
 
@@ -2284,6 +2324,16 @@ def baseline(stack: Stack, report: Report, am: str, prom: str) -> None:
 def inject(stack: Stack, procs: Processes, report: Report, faults: Faults, apps: list[str], jobs: list[tuple[str, str]]) -> None:
     services = stack.manifest.get("services", {})
     http_apps = [n for n in apps if services[n].get("kind") == "http" and services[n].get("metrics") is not False]
+
+    # 0. The applications run without their framework's histogram setting: their requests are
+    #    counted and have no buckets. The ones run with it stay quiet.
+    missing = [n for n in http_apps if has_rule(stack, "DurationBucketsMissing", service=n)]
+    if missing:
+        faults.expect(
+            "an application without its framework's histogram setting",
+            [("DurationBucketsMissing", {"service": n}) for n in missing if n in stack.no_buckets],
+            [("DurationBucketsMissing", {"service": n}) for n in missing if n not in stack.no_buckets],
+        )
 
     # 1. Bad traffic, a failing readiness probe, a failed backup; then slow traffic apart (fast
     #    error responses would hide the slow ones from the 95th percentile).
@@ -2302,14 +2352,17 @@ def inject(stack: Stack, procs: Processes, report: Report, faults: Faults, apps:
                 load.run(base + path, 4 if ratio else 2, pause=0.02 if ratio else 0.25)
                 want.append((alert, {"service": n}))
         rule = has_rule(stack, "HighLatency", service=n)
-        if rule:
+        if rule and n in stack.no_buckets:
+            report.note(f"{n}: HighLatency cannot fire without its histogram's buckets (DurationBucketsMissing is checked instead)")
+        elif rule:
             # Half again the threshold (below any top bucket SL506 allows), from enough workers
             # that slow requests are well over 5% of the healthy ones in the window.
             slow = 1.5 * latency_threshold(rule)
             slow_runs.append((f"{base}/slow/{int(slow * 1000)}", min(64, max(8, int(6 * slow) + 1))))
             slow_want.append(("HighLatency", {"service": n}))
-        # A descriptor leak in the Go app (the one with a control for it): past 70% of its limit.
-        if services[n].get("framework", "generic") == "generic" and has_rule(stack, "FileDescriptorsNearLimit", service=n):
+        # A descriptor leak in the Go and Spring apps (those with a control for it): past 70% of
+        # their limit.
+        if services[n].get("framework", "generic") in ("generic", "spring") and has_rule(stack, "FileDescriptorsNearLimit", service=n):
             code = http_get_post(f"{base}/control/fds/{int(FD_LIMIT * 0.8)}")
             report.check(code == 200, f"{n}: the app leaks {int(FD_LIMIT * 0.8)} file descriptors when told to", f"it answers {code}")
             want.append(("FileDescriptorsNearLimit", {"service": n}))
@@ -2792,10 +2845,12 @@ def main() -> int:
                     absent.append(sel + " (cAdvisor, not run here)")
                 elif metric and metric.startswith("loki_") and "loki" in stack.services:
                     absent.append(sel + " (Loki, not run here)")
+                elif metric and metric.endswith("_bucket") and without_buckets(stack, prom, sel, metric):
+                    absent.append(sel + " (absent on purpose: an app run without its framework's histogram setting has no buckets, and DurationBucketsMissing fires)")
                 else:
                     absent.append(sel)
-            if absent and all("not run here" in a for a in absent):
-                report.note(f"{what} reads what is not run here: {' '.join(absent)}")
+            if absent and all("not run here" in a or "absent on purpose" in a for a in absent):
+                report.note(f"{what} reads what is not run here or absent on purpose: {' '.join(absent)}")
             elif absent:
                 report.check(False, f"{what} selects series", "no such series: " + " ".join(absent))
             elif events and what.startswith("panel"):

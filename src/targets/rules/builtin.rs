@@ -150,7 +150,8 @@ pub fn is_off(s: &Service, alert: &str) -> bool {
 }
 
 /// What the text of a service's built-in alert is made of besides the alert and the kind: its
-/// threshold, `for` and severity (overrides applied), its metric names and its dashboard. Two
+/// threshold, `for` and severity (overrides applied), its metric names, its framework and runtime
+/// (whose libraries name the process's metrics and the settings) and its dashboard. Two
 /// services with the same inputs have the same rule text; two with different inputs may still
 /// have (a metric name the alert does not read), which `Concrete::same_rule` finds.
 #[derive(PartialEq)]
@@ -159,6 +160,8 @@ struct Inputs<'a> {
     for_: String,
     severity: String,
     names: &'a crate::ir::frameworks::MetricNames,
+    framework: crate::manifest::model::Framework,
+    runtime: Option<crate::manifest::model::Runtime>,
     board: Option<String>,
 }
 
@@ -172,7 +175,15 @@ fn admit<'a>(def: &'static Builtin, s: &'a Service, boards: &ServiceBoards) -> O
     }
     let (threshold, for_, severity) = resolve(def, s)?;
     let board = boards.of(s.name.as_str()).map(|b| b.name.clone());
-    Some(Inputs { threshold, for_, severity, names: &s.metric_names, board })
+    Some(Inputs {
+        threshold,
+        for_,
+        severity,
+        names: &s.metric_names,
+        framework: s.framework,
+        runtime: s.runtime,
+        board,
+    })
 }
 
 fn concrete(def: &'static Builtin, s: &Service, t: f64, for_: String, severity: String) -> Concrete {

@@ -11,13 +11,21 @@ use crate::ir::Stack;
 /// The markdown of `docs/alerts.md` for the reference stack.
 pub fn render(stack: &Stack) -> String {
     let mut s = String::from(
-        "# Built-in alerts\n\nGenerated from `src/kinds/`, `src/ir/catalog.rs` and `src/targets/rules/` by `UPDATE_DOCS=1 cargo test --test it alerts_doc`; a test fails when this file drifts. Expressions are shown for a FastAPI service `api`, a postgres service `db`, a mysql service `shopdb`, a redis service `cache`, a memcached service `sessions`, an nginx service `proxy` with TLS, an haproxy service `lb`, a caddy service `web` with TLS, a rabbitmq service `broker` and a traefik service `edge`. There is one rule per alert for all the services of a kind (`prometheus/rules/services-<kind>.yml`), selecting them by the `service_kind` label `prometheus.yml` gives every target of a service, so the number of rules grows with the kinds, not with the services. Thresholds, `for` and severity can be overridden per service under `alerts:` (an alert whose threshold reads `state` fires on a state and has none: a `threshold` on it is SL205), and `off` switches an alert off: services whose rule then reads differently (an override, other metric names, another dashboard) get a rule of their own that names them, and the kind's rule excludes them by name (`service!~\"...\"`), as it does the services without the alert's series. Every alert carries the labels `severity`, `category`, `service` (except host alerts), `stack` and `env`, and the annotations `summary`, `description`, `dashboard` (the service's dashboard with the service chosen) and, with `alerting.runbook_url`, `runbook_url`.\n\n",
+        "# Built-in alerts\n\nGenerated from `src/kinds/`, `src/ir/catalog.rs` and `src/targets/rules/` by `UPDATE_DOCS=1 cargo test --test it alerts_doc`; a test fails when this file drifts. Expressions are shown for a FastAPI service `api` (and a Spring Boot service `orders`, for the alert only it has), a postgres service `db`, a mysql service `shopdb`, a redis service `cache`, a memcached service `sessions`, an nginx service `proxy` with TLS, an haproxy service `lb`, a caddy service `web` with TLS, a rabbitmq service `broker` and a traefik service `edge`. There is one rule per alert for all the services of a kind (`prometheus/rules/services-<kind>.yml`), selecting them by the `service_kind` label `prometheus.yml` gives every target of a service, so the number of rules grows with the kinds, not with the services. Thresholds, `for` and severity can be overridden per service under `alerts:` (an alert whose threshold reads `state` fires on a state and has none: a `threshold` on it is SL205), and `off` switches an alert off: services whose rule then reads differently (an override, other metric names, another dashboard) get a rule of their own that names them, and the kind's rule excludes them by name (`service!~\"...\"`), as it does the services without the alert's series. Every alert carries the labels `severity`, `category`, `service` (except host alerts), `stack` and `env`, and the annotations `summary`, `description`, `dashboard` (the service's dashboard with the service chosen) and, with `alerting.runbook_url`, `runbook_url`.\n\n",
     );
     s.push_str("| alert | category | severity | for | threshold | expression | threshold source |\n|---|---|---|---|---|---|---|\n");
     let mut rows: Vec<builtin::Concrete> = builtin::host_alerts(stack);
     let boards = crate::targets::grafana::dashboards::ServiceBoards::new(stack);
     for kind in crate::manifest::model::Kind::ALL {
-        rows.extend(builtin::kind_alerts(stack, &boards, kind));
+        // One row an alert: the rule of the first service that has it (the reference's other
+        // services are there for the alerts only they have).
+        let mut shown: Vec<&str> = Vec::new();
+        for c in builtin::kind_alerts(stack, &boards, kind) {
+            if !shown.contains(&c.def.name) {
+                shown.push(c.def.name);
+                rows.push(c);
+            }
+        }
     }
     for c in rows {
         s.push_str(&format!(
@@ -51,7 +59,12 @@ pub fn render(stack: &Stack) -> String {
     s.push_str(&runtimes());
     s.push_str("\n## Log-based alerts\n\nEvaluated by Loki's ruler on the services' logs (`loki/rules/fake/services-<kind>.yml`, one rule per alert for the services of a kind whose rule reads the same, named in its stream selector) and sent to the same Alertmanager with the same labels. `ErrorLogSpike` reads the level the way the service's log format writes it (`| json`, `| logfmt`, or a line filter).\n\n| alert | category | severity | for | threshold | expression | threshold source |\n|---|---|---|---|---|---|---|\n");
     for kind in crate::manifest::model::Kind::ALL {
+        let mut shown: Vec<String> = Vec::new();
         for r in crate::targets::loki::rules::kind_rules(stack, &boards, kind) {
+            if shown.contains(&r.alert) {
+                continue;
+            }
+            shown.push(r.alert.clone());
             let def = crate::kinds::builtin(kind, &r.alert).expect("log alerts are in the catalogue");
             s.push_str(&format!(
                 "| {} | {} | {} | {} | {} | `{}` | {} |\n",
@@ -110,16 +123,16 @@ fn runtimes() -> String {
     use crate::ir::runtimes::{facts, metrics};
     use crate::manifest::model::Runtime;
     let mut s = String::from(
-        "\n## Runtime defaults\n\nAn `http` service with a `runtime` (python by default for fastapi, flask and django, node for fastify) gets the process's and the runtime's panels and `FileDescriptorsNearLimit`, from the metrics its library exports at its defaults (`src/ir/runtimes.rs`; the rehearsal checks them against the running library), with their labels in braces.\n\n| runtime | library | metrics |\n|---|---|---|\n",
+        "\n## Runtime defaults\n\nAn `http` service with a `runtime` (python by default for fastapi, flask and django, node for fastify, jvm for spring) gets the process's and the runtime's panels and `FileDescriptorsNearLimit`, from the metrics its library exports at its defaults (`src/ir/runtimes.rs`; the rehearsal checks them against the running library), with their labels in braces.\n\n| runtime | library | metrics |\n|---|---|---|\n",
     );
-    for r in [Runtime::Go, Runtime::Node, Runtime::Python] {
+    for r in Runtime::ALL {
         let names: Vec<String> = metrics(r)
             .map(|(m, l)| if l.is_empty() { format!("`{m}`") } else { format!("`{m}{{{}}}`", l.join(",")) })
             .collect();
         s.push_str(&format!("| {} | {} | {} |\n", r.as_str(), facts(r).library, names.join(", ")));
     }
     s.push_str("\nSources:\n\n");
-    for r in [Runtime::Go, Runtime::Node, Runtime::Python] {
+    for r in Runtime::ALL {
         s.push_str(&format!("- {}: {}\n", r.as_str(), facts(r).source));
     }
     s
@@ -138,7 +151,8 @@ fn frameworks() -> String {
             Requests::Counter(c) => format!("`{c}`"),
             Requests::DurationCount => format!("`{}_count`", x.duration),
         };
-        let buckets: Vec<String> = x.buckets.iter().map(|b| crate::kinds::alert::num(*b)).collect();
+        // In full: Micrometer's bounds have nine decimals.
+        let buckets: Vec<String> = x.buckets.iter().map(|b| b.to_string()).collect();
         s.push_str(&format!(
             "| {} | {} | {requests} | `{}` | {} | `{}` ({}) | {} | {} | {} |\n",
             serde_json::to_value(f).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
@@ -156,6 +170,17 @@ fn frameworks() -> String {
     for f in Framework::ALL {
         let x = facts(f);
         s.push_str(&format!("- {}: {}\n", x.library, x.source));
+    }
+    for f in Framework::ALL {
+        if let Some(set) = facts(f).histogram_setting {
+            s.push_str(&format!(
+                "\n{library} writes the buckets above only with `{p}={v}`; without it the duration is a summary with no buckets, and `HighLatency` and a latency objective cannot fire. sightline sets `{e}={v}` on the container of a service it runs (`image`), and `DurationBucketsMissing` fires where the buckets are missing. These bounds are not whole milliseconds (but 1 ms and 30 s): for a latency objective, add its bound to the histogram (`management.metrics.distribution.slo.http.server.requests`) and list the buckets in `metric_names.buckets`.\n",
+                library = facts(f).library,
+                p = set.property,
+                v = set.value,
+                e = set.env
+            ));
+        }
     }
     s
 }
