@@ -184,7 +184,7 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
                             let f = crate::ir::frameworks::facts(s.framework.unwrap_or(Framework::Generic));
                             let how = f
                                 .histogram_setting
-                                .map(|set| format!(" (`{}={d}`)", set.bounds_property))
+                                .map(|set| format!(" (`{}={}ms`)", set.bounds_property, d.millis()))
                                 .unwrap_or_default();
                             format!(
                                 "the bounds near it ({}) are not whole milliseconds, which a duration here is: add `{d}` as a bound of the application's histogram{how}, and list the histogram's bounds in `metric_names.buckets`",

@@ -224,12 +224,14 @@ fn rule(r: &ServiceAlert) -> AlertText {
         "DurationBucketsMissing" => {
             let d = m.duration.as_str();
             let set = histogram_setting(s).expect("DurationBucketsMissing is for a framework with a histogram setting");
-            let counted = r.svc(req, &format!(",{st}=\"{ok}\""));
+            // The timer's own count, whatever `requests` names.
+            let count = format!("{d}_count");
+            let counted = r.svc(&count, &format!(",{st}=\"{ok}\""));
             AlertText::new(
-                format!("count by (service) ({req}{{{sel}}}) unless count by (service) ({d}_bucket{{{sel}}})"),
+                format!("count by (service) ({count}{{{sel}}}) unless count by (service) ({d}_bucket{{{sel}}})"),
                 format!("{who}: its request durations have no histogram buckets"),
                 format!(
-                    "{who} exposes {req} but no {d}_bucket for {for_}: its HighLatency alert and latency objective cannot fire. Set {}={} in the application (sightline sets {} on a container it runs).",
+                    "{who} exposes {count} but no {d}_bucket for {for_}: its HighLatency alert and latency objective cannot fire. Set {}={} in the application (sightline sets {} on a container it runs).",
                     set.property, set.value, set.env
                 ),
                 vec![series(&counted, "0+10x60")],

@@ -173,12 +173,21 @@ fn frameworks() -> String {
     }
     for f in Framework::ALL {
         if let Some(set) = facts(f).histogram_setting {
+            // The bounds a manifest duration (whole milliseconds) can name.
+            let whole: Vec<String> = facts(f)
+                .buckets
+                .iter()
+                .filter(|b| ((*b * 1000.0) - (*b * 1000.0).round()).abs() < 1e-6)
+                .map(|b| crate::ir::frameworks::bound_text(*b))
+                .collect();
             s.push_str(&format!(
-                "\n{library} writes the buckets above only with `{p}={v}`; without it the duration is a summary with no buckets, and `HighLatency` and a latency objective cannot fire. sightline sets `{e}={v}` on the container of a service it runs (`image`), and `DurationBucketsMissing` fires where the buckets are missing. These bounds are not whole milliseconds (but 1 ms and 30 s): for a latency objective, add its bound to the histogram (`management.metrics.distribution.slo.http.server.requests`) and list the buckets in `metric_names.buckets`.\n",
+                "\n{library} writes the buckets above only with `{p}={v}`; without it the duration is a summary with no buckets, and `HighLatency` and a latency objective cannot fire. sightline sets `{e}={v}` on the container of a service it runs (`image`), and `DurationBucketsMissing` fires where the buckets are missing. Of these bounds a latency objective can name only {whole}: for another, add it to the histogram (`{b}`) and list the buckets in `metric_names.buckets`.\n",
                 library = facts(f).library,
                 p = set.property,
                 v = set.value,
-                e = set.env
+                e = set.env,
+                whole = whole.join(" and "),
+                b = set.bounds_property,
             ));
         }
     }

@@ -4,7 +4,7 @@
 //
 // Routes, for traffic and faults (the same as the other apps'): / (200), /status/{code},
 // /slow/{ms}, $LIVE_PATH and $READY_PATH (503 after POST /control/ready/0, as is the actuator's
-// readiness group),
+// readiness group where the health probes are on),
 // POST /control/fds/{n} (opens n more file descriptors and keeps them open, as a leak would),
 // POST /control/heap/{mb} (keeps that many more megabytes of heap reachable, then collects), and
 // $METRICS_PATH (the actuator's Prometheus endpoint, /actuator/prometheus unless moved).
@@ -76,8 +76,8 @@ public class App {
     @PostMapping("/control/ready/{ok}")
     public String control(@PathVariable int ok) {
         ready.set(ok != 0);
-        // The actuator's readiness group too (/actuator/health/readiness), where a manifest's
-        // `ready` points at it.
+        // The actuator's readiness group too (/actuator/health/readiness, served where the health
+        // probes are on), where a manifest's `ready` points at it.
         AvailabilityChangeEvent.publish(context, ok != 0 ? ReadinessState.ACCEPTING_TRAFFIC : ReadinessState.REFUSING_TRAFFIC);
         return "ok\n";
     }
