@@ -434,7 +434,7 @@ fn runtime_panels(r: Runtime, sl: &str) -> Vec<Spec> {
                 Viz::TimeSeries,
                 "Heap",
                 "bytes",
-                "Heap used, and its maximum (the pools with one; -1 where a pool has none).",
+                "Heap used, and its maximum (summed over the pools that have one).",
                 vec![
                     q(format!("sum(jvm_memory_used_bytes{{{sl},area=\"heap\"}})"), "used"),
                     q(format!("sum(jvm_memory_max_bytes{{{sl},area=\"heap\"}} > 0)"), "max"),
