@@ -168,8 +168,7 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
                         let near: Vec<f64> = [below, above].into_iter().flatten().map(|b| b / scale).collect();
                         // A manifest duration is whole milliseconds: a bound between two (Micrometer's)
                         // cannot be written, so the objective needs a bound of its own.
-                        let whole = |x: f64| ((x * 1000.0) - (x * 1000.0).round()).abs() < 1e-6;
-                        if near.iter().all(|b| whole(*b)) {
+                        if near.iter().all(|b| crate::ir::frameworks::whole_millis(*b)) {
                             let near: Vec<String> = near
                                 .iter()
                                 .map(|b| format!("`{}`", crate::ir::frameworks::bound_text(*b)))

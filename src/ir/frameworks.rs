@@ -316,11 +316,17 @@ pub fn duration_scale(name: &str) -> Option<f64> {
     }
 }
 
+/// Whether a bound in seconds is a whole number of milliseconds, as a manifest duration is
+/// (Micrometer's bounds mostly are not).
+pub fn whole_millis(seconds: f64) -> bool {
+    ((seconds * 1000.0) - (seconds * 1000.0).round()).abs() < 1e-6
+}
+
 /// A bucket bound in seconds, written as a manifest duration (`500ms`, `2s`).
 pub fn bound_text(seconds: f64) -> String {
     // A bound between whole milliseconds (Micrometer's) is written as it is, not rounded to one
     // it is not.
-    if ((seconds * 1000.0) - (seconds * 1000.0).round()).abs() > 1e-6 {
+    if !whole_millis(seconds) {
         return format!("{}ms", crate::kinds::alert::num(seconds * 1000.0));
     }
     let ms = (seconds * 1000.0).round() as u64;

@@ -177,7 +177,7 @@ fn frameworks() -> String {
             let whole: Vec<String> = facts(f)
                 .buckets
                 .iter()
-                .filter(|b| ((*b * 1000.0) - (*b * 1000.0).round()).abs() < 1e-6)
+                .filter(|b| crate::ir::frameworks::whole_millis(**b))
                 .map(|b| crate::ir::frameworks::bound_text(*b))
                 .collect();
             s.push_str(&format!(
