@@ -47,7 +47,8 @@ codes! {
     MissingField = "SL005", "a required field is missing",
         "This mapping must have the named field. `version`, `stack`, `environment` and\n`services` are required at the top level; every service needs `kind` and `port`.";
     InvalidChoice = "SL006", "a value outside the allowed set",
-        "This field takes one of a fixed set of words (for example `kind: http | postgres |\nmysql | redis | memcached | nginx | haproxy | caddy | traefik | rabbitmq | generic`). The help line lists them.";
+        "This field takes one of a fixed set of words (for example `kind: http | postgres |\nmysql | redis | memcached | nginx | haproxy | caddy | traefik | rabbitmq |
+elasticsearch | generic`). The help line lists them.";
     UnsupportedVersion = "SL007", "an unknown manifest format version",
         "`version` selects the manifest language. This sightline understands version 1. A newer\nmanifest needs a newer sightline; an older one has to be migrated (docs/manifest.md).";
     EmptyManifest = "SL008", "the manifest is empty",
@@ -149,7 +150,7 @@ codes! {
     GroupedStatusCodes = "SL508", "an alert on single status codes the instrumentation groups",
         "Some instrumentation writes the status class, not the code (prometheus-fastapi-instrumentator\nwrites `4xx` unless `should_group_status_codes=False`). An alert on 401/403 or 429 can then\nnever fire. Switch the alert off, or make the application report exact codes and say so with\n`metric_names.status_codes: exact`.";
     UnknownExporterMetric = "SL509", "a user rule on a metric its exporter does not expose",
-        "A metric named with an exporter's prefix (`pg_`, `mysql_`, `redis_`, `memcached_`,\n`nginx_`, `haproxy_`, `caddy_`, `traefik_`, `rabbitmq_`, `node_`, `probe_`) that the exporter does not expose selects nothing, so the rule never fires, and Prometheus\nsays nothing. sightline reports a name within two edits of a metric it knows the exporter\nexposes (`pg_stat_activity_cnt` for `pg_stat_activity_count`) and suggests that one; a name\nfarther from every metric it knows is left alone, since it knows only the metrics its own\nrules and dashboards use.";
+        "A metric named with an exporter's prefix (`pg_`, `mysql_`, `redis_`, `memcached_`,\n`nginx_`, `haproxy_`, `caddy_`, `traefik_`, `rabbitmq_`, `elasticsearch_`, `node_`, `probe_`) that the exporter does not expose selects nothing, so the rule never fires, and Prometheus\nsays nothing. sightline reports a name within two edits of a metric it knows the exporter\nexposes (`pg_stat_activity_cnt` for `pg_stat_activity_count`) and suggests that one; a name\nfarther from every metric it knows is left alone, since it knows only the metrics its own\nrules and dashboards use.";
     AnnotationTemplate = "SL510", "a rule annotation Prometheus cannot parse as a template",
         "The summary and description of a rule are Go templates (`{{ $labels.instance }}`,\n`{{ $value | humanize }}`), parsed when Prometheus loads the rule file; one it cannot parse makes\nit refuse the whole file, and every alert of the stack with it. Close each `{{` with `}}`, use\nthe variables Prometheus defines (`$labels`, `$value`, `$externalLabels`, `$externalURL`) and\nthe functions of Go templates and Prometheus (`humanize`, `printf`, …); write a literal `{{`\nas `{{ \"{{\" }}`.";
     UnpinnedImage = "SL601", "an image without a pinned version",

@@ -294,6 +294,22 @@ pub const MYSQLD_EXPORTER: ComponentDefault = ComponentDefault {
     requires: None,
     probe: Probe::Wget,
 };
+/// quay.io/prometheuscommunity/elasticsearch-exporter (the image its README names): FROM
+/// quay.io/prometheus/busybox (its Dockerfile at v1.11.0), so busybox `wget` is there; v1.11.0
+/// is the newest release the Go module proxy serves here (v1.10.1, v1.11.1 and v1.12.0 are
+/// refused).
+pub const ELASTICSEARCH_EXPORTER: ComponentDefault = ComponentDefault {
+    name: "elasticsearch-exporter",
+    repository: "quay.io/prometheuscommunity/elasticsearch-exporter",
+    version: "v1.11.0",
+    memory: "64MiB",
+    cpus: 0.1,
+    pids: 128,
+    disk: None,
+    supported: &["1.11"],
+    requires: None,
+    probe: Probe::Wget,
+};
 pub const NGINX_EXPORTER: ComponentDefault = ComponentDefault {
     name: "nginx-exporter",
     repository: "nginx/nginx-prometheus-exporter",

@@ -220,6 +220,11 @@ pub fn error_lines(sel: &str, format: LogFormat) -> String {
         LogFormat::Haproxy => format!("{sel} |~ `^\\[ALERT\\]`"),
         // Every line of a message carries its level (RabbitMQ 3.10 and 4.x).
         LogFormat::Rabbitmq => format!("{sel} |~ `^\\S+ \\S+ \\[(error|critical|alert|emergency)\\] `"),
+        // Elasticsearch's JSON lines (8.x and later `"log.level": "ERROR"`, 7.x `"level"`) and
+        // OpenSearch's (`[…][ERROR][o.o.x.Y] …`), at log4j's two worst levels.
+        LogFormat::Elasticsearch => {
+            format!("{sel} |~ `\"(log\\.)?level\": ?\"(ERROR|FATAL)|^\\[[^\\]]+\\]\\[(ERROR|FATAL) *\\]`")
+        }
         LogFormat::Syslog | LogFormat::Plain => format!("{sel} |~ `(?i)\\b(error|critical|fatal|panic)\\b`"),
     }
 }

@@ -23,6 +23,7 @@
 pub mod alert;
 mod caddy;
 pub mod common;
+mod elasticsearch;
 mod generic;
 mod haproxy;
 pub mod http;
@@ -214,6 +215,7 @@ pub fn def(kind: Kind) -> &'static KindDef {
         Kind::Caddy => &caddy::DEF,
         Kind::Traefik => &traefik::DEF,
         Kind::Rabbitmq => &rabbitmq::DEF,
+        Kind::Elasticsearch => &elasticsearch::DEF,
         Kind::Generic => &generic::DEF,
     }
 }

@@ -604,7 +604,24 @@ fn structural_diagnostic(
                 .at(source.value_span(ptr))
                 .help(format!("at least {limit} characters"))
         }
-        ValidationErrorKind::PropertyNames { .. } => return None,
+        // A key of the wrong form. Names (`x-sightline-type: name`) are reported by pass 1,
+        // which the dedup above keeps; any other key (an environment variable's) is reported
+        // here: the mapping is left out of the manifest, so it must never go unsaid.
+        ValidationErrorKind::PropertyNames { error } => {
+            let key = error.instance().as_str().unwrap_or_default();
+            let child = format!("{ptr}/{}", crate::source::escape_token(key));
+            let help = match error.kind() {
+                ValidationErrorKind::Pattern { pattern } => match pattern_in_words(pattern) {
+                    Some(words) => format!("a key here is {words} (the pattern `{pattern}`)"),
+                    None => format!("a key here must match `{pattern}`"),
+                },
+                _ => "rename the key".to_string(),
+            };
+            Diagnostic::error(Code::InvalidValue, format!("`{}` is not a valid key of `{field}`", key.escape_debug()))
+                .at(source.key_span(&child))
+                .label("key of the wrong form")
+                .help(help)
+        }
         _ => Diagnostic::error(Code::InvalidValue, format!("`{field}` is not valid here")).at(source.value_span(ptr)),
     })
 }
@@ -690,6 +707,7 @@ fn pattern_in_words(pattern: &str) -> Option<&'static str> {
         r"^[a-zA-Z_][a-zA-Z0-9_]*$" | r"^[A-Za-z_][A-Za-z0-9_]*$" => {
             "letters, digits and `_`, not starting with a digit"
         }
+        super::values::CONTAINER_ENV_PATTERN => "letters, digits, `_` and `.`, not starting with a digit or `.`",
         r"^/[!-~]*$" => "a URL path starting with `/`, printable ASCII without spaces",
         r"^[A-Za-z0-9*]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$" => "a domain name (`*.` for a wildcard)",
         r#"^/[^:$\s'"\\]*$"# => "an absolute path without `:`, `$`, spaces, quotes or backslashes",

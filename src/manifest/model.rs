@@ -103,11 +103,13 @@ pub enum Kind {
     Traefik,
     // RabbitMQ, scraped on its built-in Prometheus plugin.
     Rabbitmq,
+    // Elasticsearch or OpenSearch, read through elasticsearch_exporter.
+    Elasticsearch,
     Generic,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 11] = [
+    pub const ALL: [Kind; 12] = [
         Kind::Http,
         Kind::Postgres,
         Kind::Mysql,
@@ -118,6 +120,7 @@ impl Kind {
         Kind::Caddy,
         Kind::Traefik,
         Kind::Rabbitmq,
+        Kind::Elasticsearch,
         Kind::Generic,
     ];
 
@@ -133,6 +136,7 @@ impl Kind {
             Kind::Caddy => "caddy",
             Kind::Traefik => "traefik",
             Kind::Rabbitmq => "rabbitmq",
+            Kind::Elasticsearch => "elasticsearch",
             Kind::Generic => "generic",
         }
     }
@@ -283,9 +287,10 @@ pub struct ServiceCompose {
     /// Environment variables: a value, or a secret reference. `{ env: NAME }` passes `NAME` from
     /// the environment compose runs in (compose fails when it is unset); `{ file: /path }`
     /// mounts the file and sets `<VARIABLE>_FILE` to its path, the convention of the official
-    /// images (postgres, mysql, mariadb, mongo, rabbitmq).
+    /// images (postgres, mysql, mariadb, mongo, rabbitmq). A name may have dots: the
+    /// Elasticsearch and OpenSearch images read `discovery.type` and the like as settings.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
-    #[schemars(extend("propertyNames" = { "pattern": super::values::ENV_NAME_PATTERN }))]
+    #[schemars(extend("propertyNames" = { "pattern": super::values::CONTAINER_ENV_PATTERN }))]
     pub environment: IndexMap<String, EnvValue>,
     /// The command, in exec form (one string per argument).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -542,6 +547,9 @@ pub enum LogFormat {
     // MySQL's and MariaDB's error log: `2026-12-04  9:12:01 0 [Warning] message` (MariaDB),
     // `2026-12-04T09:12:01.123456Z 0 [Warning] [MY-010055] [Server] message` (MySQL 8).
     Mysql,
+    // Elasticsearch's JSON lines (`"log.level": "WARN"`, 8.x and later; `"level": "WARN"`, 7.x)
+    // and OpenSearch's (`[2026-12-04T09:12:01,123][WARN ][o.o.n.Node] …`).
+    Elasticsearch,
     Syslog,
     Plain,
 }

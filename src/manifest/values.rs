@@ -582,6 +582,9 @@ pub enum SecretRef {
 }
 
 pub const ENV_NAME_PATTERN: &str = "^[A-Za-z_][A-Za-z0-9_]*$";
+/// A variable of a container's environment (`compose.environment`): a name as above, or one with
+/// dots, which the Elasticsearch and OpenSearch images read as settings (`discovery.type`).
+pub const CONTAINER_ENV_PATTERN: &str = "^[A-Za-z_][A-Za-z0-9_.]*$";
 
 impl JsonSchema for SecretRef {
     fn schema_name() -> Cow<'static, str> {

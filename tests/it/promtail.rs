@@ -304,5 +304,31 @@ fn format_expressions_parse_sample_lines() {
             "Version: '10.11.19-MariaDB-0+deb12u1'  socket: '/run/mysqld/mysqld.sock'  port: 3306  Debian 12"
         )
     );
+    // Elasticsearch's lines as its images write them (8.x, from the official image's output in
+    // docker-library/docs#2173 and deviantony/docker-elk#781; 7.x from elastic/elasticsearch#65032)
+    // and OpenSearch's (its log4j2 pattern `[%d{ISO8601}][%-5p][%-25c{1.}] [%node_name]%marker %m%n`).
+    let es8 = r#"{"@timestamp":"2022-11-12T12:29:04.281Z", "log.level": "WARN", "message":"WARNING: You are running with Java 19.", "ecs.version": "1.2.0","service.name":"ES_ECS","event.dataset":"elasticsearch.server"}"#;
+    let es7 = r#"{"type": "server", "timestamp": "2020-11-13T07:48:57,449Z", "level": "ERROR", "component": "o.e.g.DanglingIndicesState", "cluster.name": "docker-cluster", "node.name": "e2333260fcf0", "message": "failed" }"#;
+    let os = "[2026-12-04T09:12:01,123][ERROR][o.o.b.OpenSearchUncaughtExceptionHandler] [node-1] uncaught exception in thread [main]";
+    let os_info = "[2026-12-04T09:12:01,123][INFO ][o.o.n.Node               ] [node-1] started";
+    let json = regex::Regex::new(p::ELASTICSEARCH_JSON).unwrap();
+    assert_eq!(&json.captures(es8).unwrap()["level"], "WARN");
+    assert_eq!(&json.captures(es7).unwrap()["level"], "ERROR");
+    assert!(!json.is_match(os));
+    let line = regex::Regex::new(p::OPENSEARCH_LINE).unwrap();
+    assert_eq!(&line.captures(os).unwrap()["level"], "ERROR");
+    assert_eq!(
+        (&line.captures(os_info).unwrap()["level"], &line.captures(os_info).unwrap()["time"]),
+        ("INFO", "2026-12-04T09:12:01,123")
+    );
+    assert!(!line.is_match(es8));
+    // ErrorLogSpike's line filter takes the error lines of both, and no other.
+    let filter = sightline::kinds::common::error_lines(
+        "{service=\"search\"}",
+        sightline::manifest::model::LogFormat::Elasticsearch,
+    );
+    let filter = regex::Regex::new(filter.split('`').nth(1).unwrap()).unwrap();
+    assert!(filter.is_match(es7) && filter.is_match(os) && filter.is_match(&es8.replace("WARN", "ERROR")));
+    assert!(!filter.is_match(es8) && !filter.is_match(os_info));
     let _: Value = Value::Null;
 }

@@ -19,6 +19,11 @@ const PINS: &[(&str, &str, &ComponentDefault)] = &[
     ("nginx_exporter", "github.com/nginx/nginx-prometheus-exporter", &defaults::NGINX_EXPORTER),
     ("memcached_exporter", "github.com/prometheus/memcached_exporter", &defaults::MEMCACHED_EXPORTER),
     ("mysqld_exporter", "github.com/prometheus/mysqld_exporter", &defaults::MYSQLD_EXPORTER),
+    (
+        "elasticsearch_exporter",
+        "github.com/prometheus-community/elasticsearch_exporter",
+        &defaults::ELASTICSEARCH_EXPORTER,
+    ),
     ("pushgateway", "github.com/prometheus/pushgateway", &defaults::PUSHGATEWAY),
 ];
 
@@ -169,6 +174,7 @@ fn every_default_is_supported_and_new_enough() {
         defaults::NGINX_EXPORTER,
         defaults::MEMCACHED_EXPORTER,
         defaults::MYSQLD_EXPORTER,
+        defaults::ELASTICSEARCH_EXPORTER,
         defaults::PUSHGATEWAY,
     ] {
         assert_eq!(d.supports(d.version), Some(true), "{} {} is not a supported release", d.name, d.version);

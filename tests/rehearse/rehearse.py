@@ -598,6 +598,8 @@ def start_observability(stack: Stack, procs: Processes, report: Report) -> None:
             start_program(stack, procs, name, "mysqld_exporter", cmd, 9104, "--web.listen-address", shell_entrypoint=True)
         elif "nginx-prometheus-exporter" in image:
             start_program(stack, procs, name, "nginx-prometheus-exporter", cmd, 9113, "--web.listen-address")
+        elif "elasticsearch-exporter" in image:
+            start_program(stack, procs, name, "elasticsearch_exporter", cmd, 9114, "--web.listen-address")
         elif image.startswith("prom/pushgateway:"):
             start_program(stack, procs, name, "pushgateway", cmd, 9091, "--web.listen-address")
         elif image.startswith("prom/blackbox-exporter:"):
@@ -730,6 +732,32 @@ def check_mysql_healthcheck(stack: Stack, report: Report, name: str) -> None:
         f"{name}: its compose healthcheck passes, logged in as the manifest's user (Aborted_connects stays {before})",
         f"exit {r.returncode}, Aborted_connects {before} -> {after}: {(r.stdout + r.stderr)[-300:]}",
     )
+
+
+def search_fixtures() -> Path:
+    """elasticsearch_exporter's test fixtures (captured responses of real nodes), in its Go module
+    at the release tools/elasticsearch_exporter pins, where `go mod download` puts it."""
+    tools = ROOT / "tools/elasticsearch_exporter"
+    version = re.search(r"github.com/prometheus-community/elasticsearch_exporter (v\S+)", (tools / "go.mod").read_text()).group(1)
+    env = {**os.environ, "GOFLAGS": "-mod=readonly", "GOTOOLCHAIN": "local"}
+    out = subprocess.run(["go", "mod", "download", "-json", f"github.com/prometheus-community/elasticsearch_exporter@{version}"], cwd=tools, env=env, capture_output=True, text=True, check=True)
+    return Path(json.loads(out.stdout)["Dir"]) / "fixtures"
+
+
+def search_distribution(svc: dict) -> str:
+    """OpenSearch for a service whose image or host says so, else Elasticsearch."""
+    return "opensearch" if "opensearch" in f"{svc.get('image', '')} {svc.get('host', '')}" else "elasticsearch"
+
+
+def start_search_node(stack: Stack, procs: Processes, name: str, svc: dict) -> None:
+    # Neither Elasticsearch nor OpenSearch can run here: a stand-in node that answers the
+    # exporter with captured responses, and takes faults (tests/rehearse/search_node.py).
+    procs.start(name, [sys.executable, str(ROOT / "tests/rehearse/search_node.py"), stack.addr[name], str(svc["port"]), str(search_fixtures()), search_distribution(svc), name])
+
+
+def search_node(stack: Stack, name: str, setting: str, value) -> int:
+    """Set what the stand-in node reports (`status`, `heap`, `free`, `pending`)."""
+    return http_get_post(f"http://{stack.addr[name]}:{stack.manifest['services'][name]['port']}/_rehearsal/{setting}/{value}")
 
 
 def start_redis(stack: Stack, procs: Processes, name: str, svc: dict) -> None:
@@ -1809,6 +1837,8 @@ def start_application(stack: Stack, procs: Processes, report: Report) -> list[st
             start_traefik(stack, procs, name, svc)
         elif kind == "rabbitmq":
             start_rabbitmq(stack, procs, name, svc)
+        elif kind == "elasticsearch":
+            start_search_node(stack, procs, name, svc)
         elif kind in ("http", "generic"):
             if not start_http(stack, procs, name, svc, report):
                 continue
@@ -1834,7 +1864,7 @@ def port_of(stack: Stack, name: str) -> int | None:
     if name not in stack.services:
         return None
     image = stack.image(name)
-    for key, port in (("postgres-exporter", 9187), ("redis_exporter", 9121), ("memcached-exporter", 9150), ("mysqld-exporter", 9104), ("nginx-prometheus-exporter", 9113)):
+    for key, port in (("postgres-exporter", 9187), ("redis_exporter", 9121), ("memcached-exporter", 9150), ("mysqld-exporter", 9104), ("nginx-prometheus-exporter", 9113), ("elasticsearch-exporter", 9114)):
         if key in image:
             return port
     return None
@@ -2543,6 +2573,36 @@ def inject(stack: Stack, procs: Processes, report: Report, faults: Faults, apps:
             report.check(refused == "SERVER_ERROR out of memory storing object", f"{n}: memcached, its 4 MB full ({len(answers) - 1} values of {MEMCACHED_VALUE} bytes), refuses the next write with out of memory; one more every 5 s", f"it answers {refused!r}")
             load.out_of_memory(address)
             want.append(("MemcachedOutOfMemoryErrors", {"service": n}))
+    # Elasticsearch and OpenSearch (stand-ins): the first node yellow, its heap past the alert's
+    # share and its disk below the low-space share; the others red, almost out of disk, with
+    # cluster tasks pending.
+    searches = [a for a in apps if services[a].get("kind") == "elasticsearch"]
+    for i, n in enumerate(searches):
+        def share(alert: str) -> float | None:
+            rule = has_rule(stack, alert, service=n)
+            return float(re.search(r"[<>]\s*([0-9.]+)\s*$", rule["expr"]).group(1)) if rule else None
+
+        low, out, heap = share("ElasticsearchDiskSpaceLow"), share("ElasticsearchDiskOutOfSpace"), share("ElasticsearchHeapUsageTooHigh")
+        settings = [("status", "yellow" if i == 0 else "red")]
+        if i == 0:
+            if heap is not None:
+                settings.append(("heap", round(heap + (1 - heap) / 2, 3)))
+                want.append(("ElasticsearchHeapUsageTooHigh", {"service": n}))
+            if low is not None:
+                # Free space between the two thresholds: low, not out.
+                settings.append(("free", round((low + (out or 0)) / 2, 3)))
+                want.append(("ElasticsearchDiskSpaceLow", {"service": n}))
+        else:
+            if out is not None:
+                settings.append(("free", round(out / 2, 3)))
+                want += [("ElasticsearchDiskOutOfSpace", {"service": n})] + ([("ElasticsearchDiskSpaceLow", {"service": n})] if low is not None else [])
+            if has_rule(stack, "ElasticsearchPendingTasks", service=n):
+                settings.append(("pending", 3))
+                want.append(("ElasticsearchPendingTasks", {"service": n}))
+        want.append(("ElasticsearchClusterYellow" if i == 0 else "ElasticsearchClusterRed", {"service": n}))
+        for setting, value in settings:
+            code = search_node(stack, n, setting, value)
+            report.check(code == 200, f"{n}: the stand-in node reports {setting} {value}", f"it answers {code}")
     faults.expect(
         "bad traffic, readiness 503, a failed backup"
         + (", a failed and a late batch job" if jobs_m else "")
@@ -2551,8 +2611,11 @@ def inject(stack: Stack, procs: Processes, report: Report, faults: Faults, apps:
         + (", Caddy answering 5xx" if any(a.startswith("Caddy") for a, _ in want) else "")
         + (", Traefik answering 5xx" if any(a.startswith("Traefik") for a, _ in want) else "")
         + (", RabbitMQ's queue left by its consumers, unroutable messages and both its alarms" if any(a.startswith("Rabbitmq") for a, _ in want) else "")
-        + (", MySQL near max_connections, running slow queries and refusing logins" if any(a.startswith("Mysql") for a, _ in want) else ""),
+        + (", MySQL near max_connections, running slow queries and refusing logins" if any(a.startswith("Mysql") for a, _ in want) else "")
+        + (", Elasticsearch nodes yellow and red, their heap and disks filling, cluster tasks pending" if searches else ""),
         want,
+        # The first node's disk is low, not out of space.
+        [("ElasticsearchDiskOutOfSpace", {"service": searches[0]})] if searches and has_rule(stack, "ElasticsearchDiskOutOfSpace", service=searches[0]) else [],
     )
     load.end()
     for p in mysql_held:
@@ -2562,6 +2625,9 @@ def inject(stack: Stack, procs: Processes, report: Report, faults: Faults, apps:
     for n, before in mysql_set:
         r = mysql_root(stack, n, f"SET GLOBAL max_connections = {before}")
         report.check(r.returncode == 0, f"{n}: MariaDB takes max_connections back to what it was, {before}", r.stderr[-400:])
+    for n in searches:
+        codes = [search_node(stack, n, k, v) for k, v in (("status", "green"), ("heap", 0.3), ("free", 0.6), ("pending", 0))]
+        report.check(codes == [200] * 4, f"{n}: the stand-in node is healthy again", f"it answers {codes}")
     for n in rabbit_alarms:
         r = rabbitmqctl(stack, n, "set_vm_memory_high_watermark", "0.4")
         d = rabbitmqctl(stack, n, "set_disk_free_limit", "50MB")
