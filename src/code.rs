@@ -77,8 +77,8 @@ elasticsearch | generic`). The help line lists them.";
         "Every receiver named by a route's `to`, or by `alerting.default`, must be defined under\n`alerting.receivers`. An alert routed to a receiver that does not exist would be dropped by\nAlertmanager's config loader, taking every notification with it.";
     UnknownService = "SL202", "a reference to a service that does not exist",
         "`alerting.rules[].service` and `backups.jobs[].service` must name a service defined\nunder `services`.";
-    BackupNotPostgres = "SL203", "a backup job for a service that is not PostgreSQL",
-        "Backups are PostgreSQL dumps (pg_dump). A backup job's `service` must be a service of\n`kind: postgres`.";
+    BackupNotPostgres = "SL203", "a backup job for a service that is not a database sightline dumps",
+        "Backups are PostgreSQL dumps (pg_dump) or MySQL and MariaDB dumps (mariadb-dump). A backup\njob's `service` must be a service of `kind: postgres` or `kind: mysql`.";
     UnknownAlert = "SL204", "an override of an alert that the service does not have",
         "The keys under a service's `alerts:` name built-in alerts of that service's kind (see\nthe table in docs/manifest.md). An override of an alert the kind does not have would be\nignored, so it is an error; the help line suggests the closest alert name.";
     NotForKind = "SL205", "a field that does not apply to this kind of service",

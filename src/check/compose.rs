@@ -19,7 +19,9 @@ use crate::targets::paths::{ENV_SECRETS_DIR, OUTPUT_ENTRIES, OWN_VOLUMES, SEEDED
 /// (`PASSWORD_MIN_LENGTH`).
 pub fn secret_variable(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
-    let words: Vec<&str> = upper.split('_').filter(|w| !w.is_empty()).collect();
+    // Words of a shell name (`DB_PASSWORD`) or of a setting read from the environment
+    // (`xpack.security.http.ssl.keystore.secure_password`).
+    let words: Vec<&str> = upper.split(['_', '.']).filter(|w| !w.is_empty()).collect();
     matches!(
         words.as_slice(),
         [.., "PASSWORD" | "PASSWD" | "PASS" | "PWD" | "SECRET" | "TOKEN" | "CREDENTIALS" | "CREDENTIAL" | "APIKEY"]
@@ -44,6 +46,14 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
         }
         for (var, value) in &run.environment {
             let here = at(&["environment", var]);
+            if let (EnvValue::Secret(SecretRef::File(_)), true) = (value, var.contains('.')) {
+                sink.push(
+                    Diagnostic::error(Code::InvalidValue, format!("`{var}` cannot take a `{{ file }}` secret"))
+                        .at(ctx.key(here.clone()))
+                        .label("a name with dots")
+                        .help("a `{ file }` secret sets `<NAME>_FILE`, which the images read as a shell variable, and a shell variable has no dots: give it as `{ env: NAME }`, or under a name without dots the image reads"),
+                );
+            }
             if let EnvValue::Secret(SecretRef::File(p)) = value {
                 // Mounted into the container: only a compose secret, never a host path (the
                 // Docker socket, `/etc`).
@@ -70,20 +80,17 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
             if let Some(d) = refused_variable(s, var, value) {
                 sink.push(d.at(ctx.key(here.clone())));
             }
-            if (crate::kinds::def(s.kind).own_env)(s).contains(&var.as_str()) {
-                let login = crate::kinds::def(s.kind).login;
+            let kind = crate::kinds::def(s.kind);
+            if (kind.own_env)(s).contains(&var.as_str()) {
+                let (label, help) = kind.own_env_why;
                 sink.push(
                     Diagnostic::error(
                         Code::DuplicateName,
                         format!("`{var}` is set by sightline on the container of `{name}`"),
                     )
                     .at(ctx.key(here.clone()))
-                    .label(if login { "set from the service's own fields" } else { "set for the service's framework" })
-                    .help(if login {
-                        "leave it out: sightline sets it from `database`, `user` and `password`"
-                    } else {
-                        "leave it out: sightline sets it so the framework writes the histogram the latency alerts read (docs/manifest.md, below the framework table)"
-                    }),
+                    .label(label)
+                    .help(help),
                 );
             }
             if !matches!(value, EnvValue::Secret(_)) && secret_variable(var) {
@@ -428,6 +435,7 @@ mod tests {
             "MYSQL_ROOT_PASSWORD",
             "APIKEY",
             "aws_secret_access_key",
+            "xpack.security.http.ssl.keystore.secure_password",
         ] {
             assert!(secret_variable(yes), "{yes}");
         }

@@ -38,6 +38,12 @@ fn databases() -> Vec<Kind> {
     Kind::ALL.into_iter().filter(|k| crate::kinds::def(*k).login).collect()
 }
 
+/// The kinds that take a `user` and `password`: the databases, and those whose exporter logs in
+/// with them when given.
+fn logins() -> Vec<Kind> {
+    Kind::ALL.into_iter().filter(|k| crate::kinds::def(*k).login || crate::kinds::def(*k).basic_login).collect()
+}
+
 /// (field, is set, kinds it applies to)
 fn kind_fields(s: &Service) -> [(&'static str, bool, Vec<Kind>); 11] {
     let only = |k: Kind| vec![k];
@@ -51,8 +57,8 @@ fn kind_fields(s: &Service) -> [(&'static str, bool, Vec<Kind>); 11] {
         ("slo", s.slo.is_some(), only(Kind::Http)),
         ("tls", s.tls.is_some(), which(serves_tls)),
         ("database", s.database.is_some(), databases()),
-        ("user", s.user.is_some(), databases()),
-        ("password", s.password.is_some(), databases()),
+        ("user", s.user.is_some(), logins()),
+        ("password", s.password.is_some(), logins()),
         ("query_stats", s.query_stats.is_some(), only(Kind::Postgres)),
     ]
 }
@@ -86,6 +92,18 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
                     }),
                 );
             }
+        }
+        if crate::kinds::def(s.kind).basic_login && s.user.is_some() != s.password.is_some() {
+            let (given, missing) = if s.user.is_some() { ("user", "password") } else { ("password", "user") };
+            sink.push(
+                Diagnostic::error(
+                    Code::MissingServiceField,
+                    format!("{} service `{name}` has `{given}` without `{missing}`", s.kind.as_str()),
+                )
+                .at(ctx.key(["services", name.as_str(), given]))
+                .label(format!("no `{missing}` beside it"))
+                .help("the exporter logs in with both, `password` as a secret (`{ env: … }` or `{ file: … }`); give both, or neither for a node that needs no login"),
+            );
         }
         if s.kind == Kind::Mysql
             && let Some((what, why)) = crate::kinds::mysql::root_password_problem(s)

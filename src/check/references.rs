@@ -80,15 +80,19 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
             let at = ctx.value(["backups", "jobs", &i.to_string(), "service"]);
             match m.services.get(j.service.as_str()) {
                 None => sink.push(unknown_service(j.service.as_str(), at, &services)),
-                Some(s) if s.kind != Kind::Postgres => sink.push(
+                Some(s) if !matches!(s.kind, Kind::Postgres | Kind::Mysql) => sink.push(
                     Diagnostic::error(
                         Code::BackupNotPostgres,
-                        format!("`{}` is a {} service; backups dump PostgreSQL", j.service, s.kind.as_str()),
+                        format!(
+                            "`{}` is a {} service; backups dump PostgreSQL and MySQL (or MariaDB)",
+                            j.service,
+                            s.kind.as_str()
+                        ),
                     )
                     .at(at)
-                    .label("not a postgres service")
+                    .label("not a database sightline dumps")
                     .related(ctx.value(["services", j.service.as_str(), "kind"]), "its kind")
-                    .help("point the job at a service of `kind: postgres`"),
+                    .help("point the job at a service of `kind: postgres` or `kind: mysql`"),
                 ),
                 Some(_) => {}
             }

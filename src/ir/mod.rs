@@ -95,6 +95,9 @@ pub struct Service {
     /// The login of a database service (`postgres`, `mysql`): what its exporter, its backups and
     /// its own container connect or start with.
     pub db: Option<DbLogin>,
+    /// The login its exporter logs in with, where its kind takes one apart from a database's
+    /// (`KindDef::basic_login`: elasticsearch).
+    pub login: Option<Login>,
     /// How compose runs it (`compose:`; only on a service with an image).
     pub compose: m::ServiceCompose,
 }
@@ -130,6 +133,13 @@ pub struct DbLogin {
     pub password: SecretRef,
     /// postgres: read pg_stat_statements (`query_stats`, default true).
     pub query_stats: bool,
+}
+
+/// A service's login for its exporter (`user` and `password`).
+#[derive(Clone, Debug)]
+pub struct Login {
+    pub user: String,
+    pub password: SecretRef,
 }
 
 /// Basic authentication on a component's endpoints (Prometheus's or Alertmanager's).
@@ -514,6 +524,12 @@ fn lower_service(name: &Name, s: &m::Service) -> Service {
             }),
             _ => None,
         },
+        login: match (&s.user, &s.password) {
+            (Some(u), Some(p)) if crate::kinds::def(s.kind).basic_login => {
+                Some(Login { user: u.clone(), password: p.clone() })
+            }
+            _ => None,
+        },
         compose: s.compose.clone().unwrap_or_default(),
     }
 }
@@ -735,8 +751,8 @@ fn secrets(stack: &Stack) -> Vec<SecretUse> {
         out.push(SecretUse { reference: r.clone(), setting });
     };
     for s in &stack.services {
-        if let Some(p) = &s.db {
-            add(&p.password, format!("services.{}.password", s.name));
+        if let Some(p) = s.db.as_ref().map(|d| &d.password).or(s.login.as_ref().map(|l| &l.password)) {
+            add(p, format!("services.{}.password", s.name));
         }
         for (var, v) in &s.compose.environment {
             if let m::EnvValue::Secret(r) = v {

@@ -35,7 +35,9 @@ pub const DEF: KindDef = KindDef {
     performance: common::no_panels,
     refused_env: None,
     login: false,
+    basic_login: false,
     own_env: super::no_own_env,
+    own_env_why: super::NO_OWN_ENV,
 };
 
 /// The port of the site that serves Caddy's metrics in the configuration docs/manifest.md

@@ -9,6 +9,7 @@ use crate::manifest::model::{
     LogFormat,
     Severity::{Critical, Warning},
 };
+use crate::manifest::values::SecretRef;
 
 /// Prometheus cannot scrape the service itself.
 pub const TARGET_DOWN: Builtin = state(b(
@@ -40,6 +41,24 @@ pub fn wget_metrics(s: &Service) -> Option<Vec<String>> {
     let path = s.metrics_path.as_deref()?;
     let url = format!("http://127.0.0.1:{}{path}", s.metrics_port);
     Some(["CMD", "wget", "-q", "-O", "/dev/null", url.as_str()].map(String::from).to_vec())
+}
+
+/// An exporter that reads a password only from a variable (`var`), run from a busybox image:
+/// its `sh` reads the variable from the password secret's file (`<var>_FILE`), stops there when
+/// it cannot, and execs `/bin/<binary>` with the command's arguments. The entrypoint and the
+/// `_FILE` variable; the caller adds its own variables and command.
+pub fn password_from_file<'a>(var: &'static str, binary: &str, password: &'a SecretRef) -> Run<'a> {
+    let file_var: &'static str = match var {
+        "MYSQLD_EXPORTER_PASSWORD" => "MYSQLD_EXPORTER_PASSWORD_FILE",
+        "ES_PASSWORD" => "ES_PASSWORD_FILE",
+        other => unreachable!("no _FILE variable for {other}"),
+    };
+    let script = format!("{var}=$(cat \"${file_var}\") || exit 1; export {var}; exec /bin/{binary} \"$@\"");
+    Run {
+        entrypoint: vec!["/bin/sh".into(), "-c".into(), script, binary.into()],
+        env: vec![(file_var, super::Var::SecretFile(password))],
+        ..Default::default()
+    }
 }
 
 /// With `tls: { domain }` (http and the front doors): the probed certificate expires soon.
@@ -220,7 +239,7 @@ pub fn error_lines(sel: &str, format: LogFormat) -> String {
         LogFormat::Haproxy => format!("{sel} |~ `^\\[ALERT\\]`"),
         // Every line of a message carries its level (RabbitMQ 3.10 and 4.x).
         LogFormat::Rabbitmq => format!("{sel} |~ `^\\S+ \\S+ \\[(error|critical|alert|emergency)\\] `"),
-        // Elasticsearch's JSON lines (8.x and later `"log.level": "ERROR"`, 7.x `"level"`) and
+        // Elasticsearch's JSON lines (8.x and later `"log.level":"ERROR"`, 7.x `"level"`) and
         // OpenSearch's (`[…][ERROR][o.o.x.Y] …`), at log4j's two worst levels.
         LogFormat::Elasticsearch => {
             format!("{sel} |~ `\"(log\\.)?level\": ?\"(ERROR|FATAL)|^\\[[^\\]]+\\]\\[(ERROR|FATAL) *\\]`")

@@ -4,9 +4,13 @@
 //! The exporter asks the service's node for its own statistics (`--es.all` off: the default,
 //! `/_nodes/_local/stats`), the cluster's health (`/_cluster/health`) and, on every scrape, its
 //! root (`/`), whose success is `elasticsearch_scrape_success{collector="cluster-info"}`, the one
-//! collector of the new kind on by default (v1.11.0 `collector/cluster_info.go`). When the node
-//! does not answer, the health and node series are not written at all (their `Collect` returns on
-//! a failed request): ElasticsearchDown says so, and inhibits the rest.
+//! collector of the new kind on by default (v1.11.0 `collector/cluster_info.go`). That success
+//! is 0 when the node does not answer, but 1 when it answers 401 (security on, the exporter
+//! without a login): `cluster_info.go` decodes the error's JSON body without looking at the
+//! status. Then the health and node series are not written at all (`cluster_health.go` and
+//! `nodes.go` return on a failed request, 401 included). So the node is up for sightline when the
+//! collector succeeds and the cluster's health is there (`up`): ElasticsearchDown says when it
+//! is not, and inhibits the rest.
 
 use super::alert::*;
 use super::{Catalogue, Exporter, KindDef, Run, Var, common};
@@ -48,7 +52,12 @@ pub const DEF: KindDef = KindDef {
     },
     refused_env: None,
     login: false,
+    basic_login: true,
     own_env: |s| if s.image.is_some() { &["discovery.type"] } else { &[] },
+    own_env_why: (
+        "set for a one-node cluster",
+        "leave it out: sightline runs the service as one node (`discovery.type=single-node`)",
+    ),
 };
 
 /// Its exporter, as the compose file runs it.
@@ -57,13 +66,43 @@ const EXPORTER: Exporter = Exporter {
     // Its default `--web.listen-address` (v1.11.0 `main.go`; the Dockerfile's EXPOSE 7979 is
     // stale).
     port: 9114,
-    // The cluster-info collector's success: 0 when the node does not answer its root.
+    // The cluster-info collector's success: 0 when the node does not answer its root (but 1
+    // when it refuses the exporter: `up`).
     up_metric: "elasticsearch_scrape_success",
+    up_expr: Some(up),
     down_alert: "ElasticsearchDown",
     // Answered without asking the node (v1.11.0 `main.go`).
     health_path: "/healthz",
-    run: |s| Run { command: vec![format!("--es.uri=http://{}:{}", s.host, s.port)], ..Default::default() },
+    run: exporter_run,
 };
+
+/// The exporter, pointed at the node, with the service's login when it has one:
+/// elasticsearch_exporter reads a login only from `ES_USERNAME` and `ES_PASSWORD` (or
+/// `ES_API_KEY`; v1.11.0 `main.go`), and its image's busybox `sh` reads the password from the
+/// file of its secret first.
+fn exporter_run(s: &Service) -> Run<'_> {
+    let mut run = match &s.login {
+        Some(login) => {
+            let mut run = common::password_from_file("ES_PASSWORD", "elasticsearch_exporter", &login.password);
+            run.env.insert(0, ("ES_USERNAME", Var::Value(login.user.clone())));
+            run
+        }
+        None => Run::default(),
+    };
+    run.command = vec![format!("--es.uri=http://{}:{}", s.host, s.port)];
+    run
+}
+
+/// 1 when the exporter reads the node: its cluster-info collector succeeds and the cluster's
+/// health is there (a node that refuses the exporter's requests with 401 leaves the first at 1
+/// and the second missing), 0 when the exporter answers and does not; by service.
+fn up(sel: &str) -> String {
+    let success = format!("min by (service) (elasticsearch_scrape_success{{{sel},collector=\"cluster-info\"}})");
+    // In parentheses: `==` binds tighter than `or`.
+    format!(
+        "(({success} and on (service) group by (service) (elasticsearch_cluster_health_status{{{sel}}})) or 0 * {success})"
+    )
+}
 
 /// elasticsearch_exporter v1.11.0: `collector/cluster_health.go` (`cluster` and `color`),
 /// `collector/nodes.go` (each node's series carry `cluster`, `host`, `name` and its roles as
@@ -114,9 +153,9 @@ const METRICS: &[&str] = &[
 /// cumulative counters crossing a fixed number.
 #[rustfmt::skip]
 const ALERTS: &[Builtin] = &[
-    state(b("ElasticsearchDown", "operational", Critical, "1m", 0.0, Unit::Count, "the exporter's cluster-info collector fails (elasticsearch_scrape_success == 0): the node does not answer, or refuses the exporter; `for` 1m as the other databases")),
+    state(b("ElasticsearchDown", "operational", Critical, "1m", 0.0, Unit::Count, "the exporter cannot read the node: its cluster-info collector fails (the node does not answer), or succeeds with no cluster health (the node refuses it: 401); `for` 1m as the other databases")),
     common::EXPORTER_DOWN,
-    state(b("ElasticsearchClusterRed", "operational", Critical, "0m", 0.0, Unit::Count, "cluster health red (a primary shard unassigned: some data cannot be read or written): APA ElasticsearchClusterRed")),
+    state(b("ElasticsearchClusterRed", "operational", Critical, "1m", 0.0, Unit::Count, "cluster health red (a primary shard unassigned: some data cannot be read or written): APA ElasticsearchClusterRed, `for` 0m there; 1m here, so a restarted node recovering its primaries does not page")),
     state(b("ElasticsearchClusterYellow", "operational", Warning, "5m", 0.0, Unit::Count, "cluster health yellow (a replica shard unassigned): APA ElasticsearchClusterYellow, `for` 0m there; 5m here, so a new index's replicas can start")),
     b("ElasticsearchHeapUsageTooHigh", "performance", Critical, "2m", 0.9, Unit::Ratio, "heap above 90% of its maximum for 2m: APA ElasticsearchHeapUsageTooHigh (the parent circuit breaker refuses requests at 95% by default)"),
     b("ElasticsearchDiskSpaceLow", "operational", Warning, "2m", 0.2, Unit::Ratio, "less than 20% of a data path free for 2m: APA ElasticsearchDiskSpaceLow (before the low watermark, 85% used, stops new shards on the node)"),
@@ -152,14 +191,20 @@ fn rule(r: &ServiceAlert) -> AlertText {
         )
     };
     let mut text = match r.def.name {
+        // Fed the subtler way down: the node answers 401, so the collector succeeds and the
+        // health is missing (the rehearsal stops a node, and makes one refuse the exporter).
         "ElasticsearchDown" => AlertText::new(
-            format!("min by (service) (elasticsearch_scrape_success{{{sel},collector=\"cluster-info\"}}) == 0"),
+            format!("{} == 0", up(sel)),
             format!("{who} is down"),
             format!(
                 "The exporter of {who} answers but cannot read the node: {who} does not answer, or refuses the exporter (security on: the exporter has no login)."
             ),
-            vec![series(&r.exp("elasticsearch_scrape_success", ",collector=\"cluster-info\""), "0x60")],
             vec![series(&r.exp("elasticsearch_scrape_success", ",collector=\"cluster-info\""), "1x60")],
+            [
+                vec![series(&r.exp("elasticsearch_scrape_success", ",collector=\"cluster-info\""), "1x60")],
+                status("green"),
+            ]
+            .concat(),
         ),
         "ExporterDown" => common::exporter_down(r),
         "ElasticsearchClusterRed" => health(
@@ -258,7 +303,7 @@ fn rule(r: &ServiceAlert) -> AlertText {
 fn panels(_: &Service) -> Vec<Spec> {
     let (n, sl) = (SERVICE, CHOSEN);
     vec![
-        spec(Viz::Stat, "Up", "short", "Whether the exporter reads the node (its cluster-info collector's success).", vec![q(format!("min(elasticsearch_scrape_success{{{sl},collector=\"cluster-info\"}})"), n)]),
+        spec(Viz::Stat, "Up", "short", "Whether the exporter reads the node: its cluster-info collector succeeds and the cluster's health is there (a node that refuses the exporter has none).", vec![q(format!("min({})", up(sl)), n)]),
         spec(Viz::Stat, "Cluster health", "short", "0 green, 1 yellow (a replica unassigned), 2 red (a primary unassigned).", vec![q(format!("max(elasticsearch_cluster_health_status{{{sl},color=\"yellow\"}}) + 2 * max(elasticsearch_cluster_health_status{{{sl},color=\"red\"}})"), "health")]),
         spec(Viz::TimeSeries, "Shards", "short", "Unassigned, relocating and initializing shards, and pending cluster tasks.", vec![q(format!("max(elasticsearch_cluster_health_unassigned_shards{{{sl}}})"), "unassigned"), q(format!("max(elasticsearch_cluster_health_relocating_shards{{{sl}}})"), "relocating"), q(format!("max(elasticsearch_cluster_health_initializing_shards{{{sl}}})"), "initializing"), q(format!("max(elasticsearch_cluster_health_number_of_pending_tasks{{{sl}}})"), "pending tasks")]),
         spec(Viz::TimeSeries, "Heap", "bytes", "JVM heap used and its maximum, by node.", vec![q(format!("sum by (name) (elasticsearch_jvm_memory_used_bytes{{{sl},area=\"heap\"}})"), "{{name}} used"), q(format!("sum by (name) (elasticsearch_jvm_memory_max_bytes{{{sl},area=\"heap\"}})"), "{{name}} max")]),
@@ -283,13 +328,13 @@ fn data_dir(s: &Service) -> &'static str {
 /// Its own container: one node (`discovery.type=single-node`, which both images read from
 /// the environment, and which also spares it the production bootstrap checks a node bound to
 /// a network address must otherwise pass), its data in a volume, and a healthcheck that the
-/// node answers its cluster health over HTTP: 200, or 401 when its security asks for a login,
-/// over `http` or, where its security set up TLS, `https` (its security settings are the
-/// operator's, in `compose.environment`). Both images have `curl` (Elastic's and OpenSearch's
-/// own compose examples check their nodes with it).
+/// node answers HTTP at its root: 200, or 401 when its security asks for a login, over `http`
+/// or, where its security set up TLS, `https` (its security settings are the operator's, in
+/// `compose.environment`), each try within 2 s of compose's 5. Both images have `curl`
+/// (Elastic's and OpenSearch's own compose examples check their nodes with it).
 fn app(s: &Service) -> Run<'_> {
     let check = format!(
-        "for s in http https; do case $(curl -sk -o /dev/null -w '%{{http_code}}' \"$s://127.0.0.1:{}/_cluster/health?local=true\") in 200|401) exit 0;; esac; done; exit 1",
+        "for s in http https; do case $(curl -sk -m 2 -o /dev/null -w '%{{http_code}}' \"$s://127.0.0.1:{}/\") in 200|401) exit 0;; esac; done; exit 1",
         s.port
     );
     Run {

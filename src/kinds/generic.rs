@@ -24,7 +24,9 @@ pub const DEF: KindDef = KindDef {
     performance: common::no_panels,
     refused_env: None,
     login: false,
+    basic_login: false,
     own_env: super::no_own_env,
+    own_env_why: super::NO_OWN_ENV,
 };
 
 const ALERTS: &[Builtin] = &[common::TARGET_DOWN, common::ERROR_LOG_SPIKE];

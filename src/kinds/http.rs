@@ -29,7 +29,9 @@ pub const DEF: KindDef = KindDef {
     performance,
     refused_env: None,
     login: false,
+    basic_login: false,
     own_env: own_variables,
+    own_env_why: HISTOGRAM_ENV,
 };
 
 /// The setting its framework's library writes the duration histogram's buckets with, when it
@@ -48,6 +50,12 @@ fn app(s: &Service) -> Run<'_> {
     }
     run
 }
+
+/// Why the variable of [`histogram_setting`] is sightline's.
+pub const HISTOGRAM_ENV: (&str, &str) = (
+    "set for the service's framework",
+    "leave it out: sightline sets it so the framework writes the histogram the latency alerts read (docs/manifest.md, below the framework table)",
+);
 
 /// The variable of [`histogram_setting`], which `compose.environment` may not set again: the
 /// same condition, on the manifest's service.

@@ -42,7 +42,9 @@ pub const DEF: KindDef = KindDef {
     },
     refused_env: None,
     login: false,
+    basic_login: false,
     own_env: super::no_own_env,
+    own_env_why: super::NO_OWN_ENV,
 };
 
 /// Its exporter, as the compose file runs it.
@@ -50,6 +52,7 @@ const EXPORTER: Exporter = Exporter {
     image: &defaults::MEMCACHED_EXPORTER,
     port: 9150,
     up_metric: "memcached_up",
+    up_expr: None,
     down_alert: "MemcachedDown",
     // Its landing page, which does not ask memcached (v0.14.4's cmd/memcached_exporter/main.go).
     health_path: "/",

@@ -85,10 +85,23 @@ pub struct KindDef {
     pub refused_env: Option<RefusedEnv>,
     /// A database with a login (`database`, `user`, `password`), which it requires (SL208).
     pub login: bool,
+    /// An optional login of its own (`user` and `password`, both or neither: SL208), which its
+    /// exporter logs in with.
+    pub basic_login: bool,
     /// The variables `app` sets on its own container from the service's fields, which
     /// `compose.environment` may not set again (SL101).
     pub own_env: fn(&crate::manifest::model::Service) -> &'static [&'static str],
+    /// Why those variables are sightline's, as SL101 says when `compose.environment` sets one
+    /// again: (label, help).
+    pub own_env_why: (&'static str, &'static str),
 }
+
+/// Why a database's own variables are sightline's.
+pub const LOGIN_ENV: (&str, &str) =
+    ("set from the service's own fields", "leave it out: sightline sets it from `database`, `user` and `password`");
+
+/// A kind that sets no variable of its own.
+pub const NO_OWN_ENV: (&str, &str) = ("", "");
 
 /// A kind whose container gets no variables from the service's fields.
 pub fn no_own_env(_: &crate::manifest::model::Service) -> &'static [&'static str] {
@@ -129,6 +142,9 @@ pub struct Exporter {
     pub port: u16,
     /// Its metric that is 1 when it reaches the service.
     pub up_metric: &'static str,
+    /// Where `up_metric` alone does not say it (elasticsearch_exporter's success stays 1 when
+    /// the node refuses it): the expression that does, by service, for a matcher; see `up`.
+    pub up_expr: Option<fn(&str) -> String>,
     /// The kind's alert that the service is down (`up_metric` at 0), which inhibits the
     /// service's other alerts (`inhibit: auto`).
     pub down_alert: &'static str,
@@ -137,6 +153,17 @@ pub struct Exporter {
     pub health_path: &'static str,
     /// What its container needs from the service.
     pub run: fn(&Service) -> Run<'_>,
+}
+
+impl Exporter {
+    /// 1 when the exporter reaches the service, 0 when it does not, by service, over the series
+    /// `sel` matches (no series when the exporter itself is not scraped).
+    pub fn up(&self, sel: &str) -> String {
+        match self.up_expr {
+            Some(f) => f(sel),
+            None => format!("min by (service) ({}{{{sel}}})", self.up_metric),
+        }
+    }
 }
 
 /// What a container needs, as `targets::compose` lowers it: a kind's exporter's, or the

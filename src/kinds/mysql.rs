@@ -43,7 +43,9 @@ pub const DEF: KindDef = KindDef {
     },
     refused_env: None,
     login: true,
+    basic_login: false,
     own_env: own_variables,
+    own_env_why: super::LOGIN_ENV,
 };
 
 /// Its exporter, as the compose file runs it.
@@ -51,17 +53,13 @@ const EXPORTER: Exporter = Exporter {
     image: &defaults::MYSQLD_EXPORTER,
     port: 9104,
     up_metric: "mysql_up",
+    up_expr: None,
     down_alert: "MysqlDown",
     // Its landing page (exporter-toolkit's), which does not ask the server; every `/metrics`
     // does.
     health_path: "/",
     run: exporter_run,
 };
-
-/// mysqld_exporter reads the password only from `MYSQLD_EXPORTER_PASSWORD` or a `.my.cnf`
-/// holding it (v0.16.0 `config/config.go`); its image's busybox `sh` reads it from the file of
-/// the password's secret first, and stops there when it cannot.
-pub const PASSWORD_FROM_FILE: &str = "MYSQLD_EXPORTER_PASSWORD=$(cat \"$MYSQLD_EXPORTER_PASSWORD_FILE\") || exit 1; export MYSQLD_EXPORTER_PASSWORD; exec /bin/mysqld_exporter \"$@\"";
 
 /// The collectors on by default that need a privilege beyond the application's user (PROCESS
 /// for InnoDB's compression tables, REPLICATION CLIENT or MariaDB's SLAVE MONITOR for the
@@ -74,11 +72,12 @@ pub const COLLECTORS_OFF: [&str; 4] = [
     "--no-collect.info_schema.query_response_time",
 ];
 
+/// mysqld_exporter reads the password only from `MYSQLD_EXPORTER_PASSWORD` or a `.my.cnf`
+/// holding it (v0.16.0 `config/config.go`): its image's busybox `sh` reads it from the file of
+/// the password's secret first.
 fn exporter_run(s: &Service) -> Run<'_> {
-    let mut run = Run::default();
-    let Some(db) = &s.db else { return run };
-    run.entrypoint = ["/bin/sh", "-c", PASSWORD_FROM_FILE, "mysqld_exporter"].map(String::from).to_vec();
-    run.env = vec![("MYSQLD_EXPORTER_PASSWORD_FILE", Var::SecretFile(&db.password))];
+    let Some(db) = &s.db else { return Run::default() };
+    let mut run = common::password_from_file("MYSQLD_EXPORTER_PASSWORD", "mysqld_exporter", &db.password);
     run.command = vec![format!("--mysqld.address={}:{}", s.host, s.port), format!("--mysqld.username={}", db.user)];
     run.command.extend(COLLECTORS_OFF.map(String::from));
     run

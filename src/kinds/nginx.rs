@@ -30,7 +30,9 @@ pub const DEF: KindDef = KindDef {
     performance: common::no_panels,
     refused_env: None,
     login: false,
+    basic_login: false,
     own_env: super::no_own_env,
+    own_env_why: super::NO_OWN_ENV,
 };
 
 /// Its exporter, as the compose file runs it.
@@ -38,6 +40,7 @@ const EXPORTER: Exporter = Exporter {
     image: &defaults::NGINX_EXPORTER,
     port: 9113,
     up_metric: "nginx_up",
+    up_expr: None,
     down_alert: "NginxDown",
     // Its image is FROM scratch: compose gets no check at all, and Prometheus waits for it to
     // start (`targets::compose`).

@@ -27,7 +27,9 @@ pub const DEF: KindDef = KindDef {
     performance,
     refused_env: None,
     login: true,
+    basic_login: false,
     own_env: own_variables,
+    own_env_why: super::LOGIN_ENV,
 };
 
 /// The variables `app` sets on the official image's container from the service's login.
@@ -43,6 +45,7 @@ const EXPORTER: Exporter = Exporter {
     image: &defaults::POSTGRES_EXPORTER,
     port: 9187,
     up_metric: "pg_up",
+    up_expr: None,
     down_alert: "PostgresDown",
     // Its landing page: every `/metrics` queries the database.
     health_path: "/",

@@ -58,7 +58,9 @@ pub const DEF: KindDef = KindDef {
         ],
     }),
     login: false,
+    basic_login: false,
     own_env: super::no_own_env,
+    own_env_why: super::NO_OWN_ENV,
 };
 
 /// The port of the plugin's listener (`prometheus.tcp.port`), which the official image

@@ -45,7 +45,9 @@ pub const DEF: KindDef = KindDef {
     },
     refused_env: None,
     login: false,
+    basic_login: false,
     own_env: super::no_own_env,
+    own_env_why: super::NO_OWN_ENV,
 };
 
 /// Its exporter, as the compose file runs it.
@@ -53,6 +55,7 @@ const EXPORTER: Exporter = Exporter {
     image: &defaults::REDIS_EXPORTER,
     port: 9121,
     up_metric: "redis_up",
+    up_expr: None,
     down_alert: "RedisDown",
     // Answered without touching Redis.
     health_path: "/health",

@@ -349,6 +349,13 @@ fn collect(
                 }
             }
         }
+        // A key of the wrong form: that entry alone is left out, so the rest of the mapping is
+        // still checked.
+        ValidationErrorKind::PropertyNames { error } => {
+            let key = error.instance().as_str().unwrap_or_default();
+            bad.push(format!("{ptr}/{}", crate::source::escape_token(key)));
+            out.extend(structural_diagnostic(source, &ptr, err.kind(), doc));
+        }
         kind => {
             bad.push(ptr.clone());
             out.extend(structural_diagnostic(source, &ptr, kind, doc));

@@ -1,7 +1,9 @@
-//! `backup/`: the scripts (`backup-postgres.sh`, `verify-backup.sh`, `restore-postgres.sh`,
-//! static, from `templates/backup/`), the runner's `Dockerfile` and `entrypoint.sh`, and the
-//! `crontab` with one line per job (and the restore test), which passes each job's settings as
-//! arguments and libpq variables. supercronic runs the crontab, as the runner's user.
+//! `backup/`: the scripts (static, from `templates/backup/`: per engine of the stack's jobs
+//! `backup-<engine>.sh` and `restore-<engine>.sh`, PostgreSQL's or MySQL's, on
+//! `backup-common.sh` and `restore-common.sh`, and `verify-backup.sh`), the runner's
+//! `Dockerfile` and `entrypoint.sh`, and the `crontab` with one line per job (and the restore
+//! test), which passes each job's settings as arguments and its connection as variables (libpq's
+//! for PostgreSQL, `MYSQL_*` for MySQL). supercronic runs the crontab, as the runner's user.
 //!
 //! Every value that reaches a shell is restricted by the manifest's name rules and quoted
 //! anyway (`sh_quote`). supercronic gives `%` no meaning (its `crontab.go` hands the rest of
@@ -12,27 +14,98 @@ use super::paths::{BACKUP_DIR, PGPASS, PGPASS_DIR, SCRIPTS_MOUNT, TEXTFILE_DIR};
 use crate::ir::{BackupJob, Stack};
 use crate::manifest::model::Compress;
 
-const BACKUP_SH: &str = include_str!("../../templates/backup/backup-postgres.sh");
+const BACKUP_COMMON_SH: &str = include_str!("../../templates/backup/backup-common.sh");
+const RESTORE_COMMON_SH: &str = include_str!("../../templates/backup/restore-common.sh");
 const VERIFY_SH: &str = include_str!("../../templates/backup/verify-backup.sh");
-const RESTORE_SH: &str = include_str!("../../templates/backup/restore-postgres.sh");
 const DOCKERFILE: &str = include_str!("../../templates/backup/Dockerfile");
+
+/// A database engine the runner dumps: its scripts, and the client its image needs beside
+/// PostgreSQL's, which the base image has.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Engine {
+    Postgres,
+    Mysql,
+}
+
+impl Engine {
+    const ALL: [Engine; 2] = [Engine::Postgres, Engine::Mysql];
+
+    /// The engine of a job's service (`check` allows postgres and mysql services only).
+    fn of(stack: &Stack, job: &BackupJob) -> Engine {
+        match service(stack, job).kind {
+            crate::manifest::model::Kind::Mysql => Engine::Mysql,
+            _ => Engine::Postgres,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Engine::Postgres => "postgres",
+            Engine::Mysql => "mysql",
+        }
+    }
+
+    /// Its scripts: the dump and the restore.
+    fn scripts(self) -> [(&'static str, &'static str); 2] {
+        match self {
+            Engine::Postgres => [
+                ("backup-postgres.sh", include_str!("../../templates/backup/backup-postgres.sh")),
+                ("restore-postgres.sh", include_str!("../../templates/backup/restore-postgres.sh")),
+            ],
+            Engine::Mysql => [
+                ("backup-mysql.sh", include_str!("../../templates/backup/backup-mysql.sh")),
+                ("restore-mysql.sh", include_str!("../../templates/backup/restore-mysql.sh")),
+            ],
+        }
+    }
+
+    /// The Debian packages its client comes in, installed on the PostgreSQL image.
+    fn packages(self) -> &'static str {
+        match self {
+            Engine::Postgres => "",
+            // mariadb-dump and the mariadb client (mariadb-client-core has no dump).
+            Engine::Mysql => "mariadb-client",
+        }
+    }
+}
+
+/// The engines of the stack's jobs, in `Engine::ALL` order.
+fn engines(stack: &Stack, b: &crate::ir::Backups) -> Vec<Engine> {
+    Engine::ALL.into_iter().filter(|e| b.jobs.iter().any(|j| Engine::of(stack, j) == *e)).collect()
+}
+
+fn service<'a>(stack: &'a Stack, job: &BackupJob) -> &'a crate::ir::Service {
+    stack.services.iter().find(|s| s.name == job.service).expect("checked: the job's service exists")
+}
 
 /// A word for sh: single-quoted, `'` escaped.
 pub fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
 
-/// The connection settings of a job's database, as libpq variables.
-fn libpq(stack: &Stack, job: &BackupJob) -> String {
-    let s = stack.services.iter().find(|s| s.name == job.service).expect("checked: the job's service exists");
-    let pg = s.db.as_ref().expect("checked: a postgres service has connection settings");
-    format!(
-        "PGHOST={} PGPORT={} PGDATABASE={} PGUSER={} PGPASSFILE={PGPASS}",
-        sh_quote(&s.host),
-        s.port,
-        sh_quote(&pg.database),
-        sh_quote(&pg.user)
-    )
+/// The connection settings of a job's database: libpq's variables (the password from the
+/// pgpass file the entrypoint writes), or the `MYSQL_*` ones the MySQL scripts read (the
+/// password from its secret's file).
+fn connection(stack: &Stack, job: &BackupJob) -> String {
+    let s = service(stack, job);
+    let db = s.db.as_ref().expect("checked: a database service has connection settings");
+    match Engine::of(stack, job) {
+        Engine::Postgres => format!(
+            "PGHOST={} PGPORT={} PGDATABASE={} PGUSER={} PGPASSFILE={PGPASS}",
+            sh_quote(&s.host),
+            s.port,
+            sh_quote(&db.database),
+            sh_quote(&db.user)
+        ),
+        Engine::Mysql => format!(
+            "MYSQL_HOST={} MYSQL_TCP_PORT={} MYSQL_DATABASE={} MYSQL_USER={} MYSQL_PASSWORD_FILE={}",
+            sh_quote(&s.host),
+            s.port,
+            sh_quote(&db.database),
+            sh_quote(&db.user),
+            sh_quote(&super::paths::secret_file(&db.password))
+        ),
+    }
 }
 
 fn crontab(stack: &Stack, b: &crate::ir::Backups) -> String {
@@ -62,9 +135,10 @@ fn crontab(stack: &Stack, b: &crate::ir::Backups) -> String {
             args.push("--no-verify".into());
         }
         out.push_str(&format!(
-            "{} {} {SCRIPTS_MOUNT}/backup-postgres.sh {}\n",
+            "{} {} {SCRIPTS_MOUNT}/backup-{}.sh {}\n",
             j.schedule.normalized(),
-            libpq(stack, j),
+            connection(stack, j),
+            Engine::of(stack, j).name(),
             args.join(" ")
         ));
     }
@@ -77,9 +151,10 @@ fn crontab(stack: &Stack, b: &crate::ir::Backups) -> String {
             }
             seen.push(j.service.clone());
             out.push_str(&format!(
-                "{} {} {SCRIPTS_MOUNT}/restore-postgres.sh --test --job {} --service {} --dest {} --textfile-dir {TEXTFILE_DIR}\n",
+                "{} {} {SCRIPTS_MOUNT}/restore-{}.sh --test --job {} --service {} --dest {} --textfile-dir {TEXTFILE_DIR}\n",
                 rt.normalized(),
-                libpq(stack, j),
+                connection(stack, j),
+                Engine::of(stack, j).name(),
                 sh_quote(j.name.as_str()),
                 sh_quote(j.service.as_str()),
                 sh_quote(&b.destination)
@@ -90,14 +165,16 @@ fn crontab(stack: &Stack, b: &crate::ir::Backups) -> String {
 }
 
 /// The runner's entrypoint: as its user, check that the volumes it writes are its own, write a
-/// pgpass file from the databases' secrets, and hand over to supercronic.
+/// pgpass file from the PostgreSQL databases' secrets, check that it can read the MySQL ones'
+/// (its jobs read them on each run), and hand over to supercronic.
 fn entrypoint(stack: &Stack, b: &crate::ir::Backups) -> String {
     let dirs = format!("{} {}", sh_quote(&b.destination), sh_quote(TEXTFILE_DIR));
     let mut out = format!(
         r#"#!/usr/bin/env bash
 # Start the backup runner, as its user ({user}): check that the volumes it writes are its own,
-# write the pgpass file from the databases' secrets, and run supercronic in the foreground,
-# which runs the crontab's jobs as this user.
+# write the pgpass file from the PostgreSQL databases' secrets (and check that the MySQL ones'
+# can be read), and run supercronic in the foreground, which runs the crontab's jobs as this
+# user.
 set -euo pipefail
 umask 077
 for dir in {dirs}; do
@@ -130,18 +207,21 @@ entry() {{ printf '%s:%s:*:%s:%s\n' "$1" "$2" "$3" "$(printf '%s' "$4" | sed 's/
             continue;
         }
         seen.push(j.service.clone());
-        let Some(s) = stack.services.iter().find(|s| s.name == j.service) else { continue };
-        let Some(pg) = &s.db else { continue };
+        let s = service(stack, j);
+        let Some(db) = &s.db else { continue };
         // The password's file: a `{ file }` as mounted, an `{ env }` as seeded.
-        // Read apart from the call: `set -e` stops on a failed substitution in an assignment,
-        // not in a command's arguments.
-        out.push_str(&format!(
-            "password=$(readable {})\nentry {} {} {} \"$password\"\n",
-            sh_quote(&super::paths::secret_file(&pg.password)),
-            sh_quote(&s.host),
-            s.port,
-            sh_quote(&pg.user)
-        ));
+        let file = sh_quote(&super::paths::secret_file(&db.password));
+        match Engine::of(stack, j) {
+            // Read apart from the call: `set -e` stops on a failed substitution in an
+            // assignment, not in a command's arguments.
+            Engine::Postgres => out.push_str(&format!(
+                "password=$(readable {file})\nentry {} {} {} \"$password\"\n",
+                sh_quote(&s.host),
+                s.port,
+                sh_quote(&db.user)
+            )),
+            Engine::Mysql => out.push_str(&format!("readable {file} >/dev/null\n")),
+        }
     }
     out.push_str(&format!("\nexec supercronic {SCRIPTS_MOUNT}/crontab\n"));
     out
@@ -158,6 +238,10 @@ fn dockerfile(stack: &Stack, b: &crate::ir::Backups) -> String {
         ("BACKUP_DIR", b.destination.clone()),
         ("TEXTFILE_DIR", TEXTFILE_DIR.to_string()),
         ("RUNNER_USER", crate::ir::defaults::POSTGRES_USER.to_string()),
+        (
+            "CLIENT_PACKAGES",
+            engines(stack, b).iter().map(|e| e.packages()).filter(|p| !p.is_empty()).collect::<Vec<_>>().join(" "),
+        ),
     ];
     let mut out: String = args.iter().map(|(k, v)| format!("ARG {k}={v}\n")).collect();
     out.push_str(DOCKERFILE);
@@ -166,14 +250,20 @@ fn dockerfile(stack: &Stack, b: &crate::ir::Backups) -> String {
 
 pub fn lower(stack: &Stack) -> Vec<Artifact> {
     let Some(b) = &stack.backups else { return Vec::new() };
-    vec![
-        Artifact::new(format!("{BACKUP_DIR}/backup-postgres.sh"), BACKUP_SH),
+    let mut out = vec![
+        Artifact::new(format!("{BACKUP_DIR}/backup-common.sh"), BACKUP_COMMON_SH),
+        Artifact::new(format!("{BACKUP_DIR}/restore-common.sh"), RESTORE_COMMON_SH),
         Artifact::new(format!("{BACKUP_DIR}/verify-backup.sh"), VERIFY_SH),
-        Artifact::new(format!("{BACKUP_DIR}/restore-postgres.sh"), RESTORE_SH),
+    ];
+    for e in engines(stack, b) {
+        out.extend(e.scripts().map(|(name, text)| Artifact::new(format!("{BACKUP_DIR}/{name}"), text)));
+    }
+    out.extend([
         Artifact::new(format!("{BACKUP_DIR}/entrypoint.sh"), entrypoint(stack, b)),
         Artifact::new(format!("{BACKUP_DIR}/crontab"), crontab(stack, b)),
         Artifact::new(format!("{BACKUP_DIR}/Dockerfile"), dockerfile(stack, b)),
-    ]
+    ]);
+    out
 }
 
 #[cfg(test)]

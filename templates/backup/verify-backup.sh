@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Verify a dump written by backup-postgres.sh: its sha256 (when the .sha256 file is beside
-# it), that it decompresses (and decrypts, given an age identity), that pg_restore can read its
-# table of contents, and that it is not suspiciously small.
+# Verify a dump written by backup-postgres.sh or backup-mysql.sh: its sha256 (when the .sha256
+# file is beside it), that it decompresses (and decrypts, given an age identity), that it is
+# whole (pg_restore reads every block of a `.dump`; a `.sql` dump starts with mariadb-dump's or
+# mysqldump's header and ends with its `-- Dump completed` line, which it writes last), and
+# that it is not suspiciously small.
 set -euo pipefail
 
 usage() {
@@ -63,6 +65,28 @@ if [[ $name == *.age && -z $identity ]]; then
   # Without the identity only the envelope can be checked.
   head -c 64 -- "$file" | grep -q '^age-encryption.org/v1' || bad "not an age file"
   ((quiet)) || echo "verify-backup.sh: $file: encrypted; checked size and sha256 (pass --identity to check the dump)"
+  exit 0
+fi
+
+# By the dump's own name (its directory may have any name).
+case "$(basename -- "$inner")" in *.sql | *.sql.gz | *.sql.zst) sql=1 ;; *) sql=0 ;; esac
+if ((sql)); then
+  # Read the whole dump: every compression block is checked, truncation included.
+  set +e
+  decrypt | decompress >/dev/null 2>&1
+  statuses=("${PIPESTATUS[@]}")
+  set -e
+  for status in "${statuses[@]}"; do
+    ((status == 0)) || bad "does not decompress (corrupt or truncated)"
+  done
+  # MariaDB's dumps open with their sandbox-mode line (`/*M!999999\- enable the sandbox mode */`,
+  # since 10.11.8), then the header.
+  head=$(decrypt | decompress | head -n 3) || true
+  last=$(decrypt | decompress | tail -n 1)
+  grep -qE '^-- (MariaDB|MySQL) dump' <<<"$head" || bad "is not a mariadb-dump or mysqldump dump"
+  [[ $last == "-- Dump completed"* ]] || bad "does not end with the dump's completion line (cut short)"
+  tables=$( (decrypt | decompress | grep -c '^CREATE TABLE ') || true)
+  ((quiet)) || echo "verify-backup.sh: $file: good ($size bytes, $tables tables)"
   exit 0
 fi
 

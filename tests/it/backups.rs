@@ -5,6 +5,7 @@
 //! every job is in the crontab and has a staleness alert, supercronic runs every schedule
 //! sightline accepts at the times sightline's alerts assume, and hostile names cannot inject.
 
+use crate::mysql_server::Server as MysqlServer;
 use crate::pg_server::{PG_BIN, Server, compose_setup};
 use crate::prometheus::manifests;
 use crate::support::{build_into_tempdir, require_tool, root, run};
@@ -54,6 +55,32 @@ fn textfile_metrics(path: &Path) -> String {
         );
     }
     text
+}
+
+/// `runs` more runs of a job whose `keep` is 2 (a second apart: dumps are named to the second)
+/// leave its two newest dumps, `first` not among them.
+fn rotates(runs: usize, backup: &dyn Fn(&[&str]) -> (bool, String), job_dir: &Path, first: &str) {
+    for _ in 0..runs {
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        let (ok, out) = backup(&[]);
+        assert!(ok, "{out}");
+    }
+    let kept = dumps(job_dir);
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    assert!(!kept.iter().any(|k| k == first), "{kept:?}");
+}
+
+/// A new age identity in `dir`, and its recipient (public key).
+fn age_key(dir: &Path) -> (PathBuf, String) {
+    let key = dir.join("key.txt");
+    let (ok, out) = run(Command::new("age-keygen").arg("-o").arg(&key));
+    assert!(ok, "{out}");
+    let recipient = std::fs::read_to_string(&key)
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("# public key: ").map(String::from))
+        .unwrap();
+    (key, recipient)
 }
 
 #[test]
@@ -150,14 +177,7 @@ fn backups_verify_rotate_restore_and_encrypt_on_a_real_database() {
     assert_eq!(server.psql(db, "SELECT count(*), sum(total) FROM shop.orders"), "321|77521.5");
 
     // Rotation: five runs with keep 2 leave the two newest.
-    for _ in 0..5 {
-        std::thread::sleep(std::time::Duration::from_millis(1100));
-        let (ok, out) = backup(&[]);
-        assert!(ok, "{out}");
-    }
-    let kept = dumps(&job_dir);
-    assert_eq!(kept.len(), 2, "{kept:?}");
-    assert!(!kept.contains(&first[0]));
+    rotates(5, &backup, &job_dir, &first[0]);
     let shas = std::fs::read_dir(&job_dir)
         .unwrap()
         .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".sha256"))
@@ -191,14 +211,7 @@ fn backups_verify_rotate_restore_and_encrypt_on_a_real_database() {
     );
 
     // Encrypted round trip.
-    let key = work.path().join("key.txt");
-    let (ok, out) = run(Command::new("age-keygen").arg("-o").arg(&key));
-    assert!(ok, "{out}");
-    let recipient = std::fs::read_to_string(&key)
-        .unwrap()
-        .lines()
-        .find_map(|l| l.strip_prefix("# public key: ").map(String::from))
-        .unwrap();
+    let (key, recipient) = age_key(work.path());
     let mut c = server.cmd(scripts.join("backup-postgres.sh"));
     c.env("PGDATABASE", db)
         .args(["--job", "weekly", "--service", "db", "--keep", "3", "--age-recipient", &recipient, "--dest"])
@@ -223,6 +236,172 @@ fn backups_verify_rotate_restore_and_encrypt_on_a_real_database() {
     assert_eq!(server.psql("decrypted", "SELECT count(*) FROM items"), "5001");
 }
 
+/// The statement docs/manifest.md gives to let a mysql job's user create the restore test's
+/// scratch databases, for `user`.
+fn documented_restore_grant(user: &str) -> String {
+    let doc = std::fs::read_to_string(root().join("docs/manifest.md")).unwrap();
+    let line = doc
+        .lines()
+        .find(|l| l.trim_start().starts_with("GRANT ALL ON `sightline"))
+        .expect("docs/manifest.md gives the restore test's grant");
+    line.trim().replace("'shop'", &format!("'{user}'"))
+}
+
+#[test]
+fn mysql_backups_verify_rotate_restore_and_encrypt_on_a_real_mariadb() {
+    require_tool("shellcheck");
+    require_tool("age");
+    let tree = build_into_tempdir(&root().join("tests/fixtures/ok/workers.yaml"));
+    let scripts = tree.path().join("backup");
+    let server = MysqlServer::start();
+    let work = tempfile::tempdir().unwrap();
+    let dest = work.path().join("backups");
+    let textfile = work.path().join("textfile");
+    // A password the scripts must carry intact, off every command line.
+    let password = "pa'ss\"w\\ord $x";
+    let pw = work.path().join("password");
+    std::fs::write(&pw, password).unwrap();
+    server
+        .root_sql(&format!(
+            "CREATE DATABASE shop; CREATE USER 'shop'@'%' IDENTIFIED BY '{}'; GRANT ALL ON shop.* TO 'shop'@'%'; {}",
+            password.replace('\\', "\\\\").replace('\'', "''"),
+            documented_restore_grant("shop")
+        ))
+        .unwrap();
+    // Rows with what a dump's parser could trip on: quotes, parentheses, commas and semicolons
+    // in strings, backslashes, binary, NULL, an empty table; a view, a routine, a trigger and
+    // an event, all the application user's own.
+    server.sql("shop", password, "shop", "CREATE TABLE items (id int PRIMARY KEY, name text, raw blob); INSERT INTO items SELECT seq, CONCAT('it''s (', seq, '),(;'), UNHEX('00FF275C') FROM seq_1_to_5000; CREATE TABLE `odd name` (v varchar(20)); INSERT INTO `odd name` VALUES ('a\\\\'), ('b)'), (NULL); CREATE TABLE empty_t (x int); CREATE VIEW v AS SELECT id FROM items; CREATE PROCEDURE p() SELECT 1; CREATE TRIGGER tr BEFORE INSERT ON empty_t FOR EACH ROW SET NEW.x = NEW.x + 1; CREATE EVENT e ON SCHEDULE EVERY 1 DAY DO DELETE FROM empty_t;");
+    // What a row counter could take for rows or tables: an INSERT in a trigger's body (on a line
+    // of its own, as a dump writes the body as written), a name with a backtick, a
+    // system-versioned table (not a BASE TABLE to information_schema).
+    server.sql("shop", password, "shop", "CREATE TABLE log (id int); CREATE TRIGGER audit AFTER INSERT ON items FOR EACH ROW\nINSERT INTO `log` VALUES (NEW.id), (NEW.id); CREATE TABLE `a``b` (v int); INSERT INTO `a``b` VALUES (1), (2); CREATE TABLE hist (v int) WITH SYSTEM VERSIONING; INSERT INTO hist VALUES (1), (2);");
+
+    let umask = work.path().join("umask077");
+    std::fs::write(&umask, "#!/bin/sh\numask 077\nexec \"$@\"\n").unwrap();
+    std::fs::set_permissions(&umask, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let script = |name: &str, password_file: &Path, args: &[&str]| {
+        let mut c = server.cmd(&umask, "shop", password_file);
+        c.arg(scripts.join(name)).env("MYSQL_DATABASE", "shop").args(args);
+        c.arg("--dest").arg(&dest).arg("--textfile-dir").arg(&textfile);
+        run(&mut c)
+    };
+    let backup = |extra: &[&str]| {
+        let mut args = vec!["--job", "shop-nightly", "--service", "db", "--keep", "2", "--compress", "zstd"];
+        args.extend(extra);
+        script("backup-mysql.sh", &pw, &args)
+    };
+    let (ok, out) = backup(&[]);
+    assert!(ok, "backup: {out}");
+    let job_dir = dest.join("shop-nightly");
+    let first = dumps(&job_dir);
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert!(first[0].ends_with(".sql.zst"), "{first:?}");
+    assert!(job_dir.join(format!("{}.sha256", first[0])).exists());
+    let metrics = textfile_metrics(&textfile.join("sightline_backup_shop-nightly.prom"));
+    assert!(
+        metrics.contains("sightline_backup_last_result{backup_job=\"shop-nightly\",service=\"db\"} 1"),
+        "{metrics}"
+    );
+    assert!(!out.contains(password), "the password is never printed: {out}");
+
+    // Verification: the good dump passes; a corrupt copy, and one cut short (whole zstd frames,
+    // without mariadb-dump's last line), do not.
+    let dump = job_dir.join(&first[0]);
+    let (ok, out) = run(Command::new(scripts.join("verify-backup.sh")).arg(&dump));
+    assert!(ok && out.contains("6 tables"), "a good dump verifies: {out}");
+    let mut bytes = std::fs::read(&dump).unwrap();
+    let mid = bytes.len() / 2;
+    for b in &mut bytes[mid..mid + 64] {
+        *b ^= 0x5a;
+    }
+    let corrupt = work.path().join("corrupt.sql.zst");
+    std::fs::write(&corrupt, &bytes).unwrap();
+    assert!(!run(Command::new(scripts.join("verify-backup.sh")).arg(&corrupt)).0, "a corrupt dump must not verify");
+    let plain = run(Command::new("zstd").args(["-dc"]).arg(&dump)).1;
+    let cut = work.path().join("cut.sql");
+    std::fs::write(&cut, &plain[..plain.len() * 9 / 10]).unwrap();
+    let (ok, out) = run(Command::new(scripts.join("verify-backup.sh")).arg(&cut));
+    assert!(!ok && out.contains("cut short"), "a dump cut short must not verify: {out}");
+
+    // A run with a wrong password fails, keeps nothing, and records the failure beside the last
+    // success.
+    let wrong = work.path().join("wrong");
+    std::fs::write(&wrong, "not the password").unwrap();
+    let (ok, out) = script("backup-mysql.sh", &wrong, &["--job", "shop-nightly", "--service", "db", "--keep", "2"]);
+    assert!(!ok, "a wrong password must fail the job: {out}");
+    assert_eq!(dumps(&job_dir), first, "nothing may be kept from a failed run");
+    let metrics = textfile_metrics(&textfile.join("sightline_backup_shop-nightly.prom"));
+    assert!(
+        metrics.contains("sightline_backup_last_result{backup_job=\"shop-nightly\",service=\"db\"} 0"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("sightline_backup_last_success_timestamp_seconds{"), "{metrics}");
+
+    // Restored into another database: every row, byte for byte.
+    let mut c = server.cmd(scripts.join("restore-mysql.sh"), "shop", &pw);
+    let (ok, out) = run(c.args(["--into", "sightline_restore_test_copy"]).arg(&dump));
+    assert!(ok, "restore: {out}");
+    let sums = "SELECT COUNT(*), SUM(id), MD5(GROUP_CONCAT(name, HEX(raw) ORDER BY id)) FROM items";
+    assert_eq!(
+        server.sql("shop", password, "sightline_restore_test_copy", sums),
+        server.sql("shop", password, "shop", sums)
+    );
+    assert_eq!(
+        server.sql(
+            "shop",
+            password,
+            "sightline_restore_test_copy",
+            "SELECT GROUP_CONCAT(COALESCE(v, 'NULL') ORDER BY v) FROM `odd name`"
+        ),
+        "NULL,a\\\\,b)"
+    );
+    server.root_sql("DROP DATABASE sightline_restore_test_copy").unwrap();
+
+    // Rotation: three more runs with keep 2 leave the two newest.
+    rotates(3, &backup, &job_dir, &first[0]);
+
+    // The restore test passes on the newest dump though the live database has moved on.
+    server.sql(
+        "shop",
+        password,
+        "shop",
+        "INSERT INTO items VALUES (100001, 'after the dump', NULL); DELETE FROM `odd name`;",
+    );
+    let (ok, out) = script("restore-mysql.sh", &pw, &["--test", "--job", "shop-nightly", "--service", "db"]);
+    assert!(ok && out.contains("6 tables"), "restore test: {out}");
+    assert!(
+        textfile_metrics(&textfile.join("sightline_restore_test_shop-nightly.prom"))
+            .contains("sightline_restore_test_last_result{backup_job=\"shop-nightly\",service=\"db\"} 1")
+    );
+    assert_eq!(
+        server
+            .root_sql(
+                "SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name LIKE 'sightline_restore_test_%'"
+            )
+            .unwrap(),
+        "0",
+        "the scratch database is dropped"
+    );
+
+    // Encrypted round trip.
+    let (key, recipient) = age_key(work.path());
+    let (ok, out) = script(
+        "backup-mysql.sh",
+        &pw,
+        &["--job", "weekly", "--service", "db", "--keep", "1", "--age-recipient", &recipient],
+    );
+    assert!(ok, "encrypted backup: {out}");
+    let enc = dumps(&dest.join("weekly"));
+    assert!(enc.len() == 1 && enc[0].ends_with(".sql.gz.age"), "{enc:?}");
+    let enc = dest.join("weekly").join(&enc[0]);
+    assert!(run(Command::new(scripts.join("verify-backup.sh")).arg("--identity").arg(&key).arg(&enc)).0);
+    let mut c = server.cmd(scripts.join("restore-mysql.sh"), "shop", &pw);
+    let (ok, out) = run(c.args(["--into", "sightline_restore_test_decrypted", "--identity"]).arg(&key).arg(&enc));
+    assert!(ok, "encrypted restore: {out}");
+    assert_eq!(server.sql("shop", password, "sightline_restore_test_decrypted", "SELECT COUNT(*) FROM items"), "5001");
+}
+
 #[test]
 fn every_script_passes_shellcheck_and_has_help() {
     let shellcheck = require_tool("shellcheck");
@@ -238,7 +417,21 @@ fn every_script_passes_shellcheck_and_has_help() {
             .map(|e| e.unwrap().path())
             .filter(|p| p.extension().is_some_and(|e| e == "sh"))
             .collect();
-        assert_eq!(scripts.len(), 4, "{}", m.display());
+        // The shared scripts and the entrypoint, and a dump and a restore script per engine.
+        let names: Vec<String> =
+            scripts.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+        for common in ["backup-common.sh", "restore-common.sh", "verify-backup.sh", "entrypoint.sh"] {
+            assert!(names.iter().any(|n| n == common), "{}: no {common}", m.display());
+        }
+        for engine in ["postgres", "mysql"] {
+            let pair = [format!("backup-{engine}.sh"), format!("restore-{engine}.sh")];
+            let has = pair.iter().filter(|p| names.contains(p)).count();
+            assert!(has == 0 || has == 2, "{}: {names:?}", m.display());
+        }
+        assert_eq!(
+            scripts.len(),
+            4 + 2 * names.iter().filter(|n| n.starts_with("backup-") && *n != "backup-common.sh").count()
+        );
         let (ok, out) = run(Command::new(&shellcheck).args(&scripts));
         assert!(ok, "{}: shellcheck:\n{out}", m.display());
         // The runner's Dockerfile passes hadolint, down to its notes (what it leaves out on
@@ -246,7 +439,10 @@ fn every_script_passes_shellcheck_and_has_help() {
         let (ok, out) =
             run(Command::new(&hadolint).args(["--no-color", "--failure-threshold", "style"]).arg(b.join("Dockerfile")));
         assert!(ok && out.trim().is_empty(), "{}: hadolint:\n{out}", m.display());
-        for s in scripts.iter().filter(|s| !s.ends_with("entrypoint.sh")) {
+        // The libraries are sourced, not run.
+        for s in
+            scripts.iter().filter(|s| !s.ends_with("entrypoint.sh") && !s.to_string_lossy().ends_with("-common.sh"))
+        {
             let (ok, out) = run(Command::new("bash").arg(s).arg("--help"));
             assert!(ok && out.contains("Usage:"), "{}: {} --help: {out}", m.display(), s.display());
         }
@@ -262,16 +458,23 @@ fn every_job_is_scheduled_and_watched() {
         let dir = build_into_tempdir(&m);
         let crontab = std::fs::read_to_string(dir.path().join("backup/crontab")).unwrap();
         let rules = std::fs::read_to_string(dir.path().join("prometheus/rules/backups.yml")).unwrap();
+        // Each job by its database's engine: PostgreSQL's scripts or MySQL's.
+        let engine = |j: &sightline::ir::BackupJob| {
+            let s = stack.services.iter().find(|s| s.name == j.service).unwrap();
+            if s.kind == sightline::manifest::model::Kind::Mysql { "mysql" } else { "postgres" }
+        };
         for j in &b.jobs {
             let line = crontab
                 .lines()
-                .find(|l| l.contains(&format!("--job '{}'", j.name)) && l.contains("backup-postgres.sh"))
+                .find(|l| l.contains(&format!("--job '{}'", j.name)) && l.contains(&format!("backup-{}.sh", engine(j))))
                 .unwrap_or_else(|| panic!("{}: {} not in the crontab", m.display(), j.name));
             assert!(line.starts_with(&format!("{} ", j.schedule.normalized())), "{line}");
             assert!(rules.contains(&format!("backup_job=\"{}\"", j.name)) && rules.contains("BackupStale"));
         }
         if b.restore_test.is_some() {
-            assert!(crontab.contains("restore-postgres.sh --test"));
+            for j in &b.jobs {
+                assert!(crontab.contains(&format!("restore-{}.sh --test", engine(j))), "{}: {}", m.display(), j.name);
+            }
         }
         // supercronic reads the crontab as written, each job's schedule whole (the command is
         // not taken for a sixth or seventh field), at the runs sightline's alerts expect.
@@ -284,7 +487,11 @@ fn every_job_is_scheduled_and_watched() {
         assert_eq!(runs.len(), lines.len(), "{}: every line is a job", m.display());
         for (line, (schedule, theirs)) in lines.iter().zip(&runs) {
             let cron = sightline::manifest::values::Cron::parse(schedule).unwrap();
-            assert!(line.starts_with(&format!("{schedule} PGHOST=")), "{line}");
+            assert!(
+                line.starts_with(&format!("{schedule} PGHOST="))
+                    || line.starts_with(&format!("{schedule} MYSQL_HOST=")),
+                "{line}"
+            );
             assert_eq!(theirs, &sightline_runs(&cron, FROM, 50), "{}: {line}", m.display());
         }
     }

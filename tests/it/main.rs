@@ -15,6 +15,7 @@ mod grafana;
 mod logql;
 mod loki;
 mod mutations;
+mod mysql_server;
 mod pg_server;
 mod pin;
 mod postgres;

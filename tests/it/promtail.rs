@@ -328,7 +328,11 @@ fn format_expressions_parse_sample_lines() {
         sightline::manifest::model::LogFormat::Elasticsearch,
     );
     let filter = regex::Regex::new(filter.split('`').nth(1).unwrap()).unwrap();
-    assert!(filter.is_match(es7) && filter.is_match(os) && filter.is_match(&es8.replace("WARN", "ERROR")));
+    assert!(
+        filter.is_match(es7)
+            && filter.is_match(os)
+            && filter.is_match(&es8.replace(r#""log.level": "WARN""#, r#""log.level":"ERROR""#))
+    );
     assert!(!filter.is_match(es8) && !filter.is_match(os_info));
     let _: Value = Value::Null;
 }

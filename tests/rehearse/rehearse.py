@@ -599,7 +599,8 @@ def start_observability(stack: Stack, procs: Processes, report: Report) -> None:
         elif "nginx-prometheus-exporter" in image:
             start_program(stack, procs, name, "nginx-prometheus-exporter", cmd, 9113, "--web.listen-address")
         elif "elasticsearch-exporter" in image:
-            start_program(stack, procs, name, "elasticsearch_exporter", cmd, 9114, "--web.listen-address")
+            # With a login, its password read from its secret's file by the compose entrypoint's shell.
+            start_program(stack, procs, name, "elasticsearch_exporter", cmd, 9114, "--web.listen-address", shell_entrypoint="entrypoint" in c)
         elif image.startswith("prom/pushgateway:"):
             start_program(stack, procs, name, "pushgateway", cmd, 9091, "--web.listen-address")
         elif image.startswith("prom/blackbox-exporter:"):
@@ -711,6 +712,20 @@ def start_mysql(stack: Stack, procs: Processes, name: str, svc: dict) -> None:
     r = mysql_root(stack, name, f"CREATE DATABASE IF NOT EXISTS `{db}`; CREATE USER {sql_string(user)}@'%' IDENTIFIED BY {sql_string(password)}; GRANT {grant};")
     if r.returncode != 0:
         sys.exit(f"rehearse: {name}: MariaDB refuses the set-up: {r.stderr}")
+    if user != "root" and (stack.manifest.get("backups") or {}).get("restore_test"):
+        # The restore test's scratch databases, granted as docs/manifest.md says.
+        r = mysql_root(stack, name, restore_grant().replace("'shop'", sql_string(user)))
+        if r.returncode != 0:
+            sys.exit(f"rehearse: {name}: MariaDB refuses the documented grant: {r.stderr}")
+
+
+def restore_grant() -> str:
+    """The statement docs/manifest.md gives to let a mysql job's user create the restore test's
+    scratch databases (for its example user `shop`)."""
+    lines = [l.strip() for l in (ROOT / "docs/manifest.md").read_text().splitlines() if l.strip().startswith("GRANT ALL ON `sightline")]
+    if len(lines) != 1:
+        sys.exit(f"rehearse: docs/manifest.md gives {len(lines)} restore-test grants, not one")
+    return lines[0]
 
 
 def mysql_status(stack: Stack, name: str, variable: str) -> int:
@@ -752,7 +767,9 @@ def search_distribution(svc: dict) -> str:
 def start_search_node(stack: Stack, procs: Processes, name: str, svc: dict) -> None:
     # Neither Elasticsearch nor OpenSearch can run here: a stand-in node that answers the
     # exporter with captured responses, and takes faults (tests/rehearse/search_node.py).
-    procs.start(name, [sys.executable, str(ROOT / "tests/rehearse/search_node.py"), stack.addr[name], str(svc["port"]), str(search_fixtures()), search_distribution(svc), name])
+    # A service with a login: its node's security asks for it, from the start.
+    env = {**os.environ, "SEARCH_NODE_LOGIN": f"{svc['user']}:{stack.secret_for(svc)}"} if svc.get("user") else None
+    procs.start(name, [sys.executable, str(ROOT / "tests/rehearse/search_node.py"), stack.addr[name], str(svc["port"]), str(search_fixtures()), search_distribution(svc), name], env=env)
 
 
 def search_node(stack: Stack, name: str, setting: str, value) -> int:
@@ -2336,9 +2353,13 @@ def hold_idle_clients(stack: Stack, procs: Processes, apps: list[str]) -> None:
         procs.start(f"{name}-client", ["sh", "-c", f"sleep 3600 | {PG_BIN / 'psql'} -d {shlex.quote(svc.get('database', 'postgres'))}"], env=env)
 
 
-def write_rows(stack: Stack, sql: str) -> None:
-    """Run SQL in the database of every postgres service."""
+def write_rows(stack: Stack, sql: str, mysql_sql: str = "") -> None:
+    """Run SQL in the database of every postgres service (and `mysql_sql` in every mysql one's,
+    as its user)."""
     for name, svc in stack.manifest.get("services", {}).items():
+        if svc.get("kind") == "mysql" and mysql_sql:
+            argv, env = mysql_client(stack, name, mysql_login(stack, name))
+            subprocess.run([*argv, "-D", svc.get("database", "mysql"), "-e", mysql_sql], env=env, capture_output=True, check=True)
         if svc.get("kind") != "postgres":
             continue
         env = {**os.environ, "PGPASSWORD": stack.secret_for(svc), "PGHOST": stack.addr[name], "PGPORT": str(svc.get("port", 5432)), "PGUSER": svc.get("user", "postgres")}
@@ -2416,17 +2437,21 @@ def inject(stack: Stack, procs: Processes, report: Report, faults: Faults, apps:
             report.check(code == 503, f"{n}: {ready} answers 503 once the app is told it is not ready", f"it answers {code}")
             want.append(("HealthCheckFailed", {"service": n}))
     jobs_m = batch_jobs(stack)
-    backup_jobs = [c for _, c in jobs if "backup-postgres.sh" in c]
+    backup_jobs = [c for _, c in jobs if re.search(r"backup-(postgres|mysql)\.sh", c)]
     failed_job = None
     if backup_jobs:
         failed_job = re.search(r"--job[= ](\S+)", backup_jobs[0]) or re.search(r"\bJOB=(\S+)", backup_jobs[0])
         failed_job = failed_job.group(1).strip("'\"") if failed_job else None
+        # The job's password made wrong: in a copy of the pgpass file (PostgreSQL), or of its
+        # password's file (MySQL).
         pgpass = tmpfs_dir(stack, "/run/sightline") / "pgpass"
-        wrong = pgpass.with_name("pgpass-wrong")
-        wrong.write_text(re.sub(r":[^:\n]*$", ":wrong-password", pgpass.read_text(), flags=re.M))
+        mysql_pw = re.search(r"MYSQL_PASSWORD_FILE=(\S+)", backup_jobs[0])
+        real = Path(mysql_pw.group(1).strip("'")) if mysql_pw else pgpass
+        wrong = pgpass.with_name("password-wrong")
+        wrong.write_text("wrong-password" if mysql_pw else re.sub(r":[^:\n]*$", ":wrong-password", pgpass.read_text(), flags=re.M))
         os.chown(wrong, *runner_user(stack))
         os.chmod(wrong, 0o600)
-        code = run_cron_job(stack, procs, backup_jobs[0].replace(str(pgpass), str(wrong)))
+        code = run_cron_job(stack, procs, backup_jobs[0].replace(str(real), str(wrong)))
         report.check(code != 0, "backup runner: a job with a wrong password fails", f"exit {code}")
         if failed_job:
             want.append(("BackupFailed", {"backup_job": failed_job}))
@@ -2583,21 +2608,30 @@ def inject(stack: Stack, procs: Processes, report: Report, faults: Faults, apps:
             return float(re.search(r"[<>]\s*([0-9.]+)\s*$", rule["expr"]).group(1)) if rule else None
 
         low, out, heap = share("ElasticsearchDiskSpaceLow"), share("ElasticsearchDiskOutOfSpace"), share("ElasticsearchHeapUsageTooHigh")
+        pending = share("ElasticsearchPendingTasks")
+        # The disk alerts by their thresholds (an override may put either above the other).
+        disk = sorted([(t, a) for t, a in ((low, "ElasticsearchDiskSpaceLow"), (out, "ElasticsearchDiskOutOfSpace")) if t is not None])
         settings = [("status", "yellow" if i == 0 else "red")]
         if i == 0:
             if heap is not None:
                 settings.append(("heap", round(heap + (1 - heap) / 2, 3)))
                 want.append(("ElasticsearchHeapUsageTooHigh", {"service": n}))
-            if low is not None:
-                # Free space between the two thresholds: low, not out.
-                settings.append(("free", round((low + (out or 0)) / 2, 3)))
-                want.append(("ElasticsearchDiskSpaceLow", {"service": n}))
+            if disk and (len(disk) == 1 or disk[0][0] < disk[-1][0]):
+                # Free space below the higher threshold and above the lower one: one alert.
+                top, alert = disk[-1]
+                settings.append(("free", round((top + (disk[0][0] if len(disk) > 1 else 0)) / 2, 3)))
+                want.append((alert, {"service": n}))
+            elif disk:
+                # The same threshold for both: below it, both.
+                settings.append(("free", round(disk[0][0] / 2, 3)))
+                want += [(a, {"service": n}) for _, a in disk]
         else:
-            if out is not None:
-                settings.append(("free", round(out / 2, 3)))
-                want += [("ElasticsearchDiskOutOfSpace", {"service": n})] + ([("ElasticsearchDiskSpaceLow", {"service": n})] if low is not None else [])
-            if has_rule(stack, "ElasticsearchPendingTasks", service=n):
-                settings.append(("pending", 3))
+            if disk:
+                # Below both.
+                settings.append(("free", round(disk[0][0] / 2, 3)))
+                want += [(a, {"service": n}) for _, a in disk]
+            if pending is not None:
+                settings.append(("pending", int(pending) + 3))
                 want.append(("ElasticsearchPendingTasks", {"service": n}))
         want.append(("ElasticsearchClusterYellow" if i == 0 else "ElasticsearchClusterRed", {"service": n}))
         for setting, value in settings:
@@ -2614,8 +2648,8 @@ def inject(stack: Stack, procs: Processes, report: Report, faults: Faults, apps:
         + (", MySQL near max_connections, running slow queries and refusing logins" if any(a.startswith("Mysql") for a, _ in want) else "")
         + (", Elasticsearch nodes yellow and red, their heap and disks filling, cluster tasks pending" if searches else ""),
         want,
-        # The first node's disk is low, not out of space.
-        [("ElasticsearchDiskOutOfSpace", {"service": searches[0]})] if searches and has_rule(stack, "ElasticsearchDiskOutOfSpace", service=searches[0]) else [],
+        # The first node's disk is past one threshold, not the other.
+        [(a, {"service": n}) for n in searches[:1] for a in ("ElasticsearchDiskSpaceLow", "ElasticsearchDiskOutOfSpace") if has_rule(stack, a, service=n) and (a, {"service": n}) not in want],
     )
     load.end()
     for p in mysql_held:
@@ -2628,6 +2662,16 @@ def inject(stack: Stack, procs: Processes, report: Report, faults: Faults, apps:
     for n in searches:
         codes = [search_node(stack, n, k, v) for k, v in (("status", "green"), ("heap", 0.3), ("free", 0.6), ("pending", 0))]
         report.check(codes == [200] * 4, f"{n}: the stand-in node is healthy again", f"it answers {codes}")
+    if searches:
+        # The first node's security asks for a login the exporter does not have: every request
+        # is answered 401. The exporter's cluster-info collector still succeeds (it decodes the
+        # error's body), and the cluster's health goes missing: ElasticsearchDown.
+        n = searches[0]
+        code = search_node(stack, n, "secure", 1)
+        report.check(code == 200, f"{n}: the stand-in node refuses every request without a login (401)", f"it answers {code}")
+        faults.expect("an Elasticsearch node refusing the exporter", [("ElasticsearchDown", {"service": n})])
+        code = search_node(stack, n, "secure", 0)
+        report.check(code == 200, f"{n}: the stand-in node answers without a login again", f"it answers {code}")
     for n in rabbit_alarms:
         r = rabbitmqctl(stack, n, "set_vm_memory_high_watermark", "0.4")
         d = rabbitmqctl(stack, n, "set_disk_free_limit", "50MB")
@@ -2660,7 +2704,7 @@ def inject(stack: Stack, procs: Processes, report: Report, faults: Faults, apps:
         prom = f"http://{stack.addr['prometheus']}:9090"
         for _, c in jobs:
             j = re.search(r"--job[= ](\S+)", c) or re.search(r"\bJOB=(\S+)", c)
-            if j and "backup-postgres.sh" in c:
+            if j and re.search(r"backup-(postgres|mysql)\.sh", c):
                 name = j.group(1).strip("'\"")
                 series = api(prom, "/api/v1/query", query=f'count(sightline_backup_last_success_timestamp_seconds{{backup_job="{name}"}})')["data"]["result"]
                 report.check(bool(series), f"after job {failed_job} failed: job {name}'s last good dump is still known")
@@ -2859,10 +2903,15 @@ def main() -> int:
         jobs = start_backup_runner(stack, procs, report)
         # The databases hold data, and are written to between the dumps and the restore test,
         # as a live database is.
-        write_rows(stack, "CREATE TABLE IF NOT EXISTS rehearsal_writes (id serial PRIMARY KEY, at timestamptz DEFAULT now()); INSERT INTO rehearsal_writes DEFAULT VALUES;")
-        for schedule, command in sorted(jobs, key=lambda j: "restore-postgres.sh" in j[1]):
-            if "restore-postgres.sh" in command:
-                write_rows(stack, "INSERT INTO rehearsal_writes DEFAULT VALUES;")
+        write_rows(
+            stack,
+            "CREATE TABLE IF NOT EXISTS rehearsal_writes (id serial PRIMARY KEY, at timestamptz DEFAULT now()); INSERT INTO rehearsal_writes DEFAULT VALUES;",
+            "CREATE TABLE IF NOT EXISTS rehearsal_writes (id int AUTO_INCREMENT PRIMARY KEY, note text, at timestamp DEFAULT now()); INSERT INTO rehearsal_writes (note) VALUES ('it''s (a), (b); c\\\\');",
+        )
+        restores = re.compile(r"restore-(postgres|mysql)\.sh")
+        for schedule, command in sorted(jobs, key=lambda j: bool(restores.search(j[1]))):
+            if restores.search(command):
+                write_rows(stack, "INSERT INTO rehearsal_writes DEFAULT VALUES;", "INSERT INTO rehearsal_writes (note) VALUES ('after the dump');")
             code = run_cron_job(stack, procs, command)
             report.check(code == 0, f"backup runner: `{schedule}` job succeeds as the runner's user, without capabilities", f"exit {code}; see backup.log")
         # Every batch job has run once and succeeded, reporting as documented.
@@ -2944,6 +2993,12 @@ def main() -> int:
         check_catalogues(stack, apps, prom, report)
         for n in [a for a in apps if a in stack.services and stack.manifest["services"][a].get("kind") == "mysql"]:
             check_mysql_healthcheck(stack, report, n)
+        for n in [a for a in apps if stack.manifest["services"][a].get("kind") == "elasticsearch" and stack.manifest["services"][a].get("user")]:
+            # Its security on from the start: every request the exporter made came with the
+            # manifest's login, through the compose entrypoint's shell.
+            _, body = http_get(f"http://{stack.addr[n]}:{stack.manifest['services'][n]['port']}/_rehearsal/logins")
+            seen = json.loads(body)
+            report.check(seen["accepted"] > 0 and seen["refused"] == 0, f"{n}: the exporter logs in to the node with its user and password", json.dumps(seen))
         rules_for = max([seconds(r.get("for", "0s")) for r in alert_rules(stack)] + [0])
         cap = min(rules_for, seconds(args.for_)) if args.for_ else rules_for
         faults = Faults(stack, report, capture, am, cap + 4 * interval + 120)

@@ -6,16 +6,23 @@ captured from real nodes: the exporter's own test fixtures at the release the st
 `fixtures/nodestats/7.13.1.json` in its Go module, read where `go mod download` puts it; none is
 copied into this repository). The rehearsal changes what it reports through
 `POST /_rehearsal/<setting>/<value>`: the cluster's health (`status`), the share of the heap
-used (`heap`), the share of the data path free (`free`) and the pending cluster tasks
-(`pending`). Searches and indexed documents grow with time, so rates have something to show.
+used (`heap`), the share of the data path free (`free`), the pending cluster tasks
+(`pending`), and security asking for a login (`secure` 1: every request is answered 401 with
+the body and header Elasticsearch's security answers a request without credentials with). Searches and indexed documents grow with time, so rates have something to show.
 Each change is logged as the server logs, in its format (Elasticsearch's JSON lines,
 OpenSearch's bracketed ones).
+
+With `SEARCH_NODE_LOGIN=user:password` in its environment, its security is on from the start
+and takes that login (HTTP basic authentication), as a node whose security asks for one;
+`GET /_rehearsal/logins` says how many requests came with it and how many were refused.
 
 Usage: search_node.py ADDRESS PORT FIXTURES elasticsearch|opensearch NAME
 """
 
+import base64
 import copy
 import json
+import os
 import sys
 import threading
 import time
@@ -29,7 +36,19 @@ HEALTH = json.loads((fixtures / "clusterhealth/5.4.2.json").read_text())
 STATS = json.loads((fixtures / "nodestats/7.13.1.json").read_text())
 CLUSTER = f"{name}-cluster"
 STARTED = time.time()
-state = {"status": "green", "heap": 0.3, "free": 0.6, "pending": 0}
+LOGIN = os.environ.get("SEARCH_NODE_LOGIN", "")
+state = {"status": "green", "heap": 0.3, "free": 0.6, "pending": 0, "secure": 1 if LOGIN else 0}
+logins = {"accepted": 0, "refused": 0}
+# Elasticsearch's answer to a request without credentials, security on.
+REFUSED = {
+    "error": {
+        "root_cause": [{"type": "security_exception", "reason": "missing authentication credentials for REST request [/]", "header": {"WWW-Authenticate": ['Basic realm="security" charset="UTF-8"', "ApiKey"]}}],
+        "type": "security_exception",
+        "reason": "missing authentication credentials for REST request [/]",
+        "header": {"WWW-Authenticate": ['Basic realm="security" charset="UTF-8"', "ApiKey"]},
+    },
+    "status": 401,
+}
 lock = threading.Lock()
 
 
@@ -40,7 +59,10 @@ def log(level: str, message: str) -> None:
         line = f"[{stamp}][{level:<5}][o.o.c.r.a.AllocationService] [{name}] {message}"
     else:
         stamp = now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
-        line = json.dumps({"@timestamp": stamp, "log.level": level, "message": message, "ecs.version": "1.2.0", "service.name": "ES_ECS", "event.dataset": "elasticsearch.server", "elasticsearch.node.name": name, "elasticsearch.cluster.name": CLUSTER}, separators=(",", ":")).replace('"log.level":', '"log.level": ')
+        # ecs-logging pads the level to five characters with the space before it.
+        padded = f'"log.level":{" " * (5 - len(level))}"{level}"'
+        rest = json.dumps({"message": message, "ecs.version": "1.2.0", "service.name": "ES_ECS", "event.dataset": "elasticsearch.server", "elasticsearch.node.name": name, "elasticsearch.cluster.name": CLUSTER}, separators=(",", ":"))
+        line = f'{{"@timestamp":"{stamp}", {padded}, {rest[1:]}'
     print(line, flush=True)
 
 
@@ -85,6 +107,8 @@ class Handler(BaseHTTPRequestHandler):
     def reply(self, code: int, body: dict) -> None:
         data = json.dumps(body).encode()
         self.send_response(code)
+        if code == 401:
+            self.send_header("WWW-Authenticate", 'Basic realm="security" charset="UTF-8"')
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
@@ -92,9 +116,20 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         path = self.path.split("?", 1)[0].rstrip("/") or "/"
+        if path == "/_rehearsal/logins":
+            self.reply(200, logins)
+            return
+        given = self.headers.get("Authorization", "")
         with lock:
             body = {"/": info, "/_cluster/health": health, "/_nodes/_local/stats": stats}.get(path)
-            if body is None:
+            if state["secure"]:
+                if LOGIN and given == "Basic " + base64.b64encode(LOGIN.encode()).decode():
+                    logins["accepted"] += 1
+                    self.reply(200, body()) if body else self.reply(404, {"status": 404})
+                    return
+                logins["refused"] += 1
+                self.reply(401, REFUSED)
+            elif body is None:
                 self.reply(404, {"error": f"no handler for {path}", "status": 404})
             else:
                 self.reply(200, body())
@@ -107,8 +142,9 @@ class Handler(BaseHTTPRequestHandler):
         key, value = parts[1], parts[2]
         with lock:
             state[key] = value if key == "status" else float(value) if key in ("heap", "free") else int(value)
-        if key == "status" and value != "green":
-            log("ERROR" if value == "red" else "WARN", f"Cluster health status changed from [GREEN] to [{value.upper()}] (reason: [rehearsal]).")
+        if key == "status":
+            # AllocationService logs the change at INFO.
+            log("INFO", f"Cluster health status changed to [{value.upper()}] (reason: [rehearsal]).")
         else:
             log("INFO", f"rehearsal: {key} set to {value}")
         self.reply(200, {"acknowledged": True})

@@ -24,10 +24,8 @@ fn overview(stack: &Stack, boards: &ServiceBoards) -> Vec<Spec> {
     let mut parts: Vec<String> = Vec::new();
     for kind in Kind::ALL {
         let names: Vec<&str> = scraped.iter().filter(|s| s.kind == kind).map(|s| s.name.as_str()).collect();
-        if let (Some(metric), false) =
-            (crate::kinds::def(kind).exporter.as_ref().map(|e| e.up_metric), names.is_empty())
-        {
-            parts.push(format!("min by (service) ({metric}{{service=~\"{}\"}})", names.join("|")));
+        if let (Some(e), false) = (crate::kinds::def(kind).exporter.as_ref(), names.is_empty()) {
+            parts.push(e.up(&format!("service=~\"{}\"", names.join("|"))));
         }
     }
     let jobs: Vec<&str> = scraped.iter().map(|s| s.name.as_str()).collect();

@@ -59,14 +59,16 @@ pub const RABBITMQ_LINE: &str =
 /// MySQL's and MariaDB's error log, and their images' entrypoint's lines: `2026-12-04  9:12:01 0
 /// [Warning] …` (MariaDB, the hour padded with a space), `2026-12-04T09:12:01.123456Z 0 [Warning]
 /// [MY-010055] [Server] …` (MySQL 8), `2026-12-04 09:12:01+00:00 [Note] [Entrypoint]: …`.
-/// Elasticsearch's JSON lines, 8.x and later (`{"@timestamp":"…", "log.level": "WARN", …}`) and
-/// 7.x (`{"type": "server", "timestamp": "…", "level": "WARN", …}`), as its image writes them.
+pub const MYSQL_LINE: &str =
+    r"^(?P<time>\d{4}-\d{2}-\d{2}[ T] ?[\d:.]+(Z|[+-]\d{2}:\d{2})?) (?P<thread>\d+ )?\[(?P<level>[A-Za-z]+)\] ";
+/// Elasticsearch's JSON lines, 8.x and later (`{"@timestamp":"…", "log.level": "WARN", …}`:
+/// ecs-logging pads the level to five characters with the space before it, so
+/// `"log.level":"ERROR"`) and 7.x (`{"type": "server", "timestamp": "…", "level": "WARN", …}`), as
+/// its image writes them.
 pub const ELASTICSEARCH_JSON: &str = r#""(?:log\.)?level": ?"(?P<level>[A-Z]+)"#;
 /// OpenSearch's lines (its image's log4j2 pattern `[%d{ISO8601}][%-5p][%-25c{1.}] …`):
 /// `[2026-12-04T09:12:01,123][WARN ][o.o.n.Node               ] [node-1] …`.
 pub const OPENSEARCH_LINE: &str = r"^\[(?P<time>[^\]]+)\]\[(?P<level>[A-Z]+) *\]";
-pub const MYSQL_LINE: &str =
-    r"^(?P<time>\d{4}-\d{2}-\d{2}[ T] ?[\d:.]+(Z|[+-]\d{2}:\d{2})?) (?P<thread>\d+ )?\[(?P<level>[A-Za-z]+)\] ";
 /// PostgreSQL with the docker image's `log_line_prefix` (`%m [%p] `).
 pub const POSTGRES_FIRSTLINE: &str = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}";
 pub const POSTGRES_LINE: &str = r"^(?P<time>\d{4}-\d{2}-\d{2} [\d:.]+ \S+) \[(?P<pid>\d+)\] (?P<level>[A-Z]+\d?):";
