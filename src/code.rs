@@ -87,8 +87,8 @@ elasticsearch | generic`). The help line lists them.";
         "When `alerting.routes` is given, `alerting.default` is required: it receives every alert\nthat no route matches. Without it such alerts would go nowhere.";
     ReceiverKind = "SL207", "a receiver must have exactly one kind",
         "Each receiver is one of `email`, `slack`, `pagerduty`, `opsgenie` or `webhook`. Write\ntwo receivers and list both in the route's `to` to notify two places.";
-    MissingServiceField = "SL208", "a field this kind of service requires is missing",
-        "A postgres service needs `database`, `user` and `password` so that the exporter and the\nbackups can connect; a mysql service needs them for its exporter and its own container, and,\nrun from an `image` with a user other than root, root's password in `compose.environment`\n(`MYSQL_ROOT_PASSWORD`): a random one (`MYSQL_RANDOM_ROOT_PASSWORD`) is printed to the\ncontainer's log, which the stack ships to Loki.";
+    MissingServiceField = "SL208", "a field this kind of service requires, or needs beside another, is missing",
+        "A postgres service needs `database`, `user` and `password` so that the exporter and the\nbackups can connect; a mysql service needs them for its exporter and its own container, and,\nrun from an `image` with a user other than root, root's password in `compose.environment`\n(`MYSQL_ROOT_PASSWORD`): a random one (`MYSQL_RANDOM_ROOT_PASSWORD`) is printed to the\ncontainer's log, which the stack ships to Loki. An elasticsearch service takes `user` and\n`password` together or not at all: they are its exporter's login.";
     UnreachableRoute = "SL209", "a route that can never match",
         "Routes are tried top to bottom and the first match wins. An earlier route without\n`continue: true` whose `match` is as broad as this one's (or broader) catches every alert this\nroute would, so this one never notifies anybody. Move it up, narrow the earlier route, or set\n`continue: true` on the earlier one.";
     UnusedReceiver = "SL210", "a receiver that no route uses",

@@ -44,16 +44,13 @@ pub fn wget_metrics(s: &Service) -> Option<Vec<String>> {
 }
 
 /// An exporter that reads a password only from a variable (`var`), run from a busybox image:
-/// its `sh` reads the variable from the password secret's file (`<var>_FILE`), stops there when
-/// it cannot, and execs `/bin/<binary>` with the command's arguments. The entrypoint and the
-/// `_FILE` variable; the caller adds its own variables and command.
-pub fn password_from_file<'a>(var: &'static str, binary: &str, password: &'a SecretRef) -> Run<'a> {
-    let file_var: &'static str = match var {
-        "MYSQLD_EXPORTER_PASSWORD" => "MYSQLD_EXPORTER_PASSWORD_FILE",
-        "ES_PASSWORD" => "ES_PASSWORD_FILE",
-        other => unreachable!("no _FILE variable for {other}"),
-    };
-    let script = format!("{var}=$(cat \"${file_var}\") || exit 1; export {var}; exec /bin/{binary} \"$@\"");
+/// its `sh` reads the variable from the password secret's file (`file_var` names it), stops
+/// there when it cannot or the file is empty (an exporter given no password skips its login
+/// without a word), and execs `/bin/<binary>` with the command's arguments. The entrypoint and
+/// the file's variable; the caller adds its own variables and command.
+pub fn password_from_file<'a>((var, file_var): (&str, &'static str), binary: &str, password: &'a SecretRef) -> Run<'a> {
+    let script =
+        format!("{var}=$(cat \"${file_var}\") && [ -n \"${var}\" ] || exit 1; export {var}; exec /bin/{binary} \"$@\"");
     Run {
         entrypoint: vec!["/bin/sh".into(), "-c".into(), script, binary.into()],
         env: vec![(file_var, super::Var::SecretFile(password))],

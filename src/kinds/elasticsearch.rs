@@ -83,7 +83,11 @@ const EXPORTER: Exporter = Exporter {
 fn exporter_run(s: &Service) -> Run<'_> {
     let mut run = match &s.login {
         Some(login) => {
-            let mut run = common::password_from_file("ES_PASSWORD", "elasticsearch_exporter", &login.password);
+            let mut run = common::password_from_file(
+                ("ES_PASSWORD", "ES_PASSWORD_FILE"),
+                "elasticsearch_exporter",
+                &login.password,
+            );
             run.env.insert(0, ("ES_USERNAME", Var::Value(login.user.clone())));
             run
         }

@@ -77,7 +77,11 @@ pub const COLLECTORS_OFF: [&str; 4] = [
 /// the password's secret first.
 fn exporter_run(s: &Service) -> Run<'_> {
     let Some(db) = &s.db else { return Run::default() };
-    let mut run = common::password_from_file("MYSQLD_EXPORTER_PASSWORD", "mysqld_exporter", &db.password);
+    let mut run = common::password_from_file(
+        ("MYSQLD_EXPORTER_PASSWORD", "MYSQLD_EXPORTER_PASSWORD_FILE"),
+        "mysqld_exporter",
+        &db.password,
+    );
     run.command = vec![format!("--mysqld.address={}:{}", s.host, s.port), format!("--mysqld.username={}", db.user)];
     run.command.extend(COLLECTORS_OFF.map(String::from));
     run

@@ -254,11 +254,12 @@ pub struct Service {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^[A-Za-z_][A-Za-z0-9_$-]{0,62}$"))]
     pub database: Option<String>,
-    /// postgres and mysql: the user the exporter (and, for postgres, the backups) connect as.
+    /// postgres and mysql: the user the exporter and the backups connect as; elasticsearch: the
+    /// user the exporter logs in as (with `password`; both or neither).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^[A-Za-z_][A-Za-z0-9_$-]{0,62}$"))]
     pub user: Option<String>,
-    /// postgres and mysql: that user's password.
+    /// postgres, mysql and elasticsearch: that user's password.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password: Option<SecretRef>,
     /// postgres only: per-query statistics from pg_stat_statements (default true): the exporter's

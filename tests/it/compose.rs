@@ -452,6 +452,7 @@ fn every_exporter_accepts_its_command_line() {
         ("nginx/nginx-prometheus-exporter:", "nginx-prometheus-exporter"),
         ("prom/memcached-exporter:", "memcached_exporter"),
         ("prom/mysqld-exporter:", "mysqld_exporter"),
+        ("quay.io/prometheuscommunity/elasticsearch-exporter:", "elasticsearch_exporter"),
         ("prom/blackbox-exporter:", "blackbox_exporter"),
     ];
     let mut tried = std::collections::BTreeSet::new();
@@ -502,8 +503,8 @@ fn every_exporter_accepts_its_command_line() {
             args.push(format!("--web.listen-address=127.0.0.1:{port}"));
             let mut cmd = Command::new(require_tool(bin));
             cmd.args(&args).env_clear();
-            // A shell entrypoint (mysqld_exporter's, which reads the password's file) runs as
-            // written, the image's binary path replaced by the built one's, each `*_FILE`
+            // A shell entrypoint (mysqld_exporter's, and elasticsearch_exporter's with a login,
+            // which read the password's file) runs as written, the image's binary path replaced by the built one's, each `*_FILE`
             // variable naming a file that holds a password; first without the file, where it
             // must stop.
             if let Some(entry) = s["entrypoint"].as_array() {
@@ -529,6 +530,10 @@ fn every_exporter_accepts_its_command_line() {
                 };
                 let out = run(false).output().unwrap();
                 assert!(!out.status.success(), "{name}: its entrypoint goes on without the password's file");
+                // An empty file is no password: the exporter would skip its login in silence.
+                std::fs::write(&secret, "").unwrap();
+                let out = run(true).output().unwrap();
+                assert!(!out.status.success(), "{name}: its entrypoint goes on with an empty password's file");
                 std::fs::write(&secret, "rehearsal\n").unwrap();
                 cmd = run(true);
             }

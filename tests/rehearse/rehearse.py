@@ -450,7 +450,8 @@ class Stack:
         if "env" in ref:
             return self.env_value(ref["env"])
         if "file" in ref:
-            return self.secret_file(Path(ref["file"]).name).read_text()
+            # As a reader's `$(cat …)` gives it: trailing newlines dropped.
+            return self.secret_file(Path(ref["file"]).name).read_text().rstrip("\n")
         return "rehearsal"
 
     def certificate(self, name: str, domain: str | None) -> tuple[Path, Path]:
@@ -2662,11 +2663,11 @@ def inject(stack: Stack, procs: Processes, report: Report, faults: Faults, apps:
     for n in searches:
         codes = [search_node(stack, n, k, v) for k, v in (("status", "green"), ("heap", 0.3), ("free", 0.6), ("pending", 0))]
         report.check(codes == [200] * 4, f"{n}: the stand-in node is healthy again", f"it answers {codes}")
-    if searches:
-        # The first node's security asks for a login the exporter does not have: every request
-        # is answered 401. The exporter's cluster-info collector still succeeds (it decodes the
-        # error's body), and the cluster's health goes missing: ElasticsearchDown.
-        n = searches[0]
+    for n in [a for a in searches if not services[a].get("user")][:1]:
+        # The first node without a login: its security now asks for one the exporter does not
+        # have, every request answered 401. The exporter's cluster-info collector still
+        # succeeds (it decodes the error's body), and the cluster's health goes missing:
+        # ElasticsearchDown.
         code = search_node(stack, n, "secure", 1)
         report.check(code == 200, f"{n}: the stand-in node refuses every request without a login (401)", f"it answers {code}")
         faults.expect("an Elasticsearch node refusing the exporter", [("ElasticsearchDown", {"service": n})])
