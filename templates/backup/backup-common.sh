@@ -90,37 +90,44 @@ backup_main() {
   echo "$engine: job $job wrote $dir/$name ($size bytes)"
 }
 
-write_metrics() { # result size
+# textfile_write FILE [NAME HELP VALUE]...: the job's gauges in FILE of the textfile directory,
+# for node-exporter's textfile collector (none without one), written whole and then renamed
+# into place. A VALUE of `=` keeps the value NAME has in the file now, and leaves NAME out when
+# it has none. Each gauge has its HELP and TYPE lines: node-exporter drops a file with a metric
+# that lacks them. restore-common.sh writes the restore test's result with it too.
+textfile_write() {
   [[ -n $textfile_dir ]] || return 0
-  local result="$1" size="$2" now duration prom tmp labels="{backup_job=\"$job\",service=\"$service\"}"
-  now=$(date +%s)
-  duration=$((now - started))
-  prom="$textfile_dir/sightline_backup_$job.prom"
-  tmp="$prom.$$.tmp"
+  local prom="$textfile_dir/$1" labels="{backup_job=\"$job\",service=\"$service\"}" name help value
+  shift
   mkdir -p "$textfile_dir"
-  # gauge NAME HELP VALUE: one metric with its HELP and TYPE lines, which node-exporter needs
-  # for every metric of a file or it drops the whole file.
-  gauge() { printf '# HELP %s %s\n# TYPE %s gauge\n%s%s %s\n' "$1" "$2" "$1" "$1" "$labels" "$3"; }
-  local size_help="Size of the last good dump." success_help="When the job last produced a good dump."
   {
-    gauge sightline_backup_last_result "1 if the last run of the backup job succeeded, 0 if it failed." "$result"
-    gauge sightline_backup_last_run_timestamp_seconds "When the backup job last ran." "$now"
-    gauge sightline_backup_last_duration_seconds "How long the last run took." "$duration"
-    if [[ $result == 1 ]]; then
-      gauge sightline_backup_last_size_bytes "$size_help" "$size"
-      gauge sightline_backup_last_success_timestamp_seconds "$success_help" "$now"
-    elif [[ -f $prom ]]; then
-      # Keep the last success time and size across failures: staleness is measured from them.
-      local kept
-      kept=$(sed -n 's/^sightline_backup_last_size_bytes{.*} //p' "$prom")
-      if [[ -n $kept ]]; then gauge sightline_backup_last_size_bytes "$size_help" "$kept"; fi
-      kept=$(sed -n 's/^sightline_backup_last_success_timestamp_seconds{.*} //p' "$prom")
-      if [[ -n $kept ]]; then gauge sightline_backup_last_success_timestamp_seconds "$success_help" "$kept"; fi
-    fi
-  } >"$tmp"
+    while (($#)); do
+      name="$1" help="$2" value="$3"
+      shift 3
+      if [[ $value == "=" ]]; then
+        value=$(sed -n "s/^$name{.*} //p" "$prom" 2>/dev/null) || true
+        [[ -n $value ]] || continue
+      fi
+      printf '# HELP %s %s\n# TYPE %s gauge\n%s%s %s\n' "$name" "$help" "$name" "$name" "$labels" "$value"
+    done
+  } >"$prom.$$.tmp"
   # node-exporter reads the file as another user: readable whatever the runner's umask.
-  chmod 0644 "$tmp"
-  mv -f "$tmp" "$prom"
+  chmod 0644 "$prom.$$.tmp"
+  mv -f "$prom.$$.tmp" "$prom"
+}
+
+write_metrics() { # result size
+  local now size="$2"
+  now=$(date +%s)
+  # After a failure the last success time and size stay: staleness is measured from them.
+  local success="$now"
+  [[ $1 == 1 ]] || size="=" success="="
+  textfile_write "sightline_backup_$job.prom" \
+    sightline_backup_last_result "1 if the last run of the backup job succeeded, 0 if it failed." "$1" \
+    sightline_backup_last_run_timestamp_seconds "When the backup job last ran." "$now" \
+    sightline_backup_last_duration_seconds "How long the last run took." "$((now - started))" \
+    sightline_backup_last_size_bytes "Size of the last good dump." "$size" \
+    sightline_backup_last_success_timestamp_seconds "When the job last produced a good dump." "$success"
 }
 
 fail() {

@@ -10,6 +10,10 @@
 # "table rows" lines), and calls `restore_main ENGINE EXT CONNECTION "$@"`: its name in messages,
 # its dumps' extension (`dump`, `sql`) and where its connection settings come from, for --help.
 
+# The textfile writer (textfile_write) is the backups'.
+# shellcheck source-path=SCRIPTDIR source=backup-common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/backup-common.sh"
+
 restore_usage() {
   cat <<USAGE
 Usage: $engine --into DATABASE [options] DUMP
@@ -98,26 +102,13 @@ restore_main() {
 }
 
 restore_metrics() { # result
-  [[ -n $textfile_dir ]] || return 0
-  local prom="$textfile_dir/sightline_restore_test_$job.prom" now kept labels="{backup_job=\"$job\",service=\"$service\"}"
-  local success_help="When the restore test of the job last succeeded."
-  now=$(date +%s)
-  mkdir -p "$textfile_dir"
-  # gauge NAME HELP VALUE: one metric with its HELP and TYPE lines (node-exporter drops a file
-  # with a metric that lacks them).
-  gauge() { printf '# HELP %s %s\n# TYPE %s gauge\n%s%s %s\n' "$1" "$2" "$1" "$1" "$labels" "$3"; }
-  {
-    gauge sightline_restore_test_last_result "1 if the last restore test of the job succeeded, 0 if not." "$1"
-    if [[ $1 == 1 ]]; then
-      gauge sightline_restore_test_last_success_timestamp_seconds "$success_help" "$now"
-    elif [[ -f $prom ]]; then
-      kept=$(sed -n 's/^sightline_restore_test_last_success_timestamp_seconds{.*} //p' "$prom")
-      if [[ -n $kept ]]; then gauge sightline_restore_test_last_success_timestamp_seconds "$success_help" "$kept"; fi
-    fi
-  } >"$prom.$$.tmp"
-  # node-exporter reads the file as another user: readable whatever the runner's umask.
-  chmod 0644 "$prom.$$.tmp"
-  mv -f "$prom.$$.tmp" "$prom"
+  local success
+  success=$(date +%s)
+  # After a failure the last success time stays.
+  [[ $1 == 1 ]] || success="="
+  textfile_write "sightline_restore_test_$job.prom" \
+    sightline_restore_test_last_result "1 if the last restore test of the job succeeded, 0 if not." "$1" \
+    sightline_restore_test_last_success_timestamp_seconds "When the restore test of the job last succeeded." "$success"
 }
 
 restore_fail() {
