@@ -102,7 +102,7 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
                 )
                 .at(ctx.key(["services", name.as_str(), given]))
                 .label(format!("no `{missing}` beside it"))
-                .help("the exporter logs in with both, `password` as a secret (`{ env: … }` or `{ file: … }`); give both, or neither for a node that needs no login"),
+                .help("the exporter logs in with both, `password` as a secret (`{ env: … }` or `{ file: … }`); give both, or neither where the exporter needs no login"),
             );
         }
         if s.kind == Kind::Mysql

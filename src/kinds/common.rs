@@ -43,19 +43,59 @@ pub fn wget_metrics(s: &Service) -> Option<Vec<String>> {
     Some(["CMD", "wget", "-q", "-O", "/dev/null", url.as_str()].map(String::from).to_vec())
 }
 
-/// An exporter that reads a password only from a variable (`var`), run from a busybox image:
-/// its `sh` reads the variable from the password secret's file (`file_var` names it), stops
-/// there when it cannot or the file is empty (an exporter given no password skips its login
-/// without a word), and execs `/bin/<binary>` with the command's arguments. The entrypoint and
-/// the file's variable; the caller adds its own variables and command.
-pub fn password_from_file<'a>((var, file_var): (&str, &'static str), binary: &str, password: &'a SecretRef) -> Run<'a> {
-    let script =
-        format!("{var}=$(cat \"${file_var}\") && [ -n \"${var}\" ] || exit 1; export {var}; exec /bin/{binary} \"$@\"");
+/// How an exporter's entrypoint puts the password's file into its variable.
+pub enum PasswordAs {
+    /// As it is (busybox `cat`; the shell drops trailing newlines).
+    Raw,
+    /// Percent-encoded, for an exporter that pastes it into a connection URL (its image's
+    /// `python3`, reading bytes: whatever the locale; trailing newlines dropped as the shell
+    /// drops them).
+    UrlEncoded,
+}
+
+/// An exporter that reads a password only from a variable (`var`): its image's `sh` reads the
+/// variable from the password secret's file (`file_var` names it) as `how` says, stops there,
+/// saying so on its standard error (the container's log), when it cannot or the file is empty
+/// (an exporter given no password skips its login without a word), and execs `program` (a path, or a name its image's PATH finds) with the command's
+/// arguments. The entrypoint and the file's variable; the caller adds its own variables and
+/// command (an entrypoint set in compose drops the image's command).
+pub fn password_from_file<'a>(
+    (var, file_var): (&str, &'static str),
+    how: PasswordAs,
+    program: &str,
+    password: &'a SecretRef,
+) -> Run<'a> {
+    let read = match how {
+        PasswordAs::Raw => format!("cat \"${file_var}\""),
+        PasswordAs::UrlEncoded => format!(
+            "python3 -c 'import sys, urllib.parse; sys.stdout.write(urllib.parse.quote(open(sys.argv[1], \"rb\").read().rstrip(b\"\\n\"), safe=\"\"))' \"${file_var}\""
+        ),
+    };
+    let name = program.rsplit('/').next().unwrap_or(program);
+    let script = format!(
+        "{var}=$({read}) && [ -n \"${var}\" ] || {{ echo \"{name}: no password in ${file_var}\" >&2; exit 1; }}; export {var}; exec {program} \"$@\""
+    );
     Run {
-        entrypoint: vec!["/bin/sh".into(), "-c".into(), script, binary.into()],
+        entrypoint: vec!["/bin/sh".into(), "-c".into(), script, name.into()],
         env: vec![(file_var, super::Var::SecretFile(password))],
         ..Default::default()
     }
+}
+
+/// The entrypoint of an exporter that logs in with a service's optional `user` and `password`
+/// (`KindDef::basic_login`): the user in `user_var`, the password through
+/// [`password_from_file`]; nothing without a login (the image's own entrypoint).
+pub fn exporter_login<'a>(
+    login: Option<&'a crate::ir::Login>,
+    user_var: &'static str,
+    vars: (&str, &'static str),
+    how: PasswordAs,
+    program: &str,
+) -> Run<'a> {
+    let Some(login) = login else { return Run::default() };
+    let mut run = password_from_file(vars, how, program, &login.password);
+    run.env.insert(0, (user_var, super::Var::Value(login.user.clone())));
+    run
 }
 
 /// With `tls: { domain }` (http and the front doors): the probed certificate expires soon.
@@ -241,6 +281,8 @@ pub fn error_lines(sel: &str, format: LogFormat) -> String {
         LogFormat::Elasticsearch => {
             format!("{sel} |~ `\"(log\\.)?level\": ?\"(ERROR|FATAL)|^\\[[^\\]]+\\]\\[(ERROR|FATAL) *\\]`")
         }
+        // PgBouncer's two worst levels (a client's failed login is an ERROR line).
+        LogFormat::Pgbouncer => format!("{sel} |~ `^\\S+ \\S+ \\S+ \\[\\d+\\] (ERROR|FATAL) `"),
         LogFormat::Syslog | LogFormat::Plain => format!("{sel} |~ `(?i)\\b(error|critical|fatal|panic)\\b`"),
     }
 }

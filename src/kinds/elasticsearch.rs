@@ -81,18 +81,13 @@ const EXPORTER: Exporter = Exporter {
 /// `ES_API_KEY`; v1.11.0 `main.go`), and its image's busybox `sh` reads the password from the
 /// file of its secret first.
 fn exporter_run(s: &Service) -> Run<'_> {
-    let mut run = match &s.login {
-        Some(login) => {
-            let mut run = common::password_from_file(
-                ("ES_PASSWORD", "ES_PASSWORD_FILE"),
-                "elasticsearch_exporter",
-                &login.password,
-            );
-            run.env.insert(0, ("ES_USERNAME", Var::Value(login.user.clone())));
-            run
-        }
-        None => Run::default(),
-    };
+    let mut run = common::exporter_login(
+        s.login.as_ref(),
+        "ES_USERNAME",
+        ("ES_PASSWORD", "ES_PASSWORD_FILE"),
+        common::PasswordAs::Raw,
+        "/bin/elasticsearch_exporter",
+    );
     run.command = vec![format!("--es.uri=http://{}:{}", s.host, s.port)];
     run
 }

@@ -30,6 +30,7 @@ pub mod http;
 mod memcached;
 pub mod mysql;
 pub mod nginx;
+mod pgbouncer;
 mod postgres;
 mod rabbitmq;
 mod redis;
@@ -243,6 +244,7 @@ pub fn def(kind: Kind) -> &'static KindDef {
         Kind::Traefik => &traefik::DEF,
         Kind::Rabbitmq => &rabbitmq::DEF,
         Kind::Elasticsearch => &elasticsearch::DEF,
+        Kind::Pgbouncer => &pgbouncer::DEF,
         Kind::Generic => &generic::DEF,
     }
 }

@@ -79,7 +79,8 @@ fn exporter_run(s: &Service) -> Run<'_> {
     let Some(db) = &s.db else { return Run::default() };
     let mut run = common::password_from_file(
         ("MYSQLD_EXPORTER_PASSWORD", "MYSQLD_EXPORTER_PASSWORD_FILE"),
-        "mysqld_exporter",
+        common::PasswordAs::Raw,
+        "/bin/mysqld_exporter",
         &db.password,
     );
     run.command = vec![format!("--mysqld.address={}:{}", s.host, s.port), format!("--mysqld.username={}", db.user)];

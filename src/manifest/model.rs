@@ -105,11 +105,13 @@ pub enum Kind {
     Rabbitmq,
     // Elasticsearch or OpenSearch, read through elasticsearch_exporter.
     Elasticsearch,
+    // PgBouncer, read through prometheus-pgbouncer-exporter.
+    Pgbouncer,
     Generic,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 12] = [
+    pub const ALL: [Kind; 13] = [
         Kind::Http,
         Kind::Postgres,
         Kind::Mysql,
@@ -121,6 +123,7 @@ impl Kind {
         Kind::Traefik,
         Kind::Rabbitmq,
         Kind::Elasticsearch,
+        Kind::Pgbouncer,
         Kind::Generic,
     ];
 
@@ -137,6 +140,7 @@ impl Kind {
             Kind::Traefik => "traefik",
             Kind::Rabbitmq => "rabbitmq",
             Kind::Elasticsearch => "elasticsearch",
+            Kind::Pgbouncer => "pgbouncer",
             Kind::Generic => "generic",
         }
     }
@@ -254,12 +258,12 @@ pub struct Service {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^[A-Za-z_][A-Za-z0-9_$-]{0,62}$"))]
     pub database: Option<String>,
-    /// postgres and mysql: the user the exporter and the backups connect as; elasticsearch: the
-    /// user the exporter logs in as (with `password`; both or neither).
+    /// postgres and mysql: the user the exporter and the backups connect as; elasticsearch and
+    /// pgbouncer: the user the exporter logs in as (with `password`; both or neither).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^[A-Za-z_][A-Za-z0-9_$-]{0,62}$"))]
     pub user: Option<String>,
-    /// postgres, mysql and elasticsearch: that user's password.
+    /// postgres, mysql, elasticsearch and pgbouncer: that user's password.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password: Option<SecretRef>,
     /// postgres only: per-query statistics from pg_stat_statements (default true): the exporter's
@@ -551,6 +555,8 @@ pub enum LogFormat {
     // Elasticsearch's JSON lines (`"log.level": "WARN"`, 8.x and later; `"level": "WARN"`, 7.x)
     // and OpenSearch's (`[2026-12-04T09:12:01,123][WARN ][o.o.n.Node] …`).
     Elasticsearch,
+    // PgBouncer's lines: `2026-12-04 18:30:02.222 UTC [15361] ERROR C-0x…: app/app@… message`.
+    Pgbouncer,
     Syslog,
     Plain,
 }

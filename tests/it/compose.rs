@@ -152,11 +152,14 @@ fn the_file_matches_the_compose_spec_schema_and_is_safe_by_default() {
                             sightline::manifest::model::Kind::Http | sightline::manifest::model::Kind::Generic
                         ))
                     // The official memcached and haproxy images carry no client to check
-                    // them with (docker-library's Dockerfiles purge wget with the build tools).
+                    // them with (docker-library's Dockerfiles purge wget with the build tools);
+                    // PgBouncer has no official image, and the ones in use differ.
                     || stack.services.iter().any(|a| a.name.as_str() == name
                         && matches!(
                             a.kind,
-                            sightline::manifest::model::Kind::Memcached | sightline::manifest::model::Kind::Haproxy
+                            sightline::manifest::model::Kind::Memcached
+                                | sightline::manifest::model::Kind::Haproxy
+                                | sightline::manifest::model::Kind::Pgbouncer
                         )),
                 "{}: {name} has no healthcheck",
                 m.display()
@@ -1088,4 +1091,107 @@ fn a_spring_container_gets_its_histogram_setting() {
     }
     let prom = std::fs::read_to_string(dir.path().join("prometheus/prometheus.yml")).unwrap();
     assert!(prom.contains("metrics_path: /actuator/prometheus"), "{prom}");
+}
+
+/// pgbouncer-exporter's compose entrypoint, run as written with the image's Python (the
+/// virtualenv `scripts/tools` installs on Python 3.6): it stops without the password's file or
+/// with an empty one; it hands the exporter the password percent-encoded, which decodes to the
+/// file's content however hostile (the image pastes it into a connection URL); and the real
+/// exporter, given the compose command and the image's configuration, starts and answers
+/// `pgbouncer_up 0` for a PgBouncer that is not there.
+#[test]
+fn pgbouncer_exporter_entrypoint_encodes_the_password_and_starts_the_exporter() {
+    let m = crate::support::root().join("tests/fixtures/ok/pooler.yaml");
+    let dir = build_into_tempdir(&m);
+    let doc = compose_of(dir.path());
+    let s = &doc["services"]["pool-exporter"];
+    let entry: Vec<String> =
+        s["entrypoint"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().replace("$$", "$")).collect();
+    assert_eq!(entry[..2], ["/bin/sh", "-c"], "a shell entrypoint");
+    let command: Vec<String> =
+        s["command"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_string()).collect();
+    assert_eq!(command, ["--config", "/etc/pgbouncer-exporter/config.yml"], "the image's command, given again");
+    let venv = require_tool("pgbouncer-exporter").canonicalize().unwrap().parent().unwrap().to_path_buf();
+    let secret = dir.path().join("password-file");
+    let entrypoint = |path: &str, file: &Path, args: &[String]| {
+        let mut c = Command::new("/bin/sh");
+        c.arg("-c").arg(&entry[2]).args(&entry[3..]).args(args).env_clear().env("PATH", path);
+        for (k, v) in s["environment"].as_object().unwrap() {
+            c.env(k, v.as_str().unwrap());
+        }
+        c.env("PGBOUNCER_PASS_FILE", file);
+        c
+    };
+    // A stand-in exporter that prints what it is given.
+    let stub = dir.path().join("stub");
+    std::fs::create_dir(&stub).unwrap();
+    std::fs::write(stub.join("pgbouncer-exporter"), "#!/bin/sh\nprintf '%s' \"$PGBOUNCER_PASS\"\n").unwrap();
+    std::fs::set_permissions(stub.join("pgbouncer-exporter"), std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .unwrap();
+    let path = format!("{}:{}:/usr/bin:/bin", stub.display(), venv.display());
+    let out = entrypoint(&path, &dir.path().join("missing"), &[]).output().unwrap();
+    assert!(!out.status.success(), "its entrypoint goes on without the password's file");
+    std::fs::write(&secret, "").unwrap();
+    let out = entrypoint(&path, &secret, &[]).output().unwrap();
+    assert!(!out.status.success(), "its entrypoint goes on with an empty password's file");
+    let hostile = "p@ss:w/rd%25 $(id) \"q\" 'a' #?&=+~é";
+    std::fs::write(&secret, format!("{hostile}\n\n")).unwrap();
+    let out = entrypoint(&path, &secret, &[]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let encoded = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        encoded.bytes().all(|b| b.is_ascii_alphanumeric() || b"%_.-~".contains(&b)),
+        "only unreserved characters and escapes reach the URL: {encoded}"
+    );
+    let mut decoded = Vec::new();
+    let bytes = encoded.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            decoded.push(u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap(), 16).unwrap());
+            i += 3;
+        } else {
+            decoded.push(bytes[i]);
+            i += 1;
+        }
+    }
+    assert_eq!(
+        String::from_utf8(decoded).unwrap(),
+        hostile,
+        "the password decodes to the file's content, trailing newlines dropped"
+    );
+    // The real exporter, on the image's configuration.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let config = crate::support::root().join("tests/rehearse/pgbouncer-exporter.yml");
+    let args: Vec<String> = command
+        .iter()
+        .map(|a| if a == "/etc/pgbouncer-exporter/config.yml" { config.display().to_string() } else { a.clone() })
+        .collect();
+    let mut c = entrypoint(&format!("{}:/usr/bin:/bin", venv.display()), &secret, &args);
+    // The image's ENV, then the compose file's (the exporter on loopback here; PgBouncer absent).
+    c.env("PGBOUNCER_EXPORTER_HOST", "127.0.0.1")
+        .env("PGBOUNCER_EXPORTER_PORT", port.to_string())
+        .env("PGBOUNCER_HOST", "127.0.0.1")
+        .env("PGBOUNCER_PORT", "1");
+    let mut child = c.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let mut body = String::new();
+    for _ in 0..100 {
+        if let Ok(mut conn) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            use std::io::{Read, Write};
+            conn.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").unwrap();
+            conn.read_to_string(&mut body).unwrap();
+            break;
+        }
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        body.lines().any(|l| l == "pgbouncer_up 0.0"),
+        "the exporter answers pgbouncer_up 0 for an absent PgBouncer:\n{body}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

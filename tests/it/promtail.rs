@@ -334,5 +334,21 @@ fn format_expressions_parse_sample_lines() {
             && filter.is_match(&es8.replace(r#""log.level": "WARN""#, r#""log.level":"ERROR""#))
     );
     assert!(!filter.is_match(es8) && !filter.is_match(os_info));
+    // PgBouncer 1.18's lines, as Debian's wrote them (to its log file and, in the rehearsal, to
+    // standard error: the same format): a refused login is an ERROR line, a client's pooler
+    // error a WARNING.
+    let pgb = regex::Regex::new(p::PGBOUNCER_LINE).unwrap();
+    let refused = "2026-12-04 18:30:02.222 UTC [15361] ERROR C-0x55798388f6c0: app/app@127.0.0.1:44906 password authentication failed";
+    let warned = "2026-12-04 18:30:02.284 UTC [15361] WARNING C-0x55798388f6c0: (nodb)/app@127.0.0.1:44920 pooler error: no such database: nosuchdb";
+    let stats = "2026-12-04 18:30:40.879 UTC [15361] LOG stats: 0 xacts/s, 0 queries/s, in 0 B/s, out 0 B/s, xact 0 us, query 0 us, wait 0 us";
+    let c = pgb.captures(refused).unwrap();
+    assert_eq!((&c["time"], &c["pid"], &c["level"]), ("2026-12-04 18:30:02.222 UTC", "15361", "ERROR"));
+    assert_eq!((&pgb.captures(warned).unwrap()["level"], &pgb.captures(stats).unwrap()["level"]), ("WARNING", "LOG"));
+    assert!(!pgb.is_match("2024-05-01 12:00:00.123 UTC [42] FATAL:  password authentication failed for user \"app\""));
+    let filter =
+        sightline::kinds::common::error_lines("{service=\"pool\"}", sightline::manifest::model::LogFormat::Pgbouncer);
+    let filter = regex::Regex::new(filter.split('`').nth(1).unwrap()).unwrap();
+    assert!(filter.is_match(refused) && filter.is_match(&stats.replace(" LOG ", " FATAL ")));
+    assert!(!filter.is_match(warned) && !filter.is_match(stats));
     let _: Value = Value::Null;
 }

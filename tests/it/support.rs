@@ -120,13 +120,29 @@ pub fn tools_modules() -> Vec<(String, Vec<String>)> {
     v
 }
 
+/// The programs `scripts/tools` installs from PyPI: (tools directory, its commands), sorted.
+pub fn pypi_tools() -> Vec<(String, Vec<String>)> {
+    let mut v: Vec<(String, Vec<String>)> = std::fs::read_dir(root().join("tools"))
+        .expect("tools/ exists")
+        .map(|e| e.expect("readable").path())
+        .filter(|p| p.join("requirements.txt").is_file())
+        .map(|p| {
+            let commands = std::fs::read_to_string(p.join("commands")).expect("tools/<name>/commands readable");
+            let commands = commands.split_whitespace().map(String::from).collect();
+            (p.file_name().unwrap().to_string_lossy().into_owned(), commands)
+        })
+        .collect();
+    v.sort();
+    v
+}
+
 /// An upstream tool the tests need. Missing tools fail the test: `scripts/test` installs them,
 /// and CI must never pass by skipping a validator. The programs of the stack itself (promtool,
 /// amtool, the exporters) are taken only from `scripts/tools`' build at the stack's versions,
 /// never from the system, whose release may differ.
 pub fn require_tool(name: &str) -> PathBuf {
     let pinned = upstream_bin().join(name);
-    if tools_modules().iter().any(|(_, bins)| bins.iter().any(|b| b == name)) {
+    if tools_modules().iter().chain(&pypi_tools()).any(|(_, bins)| bins.iter().any(|b| b == name)) {
         assert!(
             pinned.is_file(),
             "`{name}` at the stack's version is required by this test and is not built in {}; run `scripts/test` (or `scripts/tools`), which builds it",

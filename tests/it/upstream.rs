@@ -4,7 +4,7 @@
 //! the Go module proxy does not serve the stack's release; each such exception is listed here
 //! and in docs/versions.md, with the release built instead.
 
-use crate::support::{require_tool, root, run, tools_modules, upstream_bin};
+use crate::support::{pypi_tools, require_tool, root, run, tools_modules, upstream_bin};
 use sightline::ir::defaults::{self, ComponentDefault};
 use std::process::Command;
 
@@ -26,6 +26,11 @@ const PINS: &[(&str, &str, &ComponentDefault)] = &[
     ),
     ("pushgateway", "github.com/prometheus/pushgateway", &defaults::PUSHGATEWAY),
 ];
+
+/// Programs `scripts/tools` installs from PyPI: (tools directory, PyPI project, the image
+/// default it stands for, the Python release line that image runs).
+const PYPI: &[(&str, &str, &ComponentDefault, &str)] =
+    &[("pgbouncer_exporter", "prometheus-pgbouncer-exporter", &defaults::PGBOUNCER_EXPORTER, "3.6")];
 
 /// Programs of ours built on an upstream grammar: (tools directory, Go module, the release line
 /// of the component whose `go.mod` requires that module version). Alloy 1.19 requires
@@ -156,6 +161,55 @@ fn the_built_programs_are_the_pinned_releases() {
     }
 }
 
+#[test]
+fn the_pypi_tools_pin_and_install_the_releases_the_stack_runs() {
+    let dirs: Vec<String> = pypi_tools().into_iter().map(|(d, _)| d).collect();
+    let mut pinned: Vec<&str> = PYPI.iter().map(|(d, ..)| *d).collect();
+    pinned.sort();
+    assert_eq!(dirs, pinned, "every PyPI tool is pinned against a default");
+    let versions = std::fs::read_to_string(root().join("docs/versions.md")).unwrap();
+    for (dir, project, d, python) in PYPI {
+        let tools = root().join("tools").join(dir);
+        let requirements = std::fs::read_to_string(tools.join("requirements.txt")).unwrap();
+        let pin = format!("{project}=={}", d.version);
+        assert!(
+            requirements.lines().any(|l| l.trim() == pin),
+            "tools/{dir}/requirements.txt pins {pin}, the release the stack runs"
+        );
+        assert!(
+            requirements
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .all(|l| l.contains("==")),
+            "tools/{dir}/requirements.txt pins every dependency"
+        );
+        assert_eq!(std::fs::read_to_string(tools.join("python")).unwrap().trim(), *python, "tools/{dir}/python");
+        assert!(versions.contains(&format!("tools/{dir}")), "docs/versions.md lists tools/{dir}");
+        // What is installed: the pinned packages, on that Python.
+        let (_, commands) = pypi_tools().into_iter().find(|(n, _)| n == dir).unwrap();
+        for command in commands {
+            let bin = require_tool(&command).canonicalize().unwrap();
+            assert!(require_tool(&command).starts_with(upstream_bin()), "{command} comes from scripts/tools");
+            let venv = bin.parent().unwrap();
+            let (ok, freeze) = run(Command::new(venv.join("pip")).arg("freeze").arg("--disable-pip-version-check"));
+            assert!(ok, "pip freeze in {}: {freeze}", venv.display());
+            for want in requirements.lines().map(str::trim).filter(|l| l.contains("==")) {
+                let norm = |s: &str| s.to_lowercase().replace('_', "-");
+                assert!(
+                    freeze.lines().any(|l| norm(l.trim()) == norm(want)),
+                    "{command}'s virtualenv has {want}: {freeze}"
+                );
+            }
+            let (ok, version) = run(Command::new(venv.join("python3")).arg("--version"));
+            assert!(
+                ok && version.trim().starts_with(&format!("Python {python}.")),
+                "{command} runs on Python {python}: {version}"
+            );
+        }
+    }
+}
+
 /// Every default is a release its upstream supports and that the generated files work with
 /// (Promtail, end of life, is run only on request and warned about).
 #[test]
@@ -175,6 +229,7 @@ fn every_default_is_supported_and_new_enough() {
         defaults::MEMCACHED_EXPORTER,
         defaults::MYSQLD_EXPORTER,
         defaults::ELASTICSEARCH_EXPORTER,
+        defaults::PGBOUNCER_EXPORTER,
         defaults::PUSHGATEWAY,
     ] {
         assert_eq!(d.supports(d.version), Some(true), "{} {} is not a supported release", d.name, d.version);

@@ -70,6 +70,11 @@ FD_LIMIT = 256
 MEMCACHED_CONNS = 256
 # A value memcached stores in a slab class of its own (two to a 1 MB page): a few fill its 4 MB.
 MEMCACHED_VALUE = 500_000
+# PgBouncer's pools here: two server connections each (`default_pool_size`), so a few clients
+# running slow queries leave the next ones waiting.
+PGBOUNCER_POOL = 2
+# What the clients run through PgBouncer to hold its server connections.
+PGBOUNCER_SLOW_QUERY = "SELECT pg_sleep(900)"
 
 # What compose would run that cannot run here, and why.
 NOT_HERE = {
@@ -602,6 +607,8 @@ def start_observability(stack: Stack, procs: Processes, report: Report) -> None:
         elif "elasticsearch-exporter" in image:
             # With a login, its password read from its secret's file by the compose entrypoint's shell.
             start_program(stack, procs, name, "elasticsearch_exporter", cmd, 9114, "--web.listen-address", shell_entrypoint="entrypoint" in c)
+        elif "pgbouncer-exporter" in image:
+            start_pgbouncer_exporter(stack, procs, name, report)
         elif image.startswith("prom/pushgateway:"):
             start_program(stack, procs, name, "pushgateway", cmd, 9091, "--web.listen-address")
         elif image.startswith("prom/blackbox-exporter:"):
@@ -795,9 +802,127 @@ def start_memcached(stack: Stack, procs: Processes, name: str, svc: dict) -> Non
     procs.start(name, ["memcached", "-u", "memcache", "-l", stack.addr[name], "-p", str(port), "-c", str(memcached_limit(stack, name)), "-m", "4", "-M"])
 
 
-def memcached_threshold(stack: Stack, name: str) -> float | None:
-    rule = has_rule(stack, "MemcachedConnectionLimitApproaching", service=name)
+def pgbouncer_backend(stack: Stack) -> tuple[str, int, str, str, str] | None:
+    """The stack's first postgres service, which every PgBouncer of the rehearsal pools: its
+    address, port, user, password and database."""
+    for n, svc in stack.manifest.get("services", {}).items():
+        if svc.get("kind") == "postgres":
+            env = stack.environment(n) if n in stack.services else {}
+            user = env.get("POSTGRES_USER", svc.get("user", "postgres"))
+            db = env.get("POSTGRES_DB", svc.get("database", user))
+            return stack.addr[n], int(svc.get("port", 5432)), user, stack.secret_for(svc), db
+    return None
+
+
+def rule_threshold(stack: Stack, name: str, alert: str) -> float | None:
+    """The threshold of the rule that raises `alert` for service `name` (`… > t`), if it has one."""
+    rule = has_rule(stack, alert, service=name)
     return float(re.search(r">\s*([0-9.]+)\s*$", rule["expr"]).group(1)) if rule else None
+
+
+# Connections a PgBouncer keeps free beyond the clients its faults hold: the exporter's login,
+# and a second one should two scrapes overlap.
+PGBOUNCER_SPARE = 3
+
+
+def pgbouncer_clients(stack: Stack, name: str) -> tuple[int, int]:
+    """The clients the faults hold through a PgBouncer, and the `max_client_conn` the rehearsal
+    gives it: its pool's clients, busy, and the waiting ones, a few past
+    PgbouncerClientsWaiting's threshold, and as many more as it takes to pass
+    PgbouncerClientConnectionsNearLimit's share of the limit with PGBOUNCER_SPARE left free
+    (held / (held + spare) > t); at most 200 (a share above 98% is not reached, and not
+    expected)."""
+    held = PGBOUNCER_POOL + int(rule_threshold(stack, name, "PgbouncerClientsWaiting") or 20) + 2
+    t = rule_threshold(stack, name, "PgbouncerClientConnectionsNearLimit") or 0.8
+    held = min(max(held, int(PGBOUNCER_SPARE * t / (1 - t)) + 1 if t < 1 else held), max(held, 200))
+    return held, held + PGBOUNCER_SPARE
+
+
+def userlist_line(user: str, password: str) -> str:
+    """A line of PgBouncer's auth_file: both quoted, a quote doubled."""
+    quote = lambda v: '"' + v.replace('"', '""') + '"'
+    return f"{quote(user)} {quote(password)}\n"
+
+
+def start_pgbouncer(stack: Stack, procs: Processes, name: str, svc: dict) -> None:
+    """Debian's PgBouncer (1.18) pooling the stack's PostgreSQL, as an image would set it up: the
+    manifest's `user` (the exporter's login) among its `stats_users`, logging in with SCRAM
+    and the secret's password; without a login, its admin console open to user `pgbouncer`
+    without one (`auth_type = trust`), as the exporter's image logs in by default. Its lines on
+    standard error, at its own format. PgBouncer refuses to run as root: as Debian's
+    `postgres` user."""
+    addr, port = stack.addr[name], int(svc.get("port", 6432))
+    d = stack.work / f"pgbouncer-{name}"
+    d.mkdir()
+    users = {}
+    backend = pgbouncer_backend(stack)
+    if backend:
+        users[backend[2]] = backend[3]
+    stats = svc.get("user") or "pgbouncer"
+    users[stats] = stack.secret_for(svc) if svc.get("user") else ""
+    (d / "userlist.txt").write_text("".join(userlist_line(u, p) for u, p in users.items()))
+    databases = f"* = host={backend[0]} port={backend[1]}" if backend else "* = host=127.0.0.1 port=1"
+    (d / "pgbouncer.ini").write_text(
+        f"[databases]\n{databases}\n"
+        f"[pgbouncer]\nlisten_addr = {addr}\nlisten_port = {port}\nunix_socket_dir =\n"
+        f"auth_type = {'scram-sha-256' if svc.get('user') else 'trust'}\nauth_file = {d / 'userlist.txt'}\n"
+        f"stats_users = {stats}\npool_mode = transaction\ndefault_pool_size = {PGBOUNCER_POOL}\n"
+        f"max_client_conn = {pgbouncer_clients(stack, name)[1]}\n"
+        # Waiting clients stay (the default, 120 s, drops them before an alert's `for` is over).
+        "query_wait_timeout = 0\n"
+    )
+    for f in (d, d / "userlist.txt", d / "pgbouncer.ini"):
+        shutil.chown(f, "postgres", "postgres")
+    (d / "userlist.txt").chmod(0o600)
+    procs.start(name, ["/usr/sbin/pgbouncer", str(d / "pgbouncer.ini")], user="postgres:postgres")
+    if not wait_port(addr, port, 30):
+        sys.exit(f"rehearse: {name}: PgBouncer does not listen on {addr}:{port}")
+
+
+def start_pgbouncer_exporter(stack: Stack, procs: Processes, name: str, report: Report) -> None:
+    """prometheus-pgbouncer-exporter at the image's release (scripts/tools: PyPI, on the image's
+    Python), as its image runs it: the image's configuration (tests/rehearse/pgbouncer-exporter.yml:
+    the exporter's and PgBouncer's addresses and the login from variables) and variables (its
+    Dockerfile's ENV, under the compose file's), through the compose entrypoint as written when
+    there is one. It listens on its own address here (the compose file's 0.0.0.0 would take the
+    port on every address of the namespace). It runs as root: its virtualenv is under root's
+    home; that the container's user can read the password's file is checked apart."""
+    c = stack.services[name]
+    cfg = ROOT / "tests/rehearse/pgbouncer-exporter.yml"
+    env = {"PGBOUNCER_EXPORTER_HOST": "127.0.0.1", "PGBOUNCER_EXPORTER_PORT": "9127", "PGBOUNCER_USER": "pgbouncer", "PGBOUNCER_PASS": "", "PGBOUNCER_HOST": "localhost", "PGBOUNCER_PORT": "6432"}
+    env.update({k: stack.host_path(name, v) if k.endswith("_FILE") else v for k, v in stack.environment(name).items()})
+    env["PGBOUNCER_EXPORTER_HOST"] = stack.addr[name]
+    exporter = (TOOLS / "pgbouncer-exporter").resolve()
+    env["PATH"] = f"{exporter.parent}:/usr/bin:/bin"
+    command = [str(cfg) if a == "/etc/pgbouncer-exporter/config.yml" else str(a) for a in c.get("command", ["--config", "/etc/pgbouncer-exporter/config.yml"])]
+    if "entrypoint" in c:
+        entry = [stack.interpolate(str(a)) for a in c["entrypoint"]]
+        assert entry[:2] == ["/bin/sh", "-c"], entry
+        argv = [*entry, *command]
+        user = c.get("user", "0:0").split(":")
+        password_file = env["PGBOUNCER_PASS_FILE"]
+        r = subprocess.run(["setpriv", f"--reuid={user[0]}", f"--regid={user[-1]}", "--clear-groups", "cat", password_file], capture_output=True)
+        report.check(r.returncode == 0 and r.stdout.strip() != b"", f"{name}: its user ({c.get('user')}) reads the password's file", r.stderr.decode(errors="replace")[-300:])
+    else:
+        argv = [str(exporter), *command]
+    procs.start(name, argv, env=env, limits=Limits.of(name, c))
+
+
+def exporter_lines(stack: Stack, name: str, port: int, prefix: str) -> list[str]:
+    """The lines of service `name`'s exporter's metrics that start with `prefix`."""
+    _, body = http_get(f"http://{stack.addr[name + '-exporter']}:{port}/metrics")
+    return [l for l in body.decode(errors="replace").splitlines() if l.startswith(prefix)]
+
+
+def pgbouncer_login(stack: Stack, procs: Processes, name: str, password: str) -> None:
+    """Give the exporter's user of PgBouncer `name` the password `password` in its auth_file,
+    and have PgBouncer reload it (SIGHUP)."""
+    svc = stack.manifest["services"][name]
+    users = stack.work / f"pgbouncer-{name}" / "userlist.txt"
+    mine = userlist_line(svc["user"], "").split(" ")[0] + " "
+    lines = [l + "\n" for l in users.read_text().splitlines() if not l.startswith(mine)]
+    users.write_text("".join([*lines, userlist_line(svc["user"], password)]))
+    os.kill(procs.running[name].pid, signal.SIGHUP)
 
 
 def memcached_limit(stack: Stack, name: str) -> int:
@@ -806,7 +931,7 @@ def memcached_limit(stack: Stack, name: str) -> int:
     (it refuses a connection once they and the connections reach the limit) and the idle
     connections memcached_exporter v0.14.4 leaves until Go's GC closes them (one per scrape,
     up to about 10 seen): 44 in all, and never below MEMCACHED_CONNS."""
-    t = min(memcached_threshold(stack, name) or 0.8, 0.99)
+    t = min(rule_threshold(stack, name, "MemcachedConnectionLimitApproaching") or 0.8, 0.99)
     return max(MEMCACHED_CONNS, math.ceil(44 / (1 - t)))
 
 
@@ -1857,6 +1982,8 @@ def start_application(stack: Stack, procs: Processes, report: Report) -> list[st
             start_rabbitmq(stack, procs, name, svc)
         elif kind == "elasticsearch":
             start_search_node(stack, procs, name, svc)
+        elif kind == "pgbouncer":
+            start_pgbouncer(stack, procs, name, svc)
         elif kind in ("http", "generic"):
             if not start_http(stack, procs, name, svc, report):
                 continue
@@ -1882,7 +2009,7 @@ def port_of(stack: Stack, name: str) -> int | None:
     if name not in stack.services:
         return None
     image = stack.image(name)
-    for key, port in (("postgres-exporter", 9187), ("redis_exporter", 9121), ("memcached-exporter", 9150), ("mysqld-exporter", 9104), ("nginx-prometheus-exporter", 9113), ("elasticsearch-exporter", 9114)):
+    for key, port in (("postgres-exporter", 9187), ("redis_exporter", 9121), ("memcached-exporter", 9150), ("mysqld-exporter", 9104), ("nginx-prometheus-exporter", 9113), ("elasticsearch-exporter", 9114), ("pgbouncer-exporter", 9127)):
         if key in image:
             return port
     return None
@@ -2524,6 +2651,7 @@ def inject(stack: Stack, procs: Processes, report: Report, faults: Faults, apps:
     # (An exception ends the rehearsal, and its PID namespace every client with it.)
     mysql_held: list[subprocess.Popen] = []
     mysql_set: list[tuple[str, str]] = []
+    pgbouncer_held: list[subprocess.Popen] = []
     for n in [a for a in apps if services[a].get("kind") == "mysql"]:
         # The collectors the exporter runs need no privilege beyond the manifest's user's.
         prom = f"http://{stack.addr['prometheus']}:9090"
@@ -2577,7 +2705,7 @@ def inject(stack: Stack, procs: Processes, report: Report, faults: Faults, apps:
     # its 4 MB are full (-M), which memcached refuses rather than evict.
     for n in [a for a in apps if services[a].get("kind") == "memcached"]:
         address = (stack.addr[n], int(services[n].get("port", 11211)))
-        limit = memcached_threshold(stack, n)
+        limit = rule_threshold(stack, n, "MemcachedConnectionLimitApproaching")
         if limit is not None:
             # A few over the threshold: the exporter's own connections only add to them, and
             # the descriptors left (memcached's limit is its `-c`) keep the exporter scraping.
@@ -2599,6 +2727,41 @@ def inject(stack: Stack, procs: Processes, report: Report, faults: Faults, apps:
             report.check(refused == "SERVER_ERROR out of memory storing object", f"{n}: memcached, its 4 MB full ({len(answers) - 1} values of {MEMCACHED_VALUE} bytes), refuses the next write with out of memory; one more every 5 s", f"it answers {refused!r}")
             load.out_of_memory(address)
             want.append(("MemcachedOutOfMemoryErrors", {"service": n}))
+    # PgBouncer: its pool's server connections held by slow queries, and more clients behind
+    # them, waiting, a few past PgbouncerClientsWaiting's threshold and, all told, past
+    # PgbouncerClientConnectionsNearLimit's share of max_client_conn (set so at start); the
+    # oldest waiting client's wait grows past PgbouncerClientWaitTooLong's. Let go after this
+    # phase. (An exception ends the rehearsal, and its PID namespace every client with it.)
+    backend = pgbouncer_backend(stack)
+    pgbouncers = [a for a in apps if services[a].get("kind") == "pgbouncer"]
+    if pgbouncers and not backend:
+        report.note(f"{', '.join(pgbouncers)}: no postgres service to pool here, so no client can wait: PgBouncer's pool alerts are in the promtool tests only")
+        pgbouncers = []
+    for n in pgbouncers:
+        held, limit = pgbouncer_clients(stack, n)
+        env = {"PATH": "/usr/bin:/bin", "PGPASSWORD": backend[3], "PGCONNECT_TIMEOUT": "10"}
+        argv = ["psql", "-X", "-q", "-h", stack.addr[n], "-p", str(services[n].get("port", 6432)), "-U", backend[2], "-d", backend[4], "-c", PGBOUNCER_SLOW_QUERY]
+        for i in range(held):
+            pgbouncer_held.append(subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env))
+            if i == PGBOUNCER_POOL - 1:
+                # The pool's clients first, so the rest wait.
+                time.sleep(1)
+        waiting = held - PGBOUNCER_POOL
+        seen = None
+        for _ in range(30):
+            seen = sum(float(l.rsplit(" ", 1)[1]) for l in exporter_lines(stack, n, 9127, "pgbouncer_pools_client_waiting_connections{") if f'database="{backend[4]}"' in l)
+            if seen == waiting:
+                break
+            time.sleep(1)
+        report.check(seen == waiting, f"{n}: PgBouncer holds {PGBOUNCER_POOL} clients on its pool's server connections and {waiting} waiting (read off its exporter), {held} of its max_client_conn {limit}", f"the exporter reports {seen} waiting")
+        for alert in ("PgbouncerClientsWaiting", "PgbouncerClientWaitTooLong"):
+            if has_rule(stack, alert, service=n):
+                want.append((alert, {"service": n}))
+        t = rule_threshold(stack, n, "PgbouncerClientConnectionsNearLimit")
+        if t is not None and held / limit > t:
+            want.append(("PgbouncerClientConnectionsNearLimit", {"service": n}))
+        elif t is not None:
+            report.note(f"{n}: PgbouncerClientConnectionsNearLimit not expected: its threshold {t} is above what the rehearsal reaches ({held}/{limit})")
     # Elasticsearch and OpenSearch (stand-ins): the first node yellow, its heap past the alert's
     # share and its disk below the low-space share; the others red, almost out of disk, with
     # cluster tasks pending.
@@ -2647,7 +2810,8 @@ def inject(stack: Stack, procs: Processes, report: Report, faults: Faults, apps:
         + (", Traefik answering 5xx" if any(a.startswith("Traefik") for a, _ in want) else "")
         + (", RabbitMQ's queue left by its consumers, unroutable messages and both its alarms" if any(a.startswith("Rabbitmq") for a, _ in want) else "")
         + (", MySQL near max_connections, running slow queries and refusing logins" if any(a.startswith("Mysql") for a, _ in want) else "")
-        + (", Elasticsearch nodes yellow and red, their heap and disks filling, cluster tasks pending" if searches else ""),
+        + (", Elasticsearch nodes yellow and red, their heap and disks filling, cluster tasks pending" if searches else "")
+        + (", PgBouncer's pools full with clients waiting" if pgbouncers else ""),
         want,
         # The first node's disk is past one threshold, not the other.
         [(a, {"service": n}) for n in searches[:1] for a in ("ElasticsearchDiskSpaceLow", "ElasticsearchDiskOutOfSpace") if has_rule(stack, a, service=n) and (a, {"service": n}) not in want],
@@ -2657,12 +2821,37 @@ def inject(stack: Stack, procs: Processes, report: Report, faults: Faults, apps:
         p.kill()
         p.wait()
         p.stdin.close()
+    for p in pgbouncer_held:
+        p.kill()
+        p.wait()
+        p.stderr.close()
+    if pgbouncer_held:
+        # PostgreSQL would keep sleeping for the killed clients (PgBouncer's server connections
+        # are closed, which a sleeping backend does not notice): ended here.
+        env = {"PATH": "/usr/bin:/bin", "PGPASSWORD": backend[3]}
+        sql = f"SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE query = '{PGBOUNCER_SLOW_QUERY}' AND pid <> pg_backend_pid()"
+        r = subprocess.run(["psql", "-X", "-qAt", "-h", backend[0], "-p", str(backend[1]), "-U", backend[2], "-d", backend[4], "-c", sql], capture_output=True, text=True, env=env)
+        report.check(r.returncode == 0, f"PostgreSQL ends the slow queries PgBouncer's clients left ({r.stdout.strip()})", r.stderr[-300:])
     for n, before in mysql_set:
         r = mysql_root(stack, n, f"SET GLOBAL max_connections = {before}")
         report.check(r.returncode == 0, f"{n}: MariaDB takes max_connections back to what it was, {before}", r.stderr[-400:])
     for n in searches:
         codes = [search_node(stack, n, k, v) for k, v in (("status", "green"), ("heap", 0.3), ("free", 0.6), ("pending", 0))]
         report.check(codes == [200] * 4, f"{n}: the stand-in node is healthy again", f"it answers {codes}")
+    for n in [a for a in pgbouncers if services[a].get("user")][:1]:
+        # The first PgBouncer with a login: the exporter's user's password changed in its
+        # auth_file (reloaded), so PgBouncer refuses the exporter's login: pgbouncer_up 0,
+        # PgbouncerDown. Then given back.
+        pgbouncer_login(stack, procs, n, "not-the-exporters-password")
+        faults.expect("a PgBouncer refusing the exporter's login", [("PgbouncerDown", {"service": n})])
+        pgbouncer_login(stack, procs, n, stack.secret_for(services[n]))
+        up = None
+        for _ in range(30):
+            up = next(iter(exporter_lines(stack, n, 9127, "pgbouncer_up ")), None)
+            if up == "pgbouncer_up 1.0":
+                break
+            time.sleep(1)
+        report.check(up == "pgbouncer_up 1.0", f"{n}: the exporter logs in again once its password is given back", f"it reports {up}")
     for n in [a for a in searches if not services[a].get("user")][:1]:
         # The first node without a login: its security now asks for one the exporter does not
         # have, every request answered 401. The exporter's cluster-info collector still

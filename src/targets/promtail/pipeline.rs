@@ -69,6 +69,11 @@ pub const ELASTICSEARCH_JSON: &str = r#""(?:log\.)?level": ?"(?P<level>[A-Z]+)"#
 /// OpenSearch's lines (its image's log4j2 pattern `[%d{ISO8601}][%-5p][%-25c{1.}] …`):
 /// `[2026-12-04T09:12:01,123][WARN ][o.o.n.Node               ] [node-1] …`.
 pub const OPENSEARCH_LINE: &str = r"^\[(?P<time>[^\]]+)\]\[(?P<level>[A-Z]+) *\]";
+/// PgBouncer's lines, to its log file or standard error alike (1.18's `log_generic` in
+/// libusual: time with milliseconds and zone, pid, level, message; read off PgBouncer 1.18 in the
+/// rehearsal): `2026-12-04 18:30:02.222 UTC [15361] ERROR C-0x55798388f6c0: app/app@127.0.0.1:44906
+/// password authentication failed`. Levels: FATAL, ERROR, WARNING, LOG, DEBUG, NOISE.
+pub const PGBOUNCER_LINE: &str = r"^(?P<time>\d{4}-\d{2}-\d{2} [\d:.]+ \S+) \[(?P<pid>\d+)\] (?P<level>[A-Z]+) ";
 /// PostgreSQL with the docker image's `log_line_prefix` (`%m [%p] `).
 pub const POSTGRES_FIRSTLINE: &str = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}";
 pub const POSTGRES_LINE: &str = r"^(?P<time>\d{4}-\d{2}-\d{2} [\d:.]+ \S+) \[(?P<pid>\d+)\] (?P<level>[A-Z]+\d?):";
@@ -100,6 +105,7 @@ pub fn stages(format: LogFormat, labels: &[String]) -> Vec<Stage> {
             Stage::Regex(OPENSEARCH_LINE.to_string()),
             Stage::Labels(vec!["level".into()]),
         ],
+        LogFormat::Pgbouncer => vec![Stage::Regex(PGBOUNCER_LINE.to_string()), Stage::Labels(vec!["level".into()])],
         LogFormat::Postgres => vec![
             Stage::Multiline(POSTGRES_FIRSTLINE.to_string()),
             Stage::Regex(POSTGRES_LINE.to_string()),
