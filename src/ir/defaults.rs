@@ -315,8 +315,10 @@ pub const ELASTICSEARCH_EXPORTER: ComponentDefault = ComponentDefault {
 /// 9f6c5b5, the day 2.1.1 was tagged): `prometheus-pgbouncer-exporter==2.1.1`, with the
 /// dependencies its setup.py pins, on python:3.6.10-alpine. 2.1.1 cannot start on Python 3.8 or
 /// newer (its log format string is refused since 3.8), so the Dockerfile's later move to 3.8 is
-/// no image of it. Its healthcheck is the base image's `python3`: a HEAD, which the exporter's
-/// server answers (501) without asking PgBouncer, where any GET collects and can wait 5 s.
+/// no image of it. Its healthcheck is the base image's `python3` connecting to the exporter's
+/// port and hanging up: its server (wsgiref, prometheus_client 0.8.0's `start_wsgi_server`)
+/// runs a full collect, a PgBouncer login that can wait 5 s, for a request of any method,
+/// HEAD included, but returns on an empty one.
 /// prometheus-community's Go pgbouncer_exporter is not served by the Go module proxy here, so
 /// it could not be proved; this one runs here from PyPI at its exact release
 /// (`tools/pgbouncer_exporter`).
@@ -330,11 +332,7 @@ pub const PGBOUNCER_EXPORTER: ComponentDefault = ComponentDefault {
     disk: None,
     supported: &["2.1"],
     requires: None,
-    probe: Probe::Own(&[
-        "python3",
-        "-c",
-        "import http.client as h; c = h.HTTPConnection('127.0.0.1', 9127, timeout=2); c.request('HEAD', '/'); c.getresponse()",
-    ]),
+    probe: Probe::Own(&["python3", "-c", "import socket; socket.create_connection(('127.0.0.1', 9127), 2).close()"]),
 };
 pub const NGINX_EXPORTER: ComponentDefault = ComponentDefault {
     name: "nginx-exporter",

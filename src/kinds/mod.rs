@@ -71,7 +71,8 @@ pub struct KindDef {
     pub front_door: bool,
     /// The panels of its dashboard for a service Prometheus scrapes.
     pub panels: fn(&Service) -> Vec<Spec>,
-    /// The metric of its open connections (or sessions), which the overview sums by service.
+    /// The metric of its open connections (or sessions), or an expression of its metrics that
+    /// gives them, which the overview sums by service.
     pub connections: Option<&'static str>,
     /// What its own container needs when the stack runs it (`image`): its variables, data,
     /// command and healthcheck; the manifest's `compose:` comes after.

@@ -32,8 +32,9 @@ pub const DEF: KindDef = KindDef {
     front_door: false,
     panels,
     // Clients logged in, idle or busy (PgBouncer counts an idle client as active: linked or
-    // ready to be linked to a server connection).
-    connections: Some("pgbouncer_pools_client_active_connections"),
+    // ready to be linked to a server connection), and those waiting: all of them, a full pool
+    // included.
+    connections: Some("pgbouncer_pools_client_active_connections + pgbouncer_pools_client_waiting_connections"),
     // PgBouncer has no official image; those in use (edoburu/pgbouncer, bitnami/pgbouncer) set
     // it up from variables of their own, given in `compose.environment`. It keeps no data.
     app: |_| Run::default(),
@@ -73,10 +74,10 @@ const EXPORTER: Exporter = Exporter {
     up_metric: "pgbouncer_up",
     up_expr: None,
     down_alert: "PgbouncerDown",
-    // Prometheus's Python client serves the metrics on every path (0.8.0 `exposition.py`): any
-    // GET asks PgBouncer, and waits for it up to the image's `connect_timeout` (5 s, as long as
-    // compose's healthcheck), so the image's probe is a HEAD, which the server answers (501)
-    // without collecting (`defaults::PGBOUNCER_EXPORTER`).
+    // Prometheus's Python client serves the metrics for any request (0.8.0's wsgi server,
+    // whatever the method and path): each asks PgBouncer and waits for it up to the image's
+    // `connect_timeout` (5 s, as long as compose's healthcheck), so the image's probe only
+    // connects (`defaults::PGBOUNCER_EXPORTER`); no path is asked for.
     health_path: "/",
     run: exporter_run,
 };

@@ -531,12 +531,18 @@ fn every_exporter_accepts_its_command_line() {
                     }
                     c
                 };
-                let out = run(false).output().unwrap();
-                assert!(!out.status.success(), "{name}: its entrypoint goes on without the password's file");
+                // It stops, and says why in the container's log.
+                let stops = |out: std::process::Output, what: &str| {
+                    assert!(!out.status.success(), "{name}: its entrypoint goes on {what}");
+                    assert!(
+                        String::from_utf8_lossy(&out.stderr).contains(": no password in "),
+                        "{name}: its entrypoint stops {what} without a word"
+                    );
+                };
+                stops(run(false).output().unwrap(), "without the password's file");
                 // An empty file is no password: the exporter would skip its login in silence.
                 std::fs::write(&secret, "").unwrap();
-                let out = run(true).output().unwrap();
-                assert!(!out.status.success(), "{name}: its entrypoint goes on with an empty password's file");
+                stops(run(true).output().unwrap(), "with an empty password's file");
                 std::fs::write(&secret, "rehearsal\n").unwrap();
                 cmd = run(true);
             }
@@ -1129,11 +1135,18 @@ fn pgbouncer_exporter_entrypoint_encodes_the_password_and_starts_the_exporter() 
     std::fs::set_permissions(stub.join("pgbouncer-exporter"), std::os::unix::fs::PermissionsExt::from_mode(0o755))
         .unwrap();
     let path = format!("{}:{}:/usr/bin:/bin", stub.display(), venv.display());
-    let out = entrypoint(&path, &dir.path().join("missing"), &[]).output().unwrap();
-    assert!(!out.status.success(), "its entrypoint goes on without the password's file");
+    // It stops before the exporter, saying why.
+    let stops = |out: std::process::Output, what: &str| {
+        assert!(!out.status.success() && out.stdout.is_empty(), "its entrypoint goes on {what}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("pgbouncer-exporter: no password in "),
+            "its entrypoint stops {what} without a word: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    stops(entrypoint(&path, &dir.path().join("missing"), &[]).output().unwrap(), "without the password's file");
     std::fs::write(&secret, "").unwrap();
-    let out = entrypoint(&path, &secret, &[]).output().unwrap();
-    assert!(!out.status.success(), "its entrypoint goes on with an empty password's file");
+    stops(entrypoint(&path, &secret, &[]).output().unwrap(), "with an empty password's file");
     let hostile = "p@ss:w/rd%25 $(id) \"q\" 'a' #?&=+~é";
     std::fs::write(&secret, format!("{hostile}\n\n")).unwrap();
     let out = entrypoint(&path, &secret, &[]).output().unwrap();
@@ -1189,9 +1202,15 @@ fn pgbouncer_exporter_entrypoint_encodes_the_password_and_starts_the_exporter() 
     }
     let _ = child.kill();
     let out = child.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
     assert!(
         body.lines().any(|l| l == "pgbouncer_up 0.0"),
-        "the exporter answers pgbouncer_up 0 for an absent PgBouncer:\n{body}\n{}",
-        String::from_utf8_lossy(&out.stderr)
+        "the exporter answers pgbouncer_up 0 for an absent PgBouncer:\n{body}\n{log}"
+    );
+    // Its URL parsed, the password in it included: it tried PgBouncer's address and was refused
+    // (a malformed URL fails before any connection, with pgbouncer_up 0 too).
+    assert!(
+        log.contains("@127.0.0.1:1/pgbouncer") && log.contains("Connection refused"),
+        "the exporter tried PgBouncer at the address given, as the user given:\n{log}"
     );
 }

@@ -190,7 +190,12 @@ fn the_pypi_tools_pin_and_install_the_releases_the_stack_runs() {
         let (_, commands) = pypi_tools().into_iter().find(|(n, _)| n == dir).unwrap();
         for command in commands {
             let bin = require_tool(&command).canonicalize().unwrap();
-            assert!(require_tool(&command).starts_with(upstream_bin()), "{command} comes from scripts/tools");
+            let cache = upstream_bin().canonicalize().unwrap().parent().unwrap().join(format!("{dir}."));
+            assert!(
+                bin.to_string_lossy().starts_with(&*cache.to_string_lossy()),
+                "{command} is scripts/tools' virtualenv's ({}), not another",
+                bin.display()
+            );
             let venv = bin.parent().unwrap();
             let (ok, freeze) = run(Command::new(venv.join("pip")).arg("freeze").arg("--disable-pip-version-check"));
             assert!(ok, "pip freeze in {}: {freeze}", venv.display());

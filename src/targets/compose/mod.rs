@@ -6,7 +6,8 @@
 //! - Every healthcheck runs a program its image contains, as `Component::probe` records it from
 //!   the image's Dockerfile (`docs/outputs.md` has the table, and a test holds every compose
 //!   file to it): busybox `wget`, bash's `/dev/tcp` where bash is the only tool, the program's
-//!   own health command where there is no shell (Loki), none for a FROM-scratch image (the
+//!   own health command where there is no shell (Loki), the image's `python3` connecting to the
+//!   port (pgbouncer-exporter, which collects for any request), none for a FROM-scratch image (the
 //!   nginx exporter), whose dependents then wait for it to start, not to be healthy.
 //!   `pg_isready` / `redis-cli` in the databases' own images. `depends_on` waits for health in
 //!   start order.
