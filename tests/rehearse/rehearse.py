@@ -908,6 +908,14 @@ def start_pgbouncer_exporter(stack: Stack, procs: Processes, name: str, report: 
     else:
         argv = [str(exporter), *command]
     procs.start(name, argv, env=env, limits=Limits.of(name, c))
+    # Its compose healthcheck, as written (its address the exporter's here), with the image's
+    # Python: it passes once the exporter listens.
+    test = c["healthcheck"]["test"]
+    assert test[:3] == ["CMD", "python3", "-c"], test
+    wait_port(stack.addr[name], 9127, 30)
+    script = test[3].replace("'127.0.0.1'", repr(stack.addr[name]))
+    r = subprocess.run([test[1], test[2], script], env={"PATH": env["PATH"]}, capture_output=True, text=True)
+    report.check(r.returncode == 0, f"{name}: its compose healthcheck passes with the image's Python", r.stderr[-300:])
 
 
 def exporter_lines(stack: Stack, name: str, port: int, prefix: str) -> list[str]:
