@@ -69,7 +69,7 @@ fn wait_per_transaction(sel: &str, by: &str) -> String {
 /// Its exporter, as the compose file runs it.
 const EXPORTER: Exporter = Exporter {
     image: &defaults::PGBOUNCER_EXPORTER,
-    // The image's `PGBOUNCER_EXPORTER_PORT` (its Dockerfile at 2.1.1).
+    // The image's `PGBOUNCER_EXPORTER_PORT` (its Dockerfile's ENV, commit 9f6c5b5).
     port: 9127,
     up_metric: "pgbouncer_up",
     up_expr: None,
