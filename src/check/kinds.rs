@@ -35,13 +35,16 @@ fn in_words(kinds: &[Kind]) -> String {
 
 /// The kinds with a login (`database`, `user`, `password`), which they require.
 fn databases() -> Vec<Kind> {
-    Kind::ALL.into_iter().filter(|k| crate::kinds::def(*k).login).collect()
+    Kind::ALL.into_iter().filter(|k| crate::kinds::def(*k).login.is_some()).collect()
 }
 
 /// The kinds that take a `user` and `password`: the databases, and those whose exporter logs in
 /// with them when given.
 fn logins() -> Vec<Kind> {
-    Kind::ALL.into_iter().filter(|k| crate::kinds::def(*k).login || crate::kinds::def(*k).basic_login).collect()
+    Kind::ALL
+        .into_iter()
+        .filter(|k| crate::kinds::def(*k).login.is_some() || crate::kinds::def(*k).basic_login)
+        .collect()
 }
 
 /// (field, is set, kinds it applies to)
@@ -70,7 +73,7 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
                 sink.push(not_for_kind(field, s.kind, &in_words(&kinds), ctx.key(["services", name.as_str(), field])));
             }
         }
-        if crate::kinds::def(s.kind).login {
+        if let Some(help) = crate::kinds::def(s.kind).login {
             let missing: Vec<&str> =
                 [("database", s.database.is_some()), ("user", s.user.is_some()), ("password", s.password.is_some())]
                     .into_iter()
@@ -85,11 +88,7 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
                     )
                     .at(ctx.value(["services", name.as_str()]))
                     .label("missing connection settings")
-                    .help(if s.kind == Kind::Postgres {
-                        "the exporter and the backups connect with `database`, `user` and `password: { env: … }`"
-                    } else {
-                        "the exporter connects with `user` and `password: { env: … }`, and with an `image` the server is set up with `database`, `user` and `password`"
-                    }),
+                    .help(help),
                 );
             }
         }
@@ -105,17 +104,15 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
                 .help("the exporter logs in with both, `password` as a secret (`{ env: … }` or `{ file: … }`); give both, or neither where the exporter needs no login"),
             );
         }
-        if s.kind == Kind::Mysql
-            && let Some((what, why)) = crate::kinds::mysql::root_password_problem(s)
-        {
+        if let Some(lack) = (crate::kinds::def(s.kind).lacks)(s) {
             sink.push(
-                Diagnostic::error(Code::MissingServiceField, format!("mysql service `{name}` {what}"))
-                    .at(ctx.key(["services", name.as_str(), "image"]))
-                    .label(why)
-                    .help(
-                        "give it in `compose.environment`: `MYSQL_ROOT_PASSWORD: { file: /run/secrets/… }` (or `{ env: … }`); \
-                         not a random one (`MYSQL_RANDOM_ROOT_PASSWORD`): the image prints it to the container's log, which the stack ships to Loki",
-                    ),
+                Diagnostic::error(
+                    Code::MissingServiceField,
+                    format!("{} service `{name}` {}", s.kind.as_str(), lack.what),
+                )
+                .at(ctx.key(["services", name.as_str(), "image"]))
+                .label(lack.why)
+                .help(lack.help),
             );
         }
     }

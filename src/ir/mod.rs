@@ -516,7 +516,7 @@ fn lower_service(name: &Name, s: &m::Service) -> Service {
         }),
         alerts: s.alerts.clone(),
         db: match (&s.database, &s.user, &s.password) {
-            (Some(d), Some(u), Some(p)) if crate::kinds::def(s.kind).login => Some(DbLogin {
+            (Some(d), Some(u), Some(p)) if crate::kinds::def(s.kind).login.is_some() => Some(DbLogin {
                 database: d.clone(),
                 user: u.clone(),
                 password: p.clone(),

@@ -51,13 +51,14 @@ pub const DEF: KindDef = KindDef {
         )]
     },
     refused_env: None,
-    login: false,
+    login: None,
     basic_login: true,
     own_env: |s| if s.image.is_some() { &["discovery.type"] } else { &[] },
     own_env_why: (
         "set for a one-node cluster",
         "leave it out: sightline runs the service as one node (`discovery.type=single-node`)",
     ),
+    lacks: super::lacks_nothing,
 };
 
 /// Its exporter, as the compose file runs it.

@@ -23,10 +23,11 @@ pub const DEF: KindDef = KindDef {
     security: common::no_panels,
     performance: common::no_panels,
     refused_env: None,
-    login: false,
+    login: None,
     basic_login: false,
     own_env: super::no_own_env,
     own_env_why: super::NO_OWN_ENV,
+    lacks: super::lacks_nothing,
 };
 
 const ALERTS: &[Builtin] = &[common::TARGET_DOWN, common::ERROR_LOG_SPIKE];

@@ -28,10 +28,11 @@ pub const DEF: KindDef = KindDef {
     security,
     performance,
     refused_env: None,
-    login: false,
+    login: None,
     basic_login: false,
     own_env: own_variables,
     own_env_why: HISTOGRAM_ENV,
+    lacks: super::lacks_nothing,
 };
 
 /// The setting its framework's library writes the duration histogram's buckets with, when it

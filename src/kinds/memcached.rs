@@ -41,10 +41,11 @@ pub const DEF: KindDef = KindDef {
         )]
     },
     refused_env: None,
-    login: false,
+    login: None,
     basic_login: false,
     own_env: super::no_own_env,
     own_env_why: super::NO_OWN_ENV,
+    lacks: super::lacks_nothing,
 };
 
 /// Its exporter, as the compose file runs it.

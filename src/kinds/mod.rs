@@ -85,8 +85,9 @@ pub struct KindDef {
     pub performance: SharedPanels,
     /// Variables its official image refuses to start with (SL219).
     pub refused_env: Option<RefusedEnv>,
-    /// A database with a login (`database`, `user`, `password`), which it requires (SL208).
-    pub login: bool,
+    /// A database with a login (`database`, `user`, `password`), which it requires (SL208): what
+    /// connects with it, as SL208's help says when one is missing.
+    pub login: Option<&'static str>,
     /// An optional login of its own (`user` and `password`, both or neither: SL208), which its
     /// exporter logs in with.
     pub basic_login: bool,
@@ -96,6 +97,22 @@ pub struct KindDef {
     /// Why those variables are sightline's, as SL101 says when `compose.environment` sets one
     /// again: (label, help).
     pub own_env_why: (&'static str, &'static str),
+    /// What the service's own container lacks that its image needs to start as the stack runs
+    /// it (SL208, at `image`).
+    pub lacks: fn(&crate::manifest::model::Service) -> Option<Lack>,
+}
+
+/// Something a service's own container lacks (`KindDef::lacks`): what (after "… service
+/// `name`"), why (the label at `image`), and the help line.
+pub struct Lack {
+    pub what: &'static str,
+    pub why: String,
+    pub help: &'static str,
+}
+
+/// A kind whose own container needs nothing beyond what the manifest says.
+pub fn lacks_nothing(_: &crate::manifest::model::Service) -> Option<Lack> {
+    None
 }
 
 /// Why a database's own variables are sightline's.

@@ -42,10 +42,13 @@ pub const DEF: KindDef = KindDef {
         ]
     },
     refused_env: None,
-    login: true,
+    login: Some(
+        "the exporter connects with `user` and `password: { env: … }`, and with an `image` the server is set up with `database`, `user` and `password`",
+    ),
     basic_login: false,
     own_env: own_variables,
     own_env_why: super::LOGIN_ENV,
+    lacks: root_password_problem,
 };
 
 /// Its exporter, as the compose file runs it.
@@ -256,20 +259,26 @@ fn root_password_vars(image: Option<&crate::manifest::values::ImageRef>) -> &'st
 const RANDOM_ROOT_PASSWORD: &[&str] = &["MYSQL_RANDOM_ROOT_PASSWORD", "MARIADB_RANDOM_ROOT_PASSWORD"];
 
 /// What is wrong with the root password of a service run from an image whose user is not root
-/// (SL208), as (what, why): a random one asked for, or none given that its image reads.
-pub fn root_password_problem(s: &crate::manifest::model::Service) -> Option<(&'static str, String)> {
+/// (SL208): a random one asked for, or none given that its image reads.
+fn root_password_problem(s: &crate::manifest::model::Service) -> Option<super::Lack> {
     let (Some(image), Some(user)) = (&s.image, s.user.as_deref()) else { return None };
     if user == "root" {
         return None;
     }
+    let help = "give it in `compose.environment`: `MYSQL_ROOT_PASSWORD: { file: /run/secrets/… }` (or `{ env: … }`); \
+                not a random one (`MYSQL_RANDOM_ROOT_PASSWORD`): the image prints it to the container's log, which the stack ships to Loki";
     let env: Vec<&str> = s.compose.iter().flat_map(|c| c.environment.keys()).map(String::as_str).collect();
     if let Some(random) = env.iter().find(|k| RANDOM_ROOT_PASSWORD.contains(k)) {
-        return Some(("asks for a random root password", format!("`{random}` makes the image print it to its log")));
+        let why = format!("`{random}` makes the image print it to its log");
+        return Some(super::Lack { what: "asks for a random root password", why, help });
     }
     let vars = root_password_vars(Some(image));
     let named = vars.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", ");
-    (!env.iter().any(|k| vars.contains(k)))
-        .then(|| ("needs a root password", format!("none of {named} is in `compose.environment`")))
+    (!env.iter().any(|k| vars.contains(k))).then(|| super::Lack {
+        what: "needs a root password",
+        why: format!("none of {named} is in `compose.environment`"),
+        help,
+    })
 }
 
 /// The variables sightline sets on the service's own container, with their `_FILE` forms and

@@ -50,10 +50,11 @@ pub const DEF: KindDef = KindDef {
         )]
     },
     refused_env: None,
-    login: false,
+    login: None,
     basic_login: true,
     own_env: super::no_own_env,
     own_env_why: super::NO_OWN_ENV,
+    lacks: super::lacks_nothing,
 };
 
 /// The average seconds a client waited for a server connection, per transaction, by `by`, over

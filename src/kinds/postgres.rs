@@ -26,10 +26,11 @@ pub const DEF: KindDef = KindDef {
     security,
     performance,
     refused_env: None,
-    login: true,
+    login: Some("the exporter and the backups connect with `database`, `user` and `password: { env: … }`"),
     basic_login: false,
     own_env: own_variables,
     own_env_why: super::LOGIN_ENV,
+    lacks: super::lacks_nothing,
 };
 
 /// The variables `app` sets on the official image's container from the service's login.

@@ -57,10 +57,11 @@ pub const DEF: KindDef = KindDef {
             "RABBITMQ_VM_MEMORY_HIGH_WATERMARK",
         ],
     }),
-    login: false,
+    login: None,
     basic_login: false,
     own_env: super::no_own_env,
     own_env_why: super::NO_OWN_ENV,
+    lacks: super::lacks_nothing,
 };
 
 /// The port of the plugin's listener (`prometheus.tcp.port`), which the official image
