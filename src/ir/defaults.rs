@@ -64,7 +64,7 @@ pub enum Probe {
     /// A shell, for a check that needs no HTTP.
     Shell,
     /// No shell: the program's own health command, run by exec; `{url}` stands for the
-    /// readiness URL the healthcheck asks for.
+    /// readiness URL the healthcheck asks for, `{port}` for the port it is served on.
     Own(&'static [&'static str]),
     /// Nothing but the program (a FROM-scratch image): no healthcheck; whatever depends on it
     /// waits for it to start, not to be healthy.
@@ -332,7 +332,7 @@ pub const PGBOUNCER_EXPORTER: ComponentDefault = ComponentDefault {
     disk: None,
     supported: &["2.1"],
     requires: None,
-    probe: Probe::Own(&["python3", "-c", "import socket; socket.create_connection(('127.0.0.1', 9127), 2).close()"]),
+    probe: Probe::Own(&["python3", "-c", "import socket; socket.create_connection(('127.0.0.1', {port}), 2).close()"]),
 };
 pub const NGINX_EXPORTER: ComponentDefault = ComponentDefault {
     name: "nginx-exporter",

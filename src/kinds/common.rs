@@ -56,9 +56,10 @@ pub enum PasswordAs {
 /// An exporter that reads a password only from a variable (`var`): its image's `sh` reads the
 /// variable from the password secret's file (`file_var` names it) as `how` says, stops there,
 /// saying so on its standard error (the container's log), when it cannot or the file is empty
-/// (an exporter given no password skips its login without a word), and execs `program` (a path, or a name its image's PATH finds) with the command's
-/// arguments. The entrypoint and the file's variable; the caller adds its own variables and
-/// command (an entrypoint set in compose drops the image's command).
+/// (an exporter given no password skips its login without a word), and execs `program` (a
+/// path, or a name its image's PATH finds) with the command's arguments. The entrypoint and
+/// the file's variable; the caller adds its own variables and command (an entrypoint set in
+/// compose drops the image's command).
 pub fn password_from_file<'a>(
     (var, file_var): (&str, &'static str),
     how: PasswordAs,

@@ -86,54 +86,52 @@ pub fn upstream_bin() -> PathBuf {
     cache.join("bin")
 }
 
-/// The upstream tools modules: (directory under `tools/`, the binaries its `tool` lines build).
-pub fn tools_modules() -> Vec<(String, Vec<String>)> {
+/// The directories under `tools/` that hold `marker`, sorted, each with the programs
+/// `programs` reads from it.
+fn tool_dirs(marker: &str, programs: impl Fn(&std::path::Path) -> Vec<String>) -> Vec<(String, Vec<String>)> {
     let mut v: Vec<(String, Vec<String>)> = std::fs::read_dir(root().join("tools"))
         .expect("tools/ exists")
         .map(|e| e.expect("readable").path())
-        .filter(|p| p.join("go.mod").is_file())
-        .map(|p| {
-            let gomod = std::fs::read_to_string(p.join("go.mod")).expect("go.mod readable");
-            let mut bins = Vec::new();
-            let mut in_block = false;
-            for line in gomod.lines().map(str::trim) {
-                let pkg = match line {
-                    "tool (" => {
-                        in_block = true;
-                        None
-                    }
-                    ")" => {
-                        in_block = false;
-                        None
-                    }
-                    l if in_block => Some(l),
-                    l => l.strip_prefix("tool "),
-                };
-                if let Some(pkg) = pkg {
-                    bins.push(pkg.rsplit('/').next().expect("a package path").to_string());
-                }
-            }
-            (p.file_name().unwrap().to_string_lossy().into_owned(), bins)
-        })
+        .filter(|p| p.join(marker).is_file())
+        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), programs(&p)))
         .collect();
     v.sort();
     v
 }
 
+/// The upstream tools modules: (directory under `tools/`, the binaries its `tool` lines build).
+pub fn tools_modules() -> Vec<(String, Vec<String>)> {
+    tool_dirs("go.mod", |p| {
+        let gomod = std::fs::read_to_string(p.join("go.mod")).expect("go.mod readable");
+        let mut bins = Vec::new();
+        let mut in_block = false;
+        for line in gomod.lines().map(str::trim) {
+            let pkg = match line {
+                "tool (" => {
+                    in_block = true;
+                    None
+                }
+                ")" => {
+                    in_block = false;
+                    None
+                }
+                l if in_block => Some(l),
+                l => l.strip_prefix("tool "),
+            };
+            if let Some(pkg) = pkg {
+                bins.push(pkg.rsplit('/').next().expect("a package path").to_string());
+            }
+        }
+        bins
+    })
+}
+
 /// The programs `scripts/tools` installs from PyPI: (tools directory, its commands), sorted.
 pub fn pypi_tools() -> Vec<(String, Vec<String>)> {
-    let mut v: Vec<(String, Vec<String>)> = std::fs::read_dir(root().join("tools"))
-        .expect("tools/ exists")
-        .map(|e| e.expect("readable").path())
-        .filter(|p| p.join("requirements.txt").is_file())
-        .map(|p| {
-            let commands = std::fs::read_to_string(p.join("commands")).expect("tools/<name>/commands readable");
-            let commands = commands.split_whitespace().map(String::from).collect();
-            (p.file_name().unwrap().to_string_lossy().into_owned(), commands)
-        })
-        .collect();
-    v.sort();
-    v
+    tool_dirs("requirements.txt", |p| {
+        let commands = std::fs::read_to_string(p.join("commands")).expect("tools/<name>/commands readable");
+        commands.split_whitespace().map(String::from).collect()
+    })
 }
 
 /// An upstream tool the tests need. Missing tools fail the test: `scripts/test` installs them,

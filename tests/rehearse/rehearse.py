@@ -834,7 +834,8 @@ def pgbouncer_clients(stack: Stack, name: str) -> tuple[int, int]:
     expected)."""
     held = PGBOUNCER_POOL + int(rule_threshold(stack, name, "PgbouncerClientsWaiting") or 20) + 2
     t = rule_threshold(stack, name, "PgbouncerClientConnectionsNearLimit") or 0.8
-    held = min(max(held, int(PGBOUNCER_SPARE * t / (1 - t)) + 1 if t < 1 else held), max(held, 200))
+    enough = int(PGBOUNCER_SPARE * t / (1 - t)) + 1 if t < 1 else held
+    held = max(held, min(enough, 200))
     return held, held + PGBOUNCER_SPARE
 
 

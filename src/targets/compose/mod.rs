@@ -98,7 +98,8 @@ fn probe(c: &Component, port: u16, path: &str) -> Option<Value> {
             Some(healthcheck(vec!["CMD", "bash", "-c", &script]))
         }
         Probe::Own(command) => {
-            let args: Vec<String> = command.iter().map(|a| a.replace("{url}", &url)).collect();
+            let args: Vec<String> =
+                command.iter().map(|a| a.replace("{url}", &url).replace("{port}", &port.to_string())).collect();
             let mut test = vec!["CMD"];
             test.extend(args.iter().map(String::as_str));
             Some(healthcheck(test))
