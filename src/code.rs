@@ -48,7 +48,7 @@ codes! {
         "This mapping must have the named field. `version`, `stack`, `environment` and\n`services` are required at the top level; every service needs `kind` and `port`.";
     InvalidChoice = "SL006", "a value outside the allowed set",
         "This field takes one of a fixed set of words (for example `kind: http | postgres |\nmysql | redis | memcached | nginx | haproxy | caddy | traefik | rabbitmq |
-elasticsearch | pgbouncer | generic`). The help line lists them.";
+elasticsearch | pgbouncer | mongodb | generic`). The help line lists them.";
     UnsupportedVersion = "SL007", "an unknown manifest format version",
         "`version` selects the manifest language. This sightline understands version 1. A newer\nmanifest needs a newer sightline; an older one has to be migrated (docs/manifest.md).";
     EmptyManifest = "SL008", "the manifest is empty",
@@ -88,7 +88,7 @@ elasticsearch | pgbouncer | generic`). The help line lists them.";
     ReceiverKind = "SL207", "a receiver must have exactly one kind",
         "Each receiver is one of `email`, `slack`, `pagerduty`, `opsgenie` or `webhook`. Write\ntwo receivers and list both in the route's `to` to notify two places.";
     MissingServiceField = "SL208", "a field this kind of service requires, or needs beside another, is missing",
-        "A postgres service needs `database`, `user` and `password` so that the exporter and the\nbackups can connect; a mysql service needs them for its exporter and its own container, and,\nrun from an `image` with a user other than root, root's password in `compose.environment`\n(`MYSQL_ROOT_PASSWORD`): a random one (`MYSQL_RANDOM_ROOT_PASSWORD`) is printed to the\ncontainer's log, which the stack ships to Loki. An elasticsearch or pgbouncer service takes\n`user` and `password` together or not at all: they are its exporter's login.";
+        "A postgres service needs `database`, `user` and `password` so that the exporter and the\nbackups can connect; a mysql service needs them for its exporter and its own container, and,\nrun from an `image` with a user other than root, root's password in `compose.environment`\n(`MYSQL_ROOT_PASSWORD`): a random one (`MYSQL_RANDOM_ROOT_PASSWORD`) is printed to the\ncontainer's log, which the stack ships to Loki. An elasticsearch, pgbouncer or mongodb service takes\n`user` and `password` together or not at all: they are its exporter's login.";
     UnreachableRoute = "SL209", "a route that can never match",
         "Routes are tried top to bottom and the first match wins. An earlier route without\n`continue: true` whose `match` is as broad as this one's (or broader) catches every alert this\nroute would, so this one never notifies anybody. Move it up, narrow the earlier route, or set\n`continue: true` on the earlier one.";
     UnusedReceiver = "SL210", "a receiver that no route uses",

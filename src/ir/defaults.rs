@@ -310,6 +310,22 @@ pub const ELASTICSEARCH_EXPORTER: ComponentDefault = ComponentDefault {
     requires: None,
     probe: Probe::Wget,
 };
+/// percona/mongodb_exporter (the image its README and `.goreleaser.yml` name, tags without a
+/// `v`): FROM scratch, the program alone (its Dockerfile at v0.51.0), so nothing can run a
+/// healthcheck. v0.51.0 is the newest release the Go module proxy serves here (v0.52.0 and
+/// v0.53.0, which split the histograms out of the diagnostic-data collector, are refused).
+pub const MONGODB_EXPORTER: ComponentDefault = ComponentDefault {
+    name: "mongodb-exporter",
+    repository: "percona/mongodb_exporter",
+    version: "0.51.0",
+    memory: "64MiB",
+    cpus: 0.1,
+    pids: 128,
+    disk: None,
+    supported: &["0.51"],
+    requires: None,
+    probe: Probe::Nothing,
+};
 /// spreaker/prometheus-pgbouncer-exporter: the image its README's release steps build and push
 /// by hand after the PyPI release (the Dockerfile's pin moved to the new release, commit
 /// 9f6c5b5, the day 2.1.1 was tagged): `prometheus-pgbouncer-exporter==2.1.1`, with the

@@ -96,7 +96,7 @@ pub struct Service {
     /// its own container connect or start with.
     pub db: Option<DbLogin>,
     /// The login its exporter logs in with, where its kind takes one apart from a database's
-    /// (`KindDef::basic_login`: elasticsearch, pgbouncer).
+    /// (`KindDef::basic_login`: elasticsearch, pgbouncer, mongodb).
     pub login: Option<Login>,
     /// How compose runs it (`compose:`; only on a service with an image).
     pub compose: m::ServiceCompose,

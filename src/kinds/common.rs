@@ -43,6 +43,14 @@ pub fn wget_metrics(s: &Service) -> Option<Vec<String>> {
     Some(["CMD", "wget", "-q", "-O", "/dev/null", url.as_str()].map(String::from).to_vec())
 }
 
+/// An exporter's `up_expr` where its own success stays 1 when the service refuses it (it answers,
+/// and the series its login would read go missing): 1 when `success` (by service) is 1 and
+/// `present` has a series for the service, 0 when the exporter answers and either is not.
+pub fn up_when_read(success: &str, present: &str) -> String {
+    // In parentheses: `==` binds tighter than `or`.
+    format!("(({success} and on (service) group by (service) ({present})) or 0 * {success})")
+}
+
 /// How an exporter's entrypoint puts the password's file into its variable.
 pub enum PasswordAs {
     /// As it is (busybox `cat`; the shell drops trailing newlines).
@@ -284,6 +292,8 @@ pub fn error_lines(sel: &str, format: LogFormat) -> String {
         }
         // PgBouncer's two worst levels (a client's failed login is an ERROR line).
         LogFormat::Pgbouncer => format!("{sel} |~ `^\\S+ \\S+ \\S+ \\[\\d+\\] (ERROR|FATAL) `"),
+        // MongoDB's two worst severities (`F` fatal, `E` error), in the field its lines open with.
+        LogFormat::Mongodb => format!("{sel} |~ `^\\{{\"t\":\\{{[^}}]*\\}}, *\"s\":\"[FE]\"`"),
         LogFormat::Syslog | LogFormat::Plain => format!("{sel} |~ `(?i)\\b(error|critical|fatal|panic)\\b`"),
     }
 }

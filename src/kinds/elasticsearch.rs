@@ -75,6 +75,7 @@ const EXPORTER: Exporter = Exporter {
     // Answered without asking the node (v1.11.0 `main.go`).
     health_path: "/healthz",
     run: exporter_run,
+    program_alone: None,
 };
 
 /// The exporter, pointed at the node, with the service's login when it has one:
@@ -97,10 +98,9 @@ fn exporter_run(s: &Service) -> Run<'_> {
 /// health is there (a node that refuses the exporter's requests with 401 leaves the first at 1
 /// and the second missing), 0 when the exporter answers and does not; by service.
 fn up(sel: &str) -> String {
-    let success = format!("min by (service) (elasticsearch_scrape_success{{{sel},collector=\"cluster-info\"}})");
-    // In parentheses: `==` binds tighter than `or`.
-    format!(
-        "(({success} and on (service) group by (service) (elasticsearch_cluster_health_status{{{sel}}})) or 0 * {success})"
+    common::up_when_read(
+        &format!("min by (service) (elasticsearch_scrape_success{{{sel},collector=\"cluster-info\"}})"),
+        &format!("elasticsearch_cluster_health_status{{{sel}}}"),
     )
 }
 

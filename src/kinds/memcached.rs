@@ -58,6 +58,7 @@ const EXPORTER: Exporter = Exporter {
     // Its landing page, which does not ask memcached (v0.14.4's cmd/memcached_exporter/main.go).
     health_path: "/",
     run: |s| Run { command: vec![format!("--memcached.address={}:{}", s.host, s.port)], ..Default::default() },
+    program_alone: None,
 };
 
 /// memcached_exporter v0.14.4, `pkg/exporter/exporter.go`: `command` and `status` on the

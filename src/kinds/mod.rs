@@ -28,6 +28,7 @@ mod generic;
 mod haproxy;
 pub mod http;
 mod memcached;
+mod mongodb;
 pub mod mysql;
 pub mod nginx;
 mod pgbouncer;
@@ -172,6 +173,10 @@ pub struct Exporter {
     pub health_path: &'static str,
     /// What its container needs from the service.
     pub run: fn(&Service) -> Run<'_>,
+    /// Where its image keeps the program, when the image is that program alone (FROM scratch):
+    /// for a service with a login, whose password's file nothing in it can read, sightline
+    /// builds it with a shell (`targets::exporter_image`). `None`: its image has a shell.
+    pub program_alone: Option<&'static str>,
 }
 
 impl Exporter {
@@ -263,6 +268,7 @@ pub fn def(kind: Kind) -> &'static KindDef {
         Kind::Rabbitmq => &rabbitmq::DEF,
         Kind::Elasticsearch => &elasticsearch::DEF,
         Kind::Pgbouncer => &pgbouncer::DEF,
+        Kind::Mongodb => &mongodb::DEF,
         Kind::Generic => &generic::DEF,
     }
 }

@@ -62,6 +62,7 @@ const EXPORTER: Exporter = Exporter {
     // does.
     health_path: "/",
     run: exporter_run,
+    program_alone: None,
 };
 
 /// The collectors on by default that need a privilege beyond the application's user (PROCESS

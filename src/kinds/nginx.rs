@@ -59,6 +59,7 @@ const EXPORTER: Exporter = Exporter {
         ],
         ..Default::default()
     },
+    program_alone: None,
 };
 
 /// nginx-prometheus-exporter's stub_status metrics.

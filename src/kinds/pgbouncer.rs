@@ -81,6 +81,7 @@ const EXPORTER: Exporter = Exporter {
     // connects (`defaults::PGBOUNCER_EXPORTER`); no path is asked for.
     health_path: "/",
     run: exporter_run,
+    program_alone: None,
 };
 
 /// The image's configuration (`/etc/pgbouncer-exporter/config.yml`, its repository's

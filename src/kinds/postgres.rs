@@ -51,6 +51,7 @@ const EXPORTER: Exporter = Exporter {
     // Its landing page: every `/metrics` queries the database.
     health_path: "/",
     run: exporter_run,
+    program_alone: None,
 };
 
 /// postgres_exporter reaches the database at its host, port and database as its user, the

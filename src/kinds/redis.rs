@@ -64,6 +64,7 @@ const EXPORTER: Exporter = Exporter {
         env: vec![("REDIS_ADDR", Var::Value(format!("redis://{}:{}", s.host, s.port)))],
         ..Default::default()
     },
+    program_alone: None,
 };
 
 /// redis_exporter's INFO metrics.

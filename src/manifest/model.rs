@@ -107,11 +107,13 @@ pub enum Kind {
     Elasticsearch,
     // PgBouncer, read through prometheus-pgbouncer-exporter.
     Pgbouncer,
+    // MongoDB, read through Percona's mongodb_exporter.
+    Mongodb,
     Generic,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 13] = [
+    pub const ALL: [Kind; 14] = [
         Kind::Http,
         Kind::Postgres,
         Kind::Mysql,
@@ -124,6 +126,7 @@ impl Kind {
         Kind::Rabbitmq,
         Kind::Elasticsearch,
         Kind::Pgbouncer,
+        Kind::Mongodb,
         Kind::Generic,
     ];
 
@@ -141,6 +144,7 @@ impl Kind {
             Kind::Rabbitmq => "rabbitmq",
             Kind::Elasticsearch => "elasticsearch",
             Kind::Pgbouncer => "pgbouncer",
+            Kind::Mongodb => "mongodb",
             Kind::Generic => "generic",
         }
     }
@@ -258,12 +262,13 @@ pub struct Service {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^[A-Za-z_][A-Za-z0-9_$-]{0,62}$"))]
     pub database: Option<String>,
-    /// postgres and mysql: the user the exporter and the backups connect as; elasticsearch and
-    /// pgbouncer: the user the exporter logs in as (with `password`; both or neither).
+    /// postgres and mysql: the user the exporter and the backups connect as; elasticsearch,
+    /// pgbouncer and mongodb: the user the exporter logs in as (with `password`; both or
+    /// neither).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^[A-Za-z_][A-Za-z0-9_$-]{0,62}$"))]
     pub user: Option<String>,
-    /// postgres, mysql, elasticsearch and pgbouncer: that user's password.
+    /// postgres, mysql, elasticsearch, pgbouncer and mongodb: that user's password.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password: Option<SecretRef>,
     /// postgres only: per-query statistics from pg_stat_statements (default true): the exporter's
@@ -557,6 +562,8 @@ pub enum LogFormat {
     Elasticsearch,
     // PgBouncer's lines: `2026-12-04 18:30:02.222 UTC [15361] ERROR C-0x…: app/app@… message`.
     Pgbouncer,
+    // MongoDB's structured JSON lines (4.4 and later): `{"t":{"$date":"…"},"s":"E","c":"NETWORK",…}`.
+    Mongodb,
     Syslog,
     Plain,
 }

@@ -9,6 +9,7 @@ pub mod alloy;
 pub mod backup;
 pub mod compose;
 pub mod env_example;
+pub mod exporter_image;
 pub mod grafana;
 pub mod graph;
 pub mod loki;
@@ -84,6 +85,7 @@ pub const TARGETS: &[Target] = &[
     Target { name: "socket-proxy", origin: "/logs", lower: socket_proxy::lower },
     Target { name: "postgres", origin: "/services", lower: postgres::lower },
     Target { name: "backup", origin: "/backups", lower: backup::lower },
+    Target { name: "exporter-image", origin: "/services", lower: exporter_image::lower },
     Target { name: "grafana", origin: "/dashboards", lower: grafana::lower },
     Target { name: "compose", origin: "/services", lower: compose::lower },
 ];

@@ -29,13 +29,15 @@ pub const GRAFANA_DATASOURCES: &str = "grafana/provisioning/datasources/datasour
 pub const GRAFANA_DASHBOARD_PROVIDERS: &str = "grafana/provisioning/dashboards/dashboards.yml";
 pub const GRAFANA_DASHBOARDS_DIR: &str = "grafana/dashboards";
 pub const BACKUP_DIR: &str = "backup";
+/// The exporters built with a shell (`targets::exporter_image`): `exporters/<exporter>/Dockerfile`.
+pub const EXPORTER_IMAGES_DIR: &str = "exporters";
 pub const POSTGRES_QUERY_STATS_SCRIPT: &str = "postgres/enable-query-stats.sh";
 pub const COMPOSE: &str = "compose.yaml";
 
 /// The top-level entries of the output directory that sightline writes (besides hidden ones,
 /// `.env.example` and its build state): an application's bind mount may not reach them, since
 /// the compose file's `./` is the output directory. A test holds every generated file to it.
-pub const OUTPUT_ENTRIES: [&str; 13] = [
+pub const OUTPUT_ENTRIES: [&str; 14] = [
     "prometheus",
     "alertmanager",
     "loki",
@@ -45,6 +47,7 @@ pub const OUTPUT_ENTRIES: [&str; 13] = [
     "containerd-socket-proxy",
     "grafana",
     "backup",
+    EXPORTER_IMAGES_DIR,
     "postgres",
     "compose.yaml",
     "sightline.lock",
@@ -108,6 +111,11 @@ pub const SCRIPTS_MOUNT: &str = "/opt/sightline";
 /// entrypoint writes there.
 pub const PGPASS_DIR: &str = "/run/sightline";
 pub const PGPASS: &str = "/run/sightline/pgpass";
+/// Where an exporter built with a shell keeps its program, and the VOLUME its base image (the
+/// stack's Prometheus image) declares, a tmpfs in its container rather than an anonymous volume
+/// left behind by each one.
+pub const BUILT_EXPORTER_PROGRAM_DIR: &str = "/bin";
+pub const SHELL_IMAGE_VOLUME: &str = "/prometheus";
 
 /// Internal addresses: (compose service, port). Which networks each container is on is
 /// `targets::compose`'s.

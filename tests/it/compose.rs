@@ -14,6 +14,23 @@ fn compose_of(dir: &Path) -> Value {
     serde_saphyr::from_str(&std::fs::read_to_string(dir.join("compose.yaml")).unwrap()).unwrap()
 }
 
+/// A service's image; for one compose builds, the exporter image its Dockerfile takes the
+/// program from (an exporter built with a shell: `EXPORTER_IMAGE`).
+fn image_of(dir: &Path, service: &Value) -> String {
+    match service["image"].as_str() {
+        Some(image) => image.to_string(),
+        None => build_arg(dir, service, "EXPORTER_IMAGE"),
+    }
+}
+
+/// A build argument's value in the Dockerfile compose builds a service's image from.
+fn build_arg(dir: &Path, service: &Value, name: &str) -> String {
+    let context = service["build"]["context"].as_str().unwrap_or_default();
+    let dockerfile = std::fs::read_to_string(dir.join(context).join("Dockerfile")).unwrap_or_default();
+    let prefix = format!("ARG {name}=");
+    dockerfile.lines().find_map(|l| l.strip_prefix(prefix.as_str())).unwrap_or_default().to_string()
+}
+
 /// The networks a compose service is on.
 fn networks(service: &Value) -> Vec<String> {
     service["networks"].as_array().into_iter().flatten().map(|n| n.as_str().unwrap().to_string()).collect()
@@ -81,8 +98,9 @@ fn the_file_matches_the_compose_spec_schema_and_is_safe_by_default() {
         for c in &stack.components {
             let s = &services.get(&c.name).unwrap_or_else(|| panic!("{}: no service {}", m.display(), c.name));
             if c.name != "backup" {
-                // The backup runner is built (on the databases' image).
-                assert_eq!(s["image"], c.image.as_str());
+                // The backup runner is built (on the databases' image), as is an exporter whose
+                // image is its program alone, for a login (on that image: its Dockerfile's).
+                assert_eq!(image_of(dir.path(), s), c.image.as_str());
             }
             assert!(s["mem_limit"].is_string() && s["cpus"].is_string(), "{}: {} has no limits", m.display(), c.name);
             assert_eq!(s["pids_limit"], c.pids, "{}: {} has no process limit", m.display(), c.name);
@@ -278,7 +296,15 @@ fn the_file_matches_the_compose_spec_schema_and_is_safe_by_default() {
             }
             match s["image"].as_str() {
                 Some(image) => assert!(!image.ends_with(":latest"), "{image}"),
-                None => assert_eq!(name, "backup", "only the backup runner is built (on the database's image)"),
+                // The backup runner (on the database's image), and an exporter whose image is its
+                // program alone, for a login (on the Prometheus image), from the stack's images.
+                None if name == "backup" => {}
+                None => {
+                    let shell = services["prometheus"]["image"].as_str().unwrap();
+                    assert_eq!(build_arg(dir.path(), s, "SHELL_IMAGE"), shell, "{}: {name} is built", m.display());
+                    let exporter = stack.components.iter().find(|c| c.name == *name).unwrap();
+                    assert_eq!(build_arg(dir.path(), s, "EXPORTER_IMAGE"), exporter.image.as_str());
+                }
             }
             if let Some(ports) = s.get("ports") {
                 let published = stack.published.iter().any(|p| p.owner == *name);
@@ -399,7 +425,12 @@ fn every_healthcheck_runs_a_program_its_image_contains() {
         let services = doc["services"].as_object().unwrap();
         for c in stack.components.iter().filter(|c| c.name != "backup") {
             let s = &services[&c.name];
-            let image = s["image"].as_str().unwrap();
+            // An exporter built with a shell runs on the shell's image (its Dockerfile's base).
+            let image = match s["image"].as_str() {
+                Some(image) => image.to_string(),
+                None => build_arg(dir.path(), s, "SHELL_IMAGE"),
+            };
+            let image = image.as_str();
             let row = images.get(image).unwrap_or_else(|| {
                 panic!("{}: {image} ({}) is not in docs/outputs.md's image table", m.display(), c.name)
             });
@@ -456,6 +487,7 @@ fn every_exporter_accepts_its_command_line() {
         ("prom/memcached-exporter:", "memcached_exporter"),
         ("prom/mysqld-exporter:", "mysqld_exporter"),
         ("quay.io/prometheuscommunity/elasticsearch-exporter:", "elasticsearch_exporter"),
+        ("percona/mongodb_exporter:", "mongodb_exporter"),
         ("prom/blackbox-exporter:", "blackbox_exporter"),
     ];
     let mut tried = std::collections::BTreeSet::new();
@@ -463,7 +495,7 @@ fn every_exporter_accepts_its_command_line() {
         let dir = build_into_tempdir(&m);
         let doc = compose_of(dir.path());
         for (name, s) in doc["services"].as_object().unwrap() {
-            let image = s["image"].as_str().unwrap_or_default();
+            let image = image_of(dir.path(), s);
             let Some((_, bin)) = binaries.iter().find(|(prefix, _)| image.starts_with(prefix)) else { continue };
             let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
             // The container's paths are where its volumes come from here.
@@ -506,8 +538,9 @@ fn every_exporter_accepts_its_command_line() {
             args.push(format!("--web.listen-address=127.0.0.1:{port}"));
             let mut cmd = Command::new(require_tool(bin));
             cmd.args(&args).env_clear();
-            // A shell entrypoint (mysqld_exporter's, and elasticsearch_exporter's with a login,
-            // which read the password's file) runs as written, the image's binary path replaced by the built one's, each `*_FILE`
+            // A shell entrypoint (mysqld_exporter's, and elasticsearch_exporter's and
+            // mongodb_exporter's with a login, which read the password's file) runs as written,
+            // the image's binary path replaced by the built one's, each `*_FILE`
             // variable naming a file that holds a password; first without the file, where it
             // must stop.
             if let Some(entry) = s["entrypoint"].as_array() {
@@ -1213,4 +1246,118 @@ fn pgbouncer_exporter_entrypoint_encodes_the_password_and_starts_the_exporter() 
         log.contains("@127.0.0.1:1/pgbouncer") && log.contains("Connection refused"),
         "the exporter tried PgBouncer at the address given, as the user given:\n{log}"
     );
+}
+
+/// mongodb_exporter with a login: its image is the program alone, so the stack builds it with a
+/// shell (`exporters/mongodb-exporter/Dockerfile`: the program where the entrypoint runs it, and the
+/// upstream Dockerfile at the pinned release puts it where the copy takes it from). The compose
+/// entrypoint, run as written with the built exporter, logs in to a stand-in MongoDB
+/// (tests/rehearse/mongo_node.py: MongoDB's wire protocol, authorization on, SCRAM-SHA-256)
+/// with a hostile password, and the exporter then reads the server; with a wrong password the
+/// login is refused and `mongodb_up` is 0.
+#[test]
+fn mongodb_exporter_built_with_a_shell_logs_in_with_its_password() {
+    let m = crate::support::root().join("tests/fixtures/ok/documents.yaml");
+    let dir = build_into_tempdir(&m);
+    let doc = compose_of(dir.path());
+    let s = &doc["services"]["reports-exporter"];
+    assert!(s.get("image").is_none(), "built, not pulled: {s}");
+    assert_eq!(s["build"]["context"], "./exporters/mongodb-exporter");
+    let dockerfile = std::fs::read_to_string(dir.path().join("exporters/mongodb-exporter/Dockerfile")).unwrap();
+    let copy = dockerfile.lines().find_map(|l| l.strip_prefix("COPY --from=exporter /mongodb_exporter ")).unwrap();
+    // The upstream image keeps the program at its root (its Dockerfile at the pinned release).
+    let module = crate::support::go_module_dir("mongodb_exporter", "github.com/percona/mongodb_exporter");
+    let upstream = std::fs::read_to_string(module.join("Dockerfile")).unwrap();
+    assert!(upstream.lines().any(|l| l == "COPY ./mongodb_exporter /"), "upstream Dockerfile:\n{upstream}");
+    let entry: Vec<String> =
+        s["entrypoint"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().replace("$$", "$")).collect();
+    assert_eq!(entry[..2], ["/bin/sh", "-c"], "a shell entrypoint");
+    assert!(entry[2].contains(&format!("exec {copy} ")), "the entrypoint runs {copy}: {}", entry[2]);
+    // The Dockerfile passes hadolint, down to its notes.
+    let (ok, out) = crate::support::run(
+        Command::new(require_tool("hadolint"))
+            .args(["--no-color", "--failure-threshold", "style"])
+            .arg(dir.path().join("exporters/mongodb-exporter/Dockerfile")),
+    );
+    assert!(ok && out.trim().is_empty(), "hadolint:\n{out}");
+    // Images without the service's: the others keep the upstream image.
+    assert_eq!(doc["services"]["content-exporter"]["image"], "percona/mongodb_exporter:0.51.0");
+    let free = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    // The stand-in's control port is its port plus one.
+    let mut port = free();
+    while std::net::TcpListener::bind(("127.0.0.1", port + 1)).is_err() {
+        port = free();
+    }
+    let hostile = "p@ss:w/rd%25 $(id) \"q\" 'a' #?&=+~é";
+    let mut node = Command::new("python3")
+        .arg(crate::support::root().join("tests/rehearse/mongo_node.py"))
+        .args(["127.0.0.1", &port.to_string()])
+        .arg(module.join("exporter/testdata"))
+        .arg("reports")
+        .env("MONGO_NODE_LOGIN", format!("monitor:{hostile}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let get = |port: u16, path: &str| -> Option<String> {
+        use std::io::{Read, Write};
+        let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+        conn.write_all(format!("GET {path} HTTP/1.0\r\n\r\n").as_bytes()).ok()?;
+        let mut body = String::new();
+        conn.read_to_string(&mut body).ok()?;
+        Some(body)
+    };
+    let secret = dir.path().join("password-file");
+    let scrape = |password: &str| -> String {
+        std::fs::write(&secret, format!("{password}\n")).unwrap();
+        let listen = free();
+        let args: Vec<String> = s["command"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap().replace("mongo.reports.internal:27018", &format!("127.0.0.1:{port}")))
+            .chain([format!("--web.listen-address=127.0.0.1:{listen}")])
+            .collect();
+        let script = entry[2].replace(copy, &require_tool("mongodb_exporter").display().to_string());
+        let mut c = Command::new("/bin/sh");
+        c.arg("-c").arg(&script).args(&entry[3..]).args(&args).env_clear().env("PATH", "/usr/bin:/bin");
+        for (k, v) in s["environment"].as_object().unwrap() {
+            c.env(k, v.as_str().unwrap());
+        }
+        c.env("MONGODB_PASSWORD_FILE", &secret);
+        let mut child = c.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+        let mut body = String::new();
+        for _ in 0..100 {
+            // The first scrape connects (and logs in); the second reads what it collects.
+            if get(listen, "/metrics").is_some() {
+                std::thread::sleep(std::time::Duration::from_millis(500));
+                body = get(listen, "/metrics").unwrap_or_default();
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let _ = child.kill();
+        let out = child.wait_with_output().unwrap();
+        assert!(!body.is_empty(), "the exporter answers:\n{}", String::from_utf8_lossy(&out.stderr));
+        body
+    };
+    let body = scrape(hostile);
+    let logins = get(port + 1, "/_rehearsal/logins").unwrap_or_default();
+    let wrong = scrape("not-the-password");
+    let refused = get(port + 1, "/_rehearsal/logins").unwrap_or_default();
+    let _ = node.kill();
+    let out = node.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        body.lines().any(|l| l == r#"mongodb_up{cluster_role="mongod"} 1"#)
+            && body.lines().any(|l| l.starts_with("mongodb_ss_uptime{")),
+        "logged in, the exporter reads the server:\n{body}\n{log}"
+    );
+    assert!(logins.contains(r#""refused": 0"#) && !logins.contains(r#""accepted": 0"#), "{logins}");
+    assert!(
+        wrong.lines().any(|l| l.starts_with("mongodb_up{") && l.ends_with(" 0"))
+            && !wrong.lines().any(|l| l.starts_with("mongodb_ss_")),
+        "refused, mongodb_up is 0 and nothing is read:\n{wrong}"
+    );
+    assert!(!refused.contains(r#""refused": 0"#), "{refused}");
 }

@@ -135,7 +135,8 @@ fn lock_images(dir: &Path) -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
-/// Every image the compose file names, and the runner Dockerfile's images.
+/// Every image the compose file names, and the images the Dockerfiles build from (the backup
+/// runner's, and an exporter's built with a shell).
 fn named_images(dir: &Path) -> Vec<String> {
     let compose: serde_json::Value =
         serde_saphyr::from_str(&std::fs::read_to_string(dir.join("generated/compose.yaml")).unwrap()).unwrap();
@@ -145,10 +146,16 @@ fn named_images(dir: &Path) -> Vec<String> {
         .values()
         .filter_map(|s| s["image"].as_str().map(String::from))
         .collect();
-    let dockerfile = std::fs::read_to_string(dir.join("generated/backup/Dockerfile")).unwrap();
-    for arg in ["POSTGRES_IMAGE", "GO_IMAGE"] {
-        let line = dockerfile.lines().find_map(|l| l.strip_prefix(&format!("ARG {arg}="))).expect(arg);
-        out.push(line.to_string());
+    let built = [
+        ("backup/Dockerfile", &["POSTGRES_IMAGE", "GO_IMAGE"]),
+        ("exporters/mongodb-exporter/Dockerfile", &["EXPORTER_IMAGE", "SHELL_IMAGE"]),
+    ];
+    for (file, args) in built {
+        let dockerfile = std::fs::read_to_string(dir.join("generated").join(file)).unwrap();
+        for arg in args {
+            let line = dockerfile.lines().find_map(|l| l.strip_prefix(&format!("ARG {arg}="))).expect(arg);
+            out.push(line.to_string());
+        }
     }
     out
 }
@@ -171,6 +178,12 @@ services:
     user: app
     password: {{ env: DB_PASSWORD }}
   cache: {{ kind: redis, port: 6379, image: "redis:7.4@{CACHE_DIGEST}" }}
+  docs:
+    kind: mongodb
+    host: mongo.internal
+    port: 27017
+    user: monitor
+    password: {{ env: DOCS_PASSWORD }}
 "#
     );
     if proxy {

@@ -350,5 +350,27 @@ fn format_expressions_parse_sample_lines() {
     let filter = regex::Regex::new(filter.split('`').nth(1).unwrap()).unwrap();
     assert!(filter.is_match(refused) && filter.is_match(&stats.replace(" LOG ", " FATAL ")));
     assert!(!filter.is_match(warned) && !filter.is_match(stats));
+    // mongod's structured lines (4.4 and later), as `docker logs` shows them: its JSON formatter
+    // pads the severity, component and id with spaces; a data directory another server holds
+    // is an E line, the startup warning without access control a W one.
+    let mongo = regex::Regex::new(p::MONGODB_JSON).unwrap();
+    let locked = r#"{"t":{"$date":"2026-04-18T19:48:59.990+00:00"},"s":"E",  "c":"CONTROL",  "id":20557,   "ctx":"initandlisten","msg":"DBException in initAndListen, terminating","attr":{"error":"DBPathInUse: Unable to lock the lock file: /data/db/mongod.lock (Resource temporarily unavailable). Another mongod instance is already running on the /data/db directory"}}"#;
+    let fatal = r#"{"t":{"$date":"2023-10-26T19:24:05.300+02:00"},"s":"F",  "c":"-",        "id":23091,   "ctx":"initandlisten","msg":"Fatal assertion"}"#;
+    let open = r#"{"t":{"$date":"2020-05-18T20:18:12.814+00:00"},"s":"W",  "c":"CONTROL",  "id":22120,   "ctx":"initandlisten","msg":"Access control is not enabled for the database. Read and write access to data and configuration is unrestricted","tags":["startupWarnings"]}"#;
+    let options = r#"{"t":{"$date":"2021-03-09T07:59:14.639-07:00"},"s":"I",  "c":"CONTROL",  "id":21951,   "ctx":"initandlisten","msg":"Options set by command line","attr":{"options":{}}}"#;
+    let c = mongo.captures(locked).unwrap();
+    assert_eq!((&c["time"], &c["level"]), ("2026-04-18T19:48:59.990+00:00", "E"));
+    assert_eq!(
+        [fatal, open, options].map(|l| mongo.captures(l).unwrap()["level"].to_string()),
+        ["F", "W", "I"].map(String::from)
+    );
+    assert_eq!(&mongo.captures(&options.replace(r#""s":"I",  "#, r#""s":"D1", "#)).unwrap()["level"], "D1");
+    let filter =
+        sightline::kinds::common::error_lines("{service=\"docs\"}", sightline::manifest::model::LogFormat::Mongodb);
+    let filter = regex::Regex::new(filter.split('`').nth(1).unwrap()).unwrap();
+    assert!(filter.is_match(locked) && filter.is_match(fatal));
+    assert!(!filter.is_match(open) && !filter.is_match(options));
+    // A message that quotes a severity field is not one.
+    assert!(!filter.is_match(&options.replace("Options set by command line", r#"\"s\":\"E\""#)));
     let _: Value = Value::Null;
 }

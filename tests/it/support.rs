@@ -126,6 +126,29 @@ pub fn tools_modules() -> Vec<(String, Vec<String>)> {
     })
 }
 
+/// An upstream Go module at the release `tools/<tool>/go.mod` pins, where `go mod download`
+/// puts it (its Dockerfile and test fixtures: what its image contains, responses captured from
+/// real servers).
+pub fn go_module_dir(tool: &str, module: &str) -> PathBuf {
+    let dir = root().join("tools").join(tool);
+    let gomod = std::fs::read_to_string(dir.join("go.mod")).expect("go.mod readable");
+    let version = gomod
+        .lines()
+        .find_map(|l| l.trim().strip_prefix(&format!("{module} ")))
+        .and_then(|v| v.split_whitespace().next())
+        .unwrap_or_else(|| panic!("tools/{tool}/go.mod requires {module}"));
+    let out = Command::new("go")
+        .args(["mod", "download", "-json", &format!("{module}@{version}")])
+        .current_dir(&dir)
+        .env("GOFLAGS", "-mod=readonly")
+        .env("GOTOOLCHAIN", "local")
+        .output()
+        .expect("go runs");
+    assert!(out.status.success(), "go mod download {module}@{version}: {}", String::from_utf8_lossy(&out.stdout));
+    let info: serde_json::Value = serde_json::from_slice(&out.stdout).expect("go mod download -json");
+    PathBuf::from(info["Dir"].as_str().expect("a module directory"))
+}
+
 /// The programs `scripts/tools` installs from PyPI: (tools directory, its commands), sorted.
 pub fn pypi_tools() -> Vec<(String, Vec<String>)> {
     tool_dirs("requirements.txt", |p| {

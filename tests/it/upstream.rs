@@ -24,6 +24,7 @@ const PINS: &[(&str, &str, &ComponentDefault)] = &[
         "github.com/prometheus-community/elasticsearch_exporter",
         &defaults::ELASTICSEARCH_EXPORTER,
     ),
+    ("mongodb_exporter", "github.com/percona/mongodb_exporter", &defaults::MONGODB_EXPORTER),
     ("pushgateway", "github.com/prometheus/pushgateway", &defaults::PUSHGATEWAY),
 ];
 
@@ -235,6 +236,7 @@ fn every_default_is_supported_and_new_enough() {
         defaults::MYSQLD_EXPORTER,
         defaults::ELASTICSEARCH_EXPORTER,
         defaults::PGBOUNCER_EXPORTER,
+        defaults::MONGODB_EXPORTER,
         defaults::PUSHGATEWAY,
     ] {
         assert_eq!(d.supports(d.version), Some(true), "{} {} is not a supported release", d.name, d.version);

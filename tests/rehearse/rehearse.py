@@ -447,7 +447,17 @@ class Stack:
         return arg
 
     def image(self, service: str) -> str:
-        return str(self.services[service].get("image", ""))
+        """A container's image; for one compose builds, the exporter image its Dockerfile builds
+        on (an exporter built with a shell: `EXPORTER_IMAGE`), else nothing."""
+        c = self.services[service]
+        if "image" not in c and "build" in c:
+            m = re.search(r"^ARG EXPORTER_IMAGE=(\S+)$", self.dockerfile(service), re.M)
+            return m.group(1) if m else ""
+        return str(c.get("image", ""))
+
+    def dockerfile(self, service: str) -> str:
+        """The Dockerfile compose builds a container's image from."""
+        return (self.gen / self.services[service]["build"]["context"] / "Dockerfile").read_text()
 
     def secret_for(self, svc: dict) -> str:
         """The password a service's secret reference resolves to here."""
@@ -574,6 +584,22 @@ def start_program(stack: Stack, procs: Processes, name: str, binary: str, args: 
     procs.start(name, argv, env=env, user=c.get("user"), limits=Limits.of(name, c))
 
 
+def check_exporter_image(stack: Stack, report: Report, name: str, tool: str, module: str) -> None:
+    """An exporter built with a shell (its own image is the program alone): its Dockerfile
+    copies the program from where the upstream Dockerfile at the pinned release puts it, to
+    where the compose entrypoint runs it."""
+    copy = re.search(r"^COPY --from=exporter (\S+) (\S+)$", stack.dockerfile(name), re.M)
+    upstream = (module_dir(tool, module) / "Dockerfile").read_text()
+    put = re.search(r"^COPY \./(\S+) /$", upstream, re.M)
+    report.check(
+        bool(copy and put) and copy.group(1) == f"/{put.group(1)}",
+        f"{name}: its Dockerfile copies the program from where the exporter's image keeps it",
+        f"copies {copy.group(1) if copy else None}; the upstream Dockerfile: {put.group(0) if put else None}",
+    )
+    script = stack.services[name]["entrypoint"][2].replace("$$", "$")
+    report.check(bool(copy) and f"exec {copy.group(2)} " in script, f"{name}: its entrypoint runs the program where the Dockerfile puts it", script)
+
+
 def start_observability(stack: Stack, procs: Processes, report: Report) -> None:
     for name, c in stack.services.items():
         if c.get("restart") == "no":
@@ -609,6 +635,12 @@ def start_observability(stack: Stack, procs: Processes, report: Report) -> None:
             start_program(stack, procs, name, "elasticsearch_exporter", cmd, 9114, "--web.listen-address", shell_entrypoint="entrypoint" in c)
         elif "pgbouncer-exporter" in image:
             start_pgbouncer_exporter(stack, procs, name, report)
+        elif "mongodb_exporter" in image:
+            # With a login, built with a shell that reads its password's file (its own image has
+            # none): the program where the entrypoint runs it.
+            if "build" in c:
+                check_exporter_image(stack, report, name, "mongodb_exporter", "github.com/percona/mongodb_exporter")
+            start_program(stack, procs, name, "mongodb_exporter", cmd, 9216, "--web.listen-address", shell_entrypoint="entrypoint" in c)
         elif image.startswith("prom/pushgateway:"):
             start_program(stack, procs, name, "pushgateway", cmd, 9091, "--web.listen-address")
         elif image.startswith("prom/blackbox-exporter:"):
@@ -757,14 +789,14 @@ def check_mysql_healthcheck(stack: Stack, report: Report, name: str) -> None:
     )
 
 
-def search_fixtures() -> Path:
-    """elasticsearch_exporter's test fixtures (captured responses of real nodes), in its Go module
-    at the release tools/elasticsearch_exporter pins, where `go mod download` puts it."""
-    tools = ROOT / "tools/elasticsearch_exporter"
-    version = re.search(r"github.com/prometheus-community/elasticsearch_exporter (v\S+)", (tools / "go.mod").read_text()).group(1)
+def module_dir(tool: str, module: str) -> Path:
+    """An exporter's Go module at the release tools/<tool> pins, where `go mod download` puts it:
+    its test fixtures are responses captured from real servers."""
+    tools = ROOT / "tools" / tool
+    version = re.search(rf"{re.escape(module)} (v\S+)", (tools / "go.mod").read_text()).group(1)
     env = {**os.environ, "GOFLAGS": "-mod=readonly", "GOTOOLCHAIN": "local"}
-    out = subprocess.run(["go", "mod", "download", "-json", f"github.com/prometheus-community/elasticsearch_exporter@{version}"], cwd=tools, env=env, capture_output=True, text=True, check=True)
-    return Path(json.loads(out.stdout)["Dir"]) / "fixtures"
+    out = subprocess.run(["go", "mod", "download", "-json", f"{module}@{version}"], cwd=tools, env=env, capture_output=True, text=True, check=True)
+    return Path(json.loads(out.stdout)["Dir"])
 
 
 def search_distribution(svc: dict) -> str:
@@ -777,12 +809,27 @@ def start_search_node(stack: Stack, procs: Processes, name: str, svc: dict) -> N
     # exporter with captured responses, and takes faults (tests/rehearse/search_node.py).
     # A service with a login: its node's security asks for it, from the start.
     env = {**os.environ, "SEARCH_NODE_LOGIN": f"{svc['user']}:{stack.secret_for(svc)}"} if svc.get("user") else None
-    procs.start(name, [sys.executable, str(ROOT / "tests/rehearse/search_node.py"), stack.addr[name], str(svc["port"]), str(search_fixtures()), search_distribution(svc), name], env=env)
+    procs.start(name, [sys.executable, str(ROOT / "tests/rehearse/search_node.py"), stack.addr[name], str(svc["port"]), str(module_dir("elasticsearch_exporter", "github.com/prometheus-community/elasticsearch_exporter") / "fixtures"), search_distribution(svc), name], env=env)
 
 
 def search_node(stack: Stack, name: str, setting: str, value) -> int:
     """Set what the stand-in node reports (`status`, `heap`, `free`, `pending`)."""
     return http_get_post(f"http://{stack.addr[name]}:{stack.manifest['services'][name]['port']}/_rehearsal/{setting}/{value}")
+
+
+def start_mongo_node(stack: Stack, procs: Processes, name: str, svc: dict) -> None:
+    # MongoDB cannot run here: a stand-in server that speaks its wire protocol and answers the
+    # exporter with a captured getDiagnosticData, and takes faults (tests/rehearse/mongo_node.py).
+    # A service with a login: its authorization is on, from the start.
+    env = {**os.environ, "MONGO_NODE_LOGIN": f"{svc['user']}:{stack.secret_for(svc)}"} if svc.get("user") else None
+    testdata = module_dir("mongodb_exporter", "github.com/percona/mongodb_exporter") / "exporter/testdata"
+    procs.start(name, [sys.executable, str(ROOT / "tests/rehearse/mongo_node.py"), stack.addr[name], str(svc["port"]), str(testdata), name], env=env)
+
+
+def mongo_node(stack: Stack, name: str, setting: str, value) -> int:
+    """Set what the stand-in server reports (`connections`, `cursors`, `timeouts`, `auth`), on
+    its control port (its port plus one)."""
+    return http_get_post(f"http://{stack.addr[name]}:{int(stack.manifest['services'][name]['port']) + 1}/_rehearsal/{setting}/{value}")
 
 
 def start_redis(stack: Stack, procs: Processes, name: str, svc: dict) -> None:
@@ -1995,6 +2042,8 @@ def start_application(stack: Stack, procs: Processes, report: Report) -> list[st
             start_search_node(stack, procs, name, svc)
         elif kind == "pgbouncer":
             start_pgbouncer(stack, procs, name, svc)
+        elif kind == "mongodb":
+            start_mongo_node(stack, procs, name, svc)
         elif kind in ("http", "generic"):
             if not start_http(stack, procs, name, svc, report):
                 continue
@@ -2020,7 +2069,7 @@ def port_of(stack: Stack, name: str) -> int | None:
     if name not in stack.services:
         return None
     image = stack.image(name)
-    for key, port in (("postgres-exporter", 9187), ("redis_exporter", 9121), ("memcached-exporter", 9150), ("mysqld-exporter", 9104), ("nginx-prometheus-exporter", 9113), ("elasticsearch-exporter", 9114), ("pgbouncer-exporter", 9127)):
+    for key, port in (("postgres-exporter", 9187), ("redis_exporter", 9121), ("memcached-exporter", 9150), ("mysqld-exporter", 9104), ("nginx-prometheus-exporter", 9113), ("elasticsearch-exporter", 9114), ("pgbouncer-exporter", 9127), ("mongodb_exporter", 9216)):
         if key in image:
             return port
     return None
@@ -2812,6 +2861,27 @@ def inject(stack: Stack, procs: Processes, report: Report, faults: Faults, apps:
         for setting, value in settings:
             code = search_node(stack, n, setting, value)
             report.check(code == 200, f"{n}: the stand-in node reports {setting} {value}", f"it answers {code}")
+    # MongoDB (stand-ins): the first server's connections past the alert's share of its limit
+    # and its open cursors past the alert's count; the last one's cursors timing out at ten
+    # times the alert's rate (its average over 5 minutes then passes it within a minute).
+    mongos = [a for a in apps if services[a].get("kind") == "mongodb"]
+    for n in mongos[:1]:
+        t = rule_threshold(stack, n, "MongodbTooManyConnections")
+        if t is not None:
+            code = mongo_node(stack, n, "connections", round(t + (1 - t) / 2, 3))
+            report.check(code == 200, f"{n}: the stand-in server reports {round(t + (1 - t) / 2, 3):.1%} of its connection limit in use", f"it answers {code}")
+            want.append(("MongodbTooManyConnections", {"service": n}))
+        t = rule_threshold(stack, n, "MongodbNumberCursorsOpen")
+        if t is not None:
+            code = mongo_node(stack, n, "cursors", int(t) + 100)
+            report.check(code == 200, f"{n}: the stand-in server reports {int(t) + 100} cursors open", f"it answers {code}")
+            want.append(("MongodbNumberCursorsOpen", {"service": n}))
+    for n in mongos[-1:]:
+        t = rule_threshold(stack, n, "MongodbCursorsTimeouts")
+        if t is not None:
+            code = mongo_node(stack, n, "timeouts", round(t * 10 / 60, 3))
+            report.check(code == 200, f"{n}: the stand-in server times out {t * 10:g} cursors a minute", f"it answers {code}")
+            want.append(("MongodbCursorsTimeouts", {"service": n}))
     faults.expect(
         "bad traffic, readiness 503, a failed backup"
         + (", a failed and a late batch job" if jobs_m else "")
@@ -2822,7 +2892,8 @@ def inject(stack: Stack, procs: Processes, report: Report, faults: Faults, apps:
         + (", RabbitMQ's queue left by its consumers, unroutable messages and both its alarms" if any(a.startswith("Rabbitmq") for a, _ in want) else "")
         + (", MySQL near max_connections, running slow queries and refusing logins" if any(a.startswith("Mysql") for a, _ in want) else "")
         + (", Elasticsearch nodes yellow and red, their heap and disks filling, cluster tasks pending" if searches else "")
-        + (", PgBouncer's pools full with clients waiting" if pgbouncers else ""),
+        + (", PgBouncer's pools full with clients waiting" if pgbouncers else "")
+        + (", MongoDB near its connection limit, with cursors left open and timing out" if mongos else ""),
         want,
         # The first node's disk is past one threshold, not the other.
         [(a, {"service": n}) for n in searches[:1] for a in ("ElasticsearchDiskSpaceLow", "ElasticsearchDiskOutOfSpace") if has_rule(stack, a, service=n) and (a, {"service": n}) not in want],
@@ -2849,6 +2920,20 @@ def inject(stack: Stack, procs: Processes, report: Report, faults: Faults, apps:
     for n in searches:
         codes = [search_node(stack, n, k, v) for k, v in (("status", "green"), ("heap", 0.3), ("free", 0.6), ("pending", 0))]
         report.check(codes == [200] * 4, f"{n}: the stand-in node is healthy again", f"it answers {codes}")
+    for n in mongos:
+        codes = [mongo_node(stack, n, k, v) for k, v in (("connections", 0.001), ("cursors", 3), ("timeouts", 0))]
+        report.check(codes == [200] * 3, f"{n}: the stand-in server is quiet again", f"it answers {codes}")
+    for n in [a for a in mongos if not services[a].get("user")][:1]:
+        # The first server without a login: its authorization is turned on, which the exporter
+        # has no login for. `ping` needs none, so mongodb_up stays 1; getDiagnosticData is
+        # refused and serverStatus goes missing: MongodbDown.
+        code = mongo_node(stack, n, "auth", 1)
+        report.check(code == 200, f"{n}: the stand-in server's authorization is on, the exporter without a login", f"it answers {code}")
+        faults.expect("a MongoDB server refusing the exporter", [("MongodbDown", {"service": n})])
+        up = next(iter(exporter_lines(stack, n, 9216, "mongodb_up")), None)
+        report.check(up is not None and up.endswith(" 1"), f"{n}: refused, the exporter still reports mongodb_up 1 (a ping needs no login)", f"it reports {up}")
+        code = mongo_node(stack, n, "auth", 0)
+        report.check(code == 200, f"{n}: the stand-in server's authorization is off again", f"it answers {code}")
     for n in [a for a in pgbouncers if services[a].get("user")][:1]:
         # The first PgBouncer with a login: the exporter's user's password changed in its
         # auth_file (reloaded), so PgBouncer refuses the exporter's login: pgbouncer_up 0,
@@ -3194,12 +3279,15 @@ def main() -> int:
         check_catalogues(stack, apps, prom, report)
         for n in [a for a in apps if a in stack.services and stack.manifest["services"][a].get("kind") == "mysql"]:
             check_mysql_healthcheck(stack, report, n)
-        for n in [a for a in apps if stack.manifest["services"][a].get("kind") == "elasticsearch" and stack.manifest["services"][a].get("user")]:
+        for n in [a for a in apps if stack.manifest["services"][a].get("kind") in ("elasticsearch", "mongodb") and stack.manifest["services"][a].get("user")]:
             # Its security on from the start: every request the exporter made came with the
-            # manifest's login, through the compose entrypoint's shell.
-            _, body = http_get(f"http://{stack.addr[n]}:{stack.manifest['services'][n]['port']}/_rehearsal/logins")
+            # manifest's login, through the compose entrypoint's shell (the stand-in MongoDB
+            # serves its control on its port plus one).
+            svc = stack.manifest["services"][n]
+            port = int(svc["port"]) + (1 if svc["kind"] == "mongodb" else 0)
+            _, body = http_get(f"http://{stack.addr[n]}:{port}/_rehearsal/logins")
             seen = json.loads(body)
-            report.check(seen["accepted"] > 0 and seen["refused"] == 0, f"{n}: the exporter logs in to the node with its user and password", json.dumps(seen))
+            report.check(seen["accepted"] > 0 and seen["refused"] == 0, f"{n}: the exporter logs in to the server with its user and password", json.dumps(seen))
         rules_for = max([seconds(r.get("for", "0s")) for r in alert_rules(stack)] + [0])
         cap = min(rules_for, seconds(args.for_)) if args.for_ else rules_for
         faults = Faults(stack, report, capture, am, cap + 4 * interval + 120)

@@ -408,6 +408,15 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
             "an exporter has no data or host name of its own and is checked on its health_path"
         );
         lower_run(&run, &mut e, &mut wiring);
+        // Its image is its program alone: for a login, built with a shell to read the password's
+        // file, on the Prometheus image, whose `wget` then checks its health.
+        let built = super::exporter_image::built(s).map(|dir| {
+            e.shift_remove("image");
+            e.insert("build".into(), json!({ "context": format!("./{dir}") }));
+            e.insert("tmpfs".into(), json!(["/tmp", super::paths::SHELL_IMAGE_VOLUME]));
+            let shell = stack.component(defaults::PROMETHEUS.name).map_or(defaults::PROMETHEUS.probe, |p| p.probe);
+            Component { probe: shell, ..c.clone() }
+        });
         if !run.after.is_empty() {
             // The job always completes, so this never holds monitoring back, and `up --wait`
             // counts the job done.
@@ -417,7 +426,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         }
         wiring.apply(&c.name, &mut e, &mut secrets_all);
         let (port, path) = (exporter.port, exporter.health_path);
-        let ready = insert_probe(&mut e, c, port, path);
+        let ready = insert_probe(&mut e, built.as_ref().unwrap_or(c), port, path);
         scrape_deps.push((c.name.clone(), ready));
         services.insert(c.name.clone(), Value::Object(e));
     }

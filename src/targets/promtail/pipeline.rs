@@ -74,6 +74,10 @@ pub const OPENSEARCH_LINE: &str = r"^\[(?P<time>[^\]]+)\]\[(?P<level>[A-Z]+) *\]
 /// rehearsal): `2026-12-04 18:30:02.222 UTC [15361] ERROR C-0x55798388f6c0: app/app@127.0.0.1:44906
 /// password authentication failed`. Levels: FATAL, ERROR, WARNING, LOG, DEBUG, NOISE.
 pub const PGBOUNCER_LINE: &str = r"^(?P<time>\d{4}-\d{2}-\d{2} [\d:.]+ \S+) \[(?P<pid>\d+)\] (?P<level>[A-Z]+) ";
+/// MongoDB's structured log (4.4 and later: one JSON object a line, its severity in `s`: `F`,
+/// `E`, `W`, `I`, `D1` to `D5`; mongod pads the fields after it with spaces):
+/// `{"t":{"$date":"2026-12-04T21:38:14.155+00:00"},"s":"I",  "c":"NETWORK",  "id":22943,   …}`.
+pub const MONGODB_JSON: &str = r#"^\{"t":\{"\$date":"(?P<time>[^"]+)"\},\s*"s":"(?P<level>[A-Z]\d?)""#;
 /// PostgreSQL with the docker image's `log_line_prefix` (`%m [%p] `).
 pub const POSTGRES_FIRSTLINE: &str = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}";
 pub const POSTGRES_LINE: &str = r"^(?P<time>\d{4}-\d{2}-\d{2} [\d:.]+ \S+) \[(?P<pid>\d+)\] (?P<level>[A-Z]+\d?):";
@@ -106,6 +110,7 @@ pub fn stages(format: LogFormat, labels: &[String]) -> Vec<Stage> {
             Stage::Labels(vec!["level".into()]),
         ],
         LogFormat::Pgbouncer => vec![Stage::Regex(PGBOUNCER_LINE.to_string()), Stage::Labels(vec!["level".into()])],
+        LogFormat::Mongodb => vec![Stage::Regex(MONGODB_JSON.to_string()), Stage::Labels(vec!["level".into()])],
         LogFormat::Postgres => vec![
             Stage::Multiline(POSTGRES_FIRSTLINE.to_string()),
             Stage::Regex(POSTGRES_LINE.to_string()),
