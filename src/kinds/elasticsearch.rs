@@ -316,9 +316,12 @@ fn panels(_: &Service) -> Vec<Spec> {
 }
 
 /// Where the image keeps its data: OpenSearch's images under `/usr/share/opensearch`,
-/// Elasticsearch's (and others that follow them) under `/usr/share/elasticsearch`.
+/// Elasticsearch's (and others that follow them) under `/usr/share/elasticsearch`; by the
+/// image's own name, the repository's last part (not its registry or namespace).
 fn data_dir(s: &Service) -> &'static str {
-    if s.image.as_ref().is_some_and(|i| i.repository().contains("opensearch")) {
+    let name =
+        |i: &crate::manifest::values::ImageRef| i.repository().rsplit('/').next().unwrap_or_default().to_string();
+    if s.image.as_ref().is_some_and(|i| name(i).contains("opensearch")) {
         "/usr/share/opensearch/data"
     } else {
         "/usr/share/elasticsearch/data"

@@ -1361,3 +1361,23 @@ fn mongodb_exporter_built_with_a_shell_logs_in_with_its_password() {
     );
     assert!(!refused.contains(r#""refused": 0"#), "{refused}");
 }
+
+/// An elasticsearch service keeps its data where its image does: OpenSearch's images under
+/// `/usr/share/opensearch`, by the image's own name, not by a registry or namespace that
+/// happens to say `opensearch`.
+#[test]
+fn a_search_nodes_data_volume_is_where_its_image_keeps_it() {
+    for (image, data) in [
+        ("opensearchproject/opensearch:3.3.0", "/usr/share/opensearch/data"),
+        ("docker.elastic.co/elasticsearch/elasticsearch:9.2.2", "/usr/share/elasticsearch/data"),
+        ("registry.opensearch.example/mirror/elasticsearch:9.2.2", "/usr/share/elasticsearch/data"),
+    ] {
+        let out = build_yaml(&format!(
+            "version: 1\nstack: s\nenvironment: test\nservices:\n  search: {{ kind: elasticsearch, port: 9200, image: \"{image}\" }}\n"
+        ));
+        let doc = compose_of(out.path());
+        let volumes: Vec<&str> =
+            doc["services"]["search"]["volumes"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+        assert_eq!(volumes, [format!("search-data:{data}")], "{image}");
+    }
+}
