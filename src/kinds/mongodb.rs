@@ -11,9 +11,9 @@
 //! the driver logs in as it connects), but 1 when authorization is on and the exporter has no
 //! login: a `ping` needs none (mongod's `PingCommand::requiresAuth` is false,
 //! `src/mongo/db/commands/generic.cpp`), `getDiagnosticData` does, and its series are then not
-//! written (`general_collector.go`, `diagnostic_data_collector.go`). So the server is up for sightline when
-//! `mongodb_up` is 1 and its uptime is there (`up`): MongodbDown says when it is not, and
-//! inhibits the rest.
+//! written (`general_collector.go`, `diagnostic_data_collector.go`). So the server is up for
+//! sightline when `mongodb_up` is 1 and its uptime is there (`up`): MongodbDown says when it is
+//! not, and inhibits the rest.
 
 use super::alert::*;
 use super::{Catalogue, Exporter, KindDef, Run, common};
@@ -67,8 +67,9 @@ const EXPORTER: Exporter = Exporter {
     up_metric: "mongodb_up",
     up_expr: Some(up),
     down_alert: "MongodbDown",
-    // Its landing page, which does not ask the server (v0.51.0 `exporter/server.go`). Its image
-    // is FROM scratch: no healthcheck runs it.
+    // Its landing page, which does not ask the server (v0.51.0 `exporter/server.go`). Its own
+    // image is FROM scratch, with nothing to ask it with; the image built with a shell for a
+    // login asks with the Prometheus image's `wget`.
     health_path: "/",
     run: exporter_run,
     // Its Dockerfile at v0.51.0: `COPY ./mongodb_exporter /` onto scratch.

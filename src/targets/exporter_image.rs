@@ -1,6 +1,6 @@
-//! `exporters/<exporter>/Dockerfile`: an exporter image with a shell, for an exporter whose own image is
-//! its program alone (FROM scratch: `kinds::Exporter::program_alone`) when the service has a
-//! login. Nothing in that image can read the password's file, and sightline puts no secret in
+//! `exporters/<exporter>/Dockerfile`: an exporter image with a shell, for an exporter whose own
+//! image is its program alone (FROM scratch: `kinds::Exporter::program_alone`) when the service
+//! has a login; one file for every such service of a kind. Nothing in that image can read the password's file, and sightline puts no secret in
 //! a container's environment; so the program is copied onto the stack's Prometheus image
 //! (busybox: `sh` and `cat`), whose shell reads the file before it starts the program (the
 //! compose file's entrypoint, `kinds::common::password_from_file`), with the CA certificates of
@@ -43,6 +43,8 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
             continue;
         }
         let Some(c) = stack.exporter_of(&s.name) else { continue };
+        // Every service it is built for: the file comes from their logins.
+        let users = stack.services.iter().filter(|o| built(o).as_deref() == Some(dir.as_str()));
         let alone = crate::kinds::def(s.kind).exporter.as_ref().and_then(|e| e.program_alone).unwrap_or_default();
         let text = format!(
             "# {program_name}'s image is its program alone (FROM scratch): nothing in it can read the\n\
@@ -64,7 +66,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
             exporter = c.image.as_str(),
             program = program(s),
         );
-        out.push(Artifact::new(path, text).from_part(super::service_part(&s.name, &["user"])));
+        out.push(Artifact::new(path, text).from_part(super::services_part(users.map(|o| o.name.as_str()), &["user"])));
     }
     out
 }
