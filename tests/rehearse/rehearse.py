@@ -3288,6 +3288,12 @@ def main() -> int:
             _, body = http_get(f"http://{stack.addr[n]}:{port}/_rehearsal/logins")
             seen = json.loads(body)
             report.check(seen["accepted"] > 0 and seen["refused"] == 0, f"{n}: the exporter logs in to the server with its user and password", json.dumps(seen))
+        for n in [c for c, s in stack.services.items() if "build" in s and "ARG EXPORTER_IMAGE=" in stack.dockerfile(c)]:
+            # An exporter built with a shell: its compose healthcheck, the shell image's busybox
+            # `wget`, run as written with this machine's wget (the same flags), at its address.
+            test = [str(a).replace("127.0.0.1", stack.addr[n]) for a in stack.services[n]["healthcheck"]["test"]]
+            r = subprocess.run(test[1:], capture_output=True, text=True, timeout=10) if test[:2] == ["CMD", "wget"] else None
+            report.check(r is not None and r.returncode == 0, f"{n}: its compose healthcheck passes: {' '.join(test[1:])}", (r.stdout + r.stderr)[-300:] if r else f"not a wget: {test}")
         rules_for = max([seconds(r.get("for", "0s")) for r in alert_rules(stack)] + [0])
         cap = min(rules_for, seconds(args.for_)) if args.for_ else rules_for
         faults = Faults(stack, report, capture, am, cap + 4 * interval + 120)
