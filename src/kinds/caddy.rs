@@ -30,6 +30,7 @@ pub const DEF: KindDef = KindDef {
     // (`XDG_DATA_HOME`), which must outlive the container. The check asks the metrics site
     // the documented configuration adds.
     app: |s| Run { data: Some("/data"), healthcheck: common::wget_metrics(s), ..Default::default() },
+    jobs: super::no_jobs,
     overview: common::no_panels,
     security: common::no_panels,
     performance: common::no_panels,

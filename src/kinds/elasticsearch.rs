@@ -34,6 +34,7 @@ pub const DEF: KindDef = KindDef {
     // The exporter writes no count of open HTTP connections.
     connections: None,
     app,
+    jobs: super::no_jobs,
     overview: common::no_panels,
     security: common::no_panels,
     performance: |_| {

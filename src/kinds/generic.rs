@@ -19,6 +19,7 @@ pub const DEF: KindDef = KindDef {
     panels,
     connections: None,
     app: common::health_probe,
+    jobs: super::no_jobs,
     overview: common::no_panels,
     security: common::no_panels,
     performance: common::no_panels,

@@ -28,6 +28,7 @@ pub const DEF: KindDef = KindDef {
     // tools; the `-alpine` one has busybox's), and `haproxy -c` checks the configuration, not
     // the process: no healthcheck.
     app: |_| Run::default(),
+    jobs: super::no_jobs,
     overview: common::no_panels,
     security: common::no_panels,
     performance: common::no_panels,

@@ -24,6 +24,7 @@ pub const DEF: KindDef = KindDef {
     panels,
     connections: None,
     app,
+    jobs: super::no_jobs,
     overview,
     security,
     performance,

@@ -24,6 +24,7 @@ pub const DEF: KindDef = KindDef {
     // with (docker-library's `1/debian/Dockerfile` purges its build tools, wget among them,
     // and keeps memcached and its libraries): no healthcheck.
     app: |_| Run::default(),
+    jobs: super::no_jobs,
     overview: common::no_panels,
     security: common::no_panels,
     performance: |_| {

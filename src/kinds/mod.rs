@@ -16,9 +16,11 @@
 //! An alert says which services have its series (`alert::Builtin::when`: a TLS domain, a
 //! health path, a runtime, exact status codes) and whether it reads a probe.
 //!
-//! A new kind is a module here, registered in [`def`]. What a kind brings that still lives
-//! elsewhere (to move here next): postgres's query-statistics job (`targets::compose`,
-//! `targets::postgres`).
+//! A one-shot job its own container needs beside it (postgres's, which creates
+//! pg_stat_statements) is said here too (`Job`); the files such a job reads are a target's
+//! (`targets::postgres` writes the script).
+//!
+//! A new kind is a module here, registered in [`def`].
 
 pub mod alert;
 mod caddy;
@@ -78,6 +80,9 @@ pub struct KindDef {
     /// What its own container needs when the stack runs it (`image`): its variables, data,
     /// command and healthcheck; the manifest's `compose:` comes after.
     pub app: fn(&Service) -> Run<'_>,
+    /// The one-shot jobs its own container needs beside it when the stack runs it (postgres:
+    /// creating pg_stat_statements in its database).
+    pub jobs: fn(&Service) -> Vec<Job<'_>>,
     /// Its panels on the overview dashboard.
     pub overview: SharedPanels,
     /// Its panels on the security dashboard.
@@ -101,6 +106,29 @@ pub struct KindDef {
     /// What the service's own container lacks that its image needs to start as the stack runs
     /// it (SL208, at `image`).
     pub lacks: fn(&crate::manifest::model::Service) -> Option<Lack>,
+}
+
+/// A one-shot job beside a service's own container: on the service's image, once the service is
+/// healthy, as `user` without any capability, on a read-only root, with the generated files it
+/// reads mounted read-only; done when it exits (it always exits 0, reporting any failure in its
+/// log, so it never holds back what waits for it).
+pub struct Job<'a> {
+    /// Its compose service name.
+    pub name: String,
+    /// Its entrypoint and variables (secrets as files).
+    pub run: Run<'a>,
+    pub user: &'static str,
+    /// The generated files it reads: (path in the output directory, where the job sees it).
+    pub files: Vec<(&'static str, &'static str)>,
+    /// Its limits: memory in bytes, CPUs, processes and threads.
+    pub memory: u64,
+    pub cpus: &'static str,
+    pub pids: u32,
+}
+
+/// A kind whose own container needs no job beside it.
+pub fn no_jobs(_: &Service) -> Vec<Job<'_>> {
+    Vec::new()
 }
 
 /// Something a service's own container lacks (`KindDef::lacks`): what (after "… service

@@ -36,6 +36,7 @@ pub const DEF: KindDef = KindDef {
     panels,
     connections: Some("mongodb_ss_connections{conn_type=\"current\"}"),
     app,
+    jobs: super::no_jobs,
     overview: common::no_panels,
     security: common::no_panels,
     performance: |_| {

@@ -21,6 +21,7 @@ pub const DEF: KindDef = KindDef {
     panels,
     connections: Some("mysql_global_status_threads_connected"),
     app,
+    jobs: super::no_jobs,
     overview: common::no_panels,
     security,
     performance: |_| {

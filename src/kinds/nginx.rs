@@ -25,6 +25,7 @@ pub const DEF: KindDef = KindDef {
         healthcheck: Some(["CMD-SHELL", "kill -0 \"$(cat /var/run/nginx.pid)\""].map(String::from).to_vec()),
         ..Default::default()
     },
+    jobs: super::no_jobs,
     overview: common::no_panels,
     security: common::no_panels,
     performance: common::no_panels,

@@ -38,6 +38,7 @@ pub const DEF: KindDef = KindDef {
     // PgBouncer has no official image; those in use (edoburu/pgbouncer, bitnami/pgbouncer) set
     // it up from variables of their own, given in `compose.environment`. It keeps no data.
     app: |_| Run::default(),
+    jobs: super::no_jobs,
     overview: common::no_panels,
     security: common::no_panels,
     performance: |_| {

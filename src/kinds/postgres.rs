@@ -2,7 +2,7 @@
 //! PostgreSQL's own log lines.
 
 use super::alert::*;
-use super::{Catalogue, Exporter, KindDef, Run, Var, common};
+use super::{Catalogue, Exporter, Job, KindDef, Run, Var, common};
 use crate::ir::Service;
 use crate::ir::defaults;
 use crate::manifest::model::LogFormat;
@@ -22,6 +22,7 @@ pub const DEF: KindDef = KindDef {
     panels,
     connections: Some("pg_stat_activity_count"),
     app,
+    jobs: |s| query_stats_job(s).into_iter().collect(),
     overview: common::no_panels,
     security,
     performance,
@@ -321,6 +322,35 @@ fn app(s: &Service) -> Run<'_> {
         healthcheck: Some(["CMD", "pg_isready", "-U", &pg.user, "-d", &pg.database].map(String::from).to_vec()),
         ..Default::default()
     }
+}
+
+/// The one-shot job that creates pg_stat_statements in the service's database when sightline
+/// sets the server up (`targets::postgres`): the image's psql, with the service's credentials,
+/// reaching the server the way the exporter does (at the service's `host`). It runs as uid and
+/// gid 999 (the Debian image's `postgres`; the Alpine image's is 70, and psql runs as any
+/// user), which reads the password's file through its group, as the backup runner does.
+fn query_stats_job(s: &Service) -> Option<Job<'_>> {
+    use crate::targets::{paths, postgres};
+    let pg = s.db.as_ref().filter(|_| postgres::sets_up_server(s))?;
+    Some(Job {
+        name: crate::ir::query_stats_job_name(&s.name),
+        run: Run {
+            entrypoint: vec!["sh".into(), postgres::SCRIPT_MOUNT.into()],
+            env: vec![
+                ("PGHOST", Var::Value(s.host.clone())),
+                ("PGPORT", Var::Value(s.port.to_string())),
+                ("PGUSER", Var::Value(pg.user.clone())),
+                ("PGDATABASE", Var::Value(pg.database.clone())),
+                ("PGPASSWORD_FILE", Var::SecretFile(&pg.password)),
+            ],
+            ..Default::default()
+        },
+        user: defaults::POSTGRES_USER,
+        files: vec![(paths::POSTGRES_QUERY_STATS_SCRIPT, postgres::SCRIPT_MOUNT)],
+        memory: postgres::JOB_MEMORY,
+        cpus: postgres::JOB_CPUS,
+        pids: postgres::JOB_PIDS,
+    })
 }
 
 /// Its panel on the security dashboard: refused connections in its services' logs.

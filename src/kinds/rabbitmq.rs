@@ -31,6 +31,7 @@ pub const DEF: KindDef = KindDef {
         healthcheck: Some(["CMD", "rabbitmq-diagnostics", "-q", "ping"].map(String::from).to_vec()),
         ..Default::default()
     },
+    jobs: super::no_jobs,
     overview: common::no_panels,
     security: common::no_panels,
     performance: common::no_panels,

@@ -27,6 +27,7 @@ pub const DEF: KindDef = KindDef {
         healthcheck: Some(["CMD", "redis-cli", "ping"].map(String::from).to_vec()),
         ..Default::default()
     },
+    jobs: super::no_jobs,
     overview: common::no_panels,
     security: common::no_panels,
     performance: |_| {

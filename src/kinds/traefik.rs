@@ -28,6 +28,7 @@ pub const DEF: KindDef = KindDef {
     // the metrics the documented flags turn on. Its certificates (ACME) live wherever the
     // user's `certificatesresolvers…storage` says: no data volume of its own.
     app: |s| Run { healthcheck: common::wget_metrics(s), ..Default::default() },
+    jobs: super::no_jobs,
     overview: common::no_panels,
     security: common::no_panels,
     performance: common::no_panels,

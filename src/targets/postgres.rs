@@ -9,8 +9,9 @@
 //!   module only collects when it is loaded at start. The option overrides a
 //!   `shared_preload_libraries` set in postgresql.conf or by ALTER SYSTEM (docs/manifest.md);
 //! - `postgres/enable-query-stats.sh` creates the extension in the manifest's database. The
-//!   compose job (`ir::query_stats_job_name`) runs it on every `up` once the server is
-//!   healthy, so a data directory that already exists gets the extension too (the image's
+//!   one-shot job the kind declares (`kinds::postgres`, `ir::query_stats_job_name`), which
+//!   compose lowers, runs it on every `up` once the server is healthy, so a data directory
+//!   that already exists gets the extension too (the image's
 //!   `/docker-entrypoint-initdb.d` would only run on a new one). The exporter waits for the
 //!   job to complete; the job always does (exit 0), retrying a server that does not answer
 //!   yet and reporting any other failure in its log, so it never holds monitoring back.

@@ -36,9 +36,8 @@ mod secrets;
 
 use super::Artifact;
 use super::paths::*;
-use super::postgres;
 use crate::ir::defaults::{self, Probe};
-use crate::ir::{Component, DbLogin, Service, Stack};
+use crate::ir::{Component, Service, Stack};
 use crate::kinds;
 use crate::manifest::model::{Collector, EnvValue};
 use secrets::{SecretWiring, Secrets};
@@ -234,32 +233,23 @@ fn harden_app(a: &mut Map<String, Value>, run: &crate::manifest::model::ServiceC
     }
 }
 
-/// The one-shot job that creates pg_stat_statements in a postgres service's database, with the
-/// service's own image (it has psql) and credentials, once the server is healthy. It reaches the
-/// server the way the exporter does: at the service's `host`, on the application's network.
-fn query_stats_job(s: &Service, pg: &DbLogin, networks: &[&str], secrets_all: &mut Secrets) -> Map<String, Value> {
+/// A one-shot job beside a service's own container (`kinds::Job`): on the service's image, once
+/// the service is healthy, on the networks given (the service's own), done when it exits.
+fn one_shot_job(s: &Service, job: &kinds::Job, networks: &[&str], secrets_all: &mut Secrets) -> Map<String, Value> {
     let mut j = Map::new();
     j.insert("image".into(), json!(s.image.as_ref().map(|i| i.as_str())));
-    j.insert("entrypoint".into(), json!(["sh", postgres::SCRIPT_MOUNT]));
-    // Done when it exits (always 0: the script retries and reports by itself).
+    let mut wiring = SecretWiring::new();
+    lower_run(&job.run, &mut j, &mut wiring);
     j.insert("restart".into(), json!("no"));
-    // psql needs no privilege: as uid and gid 999 (the Debian image's `postgres`; the Alpine
-    // image's is 70, and psql runs as any user), which reads the password file through its
-    // group (`chown 65534:999 FILE; chmod 0440 FILE`, as the backup runner does).
-    j.insert("user".into(), json!(defaults::POSTGRES_USER));
+    j.insert("user".into(), json!(job.user));
     j.insert("cap_drop".into(), json!(["ALL"]));
     j.insert("read_only".into(), json!(true));
     j.insert("security_opt".into(), json!(["no-new-privileges:true"]));
     j.insert("networks".into(), json!(networks));
-    limits(&mut j, postgres::JOB_MEMORY, postgres::JOB_CPUS, postgres::JOB_PIDS);
-    j.insert("volumes".into(), json!([config_dir(POSTGRES_QUERY_STATS_SCRIPT, postgres::SCRIPT_MOUNT)]));
-    let mut wiring = SecretWiring::new();
-    wiring.env.insert("PGHOST".into(), json!(s.host));
-    wiring.env.insert("PGPORT".into(), json!(s.port.to_string()));
-    wiring.env.insert("PGUSER".into(), json!(literal(&pg.user)));
-    wiring.env.insert("PGDATABASE".into(), json!(literal(&pg.database)));
-    wiring.file_var(&pg.password, "PGPASSWORD_FILE");
-    wiring.apply(&crate::ir::query_stats_job_name(&s.name), &mut j, secrets_all);
+    limits(&mut j, job.memory, job.cpus, job.pids);
+    let files: Vec<String> = job.files.iter().map(|(file, mount)| config_dir(file, mount)).collect();
+    j.insert("volumes".into(), json!(files));
+    wiring.apply(&job.name, &mut j, secrets_all);
     depends(&mut j, &[(s.name.as_str(), "service_healthy")]);
     j
 }
@@ -782,11 +772,11 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         if let Some(h) = &run.hostname {
             a.insert("hostname".into(), json!(h));
         }
-        if let Some(pg) = s.db.as_ref().filter(|_| postgres::sets_up_server(s)) {
-            // Sightline's job, but on the database's image with its credentials: the
-            // application's network only, as the database itself.
-            let job = query_stats_job(s, pg, &[app_net.unwrap_or(APPLICATION)], &mut secrets_all);
-            services.insert(crate::ir::query_stats_job_name(&s.name), Value::Object(job));
+        for job in (kinds::def(s.kind).jobs)(s) {
+            // Sightline's job, but on the service's image with its credentials: the
+            // application's network only, as the service itself.
+            let j = one_shot_job(s, &job, &[app_net.unwrap_or(APPLICATION)], &mut secrets_all);
+            services.insert(job.name.clone(), Value::Object(j));
         }
         let health = run.healthcheck.map(|test| {
             healthcheck(test.iter().map(|a| literal(a)).collect::<Vec<_>>().iter().map(String::as_str).collect())
