@@ -70,9 +70,8 @@ fn exporter_run(s: &Service) -> Run<'_> {
     if s.query_stats() {
         run.command.push(crate::targets::postgres::EXPORTER_FLAG.to_string());
     }
-    if crate::targets::postgres::sets_up_server(s) {
-        run.after.push(crate::ir::query_stats_job_name(&s.name));
-    }
+    // After the job that creates the extension, when there is one.
+    run.after.extend(query_stats_job(s).map(|j| j.name));
     run
 }
 

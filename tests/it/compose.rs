@@ -363,9 +363,7 @@ fn the_file_matches_the_compose_spec_schema_and_is_safe_by_default() {
         let nets = |name: &str| networks(&services[name]);
         for app in stack.services.iter().filter(|s| s.image.is_some()) {
             let mut containers = vec![app.name.to_string()];
-            if services.contains_key(&sightline::ir::query_stats_job_name(&app.name)) {
-                containers.push(sightline::ir::query_stats_job_name(&app.name));
-            }
+            containers.extend((sightline::kinds::def(app.kind).jobs)(app).into_iter().map(|j| j.name));
             for c in containers {
                 for guarded in ["alertmanager", "loki", "grafana"] {
                     let shared: Vec<String> = nets(&c).into_iter().filter(|n| nets(guarded).contains(n)).collect();

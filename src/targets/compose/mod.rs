@@ -239,6 +239,14 @@ fn one_shot_job(s: &Service, job: &kinds::Job, networks: &[&str], secrets_all: &
     let mut j = Map::new();
     j.insert("image".into(), json!(s.image.as_ref().map(|i| i.as_str())));
     let mut wiring = SecretWiring::new();
+    debug_assert!(
+        job.run.after.is_empty()
+            && job.run.data.is_none()
+            && job.run.healthcheck.is_none()
+            && job.run.hostname.is_none()
+            && has_healthcheck(s),
+        "a job waits for its service's health, and has no data, healthcheck or host name of its own"
+    );
     lower_run(&job.run, &mut j, &mut wiring);
     j.insert("restart".into(), json!("no"));
     j.insert("user".into(), json!(job.user));
@@ -248,7 +256,9 @@ fn one_shot_job(s: &Service, job: &kinds::Job, networks: &[&str], secrets_all: &
     j.insert("networks".into(), json!(networks));
     limits(&mut j, job.memory, job.cpus, job.pids);
     let files: Vec<String> = job.files.iter().map(|(file, mount)| config_dir(file, mount)).collect();
-    j.insert("volumes".into(), json!(files));
+    if !files.is_empty() {
+        j.insert("volumes".into(), json!(files));
+    }
     wiring.apply(&job.name, &mut j, secrets_all);
     depends(&mut j, &[(s.name.as_str(), "service_healthy")]);
     j
