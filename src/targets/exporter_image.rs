@@ -10,7 +10,7 @@
 use super::Artifact;
 use super::paths::{BUILT_EXPORTER_PROGRAM_DIR, EXPORTER_IMAGES_DIR};
 use crate::ir::defaults::{self, ComponentDefault};
-use crate::ir::{Service, Stack};
+use crate::ir::{Component, Service, Stack};
 
 /// The directory of the Dockerfile for `service`'s exporter, when it is built: its image is the
 /// program alone and the service has a login.
@@ -19,6 +19,12 @@ pub fn built(s: &Service) -> Option<String> {
     exporter.program_alone?;
     s.login.as_ref()?;
     Some(dir(exporter.image))
+}
+
+/// The image an exporter is built on: the stack's Prometheus image (busybox: `sh`, `cat`,
+/// `wget`), whose VOLUME the built container gets a tmpfs for (`paths::SHELL_IMAGE_VOLUME`).
+pub fn shell(stack: &Stack) -> Option<&Component> {
+    stack.component(defaults::PROMETHEUS.name)
 }
 
 /// The directory of an exporter's Dockerfile, named after the exporter.
@@ -34,7 +40,7 @@ pub fn program(s: &Service) -> String {
 }
 
 pub fn lower(stack: &Stack) -> Vec<Artifact> {
-    let shell = stack.component(defaults::PROMETHEUS.name).map(|c| c.image.as_str()).unwrap_or_default();
+    let shell = shell(stack).map(|c| c.image.as_str()).unwrap_or_default();
     let mut out: Vec<Artifact> = Vec::new();
     for s in &stack.services {
         let Some(dir) = built(s) else { continue };

@@ -31,6 +31,29 @@ fn build_arg(dir: &Path, service: &Value, name: &str) -> String {
     dockerfile.lines().find_map(|l| l.strip_prefix(prefix.as_str())).unwrap_or_default().to_string()
 }
 
+/// A service's shell entrypoint (`/bin/sh -c SCRIPT NAME`), as the shell sees it (`$$` is
+/// compose's escape for `$`).
+fn shell_entrypoint(service: &Value, name: &str) -> Vec<String> {
+    let entry: Vec<String> = service["entrypoint"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{name}: no entrypoint"))
+        .iter()
+        .map(|a| a.as_str().unwrap().replace("$$", "$"))
+        .collect();
+    assert_eq!(entry[..2], ["/bin/sh", "-c"], "{name}: a shell entrypoint");
+    entry
+}
+
+/// The body of an HTTP/1.0 GET of `path` on a loopback port, when something answers there.
+fn http_get(port: u16, path: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    conn.write_all(format!("GET {path} HTTP/1.0\r\n\r\n").as_bytes()).ok()?;
+    let mut body = String::new();
+    conn.read_to_string(&mut body).ok()?;
+    Some(body)
+}
+
 /// The networks a compose service is on.
 fn networks(service: &Value) -> Vec<String> {
     service["networks"].as_array().into_iter().flatten().map(|n| n.as_str().unwrap().to_string()).collect()
@@ -541,9 +564,8 @@ fn every_exporter_accepts_its_command_line() {
             // the image's binary path replaced by the built one's, each `*_FILE`
             // variable naming a file that holds a password; first without the file, where it
             // must stop.
-            if let Some(entry) = s["entrypoint"].as_array() {
-                let entry: Vec<String> = entry.iter().map(|a| a.as_str().unwrap().replace("$$", "$")).collect();
-                assert_eq!(entry[..2], ["/bin/sh", "-c"], "{name}: a shell entrypoint");
+            if s.get("entrypoint").is_some() {
+                let entry = shell_entrypoint(s, name);
                 let script = entry[2].replace(&format!("/bin/{bin}"), &require_tool(bin).display().to_string());
                 let secret = dir.path().join("password-file");
                 let files: Vec<String> = s["environment"]
@@ -1142,9 +1164,7 @@ fn pgbouncer_exporter_entrypoint_encodes_the_password_and_starts_the_exporter() 
     let dir = build_into_tempdir(&m);
     let doc = compose_of(dir.path());
     let s = &doc["services"]["pool-exporter"];
-    let entry: Vec<String> =
-        s["entrypoint"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().replace("$$", "$")).collect();
-    assert_eq!(entry[..2], ["/bin/sh", "-c"], "a shell entrypoint");
+    let entry = shell_entrypoint(s, "pool-exporter");
     let command: Vec<String> =
         s["command"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_string()).collect();
     assert_eq!(command, ["--config", "/etc/pgbouncer-exporter/config.yml"], "the image's command, given again");
@@ -1220,10 +1240,8 @@ fn pgbouncer_exporter_entrypoint_encodes_the_password_and_starts_the_exporter() 
     let mut child = c.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped()).spawn().unwrap();
     let mut body = String::new();
     for _ in 0..100 {
-        if let Ok(mut conn) = std::net::TcpStream::connect(("127.0.0.1", port)) {
-            use std::io::{Read, Write};
-            conn.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").unwrap();
-            conn.read_to_string(&mut body).unwrap();
+        if let Some(answer) = http_get(port, "/metrics") {
+            body = answer;
             break;
         }
         if child.try_wait().unwrap().is_some() {
@@ -1267,17 +1285,11 @@ fn mongodb_exporter_built_with_a_shell_logs_in_with_its_password() {
     let module = crate::support::go_module_dir("mongodb_exporter", "github.com/percona/mongodb_exporter");
     let upstream = std::fs::read_to_string(module.join("Dockerfile")).unwrap();
     assert!(upstream.lines().any(|l| l == "COPY ./mongodb_exporter /"), "upstream Dockerfile:\n{upstream}");
-    let entry: Vec<String> =
-        s["entrypoint"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().replace("$$", "$")).collect();
-    assert_eq!(entry[..2], ["/bin/sh", "-c"], "a shell entrypoint");
+    let entry = shell_entrypoint(s, "reports-exporter");
     assert!(entry[2].contains(&format!("exec {copy} ")), "the entrypoint runs {copy}: {}", entry[2]);
     // The Dockerfile passes hadolint, down to its notes.
-    let (ok, out) = crate::support::run(
-        Command::new(require_tool("hadolint"))
-            .args(["--no-color", "--failure-threshold", "style"])
-            .arg(dir.path().join("exporters/mongodb-exporter/Dockerfile")),
-    );
-    assert!(ok && out.trim().is_empty(), "hadolint:\n{out}");
+    let (clean, out) = crate::support::hadolint(&dir.path().join("exporters/mongodb-exporter/Dockerfile"));
+    assert!(clean, "hadolint:\n{out}");
     // Images without the service's: the others keep the upstream image.
     assert_eq!(doc["services"]["content-exporter"]["image"], "percona/mongodb_exporter:0.51.0");
     let free = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
@@ -1297,14 +1309,6 @@ fn mongodb_exporter_built_with_a_shell_logs_in_with_its_password() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let get = |port: u16, path: &str| -> Option<String> {
-        use std::io::{Read, Write};
-        let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-        conn.write_all(format!("GET {path} HTTP/1.0\r\n\r\n").as_bytes()).ok()?;
-        let mut body = String::new();
-        conn.read_to_string(&mut body).ok()?;
-        Some(body)
-    };
     let secret = dir.path().join("password-file");
     let scrape = |password: &str| -> String {
         std::fs::write(&secret, format!("{password}\n")).unwrap();
@@ -1327,9 +1331,9 @@ fn mongodb_exporter_built_with_a_shell_logs_in_with_its_password() {
         let mut body = String::new();
         for _ in 0..100 {
             // The first scrape connects (and logs in); the second reads what it collects.
-            if get(listen, "/metrics").is_some() {
+            if http_get(listen, "/metrics").is_some() {
                 std::thread::sleep(std::time::Duration::from_millis(500));
-                body = get(listen, "/metrics").unwrap_or_default();
+                body = http_get(listen, "/metrics").unwrap_or_default();
                 break;
             }
             std::thread::sleep(std::time::Duration::from_millis(100));
@@ -1340,9 +1344,9 @@ fn mongodb_exporter_built_with_a_shell_logs_in_with_its_password() {
         body
     };
     let body = scrape(hostile);
-    let logins = get(port + 1, "/_rehearsal/logins").unwrap_or_default();
+    let logins = http_get(port + 1, "/_rehearsal/logins").unwrap_or_default();
     let wrong = scrape("not-the-password");
-    let refused = get(port + 1, "/_rehearsal/logins").unwrap_or_default();
+    let refused = http_get(port + 1, "/_rehearsal/logins").unwrap_or_default();
     let _ = node.kill();
     let out = node.wait_with_output().unwrap();
     let log = String::from_utf8_lossy(&out.stderr);

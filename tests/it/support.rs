@@ -149,6 +149,14 @@ pub fn go_module_dir(tool: &str, module: &str) -> PathBuf {
     PathBuf::from(info["Dir"].as_str().expect("a module directory"))
 }
 
+/// hadolint's findings on a Dockerfile, down to its notes (style): (passed with none, output).
+pub fn hadolint(dockerfile: &Path) -> (bool, String) {
+    let (ok, out) = run(Command::new(require_tool("hadolint"))
+        .args(["--no-color", "--failure-threshold", "style"])
+        .arg(dockerfile));
+    (ok && out.trim().is_empty(), out)
+}
+
 /// The programs `scripts/tools` installs from PyPI: (tools directory, its commands), sorted.
 pub fn pypi_tools() -> Vec<(String, Vec<String>)> {
     tool_dirs("requirements.txt", |p| {

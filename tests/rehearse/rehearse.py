@@ -812,9 +812,18 @@ def start_search_node(stack: Stack, procs: Processes, name: str, svc: dict) -> N
     procs.start(name, [sys.executable, str(ROOT / "tests/rehearse/search_node.py"), stack.addr[name], str(svc["port"]), str(module_dir("elasticsearch_exporter", "github.com/prometheus-community/elasticsearch_exporter") / "fixtures"), search_distribution(svc), name], env=env)
 
 
+def standin_control(stack: Stack, name: str, path: str) -> str:
+    """The URL of a stand-in server's rehearsal control (`/_rehearsal/…`): a search node's on
+    its own port (it speaks HTTP), MongoDB's on its port plus one (its own speaks MongoDB's
+    wire protocol)."""
+    svc = stack.manifest["services"][name]
+    port = int(svc["port"]) + (1 if svc["kind"] == "mongodb" else 0)
+    return f"http://{stack.addr[name]}:{port}{path}"
+
+
 def search_node(stack: Stack, name: str, setting: str, value) -> int:
     """Set what the stand-in node reports (`status`, `heap`, `free`, `pending`)."""
-    return http_get_post(f"http://{stack.addr[name]}:{stack.manifest['services'][name]['port']}/_rehearsal/{setting}/{value}")
+    return http_get_post(standin_control(stack, name, f"/_rehearsal/{setting}/{value}"))
 
 
 def start_mongo_node(stack: Stack, procs: Processes, name: str, svc: dict) -> None:
@@ -827,9 +836,8 @@ def start_mongo_node(stack: Stack, procs: Processes, name: str, svc: dict) -> No
 
 
 def mongo_node(stack: Stack, name: str, setting: str, value) -> int:
-    """Set what the stand-in server reports (`connections`, `cursors`, `timeouts`, `auth`), on
-    its control port (its port plus one)."""
-    return http_get_post(f"http://{stack.addr[name]}:{int(stack.manifest['services'][name]['port']) + 1}/_rehearsal/{setting}/{value}")
+    """Set what the stand-in server reports (`connections`, `cursors`, `timeouts`, `auth`)."""
+    return http_get_post(standin_control(stack, name, f"/_rehearsal/{setting}/{value}"))
 
 
 def start_redis(stack: Stack, procs: Processes, name: str, svc: dict) -> None:
@@ -3281,11 +3289,8 @@ def main() -> int:
             check_mysql_healthcheck(stack, report, n)
         for n in [a for a in apps if stack.manifest["services"][a].get("kind") in ("elasticsearch", "mongodb") and stack.manifest["services"][a].get("user")]:
             # Its security on from the start: every request the exporter made came with the
-            # manifest's login, through the compose entrypoint's shell (the stand-in MongoDB
-            # serves its control on its port plus one).
-            svc = stack.manifest["services"][n]
-            port = int(svc["port"]) + (1 if svc["kind"] == "mongodb" else 0)
-            _, body = http_get(f"http://{stack.addr[n]}:{port}/_rehearsal/logins")
+            # manifest's login, through the compose entrypoint's shell.
+            _, body = http_get(standin_control(stack, n, "/_rehearsal/logins"))
             seen = json.loads(body)
             report.check(seen["accepted"] > 0 and seen["refused"] == 0, f"{n}: the exporter logs in to the server with its user and password", json.dumps(seen))
         for n in [c for c, s in stack.services.items() if "build" in s and "ARG EXPORTER_IMAGE=" in stack.dockerfile(c)]:

@@ -409,12 +409,12 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         );
         lower_run(&run, &mut e, &mut wiring);
         // Its image is its program alone: for a login, built with a shell to read the password's
-        // file, on the Prometheus image, whose `wget` then checks its health.
+        // file, whose `wget` then checks its health.
         let built = super::exporter_image::built(s).map(|dir| {
             e.shift_remove("image");
             e.insert("build".into(), json!({ "context": format!("./{dir}") }));
             e.insert("tmpfs".into(), json!(["/tmp", super::paths::SHELL_IMAGE_VOLUME]));
-            let shell = stack.component(defaults::PROMETHEUS.name).map_or(defaults::PROMETHEUS.probe, |p| p.probe);
+            let shell = super::exporter_image::shell(stack).map_or(defaults::PROMETHEUS.probe, |p| p.probe);
             Component { probe: shell, ..c.clone() }
         });
         if !run.after.is_empty() {
