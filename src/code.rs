@@ -45,7 +45,7 @@ codes! {
     WrongType = "SL004", "a value of the wrong type",
         "The value has a different shape from what this field takes: a string where a number is\nexpected, a list where a mapping is expected, and so on. The help line names the shape.";
     MissingField = "SL005", "a required field is missing",
-        "This mapping must have the named field. `version`, `stack`, `environment` and\n`services` are required at the top level; every service needs `kind` and `port`.";
+        "This mapping must have the named field. `version`, `stack`, `environment` and\n`services` are required at the top level; every service needs `kind`, and the fields its\nkind requires: `port` (every kind but `celery`), `broker` (`celery`).";
     InvalidChoice = "SL006", "a value outside the allowed set",
         "This field takes one of a fixed set of words (for example `kind: http | postgres |\nmysql | redis | memcached | nginx | haproxy | caddy | traefik | rabbitmq |
 elasticsearch | pgbouncer | mongodb | generic`). The help line lists them.";
@@ -76,19 +76,19 @@ elasticsearch | pgbouncer | mongodb | generic`). The help line lists them.";
     UnknownReceiver = "SL201", "a route names a receiver that does not exist",
         "Every receiver named by a route's `to`, or by `alerting.default`, must be defined under\n`alerting.receivers`. An alert routed to a receiver that does not exist would be dropped by\nAlertmanager's config loader, taking every notification with it.";
     UnknownService = "SL202", "a reference to a service that does not exist",
-        "`alerting.rules[].service` and `backups.jobs[].service` must name a service defined\nunder `services`.";
+        "`alerting.rules[].service`, `backups.jobs[].service`, `jobs[].service` and a celery\nservice's `broker.service` must name a service defined under `services`.";
     BackupNotPostgres = "SL203", "a backup job for a service that is not a database sightline dumps",
         "Backups are PostgreSQL dumps (pg_dump) or MySQL and MariaDB dumps (mariadb-dump). A backup\njob's `service` must be a service of `kind: postgres` or `kind: mysql`.";
     UnknownAlert = "SL204", "an override of an alert that the service does not have",
         "The keys under a service's `alerts:` name built-in alerts of that service's kind (see\nthe table in docs/manifest.md). An override of an alert the kind does not have would be\nignored, so it is an error; the help line suggests the closest alert name.";
     NotForKind = "SL205", "a field that does not apply to this kind of service",
-        "Some service fields only mean something for one kind: `database`, `user` and `password`\nfor postgres and mysql, `framework`, `metric_names`, `health` and `slo` for http. A field given to a\nkind that ignores it is reported so that it is not mistaken for configuration that works;\nso is a `threshold` on a built-in alert that fires on a state (`TargetDown`, a kind's Down\nalert, an alarm raised), which reads none.";
+        "Some service fields only mean something for some kinds (each kind's fields are listed in\ndocs/manifest.md, and per kind in the schema): `database` for postgres and mysql, `framework`,\n`metric_names`, `health` and `slo` for http, `metrics` for the kinds scraped on their own\nmetrics, `port` and `host` for every kind but celery, `broker` and `queues` for celery (and\n`broker.database` for a redis broker, `broker.vhost` for a rabbitmq one). A field given to a\nkind that ignores it is reported so that it is not mistaken for configuration that works;\nso is a `threshold` on a built-in alert that fires on a state (`TargetDown`, a kind's Down\nalert, an alarm raised), which reads none.";
     MissingDefault = "SL206", "routes without a default receiver",
         "When `alerting.routes` is given, `alerting.default` is required: it receives every alert\nthat no route matches. Without it such alerts would go nowhere.";
     ReceiverKind = "SL207", "a receiver must have exactly one kind",
         "Each receiver is one of `email`, `slack`, `pagerduty`, `opsgenie` or `webhook`. Write\ntwo receivers and list both in the route's `to` to notify two places.";
     MissingServiceField = "SL208", "a field this kind of service requires, or needs beside another, is missing",
-        "A postgres service needs `database`, `user` and `password` so that the exporter and the\nbackups can connect; a mysql service needs them for its exporter and its own container, and,\nrun from an `image` with a user other than root, root's password in `compose.environment`\n(`MYSQL_ROOT_PASSWORD`): a random one (`MYSQL_RANDOM_ROOT_PASSWORD`) is printed to the\ncontainer's log, which the stack ships to Loki. An elasticsearch, pgbouncer or mongodb service takes\n`user` and `password` together or not at all: they are its exporter's login.";
+        "A postgres service needs `database`, `user` and `password` so that the exporter and the\nbackups can connect; a mysql service needs them for its exporter and its own container, and,\nrun from an `image` with a user other than root, root's password in `compose.environment`\n(`MYSQL_ROOT_PASSWORD`): a random one (`MYSQL_RANDOM_ROOT_PASSWORD`) is printed to the\ncontainer's log, which the stack ships to Loki. An elasticsearch, pgbouncer, mongodb or celery\nservice takes `user` and `password` together or not at all: they are its exporter's login (a\ncelery service's at its broker, which it needs on a rabbitmq broker whose image sets\n`RABBITMQ_DEFAULT_USER`: the image then creates no `guest` user).";
     UnreachableRoute = "SL209", "a route that can never match",
         "Routes are tried top to bottom and the first match wins. An earlier route without\n`continue: true` whose `match` is as broad as this one's (or broader) catches every alert this\nroute would, so this one never notifies anybody. Move it up, narrow the earlier route, or set\n`continue: true` on the earlier one.";
     UnusedReceiver = "SL210", "a receiver that no route uses",
@@ -111,6 +111,10 @@ elasticsearch | pgbouncer | mongodb | generic`). The help line lists them.";
         "`compose.depends_on` makes compose start a service after the ones it names. A service that\nwaits, directly or through others, for itself never starts: compose refuses the file.\nRemove one of the dependencies of the cycle.";
     RefusedVariable = "SL219", "a variable the service's image refuses to start with",
         "Some official images stop at start when a variable they no longer support is set (and not\nempty): RabbitMQ's, from 3.9 on, exits on `RABBITMQ_DEFAULT_PASS_FILE` and\n`RABBITMQ_DEFAULT_USER_FILE` (which a `{ file }` secret of `RABBITMQ_DEFAULT_PASS` or\n`RABBITMQ_DEFAULT_USER` sets), `RABBITMQ_VM_MEMORY_HIGH_WATERMARK` and the\n`RABBITMQ_SSL_*` and `RABBITMQ_MANAGEMENT_SSL_*` ones. Set the password with\n`{ env: NAME }`, or put the settings in the configuration file you mount (`default_pass`,\n`vm_memory_high_watermark.relative`, `ssl_options.*` in `rabbitmq.conf`).";
+    NotABroker = "SL220", "a Celery broker that is not a redis or rabbitmq service",
+        "A `celery` service's `broker` names the service its workers take their tasks from, which\nits exporter reads their events and queues from: a service of `kind: redis` or\n`kind: rabbitmq` in this manifest (celery-exporter reads queue lengths from those two).\nDescribe the broker as such a service, outside the compose file if it runs elsewhere\n(`host:`), and name it in `broker.service`.";
+    SharedBroker = "SL221", "two celery services read the same broker's events",
+        "celery-exporter reads every worker and task whose events reach its broker (the redis\ndatabase or the rabbitmq virtual host): two celery services on the same one each count\nthe other's workers and tasks, so one's `CeleryWorkersDown` cannot fire while the other's\nworkers run, and each task alert fires twice. Give each set of workers a database or\nvirtual host of its own (`broker.database`, `broker.vhost`), or describe them as one\nservice.";
     SecretLiteral = "SL301", "a literal value where a secret reference is required",
         "Secrets are never written into the manifest: it is committed, reviewed and copied\ninto CI logs. Write a reference instead, `{ env: NAME }` to read an environment variable or\n`{ file: /abs/path }` to read a mounted file. sightline never prints the literal it found.";
     SecretLooking = "SL302", "a string that looks like a secret",

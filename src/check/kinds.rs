@@ -1,5 +1,6 @@
-//! Kinds: fields that only mean something for one kind of service, the fields a kind requires,
-//! and receivers that must be exactly one kind.
+//! Kinds: fields a kind does not take (each kind's `KindDef::fields`; the fields it requires
+//! are its `requires`, which the schema enforces), the login a kind requires, and receivers that
+//! must be exactly one kind.
 
 use super::Ctx;
 use crate::code::Code;
@@ -13,17 +14,6 @@ fn not_for_kind(field: &str, kind: Kind, for_kinds: &str, at: crate::source::Spa
         .help(format!("`{field}` applies to {for_kinds} services; remove it or change `kind`"))
 }
 
-/// The kinds scraped on their own metrics, where `metrics_port` applies: those without an
-/// exporter (`http`, `generic`, and those with a metrics port of their own: `haproxy`, …).
-fn scraped_itself(k: Kind) -> bool {
-    crate::kinds::def(k).exporter.is_none()
-}
-
-/// The kinds with a certificate to probe: `http` and the front doors.
-fn serves_tls(k: Kind) -> bool {
-    k == Kind::Http || crate::kinds::def(k).front_door
-}
-
 /// Kinds in words: `http, nginx, haproxy, caddy and traefik`.
 fn in_words(kinds: &[Kind]) -> String {
     let names: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
@@ -33,45 +23,44 @@ fn in_words(kinds: &[Kind]) -> String {
     }
 }
 
-/// The kinds with a login (`database`, `user`, `password`), which they require.
-fn databases() -> Vec<Kind> {
-    Kind::ALL.into_iter().filter(|k| crate::kinds::def(*k).login.is_some()).collect()
-}
-
-/// The kinds that take a `user` and `password`: the databases, and those whose exporter logs in
-/// with them when given.
-fn logins() -> Vec<Kind> {
-    Kind::ALL
-        .into_iter()
-        .filter(|k| crate::kinds::def(*k).login.is_some() || crate::kinds::def(*k).basic_login)
-        .collect()
-}
-
-/// (field, is set, kinds it applies to)
-fn kind_fields(s: &Service) -> [(&'static str, bool, Vec<Kind>); 11] {
-    let only = |k: Kind| vec![k];
-    let which = |f: fn(Kind) -> bool| Kind::ALL.into_iter().filter(|k| f(*k)).collect::<Vec<_>>();
+/// Whether each field some kinds take and others do not is given: every field of a kind's
+/// `KindDef::fields` is here (a test holds it so).
+fn given(s: &Service) -> [(&'static str, bool); 16] {
     [
-        ("framework", s.framework.is_some(), only(Kind::Http)),
-        ("runtime", s.runtime.is_some(), only(Kind::Http)),
-        ("metrics_port", s.metrics_port.is_some(), which(scraped_itself)),
-        ("metric_names", s.metric_names.is_some(), only(Kind::Http)),
-        ("health", s.health.is_some(), only(Kind::Http)),
-        ("slo", s.slo.is_some(), only(Kind::Http)),
-        ("tls", s.tls.is_some(), which(serves_tls)),
-        ("database", s.database.is_some(), databases()),
-        ("user", s.user.is_some(), logins()),
-        ("password", s.password.is_some(), logins()),
-        ("query_stats", s.query_stats.is_some(), only(Kind::Postgres)),
+        ("port", s.port.is_some()),
+        ("host", s.host.is_some()),
+        ("framework", s.framework.is_some()),
+        ("runtime", s.runtime.is_some()),
+        ("metrics", s.metrics.is_some()),
+        ("metrics_port", s.metrics_port.is_some()),
+        ("metric_names", s.metric_names.is_some()),
+        ("health", s.health.is_some()),
+        ("tls", s.tls.is_some()),
+        ("slo", s.slo.is_some()),
+        ("database", s.database.is_some()),
+        ("user", s.user.is_some()),
+        ("password", s.password.is_some()),
+        ("query_stats", s.query_stats.is_some()),
+        ("broker", s.broker.is_some()),
+        ("queues", !s.queues.is_empty()),
     ]
+}
+
+/// The kinds that take `field`.
+fn taking(field: &str) -> Vec<Kind> {
+    Kind::ALL.into_iter().filter(|k| crate::kinds::def(*k).fields.contains(&field)).collect()
 }
 
 pub fn check(ctx: &Ctx, sink: &mut Sink) {
     for (name, s) in &ctx.manifest.services {
-        for (field, set, kinds) in kind_fields(s) {
-            if set && !kinds.contains(&s.kind) {
-                sink.push(not_for_kind(field, s.kind, &in_words(&kinds), ctx.key(["services", name.as_str(), field])));
-            }
+        for (field, _) in given(s).into_iter().filter(|(f, set)| *set && !crate::kinds::def(s.kind).fields.contains(f))
+        {
+            sink.push(not_for_kind(
+                field,
+                s.kind,
+                &in_words(&taking(field)),
+                ctx.key(["services", name.as_str(), field]),
+            ));
         }
         if let Some(help) = crate::kinds::def(s.kind).login {
             let missing: Vec<&str> =
@@ -139,6 +128,56 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
                         .help("give each receiver exactly one of email, slack, pagerduty, opsgenie, webhook; to notify two places, list two receivers in the route's `to`"),
                 );
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kinds::{COMMON_FIELDS, def};
+
+    /// The fields the kinds name are the manifest's: `given` knows each, and with the common
+    /// ones they are every property of a service in the schema.
+    #[test]
+    fn the_kinds_fields_are_the_manifests() {
+        let service: Service = serde_json::from_value(serde_json::json!({ "kind": "http" })).unwrap();
+        let known: Vec<&str> = given(&service).iter().map(|(f, _)| *f).collect();
+        for k in Kind::ALL {
+            for f in def(k).fields {
+                assert!(known.contains(f), "{}: `{f}` is not in `given`", k.as_str());
+            }
+            for r in def(k).requires {
+                assert!(def(k).fields.contains(r), "{}: requires `{r}`, which it does not take", k.as_str());
+            }
+        }
+        let schema = crate::manifest::schema::schema();
+        let mut properties: Vec<&str> =
+            schema["$defs"]["Service"]["properties"].as_object().unwrap().keys().map(String::as_str).collect();
+        let mut ours: Vec<&str> = known.iter().chain(COMMON_FIELDS).copied().collect();
+        properties.sort();
+        ours.sort();
+        assert_eq!(properties, ours);
+    }
+
+    /// What a kind takes agrees with what it brings: a login's fields with its login, a metrics
+    /// port with being scraped itself, a certificate with being `http` or a front door.
+    #[test]
+    fn the_kinds_fields_agree_with_what_they_bring() {
+        for k in Kind::ALL {
+            let (d, takes) = (def(k), |f: &str| def(k).fields.contains(&f));
+            let name = k.as_str();
+            assert_eq!(takes("database"), d.login.is_some(), "{name}: database");
+            assert_eq!(
+                takes("user") && takes("password"),
+                d.login.is_some() || d.basic_login,
+                "{name}: user, password"
+            );
+            assert_eq!(takes("user"), takes("password"), "{name}: user and password together");
+            assert_eq!(takes("metrics_port"), d.exporter.is_none(), "{name}: metrics_port where scraped itself");
+            assert_eq!(takes("metrics"), d.exporter.is_none(), "{name}: metrics where scraped itself");
+            assert_eq!(takes("tls"), k == Kind::Http || d.front_door, "{name}: tls");
+            assert_eq!(takes("port"), takes("host"), "{name}: port and host together");
         }
     }
 }

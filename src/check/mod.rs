@@ -7,6 +7,7 @@
 //! `tests/fixtures/err/<CODE>/`.
 
 mod alerts;
+mod brokers;
 mod budget;
 mod compose;
 pub mod images;
@@ -58,6 +59,7 @@ const FAMILIES: &[Family] = &[
     references::check,
     routes::check,
     kinds::check,
+    brokers::check,
     compose::check,
     secrets::check,
     logs::check,

@@ -37,13 +37,15 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
         );
     }
     for name in m.services.keys() {
-        // The names sightline derives from another service: its exporter, and a postgres
-        // service's query-stats job.
+        // The names sightline derives from another service: its exporter, and its kind's jobs
+        // (a postgres service's query-stats job).
         let derived = |suffix: &str, takes: &dyn Fn(&crate::manifest::model::Service) -> bool| {
             name.as_str().strip_suffix(suffix).and_then(|base| m.services.get(base)).is_some_and(takes)
         };
         let is_exporter = derived(crate::ir::EXPORTER_SUFFIX, &|s| crate::kinds::def(s.kind).exporter.is_some());
-        let is_job = derived(crate::ir::QUERY_STATS_JOB_SUFFIX, &|s| s.kind == crate::manifest::model::Kind::Postgres);
+        let is_job = crate::manifest::model::Kind::ALL
+            .into_iter()
+            .any(|k| crate::kinds::def(k).job_suffixes.iter().any(|suffix| derived(suffix, &|s| s.kind == k)));
         if RESERVED_NAMES.contains(&name.as_str()) || is_exporter || is_job {
             sink.push(reserved(name.as_str(), ctx.key(["services", name.as_str()])));
         }

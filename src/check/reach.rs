@@ -52,10 +52,20 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
         return;
     }
     for (name, s) in &m.services {
+        // A celery service's broker is reached by its exporter, whatever else reads it.
+        let brokered = m.services.values().any(|c| {
+            c.kind == crate::manifest::model::Kind::Celery && c.broker.as_ref().is_some_and(|b| b.service == *name)
+        });
         let probed = s.tls.is_some() || s.health.is_some();
         let scraped = crate::kinds::def(s.kind).exporter.is_some()
             || !matches!(s.metrics, Some(crate::manifest::model::MetricsPath::Enabled(false)));
-        if s.image.is_some() || s.host.is_some() || !(scraped || probed) {
+        // A celery service's exporter reaches its broker, not its workers: the broker is checked
+        // as a service of its own.
+        if s.image.is_some()
+            || s.host.is_some()
+            || !(scraped || probed || brokered)
+            || s.kind == crate::manifest::model::Kind::Celery
+        {
             continue;
         }
         sink.push(

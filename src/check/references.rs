@@ -80,7 +80,7 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
             let at = ctx.value(["backups", "jobs", &i.to_string(), "service"]);
             match m.services.get(j.service.as_str()) {
                 None => sink.push(unknown_service(j.service.as_str(), at, &services)),
-                Some(s) if !matches!(s.kind, Kind::Postgres | Kind::Mysql) => sink.push(
+                Some(s) if crate::kinds::def(s.kind).backup.is_none() => sink.push(
                     Diagnostic::error(
                         Code::BackupNotPostgres,
                         format!(
@@ -104,6 +104,27 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
         }
     }
     for (name, s) in &m.services {
+        if let Some(b) = s.broker.as_ref().filter(|_| s.kind == Kind::Celery) {
+            let at = ctx.value(["services", name.as_str(), "broker", "service"]);
+            match m.services.get(b.service.as_str()) {
+                None => sink.push(unknown_service(b.service.as_str(), at, &services)),
+                Some(of) if !matches!(of.kind, Kind::Redis | Kind::Rabbitmq) => sink.push(
+                    Diagnostic::error(
+                        Code::NotABroker,
+                        format!(
+                            "`{}` is a {} service; a Celery broker is a redis or rabbitmq service",
+                            b.service,
+                            of.kind.as_str()
+                        ),
+                    )
+                    .at(at)
+                    .label("not a broker celery-exporter reads")
+                    .related(ctx.value(["services", b.service.as_str(), "kind"]), "its kind")
+                    .help("point `broker.service` at a service of `kind: redis` or `kind: rabbitmq`"),
+                ),
+                Some(_) => {}
+            }
+        }
         let known: Vec<String> = builtin_alerts(s.kind).into_iter().map(String::from).collect();
         for alert in s.alerts.keys() {
             if !known.iter().any(|k| k == alert) {

@@ -326,6 +326,33 @@ pub const MONGODB_EXPORTER: ComponentDefault = ComponentDefault {
     requires: None,
     probe: Probe::Nothing,
 };
+/// danihodovic/celery-exporter, as its repository's workflow publishes each tag
+/// (`.github/workflows/push-image-ghcr.yml`: ghcr.io, the tag without its `v`): the image of tag
+/// v0.11.2 (its Dockerfile: python:3.12-slim-bookworm, the dependencies its poetry.lock pins,
+/// `python /app/cli.py` reading `CE_`-prefixed variables). v0.12.x is tagged but not on PyPI,
+/// whose newest release is 0.11.2 (`tools/celery_exporter` installs that, on Python 3.12, to
+/// prove it). Its healthcheck is the image's Python asking for the landing page (`/`), which
+/// asks the broker nothing; `/metrics` asks every worker (two broadcasts of a second each).
+pub const CELERY_EXPORTER: ComponentDefault = ComponentDefault {
+    name: "celery-exporter",
+    repository: "ghcr.io/danihodovic/celery-exporter",
+    version: "0.11.2",
+    memory: "128MiB",
+    cpus: 0.1,
+    pids: 128,
+    disk: None,
+    supported: &["0.11"],
+    requires: None,
+    probe: Probe::Own(&[
+        "python",
+        "-c",
+        "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=3)",
+        "{url}",
+    ]),
+};
+/// Celery's default queue (`task_default_queue`), whose length celery-exporter reads from the
+/// start unless `queues` names others.
+pub const CELERY_QUEUE: &str = "celery";
 /// spreaker/prometheus-pgbouncer-exporter: the image its README's release steps build and push
 /// by hand after the PyPI release (the Dockerfile's pin moved to the new release, commit
 /// 9f6c5b5, the day 2.1.1 was tagged): `prometheus-pgbouncer-exporter==2.1.1`, with the

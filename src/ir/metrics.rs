@@ -147,28 +147,39 @@ const EXPORTER_LABELS: &[(&str, &[&str])] = &[
     ("alertmanager_notifications_failed_total", &["integration", "receiver_name", "reason"]),
 ];
 
-/// The labels a metric of this stack carries besides `job`, `instance` and `service`; `None`
-/// for a metric the catalogue does not know. An application's metrics carry what its
-/// framework's instrumentation writes (`ir::frameworks`), and `le` on a histogram's buckets;
-/// `ALERTS` carries every label an alert can have.
-pub fn labels(stack: &Stack, metric: &str) -> Option<Vec<String>> {
+/// The labels a metric of this stack carries besides `job`, `instance` and `service`, on the
+/// series of the services `covered` says; `None` for a metric the catalogue does not know. An
+/// application's metrics carry what its framework's instrumentation writes
+/// (`ir::frameworks`), and `le` on a histogram's buckets: a metric two frameworks name alike and
+/// label differently (`http_requests_total`: `status` from FastAPI's instrumentator, `code` from
+/// client_golang) carries, over those services, the labels every one of them gives it. `ALERTS`
+/// carries every label an alert can have.
+pub fn labels_of(stack: &Stack, metric: &str, covered: &dyn Fn(&super::Service) -> bool) -> Option<Vec<String>> {
     if metric == "ALERTS" || metric == "ALERTS_FOR_STATE" {
         let mut l: Vec<String> = crate::ir::catalog::ALERT_LABELS.iter().map(|s| s.to_string()).collect();
         l.push("alertstate".into());
         return Some(l);
     }
-    for s in stack.services.iter().filter(|s| s.kind == Kind::Http) {
+    let mut app: Option<Vec<String>> = None;
+    for s in stack.services.iter().filter(|s| s.kind == Kind::Http && covered(s)) {
         let m = &s.metric_names;
         let d = &m.duration;
-        if metric == m.requests {
-            return Some(m.request_labels.clone());
+        let labels = if metric == m.requests {
+            m.request_labels.clone()
+        } else if metric == format!("{d}_bucket") {
+            m.duration_labels.iter().cloned().chain(["le".to_string()]).collect()
+        } else if metric == format!("{d}_count") || metric == format!("{d}_sum") {
+            m.duration_labels.clone()
+        } else {
+            continue;
+        };
+        match &mut app {
+            None => app = Some(labels),
+            Some(every) => every.retain(|l| labels.contains(l)),
         }
-        if metric == format!("{d}_bucket") {
-            return Some(m.duration_labels.iter().cloned().chain(["le".to_string()]).collect());
-        }
-        if metric == format!("{d}_count") || metric == format!("{d}_sum") {
-            return Some(m.duration_labels.clone());
-        }
+    }
+    if app.is_some() {
+        return app;
     }
     for r in stack.services.iter().filter_map(|s| s.runtime) {
         if let Some((_, labels)) = super::runtimes::metrics(r).find(|(m, _)| *m == metric) {

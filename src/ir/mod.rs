@@ -100,6 +100,46 @@ pub struct Service {
     pub login: Option<Login>,
     /// How compose runs it (`compose:`; only on a service with an image).
     pub compose: m::ServiceCompose,
+    /// A `celery` service's broker, with the queues its exporter reads from the start.
+    pub broker: Option<Broker>,
+}
+
+/// The broker of a `celery` service: the redis or rabbitmq service its `broker` names, where
+/// that service is reached.
+#[derive(Clone, Debug)]
+pub struct Broker {
+    pub kind: Kind,
+    pub host: String,
+    pub port: u16,
+    /// A redis broker's database number.
+    pub database: Option<u32>,
+    /// A rabbitmq broker's virtual host.
+    pub vhost: Option<String>,
+    /// The queues whose length is read from the start (`queues`, default `[celery]`).
+    pub queues: Vec<String>,
+}
+
+impl Broker {
+    /// Its URL as Celery (kombu) reads it, with `userinfo` (`user:password@`, already
+    /// percent-encoded) after the scheme: `redis://host:port[/database]` or
+    /// `amqp://host:port[/vhost]`, the vhost percent-encoded (`/` as `%2F`).
+    pub fn url(&self, userinfo: &str) -> String {
+        let (scheme, path) = match self.kind {
+            Kind::Rabbitmq => ("amqp", self.vhost.as_deref().map(|v| format!("/{}", percent_encode(v)))),
+            _ => ("redis", self.database.map(|d| format!("/{d}"))),
+        };
+        format!("{scheme}://{userinfo}{}:{}{}", self.host, self.port, path.unwrap_or_default())
+    }
+}
+
+/// `s` with every byte but RFC 3986's unreserved characters percent-encoded.
+pub fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 impl Service {
@@ -299,7 +339,8 @@ pub fn lower(manifest: &Manifest, manifest_name: &str) -> Stack {
         .as_ref()
         .and_then(|p| p.retention.clone())
         .unwrap_or_else(|| dur(defaults::PROMETHEUS_RETENTION));
-    let services: Vec<Service> = manifest.services.iter().map(|(n, s)| lower_service(n, s)).collect();
+    let services: Vec<Service> =
+        manifest.services.iter().map(|(n, s)| lower_service(n, s, &manifest.services)).collect();
     let logs = manifest.logs.clone().unwrap_or_default();
     let collector = logs.collector.unwrap_or_default();
     let grafana_settings = obs.grafana.clone().unwrap_or_default();
@@ -465,7 +506,7 @@ pub fn unpinned(stack: &mut Stack) -> Vec<String> {
     out
 }
 
-fn lower_service(name: &Name, s: &m::Service) -> Service {
+fn lower_service(name: &Name, s: &m::Service, all: &IndexMap<Name, m::Service>) -> Service {
     let framework = s.framework.unwrap_or(Framework::Generic);
     let metric_names = MetricNames::resolve(framework, s.metric_names.as_ref());
     let kind = crate::kinds::def(s.kind);
@@ -496,8 +537,10 @@ fn lower_service(name: &Name, s: &m::Service) -> Service {
         },
         image: s.image.clone(),
         host: s.host.clone().unwrap_or_else(|| name.as_str().to_string()),
-        port: s.port as u16,
-        metrics_port: s.metrics_port.map_or(kind.metrics_port.unwrap_or(s.port as u16), |p| p as u16),
+        // None only on a celery service, whose workers listen on no port (`check` requires one of
+        // every other kind).
+        port: s.port.unwrap_or(0) as u16,
+        metrics_port: s.metrics_port.map_or(kind.metrics_port.unwrap_or(s.port.unwrap_or(0) as u16), |p| p as u16),
         metrics_path,
         metric_names,
         health: s.health.clone(),
@@ -531,6 +574,22 @@ fn lower_service(name: &Name, s: &m::Service) -> Service {
             _ => None,
         },
         compose: s.compose.clone().unwrap_or_default(),
+        broker: s.broker.as_ref().filter(|_| s.kind == Kind::Celery).and_then(|b| {
+            // `check` refuses a broker that is not a redis or rabbitmq service of the manifest.
+            let of = all.get(&b.service)?;
+            Some(Broker {
+                kind: of.kind,
+                host: of.host.clone().unwrap_or_else(|| b.service.as_str().to_string()),
+                port: of.port.unwrap_or(0) as u16,
+                database: b.database,
+                vhost: b.vhost.clone(),
+                queues: if s.queues.is_empty() {
+                    vec![defaults::CELERY_QUEUE.to_string()]
+                } else {
+                    s.queues.iter().map(|q| q.0.clone()).collect()
+                },
+            })
+        }),
     }
 }
 
@@ -803,7 +862,8 @@ fn published(manifest: &Manifest, stack: &Stack) -> Vec<Published> {
     // kind's `front_door`) is the front
     // door and is published; databases, caches and APIs stay on the internal network.
     for s in &stack.services {
-        if s.image.is_some() && crate::kinds::def(s.kind).front_door {
+        // Port 0: its `port` was refused (the budget checks lower a manifest with errors too).
+        if s.image.is_some() && crate::kinds::def(s.kind).front_door && s.port != 0 {
             out.push(Published {
                 bind: "0.0.0.0".into(),
                 port: s.port,

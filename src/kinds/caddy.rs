@@ -10,6 +10,8 @@ use crate::manifest::model::Severity::{Critical, Warning};
 use crate::targets::grafana::panels::*;
 
 pub const DEF: KindDef = KindDef {
+    fields: &["port", "host", "metrics", "metrics_port", "tls"],
+    requires: &["port"],
     exporter: None,
     catalogue: Some(CATALOGUE),
     alerts: ALERTS,
@@ -31,6 +33,8 @@ pub const DEF: KindDef = KindDef {
     // the documented configuration adds.
     app: |s| Run { data: Some("/data"), healthcheck: common::wget_metrics(s), ..Default::default() },
     jobs: super::no_jobs,
+    job_suffixes: &[],
+    backup: None,
     overview: common::no_panels,
     security: common::no_panels,
     performance: common::no_panels,

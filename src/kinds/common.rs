@@ -74,15 +74,29 @@ pub fn password_from_file<'a>(
     program: &str,
     password: &'a SecretRef,
 ) -> Run<'a> {
+    let name = program.rsplit('/').next().unwrap_or(program);
+    password_then((var, file_var), how, (name, program), &format!("export {var}"), password)
+}
+
+/// As [`password_from_file`], with `then` (shell text that reads the shell variable `var`,
+/// which is not exported itself unless `then` says so) run before `program` (a command line of
+/// the image's, named `name` in the message): an exporter that takes its password inside a
+/// connection URL gets the URL in its own variable.
+pub fn password_then<'a>(
+    (var, file_var): (&str, &'static str),
+    how: PasswordAs,
+    (name, program): (&str, &str),
+    then: &str,
+    password: &'a SecretRef,
+) -> Run<'a> {
     let read = match how {
         PasswordAs::Raw => format!("cat \"${file_var}\""),
         PasswordAs::UrlEncoded => format!(
             "python3 -c 'import sys, urllib.parse; sys.stdout.write(urllib.parse.quote(open(sys.argv[1], \"rb\").read().rstrip(b\"\\n\"), safe=\"\"))' \"${file_var}\""
         ),
     };
-    let name = program.rsplit('/').next().unwrap_or(program);
     let script = format!(
-        "{var}=$({read}) && [ -n \"${var}\" ] || {{ echo \"{name}: no password in ${file_var}\" >&2; exit 1; }}; export {var}; exec {program} \"$@\""
+        "{var}=$({read}) && [ -n \"${var}\" ] || {{ echo \"{name}: no password in ${file_var}\" >&2; exit 1; }}; {then}; exec {program} \"$@\""
     );
     Run {
         entrypoint: vec!["/bin/sh".into(), "-c".into(), script, name.into()],
@@ -294,6 +308,9 @@ pub fn error_lines(sel: &str, format: LogFormat) -> String {
         LogFormat::Pgbouncer => format!("{sel} |~ `^\\S+ \\S+ \\S+ \\[\\d+\\] (ERROR|FATAL) `"),
         // MongoDB's two worst severities (`F` fatal, `E` error), in the field its lines open with.
         LogFormat::Mongodb => format!("{sel} |~ `^\\{{\"t\":\\{{[^}}]*\\}}, *\"s\":\"[FE]\"`"),
+        // Celery's worker lines at its two worst levels (a task that raised is an ERROR line,
+        // its traceback joined to it).
+        LogFormat::Celery => format!("{sel} |~ `^\\[\\d{{4}}-\\d{{2}}-\\d{{2}} [\\d:,]+: (ERROR|CRITICAL)/`"),
         LogFormat::Syslog | LogFormat::Plain => format!("{sel} |~ `(?i)\\b(error|critical|fatal|panic)\\b`"),
     }
 }

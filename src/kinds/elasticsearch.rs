@@ -21,6 +21,8 @@ use crate::manifest::model::Severity::{Critical, Warning};
 use crate::targets::grafana::panels::*;
 
 pub const DEF: KindDef = KindDef {
+    fields: &["port", "host", "user", "password"],
+    requires: &["port"],
     exporter: Some(EXPORTER),
     catalogue: Some(CATALOGUE),
     alerts: ALERTS,
@@ -35,6 +37,8 @@ pub const DEF: KindDef = KindDef {
     connections: None,
     app,
     jobs: super::no_jobs,
+    job_suffixes: &[],
+    backup: None,
     overview: common::no_panels,
     security: common::no_panels,
     performance: |_| {

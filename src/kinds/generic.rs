@@ -7,6 +7,8 @@ use crate::manifest::model::LogFormat;
 use crate::targets::grafana::panels::*;
 
 pub const DEF: KindDef = KindDef {
+    fields: &["port", "host", "metrics", "metrics_port"],
+    requires: &["port"],
     exporter: None,
     catalogue: None,
     alerts: ALERTS,
@@ -20,6 +22,8 @@ pub const DEF: KindDef = KindDef {
     connections: None,
     app: common::health_probe,
     jobs: super::no_jobs,
+    job_suffixes: &[],
+    backup: None,
     overview: common::no_panels,
     security: common::no_panels,
     performance: common::no_panels,

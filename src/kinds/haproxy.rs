@@ -11,6 +11,8 @@ use crate::manifest::model::Severity::{Critical, Warning};
 use crate::targets::grafana::panels::*;
 
 pub const DEF: KindDef = KindDef {
+    fields: &["port", "host", "metrics", "metrics_port", "tls"],
+    requires: &["port"],
     exporter: None,
     catalogue: Some(CATALOGUE),
     alerts: ALERTS,
@@ -29,6 +31,8 @@ pub const DEF: KindDef = KindDef {
     // the process: no healthcheck.
     app: |_| Run::default(),
     jobs: super::no_jobs,
+    job_suffixes: &[],
+    backup: None,
     overview: common::no_panels,
     security: common::no_panels,
     performance: common::no_panels,

@@ -12,6 +12,19 @@ use crate::targets::grafana::panels::*;
 use crate::targets::rules::model::InputSeries;
 
 pub const DEF: KindDef = KindDef {
+    fields: &[
+        "port",
+        "host",
+        "framework",
+        "runtime",
+        "metrics",
+        "metrics_port",
+        "metric_names",
+        "health",
+        "tls",
+        "slo",
+    ],
+    requires: &["port"],
     exporter: None,
     catalogue: None,
     alerts: ALERTS,
@@ -25,6 +38,8 @@ pub const DEF: KindDef = KindDef {
     connections: None,
     app,
     jobs: super::no_jobs,
+    job_suffixes: &[],
+    backup: None,
     overview,
     security,
     performance,

@@ -9,6 +9,8 @@ use crate::manifest::model::Severity::{Critical, Warning};
 use crate::targets::grafana::panels::*;
 
 pub const DEF: KindDef = KindDef {
+    fields: &["port", "host"],
+    requires: &["port"],
     exporter: Some(EXPORTER),
     catalogue: Some(CATALOGUE),
     alerts: ALERTS,
@@ -25,6 +27,8 @@ pub const DEF: KindDef = KindDef {
     // and keeps memcached and its libraries): no healthcheck.
     app: |_| Run::default(),
     jobs: super::no_jobs,
+    job_suffixes: &[],
+    backup: None,
     overview: common::no_panels,
     security: common::no_panels,
     performance: |_| {

@@ -24,6 +24,7 @@
 
 pub mod alert;
 mod caddy;
+mod celery;
 pub mod common;
 mod elasticsearch;
 mod generic;
@@ -49,8 +50,16 @@ use alert::{AlertText, Builtin, LogText, ServiceAlert};
 /// A kind's panels on a shared dashboard, for its services in the stack (one at least).
 pub type SharedPanels = fn(&[&Service]) -> Vec<Spec>;
 
+/// The manifest fields every kind takes.
+pub const COMMON_FIELDS: &[&str] = &["kind", "image", "logs", "alerts", "compose"];
+
 /// Everything a kind brings.
 pub struct KindDef {
+    /// The manifest fields a service of the kind takes besides [`COMMON_FIELDS`]: another is
+    /// a warning (SL205: it has no effect), and the JSON Schema lists these per kind.
+    pub fields: &'static [&'static str],
+    /// Those of its fields it requires (the JSON Schema's `required` for the kind: SL005).
+    pub requires: &'static [&'static str],
     /// The exporter Prometheus reads the service through, when it is not scraped itself.
     pub exporter: Option<Exporter>,
     /// What serves its metrics (the exporter, or the service itself), with the metrics it
@@ -83,6 +92,12 @@ pub struct KindDef {
     /// The one-shot jobs its own container needs beside it when the stack runs it (postgres:
     /// creating pg_stat_statements in its database).
     pub jobs: fn(&Service) -> Vec<Job<'_>>,
+    /// What its jobs' names append to the service's (`<service><suffix>`): names no service
+    /// may take (SL102), whether or not the job runs.
+    pub job_suffixes: &'static [&'static str],
+    /// How the backup runner dumps and restores a database of the kind, where it can
+    /// (`backups.jobs` may name only such a service: SL203).
+    pub backup: Option<&'static Backup>,
     /// Its panels on the overview dashboard.
     pub overview: SharedPanels,
     /// Its panels on the security dashboard.
@@ -124,6 +139,22 @@ pub struct Job<'a> {
     pub memory: u64,
     pub cpus: &'static str,
     pub pids: u32,
+}
+
+/// How the backup runner (`targets::backup`) dumps and restores a database of a kind.
+pub struct Backup {
+    /// Its name in the runner's scripts (`backup-<name>.sh`, `restore-<name>.sh`).
+    pub name: &'static str,
+    /// Those scripts, from `templates/backup/`: (file name, text) of the dump and the restore.
+    pub scripts: [(&'static str, &'static str); 2],
+    /// The Debian packages its client comes in, added to the runner's image (PostgreSQL's, whose
+    /// client it has).
+    pub packages: &'static str,
+    /// The variables a job's scripts connect with, for the service and its login.
+    pub connection: fn(&Service, &crate::ir::DbLogin) -> String,
+    /// What the runner's entrypoint does for the service before cron starts, given the
+    /// password's file as a shell word (its `readable` and `entry` functions).
+    pub prepare: fn(&Service, &crate::ir::DbLogin, &str) -> String,
 }
 
 /// A kind whose own container needs no job beside it.
@@ -297,6 +328,7 @@ pub fn def(kind: Kind) -> &'static KindDef {
         Kind::Elasticsearch => &elasticsearch::DEF,
         Kind::Pgbouncer => &pgbouncer::DEF,
         Kind::Mongodb => &mongodb::DEF,
+        Kind::Celery => &celery::DEF,
         Kind::Generic => &generic::DEF,
     }
 }

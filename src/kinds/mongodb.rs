@@ -24,6 +24,8 @@ use crate::manifest::model::Severity::{Critical, Warning};
 use crate::targets::grafana::panels::*;
 
 pub const DEF: KindDef = KindDef {
+    fields: &["port", "host", "user", "password"],
+    requires: &["port"],
     exporter: Some(EXPORTER),
     catalogue: Some(CATALOGUE),
     alerts: ALERTS,
@@ -37,6 +39,8 @@ pub const DEF: KindDef = KindDef {
     connections: Some("mongodb_ss_connections{conn_type=\"current\"}"),
     app,
     jobs: super::no_jobs,
+    job_suffixes: &[],
+    backup: None,
     overview: common::no_panels,
     security: common::no_panels,
     performance: |_| {

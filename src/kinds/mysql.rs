@@ -9,6 +9,8 @@ use crate::manifest::model::Severity::{Critical, Warning};
 use crate::targets::grafana::panels::*;
 
 pub const DEF: KindDef = KindDef {
+    fields: &["port", "host", "database", "user", "password"],
+    requires: &["port"],
     exporter: Some(EXPORTER),
     catalogue: Some(CATALOGUE),
     alerts: ALERTS,
@@ -22,6 +24,8 @@ pub const DEF: KindDef = KindDef {
     connections: Some("mysql_global_status_threads_connected"),
     app,
     jobs: super::no_jobs,
+    job_suffixes: &[],
+    backup: Some(&BACKUP),
     overview: common::no_panels,
     security,
     performance: |_| {
@@ -50,6 +54,30 @@ pub const DEF: KindDef = KindDef {
     own_env: own_variables,
     own_env_why: super::LOGIN_ENV,
     lacks: root_password_problem,
+};
+
+/// Its dumps (`mariadb-dump`) and restores: the `MYSQL_*` variables its scripts read, the
+/// password from its secret's file, which the runner's entrypoint checks it can read.
+const BACKUP: super::Backup = super::Backup {
+    name: "mysql",
+    scripts: [
+        ("backup-mysql.sh", include_str!("../../templates/backup/backup-mysql.sh")),
+        ("restore-mysql.sh", include_str!("../../templates/backup/restore-mysql.sh")),
+    ],
+    // mariadb-dump and the mariadb client (mariadb-client-core has no dump).
+    packages: "mariadb-client",
+    connection: |s, db| {
+        use crate::targets::backup::sh_quote;
+        format!(
+            "MYSQL_HOST={} MYSQL_TCP_PORT={} MYSQL_DATABASE={} MYSQL_USER={} MYSQL_PASSWORD_FILE={}",
+            sh_quote(&s.host),
+            s.port,
+            sh_quote(&db.database),
+            sh_quote(&db.user),
+            sh_quote(&crate::targets::paths::secret_file(&db.password))
+        )
+    },
+    prepare: |_, _, file| format!("readable {file} >/dev/null\n"),
 };
 
 /// Its exporter, as the compose file runs it.

@@ -21,6 +21,8 @@ use crate::manifest::model::Severity::{Critical, Warning};
 use crate::targets::grafana::panels::*;
 
 pub const DEF: KindDef = KindDef {
+    fields: &["port", "host", "user", "password"],
+    requires: &["port"],
     exporter: Some(EXPORTER),
     catalogue: Some(CATALOGUE),
     alerts: ALERTS,
@@ -39,6 +41,8 @@ pub const DEF: KindDef = KindDef {
     // it up from variables of their own, given in `compose.environment`. It keeps no data.
     app: |_| Run::default(),
     jobs: super::no_jobs,
+    job_suffixes: &[],
+    backup: None,
     overview: common::no_panels,
     security: common::no_panels,
     performance: |_| {

@@ -10,6 +10,8 @@ use crate::manifest::model::Severity::{Critical, Warning};
 use crate::targets::grafana::panels::*;
 
 pub const DEF: KindDef = KindDef {
+    fields: &["port", "host", "database", "user", "password", "query_stats"],
+    requires: &["port"],
     exporter: Some(EXPORTER),
     catalogue: Some(CATALOGUE),
     alerts: ALERTS,
@@ -23,6 +25,8 @@ pub const DEF: KindDef = KindDef {
     connections: Some("pg_stat_activity_count"),
     app,
     jobs: |s| query_stats_job(s).into_iter().collect(),
+    job_suffixes: &[crate::ir::QUERY_STATS_JOB_SUFFIX],
+    backup: Some(&BACKUP),
     overview: common::no_panels,
     security,
     performance,
@@ -41,6 +45,40 @@ fn own_variables(s: &crate::manifest::model::Service) -> &'static [&'static str]
     }
     &["POSTGRES_DB", "POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_PASSWORD_FILE"]
 }
+
+/// Its dumps (`pg_dump`) and restores: libpq's variables, the password from the pgpass file the
+/// runner's entrypoint writes from the service's secret.
+const BACKUP: super::Backup = super::Backup {
+    name: "postgres",
+    scripts: [
+        ("backup-postgres.sh", include_str!("../../templates/backup/backup-postgres.sh")),
+        ("restore-postgres.sh", include_str!("../../templates/backup/restore-postgres.sh")),
+    ],
+    // The runner's image is PostgreSQL's: its client is there.
+    packages: "",
+    connection: |s, db| {
+        use crate::targets::backup::sh_quote;
+        format!(
+            "PGHOST={} PGPORT={} PGDATABASE={} PGUSER={} PGPASSFILE={}",
+            sh_quote(&s.host),
+            s.port,
+            sh_quote(&db.database),
+            sh_quote(&db.user),
+            crate::targets::paths::PGPASS
+        )
+    },
+    // Read apart from the call: `set -e` stops on a failed substitution in an assignment, not
+    // in a command's arguments.
+    prepare: |s, db, file| {
+        use crate::targets::backup::sh_quote;
+        format!(
+            "password=$(readable {file})\nentry {} {} {} \"$password\"\n",
+            sh_quote(&s.host),
+            s.port,
+            sh_quote(&db.user)
+        )
+    },
+};
 
 /// Its exporter, as the compose file runs it.
 const EXPORTER: Exporter = Exporter {

@@ -9,6 +9,8 @@ use crate::manifest::model::Severity::{Critical, Warning};
 use crate::targets::grafana::panels::*;
 
 pub const DEF: KindDef = KindDef {
+    fields: &["port", "host", "metrics", "metrics_port"],
+    requires: &["port"],
     exporter: None,
     catalogue: Some(CATALOGUE),
     alerts: ALERTS,
@@ -32,6 +34,8 @@ pub const DEF: KindDef = KindDef {
         ..Default::default()
     },
     jobs: super::no_jobs,
+    job_suffixes: &[],
+    backup: None,
     overview: common::no_panels,
     security: common::no_panels,
     performance: common::no_panels,

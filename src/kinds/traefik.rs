@@ -10,6 +10,8 @@ use crate::manifest::model::Severity::Critical;
 use crate::targets::grafana::panels::*;
 
 pub const DEF: KindDef = KindDef {
+    fields: &["port", "host", "metrics", "metrics_port", "tls"],
+    requires: &["port"],
     exporter: None,
     catalogue: Some(CATALOGUE),
     alerts: ALERTS,
@@ -29,6 +31,8 @@ pub const DEF: KindDef = KindDef {
     // user's `certificatesresolvers…storage` says: no data volume of its own.
     app: |s| Run { healthcheck: common::wget_metrics(s), ..Default::default() },
     jobs: super::no_jobs,
+    job_suffixes: &[],
+    backup: None,
     overview: common::no_panels,
     security: common::no_panels,
     performance: common::no_panels,

@@ -349,6 +349,16 @@ fn collect(
                 }
             }
         }
+        // A field a service's kind requires (the schema's per-kind `then`): reported, and the
+        // service kept (the model's field is optional), so the rest of the manifest and the
+        // service's other findings are still checked. A field the source has, whose value was
+        // refused and left out, is reported at its value already.
+        ValidationErrorKind::Required { property } if err.schema_path().as_str().contains("/then/") => {
+            let name = property.as_str().unwrap_or_default();
+            if source.node(&format!("{ptr}/{}", crate::source::escape_token(name))).is_none() {
+                out.extend(structural_diagnostic(source, &ptr, err.kind(), doc));
+            }
+        }
         // A key of the wrong form: that entry alone is left out, so the rest of the mapping is
         // still checked.
         ValidationErrorKind::PropertyNames { error } => {
@@ -729,6 +739,8 @@ fn pattern_in_words(pattern: &str) -> Option<&'static str> {
         r"^[A-Za-z0-9.-]+:[0-9]+$" => "host:port, e.g. `smtp.example.com:587`",
         r"^https://[^\s]+$" => "an https:// URL without spaces",
         r"^https?://[^\s]+$" => "an http:// or https:// URL without spaces or line breaks",
+        r"^[^\x00-\x1f\x7f]{1,255}$" => "up to 255 characters, without control characters",
+        r"^[A-Za-z0-9_.:@-]{1,255}$" => "a queue name: letters, digits, `_`, `.`, `:`, `@`, `-`, up to 255 characters",
         r"^[A-Za-z0-9_.-]+$" => "letters, digits, `_`, `.` and `-`",
         r"^[A-Za-z0-9._-]{1,64}$" => "a user name: letters, digits, `_`, `.` and `-`, up to 64 characters",
         r"^\$2[aby]\$(0[4-9]|[12][0-9]|3[01])\$[./A-Za-z0-9]{53}$" => {

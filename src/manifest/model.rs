@@ -109,11 +109,13 @@ pub enum Kind {
     Pgbouncer,
     // MongoDB, read through Percona's mongodb_exporter.
     Mongodb,
+    // Celery workers, read through celery-exporter from the events they send to their broker.
+    Celery,
     Generic,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 14] = [
+    pub const ALL: [Kind; 15] = [
         Kind::Http,
         Kind::Postgres,
         Kind::Mysql,
@@ -127,6 +129,7 @@ impl Kind {
         Kind::Elasticsearch,
         Kind::Pgbouncer,
         Kind::Mongodb,
+        Kind::Celery,
         Kind::Generic,
     ];
 
@@ -145,6 +148,7 @@ impl Kind {
             Kind::Elasticsearch => "elasticsearch",
             Kind::Pgbouncer => "pgbouncer",
             Kind::Mongodb => "mongodb",
+            Kind::Celery => "celery",
             Kind::Generic => "generic",
         }
     }
@@ -222,13 +226,16 @@ pub struct Service {
     /// The image; with it, the service is part of the generated compose file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<ImageRef>,
-    /// The host name the service is reached at (default: the service name).
+    /// The host name the service is reached at (default: the service name); not on `celery`,
+    /// whose workers are reached at none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$"))]
     pub host: Option<String>,
-    /// The port the service listens on.
-    #[schemars(range(min = 1, max = 65535))]
-    pub port: u32,
+    /// The port the service listens on; every kind but `celery` (whose workers listen on none)
+    /// requires it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "u32", range(min = 1, max = 65535))]
+    pub port: Option<u32>,
     /// The metrics path, or false for no scrape (http, generic and the kinds scraped on their
     /// own metrics: haproxy, caddy, traefik, rabbitmq).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -276,12 +283,41 @@ pub struct Service {
     /// postgres image, the server preloading the module and a job creating the extension.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub query_stats: Option<bool>,
+    /// celery only (and required there): the broker its workers take their tasks from, a redis or
+    /// rabbitmq service of this manifest, which its exporter reads their events and queues from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Broker")]
+    pub broker: Option<Broker>,
+    /// celery only: the queues whose length is read from the start (default `[celery]`, Celery's
+    /// default queue); a queue a worker consumes from is read once a worker has said so.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub queues: Vec<QueueName>,
     /// With `image`: how compose runs the service (its environment, command, volumes, further
     /// ports, the services it waits for, and its hardening: user, capabilities, read-only root,
     /// tmpfs, limits).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compose: Option<ServiceCompose>,
 }
+
+/// The broker of a `celery` service.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Broker {
+    /// The redis or rabbitmq service of this manifest.
+    pub service: Name,
+    /// A redis broker: the database number (default 0), as in `redis://host:port/<database>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(max = 65535))]
+    pub database: Option<u32>,
+    /// A rabbitmq broker: the virtual host (default `/`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[^\x00-\x1f\x7f]{1,255}$"))]
+    pub vhost: Option<String>,
+}
+
+/// A Celery queue name, as celery-exporter's `--queues` takes it (a comma-separated list).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct QueueName(#[schemars(regex(pattern = r"^[A-Za-z0-9_.:@-]{1,255}$"))] pub String);
 
 /// Whether a container's `user` (`uid[:gid]` or names) is root: uid 0 or the name `root`.
 pub fn is_root_user(user: &str) -> bool {
@@ -564,6 +600,9 @@ pub enum LogFormat {
     Pgbouncer,
     // MongoDB's structured JSON lines (4.4 and later): `{"t":{"$date":"…"},"s":"E","c":"NETWORK",…}`.
     Mongodb,
+    // Celery's worker lines: `[2026-12-05 00:44:42,765: ERROR/ForkPoolWorker-1] message`, a
+    // traceback's lines after them.
+    Celery,
     Syslog,
     Plain,
 }
@@ -863,7 +902,7 @@ pub struct GrafanaSettings {
     pub version: Option<Version>,
     /// The host port Grafana is published on (default 3001).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 1, max = 65535))]
+    #[schemars(with = "u32", range(min = 1, max = 65535))]
     pub port: Option<u32>,
     /// The address the port is bound to on the host (default 127.0.0.1).
     #[serde(default, skip_serializing_if = "Option::is_none")]

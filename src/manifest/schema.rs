@@ -15,8 +15,43 @@ pub fn schema() -> &'static Value {
     SCHEMA.get_or_init(|| {
         let generator = schemars::generate::SchemaSettings::draft2020_12().into_generator();
         let schema = generator.into_root_schema_for::<Manifest>();
-        serde_json::to_value(schema).expect("a derived schema is valid JSON")
+        let mut schema = serde_json::to_value(schema).expect("a derived schema is valid JSON");
+        per_kind(&mut schema);
+        schema
     })
+}
+
+/// A service's fields per kind (`kinds::KindDef::fields` and `requires`), as a union tagged by
+/// `kind` says them to editors: for each kind, `if` the service is of it, `then` the fields it
+/// requires, and every other kind's field marked deprecated (`deprecated`, and the
+/// `deprecationMessage` editors show: it has no effect there, SL205). Only annotations: the
+/// service's own `properties` type every field for every kind, and a field no kind takes is
+/// unknown (`additionalProperties`), so validators of any draft read it alike.
+fn per_kind(root: &mut Value) {
+    use crate::manifest::model::Kind;
+    let service = &mut root["$defs"]["Service"];
+    let fields: Vec<String> = service["properties"]
+        .as_object()
+        .map(|p| p.keys().filter(|f| !crate::kinds::COMMON_FIELDS.contains(&f.as_str())).cloned().collect())
+        .unwrap_or_default();
+    let branches: Vec<Value> = Kind::ALL
+        .into_iter()
+        .map(|k| {
+            let def = crate::kinds::def(k);
+            let mut elsewhere = serde_json::Map::new();
+            for f in fields.iter().filter(|f| !def.fields.contains(&f.as_str())) {
+                let message = format!("`{f}` has no effect on a service of kind `{}` (SL205).", k.as_str());
+                elsewhere.insert(f.clone(), serde_json::json!({ "deprecated": true, "deprecationMessage": message }));
+            }
+            let mut required = vec!["kind"];
+            required.extend(def.requires);
+            serde_json::json!({
+                "if": { "properties": { "kind": { "const": k.as_str() } }, "required": ["kind"] },
+                "then": { "properties": elsewhere, "required": required },
+            })
+        })
+        .collect();
+    service["allOf"] = Value::Array(branches);
 }
 
 /// The schema as the committed file: pretty JSON with one trailing newline.

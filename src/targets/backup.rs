@@ -1,5 +1,5 @@
-//! `backup/`: the scripts (static, from `templates/backup/`: per engine of the stack's jobs
-//! `backup-<engine>.sh` and `restore-<engine>.sh`, PostgreSQL's or MySQL's, on
+//! `backup/`: the scripts (static, from `templates/backup/`: per kind of the stack's jobs'
+//! databases, its `kinds::Backup`'s `backup-<name>.sh` and `restore-<name>.sh`, PostgreSQL's or MySQL's, on
 //! `backup-common.sh` and `restore-common.sh`, and `verify-backup.sh`), the runner's
 //! `Dockerfile` and `entrypoint.sh`, and the `crontab` with one line per job (and the restore
 //! test), which passes each job's settings as arguments and its connection as variables (libpq's
@@ -19,59 +19,19 @@ const RESTORE_COMMON_SH: &str = include_str!("../../templates/backup/restore-com
 const VERIFY_SH: &str = include_str!("../../templates/backup/verify-backup.sh");
 const DOCKERFILE: &str = include_str!("../../templates/backup/Dockerfile");
 
-/// A database engine the runner dumps: its scripts, and the client its image needs beside
-/// PostgreSQL's, which the base image has.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Engine {
-    Postgres,
-    Mysql,
+/// How a job's database is dumped and restored: its kind's (`kinds::Backup`; `check` allows
+/// backups only of a kind that has one).
+fn method(stack: &Stack, job: &BackupJob) -> &'static crate::kinds::Backup {
+    crate::kinds::def(service(stack, job).kind).backup.expect("checked: the job's service's kind is backed up")
 }
 
-impl Engine {
-    const ALL: [Engine; 2] = [Engine::Postgres, Engine::Mysql];
-
-    /// The engine of a job's service (`check` allows postgres and mysql services only).
-    fn of(stack: &Stack, job: &BackupJob) -> Engine {
-        match service(stack, job).kind {
-            crate::manifest::model::Kind::Mysql => Engine::Mysql,
-            _ => Engine::Postgres,
-        }
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Engine::Postgres => "postgres",
-            Engine::Mysql => "mysql",
-        }
-    }
-
-    /// Its scripts: the dump and the restore.
-    fn scripts(self) -> [(&'static str, &'static str); 2] {
-        match self {
-            Engine::Postgres => [
-                ("backup-postgres.sh", include_str!("../../templates/backup/backup-postgres.sh")),
-                ("restore-postgres.sh", include_str!("../../templates/backup/restore-postgres.sh")),
-            ],
-            Engine::Mysql => [
-                ("backup-mysql.sh", include_str!("../../templates/backup/backup-mysql.sh")),
-                ("restore-mysql.sh", include_str!("../../templates/backup/restore-mysql.sh")),
-            ],
-        }
-    }
-
-    /// The Debian packages its client comes in, installed on the PostgreSQL image.
-    fn packages(self) -> &'static str {
-        match self {
-            Engine::Postgres => "",
-            // mariadb-dump and the mariadb client (mariadb-client-core has no dump).
-            Engine::Mysql => "mariadb-client",
-        }
-    }
-}
-
-/// The engines of the stack's jobs, in `Engine::ALL` order.
-fn engines(stack: &Stack, b: &crate::ir::Backups) -> Vec<Engine> {
-    Engine::ALL.into_iter().filter(|e| b.jobs.iter().any(|j| Engine::of(stack, j) == *e)).collect()
+/// The methods of the stack's jobs, each once, in the order of `Kind::ALL`.
+fn methods(stack: &Stack, b: &crate::ir::Backups) -> Vec<&'static crate::kinds::Backup> {
+    crate::manifest::model::Kind::ALL
+        .into_iter()
+        .filter_map(|k| crate::kinds::def(k).backup)
+        .filter(|m| b.jobs.iter().any(|j| method(stack, j).name == m.name))
+        .collect()
 }
 
 fn service<'a>(stack: &'a Stack, job: &BackupJob) -> &'a crate::ir::Service {
@@ -83,29 +43,11 @@ pub fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
 
-/// The connection settings of a job's database: libpq's variables (the password from the
-/// pgpass file the entrypoint writes), or the `MYSQL_*` ones the MySQL scripts read (the
-/// password from its secret's file).
+/// The connection settings of a job's database, as its kind's scripts read them.
 fn connection(stack: &Stack, job: &BackupJob) -> String {
     let s = service(stack, job);
     let db = s.db.as_ref().expect("checked: a database service has connection settings");
-    match Engine::of(stack, job) {
-        Engine::Postgres => format!(
-            "PGHOST={} PGPORT={} PGDATABASE={} PGUSER={} PGPASSFILE={PGPASS}",
-            sh_quote(&s.host),
-            s.port,
-            sh_quote(&db.database),
-            sh_quote(&db.user)
-        ),
-        Engine::Mysql => format!(
-            "MYSQL_HOST={} MYSQL_TCP_PORT={} MYSQL_DATABASE={} MYSQL_USER={} MYSQL_PASSWORD_FILE={}",
-            sh_quote(&s.host),
-            s.port,
-            sh_quote(&db.database),
-            sh_quote(&db.user),
-            sh_quote(&super::paths::secret_file(&db.password))
-        ),
-    }
+    (method(stack, job).connection)(s, db)
 }
 
 fn crontab(stack: &Stack, b: &crate::ir::Backups) -> String {
@@ -138,7 +80,7 @@ fn crontab(stack: &Stack, b: &crate::ir::Backups) -> String {
             "{} {} {SCRIPTS_MOUNT}/backup-{}.sh {}\n",
             j.schedule.normalized(),
             connection(stack, j),
-            Engine::of(stack, j).name(),
+            method(stack, j).name,
             args.join(" ")
         ));
     }
@@ -154,7 +96,7 @@ fn crontab(stack: &Stack, b: &crate::ir::Backups) -> String {
                 "{} {} {SCRIPTS_MOUNT}/restore-{}.sh --test --job {} --service {} --dest {} --textfile-dir {TEXTFILE_DIR}\n",
                 rt.normalized(),
                 connection(stack, j),
-                Engine::of(stack, j).name(),
+                method(stack, j).name,
                 sh_quote(j.name.as_str()),
                 sh_quote(j.service.as_str()),
                 sh_quote(&b.destination)
@@ -211,17 +153,7 @@ entry() {{ printf '%s:%s:*:%s:%s\n' "$1" "$2" "$3" "$(printf '%s' "$4" | sed 's/
         let Some(db) = &s.db else { continue };
         // The password's file: a `{ file }` as mounted, an `{ env }` as seeded.
         let file = sh_quote(&super::paths::secret_file(&db.password));
-        match Engine::of(stack, j) {
-            // Read apart from the call: `set -e` stops on a failed substitution in an
-            // assignment, not in a command's arguments.
-            Engine::Postgres => out.push_str(&format!(
-                "password=$(readable {file})\nentry {} {} {} \"$password\"\n",
-                sh_quote(&s.host),
-                s.port,
-                sh_quote(&db.user)
-            )),
-            Engine::Mysql => out.push_str(&format!("readable {file} >/dev/null\n")),
-        }
+        out.push_str(&(method(stack, j).prepare)(s, db, &file));
     }
     out.push_str(&format!("\nexec supercronic {SCRIPTS_MOUNT}/crontab\n"));
     out
@@ -240,7 +172,7 @@ fn dockerfile(stack: &Stack, b: &crate::ir::Backups) -> String {
         ("RUNNER_USER", crate::ir::defaults::POSTGRES_USER.to_string()),
         (
             "CLIENT_PACKAGES",
-            engines(stack, b).iter().map(|e| e.packages()).filter(|p| !p.is_empty()).collect::<Vec<_>>().join(" "),
+            methods(stack, b).iter().map(|m| m.packages).filter(|p| !p.is_empty()).collect::<Vec<_>>().join(" "),
         ),
     ];
     let mut out: String = args.iter().map(|(k, v)| format!("ARG {k}={v}\n")).collect();
@@ -255,8 +187,8 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         Artifact::new(format!("{BACKUP_DIR}/restore-common.sh"), RESTORE_COMMON_SH),
         Artifact::new(format!("{BACKUP_DIR}/verify-backup.sh"), VERIFY_SH),
     ];
-    for e in engines(stack, b) {
-        out.extend(e.scripts().map(|(name, text)| Artifact::new(format!("{BACKUP_DIR}/{name}"), text)));
+    for m in methods(stack, b) {
+        out.extend(m.scripts.map(|(name, text)| Artifact::new(format!("{BACKUP_DIR}/{name}"), text)));
     }
     out.extend([
         Artifact::new(format!("{BACKUP_DIR}/entrypoint.sh"), entrypoint(stack, b)),

@@ -194,13 +194,16 @@ fn the_file_matches_the_compose_spec_schema_and_is_safe_by_default() {
                         ))
                     // The official memcached and haproxy images carry no client to check
                     // them with (docker-library's Dockerfiles purge wget with the build tools);
-                    // PgBouncer has no official image, and the ones in use differ.
+                    // PgBouncer has no official image, and the ones in use differ. Celery
+                    // workers run the application's image and command: `celery inspect ping`
+                    // needs its broker login and node name, which only the application knows.
                     || stack.services.iter().any(|a| a.name.as_str() == name
                         && matches!(
                             a.kind,
                             sightline::manifest::model::Kind::Memcached
                                 | sightline::manifest::model::Kind::Haproxy
                                 | sightline::manifest::model::Kind::Pgbouncer
+                                | sightline::manifest::model::Kind::Celery
                         )),
                 "{}: {name} has no healthcheck",
                 m.display()
@@ -386,7 +389,17 @@ fn the_file_matches_the_compose_spec_schema_and_is_safe_by_default() {
         let nets = |name: &str| networks(&services[name]);
         for app in stack.services.iter().filter(|s| s.image.is_some()) {
             let mut containers = vec![app.name.to_string()];
-            containers.extend((sightline::kinds::def(app.kind).jobs)(app).into_iter().map(|j| j.name));
+            let def = sightline::kinds::def(app.kind);
+            for job in (def.jobs)(app) {
+                // Its name is one the checks reserve (SL102): no service can take it.
+                assert!(
+                    def.job_suffixes.iter().any(|suffix| job.name == format!("{}{suffix}", app.name)),
+                    "{}: job {} is not named by its kind's job_suffixes",
+                    m.display(),
+                    job.name
+                );
+                containers.push(job.name);
+            }
             for c in containers {
                 for guarded in ["alertmanager", "loki", "grafana"] {
                     let shared: Vec<String> = nets(&c).into_iter().filter(|n| nets(guarded).contains(n)).collect();
@@ -1152,6 +1165,39 @@ fn a_spring_container_gets_its_histogram_setting() {
     assert!(prom.contains("metrics_path: /actuator/prometheus"), "{prom}");
 }
 
+/// A compose service's command, as its arguments.
+fn command_of(service: &Value) -> Vec<String> {
+    service["command"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_string()).collect()
+}
+
+/// A directory under `dir` holding `name`, a shell script running `script`: a stand-in for the
+/// program an entrypoint execs, put first on its PATH.
+fn stub_program(dir: &Path, name: &str, script: &str) -> std::path::PathBuf {
+    let stub = dir.join("stub");
+    std::fs::create_dir(&stub).unwrap();
+    std::fs::write(stub.join(name), format!("#!/bin/sh\n{script}\n")).unwrap();
+    std::fs::set_permissions(stub.join(name), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    stub
+}
+
+/// An exporter's password entrypoint (`run`, given the password's file) stops before the
+/// exporter, saying why in the container's log, without the file (`secret` not there yet) and
+/// with an empty one (which it leaves at `secret`).
+fn stops_without_password(exporter: &str, secret: &Path, run: impl Fn(&Path) -> std::process::Output) {
+    let stops = |out: std::process::Output, what: &str| {
+        assert!(!out.status.success() && out.stdout.is_empty(), "{exporter}: its entrypoint goes on {what}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(&format!("{exporter}: no password in ")),
+            "{exporter}: its entrypoint stops {what} without a word: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    assert!(!secret.exists());
+    stops(run(secret), "without the password's file");
+    std::fs::write(secret, "").unwrap();
+    stops(run(secret), "with an empty password's file");
+}
+
 /// pgbouncer-exporter's compose entrypoint, run as written with the image's Python (the
 /// virtualenv `scripts/tools` installs on Python 3.6): it stops without the password's file or
 /// with an empty one; it hands the exporter the password percent-encoded, which decodes to the
@@ -1165,8 +1211,7 @@ fn pgbouncer_exporter_entrypoint_encodes_the_password_and_starts_the_exporter() 
     let doc = compose_of(dir.path());
     let s = &doc["services"]["pool-exporter"];
     let entry = shell_entrypoint(s, "pool-exporter");
-    let command: Vec<String> =
-        s["command"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_string()).collect();
+    let command = command_of(s);
     assert_eq!(command, ["--config", "/etc/pgbouncer-exporter/config.yml"], "the image's command, given again");
     let venv = require_tool("pgbouncer-exporter").canonicalize().unwrap().parent().unwrap().to_path_buf();
     let secret = dir.path().join("password-file");
@@ -1180,24 +1225,9 @@ fn pgbouncer_exporter_entrypoint_encodes_the_password_and_starts_the_exporter() 
         c
     };
     // A stand-in exporter that prints what it is given.
-    let stub = dir.path().join("stub");
-    std::fs::create_dir(&stub).unwrap();
-    std::fs::write(stub.join("pgbouncer-exporter"), "#!/bin/sh\nprintf '%s' \"$PGBOUNCER_PASS\"\n").unwrap();
-    std::fs::set_permissions(stub.join("pgbouncer-exporter"), std::os::unix::fs::PermissionsExt::from_mode(0o755))
-        .unwrap();
+    let stub = stub_program(dir.path(), "pgbouncer-exporter", "printf '%s' \"$PGBOUNCER_PASS\"");
     let path = format!("{}:{}:/usr/bin:/bin", stub.display(), venv.display());
-    // It stops before the exporter, saying why.
-    let stops = |out: std::process::Output, what: &str| {
-        assert!(!out.status.success() && out.stdout.is_empty(), "its entrypoint goes on {what}");
-        assert!(
-            String::from_utf8_lossy(&out.stderr).contains("pgbouncer-exporter: no password in "),
-            "its entrypoint stops {what} without a word: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    stops(entrypoint(&path, &dir.path().join("missing"), &[]).output().unwrap(), "without the password's file");
-    std::fs::write(&secret, "").unwrap();
-    stops(entrypoint(&path, &secret, &[]).output().unwrap(), "with an empty password's file");
+    stops_without_password("pgbouncer-exporter", &secret, |file| entrypoint(&path, file, &[]).output().unwrap());
     let hostile = "p@ss:w/rd%25 $(id) \"q\" 'a' #?&=+~é";
     std::fs::write(&secret, format!("{hostile}\n\n")).unwrap();
     let out = entrypoint(&path, &secret, &[]).output().unwrap();
@@ -1382,4 +1412,101 @@ fn a_search_nodes_data_volume_is_where_its_image_keeps_it() {
             doc["services"]["search"]["volumes"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
         assert_eq!(volumes, [format!("search-data:{data}")], "{image}");
     }
+}
+
+/// celery-exporter with a broker login: its compose entrypoint, run as written with the image's
+/// Python (the virtualenv `scripts/tools` installs on Python 3.12), stops without the password's
+/// file or with an empty one, and otherwise hands the exporter (`python /app/cli.py`, a stand-in
+/// here) the broker's URL in `CE_BROKER_URL`, never on its command line, which kombu (the
+/// exporter's own, at the image's release) reads back to the service's user, the file's password
+/// however hostile, the broker's host and port and the virtual host.
+#[test]
+fn celery_exporter_entrypoint_puts_the_password_into_the_broker_url() {
+    let m = crate::support::root().join("tests/fixtures/ok/tasks.yaml");
+    let dir = build_into_tempdir(&m);
+    let doc = compose_of(dir.path());
+    let s = &doc["services"]["mailer-exporter"];
+    let entry = shell_entrypoint(s, "mailer-exporter");
+    let command = command_of(s);
+    assert_eq!(command, ["--queues=emails,celery", "--retry-interval=5"], "no URL on the command line");
+    let venv = require_tool("celery-exporter").canonicalize().unwrap().parent().unwrap().to_path_buf();
+    // The image's `python`, standing in for the exporter: it prints its arguments and the URL.
+    let stub = stub_program(dir.path(), "python", "printf '%s\\n' \"$*\" \"$CE_BROKER_URL\"");
+    let secret = dir.path().join("password-file");
+    let run = |file: &Path| {
+        let mut c = Command::new("/bin/sh");
+        c.arg("-c").arg(&entry[2]).args(&entry[3..]).args(&command).env_clear();
+        c.env("PATH", format!("{}:{}:/usr/bin:/bin", stub.display(), venv.display()));
+        c.env("CE_BROKER_PASSWORD_FILE", file);
+        c.output().unwrap()
+    };
+    stops_without_password("celery-exporter", &secret, run);
+    let hostile = "p@ss:w/rd%25 $(id) \"q\" 'a' #?&=+~é";
+    std::fs::write(&secret, format!("{hostile}\n\n")).unwrap();
+    let out = run(&secret);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let (args, url) = stdout.trim_end().split_once('\n').unwrap();
+    assert_eq!(
+        args, "/app/cli.py --queues=emails,celery --retry-interval=5",
+        "the image's program, the command's arguments"
+    );
+    assert!(!args.contains("amqp") && !url.contains(' '), "the URL in the variable only, one word: {url}");
+    let read = Command::new(venv.join("python3"))
+        .arg("-c")
+        .arg("import json, sys; from kombu.utils.url import parse_url; print(json.dumps(parse_url(sys.argv[1])))")
+        .arg(url)
+        .output()
+        .unwrap();
+    assert!(read.status.success(), "{}", String::from_utf8_lossy(&read.stderr));
+    let parts: Value = serde_json::from_slice(&read.stdout).unwrap();
+    assert_eq!(
+        parts,
+        serde_json::json!({ "transport": "amqp", "hostname": "bus", "port": 5672, "userid": "mailer", "password": hostile, "virtual_host": "mail" }),
+        "kombu reads the URL back to the login, the broker and the virtual host: {url}"
+    );
+    // Without a login, the URL is on the command line: the redis broker's, with its database.
+    let w = &doc["services"]["worker-exporter"];
+    assert!(w["entrypoint"].is_null(), "{w}");
+    // Neither exporter's logger prints the variables of the frames of an error (the URL's).
+    for e in [s, w] {
+        assert_eq!(e["environment"]["LOGURU_DIAGNOSE"], "NO", "{e}");
+        assert_eq!(e["environment"]["LOGURU_BACKTRACE"], "NO", "{e}");
+    }
+    assert_eq!(w["command"][0], "--broker-url=redis://queue:6379/1");
+    // The real exporter takes the command line (its flag parser, click, refuses an unknown flag
+    // at start) and, with its broker away, keeps running and answers on its landing page.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let args: Vec<String> = w["command"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().replace("redis://queue:6379", "redis://127.0.0.1:1"))
+        .chain(["--host=127.0.0.1".to_string(), format!("--port={port}")])
+        .collect();
+    let mut child = Command::new(require_tool("celery-exporter"))
+        .args(&args)
+        .env_clear()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut landing = None;
+    for _ in 0..100 {
+        landing = http_get(port, "/");
+        if landing.is_some() || child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    let running = child.try_wait().unwrap().is_none();
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        running && landing.as_deref().is_some_and(|b| b.starts_with("HTTP/1.0 200") && b.contains("Celery Exporter")),
+        "celery-exporter runs with its command line and answers on /: {landing:?}\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -71,3 +71,36 @@ fn the_reference_example_checks_clean() {
     assert!(checked.diagnostics.is_empty(), "{:?}", checked.diagnostics);
     assert!(sightline::plan(&checked).is_some());
 }
+
+/// The service fields table of docs/manifest.md gives each field the kinds that take it, as each
+/// kind's module says (`KindDef::fields`; every kind takes `kinds::COMMON_FIELDS`).
+#[test]
+fn docs_give_each_field_the_kinds_that_take_it() {
+    use sightline::manifest::model::Kind;
+    use std::collections::{BTreeMap, BTreeSet};
+    let doc = std::fs::read_to_string(root().join("docs/manifest.md")).unwrap();
+    let table = doc.split("| field | kinds | default | notes |").nth(1).expect("the services fields table");
+    let mut documented: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();
+    for row in table.lines().skip(2).take_while(|l| l.starts_with('|')) {
+        let cells: Vec<&str> = row.trim_matches('|').split(" | ").map(str::trim).collect();
+        let kinds: BTreeSet<&str> = match cells[1] {
+            "all" | "all, with `image`" => Kind::ALL.iter().map(|k| k.as_str()).collect(),
+            other => match other.strip_prefix("all but ") {
+                Some(but) => {
+                    Kind::ALL.iter().map(|k| k.as_str()).filter(|k| !but.split(", ").any(|b| b == *k)).collect()
+                }
+                None => other.split(", ").collect(),
+            },
+        };
+        for field in cells[0].split(", ") {
+            documented.entry(field.trim_matches('`').to_string()).or_default().extend(&kinds);
+        }
+    }
+    let mut taken: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();
+    for k in Kind::ALL {
+        for f in sightline::kinds::COMMON_FIELDS.iter().chain(sightline::kinds::def(k).fields) {
+            taken.entry(f.to_string()).or_default().insert(k.as_str());
+        }
+    }
+    assert_eq!(documented, taken, "docs/manifest.md's services table against the kinds' fields");
+}

@@ -97,7 +97,11 @@ fn a_broken_manifest_reports_every_independent_problem() {
     let checked = check(&path);
     let codes: Vec<&str> = checked.diagnostics.iter().map(|d| d.code.as_str()).collect();
     for expected in
-        ["SL014", "SL006", "SL003", "SL301", "SL010", "SL204", "SL102", "SL201", "SL501", "SL401", "SL013", "SL701"]
+        // SL005: a celery service without its `broker`, which leaves the service checked.
+        [
+            "SL014", "SL006", "SL003", "SL301", "SL010", "SL204", "SL102", "SL201", "SL501", "SL401", "SL013", "SL701",
+            "SL005",
+        ]
     {
         assert!(codes.contains(&expected), "missing {expected} in {codes:?}");
     }
@@ -133,4 +137,22 @@ fn a_receiver_named_like_a_receiver_field_is_a_receiver() {
     let checked = sightline::check("stack.yaml", text.as_bytes());
     let codes: Vec<&str> = checked.diagnostics.iter().map(|d| d.code.as_str()).collect();
     assert!(codes.contains(&"SL003") && !codes.contains(&"SL009"), "{:?}", checked.diagnostics);
+}
+
+/// A field a service's kind requires, missing, is reported and leaves the service and the rest of
+/// the manifest checked: a backup job's unknown service is still found, and so is a field the
+/// service's kind does not take.
+#[test]
+fn a_missing_required_field_leaves_the_rest_checked() {
+    let text = "version: 1\nstack: s\nenvironment: e\nnetwork: n\nservices:\n  api: { kind: http }\n  w: { kind: celery, port: 80 }\n  q: { kind: redis, port: 6379 }\nbackups:\n  jobs:\n    - { name: n, service: dbb, schedule: \"0 2 * * *\", keep: 3 }\n";
+    let checked = sightline::check("m.yaml", text.as_bytes());
+    let codes: Vec<(&str, &str)> = checked.diagnostics.iter().map(|d| (d.code.as_str(), d.message.as_str())).collect();
+    for expected in [
+        ("SL005", "missing field `port`"),
+        ("SL005", "missing field `broker`"),
+        ("SL202", "no service is named `dbb`"),
+        ("SL205", "`port` has no effect on a celery service"),
+    ] {
+        assert!(codes.contains(&expected), "missing {expected:?} in {codes:?}");
+    }
 }

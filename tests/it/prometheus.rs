@@ -13,6 +13,8 @@ pub fn manifests() -> Vec<PathBuf> {
         std::fs::read_dir(root().join("tests/fixtures/ok")).unwrap().map(|e| e.unwrap().path()).collect();
     ok.sort();
     v.extend(ok);
+    // One service of each kind, an http one of each framework.
+    v.push(root().join("tests/fixtures/every-kind.yaml"));
     v
 }
 
@@ -230,6 +232,33 @@ fn every_selector_matches_labels_its_metric_carries() {
         stack: &'a sightline::ir::Stack,
         problems: Vec<String>,
     }
+    /// Whether a selector reads a service's series: its `service` and `service_kind` matchers (a
+    /// kind's rule reads every service of the kind but those with a rule of their own).
+    fn covers(matchers: &promql_parser::label::Matchers, s: &sightline::ir::Service) -> bool {
+        matchers.matchers.iter().all(|m| match m.name.as_str() {
+            "service" => m.is_match(s.name.as_str()),
+            "service_kind" => m.is_match(s.kind.as_str()),
+            _ => true,
+        })
+    }
+    /// The vector selectors of an expression (a range's too).
+    fn selectors(e: &Expr) -> Vec<promql_parser::parser::VectorSelector> {
+        struct All(Vec<promql_parser::parser::VectorSelector>);
+        impl ExprVisitor for All {
+            type Error = ();
+            fn pre_visit(&mut self, e: &Expr) -> Result<bool, ()> {
+                match e {
+                    Expr::VectorSelector(v) => self.0.push(v.clone()),
+                    Expr::MatrixSelector(m) => self.0.push(m.vs.clone()),
+                    _ => {}
+                }
+                Ok(true)
+            }
+        }
+        let mut all = All(Vec::new());
+        walk_expr(&mut all, e).unwrap();
+        all.0
+    }
     use sightline::ir::metrics::selected as metrics_in;
     impl ExprVisitor for Check<'_> {
         type Error = ();
@@ -242,7 +271,7 @@ fn every_selector_matches_labels_its_metric_carries() {
                         _ => unreachable!(),
                     };
                     let Some(metric) = metrics_in(e).into_iter().next() else { return Ok(true) };
-                    match sightline::ir::metrics::labels(self.stack, &metric) {
+                    match sightline::ir::metrics::labels_of(self.stack, &metric, &|s| covers(&v.matchers, s)) {
                         None => self.problems.push(format!("`{metric}`: no target of the stack exposes it")),
                         Some(labels) => {
                             for m in &v.matchers.matchers {
@@ -255,9 +284,16 @@ fn every_selector_matches_labels_its_metric_carries() {
                 }
                 Expr::Aggregate(a) => {
                     if let Some(modifier) = &a.modifier {
-                        let inner: Vec<String> = metrics_in(&a.expr)
+                        let inner: Vec<String> = selectors(&a.expr)
                             .iter()
-                            .flat_map(|m| sightline::ir::metrics::labels(self.stack, m).unwrap_or_default())
+                            .flat_map(|v| {
+                                let metric = metrics_in(&Expr::VectorSelector(v.clone())).into_iter().next();
+                                metric
+                                    .and_then(|m| {
+                                        sightline::ir::metrics::labels_of(self.stack, &m, &|s| covers(&v.matchers, s))
+                                    })
+                                    .unwrap_or_default()
+                            })
                             .collect();
                         for l in &modifier.labels().labels {
                             if !ANY.contains(&l.as_str()) && !inner.contains(l) {
@@ -293,11 +329,23 @@ fn every_selector_matches_labels_its_metric_carries() {
         for entry in std::fs::read_dir(dir.path().join("grafana/dashboards")).unwrap() {
             let path = entry.unwrap().path();
             let d: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            // A kind's board: its `service` variable's services, which its panels select.
+            let chosen = d["templating"]["list"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|v| v["name"] == "service")
+                .map(|v| v["query"].as_str().unwrap().split(',').map(str::trim).collect::<Vec<_>>().join("|"));
             for p in d["panels"].as_array().into_iter().flatten() {
                 for t in p["targets"].as_array().into_iter().flatten() {
                     if t["datasource"]["type"] == "prometheus" {
-                        let expr =
+                        let mut expr =
                             t["expr"].as_str().unwrap().replace("$__rate_interval", "5m").replace("$__range", "1h");
+                        if let Some(services) = &chosen {
+                            expr = expr
+                                .replace("service=\"$service\"", &format!("service=~\"{services}\""))
+                                .replace("service=~\"$service\"", &format!("service=~\"{services}\""));
+                        }
                         exprs.push((format!("{} {}", path.display(), p["title"]), expr));
                     }
                 }
@@ -438,6 +486,45 @@ fn alert_rules_grow_with_the_kinds_not_the_services() {
     // The override's rule names its service; the kind's rule leaves it out.
     assert!(error_rules.iter().any(|e| e.contains("service_kind=\"http\",service=\"api0\"")), "{error_rules:?}");
     assert!(error_rules.iter().any(|e| e.contains("service_kind=\"http\",service!=\"api0\"")), "{error_rules:?}");
+}
+
+/// A fleet of `rounds` services of every kind, one of each a round (a celery service's broker the
+/// round's redis service, a database of its own).
+fn every_kind(rounds: usize) -> String {
+    use sightline::manifest::model::Kind;
+    let mut out = String::from("version: 1\nstack: fleet\nenvironment: prod\nnetwork: fleet_default\nservices:\n");
+    for r in 0..rounds {
+        for k in Kind::ALL {
+            let kind = k.as_str();
+            out.push_str(&match k {
+                Kind::Postgres | Kind::Mysql => format!(
+                    "  {kind}{r}: {{ kind: {kind}, port: 5432, database: d{r}, user: u{r}, password: {{ env: P{r} }} }}\n"
+                ),
+                Kind::Celery => format!("  {kind}{r}: {{ kind: celery, broker: {{ service: redis{r}, database: {r} }} }}\n"),
+                _ => format!("  {kind}{r}: {{ kind: {kind}, port: {} }}\n", 10000 + r),
+            });
+        }
+    }
+    out
+}
+
+/// The same of every kind: 20 of each have the alert rules of one of each.
+#[test]
+fn alert_rules_of_every_kind_grow_with_the_kinds_not_the_services() {
+    let one = alert_rules(crate::support::build_yaml(&every_kind(1)).path());
+    let many = alert_rules(crate::support::build_yaml(&every_kind(20)).path());
+    let names = |rules: &[(String, String, String)]| -> Vec<(String, String)> {
+        rules.iter().map(|(f, a, _)| (f.clone(), a.clone())).collect()
+    };
+    assert_eq!(names(&one), names(&many), "the rules of one service of each kind and of 20 differ");
+    for k in sightline::manifest::model::Kind::ALL {
+        let down = sightline::kinds::def(k).exporter.as_ref().map_or("TargetDown", |e| e.down_alert);
+        assert!(
+            many.iter().any(|(_, a, e)| a == down && e.contains(&format!("service_kind=\"{}\"", k.as_str()))),
+            "{}: no kind-wide {down} rule",
+            k.as_str()
+        );
+    }
 }
 
 /// An override is its own rule and the kind's rule leaves its service out; an alert switched

@@ -372,5 +372,37 @@ fn format_expressions_parse_sample_lines() {
     assert!(!filter.is_match(open) && !filter.is_match(options));
     // A message that quotes a severity field is not one.
     assert!(!filter.is_match(&options.replace("Options set by command line", r#"\"s\":\"E\""#)));
+    // Celery's worker lines, as celery 5.5.2's worker wrote them (its broker stopped under it, a
+    // task raising): a task that raised and a broker it cannot reach are ERROR lines, the
+    // traceback on the lines after it (joined to it: they do not open with a time), a lost
+    // connection a WARNING one.
+    let first = regex::Regex::new(p::CELERY_FIRSTLINE).unwrap();
+    let celery = regex::Regex::new(p::CELERY_LINE).unwrap();
+    let raised = "[2026-12-05 00:44:42,765: ERROR/ForkPoolWorker-1] Task tasks.fail[7462f8ed-d12b-4e9a-b5ba-0430b23542a2] raised unexpected: ValueError('boom')";
+    let ready = "[2026-12-05 00:58:36,081: INFO/MainProcess] celery@mailer ready.";
+    let warned = "[2026-12-05 00:45:20,671: WARNING/MainProcess] consumer: Connection to broker lost. Trying to re-establish the connection...";
+    let unreachable = "[2026-12-05 00:45:20,677: ERROR/MainProcess] consumer: Cannot connect to redis://127.0.0.1:16379//: Error 111 connecting to 127.0.0.1:16379. Connection refused..";
+    let traceback = [
+        "Traceback (most recent call last):",
+        "  File \"/app/celery/app/trace.py\", line 453, in trace_task",
+        "ValueError: boom",
+    ];
+    assert!(first.is_match(raised) && first.is_match(ready) && first.is_match(warned));
+    assert!(traceback.iter().all(|l| !first.is_match(l)), "a traceback's lines join the line before");
+    let c = celery.captures(raised).unwrap();
+    assert_eq!((&c["time"], &c["level"], &c["process"]), ("2026-12-05 00:44:42,765", "ERROR", "ForkPoolWorker-1"));
+    assert_eq!(
+        (&celery.captures(ready).unwrap()["level"], &celery.captures(warned).unwrap()["level"]),
+        ("INFO", "WARNING")
+    );
+    let filter =
+        sightline::kinds::common::error_lines("{service=\"worker\"}", sightline::manifest::model::LogFormat::Celery);
+    let filter = regex::Regex::new(filter.split('`').nth(1).unwrap()).unwrap();
+    let joined = format!("{raised}\n{}", traceback.join("\n"));
+    assert!(filter.is_match(raised) && filter.is_match(&joined) && filter.is_match(unreachable));
+    assert!(filter.is_match(&ready.replace("INFO/", "CRITICAL/")));
+    assert!(!filter.is_match(ready) && !filter.is_match(warned));
+    // A message that quotes an error line is not one.
+    assert!(!filter.is_match(&format!("{} {raised}", &ready[..ready.len() - 1])));
     let _: Value = Value::Null;
 }

@@ -30,8 +30,10 @@ const PINS: &[(&str, &str, &ComponentDefault)] = &[
 
 /// Programs `scripts/tools` installs from PyPI: (tools directory, PyPI project, the image
 /// default it stands for, the Python release line that image runs).
-const PYPI: &[(&str, &str, &ComponentDefault, &str)] =
-    &[("pgbouncer_exporter", "prometheus-pgbouncer-exporter", &defaults::PGBOUNCER_EXPORTER, "3.6")];
+const PYPI: &[(&str, &str, &ComponentDefault, &str)] = &[
+    ("celery_exporter", "prometheus-exporter-celery", &defaults::CELERY_EXPORTER, "3.12"),
+    ("pgbouncer_exporter", "prometheus-pgbouncer-exporter", &defaults::PGBOUNCER_EXPORTER, "3.6"),
+];
 
 /// Programs of ours built on an upstream grammar: (tools directory, Go module, the release line
 /// of the component whose `go.mod` requires that module version). Alloy 1.19 requires
@@ -237,6 +239,7 @@ fn every_default_is_supported_and_new_enough() {
         defaults::ELASTICSEARCH_EXPORTER,
         defaults::PGBOUNCER_EXPORTER,
         defaults::MONGODB_EXPORTER,
+        defaults::CELERY_EXPORTER,
         defaults::PUSHGATEWAY,
     ] {
         assert_eq!(d.supports(d.version), Some(true), "{} {} is not a supported release", d.name, d.version);

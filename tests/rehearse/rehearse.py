@@ -387,8 +387,13 @@ class Stack:
         return self.secrets.setdefault(name, f"rehearsal-{name.lower()}")
 
     def interpolate(self, value: str) -> str:
-        value = re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(:?[?-][^}]*)?\}", lambda m: self.env_value(m.group(1)), value)
-        return value.replace("$$", "$")
+        """`value` as compose reads it: `$$` is a `$` (a shell's own `${var}` stays), `${VAR}`
+        (with `:?`, `?`, `:-` or `-` after the name) is the variable's value."""
+        return re.sub(
+            r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(:?[?-][^}]*)?\}",
+            lambda m: "$" if m.group(0) == "$$" else self.env_value(m.group(1)),
+            value,
+        )
 
     def environment(self, service: str) -> dict[str, str]:
         env = self.services[service].get("environment") or {}
@@ -635,6 +640,8 @@ def start_observability(stack: Stack, procs: Processes, report: Report) -> None:
             start_program(stack, procs, name, "elasticsearch_exporter", cmd, 9114, "--web.listen-address", shell_entrypoint="entrypoint" in c)
         elif "pgbouncer-exporter" in image:
             start_pgbouncer_exporter(stack, procs, name, report)
+        elif "celery-exporter" in image:
+            start_celery_exporter(stack, procs, name, report)
         elif "mongodb_exporter" in image:
             # With a login, built with a shell that reads its password's file (its own image has
             # none): the program where the entrypoint runs it.
@@ -840,6 +847,153 @@ def mongo_node(stack: Stack, name: str, setting: str, value) -> int:
     return http_get_post(standin_control(stack, name, f"/_rehearsal/{setting}/{value}"))
 
 
+# A password with every character a URL gives a meaning to, and a space: each celery service's
+# broker login has it here, so its exporter's entrypoint must percent-encode it into the URL.
+HOSTILE_PASSWORD = "p@ss:w/o%rd?#&+ x"
+
+
+def hostile_broker_passwords(stack: Stack) -> None:
+    """Each celery service's broker password (its `{ file }` or `{ env }` secret) is
+    HOSTILE_PASSWORD, before anything reads it."""
+    for svc in stack.manifest.get("services", {}).values():
+        ref = svc.get("password") or {}
+        if svc.get("kind") != "celery":
+            continue
+        if "file" in ref:
+            stack.secret_file(Path(ref["file"]).name).write_text(HOSTILE_PASSWORD + "\n")
+        elif "env" in ref:
+            stack.secrets[ref["env"]] = HOSTILE_PASSWORD
+
+
+def celery_broker(stack: Stack, name: str) -> tuple[str, dict]:
+    """A celery service's broker: its name and its manifest entry."""
+    broker = stack.manifest["services"][name]["broker"]["service"]
+    return broker, stack.manifest["services"][broker]
+
+
+def celery_login(stack: Stack, name: str) -> tuple[str, str]:
+    """The login a celery service's workers use at a rabbitmq broker: the service's own, or the
+    broker's default user (its compose environment's)."""
+    svc = stack.manifest["services"][name]
+    if svc.get("user"):
+        return svc["user"], stack.secret_for(svc)
+    broker, _ = celery_broker(stack, name)
+    return rabbitmq_user(stack, broker)
+
+
+def celery_url(stack: Stack, name: str) -> str:
+    """The broker URL of a celery service's workers, and of the rehearsal's client sending them
+    tasks: the broker at its address here, the database or virtual host the service names."""
+    svc = stack.manifest["services"][name]
+    broker, bsvc = celery_broker(stack, name)
+    host = f"{stack.addr[broker]}:{int(bsvc['port'])}"
+    if bsvc["kind"] == "rabbitmq":
+        quote = lambda s: urllib.parse.quote(s, safe="")
+        user, password = celery_login(stack, name)
+        return f"amqp://{quote(user)}:{quote(password)}@{host}/{quote(svc['broker'].get('vhost', '/'))}"
+    return f"redis://{host}/{int(svc['broker'].get('database', 0))}"
+
+
+def celery_queues(svc: dict) -> list[str]:
+    return svc.get("queues") or ["celery"]
+
+
+def start_celery(stack: Stack, procs: Processes, name: str, svc: dict, report: Report) -> None:
+    """A celery service's workers: tests/rehearse/apps/celery_app.py on Celery 5.5.2 (the release
+    celery-exporter's image pins), consuming the service's queues at its broker, as node
+    `celery@<service>` (so the exporter's `hostname` is the service's name). A rabbitmq broker
+    first gets the service's virtual host and user, as its operator would give them. On a
+    container the stack runs, with the compose file's environment: its task events on by the
+    variable sightline sets, not by `-E`. Elsewhere, with `-E`, as docs/manifest.md asks."""
+    broker, bsvc = celery_broker(stack, name)
+    if bsvc["kind"] == "rabbitmq":
+        vhost = svc["broker"].get("vhost", "/")
+        user, password = celery_login(stack, name)
+        steps = [["add_vhost", vhost]] if vhost != "/" else []
+        if svc.get("user"):
+            steps.append(["add_user", user, password])
+        steps.append(["set_permissions", "-p", vhost, user, ".*", ".*", ".*"])
+        for step in steps:
+            r = rabbitmqctl(stack, broker, *step)
+            report.check(r.returncode == 0, f"{name}: rabbitmqctl {step[0]} on {broker} for its workers", (r.stdout + r.stderr)[-300:])
+    argv = [sys.executable, "-m", "celery", "-b", celery_url(stack, name), "-A", "celery_app", "worker", "--concurrency", "2", "-n", f"celery@{name}", "-Q", ",".join(celery_queues(svc)), "--loglevel", "INFO"]
+    env = {"PATH": os.environ["PATH"], "HOME": str(stack.work)}
+    if name in stack.services:
+        env.update(stack.environment(name))
+    else:
+        argv.append("-E")
+    procs.start(name, argv, env=env, cwd=ROOT / "tests/rehearse/apps")
+    log = procs.logs / f"{name}.log"
+    for _ in range(60):
+        if "celery@" in log.read_text(errors="replace") and " ready." in log.read_text(errors="replace"):
+            break
+        time.sleep(1)
+    banner = log.read_text(errors="replace")
+    report.check(" ready." in banner and "task events: ON" in banner, f"{name}: its worker starts with its task events on ({'the compose environment' if name in stack.services else '-E'})", procs.tail(name, 12))
+
+
+def celery_metric(stack: Stack, service: str, metric: str, **labels: str) -> float:
+    """The sum of a celery service's exporter's `metric` series with `labels`, read off the
+    exporter."""
+    total = 0.0
+    for line in exporter_lines(stack, service, 9808, metric + "{"):
+        series, _, value = line.rpartition(" ")
+        if all(f'{k}="{v}"' in series for k, v in labels.items()):
+            total += float(value)
+    return total
+
+
+def celery_app(stack: Stack, name: str):
+    """A Celery client of a celery service's broker, as the application's code is."""
+    from celery import Celery
+
+    return Celery("rehearsal-client", broker=celery_url(stack, name))
+
+
+def start_celery_exporter(stack: Stack, procs: Processes, name: str, report: Report) -> None:
+    """celery-exporter at the image's release (scripts/tools: PyPI, on the image's Python), with
+    the compose command, through the compose entrypoint as written when there is one (the
+    image's `python /app/cli.py` replaced by the installed command), listening on its own
+    address here. It runs as root: its virtualenv is under root's home; that the container's
+    user can read the password's file is checked apart."""
+    c = stack.services[name]
+    exporter = (TOOLS / "celery-exporter").resolve()
+    if not exporter.exists():
+        sys.exit(f"rehearse: {name}: celery-exporter is not in {TOOLS}: scripts/tools installs it on Python 3.12 (pyenv install 3.12), and said why it could not")
+    command = [stack.interpolate(str(a)) for a in c.get("command", [])] + [f"--host={stack.addr[name]}", "--port=9808"]
+    env = {k: stack.host_path(name, v) if k.endswith("_FILE") else v for k, v in stack.environment(name).items()}
+    env["PATH"] = f"{exporter.parent}:/usr/bin:/bin"
+    if "entrypoint" in c:
+        entry = [stack.interpolate(str(a)) for a in c["entrypoint"]]
+        assert entry[:2] == ["/bin/sh", "-c"] and "exec python /app/cli.py " in entry[2], entry
+        argv = ["/bin/sh", "-c", entry[2].replace("exec python /app/cli.py ", f"exec {exporter} "), *entry[3:], *command]
+        check_user_reads(report, name, c, env["CE_BROKER_PASSWORD_FILE"])
+    else:
+        argv = [str(exporter), *command]
+    procs.start(name, argv, env=env, limits=Limits.of(name, c))
+    check_python_healthcheck(stack, report, name, 9808, exporter.parent)
+
+
+def check_user_reads(report: Report, name: str, c: dict, path: str) -> None:
+    """The container's user (its compose `user`) reads the password's file at `path`, where the
+    exporter itself runs as root here."""
+    user = c.get("user", "0:0").split(":")
+    r = subprocess.run(["setpriv", f"--reuid={user[0]}", f"--regid={user[-1]}", "--clear-groups", "cat", path], capture_output=True)
+    report.check(r.returncode == 0 and r.stdout.strip() != b"", f"{name}: its user ({c.get('user')}) reads the password's file", r.stderr.decode(errors="replace")[-300:])
+
+
+def check_python_healthcheck(stack: Stack, report: Report, name: str, port: int, python: Path) -> None:
+    """A Python exporter's compose healthcheck (`CMD python[3] -c …`), run as written with the
+    image's Python (the one in `python`, its virtualenv's bin directory), its address the
+    exporter's here: it passes once the exporter listens on `port`."""
+    test = stack.services[name]["healthcheck"]["test"]
+    assert test[0] == "CMD" and test[1] in ("python", "python3") and test[2] == "-c", test
+    wait_port(stack.addr[name], port, 30)
+    args = [a.replace("127.0.0.1", stack.addr[name]) for a in test[2:]]
+    r = subprocess.run([str(python / test[1]), *args], env={"PATH": f"{python}:/usr/bin:/bin"}, capture_output=True, text=True, timeout=10)
+    report.check(r.returncode == 0, f"{name}: its compose healthcheck passes with the image's Python", r.stderr[-300:])
+
+
 def start_redis(stack: Stack, procs: Processes, name: str, svc: dict) -> None:
     port = int(svc.get("port", 6379))
     d = stack.work / f"redis-{name}"
@@ -957,21 +1111,11 @@ def start_pgbouncer_exporter(stack: Stack, procs: Processes, name: str, report: 
         entry = [stack.interpolate(str(a)) for a in c["entrypoint"]]
         assert entry[:2] == ["/bin/sh", "-c"], entry
         argv = [*entry, *command]
-        user = c.get("user", "0:0").split(":")
-        password_file = env["PGBOUNCER_PASS_FILE"]
-        r = subprocess.run(["setpriv", f"--reuid={user[0]}", f"--regid={user[-1]}", "--clear-groups", "cat", password_file], capture_output=True)
-        report.check(r.returncode == 0 and r.stdout.strip() != b"", f"{name}: its user ({c.get('user')}) reads the password's file", r.stderr.decode(errors="replace")[-300:])
+        check_user_reads(report, name, c, env["PGBOUNCER_PASS_FILE"])
     else:
         argv = [str(exporter), *command]
     procs.start(name, argv, env=env, limits=Limits.of(name, c))
-    # Its compose healthcheck, as written (its address the exporter's here), with the image's
-    # Python: it passes once the exporter listens.
-    test = c["healthcheck"]["test"]
-    assert test[:3] == ["CMD", "python3", "-c"], test
-    wait_port(stack.addr[name], 9127, 30)
-    script = test[3].replace("'127.0.0.1'", repr(stack.addr[name]))
-    r = subprocess.run([test[1], test[2], script], env={"PATH": env["PATH"]}, capture_output=True, text=True)
-    report.check(r.returncode == 0, f"{name}: its compose healthcheck passes with the image's Python", r.stderr[-300:])
+    check_python_healthcheck(stack, report, name, 9127, exporter.parent)
 
 
 def exporter_lines(stack: Stack, name: str, port: int, prefix: str) -> list[str]:
@@ -1116,6 +1260,13 @@ CADDY_ADMIN_PORT = 2019
 RABBITMQ_QUEUE = "celery"
 
 
+def rabbitmq_user(stack: Stack, name: str) -> tuple[str, str]:
+    """A rabbitmq service's default user and password, as its compose environment gives them
+    (`RABBITMQ_DEFAULT_USER`, `RABBITMQ_DEFAULT_PASS`; `guest` otherwise)."""
+    env = stack.environment(name) if name in stack.services else {}
+    return env.get("RABBITMQ_DEFAULT_USER", "guest"), env.get("RABBITMQ_DEFAULT_PASS", "guest")
+
+
 def rabbitmq_node(name: str) -> str:
     """The Erlang node name of a rabbitmq service (the official image's is `rabbit@<hostname>`,
     its compose hostname the service's name)."""
@@ -1138,8 +1289,7 @@ def start_rabbitmq(stack: Stack, procs: Processes, name: str, svc: dict) -> None
     addr = stack.addr[name]
     d = stack.work / f"rabbitmq-{name}"
     d.mkdir()
-    env = stack.environment(name) if name in stack.services else {}
-    user, password = env.get("RABBITMQ_DEFAULT_USER", "guest"), env.get("RABBITMQ_DEFAULT_PASS", "guest")
+    user, password = rabbitmq_user(stack, name)
     (d / "enabled_plugins").write_text("[rabbitmq_prometheus].\n")
     (d / "rabbitmq.conf").write_text(
         f"""loopback_users = none
@@ -1166,7 +1316,8 @@ log.file = false
         # Its Erlang distribution port, on every address: one per rabbitmq service.
         "RABBITMQ_DIST_PORT": str(25672 + sorted(n for n, v in stack.manifest["services"].items() if v.get("kind") == "rabbitmq").index(name)),
     }
-    procs.start(name, ["/usr/lib/rabbitmq/bin/rabbitmq-server"], env=env)
+    # In its own directory: the Erlang VM writes a crash dump where it runs.
+    procs.start(name, ["/usr/lib/rabbitmq/bin/rabbitmq-server"], env=env, cwd=d)
     wait_port(addr, int(svc.get("metrics_port", 15692)), 60)
 
 
@@ -1174,9 +1325,8 @@ def amqp(stack: Stack, name: str):
     """A blocking AMQP connection to a rabbitmq service, as the compose environment's user."""
     import pika
 
-    env = stack.environment(name) if name in stack.services else {}
     svc = stack.manifest["services"][name]
-    credentials = pika.PlainCredentials(env.get("RABBITMQ_DEFAULT_USER", "guest"), env.get("RABBITMQ_DEFAULT_PASS", "guest"))
+    credentials = pika.PlainCredentials(*rabbitmq_user(stack, name))
     return pika.BlockingConnection(pika.ConnectionParameters(stack.addr[name], int(svc.get("port", 5672)), credentials=credentials, blocked_connection_timeout=30))
 
 
@@ -2055,10 +2205,17 @@ def start_application(stack: Stack, procs: Processes, report: Report) -> list[st
         elif kind in ("http", "generic"):
             if not start_http(stack, procs, name, svc, report):
                 continue
+        elif kind == "celery":
+            # After the rest: its broker must be up.
+            continue
         else:
             report.check(False, f"{name}: a {kind} service runs", "not rehearsed yet")
             continue
         started.append(name)
+    for name, svc in stack.manifest.get("services", {}).items():
+        if svc.get("kind") == "celery":
+            start_celery(stack, procs, name, svc, report)
+            started.append(name)
     return started
 
 
@@ -2077,7 +2234,7 @@ def port_of(stack: Stack, name: str) -> int | None:
     if name not in stack.services:
         return None
     image = stack.image(name)
-    for key, port in (("postgres-exporter", 9187), ("redis_exporter", 9121), ("memcached-exporter", 9150), ("mysqld-exporter", 9104), ("nginx-prometheus-exporter", 9113), ("elasticsearch-exporter", 9114), ("pgbouncer-exporter", 9127), ("mongodb_exporter", 9216)):
+    for key, port in (("postgres-exporter", 9187), ("redis_exporter", 9121), ("memcached-exporter", 9150), ("mysqld-exporter", 9104), ("nginx-prometheus-exporter", 9113), ("elasticsearch-exporter", 9114), ("pgbouncer-exporter", 9127), ("mongodb_exporter", 9216), ("celery-exporter", 9808)):
         if key in image:
             return port
     return None
@@ -2171,6 +2328,20 @@ def traffic(stack: Stack, apps: list[str]) -> None:
                             ch.basic_ack(method.delivery_tag)
             except Exception as e:  # pika's errors: the selector checks then report what is missing
                 print(f"--    {name}: RabbitMQ did not take the scripted traffic: {e!r}", flush=True)
+            continue
+        if svc.get("kind") == "celery":
+            # Tasks on each of its queues, and of the flaky task one run in forty failing (its
+            # failed counter's `exception` label appears with it), which keeps the task's
+            # failure ratio below any threshold.
+            try:
+                app = celery_app(stack, name)
+                for q in celery_queues(svc):
+                    for _ in range(10):
+                        app.send_task("rehearsal.ok", queue=q)
+                for i in range(40):
+                    app.send_task("rehearsal.flaky", args=[i == 0], queue=celery_queues(svc)[0])
+            except Exception as e:  # the broker's errors: the selector checks then report what is missing
+                print(f"--    {name}: its broker did not take the scripted tasks: {e!r}", flush=True)
             continue
         if svc.get("kind") == "memcached":
             # A stored item, a hit and a miss: memcached reports a slab class's counters (the
@@ -2985,6 +3156,42 @@ def inject(stack: Stack, procs: Processes, report: Report, faults: Faults, apps:
                 conn.channel().queue_delete(RABBITMQ_QUEUE)
         except Exception as e:
             report.check(False, f"{n}: the rehearsal's queue is deleted after the faults", repr(e))
+    # Celery (after RabbitMQ's alarms: a blocked broker holds the exporter's scrapes): each
+    # service's flaky task failing on most runs, and its first queue left by its worker (told to
+    # stop consuming it, still up) while tasks arrive, past the alert's threshold.
+    celeries = [a for a in apps if services[a].get("kind") == "celery"]
+    want = []
+    for n in celeries:
+        app = celery_app(stack, n)
+        queue = celery_queues(services[n])[0]
+        if has_rule(stack, "CeleryTaskHighFailRate", service=n):
+            done = lambda: sum(celery_metric(stack, n, f"celery_task_{m}_total", name="rehearsal.flaky") for m in ("failed", "succeeded"))
+            before = done()
+            for i in range(60):
+                app.send_task("rehearsal.flaky", args=[i % 4 != 0], queue=queue)
+            # All run before the queue is left (below), and none after.
+            for _ in range(60):
+                if done() >= before + 60:
+                    break
+                time.sleep(1)
+            report.check(done() >= before + 60, f"{n}: its worker runs the 60 flaky tasks sent, 45 failing", f"{done() - before:g} counted")
+            # Without task-sent events (the client's `task_send_sent_event`) the exporter does not
+            # know a task's queue and labels it `celery` (v0.11.2 `track_task_event`).
+            want.append(("CeleryTaskHighFailRate", {"service": n, "name": "rehearsal.flaky", "queue_name": "celery"}))
+        t = rule_threshold(stack, n, "CeleryHighQueueLength")
+        if t is not None:
+            replies = app.control.cancel_consumer(queue, destination=[f"celery@{n}"], reply=True, timeout=5)
+            report.check(bool(replies), f"{n}: its worker stops consuming queue {queue} when told to", repr(replies))
+            for _ in range(int(t) + 15):
+                app.send_task("rehearsal.ok", queue=queue)
+            want.append(("CeleryHighQueueLength", {"service": n, "queue_name": queue}))
+    if want:
+        faults.expect("Celery tasks failing, a queue its worker left", want)
+    for n in celeries:
+        queue = celery_queues(services[n])[0]
+        if rule_threshold(stack, n, "CeleryHighQueueLength") is not None:
+            replies = celery_app(stack, n).control.add_consumer(queue, destination=[f"celery@{n}"], reply=True, timeout=5)
+            report.check(bool(replies), f"{n}: its worker consumes queue {queue} again", repr(replies))
     if slow_runs:
         load = Load()
         for url, workers in slow_runs:
@@ -3096,12 +3303,40 @@ def inject(stack: Stack, procs: Processes, report: Report, faults: Faults, apps:
         # Every job succeeds again, as documented: its alerts resolve before the services stop.
         jobs_succeed(stack, report)
 
+    # 2b. Celery workers stopped (a warm shutdown: each says it goes offline) with their broker
+    #     up: CeleryWorkersDown; then started again. Step 3 stops their brokers too, and without
+    #     its broker the exporter reads nothing (`/metrics` answers 500: ExporterDown).
+    celeries = [a for a in apps if services[a].get("kind") == "celery" and has_rule(stack, "CeleryWorkersDown", service=a)]
+    for n in celeries:
+        procs.stop(n)
+        # Its offline event, not the exporter's 5-minute timeout, sets it to 0.
+        up = 1.0
+        for _ in range(15):
+            up = celery_metric(stack, n, "celery_worker_up", hostname=n)
+            if up == 0:
+                break
+            time.sleep(1)
+        report.check(up == 0, f"{n}: its worker, stopped, says it goes offline: celery_worker_up is 0 at once", f"it is {up}")
+    if celeries:
+        faults.expect("Celery workers stopped", [("CeleryWorkersDown", {"service": n}) for n in celeries])
+    for n in celeries:
+        log = procs.logs / f"{n}.log"
+        ready = log.read_text(errors="replace").count(" ready.")
+        procs.restart(n)
+        for _ in range(60):
+            if log.read_text(errors="replace").count(" ready.") > ready:
+                break
+            time.sleep(1)
+        report.check(log.read_text(errors="replace").count(" ready.") > ready, f"{n}: its worker, started again, is ready", procs.tail(n))
+
     # 3. Each service stopped: its Down alert fires, routed and delivered; the service's other
     #    alerts are inhibited by it, and nothing else is.
     down = down_alerts(stack)
     for name in [a for a in apps if a not in down]:
         report.note(f"{name} has no down alert (not scraped)")
-    targets = [a for a in apps if a in down]
+    targets = [a for a in apps if a in down and services[a].get("kind") != "celery"]
+    for name in [a for a in apps if a in down and a not in targets]:
+        report.note(f"{name}: its workers were stopped with their broker up (2b); here their broker stops with them")
     for name in targets:
         procs.stop(name)
         report.note(f"stopped {name}")
@@ -3116,6 +3351,16 @@ def inject(stack: Stack, procs: Processes, report: Report, faults: Faults, apps:
             report.check(bool(inhibited), f"{l['service']} down: {l['alertname']} is inhibited by its Down alert")
         elif inhibited and l.get("severity") != "warning" and not l["alertname"].startswith("Host"):
             report.check(False, f"{l['alertname']} is inhibited only as designed", json.dumps(l))
+    # Its broker stopped, each celery exporter has logged its errors (every 5 s, with the
+    # retry interval) for a while: none of its lines holds the broker's password, encoded or not
+    # (the exporter's logger would print its caller's variables, the URL among them, without
+    # the variables sightline sets).
+    for n in [a for a in apps if services[a].get("kind") == "celery" and services[a].get("password")]:
+        text = (procs.logs / f"{n}-exporter.log").read_text(errors="replace")
+        secret = stack.secret_for(services[n])
+        errors = text.count("retrying in")
+        leaked = secret in text or urllib.parse.quote(secret, safe="") in text
+        report.check(errors > 0 and not leaked, f"{n}-exporter: its log holds no password (broker errors logged: {errors})", "the password is in its log" if leaked else "no broker error logged")
 
 
 def report_line() -> str:
@@ -3188,6 +3433,7 @@ def main() -> int:
         for name, why in NOT_HERE.items():
             if name in stack.services:
                 report.note(f"not run here: {name} ({why})")
+        hostile_broker_passwords(stack)
         seed_secrets(stack, report)
         own_password_files(stack)
         web_auth(stack, report)

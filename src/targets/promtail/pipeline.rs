@@ -78,6 +78,12 @@ pub const PGBOUNCER_LINE: &str = r"^(?P<time>\d{4}-\d{2}-\d{2} [\d:.]+ \S+) \[(?
 /// `E`, `W`, `I`, `D1` to `D5`; mongod pads the fields after it with spaces):
 /// `{"t":{"$date":"2026-12-04T21:38:14.155+00:00"},"s":"I",  "c":"NETWORK",  "id":22943,   …}`.
 pub const MONGODB_JSON: &str = r#"^\{"t":\{"\$date":"(?P<time>[^"]+)"\},\s*"s":"(?P<level>[A-Z]\d?)""#;
+/// Celery's worker lines (its default `worker_log_format` and `worker_task_log_format`,
+/// `[%(asctime)s: %(levelname)s/%(processName)s] …`; read off celery 5.5.2's worker in the
+/// rehearsal): `[2026-12-05 00:44:42,765: ERROR/ForkPoolWorker-1] Task tasks.fail[…] raised
+/// unexpected: ValueError('boom')`, the traceback on the lines after it.
+pub const CELERY_FIRSTLINE: &str = r"^\[\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3}: ";
+pub const CELERY_LINE: &str = r"^\[(?P<time>\d{4}-\d{2}-\d{2} [\d:,]+): (?P<level>[A-Z]+)/(?P<process>[^\]]+)\] ";
 /// PostgreSQL with the docker image's `log_line_prefix` (`%m [%p] `).
 pub const POSTGRES_FIRSTLINE: &str = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}";
 pub const POSTGRES_LINE: &str = r"^(?P<time>\d{4}-\d{2}-\d{2} [\d:.]+ \S+) \[(?P<pid>\d+)\] (?P<level>[A-Z]+\d?):";
@@ -111,6 +117,11 @@ pub fn stages(format: LogFormat, labels: &[String]) -> Vec<Stage> {
         ],
         LogFormat::Pgbouncer => vec![Stage::Regex(PGBOUNCER_LINE.to_string()), Stage::Labels(vec!["level".into()])],
         LogFormat::Mongodb => vec![Stage::Regex(MONGODB_JSON.to_string()), Stage::Labels(vec!["level".into()])],
+        LogFormat::Celery => vec![
+            Stage::Multiline(CELERY_FIRSTLINE.to_string()),
+            Stage::Regex(CELERY_LINE.to_string()),
+            Stage::Labels(vec!["level".into()]),
+        ],
         LogFormat::Postgres => vec![
             Stage::Multiline(POSTGRES_FIRSTLINE.to_string()),
             Stage::Regex(POSTGRES_LINE.to_string()),
