@@ -17,6 +17,7 @@ use super::paths::{
 };
 use super::web_auth;
 use crate::ir::{Inhibit, Stack, catalog};
+use crate::manifest::values::SecretRef;
 use routing::{Matcher, Route};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -155,7 +156,7 @@ fn json(s: impl Into<String>) -> serde_json::Value {
     serde_json::Value::String(s.into())
 }
 
-fn receivers(stack: &Stack) -> Vec<Receiver> {
+fn receivers(stack: &Stack, secret_file: &dyn Fn(&SecretRef) -> String) -> Vec<Receiver> {
     let mut out = Vec::new();
     for (name, r) in &stack.alerting.receivers {
         let mut rec = Receiver { name: name.to_string(), ..Receiver::default() };
@@ -226,25 +227,38 @@ fn grafana_url(stack: &Stack) -> String {
 }
 
 pub fn lower(stack: &Stack) -> Vec<Artifact> {
-    let tree = routing::tree(stack);
-    let config = Config {
-        global: Global { resolve_timeout: "5m" },
-        // Relative to this file: the generated `alertmanager/templates/`, mounted beside it.
-        templates: vec!["templates/*.tmpl".into()],
-        route: route_config(&tree, &stack.alerting.group_by),
-        inhibit_rules: inhibitions(stack),
-        receivers: receivers(stack),
-    };
-    let template = format!(
-        "{{{{ define \"sightline.grafana_url\" }}}}{}{{{{ end }}}}\n{TEMPLATE}",
-        grafana_url(stack).replace("{{", "")
-    );
     let mut out = vec![
-        Artifact::new(ALERTMANAGER_CONFIG, serde_saphyr::to_string(&config).expect("alertmanager.yml serializes")),
-        Artifact::new(format!("{ALERTMANAGER_TEMPLATES_DIR}/sightline.tmpl"), template),
+        // Templates relative to this file: the generated `alertmanager/templates/`, mounted beside it.
+        Artifact::new(ALERTMANAGER_CONFIG, config(stack, "templates/*.tmpl", &|r| secret_file(r))),
+        Artifact::new(format!("{ALERTMANAGER_TEMPLATES_DIR}/{TEMPLATE_FILE}"), template(stack)),
     ];
     if let Some(auth) = &stack.alertmanager_auth {
         out.extend(web_auth::files(&auth.web, ALERTMANAGER_WEB_CONFIG, ALERTMANAGER_CLIENT_CONFIG));
     }
     out
+}
+
+/// The name of the notification template file.
+pub const TEMPLATE_FILE: &str = "sightline.tmpl";
+
+/// `alertmanager.yml`: the same on every platform but for where it finds its templates (a
+/// glob) and the file each secret is read from (`secret`).
+pub fn config(stack: &Stack, templates: &str, secret: &dyn Fn(&SecretRef) -> String) -> String {
+    let tree = routing::tree(stack);
+    let config = Config {
+        global: Global { resolve_timeout: "5m" },
+        templates: vec![templates.into()],
+        route: route_config(&tree, &stack.alerting.group_by),
+        inhibit_rules: inhibitions(stack),
+        receivers: receivers(stack, secret),
+    };
+    serde_saphyr::to_string(&config).expect("alertmanager.yml serializes")
+}
+
+/// The notification templates (`sightline.tmpl`).
+pub fn template(stack: &Stack) -> String {
+    format!(
+        "{{{{ define \"sightline.grafana_url\" }}}}{}{{{{ end }}}}\n{TEMPLATE}",
+        grafana_url(stack).replace("{{", "")
+    )
 }

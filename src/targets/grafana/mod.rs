@@ -53,35 +53,60 @@ fn log_in(source: &mut Value, auth: Option<&WebAuth>) {
     }
 }
 
-fn provisioning(stack: &Stack) -> Vec<Artifact> {
+/// Where Grafana reaches Prometheus, Loki and Alertmanager, and whether it logs in to them
+/// (`observability.*.auth`, on compose).
+pub struct Upstreams {
+    pub prometheus: String,
+    pub loki: String,
+    pub alertmanager: String,
+    pub log_in: bool,
+}
+
+/// The datasources provisioning file's contents: Prometheus (the default), Loki and
+/// Alertmanager at `at`, with the stack's UIDs.
+pub fn datasources(stack: &Stack, at: &Upstreams) -> Value {
     let mut prometheus = json!({
         "name": "Prometheus", "type": "prometheus", "uid": prometheus_uid(stack), "access": "proxy",
-        "url": format!("http://{}:{}", PROMETHEUS_ADDR.0, PROMETHEUS_ADDR.1), "isDefault": true, "editable": false,
+        "url": at.prometheus, "isDefault": true, "editable": false,
         "jsonData": { "httpMethod": "POST", "timeInterval": stack.scrape_interval.canonical() },
     });
     // Behind `observability.prometheus.auth` or `observability.alertmanager.auth`, Grafana logs
     // in with the password's file (Grafana expands `$__file{…}` in provisioning files, so the
     // password is in no file of the tree).
-    log_in(&mut prometheus, stack.prometheus_auth.as_ref());
+    if at.log_in {
+        log_in(&mut prometheus, stack.prometheus_auth.as_ref());
+    }
     let mut alertmanager = json!({
         "name": "Alertmanager", "type": "alertmanager", "uid": alertmanager_uid(stack), "access": "proxy",
-        "url": format!("http://{}:{}", ALERTMANAGER_ADDR.0, ALERTMANAGER_ADDR.1), "isDefault": false, "editable": false,
+        "url": at.alertmanager, "isDefault": false, "editable": false,
         "jsonData": { "implementation": "prometheus", "handleGrafanaManagedAlerts": false },
     });
-    log_in(&mut alertmanager, stack.alertmanager_auth.as_ref().map(|a| &a.web));
-    let datasources = json!({
+    if at.log_in {
+        log_in(&mut alertmanager, stack.alertmanager_auth.as_ref().map(|a| &a.web));
+    }
+    json!({
         "apiVersion": 1,
         "deleteDatasources": [],
         "datasources": [
             prometheus,
             {
                 "name": "Loki", "type": "loki", "uid": loki_uid(stack), "access": "proxy",
-                "url": format!("http://{}:{}", LOKI_ADDR.0, LOKI_ADDR.1), "isDefault": false, "editable": false,
+                "url": at.loki, "isDefault": false, "editable": false,
                 "jsonData": { "maxLines": 1000 },
             },
             alertmanager,
         ],
-    });
+    })
+}
+
+fn provisioning(stack: &Stack) -> Vec<Artifact> {
+    let at = Upstreams {
+        prometheus: format!("http://{}:{}", PROMETHEUS_ADDR.0, PROMETHEUS_ADDR.1),
+        loki: format!("http://{}:{}", LOKI_ADDR.0, LOKI_ADDR.1),
+        alertmanager: format!("http://{}:{}", ALERTMANAGER_ADDR.0, ALERTMANAGER_ADDR.1),
+        log_in: true,
+    };
+    let datasources = datasources(stack, &at);
     let providers = json!({
         "apiVersion": 1,
         "providers": [ {

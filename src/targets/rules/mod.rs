@@ -157,13 +157,15 @@ fn emit(out: &mut Vec<File>, file: &str, origin: String, group: Group, tested: O
 
 /// The rule files and test files.
 pub fn lower(stack: &Stack) -> Vec<Artifact> {
-    files(stack, true).into_iter().flat_map(|f| render(&f)).collect()
+    files(stack, true).into_iter().flat_map(|f| render(&f, PROMETHEUS_RULES_DIR, PROMETHEUS_TESTS_DIR)).collect()
 }
 
-/// One rule file and its test file, serialized.
-fn render(f: &File) -> Vec<Artifact> {
+/// One rule file in `rules_dir` and its test file in `tests_dir`, serialized (the tests name
+/// the rule file `../rules/<file>.yml`: the two directories are siblings, `rules` and `tests`).
+pub fn render(f: &File, rules_dir: &str, tests_dir: &str) -> Vec<Artifact> {
+    debug_assert!(rules_dir.ends_with("/rules") && tests_dir.ends_with("/tests"));
     let mut out = vec![
-        Artifact::new(format!("{PROMETHEUS_RULES_DIR}/{}.yml", f.name), yaml(&RuleFileRef { groups: [&f.group] }))
+        Artifact::new(format!("{rules_dir}/{}.yml", f.name), yaml(&RuleFileRef { groups: [&f.group] }))
             .from_part(&f.origin),
     ];
     if let Some(tested) = &f.tested {
@@ -173,7 +175,7 @@ fn render(f: &File) -> Vec<Artifact> {
                 a.eval_time = at.into();
             }
         }
-        out.push(Artifact::new(format!("{PROMETHEUS_TESTS_DIR}/{}.yml", f.name), yaml(&tests)).from_part(&f.origin));
+        out.push(Artifact::new(format!("{tests_dir}/{}.yml", f.name), yaml(&tests)).from_part(&f.origin));
     }
     out
 }
