@@ -5,7 +5,7 @@
 //! renumbering or a changed meaning shows up in review. New codes go at the end of their family.
 //! Families: SL0xx reading and structure, SL1xx names, SL2xx references, SL3xx secrets,
 //! SL4xx values, SL5xx rules and PromQL, SL6xx images, SL7xx budget and ports, SL8xx the
-//! committed output (`build --check`).
+//! committed output (`build --check`), SL9xx the platform (`--platform kubernetes`).
 
 macro_rules! codes {
     ($( $variant:ident = $code:literal, $summary:literal, $explanation:literal; )*) => {
@@ -181,6 +181,12 @@ elasticsearch | pgbouncer | mongodb | generic`). The help line lists them.";
         "A build was killed before it finished: its intent (`.sightline.lock.pending`) or its\ntemporary files (`.sightline-staging/`) are still in the output directory. The next\n`sightline build` finishes the job and removes them.";
     OutputForeign = "SL804", "a file sightline did not write stands where it would write",
         "`sightline build` never overwrites a file it did not generate: one stands where the\nmanifest puts a generated file (or `sightline.lock` is not a lock sightline wrote). Move it\naway, or choose another output directory with `--out`.";
+    PlatformName = "SL901", "a name Kubernetes objects cannot take",
+        "On the kubernetes platform (`platform: kubernetes`, `--platform kubernetes`) every\ngenerated object is named after the stack: `<stack>-<what>`. An object name is lower-case\nletters, digits and `-`, starting and ending with a letter or digit (RFC 1123), so a stack\nname with `_` cannot name one. Rename the stack (its `stack` label changes with it).";
+    SecretKeyClash = "SL902", "two secrets would be one key of the stack's Kubernetes Secret",
+        "On the kubernetes platform every secret the stack reads is a key of one Kubernetes Secret,\n`<stack>-secrets`: `{ env: NAME }` is the key `NAME`, `{ file: /path/name }` the key `name`.\nTwo different references that give the same key would read one value, and a key is\nletters, digits, `-`, `_` and `.` only. Rename one of the variables or files.";
+    NotLowered = "SL903", "a part of the manifest the kubernetes platform does not generate yet",
+        "The kubernetes platform generates the alerting and recording rules, Alertmanager's\nconfiguration, the dashboards and datasources and the kube-prometheus-stack values\n(docs/kubernetes.md). It does not generate yet what the note names: the scrape configuration\nof the services, log collection, backups, batch jobs, basic authentication and the host's\nown alerts. A note never fails a build, not even with `--deny-warnings`. Until it does, those are the team's to provide on the cluster\n(docs/kubernetes.md says how each maps); the rules about them are left out rather than\nleft to fire.";
 }
 
 impl Code {

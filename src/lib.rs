@@ -59,8 +59,15 @@ impl Checked {
     }
 }
 
-/// Parse and check a manifest given as bytes; `name` is the path shown in diagnostics.
+/// Parse and check a manifest given as bytes, for the platform it names; `name` is the path
+/// shown in diagnostics.
 pub fn check(name: &str, bytes: &[u8]) -> Checked {
+    check_for(name, bytes, None)
+}
+
+/// Parse and check a manifest for `platform` (`--platform`), or, without one, for the platform
+/// it names (`platform:`, compose when it names none).
+pub fn check_for(name: &str, bytes: &[u8], platform: Option<manifest::model::Platform>) -> Checked {
     let mut sink = Sink::new();
     let mut source = manifest::read_source(name, bytes, &mut sink);
     let mut decoded = None;
@@ -68,9 +75,10 @@ pub fn check(name: &str, bytes: &[u8]) -> Checked {
         && let Some(d) = manifest::parse(&mut source, Syntax::of_path(name), &mut sink)
     {
         let mut found = Sink::new();
-        check::run(&d.manifest, &source, &mut found);
+        let platform = platform.or(d.manifest.platform).unwrap_or_default();
+        check::run(&d.manifest, &source, platform, &mut found);
         if !found.has_errors() && !sink.has_errors() {
-            check::run_on_stack(&d.manifest, &source, &mut found);
+            check::run_on_stack(&d.manifest, &source, platform, &mut found);
         }
         // On a pruned manifest, a finding about a pruned value is an echo of its first error.
         let overlaps = |s: source::Span| {
@@ -93,22 +101,33 @@ pub fn check(name: &str, bytes: &[u8]) -> Checked {
 /// `pin: digest` manifest with an image that names no digest itself, which has no plan without
 /// the digests [`plan_pinned`] takes.
 pub fn plan(checked: &Checked) -> Option<emit::Plan> {
-    plan_pinned(checked, &Default::default())?.ok()
+    plan_pinned(checked, &Default::default(), None)?.ok()
 }
 
 /// The plan, with the image digests `recorded` in the output directory's lock
 /// (`emit::lock::images`): with `pin: digest`, each image takes its digest from there, and the
-/// new lock records the ones used. `Err` with the images that have none (`build` never asks a
+/// new lock records the ones used. `platform`: the one to build for, when not the manifest's
+/// own (`--platform`). `Err` with the images that have none (`build` never asks a
 /// registry; `sightline pin` does: `check::images::digests_not_recorded`). `None` when the
 /// manifest has errors.
-pub fn plan_pinned(checked: &Checked, recorded: &BTreeMap<String, String>) -> Option<Result<emit::Plan, Vec<String>>> {
+pub fn plan_pinned(
+    checked: &Checked,
+    recorded: &BTreeMap<String, String>,
+    platform: Option<manifest::model::Platform>,
+) -> Option<Result<emit::Plan, Vec<String>>> {
     if checked.has_errors() {
         return None;
     }
     let manifest = checked.manifest.as_ref()?;
     let name = display_name(&checked.source.name);
     let mut stack = ir::lower(manifest, &name);
-    Some(ir::pin(&mut stack, recorded).map(|used| emit::Plan::new(targets::lower_all(&stack), &name, &used)))
+    if let Some(p) = platform {
+        stack.platform = p;
+    }
+    Some(
+        ir::pin(&mut stack, recorded)
+            .map(|used| emit::Plan::new(targets::lower_all(&stack), &name, &used, stack.platform)),
+    )
 }
 
 /// The images the generated files name without a digest, each once: what `sightline pin`

@@ -14,6 +14,7 @@ pub mod images;
 mod kinds;
 mod logs;
 mod names;
+mod platform;
 mod promql;
 mod reach;
 mod references;
@@ -24,12 +25,15 @@ mod values;
 
 use crate::diagnostic::Sink;
 use crate::manifest::Manifest;
+use crate::manifest::model::Platform;
 use crate::source::{SourceFile, Span, pointer};
 
-/// What a check sees: the decoded manifest and the source for spans.
+/// What a check sees: the decoded manifest, the source for spans, and the platform the stack is
+/// checked for (the manifest's `platform:`, or the one `--platform` names).
 pub struct Ctx<'a> {
     pub manifest: &'a Manifest,
     pub source: &'a SourceFile,
+    pub platform: Platform,
 }
 
 impl Ctx<'_> {
@@ -72,17 +76,19 @@ const FAMILIES: &[Family] = &[
     budget::check,
 ];
 
-/// Checks that need the lowered stack (what the generated alerts carry, where they go). Run only
-/// on a manifest without errors: lowering needs one.
-pub fn run_on_stack(manifest: &Manifest, source: &SourceFile, sink: &mut Sink) {
-    let ctx = Ctx { manifest, source };
-    let stack = crate::ir::lower(manifest, &crate::display_name(&source.name));
+/// Checks that need the lowered stack (what the generated alerts carry, where they go, what the
+/// platform needs of it). Run only on a manifest without errors: lowering needs one.
+pub fn run_on_stack(manifest: &Manifest, source: &SourceFile, platform: Platform, sink: &mut Sink) {
+    let ctx = Ctx { manifest, source, platform };
+    let mut stack = crate::ir::lower(manifest, &crate::display_name(&source.name));
+    stack.platform = platform;
     reach::routes(&ctx, &stack, sink);
+    platform::check(&ctx, &stack, sink);
 }
 
 /// Run every check family.
-pub fn run(manifest: &Manifest, source: &SourceFile, sink: &mut Sink) {
-    let ctx = Ctx { manifest, source };
+pub fn run(manifest: &Manifest, source: &SourceFile, platform: Platform, sink: &mut Sink) {
+    let ctx = Ctx { manifest, source, platform };
     for family in FAMILIES {
         family(&ctx, sink);
     }

@@ -4,7 +4,8 @@
 //! Alertmanager, off the application's network, cannot call a webhook at an application
 //! container's name;
 //! and (on the lowered stack, `routes`) a critical alert should not fall through to the default
-//! receiver when the manifest routes criticals elsewhere.
+//! receiver when the manifest routes criticals elsewhere. All but the last are compose's: a stack
+//! checked for Kubernetes has none of them.
 
 use super::Ctx;
 use crate::code::Code;
@@ -14,6 +15,11 @@ use crate::targets::alertmanager::routing;
 
 pub fn check(ctx: &Ctx, sink: &mut Sink) {
     let m = ctx.manifest;
+    // All of this is compose's: on Kubernetes, Services resolve by name across the cluster, the
+    // scrape configuration says where each service is, and backups are not generated (SL903).
+    if ctx.platform == crate::manifest::model::Platform::Kubernetes {
+        return;
+    }
     let node_exporter = m.observability.as_ref().and_then(|o| o.node_exporter).unwrap_or(true);
     if m.backups.is_some() && !node_exporter {
         sink.push(

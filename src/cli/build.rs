@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 /// The manifest path: `-f`, or `stack.yaml` / `stack.toml` in the current directory.
 fn find_manifest(given: Option<PathBuf>, out: &Output) -> Option<PathBuf> {
-    let stacks = super::stacks::resolve(&given.into_iter().collect::<Vec<_>>(), None, false, out)?;
+    let stacks = super::stacks::resolve(&given.into_iter().collect::<Vec<_>>(), None, false, None, out)?;
     stacks.into_iter().next().map(|s| s.manifest)
 }
 
@@ -17,8 +17,29 @@ pub(super) fn load(given: Option<PathBuf>, out: &Output) -> Option<crate::Checke
     read_and_check(&find_manifest(given, out)?, out)
 }
 
-/// Read and check one manifest, printing its diagnostics.
+/// Read and check one manifest for its own platform, printing its diagnostics.
 pub(super) fn read_and_check(path: &Path, out: &Output) -> Option<crate::Checked> {
+    read_and_check_for(path, None, out)
+}
+
+/// Read and check a stack's manifest for the platform it is built for (`Stack::settle`: the
+/// command line's, the output directory's, or the manifest's), printing its diagnostics; the
+/// stack with its platform and output directory settled.
+pub(super) fn read_stack(stack: &Stack, out: &Output) -> Option<(crate::Checked, Stack)> {
+    let mut stack = stack.clone();
+    let path = stack.manifest.clone();
+    let checked = read_and_check_for(&path, Some(&mut stack), out)?;
+    Some((checked, stack))
+}
+
+fn read_and_check_for(path: &Path, stack: Option<&mut Stack>, out: &Output) -> Option<crate::Checked> {
+    let hint = match stack.as_ref().map(|s| s.platform_hint()).transpose() {
+        Ok(h) => h.flatten(),
+        Err(e) => {
+            out.error(&e);
+            return None;
+        }
+    };
     // At most one byte past the size limit, so a huge file is refused without reading it all;
     // a FIFO or a device is refused without reading it at all.
     let bytes = match emit::files::read_manifest(path, crate::manifest::tree::MAX_BYTES as u64) {
@@ -28,7 +49,10 @@ pub(super) fn read_and_check(path: &Path, out: &Output) -> Option<crate::Checked
             return None;
         }
     };
-    let mut checked = crate::check(&path.to_string_lossy(), &bytes);
+    let mut checked = crate::check_for(&path.to_string_lossy(), &bytes, hint);
+    if let Some(stack) = stack {
+        stack.settle(hint, checked.manifest.as_ref().and_then(|m| m.platform));
+    }
     if out.deny_warnings {
         checked.deny_warnings();
     }
@@ -42,7 +66,7 @@ pub fn each(stacks: &[Stack], one: impl Fn(&Stack) -> Status) -> Status {
 }
 
 pub fn check(stack: &Stack, out: &Output) -> Status {
-    let Some(checked) = read_and_check(&stack.manifest, out) else { return Status::Error };
+    let Some((checked, _)) = read_stack(stack, out) else { return Status::Error };
     if checked.has_errors() {
         Status::Failure
     } else {
@@ -73,7 +97,7 @@ fn plan(
         }
         None => &Images::new(),
     };
-    match crate::plan_pinned(checked, recorded) {
+    match crate::plan_pinned(checked, recorded, stack.platform) {
         None => Err(Status::Failure),
         Some(Ok(plan)) => Ok(plan),
         Some(Err(missing)) => {
@@ -89,8 +113,8 @@ fn plan(
 pub type Images = std::collections::BTreeMap<String, String>;
 
 pub fn build(stack: &Stack, force: bool, out: &Output) -> Status {
-    let Some(checked) = read_and_check(&stack.manifest, out) else { return Status::Error };
-    write(stack, &checked, None, force, "build", out)
+    let Some((checked, stack)) = read_stack(stack, out) else { return Status::Error };
+    write(&stack, &checked, None, force, "build", out)
 }
 
 /// Write a checked manifest's files; `recorded`: the image digests to build with, when the
@@ -173,16 +197,20 @@ fn command(stack: &Stack, name: &str, verb: &str) -> String {
             format!("'{}'", s.replace('\'', "'\\''"))
         }
     };
-    if stack.out_given {
-        format!("sightline {verb} {} --out {}", word(name), word(&stack.out.to_string_lossy()))
-    } else {
-        format!("sightline {verb} {}", word(name))
+    let mut c = format!("sightline {verb} {}", word(name));
+    if let Some(p) = stack.platform.filter(|p| *p != stack.own_platform) {
+        c.push_str(&format!(" --platform {}", p.as_str()));
     }
+    if stack.out_given {
+        c.push_str(&format!(" --out {}", word(&stack.out.to_string_lossy())));
+    }
+    c
 }
 
 /// `build --check` (`gate`: exit 1 on drift) and `diff` (always exit 0 when it ran).
 pub fn drift(stack: &Stack, gate: bool, out: &Output) -> Status {
-    let Some(checked) = read_and_check(&stack.manifest, out) else { return Status::Error };
+    let Some((checked, stack)) = read_stack(stack, out) else { return Status::Error };
+    let stack = &stack;
     let dir = &stack.out;
     let plan = match plan(stack, &checked, None, out) {
         Ok(p) => p,
@@ -224,7 +252,7 @@ pub fn drift(stack: &Stack, gate: bool, out: &Output) -> Status {
                 "::group::{}\n::stop-commands::{token}\n{diff}::{token}::\n::endgroup::\n",
                 crate::diagnostic::escape_data(&format!("{dir_name} differs from {name}"))
             ));
-            let diff = truncated(diff, MAX_SUMMARY_DIFF, &format!("sightline diff {name}"));
+            let diff = truncated(diff, MAX_SUMMARY_DIFF, &command(stack, name, "diff"));
             // A fence longer than any run of backticks in the diff, so no line can close it.
             let longest = diff.split(|c| c != '`').map(str::len).max().unwrap_or(0);
             let fence = "`".repeat(longest.max(2) + 1);

@@ -115,6 +115,32 @@ impl ManifestsArg {
     }
 }
 
+#[derive(clap::Args, Debug, Clone, Copy)]
+struct PlatformArg {
+    /// The platform to build for, when not the manifest's `platform:` (compose unless it says
+    /// otherwise); an output directory built for one is built for it again.
+    #[arg(long, value_enum, value_name = "PLATFORM")]
+    platform: Option<PlatformChoice>,
+}
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy)]
+enum PlatformChoice {
+    /// One host: compose.yaml and the files it mounts.
+    Compose,
+    /// Prometheus Operator objects and a kube-prometheus-stack values overlay.
+    Kubernetes,
+}
+
+impl PlatformArg {
+    fn get(self) -> Option<crate::manifest::model::Platform> {
+        use crate::manifest::model::Platform;
+        self.platform.map(|p| match p {
+            PlatformChoice::Compose => Platform::Compose,
+            PlatformChoice::Kubernetes => Platform::Kubernetes,
+        })
+    }
+}
+
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Write a commented starter stack.yaml (never overwrites).
@@ -127,14 +153,19 @@ enum Command {
     Check {
         #[command(flatten)]
         manifests: ManifestsArg,
+        #[command(flatten)]
+        platform: PlatformArg,
     },
     /// Generate each stack's files.
     Build {
         #[command(flatten)]
         manifests: ManifestsArg,
-        /// The output directory (default: generated/ beside the manifest); one manifest only.
+        /// The output directory (default: generated/ beside the manifest, generated-kubernetes/
+        /// for kubernetes); one manifest only.
         #[arg(long)]
         out: Option<PathBuf>,
+        #[command(flatten)]
+        platform: PlatformArg,
         /// Write nothing; fail (exit 1) with a diff when the output directory is not what the
         /// manifest generates.
         #[arg(long)]
@@ -148,9 +179,12 @@ enum Command {
     Pin {
         #[command(flatten)]
         manifests: ManifestsArg,
-        /// The output directory (default: generated/ beside the manifest); one manifest only.
+        /// The output directory (default: generated/ beside the manifest, generated-kubernetes/
+        /// for kubernetes); one manifest only.
         #[arg(long)]
         out: Option<PathBuf>,
+        #[command(flatten)]
+        platform: PlatformArg,
         /// Look up every image again, recorded or not: move to what the tags name today.
         #[arg(long)]
         update: bool,
@@ -166,9 +200,12 @@ enum Command {
     Diff {
         #[command(flatten)]
         manifests: ManifestsArg,
-        /// The output directory (default: generated/ beside the manifest); one manifest only.
+        /// The output directory (default: generated/ beside the manifest, generated-kubernetes/
+        /// for kubernetes); one manifest only.
         #[arg(long)]
         out: Option<PathBuf>,
+        #[command(flatten)]
+        platform: PlatformArg,
     },
     /// Print the receivers an alert reaches, one per line: an alert's name (its labels are
     /// taken from the generated rules), labels, or both; `--all` for every alert.
@@ -231,19 +268,21 @@ where
     }
     let status = match cli.command {
         Command::Init { file } => init::run(&file, &out),
-        Command::Check { manifests } => match stacks::resolve(&manifests.all(), None, manifests.changed, &out) {
-            None => Status::Error,
-            Some(s) => build::each(&s, |s| build::check(s, &out)),
-        },
-        Command::Build { manifests, out: dir, check, force } => {
-            match stacks::resolve(&manifests.all(), dir.as_deref(), manifests.changed, &out) {
+        Command::Check { manifests, platform } => {
+            match stacks::resolve(&manifests.all(), None, manifests.changed, platform.get(), &out) {
+                None => Status::Error,
+                Some(s) => build::each(&s, |s| build::check(s, &out)),
+            }
+        }
+        Command::Build { manifests, out: dir, platform, check, force } => {
+            match stacks::resolve(&manifests.all(), dir.as_deref(), manifests.changed, platform.get(), &out) {
                 None => Status::Error,
                 Some(s) if check => build::each(&s, |s| build::drift(s, true, &out)),
                 Some(s) => build::each(&s, |s| build::build(s, force, &out)),
             }
         }
-        Command::Pin { manifests, out: dir, update, force, mirror } => {
-            match stacks::resolve(&manifests.all(), dir.as_deref(), manifests.changed, &out) {
+        Command::Pin { manifests, out: dir, platform, update, force, mirror } => {
+            match stacks::resolve(&manifests.all(), dir.as_deref(), manifests.changed, platform.get(), &out) {
                 None => Status::Error,
                 Some(s) => {
                     let resolver = crate::registry::Resolver::new(mirror.into_iter().collect());
@@ -251,8 +290,8 @@ where
                 }
             }
         }
-        Command::Diff { manifests, out: dir } => {
-            match stacks::resolve(&manifests.all(), dir.as_deref(), manifests.changed, &out) {
+        Command::Diff { manifests, out: dir, platform } => {
+            match stacks::resolve(&manifests.all(), dir.as_deref(), manifests.changed, platform.get(), &out) {
                 None => Status::Error,
                 Some(s) => build::each(&s, |s| build::drift(s, false, &out)),
             }

@@ -25,7 +25,8 @@ pub fn parse_mirror(s: &str) -> Result<(String, String), String> {
 }
 
 pub fn run(stack: &Stack, resolver: &Resolver, update: bool, force: bool, out: &Output) -> Status {
-    let Some(checked) = build::read_and_check(&stack.manifest, out) else { return Status::Error };
+    let Some((checked, stack)) = build::read_stack(stack, out) else { return Status::Error };
+    let stack = &stack;
     let name = &checked.source.name;
     let Some(images) = crate::unpinned_images(&checked) else {
         out.note("nothing was written");

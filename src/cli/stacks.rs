@@ -5,6 +5,7 @@
 
 use super::output::Output;
 use crate::emit::{self, plan::LOCK_FILE};
+use crate::manifest::model::Platform;
 use std::path::{Path, PathBuf};
 
 /// The manifest file names looked for in a directory.
@@ -18,16 +19,84 @@ pub const DEFAULT_OUT: &str = "generated";
 pub struct Stack {
     pub manifest: PathBuf,
     pub out: PathBuf,
-    /// The output directory is not the default beside the manifest (`--out`, or an output
-    /// directory of another name found through its lock): the hints name it.
+    /// The output directory is not the default beside the manifest for its platform (`--out`,
+    /// or an output directory of another name found through its lock): the hints name it.
     pub out_given: bool,
+    /// The output directory was named (`--out`) or found (a changed file inside it), not
+    /// defaulted: it stays whatever the platform.
+    pub out_fixed: bool,
+    /// The platform the command line names (`--platform`), if it names one; once settled, the
+    /// platform the stack is built for.
+    pub platform: Option<Platform>,
+    /// The manifest's own platform (`platform:`, compose when it names none), once settled: a
+    /// hint names `--platform` when the stack is built for another.
+    pub own_platform: Platform,
+}
+
+impl Stack {
+    /// The platform the output directory's lock records, when the directory was given or found
+    /// (a default one is the platform's own).
+    fn recorded(&self) -> Result<Option<Platform>, String> {
+        if !self.out_fixed {
+            return Ok(None);
+        }
+        let lock = self.out.join(LOCK_FILE);
+        let Ok(Some(bytes)) = emit::files::read_regular(&lock, emit::files::MAX_GENERATED) else { return Ok(None) };
+        match String::from_utf8(bytes).ok().and_then(|t| emit::lock::platform_of(&t)) {
+            None => Ok(None),
+            Some(Ok(p)) => Ok(Some(p)),
+            Some(Err(name)) => Err(format!(
+                "{} was built for the platform `{name}`, which this sightline does not know; build with a newer sightline, or into another directory",
+                self.out.display()
+            )),
+        }
+    }
+
+    /// The platform to check and build for, as far as it is known before the manifest is read:
+    /// the command line's, or the one the lock of an output directory given or found records (a
+    /// changed file inside `generated-kubernetes/` is checked for Kubernetes). `Err` when the two
+    /// disagree: building one platform's files into the other's directory would remove them.
+    pub fn platform_hint(&self) -> Result<Option<Platform>, String> {
+        match (self.platform, self.recorded()?) {
+            (Some(p), Some(r)) if p != r => Err(format!(
+                "{} holds the {} files of this stack, not {} ones; build {} into {} (leave out --out), or into another directory",
+                self.out.display(),
+                r.as_str(),
+                p.as_str(),
+                p.as_str(),
+                beside_for(&self.manifest, p).display()
+            )),
+            (Some(p), _) => Ok(Some(p)),
+            (None, r) => Ok(r),
+        }
+    }
+
+    /// Settle the platform (`hint`, else the manifest's own `platform:`, else compose) and, when
+    /// none was given or found, the output directory: `generated/` for compose,
+    /// `generated-kubernetes/` for kubernetes.
+    pub fn settle(&mut self, hint: Option<Platform>, own: Option<Platform>) -> Platform {
+        let platform = hint.or(own).unwrap_or_default();
+        if !self.out_fixed {
+            self.out = beside_for(&self.manifest, platform);
+        }
+        self.out_given = normal(&self.out) != normal(&beside_for(&self.manifest, platform));
+        self.platform = Some(platform);
+        self.own_platform = own.unwrap_or_default();
+        platform
+    }
 }
 
 /// The stacks named by `paths` (none: the manifest in the current directory), in the order
 /// given, each once. With `changed` the paths are changed files, as pre-commit passes them: a
 /// file that belongs to no stack is skipped instead of read as a manifest. `None` (after saying
 /// why) when an argument names no stack, or two stacks would share an output directory.
-pub fn resolve(paths: &[PathBuf], out: Option<&Path>, changed: bool, output: &Output) -> Option<Vec<Stack>> {
+pub fn resolve(
+    paths: &[PathBuf],
+    out: Option<&Path>,
+    changed: bool,
+    platform: Option<Platform>,
+    output: &Output,
+) -> Option<Vec<Stack>> {
     let here = [PathBuf::new()];
     let paths = if paths.is_empty() && !changed { &here[..] } else { paths };
     let mut found: Vec<(PathBuf, Option<PathBuf>)> = Vec::new();
@@ -36,8 +105,12 @@ pub fn resolve(paths: &[PathBuf], out: Option<&Path>, changed: bool, output: &Ou
     for p in paths {
         match stack_of(p, changed) {
             Ok(Some(f)) => {
-                // One file however it is spelt (`a`, `./a/stack.yaml`, an absolute path).
-                let identity = std::fs::canonicalize(&f.0).unwrap_or_else(|_| f.0.clone());
+                // One file however it is spelt (`a`, `./a/stack.yaml`, an absolute path), once per
+                // output directory: changed files in `generated/` and in `generated-kubernetes/`
+                // gate both trees.
+                let manifest = std::fs::canonicalize(&f.0).unwrap_or_else(|_| f.0.clone());
+                let dir = f.1.clone().unwrap_or_else(|| beside_for(&f.0, platform.unwrap_or_default()));
+                let identity = (manifest, normal(&dir));
                 if !seen.contains(&identity) {
                     seen.push(identity);
                     found.push(f);
@@ -54,15 +127,17 @@ pub fn resolve(paths: &[PathBuf], out: Option<&Path>, changed: bool, output: &Ou
         return None;
     }
     if out.is_some() && found.len() > 1 {
-        output.error("--out names one output directory: pass one manifest with it (each manifest's default is generated/ beside it)");
+        output.error("--out names one output directory: pass one manifest with it (each manifest's default is generated/ beside it, generated-kubernetes/ for kubernetes)");
         return None;
     }
     let stacks: Vec<Stack> = found
         .into_iter()
         .map(|(manifest, found_out)| {
-            let out = out.map(Path::to_path_buf).or(found_out).unwrap_or_else(|| beside(&manifest));
-            let out_given = normal(&out) != normal(&beside(&manifest));
-            Stack { manifest, out, out_given }
+            let fixed = out.map(Path::to_path_buf).or(found_out);
+            let out_fixed = fixed.is_some();
+            let out = fixed.unwrap_or_else(|| beside_for(&manifest, platform.unwrap_or_default()));
+            let out_given = normal(&out) != normal(&beside_for(&manifest, platform.unwrap_or_default()));
+            Stack { manifest, out, out_given, out_fixed, platform, own_platform: Platform::Compose }
         })
         .collect();
     // Two stacks built into one directory would overwrite each other's files, each build
@@ -93,9 +168,14 @@ fn normal(p: &Path) -> PathBuf {
     })
 }
 
-/// `generated/` beside the manifest (`generated` for a manifest in the current directory).
-pub fn beside(manifest: &Path) -> PathBuf {
-    manifest.parent().unwrap_or(Path::new("")).join(DEFAULT_OUT)
+/// The default output directory beside the manifest for a platform: `generated/` for compose,
+/// `generated-<platform>/` for another, so a stack built for both keeps both.
+pub fn beside_for(manifest: &Path, platform: Platform) -> PathBuf {
+    let dir = manifest.parent().unwrap_or(Path::new(""));
+    match platform {
+        Platform::Compose => dir.join(DEFAULT_OUT),
+        other => dir.join(format!("{DEFAULT_OUT}-{}", other.as_str())),
+    }
 }
 
 /// Whether a file is named as manifests are (`stack.yaml`, `stack.yml`, `stack.toml`).

@@ -15,6 +15,9 @@ mod mask;
 pub enum Severity {
     Error,
     Warning,
+    /// Information that never fails a build, not even with `--deny-warnings` (what the platform
+    /// does not generate yet, SL903).
+    Note,
 }
 
 /// A secondary place that explains the primary one (e.g. the first definition of a duplicate).
@@ -67,6 +70,10 @@ impl Diagnostic {
 
     pub fn warning(code: Code, message: impl Into<String>) -> Self {
         Diagnostic { severity: Severity::Warning, ..Diagnostic::error(code, message) }
+    }
+
+    pub fn note(code: Code, message: impl Into<String>) -> Self {
+        Diagnostic { severity: Severity::Note, ..Diagnostic::error(code, message) }
     }
 
     pub fn at(mut self, span: Span) -> Self {
@@ -369,17 +376,21 @@ fn summary(name: &str, diags: &[Diagnostic]) -> String {
             diags.len() - MAX_RENDERED
         ));
     }
-    let errors = diags.iter().filter(|d| d.severity == Severity::Error).count();
-    let warnings = diags.len() - errors;
+    let count = |s: Severity| diags.iter().filter(|d| d.severity == s).count();
+    let (errors, warnings, notes) = (count(Severity::Error), count(Severity::Warning), count(Severity::Note));
     if !diags.is_empty() {
         out.push_str(&format!(
-            "{}: {} error{}, {} warning{}\n",
+            "{}: {} error{}, {} warning{}",
             name,
             errors,
             if errors == 1 { "" } else { "s" },
             warnings,
             if warnings == 1 { "" } else { "s" }
         ));
+        if notes > 0 {
+            out.push_str(&format!(", {notes} note{}", if notes == 1 { "" } else { "s" }));
+        }
+        out.push('\n');
     }
     out
 }
@@ -427,6 +438,7 @@ fn severity_word(s: Severity) -> &'static str {
     match s {
         Severity::Error => "error",
         Severity::Warning => "warning",
+        Severity::Note => "note",
     }
 }
 
@@ -486,7 +498,10 @@ fn render_github(source: &SourceFile, diags: &[Diagnostic]) -> String {
         }
         out.push_str(&format!(
             "::{} file={},line={},col={},endLine={},endColumn={},title={}::{}\n",
-            severity_word(d.severity),
+            match d.severity {
+                Severity::Note => "notice",
+                s => severity_word(s),
+            },
             escape_property(&source.name),
             line,
             col,
@@ -539,6 +554,7 @@ impl miette::Diagnostic for MietteDiagnostic<'_> {
         Some(match self.diag.severity {
             Severity::Error => miette::Severity::Error,
             Severity::Warning => miette::Severity::Warning,
+            Severity::Note => miette::Severity::Advice,
         })
     }
 

@@ -5,6 +5,7 @@
 //! the next build reads instead of asking a registry.
 
 use super::header;
+use crate::manifest::model::Platform;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
@@ -22,6 +23,10 @@ pub fn hash(bytes: &[u8]) -> String {
 struct LockFile {
     version: u32,
     manifest: String,
+    /// The platform the files are for, when not compose (`--platform kubernetes`): a later
+    /// build into this directory builds for it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    platform: Option<String>,
     files: BTreeMap<String, String>,
     /// Image as the manifest or sightline names it (`postgres:16.4`) → its digest.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -29,8 +34,19 @@ struct LockFile {
 }
 
 /// Render the lock for the planned files' hashes and the images' digests.
-pub fn render(manifest: &str, hashes: &BTreeMap<String, String>, images: &BTreeMap<String, String>) -> String {
-    let lock = LockFile { version: 1, manifest: manifest.to_string(), files: hashes.clone(), images: images.clone() };
+pub fn render(
+    manifest: &str,
+    hashes: &BTreeMap<String, String>,
+    images: &BTreeMap<String, String>,
+    platform: Platform,
+) -> String {
+    let lock = LockFile {
+        version: 1,
+        manifest: manifest.to_string(),
+        platform: (platform != Platform::Compose).then(|| platform.as_str().to_string()),
+        files: hashes.clone(),
+        images: images.clone(),
+    };
     let body = toml::to_string(&lock).expect("the lock serializes");
     format!("# {}\n{body}", header::text(manifest))
 }
@@ -89,6 +105,20 @@ pub fn parse_intent(text: &str) -> Option<BTreeMap<String, Vec<String>>> {
     (intent.version == 1).then_some(intent.files)
 }
 
+/// The platform a lock records (compose when it records none): `None` when the text is not a
+/// lock this sightline wrote, `Err` with the name of a platform it does not know (a newer
+/// sightline's).
+pub fn platform_of(text: &str) -> Option<Result<Platform, String>> {
+    let lock: LockFile = toml::from_str(text).ok()?;
+    if lock.version != 1 {
+        return None;
+    }
+    Some(match lock.platform.as_deref() {
+        None => Ok(Platform::Compose),
+        Some(p) => [Platform::Compose, Platform::Kubernetes].into_iter().find(|k| k.as_str() == p).ok_or(p.to_string()),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,13 +129,20 @@ mod tests {
         files.insert("a/b.yml".to_string(), hash(b"x\n"));
         let digest = format!("sha256:{}", "0a".repeat(32));
         let images = BTreeMap::from([("postgres:16.4".to_string(), digest.clone())]);
-        let text = render("stack.yaml", &files, &images);
+        let text = render("stack.yaml", &files, &images, Platform::Compose);
         let back = parse(&text).unwrap();
+        assert_eq!(platform_of(&text), Some(Ok(Platform::Compose)));
+        assert!(!text.contains("platform"), "a compose lock is as it was");
+        let k8s = render("stack.yaml", &files, &images, Platform::Kubernetes);
+        assert_eq!(platform_of(&k8s), Some(Ok(Platform::Kubernetes)));
+        assert_eq!(parse(&k8s).unwrap(), back);
+        assert_eq!(platform_of(&k8s.replace("kubernetes", "nomad")), Some(Err("nomad".into())));
+        assert_eq!(platform_of(&k8s.replace("version = 1", "version = 2")), None);
         assert_eq!(back["a/b.yml"], hash(b"x\n"));
         assert_eq!(super::images(&text, "stack.yaml"), images);
         assert!(super::images(&text, "other.yaml").is_empty(), "another manifest's digests are not read");
         // No `[images]` table at all without digests: a lock of `pin: tag` is as it was.
-        assert!(!render("stack.yaml", &files, &BTreeMap::new()).contains("images"));
+        assert!(!render("stack.yaml", &files, &BTreeMap::new(), Platform::Compose).contains("images"));
     }
 
     #[test]

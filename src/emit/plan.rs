@@ -21,8 +21,13 @@ pub struct Plan {
 impl Plan {
     /// Build the plan from the targets' artifacts: headers, normalised line endings, exactly one
     /// trailing newline, then the lock with every file's hash and the images' digests
-    /// (`pin: digest`; empty otherwise).
-    pub fn new(artifacts: Vec<Artifact>, manifest: &str, images: &BTreeMap<String, String>) -> Plan {
+    /// (`pin: digest`; empty otherwise) and the platform the files are for.
+    pub fn new(
+        artifacts: Vec<Artifact>,
+        manifest: &str,
+        images: &BTreeMap<String, String>,
+        platform: crate::manifest::model::Platform,
+    ) -> Plan {
         // Each file's bytes and hash are its own work: two threads share it.
         let mut origins: BTreeMap<String, String> =
             artifacts.iter().map(|a| (a.path.clone(), a.origin.clone().unwrap_or_default())).collect();
@@ -46,7 +51,7 @@ impl Plan {
             let previous = files.insert(path, body);
             debug_assert!(previous.is_none(), "two targets produced a file twice");
         }
-        files.insert(LOCK_FILE.to_string(), lock::render(manifest, &hashes, images));
+        files.insert(LOCK_FILE.to_string(), lock::render(manifest, &hashes, images, platform));
         origins.insert(LOCK_FILE.to_string(), String::new());
         Plan { files, hashes, origins }
     }
@@ -95,6 +100,7 @@ mod tests {
             vec![Artifact::new("b.yml", "x: 1"), Artifact::new("a.sh", "#!/bin/sh\necho\n")],
             "stack.yaml",
             &BTreeMap::new(),
+            crate::manifest::model::Platform::Compose,
         );
         let lock = &plan.files[LOCK_FILE];
         assert!(lock.contains("\"a.sh\" = \"sha256:"));

@@ -488,3 +488,10 @@ pub const RESERVED_NAMES: [&str; 15] = [
     "sightline",
     crate::targets::paths::SEED_JOB,
 ];
+
+/// The namespace of the generated Kubernetes objects: where kube-prometheus-stack's own
+/// documentation installs it.
+pub const KUBERNETES_NAMESPACE: &str = "monitoring";
+/// The kube-prometheus-stack release name its README installs with; its Prometheus selects
+/// rules labelled `release: <release name>` (`ruleSelectorNilUsesHelmValues: true`).
+pub const KUBERNETES_RELEASE: &str = "kube-prometheus-stack";

@@ -49,6 +49,17 @@ pub struct Stack {
     pub published: Vec<Published>,
     /// How the generated files name images (`pin`): by tag, or by digest too once `pin` ran.
     pub pin: m::Pin,
+    /// Where the stack runs: the manifest's `platform`; the command line may choose another.
+    pub platform: m::Platform,
+    /// Where the stack goes on Kubernetes (used by `--platform kubernetes`).
+    pub kubernetes: Kubernetes,
+}
+
+/// The Kubernetes platform's settings, defaults applied.
+#[derive(Clone, Debug)]
+pub struct Kubernetes {
+    pub namespace: String,
+    pub release: String,
 }
 
 /// A container sightline runs (not the application's own).
@@ -445,6 +456,14 @@ pub fn lower(manifest: &Manifest, manifest_name: &str) -> Stack {
         secrets: Vec::new(),
         published: Vec::new(),
         pin: manifest.pin.unwrap_or_default(),
+        platform: manifest.platform.unwrap_or_default(),
+        kubernetes: {
+            let k = manifest.kubernetes.clone().unwrap_or_default();
+            Kubernetes {
+                namespace: k.namespace.unwrap_or_else(|| defaults::KUBERNETES_NAMESPACE.into()),
+                release: k.release.unwrap_or_else(|| defaults::KUBERNETES_RELEASE.into()),
+            }
+        },
     };
     stack.secrets = secrets(&stack);
     stack.published = published(manifest, &stack);

@@ -716,6 +716,9 @@ fn field_name(ptr: &str) -> String {
 fn pattern_in_words(pattern: &str) -> Option<&'static str> {
     Some(match pattern {
         r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$" => "a Docker network name: letters, digits, `_`, `.`, `-`",
+        r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$" => {
+            "a Kubernetes name: lower-case letters, digits and `-`, starting and ending with a letter or digit, up to 63 characters"
+        }
         super::values::NAME_PATTERN => "a name: lower-case letters, digits, `_` and `-`, starting with a letter",
         r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$" => "a host name: letters, digits, `.` and `-`",
         r"^[A-Za-z_][A-Za-z0-9_$-]{0,62}$" => "a PostgreSQL name: letters, digits, `_`, `$`, `-`, up to 63 characters",

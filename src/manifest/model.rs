@@ -58,6 +58,51 @@ pub struct Manifest {
     /// `sightline.lock` (`build` stays offline and reads the lock).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pin: Option<Pin>,
+    /// Where the stack runs: `compose` (the default) or `kubernetes`; `--platform` builds for
+    /// the other one beside it (docs/kubernetes.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<Platform>,
+    /// Where the stack goes on Kubernetes (`sightline build --platform kubernetes`): the
+    /// namespace of the generated objects and the kube-prometheus-stack release they are for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubernetes: Option<Kubernetes>,
+}
+
+/// The Kubernetes platform's settings (docs/kubernetes.md).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Kubernetes {
+    /// The namespace of every generated object, where kube-prometheus-stack runs (default
+    /// `monitoring`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"))]
+    pub namespace: Option<String>,
+    /// The kube-prometheus-stack Helm release: its `release` label is what the chart's
+    /// Prometheus selects rules by (default `kube-prometheus-stack`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"))]
+    pub release: Option<String>,
+}
+
+/// Where the stack runs: one host with compose (the default), or Kubernetes with the
+/// Prometheus Operator and kube-prometheus-stack.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Platform {
+    /// One host: compose.yaml and the files it mounts.
+    #[default]
+    Compose,
+    /// Kubernetes: Prometheus Operator objects and a kube-prometheus-stack values overlay.
+    Kubernetes,
+}
+
+impl Platform {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Platform::Compose => "compose",
+            Platform::Kubernetes => "kubernetes",
+        }
+    }
 }
 
 /// How images are named in the generated files.

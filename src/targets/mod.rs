@@ -12,6 +12,7 @@ pub mod env_example;
 pub mod exporter_image;
 pub mod grafana;
 pub mod graph;
+pub mod kubernetes;
 pub mod loki;
 pub mod paths;
 pub mod postgres;
@@ -90,12 +91,16 @@ pub const TARGETS: &[Target] = &[
     Target { name: "compose", origin: "/services", lower: compose::lower },
 ];
 
-/// Run every target, then `STACK.md`, the one output that lists the others. Targets are pure
+/// Run every target, then `STACK.md`, the one output that lists the others; on the Kubernetes
+/// platform, its objects instead (`kubernetes`). Targets are pure
 /// and independent, so one worker per core takes the next target until none is left (no more
 /// at once, so memory stays that of a few targets' work in flight); the files come out in
 /// `TARGETS` order whatever finishes first.
 pub fn lower_all(stack: &Stack) -> Vec<Artifact> {
     use std::sync::atomic::{AtomicUsize, Ordering};
+    if stack.platform == crate::manifest::model::Platform::Kubernetes {
+        return kubernetes::lower(stack);
+    }
     let next = AtomicUsize::new(0);
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(TARGETS.len());
     let mut done: Vec<(usize, Vec<Artifact>)> = std::thread::scope(|scope| {

@@ -973,3 +973,81 @@ fn stacks_are_named_once_and_never_share_an_output() {
     assert_eq!(skipped.code, 0, "{}", skipped.record());
     assert_eq!(sightline(dir.path(), &["check", "--changed"]).code, 0);
 }
+
+#[test]
+fn a_stack_builds_for_both_platforms_side_by_side() {
+    let (dir, _) = project("faceless-staging.yaml");
+    assert_eq!(sightline(dir.path(), &["build"]).code, 0);
+    let compose = tree(&dir.path().join("generated"));
+    let k8s = sightline(dir.path(), &["build", "--platform", "kubernetes"]);
+    assert_eq!(k8s.code, 0, "{}", k8s.record());
+    assert!(k8s.stderr.contains("SL903"), "what is not generated yet is said: {}", k8s.stderr);
+    let out = dir.path().join("generated-kubernetes");
+    assert!(out.join("manifests/alertmanager/config.yaml").is_file() && out.join("helm").is_dir());
+    assert!(std::fs::read_to_string(out.join("sightline.lock")).unwrap().contains("platform = \"kubernetes\""));
+    // The compose tree is untouched, and each gate holds its own directory.
+    assert_eq!(tree(&dir.path().join("generated")), compose);
+    assert_eq!(sightline(dir.path(), &["build", "--check"]).code, 0);
+    assert_eq!(sightline(dir.path(), &["build", "--check", "--platform", "kubernetes"]).code, 0);
+    // A changed file inside the kubernetes tree names its stack, and the lock its platform.
+    let datasources = out.join("manifests/grafana/datasources.yaml");
+    std::fs::write(&datasources, format!("{}# edit\n", std::fs::read_to_string(&datasources).unwrap())).unwrap();
+    let gate = sightline(
+        dir.path(),
+        &["build", "--check", "--changed", "generated-kubernetes/manifests/grafana/datasources.yaml"],
+    );
+    assert_eq!(gate.code, 1, "{}", gate.record());
+    assert!(
+        gate.stderr.contains("edited by hand: manifests/grafana/datasources.yaml")
+            && gate.stderr.contains("sightline build stack.yaml --platform kubernetes"),
+        "{}",
+        gate.stderr
+    );
+    assert_eq!(tree(&dir.path().join("generated")), compose);
+    // The manifest's own `platform:` builds into the kubernetes directory with no flag.
+    let manifest = dir.path().join("stack.yaml");
+    let text = std::fs::read_to_string(&manifest)
+        .unwrap()
+        .replace("environment: staging\n", "environment: staging\nplatform: kubernetes\n");
+    std::fs::write(&manifest, text).unwrap();
+    let own = sightline(dir.path(), &["build", "--force"]);
+    assert_eq!(own.code, 0, "{}", own.record());
+    assert!(own.stderr.contains("generated-kubernetes"), "{}", own.stderr);
+    assert_eq!(tree(&dir.path().join("generated")), compose);
+}
+
+#[test]
+fn each_tree_is_built_for_its_own_platform() {
+    let (dir, _) = project("minimal.yaml");
+    assert_eq!(sightline(dir.path(), &["build"]).code, 0);
+    let compose = tree(&dir.path().join("generated"));
+    // One platform's files never replace the other's: `--platform` against a tree's lock.
+    let into = sightline(dir.path(), &["build", "--platform", "kubernetes", "--out", "generated"]);
+    assert_eq!(into.code, 2, "{}", into.record());
+    assert!(into.stderr.contains("holds the compose files of this stack"), "{}", into.stderr);
+    let changed = sightline(dir.path(), &["build", "--platform", "kubernetes", "--changed", "generated/compose.yaml"]);
+    assert_eq!(changed.code, 2, "{}", changed.record());
+    assert_eq!(tree(&dir.path().join("generated")), compose);
+    // What the platform does not generate yet is a note: it never fails a build.
+    let denied = sightline(dir.path(), &["--deny-warnings", "build", "--platform", "kubernetes"]);
+    assert_eq!(denied.code, 0, "{}", denied.record());
+    assert!(denied.stderr.contains("SL903") && denied.stderr.contains("1 note"), "{}", denied.stderr);
+    // The platform's checks follow the platform built for, not the manifest's.
+    let manifest = dir.path().join("stack.yaml");
+    let text = std::fs::read_to_string(&manifest).unwrap().replace("stack: hello", "stack: hello_web");
+    std::fs::write(&manifest, text).unwrap();
+    let k8s = sightline(dir.path(), &["check", "--platform", "kubernetes"]);
+    assert_eq!(k8s.code, 1, "{}", k8s.record());
+    assert!(k8s.stderr.contains("SL901") && !k8s.stderr.contains("SL213"), "{}", k8s.stderr);
+    let plain = sightline(dir.path(), &["check"]);
+    assert_eq!(plain.code, 0, "{}", plain.record());
+    assert!(!plain.stderr.contains("SL90") && plain.stderr.contains("SL213"), "{}", plain.stderr);
+    let text = std::fs::read_to_string(&manifest)
+        .unwrap()
+        .replace("environment: dev", "environment: dev\nplatform: kubernetes");
+    std::fs::write(&manifest, text).unwrap();
+    let own = sightline(dir.path(), &["check", "--platform", "compose"]);
+    assert_eq!(own.code, 0, "{}", own.record());
+    assert!(!own.stderr.contains("SL90"), "{}", own.stderr);
+    assert_eq!(sightline(dir.path(), &["check"]).code, 1);
+}

@@ -12,6 +12,7 @@ mod durability;
 mod examples;
 mod fixtures;
 mod grafana;
+mod kubernetes;
 mod logql;
 mod loki;
 mod mutations;

@@ -1,0 +1,143 @@
+//! The Kubernetes platform (`sightline build --platform kubernetes`): the same rules, routing
+//! and dashboards as on compose, as objects for the Prometheus Operator and kube-prometheus-stack
+//! (docs/kubernetes.md). Every object is in `manifests/` (for `kubectl apply -R -f` or a GitOps
+//! tool); the values overlay for the chart is in `helm/`.
+//!
+//! - `rules`: a `PrometheusRule` per rule file, labelled for the chart's `ruleSelector`;
+//! - `alertmanager`: the configuration and its templates as the Secret the operator reads
+//!   (`alertmanagerSpec.configSecret`);
+//! - `grafana`: each dashboard as a ConfigMap the chart's Grafana sidecar loads, and the
+//!   datasources likewise;
+//! - `values`: the kube-prometheus-stack overlay that ties them together.
+//!
+//! A secret is never written here: each is a key of the stack's one Kubernetes Secret
+//! (`secrets_name`), which the operator mounts into Alertmanager.
+
+pub mod alertmanager;
+pub mod grafana;
+pub mod rules;
+pub mod values;
+
+use super::Artifact;
+use crate::ir::Stack;
+use crate::manifest::values::SecretRef;
+use serde_json::{Map, Value, json};
+
+/// Where the objects are, in the output directory.
+pub const MANIFESTS_DIR: &str = "manifests";
+/// Where the Helm values overlays are.
+pub const HELM_DIR: &str = "helm";
+
+/// Every file of the Kubernetes platform.
+pub fn lower(stack: &Stack) -> Vec<Artifact> {
+    let mut out = rules::lower(stack);
+    out.extend(alertmanager::lower(stack));
+    out.extend(grafana::lower(stack));
+    out.extend(values::lower(stack));
+    out
+}
+
+/// The name of one of the stack's objects: `<stack>-<what>`. `check::platform` holds the
+/// stack's name to what a Kubernetes object name may be (SL901), and `what` is made of names
+/// that already are.
+pub fn object_name(stack: &Stack, what: &str) -> String {
+    format!("{}-{what}", stack.name)
+}
+
+/// The labels every object carries: what manages it and the stack it belongs to.
+pub fn labels(stack: &Stack) -> Map<String, Value> {
+    let mut l = Map::new();
+    l.insert("app.kubernetes.io/managed-by".into(), json!("sightline"));
+    l.insert("app.kubernetes.io/part-of".into(), json!(stack.name.as_str()));
+    l
+}
+
+/// An object of `api_version` and `kind`, named `name` in the stack's namespace, with `labels`
+/// and the rest of its fields (`spec`, `data`, ...).
+pub fn object(
+    stack: &Stack,
+    api_version: &str,
+    kind: &str,
+    name: &str,
+    labels: Map<String, Value>,
+    rest: Map<String, Value>,
+) -> Value {
+    let mut o = Map::new();
+    o.insert("apiVersion".into(), json!(api_version));
+    o.insert("kind".into(), json!(kind));
+    o.insert(
+        "metadata".into(),
+        json!({ "name": name, "namespace": stack.kubernetes.namespace, "labels": Value::Object(labels) }),
+    );
+    o.extend(rest);
+    Value::Object(o)
+}
+
+/// An object as a YAML file.
+pub fn file(path: String, object: &Value) -> Artifact {
+    Artifact::new(path, serde_saphyr::to_string(object).expect("a Kubernetes object serializes"))
+}
+
+/// The secrets the Kubernetes tree reads: the receivers' (Alertmanager's). The others (the
+/// databases' passwords, Grafana's admin password) are read by what the platform does not
+/// generate yet (SL903), or by the chart's own settings.
+pub fn secrets_read(stack: &Stack) -> impl Iterator<Item = &crate::ir::SecretUse> {
+    stack.secrets.iter().filter(|u| u.setting.starts_with("alerting."))
+}
+
+/// The Kubernetes Secret every secret the tree reads is a key of.
+pub fn secrets_name(stack: &Stack) -> String {
+    object_name(stack, "secrets")
+}
+
+/// The key of that Secret a secret reference reads: the variable's name for `{ env }`, the
+/// file's name for `{ file }` (`check::platform` holds them to a Secret's keys and unique,
+/// SL902).
+pub fn secret_key(r: &SecretRef) -> &str {
+    match r {
+        SecretRef::Env(name) => name,
+        SecretRef::File(path) => path.rsplit('/').next().unwrap_or(path),
+    }
+}
+
+/// kube-prometheus-stack's `fullname` for a release (its `_helpers.tpl`: the release name when
+/// it contains the chart's name, else `<release>-kube-prometheus-stack`, cut to 26 characters
+/// without a trailing `-`): the prefix of the chart's Services.
+pub fn chart_fullname(release: &str) -> String {
+    const CHART: &str = "kube-prometheus-stack";
+    let full = if release.contains(CHART) { release.to_string() } else { format!("{release}-{CHART}") };
+    full.chars().take(26).collect::<String>().trim_end_matches('-').to_string()
+}
+
+/// The in-cluster address of one of the chart's Services (`prometheus` on 9090,
+/// `alertmanager` on 9093).
+pub fn chart_service_url(stack: &Stack, component: &str, port: u16) -> String {
+    format!(
+        "http://{}-{component}.{}.svc:{port}",
+        chart_fullname(&stack.kubernetes.release),
+        stack.kubernetes.namespace
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::chart_fullname;
+
+    #[test]
+    fn the_chart_names_its_services_as_its_helpers_do() {
+        // `_helpers.tpl`: the release when it contains the chart's name, else
+        // `<release>-kube-prometheus-stack`, cut to 26 characters, no trailing `-`.
+        assert_eq!(chart_fullname("kube-prometheus-stack"), "kube-prometheus-stack");
+        assert_eq!(chart_fullname("prometheus"), "prometheus-kube-prometheus");
+        assert_eq!(chart_fullname("monitoring"), "monitoring-kube-prometheus");
+        assert_eq!(chart_fullname("kps"), "kps-kube-prometheus-stack");
+        assert_eq!(chart_fullname("observability"), "observability-kube-prometh");
+        assert_eq!(chart_fullname("my-kube-prometheus-stack-prod"), "my-kube-prometheus-stack-p");
+        assert_eq!(chart_fullname("abcdefghij-kube-prometheus"), "abcdefghij-kube-prometheus");
+        assert_eq!(chart_fullname("abcdefghijk"), "abcdefghijk-kube-prometheu");
+        assert_eq!(chart_fullname("abcdefghi"), "abcdefghi-kube-prometheus");
+        assert_eq!(chart_fullname("abcdefghijklm"), "abcdefghijklm-kube-prometh");
+        assert_eq!(chart_fullname("abcdefghijklmnopqrstuvw"), "abcdefghijklmnopqrstuvw-ku");
+        assert_eq!(chart_fullname("abcdefghijklmnopqrstuvwxy"), "abcdefghijklmnopqrstuvwxy");
+    }
+}

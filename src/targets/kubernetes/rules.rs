@@ -1,0 +1,57 @@
+//! `manifests/prometheus-rules/<file>.yaml`: each rule file of `targets::rules` as a
+//! `PrometheusRule` (monitoring.coreos.com/v1), its one group as written for compose, labelled
+//! `release: <release>` so kube-prometheus-stack's Prometheus selects it (the chart's default
+//! `ruleSelectorNilUsesHelmValues: true`); and `promtool/`, the rule files kept whole with their
+//! unit tests, as on compose.
+
+use super::{MANIFESTS_DIR, file, labels, object, object_name};
+use crate::ir::Stack;
+use crate::targets::Artifact;
+use crate::targets::alertmanager::routing::WATCHDOG;
+use crate::targets::rules::model::Rule;
+use serde_json::{Map, json};
+
+pub const RULES_DIR: &str = "prometheus-rules";
+
+/// The rule files left out on Kubernetes: the compose host's (`host`, node_exporter on the
+/// host), which kube-prometheus-stack's default rules cover for the cluster's nodes, and those
+/// about what the platform does not run yet (`backups`, `jobs`: their alerts would fire for
+/// backups and jobs that do not exist; SL903).
+pub const LEFT_OUT: [&str; 3] = ["host", "backups", "jobs"];
+
+/// The file of sightline's own programs' rules, of which only the heartbeat's `Watchdog` is
+/// kept: the others select the compose jobs of Prometheus, Alertmanager, Loki and cAdvisor,
+/// which the chart's default rules (`defaultRules`) cover under its own job names.
+const MONITORING: &str = "monitoring";
+
+/// Where the rule files are written again with their promtool unit tests, as on compose
+/// (`promtool test rules` reads plain rule files, not PrometheusRules).
+pub const PROMTOOL_RULES_DIR: &str = "promtool/rules";
+pub const PROMTOOL_TESTS_DIR: &str = "promtool/tests";
+
+pub fn lower(stack: &Stack) -> Vec<Artifact> {
+    let mut out = Vec::new();
+    for mut f in crate::targets::rules::files(stack, true) {
+        if LEFT_OUT.contains(&f.name.as_str()) {
+            continue;
+        }
+        if f.name == MONITORING {
+            f.group.rules.retain(|r| matches!(r, Rule::Alert(a) if a.alert == WATCHDOG));
+            if f.group.rules.is_empty() {
+                continue;
+            }
+        } else {
+            // Kept whole: its tests hold here as on compose.
+            out.extend(crate::targets::rules::render(&f, PROMTOOL_RULES_DIR, PROMTOOL_TESTS_DIR));
+        }
+        let mut l = labels(stack);
+        l.insert("release".into(), json!(stack.kubernetes.release));
+        let spec = Map::from_iter([(
+            "spec".to_string(),
+            json!({ "groups": [serde_json::to_value(&f.group).expect("a rule group serializes")] }),
+        )]);
+        let o = object(stack, "monitoring.coreos.com/v1", "PrometheusRule", &object_name(stack, &f.name), l, spec);
+        out.push(file(format!("{MANIFESTS_DIR}/{RULES_DIR}/{}.yaml", f.name), &o).from_part(&f.origin));
+    }
+    out
+}

@@ -1,0 +1,102 @@
+//! `helm/kube-prometheus-stack.values.yaml`: the overlay for the kube-prometheus-stack chart
+//! (`helm upgrade --install ... -f` it after the team's own values). It pins Prometheus,
+//! Alertmanager and Grafana to the releases the stack is written and tested for (the chart's
+//! own are newer or older), carries the stack's intervals, retention, memory and CPU limits and
+//! Prometheus's storage, points Alertmanager at the generated configuration Secret and mounts
+//! the stack's Secret, and turns off the chart's own Grafana datasources (the generated ones
+//! replace them: two default datasources would stop Grafana's provisioning), and its own
+//! `Watchdog` and `InfoInhibitor` alerts (the stack's heartbeat is its own `Watchdog`).
+
+use super::alertmanager::config_secret;
+use super::{HELM_DIR, secrets_name};
+use crate::ir::{Component, Stack, defaults};
+use crate::targets::Artifact;
+use serde_json::{Map, Value, json};
+
+pub const VALUES_FILE: &str = "kube-prometheus-stack.values.yaml";
+
+pub fn lower(stack: &Stack) -> Vec<Artifact> {
+    let mut prometheus = Map::new();
+    let mut alertmanager = Map::new();
+    let mut grafana = Map::new();
+    if let Some(c) = stack.component(defaults::PROMETHEUS.name) {
+        prometheus.insert("image".into(), image(c));
+        prometheus.insert("resources".into(), resources(c));
+        if let Some(disk) = &c.disk {
+            prometheus.insert(
+                "storageSpec".into(),
+                json!({ "volumeClaimTemplate": { "spec": {
+                    "accessModes": ["ReadWriteOnce"],
+                    "resources": { "requests": { "storage": quantity(disk.bytes()) } },
+                } } }),
+            );
+        }
+    }
+    // As compose's prometheus.yml: every alert reaches Alertmanager with the stack's labels.
+    prometheus.insert("externalLabels".into(), json!({ "env": stack.env.as_str(), "stack": stack.name.as_str() }));
+    prometheus.insert("retention".into(), json!(stack.prometheus_retention.canonical()));
+    prometheus.insert("scrapeInterval".into(), json!(stack.scrape_interval.canonical()));
+    prometheus.insert("evaluationInterval".into(), json!(stack.evaluation_interval.canonical()));
+    if let Some(c) = stack.component(defaults::ALERTMANAGER.name) {
+        alertmanager.insert("image".into(), image(c));
+        alertmanager.insert("resources".into(), resources(c));
+    }
+    alertmanager.insert("configSecret".into(), json!(config_secret(stack)));
+    if super::secrets_read(stack).next().is_some() {
+        alertmanager.insert("secrets".into(), json!([secrets_name(stack)]));
+    }
+    if let Some(c) = stack.component(defaults::GRAFANA.name) {
+        grafana.insert("image".into(), image(c));
+        grafana.insert("resources".into(), resources(c));
+    }
+    grafana.insert("sidecar".into(), json!({ "datasources": { "defaultDatasourceEnabled": false } }));
+    // The chart's own always-firing alerts: the stack's `Watchdog` is the heartbeat (its
+    // routing sends it to `alerting.heartbeat`), and in the stack's routing tree, which has no
+    // null receiver for them, each would notify the default receiver.
+    let default_rules = json!({ "disabled": { "Watchdog": true, "InfoInhibitor": true } });
+    let values = json!({
+        "defaultRules": default_rules,
+        "prometheus": { "prometheusSpec": Value::Object(prometheus) },
+        "alertmanager": { "alertmanagerSpec": Value::Object(alertmanager) },
+        "grafana": Value::Object(grafana),
+    });
+    vec![Artifact::new(
+        format!("{HELM_DIR}/{VALUES_FILE}"),
+        serde_saphyr::to_string(&values).expect("the values overlay serializes"),
+    )]
+}
+
+/// An image as the chart's values take it: registry, repository, tag, and the digest (`sha`,
+/// without its `sha256:`) when the stack is pinned by digest.
+fn image(c: &Component) -> Value {
+    let repository = c.image.repository();
+    let (registry, path) = match repository.split_once('/') {
+        Some((first, rest)) if first.contains(['.', ':']) || first == "localhost" => (first, rest),
+        _ => ("docker.io", repository),
+    };
+    let mut i = json!({ "registry": registry, "repository": path, "tag": c.image.tag().unwrap_or("latest") });
+    if let Some(d) = c.image.digest() {
+        i["sha"] = json!(d.trim_start_matches("sha256:"));
+    }
+    i
+}
+
+/// The container's limits as on compose (what the budget check sized), as Kubernetes
+/// quantities (memory in binary units, CPU in thousandths); the requests are the limits, so the
+/// scheduler places the pod only where they fit.
+fn resources(c: &Component) -> Value {
+    let limits =
+        json!({ "memory": quantity(c.memory.bytes()), "cpu": format!("{}m", (c.cpus * 1000.0).round() as u64) });
+    json!({ "requests": limits.clone(), "limits": limits })
+}
+
+/// A size as a Kubernetes quantity in the largest binary unit that divides it (`512Mi`).
+fn quantity(bytes: u64) -> String {
+    for (unit, shift) in [("Ti", 40), ("Gi", 30), ("Mi", 20), ("Ki", 10)] {
+        let factor = 1u64 << shift;
+        if bytes >= factor && bytes.is_multiple_of(factor) {
+            return format!("{}{unit}", bytes / factor);
+        }
+    }
+    bytes.to_string()
+}

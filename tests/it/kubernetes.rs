@@ -1,0 +1,376 @@
+//! The kubernetes platform (`--platform kubernetes`), for every example and every manifest
+//! under `tests/fixtures/ok/` (and the every-kind fixture): each custom resource valid against
+//! the Prometheus Operator's CRD (`../shared/schemas/prometheus-operator/`, closed: a field the
+//! CRD does not have is an error), each built-in object valid for kubernetes-validate at two
+//! current releases, every name and label valid for Kubernetes; the rules checked by promtool
+//! and the Alertmanager configuration by amtool; and the rules, the Alertmanager configuration,
+//! its templates and the dashboards the same as on compose.
+
+use crate::prometheus::{manifests, yaml_to_json};
+use crate::support::{plan_of, require_tool, run, schema_errors, shared};
+use serde_json::Value;
+use sightline::manifest::model::Platform;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+/// The kubernetes plan of a manifest: path → contents.
+fn kubernetes_plan(path: &Path) -> BTreeMap<String, String> {
+    let bytes = std::fs::read(path).unwrap();
+    let checked = sightline::check_for(&path.to_string_lossy(), &bytes, Some(Platform::Kubernetes));
+    assert!(!checked.has_errors(), "{}: errors on kubernetes", path.display());
+    assert!(checked.diagnostics.iter().any(|d| d.code == sightline::code::Code::NotLowered));
+    let plan = sightline::plan_pinned(&checked, &BTreeMap::new(), Some(Platform::Kubernetes))
+        .and_then(Result::ok)
+        .unwrap_or_else(|| panic!("{} does not build for kubernetes", path.display()));
+    plan.files
+}
+
+/// The objects of a plan (every file under `manifests/`), as JSON, by path.
+fn objects(plan: &BTreeMap<String, String>) -> Vec<(String, Value)> {
+    plan.iter()
+        .filter(|(p, _)| p.starts_with("manifests/"))
+        .map(|(p, text)| {
+            assert!(p.ends_with(".yaml"), "{p}: objects are .yaml files");
+            (p.clone(), yaml_to_json(text))
+        })
+        .collect()
+}
+
+/// A CRD's schema for a version, closed: every object schema with `properties` and no
+/// `additionalProperties` refuses other fields (the API server prunes them; a generated field
+/// it would drop is a bug).
+fn crd_schema(file: &str, version: &str) -> jsonschema::Validator {
+    fn close(v: &mut Value) {
+        match v {
+            Value::Object(m) => {
+                if m.contains_key("properties") && !m.contains_key("additionalProperties") {
+                    m.insert("additionalProperties".into(), Value::Bool(false));
+                }
+                m.values_mut().for_each(close);
+            }
+            Value::Array(a) => a.iter_mut().for_each(close),
+            _ => {}
+        }
+    }
+    let crd: Value = serde_json::from_str(
+        &std::fs::read_to_string(shared().join("schemas/prometheus-operator").join(file)).unwrap(),
+    )
+    .unwrap();
+    let mut schema = crd["spec"]["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == version)
+        .unwrap_or_else(|| panic!("{file} serves {version}"))["schema"]["openAPIV3Schema"]
+        .clone();
+    close(&mut schema);
+    // `metadata` is the API server's own (ObjectMeta): the CRD leaves it open.
+    schema["properties"]["metadata"] = serde_json::json!({ "type": "object" });
+    jsonschema::validator_for(&schema).expect("the CRD schema compiles")
+}
+
+/// An RFC 1123 subdomain (an object's name).
+fn is_subdomain(s: &str) -> bool {
+    s.len() <= 253
+        && s.split('.').all(|l| {
+            !l.is_empty()
+                && l.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+        })
+}
+
+/// A label key (`[prefix/]name`) and value as Kubernetes takes them.
+fn is_label(key: &str, value: &str) -> bool {
+    let name_ok = |n: &str| {
+        !n.is_empty()
+            && n.len() <= 63
+            && n.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+            && n.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && n.ends_with(|c: char| c.is_ascii_alphanumeric())
+    };
+    let key_ok = match key.split_once('/') {
+        Some((prefix, name)) => is_subdomain(prefix) && name_ok(name),
+        None => name_ok(key),
+    };
+    key_ok && (value.is_empty() || name_ok(value))
+}
+
+#[test]
+fn every_object_validates_against_its_schema_and_names_are_valid() {
+    let rules = crd_schema("prometheusrules-crd.json", "v1");
+    let validate = require_tool("kubernetes-validate");
+    for m in manifests() {
+        let plan = kubernetes_plan(&m);
+        let scratch = tempfile::tempdir().unwrap();
+        let mut builtin = Vec::new();
+        let objs = objects(&plan);
+        assert!(objs.iter().any(|(_, o)| o["kind"] == "PrometheusRule"), "{}: no rules", m.display());
+        for (path, o) in &objs {
+            let meta = &o["metadata"];
+            let name = meta["name"].as_str().unwrap();
+            assert!(is_subdomain(name), "{}: {path}: `{name}` is not a valid object name", m.display());
+            assert!(meta["namespace"].as_str().is_some_and(|n| is_subdomain(n) && !n.contains('.')));
+            for (k, v) in meta["labels"].as_object().unwrap() {
+                assert!(is_label(k, v.as_str().unwrap()), "{}: {path}: label {k}={v}", m.display());
+            }
+            match o["kind"].as_str().unwrap() {
+                "PrometheusRule" => {
+                    assert_eq!(o["apiVersion"], "monitoring.coreos.com/v1");
+                    let errors = schema_errors(&rules, o);
+                    assert!(errors.is_empty(), "{}: {path}: {errors:#?}", m.display());
+                }
+                "ConfigMap" | "Secret" => {
+                    let file = scratch.path().join(path.replace('/', "_"));
+                    std::fs::write(&file, &plan[path]).unwrap();
+                    builtin.push(file);
+                }
+                other => panic!("{}: {path}: unexpected kind {other}", m.display()),
+            }
+        }
+        // Two current releases; strict: a field the API does not have is an error.
+        for version in ["1.35", "1.37"] {
+            let (ok, out) = run(Command::new(&validate).args(["--strict", "--quiet", "-k", version]).args(&builtin));
+            assert!(ok && !out.contains("ERROR"), "{}: kubernetes-validate {version}:\n{out}", m.display());
+        }
+    }
+}
+
+#[test]
+fn the_closed_crd_schema_refuses_what_the_operator_would_drop() {
+    // The check above can fail: a field the CRD does not have, and a name that is not one.
+    let rules = crd_schema("prometheusrules-crd.json", "v1");
+    let plan = kubernetes_plan(&crate::support::root().join("examples/minimal.yaml"));
+    let (_, mut o) = objects(&plan).into_iter().find(|(_, o)| o["kind"] == "PrometheusRule").unwrap();
+    assert!(schema_errors(&rules, &o).is_empty());
+    o["spec"]["groups"][0]["rules"][0]["severity"] = "page".into();
+    assert!(!schema_errors(&rules, &o).is_empty(), "an unknown field is refused");
+    assert!(!is_subdomain("hello_world-rules") && !is_label("part-of", "-x"));
+}
+
+/// A PrometheusRule's one group, and the compose rule file's.
+fn groups(k8s: &BTreeMap<String, String>, compose: &BTreeMap<String, String>) -> Vec<(String, Value, Value)> {
+    objects(k8s)
+        .into_iter()
+        .filter(|(_, o)| o["kind"] == "PrometheusRule")
+        .map(|(path, o)| {
+            let name = path.rsplit('/').next().unwrap().trim_end_matches(".yaml").to_string();
+            let spec = o["spec"]["groups"].as_array().unwrap();
+            assert_eq!(spec.len(), 1, "{path}: one group per rule file");
+            let file = compose
+                .get(&format!("prometheus/rules/{name}.yml"))
+                .unwrap_or_else(|| panic!("{name}: no compose file"));
+            let theirs = yaml_to_json(file)["groups"][0].clone();
+            (name, spec[0].clone(), theirs)
+        })
+        .collect()
+}
+
+#[test]
+fn rules_are_the_compose_rules_and_promtool_accepts_them() {
+    let promtool = require_tool("promtool");
+    for m in manifests() {
+        let k8s = kubernetes_plan(&m);
+        let compose = plan_of(&m);
+        let dir = tempfile::tempdir().unwrap();
+        let mut files = Vec::new();
+        let found = groups(&k8s, &compose);
+        for (name, ours, mut theirs) in found.iter().cloned() {
+            if name == "monitoring" {
+                // Only the heartbeat's Watchdog: the rest select compose's own jobs.
+                theirs["rules"].as_array_mut().unwrap().retain(|r| r["alert"] == "Watchdog");
+            }
+            assert_eq!(ours, theirs, "{}: {name}: the rules differ from compose's", m.display());
+            let file = dir.path().join(format!("{name}.yml"));
+            std::fs::write(&file, serde_json::to_string(&serde_json::json!({ "groups": [ours] })).unwrap()).unwrap();
+            files.push(file);
+        }
+        // Every compose rule file is there but those the platform leaves out, on purpose.
+        for path in compose.keys().filter_map(|p| p.strip_prefix("prometheus/rules/")) {
+            let name = path.trim_end_matches(".yml");
+            let kept = found.iter().any(|(n, _, _)| n == name);
+            let expected = match name {
+                "host" | "backups" | "jobs" => false,
+                // Kept for its Watchdog, when the stack has a heartbeat.
+                "monitoring" => compose[&format!("prometheus/rules/{path}")].contains("alert: Watchdog"),
+                _ => true,
+            };
+            assert_eq!(kept, expected, "{}: {name}", m.display());
+        }
+        let (ok, out) = run(Command::new(&promtool).args(["check", "rules", "--lint-fatal"]).args(&files));
+        assert!(ok, "{}: promtool check rules:\n{out}", m.display());
+        // The unit tests, as on compose, over the rule files written again beside them, which
+        // are the PrometheusRules' groups.
+        let tree = tempfile::tempdir().unwrap();
+        let mut tests = Vec::new();
+        for (path, text) in k8s.iter().filter(|(p, _)| p.starts_with("promtool/")) {
+            let at = tree.path().join(path);
+            std::fs::create_dir_all(at.parent().unwrap()).unwrap();
+            std::fs::write(&at, text).unwrap();
+            if let Some(name) = path.strip_prefix("promtool/rules/") {
+                let (_, ours, _) = found.iter().find(|(n, _, _)| format!("{n}.yml") == name).expect("a PrometheusRule");
+                assert_eq!(&yaml_to_json(text)["groups"][0], ours, "{}: {path}", m.display());
+            } else {
+                tests.push(path.strip_prefix("promtool/tests/").unwrap().to_string());
+            }
+        }
+        let whole = found
+            .iter()
+            .filter(|(n, _, _)| n != "monitoring" && compose.contains_key(&format!("prometheus/tests/{n}.yml")));
+        assert_eq!(whole.count(), tests.len(), "{}: every tested file kept whole has its tests", m.display());
+        if !tests.is_empty() {
+            let (ok, out) = run(Command::new(&promtool)
+                .arg("test")
+                .arg("rules")
+                .args(&tests)
+                .current_dir(tree.path().join("promtool/tests")));
+            assert!(ok, "{}: promtool test rules:\n{out}", m.display());
+        }
+    }
+}
+
+/// Every `*_file` value replaced by the secret's key (the file's name), and the templates by
+/// a marker: what is left is what must not differ between the platforms.
+fn placeless(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            for (k, v) in m.iter_mut() {
+                if k.ends_with("_file") {
+                    let key = v.as_str().unwrap().rsplit('/').next().unwrap().to_string();
+                    *v = Value::String(format!("<secret {key}>"));
+                } else {
+                    placeless(v);
+                }
+            }
+            if m.contains_key("templates") {
+                m.insert("templates".into(), "<templates>".into());
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(placeless),
+        _ => {}
+    }
+}
+
+#[test]
+fn alertmanager_is_the_compose_configuration_and_amtool_accepts_it() {
+    let amtool = require_tool("amtool");
+    for m in manifests() {
+        let k8s = kubernetes_plan(&m);
+        let compose = plan_of(&m);
+        let (_, secret) = objects(&k8s).into_iter().find(|(_, o)| o["kind"] == "Secret").expect("the config Secret");
+        let data = secret["stringData"].as_object().unwrap();
+        let config = data["alertmanager.yaml"].as_str().unwrap();
+        let template = data["sightline.tmpl"].as_str().unwrap();
+        // The same configuration but for where it reads templates and secrets.
+        let mut ours = yaml_to_json(config);
+        let mut theirs = yaml_to_json(&compose["alertmanager/alertmanager.yml"]);
+        assert_eq!(ours["templates"], serde_json::json!(["/etc/alertmanager/config/*.tmpl"]));
+        let secrets = format!(
+            "/etc/alertmanager/secrets/{}-secrets/",
+            secret["metadata"]["labels"]["app.kubernetes.io/part-of"].as_str().unwrap()
+        );
+        assert!(
+            !config.contains("_file:") || config.lines().filter(|l| l.contains("_file:")).all(|l| l.contains(&secrets)),
+            "{}: every secret is read from the stack's Secret:\n{config}",
+            m.display()
+        );
+        placeless(&mut ours);
+        placeless(&mut theirs);
+        assert_eq!(ours, theirs, "{}: the configuration differs from compose's", m.display());
+        // The templates too (compose's carries the generated-file header).
+        let compose_template = &compose["alertmanager/templates/sightline.tmpl"];
+        assert!(compose_template.ends_with(template), "{}: the templates differ", m.display());
+        // amtool, with the Secret's keys where the operator mounts them (here: beside it).
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("sightline.tmpl"), template).unwrap();
+        let local = config.replace("/etc/alertmanager/config/*.tmpl", &format!("{}/*.tmpl", dir.path().display()));
+        std::fs::write(dir.path().join("alertmanager.yml"), local).unwrap();
+        let (ok, out) = run(Command::new(&amtool)
+            .args(["--enable-feature=utf8-strict-mode", "check-config", "alertmanager.yml"])
+            .current_dir(dir.path()));
+        assert!(ok && out.contains("1 templates"), "{}: amtool check-config:\n{out}", m.display());
+    }
+}
+
+#[test]
+fn dashboards_are_the_compose_dashboards_where_the_chart_finds_them() {
+    for m in manifests() {
+        let k8s = kubernetes_plan(&m);
+        let compose = plan_of(&m);
+        let boards: Vec<&String> = compose.keys().filter(|p| p.starts_with("grafana/dashboards/")).collect();
+        let maps: Vec<Value> = objects(&k8s)
+            .into_iter()
+            .map(|(_, o)| o)
+            .filter(|o| o["metadata"]["labels"]["grafana_dashboard"] == "1")
+            .collect();
+        assert_eq!(maps.len(), boards.len(), "{}: one ConfigMap per dashboard", m.display());
+        for path in boards {
+            let key = path.rsplit('/').next().unwrap();
+            let map = maps.iter().find(|o| o["data"].get(key).is_some()).unwrap_or_else(|| panic!("{key}"));
+            assert_eq!(map["kind"], "ConfigMap");
+            assert_eq!(
+                map["data"][key].as_str().unwrap().trim_end(),
+                compose[path].trim_end(),
+                "{}: {key}",
+                m.display()
+            );
+        }
+        // The datasources, with the UIDs the dashboards use, at the chart's Services.
+        let ds = objects(&k8s)
+            .into_iter()
+            .map(|(_, o)| o)
+            .find(|o| o["metadata"]["labels"]["grafana_datasource"] == "1")
+            .expect("the datasources ConfigMap");
+        let k8s_sources = yaml_to_json(ds["data"]["sightline-datasources.yaml"].as_str().unwrap());
+        let compose_sources = yaml_to_json(&compose["grafana/provisioning/datasources/datasources.yml"]);
+        let uids =
+            |v: &Value| v["datasources"].as_array().unwrap().iter().map(|d| d["uid"].clone()).collect::<Vec<_>>();
+        assert_eq!(uids(&k8s_sources), uids(&compose_sources));
+        let urls: Vec<&str> =
+            k8s_sources["datasources"].as_array().unwrap().iter().map(|d| d["url"].as_str().unwrap()).collect();
+        assert_eq!(
+            urls,
+            [
+                "http://kube-prometheus-stack-prometheus.monitoring.svc:9090",
+                "http://loki-gateway.monitoring.svc",
+                "http://kube-prometheus-stack-alertmanager.monitoring.svc:9093"
+            ],
+            "{}",
+            m.display()
+        );
+    }
+}
+
+#[test]
+fn the_values_overlay_pins_the_releases_compose_runs() {
+    for m in manifests() {
+        let k8s = kubernetes_plan(&m);
+        let compose = yaml_to_json(&plan_of(&m)["compose.yaml"]);
+        let values = yaml_to_json(&k8s["helm/kube-prometheus-stack.values.yaml"]);
+        for (service, at) in [
+            ("prometheus", &values["prometheus"]["prometheusSpec"]["image"]),
+            ("alertmanager", &values["alertmanager"]["alertmanagerSpec"]["image"]),
+            ("grafana", &values["grafana"]["image"]),
+        ] {
+            let image = compose["services"][service]["image"].as_str().unwrap();
+            let registry = at["registry"].as_str().unwrap();
+            let named = format!("{}:{}", at["repository"].as_str().unwrap(), at["tag"].as_str().unwrap());
+            assert!(registry == "docker.io" && image == named, "{}: {service}: {image} vs {at}", m.display());
+        }
+        // The labels compose's Prometheus puts on every alert.
+        let compose_prometheus = yaml_to_json(&plan_of(&m)["prometheus/prometheus.yml"]);
+        assert_eq!(
+            values["prometheus"]["prometheusSpec"]["externalLabels"],
+            compose_prometheus["global"]["external_labels"],
+            "{}",
+            m.display()
+        );
+        for (field, global) in [("scrapeInterval", "scrape_interval"), ("evaluationInterval", "evaluation_interval")] {
+            assert_eq!(values["prometheus"]["prometheusSpec"][field], compose_prometheus["global"][global]);
+        }
+        let config = &values["alertmanager"]["alertmanagerSpec"]["configSecret"];
+        let secret = objects(&k8s).into_iter().find(|(_, o)| o["kind"] == "Secret").unwrap().1;
+        assert_eq!(config, &secret["metadata"]["name"], "{}: the overlay names the config Secret", m.display());
+    }
+}
