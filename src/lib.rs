@@ -131,12 +131,16 @@ pub fn plan_pinned(
 }
 
 /// The images the generated files name without a digest, each once: what `sightline pin`
-/// looks up. `None` when the manifest has errors.
-pub fn unpinned_images(checked: &Checked) -> Option<Vec<String>> {
+/// looks up, for `platform` when the command line names one. `None` when the manifest has
+/// errors.
+pub fn unpinned_images(checked: &Checked, platform: Option<manifest::model::Platform>) -> Option<Vec<String>> {
     if checked.has_errors() {
         return None;
     }
     let mut stack = ir::lower(checked.manifest.as_ref()?, &display_name(&checked.source.name));
+    if let Some(p) = platform {
+        stack.platform = p;
+    }
     Some(ir::unpinned(&mut stack))
 }
 

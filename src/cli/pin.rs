@@ -28,7 +28,7 @@ pub fn run(stack: &Stack, resolver: &Resolver, update: bool, force: bool, out: &
     let Some((checked, stack)) = build::read_stack(stack, out) else { return Status::Error };
     let stack = &stack;
     let name = &checked.source.name;
-    let Some(images) = crate::unpinned_images(&checked) else {
+    let Some(images) = crate::unpinned_images(&checked, stack.platform) else {
         out.note("nothing was written");
         return Status::Failure;
     };

@@ -815,11 +815,15 @@ impl Stack {
     /// Every image the generated files name: the components' (the backup runner's is the base
     /// its Dockerfile builds on), the application's, and the image supercronic is built in.
     pub fn images_mut(&mut self) -> impl Iterator<Item = &mut ImageRef> {
+        // On Kubernetes the tree names the images of the chart's programs only (the values
+        // overlay's); the application runs as the cluster runs it.
+        let kubernetes = self.platform == m::Platform::Kubernetes;
         self.components
             .iter_mut()
+            .filter(move |c| !kubernetes || defaults::KUBERNETES_COMPONENTS.contains(&c.name.as_str()))
             .map(|c| &mut c.image)
-            .chain(self.services.iter_mut().filter_map(|s| s.image.as_mut()))
-            .chain(self.backups.iter_mut().map(|b| &mut b.builder))
+            .chain(self.services.iter_mut().filter(move |_| !kubernetes).filter_map(|s| s.image.as_mut()))
+            .chain(self.backups.iter_mut().filter(move |_| !kubernetes).map(|b| &mut b.builder))
     }
 }
 

@@ -374,3 +374,37 @@ fn the_values_overlay_pins_the_releases_compose_runs() {
         assert_eq!(config, &secret["metadata"]["name"], "{}: the overlay names the config Secret", m.display());
     }
 }
+
+#[test]
+fn pinned_by_digest_the_overlay_names_the_digests_of_the_images_it_pins() {
+    let text = std::fs::read_to_string(crate::support::root().join("examples/faceless-staging.yaml")).unwrap();
+    let text = format!("{text}pin: digest\n");
+    let checked = sightline::check_for("stack.yaml", text.as_bytes(), Some(Platform::Kubernetes));
+    assert!(!checked.has_errors());
+    // Only the images the tree names: the chart's programs, at compose's releases.
+    let wanted = sightline::unpinned_images(&checked, Some(Platform::Kubernetes)).unwrap();
+    let compose =
+        yaml_to_json(&plan_of(&crate::support::root().join("examples/faceless-staging.yaml"))["compose.yaml"]);
+    let expected: Vec<String> = ["prometheus", "alertmanager", "grafana"]
+        .iter()
+        .map(|s| compose["services"][s]["image"].as_str().unwrap().to_string())
+        .collect();
+    let mut sorted = wanted.clone();
+    sorted.sort();
+    let mut exp = expected.clone();
+    exp.sort();
+    assert_eq!(sorted, exp);
+    assert!(sightline::plan_pinned(&checked, &BTreeMap::new(), Some(Platform::Kubernetes)).unwrap().is_err());
+    let recorded: BTreeMap<String, String> = wanted
+        .iter()
+        .enumerate()
+        .map(|(i, w)| (w.clone(), format!("sha256:{}", format!("{i:x}").repeat(64))))
+        .collect();
+    let plan = sightline::plan_pinned(&checked, &recorded, Some(Platform::Kubernetes)).unwrap().unwrap();
+    let values = yaml_to_json(&plan.files["helm/kube-prometheus-stack.values.yaml"]);
+    let image = &values["prometheus"]["prometheusSpec"]["image"];
+    let named = format!("{}:{}", image["repository"].as_str().unwrap(), image["tag"].as_str().unwrap());
+    let sha = recorded[&named].trim_start_matches("sha256:");
+    assert_eq!(image["sha"], sha);
+    assert!(plan.files["sightline.lock"].contains(&named), "the lock records the digests used");
+}

@@ -214,7 +214,7 @@ fn pin(dir: &Path, port: u16, extra: &[&str]) -> Run {
 /// The images the manifest's stack names without a digest, as the library lists them.
 fn images_of(text: &str) -> Vec<String> {
     let checked = sightline::check("stack.yaml", text.as_bytes());
-    sightline::unpinned_images(&checked).expect("the manifest compiles")
+    sightline::unpinned_images(&checked, None).expect("the manifest compiles")
 }
 
 /// A work directory with a project in it whose stack.yaml is `manifest(port, "1.0", false)`
