@@ -60,6 +60,8 @@ pub struct Stack {
 pub struct Kubernetes {
     pub namespace: String,
     pub release: String,
+    /// The chart's `fullnameOverride`, when the manifest gives it.
+    pub fullname: Option<String>,
 }
 
 /// A container sightline runs (not the application's own).
@@ -462,6 +464,7 @@ pub fn lower(manifest: &Manifest, manifest_name: &str) -> Stack {
             Kubernetes {
                 namespace: k.namespace.unwrap_or_else(|| defaults::KUBERNETES_NAMESPACE.into()),
                 release: k.release.unwrap_or_else(|| defaults::KUBERNETES_RELEASE.into()),
+                fullname: k.fullname,
             }
         },
     };

@@ -82,6 +82,11 @@ pub struct Kubernetes {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"))]
     pub release: Option<String>,
+    /// The chart's `fullnameOverride`, when it is installed with one: the prefix of its
+    /// Services, which the datasources point at (default: what the chart makes of the release).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"))]
+    pub fullname: Option<String>,
 }
 
 /// Where the stack runs: one host with compose (the default), or Kubernetes with the

@@ -408,3 +408,41 @@ fn pinned_by_digest_the_overlay_names_the_digests_of_the_images_it_pins() {
     assert_eq!(image["sha"], sha);
     assert!(plan.files["sightline.lock"].contains(&named), "the lock records the digests used");
 }
+
+#[test]
+fn the_namespace_release_and_fullname_reach_every_object() {
+    let base = std::fs::read_to_string(crate::support::root().join("examples/minimal.yaml")).unwrap();
+    let build = |extra: &str| {
+        let checked =
+            sightline::check_for("stack.yaml", format!("{base}{extra}").as_bytes(), Some(Platform::Kubernetes));
+        assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
+        sightline::plan_pinned(&checked, &BTreeMap::new(), Some(Platform::Kubernetes)).unwrap().unwrap().files
+    };
+    let urls = |plan: &BTreeMap<String, String>| {
+        let ds = yaml_to_json(&plan["manifests/grafana/datasources.yaml"]);
+        let sources = yaml_to_json(ds["data"]["sightline-datasources.yaml"].as_str().unwrap());
+        sources["datasources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["url"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    let plan = build("kubernetes: { namespace: observability, release: prometheus }\n");
+    assert_eq!(
+        urls(&plan),
+        [
+            "http://prometheus-kube-prometheus-prometheus.observability.svc:9090",
+            "http://loki-gateway.observability.svc",
+            "http://prometheus-kube-prometheus-alertmanager.observability.svc:9093"
+        ]
+    );
+    for (path, o) in objects(&plan) {
+        assert_eq!(o["metadata"]["namespace"], "observability", "{path}");
+        if o["kind"] == "PrometheusRule" {
+            assert_eq!(o["metadata"]["labels"]["release"], "prometheus", "{path}");
+        }
+    }
+    let plan = build("kubernetes: { release: prometheus, fullname: monitoring-stack }\n");
+    assert_eq!(urls(&plan)[0], "http://monitoring-stack-prometheus.monitoring.svc:9090");
+}

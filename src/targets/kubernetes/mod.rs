@@ -110,13 +110,15 @@ pub fn chart_fullname(release: &str) -> String {
 }
 
 /// The in-cluster address of one of the chart's Services (`prometheus` on 9090,
-/// `alertmanager` on 9093).
+/// `alertmanager` on 9093): `<fullname>-<component>`, the fullname the manifest's
+/// `kubernetes.fullname` (the chart's `fullnameOverride`, cut as the chart cuts it) or the
+/// release's.
 pub fn chart_service_url(stack: &Stack, component: &str, port: u16) -> String {
-    format!(
-        "http://{}-{component}.{}.svc:{port}",
-        chart_fullname(&stack.kubernetes.release),
-        stack.kubernetes.namespace
-    )
+    let fullname = match &stack.kubernetes.fullname {
+        Some(f) => f.chars().take(26).collect::<String>().trim_end_matches('-').to_string(),
+        None => chart_fullname(&stack.kubernetes.release),
+    };
+    format!("http://{fullname}-{component}.{}.svc:{port}", stack.kubernetes.namespace)
 }
 
 #[cfg(test)]
