@@ -48,7 +48,7 @@ codes! {
         "This mapping must have the named field. `version`, `stack`, `environment` and\n`services` are required at the top level; every service needs `kind`, and the fields its\nkind requires: `port` (every kind but `celery`), `broker` (`celery`).";
     InvalidChoice = "SL006", "a value outside the allowed set",
         "This field takes one of a fixed set of words (for example `kind: http | postgres |\nmysql | redis | memcached | nginx | haproxy | caddy | traefik | rabbitmq |
-elasticsearch | pgbouncer | mongodb | generic`). The help line lists them.";
+elasticsearch | pgbouncer | mongodb | celery | generic`). The help line lists them.";
     UnsupportedVersion = "SL007", "an unknown manifest format version",
         "`version` selects the manifest language. This sightline understands version 1. A newer\nmanifest needs a newer sightline; an older one has to be migrated (docs/manifest.md).";
     EmptyManifest = "SL008", "the manifest is empty",
