@@ -130,8 +130,8 @@ pub fn lower_all(stack: &Stack) -> Vec<Artifact> {
     out
 }
 
-/// Every alerting rule the stack generates (Prometheus's and Loki's, the user's included), in
-/// file order, as its labels (`alertname` among them) and the services it is about (a rule over
+/// Every alerting rule the stack generates (Prometheus's and Loki's, the user's included; on
+/// Kubernetes, the rule files its tree has, without Loki's), in file order, as its labels (`alertname` among them) and the services it is about (a rule over
 /// several services raises one alert per service, with its `service` label; none for a rule
 /// about no service): taken from the same rule models the rule files are serialized from, so
 /// routing checks and `sightline route` see exactly what Alertmanager will, without rendering
@@ -140,9 +140,17 @@ pub fn alerting_rules(stack: &Stack) -> Vec<(std::collections::BTreeMap<String, 
     use rules::model::Rule;
     // The labels do not depend on the dashboards: no dashboards to link.
     let none = grafana::dashboards::ServiceBoards::none();
-    let prometheus = rules::files_with(stack, &none, false).into_iter().map(|f| f.group);
+    let mut files = rules::files_with(stack, &none, false);
+    // Loki's rules are not generated for Kubernetes yet (SL903).
+    let mut logs = Vec::new();
+    if stack.platform == crate::manifest::model::Platform::Kubernetes {
+        files = kubernetes::rules::kept(files).into_iter().map(|(f, _)| f).collect();
+    } else {
+        logs = loki::rules::groups(stack, &none);
+    }
+    let prometheus = files.into_iter().map(|f| f.group);
     prometheus
-        .chain(loki::rules::groups(stack, &none))
+        .chain(logs)
         .flat_map(|g| g.rules)
         .filter_map(|r| match r {
             Rule::Alert(a) => {

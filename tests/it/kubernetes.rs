@@ -446,3 +446,28 @@ fn the_namespace_release_and_fullname_reach_every_object() {
     let plan = build("kubernetes: { release: prometheus, fullname: monitoring-stack }\n");
     assert_eq!(urls(&plan)[0], "http://monitoring-stack-prometheus.monitoring.svc:9090");
 }
+
+#[test]
+fn the_routing_checks_read_the_rules_the_kubernetes_tree_has() {
+    // Routed by service: the host's and the stack's own programs' criticals name none, and
+    // reach the default receiver on compose (SL216); the Kubernetes tree has none of them.
+    let text = "version: 1\nstack: shop\nenvironment: prod\nnetwork: shop_default\nservices:\n  api: { kind: http, framework: fastify, port: 3000 }\n  db: { kind: postgres, port: 5432, database: shop, user: shop, password: { env: DB_PASSWORD } }\nalerting:\n  receivers:\n    pager: { webhook: { url: \"http://pager.internal/hook\" } }\n    team: { webhook: { url: \"http://team.internal/hook\" } }\n  routes:\n    - match: { severity: critical, service: [api, db] }\n      to: pager\n  default: team\n";
+    let codes = |platform| {
+        sightline::check_for("stack.yaml", text.as_bytes(), platform)
+            .diagnostics
+            .iter()
+            .map(|d| d.code)
+            .collect::<Vec<_>>()
+    };
+    let compose = codes(None);
+    let message = sightline::check("stack.yaml", text.as_bytes())
+        .diagnostics
+        .into_iter()
+        .find(|d| d.code == sightline::code::Code::CriticalToDefault)
+        .expect("SL216 on compose")
+        .message;
+    assert!(message.contains("HostDown"), "{message}");
+    assert!(compose.contains(&sightline::code::Code::CriticalToDefault));
+    let kubernetes = codes(Some(Platform::Kubernetes));
+    assert!(!kubernetes.contains(&sightline::code::Code::CriticalToDefault), "{kubernetes:?}");
+}

@@ -8,6 +8,7 @@ use super::{MANIFESTS_DIR, file, labels, object, object_name};
 use crate::ir::Stack;
 use crate::targets::Artifact;
 use crate::targets::alertmanager::routing::WATCHDOG;
+use crate::targets::rules::File;
 use crate::targets::rules::model::Rule;
 use serde_json::{Map, json};
 
@@ -29,19 +30,27 @@ const MONITORING: &str = "monitoring";
 pub const PROMTOOL_RULES_DIR: &str = "promtool/rules";
 pub const PROMTOOL_TESTS_DIR: &str = "promtool/tests";
 
+/// The rule files of the Kubernetes tree, out of the compose ones: each with whether it is kept
+/// whole (its promtool tests hold as on compose). What reads the rules' labels on Kubernetes
+/// (the routing checks) reads these.
+pub fn kept(files: Vec<File>) -> Vec<(File, bool)> {
+    files
+        .into_iter()
+        .filter(|f| !LEFT_OUT.contains(&f.name.as_str()))
+        .filter_map(|mut f| {
+            if f.name != MONITORING {
+                return Some((f, true));
+            }
+            f.group.rules.retain(|r| matches!(r, Rule::Alert(a) if a.alert == WATCHDOG));
+            (!f.group.rules.is_empty()).then_some((f, false))
+        })
+        .collect()
+}
+
 pub fn lower(stack: &Stack) -> Vec<Artifact> {
     let mut out = Vec::new();
-    for mut f in crate::targets::rules::files(stack, true) {
-        if LEFT_OUT.contains(&f.name.as_str()) {
-            continue;
-        }
-        if f.name == MONITORING {
-            f.group.rules.retain(|r| matches!(r, Rule::Alert(a) if a.alert == WATCHDOG));
-            if f.group.rules.is_empty() {
-                continue;
-            }
-        } else {
-            // Kept whole: its tests hold here as on compose.
+    for (f, whole) in kept(crate::targets::rules::files(stack, true)) {
+        if whole {
             out.extend(crate::targets::rules::render(&f, PROMTOOL_RULES_DIR, PROMTOOL_TESTS_DIR));
         }
         let mut l = labels(stack);
