@@ -219,6 +219,9 @@ enum Command {
         /// Every generated and user alert with the receivers it reaches.
         #[arg(long)]
         all: bool,
+        /// The alerts of the platform's tree (the kubernetes one leaves some out).
+        #[command(flatten)]
+        platform: PlatformArg,
     },
     /// Draw the stack: services, exporters, Prometheus, Alertmanager, receivers, logs.
     Graph {
@@ -296,7 +299,9 @@ where
                 Some(s) => build::each(&s, |s| build::drift(s, false, &out)),
             }
         }
-        Command::Route { manifest, labels, all } => route::run(manifest.file, &labels, all, &out),
+        Command::Route { manifest, labels, all, platform } => {
+            route::run(manifest.file, &labels, all, platform.get(), &out)
+        }
         Command::Graph { manifest } => {
             let dot = match cli.format {
                 FormatArg::Dot => true,

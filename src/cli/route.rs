@@ -19,7 +19,13 @@ fn shown(labels: &BTreeMap<String, String>) -> String {
     format!("{name}{{{}}}", rest.join(","))
 }
 
-pub fn run(given: Option<PathBuf>, args: &[String], all: bool, out: &Output) -> Status {
+pub fn run(
+    given: Option<PathBuf>,
+    args: &[String],
+    all: bool,
+    platform: Option<crate::manifest::model::Platform>,
+    out: &Output,
+) -> Status {
     let mut alert = None;
     let mut parsed = BTreeMap::new();
     for (i, l) in args.iter().enumerate() {
@@ -36,7 +42,11 @@ pub fn run(given: Option<PathBuf>, args: &[String], all: bool, out: &Output) -> 
     }
     let Some(checked) = super::build::load(given, out) else { return Status::Error };
     let Some(manifest) = checked.manifest.as_ref().filter(|_| !checked.has_errors()) else { return Status::Failure };
-    let stack = crate::ir::lower(manifest, &crate::display_name(&checked.source.name));
+    let mut stack = crate::ir::lower(manifest, &crate::display_name(&checked.source.name));
+    // The alerts of the tree built for that platform (`--platform`, else the manifest's).
+    if let Some(p) = platform {
+        stack.platform = p;
+    }
     let tree = routing::tree(&stack);
     if !all && alert.is_none() {
         let receivers = routing::receivers(&tree, &parsed);

@@ -402,11 +402,17 @@ fn pinned_by_digest_the_overlay_names_the_digests_of_the_images_it_pins() {
         .collect();
     let plan = sightline::plan_pinned(&checked, &recorded, Some(Platform::Kubernetes)).unwrap().unwrap();
     let values = yaml_to_json(&plan.files["helm/kube-prometheus-stack.values.yaml"]);
-    let image = &values["prometheus"]["prometheusSpec"]["image"];
-    let named = format!("{}:{}", image["repository"].as_str().unwrap(), image["tag"].as_str().unwrap());
-    let sha = recorded[&named].trim_start_matches("sha256:");
-    assert_eq!(image["sha"], sha);
-    assert!(plan.files["sightline.lock"].contains(&named), "the lock records the digests used");
+    for image in [
+        &values["prometheus"]["prometheusSpec"]["image"],
+        &values["alertmanager"]["alertmanagerSpec"]["image"],
+        &values["grafana"]["image"],
+    ] {
+        let named = format!("{}:{}", image["repository"].as_str().unwrap(), image["tag"].as_str().unwrap());
+        let digest = &recorded[&named];
+        assert_eq!(image["sha"], digest.trim_start_matches("sha256:"), "{named}");
+        let lock = &plan.files["sightline.lock"];
+        assert!(lock.contains(&format!("\"{named}\" = \"{digest}\"")), "the lock records {named}'s digest:\n{lock}");
+    }
 }
 
 #[test]
@@ -445,29 +451,50 @@ fn the_namespace_release_and_fullname_reach_every_object() {
     }
     let plan = build("kubernetes: { release: prometheus, fullname: monitoring-stack }\n");
     assert_eq!(urls(&plan)[0], "http://monitoring-stack-prometheus.monitoring.svc:9090");
+    assert_eq!(urls(&plan)[2], "http://monitoring-stack-alertmanager.monitoring.svc:9093");
+    // Cut to 26 characters as the chart cuts it, without the `-` the cut leaves at the end.
+    let plan = build("kubernetes: { fullname: observability-platform-ab-cluster }\n");
+    assert_eq!(urls(&plan)[0], "http://observability-platform-ab-prometheus.monitoring.svc:9090");
+    assert_eq!(urls(&plan)[2], "http://observability-platform-ab-alertmanager.monitoring.svc:9093");
 }
 
 #[test]
 fn the_routing_checks_read_the_rules_the_kubernetes_tree_has() {
-    // Routed by service: the host's and the stack's own programs' criticals name none, and
-    // reach the default receiver on compose (SL216); the Kubernetes tree has none of them.
-    let text = "version: 1\nstack: shop\nenvironment: prod\nnetwork: shop_default\nservices:\n  api: { kind: http, framework: fastify, port: 3000 }\n  db: { kind: postgres, port: 5432, database: shop, user: shop, password: { env: DB_PASSWORD } }\nalerting:\n  receivers:\n    pager: { webhook: { url: \"http://pager.internal/hook\" } }\n    team: { webhook: { url: \"http://team.internal/hook\" } }\n  routes:\n    - match: { severity: critical, service: [api, db] }\n      to: pager\n  default: team\n";
-    let codes = |platform| {
-        sightline::check_for("stack.yaml", text.as_bytes(), platform)
-            .diagnostics
-            .iter()
-            .map(|d| d.code)
-            .collect::<Vec<_>>()
+    use sightline::code::Code;
+    // Criticals routed by service: on compose, the host's and the stack's own programs' name
+    // none and reach only the default receiver (SL216). The Kubernetes tree has none of them,
+    // and still has db's when `db` is not routed.
+    let manifest = |routed: &str| {
+        format!(
+            "version: 1\nstack: shop\nenvironment: prod\nnetwork: shop_default\nservices:\n  api: {{ kind: http, framework: fastify, port: 3000 }}\n  db: {{ kind: postgres, port: 5432, database: shop, user: shop, password: {{ env: DB_PASSWORD }} }}\n  web: {{ kind: nginx, port: 8080 }}\nalerting:\n  receivers:\n    pager: {{ webhook: {{ url: \"http://pager.internal/hook\" }} }}\n    team: {{ webhook: {{ url: \"http://team.internal/hook\" }} }}\n  routes:\n    - match: {{ severity: critical, service: [{routed}] }}\n      to: pager\n  default: team\n"
+        )
     };
-    let compose = codes(None);
-    let message = sightline::check("stack.yaml", text.as_bytes())
-        .diagnostics
-        .into_iter()
-        .find(|d| d.code == sightline::code::Code::CriticalToDefault)
-        .expect("SL216 on compose")
-        .message;
-    assert!(message.contains("HostDown"), "{message}");
-    assert!(compose.contains(&sightline::code::Code::CriticalToDefault));
-    let kubernetes = codes(Some(Platform::Kubernetes));
-    assert!(!kubernetes.contains(&sightline::code::Code::CriticalToDefault), "{kubernetes:?}");
+    let sl216 = |text: &str, platform| {
+        let checked = sightline::check_for("stack.yaml", text.as_bytes(), platform);
+        assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
+        let on_kubernetes = checked.diagnostics.iter().any(|d| d.code == Code::NotLowered);
+        assert_eq!(on_kubernetes, platform.is_some());
+        checked.diagnostics.into_iter().find(|d| d.code == Code::CriticalToDefault).map(|d| d.message)
+    };
+    let compose = sl216(&manifest("api, db, web"), None).expect("SL216 on compose");
+    assert!(compose.contains("HostDown") && compose.contains("PrometheusRuleFailures"), "{compose}");
+    assert_eq!(sl216(&manifest("api, db, web"), Some(Platform::Kubernetes)), None);
+    let kept = sl216(&manifest("api, web"), Some(Platform::Kubernetes)).expect("db's criticals reach the default");
+    assert!(kept.contains("PostgresDown") && !kept.contains("HostDown"), "{kept}");
+    // Nor are Loki's alerts in the tree: `sightline route --all` lists what each tree has.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("stack.yaml"), manifest("api, db, web")).unwrap();
+    let route = |extra: &[&str]| {
+        let (ok, out) = run(Command::new(env!("CARGO_BIN_EXE_sightline"))
+            .args(["route", "--all"])
+            .args(extra)
+            .current_dir(dir.path()));
+        assert!(ok, "{out}");
+        out
+    };
+    let (on_compose, on_kubernetes) = (route(&[]), route(&["--platform", "kubernetes"]));
+    for loki in ["NginxHighErrorRate{", "PostgresFatalErrors{", "ErrorLogSpike{", "HostDown{"] {
+        assert!(on_compose.contains(loki) && !on_kubernetes.contains(loki), "{loki}:\n{on_kubernetes}");
+    }
+    assert!(on_kubernetes.contains("NginxDown{") && on_kubernetes.contains("PostgresDown{"), "{on_kubernetes}");
 }
