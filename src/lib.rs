@@ -120,10 +120,7 @@ pub fn plan_pinned(
     }
     let manifest = checked.manifest.as_ref()?;
     let name = display_name(&checked.source.name);
-    let mut stack = ir::lower(manifest, &name);
-    if let Some(p) = platform {
-        stack.platform = p;
-    }
+    let mut stack = ir::lower_for(manifest, &name, platform);
     Some(
         ir::pin(&mut stack, recorded)
             .map(|used| emit::Plan::new(targets::lower_all(&stack), &name, &used, stack.platform)),
@@ -137,10 +134,7 @@ pub fn unpinned_images(checked: &Checked, platform: Option<manifest::model::Plat
     if checked.has_errors() {
         return None;
     }
-    let mut stack = ir::lower(checked.manifest.as_ref()?, &display_name(&checked.source.name));
-    if let Some(p) = platform {
-        stack.platform = p;
-    }
+    let mut stack = ir::lower_for(checked.manifest.as_ref()?, &display_name(&checked.source.name), platform);
     Some(ir::unpinned(&mut stack))
 }
 

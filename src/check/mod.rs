@@ -80,8 +80,7 @@ const FAMILIES: &[Family] = &[
 /// platform needs of it). Run only on a manifest without errors: lowering needs one.
 pub fn run_on_stack(manifest: &Manifest, source: &SourceFile, platform: Platform, sink: &mut Sink) {
     let ctx = Ctx { manifest, source, platform };
-    let mut stack = crate::ir::lower(manifest, &crate::display_name(&source.name));
-    stack.platform = platform;
+    let stack = crate::ir::lower_for(manifest, &crate::display_name(&source.name), Some(platform));
     reach::routes(&ctx, &stack, sink);
     platform::check(&ctx, &stack, sink);
 }

@@ -27,6 +27,39 @@ fn unknown_service(name: &str, at: Span, known: &[String]) -> Diagnostic {
         .help_suggesting(name, known, format!("defined services: {}", known.join(", ")))
 }
 
+/// What a reference to a service of a kind it cannot take is told: its code, what the setting
+/// takes, the label and the help.
+struct WrongKind {
+    code: Code,
+    takes: &'static str,
+    label: &'static str,
+    help: &'static str,
+}
+
+/// A reference (at `at`) to a service that must exist (SL201) and be of a kind `fits` takes
+/// (`wrong` otherwise, pointing at the service's kind too).
+fn of_kind(
+    ctx: &Ctx,
+    sink: &mut Sink,
+    services: &[String],
+    name: &str,
+    at: Span,
+    fits: impl Fn(Kind) -> bool,
+    wrong: WrongKind,
+) {
+    match ctx.manifest.services.get(name) {
+        None => sink.push(unknown_service(name, at, services)),
+        Some(s) if !fits(s.kind) => sink.push(
+            Diagnostic::error(wrong.code, format!("`{name}` is a {} service; {}", s.kind.as_str(), wrong.takes))
+                .at(at)
+                .label(wrong.label)
+                .related(ctx.value(["services", name, "kind"]), "its kind")
+                .help(wrong.help),
+        ),
+        Some(_) => {}
+    }
+}
+
 pub fn check(ctx: &Ctx, sink: &mut Sink) {
     let m = ctx.manifest;
     let services: Vec<String> = m.services.keys().map(|k| k.to_string()).collect();
@@ -78,24 +111,13 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
     if let Some(b) = &m.backups {
         for (i, j) in b.jobs.iter().enumerate() {
             let at = ctx.value(["backups", "jobs", &i.to_string(), "service"]);
-            match m.services.get(j.service.as_str()) {
-                None => sink.push(unknown_service(j.service.as_str(), at, &services)),
-                Some(s) if crate::kinds::def(s.kind).backup.is_none() => sink.push(
-                    Diagnostic::error(
-                        Code::BackupNotPostgres,
-                        format!(
-                            "`{}` is a {} service; backups dump PostgreSQL and MySQL (or MariaDB)",
-                            j.service,
-                            s.kind.as_str()
-                        ),
-                    )
-                    .at(at)
-                    .label("not a database sightline dumps")
-                    .related(ctx.value(["services", j.service.as_str(), "kind"]), "its kind")
-                    .help("point the job at a service of `kind: postgres` or `kind: mysql`"),
-                ),
-                Some(_) => {}
-            }
+            let wrong = WrongKind {
+                code: Code::BackupNotPostgres,
+                takes: "backups dump PostgreSQL and MySQL (or MariaDB)",
+                label: "not a database sightline dumps",
+                help: "point the job at a service of `kind: postgres` or `kind: mysql`",
+            };
+            of_kind(ctx, sink, &services, j.service.as_str(), at, |k| crate::kinds::def(k).backup.is_some(), wrong);
         }
     }
     for (i, j) in m.jobs.iter().enumerate() {
@@ -106,24 +128,13 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
     for (name, s) in &m.services {
         if let Some(b) = s.broker.as_ref().filter(|_| s.kind == Kind::Celery) {
             let at = ctx.value(["services", name.as_str(), "broker", "service"]);
-            match m.services.get(b.service.as_str()) {
-                None => sink.push(unknown_service(b.service.as_str(), at, &services)),
-                Some(of) if !matches!(of.kind, Kind::Redis | Kind::Rabbitmq) => sink.push(
-                    Diagnostic::error(
-                        Code::NotABroker,
-                        format!(
-                            "`{}` is a {} service; a Celery broker is a redis or rabbitmq service",
-                            b.service,
-                            of.kind.as_str()
-                        ),
-                    )
-                    .at(at)
-                    .label("not a broker celery-exporter reads")
-                    .related(ctx.value(["services", b.service.as_str(), "kind"]), "its kind")
-                    .help("point `broker.service` at a service of `kind: redis` or `kind: rabbitmq`"),
-                ),
-                Some(_) => {}
-            }
+            let wrong = WrongKind {
+                code: Code::NotABroker,
+                takes: "a Celery broker is a redis or rabbitmq service",
+                label: "not a broker celery-exporter reads",
+                help: "point `broker.service` at a service of `kind: redis` or `kind: rabbitmq`",
+            };
+            of_kind(ctx, sink, &services, b.service.as_str(), at, |k| matches!(k, Kind::Redis | Kind::Rabbitmq), wrong);
         }
         let known: Vec<String> = builtin_alerts(s.kind).into_iter().map(String::from).collect();
         for alert in s.alerts.keys() {

@@ -42,11 +42,8 @@ pub fn run(
     }
     let Some(checked) = super::build::load(given, out) else { return Status::Error };
     let Some(manifest) = checked.manifest.as_ref().filter(|_| !checked.has_errors()) else { return Status::Failure };
-    let mut stack = crate::ir::lower(manifest, &crate::display_name(&checked.source.name));
     // The alerts of the tree built for that platform (`--platform`, else the manifest's).
-    if let Some(p) = platform {
-        stack.platform = p;
-    }
+    let stack = crate::ir::lower_for(manifest, &crate::display_name(&checked.source.name), platform);
     let tree = routing::tree(&stack);
     if !all && alert.is_none() {
         let receivers = routing::receivers(&tree, &parsed);

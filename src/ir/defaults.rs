@@ -495,6 +495,3 @@ pub const KUBERNETES_NAMESPACE: &str = "monitoring";
 /// The kube-prometheus-stack release name its README installs with; its Prometheus selects
 /// rules labelled `release: <release name>` (`ruleSelectorNilUsesHelmValues: true`).
 pub const KUBERNETES_RELEASE: &str = "kube-prometheus-stack";
-/// The components whose images the kubernetes platform's values overlay pins (the chart runs
-/// them; the overlay gives them the releases compose runs).
-pub const KUBERNETES_COMPONENTS: [&str; 3] = [PROMETHEUS.name, ALERTMANAGER.name, GRAFANA.name];

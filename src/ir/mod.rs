@@ -338,6 +338,16 @@ fn size(s: &str) -> Size {
     Size::parse(s).expect("defaults are valid sizes")
 }
 
+/// Lower a checked manifest for `platform` (`--platform`), or, without one, for the platform
+/// the manifest names.
+pub fn lower_for(manifest: &Manifest, manifest_name: &str, platform: Option<m::Platform>) -> Stack {
+    let mut stack = lower(manifest, manifest_name);
+    if let Some(p) = platform {
+        stack.platform = p;
+    }
+    stack
+}
+
 /// Lower a checked manifest. `manifest_name` is the file name shown in generated headers.
 pub fn lower(manifest: &Manifest, manifest_name: &str) -> Stack {
     let obs = manifest.observability.clone().unwrap_or_default();
@@ -823,7 +833,9 @@ impl Stack {
         let kubernetes = self.platform == m::Platform::Kubernetes;
         self.components
             .iter_mut()
-            .filter(move |c| !kubernetes || defaults::KUBERNETES_COMPONENTS.contains(&c.name.as_str()))
+            .filter(move |c| {
+                !kubernetes || crate::targets::kubernetes::values::CHART_COMPONENTS.contains(&c.name.as_str())
+            })
             .map(|c| &mut c.image)
             .chain(self.services.iter_mut().filter(move |_| !kubernetes).filter_map(|s| s.image.as_mut()))
             .chain(self.backups.iter_mut().filter(move |_| !kubernetes).map(|b| &mut b.builder))

@@ -11,7 +11,7 @@ use crate::support::{plan_of, require_tool, run, schema_errors, shared};
 use serde_json::Value;
 use sightline::manifest::model::Platform;
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The kubernetes plan of a manifest: path → contents.
@@ -24,6 +24,24 @@ fn kubernetes_plan(path: &Path) -> BTreeMap<String, String> {
         .and_then(Result::ok)
         .unwrap_or_else(|| panic!("{} does not build for kubernetes", path.display()));
     plan.files
+}
+
+/// A plan's files: path → contents.
+type Plan = BTreeMap<String, String>;
+
+/// Every manifest of `manifests()` with its kubernetes plan and its compose plan, built once
+/// for all the tests here.
+fn built() -> &'static [(PathBuf, Plan, Plan)] {
+    static BUILT: std::sync::OnceLock<Vec<(PathBuf, Plan, Plan)>> = std::sync::OnceLock::new();
+    BUILT.get_or_init(|| {
+        manifests()
+            .into_iter()
+            .map(|m| {
+                let (k8s, compose) = (kubernetes_plan(&m), plan_of(&m));
+                (m, k8s, compose)
+            })
+            .collect()
+    })
 }
 
 /// The objects of a plan (every file under `manifests/`), as JSON, by path.
@@ -101,11 +119,10 @@ fn is_label(key: &str, value: &str) -> bool {
 fn every_object_validates_against_its_schema_and_names_are_valid() {
     let rules = crd_schema("prometheusrules-crd.json", "v1");
     let validate = require_tool("kubernetes-validate");
-    for m in manifests() {
-        let plan = kubernetes_plan(&m);
+    for (m, plan, _) in built() {
         let scratch = tempfile::tempdir().unwrap();
         let mut builtin = Vec::new();
-        let objs = objects(&plan);
+        let objs = objects(plan);
         assert!(objs.iter().any(|(_, o)| o["kind"] == "PrometheusRule"), "{}: no rules", m.display());
         for (path, o) in &objs {
             let meta = &o["metadata"];
@@ -170,12 +187,10 @@ fn groups(k8s: &BTreeMap<String, String>, compose: &BTreeMap<String, String>) ->
 #[test]
 fn rules_are_the_compose_rules_and_promtool_accepts_them() {
     let promtool = require_tool("promtool");
-    for m in manifests() {
-        let k8s = kubernetes_plan(&m);
-        let compose = plan_of(&m);
+    for (m, k8s, compose) in built() {
         let dir = tempfile::tempdir().unwrap();
         let mut files = Vec::new();
-        let found = groups(&k8s, &compose);
+        let found = groups(k8s, compose);
         for (name, ours, mut theirs) in found.iter().cloned() {
             if name == "monitoring" {
                 // Only the heartbeat's Watchdog: the rest select compose's own jobs.
@@ -255,10 +270,8 @@ fn placeless(v: &mut Value) {
 #[test]
 fn alertmanager_is_the_compose_configuration_and_amtool_accepts_it() {
     let amtool = require_tool("amtool");
-    for m in manifests() {
-        let k8s = kubernetes_plan(&m);
-        let compose = plan_of(&m);
-        let (_, secret) = objects(&k8s).into_iter().find(|(_, o)| o["kind"] == "Secret").expect("the config Secret");
+    for (m, k8s, compose) in built() {
+        let (_, secret) = objects(k8s).into_iter().find(|(_, o)| o["kind"] == "Secret").expect("the config Secret");
         let data = secret["stringData"].as_object().unwrap();
         let config = data["alertmanager.yaml"].as_str().unwrap();
         let template = data["sightline.tmpl"].as_str().unwrap();
@@ -295,11 +308,9 @@ fn alertmanager_is_the_compose_configuration_and_amtool_accepts_it() {
 
 #[test]
 fn dashboards_are_the_compose_dashboards_where_the_chart_finds_them() {
-    for m in manifests() {
-        let k8s = kubernetes_plan(&m);
-        let compose = plan_of(&m);
+    for (m, k8s, compose) in built() {
         let boards: Vec<&String> = compose.keys().filter(|p| p.starts_with("grafana/dashboards/")).collect();
-        let maps: Vec<Value> = objects(&k8s)
+        let maps: Vec<Value> = objects(k8s)
             .into_iter()
             .map(|(_, o)| o)
             .filter(|o| o["metadata"]["labels"]["grafana_dashboard"] == "1")
@@ -317,7 +328,7 @@ fn dashboards_are_the_compose_dashboards_where_the_chart_finds_them() {
             );
         }
         // The datasources, with the UIDs the dashboards use, at the chart's Services.
-        let ds = objects(&k8s)
+        let ds = objects(k8s)
             .into_iter()
             .map(|(_, o)| o)
             .find(|o| o["metadata"]["labels"]["grafana_datasource"] == "1")
@@ -344,9 +355,8 @@ fn dashboards_are_the_compose_dashboards_where_the_chart_finds_them() {
 
 #[test]
 fn the_values_overlay_pins_the_releases_compose_runs() {
-    for m in manifests() {
-        let k8s = kubernetes_plan(&m);
-        let compose = yaml_to_json(&plan_of(&m)["compose.yaml"]);
+    for (m, k8s, compose_plan) in built() {
+        let compose = yaml_to_json(&compose_plan["compose.yaml"]);
         let values = yaml_to_json(&k8s["helm/kube-prometheus-stack.values.yaml"]);
         for (service, at) in [
             ("prometheus", &values["prometheus"]["prometheusSpec"]["image"]),
@@ -359,7 +369,7 @@ fn the_values_overlay_pins_the_releases_compose_runs() {
             assert!(registry == "docker.io" && image == named, "{}: {service}: {image} vs {at}", m.display());
         }
         // The labels compose's Prometheus puts on every alert.
-        let compose_prometheus = yaml_to_json(&plan_of(&m)["prometheus/prometheus.yml"]);
+        let compose_prometheus = yaml_to_json(&compose_plan["prometheus/prometheus.yml"]);
         assert_eq!(
             values["prometheus"]["prometheusSpec"]["externalLabels"],
             compose_prometheus["global"]["external_labels"],
@@ -370,7 +380,7 @@ fn the_values_overlay_pins_the_releases_compose_runs() {
             assert_eq!(values["prometheus"]["prometheusSpec"][field], compose_prometheus["global"][global]);
         }
         let config = &values["alertmanager"]["alertmanagerSpec"]["configSecret"];
-        let secret = objects(&k8s).into_iter().find(|(_, o)| o["kind"] == "Secret").unwrap().1;
+        let secret = objects(k8s).into_iter().find(|(_, o)| o["kind"] == "Secret").unwrap().1;
         assert_eq!(config, &secret["metadata"]["name"], "{}: the overlay names the config Secret", m.display());
     }
 }

@@ -15,39 +15,31 @@ use serde_json::{Map, Value, json};
 
 pub const VALUES_FILE: &str = "kube-prometheus-stack.values.yaml";
 
+/// The components the chart runs whose images and limits the overlay gives, as compose runs
+/// them: Prometheus, Alertmanager, Grafana. What the tree names of the stack's images
+/// (`ir::Stack::images_mut`, for `pin: digest`).
+pub const CHART_COMPONENTS: [&str; 3] =
+    [defaults::PROMETHEUS.name, defaults::ALERTMANAGER.name, defaults::GRAFANA.name];
+
 pub fn lower(stack: &Stack) -> Vec<Artifact> {
-    let mut prometheus = Map::new();
-    let mut alertmanager = Map::new();
-    let mut grafana = Map::new();
-    if let Some(c) = stack.component(defaults::PROMETHEUS.name) {
-        prometheus.insert("image".into(), image(c));
-        prometheus.insert("resources".into(), resources(c));
-        if let Some(disk) = &c.disk {
-            prometheus.insert(
-                "storageSpec".into(),
-                json!({ "volumeClaimTemplate": { "spec": {
-                    "accessModes": ["ReadWriteOnce"],
-                    "resources": { "requests": { "storage": quantity(disk.bytes()) } },
-                } } }),
-            );
-        }
+    let [mut prometheus, mut alertmanager, mut grafana] = CHART_COMPONENTS.map(|name| pinned(stack, name));
+    if let Some(disk) = stack.component(defaults::PROMETHEUS.name).and_then(|c| c.disk.as_ref()) {
+        prometheus.insert(
+            "storageSpec".into(),
+            json!({ "volumeClaimTemplate": { "spec": {
+                "accessModes": ["ReadWriteOnce"],
+                "resources": { "requests": { "storage": quantity(disk.bytes()) } },
+            } } }),
+        );
     }
     // As compose's prometheus.yml: every alert reaches Alertmanager with the stack's labels.
     prometheus.insert("externalLabels".into(), json!({ "env": stack.env.as_str(), "stack": stack.name.as_str() }));
     prometheus.insert("retention".into(), json!(stack.prometheus_retention.canonical()));
     prometheus.insert("scrapeInterval".into(), json!(stack.scrape_interval.canonical()));
     prometheus.insert("evaluationInterval".into(), json!(stack.evaluation_interval.canonical()));
-    if let Some(c) = stack.component(defaults::ALERTMANAGER.name) {
-        alertmanager.insert("image".into(), image(c));
-        alertmanager.insert("resources".into(), resources(c));
-    }
     alertmanager.insert("configSecret".into(), json!(config_secret(stack)));
     if super::secrets_read(stack).next().is_some() {
         alertmanager.insert("secrets".into(), json!([secrets_name(stack)]));
-    }
-    if let Some(c) = stack.component(defaults::GRAFANA.name) {
-        grafana.insert("image".into(), image(c));
-        grafana.insert("resources".into(), resources(c));
     }
     grafana.insert("sidecar".into(), json!({ "datasources": { "defaultDatasourceEnabled": false } }));
     // The chart's own always-firing alerts: the stack's `Watchdog` is the heartbeat (its
@@ -64,6 +56,16 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         format!("{HELM_DIR}/{VALUES_FILE}"),
         serde_saphyr::to_string(&values).expect("the values overlay serializes"),
     )]
+}
+
+/// A component's image and limits, as the chart's values for it take them.
+fn pinned(stack: &Stack, name: &str) -> Map<String, Value> {
+    let mut m = Map::new();
+    if let Some(c) = stack.component(name) {
+        m.insert("image".into(), image(c));
+        m.insert("resources".into(), resources(c));
+    }
+    m
 }
 
 /// An image as the chart's values take it: registry, repository, tag, and the digest (`sha`,
