@@ -25,10 +25,11 @@ fn in_words(kinds: &[Kind]) -> String {
 
 /// Whether each field some kinds take and others do not is given: every field of a kind's
 /// `KindDef::fields` is here (a test holds it so).
-fn given(s: &Service) -> [(&'static str, bool); 16] {
+fn given(s: &Service) -> [(&'static str, bool); 17] {
     [
         ("port", s.port.is_some()),
         ("host", s.host.is_some()),
+        ("kubernetes", s.kubernetes.is_some()),
         ("framework", s.framework.is_some()),
         ("runtime", s.runtime.is_some()),
         ("metrics", s.metrics.is_some()),

@@ -72,6 +72,7 @@ const FAMILIES: &[Family] = &[
     templates::check,
     alerts::check,
     reach::check,
+    platform::places,
     images::check,
     budget::check,
 ];

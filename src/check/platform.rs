@@ -21,6 +21,91 @@ fn is_label(s: &str) -> bool {
         && !s.ends_with('-')
 }
 
+/// An RFC 1035 label: a Service's name.
+fn is_service_name(s: &str) -> bool {
+    is_label(s) && s.starts_with(|c: char| c.is_ascii_lowercase())
+}
+
+/// An RFC 1123 subdomain: a label key's prefix.
+fn is_subdomain(s: &str) -> bool {
+    s.len() <= 253 && s.split('.').all(is_label)
+}
+
+/// A label's name, or a value that is not empty: at most 63 letters, digits, `-`, `_` and `.`,
+/// starting and ending with a letter or digit.
+fn is_label_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        && s.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && s.ends_with(|c: char| c.is_ascii_alphanumeric())
+}
+
+/// A label key: `[prefix/]name`.
+fn is_label_key(k: &str) -> bool {
+    match k.split_once('/') {
+        Some((prefix, name)) => is_subdomain(prefix) && is_label_name(name),
+        None => is_label_name(k),
+    }
+}
+
+/// What each service's `kubernetes:` says, whatever the platform: a selector that selects
+/// something and labels Kubernetes takes (SL905), and not both a Service and an address
+/// (SL904).
+pub fn places(ctx: &Ctx, sink: &mut Sink) {
+    for (name, s) in &ctx.manifest.services {
+        let Some(k) = &s.kubernetes else { continue };
+        let at = |key: &str| ctx.value(["services", name.as_str(), "kubernetes", key]);
+        if k.address.is_some() {
+            for (key, set) in [
+                ("namespace", k.namespace.is_some()),
+                ("service", k.service.is_some()),
+                ("selector", k.selector.is_some()),
+            ] {
+                if set {
+                    sink.push(
+                        Diagnostic::error(
+                            Code::ServicePlace,
+                            format!("service `{name}` has both an address outside the cluster and a `{key}` inside it"),
+                        )
+                        .at(at(key))
+                        .label("a Service's, in the cluster")
+                        .help("keep `address` for a service outside the cluster, or drop it for one behind a Service"),
+                    );
+                }
+            }
+        }
+        let Some(selector) = &k.selector else { continue };
+        if selector.is_empty() {
+            sink.push(
+                Diagnostic::error(Code::ServicePlace, format!("service `{name}`'s selector selects every Service"))
+                    .at(at("selector"))
+                    .label("no labels")
+                    .help(format!(
+                        "give the labels of its own Service, e.g. `{{ app.kubernetes.io/name: {name} }}`, or its `address` outside the cluster"
+                    )),
+            );
+        }
+        for (key, value) in selector {
+            let (ok, what) = if !is_label_key(key) {
+                (false, format!("`{key}` is not a label key"))
+            } else if !value.is_empty() && !is_label_name(value) {
+                (false, format!("`{value}` is not a label value"))
+            } else {
+                (true, String::new())
+            };
+            if !ok {
+                sink.push(
+                    Diagnostic::error(Code::KubernetesLabel, format!("service `{name}`'s selector: {what}"))
+                        .at(ctx.value(["services", name.as_str(), "kubernetes", "selector", key.as_str()]))
+                        .label("not a Kubernetes label")
+                        .help("a label is `[prefix/]name: value`, names and values of at most 63 letters, digits, `-`, `_` and `.`, starting and ending with a letter or digit"),
+                );
+            }
+        }
+    }
+}
+
 /// A key of a Secret's data.
 fn is_secret_key(s: &str) -> bool {
     !s.is_empty() && s.len() <= 253 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
@@ -44,8 +129,59 @@ pub fn check(ctx: &Ctx, stack: &Stack, sink: &mut Sink) {
             )),
         );
     }
+    services(ctx, stack, sink);
     secret_keys(ctx, stack, sink);
     not_lowered(ctx, stack, sink);
+}
+
+/// Each service's objects (`<stack>-<service>`, and its exporter's Deployment and Service
+/// `<stack>-<service>-exporter`) can be named (SL901), and the Service a service is behind
+/// unless `kubernetes.service` names it, after its `host` or its name, is a Service's name
+/// (SL905).
+fn services(ctx: &Ctx, stack: &Stack, sink: &mut Sink) {
+    for s in &stack.services {
+        let exporter = crate::targets::kubernetes::exporters::exporter(stack, s)
+            .map(|(c, _)| crate::targets::kubernetes::object_name(stack, &c.name));
+        let longest = exporter.unwrap_or_else(|| crate::targets::kubernetes::object_name(stack, s.name.as_str()));
+        // A stack name that cannot name objects is said once, above.
+        let stack_named = is_label(stack.name.as_str());
+        if stack_named && (!is_label(s.name.as_str()) || !is_service_name(&longest)) {
+            sink.push(
+                Diagnostic::error(Code::PlatformName, format!("the service name `{}` cannot name Kubernetes objects", s.name))
+                    .at(ctx.key(["services", s.name.as_str()]))
+                    .label(format!("its objects would be named `{longest}`"))
+                    .help("a Kubernetes Service's name is at most 63 lower-case letters, digits and `-`: rename the service (or shorten the stack's name)"),
+            );
+        }
+        let given =
+            ctx.manifest.services.get(&s.name).and_then(|m| m.kubernetes.as_ref()).and_then(|k| k.service.as_ref());
+        if let crate::ir::Place::Cluster { service, .. } = &s.place
+            && given.is_none()
+            && !is_service_name(service)
+        {
+            let from_host = ctx.manifest.services.get(&s.name).is_some_and(|m| m.host.is_some());
+            let at = if from_host {
+                ctx.value(["services", s.name.as_str(), "host"])
+            } else {
+                ctx.key(["services", s.name.as_str()])
+            };
+            sink.push(
+                Diagnostic::error(
+                    Code::KubernetesLabel,
+                    format!(
+                        "service `{}` would be behind the Service `{service}`, which is not a Service's name",
+                        s.name
+                    ),
+                )
+                .at(at)
+                .label(if from_host { "its Service is named after its host" } else { "its Service is named after it" })
+                .help(format!(
+                    "name its Service: `kubernetes: {{ service: {} }}`",
+                    service.to_ascii_lowercase().replace(['_', '.'], "-")
+                )),
+            );
+        }
+    }
 }
 
 /// Each secret reference's key of `<stack>-secrets`: valid, and one reference per key.
@@ -86,13 +222,23 @@ fn secret_keys(ctx: &Ctx, stack: &Stack, sink: &mut Sink) {
 
 /// One note naming what the manifest has that the kubernetes platform does not generate.
 fn not_lowered(ctx: &Ctx, stack: &Stack, sink: &mut Sink) {
-    let mut parts = vec![format!(
-        "the scrape configuration of {} service{}",
-        stack.services.len(),
-        if stack.services.len() == 1 { "" } else { "s" }
-    )];
+    let mut parts = Vec::new();
     // Logs are always collected on compose (Alloy or Promtail into Loki).
     parts.push("log collection and Loki's rules".into());
+    for s in &stack.services {
+        let Some(e) = crate::kinds::def(s.kind).exporter.as_ref() else { continue };
+        match crate::targets::kubernetes::exporters::exporter(stack, s) {
+            None => parts.push(format!(
+                "the exporter of `{}` and its scrape (with a login, its image needs a shell to read the password's file)",
+                s.name
+            )),
+            Some(_) => {
+                for job in (e.run)(s).after {
+                    parts.push(format!("the one-shot job `{job}`, which compose runs before `{}`'s exporter", s.name));
+                }
+            }
+        }
+    }
     if stack.backups.is_some() {
         parts.push("backups".into());
     }
@@ -109,6 +255,6 @@ fn not_lowered(ctx: &Ctx, stack: &Stack, sink: &mut Sink) {
         Diagnostic::note(Code::NotLowered, format!("not generated for kubernetes yet: {}", parts.join("; ")))
             .at(ctx.value(["stack"]))
             .label("built for kubernetes")
-            .help("the rules, Alertmanager's configuration and the dashboards are generated; docs/kubernetes.md says what maps the rest"),
+            .help("the rules, Alertmanager's configuration, the dashboards, the scrape configuration and the exporters are generated; docs/kubernetes.md says what maps the rest"),
     );
 }

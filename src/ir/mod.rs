@@ -115,12 +115,61 @@ pub struct Service {
     pub compose: m::ServiceCompose,
     /// A `celery` service's broker, with the queues its exporter reads from the start.
     pub broker: Option<Broker>,
+    /// Where it is on Kubernetes. On that platform, `host` is its address there.
+    pub place: Place,
+}
+
+/// Where a service is on Kubernetes (`kubernetes:` of the service, defaults applied).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Place {
+    /// In the cluster: its Service, by name (what its exporter and probes reach) and by labels
+    /// (what a ServiceMonitor selects).
+    Cluster { namespace: String, service: String, selector: Vec<(String, String)> },
+    /// Outside it: the address Prometheus, its exporter and its probes reach.
+    Outside { address: String },
+}
+
+impl Place {
+    /// The host name the service is reached at from the cluster: its Service's, qualified by
+    /// its namespace, or its address outside.
+    pub fn address(&self) -> String {
+        match self {
+            Place::Cluster { namespace, service, .. } => format!("{service}.{namespace}.svc"),
+            Place::Outside { address } => address.clone(),
+        }
+    }
+
+    /// Where a service is, from its `kubernetes:` and its `host`: `address`, else the Service
+    /// it names, else a `host` with a dot (a name outside the cluster: the cluster's own are
+    /// single labels, qualified here), else the Service named after its host or its name in
+    /// the stack's namespace, selected by `app.kubernetes.io/name`.
+    fn of(name: &Name, s: &m::Service, namespace: &str) -> Place {
+        let k = s.kubernetes.clone().unwrap_or_default();
+        if let Some(address) = k.address {
+            return Place::Outside { address };
+        }
+        let in_cluster = k.namespace.is_some() || k.service.is_some() || k.selector.is_some();
+        if let Some(host) = s.host.as_ref().filter(|h| h.contains('.') && !in_cluster) {
+            return Place::Outside { address: host.clone() };
+        }
+        let service = k.service.or_else(|| s.host.clone()).unwrap_or_else(|| name.as_str().to_string());
+        Place::Cluster {
+            namespace: k.namespace.unwrap_or_else(|| namespace.to_string()),
+            selector: match k.selector {
+                Some(labels) => labels.into_iter().collect(),
+                None => vec![(defaults::KUBERNETES_NAME_LABEL.to_string(), service.clone())],
+            },
+            service,
+        }
+    }
 }
 
 /// The broker of a `celery` service: the redis or rabbitmq service its `broker` names, where
 /// that service is reached.
 #[derive(Clone, Debug)]
 pub struct Broker {
+    /// The service it is.
+    pub service: Name,
     pub kind: Kind,
     pub host: String,
     pub port: u16,
@@ -341,15 +390,33 @@ fn size(s: &str) -> Size {
 /// Lower a checked manifest for `platform` (`--platform`), or, without one, for the platform
 /// the manifest names.
 pub fn lower_for(manifest: &Manifest, manifest_name: &str, platform: Option<m::Platform>) -> Stack {
-    let mut stack = lower(manifest, manifest_name);
+    let mut stack = lower_here(manifest, manifest_name);
     if let Some(p) = platform {
         stack.platform = p;
+    }
+    if stack.platform == m::Platform::Kubernetes {
+        // What reaches a service (its exporter, its probes) reaches it where it is there.
+        let addresses: Vec<(Name, String)> =
+            stack.services.iter().map(|s| (s.name.clone(), s.place.address())).collect();
+        let address = |n: &Name| addresses.iter().find(|(o, _)| o == n).map(|(_, a)| a.clone());
+        for s in &mut stack.services {
+            s.host = s.place.address();
+            if let Some(b) = &mut s.broker {
+                b.host = address(&b.service).unwrap_or_else(|| b.host.clone());
+            }
+        }
     }
     stack
 }
 
-/// Lower a checked manifest. `manifest_name` is the file name shown in generated headers.
+/// Lower a checked manifest for the platform it names. `manifest_name` is the file name shown
+/// in generated headers.
 pub fn lower(manifest: &Manifest, manifest_name: &str) -> Stack {
+    lower_for(manifest, manifest_name, None)
+}
+
+/// Lower a checked manifest, every service at its compose host.
+fn lower_here(manifest: &Manifest, manifest_name: &str) -> Stack {
     let obs = manifest.observability.clone().unwrap_or_default();
     let scrape_interval = obs.scrape_interval.clone().unwrap_or_else(|| dur(defaults::SCRAPE_INTERVAL));
     let scrape_timeout = obs.scrape_timeout.clone().unwrap_or_else(|| {
@@ -362,8 +429,10 @@ pub fn lower(manifest: &Manifest, manifest_name: &str) -> Stack {
         .as_ref()
         .and_then(|p| p.retention.clone())
         .unwrap_or_else(|| dur(defaults::PROMETHEUS_RETENTION));
+    let namespace = manifest.kubernetes.as_ref().and_then(|k| k.namespace.clone());
+    let namespace = namespace.as_deref().unwrap_or(defaults::KUBERNETES_NAMESPACE);
     let services: Vec<Service> =
-        manifest.services.iter().map(|(n, s)| lower_service(n, s, &manifest.services)).collect();
+        manifest.services.iter().map(|(n, s)| lower_service(n, s, &manifest.services, namespace)).collect();
     let logs = manifest.logs.clone().unwrap_or_default();
     let collector = logs.collector.unwrap_or_default();
     let grafana_settings = obs.grafana.clone().unwrap_or_default();
@@ -538,7 +607,7 @@ pub fn unpinned(stack: &mut Stack) -> Vec<String> {
     out
 }
 
-fn lower_service(name: &Name, s: &m::Service, all: &IndexMap<Name, m::Service>) -> Service {
+fn lower_service(name: &Name, s: &m::Service, all: &IndexMap<Name, m::Service>, namespace: &str) -> Service {
     let framework = s.framework.unwrap_or(Framework::Generic);
     let metric_names = MetricNames::resolve(framework, s.metric_names.as_ref());
     let kind = crate::kinds::def(s.kind);
@@ -606,10 +675,12 @@ fn lower_service(name: &Name, s: &m::Service, all: &IndexMap<Name, m::Service>) 
             _ => None,
         },
         compose: s.compose.clone().unwrap_or_default(),
+        place: Place::of(name, s, namespace),
         broker: s.broker.as_ref().filter(|_| s.kind == Kind::Celery).and_then(|b| {
             // `check` refuses a broker that is not a redis or rabbitmq service of the manifest.
             let of = all.get(&b.service)?;
             Some(Broker {
+                service: b.service.clone(),
                 kind: of.kind,
                 host: of.host.clone().unwrap_or_else(|| b.service.as_str().to_string()),
                 port: of.port.unwrap_or(0) as u16,
@@ -828,14 +899,14 @@ impl Stack {
     /// Every image the generated files name: the components' (the backup runner's is the base
     /// its Dockerfile builds on), the application's, and the image supercronic is built in.
     pub fn images_mut(&mut self) -> impl Iterator<Item = &mut ImageRef> {
-        // On Kubernetes the tree names the images of the chart's programs only (the values
-        // overlay's); the application runs as the cluster runs it.
+        // On Kubernetes the tree names the images of the chart's programs (the values
+        // overlay's) and of those it runs itself (the exporters); the application runs as the
+        // cluster runs it.
         let kubernetes = self.platform == m::Platform::Kubernetes;
+        let named = kubernetes.then(|| crate::targets::kubernetes::images(self));
         self.components
             .iter_mut()
-            .filter(move |c| {
-                !kubernetes || crate::targets::kubernetes::values::CHART_COMPONENTS.contains(&c.name.as_str())
-            })
+            .filter(move |c| named.as_ref().is_none_or(|n| n.contains(&c.name)))
             .map(|c| &mut c.image)
             .chain(self.services.iter_mut().filter(move |_| !kubernetes).filter_map(|s| s.image.as_mut()))
             .chain(self.backups.iter_mut().filter(move |_| !kubernetes).map(|b| &mut b.builder))

@@ -10,7 +10,7 @@ use crate::manifest::model::Severity::{Critical, Warning};
 use crate::targets::grafana::panels::*;
 
 pub const DEF: KindDef = KindDef {
-    fields: &["port", "host", "metrics", "metrics_port", "tls"],
+    fields: &["port", "host", "kubernetes", "metrics", "metrics_port", "tls"],
     requires: &["port"],
     exporter: None,
     catalogue: Some(CATALOGUE),

@@ -21,7 +21,7 @@ use crate::manifest::model::Severity::{Critical, Warning};
 use crate::targets::grafana::panels::*;
 
 pub const DEF: KindDef = KindDef {
-    fields: &["port", "host", "user", "password"],
+    fields: &["port", "host", "kubernetes", "user", "password"],
     requires: &["port"],
     exporter: Some(EXPORTER),
     catalogue: Some(CATALOGUE),

@@ -15,6 +15,7 @@ pub const DEF: KindDef = KindDef {
     fields: &[
         "port",
         "host",
+        "kubernetes",
         "framework",
         "runtime",
         "metrics",

@@ -9,7 +9,7 @@ use crate::manifest::model::Severity::{Critical, Warning};
 use crate::targets::grafana::panels::*;
 
 pub const DEF: KindDef = KindDef {
-    fields: &["port", "host", "database", "user", "password"],
+    fields: &["port", "host", "kubernetes", "database", "user", "password"],
     requires: &["port"],
     exporter: Some(EXPORTER),
     catalogue: Some(CATALOGUE),

@@ -10,7 +10,7 @@ use crate::manifest::model::Severity::Critical;
 use crate::targets::grafana::panels::*;
 
 pub const DEF: KindDef = KindDef {
-    fields: &["port", "host", "tls"],
+    fields: &["port", "host", "kubernetes", "tls"],
     requires: &["port"],
     exporter: Some(EXPORTER),
     catalogue: Some(CATALOGUE),

@@ -10,7 +10,7 @@ use crate::manifest::model::Severity::{Critical, Warning};
 use crate::targets::grafana::panels::*;
 
 pub const DEF: KindDef = KindDef {
-    fields: &["port", "host", "database", "user", "password", "query_stats"],
+    fields: &["port", "host", "kubernetes", "database", "user", "password", "query_stats"],
     requires: &["port"],
     exporter: Some(EXPORTER),
     catalogue: Some(CATALOGUE),

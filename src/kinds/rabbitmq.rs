@@ -9,7 +9,7 @@ use crate::manifest::model::Severity::{Critical, Warning};
 use crate::targets::grafana::panels::*;
 
 pub const DEF: KindDef = KindDef {
-    fields: &["port", "host", "metrics", "metrics_port"],
+    fields: &["port", "host", "kubernetes", "metrics", "metrics_port"],
     requires: &["port"],
     exporter: None,
     catalogue: Some(CATALOGUE),

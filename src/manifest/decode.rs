@@ -719,6 +719,9 @@ fn pattern_in_words(pattern: &str) -> Option<&'static str> {
         r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$" => {
             "a Kubernetes name: lower-case letters, digits and `-`, starting and ending with a letter or digit, up to 63 characters"
         }
+        r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$" => {
+            "a Kubernetes Service name: lower-case letters, digits and `-`, starting with a letter and ending with a letter or digit, up to 63 characters"
+        }
         super::values::NAME_PATTERN => "a name: lower-case letters, digits, `_` and `-`, starting with a letter",
         r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$" => "a host name: letters, digits, `.` and `-`",
         r"^[A-Za-z_][A-Za-z0-9_$-]{0,62}$" => "a PostgreSQL name: letters, digits, `_`, `$`, `-`, up to 63 characters",

@@ -347,6 +347,37 @@ pub struct Service {
     /// tmpfs, limits).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compose: Option<ServiceCompose>,
+    /// Where the service is on Kubernetes (the kubernetes platform; every kind but `celery`):
+    /// its Service in the cluster, or an address outside it (docs/kubernetes.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubernetes: Option<ServiceKubernetes>,
+}
+
+/// Where a service is on Kubernetes: its Service in the cluster (`namespace`, `service`,
+/// `selector`), or `address`, outside it. Without either, a service is in the cluster, its
+/// Service named after its `host` (or its name) in the stack's namespace; a `host` with a dot
+/// is an address outside it.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceKubernetes {
+    /// The namespace of its Service (default: the stack's `kubernetes.namespace`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"))]
+    pub namespace: Option<String>,
+    /// The name of its Service, which its exporter and probes reach it at (default: its `host`,
+    /// else its name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$"))]
+    pub service: Option<String>,
+    /// The labels of its Service, which the ServiceMonitor of a service scraped directly
+    /// selects it by (default: `app.kubernetes.io/name: <its Service's name>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selector: Option<IndexMap<String, String>>,
+    /// A host name or address outside the cluster, which Prometheus, the exporter and the probes
+    /// reach it at instead of a Service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$"))]
+    pub address: Option<String>,
 }
 
 /// The broker of a `celery` service.

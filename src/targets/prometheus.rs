@@ -123,14 +123,19 @@ fn pushgateway_relabels() -> Vec<Relabel> {
     ]
 }
 
+/// How a scrape of an application reads a response without a known `Content-Type`: the text
+/// format every instrumentation library writes.
+pub const FALLBACK_SCRAPE_PROTOCOL: &str = "PrometheusText0.0.4";
+
 /// The target label of a service's kind, which the built-in rules select (one rule over all
 /// the services of a kind). Not `kind`: a target label takes the place of a scraped label of
 /// the same name (renamed `exported_kind`), and libraries use `kind` (prom-client's
 /// `nodejs_gc_duration_seconds`).
 pub const SERVICE_KIND: &str = "service_kind";
 
-/// The labels of every target of a service: its name and its kind.
-fn service_labels(s: &Service) -> BTreeMap<String, String> {
+/// The labels of every target of a service: its name and its kind. The rules select a
+/// service's series by them, on every platform (`kubernetes::scrape` gives them too).
+pub fn service_labels(s: &Service) -> BTreeMap<String, String> {
     BTreeMap::from([
         (SERVICE_KIND.to_string(), s.kind.as_str().to_string()),
         ("service".to_string(), s.name.to_string()),
@@ -141,8 +146,7 @@ fn service_labels(s: &Service) -> BTreeMap<String, String> {
 /// the rules tell its `up` from the service's: the usual relabelling sends the target as the
 /// `target` parameter and scrapes the exporter.
 fn probe(s: &Service, probe: &str, module: &str, targets: Vec<String>) -> ScrapeConfig {
-    let mut labels = service_labels(s);
-    labels.insert("probe".into(), probe.into());
+    let labels = probe_labels(s, probe);
     ScrapeConfig {
         job_name: format!("{}-{probe}", s.name),
         metrics_path: Some("/probe".into()),
@@ -169,6 +173,27 @@ fn probe(s: &Service, probe: &str, module: &str, targets: Vec<String>) -> Scrape
         ],
         metric_relabel_configs: Vec::new(),
     }
+}
+
+/// The labels of a service's probe's target: the service's, and which probe (`health`,
+/// `tls`).
+pub fn probe_labels(s: &Service, probe: &str) -> BTreeMap<String, String> {
+    let mut labels = service_labels(s);
+    labels.insert("probe".into(), probe.into());
+    labels
+}
+
+/// The probes of a service, as (its name, the blackbox module, its target URL): its health
+/// endpoint (`http`) and its certificate (`tls`).
+pub fn probes(s: &Service) -> Vec<(&'static str, &'static str, String)> {
+    let mut out = Vec::new();
+    if let Some(path) = crate::kinds::http::health_path(s) {
+        out.push(("health", "http_2xx", format!("http://{}:{}{path}", s.host, s.port)));
+    }
+    if let Some(domain) = &s.tls_domain {
+        out.push(("tls", "http_2xx", format!("https://{domain}")));
+    }
+    out
 }
 
 pub fn lower(stack: &Stack) -> Vec<Artifact> {
@@ -204,17 +229,13 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
                 if let Some(path) = &s.metrics_path {
                     let path = (path != "/metrics").then(|| path.clone());
                     let mut j = job(name, format!("{}:{}", s.host, s.metrics_port), service_labels(s), path);
-                    // The text format every instrumentation library writes.
-                    j.fallback_scrape_protocol = Some("PrometheusText0.0.4");
+                    j.fallback_scrape_protocol = Some(FALLBACK_SCRAPE_PROTOCOL);
                     jobs.push(j);
                 }
             }
         }
-        if let Some(path) = crate::kinds::http::health_path(s) {
-            jobs.push(probe(s, "health", "http_2xx", vec![format!("http://{}:{}{path}", s.host, s.port)]));
-        }
-        if let Some(domain) = &s.tls_domain {
-            jobs.push(probe(s, "tls", "http_2xx", vec![format!("https://{domain}")]));
+        for (name, module, target) in probes(s) {
+            jobs.push(probe(s, name, module, vec![target]));
         }
     }
     let config = Config {

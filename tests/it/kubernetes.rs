@@ -117,7 +117,12 @@ fn is_label(key: &str, value: &str) -> bool {
 
 #[test]
 fn every_object_validates_against_its_schema_and_names_are_valid() {
-    let rules = crd_schema("prometheusrules-crd.json", "v1");
+    let crds = [
+        ("PrometheusRule", "monitoring.coreos.com/v1", crd_schema("prometheusrules-crd.json", "v1")),
+        ("ServiceMonitor", "monitoring.coreos.com/v1", crd_schema("servicemonitors-crd.json", "v1")),
+        ("Probe", "monitoring.coreos.com/v1", crd_schema("probes-crd.json", "v1")),
+        ("ScrapeConfig", "monitoring.coreos.com/v1alpha1", crd_schema("scrapeconfigs-crd.json", "v1alpha1")),
+    ];
     let validate = require_tool("kubernetes-validate");
     for (m, plan, _) in built() {
         let scratch = tempfile::tempdir().unwrap();
@@ -133,12 +138,13 @@ fn every_object_validates_against_its_schema_and_names_are_valid() {
                 assert!(is_label(k, v.as_str().unwrap()), "{}: {path}: label {k}={v}", m.display());
             }
             match o["kind"].as_str().unwrap() {
-                "PrometheusRule" => {
-                    assert_eq!(o["apiVersion"], "monitoring.coreos.com/v1");
-                    let errors = schema_errors(&rules, o);
+                kind if crds.iter().any(|(k, _, _)| *k == kind) => {
+                    let (_, api_version, schema) = crds.iter().find(|(k, _, _)| *k == kind).unwrap();
+                    assert_eq!(o["apiVersion"], *api_version, "{path}");
+                    let errors = schema_errors(schema, o);
                     assert!(errors.is_empty(), "{}: {path}: {errors:#?}", m.display());
                 }
-                "ConfigMap" | "Secret" => {
+                "ConfigMap" | "Secret" | "Deployment" | "Service" => {
                     let file = scratch.path().join(path.replace('/', "_"));
                     std::fs::write(&file, &plan[path]).unwrap();
                     builtin.push(file);
@@ -391,14 +397,25 @@ fn pinned_by_digest_the_overlay_names_the_digests_of_the_images_it_pins() {
     let text = format!("{text}pin: digest\n");
     let checked = sightline::check_for("stack.yaml", text.as_bytes(), Some(Platform::Kubernetes));
     assert!(!checked.has_errors());
-    // Only the images the tree names: the chart's programs, at compose's releases.
+    // Only the images the tree names: the chart's programs and the exporters, at compose's
+    // releases.
     let wanted = sightline::unpinned_images(&checked, Some(Platform::Kubernetes)).unwrap();
     let compose =
         yaml_to_json(&plan_of(&crate::support::root().join("examples/faceless-staging.yaml"))["compose.yaml"]);
+    // The host's node-exporter is the chart's own.
+    let exporters = compose["services"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .filter(|s| s.ends_with("-exporter") && *s != "node-exporter")
+        .cloned();
     let expected: Vec<String> = ["prometheus", "alertmanager", "grafana"]
-        .iter()
-        .map(|s| compose["services"][s]["image"].as_str().unwrap().to_string())
+        .map(String::from)
+        .into_iter()
+        .chain(exporters)
+        .map(|s| compose["services"][&s]["image"].as_str().unwrap().to_string())
         .collect();
+    assert!(expected.len() > 3, "faceless has exporters");
     let mut sorted = wanted.clone();
     sorted.sort();
     let mut exp = expected.clone();
@@ -422,6 +439,12 @@ fn pinned_by_digest_the_overlay_names_the_digests_of_the_images_it_pins() {
         assert_eq!(image["sha"], digest.trim_start_matches("sha256:"), "{named}");
         let lock = &plan.files["sightline.lock"];
         assert!(lock.contains(&format!("\"{named}\" = \"{digest}\"")), "the lock records {named}'s digest:\n{lock}");
+    }
+    // The exporters' Deployments name their images by digest.
+    for (path, o) in objects(&plan.files).into_iter().filter(|(_, o)| o["kind"] == "Deployment") {
+        let image = o["spec"]["template"]["spec"]["containers"][0]["image"].as_str().unwrap();
+        let (named, digest) = image.split_once('@').unwrap_or_else(|| panic!("{path}: {image} has no digest"));
+        assert_eq!(recorded[named], digest, "{path}");
     }
 }
 
@@ -507,4 +530,347 @@ fn the_routing_checks_read_the_rules_the_kubernetes_tree_has() {
         assert!(on_compose.contains(loki) && !on_kubernetes.contains(loki), "{loki}:\n{on_kubernetes}");
     }
     assert!(on_kubernetes.contains("NginxDown{") && on_kubernetes.contains("PostgresDown{"), "{on_kubernetes}");
+}
+
+/// The labels a compose job gives its targets, by job name, for every job of a service (one
+/// with a `service` label): what the rules select.
+/// But for an exporter compose builds an image for, which the cluster does not run (SL903).
+fn compose_targets(compose: &Plan) -> BTreeMap<String, (Value, Value)> {
+    let config = yaml_to_json(&compose["prometheus/prometheus.yml"]);
+    let services = yaml_to_json(&compose["compose.yaml"])["services"].clone();
+    config["scrape_configs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|j| j["static_configs"][0]["labels"]["service"].is_string())
+        .filter(|j| {
+            let target = j["static_configs"][0]["targets"][0].as_str().unwrap();
+            services[target.split(':').next().unwrap()].get("build").is_none()
+        })
+        .map(|j| (j["job_name"].as_str().unwrap().to_string(), (j["static_configs"][0]["labels"].clone(), j.clone())))
+        .collect()
+}
+
+/// The labels each scrape object of the Kubernetes tree gives its targets, by the job compose
+/// would name it (`<service>`, `<service>-<probe>`), with the object.
+fn kubernetes_targets(k8s: &Plan) -> BTreeMap<String, (Value, Value)> {
+    let mut out = BTreeMap::new();
+    for (path, o) in objects(k8s) {
+        let labels = match o["kind"].as_str().unwrap() {
+            "ServiceMonitor" => {
+                let endpoints = o["spec"]["endpoints"].as_array().unwrap();
+                assert_eq!(endpoints.len(), 1, "{path}");
+                let mut l = serde_json::Map::new();
+                for r in endpoints[0]["relabelings"].as_array().unwrap() {
+                    assert_eq!(r["action"], "replace", "{path}");
+                    l.insert(r["targetLabel"].as_str().unwrap().into(), r["replacement"].clone());
+                }
+                Value::Object(l)
+            }
+            "ScrapeConfig" => o["spec"]["staticConfigs"][0]["labels"].clone(),
+            "Probe" => o["spec"]["targets"]["staticConfig"]["labels"].clone(),
+            _ => continue,
+        };
+        let mut labels = labels;
+        // The job, as compose names it: set by a relabeling, or the object's `jobName`.
+        let job = match labels.as_object_mut().unwrap().remove("job") {
+            Some(job) => job.as_str().unwrap().to_string(),
+            None => o["spec"]["jobName"].as_str().unwrap_or_else(|| panic!("{path}: no job")).to_string(),
+        };
+        assert!(out.insert(job.clone(), (labels, o)).is_none(), "{path}: {job} twice");
+    }
+    out
+}
+
+#[test]
+fn every_service_is_scraped_and_probed_with_the_labels_compose_gives_it() {
+    for (m, k8s, compose) in built() {
+        let (ours, theirs) = (kubernetes_targets(k8s), compose_targets(compose));
+        assert_eq!(
+            ours.keys().collect::<Vec<_>>(),
+            theirs.keys().collect::<Vec<_>>(),
+            "{}: the same targets as compose's prometheus.yml",
+            m.display()
+        );
+        for (job, (labels, o)) in &ours {
+            let (their_labels, j) = &theirs[job];
+            assert_eq!(labels, their_labels, "{}: {job}: the labels the rules select", m.display());
+            let spec = &o["spec"];
+            match o["kind"].as_str().unwrap() {
+                "Probe" => {
+                    assert_eq!(spec["module"], j["params"]["module"][0], "{job}");
+                    assert_eq!(
+                        spec["prober"]["url"],
+                        format!(
+                            "{}-blackbox-exporter.monitoring.svc:9115",
+                            o["metadata"]["labels"]["app.kubernetes.io/part-of"].as_str().unwrap()
+                        )
+                    );
+                    // The same URL, the service reached at its Service.
+                    let (target, theirs) = (
+                        spec["targets"]["staticConfig"]["static"][0].as_str().unwrap(),
+                        j["static_configs"][0]["targets"][0].as_str().unwrap(),
+                    );
+                    assert_eq!(target.replace(".monitoring.svc", ""), theirs, "{job}");
+                }
+                "ServiceMonitor" => {
+                    let endpoint = &spec["endpoints"][0];
+                    let exporter = j["static_configs"][0]["targets"][0].as_str().unwrap().contains("-exporter:");
+                    if exporter {
+                        // The exporter's Service, which `exporters` generates, on its metrics port.
+                        assert_eq!(endpoint["port"], "metrics", "{job}");
+                        let name = spec["selector"]["matchLabels"]["app.kubernetes.io/name"].as_str().unwrap();
+                        let service = objects(k8s).into_iter().find(|(_, s)| {
+                            s["kind"] == "Service" && s["metadata"]["labels"]["app.kubernetes.io/name"] == name
+                        });
+                        let (_, service) = service.unwrap_or_else(|| panic!("{job}: no Service {name}"));
+                        assert_eq!(service["spec"]["ports"][0]["name"], "metrics");
+                        let port = j["static_configs"][0]["targets"][0]
+                            .as_str()
+                            .unwrap()
+                            .rsplit(':')
+                            .next()
+                            .unwrap()
+                            .parse::<u64>()
+                            .unwrap();
+                        assert_eq!(service["spec"]["ports"][0]["port"], port, "{job}: the exporter's port");
+                    } else {
+                        let port = j["static_configs"][0]["targets"][0]
+                            .as_str()
+                            .unwrap()
+                            .rsplit(':')
+                            .next()
+                            .unwrap()
+                            .parse::<u64>()
+                            .unwrap();
+                        assert_eq!(endpoint["targetPort"], port, "{job}");
+                        assert_eq!(
+                            endpoint["path"],
+                            j.get("metrics_path").cloned().unwrap_or(Value::from("/metrics")),
+                            "{job}"
+                        );
+                        assert_eq!(spec["fallbackScrapeProtocol"], j["fallback_scrape_protocol"], "{job}");
+                    }
+                }
+                "ScrapeConfig" => {
+                    // Outside the cluster: at the same address as on compose.
+                    assert_eq!(spec["staticConfigs"][0]["targets"], j["static_configs"][0]["targets"], "{job}");
+                    let path = j.get("metrics_path").cloned().unwrap_or(Value::from("/metrics"));
+                    assert_eq!(spec["metricsPath"], path, "{job}");
+                    assert_eq!(spec["fallbackScrapeProtocol"], j["fallback_scrape_protocol"], "{job}");
+                }
+                other => panic!("{job}: {other}"),
+            }
+        }
+    }
+}
+
+/// A compose service's container as the values the Kubernetes container must have: its image,
+/// entrypoint, command and environment (compose's `$$` is Kubernetes' too).
+fn container_of_compose(service: &Value) -> (Value, Value, Value, BTreeMap<String, String>) {
+    let env = service["environment"]
+        .as_object()
+        .map(|e| e.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string())).collect())
+        .unwrap_or_default();
+    (service["image"].clone(), service["entrypoint"].clone(), service["command"].clone(), env)
+}
+
+#[test]
+fn the_exporters_run_as_compose_runs_them_with_their_secrets_from_the_stacks_secret() {
+    for (m, k8s, compose) in built() {
+        let services = yaml_to_json(&compose["compose.yaml"])["services"].clone();
+        let mut seen = 0;
+        for (path, o) in objects(k8s).into_iter().filter(|(_, o)| o["kind"] == "Deployment") {
+            let pod = &o["spec"]["template"]["spec"];
+            let c = &pod["containers"][0];
+            let name = c["name"].as_str().unwrap();
+            let theirs = &services[name];
+            assert!(theirs.is_object(), "{}: {path}: compose runs no {name}", m.display());
+            let (image, entrypoint, command, env) = container_of_compose(theirs);
+            assert!(theirs.get("build").is_none(), "{}: {name}: compose builds its image", m.display());
+            assert_eq!(c["image"], image, "{name}");
+            let placed =
+                |v: &Value| serde_json::from_str::<Value>(&v.to_string().replace(".monitoring.svc", "")).unwrap();
+            assert_eq!(placed(&c["command"]), entrypoint, "{}: {name}: entrypoint", m.display());
+            assert_eq!(placed(&c["args"]), command, "{}: {name}: command", m.display());
+            let ours: BTreeMap<String, String> = c["env"]
+                .as_array()
+                .map(|e| {
+                    e.iter()
+                        .map(|v| {
+                            (
+                                v["name"].as_str().unwrap().into(),
+                                v["value"].as_str().unwrap().replace(".monitoring.svc", ""),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            assert_eq!(ours, env, "{}: {name}: environment", m.display());
+            // Every file a `*_FILE` variable names is a key of the stack's Secret, mounted there.
+            for (var, file) in ours.iter().filter(|(k, _)| k.ends_with("_FILE")) {
+                let (dir, key) = file.rsplit_once('/').unwrap();
+                let mount = c["volumeMounts"].as_array().unwrap().iter().find(|v| v["mountPath"] == dir);
+                let mount = mount.unwrap_or_else(|| panic!("{name}: {var}: nothing mounted at {dir}"));
+                let volume = pod["volumes"].as_array().unwrap().iter().find(|v| v["name"] == mount["name"]).unwrap();
+                assert!(volume["secret"]["secretName"].as_str().unwrap().ends_with("-secrets"), "{name}: {var}");
+                assert!(
+                    volume["secret"]["items"].as_array().unwrap().iter().any(|i| i["path"] == key),
+                    "{name}: {var}: {key}"
+                );
+            }
+            // Its health, as compose checks it where its image can: a GET of the same path, or
+            // a connection where compose only connects.
+            let test = theirs.get("healthcheck").map(|h| h["test"].to_string());
+            match c["readinessProbe"]["httpGet"]["path"].as_str() {
+                Some(path) => {
+                    let port = &c["ports"][0]["containerPort"];
+                    if let Some(test) = test {
+                        let asked =
+                            test.contains(&format!(":{port}{path}\"")) || test.contains(&format!("GET {path} HTTP"));
+                        assert!(asked, "{}: {name}: compose checks {test}, the cluster {path}", m.display());
+                    }
+                }
+                None => {
+                    assert_eq!(c["readinessProbe"]["tcpSocket"]["port"], "metrics", "{name}");
+                    let test = test.unwrap_or_default();
+                    assert!(test.contains("create_connection") && !test.contains("http"), "{name}: {test}");
+                }
+            }
+            seen += 1;
+        }
+        // Every exporter compose runs from its image, and the blackbox exporter.
+        let expected = services
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(n, s)| n.ends_with("-exporter") && *n != "node-exporter" && s.get("build").is_none());
+        assert_eq!(seen, expected.count(), "{}: every exporter compose runs", m.display());
+        let built =
+            services.as_object().unwrap().iter().filter(|(n, s)| n.ends_with("-exporter") && s.get("build").is_some());
+        for (name, _) in built {
+            let note =
+                sightline::check_for(&m.to_string_lossy(), &std::fs::read(m).unwrap(), Some(Platform::Kubernetes));
+            let note = note.diagnostics.iter().find(|d| d.code == sightline::code::Code::NotLowered).unwrap();
+            let service = name.trim_end_matches("-exporter");
+            assert!(
+                note.message.contains(&format!("the exporter of `{service}`")),
+                "{}: {}",
+                m.display(),
+                note.message
+            );
+        }
+    }
+}
+
+#[test]
+fn a_service_is_scraped_where_its_kubernetes_settings_place_it() {
+    let manifest = "version: 1\nstack: shop\nenvironment: prod\nplatform: kubernetes\nservices:\n  api:\n    kind: http\n    port: 8000\n    metrics_port: 9100\n    health: { live: /healthz }\n    kubernetes: { namespace: shop, selector: { app: api, tier: web } }\n  db:\n    kind: postgres\n    port: 5432\n    database: shop\n    user: shop\n    password: { env: DB_PASSWORD }\n    kubernetes: { namespace: data, service: shop-postgresql }\n  legacy:\n    kind: generic\n    port: 9000\n    host: legacy.internal.example.com\n  cache:\n    kind: redis\n    port: 6379\n    kubernetes: { address: 10.0.0.7 }\n";
+    let checked = sightline::check_for("stack.yaml", manifest.as_bytes(), None);
+    assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
+    let plan = sightline::plan_pinned(&checked, &BTreeMap::new(), None).unwrap().unwrap().files;
+    let get = |p: &str| yaml_to_json(&plan[p]);
+    let api = get("manifests/scrape/api.yaml");
+    assert_eq!(api["kind"], "ServiceMonitor");
+    assert_eq!(api["spec"]["selector"]["matchLabels"], serde_json::json!({ "app": "api", "tier": "web" }));
+    assert_eq!(api["spec"]["namespaceSelector"]["matchNames"], serde_json::json!(["shop"]));
+    assert_eq!(api["spec"]["endpoints"][0]["targetPort"], 9100);
+    let health = get("manifests/scrape/api-health.yaml");
+    assert_eq!(health["spec"]["targets"]["staticConfig"]["static"][0], "http://api.shop.svc:8000/healthz");
+    // The exporter, in the stack's namespace, reaches db at its Service in its own.
+    let exporter = get("manifests/exporters/db-exporter-deployment.yaml");
+    let env = exporter["spec"]["template"]["spec"]["containers"][0]["env"].as_array().unwrap().clone();
+    assert!(env.iter().any(|e| e["value"] == "shop-postgresql.data.svc:5432/shop?sslmode=disable"), "{env:?}");
+    assert_eq!(
+        get("manifests/scrape/db.yaml")["spec"]["namespaceSelector"]["matchNames"],
+        serde_json::json!(["monitoring"])
+    );
+    // Outside the cluster: a host with a dot, or an address.
+    let legacy = get("manifests/scrape/legacy.yaml");
+    assert_eq!(legacy["kind"], "ScrapeConfig");
+    assert_eq!(legacy["spec"]["staticConfigs"][0]["targets"][0], "legacy.internal.example.com:9000");
+    assert_eq!(
+        legacy["spec"]["staticConfigs"][0]["labels"],
+        serde_json::json!({ "service": "legacy", "service_kind": "generic" })
+    );
+    let cache = get("manifests/exporters/cache-exporter-deployment.yaml");
+    let env = cache["spec"]["template"]["spec"]["containers"][0]["env"].to_string();
+    assert!(env.contains("redis://10.0.0.7:6379"), "{env}");
+    // The exporter's password is a key of the stack's Secret, checked as the receivers' are.
+    let clash = manifest.replace("password: { env: DB_PASSWORD }", "password: { file: /run/secrets/DB_PASSWORD }").replace("    kubernetes: { address: 10.0.0.7 }\n", "    kubernetes: { address: 10.0.0.7 }\n  other:\n    kind: mysql\n    port: 3306\n    database: o\n    user: o\n    password: { env: DB_PASSWORD }\n");
+    let checked = sightline::check_for("stack.yaml", clash.as_bytes(), None);
+    assert!(
+        checked.diagnostics.iter().any(|d| d.code == sightline::code::Code::SecretKeyClash),
+        "{:?}",
+        checked.diagnostics
+    );
+}
+
+#[test]
+fn the_operator_makes_of_the_scrape_objects_the_targets_compose_scrapes() {
+    // The Prometheus Operator's own code at the CRDs' release selects the objects as the
+    // chart's Prometheus does (its namespace, `release`), validates them and writes its
+    // prometheus.yml, which promtool accepts; Prometheus's own target labelling then gives each
+    // target the labels compose's prometheus.yml gives it (tools/operator_config).
+    let (operator, promtool) = (require_tool("operator-config"), require_tool("promtool"));
+    for (m, k8s, compose) in built() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut files = Vec::new();
+        for (path, text) in k8s.iter().filter(|(p, _)| p.starts_with("manifests/scrape/")) {
+            let file = dir.path().join(path.rsplit('/').next().unwrap());
+            std::fs::write(&file, text).unwrap();
+            files.push(file);
+        }
+        let values = yaml_to_json(&k8s["helm/kube-prometheus-stack.values.yaml"]);
+        let spec = &values["prometheus"]["prometheusSpec"];
+        let rule = objects(k8s).into_iter().find(|(_, o)| o["kind"] == "PrometheusRule").unwrap().1;
+        let args = [
+            "-namespace".to_string(),
+            rule["metadata"]["namespace"].as_str().unwrap().into(),
+            "-release".into(),
+            rule["metadata"]["labels"]["release"].as_str().unwrap().into(),
+            "-version".into(),
+            spec["image"]["tag"].as_str().unwrap().into(),
+            "-scrape-interval".into(),
+            spec["scrapeInterval"].as_str().unwrap().into(),
+            "-evaluation-interval".into(),
+            spec["evaluationInterval"].as_str().unwrap().into(),
+        ];
+        let out = Command::new(&operator).args(&args).args(&files).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{}: the operator refuses:\n{stderr}", m.display());
+        let config = dir.path().join("prometheus.yml");
+        std::fs::write(&config, &out.stdout).unwrap();
+        let (ok, text) = run(Command::new(&promtool).args(["check", "config"]).arg(&config));
+        assert!(ok, "{}: promtool check config of the operator's configuration:\n{text}", m.display());
+        let out = Command::new(&operator).arg("-targets").args(&args).args(&files).output().unwrap();
+        assert!(out.status.success(), "{}: {}", m.display(), String::from_utf8_lossy(&out.stderr));
+        let mut found: BTreeMap<String, Value> = BTreeMap::new();
+        for line in String::from_utf8(out.stdout).unwrap().lines() {
+            let t: Value = serde_json::from_str(line).unwrap();
+            let labels = t["labels"].clone();
+            assert!(labels.as_object().is_some_and(|l| !l.is_empty()), "{}: a target dropped: {line}", m.display());
+            let job = labels["job"].as_str().unwrap().to_string();
+            assert!(found.insert(job.clone(), labels).is_none(), "{}: two targets of job {job}", m.display());
+        }
+        let theirs = compose_targets(compose);
+        assert_eq!(found.keys().collect::<Vec<_>>(), theirs.keys().collect::<Vec<_>>(), "{}", m.display());
+        for (job, labels) in &found {
+            let (their_labels, j) = &theirs[job];
+            for (k, v) in their_labels.as_object().unwrap() {
+                assert_eq!(&labels[k], v, "{}: {job}: {k}", m.display());
+            }
+            let path = j.get("metrics_path").and_then(Value::as_str).unwrap_or("/metrics");
+            match j["params"]["module"][0].as_str() {
+                // A probe: the blackbox exporter asked for the module and the target, which is
+                // the target's `instance`.
+                Some(module) => {
+                    assert_eq!(labels["__param_module"], module, "{job}");
+                    assert_eq!(labels["__metrics_path__"], "/probe", "{job}");
+                    assert_eq!(labels["instance"], labels["__param_target"], "{job}");
+                }
+                None => assert_eq!(labels["__metrics_path__"], path, "{}: {job}", m.display()),
+            }
+        }
+    }
 }

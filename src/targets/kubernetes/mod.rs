@@ -14,12 +14,14 @@
 //! (`secrets_name`), which the operator mounts into Alertmanager.
 
 pub mod alertmanager;
+pub mod exporters;
 pub mod grafana;
 pub mod rules;
+pub mod scrape;
 pub mod values;
 
 use super::Artifact;
-use crate::ir::Stack;
+use crate::ir::{Component, Stack};
 use crate::manifest::values::SecretRef;
 use serde_json::{Map, Value, json};
 
@@ -31,10 +33,21 @@ pub const HELM_DIR: &str = "helm";
 /// Every file of the Kubernetes platform.
 pub fn lower(stack: &Stack) -> Vec<Artifact> {
     let mut out = rules::lower(stack);
+    out.extend(scrape::lower(stack));
+    out.extend(exporters::lower(stack));
     out.extend(alertmanager::lower(stack));
     out.extend(grafana::lower(stack));
     out.extend(values::lower(stack));
     out
+}
+
+/// The components whose images the Kubernetes tree names: the chart's three (the overlay pins
+/// them) and those it runs itself (`exporters`).
+pub fn images(stack: &Stack) -> Vec<String> {
+    let mut names: Vec<String> = values::CHART_COMPONENTS.iter().map(|n| n.to_string()).collect();
+    names.extend(stack.services.iter().filter_map(|s| exporters::exporter(stack, s)).map(|(c, _)| c.name.clone()));
+    names.extend(stack.component(crate::ir::defaults::BLACKBOX_EXPORTER.name).map(|c| c.name.clone()));
+    names
 }
 
 /// The name of one of the stack's objects: `<stack>-<what>`. `check::platform` holds the
@@ -73,16 +86,44 @@ pub fn object(
     Value::Object(o)
 }
 
+/// A container's limits as on compose (what the budget check sized), as Kubernetes
+/// quantities (memory in binary units, CPU in thousandths); the requests are the limits, so the
+/// scheduler places the pod only where they fit.
+pub fn resources(c: &Component) -> Value {
+    let limits = json!({ "memory": values::quantity(c.memory.bytes()), "cpu": format!("{}m", (c.cpus * 1000.0).round() as u64) });
+    json!({ "requests": limits.clone(), "limits": limits })
+}
+
+/// The labels of an object kube-prometheus-stack's Prometheus selects (rules, scrape objects):
+/// the stack's, and the chart's release (`*SelectorNilUsesHelmValues: true`, its default).
+pub fn chart_selected(stack: &Stack) -> Map<String, Value> {
+    let mut l = labels(stack);
+    l.insert("release".into(), json!(stack.kubernetes.release));
+    l
+}
+
 /// An object as a YAML file.
 pub fn file(path: String, object: &Value) -> Artifact {
     Artifact::new(path, serde_saphyr::to_string(object).expect("a Kubernetes object serializes"))
 }
 
-/// The secrets the Kubernetes tree reads: the receivers' (Alertmanager's). The others (the
-/// databases' passwords, Grafana's admin password) are read by what the platform does not
-/// generate yet (SL903), or by the chart's own settings.
+/// The secrets the Kubernetes tree reads: the receivers' (Alertmanager's), and the services'
+/// passwords their exporters log in with. The others are read by what the platform does not
+/// generate yet (SL903: basic authentication), by the chart's own settings (Grafana's admin
+/// password), or by the application's own containers, which the cluster runs its own way.
 pub fn secrets_read(stack: &Stack) -> impl Iterator<Item = &crate::ir::SecretUse> {
-    stack.secrets.iter().filter(|u| u.setting.starts_with("alerting."))
+    let exporters: Vec<String> = stack
+        .services
+        .iter()
+        .filter(|s| exporters::exporter(stack, s).is_some())
+        .map(|s| format!("services.{}.password", s.name))
+        .collect();
+    stack.secrets.iter().filter(move |u| u.setting.starts_with("alerting.") || exporters.contains(&u.setting))
+}
+
+/// Whether Alertmanager reads one of the stack's secrets (a receiver's).
+pub fn alertmanager_reads_secrets(stack: &Stack) -> bool {
+    stack.secrets.iter().any(|u| u.setting.starts_with("alerting."))
 }
 
 /// The Kubernetes Secret every secret the tree reads is a key of.

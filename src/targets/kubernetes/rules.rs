@@ -4,7 +4,7 @@
 //! `ruleSelectorNilUsesHelmValues: true`); and `promtool/`, the rule files kept whole with their
 //! unit tests, as on compose.
 
-use super::{MANIFESTS_DIR, file, labels, object, object_name};
+use super::{MANIFESTS_DIR, chart_selected, file, object, object_name};
 use crate::ir::Stack;
 use crate::targets::Artifact;
 use crate::targets::alertmanager::routing::WATCHDOG;
@@ -53,8 +53,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         if whole {
             out.extend(crate::targets::rules::render(&f, PROMTOOL_RULES_DIR, PROMTOOL_TESTS_DIR));
         }
-        let mut l = labels(stack);
-        l.insert("release".into(), json!(stack.kubernetes.release));
+        let l = chart_selected(stack);
         let spec = Map::from_iter([(
             "spec".to_string(),
             json!({ "groups": [serde_json::to_value(&f.group).expect("a rule group serializes")] }),

@@ -8,7 +8,7 @@
 //! `Watchdog` and `InfoInhibitor` alerts (the stack's heartbeat is its own `Watchdog`).
 
 use super::alertmanager::config_secret;
-use super::{HELM_DIR, secrets_name};
+use super::{HELM_DIR, resources, secrets_name};
 use crate::ir::{Component, Stack, defaults};
 use crate::targets::Artifact;
 use serde_json::{Map, Value, json};
@@ -38,7 +38,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     prometheus.insert("scrapeInterval".into(), json!(stack.scrape_interval.canonical()));
     prometheus.insert("evaluationInterval".into(), json!(stack.evaluation_interval.canonical()));
     alertmanager.insert("configSecret".into(), json!(config_secret(stack)));
-    if super::secrets_read(stack).next().is_some() {
+    if super::alertmanager_reads_secrets(stack) {
         alertmanager.insert("secrets".into(), json!([secrets_name(stack)]));
     }
     grafana.insert("sidecar".into(), json!({ "datasources": { "defaultDatasourceEnabled": false } }));
@@ -83,17 +83,8 @@ fn image(c: &Component) -> Value {
     i
 }
 
-/// The container's limits as on compose (what the budget check sized), as Kubernetes
-/// quantities (memory in binary units, CPU in thousandths); the requests are the limits, so the
-/// scheduler places the pod only where they fit.
-fn resources(c: &Component) -> Value {
-    let limits =
-        json!({ "memory": quantity(c.memory.bytes()), "cpu": format!("{}m", (c.cpus * 1000.0).round() as u64) });
-    json!({ "requests": limits.clone(), "limits": limits })
-}
-
 /// A size as a Kubernetes quantity in the largest binary unit that divides it (`512Mi`).
-fn quantity(bytes: u64) -> String {
+pub fn quantity(bytes: u64) -> String {
     for (unit, shift) in [("Ti", 40), ("Gi", 30), ("Mi", 20), ("Ki", 10)] {
         let factor = 1u64 << shift;
         if bytes >= factor && bytes.is_multiple_of(factor) {

@@ -1,0 +1,203 @@
+//! `manifests/exporters/`: the programs compose runs beside the services, as Deployments with a
+//! Service each, in the stack's namespace: every service's exporter (`kinds::Exporter`, run as
+//! compose runs it: the same image, entrypoint, arguments and environment, its secrets read
+//! from the same paths) and the blackbox exporter the probes go through. The chart runs none of
+//! them; `scrape` points Prometheus at them.
+//!
+//! What compose does around an exporter that the cluster does otherwise: a one-shot job it waits
+//! for (`<service>-query-stats`) is not run (SL903 says so); the secrets are keys of the stack's
+//! Secret mounted as files where compose mounts them; the hardening is the pod's security
+//! context (nobody, no capability, no privilege escalation, a read-only root with an empty
+//! `/tmp`).
+
+use super::{MANIFESTS_DIR, file, labels, object, object_name, resources, secret_key, secrets_name};
+use crate::ir::defaults::{self, Probe};
+use crate::ir::{Component, Service, Stack};
+use crate::kinds::{Run, Var};
+use crate::targets::Artifact;
+use crate::targets::paths::{BLACKBOX_ADDR, secret_file};
+use serde_json::{Map, Value, json};
+
+pub const EXPORTERS_DIR: &str = "exporters";
+
+/// The port's name on the pods and the Services, which the ServiceMonitors scrape.
+pub const METRICS_PORT: &str = "metrics";
+
+/// The user compose runs the exporters as: nobody.
+const NOBODY: u64 = 65534;
+
+/// A service's exporter, as the cluster runs it: its component and what it needs from the
+/// service. None for a service without one, and for one whose exporter compose builds an image
+/// for (a FROM-scratch exporter with a login: no image with a shell to read the password's
+/// file is built for the cluster; SL903 says so).
+pub fn exporter<'a>(stack: &'a Stack, s: &'a Service) -> Option<(&'a Component, &'static crate::kinds::Exporter)> {
+    let e = crate::kinds::def(s.kind).exporter.as_ref()?;
+    let c = stack.exporter_of(&s.name)?;
+    crate::targets::exporter_image::built(s).is_none().then_some((c, e))
+}
+
+/// The labels a component's pods and Service carry, and its ServiceMonitor selects it by.
+pub fn selector(stack: &Stack, c: &Component) -> Map<String, Value> {
+    let mut l = Map::new();
+    l.insert(defaults::KUBERNETES_NAME_LABEL.into(), json!(c.name));
+    l.insert("app.kubernetes.io/part-of".into(), json!(stack.name.as_str()));
+    l
+}
+
+/// The address of the blackbox exporter's Service, which the Probes name as their prober.
+pub fn blackbox_address(stack: &Stack) -> String {
+    format!(
+        "{}.{}.svc:{}",
+        object_name(stack, defaults::BLACKBOX_EXPORTER.name),
+        stack.kubernetes.namespace,
+        BLACKBOX_ADDR.1
+    )
+}
+
+pub fn lower(stack: &Stack) -> Vec<Artifact> {
+    let mut out = Vec::new();
+    for s in &stack.services {
+        let Some((c, e)) = exporter(stack, s) else { continue };
+        out.extend(
+            run(stack, c, e.port, e.health_path, &(e.run)(s))
+                .into_iter()
+                .map(|a| a.from_part(crate::targets::service_part(&s.name, &[]))),
+        );
+    }
+    if let Some(c) = stack.component(defaults::BLACKBOX_EXPORTER.name) {
+        // Its image's own configuration, whose `http_2xx` module the probes use, as on compose.
+        out.extend(run(stack, c, BLACKBOX_ADDR.1, "/-/healthy", &Run::default()));
+    }
+    out
+}
+
+/// A component's Deployment and Service: one replica of `c` running `r`, serving `port`,
+/// ready and alive while `health` answers.
+fn run(stack: &Stack, c: &Component, port: u16, health: &str, r: &Run) -> Vec<Artifact> {
+    let name = object_name(stack, &c.name);
+    let select = selector(stack, c);
+    let mut pod_labels = labels(stack);
+    pod_labels.extend(select.clone());
+    let mut container = Map::new();
+    container.insert("name".into(), json!(c.name));
+    container.insert("image".into(), json!(c.image.as_str()));
+    if !r.entrypoint.is_empty() {
+        container.insert("command".into(), json!(r.entrypoint.iter().map(|a| literal(a)).collect::<Vec<_>>()));
+    }
+    if !r.command.is_empty() {
+        container.insert("args".into(), json!(r.command.iter().map(|a| literal(a)).collect::<Vec<_>>()));
+    }
+    let mut mounts = vec![json!({ "name": "tmp", "mountPath": "/tmp" })];
+    let mut volumes = vec![json!({ "name": "tmp", "emptyDir": { "medium": "Memory", "sizeLimit": "16Mi" } })];
+    let mut env = Vec::new();
+    // Each directory of secret files, as one volume of the stack's Secret's keys.
+    let mut dirs: Vec<(String, Vec<Value>)> = Vec::new();
+    for (var, value) in &r.env {
+        let value = match value {
+            Var::Value(v) => v.clone(),
+            Var::SecretFile(reference) => {
+                let path = secret_file(reference);
+                let (dir, file_name) = path.rsplit_once('/').unwrap_or(("", &path));
+                let item = json!({ "key": secret_key(reference), "path": file_name });
+                match dirs.iter_mut().find(|(d, _)| d == dir) {
+                    Some((_, items)) if items.contains(&item) => {}
+                    Some((_, items)) => items.push(item),
+                    None => dirs.push((dir.to_string(), vec![item])),
+                }
+                path
+            }
+        };
+        env.push(json!({ "name": var, "value": literal(&value) }));
+    }
+    for (i, (dir, items)) in dirs.into_iter().enumerate() {
+        let volume = format!("secrets-{i}");
+        mounts.push(json!({ "name": volume, "mountPath": dir, "readOnly": true }));
+        // Readable by the pod's group (nobody's, `fsGroup`), no one else.
+        volumes.push(
+            json!({ "name": volume, "secret": { "secretName": secrets_name(stack), "items": items, "defaultMode": 0o440 } }),
+        );
+    }
+    if !env.is_empty() {
+        container.insert("env".into(), json!(env));
+    }
+    container.insert("ports".into(), json!([{ "name": METRICS_PORT, "containerPort": port, "protocol": "TCP" }]));
+    // As compose checks it: a GET of its health path, or, where a request of any path makes it
+    // ask its service (compose's check only connects), a connection to its port.
+    let connect_only = matches!(c.probe, Probe::Own(argv) if !argv.iter().any(|a| a.contains("{url}")));
+    let mut check = json!({ "periodSeconds": 10, "timeoutSeconds": 5 });
+    if connect_only {
+        check["tcpSocket"] = json!({ "port": METRICS_PORT });
+    } else {
+        check["httpGet"] = json!({ "path": health, "port": METRICS_PORT });
+    }
+    container.insert("readinessProbe".into(), check.clone());
+    container.insert("livenessProbe".into(), {
+        let mut live = check;
+        live["failureThreshold"] = json!(6);
+        live
+    });
+    container.insert("resources".into(), resources(c));
+    container.insert(
+        "securityContext".into(),
+        json!({
+            "allowPrivilegeEscalation": false,
+            "readOnlyRootFilesystem": true,
+            "capabilities": { "drop": ["ALL"] },
+        }),
+    );
+    container.insert("volumeMounts".into(), json!(mounts));
+    let pod = json!({
+        "metadata": { "labels": Value::Object(pod_labels) },
+        "spec": {
+            // It talks to its service and to nothing of the cluster's API.
+            "automountServiceAccountToken": false,
+            "securityContext": {
+                "runAsNonRoot": true,
+                "runAsUser": NOBODY,
+                "runAsGroup": NOBODY,
+                "fsGroup": NOBODY,
+                "seccompProfile": { "type": "RuntimeDefault" },
+            },
+            "containers": [Value::Object(container)],
+            "volumes": volumes,
+        },
+    });
+    let deployment = object(
+        stack,
+        "apps/v1",
+        "Deployment",
+        &name,
+        labels(stack),
+        Map::from_iter([(
+            "spec".to_string(),
+            json!({ "replicas": 1, "selector": { "matchLabels": Value::Object(select.clone()) }, "template": pod }),
+        )]),
+    );
+    let mut service_labels = labels(stack);
+    service_labels.extend(select.clone());
+    let service = object(
+        stack,
+        "v1",
+        "Service",
+        &name,
+        service_labels,
+        Map::from_iter([(
+            "spec".to_string(),
+            json!({
+                "selector": Value::Object(select),
+                "ports": [{ "name": METRICS_PORT, "port": port, "targetPort": METRICS_PORT, "protocol": "TCP" }],
+            }),
+        )]),
+    );
+    let dir = format!("{MANIFESTS_DIR}/{EXPORTERS_DIR}");
+    vec![
+        file(format!("{dir}/{}-deployment.yaml", c.name), &deployment),
+        file(format!("{dir}/{}-service.yaml", c.name), &service),
+    ]
+}
+
+/// Text as a container's command, arguments and environment take it: Kubernetes expands
+/// `$(VAR)` there and reads `$$` as `$`.
+fn literal(s: &str) -> String {
+    s.replace('$', "$$")
+}
