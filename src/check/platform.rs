@@ -1,9 +1,12 @@
-//! The platform a stack is built for. On Kubernetes: every object is named after the stack
-//! (SL901), every secret is a key of the stack's one Secret (SL902), and what the platform does
-//! not generate yet is said once (SL903). On compose, nothing here applies.
+//! The platform a stack is built for. On Kubernetes: every object is named after the stack and
+//! its services (SL901), every secret is a key of the stack's one Secret (SL902), what the
+//! platform does not generate yet is said once (SL903), and each service's `kubernetes:` places
+//! it somewhere (SL904) with names and labels Kubernetes takes (SL905). On compose, nothing
+//! here applies.
 //!
-//! Run on a manifest without errors, on its lowered stack (the platform may come from the
-//! command line, not the manifest).
+//! `places` runs with the other families, on the manifest; `check` on a manifest without
+//! errors, on its lowered stack (the platform may come from the command line, not the
+//! manifest).
 
 use super::Ctx;
 use crate::code::Code;
@@ -49,10 +52,13 @@ fn is_label_key(k: &str) -> bool {
     }
 }
 
-/// What each service's `kubernetes:` says, whatever the platform: a selector that selects
-/// something and labels Kubernetes takes (SL905), and not both a Service and an address
-/// (SL904).
+/// What each service's `kubernetes:` says, on Kubernetes (compose ignores it): a selector
+/// that selects something and labels Kubernetes takes (SL905), and not both a Service and an
+/// address (SL904).
 pub fn places(ctx: &Ctx, sink: &mut Sink) {
+    if ctx.platform != Platform::Kubernetes {
+        return;
+    }
     for (name, s) in &ctx.manifest.services {
         let Some(k) = &s.kubernetes else { continue };
         let at = |key: &str| ctx.value(["services", name.as_str(), "kubernetes", key]);
@@ -134,24 +140,47 @@ pub fn check(ctx: &Ctx, stack: &Stack, sink: &mut Sink) {
     not_lowered(ctx, stack, sink);
 }
 
-/// Each service's objects (`<stack>-<service>`, and its exporter's Deployment and Service
-/// `<stack>-<service>-exporter`) can be named (SL901), and the Service a service is behind
-/// unless `kubernetes.service` names it, after its `host` or its name, is a Service's name
-/// (SL905).
+/// Each service's objects can be named (SL901): `<stack>-<service>` (a ServiceMonitor,
+/// ScrapeConfig or Probe, a name of up to 253 characters) needs a service name without `_`,
+/// and its exporter's Service `<stack>-<service>-exporter` a name of at most 63; so does the
+/// blackbox exporter's, `<stack>-blackbox-exporter`, said at the stack. And the Service a
+/// service is behind unless `kubernetes.service` names it, after its `host` or its name, is a
+/// Service's name (SL905).
 fn services(ctx: &Ctx, stack: &Stack, sink: &mut Sink) {
+    use crate::targets::kubernetes::object_name;
+    // A stack name that cannot name objects is said once, above.
+    if !is_label(stack.name.as_str()) {
+        return;
+    }
+    if let Some(c) = stack.component(crate::ir::defaults::BLACKBOX_EXPORTER.name)
+        && !is_service_name(&object_name(stack, &c.name))
+    {
+        sink.push(
+            Diagnostic::error(
+                Code::PlatformName,
+                format!("the stack name `{}` is too long for the blackbox exporter's Service", stack.name),
+            )
+            .at(ctx.value(["stack"]))
+            .label(format!("its Service would be named `{}`", object_name(stack, &c.name)))
+            .help("a Kubernetes Service's name is at most 63 characters: shorten the stack's name"),
+        );
+    }
     for s in &stack.services {
-        let exporter = crate::targets::kubernetes::exporters::exporter(stack, s)
-            .map(|(c, _)| crate::targets::kubernetes::object_name(stack, &c.name));
-        let longest = exporter.unwrap_or_else(|| crate::targets::kubernetes::object_name(stack, s.name.as_str()));
-        // A stack name that cannot name objects is said once, above.
-        let stack_named = is_label(stack.name.as_str());
-        if stack_named && (!is_label(s.name.as_str()) || !is_service_name(&longest)) {
+        let exporter =
+            crate::targets::kubernetes::exporters::exporter(stack, s).map(|(c, _)| object_name(stack, &c.name));
+        let too_long = exporter.as_ref().filter(|n| !is_service_name(n));
+        if !is_label(s.name.as_str()) || too_long.is_some() {
+            let named = too_long.cloned().unwrap_or_else(|| object_name(stack, s.name.as_str()));
             sink.push(
                 Diagnostic::error(Code::PlatformName, format!("the service name `{}` cannot name Kubernetes objects", s.name))
                     .at(ctx.key(["services", s.name.as_str()]))
-                    .label(format!("its objects would be named `{longest}`"))
-                    .help("a Kubernetes Service's name is at most 63 lower-case letters, digits and `-`: rename the service (or shorten the stack's name)"),
+                    .label(format!("its objects would be named `{named}`"))
+                    .help("an object's name is lower-case letters, digits and `-`, and a Service's (its exporter's) at most 63 characters: rename the service (or shorten the stack's name)"),
             );
+        }
+        // A kind not behind a Service of its own (celery: its workers listen on nothing).
+        if !crate::kinds::def(s.kind).fields.contains(&"kubernetes") {
+            continue;
         }
         let given =
             ctx.manifest.services.get(&s.name).and_then(|m| m.kubernetes.as_ref()).and_then(|k| k.service.as_ref());

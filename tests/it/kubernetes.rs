@@ -596,13 +596,15 @@ fn every_service_is_scraped_and_probed_with_the_labels_compose_gives_it() {
             let (their_labels, j) = &theirs[job];
             assert_eq!(labels, their_labels, "{}: {job}: the labels the rules select", m.display());
             let spec = &o["spec"];
+            // The stack's namespace, where the services are by default.
+            let svc = format!(".{}.svc", o["metadata"]["namespace"].as_str().unwrap());
             match o["kind"].as_str().unwrap() {
                 "Probe" => {
                     assert_eq!(spec["module"], j["params"]["module"][0], "{job}");
                     assert_eq!(
                         spec["prober"]["url"],
                         format!(
-                            "{}-blackbox-exporter.monitoring.svc:9115",
+                            "{}-blackbox-exporter{svc}:9115",
                             o["metadata"]["labels"]["app.kubernetes.io/part-of"].as_str().unwrap()
                         )
                     );
@@ -611,11 +613,13 @@ fn every_service_is_scraped_and_probed_with_the_labels_compose_gives_it() {
                         spec["targets"]["staticConfig"]["static"][0].as_str().unwrap(),
                         j["static_configs"][0]["targets"][0].as_str().unwrap(),
                     );
-                    assert_eq!(target.replace(".monitoring.svc", ""), theirs, "{job}");
+                    assert_eq!(target.replace(&svc, ""), theirs, "{job}");
                 }
                 "ServiceMonitor" => {
                     let endpoint = &spec["endpoints"][0];
-                    let exporter = j["static_configs"][0]["targets"][0].as_str().unwrap().contains("-exporter:");
+                    let target = j["static_configs"][0]["targets"][0].as_str().unwrap();
+                    let port: u64 = target.rsplit(':').next().unwrap().parse().unwrap();
+                    let exporter = target.contains("-exporter:");
                     if exporter {
                         // The exporter's Service, which `exporters` generates, on its metrics port.
                         assert_eq!(endpoint["port"], "metrics", "{job}");
@@ -625,24 +629,8 @@ fn every_service_is_scraped_and_probed_with_the_labels_compose_gives_it() {
                         });
                         let (_, service) = service.unwrap_or_else(|| panic!("{job}: no Service {name}"));
                         assert_eq!(service["spec"]["ports"][0]["name"], "metrics");
-                        let port = j["static_configs"][0]["targets"][0]
-                            .as_str()
-                            .unwrap()
-                            .rsplit(':')
-                            .next()
-                            .unwrap()
-                            .parse::<u64>()
-                            .unwrap();
                         assert_eq!(service["spec"]["ports"][0]["port"], port, "{job}: the exporter's port");
                     } else {
-                        let port = j["static_configs"][0]["targets"][0]
-                            .as_str()
-                            .unwrap()
-                            .rsplit(':')
-                            .next()
-                            .unwrap()
-                            .parse::<u64>()
-                            .unwrap();
                         assert_eq!(endpoint["targetPort"], port, "{job}");
                         assert_eq!(
                             endpoint["path"],
@@ -689,40 +677,39 @@ fn the_exporters_run_as_compose_runs_them_with_their_secrets_from_the_stacks_sec
             let (image, entrypoint, command, env) = container_of_compose(theirs);
             assert!(theirs.get("build").is_none(), "{}: {name}: compose builds its image", m.display());
             assert_eq!(c["image"], image, "{name}");
-            let placed =
-                |v: &Value| serde_json::from_str::<Value>(&v.to_string().replace(".monitoring.svc", "")).unwrap();
+            let svc = format!(".{}.svc", o["metadata"]["namespace"].as_str().unwrap());
+            let placed = |v: &Value| serde_json::from_str::<Value>(&v.to_string().replace(&svc, "")).unwrap();
             assert_eq!(placed(&c["command"]), entrypoint, "{}: {name}: entrypoint", m.display());
             assert_eq!(placed(&c["args"]), command, "{}: {name}: command", m.display());
             let ours: BTreeMap<String, String> = c["env"]
                 .as_array()
                 .map(|e| {
                     e.iter()
-                        .map(|v| {
-                            (
-                                v["name"].as_str().unwrap().into(),
-                                v["value"].as_str().unwrap().replace(".monitoring.svc", ""),
-                            )
-                        })
+                        .map(|v| (v["name"].as_str().unwrap().into(), v["value"].as_str().unwrap().replace(&svc, "")))
                         .collect()
                 })
                 .unwrap_or_default();
             assert_eq!(ours, env, "{}: {name}: environment", m.display());
             // Every file a `*_FILE` variable names is a key of the stack's Secret, mounted there.
             for (var, file) in ours.iter().filter(|(k, _)| k.ends_with("_FILE")) {
-                let (dir, key) = file.rsplit_once('/').unwrap();
-                let mount = c["volumeMounts"].as_array().unwrap().iter().find(|v| v["mountPath"] == dir);
-                let mount = mount.unwrap_or_else(|| panic!("{name}: {var}: nothing mounted at {dir}"));
+                // The file alone, at its path: its directory's other files stay the image's.
+                let mount = c["volumeMounts"].as_array().unwrap().iter().find(|v| v["mountPath"] == file.as_str());
+                let mount = mount.unwrap_or_else(|| panic!("{name}: {var}: nothing mounted at {file}"));
                 let volume = pod["volumes"].as_array().unwrap().iter().find(|v| v["name"] == mount["name"]).unwrap();
                 assert!(volume["secret"]["secretName"].as_str().unwrap().ends_with("-secrets"), "{name}: {var}");
-                assert!(
-                    volume["secret"]["items"].as_array().unwrap().iter().any(|i| i["path"] == key),
-                    "{name}: {var}: {key}"
-                );
+                let items = volume["secret"]["items"].as_array().unwrap();
+                assert!(items.iter().any(|i| i["path"] == mount["subPath"]), "{name}: {var}: {mount}");
             }
+            let paths: Vec<&str> =
+                c["volumeMounts"].as_array().unwrap().iter().map(|v| v["mountPath"].as_str().unwrap()).collect();
+            let unique: std::collections::BTreeSet<&&str> = paths.iter().collect();
+            assert!(paths.iter().all(|p| p.len() > 1) && unique.len() == paths.len(), "{name}: mount paths {paths:?}");
             // Its health, as compose checks it where its image can: a GET of the same path, or
             // a connection where compose only connects.
             let test = theirs.get("healthcheck").map(|h| h["test"].to_string());
             match c["readinessProbe"]["httpGet"]["path"].as_str() {
+                // Never its metrics: each would make it ask its service.
+                Some("/metrics") => panic!("{}: {name}: its health check asks for its metrics", m.display()),
                 Some(path) => {
                     let port = &c["ports"][0]["containerPort"];
                     if let Some(test) = test {
@@ -731,10 +718,12 @@ fn the_exporters_run_as_compose_runs_them_with_their_secrets_from_the_stacks_sec
                         assert!(asked, "{}: {name}: compose checks {test}, the cluster {path}", m.display());
                     }
                 }
+                // A connection: where compose's check only connects too, or checks nothing.
                 None => {
                     assert_eq!(c["readinessProbe"]["tcpSocket"]["port"], "metrics", "{name}");
-                    let test = test.unwrap_or_default();
-                    assert!(test.contains("create_connection") && !test.contains("http"), "{name}: {test}");
+                    if let Some(test) = test {
+                        assert!(test.contains("create_connection") && !test.contains("http"), "{name}: {test}");
+                    }
                 }
             }
             seen += 1;
@@ -796,6 +785,24 @@ fn a_service_is_scraped_where_its_kubernetes_settings_place_it() {
     let cache = get("manifests/exporters/cache-exporter-deployment.yaml");
     let env = cache["spec"]["template"]["spec"]["containers"][0]["env"].to_string();
     assert!(env.contains("redis://10.0.0.7:6379"), "{env}");
+    // Compose ignores `kubernetes:`: what would be SL904 there is not an error.
+    let everything = manifest.replace("{ namespace: shop, selector: { app: api, tier: web } }", "{ selector: {} }");
+    let on = |p| sightline::check_for("stack.yaml", everything.as_bytes(), Some(p)).diagnostics;
+    assert!(on(Platform::Kubernetes).iter().any(|d| d.code == sightline::code::Code::ServicePlace));
+    assert!(!on(Platform::Compose).iter().any(|d| d.code == sightline::code::Code::ServicePlace));
+    // A secret file anywhere: mounted alone, where compose mounts it.
+    let elsewhere =
+        manifest.replace("password: { env: DB_PASSWORD }", "password: { file: /etc/postgres-exporter/db-password }");
+    let checked = sightline::check_for("stack.yaml", elsewhere.as_bytes(), None);
+    assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
+    let plan = sightline::plan_pinned(&checked, &BTreeMap::new(), None).unwrap().unwrap().files;
+    let pod =
+        yaml_to_json(&plan["manifests/exporters/db-exporter-deployment.yaml"])["spec"]["template"]["spec"].clone();
+    let mounts = pod["containers"][0]["volumeMounts"].as_array().unwrap().clone();
+    let mount = mounts.iter().find(|m| m["name"] == "secrets").unwrap();
+    assert_eq!(mount["mountPath"], "/etc/postgres-exporter/db-password");
+    assert_eq!(mount["subPath"], "db-password");
+    assert!(pod["volumes"].to_string().contains("\"key\":\"db-password\""), "{}", pod["volumes"]);
     // The exporter's password is a key of the stack's Secret, checked as the receivers' are.
     let clash = manifest.replace("password: { env: DB_PASSWORD }", "password: { file: /run/secrets/DB_PASSWORD }").replace("    kubernetes: { address: 10.0.0.7 }\n", "    kubernetes: { address: 10.0.0.7 }\n  other:\n    kind: mysql\n    port: 3306\n    database: o\n    user: o\n    password: { env: DB_PASSWORD }\n");
     let checked = sightline::check_for("stack.yaml", clash.as_bytes(), None);
@@ -809,14 +816,19 @@ fn a_service_is_scraped_where_its_kubernetes_settings_place_it() {
 #[test]
 fn the_operator_makes_of_the_scrape_objects_the_targets_compose_scrapes() {
     // The Prometheus Operator's own code at the CRDs' release selects the objects as the
-    // chart's Prometheus does (its namespace, `release`), validates them and writes its
-    // prometheus.yml, which promtool accepts; Prometheus's own target labelling then gives each
-    // target the labels compose's prometheus.yml gives it (tools/operator_config).
+    // chart's Prometheus does (`release`, every namespace), validates them and writes its
+    // prometheus.yml, which promtool accepts. Service discovery then finds the exporters'
+    // Services and pods as generated, and each service scraped on its own metrics as
+    // docs/kubernetes.md tells the team to run it (a Service named after its host in the stack's
+    // namespace, labelled `app.kubernetes.io/name: <host>`, its pods declaring the metrics
+    // port); and Prometheus's own target labelling gives each target the labels compose's
+    // prometheus.yml gives it (tools/operator_config).
     let (operator, promtool) = (require_tool("operator-config"), require_tool("promtool"));
     for (m, k8s, compose) in built() {
         let dir = tempfile::tempdir().unwrap();
         let mut files = Vec::new();
-        for (path, text) in k8s.iter().filter(|(p, _)| p.starts_with("manifests/scrape/")) {
+        let scrape = |p: &&String| p.starts_with("manifests/scrape/") || p.starts_with("manifests/exporters/");
+        for (path, text) in k8s.iter().filter(|(p, _)| scrape(p)) {
             let file = dir.path().join(path.rsplit('/').next().unwrap());
             std::fs::write(&file, text).unwrap();
             files.push(file);
@@ -824,9 +836,37 @@ fn the_operator_makes_of_the_scrape_objects_the_targets_compose_scrapes() {
         let values = yaml_to_json(&k8s["helm/kube-prometheus-stack.values.yaml"]);
         let spec = &values["prometheus"]["prometheusSpec"];
         let rule = objects(k8s).into_iter().find(|(_, o)| o["kind"] == "PrometheusRule").unwrap().1;
+        let namespace = rule["metadata"]["namespace"].as_str().unwrap();
+        // The application's Services and pods, as the documentation says to run them.
+        for (job, (_, j)) in compose_targets(compose) {
+            let target = j["static_configs"][0]["targets"][0].as_str().unwrap();
+            let (host, port) = target.rsplit_once(':').unwrap();
+            if j.get("params").is_some() || host.ends_with("-exporter") || host.contains('.') {
+                continue;
+            }
+            let labels = serde_json::json!({ "app.kubernetes.io/name": host });
+            let meta = serde_json::json!({ "name": host, "namespace": namespace, "labels": labels });
+            let port: u64 = port.parse().unwrap();
+            let service = serde_json::json!({
+                "apiVersion": "v1", "kind": "Service", "metadata": meta,
+                "spec": { "selector": labels, "ports": [{ "name": "http", "port": port, "targetPort": port }] },
+            });
+            let pod = serde_json::json!({ "metadata": { "labels": labels }, "spec": { "containers": [
+                { "name": "app", "image": "app", "ports": [{ "name": "http", "containerPort": port }] }
+            ] } });
+            let deployment = serde_json::json!({
+                "apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta,
+                "spec": { "selector": { "matchLabels": labels }, "template": pod },
+            });
+            for (what, o) in [("service", service), ("deployment", deployment)] {
+                let file = dir.path().join(format!("app-{job}-{what}.json"));
+                std::fs::write(&file, o.to_string()).unwrap();
+                files.push(file);
+            }
+        }
         let args = [
             "-namespace".to_string(),
-            rule["metadata"]["namespace"].as_str().unwrap().into(),
+            namespace.into(),
             "-release".into(),
             rule["metadata"]["labels"]["release"].as_str().unwrap().into(),
             "-version".into(),

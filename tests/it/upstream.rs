@@ -54,6 +54,8 @@ const PEERS: &[(&str, &str)] = &[
     // service's own image.
     ("caddy", "github.com/caddyserver/caddy/v2"),
     ("traefik", "github.com/traefik/traefik/v3"),
+    // The Prometheus Operator's configuration generator over the Kubernetes tree's objects.
+    ("operator_config", "github.com/prometheus-operator/prometheus-operator"),
 ];
 
 /// Where the proxy does not serve the stack's release: (tools directory, release built).
@@ -133,6 +135,25 @@ fn the_tools_modules_pin_the_releases_the_stack_runs() {
             }
         }
     }
+}
+
+#[test]
+fn the_operator_config_tool_is_the_operator_of_the_crds_and_the_stacks_prometheus() {
+    // The operator of the CRDs the objects are validated against, and the Prometheus the stack
+    // runs (whose target labelling it applies).
+    let crd =
+        std::fs::read_to_string(crate::support::shared().join("schemas/prometheus-operator/servicemonitors-crd.json"))
+            .unwrap();
+    let crd: serde_json::Value = serde_json::from_str(&crd).unwrap();
+    let version = crd["metadata"]["annotations"]["operator.prometheus.io/version"].as_str().unwrap();
+    assert_eq!(
+        required("operator_config", "github.com/prometheus-operator/prometheus-operator"),
+        format!("v{version}")
+    );
+    // Prometheus's Go module numbers release 3.13.5 as v0.313.5.
+    let (major, minor, patch) = defaults::release(defaults::PROMETHEUS.version).unwrap();
+    let module = format!("v0.{major}{minor:02}.{patch}");
+    assert_eq!(required("operator_config", "github.com/prometheus/prometheus"), module);
 }
 
 #[test]

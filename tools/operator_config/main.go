@@ -7,9 +7,20 @@
 // selected or is rejected; otherwise it prints the generated prometheus.yml on stdout, for
 // promtool. No cluster is needed: the objects are read from files, the Secrets store is empty.
 //
-// Usage: operator-config -namespace NS -release R -version vX.Y.Z -scrape-interval 15s
+// With -targets it prints instead, per job of that configuration, the labels of each target
+// Prometheus would scrape, as Prometheus itself gives them (its scrape.PopulateLabels at the
+// release the stack runs), one JSON object per line. The targets are what service discovery
+// would find: for a ServiceMonitor's job (role endpoints), each port of each Service among the
+// files, in the namespaces the job discovers, with the pods of the Deployments among the files
+// that the Service selects (the meta labels Prometheus documents for that role, made from those
+// objects, not from the ServiceMonitor); for a Probe or a ScrapeConfig, each static target. A
+// target the job's relabelling drops is not printed. The config reloader's placeholders are
+// filled as it fills them (`$(SHARD)` 0, `$(POD_NAME)` the pod's name).
 //
-//	-evaluation-interval 15s FILE...
+// Usage:
+//
+//	operator-config [-targets] -namespace NS -release R -version vX.Y.Z -scrape-interval 15s \
+//	    -evaluation-interval 15s FILE...
 package main
 
 import (
@@ -19,6 +30,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -30,12 +42,14 @@ import (
 	promclient "github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/model"
 	promconfig "github.com/prometheus/prometheus/config"
-	// Registers kubernetes_sd_configs, which the operator writes for ServiceMonitors.
-	_ "github.com/prometheus/prometheus/discovery/kubernetes"
+	"github.com/prometheus/prometheus/discovery/kubernetes"
 	promlabels "github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/scrape"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/yaml"
@@ -44,6 +58,12 @@ import (
 func fail(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "operator-config: "+format+"\n", args...)
 	os.Exit(1)
+}
+
+// add appends a new object of the list's type to it, and returns the list and the object.
+func add[T any](list []*T) ([]*T, *T) {
+	o := new(T)
+	return append(list, o), o
 }
 
 // list returns the operator's ListAllByNamespaceFn over objs: those in the namespace whose
@@ -86,6 +106,9 @@ func main() {
 		sMons  []*monitoringv1.ServiceMonitor
 		probes []*monitoringv1.Probe
 		sCons  []*monitoringv1alpha1.ScrapeConfig
+		// What a ServiceMonitor's service discovery finds (-targets).
+		services    []*corev1.Service
+		deployments []*appsv1.Deployment
 	)
 	for _, name := range flag.Args() {
 		data, err := os.ReadFile(name)
@@ -99,16 +122,17 @@ func main() {
 		var target any
 		switch meta.Kind {
 		case "ServiceMonitor":
-			o := &monitoringv1.ServiceMonitor{}
-			sMons, target = append(sMons, o), o
+			sMons, target = add(sMons)
 		case "Probe":
-			o := &monitoringv1.Probe{}
-			probes, target = append(probes, o), o
+			probes, target = add(probes)
 		case "ScrapeConfig":
-			o := &monitoringv1alpha1.ScrapeConfig{}
-			sCons, target = append(sCons, o), o
+			sCons, target = add(sCons)
+		case "Service":
+			services, target = add(services)
+		case "Deployment":
+			deployments, target = add(deployments)
 		default:
-			fail("%s: not a scrape object: %q", name, meta.Kind)
+			fail("%s: not an object this reads: %q", name, meta.Kind)
 		}
 		if err := yaml.UnmarshalStrict(data, target); err != nil {
 			fail("%s: %v", name, err)
@@ -118,15 +142,25 @@ func main() {
 	// As kube-prometheus-stack makes its Prometheus: the selectors match the release label
 	// (`*SelectorNilUsesHelmValues: true`, its default); the objects are in its namespace.
 	selector := &metav1.LabelSelector{MatchLabels: map[string]string{"release": *release}}
+	// And in every namespace (the chart's `*NamespaceSelector: {}`): the operator lists the
+	// cluster's namespaces, here the ones the objects are in.
+	every := &metav1.LabelSelector{}
+	namespaces := cache.NewSharedIndexInformer(&cache.ListWatch{}, &corev1.Namespace{}, 0, cache.Indexers{})
+	for _, ns := range append([]string{*namespace}, objectNamespaces(sMons, probes, sCons, services)...) {
+		namespaces.GetStore().Add(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
+	}
 	p := &monitoringv1.Prometheus{
 		ObjectMeta: metav1.ObjectMeta{Name: *release + "-prometheus", Namespace: *namespace},
 		Spec: monitoringv1.PrometheusSpec{
 			CommonPrometheusFields: monitoringv1.CommonPrometheusFields{
-				Version:                *version,
-				ScrapeInterval:         monitoringv1.Duration(*interval),
-				ServiceMonitorSelector: selector,
-				ProbeSelector:          selector,
-				ScrapeConfigSelector:   selector,
+				Version:                         *version,
+				ScrapeInterval:                  monitoringv1.Duration(*interval),
+				ServiceMonitorSelector:          selector,
+				ServiceMonitorNamespaceSelector: every,
+				ProbeSelector:                   selector,
+				ProbeNamespaceSelector:          every,
+				ScrapeConfigSelector:            selector,
+				ScrapeConfigNamespaceSelector:   every,
 			},
 			EvaluationInterval: monitoringv1.Duration(*evaluation),
 		},
@@ -134,7 +168,7 @@ func main() {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	client := fake.NewClientset()
 	store := assets.NewStoreBuilder(client.CoreV1(), client.CoreV1())
-	rs, err := prompkg.NewResourceSelector(logger, p, store, nil, operator.NewMetrics(promclient.NewPedanticRegistry()), operator.NewFakeRecorder(100, p))
+	rs, err := prompkg.NewResourceSelector(logger, p, store, namespaces, operator.NewMetrics(promclient.NewPedanticRegistry()), operator.NewFakeRecorder(100, p))
 	if err != nil {
 		fail("%v", err)
 	}
@@ -171,52 +205,128 @@ func main() {
 		os.Stdout.Write(out)
 		return
 	}
-	printTargets(string(out), sMons, probes, sCons)
+	printTargets(string(out), sMons, probes, sCons, services, deployments)
 }
 
-// discovered is what Kubernetes service discovery (role endpoints) gives a ready pod's port
-// behind a Service that carries the ServiceMonitor's selector labels in the namespace it
-// selects (the meta labels Prometheus documents for that role).
-func discovered(sm *monitoringv1.ServiceMonitor) model.LabelSet {
-	ns := sm.Namespace
-	if names := sm.Spec.NamespaceSelector.MatchNames; len(names) > 0 {
-		ns = names[0]
+// objectNamespaces is every namespace an object is in.
+func objectNamespaces(sMons []*monitoringv1.ServiceMonitor, probes []*monitoringv1.Probe, sCons []*monitoringv1alpha1.ScrapeConfig, services []*corev1.Service) []string {
+	var out []string
+	for _, o := range sMons {
+		out = append(out, o.Namespace)
 	}
+	for _, o := range probes {
+		out = append(out, o.Namespace)
+	}
+	for _, o := range sCons {
+		out = append(out, o.Namespace)
+	}
+	for _, o := range services {
+		out = append(out, o.Namespace)
+	}
+	return out
+}
+
+// endpoints is what Kubernetes service discovery with role endpoints finds in the namespaces
+// `names` (all when empty): for each Service, a target per Service port on a ready pod of each
+// Deployment the Service selects, with the pod's container port that the Service's targetPort
+// names or numbers, and a target per container port of the pod that no Service port covers
+// (the meta labels of Prometheus's documentation of that role).
+func endpoints(names []string, services []*corev1.Service, deployments []*appsv1.Deployment) []model.LabelSet {
+	var out []model.LabelSet
+	for _, svc := range services {
+		if len(names) > 0 && !slices.Contains(names, svc.Namespace) {
+			continue
+		}
+		for _, d := range deployments {
+			pod := d.Spec.Template
+			if d.Namespace != svc.Namespace || len(svc.Spec.Selector) == 0 || !labels.SelectorFromSet(svc.Spec.Selector).Matches(labels.Set(pod.Labels)) {
+				continue
+			}
+			podName := d.Name + "-0"
+			for _, sp := range svc.Spec.Ports {
+				ls := base(svc, pod, podName)
+				ls["__meta_kubernetes_endpoint_port_name"] = model.LabelValue(sp.Name)
+				ls["__meta_kubernetes_endpoint_port_protocol"] = model.LabelValue(protocol(sp.Protocol))
+				ls["__meta_kubernetes_endpoint_ready"] = "true"
+				ls["__meta_kubernetes_endpoint_address_target_kind"] = "Pod"
+				ls["__meta_kubernetes_endpoint_address_target_name"] = model.LabelValue(podName)
+				port := 0
+				for _, c := range pod.Spec.Containers {
+					for _, cp := range c.Ports {
+						if targets(sp, cp) {
+							port = int(cp.ContainerPort)
+							ls["__meta_kubernetes_pod_container_name"] = model.LabelValue(c.Name)
+							ls["__meta_kubernetes_pod_container_port_name"] = model.LabelValue(cp.Name)
+							ls["__meta_kubernetes_pod_container_port_number"] = model.LabelValue(strconv.Itoa(port))
+							ls["__meta_kubernetes_pod_container_port_protocol"] = model.LabelValue(protocol(cp.Protocol))
+						}
+					}
+				}
+				if port == 0 {
+					// No declared container port: the endpoint's port is the targetPort's
+					// number (a name resolves to none).
+					port = sp.TargetPort.IntValue()
+				}
+				ls[model.AddressLabel] = model.LabelValue("10.0.0.1:" + strconv.Itoa(port))
+				out = append(out, ls)
+			}
+			// And a target for each container port no Service port covers, with the pod's
+			// and the Service's labels but no endpoint port's.
+			for _, c := range pod.Spec.Containers {
+				for _, cp := range c.Ports {
+					if slices.ContainsFunc(svc.Spec.Ports, func(sp corev1.ServicePort) bool { return targets(sp, cp) }) {
+						continue
+					}
+					ls := base(svc, pod, podName)
+					ls["__meta_kubernetes_pod_container_name"] = model.LabelValue(c.Name)
+					ls["__meta_kubernetes_pod_container_port_name"] = model.LabelValue(cp.Name)
+					ls["__meta_kubernetes_pod_container_port_number"] = model.LabelValue(strconv.Itoa(int(cp.ContainerPort)))
+					ls["__meta_kubernetes_pod_container_port_protocol"] = model.LabelValue(protocol(cp.Protocol))
+					ls[model.AddressLabel] = model.LabelValue("10.0.0.1:" + strconv.Itoa(int(cp.ContainerPort)))
+					out = append(out, ls)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// targets says whether a Service port's targetPort is a container port: by its name or its
+// number.
+func targets(sp corev1.ServicePort, cp corev1.ContainerPort) bool {
+	if sp.TargetPort.Type == intstr.String {
+		return cp.Name == sp.TargetPort.StrVal
+	}
+	return cp.ContainerPort == sp.TargetPort.IntVal
+}
+
+// base is the meta labels of every target of a pod behind a Service: the namespace, the
+// Service's name and labels, the pod's name, state and labels.
+func base(svc *corev1.Service, pod corev1.PodTemplateSpec, podName string) model.LabelSet {
 	ls := model.LabelSet{
-		"__meta_kubernetes_namespace":                    model.LabelValue(ns),
-		"__meta_kubernetes_service_name":                 "the-service",
-		"__meta_kubernetes_pod_name":                     "the-pod",
-		"__meta_kubernetes_pod_container_name":           "the-container",
-		"__meta_kubernetes_pod_phase":                    "Running",
-		"__meta_kubernetes_pod_ready":                    "true",
-		"__meta_kubernetes_endpoint_ready":               "true",
-		"__meta_kubernetes_endpoint_address_target_kind": "Pod",
-		"__meta_kubernetes_endpoint_address_target_name": "the-pod",
-		"__meta_kubernetes_endpoints_name":               "the-service",
+		"__meta_kubernetes_namespace":      model.LabelValue(svc.Namespace),
+		"__meta_kubernetes_endpoints_name": model.LabelValue(svc.Name),
+		"__meta_kubernetes_service_name":   model.LabelValue(svc.Name),
+		"__meta_kubernetes_pod_name":       model.LabelValue(podName),
+		"__meta_kubernetes_pod_ready":      "true",
+		"__meta_kubernetes_pod_phase":      "Running",
 	}
-	for k, v := range sm.Spec.Selector.MatchLabels {
-		name := model.LabelName("__meta_kubernetes_service_label_" + strutil(k))
-		ls[name] = model.LabelValue(v)
+	for k, v := range svc.Labels {
+		ls[model.LabelName("__meta_kubernetes_service_label_"+strutil(k))] = model.LabelValue(v)
 		ls[model.LabelName("__meta_kubernetes_service_labelpresent_"+strutil(k))] = "true"
 	}
-	port := 0
-	for _, e := range sm.Spec.Endpoints {
-		if e.Port != "" {
-			ls["__meta_kubernetes_endpoint_port_name"] = model.LabelValue(e.Port)
-			ls["__meta_kubernetes_pod_container_port_name"] = model.LabelValue(e.Port)
-		}
-		if e.TargetPort != nil && e.TargetPort.IntVal != 0 {
-			port = int(e.TargetPort.IntVal)
-		}
+	for k, v := range pod.Labels {
+		ls[model.LabelName("__meta_kubernetes_pod_label_"+strutil(k))] = model.LabelValue(v)
+		ls[model.LabelName("__meta_kubernetes_pod_labelpresent_"+strutil(k))] = "true"
 	}
-	if port == 0 {
-		port = 9100
-	}
-	ls["__meta_kubernetes_pod_container_port_number"] = model.LabelValue(strconv.Itoa(port))
-	ls["__meta_kubernetes_endpoint_port_protocol"] = "TCP"
-	ls["__meta_kubernetes_pod_container_port_protocol"] = "TCP"
-	ls[model.AddressLabel] = model.LabelValue("10.0.0.1:" + strconv.Itoa(port))
 	return ls
+}
+
+func protocol(p corev1.Protocol) string {
+	if p == "" {
+		return "TCP"
+	}
+	return string(p)
 }
 
 // strutil sanitizes a Kubernetes label name as service discovery does (every character that
@@ -230,7 +340,7 @@ func strutil(s string) string {
 	}, s)
 }
 
-func printTargets(text string, sMons []*monitoringv1.ServiceMonitor, probes []*monitoringv1.Probe, sCons []*monitoringv1alpha1.ScrapeConfig) {
+func printTargets(text string, sMons []*monitoringv1.ServiceMonitor, probes []*monitoringv1.Probe, sCons []*monitoringv1alpha1.ScrapeConfig, services []*corev1.Service, deployments []*appsv1.Deployment) {
 	text = strings.ReplaceAll(text, "$(SHARD)", "0")
 	text = strings.ReplaceAll(text, "$(POD_NAME)", "prometheus-0")
 	cfg, err := promconfig.Load(text, slog.New(slog.DiscardHandler))
@@ -240,8 +350,7 @@ func printTargets(text string, sMons []*monitoringv1.ServiceMonitor, probes []*m
 	byJob := map[string][]model.LabelSet{}
 	for _, sm := range sMons {
 		for i := range sm.Spec.Endpoints {
-			job := fmt.Sprintf("serviceMonitor/%s/%s/%d", sm.Namespace, sm.Name, i)
-			byJob[job] = append(byJob[job], discovered(sm))
+			byJob[fmt.Sprintf("serviceMonitor/%s/%s/%d", sm.Namespace, sm.Name, i)] = nil
 		}
 	}
 	for _, p := range probes {
@@ -280,11 +389,24 @@ func printTargets(text string, sMons []*monitoringv1.ServiceMonitor, probes []*m
 			fail("job %s: no object of ours", sc.JobName)
 		}
 		seen++
+		for _, sd := range sc.ServiceDiscoveryConfigs {
+			k, ok := sd.(*kubernetes.SDConfig)
+			if !ok {
+				continue
+			}
+			if k.Role != kubernetes.RoleEndpoint {
+				fail("job %s: service discovery role %s, not endpoints", sc.JobName, k.Role)
+			}
+			found = append(found, endpoints(k.NamespaceDiscovery.Names, services, deployments)...)
+		}
 		for _, t := range found {
 			lb := promlabels.NewBuilder(promlabels.EmptyLabels())
 			res, err := scrape.PopulateLabels(lb, sc, t, nil)
 			if err != nil {
 				fail("job %s: %v", sc.JobName, err)
+			}
+			if res.IsEmpty() {
+				continue
 			}
 			enc.Encode(map[string]any{"job_name": sc.JobName, "labels": res.Map()})
 		}

@@ -6,7 +6,7 @@
 //!
 //! What compose does around an exporter that the cluster does otherwise: a one-shot job it waits
 //! for (`<service>-query-stats`) is not run (SL903 says so); the secrets are keys of the stack's
-//! Secret mounted as files where compose mounts them; the hardening is the pod's security
+//! Secret, each mounted as a file where compose mounts it; the hardening is the pod's security
 //! context (nobody, no capability, no privilege escalation, a read-only root with an empty
 //! `/tmp`).
 
@@ -22,6 +22,9 @@ pub const EXPORTERS_DIR: &str = "exporters";
 
 /// The port's name on the pods and the Services, which the ServiceMonitors scrape.
 pub const METRICS_PORT: &str = "metrics";
+
+/// The volume of the stack's Secret, whose keys the secret files are.
+const SECRETS_VOLUME: &str = "secrets";
 
 /// The user compose runs the exporters as: nobody.
 const NOBODY: u64 = 65534;
@@ -90,40 +93,40 @@ fn run(stack: &Stack, c: &Component, port: u16, health: &str, r: &Run) -> Vec<Ar
     let mut mounts = vec![json!({ "name": "tmp", "mountPath": "/tmp" })];
     let mut volumes = vec![json!({ "name": "tmp", "emptyDir": { "medium": "Memory", "sizeLimit": "16Mi" } })];
     let mut env = Vec::new();
-    // Each directory of secret files, as one volume of the stack's Secret's keys.
-    let mut dirs: Vec<(String, Vec<Value>)> = Vec::new();
+    // Each secret file where compose mounts it, alone (a `subPath` of the stack's Secret, whose
+    // keys are its items): nothing else of the image's directory is hidden.
+    let mut items: Vec<Value> = Vec::new();
     for (var, value) in &r.env {
         let value = match value {
             Var::Value(v) => v.clone(),
             Var::SecretFile(reference) => {
-                let path = secret_file(reference);
-                let (dir, file_name) = path.rsplit_once('/').unwrap_or(("", &path));
-                let item = json!({ "key": secret_key(reference), "path": file_name });
-                match dirs.iter_mut().find(|(d, _)| d == dir) {
-                    Some((_, items)) if items.contains(&item) => {}
-                    Some((_, items)) => items.push(item),
-                    None => dirs.push((dir.to_string(), vec![item])),
+                let (path, key) = (secret_file(reference), secret_key(reference));
+                let mount = json!({ "name": SECRETS_VOLUME, "mountPath": path, "subPath": key, "readOnly": true });
+                if !mounts.contains(&mount) {
+                    mounts.push(mount);
+                    items.push(json!({ "key": key, "path": key }));
                 }
                 path
             }
         };
         env.push(json!({ "name": var, "value": literal(&value) }));
     }
-    for (i, (dir, items)) in dirs.into_iter().enumerate() {
-        let volume = format!("secrets-{i}");
-        mounts.push(json!({ "name": volume, "mountPath": dir, "readOnly": true }));
+    if !items.is_empty() {
         // Readable by the pod's group (nobody's, `fsGroup`), no one else.
-        volumes.push(
-            json!({ "name": volume, "secret": { "secretName": secrets_name(stack), "items": items, "defaultMode": 0o440 } }),
-        );
+        volumes.push(json!({
+            "name": SECRETS_VOLUME,
+            "secret": { "secretName": secrets_name(stack), "items": items, "defaultMode": 0o440 },
+        }));
     }
     if !env.is_empty() {
         container.insert("env".into(), json!(env));
     }
     container.insert("ports".into(), json!([{ "name": METRICS_PORT, "containerPort": port, "protocol": "TCP" }]));
-    // As compose checks it: a GET of its health path, or, where a request of any path makes it
-    // ask its service (compose's check only connects), a connection to its port.
-    let connect_only = matches!(c.probe, Probe::Own(argv) if !argv.iter().any(|a| a.contains("{url}")));
+    // As compose checks it: a GET of its health path; or a connection to its port where a
+    // request of any path makes it ask its service (compose's check only connects), or where
+    // its health path is its metrics (a FROM-scratch image compose does not check: nginx's).
+    let connect_only =
+        matches!(c.probe, Probe::Own(argv) if !argv.iter().any(|a| a.contains("{url}"))) || health == "/metrics";
     let mut check = json!({ "periodSeconds": 10, "timeoutSeconds": 5 });
     if connect_only {
         check["tcpSocket"] = json!({ "port": METRICS_PORT });
