@@ -11,8 +11,31 @@ use std::collections::HashMap;
 
 const DAY_MS: u64 = 86_400_000;
 
+/// The headers Prometheus sets itself on a remote write, which its configuration refuses
+/// (Prometheus 3.13's `config.reservedHeaders`), and `Authorization` (a login: `basic_auth`).
+const RESERVED_HEADERS: &[&str] = &[
+    "authorization",
+    "host",
+    "content-encoding",
+    "content-length",
+    "content-type",
+    "user-agent",
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "www-authenticate",
+    "accept-encoding",
+    "x-prometheus-remote-write-version",
+    "x-prometheus-remote-read-version",
+    "x-amz-date",
+    "x-amz-security-token",
+    "x-amz-content-sha256",
+];
+
 pub fn check(ctx: &Ctx, sink: &mut Sink) {
     let m = ctx.manifest;
+    reserved_headers(ctx, sink);
     if let Some(r) = m.logs.as_ref().and_then(|l| l.retention.as_ref())
         && (r.millis() < DAY_MS || r.millis() % DAY_MS != 0)
     {
@@ -95,6 +118,26 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
                     seen.insert(key, i);
                 }
             }
+        }
+    }
+}
+
+/// No remote_write header Prometheus sets itself (SL222).
+fn reserved_headers(ctx: &Ctx, sink: &mut Sink) {
+    let writes = ctx.manifest.observability.as_ref().and_then(|o| o.prometheus.as_ref()).map(|p| &p.remote_write);
+    for (i, w) in writes.into_iter().flatten().enumerate() {
+        for name in w.headers.keys().filter(|h| RESERVED_HEADERS.contains(&h.0.to_ascii_lowercase().as_str())) {
+            let login = name.0.eq_ignore_ascii_case("authorization");
+            sink.push(
+                Diagnostic::error(Code::ReservedHeader, format!("Prometheus sets the `{}` header itself", name.0))
+                    .at(ctx.key(["observability", "prometheus", "remote_write", &i.to_string(), "headers", &name.0]))
+                    .label(if login { "a login" } else { "reserved by Prometheus" })
+                    .help(if login {
+                        "give the login as `basic_auth: { user, password }`, the password a secret reference"
+                    } else {
+                        "drop it: Prometheus would refuse the configuration"
+                    }),
+            );
         }
     }
 }

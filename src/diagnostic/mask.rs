@@ -5,7 +5,8 @@
 //!
 //! Masked (each byte becomes `*`, so offsets stay valid; spaces, quotes and line breaks stay):
 //! - the value of a key that names a credential (`password`, a misspelt `pasword`, `token`,
-//!   `api_key`, `routing_key`, `webhook_url`, `secret`, …): a scalar, a flow collection
+//!   `api_key`, `routing_key`, `webhook_url`, `secret`, an `Authorization` header, …): a
+//!   scalar, a flow collection
 //!   (`password: { value: … }`, `password: [ … ]`), a block below it (`password: |`, a list or
 //!   mapping indented under it), and the value of a YAML anchor the key refers to through an
 //!   alias (`x: &pw hunter2` … `password: *pw`);
@@ -18,8 +19,19 @@
 use std::collections::HashSet;
 
 /// Parts of key names that name a credential, matched in lower case anywhere in the key.
-const KEYS: [&str; 10] =
-    ["pass", "pasw", "pwd", "token", "secret", "api_key", "apikey", "routing_key", "webhook", "credential"];
+const KEYS: [&str; 11] = [
+    "pass",
+    "pasw",
+    "pwd",
+    "token",
+    "secret",
+    "api_key",
+    "apikey",
+    "routing_key",
+    "webhook",
+    "credential",
+    "authorization",
+];
 
 fn names_credential(key: &str) -> bool {
     KEYS.iter().any(|k| key.contains(k))

@@ -35,6 +35,8 @@ pub struct Stack {
     pub grafana: Grafana,
     /// Basic authentication on Prometheus's endpoints, when the manifest asks for it.
     pub prometheus_auth: Option<WebAuth>,
+    /// Where Prometheus also writes every sample (`observability.prometheus.remote_write`).
+    pub remote_write: Vec<m::RemoteWrite>,
     /// Basic authentication on Alertmanager's endpoints, when the manifest asks for it.
     pub alertmanager_auth: Option<AlertmanagerAuth>,
     pub alerting: Alerting,
@@ -62,6 +64,8 @@ pub struct Kubernetes {
     pub release: String,
     /// The chart's `fullnameOverride`, when the manifest gives it.
     pub fullname: Option<String>,
+    /// The cluster's name, an external label, when the manifest gives it.
+    pub cluster: Option<String>,
 }
 
 /// A container sightline runs (not the application's own).
@@ -490,6 +494,7 @@ fn lower_here(manifest: &Manifest, manifest_name: &str) -> Stack {
         evaluation_interval,
         prometheus_retention,
         grafana,
+        remote_write: obs.prometheus.as_ref().map(|p| p.remote_write.clone()).unwrap_or_default(),
         prometheus_auth: obs
             .prometheus
             .as_ref()
@@ -544,6 +549,7 @@ fn lower_here(manifest: &Manifest, manifest_name: &str) -> Stack {
                 namespace: k.namespace.unwrap_or_else(|| defaults::KUBERNETES_NAMESPACE.into()),
                 release: k.release.unwrap_or_else(|| defaults::KUBERNETES_RELEASE.into()),
                 fullname: k.fullname,
+                cluster: k.cluster,
             }
         },
     };
@@ -931,6 +937,11 @@ fn secrets(stack: &Stack) -> Vec<SecretUse> {
     add(&stack.grafana.admin_password, "observability.grafana.admin_password".into());
     if let Some(a) = &stack.prometheus_auth {
         add(&a.password, "observability.prometheus.auth.password".into());
+    }
+    for (i, w) in stack.remote_write.iter().enumerate() {
+        if let Some(l) = &w.basic_auth {
+            add(&l.password, format!("observability.prometheus.remote_write.{i}.basic_auth.password"));
+        }
     }
     if let Some(a) = &stack.alertmanager_auth {
         add(&a.web.password, "observability.alertmanager.auth.password".into());

@@ -87,6 +87,12 @@ pub struct Kubernetes {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"))]
     pub fullname: Option<String>,
+    /// The cluster's name: the `cluster` label on every sample and alert that leaves
+    /// Prometheus (its external labels), which tells clusters apart in shared long-term
+    /// storage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"))]
+    pub cluster: Option<String>,
 }
 
 /// Where the stack runs: one host with compose (the default), or Kubernetes with the
@@ -908,6 +914,10 @@ pub struct PrometheusSettings {
     /// How long samples are kept (default 30d).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retention: Option<Duration>,
+    /// Long-term storage every sample is also written to (Mimir, Thanos Receive, Cortex, or
+    /// any Prometheus remote-write receiver), with the stack's external labels.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remote_write: Vec<RemoteWrite>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disk: Option<Size>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -915,6 +925,40 @@ pub struct PrometheusSettings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0.01))]
     pub cpus: Option<f64>,
+}
+
+/// A remote-write receiver Prometheus sends every sample to.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RemoteWrite {
+    /// Its push endpoint (Mimir: `https://<host>/api/v1/push`; Thanos Receive:
+    /// `http://<host>:19291/api/v1/receive`).
+    #[schemars(regex(pattern = r"^https?://[^\s]+$"))]
+    pub url: String,
+    /// Its name in Prometheus's own metrics of the queue (`remote_name`) and in its log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<Name>,
+    /// HTTP headers sent with every request, e.g. the tenant (`X-Scope-OrgID` for Mimir and
+    /// Cortex, `THANOS-TENANT` for Thanos Receive). Not a header Prometheus sets itself
+    /// (SL222); a login is `basic_auth`.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub headers: IndexMap<HeaderName, String>,
+    /// The login the receiver asks for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub basic_auth: Option<BasicLogin>,
+}
+
+/// An HTTP header's name: letters, digits and `-`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(transparent)]
+pub struct HeaderName(#[schemars(regex(pattern = r"^[A-Za-z0-9-]{1,128}$"))] pub String);
+
+/// A user and a password, as a client sends them (HTTP basic authentication).
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BasicLogin {
+    pub user: String,
+    pub password: SecretRef,
 }
 
 /// Basic authentication on a component's web endpoints (Prometheus's `web.yml`).

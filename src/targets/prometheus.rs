@@ -5,7 +5,8 @@
 //! authentication on every endpoint) and `client.yml` (what the healthcheck logs in with; see
 //! `web_auth`); the scrape of Prometheus itself logs in too. With
 //! `observability.alertmanager.auth`, the alerting client and the scrape of Alertmanager log in
-//! to it.
+//! to it. With `observability.prometheus.remote_write`, every sample is also written to each
+//! receiver (with the external labels, as every sample leaves Prometheus).
 //!
 //! Written for Prometheus 3 (the tests run promtool of the pinned release): Prometheus 3 fails
 //! a scrape whose `Content-Type` is missing or unknown, which an application's hand-rolled or
@@ -28,6 +29,20 @@ struct Config {
     rule_files: Vec<String>,
     alerting: Alerting,
     scrape_configs: Vec<ScrapeConfig>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    remote_write: Vec<RemoteWrite>,
+}
+
+/// A remote-write receiver, as the manifest names it; the password read from its file.
+#[derive(Serialize)]
+struct RemoteWrite {
+    url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    #[serde(skip_serializing_if = "indexmap::IndexMap::is_empty")]
+    headers: indexmap::IndexMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    basic_auth: Option<BasicAuth>,
 }
 
 #[derive(Serialize)]
@@ -258,6 +273,16 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
             }],
         },
         scrape_configs: jobs,
+        remote_write: stack
+            .remote_write
+            .iter()
+            .map(|w| RemoteWrite {
+                url: w.url.clone(),
+                name: w.name.as_ref().map(|n| n.to_string()),
+                headers: w.headers.iter().map(|(k, v)| (k.0.clone(), v.clone())).collect(),
+                basic_auth: w.basic_auth.as_ref().map(|l| BasicAuth::login(&l.user, &l.password)),
+            })
+            .collect(),
     };
     let mut out =
         vec![Artifact::new(PROMETHEUS_CONFIG, serde_saphyr::to_string(&config).expect("prometheus.yml serializes"))];

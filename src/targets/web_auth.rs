@@ -21,7 +21,12 @@ pub struct BasicAuth {
 
 impl BasicAuth {
     pub fn of(auth: &WebAuth) -> Self {
-        BasicAuth { username: auth.user.clone(), password_file: secret_file(&auth.password) }
+        Self::login(&auth.user, &auth.password)
+    }
+
+    /// A user and the file its password is read from.
+    pub fn login(user: &str, password: &crate::manifest::values::SecretRef) -> Self {
+        BasicAuth { username: user.to_string(), password_file: secret_file(password) }
     }
 }
 

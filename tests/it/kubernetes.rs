@@ -833,8 +833,6 @@ fn the_operator_makes_of_the_scrape_objects_the_targets_compose_scrapes() {
             std::fs::write(&file, text).unwrap();
             files.push(file);
         }
-        let values = yaml_to_json(&k8s["helm/kube-prometheus-stack.values.yaml"]);
-        let spec = &values["prometheus"]["prometheusSpec"];
         let rule = objects(k8s).into_iter().find(|(_, o)| o["kind"] == "PrometheusRule").unwrap().1;
         let namespace = rule["metadata"]["namespace"].as_str().unwrap();
         // The application's Services and pods, as the documentation says to run them.
@@ -864,17 +862,15 @@ fn the_operator_makes_of_the_scrape_objects_the_targets_compose_scrapes() {
                 files.push(file);
             }
         }
+        let overlay = dir.path().join("values.yaml");
+        std::fs::write(&overlay, &k8s["helm/kube-prometheus-stack.values.yaml"]).unwrap();
         let args = [
             "-namespace".to_string(),
             namespace.into(),
             "-release".into(),
             rule["metadata"]["labels"]["release"].as_str().unwrap().into(),
-            "-version".into(),
-            spec["image"]["tag"].as_str().unwrap().into(),
-            "-scrape-interval".into(),
-            spec["scrapeInterval"].as_str().unwrap().into(),
-            "-evaluation-interval".into(),
-            spec["evaluationInterval"].as_str().unwrap().into(),
+            "-values".into(),
+            overlay.to_string_lossy().into_owned(),
         ];
         let out = Command::new(&operator).args(&args).args(&files).output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -913,4 +909,82 @@ fn the_operator_makes_of_the_scrape_objects_the_targets_compose_scrapes() {
             }
         }
     }
+}
+
+#[test]
+fn remote_write_reaches_the_receivers_on_both_platforms() {
+    // Long-term storage: on compose in prometheus.yml (promtool accepts it; Prometheus on the
+    // way out, its password's file mounted), on Kubernetes in the overlay, which the operator's
+    // own code turns into the same receivers with their logins read from the Secrets (the
+    // generated users' and the team's), and the cluster's label.
+    let manifest = "version: 1\nstack: shop\nenvironment: prod\nkubernetes: { cluster: eu-west-1 }\nservices:\n  api: { kind: http, port: 8000 }\nobservability:\n  prometheus:\n    remote_write:\n      - url: https://mimir.example.com/api/v1/push\n        name: mimir\n        headers: { X-Scope-OrgID: shop }\n        basic_auth: { user: shop-writer, password: { env: MIMIR_PASSWORD } }\n      - url: http://thanos-receive.monitoring.svc:19291/api/v1/receive\n";
+    let (promtool, operator) = (require_tool("promtool"), require_tool("operator-config"));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("stack.yaml");
+    std::fs::write(&path, manifest).unwrap();
+    // Compose.
+    let compose = plan_of(&path);
+    let config = yaml_to_json(&compose["prometheus/prometheus.yml"]);
+    let writes = config["remote_write"].as_array().unwrap();
+    assert_eq!(writes.len(), 2);
+    assert_eq!(writes[0]["headers"]["X-Scope-OrgID"], "shop");
+    assert_eq!(writes[0]["basic_auth"]["username"], "shop-writer");
+    let password_file = writes[0]["basic_auth"]["password_file"].as_str().unwrap();
+    let services = yaml_to_json(&compose["compose.yaml"])["services"].clone();
+    let prometheus = &services["prometheus"];
+    assert!(prometheus["networks"].as_array().unwrap().iter().any(|n| n == "egress"), "{prometheus}");
+    // The password's file, in the volume the seeding job writes it into.
+    let (dir_of, name) = password_file.rsplit_once('/').unwrap();
+    let volumes = prometheus["volumes"].as_array().unwrap();
+    let mounted = volumes.iter().any(|v| v.as_str().unwrap().contains(&format!(":{dir_of}:")));
+    assert!(mounted && services["sightline-secrets"].to_string().contains(name), "{password_file}: {prometheus}");
+    let file = dir.path().join("prometheus.yml");
+    std::fs::write(&file, &compose["prometheus/prometheus.yml"]).unwrap();
+    let (ok, out) = run(Command::new(&promtool).args(["check", "config", "--syntax-only"]).arg(&file));
+    assert!(ok, "{out}");
+    // Kubernetes.
+    let checked = sightline::check_for("stack.yaml", manifest.as_bytes(), Some(Platform::Kubernetes));
+    assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
+    let k8s = sightline::plan_pinned(&checked, &BTreeMap::new(), Some(Platform::Kubernetes)).unwrap().unwrap().files;
+    let values = yaml_to_json(&k8s["helm/kube-prometheus-stack.values.yaml"]);
+    let spec = &values["prometheus"]["prometheusSpec"];
+    assert_eq!(spec["externalLabels"]["cluster"], "eu-west-1");
+    let overlay = dir.path().join("values.yaml");
+    std::fs::write(&overlay, &k8s["helm/kube-prometheus-stack.values.yaml"]).unwrap();
+    let users = dir.path().join("users.yaml");
+    std::fs::write(&users, &k8s["manifests/prometheus/remote-write-users.yaml"]).unwrap();
+    // The stack's Secret, as the team creates it.
+    let secret = dir.path().join("secret.json");
+    let team = serde_json::json!({ "apiVersion": "v1", "kind": "Secret", "metadata": { "name": "shop-secrets", "namespace": "monitoring" }, "stringData": { "MIMIR_PASSWORD": "s3cret" } });
+    std::fs::write(&secret, team.to_string()).unwrap();
+    let out = Command::new(&operator)
+        .args(["-namespace", "monitoring", "-values"])
+        .arg(&overlay)
+        .args([&users, &secret])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "the operator refuses: {}", String::from_utf8_lossy(&out.stderr));
+    let generated = yaml_to_json(&String::from_utf8(out.stdout.clone()).unwrap());
+    let theirs = generated["remote_write"].as_array().unwrap();
+    assert_eq!(theirs.len(), 2);
+    assert_eq!(theirs[0]["url"], writes[0]["url"]);
+    assert_eq!(theirs[0]["name"], "mimir");
+    assert_eq!(theirs[0]["headers"]["X-Scope-OrgID"], "shop");
+    assert_eq!(theirs[0]["basic_auth"]["username"], "shop-writer", "the user from the generated Secret");
+    assert_eq!(theirs[1]["url"], writes[1]["url"]);
+    assert_eq!(generated["global"]["external_labels"]["cluster"], "eu-west-1");
+    assert_eq!(generated["global"]["external_labels"]["stack"], "shop");
+    let file = dir.path().join("operator.yml");
+    std::fs::write(&file, &out.stdout).unwrap();
+    let (ok, out) = run(Command::new(&promtool).args(["check", "config", "--syntax-only"]).arg(&file));
+    assert!(ok, "{out}");
+    // Without the team's Secret, the operator cannot read the password: its key is what
+    // docs/kubernetes.md says to create.
+    let out = Command::new(&operator)
+        .args(["-namespace", "monitoring", "-values"])
+        .arg(&overlay)
+        .arg(&users)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
 }

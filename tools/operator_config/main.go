@@ -19,8 +19,13 @@
 //
 // Usage:
 //
-//	operator-config [-targets] -namespace NS -release R -version vX.Y.Z -scrape-interval 15s \
-//	    -evaluation-interval 15s FILE...
+//	operator-config [-targets] -namespace NS -release R -values OVERLAY FILE...
+//
+// OVERLAY is the kube-prometheus-stack values overlay, whose prometheus.prometheusSpec gives
+// the Prometheus object its release (image.tag), intervals, external labels and remote-write
+// receivers, as the chart passes them on. A FILE is a ServiceMonitor, Probe or ScrapeConfig to
+// select; a Service or Deployment for service discovery to find (-targets); or a Secret the
+// operator reads a login from (the remote-write receivers').
 package main
 
 import (
@@ -49,6 +54,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/tools/cache"
@@ -96,9 +102,7 @@ func accepted[T operator.ConfigurationResource](kind string, sel operator.TypedR
 func main() {
 	namespace := flag.String("namespace", "monitoring", "the namespace of the chart's Prometheus")
 	release := flag.String("release", "kube-prometheus-stack", "the chart's release: its selectors' `release` label")
-	version := flag.String("version", "", "Prometheus's release (the chart's prometheusSpec.version: the image tag)")
-	interval := flag.String("scrape-interval", "30s", "prometheusSpec.scrapeInterval")
-	evaluation := flag.String("evaluation-interval", "30s", "prometheusSpec.evaluationInterval")
+	valuesFile := flag.String("values", "", "the kube-prometheus-stack values overlay")
 	targets := flag.Bool("targets", false, "print each job's targets' labels instead of the configuration")
 	flag.Parse()
 
@@ -109,6 +113,8 @@ func main() {
 		// What a ServiceMonitor's service discovery finds (-targets).
 		services    []*corev1.Service
 		deployments []*appsv1.Deployment
+		// What the operator reads logins from.
+		secrets []*corev1.Secret
 	)
 	for _, name := range flag.Args() {
 		data, err := os.ReadFile(name)
@@ -131,6 +137,8 @@ func main() {
 			services, target = add(services)
 		case "Deployment":
 			deployments, target = add(deployments)
+		case "Secret":
+			secrets, target = add(secrets)
 		default:
 			fail("%s: not an object this reads: %q", name, meta.Kind)
 		}
@@ -139,6 +147,26 @@ func main() {
 		}
 	}
 
+	// What the chart passes on from the overlay's prometheus.prometheusSpec.
+	var overlay struct {
+		Prometheus struct {
+			PrometheusSpec struct {
+				Image              struct{ Tag string }
+				ScrapeInterval     monitoringv1.Duration
+				EvaluationInterval monitoringv1.Duration
+				ExternalLabels     map[string]string
+				RemoteWrite        []monitoringv1.RemoteWriteSpec
+			}
+		}
+	}
+	data, err := os.ReadFile(*valuesFile)
+	if err != nil {
+		fail("-values: %v", err)
+	}
+	if err := yaml.Unmarshal(data, &overlay); err != nil {
+		fail("%s: %v", *valuesFile, err)
+	}
+	spec := overlay.Prometheus.PrometheusSpec
 	// As kube-prometheus-stack makes its Prometheus: the selectors match the release label
 	// (`*SelectorNilUsesHelmValues: true`, its default); the objects are in its namespace.
 	selector := &metav1.LabelSelector{MatchLabels: map[string]string{"release": *release}}
@@ -153,8 +181,10 @@ func main() {
 		ObjectMeta: metav1.ObjectMeta{Name: *release + "-prometheus", Namespace: *namespace},
 		Spec: monitoringv1.PrometheusSpec{
 			CommonPrometheusFields: monitoringv1.CommonPrometheusFields{
-				Version:                         *version,
-				ScrapeInterval:                  monitoringv1.Duration(*interval),
+				Version:                         spec.Image.Tag,
+				ScrapeInterval:                  spec.ScrapeInterval,
+				ExternalLabels:                  spec.ExternalLabels,
+				RemoteWrite:                     spec.RemoteWrite,
 				ServiceMonitorSelector:          selector,
 				ServiceMonitorNamespaceSelector: every,
 				ProbeSelector:                   selector,
@@ -162,11 +192,22 @@ func main() {
 				ScrapeConfigSelector:            selector,
 				ScrapeConfigNamespaceSelector:   every,
 			},
-			EvaluationInterval: monitoringv1.Duration(*evaluation),
+			EvaluationInterval: spec.EvaluationInterval,
 		},
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	client := fake.NewClientset()
+	var objs []runtime.Object
+	for _, s := range secrets {
+		// As the API server stores it: `stringData` written into `data`.
+		for k, v := range s.StringData {
+			if s.Data == nil {
+				s.Data = map[string][]byte{}
+			}
+			s.Data[k] = []byte(v)
+		}
+		objs = append(objs, s)
+	}
+	client := fake.NewClientset(objs...)
 	store := assets.NewStoreBuilder(client.CoreV1(), client.CoreV1())
 	rs, err := prompkg.NewResourceSelector(logger, p, store, namespaces, operator.NewMetrics(promclient.NewPedanticRegistry()), operator.NewFakeRecorder(100, p))
 	if err != nil {
@@ -188,6 +229,11 @@ func main() {
 	cg, err := prompkg.NewConfigGenerator(logger, p)
 	if err != nil {
 		fail("%v", err)
+	}
+	// As the operator does before it writes the configuration: each receiver checked, its
+	// login read from its Secrets.
+	if err := cg.AddRemoteWriteToStore(ctx, store, p.Namespace, p.Spec.RemoteWrite); err != nil {
+		fail("remoteWrite: %v", err)
 	}
 	out, err := cg.GenerateServerConfiguration(
 		p,

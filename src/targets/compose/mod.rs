@@ -13,7 +13,8 @@
 //!   start order.
 //! - State lives in named volumes; generated configs are mounted read-only.
 //! - Networks: `monitoring` (internal: no way out) for the monitoring side; `egress`, its way
-//!   out (Grafana, published on the host; Alertmanager, which calls Slack and PagerDuty); the
+//!   out (Grafana, published on the host; Alertmanager, which calls Slack and PagerDuty;
+//!   Prometheus when it writes to remote storage); the
 //!   application's network (the manifest's `network`, external, or else `application`), which
 //!   the application's containers are on with what scrapes, probes or backs them up (the
 //!   exporters, blackbox-exporter, the backup runner, the Pushgateway), and `outbound`, the
@@ -548,7 +549,9 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
 
     // Prometheus.
     let p = get(defaults::PROMETHEUS.name);
-    let mut prom = base(p, Some(NOBODY), true, &with_app(&[MONITORING]));
+    // With remote storage, a way out to it too.
+    let prom_networks: &[&str] = if stack.remote_write.is_empty() { &[MONITORING] } else { &[MONITORING, EGRESS] };
+    let mut prom = base(p, Some(NOBODY), true, &with_app(prom_networks));
     let mut cmd = vec![
         format!("--config.file={PROMETHEUS_CONFIG_MOUNT}"),
         "--storage.tsdb.path=/prometheus".to_string(),
@@ -571,6 +574,9 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     let mut wiring = SecretWiring::new();
     for auth in stack.web_logins() {
         wiring.file(&auth.password);
+    }
+    for login in stack.remote_write.iter().filter_map(|w| w.basic_auth.as_ref()) {
+        wiring.file(&login.password);
     }
     wiring.apply("prometheus", &mut prom, &mut secrets_all);
     let prom_ready = match &stack.prometheus_auth {

@@ -8,6 +8,7 @@
 //!   (`alertmanagerSpec.configSecret`);
 //! - `grafana`: each dashboard as a ConfigMap the chart's Grafana sidecar loads, and the
 //!   datasources likewise;
+//! - `remote_write`: the users of the remote-write receivers' logins, as a Secret;
 //! - `values`: the kube-prometheus-stack overlay that ties them together.
 //!
 //! A secret is never written here: each is a key of the stack's one Kubernetes Secret
@@ -16,6 +17,7 @@
 pub mod alertmanager;
 pub mod exporters;
 pub mod grafana;
+pub mod remote_write;
 pub mod rules;
 pub mod scrape;
 pub mod values;
@@ -36,6 +38,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     out.extend(scrape::lower(stack));
     out.extend(exporters::lower(stack));
     out.extend(alertmanager::lower(stack));
+    out.extend(remote_write::lower(stack));
     out.extend(grafana::lower(stack));
     out.extend(values::lower(stack));
     out
@@ -107,8 +110,8 @@ pub fn file(path: String, object: &Value) -> Artifact {
     Artifact::new(path, serde_saphyr::to_string(object).expect("a Kubernetes object serializes"))
 }
 
-/// The secrets the Kubernetes tree reads: the receivers' (Alertmanager's), and the services'
-/// passwords their exporters log in with. The others are read by what the platform does not
+/// The secrets the Kubernetes tree reads: the receivers' (Alertmanager's), the services'
+/// passwords their exporters log in with, and the remote-write receivers' (the operator's). The others are read by what the platform does not
 /// generate yet (SL903: basic authentication), by the chart's own settings (Grafana's admin
 /// password), or by the application's own containers, which the cluster runs its own way.
 pub fn secrets_read(stack: &Stack) -> impl Iterator<Item = &crate::ir::SecretUse> {
@@ -118,7 +121,11 @@ pub fn secrets_read(stack: &Stack) -> impl Iterator<Item = &crate::ir::SecretUse
         .filter(|s| exporters::exporter(stack, s).is_some())
         .map(|s| format!("services.{}.password", s.name))
         .collect();
-    stack.secrets.iter().filter(move |u| u.setting.starts_with("alerting.") || exporters.contains(&u.setting))
+    stack.secrets.iter().filter(move |u| {
+        u.setting.starts_with("alerting.")
+            || u.setting.starts_with("observability.prometheus.remote_write.")
+            || exporters.contains(&u.setting)
+    })
 }
 
 /// Whether Alertmanager reads one of the stack's secrets (a receiver's).

@@ -32,8 +32,16 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
             } } }),
         );
     }
-    // As compose's prometheus.yml: every alert reaches Alertmanager with the stack's labels.
-    prometheus.insert("externalLabels".into(), json!({ "env": stack.env.as_str(), "stack": stack.name.as_str() }));
+    // As compose's prometheus.yml: every alert reaches Alertmanager with the stack's labels,
+    // and the cluster's name when the manifest gives it.
+    let mut external = json!({ "env": stack.env.as_str(), "stack": stack.name.as_str() });
+    if let Some(cluster) = &stack.kubernetes.cluster {
+        external["cluster"] = json!(cluster);
+    }
+    prometheus.insert("externalLabels".into(), external);
+    if !stack.remote_write.is_empty() {
+        prometheus.insert("remoteWrite".into(), json!(remote_write(stack)));
+    }
     prometheus.insert("retention".into(), json!(stack.prometheus_retention.canonical()));
     prometheus.insert("scrapeInterval".into(), json!(stack.scrape_interval.canonical()));
     prometheus.insert("evaluationInterval".into(), json!(stack.evaluation_interval.canonical()));
@@ -56,6 +64,32 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         format!("{HELM_DIR}/{VALUES_FILE}"),
         serde_saphyr::to_string(&values).expect("the values overlay serializes"),
     )]
+}
+
+/// The remote-write receivers, as the operator takes them (`RemoteWriteSpec`): the login's user
+/// from the Secret `remote_write::USERS` makes, its password from the stack's Secret.
+fn remote_write(stack: &Stack) -> Vec<Value> {
+    stack
+        .remote_write
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            let mut r = json!({ "url": w.url });
+            if let Some(n) = &w.name {
+                r["name"] = json!(n.as_str());
+            }
+            if !w.headers.is_empty() {
+                r["headers"] = Value::Object(w.headers.iter().map(|(k, v)| (k.0.clone(), json!(v))).collect());
+            }
+            if let Some(l) = &w.basic_auth {
+                r["basicAuth"] = json!({
+                    "username": { "name": super::remote_write::users_name(stack), "key": super::remote_write::user_key(i) },
+                    "password": { "name": secrets_name(stack), "key": super::secret_key(&l.password) },
+                });
+            }
+            r
+        })
+        .collect()
 }
 
 /// A component's image and limits, as the chart's values for it take them.
