@@ -258,7 +258,7 @@ fn not_lowered(ctx: &Ctx, stack: &Stack, sink: &mut Sink) {
         let Some(e) = crate::kinds::def(s.kind).exporter.as_ref() else { continue };
         match crate::targets::kubernetes::exporters::exporter(stack, s) {
             None => parts.push(format!(
-                "the exporter of `{}` and its scrape (with a login, its image needs a shell to read the password's file)",
+                "the exporter of `{}` and its scrape (its image needs a shell to read the password's file)",
                 s.name
             )),
             Some(_) => {

@@ -75,7 +75,11 @@ pub fn password_from_file<'a>(
     password: &'a SecretRef,
 ) -> Run<'a> {
     let name = program.rsplit('/').next().unwrap_or(program);
-    password_then((var, file_var), how, (name, program), &format!("export {var}"), password)
+    // The variable holds the password as the file does only when it is read raw.
+    let raw = matches!(how, PasswordAs::Raw);
+    let mut run = password_then((var, file_var), how, (name, program), &format!("export {var}"), password);
+    run.password_var = raw.then(|| var.to_string());
+    run
 }
 
 /// As [`password_from_file`], with `then` (shell text that reads the shell variable `var`,

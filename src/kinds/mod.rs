@@ -273,6 +273,12 @@ pub struct Run<'a> {
     /// Its host name, where the program keeps its data under it (RabbitMQ's node name). The
     /// service's own container only.
     pub hostname: Option<String>,
+    /// Where the entrypoint is a wrapper that reads the password's file into the program's own
+    /// variable and starts the program (`common::password_from_file`): that variable. A
+    /// platform that can pass a secret in a variable from its own store may run the program
+    /// directly with it instead (Kubernetes, for an exporter whose image has nothing to run
+    /// the wrapper with: `targets::kubernetes::exporters`).
+    pub password_var: Option<String>,
 }
 
 /// An environment variable's value.

@@ -534,19 +534,13 @@ fn the_routing_checks_read_the_rules_the_kubernetes_tree_has() {
 
 /// The labels a compose job gives its targets, by job name, for every job of a service (one
 /// with a `service` label): what the rules select.
-/// But for an exporter compose builds an image for, which the cluster does not run (SL903).
 fn compose_targets(compose: &Plan) -> BTreeMap<String, (Value, Value)> {
     let config = yaml_to_json(&compose["prometheus/prometheus.yml"]);
-    let services = yaml_to_json(&compose["compose.yaml"])["services"].clone();
     config["scrape_configs"]
         .as_array()
         .unwrap()
         .iter()
         .filter(|j| j["static_configs"][0]["labels"]["service"].is_string())
-        .filter(|j| {
-            let target = j["static_configs"][0]["targets"][0].as_str().unwrap();
-            services[target.split(':').next().unwrap()].get("build").is_none()
-        })
         .map(|j| (j["job_name"].as_str().unwrap().to_string(), (j["static_configs"][0]["labels"].clone(), j.clone())))
         .collect()
 }
@@ -674,21 +668,42 @@ fn the_exporters_run_as_compose_runs_them_with_their_secrets_from_the_stacks_sec
             let name = c["name"].as_str().unwrap();
             let theirs = &services[name];
             assert!(theirs.is_object(), "{}: {path}: compose runs no {name}", m.display());
-            let (image, entrypoint, command, env) = container_of_compose(theirs);
-            assert!(theirs.get("build").is_none(), "{}: {name}: compose builds its image", m.display());
-            assert_eq!(c["image"], image, "{name}");
+            let (image, entrypoint, command, mut env) = container_of_compose(theirs);
             let svc = format!(".{}.svc", o["metadata"]["namespace"].as_str().unwrap());
             let placed = |v: &Value| serde_json::from_str::<Value>(&v.to_string().replace(&svc, "")).unwrap();
-            assert_eq!(placed(&c["command"]), entrypoint, "{}: {name}: entrypoint", m.display());
             assert_eq!(placed(&c["args"]), command, "{}: {name}: command", m.display());
+            let value_of = |v: &Value| match v.get("value") {
+                Some(value) => value.as_str().unwrap().replace(&svc, ""),
+                // From the stack's Secret: `secret:<key>`.
+                None => format!("secret:{}", v["valueFrom"]["secretKeyRef"]["key"].as_str().unwrap()),
+            };
             let ours: BTreeMap<String, String> = c["env"]
                 .as_array()
-                .map(|e| {
-                    e.iter()
-                        .map(|v| (v["name"].as_str().unwrap().into(), v["value"].as_str().unwrap().replace(&svc, "")))
-                        .collect()
-                })
+                .map(|e| e.iter().map(|v| (v["name"].as_str().unwrap().into(), value_of(v))).collect())
                 .unwrap_or_default();
+            match theirs.get("build") {
+                None => {
+                    assert_eq!(c["image"], image, "{name}");
+                    assert_eq!(placed(&c["command"]), entrypoint, "{}: {name}: entrypoint", m.display());
+                }
+                // Compose builds the program onto a shell to read the password's file; the
+                // cluster runs the program as its own image starts it, the password in the
+                // variable the shell would have read the file into.
+                Some(build) => {
+                    let dir = build["context"].as_str().unwrap().trim_start_matches("./");
+                    let dockerfile = &compose[&format!("{dir}/Dockerfile")];
+                    let from = format!("ARG EXPORTER_IMAGE={}", c["image"].as_str().unwrap());
+                    assert!(dockerfile.contains(&from), "{name}: {from}");
+                    assert!(c.get("command").is_none(), "{name}: the image's own entrypoint");
+                    let script = entrypoint.to_string();
+                    let (file_var, file) = env.iter().find(|(k, _)| k.ends_with("_FILE")).unwrap();
+                    let (file_var, file) = (file_var.clone(), file.clone());
+                    let var = file_var.trim_end_matches("_FILE").to_string();
+                    assert!(script.contains(&format!("export {var}")), "{name}: compose reads {file_var} into {var}");
+                    env.remove(&file_var);
+                    env.insert(var, format!("secret:{}", file.rsplit('/').next().unwrap()));
+                }
+            }
             assert_eq!(ours, env, "{}: {name}: environment", m.display());
             // Every file a `*_FILE` variable names is a key of the stack's Secret, mounted there.
             for (var, file) in ours.iter().filter(|(k, _)| k.ends_with("_FILE")) {
@@ -728,27 +743,10 @@ fn the_exporters_run_as_compose_runs_them_with_their_secrets_from_the_stacks_sec
             }
             seen += 1;
         }
-        // Every exporter compose runs from its image, and the blackbox exporter.
-        let expected = services
-            .as_object()
-            .unwrap()
-            .iter()
-            .filter(|(n, s)| n.ends_with("-exporter") && *n != "node-exporter" && s.get("build").is_none());
+        // Every exporter compose runs, and the blackbox exporter.
+        let expected =
+            services.as_object().unwrap().keys().filter(|n| n.ends_with("-exporter") && *n != "node-exporter");
         assert_eq!(seen, expected.count(), "{}: every exporter compose runs", m.display());
-        let built =
-            services.as_object().unwrap().iter().filter(|(n, s)| n.ends_with("-exporter") && s.get("build").is_some());
-        for (name, _) in built {
-            let note =
-                sightline::check_for(&m.to_string_lossy(), &std::fs::read(m).unwrap(), Some(Platform::Kubernetes));
-            let note = note.diagnostics.iter().find(|d| d.code == sightline::code::Code::NotLowered).unwrap();
-            let service = name.trim_end_matches("-exporter");
-            assert!(
-                note.message.contains(&format!("the exporter of `{service}`")),
-                "{}: {}",
-                m.display(),
-                note.message
-            );
-        }
     }
 }
 

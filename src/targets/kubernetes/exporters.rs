@@ -6,7 +6,9 @@
 //!
 //! What compose does around an exporter that the cluster does otherwise: a one-shot job it waits
 //! for (`<service>-query-stats`) is not run (SL903 says so); the secrets are keys of the stack's
-//! Secret, each mounted as a file where compose mounts it; the hardening is the pod's security
+//! Secret, each mounted as a file where compose mounts it; an image compose builds with a shell
+//! to read the password's file (`targets::exporter_image`) is the exporter's own here, the
+//! program run as it starts it with the password in its own variable from the Secret; the hardening is the pod's security
 //! context (nobody, no capability, no privilege escalation, a read-only root with an empty
 //! `/tmp`).
 
@@ -31,12 +33,12 @@ const NOBODY: u64 = 65534;
 
 /// A service's exporter, as the cluster runs it: its component and what it needs from the
 /// service. None for a service without one, and for one whose exporter compose builds an image
-/// for (a FROM-scratch exporter with a login: no image with a shell to read the password's
-/// file is built for the cluster; SL903 says so).
+/// for that the cluster cannot run as compose does and cannot run directly either (none yet:
+/// the one built image, mongodb_exporter's with a login, runs directly; SL903 would say so).
 pub fn exporter<'a>(stack: &'a Stack, s: &'a Service) -> Option<(&'a Component, &'static crate::kinds::Exporter)> {
     let e = crate::kinds::def(s.kind).exporter.as_ref()?;
     let c = stack.exporter_of(&s.name)?;
-    crate::targets::exporter_image::built(s).is_none().then_some((c, e))
+    (crate::targets::exporter_image::built(s).is_none() || (e.run)(s).password_var.is_some()).then_some((c, e))
 }
 
 /// The labels a component's pods and Service carry, and its ServiceMonitor selects it by.
@@ -61,8 +63,16 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     let mut out = Vec::new();
     for s in &stack.services {
         let Some((c, e)) = exporter(stack, s) else { continue };
+        let mut r = (e.run)(s);
+        if crate::targets::exporter_image::built(s).is_some() {
+            // Its image is the program alone, which compose wraps in an image with a shell to
+            // read the password's file: here the program runs as its image starts it, the
+            // password in its own variable from the stack's Secret (`valueFrom`), which
+            // Kubernetes keeps out of the pod's spec.
+            r.entrypoint.clear();
+        }
         out.extend(
-            run(stack, c, e.port, e.health_path, &(e.run)(s))
+            run(stack, c, e.port, e.health_path, &r)
                 .into_iter()
                 .map(|a| a.from_part(crate::targets::service_part(&s.name, &[]))),
         );
@@ -99,6 +109,13 @@ fn run(stack: &Stack, c: &Component, port: u16, health: &str, r: &Run) -> Vec<Ar
     for (var, value) in &r.env {
         let value = match value {
             Var::Value(v) => v.clone(),
+            // The program itself reads the variable (no wrapper reads the file into it).
+            Var::SecretFile(reference) if r.entrypoint.is_empty() && r.password_var.is_some() => {
+                let var = r.password_var.as_deref().unwrap_or_default();
+                let key = json!({ "name": secrets_name(stack), "key": secret_key(reference) });
+                env.push(json!({ "name": var, "valueFrom": { "secretKeyRef": key } }));
+                continue;
+            }
             Var::SecretFile(reference) => {
                 let (path, key) = (secret_file(reference), secret_key(reference));
                 let mount = json!({ "name": SECRETS_VOLUME, "mountPath": path, "subPath": key, "readOnly": true });
