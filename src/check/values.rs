@@ -122,21 +122,57 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
     }
 }
 
-/// No remote_write header Prometheus sets itself (SL222).
+/// No remote_write header Prometheus sets itself (SL222); each receiver's name once, and each
+/// header once whatever its case (SL223).
 fn reserved_headers(ctx: &Ctx, sink: &mut Sink) {
     let writes = ctx.manifest.observability.as_ref().and_then(|o| o.prometheus.as_ref()).map(|p| &p.remote_write);
+    let mut names: Vec<String> = Vec::new();
     for (i, w) in writes.into_iter().flatten().enumerate() {
+        let name = w.name.as_ref().map_or_else(|| defaults::remote_write_name(i), |n| n.to_string());
+        if names.contains(&name) {
+            let at = match w.name {
+                Some(_) => ctx.value(["observability", "prometheus", "remote_write", &i.to_string(), "name"]),
+                None => ctx.value(["observability", "prometheus", "remote_write", &i.to_string()]),
+            };
+            sink.push(
+                Diagnostic::error(Code::RemoteWriteDuplicate, format!("two remote_write receivers named `{name}`"))
+                    .at(at)
+                    .label(if w.name.is_some() { "named again" } else { "its default name, taken" })
+                    .help("give each receiver a name of its own"),
+            );
+        }
+        names.push(name);
+        let mut seen: Vec<String> = Vec::new();
+        for h in w.headers.keys() {
+            let lower = h.0.to_ascii_lowercase();
+            if seen.contains(&lower) {
+                sink.push(
+                    Diagnostic::error(Code::RemoteWriteDuplicate, format!("the header `{}` is given twice", h.0))
+                        .at(ctx.key(["observability", "prometheus", "remote_write", &i.to_string(), "headers", &h.0]))
+                        .label("a header's name is one whatever its case")
+                        .help("give it once"),
+                );
+            }
+            seen.push(lower);
+        }
         for name in w.headers.keys().filter(|h| RESERVED_HEADERS.contains(&h.0.to_ascii_lowercase().as_str())) {
             let login = name.0.eq_ignore_ascii_case("authorization");
             sink.push(
-                Diagnostic::error(Code::ReservedHeader, format!("Prometheus sets the `{}` header itself", name.0))
-                    .at(ctx.key(["observability", "prometheus", "remote_write", &i.to_string(), "headers", &name.0]))
-                    .label(if login { "a login" } else { "reserved by Prometheus" })
-                    .help(if login {
-                        "give the login as `basic_auth: { user, password }`, the password a secret reference"
+                Diagnostic::error(
+                    Code::ReservedHeader,
+                    if login {
+                        format!("Prometheus takes a login only as `basic_auth`, not as the `{}` header", name.0)
                     } else {
-                        "drop it: Prometheus would refuse the configuration"
-                    }),
+                        format!("Prometheus sets the `{}` header itself", name.0)
+                    },
+                )
+                .at(ctx.key(["observability", "prometheus", "remote_write", &i.to_string(), "headers", &name.0]))
+                .label(if login { "a login" } else { "reserved by Prometheus" })
+                .help(if login {
+                    "give the login as `basic_auth: { user, password }`, the password a secret reference"
+                } else {
+                    "drop it: Prometheus would refuse the configuration"
+                }),
             );
         }
     }

@@ -19,22 +19,14 @@
 use std::collections::HashSet;
 
 /// Parts of key names that name a credential, matched in lower case anywhere in the key.
-const KEYS: [&str; 11] = [
-    "pass",
-    "pasw",
-    "pwd",
-    "token",
-    "secret",
-    "api_key",
-    "apikey",
-    "routing_key",
-    "webhook",
-    "credential",
-    "authorization",
-];
+const KEYS: [&str; 11] =
+    ["pass", "pasw", "pwd", "token", "secret", "api_key", "apikey", "routing_key", "webhook", "credential", "api-key"];
+
+/// Keys that name a credential whole: an HTTP header that carries one (`Authorization`).
+const WHOLE_KEYS: [&str; 2] = ["authorization", "proxy-authorization"];
 
 fn names_credential(key: &str) -> bool {
-    KEYS.iter().any(|k| key.contains(k))
+    KEYS.iter().any(|k| key.contains(k)) || WHOLE_KEYS.contains(&key)
 }
 
 /// One `key: value` (or `key = value`) of a line: where the value starts in the line, the key

@@ -494,7 +494,19 @@ fn lower_here(manifest: &Manifest, manifest_name: &str) -> Stack {
         evaluation_interval,
         prometheus_retention,
         grafana,
-        remote_write: obs.prometheus.as_ref().map(|p| p.remote_write.clone()).unwrap_or_default(),
+        remote_write: obs
+            .prometheus
+            .as_ref()
+            .map(|p| {
+                // Each named, so every platform names its queue alike (`remote_name`): by its
+                // place when the manifest gives no name (`check` holds the names unique).
+                let mut writes = p.remote_write.clone();
+                for (i, w) in writes.iter_mut().enumerate() {
+                    w.name = w.name.take().or_else(|| Name::parse(&defaults::remote_write_name(i)).ok());
+                }
+                writes
+            })
+            .unwrap_or_default(),
         prometheus_auth: obs
             .prometheus
             .as_ref()

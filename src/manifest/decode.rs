@@ -746,6 +746,11 @@ fn pattern_in_words(pattern: &str) -> Option<&'static str> {
         r"^https://[^\s]+$" => "an https:// URL without spaces",
         r"^https?://[^\s]+$" => "an http:// or https:// URL without spaces or line breaks",
         r"^[^\x00-\x1f\x7f]{1,255}$" => "up to 255 characters, without control characters",
+        r"^[^\x00-\x1f\x7f]{0,4096}$" => "up to 4096 characters, without control characters",
+        r"^[^:\x00-\x1f\x7f]{1,256}$" => "up to 256 characters, without `:` or control characters",
+        r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,128}$" => {
+            "an HTTP header name: letters, digits and ``!#$%&'*+-.^_`|~``, up to 128 characters"
+        }
         r"^[A-Za-z0-9_.:@-]{1,255}$" => "a queue name: letters, digits, `_`, `.`, `:`, `@`, `-`, up to 255 characters",
         r"^[A-Za-z0-9_.-]+$" => "letters, digits, `_`, `.` and `-`",
         r"^[A-Za-z0-9._-]{1,64}$" => "a user name: letters, digits, `_`, `.` and `-`, up to 64 characters",

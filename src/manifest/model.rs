@@ -935,28 +935,36 @@ pub struct RemoteWrite {
     /// `http://<host>:19291/api/v1/receive`).
     #[schemars(regex(pattern = r"^https?://[^\s]+$"))]
     pub url: String,
-    /// Its name in Prometheus's own metrics of the queue (`remote_name`) and in its log.
+    /// Its name in Prometheus's own metrics of the queue (`remote_name`) and in its log
+    /// (default `remote-<n>`, its place in the list from 1); unique (SL223).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<Name>,
     /// HTTP headers sent with every request, e.g. the tenant (`X-Scope-OrgID` for Mimir and
     /// Cortex, `THANOS-TENANT` for Thanos Receive). Not a header Prometheus sets itself
     /// (SL222); a login is `basic_auth`.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
-    pub headers: IndexMap<HeaderName, String>,
+    pub headers: IndexMap<HeaderName, HeaderValue>,
     /// The login the receiver asks for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub basic_auth: Option<BasicLogin>,
 }
 
-/// An HTTP header's name: letters, digits and `-`.
+/// An HTTP header's name: a token of RFC 9110 (letters, digits and ``!#$%&'*+-.^_`|~``).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(transparent)]
-pub struct HeaderName(#[schemars(regex(pattern = r"^[A-Za-z0-9-]{1,128}$"))] pub String);
+pub struct HeaderName(#[schemars(regex(pattern = r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,128}$"))] pub String);
+
+/// An HTTP header's value: no control characters (a line break would end the header).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(transparent)]
+pub struct HeaderValue(#[schemars(regex(pattern = r"^[^\x00-\x1f\x7f]{0,4096}$"))] pub String);
 
 /// A user and a password, as a client sends them (HTTP basic authentication).
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BasicLogin {
+    /// No `:` (basic authentication ends the user at the first) and no control characters.
+    #[schemars(regex(pattern = r"^[^:\x00-\x1f\x7f]{1,256}$"))]
     pub user: String,
     pub password: SecretRef,
 }

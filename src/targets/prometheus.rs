@@ -279,7 +279,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
             .map(|w| RemoteWrite {
                 url: w.url.clone(),
                 name: w.name.as_ref().map(|n| n.to_string()),
-                headers: w.headers.iter().map(|(k, v)| (k.0.clone(), v.clone())).collect(),
+                headers: w.headers.iter().map(|(k, v)| (k.0.clone(), v.0.clone())).collect(),
                 basic_auth: w.basic_auth.as_ref().map(|l| BasicAuth::login(&l.user, &l.password)),
             })
             .collect(),

@@ -31,6 +31,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -58,12 +59,33 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/tools/cache"
+	sigsjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 )
 
 func fail(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "operator-config: "+format+"\n", args...)
 	os.Exit(1)
+}
+
+// strict decodes a YAML object as the API server does: a field the type does not have, or a
+// field in another case than its own, is an error.
+func strict(name string, data []byte, target any) {
+	j, err := yaml.YAMLToJSON(data)
+	if err != nil {
+		fail("%s: %v", name, err)
+	}
+	strictJSON(name, j, target)
+}
+
+func strictJSON(name string, j []byte, target any) {
+	strictErrs, err := sigsjson.UnmarshalStrict(j, target)
+	if err != nil {
+		fail("%s: %v", name, err)
+	}
+	if len(strictErrs) > 0 {
+		fail("%s: %v", name, errors.Join(strictErrs...))
+	}
 }
 
 // add appends a new object of the list's type to it, and returns the list and the object.
@@ -142,9 +164,7 @@ func main() {
 		default:
 			fail("%s: not an object this reads: %q", name, meta.Kind)
 		}
-		if err := yaml.UnmarshalStrict(data, target); err != nil {
-			fail("%s: %v", name, err)
-		}
+		strict(name, data, target)
 	}
 
 	// What the chart passes on from the overlay's prometheus.prometheusSpec.
@@ -167,6 +187,22 @@ func main() {
 		fail("%s: %v", *valuesFile, err)
 	}
 	spec := overlay.Prometheus.PrometheusSpec
+	// The receivers as the API server reads them from the Prometheus object: a field it does
+	// not have, or one in another case, is an error, not dropped.
+	var raw struct {
+		Prometheus struct {
+			PrometheusSpec struct {
+				RemoteWrite json.RawMessage `json:"remoteWrite"`
+			} `json:"prometheusSpec"`
+		} `json:"prometheus"`
+	}
+	if j, err := yaml.YAMLToJSON(data); err != nil || json.Unmarshal(j, &raw) != nil {
+		fail("%s: not YAML", *valuesFile)
+	}
+	if r := raw.Prometheus.PrometheusSpec.RemoteWrite; len(r) > 0 {
+		var checked []monitoringv1.RemoteWriteSpec
+		strictJSON(*valuesFile+": prometheus.prometheusSpec.remoteWrite", r, &checked)
+	}
 	// As kube-prometheus-stack makes its Prometheus: the selectors match the release label
 	// (`*SelectorNilUsesHelmValues: true`, its default); the objects are in its namespace.
 	selector := &metav1.LabelSelector{MatchLabels: map[string]string{"release": *release}}
@@ -289,19 +325,29 @@ func endpoints(names []string, services []*corev1.Service, deployments []*appsv1
 				continue
 			}
 			podName := d.Name + "-0"
+			seen := false
 			for _, sp := range svc.Spec.Ports {
+				if sp.TargetPort.Type == intstr.Int && sp.TargetPort.IntVal == 0 {
+					// Unset: Kubernetes makes it the Service's port.
+					sp.TargetPort = intstr.FromInt32(sp.Port)
+				}
 				ls := base(svc, pod, podName)
 				ls["__meta_kubernetes_endpoint_port_name"] = model.LabelValue(sp.Name)
 				ls["__meta_kubernetes_endpoint_port_protocol"] = model.LabelValue(protocol(sp.Protocol))
 				ls["__meta_kubernetes_endpoint_ready"] = "true"
 				ls["__meta_kubernetes_endpoint_address_target_kind"] = "Pod"
 				ls["__meta_kubernetes_endpoint_address_target_name"] = model.LabelValue(podName)
+				ls["__meta_kubernetes_endpoint_node_name"] = "the-node"
 				port := 0
 				for _, c := range pod.Spec.Containers {
 					for _, cp := range c.Ports {
 						if targets(sp, cp) {
 							port = int(cp.ContainerPort)
 							ls["__meta_kubernetes_pod_container_name"] = model.LabelValue(c.Name)
+							ls["__meta_kubernetes_pod_container_image"] = model.LabelValue(c.Image)
+							ls["__meta_kubernetes_pod_container_init"] = "false"
+							ls["__meta_kubernetes_pod_container_image"] = model.LabelValue(c.Image)
+							ls["__meta_kubernetes_pod_container_init"] = "false"
 							ls["__meta_kubernetes_pod_container_port_name"] = model.LabelValue(cp.Name)
 							ls["__meta_kubernetes_pod_container_port_number"] = model.LabelValue(strconv.Itoa(port))
 							ls["__meta_kubernetes_pod_container_port_protocol"] = model.LabelValue(protocol(cp.Protocol))
@@ -309,12 +355,21 @@ func endpoints(names []string, services []*corev1.Service, deployments []*appsv1
 					}
 				}
 				if port == 0 {
-					// No declared container port: the endpoint's port is the targetPort's
-					// number (a name resolves to none).
+					if sp.TargetPort.Type == intstr.String {
+						// A name no container port has: the endpoints controller leaves the pod
+						// out of this port.
+						continue
+					}
+					// A number no container declares: the endpoint is that port.
 					port = sp.TargetPort.IntValue()
 				}
+				seen = true
 				ls[model.AddressLabel] = model.LabelValue("10.0.0.1:" + strconv.Itoa(port))
 				out = append(out, ls)
+			}
+			if !seen {
+				// In no endpoint: service discovery does not see the pod at all.
+				continue
 			}
 			// And a target for each container port no Service port covers, with the pod's
 			// and the Service's labels but no endpoint port's.
@@ -325,6 +380,8 @@ func endpoints(names []string, services []*corev1.Service, deployments []*appsv1
 					}
 					ls := base(svc, pod, podName)
 					ls["__meta_kubernetes_pod_container_name"] = model.LabelValue(c.Name)
+					ls["__meta_kubernetes_pod_container_image"] = model.LabelValue(c.Image)
+					ls["__meta_kubernetes_pod_container_init"] = "false"
 					ls["__meta_kubernetes_pod_container_port_name"] = model.LabelValue(cp.Name)
 					ls["__meta_kubernetes_pod_container_port_number"] = model.LabelValue(strconv.Itoa(int(cp.ContainerPort)))
 					ls["__meta_kubernetes_pod_container_port_protocol"] = model.LabelValue(protocol(cp.Protocol))
@@ -356,10 +413,20 @@ func base(svc *corev1.Service, pod corev1.PodTemplateSpec, podName string) model
 		"__meta_kubernetes_pod_name":       model.LabelValue(podName),
 		"__meta_kubernetes_pod_ready":      "true",
 		"__meta_kubernetes_pod_phase":      "Running",
+		"__meta_kubernetes_pod_ip":         "10.0.0.1",
+		"__meta_kubernetes_pod_node_name":  "the-node",
+		"__meta_kubernetes_pod_host_ip":    "192.168.0.1",
+		"__meta_kubernetes_pod_uid":        "00000000-0000-0000-0000-000000000001",
+		// A Deployment's pod belongs to its ReplicaSet.
+		"__meta_kubernetes_pod_controller_kind": "ReplicaSet",
+		"__meta_kubernetes_pod_controller_name": model.LabelValue(podName + "-rs"),
 	}
-	for k, v := range svc.Labels {
-		ls[model.LabelName("__meta_kubernetes_service_label_"+strutil(k))] = model.LabelValue(v)
-		ls[model.LabelName("__meta_kubernetes_service_labelpresent_"+strutil(k))] = "true"
+	// The Endpoints object carries the Service's labels too.
+	for _, prefix := range []string{"service", "endpoints"} {
+		for k, v := range svc.Labels {
+			ls[model.LabelName("__meta_kubernetes_"+prefix+"_label_"+strutil(k))] = model.LabelValue(v)
+			ls[model.LabelName("__meta_kubernetes_"+prefix+"_labelpresent_"+strutil(k))] = "true"
+		}
 	}
 	for k, v := range pod.Labels {
 		ls[model.LabelName("__meta_kubernetes_pod_label_"+strutil(k))] = model.LabelValue(v)

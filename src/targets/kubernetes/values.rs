@@ -67,7 +67,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
 }
 
 /// The remote-write receivers, as the operator takes them (`RemoteWriteSpec`): the login's user
-/// from the Secret `remote_write::USERS` makes, its password from the stack's Secret.
+/// from the Secret `remote_write::lower` makes, its password from the stack's Secret.
 fn remote_write(stack: &Stack) -> Vec<Value> {
     stack
         .remote_write
@@ -79,7 +79,7 @@ fn remote_write(stack: &Stack) -> Vec<Value> {
                 r["name"] = json!(n.as_str());
             }
             if !w.headers.is_empty() {
-                r["headers"] = Value::Object(w.headers.iter().map(|(k, v)| (k.0.clone(), json!(v))).collect());
+                r["headers"] = Value::Object(w.headers.iter().map(|(k, v)| (k.0.clone(), json!(v.0))).collect());
             }
             if let Some(l) = &w.basic_auth {
                 r["basicAuth"] = json!({

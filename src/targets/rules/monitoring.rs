@@ -7,6 +7,7 @@
 //!   configuration reload refused, TSDB compactions failing
 //!   or its write-ahead log corrupted;
 //! - `CadvisorWatchesNoContainer`, when cAdvisor is up and reports no container;
+//! - with remote storage, `PrometheusRemoteWriteFailing` and `PrometheusRemoteWriteBehind`;
 //! - `Watchdog`, always firing, for the heartbeat receiver (`alerting.heartbeat`): the dead
 //!   man's switch that says the whole path from rule evaluation to a receiver works.
 //!
@@ -231,6 +232,7 @@ pub fn alerts(stack: &Stack) -> Vec<Tested> {
             silent: vec![series(m.series, m.silent)],
         });
     }
+    out.extend(remote_write(stack));
     // cAdvisor asks Docker and containerd once, at start, whether it can watch Docker's
     // containers (`container/docker/factory.go`: `Register`, no retry): started before its
     // socket proxies answer (a host's reboot starts containers in no compose order), or with
@@ -287,4 +289,59 @@ pub fn alerts(stack: &Stack) -> Vec<Tested> {
         });
     }
     out
+}
+
+/// With remote storage (`observability.prometheus.remote_write`), each receiver's queue, by
+/// `remote_name`: samples it refused (a 4xx other than 429: a wrong login, a tenant it does not
+/// know; Prometheus drops them), and sending that has fallen behind (a receiver that is down or
+/// answers 5xx, which Prometheus retries without end). Metric names from Prometheus 3.13.5's
+/// `storage/remote/queue_manager.go` (`samples_failed_total`,
+/// `queue_highest_sent_timestamp_seconds`, labelled `remote_name` and `url`) and
+/// `storage/remote/write.go` (`highest_timestamp_in_seconds`, for the whole storage); as
+/// kube-prometheus's `PrometheusRemoteStorageFailures` and `PrometheusRemoteWriteBehind`, which
+/// the chart's own rules carry on Kubernetes.
+fn remote_write(stack: &Stack) -> Vec<Tested> {
+    let Some(first) = stack.remote_write.first() else { return Vec::new() };
+    let name = first.name.as_ref().map_or_else(|| defaults::remote_write_name(0), |n| n.to_string());
+    let (host, port) = PROMETHEUS_ADDR;
+    let at = format!("job=\"prometheus\",instance=\"{host}:{port}\"");
+    let queue = format!("{at},remote_name=\"{name}\",url=\"{}\"", first.url);
+    let tested = |alert: &str, expr: &str, summary: &str, description: &str, firing, silent| {
+        let mut labels = alert_labels(stack, "warning", "operational", None);
+        labels.insert("job".into(), "prometheus".into());
+        Tested {
+            rule: AlertRule {
+                services: Vec::new(),
+                alert: alert.into(),
+                expr: expr.into(),
+                for_: Some("15m".into()),
+                labels,
+                annotations: alert_annotations(stack, alert, None, summary, description),
+            },
+            kept: vec![("remote_name".to_string(), name.clone())],
+            firing,
+            silent,
+        }
+    };
+    let failed = format!("prometheus_remote_storage_samples_failed_total{{{queue}}}");
+    let newest = format!("prometheus_remote_storage_highest_timestamp_in_seconds{{{at}}}");
+    let sent = format!("prometheus_remote_storage_queue_highest_sent_timestamp_seconds{{{queue}}}");
+    vec![
+        tested(
+            "PrometheusRemoteWriteFailing",
+            "sum by (job, remote_name) (rate(prometheus_remote_storage_samples_failed_total{job=\"prometheus\"}[5m])) > 0",
+            "Remote storage refuses samples",
+            "The remote-write receiver the `remote_name` label names has refused samples for 15 minutes (a 4xx answer: a wrong login or tenant, or samples it will not take); Prometheus drops them, so long-term storage has gaps. Prometheus's log names the receiver's answer.",
+            vec![series(failed.clone(), "0+10x60")],
+            vec![series(failed, "0+0x60")],
+        ),
+        tested(
+            "PrometheusRemoteWriteBehind",
+            "max by (job, remote_name) (prometheus_remote_storage_highest_timestamp_in_seconds{job=\"prometheus\"} - ignoring (remote_name, url) group_right prometheus_remote_storage_queue_highest_sent_timestamp_seconds{job=\"prometheus\"}) > 120",
+            "Remote storage falls behind",
+            "The newest sample sent to the remote-write receiver the `remote_name` label names has been more than 2 minutes older than the newest one scraped for 15 minutes: the receiver is down or slow, and Prometheus keeps retrying. Past its write-ahead log's retention the oldest samples are lost.",
+            vec![series(newest.clone(), "0+60x60"), series(sent.clone(), "0+0x60")],
+            vec![series(newest, "0+60x60"), series(sent, "0+60x60")],
+        ),
+    ]
 }
