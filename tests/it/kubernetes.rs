@@ -825,14 +825,30 @@ fn the_operator_makes_of_the_scrape_objects_the_targets_compose_scrapes() {
     for (m, k8s, compose) in built() {
         let dir = tempfile::tempdir().unwrap();
         let mut files = Vec::new();
-        let scrape = |p: &&String| p.starts_with("manifests/scrape/") || p.starts_with("manifests/exporters/");
-        for (path, text) in k8s.iter().filter(|(p, _)| scrape(p)) {
+        let read = |p: &&String| {
+            ["scrape", "exporters", "prometheus"].iter().any(|d| p.starts_with(&format!("manifests/{d}/")))
+        };
+        for (path, text) in k8s.iter().filter(|(p, _)| read(p)) {
             let file = dir.path().join(path.rsplit('/').next().unwrap());
             std::fs::write(&file, text).unwrap();
             files.push(file);
         }
         let rule = objects(k8s).into_iter().find(|(_, o)| o["kind"] == "PrometheusRule").unwrap().1;
         let namespace = rule["metadata"]["namespace"].as_str().unwrap();
+        // The stack's Secret, as the team creates it, with every key the overlay names.
+        let stack_name = rule["metadata"]["labels"]["app.kubernetes.io/part-of"].as_str().unwrap();
+        let overlay_values = yaml_to_json(&k8s["helm/kube-prometheus-stack.values.yaml"]);
+        let keys: serde_json::Map<String, Value> = overlay_values["prometheus"]["prometheusSpec"]["remoteWrite"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|w| w["basicAuth"]["password"]["key"].as_str())
+            .map(|k| (k.to_string(), Value::from("a-password")))
+            .collect();
+        let team = serde_json::json!({ "apiVersion": "v1", "kind": "Secret", "metadata": { "name": format!("{stack_name}-secrets"), "namespace": namespace }, "stringData": keys });
+        let secret = dir.path().join("team-secret.json");
+        std::fs::write(&secret, team.to_string()).unwrap();
+        files.push(secret);
         // The application's Services and pods, as the documentation says to run them.
         for (job, (_, j)) in compose_targets(compose) {
             let target = j["static_configs"][0]["targets"][0].as_str().unwrap();

@@ -366,7 +366,9 @@ class Stack:
         self.manifest = tomllib.loads(text) if manifest.suffix == ".toml" else yaml.safe_load(text)
         self.compose = yaml.safe_load((self.gen / "compose.yaml").read_text())
         self.services = self.compose["services"]
-        names = sorted(set(self.services) | set(self.manifest.get("services", {})) | {CAPTURE[0]})
+        # The remote-write receivers' hosts too: a receiver runs here at each (`start_receivers`).
+        receivers = {urllib.parse.urlsplit(w["url"]).hostname for w in remote_writes(self.manifest)}
+        names = sorted(set(self.services) | set(self.manifest.get("services", {})) | {CAPTURE[0]} | receivers)
         self.addr = {n: f"127.0.1.{10 + i}" for i, n in enumerate(names)}
         self.secrets: dict[str, str] = {}
         # One-shot jobs already run.
@@ -1850,6 +1852,62 @@ def http_request(method: str, url: str, data: bytes | None = None, content_type:
         return e.code
     except OSError:
         return 0
+
+
+def remote_writes(manifest: dict) -> list[dict]:
+    """The manifest's remote-write receivers (`observability.prometheus.remote_write`)."""
+    return ((manifest.get("observability") or {}).get("prometheus") or {}).get("remote_write") or []
+
+
+def start_receivers(stack: Stack, procs: Processes) -> list[tuple[dict, str]]:
+    """Each remote-write receiver of the generated prometheus.yml, as its config names it: a
+    Prometheus of the stack's release that takes remote writes on the same API as Mimir and
+    Thanos Receive (`--web.enable-remote-write-receiver`, `/api/v1/write`), at the URL's host
+    (an address of its own here), behind basic authentication with the password the stack's
+    Prometheus reads from its file when the receiver has a login. Returns (the receiver's
+    config, its base URL)."""
+    config_dir = stack.copies.get("prometheus") or stack.gen / "prometheus"
+    config = yaml.safe_load((config_dir / "prometheus.yml").read_text())
+    out = []
+    for w in config.get("remote_write") or []:
+        url = urllib.parse.urlsplit(w["url"])
+        addr, port = stack.addr[url.hostname], url.port or 80
+        d = stack.work / f"receiver-{url.hostname}"
+        d.mkdir(mode=0o755)
+        (d / "prometheus.yml").write_text("global: {}\n")
+        argv = [
+            str(TOOLS / "prometheus"),
+            f"--config.file={d / 'prometheus.yml'}",
+            f"--storage.tsdb.path={d / 'data'}",
+            "--web.enable-remote-write-receiver",
+            f"--web.listen-address={addr}:{port}",
+        ]
+        login = w.get("basic_auth")
+        if login:
+            password = Path(login["password_file"]).read_text()
+            hashed = subprocess.run(["htpasswd", "-nbBC", "10", "", password], check=True, capture_output=True, text=True).stdout
+            (d / "web.yml").write_text(yaml.safe_dump({"basic_auth_users": {login["username"]: hashed.strip().lstrip(":")}}))
+            argv.append(f"--web.config.file={d / 'web.yml'}")
+            LOGINS[f"{addr}:{port}"] = basic(login["username"], password)
+        procs.start(f"receiver-{url.hostname}", argv)
+        wait_port(addr, port, 30)
+        out.append((w, f"http://{addr}:{port}"))
+    return out
+
+
+def check_receivers(stack: Stack, report: Report, receivers: list[tuple[dict, str]], prom: str) -> None:
+    """Every receiver holds the stack's samples with the external labels the stack gives them,
+    refuses a client without the login, and the stack's Prometheus counts no sample refused."""
+    for w, base in receivers:
+        name = w["name"]
+        labels = f'stack="{stack.manifest["stack"]}",env="{stack.manifest["environment"]}"'
+        got = api(base, "/api/v1/query", query=f"count(up{{{labels}}})")["data"]["result"]
+        report.check(bool(got) and float(got[0]["value"][1]) > 0, f"remote_write {name}: the receiver holds the stack's samples, labelled {labels}", json.dumps(got))
+        if w.get("basic_auth"):
+            status, _ = http_get(base + "/api/v1/status/buildinfo", login="")
+            report.check(status == 401, f"remote_write {name}: the receiver refuses a client without the login", f"HTTP {status}")
+        failed = api(prom, "/api/v1/query", query=f'sum(prometheus_remote_storage_samples_failed_total{{remote_name="{name}"}})')["data"]["result"]
+        report.check(bool(failed) and float(failed[0]["value"][1]) == 0, f"remote_write {name}: Prometheus counts no sample refused", json.dumps(failed))
 
 
 def basic(user: str, password: str) -> str:
@@ -3440,6 +3498,7 @@ def main() -> int:
         apps = start_application(stack, procs, report)
         run_one_shots(stack, report)
         start_observability(stack, procs, report)
+        receivers = start_receivers(stack, procs)
         jobs = start_backup_runner(stack, procs, report)
         # The databases hold data, and are written to between the dumps and the restore test,
         # as a live database is.
@@ -3486,6 +3545,7 @@ def main() -> int:
                 continue
             report.check(t["health"] == "up", f"target {job} is up ({t['scrapeUrl']})", t.get("lastError", ""))
         check_web_auth(stack, report)
+        check_receivers(stack, report, receivers, prom)
         rehearse_docker_proxy(stack, procs, report)
         rehearse_containerd_proxy(stack, procs, report)
         # Every selector of every rule and panel returns series after the traffic; or its metric
@@ -3552,6 +3612,10 @@ def main() -> int:
         if (stack.manifest.get("alerting") or {}).get("heartbeat"):
             faults.expect("the dead man's switch", [("Watchdog", {})])
         inject(stack, procs, report, faults, apps, jobs)
+        # Remote storage down: sending falls behind, and the alert says which receiver.
+        for w, _ in receivers:
+            procs.stop(f"receiver-{urllib.parse.urlsplit(w['url']).hostname}")
+            faults.expect(f"remote storage {w['name']} down", [("PrometheusRemoteWriteBehind", {"remote_name": w["name"]})])
         procs.within_limits(report)
     finally:
         procs.stop_all()
