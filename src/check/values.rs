@@ -1,6 +1,7 @@
 //! Values that parse but cannot work: a Loki retention that is not whole days, a scrape
 //! timeout above the interval, rules evaluated faster than series are scraped, objectives at or
-//! beyond 0 and 100 %, and two backups of one database on the same schedule.
+//! beyond 0 and 100 %, two backups of one database on the same schedule, and remote-write
+//! receivers Prometheus would refuse (a header it sets itself, a name or a header twice).
 
 use super::Ctx;
 use crate::code::Code;
@@ -35,7 +36,7 @@ const RESERVED_HEADERS: &[&str] = &[
 
 pub fn check(ctx: &Ctx, sink: &mut Sink) {
     let m = ctx.manifest;
-    reserved_headers(ctx, sink);
+    remote_write(ctx, sink);
     if let Some(r) = m.logs.as_ref().and_then(|l| l.retention.as_ref())
         && (r.millis() < DAY_MS || r.millis() % DAY_MS != 0)
     {
@@ -124,7 +125,7 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
 
 /// No remote_write header Prometheus sets itself (SL222); each receiver's name once, and each
 /// header once whatever its case (SL223).
-fn reserved_headers(ctx: &Ctx, sink: &mut Sink) {
+fn remote_write(ctx: &Ctx, sink: &mut Sink) {
     let writes = ctx.manifest.observability.as_ref().and_then(|o| o.prometheus.as_ref()).map(|p| &p.remote_write);
     let mut names: Vec<String> = Vec::new();
     for (i, w) in writes.into_iter().flatten().enumerate() {

@@ -492,14 +492,14 @@ pub const RESERVED_NAMES: [&str; 15] = [
 /// The namespace of the generated Kubernetes objects: where kube-prometheus-stack's own
 /// documentation installs it.
 pub const KUBERNETES_NAMESPACE: &str = "monitoring";
-
-/// The name of the `i`th remote-write receiver (from 0) that the manifest does not name.
-pub fn remote_write_name(i: usize) -> String {
-    format!("remote-{}", i + 1)
-}
 /// The label a service's Service is selected by unless its `kubernetes.selector` says
 /// otherwise: Kubernetes' recommended label for an application's name.
 pub const KUBERNETES_NAME_LABEL: &str = "app.kubernetes.io/name";
 /// The kube-prometheus-stack release name its README installs with; its Prometheus selects
 /// rules labelled `release: <release name>` (`ruleSelectorNilUsesHelmValues: true`).
 pub const KUBERNETES_RELEASE: &str = "kube-prometheus-stack";
+
+/// The name of the `i`th remote-write receiver (from 0) that the manifest does not name.
+pub fn remote_write_name(i: usize) -> String {
+    format!("remote-{}", i + 1)
+}

@@ -4,6 +4,9 @@
 //! tool); the values overlay for the chart is in `helm/`.
 //!
 //! - `rules`: a `PrometheusRule` per rule file, labelled for the chart's `ruleSelector`;
+//! - `scrape`: a `ServiceMonitor` or `ScrapeConfig` per service and a `Probe` per probe, each
+//!   target labelled as on compose;
+//! - `exporters`: the exporters and the blackbox exporter, each a Deployment and a Service;
 //! - `alertmanager`: the configuration and its templates as the Secret the operator reads
 //!   (`alertmanagerSpec.configSecret`);
 //! - `grafana`: each dashboard as a ConfigMap the chart's Grafana sidecar loads, and the
@@ -12,7 +15,8 @@
 //! - `values`: the kube-prometheus-stack overlay that ties them together.
 //!
 //! A secret is never written here: each is a key of the stack's one Kubernetes Secret
-//! (`secrets_name`), which the operator mounts into Alertmanager.
+//! (`secrets_name`), which the operator mounts into Alertmanager, the exporters mount as files
+//! (or read in a variable, `exporters`), and the operator reads the remote-write passwords from.
 
 pub mod alertmanager;
 pub mod exporters;
@@ -111,9 +115,10 @@ pub fn file(path: String, object: &Value) -> Artifact {
 }
 
 /// The secrets the Kubernetes tree reads: the receivers' (Alertmanager's), the services'
-/// passwords their exporters log in with, and the remote-write receivers' (the operator's). The others are read by what the platform does not
-/// generate yet (SL903: basic authentication), by the chart's own settings (Grafana's admin
-/// password), or by the application's own containers, which the cluster runs its own way.
+/// passwords their exporters log in with, and the remote-write receivers' (the operator's).
+/// The others are read by what the platform does not generate yet (SL903: basic
+/// authentication), by the chart's own settings (Grafana's admin password), or by the
+/// application's own containers, which the cluster runs its own way.
 pub fn secrets_read(stack: &Stack) -> impl Iterator<Item = &crate::ir::SecretUse> {
     let exporters: Vec<String> = stack
         .services
