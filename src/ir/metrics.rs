@@ -23,6 +23,14 @@ pub const SELF: &[&str] = &[
     "loki_prometheus_rule_evaluation_failures_total",
     "loki_prometheus_notifications_errors_total",
 ];
+/// Prometheus's remote storage, with `observability.prometheus.remote_write` (Prometheus
+/// 3.13.5 `storage/remote/write.go`, `storage/remote/queue_manager.go`; the rehearsal of
+/// tests/fixtures/ok/metrics-options.yaml finds them on the running Prometheus).
+pub const REMOTE_WRITE: &[&str] = &[
+    "prometheus_remote_storage_highest_timestamp_in_seconds",
+    "prometheus_remote_storage_samples_failed_total",
+    "prometheus_remote_storage_queue_highest_sent_timestamp_seconds",
+];
 pub const NODE: &[&str] = &[
     "node_cpu_seconds_total",
     "node_memory_MemAvailable_bytes",
@@ -77,6 +85,9 @@ pub fn exposed(stack: &Stack) -> Vec<String> {
     }
     if stack.component(super::defaults::PUSHGATEWAY.name).is_some() {
         out.extend(JOBS.iter().map(|s| s.to_string()));
+    }
+    if !stack.remote_write.is_empty() {
+        out.extend(REMOTE_WRITE.iter().map(|s| s.to_string()));
     }
     if stack.component(super::defaults::CADVISOR.name).is_some() {
         out.extend(CADVISOR.iter().map(|s| s.to_string()));
@@ -145,6 +156,10 @@ const EXPORTER_LABELS: &[(&str, &[&str])] = &[
     // (`pkg/ruler/base/manager.go`).
     ("loki_prometheus_notifications_errors_total", &["alertmanager", "user"]),
     ("alertmanager_notifications_failed_total", &["integration", "receiver_name", "reason"]),
+    // Each remote-write queue's (`storage/remote/queue_manager.go`: constant labels
+    // `remote_name` and `url`).
+    ("prometheus_remote_storage_samples_failed_total", &["remote_name", "url"]),
+    ("prometheus_remote_storage_queue_highest_sent_timestamp_seconds", &["remote_name", "url"]),
 ];
 
 /// The labels a metric of this stack carries besides `job`, `instance` and `service`, on the
