@@ -67,6 +67,7 @@ pub fn places(ctx: &Ctx, sink: &mut Sink) {
                 ("namespace", k.namespace.is_some()),
                 ("service", k.service.is_some()),
                 ("selector", k.selector.is_some()),
+                ("pods", k.pods.is_some()),
             ] {
                 if set {
                     sink.push(
@@ -81,34 +82,42 @@ pub fn places(ctx: &Ctx, sink: &mut Sink) {
                 }
             }
         }
-        let Some(selector) = &k.selector else { continue };
-        if selector.is_empty() {
-            sink.push(
-                Diagnostic::error(Code::ServicePlace, format!("service `{name}`'s selector selects every Service"))
-                    .at(at("selector"))
-                    .label("no labels")
-                    .help(format!(
-                        "give the labels of its own Service, e.g. `{{ app.kubernetes.io/name: {name} }}`, or its `address` outside the cluster"
-                    )),
-            );
-        }
-        for (key, value) in selector {
-            let (ok, what) = if !is_label_key(key) {
-                (false, format!("`{key}` is not a label key"))
-            } else if !value.is_empty() && !is_label_name(value) {
-                (false, format!("`{value}` is not a label value"))
-            } else {
-                (true, String::new())
-            };
-            if !ok {
-                sink.push(
-                    Diagnostic::error(Code::KubernetesLabel, format!("service `{name}`'s selector: {what}"))
-                        .at(ctx.value(["services", name.as_str(), "kubernetes", "selector", key.as_str()]))
-                        .label("not a Kubernetes label")
-                        .help("a label is `[prefix/]name: value`, names and values of at most 63 letters, digits, `-`, `_` and `.`, starting and ending with a letter or digit"),
-                );
+        for (field, labels) in [("selector", &k.selector), ("pods", &k.pods)] {
+            if let Some(labels) = labels {
+                selects(ctx, sink, name.as_str(), field, labels);
             }
         }
+    }
+}
+
+/// A service's `selector` (of its Service) or `pods` (of its pods): labels that select
+/// something (SL904) and that Kubernetes takes (SL905).
+fn selects(ctx: &Ctx, sink: &mut Sink, name: &str, field: &str, labels: &indexmap::IndexMap<String, String>) {
+    if labels.is_empty() {
+        let (every, own) = if field == "pods" { ("pod", "its pods") } else { ("Service", "its own Service") };
+        sink.push(
+            Diagnostic::error(Code::ServicePlace, format!("service `{name}`'s `{field}` selects every {every}"))
+                .at(ctx.value(["services", name, "kubernetes", field]))
+                .label("no labels")
+                .help(format!(
+                    "give the labels of {own}, e.g. `{{ app.kubernetes.io/name: {name} }}`, or its `address` outside the cluster"
+                )),
+        );
+    }
+    for (key, value) in labels {
+        let what = if !is_label_key(key) {
+            format!("`{key}` is not a label key")
+        } else if !value.is_empty() && !is_label_name(value) {
+            format!("`{value}` is not a label value")
+        } else {
+            continue;
+        };
+        sink.push(
+            Diagnostic::error(Code::KubernetesLabel, format!("service `{name}`'s `{field}`: {what}"))
+                .at(ctx.value(["services", name, "kubernetes", field, key.as_str()]))
+                .label("not a Kubernetes label")
+                .help("a label is `[prefix/]name: value`, names and values of at most 63 letters, digits, `-`, `_` and `.`, starting and ending with a letter or digit"),
+        );
     }
 }
 
@@ -252,8 +261,25 @@ fn secret_keys(ctx: &Ctx, stack: &Stack, sink: &mut Sink) {
 /// One note naming what the manifest has that the kubernetes platform does not generate.
 fn not_lowered(ctx: &Ctx, stack: &Stack, sink: &mut Sink) {
     let mut parts = Vec::new();
-    // Logs are always collected on compose (Alloy or Promtail into Loki).
-    parts.push("log collection and Loki's rules".into());
+    // Files on the compose host: Alloy's DaemonSet reads the pods' output.
+    let quoted = |names: Vec<&str>| names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
+    let files: Vec<&str> = stack.services.iter().filter(|s| s.log_path.is_some()).map(|s| s.name.as_str()).collect();
+    if !files.is_empty() {
+        parts.push(format!("the log files of {} (their pods' output is collected instead)", quoted(files)));
+    }
+    let sources: Vec<&str> = stack.logs.sources.iter().map(|s| s.name.as_str()).collect();
+    if !sources.is_empty() {
+        parts.push(format!("the compose host's log files ({})", quoted(sources)));
+    }
+    let outside: Vec<&str> = stack
+        .services
+        .iter()
+        .filter(|s| matches!(s.place, crate::ir::Place::Outside { .. }))
+        .map(|s| s.name.as_str())
+        .collect();
+    if !outside.is_empty() {
+        parts.push(format!("the logs of {}, outside the cluster", quoted(outside)));
+    }
     for s in &stack.services {
         let Some(e) = crate::kinds::def(s.kind).exporter.as_ref() else { continue };
         match crate::targets::kubernetes::exporters::exporter(stack, s) {
@@ -280,10 +306,13 @@ fn not_lowered(ctx: &Ctx, stack: &Stack, sink: &mut Sink) {
     if stack.component(crate::ir::defaults::NODE_EXPORTER.name).is_some() {
         parts.push("the host's alerts (kube-prometheus-stack has its own node rules)".into());
     }
+    if parts.is_empty() {
+        return;
+    }
     sink.push(
         Diagnostic::note(Code::NotLowered, format!("not generated for kubernetes yet: {}", parts.join("; ")))
             .at(ctx.value(["stack"]))
             .label("built for kubernetes")
-            .help("the rules, Alertmanager's configuration, the dashboards, the scrape configuration and the exporters are generated; docs/kubernetes.md says what maps the rest"),
+            .help("the rules, Alertmanager's configuration, the dashboards, the scrape configuration, the exporters and log collection are generated; docs/kubernetes.md says what maps the rest"),
     );
 }

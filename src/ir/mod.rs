@@ -66,6 +66,8 @@ pub struct Kubernetes {
     pub fullname: Option<String>,
     /// The cluster's name, an external label, when the manifest gives it.
     pub cluster: Option<String>,
+    /// Where Loki keeps its chunks: an S3-compatible bucket, or its pod's volume (`None`).
+    pub loki_bucket: Option<m::LokiBucket>,
 }
 
 /// A container sightline runs (not the application's own).
@@ -127,8 +129,8 @@ pub struct Service {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Place {
     /// In the cluster: its Service, by name (what its exporter and probes reach) and by labels
-    /// (what a ServiceMonitor selects).
-    Cluster { namespace: String, service: String, selector: Vec<(String, String)> },
+    /// (what a ServiceMonitor selects), and its pods by labels (whose logs Alloy collects).
+    Cluster { namespace: String, service: String, selector: Vec<(String, String)>, pods: Vec<(String, String)> },
     /// Outside it: the address Prometheus, its exporter and its probes reach.
     Outside { address: String },
 }
@@ -152,17 +154,19 @@ impl Place {
         if let Some(address) = k.address {
             return Place::Outside { address };
         }
-        let in_cluster = k.namespace.is_some() || k.service.is_some() || k.selector.is_some();
+        let in_cluster = k.namespace.is_some() || k.service.is_some() || k.selector.is_some() || k.pods.is_some();
         if let Some(host) = s.host.as_ref().filter(|h| h.contains('.') && !in_cluster) {
             return Place::Outside { address: host.clone() };
         }
         let service = k.service.or_else(|| s.host.clone()).unwrap_or_else(|| name.as_str().to_string());
+        let selector: Vec<(String, String)> = match k.selector {
+            Some(labels) => labels.into_iter().collect(),
+            None => vec![(defaults::KUBERNETES_NAME_LABEL.to_string(), service.clone())],
+        };
         Place::Cluster {
             namespace: k.namespace.unwrap_or_else(|| namespace.to_string()),
-            selector: match k.selector {
-                Some(labels) => labels.into_iter().collect(),
-                None => vec![(defaults::KUBERNETES_NAME_LABEL.to_string(), service.clone())],
-            },
+            pods: k.pods.map_or_else(|| selector.clone(), |labels| labels.into_iter().collect()),
+            selector,
             service,
         }
     }
@@ -409,6 +413,20 @@ pub fn lower_for(manifest: &Manifest, manifest_name: &str, platform: Option<m::P
                 b.host = address(&b.service).unwrap_or_else(|| b.host.clone());
             }
         }
+        if let Some(c) = stack.kubernetes.loki_bucket.as_ref().and_then(|b| b.credentials.clone()) {
+            for (r, half) in [(c.access_key_id, "access_key_id"), (c.secret_access_key, "secret_access_key")] {
+                stack
+                    .secrets
+                    .push(SecretUse { reference: r, setting: format!("kubernetes.loki_bucket.credentials.{half}") });
+            }
+        }
+        // Alloy collects the logs there whatever `logs.collector` says: Promtail, past its end
+        // of life, has no DaemonSet of ours (docs/kubernetes.md).
+        if stack.logs.collector == Collector::Promtail {
+            stack.logs.collector = Collector::Alloy;
+            stack.components.retain(|c| c.name != defaults::PROMTAIL.name);
+            stack.components.push(alloy(manifest));
+        }
     }
     stack
 }
@@ -562,6 +580,7 @@ fn lower_here(manifest: &Manifest, manifest_name: &str) -> Stack {
                 release: k.release.unwrap_or_else(|| defaults::KUBERNETES_RELEASE.into()),
                 fullname: k.fullname,
                 cluster: k.cluster,
+                loki_bucket: k.loki_bucket,
             }
         },
     };
@@ -735,6 +754,12 @@ fn component(
     }
 }
 
+/// Alloy, as `observability.alloy` sizes it.
+fn alloy(manifest: &Manifest) -> Component {
+    let c = manifest.observability.as_ref().and_then(|o| o.alloy.clone()).unwrap_or_default();
+    component(&defaults::ALLOY, "observability.alloy", c.version.as_ref(), c.memory.as_ref(), c.cpus, None)
+}
+
 fn components(
     manifest: &Manifest,
     services: &[Service],
@@ -783,17 +808,7 @@ fn components(
                 None,
             ));
         }
-        Collector::Alloy => {
-            let c = obs.alloy.unwrap_or_default();
-            out.push(component(
-                &defaults::ALLOY,
-                "observability.alloy",
-                c.version.as_ref(),
-                c.memory.as_ref(),
-                c.cpus,
-                None,
-            ));
-        }
+        Collector::Alloy => out.push(alloy(manifest)),
     }
     // Either collector reads containers' logs through the proxy, never the socket itself; so
     // does cAdvisor read their names and labels.

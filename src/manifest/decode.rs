@@ -754,6 +754,13 @@ fn pattern_in_words(pattern: &str) -> Option<&'static str> {
         r"^[A-Za-z0-9_.:@-]{1,255}$" => "a queue name: letters, digits, `_`, `.`, `:`, `@`, `-`, up to 255 characters",
         r"^[A-Za-z0-9_.-]+$" => "letters, digits, `_`, `.` and `-`",
         r"^[A-Za-z0-9._-]{1,64}$" => "a user name: letters, digits, `_`, `.` and `-`, up to 64 characters",
+        r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$" => {
+            "a bucket name: 3 to 63 lower-case letters, digits, `.` and `-`, starting and ending with a letter or digit"
+        }
+        r"^[a-z0-9-]{1,64}$" => "a region: lower-case letters, digits and `-`, e.g. `eu-west-1`",
+        r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(:[0-9]{1,5})?$" => {
+            "a host name with an optional port: letters, digits, `.` and `-`, e.g. `minio.storage.svc:9000`"
+        }
         r"^\$2[aby]\$(0[4-9]|[12][0-9]|3[01])\$[./A-Za-z0-9]{53}$" => {
             "a bcrypt hash (`$2y$10$` and 53 more characters), e.g. from `htpasswd -nbBC 10 \"\" PASSWORD`"
         }

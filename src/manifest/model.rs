@@ -93,6 +93,44 @@ pub struct Kubernetes {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"))]
     pub cluster: Option<String>,
+    /// The S3-compatible bucket Loki keeps its chunks and index in (default: the Loki pod's
+    /// own volume).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loki_bucket: Option<LokiBucket>,
+}
+
+/// An S3-compatible bucket (AWS S3, MinIO, Ceph, Cloudflare R2, ...) for Loki's chunks and index.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LokiBucket {
+    /// The bucket's name.
+    #[schemars(regex(pattern = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"))]
+    pub name: String,
+    /// The region (for AWS S3, where the endpoint follows from it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[a-z0-9-]{1,64}$"))]
+    pub region: Option<String>,
+    /// The endpoint of storage other than AWS S3: a host name, with a port when it has one
+    /// (default: AWS S3's for the region).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(:[0-9]{1,5})?$"))]
+    pub endpoint: Option<String>,
+    /// Address the bucket in the path (`https://endpoint/bucket`), as MinIO and Ceph want,
+    /// not in the host name (default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_style: Option<bool>,
+    /// The access key, both halves secrets (default: none, for the node's or the service
+    /// account's role, e.g. IRSA on EKS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials: Option<BucketCredentials>,
+}
+
+/// An S3 access key.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BucketCredentials {
+    pub access_key_id: SecretRef,
+    pub secret_access_key: SecretRef,
 }
 
 /// Where the stack runs: one host with compose (the default), or Kubernetes with the
@@ -379,6 +417,10 @@ pub struct ServiceKubernetes {
     /// selects it by (default: `app.kubernetes.io/name: <its Service's name>`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selector: Option<IndexMap<String, String>>,
+    /// The labels of its pods, whose logs Alloy collects on the nodes (default: `selector`'s,
+    /// the labels a Service and its pods usually share).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pods: Option<IndexMap<String, String>>,
     /// A host name or address outside the cluster, which Prometheus, the exporter and the probes
     /// reach it at instead of a Service.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -131,7 +131,7 @@ pub fn lower_all(stack: &Stack) -> Vec<Artifact> {
 }
 
 /// Every alerting rule the stack generates (Prometheus's and Loki's, the user's included; on
-/// Kubernetes, the rule files its tree has, without Loki's), in file order, as its labels (`alertname` among them) and the services it is about (a rule over
+/// Kubernetes, the rule files its tree has), in file order, as its labels (`alertname` among them) and the services it is about (a rule over
 /// several services raises one alert per service, with its `service` label; none for a rule
 /// about no service): taken from the same rule models the rule files are serialized from, so
 /// routing checks and `sightline route` see exactly what Alertmanager will, without rendering
@@ -141,13 +141,10 @@ pub fn alerting_rules(stack: &Stack) -> Vec<(std::collections::BTreeMap<String, 
     // The labels do not depend on the dashboards: no dashboards to link.
     let none = grafana::dashboards::ServiceBoards::none();
     let mut files = rules::files_with(stack, &none, false);
-    // Loki's rules are not generated for Kubernetes yet (SL903).
-    let mut logs = Vec::new();
     if stack.platform == crate::manifest::model::Platform::Kubernetes {
         files = kubernetes::rules::kept(files).into_iter().map(|(f, _)| f).collect();
-    } else {
-        logs = loki::rules::groups(stack, &none);
     }
+    let logs = loki::rules::groups(stack, &none);
     let prometheus = files.into_iter().map(|f| f.group);
     prometheus
         .chain(logs)

@@ -409,13 +409,15 @@ fn pinned_by_digest_the_overlay_names_the_digests_of_the_images_it_pins() {
         .keys()
         .filter(|s| s.ends_with("-exporter") && *s != "node-exporter")
         .cloned();
-    let expected: Vec<String> = ["prometheus", "alertmanager", "grafana"]
+    let compose =
+        yaml_to_json(&alloy_compose(&BTreeMap::from([("compose.yaml".into(), compose.to_string())]))["compose.yaml"]);
+    let expected: Vec<String> = ["prometheus", "alertmanager", "grafana", "loki", "alloy"]
         .map(String::from)
         .into_iter()
         .chain(exporters)
         .map(|s| compose["services"][&s]["image"].as_str().unwrap().to_string())
         .collect();
-    assert!(expected.len() > 3, "faceless has exporters");
+    assert!(expected.len() > 5, "faceless has exporters");
     let mut sorted = wanted.clone();
     sorted.sort();
     let mut exp = expected.clone();
@@ -439,6 +441,13 @@ fn pinned_by_digest_the_overlay_names_the_digests_of_the_images_it_pins() {
         assert_eq!(image["sha"], digest.trim_start_matches("sha256:"), "{named}");
         let lock = &plan.files["sightline.lock"];
         assert!(lock.contains(&format!("\"{named}\" = \"{digest}\"")), "the lock records {named}'s digest:\n{lock}");
+    }
+    // So do the Loki and Alloy charts' overlays (`digest`, which they name instead of the tag).
+    for (file, image) in [("loki", "/loki/image"), ("alloy", "/image")] {
+        let values = yaml_to_json(&plan.files[&format!("helm/{file}.values.yaml")]);
+        let image = values.pointer(image).unwrap();
+        let named = format!("{}:{}", image["repository"].as_str().unwrap(), image["tag"].as_str().unwrap());
+        assert_eq!(image["digest"], recorded[&named].as_str(), "{named}");
     }
     // The exporters' Deployments name their images by digest.
     for (path, o) in objects(&plan.files).into_iter().filter(|(_, o)| o["kind"] == "Deployment") {
@@ -514,7 +523,8 @@ fn the_routing_checks_read_the_rules_the_kubernetes_tree_has() {
     assert_eq!(sl216(&manifest("api, db, web"), Some(Platform::Kubernetes)), None);
     let kept = sl216(&manifest("api, web"), Some(Platform::Kubernetes)).expect("db's criticals reach the default");
     assert!(kept.contains("PostgresDown") && !kept.contains("HostDown"), "{kept}");
-    // Nor are Loki's alerts in the tree: `sightline route --all` lists what each tree has.
+    // Loki's alerts are in both trees, the host's only in compose's: `sightline route --all`
+    // lists what each tree has.
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("stack.yaml"), manifest("api, db, web")).unwrap();
     let route = |extra: &[&str]| {
@@ -526,9 +536,10 @@ fn the_routing_checks_read_the_rules_the_kubernetes_tree_has() {
         out
     };
     let (on_compose, on_kubernetes) = (route(&[]), route(&["--platform", "kubernetes"]));
-    for loki in ["NginxHighErrorRate{", "PostgresFatalErrors{", "ErrorLogSpike{", "HostDown{"] {
-        assert!(on_compose.contains(loki) && !on_kubernetes.contains(loki), "{loki}:\n{on_kubernetes}");
+    for loki in ["NginxHighErrorRate{", "PostgresFatalErrors{", "ErrorLogSpike{"] {
+        assert!(on_compose.contains(loki) && on_kubernetes.contains(loki), "{loki}:\n{on_kubernetes}");
     }
+    assert!(on_compose.contains("HostDown{") && !on_kubernetes.contains("HostDown{"), "{on_kubernetes}");
     assert!(on_kubernetes.contains("NginxDown{") && on_kubernetes.contains("PostgresDown{"), "{on_kubernetes}");
 }
 
@@ -1018,4 +1029,293 @@ fn remote_write_reaches_the_receivers_on_both_platforms() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && stderr.contains("shop-secrets"), "{stderr}");
+}
+
+/// The objects a chart makes of an overlay: `helm template` of the chart `scripts/tools`
+/// fetched (`tools/<name>/chart`), as release `release` in `namespace`, at a current
+/// Kubernetes release. The chart's own checks (its `fail`s) fail the render.
+fn helm_template(chart: &str, release: &str, namespace: &str, values: &str) -> Vec<Value> {
+    let helm = require_tool("helm");
+    let chart_dir = crate::support::upstream_bin().join(chart);
+    assert!(chart_dir.join("Chart.yaml").is_file(), "the chart {chart} is fetched by scripts/tools");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("values.yaml"), values).unwrap();
+    let out = Command::new(&helm)
+        .args(["template", release])
+        .arg(&chart_dir)
+        .args(["--namespace", namespace, "--kube-version", "1.35.0", "-f"])
+        .arg(dir.path().join("values.yaml"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "helm template {chart}:\n{}", String::from_utf8_lossy(&out.stderr));
+    text.split("\n---").filter_map(|d| serde_saphyr::from_str::<Value>(d).ok()).filter(|v| v.is_object()).collect()
+}
+
+/// The one object of `kind` named `name` of a render.
+fn rendered<'a>(objects: &'a [Value], kind: &str, name: &str) -> &'a Value {
+    objects
+        .iter()
+        .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
+        .unwrap_or_else(|| panic!("no {kind} {name} rendered"))
+}
+
+/// A pod template's container by name.
+fn container<'a>(pod: &'a Value, name: &str) -> &'a Value {
+    pod["spec"]["containers"].as_array().unwrap().iter().find(|c| c["name"] == name).unwrap()
+}
+
+#[test]
+fn the_loki_chart_runs_the_compose_configuration_with_the_log_alerts() {
+    let schema = crate::support::schema_validator("schemastore/loki.json");
+    for (m, k8s, compose) in built() {
+        let values = yaml_to_json(&k8s["helm/loki.values.yaml"]);
+        let namespace = objects(k8s)[0].1["metadata"]["namespace"].as_str().unwrap().to_string();
+        let objs = helm_template("loki-chart", "loki", &namespace, &k8s["helm/loki.values.yaml"]);
+        // The gateway Grafana reads from and Alloy pushes to.
+        let gateway = rendered(&objs, "Service", "loki-gateway");
+        assert_eq!(gateway["spec"]["ports"][0]["port"], 80);
+        let datasources = yaml_to_json(&k8s["manifests/grafana/datasources.yaml"]).to_string();
+        assert!(datasources.contains(&format!("http://loki-gateway.{namespace}.svc")), "{}", m.display());
+        // Loki's configuration as the chart writes it: valid, and compose's where it matters.
+        let config = rendered(&objs, "ConfigMap", "loki")["data"]["config.yaml"].as_str().unwrap();
+        let config = yaml_to_json(config);
+        let errors = schema_errors(&schema, &loki_sections(&config));
+        assert!(errors.is_empty(), "{}: {errors:#?}", m.display());
+        let on_compose = yaml_to_json(&compose["loki/loki-config.yml"]);
+        assert_eq!(config["auth_enabled"], false);
+        assert_eq!(config["schema_config"], on_compose["schema_config"], "{}", m.display());
+        for key in ["retention_period", "allow_structured_metadata", "reject_old_samples", "reject_old_samples_max_age"]
+        {
+            assert_eq!(config["limits_config"][key], on_compose["limits_config"][key], "{}: {key}", m.display());
+        }
+        for key in ["retention_enabled", "retention_delete_delay", "compaction_interval", "delete_request_store"] {
+            assert_eq!(config["compactor"][key], on_compose["compactor"][key], "{}: {key}", m.display());
+        }
+        assert!(config["compactor"]["working_directory"].as_str().unwrap().starts_with("/var/loki/"));
+        assert_eq!(
+            config["ruler"]["alertmanager_url"],
+            values_alertmanager_url(k8s),
+            "{}: the ruler sends to the chart's Alertmanager",
+            m.display()
+        );
+        // One replica on the pod's volume, kept when the release goes.
+        let sts = rendered(&objs, "StatefulSet", "loki");
+        assert_eq!(sts["spec"]["replicas"], 1);
+        // No scalable targets, no caches, no canary: Loki and its gateway are all that run.
+        let mut workloads: Vec<String> = objs
+            .iter()
+            .filter(|o| ["StatefulSet", "Deployment", "DaemonSet"].contains(&o["kind"].as_str().unwrap()))
+            .map(|o| format!("{} {}", o["kind"].as_str().unwrap(), o["metadata"]["name"].as_str().unwrap()))
+            .collect();
+        workloads.sort();
+        assert_eq!(workloads, ["Deployment loki-gateway", "StatefulSet loki"], "{}", m.display());
+        assert_eq!(
+            sts["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"],
+            values["singleBinary"]["persistence"]["size"]
+        );
+        let pod = &sts["spec"]["template"];
+        let loki = container(pod, "loki");
+        let image = &values["loki"]["image"];
+        let want = match image["digest"].as_str() {
+            Some(d) => format!("docker.io/{}@{d}", image["repository"].as_str().unwrap()),
+            None => format!("docker.io/{}:{}", image["repository"].as_str().unwrap(), image["tag"].as_str().unwrap()),
+        };
+        assert_eq!(loki["image"], want.as_str(), "{}", m.display());
+        let tag = compose_image(compose, "loki");
+        assert!(want.ends_with(&tag) || want.contains(&tag), "{}: Loki is compose's {tag}: {want}", m.display());
+        // The ruler reads the tenant's rule files where the sidecar writes every ConfigMap
+        // labelled as the rules are: `<directory>/fake/`.
+        let dir = config["ruler"]["storage"]["local"]["directory"].as_str().unwrap();
+        let sidecar = container(pod, "loki-sc-rules");
+        let env = |c: &Value, n: &str| {
+            c["env"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|e| e["name"] == n)
+                .map(|e| e["value"].as_str().unwrap().to_string())
+        };
+        assert_eq!(env(sidecar, "FOLDER").as_deref(), Some(format!("{dir}/fake").as_str()), "{}", m.display());
+        let mounted =
+            |c: &Value| c["volumeMounts"].as_array().unwrap().iter().any(|v| v["mountPath"] == format!("{dir}/fake"));
+        assert!(mounted(loki) && mounted(sidecar), "{}: Loki reads what the sidecar writes", m.display());
+        let label = env(sidecar, "LABEL").unwrap();
+        assert_eq!(env(sidecar, "RESOURCE").as_deref(), Some("configmap"));
+        // The log alerts: compose's rule files, each a ConfigMap the sidecar loads.
+        let on_compose: BTreeMap<String, Value> = compose
+            .iter()
+            .filter(|(p, _)| p.starts_with("loki/rules/fake/"))
+            .map(|(p, t)| (p.rsplit('/').next().unwrap().trim_end_matches(".yml").to_string(), yaml_to_json(t)))
+            .collect();
+        let mut on_k8s = BTreeMap::new();
+        for (path, o) in objects(k8s).into_iter().filter(|(p, _)| p.starts_with("manifests/logs/loki-rules-")) {
+            assert_eq!(o["kind"], "ConfigMap");
+            assert!(o["metadata"]["labels"].get(&label).is_some(), "{path}: not labelled {label}");
+            let data = o["data"].as_object().unwrap();
+            assert_eq!(data.len(), 1);
+            let (key, text) = data.iter().next().unwrap();
+            assert!(key.ends_with(".yaml") && key.starts_with(o["metadata"]["name"].as_str().unwrap()), "{key}");
+            let name = path.trim_start_matches("manifests/logs/loki-rules-").trim_end_matches(".yaml").to_string();
+            on_k8s.insert(name, yaml_to_json(text.as_str().unwrap()));
+        }
+        assert_eq!(on_k8s, on_compose, "{}: the log alerts are compose's", m.display());
+    }
+}
+
+/// A Loki configuration without the section SchemaStore's schema (of April 2024) predates:
+/// `bloom_build` (Loki 3.3), which the chart writes turned off.
+fn loki_sections(config: &Value) -> Value {
+    let mut c = config.clone();
+    assert_eq!(c["bloom_build"]["enabled"], false);
+    c.as_object_mut().unwrap().remove("bloom_build");
+    c
+}
+
+/// The URL of the chart's Alertmanager, as the Grafana datasource names it.
+fn values_alertmanager_url(k8s: &Plan) -> Value {
+    let ds = yaml_to_json(&k8s["manifests/grafana/datasources.yaml"]);
+    let text = ds["data"].as_object().unwrap().values().next().unwrap().as_str().unwrap().to_string();
+    let ds = yaml_to_json(&text);
+    let am = ds["datasources"].as_array().unwrap().iter().find(|d| d["type"] == "alertmanager").unwrap().clone();
+    am["url"].clone()
+}
+
+/// The image compose runs a component at: `<repository>:<tag>` or `@<digest>`, without the
+/// registry.
+fn compose_image(compose: &Plan, service: &str) -> String {
+    let c = yaml_to_json(&compose["compose.yaml"]);
+    let image = c["services"][service]["image"].as_str().unwrap().to_string();
+    image.rsplit_once('@').map(|(_, d)| d.to_string()).unwrap_or_else(|| image.rsplit_once(':').unwrap().1.to_string())
+}
+
+#[test]
+fn the_loki_chart_keeps_the_chunks_in_the_manifests_bucket_with_its_key_from_the_secret() {
+    let manifest = "version: 1\nstack: shop\nenvironment: prod\nplatform: kubernetes\nkubernetes:\n  namespace: observability\n  loki_bucket:\n    name: shop-logs\n    endpoint: minio.storage.svc:9000\n    region: us-east-1\n    path_style: true\n    credentials: { access_key_id: { env: LOKI_KEY_ID }, secret_access_key: { file: /run/secrets/loki_secret } }\nservices:\n  api: { kind: http, port: 8000 }\n";
+    let checked = sightline::check_for("stack.yaml", manifest.as_bytes(), None);
+    assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
+    let plan = sightline::plan_pinned(&checked, &BTreeMap::new(), None).unwrap().unwrap().files;
+    let values = &plan["helm/loki.values.yaml"];
+    let objs = helm_template("loki-chart", "loki", "observability", values);
+    let config = yaml_to_json(rendered(&objs, "ConfigMap", "loki")["data"]["config.yaml"].as_str().unwrap());
+    let errors = schema_errors(&crate::support::schema_validator("schemastore/loki.json"), &loki_sections(&config));
+    assert!(errors.is_empty(), "{errors:#?}");
+    let s3 = &config["common"]["storage"]["s3"];
+    assert_eq!(s3["bucketnames"], "shop-logs");
+    assert_eq!(s3["endpoint"], "minio.storage.svc:9000");
+    assert_eq!(s3["s3forcepathstyle"], true);
+    assert_eq!(config["schema_config"]["configs"][0]["object_store"], "s3");
+    assert_eq!(config["compactor"]["delete_request_store"], "s3");
+    let sts = rendered(&objs, "StatefulSet", "loki");
+    let loki = container(&sts["spec"]["template"], "loki");
+    // Loki expands the variables the config names from its environment, read from the Secret.
+    assert!(loki["args"].as_array().unwrap().iter().any(|a| a == "-config.expand-env=true"));
+    let var = |placeholder: &str| placeholder.trim_start_matches("${").trim_end_matches('}').to_string();
+    for (placeholder, key) in [(&s3["access_key_id"], "LOKI_KEY_ID"), (&s3["secret_access_key"], "loki_secret")] {
+        let name = var(placeholder.as_str().unwrap());
+        let env = loki["env"].as_array().unwrap().iter().find(|e| e["name"] == name.as_str()).unwrap();
+        assert_eq!(env["valueFrom"]["secretKeyRef"], serde_json::json!({ "name": "shop-secrets", "key": key }));
+    }
+}
+
+#[test]
+fn alloy_runs_on_every_node_reading_each_services_pods() {
+    let parser = require_tool("alloy-syntax");
+    for (m, k8s, compose) in built() {
+        let map = yaml_to_json(&k8s["manifests/logs/alloy.yaml"]);
+        let name = map["metadata"]["name"].as_str().unwrap();
+        let namespace = map["metadata"]["namespace"].as_str().unwrap();
+        let config = map["data"]["config.alloy"].as_str().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("config.alloy"), config).unwrap();
+        let (ok, out) = run(Command::new(&parser).arg(dir.path().join("config.alloy")));
+        assert!(ok, "{}: Alloy's parser refuses the ConfigMap's config:\n{out}", m.display());
+        // Pushed to the Loki Grafana reads.
+        assert!(config.contains(&format!("url = \"http://loki-gateway.{namespace}.svc/loki/api/v1/push\"")));
+        // Each service in the cluster: its pods, in its namespace, on this node only.
+        let checked =
+            sightline::check_for(&m.to_string_lossy(), &std::fs::read(m).unwrap(), Some(Platform::Kubernetes));
+        let stack = sightline::ir::lower_for(checked.manifest.as_ref().unwrap(), "m", Some(Platform::Kubernetes));
+        for s in &stack.services {
+            let id = format!("pods_{}", s.name.as_str().replace('-', "_"));
+            match &s.place {
+                sightline::ir::Place::Cluster { namespace, pods, .. } => {
+                    let start = config
+                        .find(&format!("discovery.kubernetes \"{id}\" {{"))
+                        .unwrap_or_else(|| panic!("{}: {} not discovered", m.display(), s.name));
+                    let block = &config[start..start + config[start..].find("\n}\n").unwrap()];
+                    let selector: Vec<String> = pods.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                    assert!(block.contains(&format!("names = [\"{namespace}\"]")), "{block}");
+                    assert!(block.contains(&format!("label = \"{}\"", selector.join(","))), "{block}");
+                    assert!(
+                        block.contains(
+                            "field = \"spec.nodeName=\" + coalesce(sys.env(\"HOSTNAME\"), constants.hostname)"
+                        )
+                    );
+                    assert!(
+                        config.contains(&format!("replacement  = \"{}\"", s.name)),
+                        "{}: {} unlabelled",
+                        m.display(),
+                        s.name
+                    );
+                    assert!(config.contains(&format!("discovery.relabel.{id}.output,")));
+                }
+                sightline::ir::Place::Outside { .. } => assert!(!config.contains(&format!("\"{id}\""))),
+            }
+        }
+        // The same parsing and redaction as on compose, after the CRI lines are undone.
+        if let Some(on_compose) = compose.get("alloy/config.alloy") {
+            // The redaction (from the first `stage.replace`), then each service's stages.
+            let stages = |text: &str| -> Vec<String> {
+                let p = &text[text.find("loki.process \"").unwrap()..];
+                let p = &p[..p.find("\n  forward_to").unwrap()];
+                let p = &p[p.find("  stage.replace").or_else(|| p.find("\n  stage.match")).unwrap_or(p.len())..];
+                p.split("\n  stage.match").map(|b| b.trim().to_string()).collect()
+            };
+            let in_cluster = |block: &String| {
+                !block.starts_with('{')
+                    || stack.services.iter().any(|s| {
+                        matches!(s.place, sightline::ir::Place::Cluster { .. })
+                            && block.contains(&format!("{{service=\\\"{}\\\"}}", s.name))
+                    })
+            };
+            if on_compose.contains("loki.process \"containers\"") {
+                let want: Vec<String> = stages(on_compose).into_iter().filter(in_cluster).collect();
+                assert_eq!(stages(config), want, "{}", m.display());
+            }
+        }
+        assert!(config.find("stage.cri").unwrap() < config.find("stage.label_drop").unwrap());
+        // The chart runs it as a DaemonSet with that ConfigMap, the nodes' logs mounted.
+        let objs = helm_template("alloy-chart", "alloy", namespace, &k8s["helm/alloy.values.yaml"]);
+        let ds = rendered(&objs, "DaemonSet", "alloy");
+        let pod = &ds["spec"]["template"]["spec"];
+        let volumes = pod["volumes"].as_array().unwrap();
+        assert!(volumes.iter().any(|v| v["configMap"]["name"] == name), "{}: {volumes:?}", m.display());
+        assert!(volumes.iter().any(|v| v["hostPath"]["path"] == "/var/log"));
+        let alloy = pod["containers"].as_array().unwrap().iter().find(|c| c["name"] == "alloy").unwrap();
+        let args = alloy["args"].to_string();
+        assert!(args.contains("/etc/alloy/config.alloy"), "{args}");
+        assert!(alloy["volumeMounts"].to_string().contains("\"mountPath\":\"/var/log\""));
+        let storage =
+            yaml_to_json(&k8s["helm/alloy.values.yaml"])["alloy"]["storagePath"].as_str().unwrap().to_string();
+        assert!(
+            args.contains(&storage) && alloy["volumeMounts"].to_string().contains(&storage),
+            "positions kept on the node"
+        );
+        let tag = compose_image(&alloy_compose(compose), "alloy");
+        assert!(alloy["image"].as_str().unwrap().contains(&tag), "{}: {} is not {tag}", m.display(), alloy["image"]);
+        let role = rendered(&objs, "ClusterRole", "alloy").to_string();
+        assert!(role.contains("\"pods\"") && role.contains("\"watch\""), "the chart's RBAC lets it watch pods");
+    }
+}
+
+/// A compose plan's compose file, Alloy's image in it (a Promtail stack's is Alloy's default,
+/// which the Kubernetes tree runs).
+fn alloy_compose(compose: &Plan) -> Plan {
+    let mut c = yaml_to_json(&compose["compose.yaml"]);
+    if c["services"].get("alloy").is_none() {
+        let d = &sightline::ir::defaults::ALLOY;
+        c["services"]["alloy"] = serde_json::json!({ "image": format!("{}:{}", d.repository, d.version) });
+    }
+    BTreeMap::from([("compose.yaml".to_string(), serde_json::to_string(&c).unwrap())])
 }

@@ -56,6 +56,8 @@ const PEERS: &[(&str, &str)] = &[
     ("traefik", "github.com/traefik/traefik/v3"),
     // The Prometheus Operator's configuration generator over the Kubernetes tree's objects.
     ("operator_config", "github.com/prometheus-operator/prometheus-operator"),
+    // Helm, which renders the Loki and Alloy charts with the Kubernetes tree's overlays.
+    ("helm", "helm.sh/helm/v3"),
 ];
 
 /// Where the proxy does not serve the stack's release: (tools directory, release built).
@@ -280,4 +282,42 @@ fn every_default_is_supported_and_new_enough() {
     assert_eq!(loki.lacks("3.6.5-rc.1").map(|(v, _)| v), Some("3.6.5"), "a pre-release comes before its release");
     assert_eq!(loki.lacks("3.6.5-amd64"), None, "a variant is the release");
     assert_eq!(defaults::release("v1.89.0-alpine"), Some((1, 89, 0)));
+}
+
+#[test]
+fn the_charts_are_of_the_releases_the_stack_runs() {
+    // (tools directory, the default it runs, what the chart's module version must be: the
+    // release itself, or None for a chart repository at a commit).
+    let charts: [(&str, &ComponentDefault, bool); 2] =
+        [("alloy_chart", &defaults::ALLOY, true), ("loki_chart", &defaults::LOKI, false)];
+    for (dir, d, of_release) in charts {
+        let line = std::fs::read_to_string(root().join("tools").join(dir).join("chart")).unwrap();
+        let (module, _) = line.split_once(' ').unwrap();
+        let (_, version) = module.split_once('@').unwrap();
+        if of_release {
+            assert_eq!(version, d.version, "tools/{dir}: the chart released with {} {}", d.name, d.version);
+        }
+        // The chart fetched is the one the tests render, and it runs the stack's release line
+        // (the overlay pins the exact image).
+        let chart = upstream_bin().join(dir.replace('_', "-")).join("Chart.yaml");
+        let text = std::fs::read_to_string(&chart)
+            .unwrap_or_else(|_| panic!("{} is fetched by scripts/tools", chart.display()));
+        let app = text
+            .lines()
+            .find_map(|l| l.strip_prefix("appVersion:"))
+            .map(|v| v.trim().trim_matches('"').to_string())
+            .unwrap();
+        let (a, b, _) = defaults::release(&app).unwrap();
+        let (x, y, _) = defaults::release(d.version).unwrap();
+        assert!(
+            (a, b) == (x, y) || (a, b + 1) == (x, y),
+            "tools/{dir}: the chart runs {} {app}, the stack {}",
+            d.name,
+            d.version
+        );
+        assert!(
+            std::fs::read_to_string(root().join("docs/versions.md")).unwrap().contains(&format!("tools/{dir}")),
+            "docs/versions.md lists tools/{dir}"
+        );
+    }
 }

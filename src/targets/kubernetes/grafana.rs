@@ -14,14 +14,11 @@ use serde_json::{Map, json};
 pub const DASHBOARD_LABEL: (&str, &str) = ("grafana_dashboard", "1");
 /// The label the chart's sidecar finds datasources by, and its value.
 pub const DATASOURCE_LABEL: (&str, &str) = ("grafana_datasource", "1");
-/// Loki's Service: the `loki` chart's gateway (port 80), installed as release `loki` in the
-/// stack's namespace (docs/kubernetes.md).
-pub const LOKI_SERVICE: &str = "loki-gateway";
 
 pub fn lower(stack: &Stack) -> Vec<Artifact> {
     let at = Upstreams {
         prometheus: chart_service_url(stack, "prometheus", 9090),
-        loki: format!("http://{LOKI_SERVICE}.{}.svc", stack.kubernetes.namespace),
+        loki: super::loki::url(stack),
         alertmanager: chart_service_url(stack, "alertmanager", 9093),
         log_in: false,
     };

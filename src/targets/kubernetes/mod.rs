@@ -12,15 +12,21 @@
 //! - `grafana`: each dashboard as a ConfigMap the chart's Grafana sidecar loads, and the
 //!   datasources likewise;
 //! - `remote_write`: the users of the remote-write receivers' logins, as a Secret;
+//! - `alloy`: log collection, Alloy's configuration as a ConfigMap and the overlay for the
+//!   `alloy` chart's DaemonSet;
+//! - `loki`: the overlay for the `loki` chart, and the log alerts as ConfigMaps its ruler loads;
 //! - `values`: the kube-prometheus-stack overlay that ties them together.
 //!
 //! A secret is never written here: each is a key of the stack's one Kubernetes Secret
 //! (`secrets_name`), which the operator mounts into Alertmanager, the exporters mount as files
-//! (or read in a variable, `exporters`), and the operator reads the remote-write passwords from.
+//! (or read in a variable, `exporters`), the operator reads the remote-write passwords from,
+//! and Loki its bucket's access key.
 
 pub mod alertmanager;
+pub mod alloy;
 pub mod exporters;
 pub mod grafana;
+pub mod loki;
 pub mod remote_write;
 pub mod rules;
 pub mod scrape;
@@ -44,14 +50,18 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     out.extend(alertmanager::lower(stack));
     out.extend(remote_write::lower(stack));
     out.extend(grafana::lower(stack));
+    out.extend(alloy::lower(stack));
+    out.extend(loki::lower(stack));
     out.extend(values::lower(stack));
     out
 }
 
 /// The components whose images the Kubernetes tree names: the chart's three (the overlay pins
-/// them) and those it runs itself (`exporters`).
+/// them), Loki and Alloy (their charts' overlays pin them), and those it runs itself
+/// (`exporters`).
 pub fn images(stack: &Stack) -> Vec<String> {
     let mut names: Vec<String> = values::CHART_COMPONENTS.iter().map(|n| n.to_string()).collect();
+    names.extend([crate::ir::defaults::LOKI.name.to_string(), crate::ir::defaults::ALLOY.name.to_string()]);
     names.extend(stack.services.iter().filter_map(|s| exporters::exporter(stack, s)).map(|(c, _)| c.name.clone()));
     names.extend(stack.component(crate::ir::defaults::BLACKBOX_EXPORTER.name).map(|c| c.name.clone()));
     names
@@ -115,7 +125,8 @@ pub fn file(path: String, object: &Value) -> Artifact {
 }
 
 /// The secrets the Kubernetes tree reads: the receivers' (Alertmanager's), the services'
-/// passwords their exporters log in with, and the remote-write receivers' (the operator's).
+/// passwords their exporters log in with, the remote-write receivers' (the operator's), and
+/// the access key of Loki's bucket.
 /// The others are read by what the platform does not generate yet (SL903: basic
 /// authentication), by the chart's own settings (Grafana's admin password), or by the
 /// application's own containers, which the cluster runs its own way.
@@ -129,6 +140,7 @@ pub fn secrets_read(stack: &Stack) -> impl Iterator<Item = &crate::ir::SecretUse
     stack.secrets.iter().filter(move |u| {
         u.setting.starts_with("alerting.")
             || u.setting.starts_with("observability.prometheus.remote_write.")
+            || u.setting.starts_with("kubernetes.loki_bucket.")
             || exporters.contains(&u.setting)
     })
 }

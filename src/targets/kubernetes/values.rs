@@ -102,19 +102,35 @@ fn pinned(stack: &Stack, name: &str) -> Map<String, Value> {
     m
 }
 
-/// An image as the chart's values take it: registry, repository, tag, and the digest (`sha`,
-/// without its `sha256:`) when the stack is pinned by digest.
+/// An image as kube-prometheus-stack's values take it: registry, repository, tag, and the
+/// digest (`sha`, without its `sha256:`) when the stack is pinned by digest.
 fn image(c: &Component) -> Value {
+    let mut i = image_of(c);
+    if let Some(d) = c.image.digest() {
+        i["sha"] = json!(d.trim_start_matches("sha256:"));
+    }
+    i
+}
+
+/// An image as Grafana's charts (`loki`, `alloy`) take it: registry, repository, tag, and the
+/// digest (`digest`, `sha256:` and all, which they name instead of the tag) when the stack is
+/// pinned by digest.
+pub fn image_with_digest(c: &Component) -> Value {
+    let mut i = image_of(c);
+    if let Some(d) = c.image.digest() {
+        i["digest"] = json!(d);
+    }
+    i
+}
+
+/// An image's registry, repository in it, and tag.
+fn image_of(c: &Component) -> Value {
     let repository = c.image.repository();
     let (registry, path) = match repository.split_once('/') {
         Some((first, rest)) if first.contains(['.', ':']) || first == "localhost" => (first, rest),
         _ => ("docker.io", repository),
     };
-    let mut i = json!({ "registry": registry, "repository": path, "tag": c.image.tag().unwrap_or("latest") });
-    if let Some(d) = c.image.digest() {
-        i["sha"] = json!(d.trim_start_matches("sha256:"));
-    }
-    i
+    json!({ "registry": registry, "repository": path, "tag": c.image.tag().unwrap_or("latest") })
 }
 
 /// A size as a Kubernetes quantity in the largest binary unit that divides it (`512Mi`).

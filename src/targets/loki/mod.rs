@@ -15,13 +15,45 @@ pub mod rules;
 use super::Artifact;
 use super::paths::{ALERTMANAGER_ADDR, LOKI_ADDR, LOKI_CONFIG, LOKI_DATA, LOKI_RULES_MOUNT, secret_file};
 use crate::ir::Stack;
-use serde_json::json;
+use serde_json::{Value, json};
 
 /// The tenant of a Loki without authentication.
 pub const TENANT: &str = "fake";
 
+/// The index's schema: TSDB, v13, a 24h period, the chunks in `object_store`.
+pub fn schema_config(object_store: &str) -> Value {
+    json!({ "configs": [ {
+        "from": "2024-01-01",
+        "store": "tsdb",
+        "object_store": object_store,
+        "schema": "v13",
+        "index": { "prefix": "index_", "period": "24h" },
+    } ] })
+}
+
+/// The compactor that applies retention, its delete requests kept in `store` (where the chunks
+/// are), its working directory on Loki's volume (`data`).
+pub fn compactor(data: &str, store: &str) -> Value {
+    json!({
+        "working_directory": format!("{data}/compactor"),
+        "compaction_interval": "10m",
+        "retention_enabled": true,
+        "retention_delete_delay": "2h",
+        "delete_request_store": store,
+    })
+}
+
+/// Retention (`logs.retention`) and what is accepted.
+pub fn limits_config(stack: &Stack) -> Value {
+    json!({
+        "retention_period": stack.logs.retention.canonical(),
+        "allow_structured_metadata": true,
+        "reject_old_samples": true,
+        "reject_old_samples_max_age": "168h",
+    })
+}
+
 pub fn lower(stack: &Stack) -> Vec<Artifact> {
-    let retention = stack.logs.retention.canonical();
     let mut config = json!({
         "auth_enabled": false,
         "server": {
@@ -39,13 +71,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
             "replication_factor": 1,
             "ring": { "kvstore": { "store": "inmemory" } },
         },
-        "schema_config": { "configs": [ {
-            "from": "2024-01-01",
-            "store": "tsdb",
-            "object_store": "filesystem",
-            "schema": "v13",
-            "index": { "prefix": "index_", "period": "24h" },
-        } ] },
+        "schema_config": schema_config("filesystem"),
         "storage_config": {
             "tsdb_shipper": {
                 "active_index_directory": format!("{LOKI_DATA}/tsdb-index"),
@@ -53,19 +79,8 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
             },
             "filesystem": { "directory": format!("{LOKI_DATA}/chunks") },
         },
-        "compactor": {
-            "working_directory": format!("{LOKI_DATA}/compactor"),
-            "compaction_interval": "10m",
-            "retention_enabled": true,
-            "retention_delete_delay": "2h",
-            "delete_request_store": "filesystem",
-        },
-        "limits_config": {
-            "retention_period": retention,
-            "allow_structured_metadata": true,
-            "reject_old_samples": true,
-            "reject_old_samples_max_age": "168h",
-        },
+        "compactor": compactor(LOKI_DATA, "filesystem"),
+        "limits_config": limits_config(stack),
         "ruler": {
             "storage": { "type": "local", "local": { "directory": LOKI_RULES_MOUNT } },
             "rule_path": format!("{LOKI_DATA}/rules-temp"),

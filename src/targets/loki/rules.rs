@@ -91,7 +91,7 @@ pub fn groups(stack: &Stack, boards: &ServiceBoards) -> Vec<Group> {
 
 /// Each kind's group of log alerts, with the part of the manifest it comes from (its one
 /// service's `logs`, or all the services).
-fn kind_groups(stack: &Stack, boards: &ServiceBoards) -> Vec<(String, Group)> {
+pub fn kind_groups(stack: &Stack, boards: &ServiceBoards) -> Vec<(String, Group)> {
     let mut out = Vec::new();
     for kind in Kind::ALL {
         let mut rules = kind_rules(stack, boards, kind);
