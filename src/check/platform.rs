@@ -62,6 +62,19 @@ pub fn places(ctx: &Ctx, sink: &mut Sink) {
     for (name, s) in &ctx.manifest.services {
         let Some(k) = &s.kubernetes else { continue };
         let at = |key: &str| ctx.value(["services", name.as_str(), "kubernetes", key]);
+        // A celery worker listens on nothing: no Service, only its pods.
+        if s.kind == crate::manifest::model::Kind::Celery {
+            for (key, set) in [("service", k.service.is_some()), ("selector", k.selector.is_some())] {
+                if set {
+                    sink.push(
+                        Diagnostic::error(Code::ServicePlace, format!("celery service `{name}` is behind no Service"))
+                            .at(at(key))
+                            .label("a celery worker listens on nothing")
+                            .help("place its workers by `namespace` and `pods` (their pods' labels)"),
+                    );
+                }
+            }
+        }
         if k.address.is_some() {
             for (key, set) in [
                 ("namespace", k.namespace.is_some()),
@@ -145,6 +158,7 @@ pub fn check(ctx: &Ctx, stack: &Stack, sink: &mut Sink) {
         );
     }
     services(ctx, stack, sink);
+    shared_pods(ctx, stack, sink);
     secret_keys(ctx, stack, sink);
     not_lowered(ctx, stack, sink);
 }
@@ -188,7 +202,7 @@ fn services(ctx: &Ctx, stack: &Stack, sink: &mut Sink) {
             );
         }
         // A kind not behind a Service of its own (celery: its workers listen on nothing).
-        if !crate::kinds::def(s.kind).fields.contains(&"kubernetes") {
+        if s.kind == crate::manifest::model::Kind::Celery {
             continue;
         }
         let given =
@@ -219,6 +233,43 @@ fn services(ctx: &Ctx, stack: &Stack, sink: &mut Sink) {
                 )),
             );
         }
+    }
+}
+
+/// A set of Kubernetes labels, as `ir::Place` holds them.
+type Labels = Vec<(String, String)>;
+
+/// No two services in the cluster read the same pods' logs (SL904): where one service's pod
+/// labels are all among another's in the same namespace, every pod of the second is also the
+/// first's, and Alloy would ship its lines twice, once as each.
+fn shared_pods(ctx: &Ctx, stack: &Stack, sink: &mut Sink) {
+    use crate::ir::Place;
+    let placed: Vec<(&crate::ir::Service, &String, &Labels)> = stack
+        .services
+        .iter()
+        .filter_map(|s| match &s.place {
+            Place::Cluster { namespace, pods, .. } => Some((s, namespace, pods)),
+            Place::Outside { .. } => None,
+        })
+        .collect();
+    for (i, (b, namespace, pods)) in placed.iter().enumerate() {
+        let wider = placed.iter().enumerate().find(|(j, (_, n, p))| {
+            *j != i && n == namespace && p.iter().all(|l| pods.contains(l)) && (p.len() < pods.len() || *j < i)
+        });
+        let Some((_, (a, ..))) = wider else { continue };
+        let labels: Vec<String> = pods.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+        sink.push(
+            Diagnostic::error(
+                Code::ServicePlace,
+                format!("the pods of service `{}` are also those of `{}`", b.name, a.name),
+            )
+            .at(ctx.key(["services", b.name.as_str()]))
+            .label(format!("its pods: {{ {} }} in `{namespace}`", labels.join(", ")))
+            .help(format!(
+                "Alloy would ship their logs twice, as each service's; give `{}` the labels only its own pods have (`kubernetes: {{ pods: {{ ... }} }}`)",
+                b.name
+            )),
+        );
     }
 }
 
@@ -263,7 +314,12 @@ fn not_lowered(ctx: &Ctx, stack: &Stack, sink: &mut Sink) {
     let mut parts = Vec::new();
     // Files on the compose host: Alloy's DaemonSet reads the pods' output.
     let quoted = |names: Vec<&str>| names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
-    let files: Vec<&str> = stack.services.iter().filter(|s| s.log_path.is_some()).map(|s| s.name.as_str()).collect();
+    let files: Vec<&str> = stack
+        .services
+        .iter()
+        .filter(|s| s.log_path.is_some() && matches!(s.place, crate::ir::Place::Cluster { .. }))
+        .map(|s| s.name.as_str())
+        .collect();
     if !files.is_empty() {
         parts.push(format!("the log files of {} (their pods' output is collected instead)", quoted(files)));
     }

@@ -25,7 +25,7 @@ use crate::targets::grafana::panels::*;
 const TASK_EVENTS: &str = "CELERY_WORKER_TASK_EVENTS";
 
 pub const DEF: KindDef = KindDef {
-    fields: &["broker", "queues", "user", "password"],
+    fields: &["broker", "queues", "user", "password", "kubernetes"],
     requires: &["broker"],
     exporter: Some(EXPORTER),
     catalogue: Some(CATALOGUE),

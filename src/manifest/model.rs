@@ -106,10 +106,10 @@ pub struct LokiBucket {
     /// The bucket's name.
     #[schemars(regex(pattern = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"))]
     pub name: String,
-    /// The region (for AWS S3, where the endpoint follows from it).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The region (for AWS S3, where the endpoint follows from it; MinIO takes any, e.g.
+    /// `us-east-1`).
     #[schemars(regex(pattern = r"^[a-z0-9-]{1,64}$"))]
-    pub region: Option<String>,
+    pub region: String,
     /// The endpoint of storage other than AWS S3: a host name, with a port when it has one
     /// (default: AWS S3's for the region).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -119,6 +119,10 @@ pub struct LokiBucket {
     /// not in the host name (default false).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path_style: Option<bool>,
+    /// Reach the endpoint over plain HTTP, not HTTPS (a MinIO inside the cluster without TLS;
+    /// default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub insecure: Option<bool>,
     /// The access key, both halves secrets (default: none, for the node's or the service
     /// account's role, e.g. IRSA on EKS).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -1,10 +1,9 @@
-//! `alloy/config.alloy`, generated instead of Promtail's config when `logs.collector: alloy`:
-//! the same Docker discovery and relabelling, the same file jobs, the same pipelines and
-//! redaction (from `promtail::pipeline`), written as Alloy components.
-//!
-//! Why a user switches: Promtail reached end of life on 2026-03-02 and gets no more fixes;
-//! Alloy is its successor from Grafana Labs. Promtail stays the default because its config is
-//! what most existing setups and guides use.
+//! Alloy's configuration. On compose, `alloy/config.alloy` (`lower`; `logs.collector: alloy`,
+//! the default: Promtail reached end of life on 2026-03-02): the same Docker discovery and
+//! relabelling as Promtail's config, the same file jobs, the same pipelines and redaction (from
+//! `promtail::pipeline`), written as Alloy components. On Kubernetes, the configuration of
+//! Alloy's DaemonSet (`pods`, which `targets::kubernetes::alloy` puts in a ConfigMap): the
+//! services' pods instead of Docker's containers, with the same pipelines and redaction.
 
 use super::Artifact;
 use super::paths::{ALLOY_CONFIG, LOKI_ADDR};
@@ -163,7 +162,7 @@ fn process(out: &mut String, stack: &Stack, id: &str, first: &str, services: &[&
     out.push_str("\n  forward_to = [loki.write.default.receiver]\n}\n\n");
 }
 
-/// The config of Alloy as a DaemonSet on Kubernetes (`targets::kubernetes::logs`), which
+/// The config of Alloy as a DaemonSet on Kubernetes (`targets::kubernetes::alloy`), which
 /// pushes to `push`: on each node, the pods of each service in the cluster (its namespace,
 /// its `pods` labels), read from the node's `/var/log/pods` files the kubelet writes (CRI
 /// format), labelled `service`, `namespace`, `pod` and `container`, parsed and redacted as on
@@ -200,15 +199,17 @@ pub fn pods(stack: &Stack, push: &str) -> String {
         .collect();
     // One target per container port (the pod role's): loki.source.file reads each file once
     // for a path and its labels (its `scheduleSources`, v1.19), and the labels here leave the
-    // ports out.
+    // ports out. `local.file_match` expands each target's `__path__` glob into its files (the
+    // kubelet's `/var/log/pods/<namespace>_<pod>_<uid>/<container>/<restart>.log`).
     let _ = writeln!(
         out,
         "discovery.relabel \"pods\" {{\n  targets = array.concat(\n{}  )\n\n  rule {{\n    source_labels = [\"__meta_kubernetes_namespace\"]\n    target_label  = \"namespace\"\n  }}\n\n  rule {{\n    source_labels = [\"__meta_kubernetes_pod_name\"]\n    target_label  = \"pod\"\n  }}\n\n  rule {{\n    source_labels = [\"__meta_kubernetes_pod_container_name\"]\n    target_label  = \"container\"\n  }}\n\n  rule {{\n    source_labels = [\"__meta_kubernetes_pod_uid\", \"__meta_kubernetes_pod_container_name\"]\n    separator     = \"/\"\n    target_label  = \"__path__\"\n    replacement   = \"/var/log/pods/*$1/*.log\"\n  }}\n}}\n",
         all.concat()
     );
+    let _ = writeln!(out, "local.file_match \"pods\" {{\n  path_targets = discovery.relabel.pods.output\n}}\n");
     let _ = writeln!(
         out,
-        "loki.source.file \"pods\" {{\n  targets    = discovery.relabel.pods.output\n  forward_to = [loki.process.pods.receiver]\n\n  file_match {{\n    enabled = true\n  }}\n}}\n"
+        "loki.source.file \"pods\" {{\n  targets    = local.file_match.pods.targets\n  forward_to = [loki.process.pods.receiver]\n}}\n"
     );
     // The kubelet's files are CRI lines (time, stream, partial flag, text): `stage.cri` makes
     // each the container's own line again, joins partial ones and labels its `stream`. The

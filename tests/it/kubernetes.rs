@@ -1049,7 +1049,11 @@ fn helm_template(chart: &str, release: &str, namespace: &str, values: &str) -> V
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "helm template {chart}:\n{}", String::from_utf8_lossy(&out.stderr));
-    text.split("\n---").filter_map(|d| serde_saphyr::from_str::<Value>(d).ok()).filter(|v| v.is_object()).collect()
+    // Every document parses; only those with nothing but comments are empty.
+    text.split("\n---")
+        .filter(|d| d.lines().any(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#')))
+        .map(|d| serde_saphyr::from_str::<Value>(d).unwrap_or_else(|e| panic!("{chart}: {e}:\n{d}")))
+        .collect()
 }
 
 /// The one object of `kind` named `name` of a render.
@@ -1142,7 +1146,19 @@ fn the_loki_chart_runs_the_compose_configuration_with_the_log_alerts() {
         assert!(mounted(loki) && mounted(sidecar), "{}: Loki reads what the sidecar writes", m.display());
         let label = env(sidecar, "LABEL").unwrap();
         assert_eq!(env(sidecar, "RESOURCE").as_deref(), Some("configmap"));
-        // The log alerts: compose's rule files, each a ConfigMap the sidecar loads.
+        // Its rights are in the namespace: nothing cluster-wide (the chart's default ClusterRole
+        // reads every Secret of the cluster).
+        assert!(
+            !objs.iter().any(|o| o["kind"].as_str().unwrap().starts_with("Cluster")),
+            "{}: the loki chart makes cluster-wide RBAC",
+            m.display()
+        );
+        assert!(
+            objs.iter().any(|o| o["kind"] == "Role" && o["rules"].to_string().contains("\"configmaps\"")),
+            "the sidecar may read the rules' ConfigMaps"
+        );
+        // The log alerts: compose's rule files, each a ConfigMap the sidecar loads; but for
+        // the services whose logs the cluster does not collect (outside it).
         let on_compose: BTreeMap<String, Value> = compose
             .iter()
             .filter(|(p, _)| p.starts_with("loki/rules/fake/"))
@@ -1159,7 +1175,29 @@ fn the_loki_chart_runs_the_compose_configuration_with_the_log_alerts() {
             let name = path.trim_start_matches("manifests/logs/loki-rules-").trim_end_matches(".yaml").to_string();
             on_k8s.insert(name, yaml_to_json(text.as_str().unwrap()));
         }
-        assert_eq!(on_k8s, on_compose, "{}: the log alerts are compose's", m.display());
+        let checked =
+            sightline::check_for(&m.to_string_lossy(), &std::fs::read(m).unwrap(), Some(Platform::Kubernetes));
+        let stack = sightline::ir::lower_for(checked.manifest.as_ref().unwrap(), "m", Some(Platform::Kubernetes));
+        let outside: Vec<&str> = stack
+            .services
+            .iter()
+            .filter(|s| matches!(s.place, sightline::ir::Place::Outside { .. }))
+            .map(|s| s.name.as_str())
+            .collect();
+        if outside.is_empty() {
+            assert_eq!(on_k8s, on_compose, "{}: the log alerts are compose's", m.display());
+        } else {
+            let text = serde_json::to_string(&on_k8s).unwrap();
+            for o in &outside {
+                let named = [format!("service=\\\"{o}\\\""), format!("\\\"{o}|"), format!("|{o}\\\"")];
+                assert!(
+                    !named.iter().any(|n| text.contains(n.as_str())),
+                    "{}: a log alert about {o}, outside the cluster: {text}",
+                    m.display()
+                );
+            }
+            assert!(on_k8s.len() <= on_compose.len());
+        }
     }
 }
 
@@ -1191,7 +1229,7 @@ fn compose_image(compose: &Plan, service: &str) -> String {
 
 #[test]
 fn the_loki_chart_keeps_the_chunks_in_the_manifests_bucket_with_its_key_from_the_secret() {
-    let manifest = "version: 1\nstack: shop\nenvironment: prod\nplatform: kubernetes\nkubernetes:\n  namespace: observability\n  loki_bucket:\n    name: shop-logs\n    endpoint: minio.storage.svc:9000\n    region: us-east-1\n    path_style: true\n    credentials: { access_key_id: { env: LOKI_KEY_ID }, secret_access_key: { file: /run/secrets/loki_secret } }\nservices:\n  api: { kind: http, port: 8000 }\n";
+    let manifest = "version: 1\nstack: shop\nenvironment: prod\nplatform: kubernetes\nkubernetes:\n  namespace: observability\n  loki_bucket:\n    name: shop-logs\n    endpoint: minio.storage.svc:9000\n    region: us-east-1\n    path_style: true\n    insecure: true\n    credentials: { access_key_id: { env: LOKI_KEY_ID }, secret_access_key: { file: /run/secrets/loki_secret } }\nservices:\n  api: { kind: http, port: 8000 }\n";
     let checked = sightline::check_for("stack.yaml", manifest.as_bytes(), None);
     assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
     let plan = sightline::plan_pinned(&checked, &BTreeMap::new(), None).unwrap().unwrap().files;
@@ -1204,16 +1242,17 @@ fn the_loki_chart_keeps_the_chunks_in_the_manifests_bucket_with_its_key_from_the
     assert_eq!(s3["bucketnames"], "shop-logs");
     assert_eq!(s3["endpoint"], "minio.storage.svc:9000");
     assert_eq!(s3["s3forcepathstyle"], true);
+    assert_eq!(s3["insecure"], true);
     assert_eq!(config["schema_config"]["configs"][0]["object_store"], "s3");
     assert_eq!(config["compactor"]["delete_request_store"], "s3");
     let sts = rendered(&objs, "StatefulSet", "loki");
     let loki = container(&sts["spec"]["template"], "loki");
-    // Loki expands the variables the config names from its environment, read from the Secret.
-    assert!(loki["args"].as_array().unwrap().iter().any(|a| a == "-config.expand-env=true"));
-    let var = |placeholder: &str| placeholder.trim_start_matches("${").trim_end_matches('}').to_string();
-    for (placeholder, key) in [(&s3["access_key_id"], "LOKI_KEY_ID"), (&s3["secret_access_key"], "loki_secret")] {
-        let name = var(placeholder.as_str().unwrap());
-        let env = loki["env"].as_array().unwrap().iter().find(|e| e["name"] == name.as_str()).unwrap();
+    assert_eq!(s3["region"], "us-east-1");
+    // The key is in no file: the configuration names none, and Loki's S3 client (the AWS
+    // SDK's default credentials) reads it from the AWS SDK's variables, set from the Secret.
+    assert!(s3.get("access_key_id").is_none() && s3.get("secret_access_key").is_none(), "{s3}");
+    for (name, key) in [("AWS_ACCESS_KEY_ID", "LOKI_KEY_ID"), ("AWS_SECRET_ACCESS_KEY", "loki_secret")] {
+        let env = loki["env"].as_array().unwrap().iter().find(|e| e["name"] == name).unwrap();
         assert_eq!(env["valueFrom"]["secretKeyRef"], serde_json::json!({ "name": "shop-secrets", "key": key }));
     }
 }
@@ -1285,6 +1324,7 @@ fn alloy_runs_on_every_node_reading_each_services_pods() {
             }
         }
         assert!(config.find("stage.cri").unwrap() < config.find("stage.label_drop").unwrap());
+        kubelet_files_match(config);
         // The chart runs it as a DaemonSet with that ConfigMap, the nodes' logs mounted.
         let objs = helm_template("alloy-chart", "alloy", namespace, &k8s["helm/alloy.values.yaml"]);
         let ds = rendered(&objs, "DaemonSet", "alloy");
@@ -1304,8 +1344,20 @@ fn alloy_runs_on_every_node_reading_each_services_pods() {
         );
         let tag = compose_image(&alloy_compose(compose), "alloy");
         assert!(alloy["image"].as_str().unwrap().contains(&tag), "{}: {} is not {tag}", m.display(), alloy["image"]);
-        let role = rendered(&objs, "ClusterRole", "alloy").to_string();
-        assert!(role.contains("\"pods\"") && role.contains("\"watch\""), "the chart's RBAC lets it watch pods");
+        // It may list and watch pods, nothing else.
+        let role = rendered(&objs, "ClusterRole", "alloy");
+        for rule in role["rules"].as_array().unwrap() {
+            assert_eq!(
+                rule,
+                &serde_json::json!({ "apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"] }),
+                "{}",
+                m.display()
+            );
+        }
+        // On every Linux node, tainted ones too; no usage reports.
+        assert_eq!(pod["tolerations"], serde_json::json!([{ "operator": "Exists" }]));
+        assert_eq!(pod["nodeSelector"]["kubernetes.io/os"], "linux");
+        assert!(args.contains("--disable-reporting"), "{args}");
     }
 }
 
@@ -1318,4 +1370,59 @@ fn alloy_compose(compose: &Plan) -> Plan {
         c["services"]["alloy"] = serde_json::json!({ "image": format!("{}:{}", d.repository, d.version) });
     }
     BTreeMap::from([("compose.yaml".to_string(), serde_json::to_string(&c).unwrap())])
+}
+
+/// The `__path__` Alloy makes of a pod's target (its relabel rule: source labels joined by the
+/// separator, `$1` of the whole) finds, as a glob (`local.file_match`: `*` within a path
+/// element), the files the kubelet writes a container's output to,
+/// `/var/log/pods/<namespace>_<pod>_<uid>/<container>/<restarts>.log` (Kubernetes'
+/// `BuildPodLogsDirectory` and `BuildContainerLogsDirectory`), and not another container's.
+fn kubelet_files_match(config: &str) {
+    let at = config.find("target_label  = \"__path__\"").expect("a __path__ rule");
+    let rule = &config[config[..at].rfind("rule {").unwrap()..at + config[at..].find('}').unwrap()];
+    let field = |name: &str| {
+        let line = rule.lines().find(|l| l.trim_start().starts_with(name)).unwrap();
+        line.split_once('=').unwrap().1.trim().to_string()
+    };
+    let labels: Vec<String> = field("source_labels")
+        .trim_matches(['[', ']'])
+        .split(',')
+        .map(|l| l.trim().trim_matches('"').to_string())
+        .collect();
+    assert_eq!(labels, ["__meta_kubernetes_pod_uid", "__meta_kubernetes_pod_container_name"]);
+    let separator = field("separator").trim_matches('"').to_string();
+    let uid = "5f3c2a1e-9b7d-4e2f-8a6c-1d2e3f4a5b6c";
+    let joined = [uid, "api"].join(&separator);
+    let path = field("replacement").trim_matches('"').replace("$1", &joined);
+    let glob = regex::Regex::new(&format!("^{}$", regex::escape(&path).replace("\\*", "[^/]*"))).unwrap();
+    assert!(glob.is_match(&format!("/var/log/pods/shop_api-7d9f8c6b5-x2k4q_{uid}/api/0.log")), "{path}");
+    assert!(glob.is_match(&format!("/var/log/pods/shop_api-7d9f8c6b5-x2k4q_{uid}/api/3.log")), "{path}");
+    assert!(!glob.is_match(&format!("/var/log/pods/shop_api-7d9f8c6b5-x2k4q_{uid}/istio-proxy/0.log")), "{path}");
+    assert!(!glob.is_match("/var/log/pods/shop_web-1_00000000-0000-0000-0000-000000000000/api/0.log"), "{path}");
+}
+
+#[test]
+fn celery_workers_and_shared_pods_are_placed_by_their_pods() {
+    use sightline::code::Code;
+    let manifest = "version: 1\nstack: shop\nenvironment: prod\nplatform: kubernetes\nservices:\n  cache: { kind: redis, port: 6379 }\n  worker:\n    kind: celery\n    broker: { service: cache }\n    kubernetes: { namespace: jobs, pods: { app: worker } }\n";
+    let checked = sightline::check_for("stack.yaml", manifest.as_bytes(), None);
+    assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
+    let plan = sightline::plan_pinned(&checked, &BTreeMap::new(), None).unwrap().unwrap().files;
+    let config = yaml_to_json(&plan["manifests/logs/alloy.yaml"])["data"]["config.alloy"].as_str().unwrap().to_string();
+    let at = config.find("discovery.kubernetes \"pods_worker\"").unwrap();
+    let block = &config[at..at + config[at..].find("\n}\n").unwrap()];
+    assert!(block.contains("names = [\"jobs\"]") && block.contains("label = \"app=worker\""), "{block}");
+    let codes = |text: &str| -> Vec<Code> {
+        sightline::check_for("stack.yaml", text.as_bytes(), None).diagnostics.into_iter().map(|d| d.code).collect()
+    };
+    // A worker is behind no Service.
+    assert!(codes(&manifest.replace("namespace: jobs,", "service: worker,")).contains(&Code::ServicePlace));
+    // Two services whose pods are one service's: every line would be shipped twice.
+    let shared = manifest.replace(
+        "  cache: { kind: redis, port: 6379 }\n",
+        "  cache: { kind: redis, port: 6379, kubernetes: { namespace: jobs, selector: { app: worker, role: cache } } }\n",
+    );
+    assert!(codes(&shared).contains(&Code::ServicePlace), "{:?}", codes(&shared));
+    let apart = shared.replace("pods: { app: worker }", "pods: { app: worker, role: worker }");
+    assert!(!codes(&apart).contains(&Code::ServicePlace), "{:?}", codes(&apart));
 }

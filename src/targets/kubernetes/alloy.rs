@@ -8,11 +8,12 @@
 //! instance reads its own node's pods; clustering would hand a node's files to another node),
 //! the image and limits the stack gives Alloy, and its positions on the node
 //! (`alloy.storagePath` on a `hostPath`: the chart's default, `/tmp/alloy`, is lost with the
-//! container, and every file would be read again). The chart's RBAC lets it list and watch
-//! pods in every namespace.
+//! container, and every file would be read again). It runs on every Linux node, tainted ones
+//! too (a node's pods are read only by the Alloy on it), may list and watch pods and nothing
+//! else (the chart's default rules also read every Secret and ConfigMap), and sends no usage
+//! reports, as on compose (`--disable-reporting`).
 
-use super::values::image_with_digest;
-use super::{HELM_DIR, MANIFESTS_DIR, file, labels, object, object_name, resources};
+use super::{HELM_DIR, MANIFESTS_DIR, file, image_with_digest, labels, object, object_name, resources};
 use crate::ir::{Stack, defaults};
 use crate::targets::Artifact;
 use serde_json::{Map, json};
@@ -35,10 +36,17 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
             "extra": [{ "name": "alloy-data", "mountPath": STORAGE_PATH }],
         },
         "storagePath": STORAGE_PATH,
+        "enableReporting": false,
     });
+    // The chart's ClusterRole is `rules` then `clusterRules`, each rendered as a YAML list: an
+    // empty one would break it (its `templates/rbac.yaml`), so both give the one rule.
+    let pods = json!([{ "apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"] }]);
     let mut values = json!({
+        "rbac": { "create": true, "rules": pods, "clusterRules": pods },
         "controller": {
             "type": "daemonset",
+            "tolerations": [{ "operator": "Exists" }],
+            "nodeSelector": { "kubernetes.io/os": "linux" },
             "volumes": { "extra": [{
                 "name": "alloy-data",
                 "hostPath": { "path": format!("/var/lib/{name}"), "type": "DirectoryOrCreate" },

@@ -9,19 +9,23 @@
 //!   read, write) at none, and no memcached caches (the chunks cache alone asks for 9.8 GiB);
 //!   no canary and no Helm test (which needs the canary);
 //! - one tenant (`auth_enabled: false`, tenant `fake`), as on compose;
-//! - the chunks and index (TSDB, schema v13) on the pod's volume, or in the manifest's
-//!   `kubernetes.loki_bucket` (S3-compatible), its access key read from the stack's Secret
-//!   into variables the config names (the chart runs Loki with `-config.expand-env=true`);
+//! - the chunks and index (TSDB, schema v13) on the pod's volume (`observability.loki.disk`),
+//!   or in the manifest's `kubernetes.loki_bucket` (S3-compatible), its access key from the
+//!   stack's Secret in the AWS SDK's own variables (`AWS_ACCESS_KEY_ID`,
+//!   `AWS_SECRET_ACCESS_KEY`), which Loki's S3 client reads when its configuration names no
+//!   key: the key is in no file, and no variable is expanded into the configuration text;
 //! - retention from `logs.retention` by the compactor, as on compose;
-//! - the volume kept when the release is deleted or scaled (`whenDeleted: Retain`: the chart's
-//!   default deletes it, and the logs with it);
 //! - the ruler reading the rule files from local storage, `/rules/<tenant>/`, where the
 //!   chart's sidecar writes the ConfigMaps labelled `loki_rule` (`sidecar.rules.folder`; the
-//!   rules of tenant `fake` in `/rules/fake`; ConfigMaps only, not the namespace's Secrets),
-//!   and sending to the chart's Alertmanager.
+//!   rules of tenant `fake` in `/rules/fake`), and sending to the chart's Alertmanager;
+//! - the sidecar's rights in the stack's namespace only (`rbac.namespaced`: the chart's default
+//!   is a ClusterRole that reads every Secret of the cluster), and ConfigMaps only.
 
-use super::values::{image_with_digest, quantity};
-use super::{HELM_DIR, MANIFESTS_DIR, chart_service_url, file, labels, object, object_name, resources, secret_key};
+use super::values::quantity;
+use super::{
+    HELM_DIR, MANIFESTS_DIR, chart_service_url, file, image_with_digest, labels, object, object_name, resources,
+    secret_key,
+};
 use crate::ir::{Stack, defaults};
 use crate::targets::Artifact;
 use crate::targets::loki::{TENANT, compactor, limits_config, rules, schema_config};
@@ -36,9 +40,9 @@ pub const RULE_LABEL: &str = "loki_rule";
 const RULES_DIRECTORY: &str = "/rules";
 /// Loki's volume in the chart (`loki.commonConfig.path_prefix`).
 const DATA: &str = "/var/loki";
-/// The variables the bucket's access key is read into.
-const ACCESS_KEY_VAR: &str = "LOKI_S3_ACCESS_KEY_ID";
-const SECRET_KEY_VAR: &str = "LOKI_S3_SECRET_ACCESS_KEY";
+/// The variables the bucket's access key is read into: the AWS SDK's own.
+const ACCESS_KEY_VAR: &str = "AWS_ACCESS_KEY_ID";
+const SECRET_KEY_VAR: &str = "AWS_SECRET_ACCESS_KEY";
 
 /// Loki's address in the cluster, as Grafana reads it: the chart's gateway.
 pub fn url(stack: &Stack) -> String {
@@ -85,16 +89,13 @@ fn values(stack: &Stack) -> Artifact {
     });
     let mut single = json!({ "replicas": 1 });
     if let Some(b) = bucket {
-        let mut s3 = json!({ "s3ForcePathStyle": b.path_style.unwrap_or(false) });
+        let mut s3 =
+            json!({ "s3ForcePathStyle": b.path_style.unwrap_or(false), "insecure": b.insecure.unwrap_or(false) });
         if let Some(e) = &b.endpoint {
             s3["endpoint"] = json!(e);
         }
-        if let Some(r) = &b.region {
-            s3["region"] = json!(r);
-        }
+        s3["region"] = json!(b.region);
         if let Some(c) = &b.credentials {
-            s3["accessKeyId"] = json!(format!("${{{ACCESS_KEY_VAR}}}"));
-            s3["secretAccessKey"] = json!(format!("${{{SECRET_KEY_VAR}}}"));
             let from = |var: &str, r| json!({ "name": var, "valueFrom": { "secretKeyRef": { "name": super::secrets_name(stack), "key": secret_key(r) } } });
             single["extraEnv"] =
                 json!([from(ACCESS_KEY_VAR, &c.access_key_id), from(SECRET_KEY_VAR, &c.secret_access_key)]);
@@ -105,7 +106,7 @@ fn values(stack: &Stack) -> Artifact {
     if let Some(c) = stack.component(defaults::LOKI.name) {
         loki["image"] = image_with_digest(c);
         single["resources"] = resources(c);
-        let mut persistence = json!({ "enabled": true, "whenDeleted": "Retain", "whenScaled": "Retain" });
+        let mut persistence = json!({ "enabled": true });
         if let Some(d) = &c.disk {
             persistence["size"] = json!(quantity(d.bytes()));
         }
@@ -119,11 +120,12 @@ fn values(stack: &Stack) -> Artifact {
         "singleBinary": single,
         "backend": none, "read": none, "write": none,
         "chunksCache": off, "resultsCache": off, "lokiCanary": off, "test": off,
+        "rbac": { "namespaced": true },
         "sidecar": { "rules": {
             "enabled": true,
             "label": RULE_LABEL,
             "folder": format!("{RULES_DIRECTORY}/{TENANT}"),
-            // The rules are ConfigMaps: the sidecar need not read the namespace's Secrets.
+            // The rules are ConfigMaps: the sidecar need not watch the namespace's Secrets.
             "resource": "configmap",
         } },
     });

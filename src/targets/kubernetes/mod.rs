@@ -111,6 +111,17 @@ pub fn resources(c: &Component) -> Value {
     json!({ "requests": limits.clone(), "limits": limits })
 }
 
+/// An image as Grafana's charts (`loki`, `alloy`) take it: registry, repository, tag, and the
+/// digest (`digest`, `sha256:` and all, which they name instead of the tag) when the stack is
+/// pinned by digest.
+pub fn image_with_digest(c: &Component) -> Value {
+    let mut i = values::image_of(c);
+    if let Some(d) = c.image.digest() {
+        i["digest"] = json!(d);
+    }
+    i
+}
+
 /// The labels of an object kube-prometheus-stack's Prometheus selects (rules, scrape objects):
 /// the stack's, and the chart's release (`*SelectorNilUsesHelmValues: true`, its default).
 pub fn chart_selected(stack: &Stack) -> Map<String, Value> {

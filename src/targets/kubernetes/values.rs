@@ -112,19 +112,8 @@ fn image(c: &Component) -> Value {
     i
 }
 
-/// An image as Grafana's charts (`loki`, `alloy`) take it: registry, repository, tag, and the
-/// digest (`digest`, `sha256:` and all, which they name instead of the tag) when the stack is
-/// pinned by digest.
-pub fn image_with_digest(c: &Component) -> Value {
-    let mut i = image_of(c);
-    if let Some(d) = c.image.digest() {
-        i["digest"] = json!(d);
-    }
-    i
-}
-
 /// An image's registry, repository in it, and tag.
-fn image_of(c: &Component) -> Value {
+pub fn image_of(c: &Component) -> Value {
     let repository = c.image.repository();
     let (registry, path) = match repository.split_once('/') {
         Some((first, rest)) if first.contains(['.', ':']) || first == "localhost" => (first, rest),

@@ -32,7 +32,8 @@ type Text<'a> = (String, Option<String>, String, String, String, Option<&'a str>
 /// The log-based alerts of the services of `kind`, overrides applied: one rule per alert and
 /// set of services whose rule reads the same.
 pub fn kind_rules(stack: &Stack, boards: &ServiceBoards, kind: Kind) -> Vec<AlertRule> {
-    let services: Vec<&Service> = stack.services.iter().filter(|s| s.kind == kind).collect();
+    let services: Vec<&Service> =
+        stack.services.iter().filter(|s| s.kind == kind && logs_collected(stack, s)).collect();
     let mut out: Vec<AlertRule> = Vec::new();
     for def in crate::kinds::def(kind).alerts.iter().filter(|d| d.logs) {
         let mut rules: Vec<AlertRule> = Vec::new();
@@ -69,6 +70,13 @@ pub fn kind_rules(stack: &Stack, boards: &ServiceBoards, kind: Kind) -> Vec<Aler
         }
     }
     out
+}
+
+/// Whether the stack collects a service's logs: always on compose; on Kubernetes, from its pods
+/// in the cluster, not from a service outside it (a rule about it would never fire).
+fn logs_collected(stack: &Stack, s: &Service) -> bool {
+    stack.platform != crate::manifest::model::Platform::Kubernetes
+        || matches!(s.place, crate::ir::Place::Cluster { .. })
 }
 
 pub fn lower(stack: &Stack) -> Vec<Artifact> {
