@@ -1056,6 +1056,27 @@ fn helm_template(chart: &str, release: &str, namespace: &str, values: &str) -> V
         .collect()
 }
 
+/// What our values make of a chart's objects is valid Kubernetes: every object of the renders
+/// (`tolerations`, volumes, environment, resources come from the overlays), but the custom
+/// resources, written to `dir` and checked at once with `kubernetes-validate --strict`.
+fn validate_renders(dir: &Path, renders: &[(String, Vec<Value>)]) {
+    let validate = require_tool("kubernetes-validate");
+    let mut files = Vec::new();
+    for (what, objs) in renders {
+        for (i, o) in objs.iter().enumerate() {
+            if o["apiVersion"].as_str().unwrap().contains("monitoring.coreos.com") {
+                continue;
+            }
+            let file = dir.join(format!("{what}-{i}.yaml"));
+            std::fs::write(&file, serde_json::to_string(o).unwrap()).unwrap();
+            files.push(file);
+        }
+    }
+    assert!(!files.is_empty());
+    let (ok, out) = run(Command::new(&validate).args(["--strict", "--quiet", "-k", "1.35"]).args(&files));
+    assert!(ok && !out.contains("ERROR"), "kubernetes-validate of the charts' renders:\n{out}");
+}
+
 /// The one object of `kind` named `name` of a render.
 fn rendered<'a>(objects: &'a [Value], kind: &str, name: &str) -> &'a Value {
     objects
@@ -1072,10 +1093,12 @@ fn container<'a>(pod: &'a Value, name: &str) -> &'a Value {
 #[test]
 fn the_loki_chart_runs_the_compose_configuration_with_the_log_alerts() {
     let schema = crate::support::schema_validator("schemastore/loki.json");
+    let mut renders = Vec::new();
     for (m, k8s, compose) in built() {
         let values = yaml_to_json(&k8s["helm/loki.values.yaml"]);
         let namespace = objects(k8s)[0].1["metadata"]["namespace"].as_str().unwrap().to_string();
         let objs = helm_template("loki-chart", "loki", &namespace, &k8s["helm/loki.values.yaml"]);
+        renders.push((m.file_stem().unwrap().to_string_lossy().into_owned(), objs.clone()));
         // The gateway Grafana reads from and Alloy pushes to.
         let gateway = rendered(&objs, "Service", "loki-gateway");
         assert_eq!(gateway["spec"]["ports"][0]["port"], 80);
@@ -1199,6 +1222,8 @@ fn the_loki_chart_runs_the_compose_configuration_with_the_log_alerts() {
             assert!(on_k8s.len() <= on_compose.len());
         }
     }
+    let scratch = tempfile::tempdir().unwrap();
+    validate_renders(scratch.path(), &renders);
 }
 
 /// A Loki configuration without the section SchemaStore's schema (of April 2024) predates:
@@ -1260,6 +1285,7 @@ fn the_loki_chart_keeps_the_chunks_in_the_manifests_bucket_with_its_key_from_the
 #[test]
 fn alloy_runs_on_every_node_reading_each_services_pods() {
     let parser = require_tool("alloy-syntax");
+    let mut renders = Vec::new();
     for (m, k8s, compose) in built() {
         let map = yaml_to_json(&k8s["manifests/logs/alloy.yaml"]);
         let name = map["metadata"]["name"].as_str().unwrap();
@@ -1327,6 +1353,7 @@ fn alloy_runs_on_every_node_reading_each_services_pods() {
         kubelet_files_match(config);
         // The chart runs it as a DaemonSet with that ConfigMap, the nodes' logs mounted.
         let objs = helm_template("alloy-chart", "alloy", namespace, &k8s["helm/alloy.values.yaml"]);
+        renders.push((m.file_stem().unwrap().to_string_lossy().into_owned(), objs.clone()));
         let ds = rendered(&objs, "DaemonSet", "alloy");
         let pod = &ds["spec"]["template"]["spec"];
         let volumes = pod["volumes"].as_array().unwrap();
@@ -1359,6 +1386,8 @@ fn alloy_runs_on_every_node_reading_each_services_pods() {
         assert_eq!(pod["nodeSelector"]["kubernetes.io/os"], "linux");
         assert!(args.contains("--disable-reporting"), "{args}");
     }
+    let scratch = tempfile::tempdir().unwrap();
+    validate_renders(scratch.path(), &renders);
 }
 
 /// A compose plan's compose file, Alloy's image in it (a Promtail stack's is Alloy's default,
