@@ -199,8 +199,17 @@ fn rules_are_the_compose_rules_and_promtool_accepts_them() {
         let found = groups(k8s, compose);
         for (name, ours, mut theirs) in found.iter().cloned() {
             if name == "monitoring" {
-                // Only the heartbeat's Watchdog: the rest select compose's own jobs.
-                theirs["rules"].as_array_mut().unwrap().retain(|r| r["alert"] == "Watchdog");
+                // The heartbeat's Watchdog and Loki's (the chart's ServiceMonitor scrapes it as
+                // job `loki`): the rest select compose's own jobs.
+                theirs["rules"]
+                    .as_array_mut()
+                    .unwrap()
+                    .retain(|r| r["alert"] == "Watchdog" || r["labels"]["job"] == "loki");
+                assert!(
+                    theirs["rules"].as_array().unwrap().iter().any(|r| r["alert"] == "LokiRuleFailures"),
+                    "{}",
+                    m.display()
+                );
             }
             assert_eq!(ours, theirs, "{}: {name}: the rules differ from compose's", m.display());
             let file = dir.path().join(format!("{name}.yml"));
@@ -213,8 +222,8 @@ fn rules_are_the_compose_rules_and_promtool_accepts_them() {
             let kept = found.iter().any(|(n, _, _)| n == name);
             let expected = match name {
                 "host" | "backups" | "jobs" => false,
-                // Kept for its Watchdog, when the stack has a heartbeat.
-                "monitoring" => compose[&format!("prometheus/rules/{path}")].contains("alert: Watchdog"),
+                // Kept for its Watchdog and Loki's rules.
+                "monitoring" => true,
                 _ => true,
             };
             assert_eq!(kept, expected, "{}: {name}", m.display());
@@ -236,9 +245,7 @@ fn rules_are_the_compose_rules_and_promtool_accepts_them() {
                 tests.push(path.strip_prefix("promtool/tests/").unwrap().to_string());
             }
         }
-        let whole = found
-            .iter()
-            .filter(|(n, _, _)| n != "monitoring" && compose.contains_key(&format!("prometheus/tests/{n}.yml")));
+        let whole = found.iter().filter(|(n, _, _)| compose.contains_key(&format!("prometheus/tests/{n}.yml")));
         assert_eq!(whole.count(), tests.len(), "{}: every tested file kept whole has its tests", m.display());
         if !tests.is_empty() {
             let (ok, out) = run(Command::new(&promtool)
@@ -520,7 +527,13 @@ fn the_routing_checks_read_the_rules_the_kubernetes_tree_has() {
     };
     let compose = sl216(&manifest("api, db, web"), None).expect("SL216 on compose");
     assert!(compose.contains("HostDown") && compose.contains("PrometheusRuleFailures"), "{compose}");
-    assert_eq!(sl216(&manifest("api, db, web"), Some(Platform::Kubernetes)), None);
+    // On Kubernetes, of the stack's own programs' criticals only Loki's are in the tree.
+    let all = sl216(&manifest("api, db, web"), Some(Platform::Kubernetes)).expect("Loki's criticals");
+    assert!(
+        all.contains("LokiRuleFailures") && !all.contains("PrometheusRuleFailures") && !all.contains("HostDown"),
+        "{all}"
+    );
+    assert!(!all.contains("PostgresDown"), "{all}");
     let kept = sl216(&manifest("api, web"), Some(Platform::Kubernetes)).expect("db's criticals reach the default");
     assert!(kept.contains("PostgresDown") && !kept.contains("HostDown"), "{kept}");
     // Loki's alerts are in both trees, the host's only in compose's: `sightline route --all`
@@ -1454,4 +1467,56 @@ fn celery_workers_and_shared_pods_are_placed_by_their_pods() {
     assert!(codes(&shared).contains(&Code::ServicePlace), "{:?}", codes(&shared));
     let apart = shared.replace("pods: { app: worker }", "pods: { app: worker, role: worker }");
     assert!(!codes(&apart).contains(&Code::ServicePlace), "{:?}", codes(&apart));
+}
+
+#[test]
+fn the_chart_scrapes_loki_as_the_kept_monitoring_rules_select_it() {
+    // The loki chart's ServiceMonitor, selected and turned into targets by the Prometheus
+    // Operator's own code (tools/operator_config) over the chart's Services and the pods of its
+    // StatefulSet: Loki is one target of job `loki` on its metrics port, the job the kept
+    // monitoring rules select.
+    let operator = require_tool("operator-config");
+    let (m, k8s, _) = &built()[0];
+    let namespace = objects(k8s)[0].1["metadata"]["namespace"].as_str().unwrap().to_string();
+    let objs = helm_template("loki-chart", "loki", &namespace, &k8s["helm/loki.values.yaml"]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for (i, o) in objs.iter().enumerate() {
+        let mut o = o.clone();
+        match o["kind"].as_str().unwrap() {
+            "ServiceMonitor" | "Service" => {}
+            // Its pods are its template's, as a Deployment's (what the simulation reads).
+            "StatefulSet" => {
+                o["kind"] = "Deployment".into();
+                o["spec"] = serde_json::json!({ "selector": o["spec"]["selector"], "template": o["spec"]["template"] });
+            }
+            _ => continue,
+        }
+        let file = dir.path().join(format!("{i}.json"));
+        std::fs::write(&file, o.to_string()).unwrap();
+        files.push(file);
+    }
+    let rule = objects(k8s).into_iter().find(|(p, _)| p.ends_with("prometheus-rules/monitoring.yaml")).unwrap().1;
+    let chart_release = rule["metadata"]["labels"]["release"].as_str().unwrap().to_string();
+    let overlay = dir.path().join("values.yaml");
+    std::fs::write(&overlay, &k8s["helm/kube-prometheus-stack.values.yaml"]).unwrap();
+    let out = Command::new(&operator)
+        .args(["-targets", "-namespace", &namespace, "-release", &chart_release, "-values"])
+        .arg(&overlay)
+        .args(&files)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}: {}", m.display(), String::from_utf8_lossy(&out.stderr));
+    let targets: Vec<Value> =
+        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let loki: Vec<&Value> = targets.iter().filter(|t| t["labels"]["job"] == "loki").collect();
+    assert_eq!(loki.len(), 1, "{}: {targets:#?}", m.display());
+    assert!(loki[0]["labels"]["__address__"].as_str().unwrap().ends_with(":3100"), "{:?}", loki[0]);
+    assert_eq!(loki[0]["labels"]["__metrics_path__"], "/metrics");
+    // Every job the kept monitoring rules select has a target.
+    let text = rule.to_string();
+    for job in regex::Regex::new(r#"job=\\"([^\\"]+)\\""#).unwrap().captures_iter(&text) {
+        assert!(targets.iter().any(|t| t["labels"]["job"] == job[1]), "{}: no target of job {}", m.display(), &job[1]);
+    }
+    assert!(text.contains("LokiRuleFailures") && text.contains("MonitoringTargetDown"), "{text}");
 }

@@ -19,7 +19,10 @@
 //!   chart's sidecar writes the ConfigMaps labelled `loki_rule` (`sidecar.rules.folder`; the
 //!   rules of tenant `fake` in `/rules/fake`), and sending to the chart's Alertmanager;
 //! - the sidecar's rights in the stack's namespace only (`rbac.namespaced`: the chart's default
-//!   is a ClusterRole that reads every Secret of the cluster), and ConfigMaps only.
+//!   is a ClusterRole that reads every Secret of the cluster), and ConfigMaps only;
+//! - its ServiceMonitor, for the chart's Prometheus, scraping Loki as job `loki`, so that
+//!   compose's rules about Loki (down, rule evaluations failing, alerts not delivered) are kept
+//!   and fire on the cluster too (`rules::kept`).
 
 use super::values::quantity;
 use super::{
@@ -121,6 +124,15 @@ fn values(stack: &Stack) -> Artifact {
         "backend": none, "read": none, "write": none,
         "chunksCache": off, "resultsCache": off, "lokiCanary": off, "test": off,
         "rbac": { "namespaced": true },
+        // Scraped by the kube-prometheus-stack's Prometheus (its `release` label) as job `loki`,
+        // the Service's name (no `<namespace>/` prefix), which the kept monitoring rules select
+        // as on compose (`rules::LOKI_JOB`), at the stack's interval.
+        "monitoring": { "serviceMonitor": {
+            "enabled": true,
+            "labels": { "release": stack.kubernetes.release },
+            "jobPrefix": "",
+            "interval": stack.scrape_interval.canonical(),
+        } },
         "sidecar": { "rules": {
             "enabled": true,
             "label": RULE_LABEL,

@@ -9,7 +9,6 @@ use crate::ir::Stack;
 use crate::targets::Artifact;
 use crate::targets::alertmanager::routing::WATCHDOG;
 use crate::targets::rules::File;
-use crate::targets::rules::model::Rule;
 use serde_json::{Map, json};
 
 pub const RULES_DIR: &str = "prometheus-rules";
@@ -20,10 +19,14 @@ pub const RULES_DIR: &str = "prometheus-rules";
 /// backups and jobs that do not exist; SL903).
 pub const LEFT_OUT: [&str; 3] = ["host", "backups", "jobs"];
 
-/// The file of sightline's own programs' rules, of which only the heartbeat's `Watchdog` is
-/// kept: the others select the compose jobs of Prometheus, Alertmanager, Loki and cAdvisor,
-/// which the chart's default rules (`defaultRules`) cover under its own job names.
+/// The file of sightline's own programs' rules, of which the heartbeat's `Watchdog` and Loki's
+/// are kept (the `loki` chart's ServiceMonitor scrapes Loki as job `loki`, as compose does:
+/// `targets::kubernetes::loki`): the others select the compose jobs of Prometheus,
+/// Alertmanager and cAdvisor, which the chart's default rules (`defaultRules`) cover under its
+/// own job names.
 const MONITORING: &str = "monitoring";
+/// Loki's job, on both platforms.
+pub const LOKI_JOB: &str = "loki";
 
 /// Where the rule files are written again with their promtool unit tests, as on compose
 /// (`promtool test rules` reads plain rule files, not PrometheusRules).
@@ -41,8 +44,8 @@ pub fn kept(files: Vec<File>) -> Vec<(File, bool)> {
             if f.name != MONITORING {
                 return Some((f, true));
             }
-            f.group.rules.retain(|r| matches!(r, Rule::Alert(a) if a.alert == WATCHDOG));
-            (!f.group.rules.is_empty()).then_some((f, false))
+            f.retain_alerts(|a| a.alert == WATCHDOG || a.labels.get("job").is_some_and(|j| j == LOKI_JOB));
+            (!f.group.rules.is_empty()).then_some((f, true))
         })
         .collect()
 }

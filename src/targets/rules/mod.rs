@@ -151,6 +151,20 @@ pub struct File {
     eval_time: Option<&'static str>,
 }
 
+impl File {
+    /// Keep only the alerts `keep` takes (and every recording rule), with their tests: the file
+    /// stays whole, its tests those of what it still has.
+    pub fn retain_alerts(&mut self, keep: impl Fn(&AlertRule) -> bool) {
+        self.group.rules.retain(|r| match r {
+            Rule::Alert(a) => keep(a),
+            Rule::Record(_) => true,
+        });
+        if let Some(tested) = &mut self.tested {
+            tested.retain(|t| keep(&t.rule));
+        }
+    }
+}
+
 fn emit(out: &mut Vec<File>, file: &str, origin: String, group: Group, tested: Option<Vec<Tested>>) {
     out.push(File { name: file.to_string(), origin, group, tested, eval_time: None });
 }
