@@ -81,6 +81,7 @@ pub fn places(ctx: &Ctx, sink: &mut Sink) {
                 ("service", k.service.is_some()),
                 ("selector", k.selector.is_some()),
                 ("pods", k.pods.is_some()),
+                ("container", k.container.is_some()),
             ] {
                 if set {
                     sink.push(
@@ -239,37 +240,58 @@ fn services(ctx: &Ctx, stack: &Stack, sink: &mut Sink) {
 /// A set of Kubernetes labels, as `ir::Place` holds them.
 type Labels = Vec<(String, String)>;
 
-/// No two services in the cluster read the same pods' logs (SL904): where one service's pod
-/// labels are all among another's in the same namespace, every pod of the second is also the
-/// first's, and Alloy would ship its lines twice, once as each.
+/// No two services in the cluster read the same containers' logs (SL904): where one service's
+/// pod labels are all among another's in the same namespace, every pod of the second is also
+/// the first's, and Alloy would ship its lines twice, once as each, unless each names its own
+/// `container`. The service to change is the wider one, whose labels select the other's pods.
 fn shared_pods(ctx: &Ctx, stack: &Stack, sink: &mut Sink) {
     use crate::ir::Place;
-    let placed: Vec<(&crate::ir::Service, &String, &Labels)> = stack
+    let placed: Vec<(&crate::ir::Service, &String, &Labels, &Option<String>)> = stack
         .services
         .iter()
         .filter_map(|s| match &s.place {
-            Place::Cluster { namespace, pods, .. } => Some((s, namespace, pods)),
+            Place::Cluster { namespace, pods, container, .. } => Some((s, namespace, pods, container)),
             Place::Outside { .. } => None,
         })
         .collect();
-    for (i, (b, namespace, pods)) in placed.iter().enumerate() {
-        let wider = placed.iter().enumerate().find(|(j, (_, n, p))| {
-            *j != i && n == namespace && p.iter().all(|l| pods.contains(l)) && (p.len() < pods.len() || *j < i)
-        });
-        let Some((_, (a, ..))) = wider else { continue };
-        let labels: Vec<String> = pods.iter().map(|(k, v)| format!("{k}: {v}")).collect();
-        sink.push(
-            Diagnostic::error(
-                Code::ServicePlace,
-                format!("the pods of service `{}` are also those of `{}`", b.name, a.name),
-            )
-            .at(ctx.key(["services", b.name.as_str()]))
-            .label(format!("its pods: {{ {} }} in `{namespace}`", labels.join(", ")))
-            .help(format!(
-                "Alloy would ship their logs twice, as each service's; give `{}` the labels only its own pods have (`kubernetes: {{ pods: {{ ... }} }}`)",
-                b.name
-            )),
-        );
+    let shown = |l: &Labels| {
+        let l: Vec<String> =
+            l.iter().map(|(k, v)| if v.is_empty() { format!("{k}: \"\"") } else { format!("{k}: {v}") }).collect();
+        format!("{{ {} }}", l.join(", "))
+    };
+    for (i, (wide, namespace, labels, container)) in placed.iter().enumerate() {
+        for (j, (narrow, n, their, theirs)) in placed.iter().enumerate() {
+            let same = labels.len() == their.len() && labels.iter().all(|l| their.contains(l));
+            // Equal sets are one pair, said once (at the later service).
+            if i == j || n != namespace || !labels.iter().all(|l| their.contains(l)) || (same && j > i) {
+                continue;
+            }
+            if let (Some(a), Some(b)) = (container, theirs)
+                && a != b
+            {
+                continue;
+            }
+            let help = if same {
+                format!(
+                    "give `{}` or `{}` labels only its own pods have (`kubernetes: {{ pods: {{ ... }} }}`), or each its `container` when they share pods",
+                    wide.name, narrow.name
+                )
+            } else {
+                format!(
+                    "give `{}` labels that `{}`'s pods do not have (`kubernetes: {{ pods: {{ ... }} }}`), or each its `container` when they share pods",
+                    wide.name, narrow.name
+                )
+            };
+            sink.push(
+                Diagnostic::error(
+                    Code::ServicePlace,
+                    format!("the pods of service `{}` are also those of `{}`", narrow.name, wide.name),
+                )
+                .at(ctx.key(["services", wide.name.as_str()]))
+                .label(format!("its pods, {} in `{namespace}`, are `{}`'s too", shown(labels), narrow.name))
+                .help(format!("Alloy would ship their logs twice, as each service's; {help}")),
+            );
+        }
     }
 }
 

@@ -129,8 +129,15 @@ pub struct Service {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Place {
     /// In the cluster: its Service, by name (what its exporter and probes reach) and by labels
-    /// (what a ServiceMonitor selects), and its pods by labels (whose logs Alloy collects).
-    Cluster { namespace: String, service: String, selector: Vec<(String, String)>, pods: Vec<(String, String)> },
+    /// (what a ServiceMonitor selects), and its pods by labels, and the one container of theirs
+    /// that is the service when they run others (whose logs Alloy collects).
+    Cluster {
+        namespace: String,
+        service: String,
+        selector: Vec<(String, String)>,
+        pods: Vec<(String, String)>,
+        container: Option<String>,
+    },
     /// Outside it: the address Prometheus, its exporter and its probes reach.
     Outside { address: String },
 }
@@ -154,7 +161,11 @@ impl Place {
         if let Some(address) = k.address {
             return Place::Outside { address };
         }
-        let in_cluster = k.namespace.is_some() || k.service.is_some() || k.selector.is_some() || k.pods.is_some();
+        let in_cluster = k.namespace.is_some()
+            || k.service.is_some()
+            || k.selector.is_some()
+            || k.pods.is_some()
+            || k.container.is_some();
         if let Some(host) = s.host.as_ref().filter(|h| h.contains('.') && !in_cluster) {
             return Place::Outside { address: host.clone() };
         }
@@ -166,6 +177,7 @@ impl Place {
         Place::Cluster {
             namespace: k.namespace.unwrap_or_else(|| namespace.to_string()),
             pods: k.pods.map_or_else(|| selector.clone(), |labels| labels.into_iter().collect()),
+            container: k.container,
             selector,
             service,
         }

@@ -106,8 +106,8 @@ pub struct LokiBucket {
     /// The bucket's name.
     #[schemars(regex(pattern = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"))]
     pub name: String,
-    /// The region (for AWS S3, where the endpoint follows from it; MinIO takes any, e.g.
-    /// `us-east-1`).
+    /// The region (for AWS S3, where the endpoint follows from it; for MinIO, its
+    /// `MINIO_REGION`, by default `us-east-1`).
     #[schemars(regex(pattern = r"^[a-z0-9-]{1,64}$"))]
     pub region: String,
     /// The endpoint of storage other than AWS S3: a host name, with a port when it has one
@@ -425,6 +425,11 @@ pub struct ServiceKubernetes {
     /// the labels a Service and its pods usually share).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pods: Option<IndexMap<String, String>>,
+    /// The container of its pods whose logs are its own, when its pods run others beside it
+    /// (default: every container of its pods).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"))]
+    pub container: Option<String>,
     /// A host name or address outside the cluster, which Prometheus, the exporter and the probes
     /// reach it at instead of a Service.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -166,7 +166,8 @@ fn process(out: &mut String, stack: &Stack, id: &str, first: &str, services: &[&
 /// pushes to `push`: on each node, the pods of each service in the cluster (its namespace,
 /// its `pods` labels), read from the node's `/var/log/pods` files the kubelet writes (CRI
 /// format), labelled `service`, `namespace`, `pod` and `container`, parsed and redacted as on
-/// compose. A service's `logs.path` is a file in its container, which the node does not have:
+/// compose (only its `container`, when its pods run others). A service's `logs.path` is a file
+/// in its container, which the node does not have:
 /// its pods' output is read instead. Each service has a discovery of its own, so its labels
 /// select its pods as the API server selects them; every discovery asks only for the pods of
 /// the node Alloy runs on (the chart sets `HOSTNAME` to the node's name).
@@ -174,7 +175,7 @@ pub fn pods(stack: &Stack, push: &str) -> String {
     let mut out = head(stack, push);
     let mut services = Vec::new();
     for s in &stack.services {
-        let Place::Cluster { namespace, pods, .. } = &s.place else { continue };
+        let Place::Cluster { namespace, pods, container, .. } = &s.place else { continue };
         services.push(s);
         let id = ident(&format!("pods_{}", s.name));
         let selector: Vec<String> = pods.iter().map(|(k, v)| format!("{k}={v}")).collect();
@@ -184,9 +185,16 @@ pub fn pods(stack: &Stack, push: &str) -> String {
             lit(namespace),
             lit(&selector.join(","))
         );
+        // Its own container only, when its pods run others (sidecars, or another service's).
+        let keep = container.as_ref().map_or(String::new(), |c| {
+            format!(
+                "  rule {{\n    source_labels = [\"__meta_kubernetes_pod_container_name\"]\n    regex         = {}\n    action        = \"keep\"\n  }}\n\n",
+                lit(c)
+            )
+        });
         let _ = writeln!(
             out,
-            "discovery.relabel \"{id}\" {{\n  targets = discovery.kubernetes.{id}.targets\n\n  rule {{\n    target_label = \"service\"\n    replacement  = {}\n  }}\n}}\n",
+            "discovery.relabel \"{id}\" {{\n  targets = discovery.kubernetes.{id}.targets\n\n{keep}  rule {{\n    target_label = \"service\"\n    replacement  = {}\n  }}\n}}\n",
             lit(s.name.as_str())
         );
     }

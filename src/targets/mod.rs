@@ -142,7 +142,7 @@ pub fn alerting_rules(stack: &Stack) -> Vec<(std::collections::BTreeMap<String, 
     let none = grafana::dashboards::ServiceBoards::none();
     let mut files = rules::files_with(stack, &none, false);
     if stack.platform == crate::manifest::model::Platform::Kubernetes {
-        files = kubernetes::rules::kept(files).into_iter().map(|(f, _)| f).collect();
+        files = kubernetes::rules::kept(files);
     }
     let logs = loki::rules::groups(stack, &none);
     let prometheus = files.into_iter().map(|f| f.group);

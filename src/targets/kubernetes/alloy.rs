@@ -9,8 +9,9 @@
 //! the image and limits the stack gives Alloy, and its positions on the node
 //! (`alloy.storagePath` on a `hostPath`: the chart's default, `/tmp/alloy`, is lost with the
 //! container, and every file would be read again). It runs on every Linux node, tainted ones
-//! too (a node's pods are read only by the Alloy on it), may list and watch pods and nothing
-//! else (the chart's default rules also read every Secret and ConfigMap), and sends no usage
+//! too (a node's pods are read only by the Alloy on it), may list and watch the pods of the
+//! services' namespaces and nothing else (a Role in each; the chart's default is a ClusterRole
+//! that also reads every Secret and ConfigMap), and sends no usage
 //! reports, as on compose (`--disable-reporting`).
 
 use super::{HELM_DIR, MANIFESTS_DIR, file, image_with_digest, labels, object, object_name, resources};
@@ -38,11 +39,22 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         "storagePath": STORAGE_PATH,
         "enableReporting": false,
     });
-    // The chart's ClusterRole is `rules` then `clusterRules`, each rendered as a YAML list: an
-    // empty one would break it (its `templates/rbac.yaml`), so both give the one rule.
+    // Pods, in the services' namespaces: a Role in each (`rbac.namespaces`). Without a service
+    // in the cluster, a ClusterRole: `rules` then `clusterRules`, each rendered as a YAML list,
+    // where an empty one would break it (its `templates/rbac.yaml`), so both give the one rule.
     let pods = json!([{ "apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"] }]);
+    let mut namespaces: Vec<&str> = stack
+        .services
+        .iter()
+        .filter_map(|s| match &s.place {
+            crate::ir::Place::Cluster { namespace, .. } => Some(namespace.as_str()),
+            crate::ir::Place::Outside { .. } => None,
+        })
+        .collect();
+    namespaces.sort_unstable();
+    namespaces.dedup();
     let mut values = json!({
-        "rbac": { "create": true, "rules": pods, "clusterRules": pods },
+        "rbac": { "create": true, "namespaces": namespaces, "rules": pods, "clusterRules": pods },
         "controller": {
             "type": "daemonset",
             "tolerations": [{ "operator": "Exists" }],

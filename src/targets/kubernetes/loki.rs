@@ -18,8 +18,9 @@
 //! - the ruler reading the rule files from local storage, `/rules/<tenant>/`, where the
 //!   chart's sidecar writes the ConfigMaps labelled `loki_rule` (`sidecar.rules.folder`; the
 //!   rules of tenant `fake` in `/rules/fake`), and sending to the chart's Alertmanager;
-//! - the sidecar's rights in the stack's namespace only (`rbac.namespaced`: the chart's default
-//!   is a ClusterRole that reads every Secret of the cluster), and ConfigMaps only;
+//! - its rights in the stack's namespace only (`rbac.namespaced`: the chart's default is a
+//!   ClusterRole that reads every Secret of the cluster; its Role still names the namespace's
+//!   Secrets, which the chart writes for the sidecar), the sidecar watching ConfigMaps only;
 //! - its ServiceMonitor, for the chart's Prometheus, scraping Loki as job `loki`, so that
 //!   compose's rules about Loki (down, rule evaluations failing, alerts not delivered) are kept
 //!   and fire on the cluster too (`rules::kept`).

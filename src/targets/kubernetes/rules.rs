@@ -1,8 +1,8 @@
 //! `manifests/prometheus-rules/<file>.yaml`: each rule file of `targets::rules` as a
 //! `PrometheusRule` (monitoring.coreos.com/v1), its one group as written for compose, labelled
 //! `release: <release>` so kube-prometheus-stack's Prometheus selects it (the chart's default
-//! `ruleSelectorNilUsesHelmValues: true`); and `promtool/`, the rule files kept whole with their
-//! unit tests, as on compose.
+//! `ruleSelectorNilUsesHelmValues: true`); and `promtool/`, the rule files again with the unit
+//! tests of what each keeps, as on compose.
 
 use super::{MANIFESTS_DIR, chart_selected, file, object, object_name};
 use crate::ir::Stack;
@@ -33,29 +33,25 @@ pub const LOKI_JOB: &str = "loki";
 pub const PROMTOOL_RULES_DIR: &str = "promtool/rules";
 pub const PROMTOOL_TESTS_DIR: &str = "promtool/tests";
 
-/// The rule files of the Kubernetes tree, out of the compose ones: each with whether it is kept
-/// whole (its promtool tests hold as on compose). What reads the rules' labels on Kubernetes
-/// (the routing checks) reads these.
-pub fn kept(files: Vec<File>) -> Vec<(File, bool)> {
+/// The rule files of the Kubernetes tree, out of the compose ones, each with the unit tests of
+/// what it keeps. What reads the rules' labels on Kubernetes (the routing checks) reads these.
+pub fn kept(files: Vec<File>) -> Vec<File> {
     files
         .into_iter()
         .filter(|f| !LEFT_OUT.contains(&f.name.as_str()))
         .filter_map(|mut f| {
-            if f.name != MONITORING {
-                return Some((f, true));
+            if f.name == MONITORING {
+                f.retain_alerts(|a| a.alert == WATCHDOG || a.labels.get("job").is_some_and(|j| j == LOKI_JOB));
             }
-            f.retain_alerts(|a| a.alert == WATCHDOG || a.labels.get("job").is_some_and(|j| j == LOKI_JOB));
-            (!f.group.rules.is_empty()).then_some((f, true))
+            (!f.group.rules.is_empty()).then_some(f)
         })
         .collect()
 }
 
 pub fn lower(stack: &Stack) -> Vec<Artifact> {
     let mut out = Vec::new();
-    for (f, whole) in kept(crate::targets::rules::files(stack, true)) {
-        if whole {
-            out.extend(crate::targets::rules::render(&f, PROMTOOL_RULES_DIR, PROMTOOL_TESTS_DIR));
-        }
+    for f in kept(crate::targets::rules::files(stack, true)) {
+        out.extend(crate::targets::rules::render(&f, PROMTOOL_RULES_DIR, PROMTOOL_TESTS_DIR));
         let l = chart_selected(stack);
         let spec = Map::from_iter([(
             "spec".to_string(),
