@@ -339,7 +339,7 @@ fn not_lowered(ctx: &Ctx, stack: &Stack, sink: &mut Sink) {
     let files: Vec<&str> = stack
         .services
         .iter()
-        .filter(|s| s.log_path.is_some() && matches!(s.place, crate::ir::Place::Cluster { .. }))
+        .filter(|s| s.log_path.is_some() && s.place.in_cluster())
         .map(|s| s.name.as_str())
         .collect();
     if !files.is_empty() {
@@ -349,12 +349,7 @@ fn not_lowered(ctx: &Ctx, stack: &Stack, sink: &mut Sink) {
     if !sources.is_empty() {
         parts.push(format!("the compose host's log files ({})", quoted(sources)));
     }
-    let outside: Vec<&str> = stack
-        .services
-        .iter()
-        .filter(|s| matches!(s.place, crate::ir::Place::Outside { .. }))
-        .map(|s| s.name.as_str())
-        .collect();
+    let outside: Vec<&str> = stack.services.iter().filter(|s| !s.place.in_cluster()).map(|s| s.name.as_str()).collect();
     if !outside.is_empty() {
         parts.push(format!("the logs of {}, outside the cluster", quoted(outside)));
     }

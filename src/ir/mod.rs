@@ -152,6 +152,19 @@ impl Place {
         }
     }
 
+    /// Whether it is in the cluster (where Alloy reads its pods' logs).
+    pub fn in_cluster(&self) -> bool {
+        matches!(self, Place::Cluster { .. })
+    }
+
+    /// Its namespace, in the cluster.
+    pub fn namespace(&self) -> Option<&str> {
+        match self {
+            Place::Cluster { namespace, .. } => Some(namespace),
+            Place::Outside { .. } => None,
+        }
+    }
+
     /// Where a service is, from its `kubernetes:` and its `host`: `address`, else the Service
     /// it names, else a `host` with a dot (a name outside the cluster: the cluster's own are
     /// single labels, qualified here), else the Service named after its host or its name in

@@ -43,14 +43,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     // in the cluster, a ClusterRole: `rules` then `clusterRules`, each rendered as a YAML list,
     // where an empty one would break it (its `templates/rbac.yaml`), so both give the one rule.
     let pods = json!([{ "apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"] }]);
-    let mut namespaces: Vec<&str> = stack
-        .services
-        .iter()
-        .filter_map(|s| match &s.place {
-            crate::ir::Place::Cluster { namespace, .. } => Some(namespace.as_str()),
-            crate::ir::Place::Outside { .. } => None,
-        })
-        .collect();
+    let mut namespaces: Vec<&str> = stack.services.iter().filter_map(|s| s.place.namespace()).collect();
     namespaces.sort_unstable();
     namespaces.dedup();
     let mut values = json!({
@@ -72,10 +65,6 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     values["alloy"] = alloy;
     vec![
         file(format!("{MANIFESTS_DIR}/logs/alloy.yaml"), &map).from_part("/logs"),
-        crate::targets::Artifact::new(
-            format!("{HELM_DIR}/alloy.values.yaml"),
-            serde_saphyr::to_string(&values).expect("the values overlay serializes"),
-        )
-        .from_part("/logs"),
+        file(format!("{HELM_DIR}/alloy.values.yaml"), &values).from_part("/logs"),
     ]
 }

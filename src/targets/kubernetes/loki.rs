@@ -142,9 +142,5 @@ fn values(stack: &Stack) -> Artifact {
             "resource": "configmap",
         } },
     });
-    Artifact::new(
-        format!("{HELM_DIR}/loki.values.yaml"),
-        serde_saphyr::to_string(&values).expect("the values overlay serializes"),
-    )
-    .from_part("/logs")
+    file(format!("{HELM_DIR}/loki.values.yaml"), &values).from_part("/logs")
 }

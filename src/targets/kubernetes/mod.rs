@@ -130,7 +130,7 @@ pub fn chart_selected(stack: &Stack) -> Map<String, Value> {
     l
 }
 
-/// An object as a YAML file.
+/// An object (or a values overlay) as a YAML file.
 pub fn file(path: String, object: &Value) -> Artifact {
     Artifact::new(path, serde_saphyr::to_string(object).expect("a Kubernetes object serializes"))
 }

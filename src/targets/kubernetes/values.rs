@@ -8,7 +8,7 @@
 //! `Watchdog` and `InfoInhibitor` alerts (the stack's heartbeat is its own `Watchdog`).
 
 use super::alertmanager::config_secret;
-use super::{HELM_DIR, resources, secrets_name};
+use super::{HELM_DIR, file, resources, secrets_name};
 use crate::ir::{Component, Stack, defaults};
 use crate::targets::Artifact;
 use serde_json::{Map, Value, json};
@@ -60,10 +60,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         "alertmanager": { "alertmanagerSpec": Value::Object(alertmanager) },
         "grafana": Value::Object(grafana),
     });
-    vec![Artifact::new(
-        format!("{HELM_DIR}/{VALUES_FILE}"),
-        serde_saphyr::to_string(&values).expect("the values overlay serializes"),
-    )]
+    vec![file(format!("{HELM_DIR}/{VALUES_FILE}"), &values)]
 }
 
 /// The remote-write receivers, as the operator takes them (`RemoteWriteSpec`): the login's user

@@ -75,8 +75,7 @@ pub fn kind_rules(stack: &Stack, boards: &ServiceBoards, kind: Kind) -> Vec<Aler
 /// Whether the stack collects a service's logs: always on compose; on Kubernetes, from its pods
 /// in the cluster, not from a service outside it (a rule about it would never fire).
 fn logs_collected(stack: &Stack, s: &Service) -> bool {
-    stack.platform != crate::manifest::model::Platform::Kubernetes
-        || matches!(s.place, crate::ir::Place::Cluster { .. })
+    stack.platform != crate::manifest::model::Platform::Kubernetes || s.place.in_cluster()
 }
 
 pub fn lower(stack: &Stack) -> Vec<Artifact> {
