@@ -370,8 +370,19 @@ fn not_lowered(ctx: &Ctx, stack: &Stack, sink: &mut Sink) {
     if stack.backups.is_some() {
         parts.push("backups".into());
     }
-    if !stack.jobs.is_empty() {
-        parts.push("batch jobs".into());
+    // The Pushgateway's Service is reached in the cluster only (compose publishes it on the
+    // host's loopback for the jobs of services outside the project).
+    let jobs_outside: Vec<&str> = stack
+        .jobs
+        .iter()
+        .filter(|j| stack.services.iter().any(|s| s.name == j.service && !s.place.in_cluster()))
+        .map(|j| j.name.as_str())
+        .collect();
+    if !jobs_outside.is_empty() {
+        parts.push(format!(
+            "a way in to the cluster's Pushgateway for the batch jobs of services outside it ({})",
+            quoted(jobs_outside)
+        ));
     }
     if stack.prometheus_auth.is_some() || stack.alertmanager_auth.is_some() {
         parts.push("basic authentication".into());
@@ -386,6 +397,6 @@ fn not_lowered(ctx: &Ctx, stack: &Stack, sink: &mut Sink) {
         Diagnostic::note(Code::NotLowered, format!("not generated for kubernetes yet: {}", parts.join("; ")))
             .at(ctx.value(["stack"]))
             .label("built for kubernetes")
-            .help("the rules, Alertmanager's configuration, the dashboards, the scrape configuration, the exporters and log collection are generated; docs/kubernetes.md says what maps the rest"),
+            .help("the rest of the stack is generated; docs/kubernetes.md says how each of these maps"),
     );
 }

@@ -138,6 +138,25 @@ fn pushgateway_relabels() -> Vec<Relabel> {
     ]
 }
 
+/// The Pushgateway's metric relabelling as the Prometheus Operator writes it in a
+/// ServiceMonitor's `metricRelabelings` (its `RelabelConfig`: the same fields, camel-cased),
+/// for the Kubernetes tree's Pushgateway.
+pub fn pushgateway_metric_relabelings() -> serde_json::Value {
+    let camel = |key: &str| match key {
+        "source_labels" => "sourceLabels".to_string(),
+        "target_label" => "targetLabel".to_string(),
+        other => other.to_string(),
+    };
+    pushgateway_relabels()
+        .iter()
+        .map(|r| {
+            let v = serde_json::to_value(r).expect("a relabelling serializes");
+            let fields = v.as_object().expect("a relabelling is a map").iter().map(|(k, v)| (camel(k), v.clone()));
+            serde_json::Value::Object(fields.collect())
+        })
+        .collect()
+}
+
 /// How a scrape of an application reads a response without a known `Content-Type`: the text
 /// format every instrumentation library writes.
 pub const FALLBACK_SCRAPE_PROTOCOL: &str = "PrometheusText0.0.4";

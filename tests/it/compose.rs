@@ -4,7 +4,7 @@
 //! secret in any sightline container's environment.
 
 use crate::prometheus::manifests;
-use crate::support::{build_into_tempdir, build_yaml, require_tool, run, schema_errors, schema_validator};
+use crate::support::{build_into_tempdir, build_yaml, http_get, require_tool, run, schema_errors, schema_validator};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
@@ -42,16 +42,6 @@ fn shell_entrypoint(service: &Value, name: &str) -> Vec<String> {
         .collect();
     assert_eq!(entry[..2], ["/bin/sh", "-c"], "{name}: a shell entrypoint");
     entry
-}
-
-/// The body of an HTTP/1.0 GET of `path` on a loopback port, when something answers there.
-fn http_get(port: u16, path: &str) -> Option<String> {
-    use std::io::{Read, Write};
-    let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    conn.write_all(format!("GET {path} HTTP/1.0\r\n\r\n").as_bytes()).ok()?;
-    let mut body = String::new();
-    conn.read_to_string(&mut body).ok()?;
-    Some(body)
 }
 
 /// The networks a compose service is on.

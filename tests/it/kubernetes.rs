@@ -200,26 +200,27 @@ fn rules_are_the_compose_rules_and_promtool_accepts_them() {
         for (name, ours, mut theirs) in found.iter().cloned() {
             let mut compared = ours.clone();
             if name == "monitoring" {
-                // The heartbeat's Watchdog and Loki's (the chart's ServiceMonitor scrapes it as
-                // job `loki`): the rest select compose's own jobs.
-                theirs["rules"]
-                    .as_array_mut()
-                    .unwrap()
-                    .retain(|r| r["alert"] == "Watchdog" || r["labels"]["job"] == "loki");
-                // But for the advice on an undelivered log alert, which names each platform's
-                // own setting.
-                for rules in [&mut theirs["rules"], &mut compared["rules"]] {
-                    for r in rules.as_array_mut().unwrap() {
-                        if r["alert"] == "LokiNotificationsFailing" {
-                            r["annotations"]["description"] = Value::Null;
-                        }
-                    }
-                }
+                // The heartbeat's Watchdog, Loki's and the Pushgateway's (their charts'
+                // ServiceMonitors scrape them as jobs `loki` and `pushgateway`): the rest select
+                // compose's own jobs.
+                theirs["rules"].as_array_mut().unwrap().retain(|r| {
+                    r["alert"] == "Watchdog"
+                        || ["loki", "pushgateway"].contains(&r["labels"]["job"].as_str().unwrap_or(""))
+                });
                 assert!(
                     theirs["rules"].as_array().unwrap().iter().any(|r| r["alert"] == "LokiRuleFailures"),
                     "{}",
                     m.display()
                 );
+            }
+            // But for the advice on an undelivered log alert and a batch job's missing
+            // results, which names each platform's own setting or address.
+            for rules in [&mut theirs["rules"], &mut compared["rules"]] {
+                for r in rules.as_array_mut().unwrap() {
+                    if r["alert"] == "LokiNotificationsFailing" || r["alert"] == "BatchJobNeverSucceeded" {
+                        r["annotations"]["description"] = Value::Null;
+                    }
+                }
             }
             assert_eq!(compared, theirs, "{}: {name}: the rules differ from compose's", m.display());
             let file = dir.path().join(format!("{name}.yml"));
@@ -231,7 +232,7 @@ fn rules_are_the_compose_rules_and_promtool_accepts_them() {
             let name = path.trim_end_matches(".yml");
             let kept = found.iter().any(|(n, _, _)| n == name);
             let expected = match name {
-                "host" | "backups" | "jobs" => false,
+                "host" | "backups" => false,
                 // Kept for its Watchdog and Loki's rules.
                 "monitoring" => true,
                 _ => true,
@@ -411,14 +412,23 @@ fn the_values_overlay_pins_the_releases_compose_runs() {
 #[test]
 fn pinned_by_digest_the_overlay_names_the_digests_of_the_images_it_pins() {
     let text = std::fs::read_to_string(crate::support::root().join("examples/faceless-staging.yaml")).unwrap();
-    let text = format!("{text}pin: digest\n");
+    // With a batch job, whose Pushgateway the chart runs too.
+    let text = format!("{text}pin: digest\njobs:\n  - {{ name: nightly, service: api, schedule: \"0 2 * * *\" }}\n");
     let checked = sightline::check_for("stack.yaml", text.as_bytes(), Some(Platform::Kubernetes));
     assert!(!checked.has_errors());
     // Only the images the tree names: the chart's programs and the exporters, at compose's
     // releases.
     let wanted = sightline::unpinned_images(&checked, Some(Platform::Kubernetes)).unwrap();
-    let compose =
-        yaml_to_json(&plan_of(&crate::support::root().join("examples/faceless-staging.yaml"))["compose.yaml"]);
+    let compose = yaml_to_json(
+        &sightline::plan_pinned(
+            &sightline::check("stack.yaml", text.replace("pin: digest\n", "").as_bytes()),
+            &BTreeMap::new(),
+            None,
+        )
+        .unwrap()
+        .unwrap()
+        .files["compose.yaml"],
+    );
     // The host's node-exporter is the chart's own.
     let exporters = compose["services"]
         .as_object()
@@ -428,7 +438,7 @@ fn pinned_by_digest_the_overlay_names_the_digests_of_the_images_it_pins() {
         .cloned();
     let compose =
         yaml_to_json(&alloy_compose(&BTreeMap::from([("compose.yaml".into(), compose.to_string())]))["compose.yaml"]);
-    let expected: Vec<String> = ["prometheus", "alertmanager", "grafana", "loki", "alloy"]
+    let expected: Vec<String> = ["prometheus", "alertmanager", "grafana", "loki", "alloy", "pushgateway"]
         .map(String::from)
         .into_iter()
         .chain(exporters)
@@ -466,6 +476,10 @@ fn pinned_by_digest_the_overlay_names_the_digests_of_the_images_it_pins() {
         let named = format!("{}:{}", image["repository"].as_str().unwrap(), image["tag"].as_str().unwrap());
         assert_eq!(image["digest"], recorded[&named].as_str(), "{named}");
     }
+    // And the Pushgateway's (its chart writes `<repository>:<tag>`: the digest after the tag).
+    let image = &yaml_to_json(&plan.files["helm/pushgateway.values.yaml"])["image"];
+    let (tag, digest) = image["tag"].as_str().unwrap().split_once('@').unwrap();
+    assert_eq!(recorded[&format!("{}:{tag}", image["repository"].as_str().unwrap())], digest);
     // The exporters' Deployments name their images by digest.
     for (path, o) in objects(&plan.files).into_iter().filter(|(_, o)| o["kind"] == "Deployment") {
         let image = o["spec"]["template"]["spec"]["containers"][0]["image"].as_str().unwrap();
@@ -1557,4 +1571,202 @@ fn the_chart_scrapes_loki_as_the_kept_monitoring_rules_select_it() {
         assert!(targets.iter().any(|t| t["labels"]["job"] == job[1]), "{}: no target of job {}", m.display(), &job[1]);
     }
     assert!(text.contains("LokiRuleFailures") && text.contains("MonitoringTargetDown"), "{text}");
+}
+
+/// A PromQL expression as a query string's value.
+fn url_encoded(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// The series an instant query of a running Prometheus returns.
+fn query(port: u16, expr: &str) -> Vec<Value> {
+    let answer = crate::support::http_get(port, &format!("/api/v1/query?query={}", url_encoded(expr))).unwrap();
+    let body = answer.split_once("\r\n\r\n").unwrap().1;
+    let v: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{expr}: {e}: {body}"));
+    assert_eq!(v["status"], "success", "{expr}: {v}");
+    v["data"]["result"].as_array().unwrap().clone()
+}
+
+#[test]
+fn batch_jobs_push_to_the_chart_s_pushgateway_and_its_scrape_feeds_the_rules() {
+    // The prometheus-pushgateway chart's render of the overlay, valid Kubernetes, running
+    // compose's Pushgateway with its results on a volume; its ServiceMonitor turned into
+    // Prometheus's configuration and targets by the operator's own code (tools/operator_config);
+    // then, for real, a Pushgateway given each job's result as docs/manifest.md's line pushes
+    // it, scraped by Prometheus as that configuration scrapes it, and the batch job rules of
+    // the PrometheusRule evaluated over what it stored.
+    let operator = require_tool("operator-config");
+    let mut seen = 0;
+    for (m, k8s, compose) in built() {
+        let compose_doc = yaml_to_json(&compose["compose.yaml"]);
+        let Some(values) = k8s.get("helm/pushgateway.values.yaml") else {
+            assert!(compose_doc["services"]["pushgateway"].is_null(), "{}: no Pushgateway on kubernetes", m.display());
+            continue;
+        };
+        seen += 1;
+        let namespace = objects(k8s)[0].1["metadata"]["namespace"].as_str().unwrap().to_string();
+        let objs = helm_template("pushgateway-chart", "pushgateway", &namespace, values);
+        let scratch = tempfile::tempdir().unwrap();
+        validate_renders(scratch.path(), &[("pushgateway".into(), objs.clone())]);
+        let monitor = rendered(&objs, "ServiceMonitor", "pushgateway");
+        let errors = schema_errors(&crd_schema("servicemonitors-crd.json", "v1"), monitor);
+        assert!(errors.is_empty(), "{}: the chart's ServiceMonitor: {errors:?}", m.display());
+        assert_eq!(monitor["metadata"]["namespace"], namespace.as_str(), "{}", m.display());
+
+        // Compose's Pushgateway: its image, its persistence on the pod's volume.
+        let deployment = rendered(&objs, "Deployment", "pushgateway");
+        let pod = &deployment["spec"]["template"];
+        let c = container(pod, "pushgateway");
+        let image = compose_doc["services"]["pushgateway"]["image"].as_str().unwrap();
+        assert_eq!(c["image"].as_str().unwrap().trim_start_matches("docker.io/"), image, "{}", m.display());
+        let args: Vec<&str> = c["args"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+        let file = args.iter().find_map(|a| a.strip_prefix("--persistence.file=")).unwrap();
+        let mount =
+            c["volumeMounts"].as_array().unwrap().iter().find(|v| file.starts_with(v["mountPath"].as_str().unwrap()));
+        let volume = pod["spec"]["volumes"].as_array().unwrap().iter().find(|v| v["name"] == mount.unwrap()["name"]);
+        let claim = volume.unwrap()["persistentVolumeClaim"]["claimName"].as_str().unwrap();
+        assert!(rendered(&objs, "PersistentVolumeClaim", claim)["spec"]["accessModes"][0] == "ReadWriteOnce");
+        let compose_args = compose_doc["services"]["pushgateway"]["command"].as_array().unwrap();
+        let interval =
+            |args: Vec<&str>| args.into_iter().find(|a| a.starts_with("--persistence.interval")).map(String::from);
+        assert_eq!(
+            interval(args.clone()),
+            interval(compose_args.iter().map(|a| a.as_str().unwrap()).collect()),
+            "{}",
+            m.display()
+        );
+
+        // Where the jobs push, as the rules' advice says: the chart's Service.
+        let service = rendered(&objs, "Service", "pushgateway");
+        let url = format!("http://pushgateway.{namespace}.svc:{}", service["spec"]["ports"][0]["port"]);
+        let jobs = objects(k8s).into_iter().find(|(p, _)| p.ends_with("prometheus-rules/jobs.yaml")).unwrap().1;
+        assert!(jobs.to_string().contains(&format!("cannot reach {url},")), "{}: {url}", m.display());
+
+        // The operator's configuration and targets of the chart's ServiceMonitor.
+        let mut files = Vec::new();
+        for (i, o) in objs
+            .iter()
+            .filter(|o| ["ServiceMonitor", "Service", "Deployment"].contains(&o["kind"].as_str().unwrap()))
+            .enumerate()
+        {
+            let f = scratch.path().join(format!("object-{i}.json"));
+            std::fs::write(&f, o.to_string()).unwrap();
+            files.push(f);
+        }
+        // The chart's overlay but for its remote-write receivers (whose logins are the stack's
+        // Secret's, not this scrape's).
+        let mut chart_values = yaml_to_json(&k8s["helm/kube-prometheus-stack.values.yaml"]);
+        chart_values["prometheus"]["prometheusSpec"].as_object_mut().unwrap().remove("remoteWrite");
+        let overlay = scratch.path().join("values.yaml");
+        std::fs::write(&overlay, chart_values.to_string()).unwrap();
+        let release = monitor["metadata"]["labels"]["release"].as_str().unwrap().to_string();
+        let operate = |targets: bool| {
+            let mut cmd = Command::new(&operator);
+            if targets {
+                cmd.arg("-targets");
+            }
+            let out = cmd
+                .args(["-namespace", &namespace, "-release", &release, "-values"])
+                .arg(&overlay)
+                .args(&files)
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{}: {}", m.display(), String::from_utf8_lossy(&out.stderr));
+            String::from_utf8(out.stdout).unwrap()
+        };
+        let targets: Vec<Value> = operate(true).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(targets.len(), 1, "{}: {targets:#?}", m.display());
+        let labels = &targets[0]["labels"];
+        assert_eq!(labels["job"], "pushgateway", "{}: the job the kept monitoring rules select", m.display());
+        assert!(labels["__address__"].as_str().unwrap().ends_with(":9091"), "{labels}");
+        let config = yaml_to_json(&operate(false));
+        let job = config["scrape_configs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|j| j["job_name"].as_str().unwrap().contains("/pushgateway/"))
+            .unwrap()
+            .clone();
+        assert_eq!(job["honor_labels"], false, "{}: a pushed `job` must not replace the target's", m.display());
+
+        // For real: the Pushgateway given a success of the first job and a failure of the
+        // second, scraped as that job scrapes it (its target's labels, its metric relabelling).
+        let names: Vec<String> = yaml_to_json(&compose["prometheus/rules/jobs.yml"])["groups"][0]["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["labels"]["batch_job"].as_str().unwrap().to_string())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        assert!(names.len() >= 2, "{}: two jobs at least", m.display());
+        let (gw_port, prom_port) = (crate::support::free_port(), crate::support::free_port());
+        let _gateway = crate::support::Running::listening(
+            Command::new(require_tool("pushgateway")).arg(format!("--web.listen-address=127.0.0.1:{gw_port}")),
+            gw_port,
+            &scratch.path().join("pushgateway.log"),
+        );
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        for (name, metric) in [(&names[0], "success"), (&names[1], "failure")] {
+            let body = format!("sightline_job_last_{metric}_timestamp_seconds {now}\n");
+            let answer = crate::support::http(gw_port, "POST", &format!("/metrics/job/{name}"), &body).unwrap();
+            assert!(answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200"), "{answer}");
+        }
+        let mut static_labels = serde_json::Map::new();
+        for (k, v) in labels.as_object().unwrap().iter().filter(|(k, _)| !k.starts_with("__")) {
+            static_labels.insert(k.clone(), v.clone());
+        }
+        let prometheus_yml = serde_json::json!({
+            "global": { "scrape_interval": "1s", "evaluation_interval": "1s" },
+            "scrape_configs": [{
+                "job_name": "pushgateway",
+                "honor_labels": job["honor_labels"],
+                "metric_relabel_configs": job["metric_relabel_configs"],
+                "static_configs": [{ "targets": [format!("127.0.0.1:{gw_port}")], "labels": static_labels }],
+            }],
+        });
+        let config_file = scratch.path().join("prometheus.yml");
+        std::fs::write(&config_file, prometheus_yml.to_string()).unwrap();
+        let _prometheus = crate::support::Running::listening(
+            Command::new(require_tool("prometheus"))
+                .arg(format!("--config.file={}", config_file.display()))
+                .arg(format!("--storage.tsdb.path={}", scratch.path().join("data").display()))
+                .arg(format!("--web.listen-address=127.0.0.1:{prom_port}")),
+            prom_port,
+            &scratch.path().join("prometheus.log"),
+        );
+        let mut stored = Vec::new();
+        for _ in 0..100 {
+            stored = query(prom_port, "{__name__=~\"sightline_job_.*\"}");
+            if stored.len() == 2 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        assert_eq!(stored.len(), 2, "{}: {stored:#?}", m.display());
+        for s in &stored {
+            let l = &s["metric"];
+            assert_eq!(l["job"], "pushgateway", "{l}");
+            assert!(l["exported_job"].is_null(), "{l}");
+            assert!(names.iter().take(2).any(|n| l["batch_job"] == n.as_str()), "{l}");
+        }
+        // Each alert's expression over it, as the PrometheusRule has it: the first job fine, the
+        // second failed and never succeeded.
+        for rule in jobs["spec"]["groups"][0]["rules"].as_array().unwrap() {
+            let (alert, job) = (rule["alert"].as_str().unwrap(), rule["labels"]["batch_job"].as_str().unwrap());
+            let fires = !query(prom_port, rule["expr"].as_str().unwrap()).is_empty();
+            let expected = job == names[1] && alert != "BatchJobLate"
+                || !names[..2].contains(&job.to_string()) && alert == "BatchJobNeverSucceeded";
+            assert_eq!(fires, expected, "{}: {alert} of {job}: {}", m.display(), rule["expr"]);
+        }
+    }
+    assert!(seen > 0, "a manifest with batch jobs");
 }

@@ -6,7 +6,7 @@
 //! stopped.
 
 use crate::compose::{compose_config, env_vars};
-use crate::support::{require_tool, run};
+use crate::support::{free_port, require_tool, run};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Child, Command};
@@ -54,10 +54,6 @@ impl Drop for Registry {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// Where an image of the manifest lives in the test registry, by Docker's reading of its name:

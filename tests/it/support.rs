@@ -191,6 +191,54 @@ pub fn require_tool(name: &str) -> PathBuf {
     }
 }
 
+/// A loopback port nothing listens on now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// The response (status line, headers and body) of an HTTP/1.0 request on a loopback port,
+/// when something answers there.
+pub fn http(port: u16, method: &str, path: &str, body: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    let head = format!("{method} {path} HTTP/1.0\r\nContent-Length: {}\r\n\r\n", body.len());
+    conn.write_all(format!("{head}{body}").as_bytes()).ok()?;
+    let mut out = String::new();
+    conn.read_to_string(&mut out).ok()?;
+    Some(out)
+}
+
+/// The response of an HTTP/1.0 GET of `path` on a loopback port, when something answers.
+pub fn http_get(port: u16, path: &str) -> Option<String> {
+    http(port, "GET", path, "")
+}
+
+/// A program started by a test, killed when the test is done with it.
+pub struct Running(pub std::process::Child);
+
+impl Running {
+    /// `cmd` started with its output in `log`, once something listens on `port`.
+    pub fn listening(cmd: &mut Command, port: u16, log: &Path) -> Running {
+        let out = std::fs::File::create(log).unwrap();
+        let child = cmd.stdout(out.try_clone().unwrap()).stderr(out).spawn().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+        let running = Running(child);
+        for _ in 0..400 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return running;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("{cmd:?} did not listen on {port}: {}", std::fs::read_to_string(log).unwrap_or_default());
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Run a command, returning (success, stdout + stderr).
 pub fn run(cmd: &mut Command) -> (bool, String) {
     let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));

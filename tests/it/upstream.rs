@@ -288,8 +288,11 @@ fn every_default_is_supported_and_new_enough() {
 fn the_charts_are_of_the_releases_the_stack_runs() {
     // (tools directory, the default it runs, what the chart's module version must be: the
     // release itself, or None for a chart repository at a commit).
-    let charts: [(&str, &ComponentDefault, bool); 2] =
-        [("alloy_chart", &defaults::ALLOY, true), ("loki_chart", &defaults::LOKI, false)];
+    let charts: [(&str, &ComponentDefault, bool); 3] = [
+        ("alloy_chart", &defaults::ALLOY, true),
+        ("loki_chart", &defaults::LOKI, false),
+        ("pushgateway_chart", &defaults::PUSHGATEWAY, false),
+    ];
     for (dir, d, of_release) in charts {
         let line = std::fs::read_to_string(root().join("tools").join(dir).join("chart")).unwrap();
         let (module, _) = line.split_once(' ').unwrap();

@@ -127,7 +127,7 @@ fn values(stack: &Stack) -> Artifact {
         "rbac": { "namespaced": true },
         // Scraped by the kube-prometheus-stack's Prometheus (its `release` label) as job `loki`,
         // the Service's name (no `<namespace>/` prefix), which the kept monitoring rules select
-        // as on compose (`rules::LOKI_JOB`), at the stack's interval.
+        // as on compose (`rules::KEPT_JOBS`), at the stack's interval.
         "monitoring": { "serviceMonitor": {
             "enabled": true,
             "labels": { "release": stack.kubernetes.release },

@@ -15,6 +15,7 @@
 //! - `alloy`: log collection, Alloy's configuration as a ConfigMap and the overlay for the
 //!   `alloy` chart's DaemonSet;
 //! - `loki`: the overlay for the `loki` chart, and the log alerts as ConfigMaps its ruler loads;
+//! - `pushgateway`: the overlay for the `prometheus-pushgateway` chart the batch jobs push to;
 //! - `values`: the kube-prometheus-stack overlay that ties them together.
 //!
 //! A secret is never written here: each is a key of the stack's one Kubernetes Secret
@@ -27,6 +28,7 @@ pub mod alloy;
 pub mod exporters;
 pub mod grafana;
 pub mod loki;
+pub mod pushgateway;
 pub mod remote_write;
 pub mod rules;
 pub mod scrape;
@@ -52,18 +54,21 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     out.extend(grafana::lower(stack));
     out.extend(alloy::lower(stack));
     out.extend(loki::lower(stack));
+    out.extend(pushgateway::lower(stack));
     out.extend(values::lower(stack));
     out
 }
 
 /// The components whose images the Kubernetes tree names: the chart's three (the overlay pins
-/// them), Loki and Alloy (their charts' overlays pin them), and those it runs itself
-/// (`exporters`).
+/// them), Loki, Alloy and the Pushgateway (their charts' overlays pin them), and those it runs
+/// itself (`exporters`).
 pub fn images(stack: &Stack) -> Vec<String> {
     let mut names: Vec<String> = values::CHART_COMPONENTS.iter().map(|n| n.to_string()).collect();
     names.extend([crate::ir::defaults::LOKI.name.to_string(), crate::ir::defaults::ALLOY.name.to_string()]);
     names.extend(stack.services.iter().filter_map(|s| exporters::exporter(stack, s)).map(|(c, _)| c.name.clone()));
-    names.extend(stack.component(crate::ir::defaults::BLACKBOX_EXPORTER.name).map(|c| c.name.clone()));
+    for d in [&crate::ir::defaults::BLACKBOX_EXPORTER, &crate::ir::defaults::PUSHGATEWAY] {
+        names.extend(stack.component(d.name).map(|c| c.name.clone()));
+    }
     names
 }
 

@@ -8,25 +8,27 @@ use super::{MANIFESTS_DIR, chart_selected, file, object, object_name};
 use crate::ir::Stack;
 use crate::targets::Artifact;
 use crate::targets::alertmanager::routing::WATCHDOG;
+use crate::targets::paths::{LOKI_ADDR, PUSHGATEWAY_ADDR};
 use crate::targets::rules::File;
 use serde_json::{Map, json};
 
 pub const RULES_DIR: &str = "prometheus-rules";
 
 /// The rule files left out on Kubernetes: the compose host's (`host`, node_exporter on the
-/// host), which kube-prometheus-stack's default rules cover for the cluster's nodes, and those
-/// about what the platform does not run yet (`backups`, `jobs`: their alerts would fire for
-/// backups and jobs that do not exist; SL903).
-pub const LEFT_OUT: [&str; 3] = ["host", "backups", "jobs"];
+/// host), which kube-prometheus-stack's default rules cover for the cluster's nodes, and the
+/// backups' (the platform does not run them yet: their alerts would fire for backups that do
+/// not exist; SL903).
+pub const LEFT_OUT: [&str; 2] = ["host", "backups"];
 
-/// The file of sightline's own programs' rules, of which the heartbeat's `Watchdog` and Loki's
-/// are kept (the `loki` chart's ServiceMonitor scrapes Loki as job `loki`, as compose does:
-/// `targets::kubernetes::loki`): the others select the compose jobs of Prometheus,
+/// The file of sightline's own programs' rules, of which the heartbeat's `Watchdog` is kept,
+/// and the rules of the programs the Kubernetes tree's charts run and have scraped under
+/// compose's job names (`KEPT_JOBS`): the others select the compose jobs of Prometheus,
 /// Alertmanager and cAdvisor, which the chart's default rules (`defaultRules`) cover under its
 /// own job names.
 const MONITORING: &str = "monitoring";
-/// Loki's job, on both platforms.
-pub const LOKI_JOB: &str = "loki";
+/// The jobs scraped on both platforms under one name: Loki (the `loki` chart's ServiceMonitor,
+/// `loki`) and the Pushgateway (`pushgateway`'s).
+pub const KEPT_JOBS: [&str; 2] = [LOKI_ADDR.0, PUSHGATEWAY_ADDR.0];
 
 /// Where the rule files are written again with their promtool unit tests, as on compose
 /// (`promtool test rules` reads plain rule files, not PrometheusRules).
@@ -41,7 +43,9 @@ pub fn kept(files: Vec<File>) -> Vec<File> {
         .filter(|f| !LEFT_OUT.contains(&f.name.as_str()))
         .filter_map(|mut f| {
             if f.name == MONITORING {
-                f.retain_alerts(|a| a.alert == WATCHDOG || a.labels.get("job").is_some_and(|j| j == LOKI_JOB));
+                f.retain_alerts(|a| {
+                    a.alert == WATCHDOG || a.labels.get("job").is_some_and(|j| KEPT_JOBS.contains(&j.as_str()))
+                });
             }
             (!f.group.rules.is_empty()).then_some(f)
         })

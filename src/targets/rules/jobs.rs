@@ -33,6 +33,12 @@ pub fn alerts(stack: &Stack) -> Vec<Tested> {
         return Vec::new();
     }
     let (host, port) = PUSHGATEWAY_ADDR;
+    // Where the jobs push: the Pushgateway's compose name, or its Service in the cluster.
+    let url = if stack.platform == crate::manifest::model::Platform::Kubernetes {
+        crate::targets::kubernetes::pushgateway::url(stack)
+    } else {
+        format!("http://{host}:{port}")
+    };
     // The series as Prometheus stores them: the Pushgateway's target labels, the pushed job
     // renamed.
     let series = |metric: &str, job: &str| {
@@ -117,7 +123,7 @@ pub fn alerts(stack: &Stack) -> Vec<Tested> {
                 Some(window.clone()),
                 "critical",
                 format!("Batch job {job} of {service} has reported no success for {}", format_duration(late.millis())),
-                format!("No success of batch job {job} has reached the Pushgateway in {}: the job has not run, does not report its result, cannot reach http://{host}:{port}, or the Pushgateway lost it.", format_duration(late.millis())),
+                format!("No success of batch job {job} has reached the Pushgateway in {}: the job has not run, does not report its result, cannot reach {url}, or the Pushgateway lost it.", format_duration(late.millis())),
             ),
             kept,
             // This job failed, and never succeeded.

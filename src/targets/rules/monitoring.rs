@@ -24,9 +24,11 @@ use crate::targets::paths::{
     ALERTMANAGER_ADDR, BLACKBOX_ADDR, CADVISOR_ADDR, LOKI_ADDR, PROMETHEUS_ADDR, PUSHGATEWAY_ADDR,
 };
 
-/// The scrape jobs of the stack's own programs, with their target.
+/// The scrape jobs of the stack's own programs, with their target. Loki's and the
+/// Pushgateway's are named as their hosts, which the Kubernetes tree's charts name their
+/// Services and jobs too (`kubernetes::rules::KEPT_JOBS`).
 pub fn jobs(stack: &Stack) -> Vec<(&'static str, (&'static str, u16))> {
-    let mut out = vec![("prometheus", PROMETHEUS_ADDR), ("alertmanager", ALERTMANAGER_ADDR), ("loki", LOKI_ADDR)];
+    let mut out = vec![("prometheus", PROMETHEUS_ADDR), ("alertmanager", ALERTMANAGER_ADDR), (LOKI_ADDR.0, LOKI_ADDR)];
     if stack.component(defaults::CADVISOR.name).is_some() {
         out.push(("cadvisor", CADVISOR_ADDR));
     }
@@ -34,7 +36,7 @@ pub fn jobs(stack: &Stack) -> Vec<(&'static str, (&'static str, u16))> {
         out.push(("blackbox", BLACKBOX_ADDR));
     }
     if stack.component(defaults::PUSHGATEWAY.name).is_some() {
-        out.push(("pushgateway", PUSHGATEWAY_ADDR));
+        out.push((PUSHGATEWAY_ADDR.0, PUSHGATEWAY_ADDR));
     }
     out
 }

@@ -1,0 +1,68 @@
+//! The Pushgateway on Kubernetes, when the manifest has batch `jobs`: `helm/pushgateway.values.yaml`,
+//! the overlay for prometheus-community's `prometheus-pushgateway` chart (its `values.yaml`
+//! and templates), installed as release `pushgateway` in the stack's namespace. The batch jobs
+//! push their results to it, and the batch job rules (`rules::jobs`) read them as on compose.
+//!
+//! - Its Service is `pushgateway` on 9091 (`fullnameOverride`): a job in the stack's namespace
+//!   pushes to `http://pushgateway:9091` as on compose, one elsewhere to
+//!   `http://pushgateway.<namespace>.svc:9091` (`url`).
+//! - It runs the image and limits the stack gives it, keeps the pushed results in a file on its
+//!   own volume (`persistentVolume`, the size of `observability.pushgateway.disk`), written every
+//!   minute, as compose's `--persistence.file` on its volume: a restart loses no result.
+//! - Its ServiceMonitor, labelled for the chart's Prometheus, scrapes it as compose's
+//!   `prometheus.yml` does: job `pushgateway` (the job compose's and the kept monitoring rules
+//!   select), `honorLabels: false` (the chart's default is true: a pushed `job` would replace
+//!   the target's), and the pushed `job` renamed `batch_job` by the same metric relabelling
+//!   (`targets::prometheus::pushgateway_metric_relabelings`), the label the rules select by.
+
+use super::values::{image_of, quantity};
+use super::{HELM_DIR, file, resources};
+use crate::ir::{Stack, defaults};
+use crate::targets::Artifact;
+use crate::targets::paths::PUSHGATEWAY_ADDR;
+use serde_json::json;
+
+/// Where the chart mounts its volume (`persistentVolume.mountPath`).
+const DATA: &str = "/data";
+
+/// The Pushgateway's address in the cluster, where batch jobs push: its Service, named as
+/// compose names the Pushgateway, in the stack's namespace.
+pub fn url(stack: &Stack) -> String {
+    let (host, port) = PUSHGATEWAY_ADDR;
+    format!("http://{host}.{}.svc:{port}", stack.kubernetes.namespace)
+}
+
+pub fn lower(stack: &Stack) -> Vec<Artifact> {
+    let Some(c) = stack.component(defaults::PUSHGATEWAY.name) else { return Vec::new() };
+    let (host, port) = PUSHGATEWAY_ADDR;
+    // The chart names the image `<registry>/<repository>:<tag>`: a digest goes after the tag.
+    let mut image = image_of(c);
+    if let Some(d) = c.image.digest() {
+        image["tag"] = json!(format!("{}@{d}", image["tag"].as_str().unwrap_or("latest")));
+    }
+    let mut volume = json!({ "enabled": true, "mountPath": DATA });
+    if let Some(d) = &c.disk {
+        volume["size"] = json!(quantity(d.bytes()));
+    }
+    let values = json!({
+        "fullnameOverride": host,
+        // It asks nothing of the Kubernetes API.
+        "automountServiceAccountToken": false,
+        "image": image,
+        "resources": resources(c),
+        "service": { "port": port, "targetPort": port },
+        "extraArgs": [format!("--persistence.file={DATA}/pushgateway.db"), "--persistence.interval=1m"],
+        "persistentVolume": volume,
+        "serviceMonitor": {
+            "enabled": true,
+            // The chart's default is the namespace `monitoring`.
+            "namespace": stack.kubernetes.namespace,
+            "additionalLabels": { "release": stack.kubernetes.release },
+            "interval": stack.scrape_interval.canonical(),
+            "honorLabels": false,
+            "relabelings": [{ "action": "replace", "targetLabel": "job", "replacement": host }],
+            "metricRelabelings": crate::targets::prometheus::pushgateway_metric_relabelings(),
+        },
+    });
+    vec![file(format!("{HELM_DIR}/pushgateway.values.yaml"), &values).from_part("/jobs")]
+}
