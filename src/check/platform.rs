@@ -372,7 +372,9 @@ fn not_lowered(ctx: &Ctx, stack: &Stack, sink: &mut Sink) {
     }
     // The Pushgateway's Service is reached in the cluster only (compose publishes it on the
     // host's loopback for the jobs of services outside the project).
-    let jobs_outside: Vec<&str> = stack
+    // (The lowered stack has left them out: `ir::lower_for`.)
+    let jobs_outside: Vec<&str> = ctx
+        .manifest
         .jobs
         .iter()
         .filter(|j| stack.services.iter().any(|s| s.name == j.service && !s.place.in_cluster()))

@@ -445,6 +445,15 @@ pub fn lower_for(manifest: &Manifest, manifest_name: &str, platform: Option<m::P
                     .push(SecretUse { reference: r, setting: format!("kubernetes.loki_bucket.credentials.{half}") });
             }
         }
+        // A batch job of a service outside the cluster has no way in to the cluster's
+        // Pushgateway (SL903): it is not watched there, rather than alerted on for results that
+        // cannot arrive; without a job left, there is no Pushgateway.
+        let outside: Vec<Name> =
+            stack.services.iter().filter(|s| !s.place.in_cluster()).map(|s| s.name.clone()).collect();
+        stack.jobs.retain(|j| !outside.contains(&j.service));
+        if stack.jobs.is_empty() {
+            stack.components.retain(|c| c.name != defaults::PUSHGATEWAY.name);
+        }
         // Alloy collects the logs there whatever `logs.collector` says: Promtail, past its end
         // of life, has no DaemonSet of ours (docs/kubernetes.md).
         if stack.logs.collector == Collector::Promtail {

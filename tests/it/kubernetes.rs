@@ -1644,6 +1644,22 @@ fn batch_jobs_push_to_the_chart_s_pushgateway_and_its_scrape_feeds_the_rules() {
             m.display()
         );
 
+        // Hardened as the exporters are; reached only from the stack's namespace and the jobs'.
+        let exporter = objects(k8s).into_iter().find(|(_, o)| o["kind"] == "Deployment").unwrap().1;
+        let theirs = &exporter["spec"]["template"]["spec"]["containers"][0]["securityContext"];
+        assert_eq!(&c["securityContext"], theirs, "{}", m.display());
+        assert_eq!(pod["spec"]["securityContext"]["seccompProfile"]["type"], "RuntimeDefault");
+        assert_eq!(pod["spec"]["securityContext"]["runAsNonRoot"], true);
+        let policy = objs.iter().find(|o| o["kind"] == "NetworkPolicy").expect("a NetworkPolicy");
+        let from: Vec<&str> = policy["spec"]["ingress"][0]["from"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"].as_str().unwrap())
+            .collect();
+        assert!(from.contains(&namespace.as_str()), "{}: {from:?}", m.display());
+        assert_eq!(policy["spec"]["ingress"].as_array().unwrap().len(), 1);
+
         // Where the jobs push, as the rules' advice says: the chart's Service.
         let service = rendered(&objs, "Service", "pushgateway");
         let url = format!("http://pushgateway.{namespace}.svc:{}", service["spec"]["ports"][0]["port"]);
@@ -1708,12 +1724,19 @@ fn batch_jobs_push_to_the_chart_s_pushgateway_and_its_scrape_feeds_the_rules() {
             .into_iter()
             .collect();
         assert!(names.len() >= 2, "{}: two jobs at least", m.display());
-        let (gw_port, prom_port) = (crate::support::free_port(), crate::support::free_port());
+        // With the chart's arguments, its volume a directory here.
+        let data = scratch.path().join("data");
+        std::fs::create_dir(&data).unwrap();
+        let mount = mount.unwrap()["mountPath"].as_str().unwrap();
+        let gw_port = crate::support::free_port();
         let _gateway = crate::support::Running::listening(
-            Command::new(require_tool("pushgateway")).arg(format!("--web.listen-address=127.0.0.1:{gw_port}")),
+            Command::new(require_tool("pushgateway"))
+                .args(args.iter().map(|a| a.replace(&format!("={mount}/"), &format!("={}/", data.display()))))
+                .arg(format!("--web.listen-address=127.0.0.1:{gw_port}")),
             gw_port,
             &scratch.path().join("pushgateway.log"),
         );
+        let prom_port = crate::support::free_port();
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
         for (name, metric) in [(&names[0], "success"), (&names[1], "failure")] {
             let body = format!("sightline_job_last_{metric}_timestamp_seconds {now}\n");
@@ -1738,7 +1761,7 @@ fn batch_jobs_push_to_the_chart_s_pushgateway_and_its_scrape_feeds_the_rules() {
         let _prometheus = crate::support::Running::listening(
             Command::new(require_tool("prometheus"))
                 .arg(format!("--config.file={}", config_file.display()))
-                .arg(format!("--storage.tsdb.path={}", scratch.path().join("data").display()))
+                .arg(format!("--storage.tsdb.path={}", scratch.path().join("tsdb").display()))
                 .arg(format!("--web.listen-address=127.0.0.1:{prom_port}")),
             prom_port,
             &scratch.path().join("prometheus.log"),
@@ -1752,11 +1775,15 @@ fn batch_jobs_push_to_the_chart_s_pushgateway_and_its_scrape_feeds_the_rules() {
             std::thread::sleep(std::time::Duration::from_millis(200));
         }
         assert_eq!(stored.len(), 2, "{}: {stored:#?}", m.display());
+        // The series compose's Prometheus stores (the rules' tests' series), in the namespace.
         for s in &stored {
-            let l = &s["metric"];
-            assert_eq!(l["job"], "pushgateway", "{l}");
-            assert!(l["exported_job"].is_null(), "{l}");
-            assert!(names.iter().take(2).any(|n| l["batch_job"] == n.as_str()), "{l}");
+            let mut l = s["metric"].as_object().unwrap().clone();
+            assert_eq!(l.remove("namespace"), Some(Value::from(namespace.as_str())), "{l:?}");
+            let name = l.remove("__name__").unwrap();
+            let job = l.remove("batch_job").unwrap();
+            assert!(names[..2].contains(&job.as_str().unwrap().to_string()), "{job}");
+            let expected = serde_json::json!({ "job": "pushgateway", "instance": "pushgateway:9091" });
+            assert_eq!(Value::Object(l), expected, "{}: {name} of {job}", m.display());
         }
         // Each alert's expression over it, as the PrometheusRule has it: the first job fine, the
         // second failed and never succeeded.
@@ -1769,4 +1796,39 @@ fn batch_jobs_push_to_the_chart_s_pushgateway_and_its_scrape_feeds_the_rules() {
         }
     }
     assert!(seen > 0, "a manifest with batch jobs");
+}
+
+#[test]
+fn batch_jobs_outside_the_cluster_are_left_out_with_their_alerts() {
+    // A job of a service outside the cluster cannot reach the cluster's Pushgateway: no rules
+    // for it (they would fire for results that cannot arrive), SL903 names it; with no job
+    // left, no Pushgateway, and no rule about one.
+    let build = |jobs: &str| {
+        let text = format!(
+            "version: 1\nstack: shop\nenvironment: prod\nservices:\n  api: {{ kind: http, port: 8000, kubernetes: {{ namespace: shop }} }}\n  legacy: {{ kind: generic, port: 9000, kubernetes: {{ address: legacy.example.com }} }}\njobs:\n{jobs}"
+        );
+        let checked = sightline::check_for("stack.yaml", text.as_bytes(), Some(Platform::Kubernetes));
+        assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
+        let note =
+            checked.diagnostics.iter().find(|d| d.code == sightline::code::Code::NotLowered).map(|d| d.message.clone());
+        let files =
+            sightline::plan_pinned(&checked, &BTreeMap::new(), Some(Platform::Kubernetes)).unwrap().unwrap().files;
+        (note.unwrap_or_default(), files)
+    };
+    let (note, files) = build(
+        "  - { name: cleanup, service: api, schedule: \"0 3 * * *\" }\n  - { name: reconcile, service: legacy, schedule: \"0 * * * *\" }\n",
+    );
+    assert!(note.contains("(`reconcile`)") && !note.contains("cleanup"), "{note}");
+    let jobs = &files["manifests/prometheus-rules/jobs.yaml"];
+    assert!(jobs.contains("batch_job: cleanup") && !jobs.contains("reconcile"), "{jobs}");
+    let values = yaml_to_json(&files["helm/pushgateway.values.yaml"]);
+    let from = values["networkPolicy"]["customSelectors"].to_string();
+    assert!(from.contains("\"monitoring\"") && from.contains("\"shop\""), "{from}");
+    assert!(files["manifests/prometheus-rules/monitoring.yaml"].contains("up{job=\"pushgateway\"}"));
+
+    let (note, files) = build("  - { name: reconcile, service: legacy, schedule: \"0 * * * *\" }\n");
+    assert!(note.contains("(`reconcile`)"), "{note}");
+    assert!(!files.contains_key("helm/pushgateway.values.yaml"));
+    assert!(!files.contains_key("manifests/prometheus-rules/jobs.yaml"));
+    assert!(!files.values().any(|f| f.contains("job=\"pushgateway\"")));
 }

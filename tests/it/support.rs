@@ -221,8 +221,11 @@ impl Running {
     pub fn listening(cmd: &mut Command, port: u16, log: &Path) -> Running {
         let out = std::fs::File::create(log).unwrap();
         let child = cmd.stdout(out.try_clone().unwrap()).stderr(out).spawn().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-        let running = Running(child);
+        let mut running = Running(child);
         for _ in 0..400 {
+            // Not another program on a port taken since it was free: this one still runs.
+            let exited = running.0.try_wait().unwrap();
+            assert!(exited.is_none(), "{cmd:?} exited: {}", std::fs::read_to_string(log).unwrap_or_default());
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
                 return running;
             }

@@ -7,11 +7,19 @@
 //!   pushes to `http://pushgateway:9091` as on compose, one elsewhere to
 //!   `http://pushgateway.<namespace>.svc:9091` (`url`).
 //! - It runs the image and limits the stack gives it, keeps the pushed results in a file on its
-//!   own volume (`persistentVolume`, the size of `observability.pushgateway.disk`), written every
-//!   minute, as compose's `--persistence.file` on its volume: a restart loses no result.
+//!   own volume (`persistentVolume`, 100 MiB: a few lines per job), written every minute and
+//!   when it stops, as compose's `--persistence.file` on its volume: a restart loses at most
+//!   the last minute's results (none when it is stopped, not killed).
+//! - It has no authentication, as on compose: a NetworkPolicy (`networkPolicy.customSelectors`)
+//!   lets in only the stack's namespace (the chart's Prometheus) and the namespaces of the
+//!   batch jobs' services, where the cluster's network enforces one. Its container is hardened
+//!   as the exporters' are (no privilege escalation, no capability, a read-only root, the
+//!   runtime's seccomp profile).
 //! - Its ServiceMonitor, labelled for the chart's Prometheus, scrapes it as compose's
 //!   `prometheus.yml` does: job `pushgateway` (the job compose's and the kept monitoring rules
-//!   select), `honorLabels: false` (the chart's default is true: a pushed `job` would replace
+//!   select) and instance `pushgateway:9091`, none of the operator's `pod`, `service`,
+//!   `container` and `endpoint` labels (the stored series are compose's, with `namespace`),
+//!   `honorLabels: false` (the chart's default is true: a pushed `job` would replace
 //!   the target's), and the pushed `job` renamed `batch_job` by the same metric relabelling
 //!   (`targets::prometheus::pushgateway_metric_relabelings`), the label the rules select by.
 
@@ -21,6 +29,9 @@ use crate::ir::{Stack, defaults};
 use crate::targets::Artifact;
 use crate::targets::paths::PUSHGATEWAY_ADDR;
 use serde_json::json;
+
+/// The label Kubernetes gives every namespace, its name (since 1.22).
+const NAMESPACE_LABEL: &str = "kubernetes.io/metadata.name";
 
 /// Where the chart mounts its volume (`persistentVolume.mountPath`).
 const DATA: &str = "/data";
@@ -44,6 +55,15 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     if let Some(d) = &c.disk {
         volume["size"] = json!(quantity(d.bytes()));
     }
+    // Who may reach it: the chart's Prometheus, in the stack's namespace, and the batch jobs,
+    // in their services' (it has no authentication: anyone who reaches it can report a success).
+    let mut namespaces = vec![stack.kubernetes.namespace.as_str()];
+    for j in &stack.jobs {
+        let ns = stack.services.iter().find(|s| s.name == j.service).and_then(|s| s.place.namespace());
+        namespaces.extend(ns.filter(|n| !namespaces.contains(n)));
+    }
+    let from: Vec<_> =
+        namespaces.iter().map(|n| json!({ "namespaceSelector": { "matchLabels": { NAMESPACE_LABEL: n } } })).collect();
     let values = json!({
         "fullnameOverride": host,
         // It asks nothing of the Kubernetes API.
@@ -53,6 +73,14 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         "service": { "port": port, "targetPort": port },
         "extraArgs": [format!("--persistence.file={DATA}/pushgateway.db"), "--persistence.interval=1m"],
         "persistentVolume": volume,
+        // Hardened as the tree's exporters are (the chart already runs it as nobody).
+        "securityContext": { "seccompProfile": { "type": "RuntimeDefault" } },
+        "containerSecurityContext": {
+            "allowPrivilegeEscalation": false,
+            "readOnlyRootFilesystem": true,
+            "capabilities": { "drop": ["ALL"] },
+        },
+        "networkPolicy": { "customSelectors": from },
         "serviceMonitor": {
             "enabled": true,
             // The chart's default is the namespace `monitoring`.
@@ -60,7 +88,14 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
             "additionalLabels": { "release": stack.kubernetes.release },
             "interval": stack.scrape_interval.canonical(),
             "honorLabels": false,
-            "relabelings": [{ "action": "replace", "targetLabel": "job", "replacement": host }],
+            // Its target labelled as compose labels it: job and instance its compose name and
+            // port, without the operator's pod, Service, container and endpoint labels (a new
+            // pod would start new series; a pushed `service`, the backups', would be renamed).
+            "relabelings": [
+                { "action": "replace", "targetLabel": "job", "replacement": host },
+                { "action": "replace", "targetLabel": "instance", "replacement": format!("{host}:{port}") },
+                { "action": "labeldrop", "regex": "pod|service|container|endpoint" },
+            ],
             "metricRelabelings": crate::targets::prometheus::pushgateway_metric_relabelings(),
         },
     });
