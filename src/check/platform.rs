@@ -354,17 +354,13 @@ fn not_lowered(ctx: &Ctx, stack: &Stack, sink: &mut Sink) {
         parts.push(format!("the logs of {}, outside the cluster", quoted(outside)));
     }
     for s in &stack.services {
-        let Some(e) = crate::kinds::def(s.kind).exporter.as_ref() else { continue };
-        match crate::targets::kubernetes::exporters::exporter(stack, s) {
-            None => parts.push(format!(
+        if crate::kinds::def(s.kind).exporter.is_some()
+            && crate::targets::kubernetes::exporters::exporter(stack, s).is_none()
+        {
+            parts.push(format!(
                 "the exporter of `{}` and its scrape (its image needs a shell to read the password's file)",
                 s.name
-            )),
-            Some(_) => {
-                for job in (e.run)(s).after {
-                    parts.push(format!("the one-shot job `{job}`, which compose runs before `{}`'s exporter", s.name));
-                }
-            }
+            ));
         }
     }
     if stack.backups.is_some() {

@@ -967,15 +967,22 @@ impl Stack {
     /// its Dockerfile builds on), the application's, and the image supercronic is built in.
     pub fn images_mut(&mut self) -> impl Iterator<Item = &mut ImageRef> {
         // On Kubernetes the tree names the images of the chart's programs (the values
-        // overlay's) and of those it runs itself (the exporters); the application runs as the
-        // cluster runs it.
+        // overlay's) and of those it runs itself (the exporters, and the one-shot jobs before
+        // them); the application runs as the cluster runs it.
         let kubernetes = self.platform == m::Platform::Kubernetes;
         let named = kubernetes.then(|| crate::targets::kubernetes::images(self));
+        // And the images of the services whose one-shot jobs it runs.
+        let jobs = crate::targets::kubernetes::exporters::job_images(self);
         self.components
             .iter_mut()
             .filter(move |c| named.as_ref().is_none_or(|n| n.contains(&c.name)))
             .map(|c| &mut c.image)
-            .chain(self.services.iter_mut().filter(move |_| !kubernetes).filter_map(|s| s.image.as_mut()))
+            .chain(
+                self.services
+                    .iter_mut()
+                    .filter(move |s| !kubernetes || jobs.contains(&s.name))
+                    .filter_map(|s| s.image.as_mut()),
+            )
             .chain(self.backups.iter_mut().filter(move |_| !kubernetes).map(|b| &mut b.builder))
     }
 }

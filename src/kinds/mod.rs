@@ -133,8 +133,9 @@ pub struct Job<'a> {
     /// Its entrypoint and variables (secrets as files).
     pub run: Run<'a>,
     pub user: &'static str,
-    /// The generated files it reads: (path in the output directory, where the job sees it).
-    pub files: Vec<(&'static str, &'static str)>,
+    /// The generated files it reads: (path in the output directory, where the job sees it, its
+    /// text).
+    pub files: Vec<(&'static str, &'static str, &'static str)>,
     /// Its limits: memory in bytes, CPUs, processes and threads.
     pub memory: u64,
     pub cpus: &'static str,

@@ -383,7 +383,7 @@ fn query_stats_job(s: &Service) -> Option<Job<'_>> {
             ..Default::default()
         },
         user: defaults::POSTGRES_USER,
-        files: vec![(paths::POSTGRES_QUERY_STATS_SCRIPT, postgres::SCRIPT_MOUNT)],
+        files: vec![(paths::POSTGRES_QUERY_STATS_SCRIPT, postgres::SCRIPT_MOUNT, postgres::SCRIPT)],
         memory: postgres::JOB_MEMORY,
         cpus: postgres::JOB_CPUS,
         pids: postgres::JOB_PIDS,

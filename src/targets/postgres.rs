@@ -39,7 +39,7 @@ pub const JOB_CPUS: &str = "0.1";
 /// The job's shell and psql.
 pub const JOB_PIDS: u32 = 16;
 
-const SCRIPT: &str = include_str!("../../templates/postgres/enable-query-stats.sh");
+pub const SCRIPT: &str = include_str!("../../templates/postgres/enable-query-stats.sh");
 
 /// Where a postgres service's data volume is mounted. The official image keeps its data in
 /// `/var/lib/postgresql/data` up to 17; from 18 on, in a per-version directory under

@@ -438,11 +438,21 @@ fn pinned_by_digest_the_overlay_names_the_digests_of_the_images_it_pins() {
         .cloned();
     let compose =
         yaml_to_json(&alloy_compose(&BTreeMap::from([("compose.yaml".into(), compose.to_string())]))["compose.yaml"]);
+    let jobs: Vec<String> = compose["services"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(n, _)| n.ends_with("-query-stats"))
+        .map(|(_, s)| s["image"].as_str().unwrap().to_string())
+        .collect();
+    assert!(!jobs.is_empty(), "faceless runs a query-statistics job");
     let expected: Vec<String> = ["prometheus", "alertmanager", "grafana", "loki", "alloy", "pushgateway"]
         .map(String::from)
         .into_iter()
         .chain(exporters)
         .map(|s| compose["services"][&s]["image"].as_str().unwrap().to_string())
+        // And the database's, whose query-statistics job runs before its exporter.
+        .chain(jobs)
         .collect();
     assert!(expected.len() > 5, "faceless has exporters");
     let mut sorted = wanted.clone();
@@ -481,10 +491,15 @@ fn pinned_by_digest_the_overlay_names_the_digests_of_the_images_it_pins() {
     let (tag, digest) = image["tag"].as_str().unwrap().split_once('@').unwrap();
     assert_eq!(recorded[&format!("{}:{tag}", image["repository"].as_str().unwrap())], digest);
     // The exporters' Deployments name their images by digest.
+    // (And the init containers of the jobs before them, the database's.)
     for (path, o) in objects(&plan.files).into_iter().filter(|(_, o)| o["kind"] == "Deployment") {
-        let image = o["spec"]["template"]["spec"]["containers"][0]["image"].as_str().unwrap();
-        let (named, digest) = image.split_once('@').unwrap_or_else(|| panic!("{path}: {image} has no digest"));
-        assert_eq!(recorded[named], digest, "{path}");
+        let spec = &o["spec"]["template"]["spec"];
+        let inits = spec["initContainers"].as_array().cloned().unwrap_or_default();
+        for c in spec["containers"].as_array().unwrap().iter().chain(&inits) {
+            let image = c["image"].as_str().unwrap();
+            let (named, digest) = image.split_once('@').unwrap_or_else(|| panic!("{path}: {image} has no digest"));
+            assert_eq!(recorded[named], digest, "{path}");
+        }
     }
 }
 
@@ -763,6 +778,77 @@ fn the_exporters_run_as_compose_runs_them_with_their_secrets_from_the_stacks_sec
                 let items = volume["secret"]["items"].as_array().unwrap();
                 assert!(items.iter().any(|i| i["path"] == mount["subPath"]), "{name}: {var}: {mount}");
             }
+            // The one-shot jobs compose runs before it (but the secrets' seeding, which the
+            // stack's Secret replaces): its init containers, as compose runs each.
+            let waits: Vec<&String> = theirs["depends_on"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter(|(n, d)| d["condition"] == "service_completed_successfully" && *n != "sightline-secrets")
+                .map(|(n, _)| n)
+                .collect();
+            let inits = pod["initContainers"].as_array().cloned().unwrap_or_default();
+            assert_eq!(inits.len(), waits.len(), "{}: {name}: {waits:?}", m.display());
+            for job in waits {
+                let init = inits.iter().find(|i| i["name"] == job.as_str()).unwrap();
+                let (image, entrypoint, command, env) = container_of_compose(&services[job]);
+                assert_eq!(init["image"], image, "{}: {job}", m.display());
+                assert_eq!(placed(&init["command"]), entrypoint, "{}: {job}", m.display());
+                assert_eq!(placed(&init["args"]), command, "{}: {job}", m.display());
+                let ours: BTreeMap<String, String> = init["env"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| (v["name"].as_str().unwrap().into(), value_of(v)))
+                    .collect();
+                assert_eq!(ours, env, "{}: {job}: environment", m.display());
+                let mounted = |path: &str| {
+                    let mount = init["volumeMounts"].as_array().unwrap().iter().find(|v| v["mountPath"] == path);
+                    let mount = mount.unwrap_or_else(|| panic!("{job}: nothing at {path}"));
+                    (
+                        mount.clone(),
+                        pod["volumes"].as_array().unwrap().iter().find(|v| v["name"] == mount["name"]).unwrap().clone(),
+                    )
+                };
+                for (_, file) in ours.iter().filter(|(k, _)| k.ends_with("_FILE")) {
+                    let (_, volume) = mounted(file);
+                    assert!(volume["secret"]["secretName"].as_str().unwrap().ends_with("-secrets"), "{job}: {file}");
+                }
+                // Each file compose mounts from the tree (its directory), from a ConfigMap with
+                // the same text, where the job reads it.
+                for bind in services[job]["volumes"].as_array().into_iter().flatten().filter_map(|v| v.as_str()) {
+                    let Some(dir) = bind.strip_prefix("./") else { continue };
+                    let (from, rest) = dir.split_once(':').unwrap();
+                    let to = rest.trim_end_matches(":ro");
+                    for (path, text) in compose.iter().filter(|(p, _)| p.starts_with(&format!("{from}/"))) {
+                        let at = format!("{to}/{}", &path[from.len() + 1..]);
+                        if !entrypoint.to_string().contains(&at) {
+                            continue;
+                        }
+                        let (mount, volume) = mounted(&at);
+                        let map = objects(k8s)
+                            .into_iter()
+                            .find(|(_, o)| {
+                                o["kind"] == "ConfigMap" && o["metadata"]["name"] == volume["configMap"]["name"]
+                            })
+                            .unwrap()
+                            .1;
+                        // (But for the header compose's file has, which the ConfigMap's file has.)
+                        let text: String = text
+                            .lines()
+                            .filter(|l| !l.starts_with("# Generated by sightline"))
+                            .map(|l| format!("{l}\n"))
+                            .collect();
+                        assert_eq!(
+                            map["data"][mount["subPath"].as_str().unwrap()],
+                            text.as_str(),
+                            "{}: {job}: {at}",
+                            m.display()
+                        );
+                    }
+                }
+                assert_eq!(init["securityContext"], c["securityContext"], "{job}: hardened as the exporter");
+            }
             let paths: Vec<&str> =
                 c["volumeMounts"].as_array().unwrap().iter().map(|v| v["mountPath"].as_str().unwrap()).collect();
             let unique: std::collections::BTreeSet<&&str> = paths.iter().collect();
@@ -876,7 +962,8 @@ fn the_operator_makes_of_the_scrape_objects_the_targets_compose_scrapes() {
         let read = |p: &&String| {
             ["scrape", "exporters", "prometheus"].iter().any(|d| p.starts_with(&format!("manifests/{d}/")))
         };
-        for (path, text) in k8s.iter().filter(|(p, _)| read(p)) {
+        // (Not the ConfigMaps of the one-shot jobs' files, which the operator has no use for.)
+        for (path, text) in k8s.iter().filter(|(p, t)| read(p) && !t.contains("\nkind: ConfigMap\n")) {
             let file = dir.path().join(path.rsplit('/').next().unwrap());
             std::fs::write(&file, text).unwrap();
             files.push(file);
@@ -1831,4 +1918,60 @@ fn batch_jobs_outside_the_cluster_are_left_out_with_their_alerts() {
     assert!(!files.contains_key("helm/pushgateway.values.yaml"));
     assert!(!files.contains_key("manifests/prometheus-rules/jobs.yaml"));
     assert!(!files.values().any(|f| f.contains("job=\"pushgateway\"")));
+}
+
+#[test]
+fn the_query_stats_init_container_creates_the_extension_as_the_pod_runs_it() {
+    // The db exporter's init container of faceless-staging, run here as its pod runs it: as
+    // nobody (uid and gid 65534), its script the ConfigMap's text, its variables, the password's
+    // file the pod group's to read (the Secret's mode 0440, `fsGroup`), against a server started
+    // with the options compose gives the database (which preload the library).
+    if !crate::pg_server::is_root() {
+        panic!("this test runs the job as another user: run it as root (scripts/test does)");
+    }
+    let m = crate::support::root().join("examples/faceless-staging.yaml");
+    let k8s = kubernetes_plan(&m);
+    let deployment = objects(&k8s).into_iter().find(|(p, _)| p.ends_with("/db-exporter-deployment.yaml")).unwrap().1;
+    let pod = &deployment["spec"]["template"]["spec"];
+    let init = &pod["initContainers"][0];
+    assert_eq!(pod["securityContext"]["runAsUser"], 65534);
+    let command: Vec<&str> = init["command"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+    let mount = init["volumeMounts"].as_array().unwrap().iter().find(|v| v["mountPath"] == command[1]).unwrap();
+    let map = objects(&k8s).into_iter().find(|(p, _)| p.ends_with("/db-query-stats.yaml")).unwrap().1;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let script = dir.path().join("enable-query-stats.sh");
+    std::fs::write(&script, map["data"][mount["subPath"].as_str().unwrap()].as_str().unwrap()).unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o444)).unwrap();
+    let password = dir.path().join("password");
+    std::fs::write(&password, "unused-on-a-trusting-socket").unwrap();
+    std::os::unix::fs::chown(&password, Some(0), Some(65534)).unwrap();
+    std::fs::set_permissions(&password, std::os::unix::fs::PermissionsExt::from_mode(0o440)).unwrap();
+
+    let compose_tree = crate::support::build_into_tempdir(&m);
+    let setup = crate::pg_server::compose_setup(compose_tree.path(), "db");
+    let server = crate::pg_server::Server::start(&setup.options);
+    server.psql("postgres", "CREATE DATABASE faceless");
+    let mut cmd = server.cmd("setpriv");
+    cmd.args(["--reuid", "65534", "--regid", "65534", "--clear-groups", "--", command[0]]).arg(&script);
+    for v in init["env"].as_array().unwrap() {
+        let (k, value) = (v["name"].as_str().unwrap(), v["value"].as_str().unwrap());
+        match k {
+            // The connection is this server's (a socket, its superuser).
+            "PGHOST" | "PGPORT" | "PGUSER" => {}
+            "PGPASSWORD_FILE" => {
+                cmd.env(k, &password);
+            }
+            _ => {
+                cmd.env(k, value);
+            }
+        }
+    }
+    cmd.env_remove("HOME");
+    let (ok, out) = run(&mut cmd);
+    assert!(ok && out.contains("pg_stat_statements is installed"), "{out}");
+    assert_eq!(
+        server.psql("faceless", "SELECT extname FROM pg_extension WHERE extname = 'pg_stat_statements'"),
+        "pg_stat_statements"
+    );
 }

@@ -256,7 +256,7 @@ fn one_shot_job(s: &Service, job: &kinds::Job, networks: &[&str], secrets_all: &
     j.insert("security_opt".into(), json!(["no-new-privileges:true"]));
     j.insert("networks".into(), json!(networks));
     limits(&mut j, job.memory, job.cpus, job.pids);
-    let files: Vec<String> = job.files.iter().map(|(file, mount)| config_dir(file, mount)).collect();
+    let files: Vec<String> = job.files.iter().map(|(file, mount, _)| config_dir(file, mount)).collect();
     if !files.is_empty() {
         j.insert("volumes".into(), json!(files));
     }

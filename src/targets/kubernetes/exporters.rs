@@ -5,17 +5,19 @@
 //! them; `scrape` points Prometheus at them.
 //!
 //! What compose does around an exporter that the cluster does otherwise: a one-shot job it waits
-//! for (`<service>-query-stats`) is not run (SL903 says so); the secrets are keys of the stack's
+//! for (`<service>-query-stats`) is an init container of its pod, on the service's image with
+//! the job's command, variables and secret files, its files from a ConfigMap
+//! `<stack>-<job>` (compose's, file for file); the secrets are keys of the stack's
 //! Secret, each mounted as a file where compose mounts it; an image compose builds with a shell
 //! to read the password's file (`targets::exporter_image`) is the exporter's own here, the
 //! program run as it starts it with the password in its own variable from the Secret; the hardening is the pod's security
 //! context (nobody, no capability, no privilege escalation, a read-only root with an empty
 //! `/tmp`).
 
-use super::{MANIFESTS_DIR, file, labels, object, object_name, resources, secret_key, secrets_name};
+use super::{MANIFESTS_DIR, file, labels, limits, object, object_name, resources, secret_key, secrets_name};
 use crate::ir::defaults::{self, Probe};
 use crate::ir::{Component, Service, Stack};
-use crate::kinds::{Run, Var};
+use crate::kinds::{Job, Run, Var};
 use crate::targets::Artifact;
 use crate::targets::paths::{BLACKBOX_ADDR, secret_file};
 use serde_json::{Map, Value, json};
@@ -71,29 +73,73 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
             // Kubernetes keeps out of the pod's spec.
             r.entrypoint.clear();
         }
-        out.extend(
-            run(stack, c, e.port, e.health_path, &r)
-                .into_iter()
-                .map(|a| a.from_part(crate::targets::service_part(&s.name, &[]))),
-        );
+        // The one-shot jobs compose runs before it: its pod's init containers, on the
+        // service's image, each job's files in a ConfigMap of its own.
+        let jobs = before(s, &r);
+        let image = s.image.as_ref().map(|i| i.as_str()).unwrap_or_default();
+        let mut made = run(stack, c, e.port, e.health_path, &r, &jobs, image);
+        made.extend(jobs.iter().filter(|j| !j.files.is_empty()).map(|j| job_files(stack, j)));
+        out.extend(made.into_iter().map(|a| a.from_part(crate::targets::service_part(&s.name, &[]))));
     }
     if let Some(c) = stack.component(defaults::BLACKBOX_EXPORTER.name) {
         // Its image's own configuration, whose `http_2xx` module the probes use, as on compose.
-        out.extend(run(stack, c, BLACKBOX_ADDR.1, "/-/healthy", &Run::default()));
+        out.extend(run(stack, c, BLACKBOX_ADDR.1, "/-/healthy", &Run::default(), &[], ""));
     }
     out
 }
 
-/// A component's Deployment and Service: one replica of `c` running `r`, serving `port`,
-/// ready and alive while `health` answers.
-fn run(stack: &Stack, c: &Component, port: u16, health: &str, r: &Run) -> Vec<Artifact> {
-    let name = object_name(stack, &c.name);
-    let select = selector(stack, c);
-    let mut pod_labels = labels(stack);
-    pod_labels.extend(select.clone());
+/// The one-shot jobs of a service that its exporter's `r` waits for.
+fn before<'a>(s: &'a Service, r: &Run) -> Vec<Job<'a>> {
+    (crate::kinds::def(s.kind).jobs)(s).into_iter().filter(|j| r.after.contains(&j.name)).collect()
+}
+
+/// The services whose images the tree names: those whose exporters wait for a one-shot job,
+/// which runs on the service's image.
+pub fn job_images(stack: &Stack) -> Vec<crate::manifest::values::Name> {
+    stack
+        .services
+        .iter()
+        .filter(|s| exporter(stack, s).is_some_and(|(_, e)| !before(s, &(e.run)(s)).is_empty()))
+        .map(|s| s.name.clone())
+        .collect()
+}
+
+/// The ConfigMap of a job's files, each under its file name.
+fn job_files(stack: &Stack, j: &Job) -> Artifact {
+    let data: Map<String, Value> =
+        j.files.iter().map(|(path, _, text)| (file_name(path).to_string(), json!(text))).collect();
+    let o = object(
+        stack,
+        "v1",
+        "ConfigMap",
+        &object_name(stack, &j.name),
+        labels(stack),
+        Map::from_iter([("data".to_string(), Value::Object(data))]),
+    );
+    file(format!("{MANIFESTS_DIR}/{EXPORTERS_DIR}/{}.yaml", j.name), &o)
+}
+
+fn file_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// How every container of the tree runs: no privilege escalation, no capability, a read-only
+/// root.
+pub fn hardened() -> Value {
+    json!({
+        "allowPrivilegeEscalation": false,
+        "readOnlyRootFilesystem": true,
+        "capabilities": { "drop": ["ALL"] },
+    })
+}
+
+/// A container running `r` on `image`: its entrypoint, arguments and variables, each secret file
+/// mounted where compose mounts it (a `subPath` of the stack's Secret, its key added to `items`,
+/// the Secret volume's), and an empty `/tmp`.
+fn container(stack: &Stack, name: &str, image: &str, r: &Run, items: &mut Vec<Value>) -> Map<String, Value> {
     let mut container = Map::new();
-    container.insert("name".into(), json!(c.name));
-    container.insert("image".into(), json!(c.image.as_str()));
+    container.insert("name".into(), json!(name));
+    container.insert("image".into(), json!(image));
     if !r.entrypoint.is_empty() {
         container.insert("command".into(), json!(r.entrypoint.iter().map(|a| literal(a)).collect::<Vec<_>>()));
     }
@@ -101,11 +147,9 @@ fn run(stack: &Stack, c: &Component, port: u16, health: &str, r: &Run) -> Vec<Ar
         container.insert("args".into(), json!(r.command.iter().map(|a| literal(a)).collect::<Vec<_>>()));
     }
     let mut mounts = vec![json!({ "name": "tmp", "mountPath": "/tmp" })];
-    let mut volumes = vec![json!({ "name": "tmp", "emptyDir": { "medium": "Memory", "sizeLimit": "16Mi" } })];
     let mut env = Vec::new();
     // Each secret file where compose mounts it, alone (a `subPath` of the stack's Secret, whose
     // keys are its items): nothing else of the image's directory is hidden.
-    let mut items: Vec<Value> = Vec::new();
     for (var, value) in &r.env {
         let value = match value {
             Var::Value(v) => v.clone(),
@@ -121,12 +165,49 @@ fn run(stack: &Stack, c: &Component, port: u16, health: &str, r: &Run) -> Vec<Ar
                 let mount = json!({ "name": SECRETS_VOLUME, "mountPath": path, "subPath": key, "readOnly": true });
                 if !mounts.contains(&mount) {
                     mounts.push(mount);
-                    items.push(json!({ "key": key, "path": key }));
+                    let item = json!({ "key": key, "path": key });
+                    if !items.contains(&item) {
+                        items.push(item);
+                    }
                 }
                 path
             }
         };
         env.push(json!({ "name": var, "value": literal(&value) }));
+    }
+    if !env.is_empty() {
+        container.insert("env".into(), json!(env));
+    }
+    container.insert("volumeMounts".into(), json!(mounts));
+    container
+}
+
+/// A component's Deployment and Service: one replica of `c` running `r`, serving `port`,
+/// ready and alive while `health` answers; before it, each of `jobs` on `image`.
+fn run(stack: &Stack, c: &Component, port: u16, health: &str, r: &Run, jobs: &[Job], image: &str) -> Vec<Artifact> {
+    let name = object_name(stack, &c.name);
+    let select = selector(stack, c);
+    let mut pod_labels = labels(stack);
+    pod_labels.extend(select.clone());
+    let mut items: Vec<Value> = Vec::new();
+    let mut container = container(stack, &c.name, c.image.as_str(), r, &mut items);
+    let mut volumes = vec![json!({ "name": "tmp", "emptyDir": { "medium": "Memory", "sizeLimit": "16Mi" } })];
+    let mut inits = Vec::new();
+    for (i, j) in jobs.iter().enumerate() {
+        let mut init = self::container(stack, &j.name, image, &j.run, &mut items);
+        let volume = format!("job-files-{i}");
+        if !j.files.is_empty() {
+            let mounts = init["volumeMounts"].as_array_mut().expect("a container's mounts");
+            for (path, mount, _) in &j.files {
+                mounts
+                    .push(json!({ "name": volume, "mountPath": mount, "subPath": file_name(path), "readOnly": true }));
+            }
+            volumes.push(json!({ "name": volume, "configMap": { "name": object_name(stack, &j.name) } }));
+        }
+        let cpus: f64 = j.cpus.parse().expect("a job's CPUs are a number");
+        init.insert("resources".into(), limits(j.memory, cpus));
+        init.insert("securityContext".into(), hardened());
+        inits.push(Value::Object(init));
     }
     if !items.is_empty() {
         // Readable by the pod's group (nobody's, `fsGroup`), no one else.
@@ -134,9 +215,6 @@ fn run(stack: &Stack, c: &Component, port: u16, health: &str, r: &Run) -> Vec<Ar
             "name": SECRETS_VOLUME,
             "secret": { "secretName": secrets_name(stack), "items": items, "defaultMode": 0o440 },
         }));
-    }
-    if !env.is_empty() {
-        container.insert("env".into(), json!(env));
     }
     container.insert("ports".into(), json!([{ "name": METRICS_PORT, "containerPort": port, "protocol": "TCP" }]));
     // As compose checks it: a GET of its health path; or a connection to its port where a
@@ -157,16 +235,11 @@ fn run(stack: &Stack, c: &Component, port: u16, health: &str, r: &Run) -> Vec<Ar
         live
     });
     container.insert("resources".into(), resources(c));
-    container.insert(
-        "securityContext".into(),
-        json!({
-            "allowPrivilegeEscalation": false,
-            "readOnlyRootFilesystem": true,
-            "capabilities": { "drop": ["ALL"] },
-        }),
-    );
-    container.insert("volumeMounts".into(), json!(mounts));
-    let pod = json!({
+    container.insert("securityContext".into(), hardened());
+    // Its mounts last, where they have always been written.
+    let mounts = container.shift_remove("volumeMounts").expect("a container's mounts");
+    container.insert("volumeMounts".into(), mounts);
+    let mut pod = json!({
         "metadata": { "labels": Value::Object(pod_labels) },
         "spec": {
             // It talks to its service and to nothing of the cluster's API.
@@ -182,6 +255,9 @@ fn run(stack: &Stack, c: &Component, port: u16, health: &str, r: &Run) -> Vec<Ar
             "volumes": volumes,
         },
     });
+    if !inits.is_empty() {
+        pod["spec"]["initContainers"] = json!(inits);
+    }
     let deployment = object(
         stack,
         "apps/v1",

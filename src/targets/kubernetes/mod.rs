@@ -112,7 +112,12 @@ pub fn object(
 /// quantities (memory in binary units, CPU in thousandths); the requests are the limits, so the
 /// scheduler places the pod only where they fit.
 pub fn resources(c: &Component) -> Value {
-    let limits = json!({ "memory": values::quantity(c.memory.bytes()), "cpu": format!("{}m", (c.cpus * 1000.0).round() as u64) });
+    limits(c.memory.bytes(), c.cpus)
+}
+
+/// Those of `memory` bytes and `cpus` CPUs.
+pub fn limits(memory: u64, cpus: f64) -> Value {
+    let limits = json!({ "memory": values::quantity(memory), "cpu": format!("{}m", (cpus * 1000.0).round() as u64) });
     json!({ "requests": limits.clone(), "limits": limits })
 }
 
