@@ -2,7 +2,7 @@
 # What backup-postgres.sh and backup-mysql.sh share, sourced by both: their options, and
 # everything after the dump itself (compress, verify, optionally encrypt, a sha256 beside the
 # dump, rotation of the job's old dumps, and the result for node-exporter's textfile
-# collector). The sourcing script defines `check_settings` (its connection settings are there)
+# collector, or for a Pushgateway). The sourcing script defines `check_settings` (its connection settings are there)
 # and `dump_database` (the dump on stdout), and calls
 # `backup_main ENGINE EXT DB_USAGE "$@"`: its name in messages, the dump's extension (`dump`,
 # `sql`) and what it dumps, for --help.
@@ -20,6 +20,8 @@ Usage: $engine --job NAME --keep N [options]
   --age-recipient KEY   encrypt the dump to this age public key
   --dest DIR            where dumps go (default: \$BACKUP_DIR or /backups)
   --textfile-dir DIR    write metrics for node-exporter here (default: \$TEXTFILE_DIR; none if unset)
+  --pushgateway URL     push metrics to this Pushgateway, http://HOST[:PORT] (default:
+                        \$PUSHGATEWAY_URL; none if unset); a push it refuses fails the run
   --no-verify           skip the verification of the dump before it is kept
   --help                show this help
 
@@ -33,6 +35,7 @@ backup_main() {
   job="" keep="" service="" compress="gzip" recipient="" verify=1
   dest="${BACKUP_DIR:-/backups}"
   textfile_dir="${TEXTFILE_DIR:-}"
+  pushgateway="${PUSHGATEWAY_URL:-}"
   while (($#)); do
     case "$1" in
       --job) job="${2:?--job needs a value}"; shift 2 ;;
@@ -42,6 +45,7 @@ backup_main() {
       --age-recipient) recipient="${2:?--age-recipient needs a value}"; shift 2 ;;
       --dest) dest="${2:?--dest needs a value}"; shift 2 ;;
       --textfile-dir) textfile_dir="${2:?--textfile-dir needs a value}"; shift 2 ;;
+      --pushgateway) pushgateway="${2:?--pushgateway needs a value}"; shift 2 ;;
       --no-verify) verify=0; shift ;;
       --help | -h) backup_usage; exit 0 ;;
       *) echo "$engine: unknown argument: $1" >&2; backup_usage >&2; exit 2 ;;
@@ -52,6 +56,7 @@ backup_main() {
   [[ $keep =~ ^[1-9][0-9]*$ ]] || { echo "$engine: --keep must be a positive integer" >&2; exit 2; }
   [[ -z $service ]] && service="$job"
   [[ $service =~ ^[a-z][a-z0-9_-]{0,62}$ ]] || { echo "$engine: --service must match [a-z][a-z0-9_-]*" >&2; exit 2; }
+  check_pushgateway
   case "$compress" in gzip) zext=".gz" ;; zstd) zext=".zst" ;; none) zext="" ;; *) echo "$engine: --compress must be gzip, zstd or none" >&2; exit 2 ;; esac
   check_settings
 
@@ -86,8 +91,63 @@ backup_main() {
   done
 
   trap - ERR
-  write_metrics 1 "$size"
+  # The dump is kept; a result nobody can read fails the run (BackupMetricsMissing would not
+  # fire until the window has passed).
+  write_metrics 1 "$size" || exit 1
   echo "$engine: job $job wrote $dir/$name ($size bytes)"
+}
+
+# The Pushgateway's URL, checked before anything runs.
+check_pushgateway() {
+  [[ -z $pushgateway || $pushgateway =~ ^http://[A-Za-z0-9.-]+(:[0-9]+)?/?$ ]] || {
+    echo "$engine: --pushgateway must be http://HOST[:PORT]" >&2
+    exit 2
+  }
+}
+
+# record GROUP [NAME HELP VALUE]...: the job's gauges of GROUP (`backup`, `restore_test`),
+# for node-exporter's textfile collector and for the Pushgateway, wherever they are given.
+record() {
+  local group="$1"
+  shift
+  textfile_write "sightline_${group}_$job.prom" "$@" || return 1
+  push_metrics "$group" "$@"
+}
+
+# push_metrics GROUP [NAME HELP VALUE]...: the gauges to the Pushgateway (none without one), in
+# the job's group `/metrics/job/sightline_GROUP/backup_job/JOB` with its `service` label. A POST
+# replaces only the metrics it sends: a `=` value is not sent, so the value pushed before
+# stays (or none, as in the textfile).
+push_metrics() {
+  [[ -n $pushgateway ]] || return 0
+  local group="$1" body="" name help value
+  shift
+  while (($#)); do
+    name="$1" help="$2" value="$3"
+    shift 3
+    [[ $value == "=" ]] && continue
+    body+="# HELP $name $help"$'\n'"# TYPE $name gauge"$'\n'"$name{service=\"$service\"} $value"$'\n'
+  done
+  http_post "${pushgateway%/}" "/metrics/job/sightline_$group/backup_job/$job" "$body"
+}
+
+# http_post URL PATH BODY: POST BODY to PATH at URL (http://HOST[:PORT]) with bash's
+# /dev/tcp, as the database images have no curl; fails unless the answer is a 2xx within 10
+# seconds.
+http_post() {
+  local url="$1" host port status
+  [[ $url =~ ^http://([A-Za-z0-9.-]+)(:([0-9]+))?$ ]] || return 1
+  host="${BASH_REMATCH[1]}" port="${BASH_REMATCH[3]:-80}"
+  # shellcheck disable=SC2016 # expanded by the inner bash
+  status=$(LC_ALL=C timeout 10 bash -c '
+    exec 3<>"/dev/tcp/$1/$2" || exit 1
+    printf "POST %s HTTP/1.0\r\nHost: %s\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: %s\r\n\r\n%s" "$3" "$1:$2" "${#4}" "$4" >&3
+    IFS= read -r line <&3 && printf "%s" "${line%$'\''\r'\''}"
+  ' http_post "$host" "$port" "$2" "$3") || true
+  [[ $status =~ ^HTTP/1\.[01]\ 2[0-9][0-9] ]] || {
+    echo "$engine: the Pushgateway at $url did not take the metrics of job $job (${status:-no answer})" >&2
+    return 1
+  }
 }
 
 # textfile_write FILE [NAME HELP VALUE]...: the job's gauges in FILE of the textfile directory,
@@ -122,7 +182,7 @@ write_metrics() { # result size
   # After a failure the last success time and size stay: staleness is measured from them.
   local success="$now"
   [[ $1 == 1 ]] || size="=" success="="
-  textfile_write "sightline_backup_$job.prom" \
+  record backup \
     sightline_backup_last_result "1 if the last run of the backup job succeeded, 0 if it failed." "$1" \
     sightline_backup_last_run_timestamp_seconds "When the backup job last ran." "$now" \
     sightline_backup_last_duration_seconds "How long the last run took." "$((now - started))" \
@@ -132,7 +192,7 @@ write_metrics() { # result size
 
 fail() {
   rm -f "$tmp_plain" "$tmp_final"
-  write_metrics 0 0
+  write_metrics 0 0 || true
   echo "$engine: job $job failed: $1" >&2
   exit 1
 }

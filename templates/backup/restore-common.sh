@@ -3,14 +3,15 @@
 # a dump (decrypted and decompressed), and the restore test: restore the newest dump of a job
 # into a scratch database, check that it holds every table of the dump with the rows the dump
 # holds for it (not the live database: it has moved on since the dump was taken), drop the
-# scratch database, and record the result for node-exporter's textfile collector.
+# scratch database, and record the result for node-exporter's textfile collector or a
+# Pushgateway.
 #
 # The sourcing script defines `restore_into DUMP DATABASE` (creating the database when missing),
 # `drop_database DATABASE`, `in_dump DUMP` and `in_restore DATABASE` (each a sorted list of
 # "table rows" lines), and calls `restore_main ENGINE EXT CONNECTION "$@"`: its name in messages,
 # its dumps' extension (`dump`, `sql`) and where its connection settings come from, for --help.
 
-# The textfile writer (textfile_write) is the backups'.
+# The metrics writer (record: the textfile, the Pushgateway) is the backups'.
 # shellcheck source-path=SCRIPTDIR source=backup-common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/backup-common.sh"
 
@@ -27,6 +28,8 @@ Usage: $engine --into DATABASE [options] DUMP
   --dest DIR         where the job's dumps are (default: \$BACKUP_DIR or /backups)
   --identity FILE    age identity for encrypted dumps
   --textfile-dir DIR write metrics for node-exporter here (default: \$TEXTFILE_DIR; none if unset)
+  --pushgateway URL  push metrics to this Pushgateway, http://HOST[:PORT] (default:
+                     \$PUSHGATEWAY_URL; none if unset); a push it refuses fails the test
   --help             show this help
 
 $connection
@@ -56,6 +59,7 @@ restore_main() {
   into="" test_mode=0 job="" service="" identity="" file=""
   dest="${BACKUP_DIR:-/backups}"
   textfile_dir="${TEXTFILE_DIR:-}"
+  pushgateway="${PUSHGATEWAY_URL:-}"
   while (($#)); do
     case "$1" in
       --into) into="${2:?--into needs a value}"; shift 2 ;;
@@ -65,6 +69,7 @@ restore_main() {
       --dest) dest="${2:?--dest needs a value}"; shift 2 ;;
       --identity) identity="${2:?--identity needs a value}"; shift 2 ;;
       --textfile-dir) textfile_dir="${2:?--textfile-dir needs a value}"; shift 2 ;;
+      --pushgateway) pushgateway="${2:?--pushgateway needs a value}"; shift 2 ;;
       --help | -h) restore_usage; exit 0 ;;
       -*) echo "$engine: unknown option: $1" >&2; restore_usage >&2; exit 2 ;;
       *) file="$1"; shift ;;
@@ -81,6 +86,7 @@ restore_main() {
   [[ $job =~ ^[a-z][a-z0-9_-]{0,62}$ ]] || { echo "$engine: --job must match [a-z][a-z0-9_-]*" >&2; exit 2; }
   [[ -z $service ]] && service="$job"
   [[ $service =~ ^[a-z][a-z0-9_-]{0,62}$ ]] || { echo "$engine: --service must match [a-z][a-z0-9_-]*" >&2; exit 2; }
+  check_pushgateway
   newest=$(find "$dest/$job" -maxdepth 1 -type f -name "$job-*.$ext*" ! -name '*.sha256' -printf '%f\n' 2>/dev/null | sort -r | head -n 1)
   scratch="sightline_restore_test_$$"
   trap 'restore_fail "unexpected error on line $LINENO"' ERR
@@ -97,7 +103,7 @@ restore_main() {
 
   trap - ERR
   drop_database "$scratch" >/dev/null 2>&1 || true
-  restore_metrics 1
+  restore_metrics 1 || exit 1
   echo "$engine: $newest restores: $tables tables, each with the rows the dump holds"
 }
 
@@ -106,14 +112,14 @@ restore_metrics() { # result
   success=$(date +%s)
   # After a failure the last success time stays.
   [[ $1 == 1 ]] || success="="
-  textfile_write "sightline_restore_test_$job.prom" \
+  record restore_test \
     sightline_restore_test_last_result "1 if the last restore test of the job succeeded, 0 if not." "$1" \
     sightline_restore_test_last_success_timestamp_seconds "When the restore test of the job last succeeded." "$success"
 }
 
 restore_fail() {
   drop_database "$scratch" >/dev/null 2>&1 || true
-  restore_metrics 0
+  restore_metrics 0 || true
   echo "$engine: restore test of $job failed: $1" >&2
   exit 1
 }

@@ -639,3 +639,78 @@ fn the_dumps_volume_goes_only_where_nothing_else_is() {
         assert!(refused(bad), "{bad} is accepted");
     }
 }
+
+/// The value of a series of the Pushgateway's `/metrics` whose line starts with `selector`.
+fn pushed(port: u16, selector: &str) -> Option<String> {
+    let answer = crate::support::http_get(port, "/metrics").unwrap();
+    answer.lines().find(|l| l.starts_with(selector)).map(|l| l.rsplit(' ').next().unwrap().to_string())
+}
+
+#[test]
+fn backups_and_restore_tests_push_their_results_to_a_pushgateway() {
+    // The scripts with `--pushgateway` (what a runner without node-exporter's textfile
+    // collector reports through), against a real PostgreSQL server and the Pushgateway the
+    // stack runs: each result in its job's group with its labels; a failure pushes its result
+    // and leaves the last success and size as they were; a Pushgateway that does not answer
+    // fails the run but keeps the dump; a URL that is not one is refused before anything runs.
+    let tree = build_into_tempdir(&root().join("examples/faceless-staging.yaml"));
+    let scripts = tree.path().join("backup");
+    let setup = compose_setup(tree.path(), "db");
+    let server = Server::start(&setup.options);
+    let work = tempfile::tempdir().unwrap();
+    let dest = work.path().join("backups");
+    server.create_database("shop", &setup);
+    server.psql("shop", "CREATE TABLE items (id int); INSERT INTO items SELECT generate_series(1, 100);");
+    let port = crate::support::free_port();
+    let gateway = crate::support::Running::listening(
+        Command::new(require_tool("pushgateway")).arg(format!("--web.listen-address=127.0.0.1:{port}")),
+        port,
+        &work.path().join("pushgateway.log"),
+    );
+    let url = format!("http://127.0.0.1:{port}");
+    let script = |name: &str, db: &str, args: &[&str]| {
+        let mut c = server.cmd(scripts.join(name));
+        c.env("PGDATABASE", db).args(["--job", "nightly", "--service", "db", "--dest"]).arg(&dest).args(args);
+        run(&mut c)
+    };
+    let series = |metric: &str, group: &str| {
+        format!("{metric}{{backup_job=\"nightly\",instance=\"\",job=\"sightline_{group}\",service=\"db\"}} ")
+    };
+    let (ok, out) = script("backup-postgres.sh", "shop", &["--keep", "2", "--pushgateway", &url]);
+    assert!(ok, "{out}");
+    assert_eq!(pushed(port, &series("sightline_backup_last_result", "backup")).as_deref(), Some("1"));
+    let success = pushed(port, &series("sightline_backup_last_success_timestamp_seconds", "backup")).unwrap();
+    let size = pushed(port, &series("sightline_backup_last_size_bytes", "backup")).unwrap();
+    assert_eq!(
+        size,
+        std::fs::metadata(dest.join("nightly").join(&dumps(&dest.join("nightly"))[0])).unwrap().len().to_string()
+    );
+
+    // A run that fails: its result, its time; the last success and size stay.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let (ok, out) = script("backup-postgres.sh", "missing", &["--keep", "2", "--pushgateway", &url]);
+    assert!(!ok, "{out}");
+    assert_eq!(pushed(port, &series("sightline_backup_last_result", "backup")).as_deref(), Some("0"));
+    assert_eq!(pushed(port, &series("sightline_backup_last_success_timestamp_seconds", "backup")), Some(success));
+    assert_eq!(pushed(port, &series("sightline_backup_last_size_bytes", "backup")), Some(size));
+
+    // The restore test, in a group of its own.
+    let (ok, out) = script("restore-postgres.sh", "shop", &["--test", "--pushgateway", &url]);
+    assert!(ok, "{out}");
+    assert_eq!(pushed(port, &series("sightline_restore_test_last_result", "restore_test")).as_deref(), Some("1"));
+    assert_eq!(pushed(port, &series("sightline_backup_last_result", "backup")).as_deref(), Some("0"));
+
+    // No Pushgateway there: the run fails and says so, the dump is kept.
+    drop(gateway);
+    let before = dumps(&dest.join("nightly")).len();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let (ok, out) = script("backup-postgres.sh", "shop", &["--keep", "5", "--pushgateway", &url]);
+    assert!(!ok && out.contains("did not take the metrics"), "{out}");
+    assert_eq!(dumps(&dest.join("nightly")).len(), before + 1, "{out}");
+    // Not a URL it can push to: refused before anything runs.
+    for bad in ["https://pushgateway:9091", "pushgateway:9091", "http://push gateway"] {
+        let (ok, out) = script("backup-postgres.sh", "shop", &["--keep", "5", "--pushgateway", bad]);
+        assert!(!ok && out.contains("--pushgateway must be"), "{bad}: {out}");
+    }
+    assert_eq!(dumps(&dest.join("nightly")).len(), before + 1);
+}
