@@ -192,14 +192,17 @@ fn services(ctx: &Ctx, stack: &Stack, sink: &mut Sink) {
     for s in &stack.services {
         let exporter =
             crate::targets::kubernetes::exporters::exporter(stack, s).map(|(c, _)| object_name(stack, &c.name));
-        let too_long = exporter.as_ref().filter(|n| !is_service_name(n));
+        // Its exporter's Service, and the init containers of the jobs before it (a container's
+        // name is a label too: `<service>-query-stats`).
+        let jobs = crate::targets::kubernetes::exporters::init_containers(stack, s);
+        let too_long = exporter.as_ref().filter(|n| !is_service_name(n)).or(jobs.iter().find(|n| !is_label(n)));
         if !is_label(s.name.as_str()) || too_long.is_some() {
             let named = too_long.cloned().unwrap_or_else(|| object_name(stack, s.name.as_str()));
             sink.push(
                 Diagnostic::error(Code::PlatformName, format!("the service name `{}` cannot name Kubernetes objects", s.name))
                     .at(ctx.key(["services", s.name.as_str()]))
                     .label(format!("its objects would be named `{named}`"))
-                    .help("an object's name is lower-case letters, digits and `-`, and a Service's (its exporter's) at most 63 characters: rename the service (or shorten the stack's name)"),
+                    .help("an object's name is lower-case letters, digits and `-`, and a Service's (its exporter's) or a container's (a job before it, `<service>-query-stats`) at most 63 characters: rename the service (or shorten the stack's name)"),
             );
         }
         // A kind not behind a Service of its own (celery: its workers listen on nothing).

@@ -378,6 +378,9 @@ fn query_stats_job(s: &Service) -> Option<Job<'_>> {
                 ("PGPORT", Var::Value(s.port.to_string())),
                 ("PGUSER", Var::Value(pg.user.clone())),
                 ("PGDATABASE", Var::Value(pg.database.clone())),
+                // Each attempt gives up on a server that does not answer after 5 s (libpq waits
+                // for the system's TCP timeout otherwise): the script's 30 attempts end.
+                ("PGCONNECT_TIMEOUT", Var::Value("5".into())),
                 ("PGPASSWORD_FILE", Var::SecretFile(&pg.password)),
             ],
             ..Default::default()

@@ -83,16 +83,20 @@ fn age_key(dir: &Path) -> (PathBuf, String) {
     (key, recipient)
 }
 
+/// faceless-staging's tree, its `db` server as compose sets it up, and a scratch directory.
+fn faceless_db() -> (tempfile::TempDir, crate::pg_server::ComposeSetup, Server, tempfile::TempDir) {
+    let tree = build_into_tempdir(&root().join("examples/faceless-staging.yaml"));
+    let setup = compose_setup(tree.path(), "db");
+    let server = Server::start(&setup.options);
+    (tree, setup, server, tempfile::tempdir().unwrap())
+}
+
 #[test]
 fn backups_verify_rotate_restore_and_encrypt_on_a_real_database() {
     require_tool("shellcheck");
     require_tool("age");
-    let tree = build_into_tempdir(&root().join("examples/faceless-staging.yaml"));
-    let scripts = tree.path().join("backup");
-    let setup = compose_setup(tree.path(), "db");
-    let server = Server::start(&setup.options);
-    let work = tempfile::tempdir().unwrap();
-    let dest = work.path().join("backups");
+    let (tree, setup, server, work) = faceless_db();
+    let (scripts, dest) = (tree.path().join("backup"), work.path().join("backups"));
     let textfile = work.path().join("textfile");
     // A database name with characters the manifest allows and a shell would not like.
     let db = "app$data-1";
@@ -653,12 +657,8 @@ fn backups_and_restore_tests_push_their_results_to_a_pushgateway() {
     // stack runs: each result in its job's group with its labels; a failure pushes its result
     // and leaves the last success and size as they were; a Pushgateway that does not answer
     // fails the run but keeps the dump; a URL that is not one is refused before anything runs.
-    let tree = build_into_tempdir(&root().join("examples/faceless-staging.yaml"));
-    let scripts = tree.path().join("backup");
-    let setup = compose_setup(tree.path(), "db");
-    let server = Server::start(&setup.options);
-    let work = tempfile::tempdir().unwrap();
-    let dest = work.path().join("backups");
+    let (tree, setup, server, work) = faceless_db();
+    let (scripts, dest) = (tree.path().join("backup"), work.path().join("backups"));
     server.create_database("shop", &setup);
     server.psql("shop", "CREATE TABLE items (id int); INSERT INTO items SELECT generate_series(1, 100);");
     let port = crate::support::free_port();

@@ -1922,38 +1922,49 @@ fn batch_jobs_outside_the_cluster_are_left_out_with_their_alerts() {
 
 #[test]
 fn the_query_stats_init_container_creates_the_extension_as_the_pod_runs_it() {
-    // The db exporter's init container of faceless-staging, run here as its pod runs it: as
-    // nobody (uid and gid 65534), its script the ConfigMap's text, its variables, the password's
-    // file the pod group's to read (the Secret's mode 0440, `fsGroup`), against a server started
-    // with the options compose gives the database (which preload the library).
-    if !crate::pg_server::is_root() {
-        panic!("this test runs the job as another user: run it as root (scripts/test does)");
-    }
+    // The db exporter's init container of faceless-staging, run here as its pod runs it: as the
+    // pod's user and group (as root; otherwise as this unprivileged user), its script the
+    // ConfigMap's text, its variables, the password's file the pod group's to read (the Secret
+    // volume's mode, its group the pod's `fsGroup`), against a server started with the options
+    // compose gives the database (which preload the library).
+    use std::os::unix::fs::PermissionsExt;
     let m = crate::support::root().join("examples/faceless-staging.yaml");
     let k8s = kubernetes_plan(&m);
     let deployment = objects(&k8s).into_iter().find(|(p, _)| p.ends_with("/db-exporter-deployment.yaml")).unwrap().1;
     let pod = &deployment["spec"]["template"]["spec"];
     let init = &pod["initContainers"][0];
-    assert_eq!(pod["securityContext"]["runAsUser"], 65534);
+    let user = pod["securityContext"]["runAsUser"].as_u64().unwrap();
+    let group = pod["securityContext"]["fsGroup"].as_u64().unwrap();
+    let secret = pod["volumes"].as_array().unwrap().iter().find(|v| v["secret"].is_object()).unwrap();
+    let mode = secret["secret"]["defaultMode"].as_u64().unwrap() as u32;
     let command: Vec<&str> = init["command"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
     let mount = init["volumeMounts"].as_array().unwrap().iter().find(|v| v["mountPath"] == command[1]).unwrap();
     let map = objects(&k8s).into_iter().find(|(p, _)| p.ends_with("/db-query-stats.yaml")).unwrap().1;
     let dir = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(dir.path(), PermissionsExt::from_mode(0o755)).unwrap();
     let script = dir.path().join("enable-query-stats.sh");
     std::fs::write(&script, map["data"][mount["subPath"].as_str().unwrap()].as_str().unwrap()).unwrap();
-    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o444)).unwrap();
+    std::fs::set_permissions(&script, PermissionsExt::from_mode(0o444)).unwrap();
     let password = dir.path().join("password");
     std::fs::write(&password, "unused-on-a-trusting-socket").unwrap();
-    std::os::unix::fs::chown(&password, Some(0), Some(65534)).unwrap();
-    std::fs::set_permissions(&password, std::os::unix::fs::PermissionsExt::from_mode(0o440)).unwrap();
+    let root = crate::pg_server::is_root();
+    if root {
+        std::os::unix::fs::chown(&password, Some(0), Some(group as u32)).unwrap();
+    }
+    std::fs::set_permissions(&password, PermissionsExt::from_mode(mode)).unwrap();
 
     let compose_tree = crate::support::build_into_tempdir(&m);
     let setup = crate::pg_server::compose_setup(compose_tree.path(), "db");
     let server = crate::pg_server::Server::start(&setup.options);
     server.psql("postgres", "CREATE DATABASE faceless");
-    let mut cmd = server.cmd("setpriv");
-    cmd.args(["--reuid", "65534", "--regid", "65534", "--clear-groups", "--", command[0]]).arg(&script);
+    let mut cmd = if root {
+        let mut c = server.cmd("setpriv");
+        c.args(["--reuid", &user.to_string(), "--regid", &group.to_string(), "--clear-groups", "--", command[0]]);
+        c
+    } else {
+        server.cmd(command[0])
+    };
+    cmd.arg(&script);
     for v in init["env"].as_array().unwrap() {
         let (k, value) = (v["name"].as_str().unwrap(), v["value"].as_str().unwrap());
         match k {

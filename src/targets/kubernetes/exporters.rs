@@ -88,6 +88,11 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     out
 }
 
+/// The names of the init containers of a service's exporter: the jobs it waits for.
+pub fn init_containers(stack: &Stack, s: &Service) -> Vec<String> {
+    exporter(stack, s).map(|(_, e)| before(s, &(e.run)(s)).into_iter().map(|j| j.name).collect()).unwrap_or_default()
+}
+
 /// The one-shot jobs of a service that its exporter's `r` waits for.
 fn before<'a>(s: &'a Service, r: &Run) -> Vec<Job<'a>> {
     (crate::kinds::def(s.kind).jobs)(s).into_iter().filter(|j| r.after.contains(&j.name)).collect()
@@ -96,12 +101,7 @@ fn before<'a>(s: &'a Service, r: &Run) -> Vec<Job<'a>> {
 /// The services whose images the tree names: those whose exporters wait for a one-shot job,
 /// which runs on the service's image.
 pub fn job_images(stack: &Stack) -> Vec<crate::manifest::values::Name> {
-    stack
-        .services
-        .iter()
-        .filter(|s| exporter(stack, s).is_some_and(|(_, e)| !before(s, &(e.run)(s)).is_empty()))
-        .map(|s| s.name.clone())
-        .collect()
+    stack.services.iter().filter(|s| !init_containers(stack, s).is_empty()).map(|s| s.name.clone()).collect()
 }
 
 /// The ConfigMap of a job's files, each under its file name.
