@@ -75,7 +75,7 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
                 )
                 .at(ctx.value(["host", "disk"]))
                 .label(format!("biggest: {}", top.join(", ")))
-                .help("lower `disk:` of prometheus or loki (and their retention), or give the host more disk"),
+                .help("lower `disk:` of prometheus, loki (and their retention) or backups, or give the host more disk"),
             );
         }
     }

@@ -159,9 +159,79 @@ pub fn check(ctx: &Ctx, stack: &Stack, sink: &mut Sink) {
         );
     }
     services(ctx, stack, sink);
+    backups(ctx, stack, sink);
     shared_pods(ctx, stack, sink);
     secret_keys(ctx, stack, sink);
     not_lowered(ctx, stack, sink);
+}
+
+/// The backups' CronJobs (`targets::kubernetes::backups`): names of at most 52 characters
+/// (SL901), schedules the API server's cron parser takes (SL906).
+fn backups(ctx: &Ctx, stack: &Stack, sink: &mut Sink) {
+    let Some(b) = &stack.backups else { return };
+    let restore_tested = crate::targets::backup::restore_tested(b);
+    let mut schedules = Vec::new();
+    for j in &b.jobs {
+        // (The lowered jobs are those that run on Kubernetes: where each is in the manifest.)
+        let index = ctx.manifest.backups.iter().flat_map(|b| &b.jobs).position(|m| m.name == j.name).unwrap_or(0);
+        let at = |key: &str| ctx.value(["backups", "jobs", &index.to_string(), key]);
+        // A CronJob's name is a DNS name of at most 52 characters (its Jobs' names add 11):
+        // the job's, and its restore test's when it has one.
+        let [backup, restore] = crate::targets::kubernetes::backups::cronjob_names(stack, j.name.as_str());
+        let tested = b.restore_test.is_some() && restore_tested.iter().any(|t| t.name == j.name);
+        let names = std::iter::once(backup).chain(tested.then_some(restore));
+        if let Some(bad) = names.into_iter().find(|n| n.len() > 52 || !is_label(n)) {
+            sink.push(
+                Diagnostic::error(Code::PlatformName, format!("the backup job name `{}` cannot name its CronJob", j.name))
+                    .at(at("name"))
+                    .label(format!("its CronJob would be named `{bad}`, {} characters", bad.len()))
+                    .help("a CronJob's name is lower-case letters, digits and `-`, at most 52 characters: rename the job (or shorten the stack's name)"),
+            );
+        }
+        schedules.push((&j.schedule, at("schedule")));
+    }
+    if let Some(rt) = &b.restore_test {
+        schedules.push((rt, ctx.value(["backups", "restore_test"])));
+    }
+    for (cron, at) in schedules {
+        if let Some(why) = kubernetes_misreads(&cron.normalized()) {
+            sink.push(
+                Diagnostic::error(
+                    Code::KubernetesSchedule,
+                    format!("`{}`: Kubernetes reads this schedule otherwise", cron.normalized()),
+                )
+                .at(at)
+                .label(why)
+                .help("write Sunday as `0` or `sun`, and `*` for `*/1`: every cron reads those alike"),
+            );
+        }
+    }
+}
+
+/// Why Kubernetes' cron parser (robfig/cron's standard one) reads a schedule otherwise than
+/// cron does, if it does: it refuses a day of the week of 7 (cron's Sunday), and reads `*/1` in
+/// the day of the month or week as `*` (which changes which of the two days a run needs). A
+/// range that ends on `sun` after its start, which it would refuse too, no schedule has
+/// (`Cron::parse`).
+fn kubernetes_misreads(schedule: &str) -> Option<&'static str> {
+    let fields: Vec<&str> = schedule.split_whitespace().collect();
+    let day = |v: &str| -> Option<u32> {
+        const DAYS: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
+        DAYS.iter().position(|d| d.eq_ignore_ascii_case(v)).map(|p| p as u32).or_else(|| v.parse().ok())
+    };
+    for part in fields.get(4)?.split(',') {
+        let range = part.split('/').next().unwrap_or(part);
+        let ends: Vec<Option<u32>> = range.split('-').map(day).collect();
+        if ends.contains(&Some(7)) {
+            return Some("a day of the week of 7, Sunday to cron: Kubernetes takes 0 to 6");
+        }
+    }
+    if fields[2..5].iter().step_by(2).any(|f| *f == "*/1") {
+        return Some(
+            "`*/1` in the day of the month or week, which Kubernetes reads as `*`: the runs would not be cron's",
+        );
+    }
+    None
 }
 
 /// Each service's objects can be named (SL901): `<stack>-<service>` (a ServiceMonitor,
@@ -366,8 +436,21 @@ fn not_lowered(ctx: &Ctx, stack: &Stack, sink: &mut Sink) {
             ));
         }
     }
-    if stack.backups.is_some() {
-        parts.push("backups".into());
+    // (The lowered stack has left them out: `ir::lower_for`.)
+    let run: Vec<&str> = stack.backups.iter().flat_map(|b| &b.jobs).map(|j| j.name.as_str()).collect();
+    let backups_out: Vec<&str> = ctx
+        .manifest
+        .backups
+        .iter()
+        .flat_map(|b| &b.jobs)
+        .map(|j| j.name.as_str())
+        .filter(|n| !run.contains(n))
+        .collect();
+    if !backups_out.is_empty() {
+        parts.push(format!(
+            "the backup jobs {} (MySQL, encrypted or zstd: the CronJobs run the stock PostgreSQL image, which has no age or zstd)",
+            quoted(backups_out)
+        ));
     }
     // The Pushgateway's Service is reached in the cluster only (compose publishes it on the
     // host's loopback for the jobs of services outside the project).

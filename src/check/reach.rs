@@ -16,7 +16,8 @@ use crate::targets::alertmanager::routing;
 pub fn check(ctx: &Ctx, sink: &mut Sink) {
     let m = ctx.manifest;
     // All of this is compose's: on Kubernetes, Services resolve by name across the cluster, the
-    // scrape configuration says where each service is, and backups are not generated (SL903).
+    // scrape configuration says where each service is, and the backups report to the
+    // Pushgateway, not node-exporter.
     if ctx.platform == crate::manifest::model::Platform::Kubernetes {
         return;
     }

@@ -77,13 +77,16 @@ pub fn framework(s: &Service) -> Vec<String> {
 /// Every metric name some target of this stack exposes (recording rules included).
 pub fn exposed(stack: &Stack) -> Vec<String> {
     let mut out: Vec<String> = SCRAPE.iter().chain(SELF).map(|s| s.to_string()).collect();
-    if stack.component(super::defaults::NODE_EXPORTER.name).is_some() {
+    let node = stack.component(super::defaults::NODE_EXPORTER.name).is_some();
+    if node {
         out.extend(NODE.iter().map(|s| s.to_string()));
-        if stack.backups.is_some() {
-            out.extend(BACKUP.iter().map(|s| s.to_string()));
-        }
     }
-    if stack.component(super::defaults::PUSHGATEWAY.name).is_some() {
+    // The backups' results, read by node-exporter, or pushed (Kubernetes).
+    let pushgateway = stack.component(super::defaults::PUSHGATEWAY.name).is_some();
+    if stack.backups.is_some() && (node || pushgateway) {
+        out.extend(BACKUP.iter().map(|s| s.to_string()));
+    }
+    if !stack.jobs.is_empty() {
         out.extend(JOBS.iter().map(|s| s.to_string()));
     }
     if !stack.remote_write.is_empty() {

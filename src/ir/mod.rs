@@ -451,8 +451,23 @@ pub fn lower_for(manifest: &Manifest, manifest_name: &str, platform: Option<m::P
         let outside: Vec<Name> =
             stack.services.iter().filter(|s| !s.place.in_cluster()).map(|s| s.name.clone()).collect();
         stack.jobs.retain(|j| !outside.contains(&j.service));
-        if stack.jobs.is_empty() {
+        // The backup jobs run as CronJobs on the stock image of the runner's base, PostgreSQL's,
+        // which has pg_dump, bash and gzip but neither age nor zstd, and push their results to
+        // the Pushgateway: a job it cannot run is left out with its alerts (SL903 names it).
+        let kinds: Vec<(Name, Kind)> = stack.services.iter().map(|s| (s.name.clone(), s.kind)).collect();
+        if let Some(b) = &mut stack.backups {
+            b.jobs.retain(|j| backup_runs_on_kubernetes(j, &kinds));
+        }
+        if stack.backups.as_ref().is_some_and(|b| b.jobs.is_empty()) {
+            stack.backups = None;
+            stack.components.retain(|c| c.name != defaults::BACKUP.name);
+        }
+        let pushgateway = stack.component(defaults::PUSHGATEWAY.name).is_some();
+        if stack.jobs.is_empty() && stack.backups.is_none() {
             stack.components.retain(|c| c.name != defaults::PUSHGATEWAY.name);
+        } else if !pushgateway {
+            let p = manifest.observability.as_ref().and_then(|o| o.pushgateway.clone()).unwrap_or_default();
+            stack.components.push(pushgateway_component(&p));
         }
         // Alloy collects the logs there whatever `logs.collector` says: Promtail, past its end
         // of life, has no DaemonSet of ours (docs/kubernetes.md).
@@ -463,6 +478,14 @@ pub fn lower_for(manifest: &Manifest, manifest_name: &str, platform: Option<m::P
         }
     }
     stack
+}
+
+/// Whether a backup job runs on Kubernetes (`lower_for`): PostgreSQL's, unencrypted, gzip or
+/// no compression.
+pub fn backup_runs_on_kubernetes(j: &BackupJob, kinds: &[(Name, Kind)]) -> bool {
+    kinds.iter().any(|(n, k)| *n == j.service && *k == Kind::Postgres)
+        && j.age_recipient.is_none()
+        && j.compress != m::Compress::Zstd
 }
 
 /// Lower a checked manifest for the platform it names. `manifest_name` is the file name shown
@@ -767,6 +790,11 @@ fn lower_service(name: &Name, s: &m::Service, all: &IndexMap<Name, m::Service>, 
     }
 }
 
+/// The Pushgateway, with the manifest's settings.
+fn pushgateway_component(p: &m::ComponentSettings) -> Component {
+    component(&defaults::PUSHGATEWAY, "observability.pushgateway", p.version.as_ref(), p.memory.as_ref(), p.cpus, None)
+}
+
 fn component(
     d: &ComponentDefault,
     setting: &str,
@@ -886,20 +914,12 @@ fn components(
     }
     if backups {
         let b = manifest.backups.clone().unwrap_or_default();
-        let mut runner = component(&defaults::BACKUP, "backups", None, b.memory.as_ref(), b.cpus, None);
+        let mut runner = component(&defaults::BACKUP, "backups", None, b.memory.as_ref(), b.cpus, b.disk.as_ref());
         runner.image = runner_base(services, &runner.image);
         out.push(runner);
     }
     if jobs {
-        let p = obs.pushgateway.clone().unwrap_or_default();
-        out.push(component(
-            &defaults::PUSHGATEWAY,
-            "observability.pushgateway",
-            p.version.as_ref(),
-            p.memory.as_ref(),
-            p.cpus,
-            None,
-        ));
+        out.push(pushgateway_component(&obs.pushgateway.clone().unwrap_or_default()));
     }
     out
 }

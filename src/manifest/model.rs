@@ -1415,6 +1415,10 @@ pub struct Backups {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0.01))]
     pub cpus: Option<f64>,
+    /// Disk reserved for the dumps' volume: counted in the host's budget, and on Kubernetes the
+    /// size of its PersistentVolumeClaim (default there 10GiB).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disk: Option<Size>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]

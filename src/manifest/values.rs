@@ -406,6 +406,22 @@ impl Cron {
         if stripped.chars().any(|c| c.is_ascii_alphabetic()) {
             return Err(ValueError::new(Code::InvalidCron, "not a cron schedule", help));
         }
+        // A range of days of the week that ends on `sun` after its start (`sat-sun`): croner
+        // reads it to 7, but supercronic refuses it and Kubernetes reads `sun` as 0.
+        let backwards = fields[4].split(',').any(|part| {
+            let range = part.split('/').next().unwrap_or(part);
+            match range.split_once('-') {
+                Some((from, to)) => to.eq_ignore_ascii_case("sun") && !from.eq_ignore_ascii_case("sun"),
+                None => false,
+            }
+        });
+        if backwards {
+            return Err(ValueError::new(
+                Code::InvalidCron,
+                "a range of days of the week that ends on `sun`, which crons read as day 0, before the start",
+                "list the days instead, e.g. `sat,sun` or `fri,sat,sun`",
+            ));
+        }
         let parser = croner::parser::CronParser::builder()
             .seconds(croner::parser::Seconds::Disallowed)
             .year(croner::parser::Year::Disallowed)
@@ -718,6 +734,8 @@ mod tests {
             "0 0 * * 1#2",
             "61 * * * *",
             "0 0 * * funday",
+            "0 6 * * sat-sun",
+            "0 6 * * mon-sun/2",
         ] {
             assert!(Cron::parse(bad).is_err(), "{bad:?}");
         }

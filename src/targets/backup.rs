@@ -50,32 +50,93 @@ fn connection(stack: &Stack, job: &BackupJob) -> String {
     (method(stack, job).connection)(s, db)
 }
 
+/// A backup job's arguments to its engine's `backup-<name>.sh`, each flag with its value (if
+/// any) and whether the value is a word the manifest gave (quoted for a shell), but where its
+/// metrics go (the runner's textfile directory, or a Pushgateway).
+pub fn job_args(b: &crate::ir::Backups, j: &BackupJob) -> Vec<(&'static str, Option<String>, bool)> {
+    let compress = match j.compress {
+        Compress::Gzip => "gzip",
+        Compress::Zstd => "zstd",
+        Compress::None => "none",
+    };
+    let mut args = vec![
+        ("--job", Some(j.name.to_string()), true),
+        ("--service", Some(j.service.to_string()), true),
+        ("--keep", Some(j.keep.to_string()), false),
+        ("--compress", Some(compress.to_string()), false),
+        ("--dest", Some(b.destination.clone()), true),
+    ];
+    if let Some(r) = &j.age_recipient {
+        args.push(("--age-recipient", Some(r.clone()), true));
+    }
+    if !b.verify {
+        args.push(("--no-verify", None, false));
+    }
+    args
+}
+
+/// The restore test's arguments to `restore-<name>.sh` for a job, likewise.
+pub fn restore_args(b: &crate::ir::Backups, j: &BackupJob) -> Vec<(&'static str, Option<String>, bool)> {
+    vec![
+        ("--test", None, false),
+        ("--job", Some(j.name.to_string()), true),
+        ("--service", Some(j.service.to_string()), true),
+        ("--dest", Some(b.destination.clone()), true),
+    ]
+}
+
+/// The jobs the restore test restores: the first (unencrypted) job of each database.
+pub fn restore_tested(b: &crate::ir::Backups) -> Vec<&BackupJob> {
+    let mut seen = Vec::new();
+    let mut out = Vec::new();
+    for j in b.jobs.iter().filter(|j| j.age_recipient.is_none()) {
+        if !seen.contains(&j.service) {
+            seen.push(j.service.clone());
+            out.push(j);
+        }
+    }
+    out
+}
+
+/// Arguments as a crontab line's words.
+fn words(args: &[(&'static str, Option<String>, bool)]) -> Vec<String> {
+    args.iter()
+        .map(|(flag, value, quoted)| match value {
+            Some(v) if *quoted => format!("{flag} {}", sh_quote(v)),
+            Some(v) => format!("{flag} {v}"),
+            None => flag.to_string(),
+        })
+        .collect()
+}
+
+/// The scripts every runner has, and its engines' (file name, text).
+pub fn scripts(stack: &Stack, b: &crate::ir::Backups) -> Vec<(&'static str, &'static str)> {
+    let mut out = vec![
+        ("backup-common.sh", BACKUP_COMMON_SH),
+        ("restore-common.sh", RESTORE_COMMON_SH),
+        ("verify-backup.sh", VERIFY_SH),
+    ];
+    for m in methods(stack, b) {
+        out.extend(m.scripts);
+    }
+    out
+}
+
+/// A job's engine's script name stem (`postgres`, `mysql`).
+pub fn engine(stack: &Stack, j: &BackupJob) -> &'static str {
+    method(stack, j).name
+}
+
 fn crontab(stack: &Stack, b: &crate::ir::Backups) -> String {
     // The schedules are in UTC whatever the image's time zone; supercronic logs each job's
     // output, line by line, to the container's log.
     let mut out = String::from("# m h dom mon dow command, run by supercronic as the runner's user\nCRON_TZ=UTC\n");
+    let textfile = format!("--textfile-dir {TEXTFILE_DIR}");
     for j in &b.jobs {
-        let mut args = vec![
-            format!("--job {}", sh_quote(j.name.as_str())),
-            format!("--service {}", sh_quote(j.service.as_str())),
-            format!("--keep {}", j.keep),
-            format!(
-                "--compress {}",
-                match j.compress {
-                    Compress::Gzip => "gzip",
-                    Compress::Zstd => "zstd",
-                    Compress::None => "none",
-                }
-            ),
-            format!("--dest {}", sh_quote(&b.destination)),
-            format!("--textfile-dir {TEXTFILE_DIR}"),
-        ];
-        if let Some(r) = &j.age_recipient {
-            args.push(format!("--age-recipient {}", sh_quote(r)));
-        }
-        if !b.verify {
-            args.push("--no-verify".into());
-        }
+        let mut args = words(&job_args(b, j));
+        // (Where compose has always written it: before the optional flags.)
+        let at = args.iter().position(|a| a.starts_with("--dest ")).map_or(args.len(), |i| i + 1);
+        args.insert(at, textfile.clone());
         out.push_str(&format!(
             "{} {} {SCRIPTS_MOUNT}/backup-{}.sh {}\n",
             j.schedule.normalized(),
@@ -86,20 +147,13 @@ fn crontab(stack: &Stack, b: &crate::ir::Backups) -> String {
     }
     if let Some(rt) = &b.restore_test {
         // The newest dump of each database's first job.
-        let mut seen = Vec::new();
-        for j in b.jobs.iter().filter(|j| j.age_recipient.is_none()) {
-            if seen.contains(&j.service) {
-                continue;
-            }
-            seen.push(j.service.clone());
+        for j in restore_tested(b) {
             out.push_str(&format!(
-                "{} {} {SCRIPTS_MOUNT}/restore-{}.sh --test --job {} --service {} --dest {} --textfile-dir {TEXTFILE_DIR}\n",
+                "{} {} {SCRIPTS_MOUNT}/restore-{}.sh {} {textfile}\n",
                 rt.normalized(),
                 connection(stack, j),
                 method(stack, j).name,
-                sh_quote(j.name.as_str()),
-                sh_quote(j.service.as_str()),
-                sh_quote(&b.destination)
+                words(&restore_args(b, j)).join(" "),
             ));
         }
     }
@@ -182,14 +236,8 @@ fn dockerfile(stack: &Stack, b: &crate::ir::Backups) -> String {
 
 pub fn lower(stack: &Stack) -> Vec<Artifact> {
     let Some(b) = &stack.backups else { return Vec::new() };
-    let mut out = vec![
-        Artifact::new(format!("{BACKUP_DIR}/backup-common.sh"), BACKUP_COMMON_SH),
-        Artifact::new(format!("{BACKUP_DIR}/restore-common.sh"), RESTORE_COMMON_SH),
-        Artifact::new(format!("{BACKUP_DIR}/verify-backup.sh"), VERIFY_SH),
-    ];
-    for m in methods(stack, b) {
-        out.extend(m.scripts.map(|(name, text)| Artifact::new(format!("{BACKUP_DIR}/{name}"), text)));
-    }
+    let mut out: Vec<Artifact> =
+        scripts(stack, b).into_iter().map(|(name, text)| Artifact::new(format!("{BACKUP_DIR}/{name}"), text)).collect();
     out.extend([
         Artifact::new(format!("{BACKUP_DIR}/entrypoint.sh"), entrypoint(stack, b)),
         Artifact::new(format!("{BACKUP_DIR}/crontab"), crontab(stack, b)),

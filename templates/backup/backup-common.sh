@@ -63,6 +63,9 @@ backup_main() {
   started=$(date +%s)
   dir="$dest/$job"
   mkdir -p "$dir"
+  # The temporary files of a run killed before it ended (a job runs once at a time: supercronic
+  # does not overlap a job, nor a CronJob that forbids it), which rotation does not see.
+  find "$dir" -maxdepth 1 -type f -name '.partial-*' -delete
   stamp=$(date -u +%Y%m%dT%H%M%SZ)
   name="$job-$stamp.$ext$zext"
   [[ -n $recipient ]] && name="$name.age"

@@ -144,7 +144,7 @@ fn every_object_validates_against_its_schema_and_names_are_valid() {
                     let errors = schema_errors(schema, o);
                     assert!(errors.is_empty(), "{}: {path}: {errors:#?}", m.display());
                 }
-                "ConfigMap" | "Secret" | "Deployment" | "Service" => {
+                "ConfigMap" | "Secret" | "Deployment" | "Service" | "CronJob" | "PersistentVolumeClaim" => {
                     let file = scratch.path().join(path.replace('/', "_"));
                     std::fs::write(&file, &plan[path]).unwrap();
                     builtin.push(file);
@@ -207,17 +207,37 @@ fn rules_are_the_compose_rules_and_promtool_accepts_them() {
                     r["alert"] == "Watchdog"
                         || ["loki", "pushgateway"].contains(&r["labels"]["job"].as_str().unwrap_or(""))
                 });
+                // The cluster's backups report to a Pushgateway, which compose runs for batch
+                // jobs only: its rule is the one compose has with batch jobs.
+                let compose_has =
+                    theirs["rules"].as_array().unwrap().iter().any(|r| r["labels"]["job"] == "pushgateway");
+                compared["rules"]
+                    .as_array_mut()
+                    .unwrap()
+                    .retain(|r| compose_has || r["labels"]["job"] != "pushgateway");
                 assert!(
                     theirs["rules"].as_array().unwrap().iter().any(|r| r["alert"] == "LokiRuleFailures"),
                     "{}",
                     m.display()
                 );
             }
-            // But for the advice on an undelivered log alert and a batch job's missing
-            // results, which names each platform's own setting or address.
+            if name == "backups" {
+                // The jobs the cluster runs (SL903 names the others), without the textfile
+                // collector's alert (the results are pushed there).
+                let run: Vec<Value> =
+                    ours["rules"].as_array().unwrap().iter().map(|r| r["labels"]["backup_job"].clone()).collect();
+                theirs["rules"]
+                    .as_array_mut()
+                    .unwrap()
+                    .retain(|r| r["alert"] != "BackupMetricsUnreadable" && run.contains(&r["labels"]["backup_job"]));
+            }
+            // But for the advice on an undelivered log alert, a batch job's and a backup's
+            // missing results, which names each platform's own setting or address.
             for rules in [&mut theirs["rules"], &mut compared["rules"]] {
                 for r in rules.as_array_mut().unwrap() {
-                    if r["alert"] == "LokiNotificationsFailing" || r["alert"] == "BatchJobNeverSucceeded" {
+                    if ["LokiNotificationsFailing", "BatchJobNeverSucceeded", "BackupMetricsMissing", "BackupFailed"]
+                        .contains(&r["alert"].as_str().unwrap_or(""))
+                    {
                         r["annotations"]["description"] = Value::Null;
                     }
                 }
@@ -232,7 +252,9 @@ fn rules_are_the_compose_rules_and_promtool_accepts_them() {
             let name = path.trim_end_matches(".yml");
             let kept = found.iter().any(|(n, _, _)| n == name);
             let expected = match name {
-                "host" | "backups" => false,
+                "host" => false,
+                // Kept for the backup jobs the cluster runs, if any.
+                "backups" => k8s.keys().any(|p| p.starts_with("manifests/backups/")),
                 // Kept for its Watchdog and Loki's rules.
                 "monitoring" => true,
                 _ => true,
@@ -333,7 +355,12 @@ fn alertmanager_is_the_compose_configuration_and_amtool_accepts_it() {
 #[test]
 fn dashboards_are_the_compose_dashboards_where_the_chart_finds_them() {
     for (m, k8s, compose) in built() {
-        let boards: Vec<&String> = compose.keys().filter(|p| p.starts_with("grafana/dashboards/")).collect();
+        // (But the backups', when the cluster runs none of the manifest's backup jobs: SL903.)
+        let backups = k8s.keys().any(|p| p.starts_with("manifests/backups/"));
+        let boards: Vec<&String> = compose
+            .keys()
+            .filter(|p| p.starts_with("grafana/dashboards/") && (backups || !p.ends_with("/backups.json")))
+            .collect();
         let maps: Vec<Value> = objects(k8s)
             .into_iter()
             .map(|(_, o)| o)
@@ -1617,13 +1644,17 @@ fn the_chart_scrapes_loki_as_the_kept_monitoring_rules_select_it() {
     let operator = require_tool("operator-config");
     let (m, k8s, _) = &built()[0];
     let namespace = objects(k8s)[0].1["metadata"]["namespace"].as_str().unwrap().to_string();
-    let objs = helm_template("loki-chart", "loki", &namespace, &k8s["helm/loki.values.yaml"]);
+    let mut objs = helm_template("loki-chart", "loki", &namespace, &k8s["helm/loki.values.yaml"]);
+    // And the Pushgateway's, when the stack runs one (its job is kept too).
+    if let Some(values) = k8s.get("helm/pushgateway.values.yaml") {
+        objs.extend(helm_template("pushgateway-chart", "pushgateway", &namespace, values));
+    }
     let dir = tempfile::tempdir().unwrap();
     let mut files = Vec::new();
     for (i, o) in objs.iter().enumerate() {
         let mut o = o.clone();
         match o["kind"].as_str().unwrap() {
-            "ServiceMonitor" | "Service" => {}
+            "ServiceMonitor" | "Service" | "Deployment" => {}
             // Its pods are its template's, as a Deployment's (what the simulation reads).
             "StatefulSet" => {
                 o["kind"] = "Deployment".into();
@@ -1712,8 +1743,12 @@ fn batch_jobs_push_to_the_chart_s_pushgateway_and_its_scrape_feeds_the_rules() {
         let deployment = rendered(&objs, "Deployment", "pushgateway");
         let pod = &deployment["spec"]["template"];
         let c = container(pod, "pushgateway");
-        let image = compose_doc["services"]["pushgateway"]["image"].as_str().unwrap();
-        assert_eq!(c["image"].as_str().unwrap().trim_start_matches("docker.io/"), image, "{}", m.display());
+        // (Compose runs one for batch jobs only; the cluster's backups report to one too.)
+        let theirs = compose_doc["services"].get("pushgateway").cloned();
+        if let Some(theirs) = &theirs {
+            let image = theirs["image"].as_str().unwrap();
+            assert_eq!(c["image"].as_str().unwrap().trim_start_matches("docker.io/"), image, "{}", m.display());
+        }
         let args: Vec<&str> = c["args"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
         let file = args.iter().find_map(|a| a.strip_prefix("--persistence.file=")).unwrap();
         let mount =
@@ -1721,20 +1756,25 @@ fn batch_jobs_push_to_the_chart_s_pushgateway_and_its_scrape_feeds_the_rules() {
         let volume = pod["spec"]["volumes"].as_array().unwrap().iter().find(|v| v["name"] == mount.unwrap()["name"]);
         let claim = volume.unwrap()["persistentVolumeClaim"]["claimName"].as_str().unwrap();
         assert!(rendered(&objs, "PersistentVolumeClaim", claim)["spec"]["accessModes"][0] == "ReadWriteOnce");
-        let compose_args = compose_doc["services"]["pushgateway"]["command"].as_array().unwrap();
-        let interval =
-            |args: Vec<&str>| args.into_iter().find(|a| a.starts_with("--persistence.interval")).map(String::from);
-        assert_eq!(
-            interval(args.clone()),
-            interval(compose_args.iter().map(|a| a.as_str().unwrap()).collect()),
-            "{}",
-            m.display()
-        );
+        if let Some(theirs) = &theirs {
+            let compose_args = theirs["command"].as_array().unwrap();
+            let interval =
+                |args: Vec<&str>| args.into_iter().find(|a| a.starts_with("--persistence.interval")).map(String::from);
+            assert_eq!(
+                interval(args.clone()),
+                interval(compose_args.iter().map(|a| a.as_str().unwrap()).collect()),
+                "{}",
+                m.display()
+            );
+        }
 
         // Hardened as the exporters are; reached only from the stack's namespace and the jobs'.
-        let exporter = objects(k8s).into_iter().find(|(_, o)| o["kind"] == "Deployment").unwrap().1;
-        let theirs = &exporter["spec"]["template"]["spec"]["containers"][0]["securityContext"];
-        assert_eq!(&c["securityContext"], theirs, "{}", m.display());
+        let hardened = serde_json::json!({
+            "allowPrivilegeEscalation": false,
+            "readOnlyRootFilesystem": true,
+            "capabilities": { "drop": ["ALL"] },
+        });
+        assert_eq!(c["securityContext"], hardened, "{}", m.display());
         assert_eq!(pod["spec"]["securityContext"]["seccompProfile"]["type"], "RuntimeDefault");
         assert_eq!(pod["spec"]["securityContext"]["runAsNonRoot"], true);
         let policy = objs.iter().find(|o| o["kind"] == "NetworkPolicy").expect("a NetworkPolicy");
@@ -1750,8 +1790,6 @@ fn batch_jobs_push_to_the_chart_s_pushgateway_and_its_scrape_feeds_the_rules() {
         // Where the jobs push, as the rules' advice says: the chart's Service.
         let service = rendered(&objs, "Service", "pushgateway");
         let url = format!("http://pushgateway.{namespace}.svc:{}", service["spec"]["ports"][0]["port"]);
-        let jobs = objects(k8s).into_iter().find(|(p, _)| p.ends_with("prometheus-rules/jobs.yaml")).unwrap().1;
-        assert!(jobs.to_string().contains(&format!("cannot reach {url},")), "{}: {url}", m.display());
 
         // The operator's configuration and targets of the chart's ServiceMonitor.
         let mut files = Vec::new();
@@ -1800,9 +1838,15 @@ fn batch_jobs_push_to_the_chart_s_pushgateway_and_its_scrape_feeds_the_rules() {
             .clone();
         assert_eq!(job["honor_labels"], false, "{}: a pushed `job` must not replace the target's", m.display());
 
+        // With batch jobs (not only backups, which have their own test): where they push, as
+        // the rules' advice says, is the chart's Service.
+        let Some(jobs_yml) = compose.get("prometheus/rules/jobs.yml") else { continue };
+        let jobs = objects(k8s).into_iter().find(|(p, _)| p.ends_with("prometheus-rules/jobs.yaml")).unwrap().1;
+        assert!(jobs.to_string().contains(&format!("cannot reach {url},")), "{}: {url}", m.display());
+
         // For real: the Pushgateway given a success of the first job and a failure of the
         // second, scraped as that job scrapes it (its target's labels, its metric relabelling).
-        let names: Vec<String> = yaml_to_json(&compose["prometheus/rules/jobs.yml"])["groups"][0]["rules"]
+        let names: Vec<String> = yaml_to_json(jobs_yml)["groups"][0]["rules"]
             .as_array()
             .unwrap()
             .iter()
@@ -1985,4 +2029,252 @@ fn the_query_stats_init_container_creates_the_extension_as_the_pod_runs_it() {
         server.psql("faceless", "SELECT extname FROM pg_extension WHERE extname = 'pg_stat_statements'"),
         "pg_stat_statements"
     );
+}
+
+/// A crontab line's schedule, its variables and its command's words (the values are names the
+/// manifest restricts, single-quoted at most).
+fn crontab_line(line: &str) -> (String, BTreeMap<String, String>, Vec<String>) {
+    let words: Vec<String> = line.split_whitespace().map(|w| w.replace('\'', "")).collect();
+    let schedule = words[..5].join(" ");
+    let vars = words[5..].iter().take_while(|w| w.contains('=')).map(|w| {
+        let (k, v) = w.split_once('=').unwrap();
+        (k.to_string(), v.to_string())
+    });
+    let vars: BTreeMap<String, String> = vars.collect();
+    let command = words[5 + vars.len()..].to_vec();
+    (schedule, vars, command)
+}
+
+#[test]
+fn backups_are_cronjobs_running_compose_s_scripts_with_compose_s_arguments() {
+    // Every line of compose's crontab that the cluster can run (PostgreSQL's jobs, neither
+    // encrypted nor zstd: the stock image has no age or zstd) is a CronJob with its schedule in
+    // UTC, its script, its arguments (its results pushed to the Pushgateway rather than written
+    // for node-exporter) and its connection, the password from the stack's Secret; the scripts
+    // are compose's; the others are named by SL903, and have no alerts on the cluster.
+    let mut seen = 0;
+    for (m, k8s, compose) in built() {
+        let Some(crontab) = compose.get("backup/crontab") else {
+            assert!(!k8s.keys().any(|p| p.starts_with("manifests/backups/")), "{}", m.display());
+            continue;
+        };
+        let cronjobs: Vec<Value> =
+            objects(k8s).into_iter().filter(|(_, o)| o["kind"] == "CronJob").map(|(_, o)| o).collect();
+        let namespace = format!(".{}.svc", objects(k8s)[0].1["metadata"]["namespace"].as_str().unwrap());
+        let mut run = Vec::new();
+        // The backup jobs the cluster runs, then their restore tests.
+        let mut kept: Vec<String> = Vec::new();
+        let mut lines: Vec<&str> =
+            crontab.lines().filter(|l| !l.starts_with('#') && !l.starts_with("CRON_TZ")).collect();
+        lines.sort_by_key(|l| l.contains("/restore-"));
+        for line in lines {
+            let (schedule, vars, mut command) = crontab_line(line);
+            let job = command[command.iter().position(|w| w == "--job").unwrap() + 1].clone();
+            // A backup the stock image can run; a restore test of one.
+            let runs = if command[0].contains("/restore-") {
+                kept.contains(&job)
+            } else {
+                command[0].contains("-postgres.sh") && !command.iter().any(|w| w == "--age-recipient" || w == "zstd")
+            };
+            let Some(cj) = cronjobs.iter().find(|c| {
+                let args = c["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["command"].to_string();
+                args.contains(&format!("\"--job\",\"{job}\""))
+                    && args.contains(&command[0].rsplit('/').next().unwrap().to_string())
+            }) else {
+                assert!(!runs, "{}: no CronJob for `{line}`", m.display());
+                continue;
+            };
+            assert!(runs, "{}: a CronJob for `{line}`, which the stock image cannot run", m.display());
+            if !command[0].contains("/restore-") {
+                kept.push(job.clone());
+            }
+            run.push(job.clone());
+            assert_eq!(cj["spec"]["schedule"], schedule.as_str());
+            assert_eq!(cj["spec"]["timeZone"], "Etc/UTC");
+            assert_eq!(cj["spec"]["concurrencyPolicy"], "Forbid");
+            let pod = &cj["spec"]["jobTemplate"]["spec"]["template"]["spec"];
+            let c = &pod["containers"][0];
+            // compose's command, but where the results go.
+            let i = command.iter().position(|w| w == "--textfile-dir").unwrap();
+            command.drain(i..i + 2);
+            command.extend(["--pushgateway".to_string(), "http://pushgateway:9091".to_string()]);
+            let ours: Vec<String> =
+                c["command"].as_array().unwrap().iter().map(|w| w.as_str().unwrap().to_string()).collect();
+            assert_eq!(ours[0], "bash");
+            assert_eq!(ours[1..], command[..], "{}: {job}", m.display());
+            // compose's connection, the password from the Secret.
+            let env: BTreeMap<String, Value> = c["env"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| (e["name"].as_str().unwrap().to_string(), e.clone()))
+                .collect();
+            for (k, v) in vars.iter().filter(|(k, _)| *k != "PGPASSFILE") {
+                assert_eq!(
+                    env[k]["value"].as_str().unwrap().replace(&namespace, ""),
+                    *v,
+                    "{}: {job}: {k}",
+                    m.display()
+                );
+            }
+            assert!(env["PGPASSWORD"]["valueFrom"]["secretKeyRef"]["name"].as_str().unwrap().ends_with("-secrets"));
+            // The scripts and the dumps where compose has them.
+            let mounts: BTreeMap<&str, &str> = c["volumeMounts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| (v["name"].as_str().unwrap(), v["mountPath"].as_str().unwrap()))
+                .collect();
+            assert_eq!(Path::new(&ours[1]).parent().unwrap(), Path::new(mounts["scripts"]));
+            let dest = &command[command.iter().position(|w| w == "--dest").unwrap() + 1];
+            assert_eq!(mounts["backups"], dest.as_str());
+            assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
+            seen += 1;
+        }
+        // The scripts are compose's (but for the header compose's files have).
+        let scripts = objects(k8s).into_iter().find(|(p, _)| p.ends_with("manifests/backups/scripts.yaml"));
+        if let Some((_, map)) = scripts {
+            for (name, text) in map["data"].as_object().unwrap() {
+                let theirs: String = compose[&format!("backup/{name}")]
+                    .lines()
+                    .filter(|l| !l.starts_with("# Generated by sightline"))
+                    .map(|l| format!("{l}\n"))
+                    .collect();
+                assert_eq!(text.as_str().unwrap(), theirs, "{}: {name}", m.display());
+            }
+        }
+        // The jobs the cluster does not run: no alerts, and SL903 names them.
+        let text = std::fs::read(m).unwrap();
+        let checked = sightline::check_for(&m.to_string_lossy(), &text, Some(Platform::Kubernetes));
+        let note = checked.diagnostics.iter().find(|d| d.code == sightline::code::Code::NotLowered).unwrap();
+        let rules = k8s.get("manifests/prometheus-rules/backups.yaml").cloned().unwrap_or_default();
+        for line in crontab.lines().filter(|l| l.contains("backup-")) {
+            let (_, _, command) = crontab_line(line);
+            let job = &command[command.iter().position(|w| w == "--job").unwrap() + 1];
+            let named = note.message.contains(&format!("`{job}`"));
+            assert_eq!(named, !run.contains(job), "{}: {job}: {}", m.display(), note.message);
+            assert_eq!(rules.contains(&format!("backup_job: {job}\n")), run.contains(job), "{}: {job}", m.display());
+        }
+        assert!(!rules.contains("BackupMetricsUnreadable"), "{}: no textfile collector there", m.display());
+    }
+    assert!(seen >= 3, "the examples' backups and restore test: {seen}");
+}
+
+#[test]
+fn the_backup_cronjobs_run_here_as_their_pods_run_them_and_push_their_results() {
+    // faceless-staging's backup and restore-test CronJobs, their containers' commands run here
+    // as their pods run them: the scripts from the ConfigMap, the dumps' volume a directory of
+    // the pod's group (`fsGroup`), as the pod's user when root, against a real PostgreSQL server
+    // as compose sets it up and the stack's Pushgateway. Each result lands in the Pushgateway
+    // with the labels the backup rules select.
+    use std::os::unix::fs::PermissionsExt;
+    let m = crate::support::root().join("examples/faceless-staging.yaml");
+    let k8s = kubernetes_plan(&m);
+    let work = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(work.path(), PermissionsExt::from_mode(0o755)).unwrap();
+    let scripts = work.path().join("scripts");
+    std::fs::create_dir(&scripts).unwrap();
+    let map = objects(&k8s).into_iter().find(|(p, _)| p.ends_with("backups/scripts.yaml")).unwrap().1;
+    for (name, text) in map["data"].as_object().unwrap() {
+        std::fs::write(scripts.join(name), text.as_str().unwrap()).unwrap();
+        std::fs::set_permissions(scripts.join(name), PermissionsExt::from_mode(0o555)).unwrap();
+    }
+    let dumps = work.path().join("dumps");
+    std::fs::create_dir(&dumps).unwrap();
+    let root = crate::pg_server::is_root();
+    let compose_tree = crate::support::build_into_tempdir(&m);
+    let setup = crate::pg_server::compose_setup(compose_tree.path(), "db");
+    let server = crate::pg_server::Server::start(&setup.options);
+    server.create_database("faceless", &setup);
+    server.psql("faceless", "CREATE TABLE orders (id int); INSERT INTO orders SELECT generate_series(1, 250);");
+    let port = crate::support::free_port();
+    let _gateway = crate::support::Running::listening(
+        Command::new(require_tool("pushgateway")).arg(format!("--web.listen-address=127.0.0.1:{port}")),
+        port,
+        &work.path().join("pushgateway.log"),
+    );
+    let mut ran = 0;
+    for name in ["backup-daily.yaml", "restore-test-daily.yaml"] {
+        let cj = objects(&k8s).into_iter().find(|(p, _)| p.ends_with(&format!("backups/{name}"))).unwrap().1;
+        let pod = &cj["spec"]["jobTemplate"]["spec"]["template"]["spec"];
+        let c = &pod["containers"][0];
+        let (uid, gid) = (
+            pod["securityContext"]["runAsUser"].as_u64().unwrap(),
+            pod["securityContext"]["fsGroup"].as_u64().unwrap(),
+        );
+        if root {
+            // The volume as Kubernetes gives it to the pod: its group's, set-group-ID.
+            std::os::unix::fs::chown(&dumps, Some(0), Some(gid as u32)).unwrap();
+            std::fs::set_permissions(&dumps, PermissionsExt::from_mode(0o2775)).unwrap();
+        }
+        let mounts: BTreeMap<&str, &str> = c["volumeMounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| (v["name"].as_str().unwrap(), v["mountPath"].as_str().unwrap()))
+            .collect();
+        let args: Vec<String> = c["command"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w.as_str().unwrap().replace("$$", "$"))
+            .map(|w| match w.as_str() {
+                "http://pushgateway:9091" => format!("http://127.0.0.1:{port}"),
+                _ if w == mounts["backups"] => dumps.display().to_string(),
+                _ => w.replace(mounts["scripts"], &scripts.display().to_string()),
+            })
+            .collect();
+        let mut cmd = if root {
+            let mut c = server.cmd("setpriv");
+            c.args(["--reuid", &uid.to_string(), "--regid", &gid.to_string(), "--clear-groups", "--"]);
+            c
+        } else {
+            server.cmd(&args[0])
+        };
+        cmd.args(if root { &args[..] } else { &args[1..] });
+        for e in c["env"].as_array().unwrap() {
+            match (e["name"].as_str().unwrap(), e["value"].as_str()) {
+                // The connection is this server's (a socket, its superuser), the password unused.
+                ("PGHOST" | "PGPORT" | "PGUSER", _) => {}
+                (k, Some(v)) => {
+                    cmd.env(k, v);
+                }
+                (k, None) => {
+                    cmd.env(k, "unused-on-a-trusting-socket");
+                }
+            }
+        }
+        // Its `/tmp`, an emptyDir anyone may write.
+        let tmp = work.path().join("tmp");
+        std::fs::create_dir_all(&tmp).unwrap();
+        std::fs::set_permissions(&tmp, PermissionsExt::from_mode(0o1777)).unwrap();
+        cmd.env_remove("HOME").env("TMPDIR", &tmp);
+        let (ok, out) = run(&mut cmd);
+        assert!(ok, "{name}: {args:?}:\n{out}");
+        ran += 1;
+    }
+    assert_eq!(ran, 2);
+    let answer = crate::support::http_get(port, "/metrics").unwrap();
+    for (metric, group) in [
+        ("sightline_backup_last_result", "sightline_backup"),
+        ("sightline_backup_last_success_timestamp_seconds", "sightline_backup"),
+        ("sightline_restore_test_last_result", "sightline_restore_test"),
+    ] {
+        let line = answer
+            .lines()
+            .find(|l| l.starts_with(&format!("{metric}{{")))
+            .unwrap_or_else(|| panic!("{metric}:\n{answer}"));
+        assert!(
+            line.starts_with(&format!(
+                "{metric}{{backup_job=\"daily\",instance=\"\",job=\"{group}\",service=\"db\"}} "
+            )),
+            "{line}"
+        );
+        if metric.ends_with("_result") {
+            assert!(line.ends_with(" 1"), "{line}");
+        }
+    }
+    // The rules select what was pushed: the job, by its `backup_job`.
+    let rules = &k8s["manifests/prometheus-rules/backups.yaml"];
+    assert!(rules.contains("sightline_backup_last_result{backup_job=\"daily\"}"), "{rules}");
 }

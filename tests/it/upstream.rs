@@ -58,6 +58,9 @@ const PEERS: &[(&str, &str)] = &[
     ("operator_config", "github.com/prometheus-operator/prometheus-operator"),
     // Helm, which renders the Loki and Alloy charts with the Kubernetes tree's overlays.
     ("helm", "helm.sh/helm/v3"),
+    // The cron parser of Kubernetes' API server and CronJob controller, for the backups'
+    // CronJobs (the release Kubernetes 1.35 requires).
+    ("kube_cron", "github.com/robfig/cron/v3"),
 ];
 
 /// Where the proxy does not serve the stack's release: (tools directory, release built).

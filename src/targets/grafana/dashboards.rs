@@ -489,8 +489,11 @@ pub fn kinds(stack: &Stack) -> Vec<DashboardKind> {
         .filter(|k| match k {
             DashboardKind::System => node,
             DashboardKind::Slo => stack.services.iter().any(|s| !crate::targets::rules::slo::objectives(s).is_empty()),
-            DashboardKind::Backups => stack.backups.is_some() && node,
-            DashboardKind::Jobs => stack.component(defaults::PUSHGATEWAY.name).is_some(),
+            // The backups' results: read by node-exporter, or pushed (Kubernetes).
+            DashboardKind::Backups => {
+                stack.backups.is_some() && (node || stack.component(defaults::PUSHGATEWAY.name).is_some())
+            }
+            DashboardKind::Jobs => !stack.jobs.is_empty(),
             _ => true,
         })
         .collect()

@@ -16,6 +16,7 @@
 //!   `alloy` chart's DaemonSet;
 //! - `loki`: the overlay for the `loki` chart, and the log alerts as ConfigMaps its ruler loads;
 //! - `pushgateway`: the overlay for the `prometheus-pushgateway` chart the batch jobs push to;
+//! - `backups`: the backup jobs and restore tests as CronJobs pushing to it;
 //! - `values`: the kube-prometheus-stack overlay that ties them together.
 //!
 //! A secret is never written here: each is a key of the stack's one Kubernetes Secret
@@ -25,6 +26,7 @@
 
 pub mod alertmanager;
 pub mod alloy;
+pub mod backups;
 pub mod exporters;
 pub mod grafana;
 pub mod loki;
@@ -55,18 +57,20 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     out.extend(alloy::lower(stack));
     out.extend(loki::lower(stack));
     out.extend(pushgateway::lower(stack));
+    out.extend(backups::lower(stack));
     out.extend(values::lower(stack));
     out
 }
 
 /// The components whose images the Kubernetes tree names: the chart's three (the overlay pins
 /// them), Loki, Alloy and the Pushgateway (their charts' overlays pin them), and those it runs
-/// itself (`exporters`).
+/// itself (`exporters`, the backups' CronJobs).
 pub fn images(stack: &Stack) -> Vec<String> {
     let mut names: Vec<String> = values::CHART_COMPONENTS.iter().map(|n| n.to_string()).collect();
     names.extend([crate::ir::defaults::LOKI.name.to_string(), crate::ir::defaults::ALLOY.name.to_string()]);
     names.extend(stack.services.iter().filter_map(|s| exporters::exporter(stack, s)).map(|(c, _)| c.name.clone()));
-    for d in [&crate::ir::defaults::BLACKBOX_EXPORTER, &crate::ir::defaults::PUSHGATEWAY] {
+    for d in [&crate::ir::defaults::BLACKBOX_EXPORTER, &crate::ir::defaults::PUSHGATEWAY, &crate::ir::defaults::BACKUP]
+    {
         names.extend(stack.component(d.name).map(|c| c.name.clone()));
     }
     names
@@ -146,16 +150,19 @@ pub fn file(path: String, object: &Value) -> Artifact {
 }
 
 /// The secrets the Kubernetes tree reads: the receivers' (Alertmanager's), the services'
-/// passwords their exporters log in with, the remote-write receivers' (the operator's), and
+/// passwords their exporters and backups log in with, the remote-write receivers' (the operator's), and
 /// the access key of Loki's bucket.
 /// The others are read by what the platform does not generate yet (SL903: basic
 /// authentication), by the chart's own settings (Grafana's admin password), or by the
 /// application's own containers, which the cluster runs its own way.
 pub fn secrets_read(stack: &Stack) -> impl Iterator<Item = &crate::ir::SecretUse> {
+    // The passwords the exporters log in with, and the backups' CronJobs.
+    let backed_up: Vec<&crate::manifest::values::Name> =
+        stack.backups.iter().flat_map(|b| &b.jobs).map(|j| &j.service).collect();
     let exporters: Vec<String> = stack
         .services
         .iter()
-        .filter(|s| exporters::exporter(stack, s).is_some())
+        .filter(|s| exporters::exporter(stack, s).is_some() || backed_up.contains(&&s.name))
         .map(|s| format!("services.{}.password", s.name))
         .collect();
     stack.secrets.iter().filter(move |u| {

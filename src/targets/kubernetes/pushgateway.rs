@@ -1,7 +1,8 @@
-//! The Pushgateway on Kubernetes, when the manifest has batch `jobs`: `helm/pushgateway.values.yaml`,
+//! The Pushgateway on Kubernetes, when the manifest has batch `jobs` or backups (`backups`): `helm/pushgateway.values.yaml`,
 //! the overlay for prometheus-community's `prometheus-pushgateway` chart (its `values.yaml`
 //! and templates), installed as release `pushgateway` in the stack's namespace. The batch jobs
-//! push their results to it, and the batch job rules (`rules::jobs`) read them as on compose.
+//! and the backups' CronJobs push their results to it, and their rules (`rules::jobs`,
+//! `rules::backups`) read them as on compose.
 //!
 //! - Its Service is `pushgateway` on 9091 (`fullnameOverride`): a job in the stack's namespace
 //!   pushes to `http://pushgateway:9091` as on compose, one elsewhere to
@@ -99,5 +100,6 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
             "metricRelabelings": crate::targets::prometheus::pushgateway_metric_relabelings(),
         },
     });
-    vec![file(format!("{HELM_DIR}/pushgateway.values.yaml"), &values).from_part("/jobs")]
+    let part = if stack.jobs.is_empty() { "/backups" } else { "/jobs" };
+    vec![file(format!("{HELM_DIR}/pushgateway.values.yaml"), &values).from_part(part)]
 }

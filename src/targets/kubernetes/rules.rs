@@ -15,10 +15,8 @@ use serde_json::{Map, json};
 pub const RULES_DIR: &str = "prometheus-rules";
 
 /// The rule files left out on Kubernetes: the compose host's (`host`, node_exporter on the
-/// host), which kube-prometheus-stack's default rules cover for the cluster's nodes, and the
-/// backups' (the platform does not run them yet: their alerts would fire for backups that do
-/// not exist; SL903).
-pub const LEFT_OUT: [&str; 2] = ["host", "backups"];
+/// host), which kube-prometheus-stack's default rules cover for the cluster's nodes.
+pub const LEFT_OUT: [&str; 1] = ["host"];
 
 /// The file of sightline's own programs' rules, of which the heartbeat's `Watchdog` is kept,
 /// and the rules of the programs the Kubernetes tree's charts run and have scraped under

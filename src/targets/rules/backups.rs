@@ -1,5 +1,5 @@
 //! Backup alerts, from the metrics the backup scripts write for node-exporter's textfile
-//! collector: `BackupFailed` (the last run failed), `BackupStale` (no good dump for longer than
+//! collector (on Kubernetes, push to the Pushgateway): `BackupFailed` (the last run failed), `BackupStale` (no good dump for longer than
 //! the job's schedule allows: its longest gap between runs, plus a tenth of it, at least an
 //! hour), `RestoreTestFailed`, and the two that say the backups are not watched at all:
 //! `BackupMetricsMissing` (no run has written its metrics for that long: cron not running, the
@@ -36,6 +36,7 @@ fn run_series(jobs: &[crate::ir::BackupJob], node: &str, missing: Option<&str>, 
 
 pub fn alerts(stack: &Stack) -> Vec<Tested> {
     let Some(b) = &stack.backups else { return Vec::new() };
+    let kubernetes = stack.platform == crate::manifest::model::Platform::Kubernetes;
     let mut out = Vec::new();
     let node = "job=\"node\",instance=\"node-exporter:9100\"";
     for j in &b.jobs {
@@ -63,7 +64,7 @@ pub fn alerts(stack: &Stack) -> Vec<Tested> {
                 format!("max by (backup_job, service) (last_over_time(sightline_backup_last_result{{{sel}}}[{window}])) == 0"),
                 "critical",
                 format!("Backup job {job} of {service} failed"),
-                format!("The last run of backup job {job} ({}) did not produce a verified dump of {service}; see the backup container's log.", j.schedule.normalized()),
+                format!("The last run of backup job {job} ({}) did not produce a verified dump of {service}; see {}.", j.schedule.normalized(), if kubernetes { format!("the log of the last Job of the CronJob {}", crate::targets::kubernetes::backups::cronjob_names(stack, job)[0]) } else { "the backup container's log".to_string() }),
             ),
             kept: kept.clone(),
             firing: vec![InputSeries { series: format!("sightline_backup_last_result{labels}"), values: "0x60".into() }],
@@ -93,7 +94,11 @@ pub fn alerts(stack: &Stack) -> Vec<Tested> {
                     format!("absent(sightline_backup_last_run_timestamp_seconds{{{sel}}})"),
                     "critical",
                     format!("Backup job {job} of {service} has written no metrics for {window}"),
-                    format!("No run of backup job {job} has left its metrics for node-exporter in {window}: the backup runner or its cron is not running, or node-exporter does not read the textfile directory. BackupFailed and BackupStale cannot fire until it does."),
+                    if kubernetes {
+                        format!("No run of backup job {job} has pushed its metrics to the Pushgateway in {window}: its CronJob has not run (suspended, or its pod cannot start: `kubectl get cronjob,job,pod -n {}`), or cannot reach http://{}:{}. BackupFailed and BackupStale cannot fire until it does.", stack.kubernetes.namespace, crate::targets::paths::PUSHGATEWAY_ADDR.0, crate::targets::paths::PUSHGATEWAY_ADDR.1)
+                    } else {
+                        format!("No run of backup job {job} has left its metrics for node-exporter in {window}: the backup runner or its cron is not running, or node-exporter does not read the textfile directory. BackupFailed and BackupStale cannot fire until it does.")
+                    },
                 )
             },
             kept: kept.clone(),
@@ -104,12 +109,7 @@ pub fn alerts(stack: &Stack) -> Vec<Tested> {
         });
     }
     if b.restore_test.is_some() {
-        let mut seen = Vec::new();
-        for j in b.jobs.iter().filter(|j| j.age_recipient.is_none()) {
-            if seen.contains(&j.service) {
-                continue;
-            }
-            seen.push(j.service.clone());
+        for j in crate::targets::backup::restore_tested(b) {
             let (job, service) = (j.name.as_str(), j.service.as_str());
             let labels = format!("{{{node},backup_job=\"{job}\",service=\"{service}\"}}");
             let mut l = alert_labels(stack, "warning", "operational", Some(service));
@@ -134,6 +134,10 @@ pub fn alerts(stack: &Stack) -> Vec<Tested> {
                 silent: vec![InputSeries { series: format!("sightline_restore_test_last_result{labels}"), values: "1x60".into() }],
             });
         }
+    }
+    // On Kubernetes the results are pushed, not read from files.
+    if kubernetes {
+        return out;
     }
     out.push(Tested {
         rule: AlertRule {

@@ -210,7 +210,7 @@ pub fn alerts(stack: &Stack) -> Vec<Tested> {
                                 "cadvisor" => "the container panels are empty",
                                 "alertmanager" => "no notification goes out",
                                 "loki" => "logs are not stored and log alerts cannot fire",
-                                "pushgateway" => "the batch jobs' results are not read, and their alerts see none newer than its last scrape",
+                                "pushgateway" => "the results pushed to it are not read, and the alerts on them see none newer than its last scrape",
                                 _ => "rules may not be evaluated",
                             }
                         ),

@@ -1,0 +1,198 @@
+//! `manifests/backups/`: the backup jobs as CronJobs, running compose's backup and restore-test
+//! scripts (`targets::backup`) with compose's arguments, their results pushed to the
+//! Pushgateway (`--pushgateway`, `pushgateway`) where compose writes them for node-exporter:
+//!
+//! - `scripts.yaml`: the ConfigMap `<stack>-backup-scripts`, the scripts compose mounts at
+//!   `/opt/sightline`, mounted there;
+//! - `volume.yaml`: the PersistentVolumeClaim `<stack>-backups` the dumps are written to, at the
+//!   manifest's `destination` (ReadWriteOnce, `backups.disk`, default 10 GiB);
+//! - `backup-<job>.yaml`: the CronJob `<stack>-backup-<job>` per job, on its schedule in UTC,
+//!   one run at a time, none retried (a failed run is reported, and the next runs on schedule),
+//!   each cut at its schedule's longest gap;
+//! - `restore-test-<job>.yaml`: the CronJob `<stack>-restore-test-<job>`, on `restore_test`'s
+//!   schedule (each run cut at its longest gap), for the first job of each database the
+//!   cluster runs, as compose's crontab runs it.
+//!
+//! They run the stock image of the runner's base (PostgreSQL's, of the newest database's major
+//! version, with pg_dump, pg_restore, bash and gzip), as its `postgres` user, the connection in
+//! libpq's variables and the password in `PGPASSWORD` from the stack's Secret. The jobs that
+//! need what compose's runner image adds (age, zstd, a MySQL client) are left out with their
+//! alerts (`ir::lower_for`, SL903).
+
+use super::exporters::hardened;
+use super::{MANIFESTS_DIR, file, labels, object, object_name, resources, secret_key, secrets_name};
+use crate::ir::{BackupJob, Backups, Stack, defaults};
+use crate::targets::Artifact;
+use crate::targets::backup::{engine, job_args, restore_args, restore_tested, scripts};
+use crate::targets::paths::{PUSHGATEWAY_ADDR, SCRIPTS_MOUNT};
+use serde_json::{Map, Value, json};
+
+pub const BACKUPS_DIR: &str = "backups";
+
+/// The dumps' volume's size when the manifest gives none.
+pub const DEFAULT_DISK: u64 = 10 << 30;
+
+/// The CronJobs' time zone: the schedules are UTC, as on compose (`CRON_TZ=UTC`).
+const TIME_ZONE: &str = "Etc/UTC";
+
+/// The name of a backup job's CronJob, and of its restore test's: a CronJob's name is at most 52
+/// characters (its Jobs add 11), which `check::platform` holds them to (SL901).
+pub fn cronjob_names(stack: &Stack, job: &str) -> [String; 2] {
+    [object_name(stack, &format!("backup-{job}")), object_name(stack, &format!("restore-test-{job}"))]
+}
+
+pub fn lower(stack: &Stack) -> Vec<Artifact> {
+    let Some(b) = &stack.backups else { return Vec::new() };
+    let Some(runner) = stack.component(defaults::BACKUP.name) else { return Vec::new() };
+    let dir = format!("{MANIFESTS_DIR}/{BACKUPS_DIR}");
+    let data: Map<String, Value> =
+        scripts(stack, b).into_iter().map(|(name, text)| (name.into(), json!(text))).collect();
+    let config = object(
+        stack,
+        "v1",
+        "ConfigMap",
+        &object_name(stack, "backup-scripts"),
+        labels(stack),
+        Map::from_iter([("data".to_string(), Value::Object(data))]),
+    );
+    let size = runner.disk.as_ref().map_or(DEFAULT_DISK, |d| d.bytes());
+    let claim = object(
+        stack,
+        "v1",
+        "PersistentVolumeClaim",
+        &object_name(stack, "backups"),
+        labels(stack),
+        Map::from_iter([(
+            "spec".to_string(),
+            json!({
+                "accessModes": ["ReadWriteOnce"],
+                "resources": { "requests": { "storage": super::values::quantity(size) } },
+            }),
+        )]),
+    );
+    let mut out = vec![
+        file(format!("{dir}/scripts.yaml"), &config).from_part("/backups"),
+        file(format!("{dir}/volume.yaml"), &claim).from_part("/backups"),
+    ];
+    for j in &b.jobs {
+        let [name, _] = cronjob_names(stack, j.name.as_str());
+        let run = Run {
+            name,
+            schedule: j.schedule.normalized(),
+            script: format!("backup-{}.sh", engine(stack, j)),
+            args: job_args(b, j),
+            deadline_ms: j.interval.millis(),
+        };
+        out.push(
+            file(format!("{dir}/backup-{}.yaml", j.name), &cronjob(stack, b, runner, j, run))
+                .from_part("/backups/jobs"),
+        );
+    }
+    if let Some(rt) = &b.restore_test {
+        // Each run cut at the restore test's own longest gap.
+        let gap = crate::ir::longest_gap(rt).millis();
+        for j in restore_tested(b) {
+            let [_, name] = cronjob_names(stack, j.name.as_str());
+            let run = Run {
+                name,
+                schedule: rt.normalized(),
+                script: format!("restore-{}.sh", engine(stack, j)),
+                args: restore_args(b, j),
+                deadline_ms: gap,
+            };
+            let o = cronjob(stack, b, runner, j, run);
+            out.push(file(format!("{dir}/restore-test-{}.yaml", j.name), &o).from_part("/backups/restore_test"));
+        }
+    }
+    out
+}
+
+/// What a CronJob runs: its name, schedule, the script and its arguments, and how long a run
+/// may take.
+struct Run {
+    name: String,
+    schedule: String,
+    script: String,
+    args: Vec<(&'static str, Option<String>, bool)>,
+    deadline_ms: u64,
+}
+
+/// The CronJob of `run`, for backup job `j`.
+fn cronjob(stack: &Stack, b: &Backups, runner: &crate::ir::Component, j: &BackupJob, run: Run) -> Value {
+    let Run { name, schedule, script, args, deadline_ms } = run;
+    let (host, port) = PUSHGATEWAY_ADDR;
+    let mut command = vec!["bash".to_string(), format!("{SCRIPTS_MOUNT}/{script}")];
+    for (flag, value, _) in args {
+        command.push(flag.to_string());
+        command.extend(value);
+    }
+    // The Pushgateway's Service, in the stack's namespace with the CronJobs.
+    command.extend(["--pushgateway".to_string(), format!("http://{host}:{port}")]);
+    let s = stack.services.iter().find(|s| s.name == j.service).expect("checked: the job's service exists");
+    let db = s.db.as_ref().expect("checked: a backed-up service has a login");
+    let password = json!({ "name": secrets_name(stack), "key": secret_key(&db.password) });
+    let (uid, gid) = defaults::postgres_ids();
+    let (uid, gid): (u64, u64) = (uid.parse().expect("a numeric uid"), gid.parse().expect("a numeric gid"));
+    let container = json!({
+        "name": "backup",
+        "image": runner.image.as_str(),
+        // Kubernetes expands `$(VAR)` in a command: `$` is written `$$`.
+        "command": command.iter().map(|a| a.replace('$', "$$")).collect::<Vec<_>>(),
+        "env": [
+            { "name": "PGHOST", "value": s.host },
+            { "name": "PGPORT", "value": s.port.to_string() },
+            { "name": "PGDATABASE", "value": db.database.replace('$', "$$") },
+            { "name": "PGUSER", "value": db.user.replace('$', "$$") },
+            { "name": "PGPASSWORD", "valueFrom": { "secretKeyRef": password } },
+        ],
+        "resources": resources(runner),
+        "securityContext": hardened(),
+        "volumeMounts": [
+            { "name": "scripts", "mountPath": SCRIPTS_MOUNT, "readOnly": true },
+            { "name": "backups", "mountPath": b.destination },
+            { "name": "tmp", "mountPath": "/tmp" },
+        ],
+    });
+    let pod = json!({
+        "metadata": { "labels": Value::Object(labels(stack)) },
+        "spec": {
+            "restartPolicy": "Never",
+            // It talks to its database and the Pushgateway, to nothing of the cluster's API.
+            "automountServiceAccountToken": false,
+            "securityContext": {
+                "runAsNonRoot": true,
+                "runAsUser": uid,
+                "runAsGroup": gid,
+                // The volume's files are the runner's group's, as on compose.
+                "fsGroup": gid,
+                "fsGroupChangePolicy": "OnRootMismatch",
+                "seccompProfile": { "type": "RuntimeDefault" },
+            },
+            "containers": [container],
+            "volumes": [
+                { "name": "scripts", "configMap": { "name": object_name(stack, "backup-scripts"), "defaultMode": 0o555 } },
+                { "name": "backups", "persistentVolumeClaim": { "claimName": object_name(stack, "backups") } },
+                { "name": "tmp", "emptyDir": { "sizeLimit": "64Mi" } },
+            ],
+        },
+    });
+    let spec = json!({
+        "schedule": schedule,
+        "timeZone": TIME_ZONE,
+        // One run at a time, as supercronic runs a job: the next waits for a run still going,
+        // and starts if that ends within 10 minutes of its time; otherwise it is skipped (and
+        // the staleness alerts say so), not started late.
+        "concurrencyPolicy": "Forbid",
+        "startingDeadlineSeconds": 600,
+        "successfulJobsHistoryLimit": 3,
+        "failedJobsHistoryLimit": 3,
+        "jobTemplate": { "spec": {
+            // A failed run is reported (its result pushed), not retried: the next runs on its
+            // schedule, as on compose.
+            "backoffLimit": 0,
+            "activeDeadlineSeconds": deadline_ms / 1000,
+            "template": pod,
+        } },
+    });
+    object(stack, "batch/v1", "CronJob", &name, labels(stack), Map::from_iter([("spec".to_string(), spec)]))
+}
