@@ -2045,6 +2045,16 @@ fn crontab_line(line: &str) -> (String, BTreeMap<String, String>, Vec<String>) {
     (schedule, vars, command)
 }
 
+/// A container's mounts: volume name → where.
+fn mount_paths(c: &Value) -> BTreeMap<&str, &str> {
+    c["volumeMounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| (v["name"].as_str().unwrap(), v["mountPath"].as_str().unwrap()))
+        .collect()
+}
+
 #[test]
 fn backups_are_cronjobs_running_compose_s_scripts_with_compose_s_arguments() {
     // Every line of compose's crontab that the cluster can run (PostgreSQL's jobs, neither
@@ -2119,12 +2129,7 @@ fn backups_are_cronjobs_running_compose_s_scripts_with_compose_s_arguments() {
             }
             assert!(env["PGPASSWORD"]["valueFrom"]["secretKeyRef"]["name"].as_str().unwrap().ends_with("-secrets"));
             // The scripts and the dumps where compose has them.
-            let mounts: BTreeMap<&str, &str> = c["volumeMounts"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|v| (v["name"].as_str().unwrap(), v["mountPath"].as_str().unwrap()))
-                .collect();
+            let mounts = mount_paths(c);
             assert_eq!(Path::new(&ours[1]).parent().unwrap(), Path::new(mounts["scripts"]));
             let dest = &command[command.iter().position(|w| w == "--dest").unwrap() + 1];
             assert_eq!(mounts["backups"], dest.as_str());
@@ -2207,12 +2212,7 @@ fn the_backup_cronjobs_run_here_as_their_pods_run_them_and_push_their_results() 
             std::os::unix::fs::chown(&dumps, Some(0), Some(gid as u32)).unwrap();
             std::fs::set_permissions(&dumps, PermissionsExt::from_mode(0o2775)).unwrap();
         }
-        let mounts: BTreeMap<&str, &str> = c["volumeMounts"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| (v["name"].as_str().unwrap(), v["mountPath"].as_str().unwrap()))
-            .collect();
+        let mounts = mount_paths(c);
         let args: Vec<String> = c["command"]
             .as_array()
             .unwrap()
