@@ -226,7 +226,12 @@ fn kubernetes_misreads(schedule: &str) -> Option<&'static str> {
             return Some("a day of the week of 7, Sunday to cron: Kubernetes takes 0 to 6");
         }
     }
-    if fields[2..5].iter().step_by(2).any(|f| *f == "*/1") {
+    // A part that starts with `*` at a step of 1 makes the field a wildcard to it (`*/1`,
+    // `*/01`, `*/01`) where cron reads it as a list of days.
+    let star = |f: &str| {
+        f != "*" && f.split(',').any(|p| p == "*" || p.strip_prefix("*/").is_some_and(|s| s.parse::<u32>() == Ok(1)))
+    };
+    if fields[2..5].iter().step_by(2).any(|f| star(f)) {
         return Some(
             "`*/1` in the day of the month or week, which Kubernetes reads as `*`: the runs would not be cron's",
         );

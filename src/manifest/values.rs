@@ -406,20 +406,28 @@ impl Cron {
         if stripped.chars().any(|c| c.is_ascii_alphabetic()) {
             return Err(ValueError::new(Code::InvalidCron, "not a cron schedule", help));
         }
-        // A range of days of the week that ends on `sun` after its start (`sat-sun`): croner
-        // reads it to 7, but supercronic refuses it and Kubernetes reads `sun` as 0.
-        let backwards = fields[4].split(',').any(|part| {
-            let range = part.split('/').next().unwrap_or(part);
-            match range.split_once('-') {
-                Some((from, to)) => to.eq_ignore_ascii_case("sun") && !from.eq_ignore_ascii_case("sun"),
-                None => false,
+        // Days of the week the crons read apart: a range that ends on Sunday (`sat-sun`, `1-7`,
+        // `0-7`: croner reads its end as 7, supercronic and Kubernetes as 0, before the start,
+        // so supercronic refuses the crontab or runs it on other days), a step of 7 or more
+        // (`*/7`: supercronic refuses it), and a zero-padded day (`01`: Sunday to supercronic).
+        let day_of_week = fields[4].split(',').find_map(|part| {
+            let (range, step) = part.split_once('/').map_or((part, None), |(r, s)| (r, Some(s)));
+            let sunday = |d: &str| d.eq_ignore_ascii_case("sun") || d.trim_start_matches('0') == "7";
+            if range.split('-').any(|d| d.len() > 1 && d.starts_with('0')) {
+                Some("a zero-padded day of the week (`01`), which supercronic reads as Sunday")
+            } else if range.split_once('-').is_some_and(|(_, to)| sunday(to)) {
+                Some("a range of days of the week that ends on Sunday, which crons read as day 0 or 7 apart")
+            } else if step.and_then(|s| s.parse::<u32>().ok()).is_some_and(|s| s >= 7) {
+                Some("a step of 7 or more in the day of the week, which supercronic refuses")
+            } else {
+                None
             }
         });
-        if backwards {
+        if let Some(why) = day_of_week {
             return Err(ValueError::new(
                 Code::InvalidCron,
-                "a range of days of the week that ends on `sun`, which crons read as day 0, before the start",
-                "list the days instead, e.g. `sat,sun` or `fri,sat,sun`",
+                why,
+                "list the days instead, e.g. `sat,sun` or `mon-sat,sun`, and write Sunday as `0` or `sun`",
             ));
         }
         let parser = croner::parser::CronParser::builder()
@@ -722,7 +730,17 @@ mod tests {
 
     #[test]
     fn crons() {
-        for ok in ["0 2 * * *", "0 3 * * sun", "*/15 * * * mon-fri", "0 0 1 jan *"] {
+        for ok in [
+            "0 2 * * *",
+            "0 3 * * sun",
+            "*/15 * * * mon-fri",
+            "0 0 1 jan *",
+            "0 3 * * 7",
+            "0 3 * * 0,7",
+            "0 3 * * sun-sat",
+            "0 3 * * */2",
+            "0 3 * * 0-6/3",
+        ] {
             assert!(Cron::parse(ok).is_ok(), "{ok:?}");
         }
         for bad in [
@@ -736,6 +754,13 @@ mod tests {
             "0 0 * * funday",
             "0 6 * * sat-sun",
             "0 6 * * mon-sun/2",
+            "0 6 * * sun-sun",
+            "0 6 * * 5-7",
+            "0 6 * * 0-7",
+            "0 6 * * 1-7/2",
+            "0 6 * * */7",
+            "0 6 * * 01",
+            "0 6 * * 1-07",
         ] {
             assert!(Cron::parse(bad).is_err(), "{bad:?}");
         }

@@ -64,8 +64,9 @@ backup_main() {
   dir="$dest/$job"
   mkdir -p "$dir"
   # The temporary files of a run killed before it ended (a job runs once at a time: supercronic
-  # does not overlap a job, nor a CronJob that forbids it), which rotation does not see.
-  find "$dir" -maxdepth 1 -type f -name '.partial-*' -delete
+  # does not overlap a job, nor a CronJob that forbids it), which rotation would not see or
+  # would count as a dump.
+  find "$dir" -maxdepth 1 -type f \( -name '.partial-*' -o -name '*.sha256.tmp' \) -delete
   stamp=$(date -u +%Y%m%dT%H%M%SZ)
   name="$job-$stamp.$ext$zext"
   [[ -n $recipient ]] && name="$name.age"

@@ -88,9 +88,10 @@ restore_main() {
   [[ $service =~ ^[a-z][a-z0-9_-]{0,62}$ ]] || { echo "$engine: --service must match [a-z][a-z0-9_-]*" >&2; exit 2; }
   check_pushgateway
   newest=$(find "$dest/$job" -maxdepth 1 -type f -name "$job-*.$ext*" ! -name '*.sha256' -printf '%f\n' 2>/dev/null | sort -r | head -n 1)
-  # Its own name, even as a container's first process (always $$ = 1): a run killed before it
-  # dropped its scratch database does not trip the next one.
-  scratch="sightline_restore_test_$$_$(date +%s)"
+  # Its own name, even as a container's first process (always $$ = 1) started in the same second
+  # as another's on the same server: a run killed before it dropped its scratch database does
+  # not trip the next one.
+  scratch="sightline_restore_test_$$_$(date +%s)_$RANDOM"
   trap 'restore_fail "unexpected error on line $LINENO"' ERR
 
   [[ -n $newest ]] || restore_fail "no dump of job $job in $dest/$job"

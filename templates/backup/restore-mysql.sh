@@ -2,7 +2,7 @@
 # Restore a dump written by backup-mysql.sh into a database, or (with --test) prove that the
 # newest dump of a job restores (restore-common.sh). Connection settings come from the
 # environment: MYSQL_HOST, MYSQL_TCP_PORT, MYSQL_USER and MYSQL_PASSWORD_FILE (read into
-# MYSQL_PWD for the client only). The test's scratch database is `sightline_restore_test_<pid>`:
+# MYSQL_PWD for the client only). The test's scratch database is `sightline_restore_test_<pid>_<time>_<n>`:
 # the user needs the right to create and drop it (root has it; for another user,
 # GRANT ALL ON `sightline\_restore\_test\_%`.* TO the user).
 set -euo pipefail
@@ -77,5 +77,5 @@ in_restore() { # database → "table rows" lines
 # shellcheck source-path=SCRIPTDIR source=restore-common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/restore-common.sh"
 restore_main restore-mysql.sh sql "Connection settings come from the environment: MYSQL_HOST, MYSQL_TCP_PORT, MYSQL_USER and
-MYSQL_PASSWORD_FILE. The test's scratch database is sightline_restore_test_<pid>: the user
+MYSQL_PASSWORD_FILE. The test's scratch database is sightline_restore_test_<pid>_<time>_<n>: the user
 needs the right to create and drop it." "$@"

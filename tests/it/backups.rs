@@ -547,7 +547,7 @@ const FROM: &str = "2025-01-01T00:00:00Z";
 
 // Steps, ranges, lists, names in either case, Sunday as 0 and 7, a day of the month and
 // of the week together (either one matches), a leap day, the 31st.
-const CORPUS: [&str; 21] = [
+const CORPUS: [&str; 23] = [
     "0 2 * * *",
     "*/15 * * * *",
     "5,55 * * * *",
@@ -569,6 +569,8 @@ const CORPUS: [&str; 21] = [
     "0 0 1 */3 *",
     "0   6  *  *  sat,sun",
     "0 0 1 * */1",
+    "0 0 1 * */01",
+    "0 3 * * 0,7",
 ];
 
 #[test]
@@ -754,5 +756,5 @@ fn kubernetes_runs_every_backup_schedule_it_takes_when_sightline_expects() {
         assert_eq!(sl906, !agree, "{schedule}: Kubernetes: {runs:.80}, SL906: {sl906}");
         misread += usize::from(sl906);
     }
-    assert_eq!(misread, 2, "Sunday as 7, */1");
+    assert_eq!(misread, 4, "Sunday as 7 (alone and in a list), */1, */01");
 }

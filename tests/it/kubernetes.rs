@@ -1897,6 +1897,15 @@ fn batch_jobs_push_to_the_chart_s_pushgateway_and_its_scrape_feeds_the_rules() {
             prom_port,
             &scratch.path().join("prometheus.log"),
         );
+        // Its API answers 503 until its storage is open: wait until it is ready.
+        let ready = (0..200).any(|_| {
+            let up = crate::support::http_get(prom_port, "/-/ready").is_some_and(|a| a.contains(" 200 "));
+            if !up {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            up
+        });
+        assert!(ready, "{}: Prometheus is not ready", m.display());
         let mut stored = Vec::new();
         for _ in 0..100 {
             stored = query(prom_port, "{__name__=~\"sightline_job_.*\"}");
