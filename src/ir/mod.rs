@@ -482,7 +482,7 @@ pub fn lower_for(manifest: &Manifest, manifest_name: &str, platform: Option<m::P
 
 /// Whether a backup job runs on Kubernetes (`lower_for`): PostgreSQL's, unencrypted, gzip or
 /// no compression.
-pub fn backup_runs_on_kubernetes(j: &BackupJob, kinds: &[(Name, Kind)]) -> bool {
+fn backup_runs_on_kubernetes(j: &BackupJob, kinds: &[(Name, Kind)]) -> bool {
     kinds.iter().any(|(n, k)| *n == j.service && *k == Kind::Postgres)
         && j.age_recipient.is_none()
         && j.compress != m::Compress::Zstd

@@ -665,12 +665,7 @@ fn backups_and_restore_tests_push_their_results_to_a_pushgateway() {
     let (scripts, dest) = (tree.path().join("backup"), work.path().join("backups"));
     server.create_database("shop", &setup);
     server.psql("shop", "CREATE TABLE items (id int); INSERT INTO items SELECT generate_series(1, 100);");
-    let port = crate::support::free_port();
-    let gateway = crate::support::Running::listening(
-        Command::new(require_tool("pushgateway")).arg(format!("--web.listen-address=127.0.0.1:{port}")),
-        port,
-        &work.path().join("pushgateway.log"),
-    );
+    let (gateway, port) = crate::support::pushgateway(&[], &work.path().join("pushgateway.log"));
     let url = format!("http://127.0.0.1:{port}");
     let script = |name: &str, db: &str, args: &[&str]| {
         let mut c = server.cmd(scripts.join(name));

@@ -1859,14 +1859,9 @@ fn batch_jobs_push_to_the_chart_s_pushgateway_and_its_scrape_feeds_the_rules() {
         let data = scratch.path().join("data");
         std::fs::create_dir(&data).unwrap();
         let mount = mount.unwrap()["mountPath"].as_str().unwrap();
-        let gw_port = crate::support::free_port();
-        let _gateway = crate::support::Running::listening(
-            Command::new(require_tool("pushgateway"))
-                .args(args.iter().map(|a| a.replace(&format!("={mount}/"), &format!("={}/", data.display()))))
-                .arg(format!("--web.listen-address=127.0.0.1:{gw_port}")),
-            gw_port,
-            &scratch.path().join("pushgateway.log"),
-        );
+        let chart_args: Vec<String> =
+            args.iter().map(|a| a.replace(&format!("={mount}/"), &format!("={}/", data.display()))).collect();
+        let (_gateway, gw_port) = crate::support::pushgateway(&chart_args, &scratch.path().join("pushgateway.log"));
         let prom_port = crate::support::free_port();
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
         for (name, metric) in [(&names[0], "success"), (&names[1], "failure")] {
@@ -2201,12 +2196,7 @@ fn the_backup_cronjobs_run_here_as_their_pods_run_them_and_push_their_results() 
     let server = crate::pg_server::Server::start(&setup.options);
     server.create_database("faceless", &setup);
     server.psql("faceless", "CREATE TABLE orders (id int); INSERT INTO orders SELECT generate_series(1, 250);");
-    let port = crate::support::free_port();
-    let _gateway = crate::support::Running::listening(
-        Command::new(require_tool("pushgateway")).arg(format!("--web.listen-address=127.0.0.1:{port}")),
-        port,
-        &work.path().join("pushgateway.log"),
-    );
+    let (_gateway, port) = crate::support::pushgateway(&[], &work.path().join("pushgateway.log"));
     let mut ran = 0;
     for name in ["backup-daily.yaml", "restore-test-daily.yaml"] {
         let cj = objects(&k8s).into_iter().find(|(p, _)| p.ends_with(&format!("backups/{name}"))).unwrap().1;

@@ -213,6 +213,15 @@ pub fn http_get(port: u16, path: &str) -> Option<String> {
     http(port, "GET", path, "")
 }
 
+/// The stack's Pushgateway (the release `scripts/tools` builds) with `args`, on a loopback port
+/// nothing listened on, its output in `log`: the program and its port.
+pub fn pushgateway(args: &[String], log: &Path) -> (Running, u16) {
+    let port = free_port();
+    let mut cmd = Command::new(require_tool("pushgateway"));
+    cmd.args(args).arg(format!("--web.listen-address=127.0.0.1:{port}"));
+    (Running::listening(&mut cmd, port, log), port)
+}
+
 /// A program started by a test, killed when the test is done with it.
 pub struct Running(pub std::process::Child);
 

@@ -19,8 +19,7 @@
 //! need what compose's runner image adds (age, zstd, a MySQL client) are left out with their
 //! alerts (`ir::lower_for`, SL903).
 
-use super::exporters::hardened;
-use super::{MANIFESTS_DIR, file, labels, object, object_name, resources, secret_key, secrets_name};
+use super::{MANIFESTS_DIR, file, hardened, labels, literal, object, object_name, resources, secret_key, secrets_name};
 use crate::ir::{BackupJob, Backups, Stack, defaults};
 use crate::targets::Artifact;
 use crate::targets::backup::{engine, job_args, restore_args, restore_tested, scripts};
@@ -136,13 +135,12 @@ fn cronjob(stack: &Stack, b: &Backups, runner: &crate::ir::Component, j: &Backup
     let container = json!({
         "name": "backup",
         "image": runner.image.as_str(),
-        // Kubernetes expands `$(VAR)` in a command: `$` is written `$$`.
-        "command": command.iter().map(|a| a.replace('$', "$$")).collect::<Vec<_>>(),
+        "command": command.iter().map(|a| literal(a)).collect::<Vec<_>>(),
         "env": [
             { "name": "PGHOST", "value": s.host },
             { "name": "PGPORT", "value": s.port.to_string() },
-            { "name": "PGDATABASE", "value": db.database.replace('$', "$$") },
-            { "name": "PGUSER", "value": db.user.replace('$', "$$") },
+            { "name": "PGDATABASE", "value": literal(&db.database) },
+            { "name": "PGUSER", "value": literal(&db.user) },
             { "name": "PGPASSWORD", "valueFrom": { "secretKeyRef": password } },
         ],
         "resources": resources(runner),

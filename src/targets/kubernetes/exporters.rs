@@ -14,7 +14,9 @@
 //! context (nobody, no capability, no privilege escalation, a read-only root with an empty
 //! `/tmp`).
 
-use super::{MANIFESTS_DIR, file, labels, limits, object, object_name, resources, secret_key, secrets_name};
+use super::{
+    MANIFESTS_DIR, file, hardened, labels, limits, literal, object, object_name, resources, secret_key, secrets_name,
+};
 use crate::ir::defaults::{self, Probe};
 use crate::ir::{Component, Service, Stack};
 use crate::kinds::{Job, Run, Var};
@@ -121,16 +123,6 @@ fn job_files(stack: &Stack, j: &Job) -> Artifact {
 
 fn file_name(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
-}
-
-/// How every container of the tree runs: no privilege escalation, no capability, a read-only
-/// root.
-pub fn hardened() -> Value {
-    json!({
-        "allowPrivilegeEscalation": false,
-        "readOnlyRootFilesystem": true,
-        "capabilities": { "drop": ["ALL"] },
-    })
 }
 
 /// A container running `r` on `image`: its entrypoint, arguments and variables, each secret file
@@ -290,10 +282,4 @@ fn run(stack: &Stack, c: &Component, port: u16, health: &str, r: &Run, jobs: &[J
         file(format!("{dir}/{}-deployment.yaml", c.name), &deployment),
         file(format!("{dir}/{}-service.yaml", c.name), &service),
     ]
-}
-
-/// Text as a container's command, arguments and environment take it: Kubernetes expands
-/// `$(VAR)` there and reads `$$` as `$`.
-fn literal(s: &str) -> String {
-    s.replace('$', "$$")
 }

@@ -125,6 +125,22 @@ pub fn limits(memory: u64, cpus: f64) -> Value {
     json!({ "requests": limits.clone(), "limits": limits })
 }
 
+/// How every container of the tree runs: no privilege escalation, no capability, a read-only
+/// root.
+pub fn hardened() -> Value {
+    json!({
+        "allowPrivilegeEscalation": false,
+        "readOnlyRootFilesystem": true,
+        "capabilities": { "drop": ["ALL"] },
+    })
+}
+
+/// Text as a container's command, arguments and environment take it: Kubernetes expands
+/// `$(VAR)` there and reads `$$` as `$`.
+pub fn literal(s: &str) -> String {
+    s.replace('$', "$$")
+}
+
 /// An image as Grafana's charts (`loki`, `alloy`) take it: registry, repository, tag, and the
 /// digest (`digest`, `sha256:` and all, which they name instead of the tag) when the stack is
 /// pinned by digest.

@@ -25,7 +25,7 @@
 //!   (`targets::prometheus::pushgateway_metric_relabelings`), the label the rules select by.
 
 use super::values::{image_of, quantity};
-use super::{HELM_DIR, file, resources};
+use super::{HELM_DIR, file, hardened, resources};
 use crate::ir::{Stack, defaults};
 use crate::targets::Artifact;
 use crate::targets::paths::PUSHGATEWAY_ADDR;
@@ -76,11 +76,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         "persistentVolume": volume,
         // Hardened as the tree's exporters are (the chart already runs it as nobody).
         "securityContext": { "seccompProfile": { "type": "RuntimeDefault" } },
-        "containerSecurityContext": {
-            "allowPrivilegeEscalation": false,
-            "readOnlyRootFilesystem": true,
-            "capabilities": { "drop": ["ALL"] },
-        },
+        "containerSecurityContext": hardened(),
         "networkPolicy": { "customSelectors": from },
         "serviceMonitor": {
             "enabled": true,
