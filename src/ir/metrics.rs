@@ -81,9 +81,7 @@ pub fn exposed(stack: &Stack) -> Vec<String> {
     if node {
         out.extend(NODE.iter().map(|s| s.to_string()));
     }
-    // The backups' results, read by node-exporter, or pushed (Kubernetes).
-    let pushgateway = stack.component(super::defaults::PUSHGATEWAY.name).is_some();
-    if stack.backups.is_some() && (node || pushgateway) {
+    if stack.backup_results_read() {
         out.extend(BACKUP.iter().map(|s| s.to_string()));
     }
     if !stack.jobs.is_empty() {

@@ -979,6 +979,14 @@ impl Stack {
     }
 
     /// A component by compose service name.
+    /// Whether the backups' results reach Prometheus: read by node-exporter from the runner's
+    /// files (compose), or pushed to the Pushgateway (Kubernetes).
+    pub fn backup_results_read(&self) -> bool {
+        self.backups.is_some()
+            && (self.component(defaults::NODE_EXPORTER.name).is_some()
+                || self.component(defaults::PUSHGATEWAY.name).is_some())
+    }
+
     pub fn component(&self, name: &str) -> Option<&Component> {
         self.components.iter().find(|c| c.name == name)
     }

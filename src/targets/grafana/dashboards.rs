@@ -489,10 +489,7 @@ pub fn kinds(stack: &Stack) -> Vec<DashboardKind> {
         .filter(|k| match k {
             DashboardKind::System => node,
             DashboardKind::Slo => stack.services.iter().any(|s| !crate::targets::rules::slo::objectives(s).is_empty()),
-            // The backups' results: read by node-exporter, or pushed (Kubernetes).
-            DashboardKind::Backups => {
-                stack.backups.is_some() && (node || stack.component(defaults::PUSHGATEWAY.name).is_some())
-            }
+            DashboardKind::Backups => stack.backup_results_read(),
             DashboardKind::Jobs => !stack.jobs.is_empty(),
             _ => true,
         })
