@@ -978,7 +978,12 @@ impl Stack {
         self.components.iter().find(|c| c.for_service.as_ref() == Some(service))
     }
 
-    /// A component by compose service name.
+    /// Every service's exporter component, by service name: what a loop over the services
+    /// looks each one up in (`exporter_of` in a loop is quadratic in a fleet of services).
+    pub fn exporters(&self) -> std::collections::HashMap<&Name, &Component> {
+        self.components.iter().filter_map(|c| Some((c.for_service.as_ref()?, c))).collect()
+    }
+
     /// Whether the backups' results reach Prometheus: read by node-exporter from the runner's
     /// files (compose), or pushed to the Pushgateway (Kubernetes).
     pub fn backup_results_read(&self) -> bool {
@@ -987,6 +992,7 @@ impl Stack {
                 || self.component(defaults::PUSHGATEWAY.name).is_some())
     }
 
+    /// A component by compose service name.
     pub fn component(&self, name: &str) -> Option<&Component> {
         self.components.iter().find(|c| c.name == name)
     }

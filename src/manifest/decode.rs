@@ -14,6 +14,7 @@ use crate::code::Code;
 use crate::diagnostic::{Diagnostic, Sink, did_you_mean};
 use crate::source::{SourceFile, tokens};
 use jsonschema::error::{TypeKind, ValidationErrorKind};
+use serde::Deserialize;
 use serde_json::Value;
 use std::sync::OnceLock;
 
@@ -42,7 +43,7 @@ pub fn decode(source: &SourceFile, value: &Value, sink: &mut Sink) -> Option<Dec
     validate_structure(source, value, &mut first, &mut bad);
     sink.extend(misplaced_entries(source, value, first.into_sorted(), &mut bad));
     if bad.is_empty() {
-        return match serde_json::from_value::<Manifest>(value.clone()) {
+        return match Manifest::deserialize(value) {
             Ok(manifest) => Some(Decoded { manifest, pruned: Vec::new(), pruned_parts: Vec::new() }),
             Err(e) => {
                 // Unreachable when the schema and the model agree; reported, never a panic.
@@ -286,6 +287,11 @@ fn type_matches(schema: &Value, value: &Value) -> bool {
 }
 
 // --- pass 2: structure -----------------------------------------------------------------------
+
+/// Build the schema and its validator now, so that decoding does not wait for them.
+pub fn prepare() {
+    validator();
+}
 
 fn validator() -> &'static jsonschema::Validator {
     static V: OnceLock<jsonschema::Validator> = OnceLock::new();

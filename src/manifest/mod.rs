@@ -88,7 +88,12 @@ pub fn parse(source: &mut SourceFile, syntax: Syntax, sink: &mut Sink) -> Option
                 Syntax::Toml => toml::parse(text),
             })
             .map_err(|e| (format!("cannot start the parser: {e}"), None))
-            .and_then(|h| h.join().unwrap_or_else(|_| Err(("the parser failed".to_string(), None))))
+            .and_then(|h| {
+                // While the text parses, this thread builds the schema and compiles its
+                // validator, which decoding needs next (each built once per process).
+                decode::prepare();
+                h.join().unwrap_or_else(|_| Err(("the parser failed".to_string(), None)))
+            })
     });
     let node = match parsed {
         Ok(n) => n,

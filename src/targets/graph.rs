@@ -17,9 +17,10 @@ fn id(s: &str) -> String {
 fn edges(stack: &Stack) -> Vec<Edge> {
     let mut e: Vec<Edge> = Vec::new();
     let push = |e: &mut Vec<Edge>, a: &str, b: &str, l: &str| e.push((a.to_string(), b.to_string(), l.to_string()));
+    let exporters = stack.exporters();
     for s in &stack.services {
         let n = format!("service {}", s.name);
-        match stack.exporter_of(&s.name) {
+        match exporters.get(&s.name) {
             Some(x) => {
                 push(&mut e, &n, &x.name, "");
                 push(&mut e, &x.name, "prometheus", "scrape");
@@ -72,15 +73,16 @@ fn edges(stack: &Stack) -> Vec<Edge> {
 /// so a quote, a backtick (which would close the Markdown fence around the chart in STACK.md)
 /// or a line break in a route value stays text.
 fn mermaid_text(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, ' ' | '_' | '-' | '.' | ':' | '=' | '|' | '/' | '*' | '+') {
-                c.to_string()
-            } else {
-                format!("#{};", c as u32)
-            }
-        })
-        .collect()
+    use std::fmt::Write;
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_ascii_alphanumeric() || matches!(c, ' ' | '_' | '-' | '.' | ':' | '=' | '|' | '/' | '*' | '+') {
+            out.push(c);
+        } else {
+            let _ = write!(out, "#{};", c as u32);
+        }
+    }
+    out
 }
 
 /// A DOT quoted string's content: `\` and `"` escaped, line breaks as `\n`.

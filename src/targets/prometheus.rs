@@ -251,9 +251,10 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     if stack.component(defaults::NODE_EXPORTER.name).is_some() {
         jobs.push(job("node", addr(NODE_EXPORTER_ADDR), BTreeMap::new(), None));
     }
+    let exporters = stack.exporters();
     for s in &stack.services {
         let name = s.name.as_str();
-        match (crate::kinds::def(s.kind).exporter.as_ref(), stack.exporter_of(&s.name)) {
+        match (crate::kinds::def(s.kind).exporter.as_ref(), exporters.get(&s.name)) {
             (Some(e), Some(exporter)) => {
                 jobs.push(job(name, format!("{}:{}", exporter.name, e.port), service_labels(s), None));
             }

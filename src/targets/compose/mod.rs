@@ -397,8 +397,9 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         services.insert(c.name.clone(), Value::Object(n));
         scrape_deps.push((c.name.clone(), ready));
     }
+    let exporters = stack.exporters();
     for s in &stack.services {
-        let Some(c) = stack.exporter_of(&s.name) else { continue };
+        let Some(&c) = exporters.get(&s.name) else { continue };
         let Some(exporter) = crate::kinds::def(s.kind).exporter.as_ref() else { continue };
         let mut e = base(c, Some(NOBODY), true, &with_app(&[]));
         let mut wiring = SecretWiring::new();
