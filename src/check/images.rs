@@ -23,21 +23,25 @@ pub fn digests_not_recorded(source: &SourceFile, missing: &[String], pin: &str) 
 }
 
 pub fn check(ctx: &Ctx, sink: &mut Sink) {
-    for (name, s) in &ctx.manifest.services {
-        if let Some(image) = &s.image
-            && !image.is_pinned()
-        {
-            let what = if image.tag() == Some("latest") { "is tagged `latest`" } else { "has no tag" };
-            sink.push(
-                Diagnostic::warning(Code::UnpinnedImage, format!("the image of `{name}` {what}"))
-                    .at(ctx.value(["services", name.as_str(), "image"]))
-                    .label("not pinned")
-                    .help(format!(
-                        "pin a version, e.g. `{}:1.2.3`, so every host runs the same code",
-                        image.repository()
-                    )),
-            );
+    let mut unpinned = |image: &crate::manifest::values::ImageRef, whose: String, at| {
+        if image.is_pinned() {
+            return;
         }
+        let what = if image.tag() == Some("latest") { "is tagged `latest`" } else { "has no tag" };
+        sink.push(
+            Diagnostic::warning(Code::UnpinnedImage, format!("the image of {whose} {what}"))
+                .at(at)
+                .label("not pinned")
+                .help(format!("pin a version, e.g. `{}:1.2.3`, so every host runs the same code", image.repository())),
+        );
+    };
+    for (name, s) in &ctx.manifest.services {
+        if let Some(image) = &s.image {
+            unpinned(image, format!("`{name}`"), ctx.value(["services", name.as_str(), "image"]));
+        }
+    }
+    if let Some(image) = ctx.manifest.kubernetes.as_ref().and_then(|k| k.backup_image.as_ref()) {
+        unpinned(image, "the backup CronJobs".into(), ctx.value(["kubernetes", "backup_image"]));
     }
     releases(ctx, sink);
 }

@@ -453,7 +453,7 @@ fn not_lowered(ctx: &Ctx, stack: &Stack, sink: &mut Sink) {
         .collect();
     if !backups_out.is_empty() {
         parts.push(format!(
-            "the backup jobs {} (MySQL, encrypted or zstd: the CronJobs run the stock PostgreSQL image, which has no age or zstd)",
+            "the backup jobs {} (MySQL, encrypted or zstd: the CronJobs run the stock PostgreSQL image, which has no MySQL client, age or zstd; `kubernetes.backup_image`, an image built from compose's `backup/Dockerfile`, runs them)",
             quoted(backups_out)
         ));
     }

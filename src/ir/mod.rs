@@ -68,6 +68,9 @@ pub struct Kubernetes {
     pub cluster: Option<String>,
     /// Where Loki keeps its chunks: an S3-compatible bucket, or its pod's volume (`None`).
     pub loki_bucket: Option<m::LokiBucket>,
+    /// The image the backup CronJobs run, when the manifest names one (built from
+    /// `backup/Dockerfile`); else they run the runner's base, PostgreSQL's stock image.
+    pub backup_image: Option<ImageRef>,
 }
 
 /// A container sightline runs (not the application's own).
@@ -451,12 +454,14 @@ pub fn lower_for(manifest: &Manifest, manifest_name: &str, platform: Option<m::P
         let outside: Vec<Name> =
             stack.services.iter().filter(|s| !s.place.in_cluster()).map(|s| s.name.clone()).collect();
         stack.jobs.retain(|j| !outside.contains(&j.service));
-        // The backup jobs run as CronJobs on the stock image of the runner's base, PostgreSQL's,
-        // which has pg_dump, bash and gzip but neither age nor zstd, and push their results to
-        // the Pushgateway: a job it cannot run is left out with its alerts (SL903 names it).
+        // The backup jobs run as CronJobs and push their results to the Pushgateway: on the
+        // image `kubernetes.backup_image` names, built from the runner's Dockerfile, every one;
+        // else on the stock image of the runner's base, PostgreSQL's, which has pg_dump, bash
+        // and gzip but neither age nor zstd: a job it cannot run is left out with its alerts
+        // (SL903 names it).
         let kinds: Vec<(Name, Kind)> = stack.services.iter().map(|s| (s.name.clone(), s.kind)).collect();
-        if let Some(b) = &mut stack.backups {
-            b.jobs.retain(|j| backup_runs_on_kubernetes(j, &kinds));
+        if let Some(b) = stack.backups.as_mut().filter(|_| stack.kubernetes.backup_image.is_none()) {
+            b.jobs.retain(|j| runs_on_stock_image(j, &kinds));
         }
         if stack.backups.as_ref().is_some_and(|b| b.jobs.is_empty()) {
             stack.backups = None;
@@ -480,9 +485,9 @@ pub fn lower_for(manifest: &Manifest, manifest_name: &str, platform: Option<m::P
     stack
 }
 
-/// Whether a backup job runs on Kubernetes (`lower_for`): PostgreSQL's, unencrypted, gzip or
-/// no compression.
-fn backup_runs_on_kubernetes(j: &BackupJob, kinds: &[(Name, Kind)]) -> bool {
+/// Whether a backup job runs on the stock PostgreSQL image (`lower_for`): PostgreSQL's,
+/// unencrypted, gzip or no compression.
+fn runs_on_stock_image(j: &BackupJob, kinds: &[(Name, Kind)]) -> bool {
     kinds.iter().any(|(n, k)| *n == j.service && *k == Kind::Postgres)
         && j.age_recipient.is_none()
         && j.compress != m::Compress::Zstd
@@ -638,6 +643,7 @@ fn lower_here(manifest: &Manifest, manifest_name: &str) -> Stack {
                 fullname: k.fullname,
                 cluster: k.cluster,
                 loki_bucket: k.loki_bucket,
+                backup_image: k.backup_image,
             }
         },
     };
@@ -998,7 +1004,9 @@ impl Stack {
     }
 
     /// Every image the generated files name: the components' (the backup runner's is the base
-    /// its Dockerfile builds on), the application's, and the image supercronic is built in.
+    /// its Dockerfile builds on), the application's, and the image supercronic is built in; on
+    /// Kubernetes, the backup CronJobs' image the manifest names (`kubernetes.backup_image`),
+    /// with the Dockerfile's images, which that tree then writes.
     pub fn images_mut(&mut self) -> impl Iterator<Item = &mut ImageRef> {
         // On Kubernetes the tree names the images of the chart's programs (the values
         // overlay's) and of those it runs itself (the exporters, and the one-shot jobs before
@@ -1007,6 +1015,7 @@ impl Stack {
         let named = kubernetes.then(|| crate::targets::kubernetes::images(self));
         // And the images of the services whose one-shot jobs it runs.
         let jobs = crate::targets::kubernetes::exporters::job_images(self);
+        let built_backups = kubernetes && self.backups.is_some() && self.kubernetes.backup_image.is_some();
         self.components
             .iter_mut()
             .filter(move |c| named.as_ref().is_none_or(|n| n.contains(&c.name)))
@@ -1017,7 +1026,10 @@ impl Stack {
                     .filter(move |s| !kubernetes || jobs.contains(&s.name))
                     .filter_map(|s| s.image.as_mut()),
             )
-            .chain(self.backups.iter_mut().filter(move |_| !kubernetes).map(|b| &mut b.builder))
+            // The runner's Dockerfile builds in the Go image: on compose, and on Kubernetes for
+            // the backup image the manifest names, which is pinned with it.
+            .chain(self.backups.iter_mut().filter(move |_| !kubernetes || built_backups).map(|b| &mut b.builder))
+            .chain(self.kubernetes.backup_image.iter_mut().filter(move |_| built_backups))
     }
 }
 

@@ -151,11 +151,28 @@ pub struct Backup {
     /// The Debian packages its client comes in, added to the runner's image (PostgreSQL's, whose
     /// client it has).
     pub packages: &'static str,
-    /// The variables a job's scripts connect with, for the service and its login.
-    pub connection: fn(&Service, &crate::ir::DbLogin) -> String,
+    /// The variables a job's scripts connect with, for the service and its login, but the
+    /// password's.
+    pub connection: fn(&Service, &crate::ir::DbLogin) -> Vec<ScriptVar>,
+    /// How its scripts get the password.
+    pub password: PasswordVia,
     /// What the runner's entrypoint does for the service before cron starts, given the
     /// password's file as a shell word (its `readable` and `entry` functions).
     pub prepare: fn(&Service, &crate::ir::DbLogin, &str) -> String,
+}
+
+/// A variable a script reads: its name, its value, and whether the value is a word the
+/// manifest gave (quoted for a shell).
+pub type ScriptVar = (&'static str, String, bool);
+
+/// How a backup job's scripts get its database's password.
+pub enum PasswordVia {
+    /// libpq's password file (`PGPASSFILE`), which compose's runner writes from the secret at
+    /// start; on Kubernetes, where nothing runs before a job, `PGPASSWORD` from the Secret.
+    Pgpass,
+    /// The secret's file, as compose mounts it, its path in this variable (on Kubernetes, the
+    /// Secret's key mounted there).
+    File(&'static str),
 }
 
 /// A kind whose own container needs no job beside it.

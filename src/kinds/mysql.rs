@@ -67,16 +67,14 @@ const BACKUP: super::Backup = super::Backup {
     // mariadb-dump and the mariadb client (mariadb-client-core has no dump).
     packages: "mariadb-client",
     connection: |s, db| {
-        use crate::targets::backup::sh_quote;
-        format!(
-            "MYSQL_HOST={} MYSQL_TCP_PORT={} MYSQL_DATABASE={} MYSQL_USER={} MYSQL_PASSWORD_FILE={}",
-            sh_quote(&s.host),
-            s.port,
-            sh_quote(&db.database),
-            sh_quote(&db.user),
-            sh_quote(&crate::targets::paths::secret_file(&db.password))
-        )
+        vec![
+            ("MYSQL_HOST", s.host.clone(), true),
+            ("MYSQL_TCP_PORT", s.port.to_string(), false),
+            ("MYSQL_DATABASE", db.database.clone(), true),
+            ("MYSQL_USER", db.user.clone(), true),
+        ]
     },
+    password: super::PasswordVia::File("MYSQL_PASSWORD_FILE"),
     prepare: |_, _, file| format!("readable {file} >/dev/null\n"),
 };
 

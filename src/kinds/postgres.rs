@@ -57,16 +57,14 @@ const BACKUP: super::Backup = super::Backup {
     // The runner's image is PostgreSQL's: its client is there.
     packages: "",
     connection: |s, db| {
-        use crate::targets::backup::sh_quote;
-        format!(
-            "PGHOST={} PGPORT={} PGDATABASE={} PGUSER={} PGPASSFILE={}",
-            sh_quote(&s.host),
-            s.port,
-            sh_quote(&db.database),
-            sh_quote(&db.user),
-            crate::targets::paths::PGPASS
-        )
+        vec![
+            ("PGHOST", s.host.clone(), true),
+            ("PGPORT", s.port.to_string(), false),
+            ("PGDATABASE", db.database.clone(), true),
+            ("PGUSER", db.user.clone(), true),
+        ]
     },
+    password: super::PasswordVia::Pgpass,
     // Read apart from the call: `set -e` stops on a failed substitution in an assignment, not
     // in a command's arguments.
     prepare: |s, db, file| {

@@ -97,6 +97,12 @@ pub struct Kubernetes {
     /// own volume).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loki_bucket: Option<LokiBucket>,
+    /// The image the backup CronJobs run, built from the tree's `backup/Dockerfile` (compose's
+    /// backup runner) and pushed where the cluster pulls from: it has what the stock PostgreSQL
+    /// image lacks (age, zstd, MariaDB's client), so every backup job runs (default: the stock
+    /// image, which runs PostgreSQL's unencrypted gzip or uncompressed jobs only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_image: Option<ImageRef>,
 }
 
 /// An S3-compatible bucket (AWS S3, MinIO, Ceph, Cloudflare R2, ...) for Loki's chunks and index.

@@ -12,7 +12,9 @@
 use super::Artifact;
 use super::paths::{BACKUP_DIR, PGPASS, PGPASS_DIR, SCRIPTS_MOUNT, TEXTFILE_DIR};
 use crate::ir::{BackupJob, Stack};
+use crate::kinds::PasswordVia;
 use crate::manifest::model::Compress;
+use crate::manifest::values::SecretRef;
 
 const BACKUP_COMMON_SH: &str = include_str!("../../templates/backup/backup-common.sh");
 const RESTORE_COMMON_SH: &str = include_str!("../../templates/backup/restore-common.sh");
@@ -43,11 +45,32 @@ pub fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
 
-/// The connection settings of a job's database, as its kind's scripts read them.
-fn connection(stack: &Stack, job: &BackupJob) -> String {
+/// The connection settings of a job's database, as its kind's scripts read them, but the
+/// password's (`password`).
+pub fn connection(stack: &Stack, job: &BackupJob) -> Vec<crate::kinds::ScriptVar> {
     let s = service(stack, job);
     let db = s.db.as_ref().expect("checked: a database service has connection settings");
     (method(stack, job).connection)(s, db)
+}
+
+/// How a job's scripts get its database's password, and the secret it is.
+pub fn password<'a>(stack: &'a Stack, job: &BackupJob) -> (&'static crate::kinds::PasswordVia, &'a SecretRef) {
+    let db = service(stack, job).db.as_ref().expect("checked: a database service has connection settings");
+    (&method(stack, job).password, &db.password)
+}
+
+/// A crontab line's variables: the connection, then the password's file (the pgpass file the
+/// entrypoint writes, or the secret's own).
+fn crontab_vars(stack: &Stack, job: &BackupJob) -> String {
+    let mut vars: Vec<String> = connection(stack, job)
+        .into_iter()
+        .map(|(k, v, quoted)| if quoted { format!("{k}={}", sh_quote(&v)) } else { format!("{k}={v}") })
+        .collect();
+    vars.push(match password(stack, job) {
+        (PasswordVia::Pgpass, _) => format!("PGPASSFILE={PGPASS}"),
+        (PasswordVia::File(var), secret) => format!("{var}={}", sh_quote(&super::paths::secret_file(secret))),
+    });
+    vars.join(" ")
 }
 
 /// A backup job's arguments to its engine's `backup-<name>.sh`, each flag with its value (if
@@ -140,7 +163,7 @@ fn crontab(stack: &Stack, b: &crate::ir::Backups) -> String {
         out.push_str(&format!(
             "{} {} {SCRIPTS_MOUNT}/backup-{}.sh {}\n",
             j.schedule.normalized(),
-            connection(stack, j),
+            crontab_vars(stack, j),
             method(stack, j).name,
             args.join(" ")
         ));
@@ -151,7 +174,7 @@ fn crontab(stack: &Stack, b: &crate::ir::Backups) -> String {
             out.push_str(&format!(
                 "{} {} {SCRIPTS_MOUNT}/restore-{}.sh {} {textfile}\n",
                 rt.normalized(),
-                connection(stack, j),
+                crontab_vars(stack, j),
                 method(stack, j).name,
                 words(&restore_args(b, j)).join(" "),
             ));
@@ -214,7 +237,8 @@ entry() {{ printf '%s:%s:*:%s:%s\n' "$1" "$2" "$3" "$(printf '%s' "$4" | sed 's/
 }
 
 /// The runner's Dockerfile: its build arguments, with this stack's values, then the template.
-fn dockerfile(stack: &Stack, b: &crate::ir::Backups) -> String {
+/// On Kubernetes, what the image `kubernetes.backup_image` names is built from.
+pub fn dockerfile(stack: &Stack, b: &crate::ir::Backups) -> String {
     let runner = stack.component(crate::ir::defaults::BACKUP.name).map(|c| c.image.as_str());
     let cron = crate::ir::defaults::SUPERCRONIC;
     let args = [
@@ -234,6 +258,11 @@ fn dockerfile(stack: &Stack, b: &crate::ir::Backups) -> String {
     out
 }
 
+/// Where the runner's Dockerfile is, in either platform's tree.
+pub fn dockerfile_path() -> String {
+    format!("{BACKUP_DIR}/Dockerfile")
+}
+
 pub fn lower(stack: &Stack) -> Vec<Artifact> {
     let Some(b) = &stack.backups else { return Vec::new() };
     let mut out: Vec<Artifact> =
@@ -241,7 +270,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     out.extend([
         Artifact::new(format!("{BACKUP_DIR}/entrypoint.sh"), entrypoint(stack, b)),
         Artifact::new(format!("{BACKUP_DIR}/crontab"), crontab(stack, b)),
-        Artifact::new(format!("{BACKUP_DIR}/Dockerfile"), dockerfile(stack, b)),
+        Artifact::new(dockerfile_path(), dockerfile(stack, b)),
     ]);
     out
 }

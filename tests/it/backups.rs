@@ -242,7 +242,7 @@ fn backups_verify_rotate_restore_and_encrypt_on_a_real_database() {
 
 /// The statement docs/manifest.md gives to let a mysql job's user create the restore test's
 /// scratch databases, for `user`.
-fn documented_restore_grant(user: &str) -> String {
+pub fn documented_restore_grant(user: &str) -> String {
     let doc = std::fs::read_to_string(root().join("docs/manifest.md")).unwrap();
     let line = doc
         .lines()

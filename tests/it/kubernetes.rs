@@ -2061,11 +2061,13 @@ fn mount_paths(c: &Value) -> BTreeMap<&str, &str> {
 
 #[test]
 fn backups_are_cronjobs_running_compose_s_scripts_with_compose_s_arguments() {
-    // Every line of compose's crontab that the cluster can run (PostgreSQL's jobs, neither
-    // encrypted nor zstd: the stock image has no age or zstd) is a CronJob with its schedule in
-    // UTC, its script, its arguments (its results pushed to the Pushgateway rather than written
-    // for node-exporter) and its connection, the password from the stack's Secret; the scripts
-    // are compose's; the others are named by SL903, and have no alerts on the cluster.
+    // Every line of compose's crontab that the cluster can run (all of them on the image
+    // `kubernetes.backup_image` names; on the stock PostgreSQL image, PostgreSQL's jobs, neither
+    // encrypted nor zstd) is a CronJob with its schedule in UTC, its script, its arguments (its
+    // results pushed to the Pushgateway rather than written for node-exporter) and its
+    // connection, the password from the stack's Secret (in a variable, or its file mounted from
+    // the Secret where compose has it); the scripts and the Dockerfile are compose's; the others
+    // are named by SL903, and have no alerts on the cluster.
     let mut seen = 0;
     for (m, k8s, compose) in built() {
         let Some(crontab) = compose.get("backup/crontab") else {
@@ -2075,6 +2077,14 @@ fn backups_are_cronjobs_running_compose_s_scripts_with_compose_s_arguments() {
         let cronjobs: Vec<Value> =
             objects(k8s).into_iter().filter(|(_, o)| o["kind"] == "CronJob").map(|(_, o)| o).collect();
         let namespace = format!(".{}.svc", objects(k8s)[0].1["metadata"]["namespace"].as_str().unwrap());
+        // The image the manifest names for the CronJobs, built from compose's Dockerfile, which
+        // the tree has too.
+        let manifest: Value = yaml_to_json(&std::fs::read_to_string(m).unwrap());
+        let built_image = manifest["kubernetes"]["backup_image"].as_str();
+        assert_eq!(k8s.get("backup/Dockerfile").is_some(), built_image.is_some(), "{}", m.display());
+        if let Some(file) = k8s.get("backup/Dockerfile") {
+            assert_eq!(file, &compose["backup/Dockerfile"], "{}", m.display());
+        }
         let mut run = Vec::new();
         // The backup jobs the cluster runs, then their restore tests.
         let mut kept: Vec<String> = Vec::new();
@@ -2084,11 +2094,14 @@ fn backups_are_cronjobs_running_compose_s_scripts_with_compose_s_arguments() {
         for line in lines {
             let (schedule, vars, mut command) = crontab_line(line);
             let job = command[command.iter().position(|w| w == "--job").unwrap() + 1].clone();
-            // A backup the stock image can run; a restore test of one.
+            // A backup the image runs (the runner's, built, runs all; the stock PostgreSQL image
+            // runs PostgreSQL's, neither encrypted nor zstd); a restore test of one.
             let runs = if command[0].contains("/restore-") {
                 kept.contains(&job)
             } else {
-                command[0].contains("-postgres.sh") && !command.iter().any(|w| w == "--age-recipient" || w == "zstd")
+                built_image.is_some()
+                    || command[0].contains("-postgres.sh")
+                        && !command.iter().any(|w| w == "--age-recipient" || w == "zstd")
             };
             let Some(cj) = cronjobs.iter().find(|c| {
                 let args = c["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["command"].to_string();
@@ -2098,7 +2111,7 @@ fn backups_are_cronjobs_running_compose_s_scripts_with_compose_s_arguments() {
                 assert!(!runs, "{}: no CronJob for `{line}`", m.display());
                 continue;
             };
-            assert!(runs, "{}: a CronJob for `{line}`, which the stock image cannot run", m.display());
+            assert!(runs, "{}: a CronJob for `{line}`, which its image cannot run", m.display());
             if !command[0].contains("/restore-") {
                 kept.push(job.clone());
             }
@@ -2131,9 +2144,33 @@ fn backups_are_cronjobs_running_compose_s_scripts_with_compose_s_arguments() {
                     m.display()
                 );
             }
-            assert!(env["PGPASSWORD"]["valueFrom"]["secretKeyRef"]["name"].as_str().unwrap().ends_with("-secrets"));
-            // The scripts and the dumps where compose has them.
+            // The scripts and the dumps where compose has them; the password's file too
+            // (MySQL's), from the stack's Secret, or PostgreSQL's in its variable.
             let mounts = mount_paths(c);
+            match vars.get("PGPASSFILE") {
+                Some(_) => assert!(
+                    env["PGPASSWORD"]["valueFrom"]["secretKeyRef"]["name"].as_str().unwrap().ends_with("-secrets")
+                ),
+                None => {
+                    // The file alone, its key an item of the Secret's volume, readable by the
+                    // pod's group only.
+                    assert_eq!(mounts["secrets"], vars["MYSQL_PASSWORD_FILE"], "{}: {job}", m.display());
+                    let mount = c["volumeMounts"].as_array().unwrap().iter().find(|v| v["name"] == "secrets").unwrap();
+                    let volume = pod["volumes"].as_array().unwrap().iter().find(|v| v["name"] == "secrets").unwrap();
+                    assert!(volume["secret"]["secretName"].as_str().unwrap().ends_with("-secrets"), "{volume}");
+                    let items = volume["secret"]["items"].as_array().unwrap();
+                    assert!(
+                        items.iter().any(|i| i["key"] == mount["subPath"] && i["path"] == mount["subPath"]),
+                        "{volume}"
+                    );
+                    assert_eq!(volume["secret"]["defaultMode"], 0o440);
+                }
+            }
+            let image = c["image"].as_str().unwrap();
+            match built_image {
+                Some(i) => assert_eq!(image, i),
+                None => assert!(image.starts_with("postgres:"), "{image}"),
+            }
             assert_eq!(Path::new(&ours[1]).parent().unwrap(), Path::new(mounts["scripts"]));
             let dest = &command[command.iter().position(|w| w == "--dest").unwrap() + 1];
             assert_eq!(mounts["backups"], dest.as_str());
@@ -2169,47 +2206,70 @@ fn backups_are_cronjobs_running_compose_s_scripts_with_compose_s_arguments() {
     assert!(seen >= 3, "the examples' backups and restore test: {seen}");
 }
 
-#[test]
-fn the_backup_cronjobs_run_here_as_their_pods_run_them_and_push_their_results() {
-    // faceless-staging's backup and restore-test CronJobs, their containers' commands run here
-    // as their pods run them: the scripts from the ConfigMap, the dumps' volume a directory of
-    // the pod's group (`fsGroup`), as the pod's user when root, against a real PostgreSQL server
-    // as compose sets it up and the stack's Pushgateway. Each result lands in the Pushgateway
-    // with the labels the backup rules select.
-    use std::os::unix::fs::PermissionsExt;
-    let m = crate::support::root().join("examples/faceless-staging.yaml");
-    let k8s = kubernetes_plan(&m);
-    let work = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(work.path(), PermissionsExt::from_mode(0o755)).unwrap();
-    let scripts = work.path().join("scripts");
-    std::fs::create_dir(&scripts).unwrap();
-    let map = objects(&k8s).into_iter().find(|(p, _)| p.ends_with("backups/scripts.yaml")).unwrap().1;
-    for (name, text) in map["data"].as_object().unwrap() {
-        std::fs::write(scripts.join(name), text.as_str().unwrap()).unwrap();
-        std::fs::set_permissions(scripts.join(name), PermissionsExt::from_mode(0o555)).unwrap();
+/// Where a CronJob's pod runs here: the scripts of the backups' ConfigMap in a directory,
+/// the dumps' volume a directory of the pod's group (`fsGroup`) when root, an open `/tmp`.
+struct PodDirs {
+    work: tempfile::TempDir,
+    scripts: PathBuf,
+    dumps: PathBuf,
+}
+
+impl PodDirs {
+    fn new(k8s: &Plan) -> PodDirs {
+        use std::os::unix::fs::PermissionsExt;
+        let work = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(work.path(), PermissionsExt::from_mode(0o755)).unwrap();
+        let scripts = work.path().join("scripts");
+        std::fs::create_dir(&scripts).unwrap();
+        let map = objects(k8s).into_iter().find(|(p, _)| p.ends_with("backups/scripts.yaml")).unwrap().1;
+        for (name, text) in map["data"].as_object().unwrap() {
+            std::fs::write(scripts.join(name), text.as_str().unwrap()).unwrap();
+            std::fs::set_permissions(scripts.join(name), PermissionsExt::from_mode(0o555)).unwrap();
+        }
+        let dumps = work.path().join("dumps");
+        std::fs::create_dir(&dumps).unwrap();
+        let tmp = work.path().join("tmp");
+        std::fs::create_dir_all(&tmp).unwrap();
+        std::fs::set_permissions(&tmp, PermissionsExt::from_mode(0o1777)).unwrap();
+        PodDirs { work, scripts, dumps }
     }
-    let dumps = work.path().join("dumps");
-    std::fs::create_dir(&dumps).unwrap();
-    let root = crate::pg_server::is_root();
-    let compose_tree = crate::support::build_into_tempdir(&m);
-    let setup = crate::pg_server::compose_setup(compose_tree.path(), "db");
-    let server = crate::pg_server::Server::start(&setup.options);
-    server.create_database("faceless", &setup);
-    server.psql("faceless", "CREATE TABLE orders (id int); INSERT INTO orders SELECT generate_series(1, 250);");
-    let (_gateway, port) = crate::support::pushgateway(&[], &work.path().join("pushgateway.log"));
-    let mut ran = 0;
-    for name in ["backup-daily.yaml", "restore-test-daily.yaml"] {
-        let cj = objects(&k8s).into_iter().find(|(p, _)| p.ends_with(&format!("backups/{name}"))).unwrap().1;
+
+    /// Run the container of the CronJob in `manifests/backups/<file>` as its pod runs it: as
+    /// the pod's user when root, its command with the Pushgateway at `port` here, its
+    /// variables but those `own` names (`server` sets them: the connection is a test server's)
+    /// and a secret's file, mounted from the stack's Secret, as `secret` here (readable by the
+    /// pod's group, as Kubernetes mounts it) or a secret variable as a dummy.
+    fn run(
+        &self,
+        k8s: &Plan,
+        file: &str,
+        port: u16,
+        server: &dyn Fn(&str) -> Command,
+        own: &[&str],
+        secret: &Path,
+    ) -> (bool, String) {
+        use std::os::unix::fs::PermissionsExt;
+        let cj = objects(k8s).into_iter().find(|(p, _)| p.ends_with(&format!("backups/{file}"))).unwrap().1;
         let pod = &cj["spec"]["jobTemplate"]["spec"]["template"]["spec"];
         let c = &pod["containers"][0];
         let (uid, gid) = (
             pod["securityContext"]["runAsUser"].as_u64().unwrap(),
             pod["securityContext"]["fsGroup"].as_u64().unwrap(),
         );
+        let root = crate::pg_server::is_root();
         if root {
-            // The volume as Kubernetes gives it to the pod: its group's, set-group-ID.
-            std::os::unix::fs::chown(&dumps, Some(0), Some(gid as u32)).unwrap();
-            std::fs::set_permissions(&dumps, PermissionsExt::from_mode(0o2775)).unwrap();
+            // The volumes as Kubernetes gives them to the pod: the group's, set-group-ID.
+            std::os::unix::fs::chown(&self.dumps, Some(0), Some(gid as u32)).unwrap();
+            std::fs::set_permissions(&self.dumps, PermissionsExt::from_mode(0o2775)).unwrap();
+            // The Secret's files as the volume mounts them: the pod's group's, its mode.
+            let mode = pod["volumes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|v| v["name"] == "secrets")
+                .map_or(0o440, |v| v["secret"]["defaultMode"].as_u64().unwrap() as u32);
+            std::os::unix::fs::chown(secret, Some(0), Some(gid as u32)).unwrap();
+            std::fs::set_permissions(secret, PermissionsExt::from_mode(mode)).unwrap();
         }
         let mounts = mount_paths(c);
         let args: Vec<String> = c["command"]
@@ -2219,37 +2279,117 @@ fn the_backup_cronjobs_run_here_as_their_pods_run_them_and_push_their_results() 
             .map(|w| w.as_str().unwrap().replace("$$", "$"))
             .map(|w| match w.as_str() {
                 "http://pushgateway:9091" => format!("http://127.0.0.1:{port}"),
-                _ if w == mounts["backups"] => dumps.display().to_string(),
-                _ => w.replace(mounts["scripts"], &scripts.display().to_string()),
+                _ if w == mounts["backups"] => self.dumps.display().to_string(),
+                _ => w.replace(mounts["scripts"], &self.scripts.display().to_string()),
             })
             .collect();
         let mut cmd = if root {
-            let mut c = server.cmd("setpriv");
+            let mut c = server("setpriv");
             c.args(["--reuid", &uid.to_string(), "--regid", &gid.to_string(), "--clear-groups", "--"]);
             c
         } else {
-            server.cmd(&args[0])
+            server(&args[0])
         };
         cmd.args(if root { &args[..] } else { &args[1..] });
         for e in c["env"].as_array().unwrap() {
-            match (e["name"].as_str().unwrap(), e["value"].as_str()) {
-                // The connection is this server's (a socket, its superuser), the password unused.
-                ("PGHOST" | "PGPORT" | "PGUSER", _) => {}
-                (k, Some(v)) => {
-                    cmd.env(k, v);
+            let name = e["name"].as_str().unwrap();
+            // Kubernetes reads `$$` in a value as `$`, as in the command.
+            match e["value"].as_str().map(|v| v.replace("$$", "$")).as_deref() {
+                _ if own.contains(&name) => {}
+                // A secret's file, where the pod has it mounted.
+                Some(v) if mounts.get("secrets") == Some(&v) => {
+                    cmd.env(name, secret);
                 }
-                (k, None) => {
-                    cmd.env(k, "unused-on-a-trusting-socket");
+                Some(v) => {
+                    cmd.env(name, v);
+                }
+                None => {
+                    cmd.env(name, "unused-on-a-trusting-socket");
                 }
             }
         }
-        // Its `/tmp`, an emptyDir anyone may write.
-        let tmp = work.path().join("tmp");
-        std::fs::create_dir_all(&tmp).unwrap();
-        std::fs::set_permissions(&tmp, PermissionsExt::from_mode(0o1777)).unwrap();
-        cmd.env_remove("HOME").env("TMPDIR", &tmp);
-        let (ok, out) = run(&mut cmd);
-        assert!(ok, "{name}: {args:?}:\n{out}");
+        cmd.env_remove("HOME").env("TMPDIR", self.work.path().join("tmp"));
+        run(&mut cmd)
+    }
+}
+
+#[test]
+fn the_backup_image_runs_mysql_zstd_and_encrypted_cronjobs_as_their_pods_run_them() {
+    // workers' CronJobs on the image `kubernetes.backup_image` names (built from compose's
+    // Dockerfile: MariaDB's client, zstd and age, all here): its MySQL job compressed with
+    // zstd, its weekly job encrypted to an age key, and the restore test of the first, run
+    // here as their pods run them (`PodDirs::run`) against a real MariaDB server, the password
+    // read from the Secret's file where the pod has it. Each pushes its result.
+    crate::support::require_tool("age");
+    crate::support::require_tool("zstd");
+    let m = crate::support::root().join("tests/fixtures/ok/workers.yaml");
+    let k8s = kubernetes_plan(&m);
+    let pod = PodDirs::new(&k8s);
+    let server = crate::mysql_server::Server::start();
+    let password = "pa'ss\"w\\ord $x";
+    let secret = pod.work.path().join("SHOP_DB_PASSWORD");
+    std::fs::write(&secret, password).unwrap();
+    server
+        .root_sql(&format!(
+            "CREATE DATABASE shop; CREATE USER 'shop'@'%' IDENTIFIED BY '{}'; GRANT ALL ON shop.* TO 'shop'@'%'; {}",
+            password.replace('\\', "\\\\").replace('\'', "''"),
+            crate::backups::documented_restore_grant("shop")
+        ))
+        .unwrap();
+    server.sql(
+        "shop",
+        password,
+        "shop",
+        "CREATE TABLE items (id int PRIMARY KEY); INSERT INTO items SELECT seq FROM seq_1_to_300;",
+    );
+    let (_gateway, port) = crate::support::pushgateway(&[], &pod.work.path().join("pushgateway.log"));
+    let own = ["MYSQL_HOST", "MYSQL_TCP_PORT"];
+    for name in ["backup-shop-nightly.yaml", "backup-shop-weekly.yaml", "restore-test-shop-nightly.yaml"] {
+        let (ok, out) = pod.run(&k8s, name, port, &|p| server.cmd(p, "shop", Path::new("/nonexistent")), &own, &secret);
+        assert!(ok, "{name}:\n{out}");
+    }
+    // The dumps, in the formats their jobs ask for.
+    let names = |job: &str| -> Vec<String> {
+        std::fs::read_dir(pod.dumps.join(job))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect()
+    };
+    assert!(names("shop-nightly").iter().any(|n| n.ends_with(".sql.zst")), "{:?}", names("shop-nightly"));
+    assert!(names("shop-weekly").iter().any(|n| n.ends_with(".age")), "{:?}", names("shop-weekly"));
+    let answer = crate::support::http_get(port, "/metrics").unwrap();
+    for (metric, group, job) in [
+        ("sightline_backup_last_result", "sightline_backup", "shop-nightly"),
+        ("sightline_backup_last_result", "sightline_backup", "shop-weekly"),
+        ("sightline_restore_test_last_result", "sightline_restore_test", "shop-nightly"),
+    ] {
+        let line = format!("{metric}{{backup_job=\"{job}\",instance=\"\",job=\"{group}\",service=\"db\"}} 1");
+        assert!(answer.lines().any(|l| l == line), "{line}:\n{answer}");
+    }
+}
+
+#[test]
+fn the_backup_cronjobs_run_here_as_their_pods_run_them_and_push_their_results() {
+    // faceless-staging's backup and restore-test CronJobs, their containers' commands run here
+    // as their pods run them (`PodDirs::run`), against a real PostgreSQL server as compose sets
+    // it up and the stack's Pushgateway. Each result lands in the Pushgateway with the labels
+    // the backup rules select.
+    let m = crate::support::root().join("examples/faceless-staging.yaml");
+    let k8s = kubernetes_plan(&m);
+    let pod = PodDirs::new(&k8s);
+    let compose_tree = crate::support::build_into_tempdir(&m);
+    let setup = crate::pg_server::compose_setup(compose_tree.path(), "db");
+    let server = crate::pg_server::Server::start(&setup.options);
+    server.create_database("faceless", &setup);
+    server.psql("faceless", "CREATE TABLE orders (id int); INSERT INTO orders SELECT generate_series(1, 250);");
+    let (_gateway, port) = crate::support::pushgateway(&[], &pod.work.path().join("pushgateway.log"));
+    let unused = pod.work.path().join("no-secret-file");
+    std::fs::write(&unused, "").unwrap();
+    let mut ran = 0;
+    for name in ["backup-daily.yaml", "restore-test-daily.yaml"] {
+        let own = ["PGHOST", "PGPORT", "PGUSER"];
+        let (ok, out) = pod.run(&k8s, name, port, &|p| server.cmd(p), &own, &unused);
+        assert!(ok, "{name}:\n{out}");
         ran += 1;
     }
     assert_eq!(ran, 2);

@@ -13,16 +13,24 @@
 //!   schedule (each run cut at its longest gap), for the first job of each database the
 //!   cluster runs, as compose's crontab runs it.
 //!
-//! They run the stock image of the runner's base (PostgreSQL's, of the newest database's major
-//! version, with pg_dump, pg_restore, bash and gzip), as its `postgres` user, the connection in
-//! libpq's variables and the password in `PGPASSWORD` from the stack's Secret. The jobs that
-//! need what compose's runner image adds (age, zstd, a MySQL client) are left out with their
-//! alerts (`ir::lower_for`, SL903).
+//! They run, as its `postgres` user, the image `kubernetes.backup_image` names, built from
+//! `backup/Dockerfile` (compose's runner's, written here too), or else the stock image of the
+//! runner's base (PostgreSQL's, of the newest database's major version, with pg_dump,
+//! pg_restore, bash and gzip), with compose's connection variables; the password from the
+//! stack's Secret, in `PGPASSWORD` for PostgreSQL, as MySQL's file where compose mounts it. On
+//! the stock image, the jobs that need what the runner's image adds (age, zstd, a MySQL
+//! client) are left out with their alerts (`ir::lower_for`, SL903).
 
-use super::{MANIFESTS_DIR, file, hardened, labels, literal, object, object_name, resources, secret_key, secrets_name};
+use super::{
+    MANIFESTS_DIR, file, hardened, labels, literal, mount_secret_file, object, object_name, resources, secret_key,
+    secrets_name, secrets_volume,
+};
 use crate::ir::{BackupJob, Backups, Stack, defaults};
+use crate::kinds::PasswordVia;
 use crate::targets::Artifact;
-use crate::targets::backup::{engine, job_args, restore_args, restore_tested, scripts};
+use crate::targets::backup::{
+    connection, dockerfile, dockerfile_path, engine, job_args, password, restore_args, restore_tested, scripts,
+};
 use crate::targets::paths::{PUSHGATEWAY_ADDR, SCRIPTS_MOUNT};
 use serde_json::{Map, Value, json};
 
@@ -73,6 +81,10 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         file(format!("{dir}/scripts.yaml"), &config).from_part("/backups"),
         file(format!("{dir}/volume.yaml"), &claim).from_part("/backups"),
     ];
+    // What the image the manifest names for the CronJobs is built from: compose's runner.
+    if stack.kubernetes.backup_image.is_some() {
+        out.push(Artifact::new(dockerfile_path(), dockerfile(stack, b)).from_part("/kubernetes/backup_image"));
+    }
     for j in &b.jobs {
         let [name, _] = cronjob_names(stack, j.name.as_str());
         let run = Run {
@@ -127,30 +139,47 @@ fn cronjob(stack: &Stack, b: &Backups, runner: &crate::ir::Component, j: &Backup
     }
     // The Pushgateway's Service, in the stack's namespace with the CronJobs.
     command.extend(["--pushgateway".to_string(), format!("http://{host}:{port}")]);
-    let s = stack.services.iter().find(|s| s.name == j.service).expect("checked: the job's service exists");
-    let db = s.db.as_ref().expect("checked: a backed-up service has a login");
-    let password = json!({ "name": secrets_name(stack), "key": secret_key(&db.password) });
+    // compose's connection; the password from the stack's Secret: in libpq's variable (no
+    // entrypoint runs before a job to write a pgpass file), or its file where compose has it.
+    let mut env: Vec<Value> =
+        connection(stack, j).into_iter().map(|(k, v, _)| json!({ "name": k, "value": literal(&v) })).collect();
+    let mut mounts = vec![
+        json!({ "name": "scripts", "mountPath": SCRIPTS_MOUNT, "readOnly": true }),
+        json!({ "name": "backups", "mountPath": b.destination }),
+        json!({ "name": "tmp", "mountPath": "/tmp" }),
+    ];
+    let mut items = Vec::new();
+    match password(stack, j) {
+        (PasswordVia::Pgpass, secret) => {
+            let key = json!({ "name": secrets_name(stack), "key": secret_key(secret) });
+            env.push(json!({ "name": "PGPASSWORD", "valueFrom": { "secretKeyRef": key } }));
+        }
+        (PasswordVia::File(var), secret) => {
+            let path = mount_secret_file(secret, &mut mounts, &mut items);
+            env.push(json!({ "name": var, "value": literal(&path) }));
+        }
+    }
     let (uid, gid) = defaults::postgres_ids();
     let (uid, gid): (u64, u64) = (uid.parse().expect("a numeric uid"), gid.parse().expect("a numeric gid"));
+    // The image built from the runner's Dockerfile when the manifest names one; else its base.
+    let image = stack.kubernetes.backup_image.as_ref().unwrap_or(&runner.image);
     let container = json!({
         "name": "backup",
-        "image": runner.image.as_str(),
+        "image": image.as_str(),
         "command": command.iter().map(|a| literal(a)).collect::<Vec<_>>(),
-        "env": [
-            { "name": "PGHOST", "value": s.host },
-            { "name": "PGPORT", "value": s.port.to_string() },
-            { "name": "PGDATABASE", "value": literal(&db.database) },
-            { "name": "PGUSER", "value": literal(&db.user) },
-            { "name": "PGPASSWORD", "valueFrom": { "secretKeyRef": password } },
-        ],
+        "env": env,
         "resources": resources(runner),
         "securityContext": hardened(),
-        "volumeMounts": [
-            { "name": "scripts", "mountPath": SCRIPTS_MOUNT, "readOnly": true },
-            { "name": "backups", "mountPath": b.destination },
-            { "name": "tmp", "mountPath": "/tmp" },
-        ],
+        "volumeMounts": mounts,
     });
+    let mut volumes = vec![
+        json!({ "name": "scripts", "configMap": { "name": object_name(stack, "backup-scripts"), "defaultMode": 0o555 } }),
+        json!({ "name": "backups", "persistentVolumeClaim": { "claimName": object_name(stack, "backups") } }),
+        json!({ "name": "tmp", "emptyDir": { "sizeLimit": "64Mi" } }),
+    ];
+    if !items.is_empty() {
+        volumes.push(secrets_volume(stack, items));
+    }
     let pod = json!({
         "metadata": { "labels": Value::Object(labels(stack)) },
         "spec": {
@@ -167,11 +196,7 @@ fn cronjob(stack: &Stack, b: &Backups, runner: &crate::ir::Component, j: &Backup
                 "seccompProfile": { "type": "RuntimeDefault" },
             },
             "containers": [container],
-            "volumes": [
-                { "name": "scripts", "configMap": { "name": object_name(stack, "backup-scripts"), "defaultMode": 0o555 } },
-                { "name": "backups", "persistentVolumeClaim": { "claimName": object_name(stack, "backups") } },
-                { "name": "tmp", "emptyDir": { "sizeLimit": "64Mi" } },
-            ],
+            "volumes": volumes,
         },
     });
     let spec = json!({

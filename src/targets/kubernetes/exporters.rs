@@ -15,22 +15,20 @@
 //! `/tmp`).
 
 use super::{
-    MANIFESTS_DIR, file, hardened, labels, limits, literal, object, object_name, resources, secret_key, secrets_name,
+    MANIFESTS_DIR, file, hardened, labels, limits, literal, mount_secret_file, object, object_name, resources,
+    secret_key, secrets_name, secrets_volume,
 };
 use crate::ir::defaults::{self, Probe};
 use crate::ir::{Component, Service, Stack};
 use crate::kinds::{Job, Run, Var};
 use crate::targets::Artifact;
-use crate::targets::paths::{BLACKBOX_ADDR, secret_file};
+use crate::targets::paths::BLACKBOX_ADDR;
 use serde_json::{Map, Value, json};
 
 pub const EXPORTERS_DIR: &str = "exporters";
 
 /// The port's name on the pods and the Services, which the ServiceMonitors scrape.
 pub const METRICS_PORT: &str = "metrics";
-
-/// The volume of the stack's Secret, whose keys the secret files are.
-const SECRETS_VOLUME: &str = "secrets";
 
 /// The user compose runs the exporters as: nobody.
 const NOBODY: u64 = 65534;
@@ -152,18 +150,7 @@ fn container(stack: &Stack, name: &str, image: &str, r: &Run, items: &mut Vec<Va
                 env.push(json!({ "name": var, "valueFrom": { "secretKeyRef": key } }));
                 continue;
             }
-            Var::SecretFile(reference) => {
-                let (path, key) = (secret_file(reference), secret_key(reference));
-                let mount = json!({ "name": SECRETS_VOLUME, "mountPath": path, "subPath": key, "readOnly": true });
-                if !mounts.contains(&mount) {
-                    mounts.push(mount);
-                    let item = json!({ "key": key, "path": key });
-                    if !items.contains(&item) {
-                        items.push(item);
-                    }
-                }
-                path
-            }
+            Var::SecretFile(reference) => mount_secret_file(reference, &mut mounts, items),
         };
         env.push(json!({ "name": var, "value": literal(&value) }));
     }
@@ -202,11 +189,7 @@ fn run(stack: &Stack, c: &Component, port: u16, health: &str, r: &Run, jobs: &[J
         inits.push(Value::Object(init));
     }
     if !items.is_empty() {
-        // Readable by the pod's group (nobody's, `fsGroup`), no one else.
-        volumes.push(json!({
-            "name": SECRETS_VOLUME,
-            "secret": { "secretName": secrets_name(stack), "items": items, "defaultMode": 0o440 },
-        }));
+        volumes.push(secrets_volume(stack, items));
     }
     container.insert("ports".into(), json!([{ "name": METRICS_PORT, "containerPort": port, "protocol": "TCP" }]));
     // As compose checks it: a GET of its health path; or a connection to its port where a

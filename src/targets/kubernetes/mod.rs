@@ -64,7 +64,8 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
 
 /// The components whose images the Kubernetes tree names: the chart's three (the overlay pins
 /// them), Loki, Alloy and the Pushgateway (their charts' overlays pin them), and those it runs
-/// itself (`exporters`, the backups' CronJobs).
+/// itself (`exporters`; the backup runner's, which the CronJobs run, or with
+/// `kubernetes.backup_image` the base of `backup/Dockerfile`, which that image is built from).
 pub fn images(stack: &Stack) -> Vec<String> {
     let mut names: Vec<String> = values::CHART_COMPONENTS.iter().map(|n| n.to_string()).collect();
     names.extend([crate::ir::defaults::LOKI.name.to_string(), crate::ir::defaults::ALLOY.name.to_string()]);
@@ -197,6 +198,34 @@ pub fn alertmanager_reads_secrets(stack: &Stack) -> bool {
 /// The Kubernetes Secret every secret the tree reads is a key of.
 pub fn secrets_name(stack: &Stack) -> String {
     object_name(stack, "secrets")
+}
+
+/// The pod volume of the stack's Secret, whose keys the secret files are.
+const SECRETS_VOLUME: &str = "secrets";
+
+/// A secret's file where compose mounts it, alone (a `subPath` of the stack's Secret volume, so
+/// nothing else of the image's directory is hidden): its mount added to `mounts` and its key to
+/// `items` (the volume's), each once. Returns the file's path.
+pub fn mount_secret_file(r: &SecretRef, mounts: &mut Vec<Value>, items: &mut Vec<Value>) -> String {
+    let (path, key) = (crate::targets::paths::secret_file(r), secret_key(r));
+    let mount = json!({ "name": SECRETS_VOLUME, "mountPath": path, "subPath": key, "readOnly": true });
+    if !mounts.contains(&mount) {
+        mounts.push(mount);
+        let item = json!({ "key": key, "path": key });
+        if !items.contains(&item) {
+            items.push(item);
+        }
+    }
+    path
+}
+
+/// The stack's Secret as a pod volume of `items` (`mount_secret_file`), readable by the pod's
+/// group (`fsGroup`) and no one else.
+pub fn secrets_volume(stack: &Stack, items: Vec<Value>) -> Value {
+    json!({
+        "name": SECRETS_VOLUME,
+        "secret": { "secretName": secrets_name(stack), "items": items, "defaultMode": 0o440 },
+    })
 }
 
 /// The key of that Secret a secret reference reads: the variable's name for `{ env }`, the
