@@ -49,8 +49,14 @@ pub const HOST: &[Builtin] = &[
 /// Host alerts (with node-exporter) and backup alerts (with backups).
 pub const HOST_ALERTS: [&str; 5] =
     ["HostDown", "HostDiskSpaceLow", "HostDiskWillFillIn24h", "HostMemoryHigh", "HostCpuHigh"];
-pub const BACKUP_ALERTS: [&str; 5] =
-    ["BackupFailed", "BackupStale", "RestoreTestFailed", "BackupMetricsMissing", "BackupMetricsUnreadable"];
+pub const BACKUP_ALERTS: [&str; 6] = [
+    "BackupFailed",
+    "BackupStale",
+    "RestoreTestFailed",
+    "RestoreTestStale",
+    "BackupMetricsMissing",
+    "BackupMetricsUnreadable",
+];
 
 /// The stack watching itself (`prometheus/rules/monitoring.yml`).
 pub const MONITORING_ALERTS: [&str; 1] = ["MonitoringTargetDown"];

@@ -57,6 +57,7 @@ pub const BACKUP: &[&str] = &[
     "sightline_backup_last_size_bytes",
     "sightline_backup_last_success_timestamp_seconds",
     "sightline_restore_test_last_result",
+    "sightline_restore_test_last_run_timestamp_seconds",
     "sightline_restore_test_last_success_timestamp_seconds",
 ];
 /// What a batch job pushes (`targets/rules/jobs.rs`), and what the Pushgateway adds to every

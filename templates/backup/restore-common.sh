@@ -111,12 +111,14 @@ restore_main() {
 }
 
 restore_metrics() { # result
-  local success
-  success=$(date +%s)
+  local now success
+  now=$(date +%s)
+  success=$now
   # After a failure the last success time stays.
   [[ $1 == 1 ]] || success="="
   record restore_test \
     sightline_restore_test_last_result "1 if the last restore test of the job succeeded, 0 if not." "$1" \
+    sightline_restore_test_last_run_timestamp_seconds "When the restore test of the job last finished a run." "$now" \
     sightline_restore_test_last_success_timestamp_seconds "When the restore test of the job last succeeded." "$success"
 }
 

@@ -1,7 +1,8 @@
 //! Backup alerts, from the metrics the backup scripts write for node-exporter's textfile
 //! collector (on Kubernetes, push to the Pushgateway): `BackupFailed` (the last run failed), `BackupStale` (no good dump for longer than
 //! the job's schedule allows: its longest gap between runs, plus a tenth of it, at least an
-//! hour), `RestoreTestFailed`, and the two that say the backups are not watched at all:
+//! hour), `RestoreTestFailed`, `RestoreTestStale` (no restore test has finished for longer than
+//! its schedule allows, likewise), and the two that say the backups are not watched at all:
 //! `BackupMetricsMissing` (no run has written its metrics for that long: cron not running, the
 //! textfile directory not shared) and `BackupMetricsUnreadable` (node-exporter cannot parse or
 //! read a metrics file). The label `backup_job` names the job (`job` is Prometheus's own).
@@ -108,19 +109,34 @@ pub fn alerts(stack: &Stack) -> Vec<Tested> {
             silent: run_series(&b.jobs, node, None, &stale),
         });
     }
-    if b.restore_test.is_some() {
+    if let Some(rt) = &b.restore_test {
+        // A run at most the schedule's longest gap apart, plus a tenth of it, at least an hour.
+        let stale = stale_after(&crate::ir::longest_gap(rt));
+        let limit = stale.millis() / 1000;
         for j in crate::targets::backup::restore_tested(b) {
             let (job, service) = (j.name.as_str(), j.service.as_str());
             let labels = format!("{{{node},backup_job=\"{job}\",service=\"{service}\"}}");
             let mut l = alert_labels(stack, "warning", "operational", Some(service));
             l.insert("backup_job".into(), job.to_string());
+            let runs = format!("sightline_restore_test_last_run_timestamp_seconds{labels}");
+            // The tests evaluate at 10m, where `time()` is 600.
+            let at = |age: u64| format!("{}x60", 600i64 - age as i64);
+            let why = if kubernetes {
+                format!(
+                    "its CronJob {} has not run (suspended, or its pod cannot start: `kubectl get cronjob,job,pod -n {}`), its runs are cut at their deadline before they finish, or they cannot reach the Pushgateway",
+                    crate::targets::kubernetes::backups::cronjob_names(stack, job)[1],
+                    stack.kubernetes.namespace
+                )
+            } else {
+                "the backup runner or its cron is not running, or its runs do not finish".to_string()
+            };
             out.push(Tested {
                 rule: AlertRule {
                     services: Vec::new(),
                     alert: "RestoreTestFailed".into(),
                     expr: format!("max by (backup_job, service) (last_over_time(sightline_restore_test_last_result{{backup_job=\"{job}\"}}[{}])) == 0", stale_after(&j.interval).canonical()),
                     for_: None,
-                    labels: l,
+                    labels: l.clone(),
                     annotations: alert_annotations(
                         stack,
                         "RestoreTestFailed",
@@ -132,6 +148,31 @@ pub fn alerts(stack: &Stack) -> Vec<Tested> {
                 kept: vec![("backup_job".to_string(), job.to_string())],
                 firing: vec![InputSeries { series: format!("sightline_restore_test_last_result{labels}"), values: "0x60".into() }],
                 silent: vec![InputSeries { series: format!("sightline_restore_test_last_result{labels}"), values: "1x60".into() }],
+            });
+            out.push(Tested {
+                rule: AlertRule {
+                    services: Vec::new(),
+                    alert: "RestoreTestStale".into(),
+                    expr: format!(
+                        "time() - max by (backup_job, service) (sightline_restore_test_last_run_timestamp_seconds{{backup_job=\"{job}\"}}) > {limit}"
+                    ),
+                    for_: None,
+                    labels: l,
+                    annotations: alert_annotations(
+                        stack,
+                        "RestoreTestStale",
+                        Some(service),
+                        &format!("The restore test of {service} has not run for more than {}", format_duration(stale.millis())),
+                        &format!(
+                            "The restore test of job {job} runs on \"{}\"; none has finished for more than {}: {why}. RestoreTestFailed cannot fire until one does.",
+                            rt.normalized(),
+                            format_duration(stale.millis())
+                        ),
+                    ),
+                },
+                kept: vec![("backup_job".to_string(), job.to_string())],
+                firing: vec![InputSeries { series: runs.clone(), values: at(limit + 3600) }],
+                silent: vec![InputSeries { series: runs, values: at(limit / 2) }],
             });
         }
     }
