@@ -49,11 +49,12 @@ pub const HOST: &[Builtin] = &[
 /// Host alerts (with node-exporter) and backup alerts (with backups).
 pub const HOST_ALERTS: [&str; 5] =
     ["HostDown", "HostDiskSpaceLow", "HostDiskWillFillIn24h", "HostMemoryHigh", "HostCpuHigh"];
-pub const BACKUP_ALERTS: [&str; 6] = [
+pub const BACKUP_ALERTS: [&str; 7] = [
     "BackupFailed",
     "BackupStale",
     "RestoreTestFailed",
     "RestoreTestStale",
+    "RestoreTestMetricsMissing",
     "BackupMetricsMissing",
     "BackupMetricsUnreadable",
 ];

@@ -87,7 +87,8 @@ restore_main() {
   [[ -z $service ]] && service="$job"
   [[ $service =~ ^[a-z][a-z0-9_-]{0,62}$ ]] || { echo "$engine: --service must match [a-z][a-z0-9_-]*" >&2; exit 2; }
   check_pushgateway
-  newest=$(find "$dest/$job" -maxdepth 1 -type f -name "$job-*.$ext*" ! -name '*.sha256' -printf '%f\n' 2>/dev/null | sort -r | head -n 1)
+  # Before the job's first dump its directory does not exist: no dump, a failed test (below).
+  newest=$({ find "$dest/$job" -maxdepth 1 -type f -name "$job-*.$ext*" ! -name '*.sha256' -printf '%f\n' 2>/dev/null || true; } | sort -r | head -n 1)
   # Its own name, even as a container's first process (always $$ = 1) started in the same second
   # as another's on the same server: a run killed before it dropped its scratch database does
   # not trip the next one.

@@ -119,6 +119,21 @@ fn backups_verify_rotate_restore_and_encrypt_on_a_real_database() {
             .args(extra);
         run(&mut c)
     };
+    // A restore test before the job's first dump (its directory not made yet) fails and says
+    // so, and records its run: RestoreTestFailed, not silence.
+    let restore = || {
+        let mut c = server.cmd(&umask);
+        c.arg(scripts.join("restore-postgres.sh"));
+        c.env("PGDATABASE", db).args(["--test", "--job", "daily", "--service", "db", "--dest"]);
+        c.arg(&dest).arg("--textfile-dir").arg(&textfile);
+        run(&mut c)
+    };
+    let (ok, out) = restore();
+    assert!(!ok && out.contains("no dump of job daily"), "{out}");
+    let metrics = textfile_metrics(&textfile.join("sightline_restore_test_daily.prom"));
+    assert!(metrics.contains("sightline_restore_test_last_result{backup_job=\"daily\",service=\"db\"} 0"), "{metrics}");
+    assert!(metrics.contains("sightline_restore_test_last_run_timestamp_seconds{"), "{metrics}");
+    assert!(!metrics.contains("sightline_restore_test_last_success_timestamp_seconds{"), "{metrics}");
     let (ok, out) = backup(&[]);
     assert!(ok, "backup: {out}");
     let job_dir = dest.join("daily");
@@ -204,10 +219,13 @@ fn backups_verify_rotate_restore_and_encrypt_on_a_real_database() {
         .arg(&textfile);
     let (ok, out) = run(&mut c);
     assert!(ok, "restore test: {out}");
-    assert!(
-        textfile_metrics(&textfile.join("sightline_restore_test_daily.prom"))
-            .contains("sightline_restore_test_last_result{backup_job=\"daily\",service=\"db\"} 1")
-    );
+    let metrics = textfile_metrics(&textfile.join("sightline_restore_test_daily.prom"));
+    assert!(metrics.contains("sightline_restore_test_last_result{backup_job=\"daily\",service=\"db\"} 1"), "{metrics}");
+    for m in
+        ["sightline_restore_test_last_run_timestamp_seconds", "sightline_restore_test_last_success_timestamp_seconds"]
+    {
+        assert!(metrics.contains(&format!("{m}{{backup_job=\"daily\",service=\"db\"}} ")), "{m}: {metrics}");
+    }
     assert_eq!(
         server.psql("postgres", "SELECT count(*) FROM pg_database WHERE datname LIKE 'sightline_restore_test_%'"),
         "0",

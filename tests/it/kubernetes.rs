@@ -242,6 +242,7 @@ fn rules_are_the_compose_rules_and_promtool_accepts_them() {
                         "BackupMetricsMissing",
                         "BackupFailed",
                         "RestoreTestStale",
+                        "RestoreTestMetricsMissing",
                     ];
                     if advice.iter().any(|a| r["alert"] == *a) {
                         r["annotations"]["description"] = Value::Null;

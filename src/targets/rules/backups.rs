@@ -2,7 +2,8 @@
 //! collector (on Kubernetes, push to the Pushgateway): `BackupFailed` (the last run failed), `BackupStale` (no good dump for longer than
 //! the job's schedule allows: its longest gap between runs, plus a tenth of it, at least an
 //! hour), `RestoreTestFailed`, `RestoreTestStale` (no restore test has finished for longer than
-//! its schedule allows, likewise), and the two that say the backups are not watched at all:
+//! its schedule allows, likewise) and `RestoreTestMetricsMissing` (none has recorded a run for
+//! that long), and the two that say the backups are not watched at all:
 //! `BackupMetricsMissing` (no run has written its metrics for that long: cron not running, the
 //! textfile directory not shared) and `BackupMetricsUnreadable` (node-exporter cannot parse or
 //! read a metrics file). The label `backup_job` names the job (`job` is Prometheus's own).
@@ -128,7 +129,7 @@ pub fn alerts(stack: &Stack) -> Vec<Tested> {
                     stack.kubernetes.namespace
                 )
             } else {
-                "the backup runner or its cron is not running, or its runs do not finish".to_string()
+                "the backup runner or its cron is not running, or its runs do not finish or end before they record (the runner's log says why)".to_string()
             };
             out.push(Tested {
                 rule: AlertRule {
@@ -157,12 +158,12 @@ pub fn alerts(stack: &Stack) -> Vec<Tested> {
                         "time() - max by (backup_job, service) (sightline_restore_test_last_run_timestamp_seconds{{backup_job=\"{job}\"}}) > {limit}"
                     ),
                     for_: None,
-                    labels: l,
+                    labels: l.clone(),
                     annotations: alert_annotations(
                         stack,
                         "RestoreTestStale",
                         Some(service),
-                        &format!("The restore test of {service} has not run for more than {}", format_duration(stale.millis())),
+                        &format!("The restore test of {service} has not finished a run for more than {}", format_duration(stale.millis())),
                         &format!(
                             "The restore test of job {job} runs on \"{}\"; none has finished for more than {}: {why}. RestoreTestFailed cannot fire until one does.",
                             rt.normalized(),
@@ -172,7 +173,32 @@ pub fn alerts(stack: &Stack) -> Vec<Tested> {
                 },
                 kept: vec![("backup_job".to_string(), job.to_string())],
                 firing: vec![InputSeries { series: runs.clone(), values: at(limit + 3600) }],
-                silent: vec![InputSeries { series: runs, values: at(limit / 2) }],
+                silent: vec![InputSeries { series: runs.clone(), values: at(limit / 2) }],
+            });
+            // One that has never recorded a run: `absent` keeps only the selector's labels; the
+            // rule adds `service`.
+            let window = stale.canonical();
+            out.push(Tested {
+                rule: AlertRule {
+                    services: Vec::new(),
+                    alert: "RestoreTestMetricsMissing".into(),
+                    expr: format!("absent(sightline_restore_test_last_run_timestamp_seconds{{backup_job=\"{job}\"}})"),
+                    for_: Some(window.clone()),
+                    labels: l,
+                    annotations: alert_annotations(
+                        stack,
+                        "RestoreTestMetricsMissing",
+                        Some(service),
+                        &format!("The restore test of {service} has recorded no run for {window}"),
+                        &format!(
+                            "No run of the restore test of job {job} (\"{}\") has recorded its result in {window}: {why}. RestoreTestFailed and RestoreTestStale cannot fire until one does.",
+                            rt.normalized()
+                        ),
+                    ),
+                },
+                kept: vec![("backup_job".to_string(), job.to_string())],
+                firing: Vec::new(),
+                silent: vec![InputSeries { series: runs, values: format!("0x{}", stale.millis() / 60_000 + 20) }],
             });
         }
     }
