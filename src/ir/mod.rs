@@ -998,6 +998,14 @@ impl Stack {
                 || self.component(defaults::PUSHGATEWAY.name).is_some())
     }
 
+    /// The image the backup CronJobs run when the Kubernetes tree has them on the runner's own
+    /// image (`kubernetes.backup_image`): the tree then writes `backup/Dockerfile`, whose images
+    /// are pinned with it.
+    pub fn built_backup_image(&self) -> Option<&ImageRef> {
+        let kubernetes = self.platform == m::Platform::Kubernetes;
+        self.kubernetes.backup_image.as_ref().filter(|_| kubernetes && self.backups.is_some())
+    }
+
     /// A component by compose service name.
     pub fn component(&self, name: &str) -> Option<&Component> {
         self.components.iter().find(|c| c.name == name)
@@ -1015,7 +1023,7 @@ impl Stack {
         let named = kubernetes.then(|| crate::targets::kubernetes::images(self));
         // And the images of the services whose one-shot jobs it runs.
         let jobs = crate::targets::kubernetes::exporters::job_images(self);
-        let built_backups = kubernetes && self.backups.is_some() && self.kubernetes.backup_image.is_some();
+        let built_backups = self.built_backup_image().is_some();
         self.components
             .iter_mut()
             .filter(move |c| named.as_ref().is_none_or(|n| n.contains(&c.name)))

@@ -82,7 +82,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         file(format!("{dir}/volume.yaml"), &claim).from_part("/backups"),
     ];
     // What the image the manifest names for the CronJobs is built from: compose's runner.
-    if stack.kubernetes.backup_image.is_some() {
+    if stack.built_backup_image().is_some() {
         out.push(Artifact::new(dockerfile_path(), dockerfile(stack, b)).from_part("/kubernetes/backup_image"));
     }
     for j in &b.jobs {
@@ -162,7 +162,7 @@ fn cronjob(stack: &Stack, b: &Backups, runner: &crate::ir::Component, j: &Backup
     let (uid, gid) = defaults::postgres_ids();
     let (uid, gid): (u64, u64) = (uid.parse().expect("a numeric uid"), gid.parse().expect("a numeric gid"));
     // The image built from the runner's Dockerfile when the manifest names one; else its base.
-    let image = stack.kubernetes.backup_image.as_ref().unwrap_or(&runner.image);
+    let image = stack.built_backup_image().unwrap_or(&runner.image);
     let container = json!({
         "name": "backup",
         "image": image.as_str(),

@@ -36,6 +36,40 @@ fn run_series(jobs: &[crate::ir::BackupJob], node: &str, missing: Option<&str>, 
         .collect()
 }
 
+/// A backup alert about job `job` of `service`: its labels (`backup_job` among them) and
+/// annotations.
+fn rule(
+    stack: &Stack,
+    (job, service): (&str, &str),
+    name: &str,
+    expr: String,
+    severity: &str,
+    summary: String,
+    description: String,
+) -> AlertRule {
+    let mut labels = alert_labels(stack, severity, "operational", Some(service));
+    labels.insert("backup_job".into(), job.to_string());
+    AlertRule {
+        services: Vec::new(),
+        alert: name.to_string(),
+        expr,
+        for_: None,
+        labels,
+        annotations: alert_annotations(stack, name, Some(service), &summary, &description),
+    }
+}
+
+/// A timestamp series' values, `age` seconds old when the tests evaluate (at 10m, where
+/// `time()` is 600).
+fn aged(age: u64) -> String {
+    format!("{}x60", 600i64 - age as i64)
+}
+
+/// Why a CronJob's results do not arrive, as kubectl shows it.
+fn cronjob_not_running(stack: &Stack) -> String {
+    format!("(suspended, or its pod cannot start: `kubectl get cronjob,job,pod -n {}`)", stack.kubernetes.namespace)
+}
+
 pub fn alerts(stack: &Stack) -> Vec<Tested> {
     let Some(b) = &stack.backups else { return Vec::new() };
     let kubernetes = stack.platform == crate::manifest::model::Platform::Kubernetes;
@@ -48,17 +82,8 @@ pub fn alerts(stack: &Stack) -> Vec<Tested> {
         let kept = vec![("backup_job".to_string(), job.to_string())];
         let stale = stale_after(&j.interval);
         let window = stale.canonical();
-        let mk = |name: &str, expr: String, severity: &str, summary: String, description: String| AlertRule {
-            services: Vec::new(),
-            alert: name.to_string(),
-            expr,
-            for_: None,
-            labels: {
-                let mut l = alert_labels(stack, severity, "operational", Some(service));
-                l.insert("backup_job".into(), job.to_string());
-                l
-            },
-            annotations: alert_annotations(stack, name, Some(service), &summary, &description),
+        let mk = |name: &str, expr: String, severity: &str, summary: String, description: String| {
+            rule(stack, (job, service), name, expr, severity, summary, description)
         };
         out.push(Tested {
             rule: mk(
@@ -73,8 +98,6 @@ pub fn alerts(stack: &Stack) -> Vec<Tested> {
             silent: vec![InputSeries { series: format!("sightline_backup_last_result{labels}"), values: "1x60".into() }],
         });
         let limit = stale.millis() / 1000;
-        // The tests evaluate at 10m, where `time()` is 600.
-        let at = |age: u64| format!("{}x60", 600i64 - age as i64);
         out.push(Tested {
             rule: mk(
                 "BackupStale",
@@ -84,8 +107,8 @@ pub fn alerts(stack: &Stack) -> Vec<Tested> {
                 format!("Backup job {job} runs on \"{}\" (at most {} apart); its last good dump of {service} is older than {}.", j.schedule.normalized(), format_duration(j.interval.millis()), format_duration(stale.millis())),
             ),
             kept: kept.clone(),
-            firing: vec![InputSeries { series: format!("sightline_backup_last_success_timestamp_seconds{labels}"), values: at(limit + 3600) }],
-            silent: vec![InputSeries { series: format!("sightline_backup_last_success_timestamp_seconds{labels}"), values: at(limit / 2) }],
+            firing: vec![InputSeries { series: format!("sightline_backup_last_success_timestamp_seconds{labels}"), values: aged(limit + 3600) }],
+            silent: vec![InputSeries { series: format!("sightline_backup_last_success_timestamp_seconds{labels}"), values: aged(limit / 2) }],
         });
         // `absent` keeps only the selector's labels; the rule adds `service`.
         out.push(Tested {
@@ -97,7 +120,7 @@ pub fn alerts(stack: &Stack) -> Vec<Tested> {
                     "critical",
                     format!("Backup job {job} of {service} has written no metrics for {window}"),
                     if kubernetes {
-                        format!("No run of backup job {job} has pushed its metrics to the Pushgateway in {window}: its CronJob has not run (suspended, or its pod cannot start: `kubectl get cronjob,job,pod -n {}`), or cannot reach http://{}:{}. BackupFailed and BackupStale cannot fire until it does.", stack.kubernetes.namespace, crate::targets::paths::PUSHGATEWAY_ADDR.0, crate::targets::paths::PUSHGATEWAY_ADDR.1)
+                        format!("No run of backup job {job} has pushed its metrics to the Pushgateway in {window}: its CronJob has not run {}, or cannot reach http://{}:{}. BackupFailed and BackupStale cannot fire until it does.", cronjob_not_running(stack), crate::targets::paths::PUSHGATEWAY_ADDR.0, crate::targets::paths::PUSHGATEWAY_ADDR.1)
                     } else {
                         format!("No run of backup job {job} has left its metrics for node-exporter in {window}: the backup runner or its cron is not running, or node-exporter does not read the textfile directory. BackupFailed and BackupStale cannot fire until it does.")
                     },
@@ -117,86 +140,63 @@ pub fn alerts(stack: &Stack) -> Vec<Tested> {
         for j in crate::targets::backup::restore_tested(b) {
             let (job, service) = (j.name.as_str(), j.service.as_str());
             let labels = format!("{{{node},backup_job=\"{job}\",service=\"{service}\"}}");
-            let mut l = alert_labels(stack, "warning", "operational", Some(service));
-            l.insert("backup_job".into(), job.to_string());
+            let kept = vec![("backup_job".to_string(), job.to_string())];
+            let mk = |name: &str, expr: String, summary: String, description: String| {
+                rule(stack, (job, service), name, expr, "warning", summary, description)
+            };
             let runs = format!("sightline_restore_test_last_run_timestamp_seconds{labels}");
-            // The tests evaluate at 10m, where `time()` is 600.
-            let at = |age: u64| format!("{}x60", 600i64 - age as i64);
             let why = if kubernetes {
                 format!(
-                    "its CronJob {} has not run (suspended, or its pod cannot start: `kubectl get cronjob,job,pod -n {}`), its runs are cut at their deadline before they finish, or they cannot reach the Pushgateway",
+                    "its CronJob {} has not run {}, its runs are cut at their deadline before they finish, or they cannot reach the Pushgateway",
                     crate::targets::kubernetes::backups::cronjob_names(stack, job)[1],
-                    stack.kubernetes.namespace
+                    cronjob_not_running(stack)
                 )
             } else {
                 "the backup runner or its cron is not running, or its runs do not finish or end before they record (the runner's log says why)".to_string()
             };
             out.push(Tested {
-                rule: AlertRule {
-                    services: Vec::new(),
-                    alert: "RestoreTestFailed".into(),
-                    expr: format!("max by (backup_job, service) (last_over_time(sightline_restore_test_last_result{{backup_job=\"{job}\"}}[{}])) == 0", stale_after(&j.interval).canonical()),
-                    for_: None,
-                    labels: l.clone(),
-                    annotations: alert_annotations(
-                        stack,
-                        "RestoreTestFailed",
-                        Some(service),
-                        &format!("The newest dump of {service} did not restore"),
-                        &format!("The restore test of job {job} could not restore the newest dump of {service} into a scratch database, or its tables or row counts differ."),
-                    ),
-                },
-                kept: vec![("backup_job".to_string(), job.to_string())],
+                rule: mk(
+                    "RestoreTestFailed",
+                    format!("max by (backup_job, service) (last_over_time(sightline_restore_test_last_result{{backup_job=\"{job}\"}}[{}])) == 0", stale_after(&j.interval).canonical()),
+                    format!("The newest dump of {service} did not restore"),
+                    format!("The restore test of job {job} could not restore the newest dump of {service} into a scratch database, or its tables or row counts differ."),
+                ),
+                kept: kept.clone(),
                 firing: vec![InputSeries { series: format!("sightline_restore_test_last_result{labels}"), values: "0x60".into() }],
                 silent: vec![InputSeries { series: format!("sightline_restore_test_last_result{labels}"), values: "1x60".into() }],
             });
             out.push(Tested {
-                rule: AlertRule {
-                    services: Vec::new(),
-                    alert: "RestoreTestStale".into(),
-                    expr: format!(
-                        "time() - max by (backup_job, service) (sightline_restore_test_last_run_timestamp_seconds{{backup_job=\"{job}\"}}) > {limit}"
+                rule: mk(
+                    "RestoreTestStale",
+                    format!("time() - max by (backup_job, service) (sightline_restore_test_last_run_timestamp_seconds{{backup_job=\"{job}\"}}) > {limit}"),
+                    format!("The restore test of {service} has not finished a run for more than {}", format_duration(stale.millis())),
+                    format!(
+                        "The restore test of job {job} runs on \"{}\"; none has finished for more than {}: {why}. RestoreTestFailed cannot fire until one does.",
+                        rt.normalized(),
+                        format_duration(stale.millis())
                     ),
-                    for_: None,
-                    labels: l.clone(),
-                    annotations: alert_annotations(
-                        stack,
-                        "RestoreTestStale",
-                        Some(service),
-                        &format!("The restore test of {service} has not finished a run for more than {}", format_duration(stale.millis())),
-                        &format!(
-                            "The restore test of job {job} runs on \"{}\"; none has finished for more than {}: {why}. RestoreTestFailed cannot fire until one does.",
-                            rt.normalized(),
-                            format_duration(stale.millis())
-                        ),
-                    ),
-                },
-                kept: vec![("backup_job".to_string(), job.to_string())],
-                firing: vec![InputSeries { series: runs.clone(), values: at(limit + 3600) }],
-                silent: vec![InputSeries { series: runs.clone(), values: at(limit / 2) }],
+                ),
+                kept: kept.clone(),
+                firing: vec![InputSeries { series: runs.clone(), values: aged(limit + 3600) }],
+                silent: vec![InputSeries { series: runs.clone(), values: aged(limit / 2) }],
             });
             // One that has never recorded a run: `absent` keeps only the selector's labels; the
             // rule adds `service`.
             let window = stale.canonical();
             out.push(Tested {
                 rule: AlertRule {
-                    services: Vec::new(),
-                    alert: "RestoreTestMetricsMissing".into(),
-                    expr: format!("absent(sightline_restore_test_last_run_timestamp_seconds{{backup_job=\"{job}\"}})"),
                     for_: Some(window.clone()),
-                    labels: l,
-                    annotations: alert_annotations(
-                        stack,
+                    ..mk(
                         "RestoreTestMetricsMissing",
-                        Some(service),
-                        &format!("The restore test of {service} has recorded no run for {window}"),
-                        &format!(
+                        format!("absent(sightline_restore_test_last_run_timestamp_seconds{{backup_job=\"{job}\"}})"),
+                        format!("The restore test of {service} has recorded no run for {window}"),
+                        format!(
                             "No run of the restore test of job {job} (\"{}\") has recorded its result in {window}: {why}. RestoreTestFailed and RestoreTestStale cannot fire until one does.",
                             rt.normalized()
                         ),
-                    ),
+                    )
                 },
-                kept: vec![("backup_job".to_string(), job.to_string())],
+                kept,
                 firing: Vec::new(),
                 silent: vec![InputSeries { series: runs, values: format!("0x{}", stale.millis() / 60_000 + 20) }],
             });
