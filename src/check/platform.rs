@@ -1,8 +1,8 @@
 //! The platform a stack is built for. On Kubernetes: every object is named after the stack and
 //! its services (SL901), every secret is a key of the stack's one Secret (SL902), what the
 //! platform does not generate yet is said once (SL903), and each service's `kubernetes:` places
-//! it somewhere (SL904) with names and labels Kubernetes takes (SL905). On compose, nothing
-//! here applies.
+//! it somewhere (SL904) with names and labels Kubernetes takes (SL905); a web login the
+//! operator cannot set is said where it is given (SL907). On compose, nothing here applies.
 //!
 //! `places` runs with the other families, on the manifest; `check` on a manifest without
 //! errors, on its lowered stack (the platform may come from the command line, not the
@@ -163,6 +163,28 @@ pub fn check(ctx: &Ctx, stack: &Stack, sink: &mut Sink) {
     shared_pods(ctx, stack, sink);
     secret_keys(ctx, stack, sink);
     not_lowered(ctx, stack, sink);
+    web_auth(ctx, stack, sink);
+}
+
+/// A login on Prometheus's or Alertmanager's web endpoints, which the operator cannot set
+/// (SL907): said where the manifest gives it.
+fn web_auth(ctx: &Ctx, stack: &Stack, sink: &mut Sink) {
+    for (name, set) in
+        [("prometheus", stack.prometheus_auth.is_some()), ("alertmanager", stack.alertmanager_auth.is_some())]
+    {
+        if !set {
+            continue;
+        }
+        let program = if name == "prometheus" { "Prometheus" } else { "Alertmanager" };
+        sink.push(
+            Diagnostic::note(Code::WebAuthNotSet, format!("no login on the cluster's {program}: the Prometheus Operator cannot set one"))
+                .at(ctx.value(["observability", name, "auth"]))
+                .label("compose only")
+                .help(format!(
+                    "the chart's {program} is a ClusterIP Service, reached from inside the cluster; keep people out with `kubectl port-forward` or an Ingress that asks for a login, and pods with a NetworkPolicy (docs/kubernetes.md, \"Basic authentication\")"
+                )),
+        );
+    }
 }
 
 /// The backups' CronJobs (`targets::kubernetes::backups`): names of at most 52 characters
@@ -472,12 +494,6 @@ fn not_lowered(ctx: &Ctx, stack: &Stack, sink: &mut Sink) {
             "a way in to the cluster's Pushgateway for the batch jobs of services outside it ({})",
             quoted(jobs_outside)
         ));
-    }
-    if stack.prometheus_auth.is_some() || stack.alertmanager_auth.is_some() {
-        parts.push("basic authentication".into());
-    }
-    if stack.component(crate::ir::defaults::NODE_EXPORTER.name).is_some() {
-        parts.push("the host's alerts (kube-prometheus-stack has its own node rules)".into());
     }
     if parts.is_empty() {
         return;

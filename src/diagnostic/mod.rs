@@ -16,7 +16,7 @@ pub enum Severity {
     Error,
     Warning,
     /// Information that never fails a build, not even with `--deny-warnings` (what the platform
-    /// does not generate yet, SL903).
+    /// does not generate yet, SL903; a login it cannot set, SL907).
     Note,
 }
 

@@ -1029,11 +1029,16 @@ fn each_tree_is_built_for_its_own_platform() {
     assert_eq!(changed.code, 2, "{}", changed.record());
     assert_eq!(tree(&dir.path().join("generated")), compose);
     // What the platform does not generate yet is a note: it never fails a build.
+    let manifest = dir.path().join("stack.yaml");
+    let minimal = std::fs::read_to_string(&manifest).unwrap();
+    let with_files =
+        format!("{minimal}logs:\n  sources:\n    - {{ name: syslog, path: /var/log/syslog, format: syslog }}\n");
+    std::fs::write(&manifest, with_files).unwrap();
     let denied = sightline(dir.path(), &["--deny-warnings", "build", "--platform", "kubernetes"]);
     assert_eq!(denied.code, 0, "{}", denied.record());
     assert!(denied.stderr.contains("SL903") && denied.stderr.contains("1 note"), "{}", denied.stderr);
+    std::fs::write(&manifest, minimal).unwrap();
     // The platform's checks follow the platform built for, not the manifest's.
-    let manifest = dir.path().join("stack.yaml");
     let text = std::fs::read_to_string(&manifest).unwrap().replace("stack: hello", "stack: hello_web");
     std::fs::write(&manifest, text).unwrap();
     let k8s = sightline(dir.path(), &["check", "--platform", "kubernetes"]);

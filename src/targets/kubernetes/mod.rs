@@ -169,8 +169,8 @@ pub fn file(path: String, object: &Value) -> Artifact {
 /// The secrets the Kubernetes tree reads: the receivers' (Alertmanager's), the services'
 /// passwords their exporters and backups log in with, the remote-write receivers' (the operator's), and
 /// the access key of Loki's bucket.
-/// The others are read by what the platform does not generate yet (SL903: basic
-/// authentication), by the chart's own settings (Grafana's admin password), or by the
+/// The others are read by what the platform does not set (SL907: the web logins), by the
+/// chart's own settings (Grafana's admin password), or by the
 /// application's own containers, which the cluster runs its own way.
 pub fn secrets_read(stack: &Stack) -> impl Iterator<Item = &crate::ir::SecretUse> {
     // The passwords the exporters log in with, and the backups' CronJobs.
