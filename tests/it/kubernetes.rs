@@ -430,7 +430,7 @@ fn dashboards_are_the_compose_dashboards_where_the_chart_finds_them() {
             );
             for r in secrets {
                 let key = sightline::targets::kubernetes::secret_key(r);
-                assert!(!k8s.values().any(|t| t.contains(&key)), "{}: {key} read on the cluster", m.display());
+                assert!(!k8s.values().any(|t| t.contains(key.as_str())), "{}: {key} read on the cluster", m.display());
             }
         }
     }
