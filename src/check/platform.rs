@@ -169,20 +169,21 @@ pub fn check(ctx: &Ctx, stack: &Stack, sink: &mut Sink) {
 /// A login on Prometheus's or Alertmanager's web endpoints, which the operator cannot set
 /// (SL907): said where the manifest gives it.
 fn web_auth(ctx: &Ctx, stack: &Stack, sink: &mut Sink) {
-    for (name, set) in
-        [("prometheus", stack.prometheus_auth.is_some()), ("alertmanager", stack.alertmanager_auth.is_some())]
-    {
-        if !set {
-            continue;
-        }
-        let program = if name == "prometheus" { "Prometheus" } else { "Alertmanager" };
+    let logins = [
+        ("prometheus", "Prometheus", stack.prometheus_auth.is_some()),
+        ("alertmanager", "Alertmanager", stack.alertmanager_auth.is_some()),
+    ];
+    for (key, program, _) in logins.into_iter().filter(|l| l.2) {
         sink.push(
-            Diagnostic::note(Code::WebAuthNotSet, format!("no login on the cluster's {program}: the Prometheus Operator cannot set one"))
-                .at(ctx.value(["observability", name, "auth"]))
-                .label("compose only")
-                .help(format!(
-                    "the chart's {program} is a ClusterIP Service, reached from inside the cluster; keep people out with `kubectl port-forward` or an Ingress that asks for a login, and pods with a NetworkPolicy (docs/kubernetes.md, \"Basic authentication\")"
-                )),
+            Diagnostic::note(
+                Code::WebAuthNotSet,
+                format!("no login on the cluster's {program}: the Prometheus Operator cannot set one"),
+            )
+            .at(ctx.value(["observability", key, "auth"]))
+            .label("compose only")
+            .help(format!(
+                "the chart's {program} is a ClusterIP Service (its default), reached from inside the cluster; keep people out with `kubectl port-forward` or an Ingress that asks for a login, and pods with a NetworkPolicy (docs/kubernetes.md, \"Basic authentication\")"
+            )),
         );
     }
 }

@@ -965,7 +965,8 @@ pub struct PrometheusSettings {
     pub version: Option<Version>,
     /// Basic authentication on every HTTP endpoint of Prometheus (API, UI, `/metrics`, health):
     /// a generated `prometheus/web.yml`; Grafana, Prometheus's scrape of itself and the
-    /// healthcheck log in with the password.
+    /// healthcheck log in with the password. Compose only: on Kubernetes the operator cannot
+    /// set one (SL907).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth: Option<WebAuth>,
     /// How long samples are kept (default 30d).
@@ -1051,7 +1052,8 @@ pub struct AlertmanagerSettings {
     pub version: Option<Version>,
     /// Basic authentication on every HTTP endpoint of Alertmanager (API, UI, `/metrics`,
     /// health): a generated `alertmanager/web.yml`; Prometheus, Loki's ruler, Grafana, the
-    /// scrape and the healthcheck log in.
+    /// scrape and the healthcheck log in. Compose only: on Kubernetes the operator cannot set
+    /// one (SL907).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth: Option<AlertmanagerAuth>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
