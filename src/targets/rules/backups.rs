@@ -11,6 +11,7 @@
 //! Results are read with `last_over_time` over the stale window: a node-exporter restart or
 //! outage (HostDown says so) does not resolve a failure that nothing has fixed.
 
+use super::advice::Advice;
 use super::model::{AlertRule, InputSeries, Tested, alert_annotations, alert_labels};
 use crate::ir::Stack;
 use crate::manifest::values::{Duration, format_duration};
@@ -65,14 +66,9 @@ fn aged(age: u64) -> String {
     format!("{}x60", 600i64 - age as i64)
 }
 
-/// Why a CronJob's results do not arrive, as kubectl shows it.
-fn cronjob_not_running(stack: &Stack) -> String {
-    format!("(suspended, or its pod cannot start: `kubectl get cronjob,job,pod -n {}`)", stack.kubernetes.namespace)
-}
-
 pub fn alerts(stack: &Stack) -> Vec<Tested> {
     let Some(b) = &stack.backups else { return Vec::new() };
-    let kubernetes = stack.platform == crate::manifest::model::Platform::Kubernetes;
+    let advice = Advice::of(stack);
     let mut out = Vec::new();
     let node = "job=\"node\",instance=\"node-exporter:9100\"";
     for j in &b.jobs {
@@ -91,7 +87,7 @@ pub fn alerts(stack: &Stack) -> Vec<Tested> {
                 format!("max by (backup_job, service) (last_over_time(sightline_backup_last_result{{{sel}}}[{window}])) == 0"),
                 "critical",
                 format!("Backup job {job} of {service} failed"),
-                format!("The last run of backup job {job} ({}) did not produce a verified dump of {service}; see {}.", j.schedule.normalized(), if kubernetes { format!("the log of the last Job of the CronJob {}", crate::targets::kubernetes::backups::cronjob_names(stack, job)[0]) } else { "the backup container's log".to_string() }),
+                format!("The last run of backup job {job} ({}) did not produce a verified dump of {service}; see {}.", j.schedule.normalized(), advice.backup_log(job)),
             ),
             kept: kept.clone(),
             firing: vec![InputSeries { series: format!("sightline_backup_last_result{labels}"), values: "0x60".into() }],
@@ -119,11 +115,10 @@ pub fn alerts(stack: &Stack) -> Vec<Tested> {
                     format!("absent(sightline_backup_last_run_timestamp_seconds{{{sel}}})"),
                     "critical",
                     format!("Backup job {job} of {service} has written no metrics for {window}"),
-                    if kubernetes {
-                        format!("No run of backup job {job} has pushed its metrics to the Pushgateway in {window}: its CronJob has not run {}, or cannot reach http://{}:{}. BackupFailed and BackupStale cannot fire until it does.", cronjob_not_running(stack), crate::targets::paths::PUSHGATEWAY_ADDR.0, crate::targets::paths::PUSHGATEWAY_ADDR.1)
-                    } else {
-                        format!("No run of backup job {job} has left its metrics for node-exporter in {window}: the backup runner or its cron is not running, or node-exporter does not read the textfile directory. BackupFailed and BackupStale cannot fire until it does.")
-                    },
+                    format!(
+                        "{} BackupFailed and BackupStale cannot fire until it does.",
+                        advice.backup_metrics_missing(job, &window)
+                    ),
                 )
             },
             kept: kept.clone(),
@@ -145,15 +140,7 @@ pub fn alerts(stack: &Stack) -> Vec<Tested> {
                 rule(stack, (job, service), name, expr, "warning", summary, description)
             };
             let runs = format!("sightline_restore_test_last_run_timestamp_seconds{labels}");
-            let why = if kubernetes {
-                format!(
-                    "its CronJob {} has not run {}, its runs are cut at their deadline before they finish, or they cannot reach the Pushgateway",
-                    crate::targets::kubernetes::backups::cronjob_names(stack, job)[1],
-                    cronjob_not_running(stack)
-                )
-            } else {
-                "the backup runner or its cron is not running, or its runs do not finish or end before they record (the runner's log says why)".to_string()
-            };
+            let why = advice.restore_test_not_recording(job);
             out.push(Tested {
                 rule: mk(
                     "RestoreTestFailed",
@@ -203,7 +190,7 @@ pub fn alerts(stack: &Stack) -> Vec<Tested> {
         }
     }
     // On Kubernetes the results are pushed, not read from files.
-    if kubernetes {
+    if !advice.backup_results_in_files() {
         return out;
     }
     out.push(Tested {

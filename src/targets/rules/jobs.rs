@@ -34,11 +34,7 @@ pub fn alerts(stack: &Stack) -> Vec<Tested> {
     }
     let (host, port) = PUSHGATEWAY_ADDR;
     // Where the jobs push: the Pushgateway's compose name, or its Service in the cluster.
-    let url = if stack.platform == crate::manifest::model::Platform::Kubernetes {
-        crate::targets::kubernetes::pushgateway::url(stack)
-    } else {
-        format!("http://{host}:{port}")
-    };
+    let url = super::advice::Advice::of(stack).pushgateway_url();
     // The series as Prometheus stores them: the Pushgateway's target labels, the pushed job
     // renamed.
     let series = |metric: &str, job: &str| {

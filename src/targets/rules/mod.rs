@@ -8,8 +8,11 @@
 //! burn-rate alerts of the objectives, one set per objective services share: `slo::shared`),
 //! `backups.yml` and `jobs.yml` (backup jobs and the application's batch jobs),
 //! `user.yml` (the manifest's own rules, which have no generated tests: their series are the
-//! user's to know).
+//! user's to know). What an alert's description tells the person paged about where things run
+//! (which log, which command, where a job reports) is `advice`'s, the one part of a rule that
+//! depends on the platform.
 
+mod advice;
 pub mod backups;
 pub mod builtin;
 pub mod doc;

@@ -103,11 +103,7 @@ fn meta(stack: &Stack) -> Vec<Meta> {
             for_: Some("5m"),
             expr: "sum by (job) (rate(loki_prometheus_notifications_errors_total{job=\"loki\"}[5m])) > 0".into(),
             summary: "Loki's ruler cannot deliver log alerts to Alertmanager",
-            description: if stack.platform == crate::manifest::model::Platform::Kubernetes {
-                "Sending alerts from Loki's ruler to Alertmanager has been failing for 5 minutes: the log-based alerts fire and nobody hears them. Loki's log names the error; the ruler sends to the chart's Alertmanager Service (`loki.rulerConfig.alertmanager_url` in helm/loki.values.yaml)."
-            } else {
-                "Sending alerts from Loki's ruler to Alertmanager has been failing for 5 minutes: the log-based alerts fire and nobody hears them. Loki's log names the error; behind `observability.alertmanager.auth`, a 401 means the credentials file does not hold base64 of the user and the current password."
-            },
+            description: super::advice::Advice::of(stack).loki_notifications_failing(),
             series: format!(
                 "loki_prometheus_notifications_errors_total{{{loki},alertmanager=\"http://alertmanager:9093/api/v2/alerts\"}}"
             ),
