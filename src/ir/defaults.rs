@@ -498,6 +498,10 @@ pub const KUBERNETES_NAME_LABEL: &str = "app.kubernetes.io/name";
 /// The kube-prometheus-stack release name its README installs with; its Prometheus selects
 /// rules labelled `release: <release name>` (`ruleSelectorNilUsesHelmValues: true`).
 pub const KUBERNETES_RELEASE: &str = "kube-prometheus-stack";
+/// The volume of the chart's Alertmanager on Kubernetes (1 GiB): it holds the silences and the
+/// notification log (`/alertmanager` on compose's volume), kilobytes for a stack's alerts; a
+/// gibibyte is the smallest size most storage classes provision anyway.
+pub const ALERTMANAGER_STORAGE: u64 = 1 << 30;
 
 /// The name of the `i`th remote-write receiver (from 0) that the manifest does not name.
 pub fn remote_write_name(i: usize) -> String {

@@ -559,8 +559,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         format!("--storage.tsdb.retention.time={}", stack.prometheus_retention.canonical()),
     ];
     if let Some(d) = &p.disk {
-        // Keep a tenth of the volume free for compaction.
-        cmd.push(format!("--storage.tsdb.retention.size={}MB", d.bytes() / (1 << 20) * 9 / 10));
+        cmd.push(format!("--storage.tsdb.retention.size={}", crate::targets::prometheus::retention_size(d)));
     }
     if stack.prometheus_auth.is_some() {
         cmd.push(format!("--web.config.file={PROMETHEUS_WEB_CONFIG_MOUNT}"));
@@ -678,33 +677,9 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     for auth in stack.web_logins() {
         wiring.file(&auth.password);
     }
-    // Settings of Grafana's conf/defaults.ini ([section] key as GF_SECTION_KEY): no sign-up, no
-    // anonymous access, nothing sent to or fetched from the outside (usage reports, update
-    // checks, gravatar images, snapshots published to snapshots.raintank.io), session cookies
-    // sent to Grafana's own site only.
-    for (var, value) in [
-        ("GF_USERS_ALLOW_SIGN_UP", "false"),
-        ("GF_AUTH_ANONYMOUS_ENABLED", "false"),
-        ("GF_ANALYTICS_REPORTING_ENABLED", "false"),
-        ("GF_ANALYTICS_CHECK_FOR_UPDATES", "false"),
-        ("GF_ANALYTICS_CHECK_FOR_PLUGIN_UPDATES", "false"),
-        ("GF_SECURITY_DISABLE_GRAVATAR", "true"),
-        ("GF_SNAPSHOTS_EXTERNAL_ENABLED", "false"),
-        ("GF_SECURITY_COOKIE_SAMESITE", "strict"),
-    ] {
-        wiring.env.insert(var.into(), json!(value));
-    }
-    if let Some(u) = &stack.grafana.root_url {
-        wiring.env.insert("GF_SERVER_ROOT_URL".into(), json!(u));
-        // Served over https (a proxy in front terminates TLS): cookies only over https, and
-        // browsers told to keep to https.
-        if u.starts_with("https://") {
-            wiring.env.insert("GF_SECURITY_COOKIE_SECURE".into(), json!("true"));
-            wiring.env.insert("GF_SECURITY_STRICT_TRANSPORT_SECURITY".into(), json!("true"));
-        }
-        if u.trim_end_matches('/').matches('/').count() > 2 {
-            wiring.env.insert("GF_SERVER_SERVE_FROM_SUB_PATH".into(), json!("true"));
-        }
+    // Grafana's settings (conf/defaults.ini's `[section] key`, as GF_SECTION_KEY).
+    for (section, key, value) in crate::targets::grafana::settings(stack) {
+        wiring.env.insert(crate::targets::grafana::setting_var(section, key), json!(value));
     }
     let mut gv = vec![
         "grafana-data:/var/lib/grafana".to_string(),

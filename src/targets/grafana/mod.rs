@@ -43,6 +43,46 @@ pub fn alertmanager_uid(stack: &Stack) -> String {
     uid(stack, "alertmanager")
 }
 
+/// The settings of Grafana's `conf/defaults.ini` the stack sets, as `(section, key, value)`, on
+/// both platforms (compose gives each as `GF_<SECTION>_<KEY>`, Kubernetes in the chart's
+/// `grafana.ini`): no sign-up, no anonymous access, nothing sent to or fetched from the outside
+/// (usage reports, update checks, gravatar images, snapshots published to
+/// snapshots.raintank.io), session cookies sent to Grafana's own site only; and, with
+/// `grafana.root_url`, the URL it is served at (from its sub-path when the URL has one), over
+/// https cookies only over https and browsers told to keep to it.
+pub fn settings(stack: &Stack) -> Vec<(&'static str, &'static str, String)> {
+    let mut out: Vec<(&str, &str, String)> = [
+        ("users", "allow_sign_up", "false"),
+        ("auth.anonymous", "enabled", "false"),
+        ("analytics", "reporting_enabled", "false"),
+        ("analytics", "check_for_updates", "false"),
+        ("analytics", "check_for_plugin_updates", "false"),
+        ("security", "disable_gravatar", "true"),
+        ("snapshots", "external_enabled", "false"),
+        ("security", "cookie_samesite", "strict"),
+    ]
+    .into_iter()
+    .map(|(section, key, value)| (section, key, value.to_string()))
+    .collect();
+    if let Some(u) = &stack.grafana.root_url {
+        out.push(("server", "root_url", u.clone()));
+        // Served over https (a proxy in front terminates TLS).
+        if u.starts_with("https://") {
+            out.push(("security", "cookie_secure", "true".into()));
+            out.push(("security", "strict_transport_security", "true".into()));
+        }
+        if u.trim_end_matches('/').matches('/').count() > 2 {
+            out.push(("server", "serve_from_sub_path", "true".into()));
+        }
+    }
+    out
+}
+
+/// A setting's environment variable: `GF_<SECTION>_<KEY>`, upper-case, `.` as `_`.
+pub fn setting_var(section: &str, key: &str) -> String {
+    format!("GF_{}_{}", section.replace('.', "_"), key).to_uppercase()
+}
+
 /// A data source's basic authentication, the password read from the secret's file.
 fn log_in(source: &mut Value, auth: Option<&WebAuth>) {
     if let Some(auth) = auth {

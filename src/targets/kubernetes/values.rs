@@ -1,11 +1,12 @@
 //! `helm/kube-prometheus-stack.values.yaml`: the overlay for the kube-prometheus-stack chart
 //! (`helm upgrade --install ... -f` it after the team's own values). It pins Prometheus,
 //! Alertmanager and Grafana to the releases the stack is written and tested for (the chart's
-//! own are newer or older), carries the stack's intervals, retention, memory and CPU limits and
-//! Prometheus's storage, points Alertmanager at the generated configuration Secret and mounts
-//! the stack's Secret, and turns off the chart's own Grafana datasources (the generated ones
-//! replace them: two default datasources would stop Grafana's provisioning), and its own
-//! `Watchdog` and `InfoInhibitor` alerts (the stack's heartbeat is its own `Watchdog`).
+//! own are newer or older), carries the stack's intervals, retention (time and size), memory
+//! and CPU limits and Prometheus's storage, gives Alertmanager a volume, points it at the
+//! generated configuration Secret and mounts the stack's Secret, turns off the chart's own
+//! Grafana datasources (the generated ones replace them: two default datasources would stop
+//! Grafana's provisioning), sets Grafana's settings as compose does, and turns off the chart's
+//! own `Watchdog` and `InfoInhibitor` alerts (the stack's heartbeat is its own `Watchdog`).
 
 use super::alertmanager::config_secret;
 use super::{HELM_DIR, file, resources, secrets_name};
@@ -24,13 +25,9 @@ pub const CHART_COMPONENTS: [&str; 3] =
 pub fn lower(stack: &Stack) -> Vec<Artifact> {
     let [mut prometheus, mut alertmanager, mut grafana] = CHART_COMPONENTS.map(|name| pinned(stack, name));
     if let Some(disk) = stack.component(defaults::PROMETHEUS.name).and_then(|c| c.disk.as_ref()) {
-        prometheus.insert(
-            "storageSpec".into(),
-            json!({ "volumeClaimTemplate": { "spec": {
-                "accessModes": ["ReadWriteOnce"],
-                "resources": { "requests": { "storage": quantity(disk.bytes()) } },
-            } } }),
-        );
+        prometheus.insert("storageSpec".into(), claim(disk.bytes()));
+        // As compose: samples are dropped, oldest first, before the volume fills.
+        prometheus.insert("retentionSize".into(), json!(crate::targets::prometheus::retention_size(disk)));
     }
     // As compose's prometheus.yml: every alert reaches Alertmanager with the stack's labels,
     // and the cluster's name when the manifest gives it.
@@ -44,12 +41,28 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     }
     prometheus.insert("retention".into(), json!(stack.prometheus_retention.canonical()));
     prometheus.insert("scrapeInterval".into(), json!(stack.scrape_interval.canonical()));
+    prometheus.insert("scrapeTimeout".into(), json!(stack.scrape_timeout.canonical()));
     prometheus.insert("evaluationInterval".into(), json!(stack.evaluation_interval.canonical()));
     alertmanager.insert("configSecret".into(), json!(config_secret(stack)));
+    // Its silences and notification log on a volume, as compose's `alertmanager-data`: without
+    // one (the operator's emptyDir) a restarted pod forgets them and silenced alerts notify.
+    alertmanager.insert("storage".into(), claim(defaults::ALERTMANAGER_STORAGE));
     if super::alertmanager_reads_secrets(stack) {
         alertmanager.insert("secrets".into(), json!([secrets_name(stack)]));
     }
-    grafana.insert("sidecar".into(), json!({ "datasources": { "defaultDatasourceEnabled": false } }));
+    // The chart's own datasources off (its Prometheus one, and its Alertmanager one, which has
+    // a switch of its own): the generated ones, with the stack's UIDs, replace them.
+    grafana.insert(
+        "sidecar".into(),
+        json!({ "datasources": { "defaultDatasourceEnabled": false, "alertmanager": { "enabled": false } } }),
+    );
+    // Grafana's settings, as compose's GF_ variables give them.
+    let mut ini = Map::new();
+    for (section, key, value) in crate::targets::grafana::settings(stack) {
+        let s = ini.entry(section).or_insert_with(|| json!({}));
+        s[key] = json!(value);
+    }
+    grafana.insert("grafana.ini".into(), Value::Object(ini));
     // The chart's own always-firing alerts: the stack's `Watchdog` is the heartbeat (its
     // routing sends it to `alerting.heartbeat`), and in the stack's routing tree, which has no
     // null receiver for them, each would notify the default receiver.
@@ -61,6 +74,14 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
         "grafana": Value::Object(grafana),
     });
     vec![file(format!("{HELM_DIR}/{VALUES_FILE}"), &values)]
+}
+
+/// A volume of `bytes` for one pod of the chart's StatefulSets (`storageSpec`, `storage`).
+fn claim(bytes: u64) -> Value {
+    json!({ "volumeClaimTemplate": { "spec": {
+        "accessModes": ["ReadWriteOnce"],
+        "resources": { "requests": { "storage": quantity(bytes) } },
+    } } })
 }
 
 /// The remote-write receivers, as the operator takes them (`RemoteWriteSpec`): the login's user

@@ -111,9 +111,51 @@ fn the_values_overlay_pins_the_releases_compose_runs() {
             "{}",
             m.display()
         );
-        for (field, global) in [("scrapeInterval", "scrape_interval"), ("evaluationInterval", "evaluation_interval")] {
-            assert_eq!(values["prometheus"]["prometheusSpec"][field], compose_prometheus["global"][global]);
+        let spec = &values["prometheus"]["prometheusSpec"];
+        for (field, global) in [
+            ("scrapeInterval", "scrape_interval"),
+            ("scrapeTimeout", "scrape_timeout"),
+            ("evaluationInterval", "evaluation_interval"),
+        ] {
+            assert!(spec[field].is_string(), "{}: {field}", m.display());
+            assert_eq!(spec[field], compose_prometheus["global"][global], "{}: {field}", m.display());
         }
+        // Retention by time and by size, as compose's flags give them.
+        let flags: Vec<&str> = compose["services"]["prometheus"]["command"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f.as_str().unwrap())
+            .collect();
+        let flag = |name: &str| flags.iter().find_map(|f| f.strip_prefix(name)).map(|v| serde_json::json!(v));
+        assert_eq!(Some(spec["retention"].clone()), flag("--storage.tsdb.retention.time="), "{}", m.display());
+        assert_eq!(
+            flag("--storage.tsdb.retention.size=").unwrap_or(Value::Null),
+            spec["retentionSize"],
+            "{}",
+            m.display()
+        );
+        // Alertmanager's silences on a volume, as on compose.
+        let claim = &values["alertmanager"]["alertmanagerSpec"]["storage"]["volumeClaimTemplate"]["spec"];
+        assert_eq!(claim["resources"]["requests"]["storage"], "1Gi", "{}", m.display());
+        assert!(compose["services"]["alertmanager"]["volumes"].to_string().contains(":/alertmanager\""));
+        // Grafana's settings: compose's GF_ variables, in the chart's grafana.ini; and none of
+        // the chart's own datasources.
+        let env = compose["services"]["grafana"]["environment"].as_object().unwrap();
+        let ini = values["grafana"]["grafana.ini"].as_object().unwrap();
+        let mut set = 0;
+        for (section, keys) in ini {
+            for (key, value) in keys.as_object().unwrap() {
+                let var = format!("GF_{}_{}", section.replace('.', "_"), key).to_uppercase();
+                assert_eq!(env.get(&var), Some(value), "{}: {var}", m.display());
+                set += 1;
+            }
+        }
+        let plain = ["GF_SECURITY_ADMIN_PASSWORD__FILE", "GF_SECURITY_ADMIN_USER", "GF_INSTALL_PLUGINS"];
+        let compose_set = env.keys().filter(|k| k.starts_with("GF_") && !plain.contains(&k.as_str())).count();
+        assert_eq!(set, compose_set, "{}: every GF_ setting of compose's: {env:?}", m.display());
+        let sidecar = &values["grafana"]["sidecar"]["datasources"];
+        assert!(sidecar["defaultDatasourceEnabled"] == false && sidecar["alertmanager"]["enabled"] == false);
         let config = &values["alertmanager"]["alertmanagerSpec"]["configSecret"];
         let secret = objects(k8s).into_iter().find(|(_, o)| o["kind"] == "Secret").unwrap().1;
         assert_eq!(config, &secret["metadata"]["name"], "{}: the overlay names the config Secret", m.display());
