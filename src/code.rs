@@ -72,7 +72,7 @@ elasticsearch | pgbouncer | mongodb | celery | generic`). The help line lists th
     DuplicateName = "SL101", "two things share a name",
         "Services, receivers, backup jobs, log sources and user rules are referred to by name, so\neach name must be unique within its kind. Rename one of them.";
     ReservedName = "SL102", "a name that sightline uses itself",
-        "Some names are taken by the services sightline generates (prometheus, alertmanager, loki,\npromtail, alloy, grafana, node-exporter, the exporters, backup). A service with one of these\nnames would collide with them in compose and in Prometheus job names. Pick another name.";
+        "Some names are taken by the services sightline generates (prometheus, alertmanager, loki,\npromtail, alloy, grafana, node-exporter, the exporters, backup). A service with one of these\nnames would collide with them in compose and in Prometheus job names. So would the names\nsightline derives from a service's: its scrape jobs (the service's own, and `<service>-health`\nand `<service>-tls` for its probes; `node` and `blackbox` are node-exporter's and the blackbox\nexporter's) and its exporter (`<service>-exporter`): Prometheus refuses two scrape jobs of one\nname. Pick another name.";
     UnknownReceiver = "SL201", "a route names a receiver that does not exist",
         "Every receiver named by a route's `to`, or by `alerting.default`, must be defined under\n`alerting.receivers`. An alert routed to a receiver that does not exist would be dropped by\nAlertmanager's config loader, taking every notification with it.";
     UnknownService = "SL202", "a reference to a service that does not exist",

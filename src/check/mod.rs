@@ -83,6 +83,7 @@ pub fn run_on_stack(manifest: &Manifest, source: &SourceFile, platform: Platform
     let ctx = Ctx { manifest, source, platform };
     let stack = crate::ir::lower_for(manifest, &crate::display_name(&source.name), Some(platform));
     reach::routes(&ctx, &stack, sink);
+    names::derived(&ctx, &stack, sink);
     platform::check(&ctx, &stack, sink);
 }
 

@@ -1,5 +1,7 @@
-//! Names: unique within their kind, and not one of the names sightline's own services take.
-//! (The name pattern itself is checked when the value is parsed.)
+//! Names: unique within their kind, and not one of the names sightline's own services take
+//! (`check`, on the manifest); and the names sightline derives from them one each (`derived`,
+//! on the lowered stack): one scrape job per name, one container per name. (The name pattern
+//! itself is checked when the value is parsed.)
 
 use super::Ctx;
 use crate::code::Code;
@@ -158,6 +160,63 @@ fn unique<'a>(
             None => {
                 seen.insert(n, i);
             }
+        }
+    }
+}
+
+/// The names sightline derives from the services' names, one each: Prometheus refuses two scrape
+/// jobs of one name (a service named like the job of one of the stack's own programs, `node`
+/// or `blackbox`, or like another service's probe, `api-health`), and two containers of one name
+/// would be one (a service `blackbox`'s exporter, `blackbox-exporter`, is the blackbox
+/// exporter's name). Said at the service whose name makes the second one.
+pub fn derived(ctx: &Ctx, stack: &crate::ir::Stack, sink: &mut Sink) {
+    use crate::targets::prometheus::JobOf;
+    let mut jobs: HashMap<String, JobOf> = HashMap::new();
+    for (name, of) in crate::targets::prometheus::job_names(stack) {
+        let Some(first) = jobs.get(&name).copied() else {
+            jobs.insert(name, of);
+            continue;
+        };
+        let whose = |of: JobOf| match of {
+            JobOf::Own => "one of sightline's own programs".to_string(),
+            JobOf::Service(s) => format!("service `{}`", s.name),
+            JobOf::Probe(s, probe) => format!("the {probe} probe of `{}`", s.name),
+        };
+        // The service named like the job is the one to rename.
+        let named = [of, first].into_iter().find(|o| matches!(o, JobOf::Service(s) if s.name.as_str() == name));
+        let Some(blamed) = named.and_then(JobOf::service).or_else(|| of.service()) else { continue };
+        sink.push(
+            Diagnostic::error(
+                Code::ReservedName,
+                format!("`{name}` names the scrape jobs of {} and of {}", whose(first), whose(of)),
+            )
+            .at(ctx.key(["services", blamed.name.as_str()]))
+            .label("its scrape job's name")
+            .help(format!(
+                "Prometheus refuses two scrape jobs of one name; rename the service, e.g. `app-{}`",
+                blamed.name
+            )),
+        );
+    }
+    let exporters = stack.exporters();
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for c in &stack.components {
+        *seen.entry(c.name.as_str()).or_default() += 1;
+    }
+    for s in &stack.services {
+        if let Some(e) = exporters.get(&s.name).filter(|e| seen.get(e.name.as_str()).is_some_and(|n| *n > 1)) {
+            sink.push(
+                Diagnostic::error(
+                    Code::ReservedName,
+                    format!("service `{}`'s exporter would be `{}`, a container sightline runs", s.name, e.name),
+                )
+                .at(ctx.key(["services", s.name.as_str()]))
+                .label("its exporter's name")
+                .help(format!(
+                    "a service's exporter is named `<service>-exporter`; rename the service, e.g. `app-{}`",
+                    s.name
+                )),
+            );
         }
     }
 }

@@ -237,9 +237,35 @@ pub fn probes(s: &Service) -> Vec<(&'static str, &'static str, String)> {
     out
 }
 
-pub fn lower(stack: &Stack) -> Vec<Artifact> {
+/// Whose a scrape job is: one of the stack's own programs' (or the host's), a service's, or a
+/// service's probe's.
+#[derive(Clone, Copy)]
+pub enum JobOf<'a> {
+    Own,
+    Service(&'a Service),
+    Probe(&'a Service, &'static str),
+}
+
+impl<'a> JobOf<'a> {
+    /// The service of a service's or a probe's job.
+    pub fn service(self) -> Option<&'a Service> {
+        match self {
+            JobOf::Own => None,
+            JobOf::Service(s) | JobOf::Probe(s, _) => Some(s),
+        }
+    }
+}
+
+/// Every scrape job's name with whose it is, in `prometheus.yml`'s order: what a check holds
+/// to one job per name (Prometheus refuses a configuration with two).
+pub fn job_names(stack: &Stack) -> Vec<(String, JobOf<'_>)> {
+    scrape_jobs(stack).into_iter().map(|(of, j)| (j.job_name, of)).collect()
+}
+
+/// The scrape jobs, each with whose it is.
+fn scrape_jobs(stack: &Stack) -> Vec<(JobOf<'_>, ScrapeConfig)> {
     // The stack's own programs (the monitoring rules watch the same list), and the host.
-    let mut jobs: Vec<ScrapeConfig> = crate::targets::rules::monitoring::jobs(stack)
+    let mut jobs: Vec<(JobOf, ScrapeConfig)> = crate::targets::rules::monitoring::jobs(stack)
         .into_iter()
         .map(|(name, target)| {
             let mut j = job(name, addr(target), BTreeMap::new(), None);
@@ -252,18 +278,19 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
             if target == ALERTMANAGER_ADDR {
                 j.basic_auth = stack.alertmanager_auth.as_ref().map(|a| BasicAuth::of(&a.web));
             }
-            j
+            (JobOf::Own, j)
         })
         .collect();
     if stack.component(defaults::NODE_EXPORTER.name).is_some() {
-        jobs.push(job("node", addr(NODE_EXPORTER_ADDR), BTreeMap::new(), None));
+        jobs.push((JobOf::Own, job("node", addr(NODE_EXPORTER_ADDR), BTreeMap::new(), None)));
     }
     let exporters = stack.exporters();
     for s in &stack.services {
         let name = s.name.as_str();
         match (crate::kinds::def(s.kind).exporter.as_ref(), exporters.get(&s.name)) {
             (Some(e), Some(exporter)) => {
-                jobs.push(job(name, format!("{}:{}", exporter.name, e.port), service_labels(s), None));
+                let j = job(name, format!("{}:{}", exporter.name, e.port), service_labels(s), None);
+                jobs.push((JobOf::Service(s), j));
             }
             // Scraped itself (`http`, `generic`, and the kinds with a `metrics_port` of their
             // own), unless `metrics: false`.
@@ -272,14 +299,19 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
                     let path = (path != "/metrics").then(|| path.clone());
                     let mut j = job(name, format!("{}:{}", s.host, s.metrics_port), service_labels(s), path);
                     j.fallback_scrape_protocol = Some(FALLBACK_SCRAPE_PROTOCOL);
-                    jobs.push(j);
+                    jobs.push((JobOf::Service(s), j));
                 }
             }
         }
         for (name, module, target) in probes(s) {
-            jobs.push(probe(s, name, module, vec![target]));
+            jobs.push((JobOf::Probe(s, name), probe(s, name, module, vec![target])));
         }
     }
+    jobs
+}
+
+pub fn lower(stack: &Stack) -> Vec<Artifact> {
+    let jobs: Vec<ScrapeConfig> = scrape_jobs(stack).into_iter().map(|(_, j)| j).collect();
     let config = Config {
         global: Global {
             scrape_interval: stack.scrape_interval.canonical(),

@@ -173,6 +173,7 @@ func main() {
 			PrometheusSpec struct {
 				Image              struct{ Tag string }
 				ScrapeInterval     monitoringv1.Duration
+				ScrapeTimeout      monitoringv1.Duration
 				EvaluationInterval monitoringv1.Duration
 				ExternalLabels     map[string]string
 				RemoteWrite        []monitoringv1.RemoteWriteSpec
@@ -219,6 +220,7 @@ func main() {
 			CommonPrometheusFields: monitoringv1.CommonPrometheusFields{
 				Version:                         spec.Image.Tag,
 				ScrapeInterval:                  spec.ScrapeInterval,
+				ScrapeTimeout:                   spec.ScrapeTimeout,
 				ExternalLabels:                  spec.ExternalLabels,
 				RemoteWrite:                     spec.RemoteWrite,
 				ServiceMonitorSelector:          selector,

@@ -263,6 +263,12 @@ fn the_operator_makes_of_the_scrape_objects_the_targets_compose_scrapes() {
         std::fs::write(&config, &out.stdout).unwrap();
         let (ok, text) = run(Command::new(&promtool).args(["check", "config"]).arg(&config));
         assert!(ok, "{}: promtool check config of the operator's configuration:\n{text}", m.display());
+        // Its intervals and timeout are compose's.
+        let made = yaml_to_json(&std::fs::read_to_string(&config).unwrap());
+        let compose_global = yaml_to_json(&compose["prometheus/prometheus.yml"])["global"].clone();
+        for key in ["scrape_interval", "scrape_timeout", "evaluation_interval"] {
+            assert_eq!(made["global"][key], compose_global[key], "{}: global {key}", m.display());
+        }
         let out = Command::new(&operator).arg("-targets").args(&args).args(&files).output().unwrap();
         assert!(out.status.success(), "{}: {}", m.display(), String::from_utf8_lossy(&out.stderr));
         let mut found: BTreeMap<String, Value> = BTreeMap::new();
