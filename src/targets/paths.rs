@@ -125,6 +125,8 @@ pub const LOKI_ADDR: (&str, u16) = ("loki", 3100);
 pub const GRAFANA_ADDR: (&str, u16) = ("grafana", 3000);
 pub const NODE_EXPORTER_ADDR: (&str, u16) = ("node-exporter", 9100);
 pub const BLACKBOX_ADDR: (&str, u16) = ("blackbox-exporter", 9115);
+/// The blackbox exporter's own scrape job, on both platforms.
+pub const BLACKBOX_JOB: &str = "blackbox";
 pub const CADVISOR_ADDR: (&str, u16) = ("cadvisor", 8080);
 pub const PUSHGATEWAY_ADDR: (&str, u16) = ("pushgateway", 9091);
 pub const DOCKER_SOCKET_PROXY_ADDR: (&str, u16) = ("docker-socket-proxy", 2375);

@@ -85,14 +85,9 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
             "additionalLabels": { "release": stack.kubernetes.release },
             "interval": stack.scrape_interval.canonical(),
             "honorLabels": false,
-            // Its target labelled as compose labels it: job and instance its compose name and
-            // port, without the operator's pod, Service, container and endpoint labels (a new
-            // pod would start new series; a pushed `service`, the backups', would be renamed).
-            "relabelings": [
-                { "action": "replace", "targetLabel": "job", "replacement": host },
-                { "action": "replace", "targetLabel": "instance", "replacement": format!("{host}:{port}") },
-                { "action": "labeldrop", "regex": "pod|service|container|endpoint" },
-            ],
+            // Its target labelled as compose labels it (a pushed `service`, the backups', would
+            // otherwise be renamed).
+            "relabelings": super::scrape::as_on_compose(host, (host, port)),
             "metricRelabelings": crate::targets::prometheus::pushgateway_metric_relabelings(),
         },
     });

@@ -8,7 +8,7 @@ use super::{MANIFESTS_DIR, chart_selected, file, object, object_name};
 use crate::ir::Stack;
 use crate::targets::Artifact;
 use crate::targets::alertmanager::routing::WATCHDOG;
-use crate::targets::paths::{LOKI_ADDR, PUSHGATEWAY_ADDR};
+use crate::targets::paths::{BLACKBOX_JOB, LOKI_ADDR, PUSHGATEWAY_ADDR};
 use crate::targets::rules::File;
 use serde_json::{Map, json};
 
@@ -25,8 +25,9 @@ pub const LEFT_OUT: [&str; 1] = ["host"];
 /// own job names.
 const MONITORING: &str = "monitoring";
 /// The jobs scraped on both platforms under one name: Loki (the `loki` chart's ServiceMonitor,
-/// `loki`) and the Pushgateway (`pushgateway`'s).
-pub const KEPT_JOBS: [&str; 2] = [LOKI_ADDR.0, PUSHGATEWAY_ADDR.0];
+/// `loki`), the Pushgateway (`pushgateway`'s) and the blackbox exporter (its ServiceMonitor,
+/// `scrape::lower`, `blackbox`).
+pub const KEPT_JOBS: [&str; 3] = [LOKI_ADDR.0, PUSHGATEWAY_ADDR.0, BLACKBOX_JOB];
 
 /// Where the rule files are written again with their promtool unit tests, as on compose
 /// (`promtool test rules` reads plain rule files, not PrometheusRules).

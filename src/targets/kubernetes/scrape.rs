@@ -17,8 +17,9 @@
 
 use super::exporters::{METRICS_PORT, blackbox_address, exporter, selector};
 use super::{MANIFESTS_DIR, chart_selected, file, object, object_name};
-use crate::ir::{Place, Service, Stack};
+use crate::ir::{Place, Service, Stack, defaults};
 use crate::targets::Artifact;
+use crate::targets::paths::{BLACKBOX_ADDR, BLACKBOX_JOB};
 use crate::targets::prometheus::{FALLBACK_SCRAPE_PROTOCOL, probe_labels, probes, service_labels};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
@@ -65,6 +66,23 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
             );
             out.push(file(format!("{MANIFESTS_DIR}/{SCRAPE_DIR}/{}-{probe}.yaml", s.name), &o).from_part(&part));
         }
+    }
+    // The blackbox exporter the probes go through, scraped as compose scrapes it (job
+    // `blackbox`): `MonitoringTargetDown` says when it is down, and with it every probe.
+    if let Some(c) = stack.component(defaults::BLACKBOX_EXPORTER.name) {
+        let spec = json!({
+            "selector": { "matchLabels": Value::Object(selector(stack, c)) },
+            "namespaceSelector": { "matchNames": [stack.kubernetes.namespace] },
+            "endpoints": [{ "port": METRICS_PORT, "relabelings": as_on_compose(BLACKBOX_JOB, BLACKBOX_ADDR) }],
+        });
+        let o = scrape_object(
+            stack,
+            "monitoring.coreos.com/v1",
+            "ServiceMonitor",
+            &object_name(stack, c.name.as_str()),
+            spec,
+        );
+        out.push(file(format!("{MANIFESTS_DIR}/{SCRAPE_DIR}/{}.yaml", c.name), &o));
     }
     out
 }
@@ -121,6 +139,17 @@ fn service_monitor(
         spec["fallbackScrapeProtocol"] = json!(f);
     }
     scrape_object(stack, "monitoring.coreos.com/v1", "ServiceMonitor", name, spec)
+}
+
+/// Relabelings that label a target of the stack's own programs as compose does: `job`, and
+/// `instance` its compose name and port, without the operator's `pod`, `service`, `container`
+/// and `endpoint` labels (a new pod would start new series).
+pub fn as_on_compose(job: &str, (host, port): (&str, u16)) -> Value {
+    json!([
+        { "action": "replace", "targetLabel": "job", "replacement": job },
+        { "action": "replace", "targetLabel": "instance", "replacement": format!("{host}:{port}") },
+        { "action": "labeldrop", "regex": "pod|service|container|endpoint" },
+    ])
 }
 
 /// Relabelings that set each of `labels` on every target.

@@ -21,7 +21,7 @@ use super::model::{AlertRule, InputSeries, Tested, alert_annotations, alert_labe
 use crate::ir::{Stack, defaults};
 use crate::targets::alertmanager::routing::WATCHDOG;
 use crate::targets::paths::{
-    ALERTMANAGER_ADDR, BLACKBOX_ADDR, CADVISOR_ADDR, LOKI_ADDR, PROMETHEUS_ADDR, PUSHGATEWAY_ADDR,
+    ALERTMANAGER_ADDR, BLACKBOX_ADDR, BLACKBOX_JOB, CADVISOR_ADDR, LOKI_ADDR, PROMETHEUS_ADDR, PUSHGATEWAY_ADDR,
 };
 
 /// The scrape jobs of the stack's own programs, with their target. Loki's and the
@@ -33,7 +33,7 @@ pub fn jobs(stack: &Stack) -> Vec<(&'static str, (&'static str, u16))> {
         out.push(("cadvisor", CADVISOR_ADDR));
     }
     if stack.component(defaults::BLACKBOX_EXPORTER.name).is_some() {
-        out.push(("blackbox", BLACKBOX_ADDR));
+        out.push((BLACKBOX_JOB, BLACKBOX_ADDR));
     }
     if stack.component(defaults::PUSHGATEWAY.name).is_some() {
         out.push((PUSHGATEWAY_ADDR.0, PUSHGATEWAY_ADDR));

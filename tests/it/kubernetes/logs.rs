@@ -417,6 +417,14 @@ fn the_chart_scrapes_loki_as_the_kept_monitoring_rules_select_it() {
         std::fs::write(&file, o.to_string()).unwrap();
         files.push(file);
     }
+    // And the blackbox exporter the tree runs and scrapes itself (its job is kept too).
+    for (path, o) in objects(k8s) {
+        if path.contains("/blackbox-exporter") && o["kind"] != "ConfigMap" {
+            let file = dir.path().join(path.replace('/', "_") + ".json");
+            std::fs::write(&file, o.to_string()).unwrap();
+            files.push(file);
+        }
+    }
     let rule = objects(k8s).into_iter().find(|(p, _)| p.ends_with("prometheus-rules/monitoring.yaml")).unwrap().1;
     let chart_release = rule["metadata"]["labels"]["release"].as_str().unwrap().to_string();
     let overlay = dir.path().join("values.yaml");

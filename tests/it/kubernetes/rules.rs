@@ -14,11 +14,12 @@ fn rules_are_the_compose_rules_and_promtool_accepts_them() {
             let mut compared = ours.clone();
             if name == "monitoring" {
                 // The heartbeat's Watchdog, Loki's and the Pushgateway's (their charts'
-                // ServiceMonitors scrape them as jobs `loki` and `pushgateway`): the rest select
-                // compose's own jobs.
+                // ServiceMonitors scrape them as jobs `loki` and `pushgateway`) and the blackbox
+                // exporter's (the tree's own ServiceMonitor, job `blackbox`, which the operator
+                // test sees the operator make): the rest select compose's own jobs.
                 theirs["rules"].as_array_mut().unwrap().retain(|r| {
                     r["alert"] == "Watchdog"
-                        || ["loki", "pushgateway"].contains(&r["labels"]["job"].as_str().unwrap_or(""))
+                        || ["loki", "pushgateway", "blackbox"].contains(&r["labels"]["job"].as_str().unwrap_or(""))
                 });
                 // The cluster's backups report to a Pushgateway, which compose runs for batch
                 // jobs only: its rule is the one compose has with batch jobs.

@@ -5,15 +5,24 @@
 use super::*;
 
 /// The labels a compose job gives its targets, by job name, for every job of a service (one
-/// with a `service` label): what the rules select.
+/// with a `service` label), and of the blackbox exporter, which the Kubernetes tree scrapes
+/// itself too (its `instance` its compose address): what the rules select.
 fn compose_targets(compose: &Plan) -> BTreeMap<String, (Value, Value)> {
     let config = yaml_to_json(&compose["prometheus/prometheus.yml"]);
     config["scrape_configs"]
         .as_array()
         .unwrap()
         .iter()
-        .filter(|j| j["static_configs"][0]["labels"]["service"].is_string())
-        .map(|j| (j["job_name"].as_str().unwrap().to_string(), (j["static_configs"][0]["labels"].clone(), j.clone())))
+        .filter_map(|j| {
+            let mut labels = j["static_configs"][0]["labels"].clone();
+            if !labels["service"].is_string() {
+                if j["job_name"] != sightline::targets::paths::BLACKBOX_JOB {
+                    return None;
+                }
+                labels = serde_json::json!({ "instance": j["static_configs"][0]["targets"][0] });
+            }
+            Some((j["job_name"].as_str().unwrap().to_string(), (labels, j.clone())))
+        })
         .collect()
 }
 
@@ -28,6 +37,9 @@ fn kubernetes_targets(k8s: &Plan) -> BTreeMap<String, (Value, Value)> {
                 assert_eq!(endpoints.len(), 1, "{path}");
                 let mut l = serde_json::Map::new();
                 for r in endpoints[0]["relabelings"].as_array().unwrap() {
+                    if r["action"] == "labeldrop" {
+                        continue;
+                    }
                     assert_eq!(r["action"], "replace", "{path}");
                     l.insert(r["targetLabel"].as_str().unwrap().into(), r["replacement"].clone());
                 }
