@@ -164,6 +164,48 @@ pub fn check(ctx: &Ctx, stack: &Stack, sink: &mut Sink) {
     secret_keys(ctx, stack, sink);
     not_lowered(ctx, stack, sink);
     web_auth(ctx, stack, sink);
+    operator_versions(ctx, sink);
+}
+
+/// Whether the Prometheus Operator reads `v` as a version (`semver.ParseTolerant`: a `v`
+/// dropped, a missing minor or patch taken as 0, then semantic versioning's
+/// `MAJOR.MINOR.PATCH[-pre][+build]`).
+fn operator_reads(v: &str) -> bool {
+    let v = v.strip_prefix('v').unwrap_or(v);
+    let (core, build) = v.split_once('+').map_or((v, None), |(c, b)| (c, Some(b)));
+    let (core, pre) = core.split_once('-').map_or((core, None), |(c, p)| (c, Some(p)));
+    let ident = |s: &str| {
+        !s.is_empty()
+            && s.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+    };
+    let parts: Vec<&str> = core.split('.').collect();
+    (1..=3).contains(&parts.len())
+        && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        && pre.is_none_or(ident)
+        && build.is_none_or(ident)
+}
+
+/// Prometheus's and Alertmanager's `version`, which the chart gives the operator as the
+/// Prometheus's and Alertmanager's `spec.version` (their image's tag): one it cannot read
+/// (`latest`, a branch name) is refused, and the operator then runs neither (SL908).
+fn operator_versions(ctx: &Ctx, sink: &mut Sink) {
+    let Some(obs) = &ctx.manifest.observability else { return };
+    let versions = [
+        ("prometheus", obs.prometheus.as_ref().and_then(|c| c.version.as_ref())),
+        ("alertmanager", obs.alertmanager.as_ref().and_then(|c| c.version.as_ref())),
+    ];
+    for (name, v) in versions {
+        let Some(v) = v.filter(|v| !operator_reads(&v.0)) else { continue };
+        sink.push(
+            Diagnostic::error(
+                Code::OperatorVersion,
+                format!("the Prometheus Operator cannot read {name}'s version `{}`", v.0),
+            )
+            .at(ctx.value(["observability", name, "version"]))
+            .label("not a release number")
+            .help("give the release, e.g. `3.5.0`, or leave `version` out for the one sightline is tested with"),
+        );
+    }
 }
 
 /// A login on Prometheus's or Alertmanager's web endpoints, which the operator cannot set
@@ -505,4 +547,19 @@ fn not_lowered(ctx: &Ctx, stack: &Stack, sink: &mut Sink) {
             .label("built for kubernetes")
             .help("the rest of the stack is generated; docs/kubernetes.md says how each of these maps"),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::operator_reads;
+
+    #[test]
+    fn the_operator_reads_release_numbers_only() {
+        for v in ["3.5.0", "v3.5.0", "3.5", "3", "0.29.0-rc.1", "3.5.0+build.7"] {
+            assert!(operator_reads(v), "{v}");
+        }
+        for v in ["latest", "main", "3.5.0.1", "3..0", "v", "3.5.x", "3.5.0-", "3.5.0-rc..1"] {
+            assert!(!operator_reads(v), "{v}");
+        }
+    }
 }
