@@ -51,6 +51,23 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
         if RESERVED_NAMES.contains(&name.as_str()) || is_exporter || is_job {
             sink.push(reserved(name.as_str(), ctx.key(["services", name.as_str()])));
         }
+        // Its exporter's name one of sightline's own (`node`'s would be `node-exporter`): one
+        // container, one Service, for two programs.
+        let exporter = format!("{name}{}", crate::ir::EXPORTER_SUFFIX);
+        let s = &m.services[name];
+        if crate::kinds::def(s.kind).exporter.is_some() && RESERVED_NAMES.contains(&exporter.as_str()) {
+            sink.push(
+                Diagnostic::error(
+                    Code::ReservedName,
+                    format!("service `{name}`'s exporter would be `{exporter}`, a container sightline runs"),
+                )
+                .at(ctx.key(["services", name.as_str()]))
+                .label("its exporter's name")
+                .help(format!(
+                    "a service's exporter is named `<service>-exporter`; rename the service, e.g. `app-{name}`"
+                )),
+            );
+        }
     }
     if let Some(a) = &m.alerting {
         unique(
@@ -164,15 +181,24 @@ fn unique<'a>(
     }
 }
 
-/// The names sightline derives from the services' names, one each: Prometheus refuses two scrape
-/// jobs of one name (a service named like the job of one of the stack's own programs, `node`
-/// or `blackbox`, or like another service's probe, `api-health`), and two containers of one name
-/// would be one (a service `blackbox`'s exporter, `blackbox-exporter`, is the blackbox
-/// exporter's name). Said at the service whose name makes the second one.
+/// The scrape jobs sightline derives from the services' names, one per name: Prometheus refuses
+/// two of one name (a service named like the job of one of the stack's own programs, `node`
+/// or `blackbox`, or like another service's probe, `api-health`). Said at the service whose
+/// name makes the second one. On Kubernetes, of the stack's own programs only those the tree
+/// has scraped under compose's job names count (`kubernetes::rules::KEPT_JOBS`): the chart's
+/// Prometheus, Alertmanager and node-exporter have jobs of their own names. (A service whose
+/// exporter would take one of sightline's own names is refused by `check`.)
 pub fn derived(ctx: &Ctx, stack: &crate::ir::Stack, sink: &mut Sink) {
     use crate::targets::prometheus::JobOf;
+    let kubernetes = ctx.platform == crate::manifest::model::Platform::Kubernetes;
     let mut jobs: HashMap<String, JobOf> = HashMap::new();
     for (name, of) in crate::targets::prometheus::job_names(stack) {
+        if kubernetes
+            && matches!(of, JobOf::Own)
+            && !crate::targets::kubernetes::rules::KEPT_JOBS.contains(&name.as_str())
+        {
+            continue;
+        }
         let Some(first) = jobs.get(&name).copied() else {
             jobs.insert(name, of);
             continue;
@@ -197,26 +223,5 @@ pub fn derived(ctx: &Ctx, stack: &crate::ir::Stack, sink: &mut Sink) {
                 blamed.name
             )),
         );
-    }
-    let exporters = stack.exporters();
-    let mut seen: HashMap<&str, usize> = HashMap::new();
-    for c in &stack.components {
-        *seen.entry(c.name.as_str()).or_default() += 1;
-    }
-    for s in &stack.services {
-        if let Some(e) = exporters.get(&s.name).filter(|e| seen.get(e.name.as_str()).is_some_and(|n| *n > 1)) {
-            sink.push(
-                Diagnostic::error(
-                    Code::ReservedName,
-                    format!("service `{}`'s exporter would be `{}`, a container sightline runs", s.name, e.name),
-                )
-                .at(ctx.key(["services", s.name.as_str()]))
-                .label("its exporter's name")
-                .help(format!(
-                    "a service's exporter is named `<service>-exporter`; rename the service, e.g. `app-{}`",
-                    s.name
-                )),
-            );
-        }
     }
 }

@@ -167,22 +167,52 @@ pub fn check(ctx: &Ctx, stack: &Stack, sink: &mut Sink) {
     operator_versions(ctx, sink);
 }
 
-/// Whether the Prometheus Operator reads `v` as a version (`semver.ParseTolerant`: a `v`
-/// dropped, a missing minor or patch taken as 0, then semantic versioning's
-/// `MAJOR.MINOR.PATCH[-pre][+build]`).
+/// Whether the Prometheus Operator reads `v` as a version: blang/semver's `ParseTolerant`, step
+/// for step (a `v` dropped, each of the first three `.` parts' leading zeros trimmed, a short
+/// version without `-` or `+` padded with `.0`), then `Parse`: `MAJOR.MINOR.PATCH`, each a
+/// number without leading zeros, then `-` pre-release identifiers (a number without leading
+/// zeros, or letters, digits and `-`) and `+` build identifiers.
 fn operator_reads(v: &str) -> bool {
+    let v = v.trim();
     let v = v.strip_prefix('v').unwrap_or(v);
-    let (core, build) = v.split_once('+').map_or((v, None), |(c, b)| (c, Some(b)));
-    let (core, pre) = core.split_once('-').map_or((core, None), |(c, p)| (c, Some(p)));
-    let ident = |s: &str| {
-        !s.is_empty()
-            && s.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+    let mut parts: Vec<String> = v
+        .splitn(3, '.')
+        .map(|p| {
+            let trimmed = p.trim_start_matches('0');
+            match p.len() > 1 {
+                true if trimmed.starts_with(|c: char| c.is_ascii_digit()) => trimmed.to_string(),
+                true => format!("0{trimmed}"),
+                false => p.to_string(),
+            }
+        })
+        .collect();
+    if parts.len() < 3 {
+        if parts.last().is_some_and(|p| p.contains(['+', '-'])) {
+            return false;
+        }
+        parts.resize(3, "0".to_string());
+    }
+    let number = |p: &str| {
+        !p.is_empty()
+            && p.bytes().all(|b| b.is_ascii_digit())
+            && !(p.len() > 1 && p.starts_with('0'))
+            && p.parse::<u64>().is_ok()
     };
-    let parts: Vec<&str> = core.split('.').collect();
-    (1..=3).contains(&parts.len())
-        && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
-        && pre.is_none_or(ident)
-        && build.is_none_or(ident)
+    let word = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    let (mut patch, mut pre, mut build) = (parts[2].as_str(), None, None);
+    if let Some((p, b)) = patch.split_once('+') {
+        (patch, build) = (p, Some(b));
+    }
+    if let Some((p, r)) = patch.split_once('-') {
+        (patch, pre) = (p, Some(r));
+    }
+    let pre_ok =
+        |r: &str| r.split('.').all(|id| if id.bytes().all(|b| b.is_ascii_digit()) { number(id) } else { word(id) });
+    number(&parts[0])
+        && number(&parts[1])
+        && number(patch)
+        && pre.is_none_or(pre_ok)
+        && build.is_none_or(|b| b.split('.').all(word))
 }
 
 /// Prometheus's and Alertmanager's `version`, which the chart gives the operator as the
@@ -191,10 +221,18 @@ fn operator_reads(v: &str) -> bool {
 fn operator_versions(ctx: &Ctx, sink: &mut Sink) {
     let Some(obs) = &ctx.manifest.observability else { return };
     let versions = [
-        ("prometheus", obs.prometheus.as_ref().and_then(|c| c.version.as_ref())),
-        ("alertmanager", obs.alertmanager.as_ref().and_then(|c| c.version.as_ref())),
+        (
+            "prometheus",
+            obs.prometheus.as_ref().and_then(|c| c.version.as_ref()),
+            crate::ir::defaults::PROMETHEUS.version,
+        ),
+        (
+            "alertmanager",
+            obs.alertmanager.as_ref().and_then(|c| c.version.as_ref()),
+            crate::ir::defaults::ALERTMANAGER.version,
+        ),
     ];
-    for (name, v) in versions {
+    for (name, v, default) in versions {
         let Some(v) = v.filter(|v| !operator_reads(&v.0)) else { continue };
         sink.push(
             Diagnostic::error(
@@ -203,7 +241,9 @@ fn operator_versions(ctx: &Ctx, sink: &mut Sink) {
             )
             .at(ctx.value(["observability", name, "version"]))
             .label("not a release number")
-            .help("give the release, e.g. `3.5.0`, or leave `version` out for the one sightline is tested with"),
+            .help(format!(
+                "give the release, e.g. `{default}`, or leave `version` out for it, the one sightline is tested with"
+            )),
         );
     }
 }
@@ -555,10 +595,42 @@ mod tests {
 
     #[test]
     fn the_operator_reads_release_numbers_only() {
-        for v in ["3.5.0", "v3.5.0", "3.5", "3", "0.29.0-rc.1", "3.5.0+build.7"] {
+        // As blang/semver v4.0.0's ParseTolerant reads them (each case run through it).
+        for v in [
+            "3.5.0",
+            "v3.5.0",
+            "3.5",
+            "3",
+            "0.29.0-rc.1",
+            "3.5.0+build.7",
+            "3.05.0",
+            "3.5.-rc",
+            "3.5.+b",
+            "3.5.0-rc-1",
+            "00.1.2",
+            "1.2.3-0a",
+            "1.2.3-a.0",
+            "1.2.3+00",
+            "v3.13.5",
+        ] {
             assert!(operator_reads(v), "{v}");
         }
-        for v in ["latest", "main", "3.5.0.1", "3..0", "v", "3.5.x", "3.5.0-", "3.5.0-rc..1"] {
+        for v in [
+            "latest",
+            "main",
+            "3.5.0.1",
+            "3..0",
+            "v",
+            "3.5.x",
+            "3.5.0-",
+            "3.5.0-rc..1",
+            "3.5-rc.1",
+            "3-rc",
+            "3.5+b",
+            "3.5.0-rc.01",
+            "3.5.0-01",
+            "99999999999999999999.0.0",
+        ] {
             assert!(!operator_reads(v), "{v}");
         }
     }

@@ -129,6 +129,11 @@ pub const BLACKBOX_ADDR: (&str, u16) = ("blackbox-exporter", 9115);
 pub const BLACKBOX_JOB: &str = "blackbox";
 pub const CADVISOR_ADDR: (&str, u16) = ("cadvisor", 8080);
 pub const PUSHGATEWAY_ADDR: (&str, u16) = ("pushgateway", 9091);
+/// The URL the jobs push to: the Pushgateway's compose name, and its Service's name in the
+/// stack's namespace on Kubernetes.
+pub fn pushgateway_url() -> String {
+    format!("http://{}:{}", PUSHGATEWAY_ADDR.0, PUSHGATEWAY_ADDR.1)
+}
 pub const DOCKER_SOCKET_PROXY_ADDR: (&str, u16) = ("docker-socket-proxy", 2375);
 /// The Pushgateway's persistence file, on its volume (the image's working directory).
 pub const PUSHGATEWAY_DATA: &str = "/pushgateway";

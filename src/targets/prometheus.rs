@@ -138,9 +138,6 @@ fn pushgateway_relabels() -> Vec<Relabel> {
     ]
 }
 
-/// The Pushgateway's metric relabelling as the Prometheus Operator writes it in a
-/// ServiceMonitor's `metricRelabelings` (its `RelabelConfig`: the same fields, camel-cased),
-/// for the Kubernetes tree's Pushgateway.
 /// Prometheus's size-based retention on a volume of `disk`, in megabytes (`921MB` of a GiB):
 /// nine tenths of it, a tenth kept free for compaction. Compose's
 /// `--storage.tsdb.retention.size`, the chart's `retentionSize`.
@@ -148,6 +145,9 @@ pub fn retention_size(disk: &crate::manifest::values::Size) -> String {
     format!("{}MB", disk.bytes() / (1 << 20) * 9 / 10)
 }
 
+/// The Pushgateway's metric relabelling as the Prometheus Operator writes it in a
+/// ServiceMonitor's `metricRelabelings` (its `RelabelConfig`: the same fields, camel-cased),
+/// for the Kubernetes tree's Pushgateway.
 pub fn pushgateway_metric_relabelings() -> serde_json::Value {
     let camel = |key: &str| match key {
         "source_labels" => "sourceLabels".to_string(),

@@ -374,6 +374,54 @@ fn a_health_path_with_quotes_gives_valid_tests() {
     assert!(ok, "{text}");
 }
 
+/// A service named like a scrape job sightline derives is refused (SL102) exactly where
+/// Prometheus would refuse the configuration: what the check lets through, promtool accepts.
+#[test]
+fn names_like_a_generated_scrape_job_are_refused_where_they_collide() {
+    use sightline::code::Code;
+    use sightline::manifest::model::Platform;
+    let promtool = require_tool("promtool");
+    let manifest = |services: &str, extra: &str| {
+        format!("version: 1\nstack: shop\nenvironment: prod\nnetwork: n1\n{extra}services:\n{services}")
+    };
+    let refused = |text: &str, platform: Option<Platform>| {
+        let checked = sightline::check_for("stack.yaml", text.as_bytes(), platform);
+        checked.diagnostics.iter().filter(|d| d.code == Code::ReservedName).count()
+    };
+    // Collisions: node-exporter's job, the blackbox exporter's job and container, a probe's job.
+    let probed = "  api: { kind: http, port: 8001, health: { live: /live } }\n";
+    for (services, n) in [
+        ("  node: { kind: http, port: 8000 }\n".to_string(), 1),
+        (format!("{probed}  blackbox: {{ kind: http, port: 8002 }}\n"), 1),
+        // (Its exporter would be the blackbox exporter's container, refused before the jobs.)
+        (format!("{probed}  blackbox: {{ kind: redis, port: 6379 }}\n"), 1),
+        (format!("{probed}  api-health: {{ kind: http, port: 8002 }}\n"), 1),
+    ] {
+        assert_eq!(refused(&manifest(&services, ""), None), n, "{services}");
+    }
+    // No collision: no node-exporter, a probe of another kind, and on Kubernetes, where the
+    // chart's node-exporter has jobs and objects of its own names. Each builds a configuration
+    // promtool accepts.
+    for (services, extra) in [
+        ("  node: { kind: http, port: 8000 }\n".to_string(), "observability: { node_exporter: false }\n"),
+        ("  api: { kind: http, port: 8001, tls: { domain: api.example.com } }\n  api-health: { kind: http, port: 8002 }\n".to_string(), ""),
+    ] {
+        let text = manifest(&services, extra);
+        assert_eq!(refused(&text, None), 0, "{text}");
+        let out = crate::support::build_yaml(&text);
+        let (ok, log) = run(Command::new(&promtool)
+            .args(["check", "config", "--syntax-only", "prometheus.yml"])
+            .current_dir(out.path().join("prometheus")));
+        assert!(ok, "{text}\n{log}");
+    }
+    assert_eq!(refused(&manifest("  node: { kind: http, port: 8000 }\n", ""), Some(Platform::Kubernetes)), 0);
+    // An exporter named like one of sightline's own programs, on either platform.
+    assert_eq!(refused(&manifest("  node: { kind: redis, port: 6379 }\n", ""), Some(Platform::Kubernetes)), 1);
+    // And on Kubernetes the blackbox exporter's job is the tree's too.
+    let blackbox = manifest(&format!("{probed}  blackbox: {{ kind: http, port: 8002 }}\n"), "");
+    assert_eq!(refused(&blackbox, Some(Platform::Kubernetes)), 1);
+}
+
 /// SL510 agrees with Prometheus: every annotation the check accepts, promtool (Prometheus's
 /// own template parser, at the stack's release) accepts, and every one it refuses, promtool
 /// refuses. The corpus mixes what users write with what breaks.

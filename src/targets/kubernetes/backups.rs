@@ -31,7 +31,7 @@ use crate::targets::Artifact;
 use crate::targets::backup::{
     connection, dockerfile, dockerfile_path, engine, job_args, password, restore_args, restore_tested, scripts,
 };
-use crate::targets::paths::{PUSHGATEWAY_ADDR, SCRIPTS_MOUNT};
+use crate::targets::paths::SCRIPTS_MOUNT;
 use serde_json::{Map, Value, json};
 
 pub const BACKUPS_DIR: &str = "backups";
@@ -131,14 +131,13 @@ struct Run {
 /// The CronJob of `run`, for backup job `j`.
 fn cronjob(stack: &Stack, b: &Backups, runner: &crate::ir::Component, j: &BackupJob, run: Run) -> Value {
     let Run { name, schedule, script, args, deadline_ms } = run;
-    let (host, port) = PUSHGATEWAY_ADDR;
     let mut command = vec!["bash".to_string(), format!("{SCRIPTS_MOUNT}/{script}")];
     for (flag, value, _) in args {
         command.push(flag.to_string());
         command.extend(value);
     }
     // The Pushgateway's Service, in the stack's namespace with the CronJobs.
-    command.extend(["--pushgateway".to_string(), format!("http://{host}:{port}")]);
+    command.extend(["--pushgateway".to_string(), crate::targets::paths::pushgateway_url()]);
     // compose's connection; the password from the stack's Secret: in libpq's variable (no
     // entrypoint runs before a job to write a pgpass file), or its file where compose has it.
     let mut env: Vec<Value> =

@@ -6,7 +6,7 @@
 use crate::ir::Stack;
 use crate::manifest::model::Platform;
 use crate::targets::kubernetes;
-use crate::targets::paths::PUSHGATEWAY_ADDR;
+use crate::targets::paths::pushgateway_url;
 
 /// Where the stack runs, for the advice of its alerts.
 pub enum Advice<'a> {
@@ -46,10 +46,9 @@ impl<'a> Advice<'a> {
                 "No run of backup job {job} has left its metrics for node-exporter in {window}: the backup runner or its cron is not running, or node-exporter does not read the textfile directory."
             ),
             Advice::Kubernetes(stack) => format!(
-                "No run of backup job {job} has pushed its metrics to the Pushgateway in {window}: its CronJob has not run {}, or cannot reach http://{}:{}.",
+                "No run of backup job {job} has pushed its metrics to the Pushgateway in {window}: its CronJob has not run {}, or cannot reach {}.",
                 cronjob_not_running(stack),
-                PUSHGATEWAY_ADDR.0,
-                PUSHGATEWAY_ADDR.1
+                pushgateway_url()
             ),
         }
     }
@@ -69,7 +68,7 @@ impl<'a> Advice<'a> {
     /// The URL the batch jobs push their results to.
     pub fn pushgateway_url(&self) -> String {
         match self {
-            Advice::Compose => format!("http://{}:{}", PUSHGATEWAY_ADDR.0, PUSHGATEWAY_ADDR.1),
+            Advice::Compose => pushgateway_url(),
             Advice::Kubernetes(stack) => kubernetes::pushgateway::url(stack),
         }
     }
