@@ -1,6 +1,6 @@
 //! Names: unique within their kind, and not one of the names sightline's own services take
-//! (`check`, on the manifest); and the names sightline derives from them one each (`derived`,
-//! on the lowered stack): one scrape job per name, one container per name. (The name pattern
+//! nor make an exporter of such a name (`check`, on the manifest); and one scrape job per name
+//! of the jobs sightline derives from them (`derived`, on the lowered stack). (The name pattern
 //! itself is checked when the value is parsed.)
 
 use super::Ctx;
