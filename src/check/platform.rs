@@ -2,7 +2,8 @@
 //! its services (SL901), every secret is a key of the stack's one Secret (SL902), what the
 //! platform does not generate yet is said once (SL903), and each service's `kubernetes:` places
 //! it somewhere (SL904) with names and labels Kubernetes takes (SL905); a web login the
-//! operator cannot set is said where it is given (SL907). On compose, nothing here applies.
+//! operator cannot set is said where it is given (SL907), and a Prometheus or Alertmanager
+//! version it cannot read is refused (SL908). On compose, nothing here applies.
 //!
 //! `places` runs with the other families, on the manifest; `check` on a manifest without
 //! errors, on its lowered stack (the platform may come from the command line, not the
