@@ -46,11 +46,27 @@ pub fn check(ctx: &Ctx, sink: &mut Sink) {
     releases(ctx, sink);
 }
 
+/// The `version` the manifest gives each of sightline's own programs that has one, with its
+/// defaults.
+pub fn versions(
+    obs: &crate::manifest::model::Observability,
+) -> [(&'static crate::ir::defaults::ComponentDefault, Option<&Version>); 6] {
+    use crate::ir::defaults;
+    [
+        (&defaults::PROMETHEUS, obs.prometheus.as_ref().and_then(|c| c.version.as_ref())),
+        (&defaults::ALERTMANAGER, obs.alertmanager.as_ref().and_then(|c| c.version.as_ref())),
+        (&defaults::LOKI, obs.loki.as_ref().and_then(|c| c.version.as_ref())),
+        (&defaults::PROMTAIL, obs.promtail.as_ref().and_then(|c| c.version.as_ref())),
+        (&defaults::ALLOY, obs.alloy.as_ref().and_then(|c| c.version.as_ref())),
+        (&defaults::GRAFANA, obs.grafana.as_ref().and_then(|c| c.version.as_ref())),
+    ]
+}
+
 /// The components' pinned releases: `latest` is unpinned (SL601), a release upstream no longer
 /// supports is a warning (SL602), one older than the generated files need is an error (SL603).
 /// Promtail, end of life, is a warning whatever its release.
 fn releases(ctx: &Ctx, sink: &mut Sink) {
-    use crate::ir::defaults::{self, ComponentDefault, UPSTREAM_CHECKED};
+    use crate::ir::defaults::UPSTREAM_CHECKED;
     use crate::manifest::model::Collector;
     let m = ctx.manifest;
     if let Some(Collector::Promtail) = m.logs.as_ref().and_then(|l| l.collector) {
@@ -62,15 +78,7 @@ fn releases(ctx: &Ctx, sink: &mut Sink) {
         );
     }
     let Some(obs) = &m.observability else { return };
-    let versions: [(&ComponentDefault, Option<&Version>); 6] = [
-        (&defaults::PROMETHEUS, obs.prometheus.as_ref().and_then(|c| c.version.as_ref())),
-        (&defaults::ALERTMANAGER, obs.alertmanager.as_ref().and_then(|c| c.version.as_ref())),
-        (&defaults::LOKI, obs.loki.as_ref().and_then(|c| c.version.as_ref())),
-        (&defaults::PROMTAIL, obs.promtail.as_ref().and_then(|c| c.version.as_ref())),
-        (&defaults::ALLOY, obs.alloy.as_ref().and_then(|c| c.version.as_ref())),
-        (&defaults::GRAFANA, obs.grafana.as_ref().and_then(|c| c.version.as_ref())),
-    ];
-    for (d, v) in versions {
+    for (d, v) in versions(obs) {
         let Some(v) = v else { continue };
         let at = ctx.value(["observability", d.name, "version"]);
         if v.0 == "latest" {

@@ -221,19 +221,9 @@ fn operator_reads(v: &str) -> bool {
 /// (`latest`, a branch name) is refused, and the operator then runs neither (SL908).
 fn operator_versions(ctx: &Ctx, sink: &mut Sink) {
     let Some(obs) = &ctx.manifest.observability else { return };
-    let versions = [
-        (
-            "prometheus",
-            obs.prometheus.as_ref().and_then(|c| c.version.as_ref()),
-            crate::ir::defaults::PROMETHEUS.version,
-        ),
-        (
-            "alertmanager",
-            obs.alertmanager.as_ref().and_then(|c| c.version.as_ref()),
-            crate::ir::defaults::ALERTMANAGER.version,
-        ),
-    ];
-    for (name, v, default) in versions {
+    let operated = [crate::ir::defaults::PROMETHEUS.name, crate::ir::defaults::ALERTMANAGER.name];
+    for (d, v) in super::images::versions(obs).into_iter().filter(|(d, _)| operated.contains(&d.name)) {
+        let (name, default) = (d.name, d.version);
         let Some(v) = v.filter(|v| !operator_reads(&v.0)) else { continue };
         sink.push(
             Diagnostic::error(

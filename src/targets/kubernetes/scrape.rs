@@ -35,10 +35,10 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
             Some((c, _)) => Some(service_monitor(
                 stack,
                 &name,
-                s,
                 selector(stack, c),
                 &stack.kubernetes.namespace,
                 json!({ "port": METRICS_PORT }),
+                as_service(s),
                 None,
             )),
             // A kind with an exporter whose exporter the cluster does not run (SL903).
@@ -70,17 +70,14 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     // The blackbox exporter the probes go through, scraped as compose scrapes it (job
     // `blackbox`): `MonitoringTargetDown` says when it is down, and with it every probe.
     if let Some(c) = stack.component(defaults::BLACKBOX_EXPORTER.name) {
-        let spec = json!({
-            "selector": { "matchLabels": Value::Object(selector(stack, c)) },
-            "namespaceSelector": { "matchNames": [stack.kubernetes.namespace] },
-            "endpoints": [{ "port": METRICS_PORT, "relabelings": as_on_compose(BLACKBOX_JOB, BLACKBOX_ADDR) }],
-        });
-        let o = scrape_object(
+        let o = service_monitor(
             stack,
-            "monitoring.coreos.com/v1",
-            "ServiceMonitor",
             &object_name(stack, c.name.as_str()),
-            spec,
+            selector(stack, c),
+            &stack.kubernetes.namespace,
+            json!({ "port": METRICS_PORT }),
+            as_on_compose(BLACKBOX_JOB, BLACKBOX_ADDR),
+            None,
         );
         out.push(file(format!("{MANIFESTS_DIR}/{SCRAPE_DIR}/{}.yaml", c.name), &o));
     }
@@ -94,10 +91,10 @@ fn direct(stack: &Stack, name: &str, s: &Service, path: &str) -> Value {
         Place::Cluster { namespace, selector, .. } => service_monitor(
             stack,
             name,
-            s,
             selector.iter().map(|(k, v)| (k.clone(), json!(v))).collect(),
             namespace,
             json!({ "targetPort": s.metrics_port, "path": path }),
+            as_service(s),
             Some(FALLBACK_SCRAPE_PROTOCOL),
         ),
         Place::Outside { address } => scrape_object(
@@ -115,21 +112,26 @@ fn direct(stack: &Stack, name: &str, s: &Service, path: &str) -> Value {
     }
 }
 
+/// Relabelings that label a service's targets as compose's `prometheus.yml` does, and `job`
+/// as compose names the service's job: the dashboards select by it.
+fn as_service(s: &Service) -> Value {
+    let mut labels = service_labels(s);
+    labels.insert("job".into(), s.name.to_string());
+    json!(relabelings(labels))
+}
+
 /// A ServiceMonitor of the Services `select` matches in `namespace`, on `endpoint`, its
-/// targets labelled as the service's.
+/// targets relabelled by `relabelings`.
 fn service_monitor(
     stack: &Stack,
     name: &str,
-    s: &Service,
     select: Map<String, Value>,
     namespace: &str,
     mut endpoint: Value,
+    relabelings: Value,
     fallback: Option<&str>,
 ) -> Value {
-    // And `job`, as compose names the service's job: the dashboards select by it.
-    let mut labels = service_labels(s);
-    labels.insert("job".into(), s.name.to_string());
-    endpoint["relabelings"] = json!(relabelings(labels));
+    endpoint["relabelings"] = relabelings;
     let mut spec = json!({
         "selector": { "matchLabels": Value::Object(select) },
         "namespaceSelector": { "matchNames": [namespace] },
