@@ -26,6 +26,7 @@ pub mod emit;
 pub mod ir;
 pub mod kinds;
 pub mod manifest;
+mod parallel;
 pub mod registry;
 pub mod source;
 pub mod targets;
@@ -42,6 +43,10 @@ pub struct Checked {
     pub manifest: Option<Manifest>,
     /// Every problem found, sorted by position.
     pub diagnostics: Vec<Diagnostic>,
+    /// The stack the checks lowered the manifest to, for the platform checked for: what
+    /// [`plan_pinned`] builds from for that platform, so a build lowers the manifest once.
+    /// `None` when the checks stopped before lowering (the manifest has errors).
+    stack: Option<ir::Stack>,
 }
 
 impl Checked {
@@ -71,6 +76,7 @@ pub fn check_for(name: &str, bytes: &[u8], platform: Option<manifest::model::Pla
     let mut sink = Sink::new();
     let mut source = manifest::read_source(name, bytes, &mut sink);
     let mut decoded = None;
+    let mut lowered = None;
     if sink.is_empty()
         && let Some(d) = manifest::parse(&mut source, Syntax::of_path(name), &mut sink)
     {
@@ -78,7 +84,9 @@ pub fn check_for(name: &str, bytes: &[u8], platform: Option<manifest::model::Pla
         let platform = platform.or(d.manifest.platform).unwrap_or_default();
         check::run(&d.manifest, &source, platform, &mut found);
         if !found.has_errors() && !sink.has_errors() {
-            check::run_on_stack(&d.manifest, &source, platform, &mut found);
+            let stack = ir::lower_for(&d.manifest, &display_name(&source.name), Some(platform));
+            check::run_on_stack(&d.manifest, &source, &stack, &mut found);
+            lowered = Some(stack);
         }
         // On a pruned manifest, a finding about a pruned value is an echo of its first error.
         let overlaps = |s: source::Span| {
@@ -90,7 +98,7 @@ pub fn check_for(name: &str, bytes: &[u8], platform: Option<manifest::model::Pla
         sink.extend(found.into_sorted().into_iter().filter(|f| !echo(f)));
         decoded = Some(d.manifest);
     }
-    let mut checked = Checked { source, manifest: decoded, diagnostics: sink.into_sorted() };
+    let mut checked = Checked { source, manifest: decoded, diagnostics: sink.into_sorted(), stack: lowered };
     if checked.manifest.as_ref().is_some_and(|m| m.deny_warnings == Some(true)) {
         checked.deny_warnings();
     }
@@ -120,7 +128,11 @@ pub fn plan_pinned(
     }
     let manifest = checked.manifest.as_ref()?;
     let name = display_name(&checked.source.name);
-    let mut stack = ir::lower_for(manifest, &name, platform);
+    let wanted = platform.or(manifest.platform).unwrap_or_default();
+    let mut stack = match checked.stack.as_ref().filter(|s| s.platform == wanted) {
+        Some(checked) => std::borrow::Cow::Borrowed(checked),
+        None => std::borrow::Cow::Owned(ir::lower_for(manifest, &name, platform)),
+    };
     Some(
         ir::pin(&mut stack, recorded)
             .map(|used| emit::Plan::new(targets::lower_all(&stack), &name, &used, stack.platform)),

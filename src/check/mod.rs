@@ -78,19 +78,29 @@ const FAMILIES: &[Family] = &[
 ];
 
 /// Checks that need the lowered stack (what the generated alerts carry, where they go, what the
-/// platform needs of it). Run only on a manifest without errors: lowering needs one.
-pub fn run_on_stack(manifest: &Manifest, source: &SourceFile, platform: Platform, sink: &mut Sink) {
-    let ctx = Ctx { manifest, source, platform };
-    let stack = crate::ir::lower_for(manifest, &crate::display_name(&source.name), Some(platform));
-    reach::routes(&ctx, &stack, sink);
-    names::derived(&ctx, &stack, sink);
-    platform::check(&ctx, &stack, sink);
+/// platform needs of it). Run only on a manifest without errors, lowered for the platform it is
+/// checked for (lowering needs a manifest without errors).
+const ON_STACK: &[fn(&Ctx, &crate::ir::Stack, &mut Sink)] = &[reach::routes, names::derived, platform::check];
+
+pub fn run_on_stack(manifest: &Manifest, source: &SourceFile, stack: &crate::ir::Stack, sink: &mut Sink) {
+    let ctx = Ctx { manifest, source, platform: stack.platform };
+    each(ON_STACK, |check, found| check(&ctx, stack, found), sink);
 }
 
 /// Run every check family.
 pub fn run(manifest: &Manifest, source: &SourceFile, platform: Platform, sink: &mut Sink) {
     let ctx = Ctx { manifest, source, platform };
-    for family in FAMILIES {
-        family(&ctx, sink);
+    each(FAMILIES, |family, found| family(&ctx, found), sink);
+}
+
+/// Run independent checks on the machine's cores at once; what they find goes into `sink` in
+/// the checks' order, as if they had run one after the other.
+fn each<C: Sync>(checks: &[C], run: impl Fn(&C, &mut Sink) + Sync, sink: &mut Sink) {
+    for found in crate::parallel::map(checks, |c| {
+        let mut found = Sink::new();
+        run(c, &mut found);
+        found
+    }) {
+        sink.extend(found.into_items());
     }
 }

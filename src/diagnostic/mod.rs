@@ -167,6 +167,11 @@ impl Sink {
         self.items.iter().any(|d| d.severity == Severity::Error)
     }
 
+    /// The diagnostics in the order they were found.
+    pub fn into_items(self) -> Vec<Diagnostic> {
+        self.items
+    }
+
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
     }

@@ -678,11 +678,16 @@ pub fn runner_base(services: &[Service], default: &ImageRef) -> ImageRef {
 /// `pin: digest`: every image the stack runs that names no digest takes the one `recorded` for
 /// it (the lock's, by the image as written). Returns the digests used, for the new lock, or the
 /// images that have none recorded. With `pin: tag`, nothing changes and nothing is used.
-pub fn pin(stack: &mut Stack, recorded: &BTreeMap<String, String>) -> Result<BTreeMap<String, String>, Vec<String>> {
+pub fn pin(
+    stack: &mut std::borrow::Cow<'_, Stack>,
+    recorded: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>, Vec<String>> {
     let mut used = BTreeMap::new();
     if stack.pin == m::Pin::Tag {
         return Ok(used);
     }
+    // Only a stack with digests to set is copied.
+    let stack = stack.to_mut();
     let missing: Vec<String> = unpinned(stack).into_iter().filter(|i| !recorded.contains_key(i)).collect();
     if !missing.is_empty() {
         return Err(missing);

@@ -65,65 +65,69 @@ pub fn services_part<'a>(services: impl IntoIterator<Item = &'a str>, part: &[&s
     }
 }
 
+/// What the targets lower from: the stack, and what more than one target derives from it,
+/// derived once per build by the first target that asks (one that asks meanwhile waits for it).
+pub struct Input<'a> {
+    pub stack: &'a Stack,
+    boards: std::sync::OnceLock<grafana::dashboards::ServiceBoards<'a>>,
+}
+
+impl<'a> Input<'a> {
+    pub fn new(stack: &'a Stack) -> Self {
+        Input { stack, boards: std::sync::OnceLock::new() }
+    }
+
+    /// Which dashboard shows each service: the dashboards' files, and the rules' links to them.
+    pub fn boards(&self) -> &grafana::dashboards::ServiceBoards<'a> {
+        self.boards.get_or_init(|| grafana::dashboards::ServiceBoards::new(self.stack))
+    }
+}
+
 /// A target: its name (for `--explain`-style listings and ARCHITECTURE.md), the manifest part
 /// its files come from unless a file says otherwise (`""`: the whole manifest; a part the
 /// manifest does not have falls back to its parent), and its lowering.
 pub struct Target {
     pub name: &'static str,
     pub origin: &'static str,
-    pub lower: fn(&Stack) -> Vec<Artifact>,
+    pub lower: fn(&Input) -> Vec<Artifact>,
 }
 
 /// Every target, in the order their files are listed.
 pub const TARGETS: &[Target] = &[
-    Target { name: "env-example", origin: "", lower: env_example::lower },
-    Target { name: "prometheus", origin: "/services", lower: prometheus::lower },
-    Target { name: "rules", origin: "/alerting", lower: rules::lower },
-    Target { name: "alertmanager", origin: "/alerting", lower: alertmanager::lower },
-    Target { name: "loki", origin: "/logs", lower: loki::lower },
-    Target { name: "promtail", origin: "/logs", lower: promtail::lower },
-    Target { name: "alloy", origin: "/logs", lower: alloy::lower },
-    Target { name: "socket-proxy", origin: "/logs", lower: socket_proxy::lower },
-    Target { name: "postgres", origin: "/services", lower: postgres::lower },
-    Target { name: "backup", origin: "/backups", lower: backup::lower },
-    Target { name: "exporter-image", origin: "/services", lower: exporter_image::lower },
-    Target { name: "grafana", origin: "/dashboards", lower: grafana::lower },
-    Target { name: "compose", origin: "/services", lower: compose::lower },
+    Target { name: "env-example", origin: "", lower: |i| env_example::lower(i.stack) },
+    Target { name: "prometheus", origin: "/services", lower: |i| prometheus::lower(i.stack) },
+    Target { name: "rules", origin: "/alerting", lower: |i| rules::lower(i.stack, i.boards()) },
+    Target { name: "alertmanager", origin: "/alerting", lower: |i| alertmanager::lower(i.stack) },
+    Target { name: "loki", origin: "/logs", lower: |i| loki::lower(i.stack, i.boards()) },
+    Target { name: "promtail", origin: "/logs", lower: |i| promtail::lower(i.stack) },
+    Target { name: "alloy", origin: "/logs", lower: |i| alloy::lower(i.stack) },
+    Target { name: "socket-proxy", origin: "/logs", lower: |i| socket_proxy::lower(i.stack) },
+    Target { name: "postgres", origin: "/services", lower: |i| postgres::lower(i.stack) },
+    Target { name: "backup", origin: "/backups", lower: |i| backup::lower(i.stack) },
+    Target { name: "exporter-image", origin: "/services", lower: |i| exporter_image::lower(i.stack) },
+    Target { name: "grafana", origin: "/dashboards", lower: |i| grafana::lower(i.stack, i.boards()) },
+    Target { name: "compose", origin: "/services", lower: |i| compose::lower(i.stack) },
 ];
 
 /// Run every target, then `STACK.md`, the one output that lists the others; on the Kubernetes
-/// platform, its objects instead (`kubernetes`). Targets are pure
-/// and independent, so one worker per core takes the next target until none is left (no more
-/// at once, so memory stays that of a few targets' work in flight); the files come out in
-/// `TARGETS` order whatever finishes first.
+/// platform, its objects instead (`kubernetes`). Targets are pure and independent, so they run
+/// on the machine's cores at once (`parallel::map`); the files come out in `TARGETS` order
+/// whatever finishes first.
 pub fn lower_all(stack: &Stack) -> Vec<Artifact> {
-    use std::sync::atomic::{AtomicUsize, Ordering};
     if stack.platform == crate::manifest::model::Platform::Kubernetes {
         return kubernetes::lower(stack);
     }
-    let next = AtomicUsize::new(0);
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(TARGETS.len());
-    let mut done: Vec<(usize, Vec<Artifact>)> = std::thread::scope(|scope| {
-        let running: Vec<_> = (0..workers)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut mine = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(t) = TARGETS.get(i) else { break mine };
-                        let mut files = (t.lower)(stack);
-                        for f in files.iter_mut().filter(|f| f.origin.is_none()) {
-                            f.origin = Some(t.origin.to_string());
-                        }
-                        mine.push((i, files));
-                    }
-                })
-            })
-            .collect();
-        running.into_iter().flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
-    });
-    done.sort_by_key(|(i, _)| *i);
-    let mut out: Vec<Artifact> = done.into_iter().flat_map(|(_, files)| files).collect();
+    let input = Input::new(stack);
+    let mut out: Vec<Artifact> = crate::parallel::map(TARGETS, |t| {
+        let mut files = (t.lower)(&input);
+        for f in files.iter_mut().filter(|f| f.origin.is_none()) {
+            f.origin = Some(t.origin.to_string());
+        }
+        files
+    })
+    .into_iter()
+    .flatten()
+    .collect();
     let mut paths: Vec<String> = out.iter().map(|a| a.path.clone()).collect();
     paths.sort();
     out.push(graph::stack_md(stack, &paths).from_part(""));

@@ -496,13 +496,12 @@ pub fn kinds(stack: &Stack) -> Vec<DashboardKind> {
         .collect()
 }
 
-pub fn lower(stack: &Stack) -> Vec<Artifact> {
-    let boards = ServiceBoards::new(stack);
+pub fn lower(stack: &Stack, boards: &ServiceBoards) -> Vec<Artifact> {
     let mut out = Vec::new();
     for kind in kinds(stack) {
         let plain = |name: &str, title: &str, specs| dashboard(stack, name, title, Vec::new(), specs);
         match kind {
-            DashboardKind::Overview => out.push(plain("overview", "Overview", overview(stack, &boards))),
+            DashboardKind::Overview => out.push(plain("overview", "Overview", overview(stack, boards))),
             DashboardKind::Security => out.push(plain("security", "Security", security(stack))),
             DashboardKind::Performance => out.push(plain("performance", "Performance", performance(stack))),
             DashboardKind::System => out.push(plain("system", "System", system(stack))),

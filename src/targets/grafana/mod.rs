@@ -167,8 +167,8 @@ fn provisioning(stack: &Stack) -> Vec<Artifact> {
     ]
 }
 
-pub fn lower(stack: &Stack) -> Vec<Artifact> {
+pub fn lower(stack: &Stack, boards: &dashboards::ServiceBoards) -> Vec<Artifact> {
     let mut out = provisioning(stack);
-    out.extend(dashboards::lower(stack));
+    out.extend(dashboards::lower(stack, boards));
     out
 }

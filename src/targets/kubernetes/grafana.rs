@@ -15,7 +15,7 @@ pub const DASHBOARD_LABEL: (&str, &str) = ("grafana_dashboard", "1");
 /// The label the chart's sidecar finds datasources by, and its value.
 pub const DATASOURCE_LABEL: (&str, &str) = ("grafana_datasource", "1");
 
-pub fn lower(stack: &Stack) -> Vec<Artifact> {
+pub fn lower(stack: &Stack, boards: &dashboards::ServiceBoards) -> Vec<Artifact> {
     let at = Upstreams {
         prometheus: chart_service_url(stack, "prometheus", 9090),
         loki: super::loki::url(stack),
@@ -24,7 +24,7 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
     };
     let text = serde_saphyr::to_string(&datasources(stack, &at)).expect("datasources serialize");
     let mut out = vec![config_map(stack, "datasources", DATASOURCE_LABEL, "sightline-datasources.yaml", text)];
-    for d in dashboards::lower(stack) {
+    for d in dashboards::lower(stack, boards) {
         let name = d.path.rsplit('/').next().unwrap_or(&d.path).trim_end_matches(".json").to_string();
         let origin = d.origin.clone();
         let mut a =

@@ -58,9 +58,9 @@ pub fn push_url(stack: &Stack) -> String {
     format!("{}/loki/api/v1/push", url(stack))
 }
 
-pub fn lower(stack: &Stack) -> Vec<Artifact> {
+pub fn lower(stack: &Stack, boards: &crate::targets::grafana::dashboards::ServiceBoards) -> Vec<Artifact> {
     let mut out = vec![values(stack)];
-    for (origin, g) in rules::kind_groups(stack, &crate::targets::grafana::dashboards::ServiceBoards::new(stack)) {
+    for (origin, g) in rules::kind_groups(stack, boards) {
         let text = serde_saphyr::to_string(&crate::targets::rules::model::RuleFile { groups: vec![g.clone()] })
             .expect("rule files serialize");
         let name = object_name(stack, &format!("loki-rules-{}", g.name));

@@ -36,7 +36,7 @@ pub mod rules;
 pub mod scrape;
 pub mod values;
 
-use super::Artifact;
+use super::{Artifact, Input};
 use crate::ir::{Component, Stack};
 use crate::manifest::values::SecretRef;
 use serde_json::{Map, Value, json};
@@ -46,20 +46,25 @@ pub const MANIFESTS_DIR: &str = "manifests";
 /// Where the Helm values overlays are.
 pub const HELM_DIR: &str = "helm";
 
-/// Every file of the Kubernetes platform.
+/// The parts of the Kubernetes tree, in the order their files are listed.
+const PARTS: &[fn(&Input) -> Vec<Artifact>] = &[
+    |i| rules::lower(i.stack, i.boards()),
+    |i| scrape::lower(i.stack),
+    |i| exporters::lower(i.stack),
+    |i| alertmanager::lower(i.stack),
+    |i| remote_write::lower(i.stack),
+    |i| grafana::lower(i.stack, i.boards()),
+    |i| alloy::lower(i.stack),
+    |i| loki::lower(i.stack, i.boards()),
+    |i| pushgateway::lower(i.stack),
+    |i| backups::lower(i.stack),
+    |i| values::lower(i.stack),
+];
+
+/// Every file of the Kubernetes platform, its parts lowered on the machine's cores at once.
 pub fn lower(stack: &Stack) -> Vec<Artifact> {
-    let mut out = rules::lower(stack);
-    out.extend(scrape::lower(stack));
-    out.extend(exporters::lower(stack));
-    out.extend(alertmanager::lower(stack));
-    out.extend(remote_write::lower(stack));
-    out.extend(grafana::lower(stack));
-    out.extend(alloy::lower(stack));
-    out.extend(loki::lower(stack));
-    out.extend(pushgateway::lower(stack));
-    out.extend(backups::lower(stack));
-    out.extend(values::lower(stack));
-    out
+    let input = Input::new(stack);
+    crate::parallel::map(PARTS, |part| part(&input)).into_iter().flatten().collect()
 }
 
 /// The components whose images the Kubernetes tree names: the chart's three (the overlay pins

@@ -51,9 +51,9 @@ pub fn kept(files: Vec<File>) -> Vec<File> {
         .collect()
 }
 
-pub fn lower(stack: &Stack) -> Vec<Artifact> {
+pub fn lower(stack: &Stack, boards: &crate::targets::grafana::dashboards::ServiceBoards) -> Vec<Artifact> {
     let mut out = Vec::new();
-    for f in kept(crate::targets::rules::files(stack, true)) {
+    for f in kept(crate::targets::rules::files_with(stack, boards, true)) {
         out.extend(crate::targets::rules::render(&f, PROMTOOL_RULES_DIR, PROMTOOL_TESTS_DIR));
         let l = chart_selected(stack);
         let spec = Map::from_iter([(

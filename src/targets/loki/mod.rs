@@ -53,7 +53,7 @@ pub fn limits_config(stack: &Stack) -> Value {
     })
 }
 
-pub fn lower(stack: &Stack) -> Vec<Artifact> {
+pub fn lower(stack: &Stack, boards: &crate::targets::grafana::dashboards::ServiceBoards) -> Vec<Artifact> {
     let mut config = json!({
         "auth_enabled": false,
         "server": {
@@ -98,6 +98,6 @@ pub fn lower(stack: &Stack) -> Vec<Artifact> {
             json!({ "type": "Basic", "credentials_file": secret_file(&auth.credentials) });
     }
     let mut out = vec![Artifact::new(LOKI_CONFIG, serde_saphyr::to_string(&config).expect("loki config serializes"))];
-    out.extend(rules::lower(stack));
+    out.extend(rules::lower(stack, boards));
     out
 }

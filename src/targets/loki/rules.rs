@@ -78,8 +78,8 @@ fn logs_collected(stack: &Stack, s: &Service) -> bool {
     stack.platform != crate::manifest::model::Platform::Kubernetes || s.place.in_cluster()
 }
 
-pub fn lower(stack: &Stack) -> Vec<Artifact> {
-    kind_groups(stack, &ServiceBoards::new(stack))
+pub fn lower(stack: &Stack, boards: &ServiceBoards) -> Vec<Artifact> {
+    kind_groups(stack, boards)
         .into_iter()
         .map(|(origin, g)| {
             Artifact::new(

@@ -173,8 +173,11 @@ fn emit(out: &mut Vec<File>, file: &str, origin: String, group: Group, tested: O
 }
 
 /// The rule files and test files.
-pub fn lower(stack: &Stack) -> Vec<Artifact> {
-    files(stack, true).into_iter().flat_map(|f| render(&f, PROMETHEUS_RULES_DIR, PROMETHEUS_TESTS_DIR)).collect()
+pub fn lower(stack: &Stack, boards: &ServiceBoards) -> Vec<Artifact> {
+    files_with(stack, boards, true)
+        .into_iter()
+        .flat_map(|f| render(&f, PROMETHEUS_RULES_DIR, PROMETHEUS_TESTS_DIR))
+        .collect()
 }
 
 /// One rule file in `rules_dir` and its test file in `tests_dir`, serialized (the tests name
@@ -204,14 +207,9 @@ struct RuleFileRef<'a> {
 }
 
 /// Every Prometheus rule file as the model `lower` serializes, so what reads the rules (routing
-/// checks, `sightline route`) reads exactly what is written, without writing it. The tests'
-/// series are made only `with_tests`.
-pub fn files(stack: &Stack, with_tests: bool) -> Vec<File> {
-    files_with(stack, &ServiceBoards::new(stack), with_tests)
-}
-
-/// The rule files, linking alerts to `boards` (none, for a reader of their labels only: the
-/// labels do not depend on the dashboards, and leaving them out is cheaper).
+/// checks, `sightline route`) reads exactly what is written, without writing it; alerts linked
+/// to `boards` (none, for a reader of their labels only: the labels do not depend on the
+/// dashboards, and leaving them out is cheaper). The tests' series are made only `with_tests`.
 pub fn files_with(stack: &Stack, boards: &ServiceBoards, with_tests: bool) -> Vec<File> {
     let mut out = Vec::new();
     if stack.component(crate::ir::defaults::NODE_EXPORTER.name).is_some() {

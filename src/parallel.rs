@@ -1,0 +1,65 @@
+//! Independent pieces of one job, run on the machine's cores at once: the targets of a build,
+//! the check families of a manifest. Results come back in the order of the pieces whatever
+//! finishes first, so what sightline prints and writes never depends on the timing.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// A worker's stack: what the manifest parser's thread has (`manifest::parse`), so a check that
+/// recurses over a user's expression is no less safe on a worker than on the main thread.
+const WORKER_STACK: usize = 64 << 20;
+
+/// `f` of every item, in the items' order. One worker per core (no more than there are items,
+/// this thread one of them) takes the next item until none is left, so memory stays that of a
+/// few items' work in flight. A panic in `f` is raised again here, as if `f` had run on this
+/// thread; a worker that cannot be started leaves its share to the others.
+pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(items.len());
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut mine = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(item) = items.get(i) else { break mine };
+            mine.push((i, f(item)));
+        }
+    };
+    let mut done: Vec<(usize, R)> = if workers <= 1 {
+        work()
+    } else {
+        std::thread::scope(|scope| {
+            let running: Vec<_> = (1..workers)
+                .filter_map(|_| std::thread::Builder::new().stack_size(WORKER_STACK).spawn_scoped(scope, work).ok())
+                .collect();
+            let mut all = work();
+            for h in running {
+                all.extend(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+            }
+            all
+        })
+    };
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::map;
+
+    #[test]
+    fn results_come_in_the_items_order_whatever_finishes_first() {
+        let items: Vec<u64> = (0..64).collect();
+        // Earlier items take longer, so the workers finish them last.
+        let out = map(&items, |&i| {
+            std::thread::sleep(std::time::Duration::from_micros((64 - i) * 50));
+            i * 2
+        });
+        assert_eq!(out, items.iter().map(|i| i * 2).collect::<Vec<_>>());
+        assert!(map(&[] as &[u8], |_| 0).is_empty());
+    }
+
+    #[test]
+    fn a_panic_in_a_piece_is_raised_again() {
+        let r = std::panic::catch_unwind(|| map(&[1, 2, 3], |&i| if i == 2 { panic!("two") } else { i }));
+        assert!(r.is_err());
+    }
+}
