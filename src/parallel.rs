@@ -1,8 +1,9 @@
-//! Independent pieces of one job, run on the machine's cores at once: the targets of a build,
-//! the check families of a manifest. Results come back in the order of the pieces whatever
+//! Independent pieces of one job, run on the machine's cores at once: the check families of a
+//! manifest, the targets of a build, the generated files' headers and hashes. Results come back in the order of the pieces whatever
 //! finishes first, so what sightline prints and writes never depends on the timing.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 /// A worker's stack: what the manifest parser's thread has (`manifest::parse`), so a check that
 /// recurses over a user's expression is no less safe on a worker than on the main thread.
@@ -12,15 +13,19 @@ const WORKER_STACK: usize = 64 << 20;
 /// this thread one of them) takes the next item until none is left, so memory stays that of a
 /// few items' work in flight. A panic in `f` is raised again here, as if `f` had run on this
 /// thread; a worker that cannot be started leaves its share to the others.
-pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(items.len());
+pub fn map<T: Send, R: Send>(items: impl IntoIterator<Item = T>, f: impl Fn(T) -> R + Sync) -> Vec<R> {
+    // Each slot is taken once, by the worker that drew its index.
+    let slots: Vec<Mutex<Option<T>>> = items.into_iter().map(|i| Mutex::new(Some(i))).collect();
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(slots.len());
     let next = AtomicUsize::new(0);
     let work = || {
         let mut mine = Vec::new();
         loop {
             let i = next.fetch_add(1, Ordering::Relaxed);
-            let Some(item) = items.get(i) else { break mine };
-            mine.push((i, f(item)));
+            let Some(slot) = slots.get(i) else { break mine };
+            if let Some(item) = slot.lock().unwrap_or_else(PoisonError::into_inner).take() {
+                mine.push((i, f(item)));
+            }
         }
     };
     let mut done: Vec<(usize, R)> = if workers <= 1 {
@@ -54,7 +59,9 @@ mod tests {
             i * 2
         });
         assert_eq!(out, items.iter().map(|i| i * 2).collect::<Vec<_>>());
-        assert!(map(&[] as &[u8], |_| 0).is_empty());
+        assert!(map(Vec::<u8>::new(), |_| 0).is_empty());
+        // Owned items are moved into `f`.
+        assert_eq!(map(vec![String::from("a"), String::from("b")], |s| s + "!"), ["a!", "b!"]);
     }
 
     #[test]

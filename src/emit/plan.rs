@@ -28,7 +28,7 @@ impl Plan {
         images: &BTreeMap<String, String>,
         platform: crate::manifest::model::Platform,
     ) -> Plan {
-        // Each file's bytes and hash are its own work: two threads share it.
+        // Each file's bytes and hash are its own work, done on the machine's cores at once.
         let mut origins: BTreeMap<String, String> =
             artifacts.iter().map(|a| (a.path.clone(), a.origin.clone().unwrap_or_default())).collect();
         let finish = |a: Artifact| {
@@ -37,14 +37,7 @@ impl Plan {
             let hash = lock::hash(body.as_bytes());
             (a.path, body, hash)
         };
-        let mut artifacts = artifacts;
-        let second = artifacts.split_off(artifacts.len() / 2);
-        let done: Vec<(String, String, String)> = std::thread::scope(|scope| {
-            let other = scope.spawn(|| second.into_iter().map(finish).collect::<Vec<_>>());
-            let mut mine: Vec<_> = artifacts.into_iter().map(finish).collect();
-            mine.extend(other.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
-            mine
-        });
+        let done = crate::parallel::map(artifacts, finish);
         let (mut files, mut hashes) = (BTreeMap::new(), BTreeMap::new());
         for (path, body, hash) in done {
             hashes.insert(path.clone(), hash);
