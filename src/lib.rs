@@ -43,7 +43,7 @@ pub struct Checked {
     pub manifest: Option<Manifest>,
     /// Every problem found, sorted by position.
     pub diagnostics: Vec<Diagnostic>,
-    /// The stack the checks lowered the manifest to, for the platform checked for: what
+    /// The stack the checks lowered `manifest` to, for the platform checked for: what
     /// [`plan_pinned`] builds from for that platform, so a build lowers the manifest once.
     /// `None` when the checks stopped before lowering (the manifest has errors).
     stack: Option<ir::Stack>,
@@ -52,6 +52,21 @@ pub struct Checked {
 impl Checked {
     pub fn has_errors(&self) -> bool {
         self.diagnostics.iter().any(|d| d.severity == diagnostic::Severity::Error)
+    }
+
+    /// The manifest lowered for `platform` (`--platform`; `None`: the manifest's own): the
+    /// stack the checks lowered when they were for that platform, else lowered now. `None`
+    /// when the manifest has errors.
+    fn stack_for(&self, platform: Option<manifest::model::Platform>) -> Option<std::borrow::Cow<'_, ir::Stack>> {
+        if self.has_errors() {
+            return None;
+        }
+        let manifest = self.manifest.as_ref()?;
+        let wanted = manifest::model::Platform::chosen(platform, manifest.platform);
+        Some(match self.stack.as_ref().filter(|s| s.platform == wanted) {
+            Some(checked) => std::borrow::Cow::Borrowed(checked),
+            None => std::borrow::Cow::Owned(ir::lower_for(manifest, &display_name(&self.source.name), platform)),
+        })
     }
 
     /// Count every warning as an error (`--deny-warnings`, or the manifest's `deny_warnings`).
@@ -81,7 +96,7 @@ pub fn check_for(name: &str, bytes: &[u8], platform: Option<manifest::model::Pla
         && let Some(d) = manifest::parse(&mut source, Syntax::of_path(name), &mut sink)
     {
         let mut found = Sink::new();
-        let platform = platform.or(d.manifest.platform).unwrap_or_default();
+        let platform = manifest::model::Platform::chosen(platform, d.manifest.platform);
         check::run(&d.manifest, &source, platform, &mut found);
         if !found.has_errors() && !sink.has_errors() {
             let stack = ir::lower_for(&d.manifest, &display_name(&source.name), Some(platform));
@@ -123,16 +138,8 @@ pub fn plan_pinned(
     recorded: &BTreeMap<String, String>,
     platform: Option<manifest::model::Platform>,
 ) -> Option<Result<emit::Plan, Vec<String>>> {
-    if checked.has_errors() {
-        return None;
-    }
-    let manifest = checked.manifest.as_ref()?;
+    let mut stack = checked.stack_for(platform)?;
     let name = display_name(&checked.source.name);
-    let wanted = platform.or(manifest.platform).unwrap_or_default();
-    let mut stack = match checked.stack.as_ref().filter(|s| s.platform == wanted) {
-        Some(checked) => std::borrow::Cow::Borrowed(checked),
-        None => std::borrow::Cow::Owned(ir::lower_for(manifest, &name, platform)),
-    };
     Some(
         ir::pin(&mut stack, recorded)
             .map(|used| emit::Plan::new(targets::lower_all(&stack), &name, &used, stack.platform)),
@@ -143,11 +150,7 @@ pub fn plan_pinned(
 /// looks up, for `platform` when the command line names one. `None` when the manifest has
 /// errors.
 pub fn unpinned_images(checked: &Checked, platform: Option<manifest::model::Platform>) -> Option<Vec<String>> {
-    if checked.has_errors() {
-        return None;
-    }
-    let mut stack = ir::lower_for(checked.manifest.as_ref()?, &display_name(&checked.source.name), platform);
-    Some(ir::unpinned(&mut stack))
+    Some(ir::unpinned(checked.stack_for(platform)?.to_mut()))
 }
 
 /// The manifest's file name without directories, so that generated files do not depend on

@@ -1,5 +1,6 @@
 //! Independent pieces of one job, run on the machine's cores at once: the check families of a
-//! manifest, the targets of a build, the generated files' headers and hashes. Results come back in the order of the pieces whatever
+//! manifest and the checks on its lowered stack, the targets of a build (the Kubernetes tree's
+//! parts on that platform), the generated files' headers and hashes. Results come back in the order of the pieces whatever
 //! finishes first, so what sightline prints and writes never depends on the timing.
 
 use std::sync::atomic::{AtomicUsize, Ordering};

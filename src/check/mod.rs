@@ -1,6 +1,7 @@
 //! Check: the rules that belong to the manifest as a whole. Each family is a file with one
-//! entry function `check(&Ctx, &mut Sink)`; all run, in order, and push every problem they
-//! find. None reads files or the environment.
+//! entry function `check(&Ctx, &mut Sink)`; all run (on the machine's cores at once, each with
+//! its own sink, merged in `FAMILIES` order) and push every problem they find. None reads
+//! files, the environment or another family's findings.
 //!
 //! To add a check: put it in the family file it belongs to (or a new file here, registered in
 //! `FAMILIES`), add its code to `code.rs`, and a failing fixture under

@@ -75,7 +75,7 @@ impl Stack {
     /// none was given or found, the output directory: `generated/` for compose,
     /// `generated-kubernetes/` for kubernetes.
     pub fn settle(&mut self, hint: Option<Platform>, own: Option<Platform>) -> Platform {
-        let platform = hint.or(own).unwrap_or_default();
+        let platform = Platform::chosen(hint, own);
         if !self.out_fixed {
             self.out = beside_for(&self.manifest, platform);
         }

@@ -427,9 +427,7 @@ fn size(s: &str) -> Size {
 /// the manifest names.
 pub fn lower_for(manifest: &Manifest, manifest_name: &str, platform: Option<m::Platform>) -> Stack {
     let mut stack = lower_here(manifest, manifest_name);
-    if let Some(p) = platform {
-        stack.platform = p;
-    }
+    stack.platform = m::Platform::chosen(platform, manifest.platform);
     if stack.platform == m::Platform::Kubernetes {
         // What reaches a service (its exporter, its probes) reaches it where it is there.
         let addresses: Vec<(Name, String)> =
@@ -686,7 +684,8 @@ pub fn pin(
     if stack.pin == m::Pin::Tag {
         return Ok(used);
     }
-    // Only a stack with digests to set is copied.
+    // A `pin: digest` stack is copied, to set its digests; a `pin: tag` one (the default) is
+    // built from as it is.
     let stack = stack.to_mut();
     let missing: Vec<String> = unpinned(stack).into_iter().filter(|i| !recorded.contains_key(i)).collect();
     if !missing.is_empty() {

@@ -156,6 +156,13 @@ pub enum Platform {
 }
 
 impl Platform {
+    /// The platform a stack is checked and built for: the one asked for (`--platform`), else the
+    /// manifest's own `platform:`, else compose. Checking, lowering and the output directory all
+    /// settle it here, so the stack a check lowered is the one a build for it would.
+    pub fn chosen(asked: Option<Platform>, own: Option<Platform>) -> Platform {
+        asked.or(own).unwrap_or_default()
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Platform::Compose => "compose",

@@ -1,5 +1,7 @@
-//! Targets: one file per generated output. Each is `fn lower(&Stack) -> Vec<Artifact>`, pure:
-//! no I/O, no clock, no environment. `emit` adds headers and the lock, and writes.
+//! Targets: one file per generated output. Each is `fn lower(&Stack) -> Vec<Artifact>` (with
+//! what it needs of [`Input`] besides the stack as more arguments: the rules, Loki and Grafana
+//! take the service dashboards), pure: no I/O, no clock, no environment. `emit` adds headers
+//! and the lock, and writes.
 //!
 //! To add an output: write `targets/<name>.rs` with a `lower` function and register it in
 //! `TARGETS`. The snapshot tests of `examples/` then show every file it produces.
@@ -93,10 +95,10 @@ pub struct Target {
 }
 
 /// Every target, in the order they start: the costliest first (measured on a fleet of 1,000
-/// services), so the cores finish at about the same time; of the two that need the service
-/// dashboards, one starts at once (and derives them) and the other last of the four costly
-/// ones, when they are ready. The files' order is the paths'
-/// (`emit::Plan`), whatever this one.
+/// services), so the cores finish at about the same time. Of the three that need the service
+/// dashboards, the rules start at once (and derive them); Grafana and Loki start after a
+/// target that does not need them, by when they are ready. The generated files are listed
+/// and written in the order of their paths (`emit::Plan`), whatever this one.
 pub const TARGETS: &[Target] = &[
     Target { name: "compose", origin: "/services", lower: |i| compose::lower(i.stack) },
     Target { name: "rules", origin: "/alerting", lower: |i| rules::lower(i.stack, i.boards()) },
@@ -116,7 +118,7 @@ pub const TARGETS: &[Target] = &[
 /// Run every target, then `STACK.md`, the one output that lists the others; on the Kubernetes
 /// platform, its objects instead (`kubernetes`). Targets are pure and independent, so they run
 /// on the machine's cores at once (`parallel::map`); the files come out in `TARGETS` order
-/// whatever finishes first.
+/// whatever finishes first (`emit::Plan` then orders them by path).
 pub fn lower_all(stack: &Stack) -> Vec<Artifact> {
     if stack.platform == crate::manifest::model::Platform::Kubernetes {
         return kubernetes::lower(stack);
