@@ -1,5 +1,5 @@
-//! Independent pieces of one job, run on the machine's cores at once: the check families of a
-//! manifest and the checks on its lowered stack, the targets of a build (the Kubernetes tree's
+//! Independent pieces of one job, run on the machine's cores at once: the value walk and the
+//! validator of decoding, the check families of a manifest and the checks on its lowered stack, the targets of a build (the Kubernetes tree's
 //! parts on that platform), the generated files' headers and hashes. Results come back in the order of the pieces whatever
 //! finishes first, so what sightline prints and writes never depends on the timing.
 
@@ -47,9 +47,25 @@ pub fn map<T: Send, R: Send>(items: impl IntoIterator<Item = T>, f: impl Fn(T) -
     done.into_iter().map(|(_, r)| r).collect()
 }
 
+/// `a` and `b` at once, as [`map`] runs two pieces: both results.
+pub fn join<A: Send, B: Send>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B + Send) -> (A, B) {
+    enum Either<L, R> {
+        Left(L),
+        Right(R),
+    }
+    let mut done = map([Either::Left(a), Either::Right(b)], |piece| match piece {
+        Either::Left(a) => Either::Left(a()),
+        Either::Right(b) => Either::Right(b()),
+    });
+    match (done.pop(), done.pop()) {
+        (Some(Either::Right(b)), Some(Either::Left(a))) => (a, b),
+        _ => unreachable!("map returns one result per piece, in their order"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::map;
+    use super::{join, map};
 
     #[test]
     fn results_come_in_the_items_order_whatever_finishes_first() {
@@ -63,6 +79,12 @@ mod tests {
         assert!(map(Vec::<u8>::new(), |_| 0).is_empty());
         // Owned items are moved into `f`.
         assert_eq!(map(vec![String::from("a"), String::from("b")], |s| s + "!"), ["a!", "b!"]);
+    }
+
+    #[test]
+    fn join_returns_both_results_in_their_places() {
+        let (a, b) = join(|| 1u8, || String::from("two"));
+        assert_eq!((a, b.as_str()), (1, "two"));
     }
 
     #[test]

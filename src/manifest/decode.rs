@@ -37,13 +37,26 @@ pub fn decode(source: &SourceFile, value: &Value, sink: &mut Sink) -> Option<Dec
         return None;
     }
     let root = schema();
-    let mut bad = Vec::new();
-    let mut first = Sink::new();
-    walk_values(source, root, root, value, "", &mut first, &mut bad);
-    validate_structure(source, value, &mut first, &mut bad);
+    // The value walk on one core; on the other the validator, then, when it found nothing,
+    // the decoding, which the walk may yet make moot.
+    let ((mut first, mut bad), ((structure, structure_bad), decoded)) = crate::parallel::join(
+        || {
+            let (mut first, mut bad) = (Sink::new(), Vec::new());
+            walk_values(source, root, root, value, "", &mut first, &mut bad);
+            (first, bad)
+        },
+        || {
+            let found = structure_errors(source, value);
+            let decoded = found.1.is_empty().then(|| Manifest::deserialize(value));
+            (found, decoded)
+        },
+    );
+    bad.extend(structure_bad);
+    report_structure(structure, &mut first);
     sink.extend(misplaced_entries(source, value, first.into_sorted(), &mut bad));
-    if bad.is_empty() {
-        return match Manifest::deserialize(value) {
+    // (Decoded whenever nothing is condemned: the validator's condemned values are among them.)
+    if let Some(decoded) = decoded.filter(|_| bad.is_empty()) {
+        return match decoded {
             Ok(manifest) => Some(Decoded { manifest, pruned: Vec::new(), pruned_parts: Vec::new() }),
             Err(e) => {
                 // Unreachable when the schema and the model agree; reported, never a panic.
@@ -299,10 +312,22 @@ fn validator() -> &'static jsonschema::Validator {
 }
 
 fn validate_structure(source: &SourceFile, value: &Value, sink: &mut Sink, bad: &mut Vec<String>) {
-    let mut found = Vec::new();
+    let (found, condemned) = structure_errors(source, value);
+    bad.extend(condemned);
+    report_structure(found, sink);
+}
+
+/// What the validator finds wrong with `value`, and the pointers of the values it condemns.
+fn structure_errors(source: &SourceFile, value: &Value) -> (Vec<Diagnostic>, Vec<String>) {
+    let (mut found, mut bad) = (Vec::new(), Vec::new());
     for err in validator().iter_errors(value) {
-        collect(source, &err, value, &mut found, bad);
+        collect(source, &err, value, &mut found, &mut bad);
     }
+    (found, bad)
+}
+
+/// Report the validator's findings, each once: after the value walk's (in `sink`).
+fn report_structure(mut found: Vec<Diagnostic>, sink: &mut Sink) {
     // A value already reported by pass 1, or inside a container reported here, is not reported
     // twice: containers come first in source order, and each is checked against what came
     // before it.
