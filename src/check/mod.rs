@@ -60,13 +60,16 @@ impl Ctx<'_> {
 type Family = fn(&Ctx, &mut Sink);
 
 const FAMILIES: &[Family] = &[
+    // The costliest first (each goes over every service's lowered form or settings), so the
+    // cores finish together.
+    budget::check,
+    secrets::check,
     names::check,
     references::check,
     routes::check,
     kinds::check,
     brokers::check,
     compose::check,
-    secrets::check,
     logs::check,
     values::check,
     promql::check,
@@ -75,7 +78,6 @@ const FAMILIES: &[Family] = &[
     reach::check,
     platform::places,
     images::check,
-    budget::check,
 ];
 
 /// Checks that need the lowered stack (what the generated alerts carry, where they go, what the
