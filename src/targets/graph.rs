@@ -114,13 +114,12 @@ pub fn dot(stack: &Stack) -> String {
     out
 }
 
-/// `STACK.md`, given the paths of every other generated file.
-pub fn stack_md(stack: &Stack, paths: &[String]) -> Artifact {
+/// `STACK.md`, given its chart (`mermaid`, drawn while the other targets run) and the paths of
+/// every other generated file.
+pub fn stack_md(stack: &Stack, chart: &str, paths: &[String]) -> Artifact {
     let mut out = format!(
         "# Stack `{}` ({})\n\n```mermaid\n{}```\n\n## Generated files\n\n| file | what it is |\n|---|---|\n",
-        stack.name,
-        stack.env,
-        mermaid(stack)
+        stack.name, stack.env, chart
     );
     for p in paths {
         out.push_str(&format!("| `{p}` | {} |\n", describe(p)));

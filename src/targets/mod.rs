@@ -115,28 +115,32 @@ pub const TARGETS: &[Target] = &[
     Target { name: "exporter-image", origin: "/services", lower: |i| exporter_image::lower(i.stack) },
 ];
 
-/// Run every target, then `STACK.md`, the one output that lists the others; on the Kubernetes
-/// platform, its objects instead (`kubernetes`). Targets are pure and independent, so they run
-/// on the machine's cores at once (`parallel::map`); the files come out in `TARGETS` order
-/// whatever finishes first (`emit::Plan` then orders them by path).
+/// Run every target, then `STACK.md`, the one output that lists the others (its chart drawn
+/// while they run); on the Kubernetes platform, its objects instead (`kubernetes`). Targets are
+/// pure and independent, so they run on the machine's cores at once (`parallel::map`); the
+/// files come out in `TARGETS` order whatever finishes first (`emit::Plan` then orders them by
+/// path).
 pub fn lower_all(stack: &Stack) -> Vec<Artifact> {
     if stack.platform == crate::manifest::model::Platform::Kubernetes {
         return kubernetes::lower(stack);
     }
     let input = Input::new(stack);
-    let mut out: Vec<Artifact> = crate::parallel::map(TARGETS, |t| {
-        let mut files = (t.lower)(&input);
-        for f in files.iter_mut().filter(|f| f.origin.is_none()) {
-            f.origin = Some(t.origin.to_string());
-        }
-        files
-    })
-    .into_iter()
-    .flatten()
-    .collect();
+    let (files, chart) = crate::parallel::join(
+        || {
+            crate::parallel::map(TARGETS, |t| {
+                let mut files = (t.lower)(&input);
+                for f in files.iter_mut().filter(|f| f.origin.is_none()) {
+                    f.origin = Some(t.origin.to_string());
+                }
+                files
+            })
+        },
+        || graph::mermaid(stack),
+    );
+    let mut out: Vec<Artifact> = files.into_iter().flatten().collect();
     let mut paths: Vec<String> = out.iter().map(|a| a.path.clone()).collect();
     paths.sort();
-    out.push(graph::stack_md(stack, &paths).from_part(""));
+    out.push(graph::stack_md(stack, &chart, &paths).from_part(""));
     out
 }
 
