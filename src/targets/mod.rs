@@ -154,11 +154,12 @@ pub fn alerting_rules(stack: &Stack) -> Vec<(std::collections::BTreeMap<String, 
     use rules::model::Rule;
     // The labels do not depend on the dashboards: no dashboards to link.
     let none = grafana::dashboards::ServiceBoards::none();
-    let mut files = rules::files_with(stack, &none, false);
+    // Prometheus's rules and Loki's are made at once.
+    let (mut files, logs) =
+        crate::parallel::join(|| rules::files_with(stack, &none, false), || loki::rules::groups(stack, &none));
     if stack.platform == crate::manifest::model::Platform::Kubernetes {
         files = kubernetes::rules::kept(files);
     }
-    let logs = loki::rules::groups(stack, &none);
     let prometheus = files.into_iter().map(|f| f.group);
     prometheus
         .chain(logs)
