@@ -44,7 +44,8 @@ pub struct Checked {
     /// Every problem found, sorted by position.
     pub diagnostics: Vec<Diagnostic>,
     /// The stack the checks lowered `manifest` to, for the platform checked for: what
-    /// [`plan_pinned`] builds from for that platform, so a build lowers the manifest once.
+    /// [`plan_pinned`] builds from for that platform (and `unpinned_images` and `sightline
+    /// route` read), so a build lowers the manifest once.
     /// `None` when the checks stopped before lowering (the manifest has errors).
     stack: Option<ir::Stack>,
 }
@@ -57,7 +58,7 @@ impl Checked {
     /// The manifest lowered for `platform` (`--platform`; `None`: the manifest's own): the
     /// stack the checks lowered when they were for that platform, else lowered now. `None`
     /// when the manifest has errors.
-    fn stack_for(&self, platform: Option<manifest::model::Platform>) -> Option<std::borrow::Cow<'_, ir::Stack>> {
+    pub fn stack_for(&self, platform: Option<manifest::model::Platform>) -> Option<std::borrow::Cow<'_, ir::Stack>> {
         if self.has_errors() {
             return None;
         }

@@ -1,7 +1,9 @@
 //! Independent pieces of one job, run on the machine's cores at once: the value walk and the
-//! validator of decoding, the check families of a manifest and the checks on its lowered stack, the targets of a build (the Kubernetes tree's
-//! parts on that platform), the generated files' headers and hashes. Results come back in the order of the pieces whatever
-//! finishes first, so what sightline prints and writes never depends on the timing.
+//! validator of decoding, the check families of a manifest and the checks on its lowered stack
+//! (the routing check's Prometheus and Loki rules), the targets of a build (the Kubernetes
+//! tree's parts on that platform) beside STACK.md's chart, the generated files' headers and
+//! hashes. Results come back in the order of the pieces whatever finishes first, so what
+//! sightline prints and writes never depends on the timing.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};

@@ -41,9 +41,8 @@ pub fn run(
         }
     }
     let Some(checked) = super::build::load(given, out) else { return Status::Error };
-    let Some(manifest) = checked.manifest.as_ref().filter(|_| !checked.has_errors()) else { return Status::Failure };
     // The alerts of the tree built for that platform (`--platform`, else the manifest's).
-    let stack = crate::ir::lower_for(manifest, &crate::display_name(&checked.source.name), platform);
+    let Some(stack) = checked.stack_for(platform) else { return Status::Failure };
     let tree = routing::tree(&stack);
     if !all && alert.is_none() {
         let receivers = routing::receivers(&tree, &parsed);

@@ -6,6 +6,10 @@
 //! 2. the jsonschema validator reports unknown fields, wrong types, missing fields and bad
 //!    choices, with messages written here (never the validator's, which quote values);
 //! 3. serde decodes the tree, which cannot fail once 1 and 2 found nothing.
+//!
+//! Pass 1 runs on one core while 2 runs on another, followed there by 3 when 2 found nothing
+//! (its result is dropped if 1 found something); what they report is merged as if they had
+//! run in order. On a tree with problems, the pruning passes after them run in order.
 
 use super::model::Manifest;
 use super::schema::{alternatives, known_properties, resolve, schema};
