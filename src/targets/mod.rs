@@ -156,7 +156,7 @@ pub fn alerting_rules(stack: &Stack) -> Vec<(std::collections::BTreeMap<String, 
     let none = grafana::dashboards::ServiceBoards::none();
     // Prometheus's rules and Loki's are made at once.
     let (mut files, logs) =
-        crate::parallel::join(|| rules::files_with(stack, &none, false), || loki::rules::groups(stack, &none));
+        crate::parallel::join(|| rules::files(stack, &none, false), || loki::rules::groups(stack, &none));
     if stack.platform == crate::manifest::model::Platform::Kubernetes {
         files = kubernetes::rules::kept(files);
     }

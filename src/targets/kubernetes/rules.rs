@@ -53,7 +53,7 @@ pub fn kept(files: Vec<File>) -> Vec<File> {
 
 pub fn lower(stack: &Stack, boards: &crate::targets::grafana::dashboards::ServiceBoards) -> Vec<Artifact> {
     let mut out = Vec::new();
-    for f in kept(crate::targets::rules::files_with(stack, boards, true)) {
+    for f in kept(crate::targets::rules::files(stack, boards, true)) {
         out.extend(crate::targets::rules::render(&f, PROMTOOL_RULES_DIR, PROMTOOL_TESTS_DIR));
         let l = chart_selected(stack);
         let spec = Map::from_iter([(

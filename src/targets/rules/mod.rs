@@ -174,7 +174,7 @@ fn emit(out: &mut Vec<File>, file: &str, origin: String, group: Group, tested: O
 
 /// The rule files and test files.
 pub fn lower(stack: &Stack, boards: &ServiceBoards) -> Vec<Artifact> {
-    files_with(stack, boards, true)
+    files(stack, boards, true)
         .into_iter()
         .flat_map(|f| render(&f, PROMETHEUS_RULES_DIR, PROMETHEUS_TESTS_DIR))
         .collect()
@@ -210,7 +210,7 @@ struct RuleFileRef<'a> {
 /// checks, `sightline route`) reads exactly what is written, without writing it; alerts linked
 /// to `boards` (none, for a reader of their labels only: the labels do not depend on the
 /// dashboards, and leaving them out is cheaper). The tests' series are made only `with_tests`.
-pub fn files_with(stack: &Stack, boards: &ServiceBoards, with_tests: bool) -> Vec<File> {
+pub fn files(stack: &Stack, boards: &ServiceBoards, with_tests: bool) -> Vec<File> {
     let mut out = Vec::new();
     if stack.component(crate::ir::defaults::NODE_EXPORTER.name).is_some() {
         let concrete = builtin::host_alerts(stack);
