@@ -172,3 +172,29 @@ impl<'de> Visitor<'de> for InnerVisitor {
         Ok(Inner::Map(out))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// A long run of comments (a block of services commented out) is YAML like any other. With
+    /// serde-saphyr's `comments` feature, which the build leaves off, its 33rd line after a key
+    /// or a list item was refused ("too many buffered comments while looking ahead").
+    #[test]
+    fn a_long_run_of_comments_parses() {
+        let run = |indent: &str| {
+            (0..200).map(|i| format!("{indent}# old{i}: {{ kind: redis, port: 6379 }}\n")).collect::<String>()
+        };
+        let text = format!(
+            "version: 1\nservices:\n{}  cache: {{ kind: redis, port: 6379 }}\nalerting:\n  routes:\n    -\n{}      to: ops\n",
+            run("  "),
+            run("      ")
+        );
+        match super::parse(&text) {
+            Ok(super::Node::Map(entries, _)) => {
+                let keys: Vec<&str> = entries.iter().map(|(k, _, _)| k.as_str()).collect();
+                assert_eq!(keys, ["version", "services", "alerting"]);
+            }
+            Ok(_) => panic!("the document is a mapping"),
+            Err((message, _)) => panic!("refused: {message}"),
+        }
+    }
+}
