@@ -292,6 +292,11 @@ fn hostile_inputs() -> Vec<(&'static str, Vec<u8>)> {
         ("nesting-10000.yaml", format!("a: {}{}\n", "[".repeat(10_000), "]".repeat(10_000)).into_bytes()),
         ("nesting-10000.toml", format!("a = {}{}\n", "[".repeat(10_000), "]".repeat(10_000)).into_bytes()),
         ("4MiB-of-scalars.yaml", format!("x: {}\n", "a".repeat((4 << 20) - 10)).into_bytes()),
+        // Then an unknown key, so the diagnostic's line is found past two million comment lines.
+        (
+            "4MiB-of-comments.yaml",
+            format!("{head}{}x: 1\n", "#\n".repeat(((4 << 20) - head.len() - 5) / 2)).into_bytes(),
+        ),
         ("binary.yaml", (0..65_536u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect()),
         (
             "45000-unknown-keys.yaml",
