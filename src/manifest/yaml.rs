@@ -175,20 +175,12 @@ impl<'de> Visitor<'de> for InnerVisitor {
 
 #[cfg(test)]
 mod tests {
-    use super::{Node, parse};
+    use serde_json::Value;
 
-    /// The value under `key` in a mapping node.
-    fn get<'n>(node: &'n Node, key: &str) -> &'n Node {
-        match node {
-            Node::Map(entries, _) => {
-                &entries.iter().find(|(k, _, _)| k == key).unwrap_or_else(|| panic!("no `{key}`")).2
-            }
-            _ => panic!("not a mapping where `{key}` was looked up"),
-        }
-    }
-
-    fn parsed(text: &str) -> Node {
-        parse(text).unwrap_or_else(|(message, _)| panic!("refused: {message}"))
+    /// The document as the rest of the pipeline sees it (`tree::into_tree`).
+    fn parsed(text: &str) -> Value {
+        let node = super::parse(text).unwrap_or_else(|(message, _)| panic!("refused: {message}"));
+        super::super::tree::into_tree(node).value
     }
 
     /// A long run of comments (services commented out at the top of `services:`, an item's
@@ -200,11 +192,8 @@ mod tests {
     fn a_long_run_of_comments_parses() {
         let run = |indent: &str| (0..200).map(|i| format!("{indent}# old{i}: 1\n")).collect::<String>();
         let after_key = parsed(&format!("services:\n{}  cache: {{ kind: redis }}\n", run("  ")));
-        assert!(matches!(get(get(&after_key, "services"), "cache"), Node::Map(..)));
+        assert!(after_key.pointer("/services/cache").is_some_and(Value::is_object));
         let after_item = parsed(&format!("routes:\n  -\n{}    to: ops\n", run("    ")));
-        match get(&after_item, "routes") {
-            Node::Seq(items, _) => assert!(matches!(get(&items[0], "to"), Node::Str(s, _) if s == "ops")),
-            _ => panic!("`routes` is a list"),
-        }
+        assert_eq!(after_item.pointer("/routes/0/to"), Some(&Value::from("ops")));
     }
 }
